@@ -1,0 +1,59 @@
+# zvt: PGXS build of the extension, plus plain make rules for the
+# programs (unit tests; later the exchange simulator and fuzzers).
+#
+#   make && make install      build and install zvt.so and the SQL
+#   make unit                 build and run the plain-C unit tests (ASan/UBSan)
+#   make installcheck         pg_regress against a running server (PGHOST/PGPORT)
+#   scripts/test              everything, on a throwaway cluster
+
+EXTENSION = zvt
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" zvt.control)
+
+MODULE_big = zvt
+OBJS = \
+	src/zvt.o \
+	src/core/zvt_time.o \
+	src/storage/chunk.o \
+	src/storage/maintenance.o \
+	src/storage/time_bucket.o
+
+# The install script is every sql/NN_*.sql concatenated in name order.
+SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/updates/$(EXTENSION)--*--*.sql)
+
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --outputdir=test/out --use-existing \
+	--dbname=$(or $(ZVT_TEST_DB),zvt_test)
+
+EXTRA_CLEAN = test/out test/unit/*.bin
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+INCLUDEDIR_SERVER := $(shell $(PG_CONFIG) --includedir-server)
+
+# PostgreSQL's headers as system headers so -Wextra judges only our code.
+PG_CPPFLAGS = -isystem $(INCLUDEDIR_SERVER) -I$(srcdir)/src
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Wno-sign-compare
+
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+# ------------------------------------------------------------------
+# Plain-C unit tests of the pure core, under ASan and UBSan.
+# ------------------------------------------------------------------
+UNIT_CC ?= gcc
+UNIT_CFLAGS = -std=c11 -g -O1 -Wall -Wextra -Werror -Isrc \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/%.bin,$(filter-out test/unit/unit_test.c,$(wildcard test/unit/test_*.c)))
+
+test/unit/test_time.bin: test/unit/test_time.c src/core/zvt_time.c src/core/zvt_time.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_time.c src/core/zvt_time.c
+
+.PHONY: unit
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done

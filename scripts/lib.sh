@@ -1,0 +1,87 @@
+# scripts/lib.sh: shared by scripts/demo and scripts/test.
+#
+# Installs the Debian packages zvt needs, builds and installs zvt, and
+# starts or stops a throwaway PostgreSQL 15 cluster of our own (its own
+# data directory, socket directory and port, never Debian's 15/main).
+# Works as root (the cluster runs as postgres through runuser) or as a
+# user with sudo (the cluster runs as that user).
+
+PGBIN=/usr/lib/postgresql/15/bin
+
+ZVT_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
+  postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
+  clang-14 llvm-14 libwebsockets-dev libcurl4-openssl-dev libssl-dev
+  libjansson-dev libhiredis-dev libjwt-dev redis-server"
+
+say() { printf '== %s\n' "$*"; }
+
+# Run as root: directly when we are root, else through sudo.
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Run as the cluster's owner: postgres when we are root, else ourselves.
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Install the packages that are missing (apt-get update once, only then).
+zvt_deps() {
+	local missing="" p
+	for p in $ZVT_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		say "installing:$missing"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null
+	fi
+	# Debian's own cluster is not ours; keep it from taking 5432 by surprise
+	return 0
+}
+
+zvt_build() {
+	say "building zvt"
+	make -s -j2 >/dev/null
+	as_root make -s install >/dev/null
+}
+
+# A free TCP port on loopback at or after $1.
+free_port() {
+	local p=$1
+	while (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p + 1)); done
+	echo "$p"
+}
+
+# cluster_start DIR PORT DBNAME [extra postgresql.conf lines...]
+# Creates DIR/data, DIR/sock and DIR/log; exports PGHOST, PGPORT, PGUSER,
+# PGDATABASE for the callers' clients.
+cluster_start() {
+	local dir=$1 port=$2 db=$3
+	shift 3
+	mkdir -p "$dir"
+	[ "$(id -u)" = 0 ] && chown postgres: "$dir"
+	as_pg mkdir -p "$dir/sock"
+	as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust --no-sync >/dev/null
+	as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir/sock'
+shared_preload_libraries = 'zvt'
+zvt.database = '$db'
+max_worker_processes = 16
+max_locks_per_transaction = 1024
+fsync = off
+log_line_prefix = '%m [%p] %b '
+$(printf '%s\n' "$@")
+CONF
+	as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null
+	export PGHOST=$dir/sock PGPORT=$port PGUSER=postgres PGDATABASE=$db
+	psql -q -d postgres -c "CREATE DATABASE \"$db\"" >/dev/null
+}
+
+cluster_stop() {
+	local dir=$1
+	[ -d "$dir/data" ] && as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
+	return 0
+}

@@ -1,0 +1,589 @@
+-- ===================================================================
+-- Hypertables: time-partitioned tables with chunks made on demand
+-- ===================================================================
+--
+-- A hypertable is a table PARTITION BY RANGE (time_column) whose chunks
+-- (partitions) live in schema _zvt_chunks, are created by
+-- zvt._ensure_chunk, and whose rows that arrive before their chunk exists
+-- wait in a DEFAULT partition until maintenance moves them.  See
+-- src/storage/chunk.c for the locking rules.
+
+CREATE SCHEMA _zvt_chunks;
+COMMENT ON SCHEMA _zvt_chunks IS 'zvt: chunks (partitions) of hypertables';
+-- only zvt (as superuser) creates tables here, so nobody can squat a chunk name
+REVOKE ALL ON SCHEMA _zvt_chunks FROM PUBLIC;
+-- reading a chunk directly still needs privileges on the chunk itself
+GRANT USAGE ON SCHEMA _zvt_chunks TO PUBLIC;
+
+CREATE TABLE zvt._hypertables (
+    relid           pg_catalog.regclass PRIMARY KEY,
+    time_column     pg_catalog.name NOT NULL,
+    chunk_interval  pg_catalog.interval NOT NULL,
+    retention       pg_catalog.interval,
+    builtin         pg_catalog.bool NOT NULL DEFAULT false,
+    created_at      pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE zvt._hypertables IS
+    'Internal catalog of hypertables; use the zvt.hypertables view.';
+-- the catalog is public knowledge; a table's owner edits its own row
+ALTER TABLE zvt._hypertables ENABLE ROW LEVEL SECURITY;
+CREATE POLICY hypertables_read ON zvt._hypertables FOR SELECT USING (true);
+CREATE POLICY hypertables_owner ON zvt._hypertables FOR ALL
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                    WHERE c.oid = relid), 'USAGE'))
+    WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                         WHERE c.oid = relid), 'USAGE'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON zvt._hypertables TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('zvt._hypertables', 'WHERE NOT builtin');
+
+-- -------------------------------------------------------------------
+-- C primitives (src/storage/chunk.c, src/storage/time_bucket.c)
+-- -------------------------------------------------------------------
+
+CREATE FUNCTION zvt._chunks(relation pg_catalog.regclass,
+                            OUT chunk pg_catalog.regclass,
+                            OUT range_start pg_catalog.timestamptz,
+                            OUT range_end pg_catalog.timestamptz,
+                            OUT is_default pg_catalog.bool)
+    RETURNS SETOF record
+    LANGUAGE C STRICT STABLE
+    AS 'MODULE_PATHNAME', 'zvt_chunks';
+COMMENT ON FUNCTION zvt._chunks(pg_catalog.regclass) IS
+    'Internal: the partitions of a table with their range bounds.';
+
+CREATE FUNCTION zvt._ensure_chunk(relation pg_catalog.regclass,
+                                  ts pg_catalog.timestamptz,
+                                  OUT chunk pg_catalog.regclass,
+                                  OUT created pg_catalog.bool,
+                                  OUT rows_moved pg_catalog.int8)
+    RETURNS record
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_ensure_chunk';
+COMMENT ON FUNCTION zvt._ensure_chunk(pg_catalog.regclass, pg_catalog.timestamptz) IS
+    'The chunk holding ts, created (with its rows moved out of the default partition) when missing. Call before writing in the same transaction.';
+
+CREATE FUNCTION zvt._attach_default(relation pg_catalog.regclass)
+    RETURNS pg_catalog.regclass
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_attach_default';
+COMMENT ON FUNCTION zvt._attach_default(pg_catalog.regclass) IS
+    'Internal: create the default partition of a partitioned table in _zvt_chunks.';
+
+CREATE FUNCTION zvt.time_bucket(bucket_width pg_catalog.interval,
+                                ts pg_catalog.timestamptz,
+                                origin pg_catalog.timestamptz DEFAULT NULL)
+    RETURNS pg_catalog.timestamptz
+    LANGUAGE C IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zvt_time_bucket';
+COMMENT ON FUNCTION zvt.time_bucket(pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
+    'Start of the bucket of width bucket_width holding ts, computed in UTC; origin defaults to 2000-01-03 (2000-01-01 for month widths).';
+
+CREATE FUNCTION zvt.time_bucket(bucket_width pg_catalog.interval,
+                                ts pg_catalog.timestamp,
+                                origin pg_catalog.timestamp DEFAULT NULL)
+    RETURNS pg_catalog.timestamp
+    LANGUAGE C IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zvt_time_bucket';
+COMMENT ON FUNCTION zvt.time_bucket(pg_catalog.interval, pg_catalog.timestamp, pg_catalog.timestamp) IS
+    'Start of the bucket of width bucket_width holding ts; origin defaults to 2000-01-03 (2000-01-01 for month widths).';
+
+CREATE FUNCTION zvt.show_chunks(relation pg_catalog.regclass,
+                                older_than "any" DEFAULT NULL,
+                                newer_than "any" DEFAULT NULL)
+    RETURNS SETOF pg_catalog.regclass
+    LANGUAGE C STABLE
+    AS 'MODULE_PATHNAME', 'zvt_show_chunks';
+COMMENT ON FUNCTION zvt.show_chunks(pg_catalog.regclass, "any", "any") IS
+    'Chunks of a hypertable by time, optionally only those wholly before older_than and/or wholly at or after newer_than (timestamptz, or an interval before now()).';
+
+CREATE FUNCTION zvt.drop_chunks(relation pg_catalog.regclass,
+                                older_than "any",
+                                newer_than "any" DEFAULT NULL)
+    RETURNS SETOF pg_catalog.text
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_drop_chunks';
+COMMENT ON FUNCTION zvt.drop_chunks(pg_catalog.regclass, "any", "any") IS
+    'Drop the chunks wholly before older_than (and/or wholly at or after newer_than); returns their names.';
+
+CREATE FUNCTION zvt.maintenance_status(
+        OUT launcher_pid pg_catalog.int4,
+        OUT passes pg_catalog.int8,
+        OUT failures pg_catalog.int8,
+        OUT chunks_created pg_catalog.int8,
+        OUT rows_moved pg_catalog.int8,
+        OUT chunks_dropped pg_catalog.int8,
+        OUT last_pass_start pg_catalog.timestamptz,
+        OUT last_pass_end pg_catalog.timestamptz,
+        OUT last_error pg_catalog.text)
+    RETURNS record
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_maintenance_status';
+COMMENT ON FUNCTION zvt.maintenance_status() IS
+    'Counters of the maintenance worker and of chunk creation since server start.';
+
+-- -------------------------------------------------------------------
+-- The hypertables view
+-- -------------------------------------------------------------------
+
+CREATE VIEW zvt.hypertables WITH (security_invoker = true) AS
+SELECT h.relid AS relation,
+       h.time_column,
+       h.chunk_interval,
+       h.retention,
+       (SELECT pg_catalog.count(*) FROM zvt._chunks(h.relid) c
+         WHERE NOT c.is_default) AS chunks,
+       (SELECT COALESCE(pg_catalog.sum(GREATEST(c.reltuples, 0)), 0)::pg_catalog.int8
+          FROM pg_catalog.pg_inherits i
+          JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = h.relid) AS rows_estimate,
+       (SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(i.inhrelid)), 0)::pg_catalog.int8
+          FROM pg_catalog.pg_inherits i
+         WHERE i.inhparent = h.relid) AS bytes
+  FROM zvt._hypertables h;
+COMMENT ON VIEW zvt.hypertables IS
+    'One row per hypertable: time column, chunk interval, retention, chunk count, estimated rows (from ANALYZE) and bytes on disk.';
+GRANT SELECT ON zvt.hypertables TO PUBLIC;
+
+-- -------------------------------------------------------------------
+-- create_hypertable
+-- -------------------------------------------------------------------
+
+-- 22023 unless iv is a positive fixed length (no months)
+CREATE FUNCTION zvt._check_chunk_interval(iv pg_catalog.interval) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF iv IS NULL THEN
+        RAISE EXCEPTION 'chunk_interval must not be null'
+            USING ERRCODE = '22023';
+    END IF;
+    IF extract(year FROM iv) <> 0 OR extract(month FROM iv) <> 0 THEN
+        RAISE EXCEPTION 'chunk_interval cannot contain months or years: %', iv
+            USING ERRCODE = '22023',
+                  HINT = 'Chunks have a fixed length; use days or hours, such as ''30 days''.';
+    END IF;
+    IF iv <= interval '0' OR extract(day FROM iv) < 0 THEN
+        RAISE EXCEPTION 'chunk_interval must be greater than zero: %', iv
+            USING ERRCODE = '22023';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION zvt._check_chunk_interval(pg_catalog.interval) IS
+    'Internal: validate a chunk interval.';
+
+-- Objects PostgreSQL would lose or break if the table were rebuilt, as text.
+CREATE FUNCTION zvt._conversion_blockers(relation pg_catalog.regclass)
+    RETURNS SETOF pg_catalog.text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT DISTINCT format('view %s depends on it', r.ev_class::regclass)
+      FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+     WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = relation
+       AND r.ev_class <> relation
+    UNION ALL
+    SELECT format('foreign key %s on %s', c.conname, c.conrelid::regclass)
+      FROM pg_constraint c
+     WHERE c.contype = 'f' AND (c.conrelid = relation OR c.confrelid = relation)
+    UNION ALL
+    SELECT format('policy %s', p.polname) FROM pg_policy p WHERE p.polrelid = relation
+    UNION ALL
+    SELECT format('trigger %s', t.tgname) FROM pg_trigger t
+     WHERE t.tgrelid = relation AND NOT t.tgisinternal
+    UNION ALL
+    SELECT format('rule %s', r.rulename) FROM pg_rewrite r
+     WHERE r.ev_class = relation AND r.rulename <> '_RETURN'
+    UNION ALL
+    SELECT format('inheritance with %s', i.inhparent::regclass) FROM pg_inherits i
+     WHERE i.inhrelid = relation
+    UNION ALL
+    SELECT format('inheritance with %s', i.inhrelid::regclass) FROM pg_inherits i
+     WHERE i.inhparent = relation
+    UNION ALL
+    SELECT format('publication %s', p.pubname) FROM pg_publication_rel pr
+      JOIN pg_publication p ON p.oid = pr.prpubid WHERE pr.prrelid = relation
+    UNION ALL
+    SELECT format('row-level security is enabled') FROM pg_class c
+     WHERE c.oid = relation AND c.relrowsecurity;
+$$;
+COMMENT ON FUNCTION zvt._conversion_blockers(pg_catalog.regclass) IS
+    'Internal: why a table cannot be rebuilt as a partitioned table, one line per dependent object.';
+
+-- Rebuild plain table `relation` as a table partitioned by time_column,
+-- with chunks for its rows; returns the new table.
+CREATE FUNCTION zvt._convert_table(relation pg_catalog.regclass,
+                                   time_column pg_catalog.name,
+                                   chunk_interval pg_catalog.interval)
+    RETURNS pg_catalog.regclass
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    blockers text;
+    nsp name;
+    relname name;
+    old_name name;
+    qold text;
+    qnew text;
+    newrel regclass;
+    cols text;
+    b record;
+    g record;
+    s record;
+    tcomment text;
+BEGIN
+    SELECT string_agg(x, '; ') INTO blockers FROM zvt._conversion_blockers(relation) x;
+    IF blockers IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot convert table "%" into a hypertable in place', relation
+            USING ERRCODE = '0A000',
+                  DETAIL = format('PostgreSQL cannot partition an existing table, so zvt rebuilds it, which would break: %s.', blockers),
+                  HINT = 'Drop those objects, call zvt.create_hypertable, then create them again; or create the table with PARTITION BY RANGE on its time column.';
+    END IF;
+
+    PERFORM 1 FROM pg_index i
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attname = time_column
+     WHERE i.indrelid = relation AND i.indisunique
+       AND NOT (a.attnum = ANY (i.indkey::int2[]));
+    IF FOUND THEN
+        RAISE EXCEPTION 'unique indexes of a hypertable must include its time column "%"', time_column
+            USING ERRCODE = '0A000',
+                  DETAIL = 'PostgreSQL can only enforce uniqueness within one partition.',
+                  HINT = format('Add %I to the primary key and unique constraints of %s.', time_column, relation);
+    END IF;
+
+    SELECT n.nspname, c.relname INTO nsp, relname
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = relation;
+    old_name := left(relname, 50) || '_zvt_old';
+    qold := format('%I.%I', nsp, old_name);
+    qnew := format('%I.%I', nsp, relname);
+    tcomment := obj_description(relation, 'pg_class');
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', relation);
+
+    EXECUTE format('ALTER TABLE %s RENAME TO %I', relation, old_name);
+    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING ALL) PARTITION BY RANGE (%I)',
+                   qnew, qold, time_column);
+    newrel := qnew::regclass;
+    EXECUTE format('ALTER TABLE %s OWNER TO %I', newrel,
+                   (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = relation));
+    IF tcomment IS NOT NULL THEN
+        EXECUTE format('COMMENT ON TABLE %s IS %L', newrel, tcomment);
+    END IF;
+    -- table privileges (column privileges are not carried over)
+    FOR g IN SELECT a.grantee, a.privilege_type, a.is_grantable
+               FROM pg_class c, aclexplode(c.relacl) a
+              WHERE c.oid = relation AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON %s TO %s%s', g.privilege_type, newrel,
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC'
+                            ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
+                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+
+    INSERT INTO zvt._hypertables (relid, time_column, chunk_interval)
+    VALUES (newrel, time_column, chunk_interval);
+    PERFORM zvt._attach_default(newrel);
+
+    -- chunks first, so the copy below routes every row straight to its chunk
+    FOR b IN EXECUTE format(
+        'SELECT DISTINCT zvt.time_bucket($1, %I, %L) AS t FROM %s WHERE %I > %L AND %I < %L',
+        time_column, 'epoch', qold, time_column, '-infinity', time_column, 'infinity')
+        USING chunk_interval
+    LOOP
+        PERFORM zvt._ensure_chunk(newrel, b.t::timestamptz);
+    END LOOP;
+
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+      FROM pg_attribute a
+     WHERE a.attrelid = relation AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attgenerated = '';
+    EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s',
+                   newrel, cols, cols, qold);
+
+    -- sequences of serial columns follow the new table; identity columns resume
+    FOR s IN SELECT d.objid::regclass AS seq, a.attname, d.deptype
+               FROM pg_depend d
+               JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
+               JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+              WHERE d.classid = 'pg_class'::regclass AND d.refobjid = relation
+                AND d.deptype IN ('a', 'i')
+    LOOP
+        IF s.deptype = 'a' THEN
+            EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.%I', s.seq, newrel, s.attname);
+        ELSE
+            EXECUTE format('SELECT pg_catalog.setval(%L, last_value, is_called) FROM %s',
+                           pg_get_serial_sequence(newrel::text, s.attname), s.seq);
+        END IF;
+    END LOOP;
+
+    EXECUTE format('DROP TABLE %s', qold);
+    RETURN newrel;
+END;
+$$;
+COMMENT ON FUNCTION zvt._convert_table(pg_catalog.regclass, pg_catalog.name, pg_catalog.interval) IS
+    'Internal: rebuild a plain table as a hypertable, moving its rows into chunks.';
+
+CREATE FUNCTION zvt.create_hypertable(relation pg_catalog.regclass,
+                                      time_column pg_catalog.name,
+                                      chunk_interval pg_catalog.interval DEFAULT '1 day',
+                                      if_not_exists pg_catalog.bool DEFAULT false)
+    RETURNS zvt.hypertables
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel record;
+    att record;
+    part record;
+    target regclass := relation;
+    result zvt.hypertables;
+BEGIN
+    IF relation IS NULL OR time_column IS NULL THEN
+        RAISE EXCEPTION 'relation and time_column must not be null'
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM zvt._check_chunk_interval(chunk_interval);
+
+    IF EXISTS (SELECT 1 FROM zvt._hypertables h WHERE h.relid = relation) THEN
+        IF if_not_exists THEN
+            RAISE NOTICE 'table "%" is already a hypertable, skipping', relation;
+            SELECT * INTO result FROM zvt.hypertables h WHERE h.relation = relation;
+            RETURN result;
+        END IF;
+        RAISE EXCEPTION 'table "%" is already a hypertable', relation
+            USING ERRCODE = '55000';
+    END IF;
+
+    SELECT c.relkind, c.relowner INTO rel FROM pg_class c WHERE c.oid = relation;
+    IF rel.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', relation
+            USING ERRCODE = '42809';
+    END IF;
+    IF NOT pg_has_role(rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', relation
+            USING ERRCODE = '42501';
+    END IF;
+
+    SELECT a.attnum, a.atttypid INTO att FROM pg_attribute a
+     WHERE a.attrelid = relation AND a.attname = time_column
+       AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', time_column, relation
+            USING ERRCODE = '42703';
+    END IF;
+    IF att.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype) THEN
+        RAISE EXCEPTION 'time column "%" must be of type timestamptz or timestamp, not %',
+                        time_column, format_type(att.atttypid, NULL)
+            USING ERRCODE = '22023';
+    END IF;
+
+    IF rel.relkind = 'p' THEN
+        SELECT p.partstrat, p.partnatts, p.partattrs[0] AS attnum INTO part
+          FROM pg_partitioned_table p WHERE p.partrelid = relation;
+        IF part.partstrat <> 'r' OR part.partnatts <> 1 OR part.attnum <> att.attnum THEN
+            RAISE EXCEPTION 'table "%" is partitioned, but not by range on "%" alone', relation, time_column
+                USING ERRCODE = '0A000',
+                      HINT = 'A hypertable is partitioned BY RANGE on its time column.';
+        END IF;
+        INSERT INTO zvt._hypertables (relid, time_column, chunk_interval)
+        VALUES (relation, time_column, chunk_interval);
+        PERFORM zvt._attach_default(relation);
+    ELSE
+        target := zvt._convert_table(relation, time_column, chunk_interval);
+    END IF;
+
+    SELECT * INTO result FROM zvt.hypertables h WHERE h.relation = target;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION zvt.create_hypertable(pg_catalog.regclass, pg_catalog.name, pg_catalog.interval, pg_catalog.bool) IS
+    'Turn a table into a hypertable partitioned by time_column in chunks of chunk_interval (UTC multiples from 1970-01-01). A plain table is rebuilt (its OID changes) and its rows move into chunks.';
+
+-- -------------------------------------------------------------------
+-- Retention
+-- -------------------------------------------------------------------
+
+CREATE FUNCTION zvt._hypertable_or_error(relation pg_catalog.regclass)
+    RETURNS zvt._hypertables
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h zvt._hypertables;
+BEGIN
+    SELECT * INTO h FROM zvt._hypertables x WHERE x.relid = relation;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table "%" is not a hypertable', relation
+            USING ERRCODE = '42704',
+                  HINT = 'Call zvt.create_hypertable first.';
+    END IF;
+    RETURN h;
+END;
+$$;
+COMMENT ON FUNCTION zvt._hypertable_or_error(pg_catalog.regclass) IS
+    'Internal: the catalog row of a hypertable, or 42704.';
+
+CREATE FUNCTION zvt.add_retention_policy(relation pg_catalog.regclass,
+                                         drop_after pg_catalog.interval,
+                                         if_not_exists pg_catalog.bool DEFAULT false)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h zvt._hypertables := zvt._hypertable_or_error(relation);
+BEGIN
+    IF drop_after IS NULL OR drop_after <= interval '0' THEN
+        RAISE EXCEPTION 'drop_after must be greater than zero'
+            USING ERRCODE = '22023';
+    END IF;
+    IF h.retention IS NOT NULL THEN
+        IF if_not_exists THEN
+            RAISE NOTICE 'retention policy already exists for "%", skipping', relation;
+            RETURN;
+        END IF;
+        RAISE EXCEPTION 'retention policy already exists for "%"', relation
+            USING ERRCODE = '55000',
+                  HINT = 'Call zvt.remove_retention_policy first to change it.';
+    END IF;
+    UPDATE zvt._hypertables SET retention = drop_after WHERE relid = relation;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'must be owner of table %', relation USING ERRCODE = '42501';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION zvt.add_retention_policy(pg_catalog.regclass, pg_catalog.interval, pg_catalog.bool) IS
+    'Have the maintenance worker drop chunks whose data is all older than drop_after.';
+
+CREATE FUNCTION zvt.remove_retention_policy(relation pg_catalog.regclass,
+                                            if_exists pg_catalog.bool DEFAULT false)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h zvt._hypertables := zvt._hypertable_or_error(relation);
+BEGIN
+    IF h.retention IS NULL THEN
+        IF if_exists THEN
+            RAISE NOTICE 'no retention policy for "%", skipping', relation;
+            RETURN;
+        END IF;
+        RAISE EXCEPTION 'no retention policy for "%"', relation
+            USING ERRCODE = '42704';
+    END IF;
+    UPDATE zvt._hypertables SET retention = NULL WHERE relid = relation;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'must be owner of table %', relation USING ERRCODE = '42501';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION zvt.remove_retention_policy(pg_catalog.regclass, pg_catalog.bool) IS
+    'Stop dropping old chunks of a hypertable.';
+
+-- -------------------------------------------------------------------
+-- Maintenance
+-- -------------------------------------------------------------------
+
+-- One hypertable's pass: chunks ahead of now, retention, then rows waiting
+-- in the default partition moved into chunks.
+CREATE FUNCTION zvt._maintain_hypertable(rel pg_catalog.regclass,
+        OUT relation pg_catalog.regclass,
+        OUT chunks_created pg_catalog.int8,
+        OUT rows_moved pg_catalog.int8,
+        OUT chunks_dropped pg_catalog.int8)
+    RETURNS record
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h zvt._hypertables;
+    ahead int := COALESCE(current_setting('zvt.chunks_ahead', true)::int, 1);
+    is_tz bool;
+    tcol text;
+    deflt regclass;
+    r record;
+    b record;
+BEGIN
+    relation := rel;
+    chunks_created := 0;
+    rows_moved := 0;
+    chunks_dropped := 0;
+    SELECT * INTO h FROM zvt._hypertables x WHERE x.relid = rel;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT a.atttypid = 'timestamptz'::regtype INTO is_tz
+      FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = h.time_column;
+    -- a timestamp column's values are read as UTC, like its chunk bounds
+    tcol := CASE WHEN is_tz THEN quote_ident(h.time_column)
+                 ELSE format('(%I AT TIME ZONE ''UTC'')', h.time_column) END;
+
+    FOR i IN 0 .. ahead LOOP
+        SELECT * INTO r FROM zvt._ensure_chunk(rel, now() + i * h.chunk_interval);
+        chunks_created := chunks_created + r.created::int;
+        rows_moved := rows_moved + r.rows_moved;
+    END LOOP;
+
+    IF h.retention IS NOT NULL THEN
+        SELECT count(*) INTO chunks_dropped
+          FROM zvt.drop_chunks(rel, now() - h.retention);
+    END IF;
+
+    SELECT c.chunk INTO deflt FROM zvt._chunks(rel) c WHERE c.is_default;
+    IF deflt IS NOT NULL THEN
+        FOR b IN EXECUTE format(
+            'SELECT DISTINCT zvt.time_bucket($1, %s, %L) AS t FROM ONLY %s
+              WHERE %s > %L AND %s < %L',
+            tcol, 'epoch', deflt, tcol, '-infinity', tcol, 'infinity')
+            USING h.chunk_interval
+        LOOP
+            SELECT * INTO r FROM zvt._ensure_chunk(rel, b.t);
+            chunks_created := chunks_created + r.created::int;
+            rows_moved := rows_moved + r.rows_moved;
+        END LOOP;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION zvt._maintain_hypertable(pg_catalog.regclass) IS
+    'Internal: one maintenance pass over one hypertable.';
+
+CREATE PROCEDURE zvt.run_maintenance()
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT m.* FROM zvt._hypertables h,
+                    LATERAL zvt._maintain_hypertable(h.relid) m
+              ORDER BY h.relid
+    LOOP
+        IF r.chunks_created > 0 OR r.rows_moved > 0 OR r.chunks_dropped > 0 THEN
+            RAISE LOG 'zvt maintenance of "%": created % chunks, moved % rows, dropped % chunks',
+                r.relation, r.chunks_created, r.rows_moved, r.chunks_dropped;
+        END IF;
+    END LOOP;
+END;
+$$;
+COMMENT ON PROCEDURE zvt.run_maintenance() IS
+    'Do now what the maintenance worker does every zvt.maintenance_naptime: create chunks ahead of now, apply retention policies, move rows out of default partitions.';
+
+-- Forget hypertables that are dropped.
+-- SECURITY DEFINER: the dropped table's owner row no longer passes RLS
+CREATE FUNCTION zvt._on_sql_drop() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM zvt._hypertables h
+     USING pg_event_trigger_dropped_objects() d
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = h.relid::oid
+       AND d.objsubid = 0;
+END;
+$$;
+COMMENT ON FUNCTION zvt._on_sql_drop() IS
+    'Internal: remove dropped tables from the hypertable catalog.';
+CREATE EVENT TRIGGER zvt_sql_drop ON sql_drop
+    EXECUTE FUNCTION zvt._on_sql_drop();

@@ -1,0 +1,134 @@
+-- ===================================================================
+-- Feeds: what the feed workers subscribe to, and the gaps they saw
+-- ===================================================================
+
+CREATE TABLE zvt.subscriptions (
+    id          pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    exchange    pg_catalog.text NOT NULL REFERENCES zvt.exchanges (name) ON UPDATE CASCADE,
+    symbol      pg_catalog.text NOT NULL,
+    channel     pg_catalog.text NOT NULL,
+    created_at  pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    UNIQUE (exchange, symbol, channel)
+);
+COMMENT ON TABLE zvt.subscriptions IS
+    'Market-data streams the feed workers keep; change with zvt.subscribe and zvt.unsubscribe.';
+SELECT pg_catalog.pg_extension_config_dump('zvt.subscriptions', '');
+SELECT pg_catalog.pg_extension_config_dump('zvt.subscriptions_id_seq', '');
+GRANT SELECT ON zvt.subscriptions TO PUBLIC;
+
+CREATE TABLE zvt.feed_gaps (
+    id          pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    exchange    pg_catalog.text NOT NULL,
+    symbol      pg_catalog.text NOT NULL,
+    channel     pg_catalog.text NOT NULL,
+    from_ts     pg_catalog.timestamptz NOT NULL,
+    to_ts       pg_catalog.timestamptz,
+    reason      pg_catalog.text NOT NULL,
+    detected_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    repaired_at pg_catalog.timestamptz,
+    CHECK (to_ts IS NULL OR to_ts >= from_ts)
+);
+COMMENT ON TABLE zvt.feed_gaps IS
+    'Periods a feed may have missed (disconnects, sequence gaps): from the last message before to the first after, with the reason; repaired_at is set once backfilled.';
+SELECT pg_catalog.pg_extension_config_dump('zvt.feed_gaps', '');
+SELECT pg_catalog.pg_extension_config_dump('zvt.feed_gaps_id_seq', '');
+GRANT SELECT ON zvt.feed_gaps TO PUBLIC;
+
+-- Channels a subscription may name.
+CREATE FUNCTION zvt.channels() RETURNS SETOF pg_catalog.text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    VALUES ('trades'), ('quotes'), ('candles_1m'), ('candles_5m'), ('candles_15m'),
+           ('candles_1h'), ('candles_4h'), ('candles_1d')
+$$;
+COMMENT ON FUNCTION zvt.channels() IS 'The channels zvt.subscribe accepts.';
+
+-- Validate a subscription's arguments; returns the normalized symbol.
+CREATE FUNCTION zvt._check_subscription(exchange pg_catalog.text,
+                                        symbol pg_catalog.text,
+                                        channel pg_catalog.text)
+    RETURNS pg_catalog.text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sym text := upper(btrim(symbol));
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM zvt.exchanges e WHERE e.name = exchange) THEN
+        RAISE EXCEPTION 'unknown exchange "%"', exchange
+            USING ERRCODE = '42704',
+                  HINT = (SELECT 'Known exchanges: ' || string_agg(e.name, ', ' ORDER BY e.name)
+                            FROM zvt.exchanges e);
+    END IF;
+    IF channel = 'book' THEN
+        RAISE EXCEPTION 'channel "book" is not supported yet'
+            USING ERRCODE = '0A000',
+                  DETAIL = 'Order books are not stored by this version of zvt.';
+    END IF;
+    IF channel IS NULL OR channel NOT IN (SELECT zvt.channels()) THEN
+        RAISE EXCEPTION 'unknown channel "%"', channel
+            USING ERRCODE = '22023',
+                  HINT = 'Use one of: ' || (SELECT string_agg(c, ', ') FROM zvt.channels() c) || '.';
+    END IF;
+    IF sym IS NULL OR sym !~ '^[A-Z0-9]+-[A-Z0-9]+(-PERP)?$' THEN
+        RAISE EXCEPTION 'invalid symbol "%"', symbol
+            USING ERRCODE = '22023',
+                  HINT = 'Use BASE-QUOTE for spot or BASE-QUOTE-PERP for perpetuals, such as BTC-USDT or BTC-USDT-PERP.';
+    END IF;
+    -- once the exchange's instruments are known, the symbol must be one of them
+    IF EXISTS (SELECT 1 FROM zvt.instruments i WHERE i.exchange = _check_subscription.exchange)
+       AND NOT EXISTS (SELECT 1 FROM zvt.instruments i
+                        WHERE i.exchange = _check_subscription.exchange AND i.symbol = sym) THEN
+        RAISE EXCEPTION 'unknown symbol "%" on exchange "%"', sym, exchange
+            USING ERRCODE = '42704',
+                  HINT = 'zvt.instruments lists the exchange''s symbols.';
+    END IF;
+    RETURN sym;
+END;
+$$;
+COMMENT ON FUNCTION zvt._check_subscription(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+    'Internal: validate exchange, symbol and channel of a subscription.';
+
+CREATE FUNCTION zvt.subscribe(exchange pg_catalog.text, symbol pg_catalog.text,
+                              channel pg_catalog.text)
+    RETURNS zvt.subscriptions
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sym text := zvt._check_subscription(exchange, symbol, channel);
+    result zvt.subscriptions;
+BEGIN
+    PERFORM zvt._require_preload('zvt.subscribe');
+    INSERT INTO zvt.subscriptions AS s (exchange, symbol, channel)
+    VALUES (subscribe.exchange, sym, subscribe.channel)
+    ON CONFLICT ON CONSTRAINT subscriptions_exchange_symbol_channel_key DO NOTHING
+    RETURNING s.* INTO result;
+    IF NOT FOUND THEN
+        SELECT s.* INTO result FROM zvt.subscriptions s
+         WHERE s.exchange = subscribe.exchange AND s.symbol = sym
+           AND s.channel = subscribe.channel;
+    END IF;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION zvt.subscribe(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+    'Have the exchange''s feed worker stream a channel of a symbol (idempotent; returns the subscription).';
+
+CREATE FUNCTION zvt.unsubscribe(exchange pg_catalog.text, symbol pg_catalog.text,
+                                channel pg_catalog.text)
+    RETURNS pg_catalog.bool
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sym text := zvt._check_subscription(exchange, symbol, channel);
+BEGIN
+    DELETE FROM zvt.subscriptions s
+     WHERE s.exchange = unsubscribe.exchange AND s.symbol = sym
+       AND s.channel = unsubscribe.channel;
+    RETURN FOUND;
+END;
+$$;
+COMMENT ON FUNCTION zvt.unsubscribe(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+    'Stop streaming a channel of a symbol; false when there was no such subscription.';

@@ -1,0 +1,173 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/zvt.c
+ *	  Module entry point: GUCs, shared memory and background workers.
+ *
+ * _PG_init defines every zvt.* GUC (so SET and ALTER SYSTEM work in any
+ * backend), and, only when the library is loaded through
+ * shared_preload_libraries, requests the shared memory and registers the
+ * launcher worker.  Backends forked from that postmaster inherit
+ * zvt_preloaded = true; a backend that merely ran CREATE EXTENSION has it
+ * false, and functions that need the workers say so (55000) through
+ * zvt_require_preload().
+ *
+ * Shared memory follows pg_stat_statements in PostgreSQL 15: sizes and the
+ * LWLock tranche are requested from shmem_request_hook, the struct is
+ * created or attached in shmem_startup_hook under AddinShmemInitLock.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "core/zvt_time.h"
+#include "zvt.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* GUC variables; see docs/configuration.md */
+char	   *zvt_database = NULL;
+int			zvt_maintenance_naptime = 60;
+int			zvt_chunks_ahead = 1;
+
+/* true in the postmaster and its children when preloaded */
+bool		zvt_preloaded = false;
+
+ZvtSharedState *zvt_shared = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void zvt_define_gucs(void);
+static void zvt_shmem_request(void);
+static void zvt_shmem_startup(void);
+
+void
+_PG_init(void)
+{
+	zvt_define_gucs();
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	zvt_preloaded = true;
+
+	if (max_worker_processes < ZVT_MIN_WORKER_PROCESSES)
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_worker_processes is %d, too low for zvt",
+						max_worker_processes),
+				 errdetail("zvt runs up to %d background workers and parallel query needs more.",
+						   ZVT_WORKERS_NEEDED),
+				 errhint("Set max_worker_processes to %d or more.",
+						 ZVT_MIN_WORKER_PROCESSES)));
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = zvt_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = zvt_shmem_startup;
+
+	maintenance_register_launcher();
+}
+
+/*
+ * Every zvt.* GUC lives here, so docs/configuration.md has one place to
+ * follow.
+ */
+static void
+zvt_define_gucs(void)
+{
+	DefineCustomStringVariable("zvt.database",
+							   "Database in which zvt's background workers run.",
+							   "The workers wait until this database exists and has the zvt extension.",
+							   &zvt_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.maintenance_naptime",
+							"Time between two passes of the maintenance worker.",
+							"Each pass creates chunks ahead of now, moves rows out of default partitions and applies retention policies.",
+							&zvt_maintenance_naptime,
+							60,
+							1,
+							86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.chunks_ahead",
+							"Number of chunks the maintenance pass creates after the current one.",
+							NULL,
+							&zvt_chunks_ahead,
+							1,
+							0,
+							100,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("zvt");
+}
+
+static void
+zvt_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+
+	RequestAddinShmemSpace(MAXALIGN(sizeof(ZvtSharedState)));
+	RequestNamedLWLockTranche("zvt maintenance", 1);
+}
+
+static void
+zvt_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	zvt_shared = ShmemInitStruct("zvt maintenance", sizeof(ZvtSharedState), &found);
+	if (!found)
+	{
+		memset(zvt_shared, 0, sizeof(ZvtSharedState));
+		zvt_shared->lock = &(GetNamedLWLockTranche("zvt maintenance"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Raise 55000 unless zvt was loaded through shared_preload_libraries:
+ * `what` names the feature that needs the workers.
+ */
+void
+zvt_require_preload(const char *what)
+{
+	if (!zvt_preloaded || zvt_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s requires zvt to be loaded via shared_preload_libraries", what),
+				 errhint("Add zvt to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+PG_FUNCTION_INFO_V1(zvt_require_preload_sql);
+
+/* zvt._require_preload(feature text): SQL face of zvt_require_preload. */
+Datum
+zvt_require_preload_sql(PG_FUNCTION_ARGS)
+{
+	zvt_require_preload(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_VOID();
+}
