@@ -23,10 +23,9 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard sql/updates/$(EXTENSION)--*--*.sql)
 
 REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
-REGRESS_OPTS = --inputdir=test --outputdir=test/out --use-existing \
-	--dbname=$(or $(ZVT_TEST_DB),zvt_test)
+REGRESS_OPTS = --inputdir=test --use-existing
 
-EXTRA_CLEAN = test/out test/unit/*.bin
+EXTRA_CLEAN = results regression.diffs regression.out test/unit/*.bin
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -38,6 +37,10 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-sign-compare
 
 include $(PGXS)
+
+# pg_regress runs in the database the harness made (and the workers serve),
+# with --use-existing so it never drops a database a worker is connected to.
+override CONTRIB_TESTDB = $(or $(ZVT_TEST_DB),zvt_test)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@

@@ -348,7 +348,8 @@ BEGIN
     IF EXISTS (SELECT 1 FROM zvt._hypertables h WHERE h.relid = relation) THEN
         IF if_not_exists THEN
             RAISE NOTICE 'table "%" is already a hypertable, skipping', relation;
-            SELECT * INTO result FROM zvt.hypertables h WHERE h.relation = relation;
+            SELECT * INTO result FROM zvt.hypertables h
+             WHERE h.relation = create_hypertable.relation;
             RETURN result;
         END IF;
         RAISE EXCEPTION 'table "%" is already a hypertable', relation

@@ -190,6 +190,7 @@ CREATE FUNCTION zvt.ohlcv(exchange pg_catalog.text, symbol pg_catalog.text,
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_variable
 DECLARE
     iid int;
     secs numeric;

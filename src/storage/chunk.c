@@ -165,7 +165,8 @@ hypertable_require(Oid relid, HypertableInfo *info)
 	if (!hypertable_lookup(relid, info))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("table \"%s\" is not a hypertable", get_rel_name(relid)),
+				 errmsg("table \"%s.%s\" is not a hypertable",
+						get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)),
 				 errhint("Call zvt.create_hypertable first.")));
 }
 
@@ -686,7 +687,7 @@ zvt_show_chunks(PG_FUNCTION_ARGS)
 	bool		has_newer = time_arg(fcinfo, 2, "newer_than", &newer);
 	ListCell   *lc;
 
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	hypertable_require(relid, &ht);
 	LockRelationOid(relid, AccessShareLock);
 
@@ -724,7 +725,7 @@ zvt_drop_chunks(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	int64		dropped = 0;
 
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (!has_older && !has_newer)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -1,0 +1,205 @@
+--
+-- Hypertables: creation, chunks, default partition, maintenance, retention
+--
+\set SHOW_CONTEXT never
+SET TimeZone = 'UTC';
+
+-- Chunks of a table, leaving out those maintenance keeps ahead of now()
+-- (their names depend on the day the test runs).
+CREATE FUNCTION test_chunks(rel regclass)
+RETURNS TABLE (chunk regclass, range_start timestamptz, range_end timestamptz)
+LANGUAGE sql AS $$
+    SELECT c.chunk, c.range_start, c.range_end
+      FROM zvt._chunks(rel) c
+      JOIN zvt._hypertables h ON h.relid = rel
+     WHERE NOT c.is_default
+       AND NOT (c.range_end > now() - h.chunk_interval
+                AND c.range_start <= now() + 3 * h.chunk_interval)
+     ORDER BY c.range_start
+$$;
+
+-- an empty plain table
+CREATE TABLE ticks (ts timestamptz NOT NULL, sym text NOT NULL, px float8,
+                    PRIMARY KEY (sym, ts));
+SELECT relation, time_column, chunk_interval, retention, chunks
+  FROM zvt.create_hypertable('ticks', 'ts', '1 day');
+SELECT relkind FROM pg_class WHERE oid = 'ticks'::regclass;
+-- its default partition waits in _zvt_chunks
+SELECT chunk, is_default FROM zvt._chunks('ticks') WHERE is_default;
+
+-- INSERT and COPY at past and future times: all there at once
+INSERT INTO ticks VALUES
+    ('1969-12-31 23:59:59.999999+00', 'A', 1),
+    ('2000-02-29 12:00:00+00', 'A', 2),
+    ('2100-01-01 00:00:00+00', 'A', 3);
+COPY ticks (ts, sym, px) FROM stdin;
+1969-12-31 00:00:00+00	B	4
+2000-02-29 23:59:59+00	B	5
+2100-01-01 06:30:00+00	B	6
+\.
+SELECT ts, sym, px FROM ticks ORDER BY ts, sym;
+-- they wait in the default partition
+SELECT tableoid::regclass, count(*) FROM ticks GROUP BY 1 ORDER BY 1;
+
+-- maintenance moves them into aligned chunks
+CALL zvt.run_maintenance();
+SELECT * FROM test_chunks('ticks');
+SELECT tableoid::regclass, ts, sym FROM ticks ORDER BY ts, sym;
+SELECT count(*) AS left_in_default FROM ONLY _zvt_chunks.public_ticks_default;
+SELECT count(*) AS rows FROM ticks;
+
+-- every chunk bound is a multiple of the interval from 1970-01-01 UTC
+SELECT bool_and(extract(epoch FROM range_start)::numeric % 86400 = 0
+                AND range_end - range_start = interval '1 day') AS aligned
+  FROM zvt._chunks('ticks') WHERE NOT is_default;
+
+-- a range query touches only its chunk
+EXPLAIN (COSTS OFF)
+SELECT * FROM ticks WHERE ts >= '2000-02-29' AND ts < '2000-03-01';
+
+-- _ensure_chunk creates and reports, and is idempotent
+SELECT chunk, created, rows_moved FROM zvt._ensure_chunk('ticks', '2050-06-06 06:00+00');
+SELECT chunk, created, rows_moved FROM zvt._ensure_chunk('ticks', '2050-06-06 23:59:59+00');
+-- an infinite time has no chunk (such rows stay in the default partition)
+SELECT chunk, created FROM zvt._ensure_chunk('ticks', 'infinity');
+INSERT INTO ticks VALUES ('infinity', 'C', 7);
+CALL zvt.run_maintenance();
+SELECT tableoid::regclass, ts FROM ticks WHERE sym = 'C';
+
+-- ensure_chunk moves the rows of its range out of the default partition
+INSERT INTO ticks VALUES ('2040-01-01 10:00+00', 'D', 8), ('2040-01-01 11:00+00', 'D', 9);
+SELECT chunk, created, rows_moved FROM zvt._ensure_chunk('ticks', '2040-01-01');
+SELECT tableoid::regclass, count(*) FROM ticks WHERE sym = 'D' GROUP BY 1;
+
+-- show_chunks with bounds: timestamptz, date, or an interval before now()
+SELECT zvt.show_chunks('ticks', older_than => '2000-03-01'::timestamptz);
+SELECT zvt.show_chunks('ticks', older_than => '2000-02-29'::date);
+SELECT zvt.show_chunks('ticks', newer_than => '2050-01-01'::timestamptz);
+SELECT zvt.show_chunks('ticks', older_than => '2045-01-01'::timestamptz,
+                       newer_than => '2030-01-01'::timestamptz);
+SELECT count(*) FROM zvt.show_chunks('ticks', older_than => interval '1 day');
+SELECT zvt.show_chunks('ticks', older_than => '1970-01-01');
+
+-- drop_chunks drops whole chunks only
+SELECT zvt.drop_chunks('ticks', '2000-02-29 12:00+00'::timestamptz);
+SELECT zvt.drop_chunks('ticks', '2000-03-01'::timestamptz);
+SELECT ts, sym FROM ticks WHERE ts < '2001-01-01' ORDER BY ts;
+SELECT zvt.drop_chunks('ticks', older_than => NULL::timestamptz, newer_than => '2099-01-01'::timestamptz);
+SELECT count(*) FROM ticks WHERE ts >= '2099-01-01' AND ts < 'infinity';
+
+-- the hypertables view
+SELECT relation, time_column, chunk_interval, retention, chunks > 0 AS has_chunks,
+       bytes > 0 AS has_bytes
+  FROM zvt.hypertables WHERE relation = 'ticks'::regclass;
+
+-- a table with rows becomes a hypertable; rows, defaults, identity, grants move along
+CREATE TABLE readings (id bigint GENERATED ALWAYS AS IDENTITY,
+                       at timestamp NOT NULL,
+                       v numeric DEFAULT 42,
+                       PRIMARY KEY (id, at));
+COMMENT ON TABLE readings IS 'sensor readings';
+INSERT INTO readings (at) SELECT timestamp '2020-01-01' + i * interval '7 hours'
+  FROM generate_series(0, 9) i;
+GRANT SELECT ON readings TO PUBLIC;
+SELECT relation, chunks FROM zvt.create_hypertable('readings', 'at', '1 day');
+SELECT count(*), min(id), max(id), sum(v) FROM readings;
+SELECT count(DISTINCT tableoid) AS chunks_used FROM readings;
+SELECT count(*) FROM ONLY _zvt_chunks.public_readings_default;
+INSERT INTO readings (at) VALUES ('2020-01-02 12:00') RETURNING id, v;
+SELECT obj_description('readings'::regclass, 'pg_class');
+SELECT has_table_privilege('public', 'readings', 'SELECT') AS public_can_read;
+SELECT * FROM test_chunks('readings');
+
+-- an already partitioned table is adopted as it is
+CREATE TABLE book (ts timestamptz NOT NULL, lvl int) PARTITION BY RANGE (ts);
+SELECT relation, chunks FROM zvt.create_hypertable('book', 'ts', '6 hours');
+INSERT INTO book VALUES ('2030-05-05 07:00+00', 1);
+SELECT chunk, created FROM zvt._ensure_chunk('book', '2030-05-05 07:00+00');
+SELECT tableoid::regclass FROM book;
+
+-- if_not_exists
+SELECT relation FROM zvt.create_hypertable('ticks', 'ts', if_not_exists => true);
+
+-- retention policies: maintenance drops whole chunks older than the policy
+INSERT INTO ticks VALUES ('2001-01-01 00:00+00', 'E', 1),
+                         (now() - interval '40 days', 'E', 2),
+                         (now() - interval '10 days', 'E', 3);
+CALL zvt.run_maintenance();
+SELECT px FROM ticks WHERE sym = 'E' ORDER BY px;
+SELECT zvt.add_retention_policy('ticks', interval '30 days');
+SELECT retention FROM zvt.hypertables WHERE relation = 'ticks'::regclass;
+SELECT zvt.add_retention_policy('ticks', interval '30 days', if_not_exists => true);
+CALL zvt.run_maintenance();
+SELECT count(*) AS old_chunks FROM zvt.show_chunks('ticks', older_than => interval '30 days');
+SELECT px FROM ticks WHERE sym = 'E' ORDER BY px;
+SELECT zvt.remove_retention_policy('ticks');
+SELECT zvt.remove_retention_policy('ticks', if_exists => true);
+
+-- errors: bad intervals (22023)
+\set VERBOSITY default
+CREATE TABLE plain (ts timestamptz NOT NULL, n int4, d date);
+SELECT zvt.create_hypertable('plain', 'ts', '0 days');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.create_hypertable('plain', 'ts', '-1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.create_hypertable('plain', 'ts', '1 month');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.create_hypertable('plain', 'ts', '1 year 2 days');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- a time column that is not a timestamp (22023), or not there (42703)
+SELECT zvt.create_hypertable('plain', 'n');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.create_hypertable('plain', 'd');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.create_hypertable('plain', 'nope');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- a missing table (42P01)
+SELECT zvt.create_hypertable('no_such_table', 'ts');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- already a hypertable (55000)
+SELECT zvt.create_hypertable('ticks', 'ts');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- not a table
+CREATE VIEW plain_v AS SELECT * FROM plain;
+SELECT zvt.create_hypertable('plain_v', 'ts');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- dependent objects would break (0A000), and nothing changed
+SELECT zvt.create_hypertable('plain', 'ts');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT relkind FROM pg_class WHERE oid = 'plain'::regclass;
+DROP VIEW plain_v;
+-- unique keys without the time column (0A000)
+CREATE TABLE keyed (id int PRIMARY KEY, ts timestamptz NOT NULL);
+SELECT zvt.create_hypertable('keyed', 'ts');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- partitioned some other way (0A000)
+CREATE TABLE by_list (ts timestamptz NOT NULL, k int) PARTITION BY LIST (k);
+SELECT zvt.create_hypertable('by_list', 'ts');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- not a hypertable (42704)
+SELECT zvt.show_chunks('plain');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.drop_chunks('plain', now());
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.add_retention_policy('plain', interval '1 day');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- bad bounds (22023)
+SELECT zvt.drop_chunks('ticks', NULL::timestamptz);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.drop_chunks('ticks', 5);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.drop_chunks('ticks', '2000-01-01'::timestamptz, '2001-01-01'::timestamptz);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.add_retention_policy('ticks', interval '0 days');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.remove_retention_policy('ticks');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- dropping a hypertable forgets it
+DROP TABLE book;
+SELECT count(*) FROM zvt._hypertables WHERE relid::text = 'book';
+
+-- clean up
+DROP TABLE ticks, readings, plain, keyed, by_list;
+DROP FUNCTION test_chunks(regclass);
+SELECT relation FROM zvt.hypertables ORDER BY relation::text;
