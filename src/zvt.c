@@ -91,7 +91,8 @@ zvt_define_gucs(void)
 							   "The workers wait until this database exists and has the zvt extension.",
 							   &zvt_database,
 							   "postgres",
-							   PGC_POSTMASTER,
+	/* PGC_POSTMASTER may only be defined while preloading */
+							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
 							   0,
 							   NULL, NULL, NULL);
 

@@ -43,6 +43,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -234,6 +235,8 @@ maintenance_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("zvt maintenance");
+	/* nothing a user put on the path can capture a name; names print qualified */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	LWLockAcquire(zvt_shared->lock, LW_EXCLUSIVE);
 	zvt_shared->last_pass_start = GetCurrentTimestamp();
