@@ -155,6 +155,23 @@ GRANT SELECT ON zvt.exchanges, zvt.assets, zvt.instruments,
 -- ohlcv: candles of any timeframe rolled up from stored 1m candles
 -- -------------------------------------------------------------------
 
+-- 42704 unless the exchange is in zvt.exchanges.
+CREATE FUNCTION zvt._check_exchange(exchange pg_catalog.text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM zvt.exchanges e WHERE e.name = exchange) THEN
+        RAISE EXCEPTION 'unknown exchange "%"', exchange
+            USING ERRCODE = '42704',
+                  HINT = (SELECT 'Known exchanges: ' || string_agg(e.name, ', ' ORDER BY e.name)
+                            FROM zvt.exchanges e);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION zvt._check_exchange(pg_catalog.text) IS
+    'Internal: raise 42704 naming the known exchanges unless exchange is one of them.';
+
 -- Instrument id of (exchange, symbol), or 42704 naming what is unknown.
 CREATE FUNCTION zvt._instrument_id(exchange pg_catalog.text, symbol pg_catalog.text)
     RETURNS pg_catalog.int4
@@ -164,12 +181,7 @@ AS $$
 DECLARE
     iid int;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM zvt.exchanges e WHERE e.name = exchange) THEN
-        RAISE EXCEPTION 'unknown exchange "%"', exchange
-            USING ERRCODE = '42704',
-                  HINT = (SELECT 'Known exchanges: ' || string_agg(e.name, ', ' ORDER BY e.name)
-                            FROM zvt.exchanges e);
-    END IF;
+    PERFORM zvt._check_exchange(exchange);
     SELECT i.id INTO iid FROM zvt.instruments i
      WHERE i.exchange = _instrument_id.exchange AND i.symbol = _instrument_id.symbol;
     IF NOT FOUND THEN

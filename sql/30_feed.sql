@@ -54,12 +54,7 @@ AS $$
 DECLARE
     sym text := upper(btrim(symbol));
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM zvt.exchanges e WHERE e.name = exchange) THEN
-        RAISE EXCEPTION 'unknown exchange "%"', exchange
-            USING ERRCODE = '42704',
-                  HINT = (SELECT 'Known exchanges: ' || string_agg(e.name, ', ' ORDER BY e.name)
-                            FROM zvt.exchanges e);
-    END IF;
+    PERFORM zvt._check_exchange(exchange);
     IF channel = 'book' THEN
         RAISE EXCEPTION 'channel "book" is not supported yet'
             USING ERRCODE = '0A000',

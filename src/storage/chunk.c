@@ -90,6 +90,15 @@ typedef struct ChunkBounds
 	TimestampTz end;
 } ChunkBounds;
 
+/* The older_than / newer_than arguments of show_chunks and drop_chunks. */
+typedef struct ChunkWindow
+{
+	bool		has_older;
+	bool		has_newer;
+	TimestampTz older;			/* chunks must end at or before this */
+	TimestampTz newer;			/* chunks must start at or after this */
+} ChunkWindow;
+
 PG_FUNCTION_INFO_V1(zvt_chunks);
 PG_FUNCTION_INFO_V1(zvt_ensure_chunk);
 PG_FUNCTION_INFO_V1(zvt_show_chunks);
@@ -111,8 +120,8 @@ static bool time_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 					 TimestampTz *out);
 static char *column_list(Relation rel);
 static char *bound_literal(HypertableInfo *ht, int64 us);
-static List *chunks_selected(Oid relid, bool has_older, TimestampTz older,
-							 bool has_newer, TimestampTz newer);
+static ChunkWindow chunk_window_args(FunctionCallInfo fcinfo);
+static List *chunks_selected(Oid relid, const ChunkWindow *w);
 
 /* ----------------------------------------------------------------
  *		Hypertable catalog
@@ -632,6 +641,17 @@ time_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 	return true;
 }
 
+/* Arguments 1 and 2 (older_than, newer_than) of show/drop_chunks. */
+static ChunkWindow
+chunk_window_args(FunctionCallInfo fcinfo)
+{
+	ChunkWindow w = {0};
+
+	w.has_older = time_arg(fcinfo, 1, "older_than", &w.older);
+	w.has_newer = time_arg(fcinfo, 2, "newer_than", &w.newer);
+	return w;
+}
+
 /* Comparator: chunks by range start. */
 static int
 chunk_bounds_cmp(const ListCell *a, const ListCell *b)
@@ -649,8 +669,7 @@ chunk_bounds_cmp(const ListCell *a, const ListCell *b)
  * `newer` (each test only when given), by range start.
  */
 static List *
-chunks_selected(Oid relid, bool has_older, TimestampTz older,
-				bool has_newer, TimestampTz newer)
+chunks_selected(Oid relid, const ChunkWindow *w)
 {
 	List	   *result = NIL;
 	ListCell   *lc;
@@ -661,9 +680,9 @@ chunks_selected(Oid relid, bool has_older, TimestampTz older,
 
 		if (cb->is_default || !cb->has_start || !cb->has_end)
 			continue;
-		if (has_older && cb->end > older)
+		if (w->has_older && cb->end > w->older)
 			continue;
-		if (has_newer && cb->start < newer)
+		if (w->has_newer && cb->start < w->newer)
 			continue;
 		result = lappend(result, cb);
 	}
@@ -681,17 +700,14 @@ zvt_show_chunks(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HypertableInfo ht;
-	TimestampTz older = 0;
-	TimestampTz newer = 0;
-	bool		has_older = time_arg(fcinfo, 1, "older_than", &older);
-	bool		has_newer = time_arg(fcinfo, 2, "newer_than", &newer);
+	ChunkWindow w = chunk_window_args(fcinfo);
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	hypertable_require(relid, &ht);
 	LockRelationOid(relid, AccessShareLock);
 
-	foreach(lc, chunks_selected(relid, has_older, older, has_newer, newer))
+	foreach(lc, chunks_selected(relid, &w))
 	{
 		ChunkBounds *cb = lfirst(lc);
 		Datum		value = ObjectIdGetDatum(cb->relid);
@@ -716,22 +732,19 @@ zvt_drop_chunks(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HypertableInfo ht;
-	TimestampTz older = 0;
-	TimestampTz newer = 0;
-	bool		has_older = time_arg(fcinfo, 1, "older_than", &older);
-	bool		has_newer = time_arg(fcinfo, 2, "newer_than", &newer);
+	ChunkWindow w = chunk_window_args(fcinfo);
 	Oid			deflt;
 	List	   *victims;
 	ListCell   *lc;
 	int64		dropped = 0;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (!has_older && !has_newer)
+	if (!w.has_older && !w.has_newer)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("older_than or newer_than must be given"),
 				 errhint("Pass a timestamptz, or an interval meaning that long before now().")));
-	if (has_older && has_newer && newer >= older)
+	if (w.has_older && w.has_newer && w.newer >= w.older)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("newer_than must be before older_than when both are given")));
@@ -746,7 +759,7 @@ zvt_drop_chunks(PG_FUNCTION_ARGS)
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	AcceptInvalidationMessages();
 
-	victims = chunks_selected(relid, has_older, older, has_newer, newer);
+	victims = chunks_selected(relid, &w);
 	SPI_connect();
 	foreach(lc, victims)
 	{
@@ -774,12 +787,12 @@ zvt_drop_chunks(PG_FUNCTION_ARGS)
 		const char *tcol = quote_identifier(ht.time_column);
 
 		initStringInfo(&cond);
-		if (has_older && zt_chunk_range(ZVT_TS_TO_UNIX(older), ht.interval, &hi, &dummy))
+		if (w.has_older && zt_chunk_range(ZVT_TS_TO_UNIX(w.older), ht.interval, &hi, &dummy))
 			appendStringInfo(&cond, "%s < %s", tcol, bound_literal(&ht, hi));
-		if (has_newer && zt_chunk_range(ZVT_TS_TO_UNIX(newer), ht.interval, &lo, &dummy))
+		if (w.has_newer && zt_chunk_range(ZVT_TS_TO_UNIX(w.newer), ht.interval, &lo, &dummy))
 		{
 			/* first whole chunk at or after newer */
-			if (lo < ZVT_TS_TO_UNIX(newer))
+			if (lo < ZVT_TS_TO_UNIX(w.newer))
 				lo += ht.interval;
 			appendStringInfo(&cond, "%s%s >= %s", cond.len > 0 ? " AND " : "",
 							 tcol, bound_literal(&ht, lo));
