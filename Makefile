@@ -60,3 +60,25 @@ test/unit/test_time.bin: test/unit/test_time.c src/core/zvt_time.c src/core/zvt_
 .PHONY: unit
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+
+# ------------------------------------------------------------------
+# zvt-exsim: the exchange simulator (test/exsim).
+# ------------------------------------------------------------------
+EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
+	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
+	test/exsim/ex_coinbase.c
+EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers $(shell pkg-config --cflags libwebsockets jansson)
+EXSIM_LIBS = $(shell pkg-config --libs libwebsockets jansson) -lz
+
+zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h
+	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ $(EXSIM_SRC) $(EXSIM_LIBS)
+
+all: zvt-exsim
+EXTRA_CLEAN += zvt-exsim
+
+zvt-exsim-client: test/exsim/client.c
+	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/client.c $(EXSIM_LIBS)
+
+all: zvt-exsim-client
+EXTRA_CLEAN += zvt-exsim-client

@@ -1,0 +1,193 @@
+/*
+ * test/exsim/exsim.h
+ *	  Shared types of zvt-exsim, the exchange simulator: exchanges,
+ *	  connections, subscriptions, faults, and the adapter interface each
+ *	  exchange file implements.
+ *
+ * One libwebsockets context serves one vhost (port) per exchange, each
+ * carrying that exchange's public WebSocket paths and REST endpoints,
+ * plus an admin vhost for fault injection.  The market (market.c) runs on
+ * a timer whether or not anyone is connected; every event is formatted by
+ * the exchange's adapter and queued to the connections subscribed to it.
+ */
+#ifndef EXSIM_H
+#define EXSIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "market.h"
+
+struct lws;
+struct lws_vhost;
+
+/* A growable byte buffer. */
+typedef struct Buf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} Buf;
+
+extern void buf_reset(Buf *b);
+extern void buf_add(Buf *b, const char *s, size_t n);
+extern void buf_printf(Buf *b, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+extern void buf_free(Buf *b);
+
+/* Subscription bits per symbol. */
+#define SUB_TRADE		(1u << 0)
+#define SUB_AGGTRADE	(1u << 1)
+#define SUB_BBO			(1u << 2)
+#define SUB_BOOK		(1u << 3)
+#define SUB_TICKER		(1u << 4)
+#define SUB_KLINE(iv)	(1u << (5 + (iv)))
+#define SUB_ANY_KLINE	(((1u << MK_NIV) - 1) << 5)
+
+/* Faults, from the command line or the admin endpoint. */
+typedef struct Faults
+{
+	long		drop_after;		/* close each connection after N data messages */
+	long		drop_every;		/* same, for every connection, repeatedly */
+	double		malformed_p;	/* probability a data frame is corrupted */
+	double		duplicate_p;	/* probability a data frame is sent twice */
+	int64_t		stall_until_ms; /* real ms: send nothing until then */
+	int			skip_seq;		/* skip this many book sequence numbers once */
+	int			reject_subscribe;	/* answer the next N subscribes with errors */
+	int			rest_429;		/* answer the next N REST calls with 429 */
+	int			rest_5xx;		/* answer the next N REST calls with 503 */
+	bool		checksum_zero;	/* OKX: send checksum 0 (post-2026-06 mode) */
+} Faults;
+
+typedef struct Exchange Exchange;
+
+/* Per-connection state, the lws per-session data of WebSocket and HTTP. */
+typedef struct ExConn
+{
+	Exchange   *ex;
+	struct lws *wsi;
+	struct ExConn *next;		/* in ex->conns */
+	bool		is_ws;
+	int			kind;			/* adapter-defined: endpoint of the connection */
+	uint32_t	sub[MK_MAX_SYMBOLS];	/* SUB_* bits per market symbol */
+	int			book_depth[MK_MAX_SYMBOLS];
+	bool		combined;		/* Binance: wrap in {"stream","data"} */
+	int64_t		seq;			/* Coinbase sequence_num */
+	int64_t		connected_ms;	/* real ms */
+	int64_t		last_rx_ms;
+	int64_t		last_tx_ms;
+	int64_t		last_ping_ms;
+	int64_t		last_pong_ms;
+	bool		ping_due;
+	bool		close_due;
+	int			close_code;
+	long		sent;			/* data messages queued since connect */
+	int64_t		rx_window_ms;	/* start of the current 1 s window */
+	int			rx_in_window;	/* client messages in it */
+	bool		subscribed;		/* any subscription acknowledged */
+	long		drop_mark;		/* close when sent reaches this (0 = never) */
+	/* outgoing queue: ring of malloc'd frames with LWS_PRE headroom */
+	char	  **q;
+	size_t	   *qlen;
+	int			qhead, qcount, qcap;
+	/* HTTP response */
+	Buf			body;
+	int			status;
+	int			retry_after;
+	size_t		body_sent;
+	char		conn_id[40];
+} ExConn;
+
+typedef struct ExAdapter
+{
+	const char *name;
+	/* is path (no query) a WebSocket endpoint of ours?  sets c->kind */
+	bool		(*ws_accept) (Exchange *ex, ExConn *c, const char *path, const char *args);
+	void		(*ws_open) (Exchange *ex, ExConn *c);
+	void		(*ws_receive) (Exchange *ex, ExConn *c, const char *msg, size_t len);
+	void		(*on_trade) (Exchange *ex, MkSymbol *s, const MkTrade *t);
+	void		(*on_kline_closed) (Exchange *ex, MkSymbol *s, int iv, const MkKline *k);
+	void		(*on_tick) (Exchange *ex, int64_t real_ms, int64_t sim_ms);
+	/* REST: fill c->body, return the HTTP status */
+	int			(*rest) (Exchange *ex, ExConn *c, const char *path, const char *args);
+	/* Admin "shutdown": the exchange's own close notice */
+	void		(*shutdown_notice) (Exchange *ex, ExConn *c);
+} ExAdapter;
+
+struct Exchange
+{
+	const ExAdapter *ad;
+	Market		market;
+	int			port;
+	struct lws_vhost *vhost;
+	ExConn	   *conns;
+	Faults		faults;
+	uint64_t	rng;
+	MkBook		book[MK_MAX_SYMBOLS];	/* last published book per symbol */
+	bool		book_valid[MK_MAX_SYMBOLS];
+	uint64_t	book_seq[MK_MAX_SYMBOLS];	/* sequence of the last published book */
+	int64_t		last_push_ms;	/* real ms of the last periodic push */
+	int64_t		last_fast_ms;
+	MkTrade    *recent[MK_MAX_SYMBOLS];	/* ring of the latest trades */
+	int			recent_n[MK_MAX_SYMBOLS];
+	int			recent_head[MK_MAX_SYMBOLS];
+	Buf			scratch;
+	Buf			scratch2;
+	long		messages;		/* data messages sent, all connections */
+	long		connections;	/* accepted so far */
+};
+
+/* Global simulator state (main.c). */
+typedef struct Sim
+{
+	Exchange	ex[4];
+	int			nex;
+	double		speed;			/* sim ms per real ms */
+	int64_t		sim_start_ms;
+	int64_t		real_start_ms;
+	double		rate;			/* trades per second per symbol; 0 = as fast as possible */
+	long		count;			/* stop after this many trades per symbol (0 = never) */
+	double		duration;		/* seconds (0 = forever) */
+	FILE	   *record;
+	uint64_t	seed;
+	int			ping_s;			/* Binance server ping period (20) */
+	int			pong_timeout_s; /* drop without a pong for this long (60) */
+	int			idle_s;			/* OKX idle cutoff (30) */
+	bool		verbose;
+} Sim;
+
+extern Sim	sim;
+
+/* in server.c */
+extern int64_t now_real_ms(void);
+extern int64_t now_sim_ms(void);
+extern void conn_send(ExConn *c, const char *data, size_t len, bool data_msg);
+extern void conn_send_str(ExConn *c, const char *s, bool data_msg);
+extern void conn_close(ExConn *c, int code);
+extern void conn_wake(ExConn *c);
+extern int	server_run(int admin_port, const char *cert, const char *key);
+extern double ex_random(Exchange *ex);
+extern void record_trade(Exchange *ex, MkSymbol *s, const MkTrade *t);
+extern void record_kline(Exchange *ex, MkSymbol *s, int iv, const MkKline *k);
+extern void record_quote(Exchange *ex, MkSymbol *s, uint64_t seq);
+extern bool url_arg(const char *args, const char *name, char *out, size_t outlen);
+extern void remember_trade(Exchange *ex, int si, const MkTrade *t);
+extern int	recent_trades(Exchange *ex, int si, const MkTrade **out, int max);
+extern int	symbol_index(Exchange *ex, const MkSymbol *s);
+
+/* formatting helpers shared by the adapters (server.c) */
+extern const char *fmt_px(const MkSymbol *s, int64_t px, bool pad, int pad_to);
+extern const char *fmt_qty(const MkSymbol *s, int64_t qty, bool pad, int pad_to);
+extern const char *fmt_quote_vol(const MkSymbol *s, __int128 v, bool pad, int pad_to);
+extern void fmt_rfc3339(char *buf, size_t len, int64_t ms, bool micros);
+
+/* publish the book of s: computes the diff to the last published book */
+extern bool ex_book_update(Exchange *ex, int si, int depth, MkBook *delta,
+						   uint64_t *prev_seq, uint64_t *seq);
+
+extern const ExAdapter binance_adapter;
+extern const ExAdapter bybit_adapter;
+extern const ExAdapter okx_adapter;
+extern const ExAdapter coinbase_adapter;
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * test/exsim/main.c
+ *	  zvt-exsim: command line of the exchange simulator.
+ *
+ * Serves Binance, Bybit, OKX and Coinbase on loopback, one port each,
+ * from a deterministic market (see market.h), until --duration or
+ * --count is reached or it gets SIGINT/SIGTERM.  Prints one line per
+ * exchange with its base URLs, for scripts to read.
+ */
+#include "exsim.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+			"usage: zvt-exsim [options]\n"
+			"  --symbols LIST        normalized symbols, e.g. BTC-USDT,ETH-USDT,BTC-USDT-PERP (SYM=PRICE sets a price)\n"
+			"  --exchanges LIST      binance,bybit,okx,coinbase (default all)\n"
+			"  --port N              first port: binance N, bybit N+1, okx N+2, coinbase N+3 (0 = any)\n"
+			"  --admin-port N        admin HTTP port (fault injection, stats); -1 = none\n"
+			"  --seed N              market seed (default 1)\n"
+			"  --rate R              trades per second per symbol; 0 = as fast as clients read (default 10)\n"
+			"  --speed X             simulated time runs X times faster than real time (default 1)\n"
+			"  --start MS            simulated start time, ms since 1970 (default now)\n"
+			"  --duration S          stop after S seconds\n"
+			"  --count N             stop after N trades per symbol (once queues drain)\n"
+			"  --record FILE         write every trade, closed kline and quote as JSON lines\n"
+			"  --tls-cert F --tls-key F   serve wss:// and https://\n"
+			"  --ping S --pong-timeout S --idle S   keepalive timings (20, 60, 30)\n"
+			"  --drop-after N --drop-every N --malformed P --duplicate P --skip-seq N\n"
+			"  --checksum-zero       faults, as the admin endpoint's /fault sets them\n"
+			"  --verbose\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *symbols = "BTC-USDT,ETH-USDT,SOL-USDT";
+	const char *exchanges = "binance,bybit,okx,coinbase";
+	const char *cert = NULL,
+			   *key = NULL;
+	int			port = 0,
+				admin_port = -1;
+	Faults		faults = {0};
+	static const struct option opts[] = {
+		{"symbols", required_argument, 0, 's'},
+		{"exchanges", required_argument, 0, 'x'},
+		{"port", required_argument, 0, 'p'},
+		{"admin-port", required_argument, 0, 'a'},
+		{"seed", required_argument, 0, 'S'},
+		{"rate", required_argument, 0, 'r'},
+		{"speed", required_argument, 0, 'v'},
+		{"start", required_argument, 0, 'T'},
+		{"duration", required_argument, 0, 'd'},
+		{"count", required_argument, 0, 'n'},
+		{"record", required_argument, 0, 'R'},
+		{"tls-cert", required_argument, 0, 'C'},
+		{"tls-key", required_argument, 0, 'K'},
+		{"ping", required_argument, 0, 1},
+		{"pong-timeout", required_argument, 0, 2},
+		{"idle", required_argument, 0, 3},
+		{"drop-after", required_argument, 0, 4},
+		{"drop-every", required_argument, 0, 5},
+		{"malformed", required_argument, 0, 6},
+		{"duplicate", required_argument, 0, 7},
+		{"skip-seq", required_argument, 0, 8},
+		{"checksum-zero", no_argument, 0, 9},
+		{"verbose", no_argument, 0, 'V'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}
+	};
+	int			o;
+	char	   *copy,
+			   *save = NULL;
+	const char *err = NULL;
+
+	sim.seed = 1;
+	sim.rate = 10;
+	sim.speed = 1;
+	sim.ping_s = 20;
+	sim.pong_timeout_s = 60;
+	sim.idle_s = 30;
+	sim.real_start_ms = now_real_ms();
+	sim.sim_start_ms = sim.real_start_ms;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+	{
+		switch (o)
+		{
+			case 's': symbols = optarg; break;
+			case 'x': exchanges = optarg; break;
+			case 'p': port = atoi(optarg); break;
+			case 'a': admin_port = atoi(optarg); break;
+			case 'S': sim.seed = strtoull(optarg, NULL, 10); break;
+			case 'r': sim.rate = atof(optarg); break;
+			case 'v': sim.speed = atof(optarg); break;
+			case 'T': sim.sim_start_ms = atoll(optarg); break;
+			case 'd': sim.duration = atof(optarg); break;
+			case 'n': sim.count = atol(optarg); break;
+			case 'R':
+				sim.record = fopen(optarg, "w");
+				if (!sim.record)
+				{
+					perror(optarg);
+					return 2;
+				}
+				break;
+			case 'C': cert = optarg; break;
+			case 'K': key = optarg; break;
+			case 1: sim.ping_s = atoi(optarg); break;
+			case 2: sim.pong_timeout_s = atoi(optarg); break;
+			case 3: sim.idle_s = atoi(optarg); break;
+			case 4: faults.drop_after = atol(optarg); break;
+			case 5: faults.drop_every = atol(optarg); break;
+			case 6: faults.malformed_p = atof(optarg); break;
+			case 7: faults.duplicate_p = atof(optarg); break;
+			case 8: faults.skip_seq = atoi(optarg); break;
+			case 9: faults.checksum_zero = true; break;
+			case 'V': sim.verbose = true; break;
+			default: usage(); return o == 'h' ? 0 : 2;
+		}
+	}
+	if (sim.speed <= 0 || sim.rate < 0 || (cert && !key) || (key && !cert))
+	{
+		usage();
+		return 2;
+	}
+
+	copy = strdup(exchanges);
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+	{
+		const ExAdapter *ad = NULL;
+		Exchange   *ex;
+
+		if (strcmp(tok, "binance") == 0)
+			ad = &binance_adapter;
+		else if (strcmp(tok, "bybit") == 0)
+			ad = &bybit_adapter;
+		else if (strcmp(tok, "okx") == 0)
+			ad = &okx_adapter;
+		else if (strcmp(tok, "coinbase") == 0)
+			ad = &coinbase_adapter;
+		if (!ad || sim.nex == 4)
+		{
+			fprintf(stderr, "zvt-exsim: unknown exchange \"%s\"\n", tok);
+			return 2;
+		}
+		ex = &sim.ex[sim.nex];
+		ex->ad = ad;
+		/* the same symbols everywhere, each exchange its own market */
+		if (!mk_init(&ex->market, symbols, sim.seed * 31 + (uint64_t) sim.nex, sim.sim_start_ms, &err))
+		{
+			fprintf(stderr, "zvt-exsim: %s\n", err);
+			return 2;
+		}
+		ex->port = port ? port + (ad == &bybit_adapter) + 2 * (ad == &okx_adapter) +
+			3 * (ad == &coinbase_adapter) : 0;
+		ex->faults = faults;
+		ex->rng = sim.seed * 7919 + (uint64_t) sim.nex + 1;
+		sim.nex++;
+	}
+	free(copy);
+	return server_run(admin_port, cert, key);
+}
