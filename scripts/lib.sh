@@ -11,7 +11,7 @@ PGBIN=/usr/lib/postgresql/15/bin
 ZVT_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
   clang-14 llvm-14 libwebsockets-dev libcurl4-openssl-dev libssl-dev
-  libjansson-dev libhiredis-dev libjwt-dev redis-server"
+  libjansson-dev libhiredis-dev libjwt-dev redis-server python3 curl"
 
 say() { printf '== %s\n' "$*"; }
 

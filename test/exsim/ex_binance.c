@@ -603,12 +603,15 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 			buf_printf(&c->body,
 					   "%s{\"symbol\":\"%s\",\"status\":\"TRADING\",\"baseAsset\":\"%s\",\"baseAssetPrecision\":8,"
 					   "\"quoteAsset\":\"%s\",\"quotePrecision\":8,\"quoteAssetPrecision\":8,"
+					   "\"baseCommissionPrecision\":8,\"quoteCommissionPrecision\":8,"
 					   "\"orderTypes\":[\"LIMIT\",\"LIMIT_MAKER\",\"MARKET\",\"STOP_LOSS_LIMIT\",\"TAKE_PROFIT_LIMIT\"],"
-					   "\"icebergAllowed\":true,\"ocoAllowed\":true,\"isSpotTradingAllowed\":true,\"isMarginTradingAllowed\":false,"
+					   "\"icebergAllowed\":true,\"ocoAllowed\":true,\"quoteOrderQtyMarketAllowed\":true,"
+					   "\"isSpotTradingAllowed\":true,\"isMarginTradingAllowed\":false,"
 					   "\"filters\":[{\"filterType\":\"PRICE_FILTER\",\"minPrice\":\"%s\",\"maxPrice\":\"1000000.00000000\",\"tickSize\":\"%s\"},"
 					   "{\"filterType\":\"LOT_SIZE\",\"minQty\":\"%s\",\"maxQty\":\"9000.00000000\",\"stepSize\":\"%s\"},"
-					   "{\"filterType\":\"NOTIONAL\",\"minNotional\":\"5.00000000\",\"applyMinToMarket\":true,\"maxNotional\":\"9000000.00000000\",\"applyMaxToMarket\":false,\"avgPriceMins\":5}],"
-					   "\"permissions\":[],\"permissionSets\":[[\"SPOT\",\"MARGIN\"]]}",
+					   "{\"filterType\":\"MIN_NOTIONAL\",\"minNotional\":\"5.00000000\",\"applyToMarket\":true,\"avgPriceMins\":5},"
+					   "{\"filterType\":\"MAX_NUM_ORDERS\",\"maxNumOrders\":200}],"
+					   "\"permissions\":[]}",
 					   first ? "" : ",", upper, s->base, s->quote,
 					   fmt_px(s, 1, true, DEC), fmt_px(s, 1, true, DEC),
 					   fmt_qty(s, s->min_qty, true, DEC), fmt_qty(s, 1, true, DEC));

@@ -502,7 +502,11 @@ by_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 						   fmt_qty(s, s->min_qty, true, 0), fmt_qty(s, 1, true, 0));
 			first = false;
 		}
-		buf_add(&c->body, "],\"nextPageCursor\":\"\"}", 22);
+		/* linear pages with a cursor; spot has no pagination */
+		if (kind == BY_LINEAR)
+			buf_add(&c->body, "],\"nextPageCursor\":\"\"}", 22);
+		else
+			buf_add(&c->body, "]}", 2);
 		by_envelope_close(&c->body);
 		return 200;
 	}

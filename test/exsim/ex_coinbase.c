@@ -50,7 +50,10 @@ cb_ws_accept(Exchange *ex, ExConn *c, const char *path, const char *args)
 	return strcmp(path, "/") == 0;
 }
 
-/* Send events (a JSON array body) on channel with c's next sequence_num. */
+/*
+ * Send events (a JSON array body) on channel with c's next sequence_num.
+ * The real feed leaves client_id out of "subscriptions" messages.
+ */
 static void
 cb_send(Exchange *ex, ExConn *c, const char *channel, const char *events, bool data)
 {
@@ -58,8 +61,9 @@ cb_send(Exchange *ex, ExConn *c, const char *channel, const char *events, bool d
 
 	fmt_rfc3339(ts, sizeof(ts), now_sim_ms(), true);
 	buf_reset(&ex->scratch2);
-	buf_printf(&ex->scratch2, "{\"channel\":\"%s\",\"client_id\":\"\",\"timestamp\":\"%s\",\"sequence_num\":%lld,\"events\":%s}",
-			   channel, ts, (long long) c->seq++, events);
+	buf_printf(&ex->scratch2, "{\"channel\":\"%s\",%s\"timestamp\":\"%s\",\"sequence_num\":%lld,\"events\":%s}",
+			   channel, strcmp(channel, "subscriptions") == 0 ? "" : "\"client_id\":\"\",",
+			   ts, (long long) c->seq++, events);
 	conn_send(c, ex->scratch2.data, ex->scratch2.len, data);
 }
 

@@ -375,12 +375,13 @@ mk_book_diff(const MkBook *from, const MkBook *to, MkBook *delta)
 	MkLevel		tmp[2 * MK_BOOK_DEPTH];
 	int			n;
 
+	/* at most every old level plus every new one: no change is ever lost */
 	n = side_diff(from->bids, from->nbids, to->bids, to->nbids, true, tmp);
-	delta->nbids = n > MK_BOOK_DEPTH ? MK_BOOK_DEPTH : n;
-	memcpy(delta->bids, tmp, sizeof(MkLevel) * delta->nbids);
+	delta->nbids = n;
+	memcpy(delta->bids, tmp, sizeof(MkLevel) * n);
 	n = side_diff(from->asks, from->nasks, to->asks, to->nasks, false, tmp);
-	delta->nasks = n > MK_BOOK_DEPTH ? MK_BOOK_DEPTH : n;
-	memcpy(delta->asks, tmp, sizeof(MkLevel) * delta->nasks);
+	delta->nasks = n;
+	memcpy(delta->asks, tmp, sizeof(MkLevel) * n);
 	return delta->nbids + delta->nasks;
 }
 

@@ -61,8 +61,9 @@ typedef struct MkLevel
 typedef struct MkBook
 {
 	int			nbids, nasks;
-	MkLevel		bids[MK_BOOK_DEPTH];	/* descending */
-	MkLevel		asks[MK_BOOK_DEPTH];	/* ascending */
+	/* a delta can hold every old level removed and every new one added */
+	MkLevel		bids[2 * MK_BOOK_DEPTH];	/* descending */
+	MkLevel		asks[2 * MK_BOOK_DEPTH];	/* ascending */
 } MkBook;
 
 typedef struct MkSymbol

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The simulator speaks each exchange's real formats: subscribe to every
+# stream of the four exchanges with zvt-exsim-client, fetch the REST
+# endpoints, and compare everything with the fixture samples field by
+# field (check_formats.py); then check the market's own rules and the
+# exchanges' sequencing rules (check_market.py).
+set -u
+. "$(dirname "$0")/common.bash"
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+fixtures=${ZVT_FIXTURES:-$top/../shared/fixtures/exchanges}
+[ -d "$fixtures" ] || fail "no fixtures at $fixtures"
+cap=$ZVT_TEST_DIR/exsim_formats
+mkdir -p "$cap"
+port=$(free_port 19300)
+admin=$(free_port $((port + 10)))
+
+"$top/zvt-exsim" --port "$port" --admin-port "$admin" --symbols BTC-USDT,ETH-USDT,BTC-USDT-PERP \
+	--rate 40 --speed 120 --duration 30 --record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
+sim=$!
+trap 'kill $sim 2>/dev/null' EXIT
+sleep 0.5
+client() { "$top/zvt-exsim-client" "$@" --duration 4 --print 2>>"$cap/clients.err"; }
+
+client "ws://127.0.0.1:$port/stream?streams=btcusdt@trade/btcusdt@aggTrade/btcusdt@kline_1m/btcusdt@bookTicker/btcusdt@depth@100ms/btcusdt@depth5@100ms" \
+	--send '{"method":"SUBSCRIBE","params":["ethusdt@trade"],"id":1}' \
+	--send '{"method":"LIST_SUBSCRIPTIONS","id":2}' \
+	--send '{"method":"SUBSCRIBE","params":["BTC/USDT"],"id":3}' >"$cap/binance.ws" &
+client "ws://127.0.0.1:$((port + 1))/v5/public/spot" \
+	--send '{"op":"subscribe","req_id":"a","args":["publicTrade.BTCUSDT","kline.1.BTCUSDT","tickers.BTCUSDT","orderbook.50.BTCUSDT","orderbook.1.BTCUSDT"]}' \
+	--send '{"op":"ping"}' \
+	--send '{"op":"subscribe","req_id":"b","args":["publicTrade.NOPEUSDT"]}' >"$cap/bybit.spot.ws" &
+client "ws://127.0.0.1:$((port + 1))/v5/public/linear" \
+	--send '{"op":"subscribe","args":["publicTrade.BTCUSDT","tickers.BTCUSDT","kline.1.BTCUSDT"]}' \
+	--send '{"req_id":"p","op":"ping"}' >"$cap/bybit.linear.ws" &
+client "ws://127.0.0.1:$((port + 2))/ws/v5/public" \
+	--send '{"id":"1","op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"},{"channel":"tickers","instId":"BTC-USDT"},{"channel":"books","instId":"BTC-USDT"},{"channel":"books5","instId":"BTC-USDT"},{"channel":"bbo-tbt","instId":"BTC-USDT"},{"channel":"candle1m","instId":"BTC-USDT"}]}' \
+	>"$cap/okx.public.ws" &
+client "ws://127.0.0.1:$((port + 2))/ws/v5/business" \
+	--send '{"id":"2","op":"subscribe","args":[{"channel":"candle1m","instId":"BTC-USDT"},{"channel":"candle1m","instId":"BTC-USDT-SWAP"}]}' \
+	>"$cap/okx.business.ws" &
+client "ws://127.0.0.1:$((port + 3))/" \
+	--send '{"type":"subscribe","product_ids":["BTC-USDT"],"channel":"market_trades"}' \
+	--send '{"type":"subscribe","product_ids":["BTC-USDT"],"channel":"ticker"}' \
+	--send '{"type":"subscribe","product_ids":["BTC-USDT"],"channel":"candles"}' \
+	--send '{"type":"subscribe","product_ids":["BTC-USDT"],"channel":"level2"}' \
+	--send '{"type":"subscribe","channel":"heartbeats"}' \
+	--send '{"type":"subscribe","product_ids":["BTC-USDT"],"channel":"full"}' >"$cap/coinbase.ws" &
+wait $(jobs -p | grep -v "^$sim$") 2>/dev/null
+cat "$cap/bybit.spot.ws" "$cap/bybit.linear.ws" >"$cap/bybit.ws"
+cat "$cap/okx.public.ws" "$cap/okx.business.ws" >"$cap/okx.ws"
+
+get() { curl -sS --max-time 5 "$2" >"$cap/$1.rest" || fail "GET $2"; }
+get binance.depth "http://127.0.0.1:$port/api/v3/depth?symbol=BTCUSDT&limit=10"
+get binance.klines "http://127.0.0.1:$port/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=5"
+get binance.exchangeinfo "http://127.0.0.1:$port/api/v3/exchangeInfo"
+get bybit.kline "http://127.0.0.1:$((port + 1))/v5/market/kline?category=spot&symbol=BTCUSDT&interval=1&limit=5"
+get bybit.instruments_spot "http://127.0.0.1:$((port + 1))/v5/market/instruments-info?category=spot"
+get bybit.instruments_linear "http://127.0.0.1:$((port + 1))/v5/market/instruments-info?category=linear"
+get okx.candles "http://127.0.0.1:$((port + 2))/api/v5/market/candles?instId=BTC-USDT&bar=1m&limit=5"
+get okx.instruments "http://127.0.0.1:$((port + 2))/api/v5/public/instruments?instType=SPOT"
+kill $sim 2>/dev/null
+wait $sim 2>/dev/null
+
+python3 "$top/test/exsim/check_formats.py" "$fixtures" "$cap" || fail "formats differ from the fixtures"
+python3 "$top/test/exsim/check_market.py" "$fixtures" "$cap" "$cap/record.jsonl" || fail "market rules broken"
