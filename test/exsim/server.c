@@ -423,6 +423,12 @@ conn_writeable(ExConn *c)
 
 	if (c->close_due && c->qcount == 0)
 	{
+		/* 1006 means an abrupt drop: no close frame, as a dead link */
+		if (c->close_code == 1006)
+		{
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			return 0;
+		}
 		lws_close_reason(c->wsi, (enum lws_close_status) c->close_code, NULL, 0);
 		return -1;
 	}
@@ -483,13 +489,14 @@ ex_book_update(Exchange *ex, int si, int depth, MkBook *delta,
 	}
 	else
 		mk_book_diff(&ex->book[si], &now, delta);
-	*prev_seq = ex->book_seq[si];
-	ex->book_seq[si]++;
-	if (ex->faults.skip_seq > 0)
+	/* a skip loses updates between this message and the previous one */
+	if (ex->faults.skip_seq > 0 && !snapshot)
 	{
 		ex->book_seq[si] += (uint64_t) ex->faults.skip_seq;
 		ex->faults.skip_seq = 0;
 	}
+	*prev_seq = ex->book_seq[si];
+	ex->book_seq[si]++;
 	*seq = ex->book_seq[si];
 	ex->book[si] = now;
 	ex->book_valid[si] = true;
@@ -770,7 +777,8 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return http_write_body(wsi, c);
 
 		case LWS_CALLBACK_CLOSED_HTTP:
-			buf_free(&c->body);
+			if (c)				/* no session data when TLS failed early */
+				buf_free(&c->body);
 			break;
 
 		default:
@@ -955,7 +963,8 @@ server_run(int admin_port, const char *cert, const char *key)
 		info.vhost_name = ex->ad->name;
 		info.user = ex;
 		info.alpn = "http/1.1";
-		info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+		info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6 |
+			(cert ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
 		if (cert)
 		{
 			info.ssl_cert_filepath = cert;
