@@ -82,3 +82,6 @@ zvt-exsim-client: test/exsim/client.c
 
 all: zvt-exsim-client
 EXTRA_CLEAN += zvt-exsim-client
+
+test/unit/test_market.bin: test/unit/test_market.c test/exsim/market.c test/exsim/market.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_market.c test/exsim/market.c

@@ -6,6 +6,7 @@
  * seed and the symbol's name, so the same --seed gives the same trades
  * whatever else is subscribed.  See market.h for the model.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "market.h"
 
 #include <stdio.h>
@@ -163,6 +164,7 @@ mk_init(Market *m, const char *symbols, uint64_t seed, int64_t start_ms,
 		{
 			*err = "symbols must look like BTC-USDT, BTC-USDT-PERP or ETH-USDT=3000";
 			free(copy);
+			mk_free(m);			/* what the symbols before it allocated */
 			return false;
 		}
 		m->nsymbols++;
