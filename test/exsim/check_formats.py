@@ -245,6 +245,7 @@ def main():
     for channel, fx in [("market_trades", "coinbase_market_trades.jsonl"),
                         ("ticker", "coinbase_ticker.jsonl"),
                         ("heartbeats", "coinbase_heartbeats.jsonl"),
+                        ("status", "coinbase_status.jsonl"),
                         ("subscriptions", "coinbase_ws_control.jsonl")]:
         check(f"coinbase {channel}", [channel_map(x) for x in fixture(fx) if x.get("channel") == channel],
               [channel_map(m) for m in cb if m.get("channel") == channel])

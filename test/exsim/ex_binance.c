@@ -704,7 +704,7 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 		}
 		return 200;
 	}
-	if (strcmp(path, "/api/v3/trades") == 0)
+	if (strcmp(path, "/api/v3/trades") == 0 || strcmp(path, "/api/v3/historicalTrades") == 0)
 	{
 		int			limit = url_arg(args, "limit", v, sizeof(v)) ? atoi(v) : 500;
 		const MkTrade *rows[1000];
@@ -716,7 +716,11 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 		s = &ex->market.sym[si];
 		if (limit < 1 || limit > 1000)
 			limit = 500;
-		n = recent_trades(ex, si, rows, limit);
+		/* historicalTrades?fromId=: the trades from that id on */
+		if (path[8] == 'h' && url_arg(args, "fromId", v, sizeof(v)))
+			n = trades_since(ex, si, atoll(v), INT64_MIN, INT64_MAX, rows, limit);
+		else
+			n = recent_trades(ex, si, rows, limit);
 		buf_add(&c->body, "[", 1);
 		for (int i = 0; i < n; i++)
 		{
@@ -729,6 +733,33 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 					   fmt_quote_vol(s, qq, true, DEC), (long long) rows[i]->ts,
 					   rows[i]->taker_buy ? "false" : "true");
 		}
+		buf_add(&c->body, "]", 1);
+		return 200;
+	}
+	if (strcmp(path, "/api/v3/aggTrades") == 0)
+	{
+		int			limit = url_arg(args, "limit", v, sizeof(v)) ? atoi(v) : 500;
+		int64_t		from = url_arg(args, "startTime", v, sizeof(v)) ? atoll(v) : INT64_MIN;
+		int64_t		to = url_arg(args, "endTime", v, sizeof(v)) ? atoll(v) + 1 : INT64_MAX;
+		int64_t		from_id = url_arg(args, "fromId", v, sizeof(v)) ? atoll(v) + 500000 : -1;
+		const MkTrade *rows[1000];
+		int			n;
+		MkSymbol   *s;
+
+		if ((si = bn_rest_symbol(ex, c, args)) < 0)
+			return 400;
+		s = &ex->market.sym[si];
+		if (limit < 1 || limit > 1000)
+			limit = 500;
+		/* one trade per aggregate here: a = t - 500000, as on the stream */
+		n = trades_since(ex, si, from_id, from, to, rows, limit);
+		buf_add(&c->body, "[", 1);
+		for (int i = 0; i < n; i++)
+			buf_printf(&c->body, "%s{\"a\":%llu,\"p\":\"%s\",\"q\":\"%s\",\"f\":%llu,\"l\":%llu,\"T\":%lld,\"m\":%s,\"M\":true}",
+					   i ? "," : "", (unsigned long long) (rows[i]->id - 1000000 + 500000),
+					   fmt_px(s, rows[i]->px, true, DEC), fmt_qty(s, rows[i]->qty, true, DEC),
+					   (unsigned long long) rows[i]->id, (unsigned long long) rows[i]->id,
+					   (long long) rows[i]->ts, rows[i]->taker_buy ? "false" : "true");
 		buf_add(&c->body, "]", 1);
 		return 200;
 	}

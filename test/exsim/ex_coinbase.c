@@ -216,6 +216,32 @@ cb_snapshot(Exchange *ex, ExConn *c, int si, uint32_t bit)
 	buf_free(&b);
 }
 
+/* The status channel's snapshot: every product and its trading rules. */
+static void
+cb_status(Exchange *ex, ExConn *c)
+{
+	Buf			b = {0};
+	bool		first = true;
+
+	buf_add(&b, "[{\"type\":\"snapshot\",\"products\":[", 32);
+	for (int si = 0; si < ex->market.nsymbols; si++)
+	{
+		MkSymbol   *s = &ex->market.sym[si];
+
+		if (s->perp)
+			continue;
+		buf_printf(&b, "%s{\"product_type\":\"SPOT\",\"id\":\"%s\",\"base_currency\":\"%s\",\"quote_currency\":\"%s\","
+				   "\"base_increment\":\"%s\",\"quote_increment\":\"%s\",\"display_name\":\"%s/%s\",\"status\":\"online\","
+				   "\"status_message\":\"\",\"min_market_funds\":\"1\"}",
+				   first ? "" : ",", s->name, s->base, s->quote, fmt_qty(s, 1, true, 0),
+				   fmt_px(s, 1, true, 0), s->base, s->quote);
+		first = false;
+	}
+	buf_add(&b, "]}]", 3);
+	cb_send(ex, c, "status", b.data, true);
+	buf_free(&b);
+}
+
 static void
 cb_ws_receive(Exchange *ex, ExConn *c, const char *msg, size_t len)
 {
@@ -265,6 +291,8 @@ cb_ws_receive(Exchange *ex, ExConn *c, const char *msg, size_t len)
 	{
 		for (int si = 0; si < ex->market.nsymbols; si++)
 			c->sub[si] = add ? c->sub[si] | bit : c->sub[si] & ~bit;
+		if (add && bit == SUB_STATUS)
+			cb_status(ex, c);
 	}
 	else if (!json_is_array(products))
 	{

@@ -557,6 +557,36 @@ okx_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 		buf_printf(&c->body, ",\"ts\":\"%lld\"}]}", (long long) now_sim_ms());
 		return 200;
 	}
+	if (strcmp(path, "/api/v5/market/history-trades") == 0)
+	{
+		MkSymbol   *s = &ex->market.sym[si];
+		const MkTrade *rows[100];
+		int			limit = url_arg(args, "limit", v, sizeof(v)) ? atoi(v) : 100;
+		bool		by_ts = url_arg(args, "type", v, sizeof(v)) && strcmp(v, "2") == 0;
+		int64_t		after = url_arg(args, "after", v, sizeof(v)) ? atoll(v) : INT64_MAX;
+		int64_t		before = url_arg(args, "before", v, sizeof(v)) ? atoll(v) : INT64_MIN;
+		int			n = 0;
+
+		if (limit < 1 || limit > 100)
+			limit = 100;
+		/* newest first: after = older than, before = newer than (ids, or ts with type=2) */
+		for (int i = ex->recent_n[si] - 1; i >= 0 && n < limit; i--)
+		{
+			const MkTrade *t = trade_at(ex, si, i);
+			int64_t		key = by_ts ? t->ts : (int64_t) t->id;
+
+			if (key < after && key > before)
+				rows[n++] = t;
+		}
+		buf_add(&c->body, "{\"code\":\"0\",\"msg\":\"\",\"data\":[", 29);
+		for (int i = 0; i < n; i++)
+			buf_printf(&c->body, "%s{\"instId\":\"%s\",\"side\":\"%s\",\"sz\":\"%s\",\"px\":\"%s\",\"source\":\"0\","
+					   "\"tradeId\":\"%llu\",\"ts\":\"%lld\"}",
+					   i ? "," : "", inst, rows[i]->taker_buy ? "buy" : "sell", okx_sz(s, rows[i]->qty),
+					   okx_px(s, rows[i]->px), (unsigned long long) rows[i]->id, (long long) rows[i]->ts);
+		buf_add(&c->body, "]}", 2);
+		return 200;
+	}
 	if (strcmp(path, "/api/v5/market/trades") == 0)
 	{
 		MkSymbol   *s = &ex->market.sym[si];

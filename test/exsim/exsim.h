@@ -174,6 +174,9 @@ extern bool url_arg(const char *args, const char *name, char *out, size_t outlen
 extern void remember_trade(Exchange *ex, int si, const MkTrade *t);
 extern int	recent_trades(Exchange *ex, int si, const MkTrade **out, int max);
 extern int	symbol_index(Exchange *ex, const MkSymbol *s);
+extern const MkTrade *trade_at(Exchange *ex, int si, int i);
+extern int	trades_since(Exchange *ex, int si, int64_t from_id, int64_t from_ts,
+						 int64_t to_ts, const MkTrade **out, int max);
 
 /* formatting helpers shared by the adapters (server.c) */
 extern const char *fmt_px(const MkSymbol *s, int64_t px, bool pad, int pad_to);

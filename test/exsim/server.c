@@ -225,7 +225,7 @@ ex_random(Exchange *ex)
 	return (double) ((x * UINT64_C(2685821657736338717)) >> 11) / 9007199254740992.0;
 }
 
-#define RECENT_MAX	1000
+#define RECENT_MAX	50000	/* trades kept per symbol for REST backfills */
 
 void
 remember_trade(Exchange *ex, int si, const MkTrade *t)
@@ -248,6 +248,33 @@ recent_trades(Exchange *ex, int si, const MkTrade **out, int max)
 
 	for (int i = 0; i < n; i++)
 		out[i] = &ex->recent[si][(ex->recent_head[si] + skip + i) % RECENT_MAX];
+	return n;
+}
+
+/* The i-th kept trade of symbol si, oldest first (0 <= i < recent_n). */
+const MkTrade *
+trade_at(Exchange *ex, int si, int i)
+{
+	return &ex->recent[si][(ex->recent_head[si] + i) % RECENT_MAX];
+}
+
+/*
+ * Kept trades of symbol si with from_id <= id (when from_id >= 0) and
+ * from_ts <= ts < to_ts, oldest first, at most max.
+ */
+int
+trades_since(Exchange *ex, int si, int64_t from_id, int64_t from_ts, int64_t to_ts,
+			 const MkTrade **out, int max)
+{
+	int			n = 0;
+
+	for (int i = 0; i < ex->recent_n[si] && n < max; i++)
+	{
+		const MkTrade *t = &ex->recent[si][(ex->recent_head[si] + i) % RECENT_MAX];
+
+		if ((from_id < 0 || (int64_t) t->id >= from_id) && t->ts >= from_ts && t->ts < to_ts)
+			out[n++] = t;
+	}
 	return n;
 }
 

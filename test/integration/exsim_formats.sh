@@ -45,6 +45,7 @@ client "ws://127.0.0.1:$((port + 3))/" \
 	--send '{"type":"subscribe","product_ids":["BTC-USDT"],"channel":"candles"}' \
 	--send '{"type":"subscribe","product_ids":["BTC-USDT"],"channel":"level2"}' \
 	--send '{"type":"subscribe","channel":"heartbeats"}' \
+	--send '{"type":"subscribe","channel":"status"}' \
 	--send '{"type":"subscribe","product_ids":["BTC-USDT"],"channel":"full"}' >"$cap/coinbase.ws" &
 wait $(jobs -p | grep -v "^$sim$") 2>/dev/null
 cat "$cap/bybit.spot.ws" "$cap/bybit.linear.ws" >"$cap/bybit.ws"
@@ -59,6 +60,20 @@ get bybit.instruments_spot "http://127.0.0.1:$((port + 1))/v5/market/instruments
 get bybit.instruments_linear "http://127.0.0.1:$((port + 1))/v5/market/instruments-info?category=linear"
 get okx.candles "http://127.0.0.1:$((port + 2))/api/v5/market/candles?instId=BTC-USDT&bar=1m&limit=5"
 get okx.instruments "http://127.0.0.1:$((port + 2))/api/v5/public/instruments?instType=SPOT"
+# trades by id and by time, for gap repair
+get binance.historical "http://127.0.0.1:$port/api/v3/historicalTrades?symbol=BTCUSDT&fromId=0&limit=5"
+get binance.aggtrades "http://127.0.0.1:$port/api/v3/aggTrades?symbol=BTCUSDT&startTime=0&limit=5"
+get okx.history "http://127.0.0.1:$((port + 2))/api/v5/market/history-trades?instId=BTC-USDT&limit=5"
+python3 - "$cap" <<'PY' || fail "trade history endpoints"
+import json, sys
+cap = sys.argv[1]
+h = json.load(open(f"{cap}/binance.historical.rest"))
+a = json.load(open(f"{cap}/binance.aggtrades.rest"))
+o = json.load(open(f"{cap}/okx.history.rest"))["data"]
+assert len(h) == 5 and [t["id"] for t in h] == sorted(t["id"] for t in h), h
+assert len(a) == 5 and all(x["f"] == x["l"] for x in a), a
+assert len(o) == 5 and int(o[0]["tradeId"]) > int(o[-1]["tradeId"]), o
+PY
 kill $sim 2>/dev/null
 wait $sim 2>/dev/null
 
