@@ -22,7 +22,8 @@ as_root() {
 
 # Run as the cluster's owner: postgres when we are root, else ourselves.
 as_pg() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+	# from / so that postgres can always enter its working directory
+	if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # Install the packages that are missing (apt-get update once, only then).
