@@ -53,13 +53,20 @@ UNIT_CFLAGS = -std=c11 -g -O1 -Wall -Wextra -Werror -Isrc \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/%.bin,$(filter-out test/unit/unit_test.c,$(wildcard test/unit/test_*.c)))
+# where the exchange samples live (shared/ sits beside the repository)
+FIXTURES ?= $(abspath $(srcdir)/../shared/fixtures/exchanges)
+FEED_PARSER_SRC = src/feed/feed_normalize.c src/feed/adapter_binance.c src/feed/adapter_bybit.c \
+	src/feed/adapter_okx.c src/feed/adapter_coinbase.c src/core/zvt_time.c
 
 test/unit/test_time.bin: test/unit/test_time.c src/core/zvt_time.c src/core/zvt_time.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_time.c src/core/zvt_time.c
 
+test/unit/test_feed_parsers.bin: test/unit/test_feed_parsers.c $(FEED_PARSER_SRC) src/feed/feed_event.h src/feed/feed_json.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_feed_parsers.c $(FEED_PARSER_SRC) -ljansson -lm
+
 .PHONY: unit
 unit: $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t $(FIXTURES); done
 
 # ------------------------------------------------------------------
 # zvt-exsim: the exchange simulator (test/exsim).
@@ -85,3 +92,28 @@ EXTRA_CLEAN += zvt-exsim-client
 
 test/unit/test_market.bin: test/unit/test_market.c test/exsim/market.c test/exsim/market.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_market.c test/exsim/market.c
+
+# ------------------------------------------------------------------
+# libFuzzer harnesses (clang-14 + libclang-rt-14-dev); `make fuzz` runs
+# each for FUZZ_SECONDS from the seed corpus in test/fuzz/corpus.
+# ------------------------------------------------------------------
+FUZZ_CC ?= clang-14
+FUZZ_SECONDS ?= 20
+test/fuzz/fuzz_feed_parsers.bin: test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) src/feed/feed_event.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
+		test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) -ljansson -lm
+
+.PHONY: fuzz
+fuzz: test/fuzz/fuzz_feed_parsers.bin
+	@mkdir -p test/fuzz/work
+	@./test/fuzz/fuzz_feed_parsers.bin -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-print_final_stats=1 test/fuzz/work test/fuzz/corpus >test/fuzz/work/log 2>&1; \
+		rc=$$?; grep -E '^(stat::number_of_executed_units|==|SUMMARY|.*ERROR)' test/fuzz/work/log | head -20; \
+		echo "fuzz_feed_parsers: exit $$rc"; exit $$rc
+EXTRA_CLEAN += test/fuzz/*.bin test/fuzz/work
+
+zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
+	$(UNIT_CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Isrc -o $@ test/exsim/feed_parse.c $(FEED_PARSER_SRC) -ljansson -lm
+
+all: zvt-feed-parse
+EXTRA_CLEAN += zvt-feed-parse

@@ -10,7 +10,7 @@ PGBIN=/usr/lib/postgresql/15/bin
 
 ZVT_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
-  clang-14 llvm-14 libwebsockets-dev libcurl4-openssl-dev libssl-dev
+  clang-14 llvm-14 libclang-rt-14-dev libwebsockets-dev libcurl4-openssl-dev libssl-dev
   libjansson-dev libhiredis-dev libjwt-dev redis-server python3 curl"
 
 say() { printf '== %s\n' "$*"; }

@@ -47,6 +47,17 @@ by_raw(const MkSymbol *s, char *out, size_t len)
 	snprintf(out, len, "%s%s", s->base, s->quote);
 }
 
+/* Spot trade ids are decimal, linear ones UUIDs, as on Bybit. */
+static void
+by_trade_id(const MkSymbol *s, const MkTrade *t, char *buf, size_t len)
+{
+	if (s->perp)
+		snprintf(buf, len, "%08llx-d8dd-5b31-9112-%012llx", (unsigned long long) (t->id >> 16),
+				 (unsigned long long) t->id);
+	else
+		snprintf(buf, len, "%llu", (unsigned long long) t->id);
+}
+
 static const char *
 by_px(int kind, const MkSymbol *s, int64_t px)
 {
@@ -237,6 +248,9 @@ by_on_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 	by_raw(s, raw, sizeof(raw));
 	if (want_trade)
 	{
+		char		id[64];
+
+		by_trade_id(s, t, id, sizeof(id));
 		buf_reset(&ex->scratch);
 		if (kind == BY_SPOT)
 			buf_printf(&ex->scratch,
@@ -248,13 +262,11 @@ by_on_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 		else
 			buf_printf(&ex->scratch,
 					   "{\"topic\":\"publicTrade.%s\",\"type\":\"snapshot\",\"ts\":%lld,\"data\":[{\"T\":%lld,"
-					   "\"s\":\"%s\",\"S\":\"%s\",\"v\":\"%s\",\"p\":\"%s\",\"L\":\"%s\",\"i\":\"%08llx-d8dd-5b31-9112-%012llx\","
+					   "\"s\":\"%s\",\"S\":\"%s\",\"v\":\"%s\",\"p\":\"%s\",\"L\":\"%s\",\"i\":\"%s\","
 					   "\"BT\":false,\"seq\":%llu}]}",
 					   raw, (long long) t->ts + 1, (long long) t->ts, raw, t->taker_buy ? "Buy" : "Sell",
 					   fmt_qty(s, t->qty, true, s->qty_dec), by_px(kind, s, t->px),
-					   t->taker_buy ? "PlusTick" : "MinusTick",
-					   (unsigned long long) (t->id >> 16), (unsigned long long) t->id,
-					   (unsigned long long) s->book_seq);
+					   t->taker_buy ? "PlusTick" : "MinusTick", id, (unsigned long long) s->book_seq);
 		by_fanout(ex, si, SUB_TRADE, kind);
 	}
 	if (want_bbo)
@@ -603,4 +615,5 @@ const ExAdapter bybit_adapter = {
 	.on_kline_closed = by_on_kline_closed,
 	.on_tick = by_on_tick,
 	.rest = by_rest,
+	.trade_id = by_trade_id,
 };

@@ -110,6 +110,8 @@ typedef struct ExAdapter
 	void		(*on_tick) (Exchange *ex, int64_t real_ms, int64_t sim_ms);
 	/* REST: fill c->body, return the HTTP status */
 	int			(*rest) (Exchange *ex, ExConn *c, const char *path, const char *args);
+	/* the trade id as the exchange writes it (NULL: the decimal id) */
+	void		(*trade_id) (const MkSymbol *s, const MkTrade *t, char *buf, size_t len);
 	/* Admin "shutdown": the exchange's own close notice */
 	void		(*shutdown_notice) (Exchange *ex, ExConn *c);
 } ExAdapter;

@@ -291,12 +291,18 @@ symbol_index(Exchange *ex, const MkSymbol *s)
 void
 record_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 {
+	char		id[64];
+
 	if (!sim.record)
 		return;
+	if (ex->ad->trade_id)
+		ex->ad->trade_id(s, t, id, sizeof(id));
+	else
+		snprintf(id, sizeof(id), "%llu", (unsigned long long) t->id);
 	fprintf(sim.record,
-			"{\"exchange\":\"%s\",\"symbol\":\"%s\",\"channel\":\"trades\",\"id\":\"%llu\","
+			"{\"exchange\":\"%s\",\"symbol\":\"%s\",\"channel\":\"trades\",\"id\":\"%s\","
 			"\"ts\":%lld,\"price\":\"%s\",\"qty\":\"%s\",\"side\":\"%s\"}\n",
-			ex->ad->name, s->name, (unsigned long long) t->id, (long long) t->ts,
+			ex->ad->name, s->name, id, (long long) t->ts,
 			fmt_px(s, t->px, false, 0), fmt_qty(s, t->qty, false, 0),
 			t->taker_buy ? "buy" : "sell");
 }

@@ -1,0 +1,168 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/adapter_binance.c
+ *	  Binance Spot frames -> FeedEvents: trade, kline, bookTicker; acks,
+ *	  errors and serverShutdown.
+ *
+ * Wire facts (shared/fixtures/exchanges/binance.md): combined streams wrap
+ * the payload as {"stream","data"}; prices and sizes are strings, ids and
+ * times numbers in ms; "m" = buyer is the maker, so the taker sold; the
+ * trade time is T (not E); bookTicker carries only the update id u, so the
+ * worker stamps its time; kline "x" is the closed flag.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "feed_json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "1m" "5m" "15m" "1h" "4h" "1d" ... -> seconds, 0 when unknown. */
+static int32_t
+interval_seconds(const char *i)
+{
+	char	   *end;
+	long		n = strtol(i, &end, 10);
+
+	if (n <= 0 || end[1] != '\0')
+		return 0;
+	switch (*end)
+	{
+		case 's': return (int32_t) n;
+		case 'm': return (int32_t) n * 60;
+		case 'h': return (int32_t) n * 3600;
+		case 'd': return (int32_t) n * 86400;
+		case 'w': return (int32_t) n * 604800;
+		default: return 0;		/* "1M" months have no fixed length */
+	}
+}
+
+static int
+parse_trade(json_t *p, FeedEvent *e, FeedFrame *frame)
+{
+	const char *s;
+	int64_t		id,
+				t;
+	bool		m;
+
+	if (!fj_str(p, "s", &s) || !feed_split_concat(s, false, e->symbol, sizeof(e->symbol)))
+		return feed_reject(frame, "trade: bad or missing \"s\"");
+	if (!fj_int(p, "t", &id) || !fj_int(p, "T", &t) || !feed_ms(t, &e->ts))
+		return feed_reject(frame, "trade: bad or missing \"t\" or \"T\"");
+	if (!fj_decimal(p, "p", &e->price) || !fj_decimal(p, "q", &e->qty) || e->price <= 0 || e->qty <= 0)
+		return feed_reject(frame, "trade: bad \"p\" or \"q\"");
+	if (!fj_bool(p, "m", &m))
+		return feed_reject(frame, "trade: bad or missing \"m\"");
+	e->kind = FEED_TRADE;
+	snprintf(e->trade_id, sizeof(e->trade_id), "%lld", (long long) id);
+	e->taker_buy = !m;
+	return 1;
+}
+
+static int
+parse_kline(json_t *p, FeedEvent *e, FeedFrame *frame)
+{
+	json_t	   *k = json_object_get(p, "k");
+	const char *s,
+			   *i;
+	int64_t		t,
+				n;
+	bool		x;
+
+	if (!json_is_object(k))
+		return feed_reject(frame, "kline: missing \"k\"");
+	if (!fj_str(k, "s", &s) || !feed_split_concat(s, false, e->symbol, sizeof(e->symbol)))
+		return feed_reject(frame, "kline: bad or missing \"k.s\"");
+	if (!fj_str(k, "i", &i) || (e->interval_s = interval_seconds(i)) == 0)
+		return feed_reject(frame, "kline: unsupported interval");
+	if (!fj_int(k, "t", &t) || !feed_ms(t, &e->ts) || !fj_int(k, "n", &n) || !fj_bool(k, "x", &x))
+		return feed_reject(frame, "kline: bad \"t\", \"n\" or \"x\"");
+	if (!fj_decimal(k, "o", &e->open) || !fj_decimal(k, "h", &e->high) ||
+		!fj_decimal(k, "l", &e->low) || !fj_decimal(k, "c", &e->close) ||
+		!fj_decimal(k, "v", &e->volume) || !fj_decimal(k, "q", &e->quote_volume))
+		return feed_reject(frame, "kline: bad OHLCV");
+	if (e->low > e->high)
+		return feed_reject(frame, "kline: low above high");
+	e->kind = FEED_CANDLE;
+	e->trade_count = n;
+	e->closed = x;
+	return 1;
+}
+
+static int
+parse_book_ticker(json_t *p, FeedEvent *e, FeedFrame *frame)
+{
+	const char *s;
+
+	if (!fj_str(p, "s", &s) || !feed_split_concat(s, false, e->symbol, sizeof(e->symbol)))
+		return feed_reject(frame, "bookTicker: bad or missing \"s\"");
+	if (!fj_int(p, "u", &e->seq))
+		return feed_reject(frame, "bookTicker: bad or missing \"u\"");
+	if (!fj_decimal(p, "b", &e->bid) || !fj_decimal(p, "B", &e->bid_qty) ||
+		!fj_decimal(p, "a", &e->ask) || !fj_decimal(p, "A", &e->ask_qty))
+		return feed_reject(frame, "bookTicker: bad prices or sizes");
+	e->kind = FEED_QUOTE;
+	e->ts = 0;					/* no time on the wire: the worker uses local time */
+	return 1;
+}
+
+int
+binance_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
+			  int max, FeedFrame *frame)
+{
+	json_t	   *root = feed_load(msg, len, frame);
+	json_t	   *p;
+	const char *e;
+	int			n = 0;
+
+	(void) ctx;
+	if (!root)
+		return 0;
+	p = json_object_get(root, "data");
+	if (!json_is_object(p))
+		p = root;
+	memset(out, 0, sizeof(FeedEvent));
+	out->quote_volume = NAN;
+	out->trade_count = -1;
+
+	if (json_object_get(root, "result") && json_object_get(root, "id"))
+		frame->kind = FEED_FRAME_CONTROL;
+	else if (json_object_get(root, "error") || (json_object_get(root, "code") && json_object_get(root, "msg")))
+	{
+		json_t	   *err = json_object_get(root, "error");
+		const char *text = NULL;
+
+		fj_str(json_is_object(err) ? err : root, "msg", &text);
+		frame->kind = FEED_FRAME_ERROR;
+		snprintf(frame->reason, sizeof(frame->reason), "%s", text ? text : "error");
+	}
+	else if (max < 1)
+		n = 0;
+	else if (fj_str(p, "e", &e))
+	{
+		if (strcmp(e, "trade") == 0)
+			n = parse_trade(p, out, frame);
+		else if (strcmp(e, "kline") == 0)
+			n = parse_kline(p, out, frame);
+		else if (strcmp(e, "aggTrade") == 0 || strcmp(e, "depthUpdate") == 0 ||
+				 strcmp(e, "24hrTicker") == 0 || strcmp(e, "24hrMiniTicker") == 0)
+			frame->kind = FEED_FRAME_IGNORED;
+		else if (strcmp(e, "serverShutdown") == 0)
+		{
+			frame->kind = FEED_FRAME_RECONNECT;
+			snprintf(frame->reason, sizeof(frame->reason), "serverShutdown");
+		}
+		else
+			feed_reject(frame, "unexpected event type \"%s\"", e);
+	}
+	else if (json_object_get(p, "u") && json_object_get(p, "b"))
+		n = parse_book_ticker(p, out, frame);
+	else if (json_object_get(p, "lastUpdateId"))
+		frame->kind = FEED_FRAME_IGNORED;	/* partial depth */
+	else
+		feed_reject(frame, "neither an event, a bookTicker nor a reply");
+	json_decref(root);
+	return n;
+}

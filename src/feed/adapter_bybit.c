@@ -1,0 +1,189 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/adapter_bybit.c
+ *	  Bybit v5 frames -> FeedEvents: publicTrade, kline, orderbook.1 (the
+ *	  best bid/ask); op replies (acks, pongs, errors).
+ *
+ * Wire facts (shared/fixtures/exchanges/bybit.md): one envelope
+ * {"topic","type","ts","data"}; trades and klines come as arrays; "S" is
+ * the taker side; kline "confirm" is the closed flag and carries no trade
+ * count; spot and linear share symbol names, so the connection (ctx) says
+ * whether BTCUSDT is BTC-USDT or BTC-USDT-PERP; an error reply is
+ * {"success":false,"ret_msg":...}.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "feed_json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int32_t
+interval_seconds(const char *i)
+{
+	if (strcmp(i, "D") == 0)
+		return 86400;
+	if (strcmp(i, "W") == 0)
+		return 604800;
+	{
+		char	   *end;
+		long		n = strtol(i, &end, 10);
+
+		return (n > 0 && *end == '\0') ? (int32_t) n * 60 : 0;
+	}
+}
+
+static bool
+symbol_of(const char *topic, const FeedContext *ctx, char *out, size_t len)
+{
+	const char *dot = strrchr(topic, '.');
+
+	return dot && feed_split_concat(dot + 1, ctx && ctx->linear, out, len);
+}
+
+static int
+parse_trades(json_t *data, const FeedContext *ctx, FeedEvent *out, int max, FeedFrame *frame)
+{
+	size_t		i;
+	json_t	   *t;
+	int			n = 0;
+
+	if (!json_is_array(data))
+		return feed_reject(frame, "publicTrade: \"data\" is not an array");
+	json_array_foreach(data, i, t)
+	{
+		FeedEvent  *e = &out[n];
+		const char *s,
+				   *side,
+				   *id;
+		int64_t		ts;
+
+		if (n == max)
+			break;
+		memset(e, 0, sizeof(*e));
+		if (!fj_str(t, "s", &s) || !feed_split_concat(s, ctx && ctx->linear, e->symbol, sizeof(e->symbol)))
+			return feed_reject(frame, "publicTrade: bad or missing \"s\"");
+		if (!fj_str(t, "i", &id) || !*id || !fj_int(t, "T", &ts) || !feed_ms(ts, &e->ts))
+			return feed_reject(frame, "publicTrade: bad \"i\" or \"T\"");
+		if (!fj_decimal(t, "p", &e->price) || !fj_decimal(t, "v", &e->qty) || e->price <= 0 || e->qty <= 0)
+			return feed_reject(frame, "publicTrade: bad \"p\" or \"v\"");
+		if (!fj_str(t, "S", &side) || (strcmp(side, "Buy") != 0 && strcmp(side, "Sell") != 0))
+			return feed_reject(frame, "publicTrade: bad \"S\"");
+		e->kind = FEED_TRADE;
+		snprintf(e->trade_id, sizeof(e->trade_id), "%s", id);
+		e->taker_buy = side[0] == 'B';
+		e->quote_volume = NAN;
+		e->trade_count = -1;
+		n++;
+	}
+	return n;
+}
+
+static int
+parse_klines(const char *topic, json_t *data, const FeedContext *ctx, FeedEvent *out, int max,
+			 FeedFrame *frame)
+{
+	size_t		i;
+	json_t	   *k;
+	int			n = 0;
+	char		symbol[FEED_SYMBOL_LEN];
+
+	if (!json_is_array(data) || !symbol_of(topic, ctx, symbol, sizeof(symbol)))
+		return feed_reject(frame, "kline: bad topic or \"data\"");
+	json_array_foreach(data, i, k)
+	{
+		FeedEvent  *e = &out[n];
+		const char *iv;
+		int64_t		start;
+
+		if (n == max)
+			break;
+		memset(e, 0, sizeof(*e));
+		snprintf(e->symbol, sizeof(e->symbol), "%s", symbol);
+		if (!fj_str(k, "interval", &iv) || (e->interval_s = interval_seconds(iv)) == 0)
+			return feed_reject(frame, "kline: bad \"interval\"");
+		if (!fj_int(k, "start", &start) || !feed_ms(start, &e->ts) || !fj_bool(k, "confirm", &e->closed))
+			return feed_reject(frame, "kline: bad \"start\" or \"confirm\"");
+		if (!fj_decimal(k, "open", &e->open) || !fj_decimal(k, "high", &e->high) ||
+			!fj_decimal(k, "low", &e->low) || !fj_decimal(k, "close", &e->close) ||
+			!fj_decimal(k, "volume", &e->volume) || !fj_decimal(k, "turnover", &e->quote_volume))
+			return feed_reject(frame, "kline: bad OHLCV");
+		if (e->low > e->high)
+			return feed_reject(frame, "kline: low above high");
+		e->kind = FEED_CANDLE;
+		e->trade_count = -1;
+		n++;
+	}
+	return n;
+}
+
+static int
+parse_bbo(const char *topic, json_t *root, json_t *data, const FeedContext *ctx, FeedEvent *e,
+		  FeedFrame *frame)
+{
+	json_t	   *b = json_array_get(json_object_get(data, "b"), 0);
+	json_t	   *a = json_array_get(json_object_get(data, "a"), 0);
+	int64_t		ts;
+
+	memset(e, 0, sizeof(*e));
+	if (!symbol_of(topic, ctx, e->symbol, sizeof(e->symbol)))
+		return feed_reject(frame, "orderbook.1: bad topic");
+	if (!fj_int(data, "u", &e->seq) || !fj_int(root, "ts", &ts) || !feed_ms(ts, &e->ts))
+		return feed_reject(frame, "orderbook.1: bad \"u\" or \"ts\"");
+	/* an empty side has no level: NaN, not a made-up price */
+	e->bid = e->bid_qty = e->ask = e->ask_qty = NAN;
+	if (b && (!fj_decimal_at(b, 0, &e->bid) || !fj_decimal_at(b, 1, &e->bid_qty)))
+		return feed_reject(frame, "orderbook.1: bad bid level");
+	if (a && (!fj_decimal_at(a, 0, &e->ask) || !fj_decimal_at(a, 1, &e->ask_qty)))
+		return feed_reject(frame, "orderbook.1: bad ask level");
+	e->kind = FEED_QUOTE;
+	e->quote_volume = NAN;
+	e->trade_count = -1;
+	return 1;
+}
+
+int
+bybit_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
+			int max, FeedFrame *frame)
+{
+	json_t	   *root = feed_load(msg, len, frame);
+	const char *topic;
+	json_t	   *data;
+	int			n = 0;
+
+	if (!root)
+		return 0;
+	data = json_object_get(root, "data");
+	if (json_object_get(root, "op") || json_object_get(root, "success"))
+	{
+		bool		ok = true;
+		const char *text = NULL;
+
+		fj_bool(root, "success", &ok);
+		fj_str(root, "ret_msg", &text);
+		frame->kind = ok ? FEED_FRAME_CONTROL : FEED_FRAME_ERROR;
+		if (!ok)
+			snprintf(frame->reason, sizeof(frame->reason), "%s", text ? text : "error");
+	}
+	else if (!fj_str(root, "topic", &topic))
+		feed_reject(frame, "no \"topic\" and not a reply");
+	else if (max < 1)
+		n = 0;
+	else if (strncmp(topic, "publicTrade.", 12) == 0)
+		n = parse_trades(data, ctx, out, max, frame);
+	else if (strncmp(topic, "kline.", 6) == 0)
+		n = parse_klines(topic, data, ctx, out, max, frame);
+	else if (strncmp(topic, "orderbook.1.", 12) == 0)
+		n = json_is_object(data) ? parse_bbo(topic, root, data, ctx, out, frame)
+			: feed_reject(frame, "orderbook.1: \"data\" is not an object");
+	else if (strncmp(topic, "orderbook.", 10) == 0 || strncmp(topic, "tickers.", 8) == 0)
+		frame->kind = FEED_FRAME_IGNORED;
+	else
+		feed_reject(frame, "unexpected topic \"%s\"", topic);
+	if (frame->kind == FEED_FRAME_MALFORMED)
+		n = 0;
+	json_decref(root);
+	return n;
+}
