@@ -15,7 +15,12 @@ OBJS = \
 	src/core/zvt_time.o \
 	src/storage/chunk.o \
 	src/storage/maintenance.o \
-	src/storage/time_bucket.o
+	src/storage/time_bucket.o \
+	src/feed/feed_normalize.o \
+	src/feed/instruments.o \
+	src/feed/instruments_sync.o \
+	src/feed/rest_client.o
+SHLIB_LINK = -lcurl -ljansson
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
@@ -99,17 +104,26 @@ test/unit/test_market.bin: test/unit/test_market.c test/exsim/market.c test/exsi
 # ------------------------------------------------------------------
 FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 20
-test/fuzz/fuzz_feed_parsers.bin: test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) src/feed/feed_event.h
-	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
-		test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) -ljansson -lm
+FUZZ_ADAPTERS = binance bybit okx coinbase
+FUZZ_BINS = $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_ADAPTERS))
 
+# one binary per adapter: the same harness with FUZZ_ADAPTER fixed
+test/fuzz/fuzz_%.bin: test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) src/feed/feed_event.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-DFUZZ_ADAPTER=$(call fuzz_index,$*) -o $@ test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) -ljansson -lm
+fuzz_index = $(if $(filter binance,$1),0,$(if $(filter bybit,$1),1,$(if $(filter okx,$1),2,3)))
+
+# each adapter gets FUZZ_SECONDS/4 from the shared seed corpus
 .PHONY: fuzz
-fuzz: test/fuzz/fuzz_feed_parsers.bin
-	@mkdir -p test/fuzz/work
-	@./test/fuzz/fuzz_feed_parsers.bin -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-		-print_final_stats=1 test/fuzz/work test/fuzz/corpus >test/fuzz/work/log 2>&1; \
-		rc=$$?; grep -E '^(stat::number_of_executed_units|==|SUMMARY|.*ERROR)' test/fuzz/work/log | head -20; \
-		echo "fuzz_feed_parsers: exit $$rc"; exit $$rc
+fuzz: $(FUZZ_BINS)
+	@mkdir -p test/fuzz/work; rc=0; for a in $(FUZZ_ADAPTERS); do \
+		mkdir -p test/fuzz/work/$$a; \
+		./test/fuzz/fuzz_$$a.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=4096 \
+			-print_final_stats=1 -artifact_prefix=test/fuzz/work/$$a- \
+			test/fuzz/work/$$a test/fuzz/corpus >test/fuzz/work/$$a.log 2>&1; r=$$?; \
+		echo "fuzz_$$a: $$(grep -m1 number_of_executed_units test/fuzz/work/$$a.log | sed 's/.*: *//') runs, exit $$r"; \
+		[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/$$a.log | head -5; rc=1; }; \
+	done; exit $$rc
 EXTRA_CLEAN += test/fuzz/*.bin test/fuzz/work
 
 zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
@@ -117,3 +131,6 @@ zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
 
 all: zvt-feed-parse
 EXTRA_CLEAN += zvt-feed-parse
+
+test/unit/test_instruments.bin: test/unit/test_instruments.c src/feed/instruments.c src/feed/instruments.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_instruments.c src/feed/instruments.c -ljansson

@@ -127,3 +127,11 @@ END;
 $$;
 COMMENT ON FUNCTION zvt.unsubscribe(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
     'Stop streaming a channel of a symbol; false when there was no such subscription.';
+
+CREATE FUNCTION zvt.sync_instruments(exchange pg_catalog.text) RETURNS pg_catalog.int4
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_sync_instruments';
+COMMENT ON FUNCTION zvt.sync_instruments(pg_catalog.text) IS
+    'Fetch the exchange''s instrument list over REST (in this backend, bounded by zvt.rest_timeout, cancellable) and upsert it into zvt.instruments; returns how many it lists. Instruments it no longer lists become status delisted.';
+-- an admin call: it writes zvt.instruments, which only zvt's owner may
+REVOKE ALL ON FUNCTION zvt.sync_instruments(pg_catalog.text) FROM PUBLIC;

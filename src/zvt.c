@@ -38,6 +38,8 @@ void		_PG_init(void);
 char	   *zvt_database = NULL;
 int			zvt_maintenance_naptime = 60;
 int			zvt_chunks_ahead = 1;
+char	   *zvt_ca_file = NULL;
+int			zvt_rest_timeout = 10000;
 
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
@@ -116,6 +118,26 @@ zvt_define_gucs(void)
 							100,
 							PGC_SIGHUP,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("zvt.ca_file",
+							   "File of CA certificates that exchange certificates are verified against.",
+							   "Empty means the system's CA bundle.  Tests point it at a private CA for the simulator.",
+							   &zvt_ca_file,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.rest_timeout",
+							"Longest time one REST request to an exchange may take.",
+							NULL,
+							&zvt_rest_timeout,
+							10000,
+							100,
+							600000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("zvt");

@@ -26,7 +26,7 @@ interval_seconds(const char *i)
 	char	   *end;
 	long		n = strtol(i, &end, 10);
 
-	if (n <= 0 || end[1] != '\0')
+	if (n <= 0 || n > 1000 || end[1] != '\0')
 		return 0;
 	switch (*end)
 	{

@@ -31,7 +31,7 @@ interval_seconds(const char *i)
 		char	   *end;
 		long		n = strtol(i, &end, 10);
 
-		return (n > 0 && *end == '\0') ? (int32_t) n * 60 : 0;
+		return (n > 0 && n <= 100000 && *end == '\0') ? (int32_t) n * 60 : 0;
 	}
 }
 

@@ -25,7 +25,7 @@ bar_seconds(const char *bar)
 	char	   *end;
 	long		n = strtol(bar, &end, 10);
 
-	if (n <= 0)
+	if (n <= 0 || n > 1000)		/* no exchange bar is longer: keeps n * 604800 in range */
 		return 0;
 	if (strcmp(end, "s") == 0)
 		return (int32_t) n;

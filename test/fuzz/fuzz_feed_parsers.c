@@ -3,7 +3,8 @@
  *	  libFuzzer harness for the four exchange parsers (src/feed).
  *
  * The first input byte picks the parser (and Bybit's category), the rest
- * is the frame.  Any crash, leak, out-of-bounds read or undefined
+ * is the frame.  Built with -DFUZZ_ADAPTER=N the harness fuzzes adapter N
+ * alone (0 binance, 1 bybit, 2 okx, 3 coinbase): one binary per adapter.  Any crash, leak, out-of-bounds read or undefined
  * behaviour is a failure; so is a parser that returns more events than it
  * was given room for, or events with a NaN or non-positive trade price.
  */
@@ -33,7 +34,11 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	if (size < 1)
 		return 0;
 	ctx.linear = (data[0] & 4) != 0;
+#ifdef FUZZ_ADAPTER
+	n = parsers[FUZZ_ADAPTER] ((const char *) data + 1, size - 1, &ctx, ev, 8, &frame);
+#else
 	n = parsers[data[0] & 3] ((const char *) data + 1, size - 1, &ctx, ev, 8, &frame);
+#endif
 	if (n < 0 || n > 8)
 		abort();
 	for (int i = 0; i < n; i++)

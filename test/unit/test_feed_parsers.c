@@ -257,6 +257,9 @@ test_okx(void)
 	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED && strstr(fr.reason, "contract size"));
 	n = parse_text(okx_parse, "{\"arg\":{\"channel\":\"candle1m\",\"instId\":\"BTC-USDT\"},\"data\":[[\"1\",\"2\"]]}", &ctx);
 	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED);
+	/* found by the fuzzer: a huge bar count overflowed the seconds */
+	n = parse_text(okx_parse, "{\"arg\":{\"channel\":\"candle202559735019019351m\",\"instId\":\"BTC-USDT\"},\"data\":[[\"1\",\"1\",\"1\",\"1\",\"1\",\"1\",\"1\",\"1\",\"1\"]]}", &ctx);
+	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED && strstr(fr.reason, "unsupported channel"));
 }
 
 static void

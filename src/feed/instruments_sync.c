@@ -1,0 +1,196 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/instruments_sync.c
+ *	  zvt.sync_instruments(exchange): fetch an exchange's instrument list
+ *	  over REST and upsert it into zvt.instruments.
+ *
+ * An admin call that runs in the calling backend: the fetch is bounded by
+ * zvt.rest_timeout and can be cancelled (rest_client.c).  All of the
+ * exchange's lists are fetched and parsed before anything is written, so a
+ * failure writes nothing.  Instruments the exchange no longer lists are
+ * kept (orders and data refer to them) with status 'delisted'.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+#include "feed/instruments.h"
+#include "feed/rest_client.h"
+#include "zvt.h"
+
+PG_FUNCTION_INFO_V1(zvt_sync_instruments);
+
+/* Instruments collected by the sink; malloc'd, the parser must not longjmp. */
+typedef struct Collected
+{
+	FeedInstrument *items;
+	int			n;
+	int			cap;
+} Collected;
+
+static void
+collect(void *arg, const FeedInstrument *ins)
+{
+	Collected  *c = arg;
+
+	if (c->n == c->cap)
+	{
+		int			cap = c->cap ? c->cap * 2 : 256;
+		FeedInstrument *p = realloc(c->items, sizeof(FeedInstrument) * cap);
+
+		if (!p)
+			return;				/* reported as a short count below */
+		c->items = p;
+		c->cap = cap;
+	}
+	c->items[c->n++] = *ins;
+}
+
+static char *
+exchange_rest_url(const char *exchange)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(exchange)};
+	char	   *url = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT rest_url FROM zvt.exchanges WHERE name = $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read zvt.exchanges");
+	if (SPI_processed == 1)
+		url = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	if (!url)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("unknown exchange \"%s\"", exchange),
+				 errhint("zvt.exchanges lists the exchanges.")));
+	return url;
+}
+
+/* Fetch and parse every list of exchange into c; errors raise. */
+static void
+fetch_all(const char *exchange, const char *base, Collected *c)
+{
+	const char *const *paths = instruments_paths(exchange);
+
+	if (!paths)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("zvt has no adapter for exchange \"%s\"", exchange),
+				 errdetail("Instruments can be synced from binance, bybit, okx and coinbase.")));
+	rest_check_url(base, "rest_url");
+	for (int i = 0; paths[i]; i++)
+	{
+		char	   *url = psprintf("%s%s", base, paths[i]);
+		RestResponse resp;
+		char		reason[256] = "";
+		int			before = c->n;
+
+		if (!rest_get(url, &resp))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not fetch the instruments of exchange \"%s\"", exchange),
+					 errdetail_internal("GET %s: %s", url, resp.error)));
+		if (resp.status != 200)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("exchange \"%s\" answered HTTP %ld to an instruments request", exchange, resp.status),
+					 errdetail_internal("GET %s: %.300s", url, resp.body),
+					 resp.status == 429 ? errhint("The exchange is rate limiting; try again later.") : 0));
+		if (instruments_parse(exchange, resp.body, resp.len, collect, c, reason, sizeof(reason)) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not read the instruments of exchange \"%s\"", exchange),
+					 errdetail_internal("GET %s: %s", url, reason)));
+		elog(DEBUG1, "zvt: %d instruments from %s", c->n - before, url);
+	}
+}
+
+/* Upsert c into zvt.instruments and mark the rest delisted. */
+static int
+upsert_all(const char *exchange, Collected *c)
+{
+	Oid			types[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	SPIPlanPtr	plan;
+	StringInfoData keep;
+
+	SPI_connect();
+	plan = SPI_prepare("INSERT INTO zvt.instruments AS i (exchange, symbol, raw_symbol, base, quote, kind, "
+					   "  tick_size, lot_size, min_notional, contract_size, status, updated_at) "
+					   "VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::numeric, NULLIF($8, '')::numeric, "
+					   "  NULLIF($9, '')::numeric, NULLIF($10, '')::numeric, $11, now()) "
+					   "ON CONFLICT (exchange, symbol) DO UPDATE SET raw_symbol = excluded.raw_symbol, "
+					   "  tick_size = excluded.tick_size, lot_size = excluded.lot_size, "
+					   "  min_notional = excluded.min_notional, contract_size = excluded.contract_size, "
+					   "  status = excluded.status, updated_at = excluded.updated_at",
+					   11, types);
+	if (!plan)
+		elog(ERROR, "could not prepare the instruments upsert");
+	initStringInfo(&keep);
+	for (int i = 0; i < c->n; i++)
+	{
+		FeedInstrument *ins = &c->items[i];
+		Datum		v[11];
+
+		v[0] = CStringGetTextDatum(exchange);
+		v[1] = CStringGetTextDatum(ins->symbol);
+		v[2] = CStringGetTextDatum(ins->raw_symbol);
+		v[3] = CStringGetTextDatum(ins->base);
+		v[4] = CStringGetTextDatum(ins->quote);
+		v[5] = CStringGetTextDatum(ins->perp ? "perp" : "spot");
+		v[6] = CStringGetTextDatum(ins->tick_size);
+		v[7] = CStringGetTextDatum(ins->lot_size);
+		v[8] = CStringGetTextDatum(ins->min_notional);
+		v[9] = CStringGetTextDatum(ins->contract_size);
+		v[10] = CStringGetTextDatum(ins->status);
+		if (SPI_execute_plan(plan, v, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not upsert instrument %s", ins->symbol);
+		appendStringInfo(&keep, "%s%s", i ? "," : "", quote_literal_cstr(ins->symbol));
+	}
+	if (c->n > 0)
+	{
+		Oid			t[1] = {TEXTOID};
+		Datum		v[1] = {CStringGetTextDatum(exchange)};
+
+		if (SPI_execute_with_args(psprintf("UPDATE zvt.instruments SET status = 'delisted', updated_at = now() "
+										   " WHERE exchange = $1 AND status <> 'delisted' "
+										   "   AND symbol NOT IN (%s)", keep.data),
+								  1, t, v, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not mark delisted instruments");
+	}
+	SPI_finish();
+	return c->n;
+}
+
+/*
+ * zvt.sync_instruments(exchange text) RETURNS int: how many instruments
+ * the exchange lists (spot and linear perpetuals), now in zvt.instruments.
+ */
+Datum
+zvt_sync_instruments(PG_FUNCTION_ARGS)
+{
+	char	   *exchange = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *base = exchange_rest_url(exchange);
+	Collected	c = {0};
+	volatile int n = 0;
+
+	PG_TRY();
+	{
+		fetch_all(exchange, base, &c);
+		n = upsert_all(exchange, &c);
+	}
+	PG_FINALLY();
+	{
+		free(c.items);
+	}
+	PG_END_TRY();
+	PG_RETURN_INT32(n);
+}

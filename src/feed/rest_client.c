@@ -1,0 +1,161 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/rest_client.c
+ *	  HTTPS GET with libcurl inside a PostgreSQL backend.
+ *
+ * The rules of DESIGN.md "libcurl in a backend": curl_global_init once per
+ * process, CURLOPT_NOSIGNAL (PostgreSQL owns SIGALRM), and never ereport or
+ * longjmp out of a curl callback: the write callback appends to a malloc'd
+ * buffer, the progress callback only asks curl to abort when an interrupt
+ * (cancel, terminate) is pending; after the transfer is cleaned up,
+ * CHECK_FOR_INTERRUPTS() raises it.  Certificates are verified against the
+ * system bundle, or zvt.ca_file when set; plain http:// is refused except
+ * to loopback.  zvt.rest_timeout bounds every request.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "miscadmin.h"
+
+#include "feed/rest_client.h"
+#include "zvt.h"
+
+#define REST_MAX_BODY	(64 * 1024 * 1024)	/* no instrument list is bigger */
+
+typedef struct Download
+{
+	char	   *data;			/* malloc'd: callbacks must not palloc */
+	size_t		len;
+	size_t		cap;
+	bool		too_big;
+} Download;
+
+static bool curl_ready = false;
+
+static size_t
+on_data(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	Download   *d = arg;
+	size_t		n = size * nmemb;
+
+	if (d->len + n + 1 > REST_MAX_BODY)
+	{
+		d->too_big = true;
+		return 0;				/* aborts the transfer */
+	}
+	if (d->len + n + 1 > d->cap)
+	{
+		size_t		cap = (d->len + n + 1) * 2;
+		char	   *p = realloc(d->data, cap);
+
+		if (!p)
+			return 0;
+		d->data = p;
+		d->cap = cap;
+	}
+	memcpy(d->data + d->len, ptr, n);
+	d->len += n;
+	d->data[d->len] = '\0';
+	return n;
+}
+
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	/* a pending cancel or terminate stops the transfer; raised afterwards */
+	return InterruptPending ? 1 : 0;
+}
+
+/*
+ * Refuse a URL zvt will not talk to: anything but https://, or http:// to
+ * a loopback address.  `what` names the setting in the message.
+ */
+void
+rest_check_url(const char *url, const char *what)
+{
+	if (strncmp(url, "https://", 8) == 0 || strncmp(url, "wss://", 6) == 0)
+		return;
+	if ((strncmp(url, "http://", 7) == 0 || strncmp(url, "ws://", 5) == 0))
+	{
+		const char *host = strstr(url, "://") + 3;
+
+		if (strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost:", 10) == 0 ||
+			strncmp(host, "[::1]", 5) == 0)
+			return;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\" uses plain text to a host that is not loopback", what, url),
+				 errhint("Use https:// or wss://; plain http:// and ws:// are for a simulator on 127.0.0.1.")));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s \"%s\" is not an http(s):// or ws(s):// URL", what, url)));
+}
+
+/*
+ * GET url.  Returns true with resp->status and a palloc'd resp->body when
+ * the server answered (whatever the status); false with resp->error set
+ * when it could not be reached or took longer than zvt.rest_timeout.  A
+ * pending interrupt is raised after the transfer is cleaned up.
+ */
+bool
+rest_get(const char *url, RestResponse *resp)
+{
+	CURL	   *curl;
+	CURLcode	rc;
+	Download	d = {0};
+	char		errbuf[CURL_ERROR_SIZE] = "";
+
+	memset(resp, 0, sizeof(*resp));
+	if (!curl_ready)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not initialize libcurl")));
+		curl_ready = true;
+	}
+	curl = curl_easy_init();
+	if (!curl)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) zvt_rest_timeout);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) zvt_rest_timeout);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &d);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "zvt/0.1");
+	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (zvt_ca_file && zvt_ca_file[0])
+		curl_easy_setopt(curl, CURLOPT_CAINFO, zvt_ca_file);
+
+	rc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_easy_cleanup(curl);
+
+	CHECK_FOR_INTERRUPTS();
+	if (rc != CURLE_OK)
+	{
+		snprintf(resp->error, sizeof(resp->error), "%s",
+				 d.too_big ? "response larger than 64 MB" : errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		free(d.data);
+		return false;
+	}
+	resp->len = d.len;
+	resp->body = palloc(d.len + 1);
+	if (d.len > 0)
+		memcpy(resp->body, d.data, d.len);
+	resp->body[d.len] = '\0';
+	free(d.data);
+	return true;
+}

@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/rest_client.h
+ *	  Blocking HTTPS GET with libcurl for code running in a backend.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef REST_CLIENT_H
+#define REST_CLIENT_H
+
+#include "postgres.h"
+
+typedef struct RestResponse
+{
+	long		status;			/* HTTP status, 0 when no response */
+	char	   *body;			/* palloc'd, NUL-terminated */
+	size_t		len;
+	char		error[256];		/* transport error, "" when none */
+} RestResponse;
+
+/* in rest_client.c */
+extern bool rest_get(const char *url, RestResponse *resp);
+extern void rest_check_url(const char *url, const char *what);
+
+#endif
