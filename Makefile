@@ -19,7 +19,8 @@ OBJS = \
 	src/feed/feed_normalize.o \
 	src/feed/instruments.o \
 	src/feed/instruments_sync.o \
-	src/feed/rest_client.o
+	src/feed/rest_client.o \
+	src/bus/bus.o
 SHLIB_LINK = -lcurl -ljansson
 
 # The install script is every sql/NN_*.sql concatenated in name order.

@@ -34,6 +34,12 @@ SELECT pg_catalog.pg_extension_config_dump('zvt.feed_gaps', '');
 SELECT pg_catalog.pg_extension_config_dump('zvt.feed_gaps_id_seq', '');
 GRANT SELECT ON zvt.feed_gaps TO PUBLIC;
 
+CREATE FUNCTION zvt._subscriptions_changed() RETURNS void
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_subscriptions_changed';
+COMMENT ON FUNCTION zvt._subscriptions_changed() IS
+    'Internal: make feed workers re-read zvt.subscriptions when this transaction commits.';
+
 -- Channels a subscription may name.
 CREATE FUNCTION zvt.channels() RETURNS SETOF pg_catalog.text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -95,6 +101,7 @@ DECLARE
     result zvt.subscriptions;
 BEGIN
     PERFORM zvt._require_preload('zvt.subscribe');
+    PERFORM zvt._subscriptions_changed();
     INSERT INTO zvt.subscriptions AS s (exchange, symbol, channel)
     VALUES (subscribe.exchange, sym, subscribe.channel)
     ON CONFLICT ON CONSTRAINT subscriptions_exchange_symbol_channel_key DO NOTHING
@@ -119,6 +126,7 @@ AS $$
 DECLARE
     sym text := zvt._check_subscription(exchange, symbol, channel);
 BEGIN
+    PERFORM zvt._subscriptions_changed();
     DELETE FROM zvt.subscriptions s
      WHERE s.exchange = unsubscribe.exchange AND s.symbol = sym
        AND s.channel = unsubscribe.channel;

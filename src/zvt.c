@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "bus/bus.h"
 #include "core/zvt_time.h"
 #include "zvt.h"
 
@@ -39,6 +40,7 @@ char	   *zvt_database = NULL;
 int			zvt_maintenance_naptime = 60;
 int			zvt_chunks_ahead = 1;
 char	   *zvt_ca_file = NULL;
+int			zvt_bus_size = 4096;
 int			zvt_rest_timeout = 10000;
 
 /* true in the postmaster and its children when preloaded */
@@ -129,6 +131,17 @@ zvt_define_gucs(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	DefineCustomIntVariable("zvt.bus_size",
+							"Number of instruments the market bus can hold.",
+							"The bus keeps each instrument's last trade and best bid/ask in shared memory.",
+							&zvt_bus_size,
+							4096,
+							64,
+							1048576,
+							process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("zvt.rest_timeout",
 							"Longest time one REST request to an exchange may take.",
 							NULL,
@@ -151,6 +164,8 @@ zvt_shmem_request(void)
 
 	RequestAddinShmemSpace(MAXALIGN(sizeof(ZvtSharedState)));
 	RequestNamedLWLockTranche("zvt maintenance", 1);
+	RequestAddinShmemSpace(MAXALIGN(bus_shmem_size()));
+	RequestNamedLWLockTranche("zvt bus", 1);
 }
 
 static void
@@ -168,6 +183,7 @@ zvt_shmem_startup(void)
 		memset(zvt_shared, 0, sizeof(ZvtSharedState));
 		zvt_shared->lock = &(GetNamedLWLockTranche("zvt maintenance"))->lock;
 	}
+	bus_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -48,6 +48,7 @@ extern char *zvt_database;
 extern int	zvt_maintenance_naptime;
 extern int	zvt_chunks_ahead;
 extern char *zvt_ca_file;
+extern int	zvt_bus_size;
 extern int	zvt_rest_timeout;
 extern bool zvt_preloaded;
 extern ZvtSharedState *zvt_shared;

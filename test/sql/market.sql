@@ -124,3 +124,7 @@ SELECT c.relname, c.reloptions FROM pg_class c
 -- clean up what other tests do not expect
 DELETE FROM zvt.subscriptions;
 TRUNCATE zvt.trades, zvt.candles, zvt.quotes;
+-- and the chunks those rows made, so a rerun starts alike
+SELECT count(*) > 0 AS dropped FROM zvt.drop_chunks('zvt.trades', '2025-01-01'::timestamptz);
+SELECT count(*) > 0 AS dropped FROM zvt.drop_chunks('zvt.quotes', '2025-01-01'::timestamptz);
+SELECT count(*) > 0 AS dropped FROM zvt.drop_chunks('zvt.candles', '2025-01-01'::timestamptz);
