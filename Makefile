@@ -20,8 +20,14 @@ OBJS = \
 	src/feed/instruments.o \
 	src/feed/instruments_sync.o \
 	src/feed/rest_client.o \
-	src/bus/bus.o
-SHLIB_LINK = -lcurl -ljansson
+	src/bus/bus.o \
+	src/feed/adapter_binance.o \
+	src/feed/adapter_bybit.o \
+	src/feed/adapter_okx.o \
+	src/feed/adapter_coinbase.o \
+	src/feed/ingest.o \
+	src/feed/feed_worker.o
+SHLIB_LINK = -lcurl -ljansson -lwebsockets
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))

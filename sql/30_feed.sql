@@ -143,3 +143,23 @@ COMMENT ON FUNCTION zvt.sync_instruments(pg_catalog.text) IS
     'Fetch the exchange''s instrument list over REST (in this backend, bounded by zvt.rest_timeout, cancellable) and upsert it into zvt.instruments; returns how many it lists. Instruments it no longer lists become status delisted.';
 -- an admin call: it writes zvt.instruments, which only zvt's owner may
 REVOKE ALL ON FUNCTION zvt.sync_instruments(pg_catalog.text) FROM PUBLIC;
+
+CREATE FUNCTION zvt._feed_stats(
+        OUT exchange pg_catalog.text, OUT pid pg_catalog.int4, OUT state pg_catalog.text,
+        OUT connected_since pg_catalog.timestamptz, OUT last_message_at pg_catalog.timestamptz,
+        OUT messages pg_catalog.int8, OUT events pg_catalog.int8, OUT rows_written pg_catalog.int8,
+        OUT parse_errors pg_catalog.int8, OUT exchange_errors pg_catalog.int8,
+        OUT reconnects pg_catalog.int8)
+    RETURNS SETOF record
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_feed_stats';
+COMMENT ON FUNCTION zvt._feed_stats() IS 'Internal: the feed workers'' counters in shared memory.';
+
+CREATE VIEW zvt.feed_status WITH (security_invoker = true) AS
+SELECT f.exchange, f.exchange AS connection, f.state, f.pid, f.connected_since, f.messages,
+       f.events, f.rows_written, f.parse_errors, f.exchange_errors, f.reconnects,
+       f.last_message_at, pg_catalog.now() - f.last_message_at AS lag
+  FROM zvt._feed_stats() f;
+COMMENT ON VIEW zvt.feed_status IS
+    'One row per exchange feed: state, counters since server start (messages, events parsed, rows written, malformed messages skipped, exchange error replies, reconnects) and the time since the last message.';
+GRANT SELECT ON zvt.feed_status TO PUBLIC;

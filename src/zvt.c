@@ -40,6 +40,11 @@ char	   *zvt_database = NULL;
 int			zvt_maintenance_naptime = 60;
 int			zvt_chunks_ahead = 1;
 char	   *zvt_ca_file = NULL;
+int			zvt_flush_interval = 20;
+bool		zvt_feeds = true;
+int			zvt_feed_watchdog = 30000;
+
+const char *const feed_exchange_names[ZVT_FEEDS] = {"binance", "bybit", "okx", "coinbase"};
 int			zvt_bus_size = 4096;
 int			zvt_rest_timeout = 10000;
 
@@ -130,6 +135,37 @@ zvt_define_gucs(void)
 							   PGC_SIGHUP,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("zvt.feeds",
+							 "Whether feed workers run.",
+							 "Off stops every feed worker (they finish their batch) and starts none: a switch for maintenance and for test clusters that must not reach the real exchanges.",
+							 &zvt_feeds,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.flush_interval",
+							"Time between two batch writes of a feed worker.",
+							"Events received in between are written in one transaction.",
+							&zvt_flush_interval,
+							20,
+							1,
+							10000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.feed_watchdog",
+							"Silence after which a feed connection is dropped and reconnected.",
+							NULL,
+							&zvt_feed_watchdog,
+							30000,
+							1000,
+							3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("zvt.bus_size",
 							"Number of instruments the market bus can hold.",

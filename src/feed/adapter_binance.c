@@ -13,7 +13,9 @@
  *-------------------------------------------------------------------------
  */
 #include "feed_json.h"
+#include "feed_subscribe.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,3 +168,63 @@ binance_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *ou
 	json_decref(root);
 	return n;
 }
+
+/* ---- subscriptions ------------------------------------------------------ */
+
+static bool
+binance_topic(const char *symbol, const char *channel, int *endpoint, char *topic, size_t len)
+{
+	char		raw[40];
+	size_t		o = 0;
+	int			secs = feed_channel_seconds(channel);
+
+	/* BTC-USDT -> btcusdt; Binance Spot has no perpetuals */
+	if (strstr(symbol, "-PERP"))
+		return false;
+	for (const char *p = symbol; *p && o + 1 < sizeof(raw); p++)
+		if (*p != '-')
+			raw[o++] = (char) tolower((unsigned char) *p);
+	raw[o] = '\0';
+	*endpoint = 0;
+	if (strcmp(channel, "trades") == 0)
+		return snprintf(topic, len, "%s@trade", raw) < (int) len;
+	if (strcmp(channel, "quotes") == 0)
+		return snprintf(topic, len, "%s@bookTicker", raw) < (int) len;
+	if (secs > 0)
+		return snprintf(topic, len, "%s@kline_%s", raw, strchr(channel, '_') + 1) < (int) len;
+	return false;
+}
+
+static int
+binance_request(int endpoint, bool subscribe, const char *const *topics, int n, int id,
+				char *buf, size_t len)
+{
+	size_t		o;
+	int			done = 0;
+
+	(void) endpoint;
+	o = (size_t) snprintf(buf, len, "{\"method\":\"%s\",\"params\":[", subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE");
+	/* at most 200 streams a message, as Binance allows 1024 per connection */
+	for (; done < n && done < 200; done++)
+	{
+		size_t		need = strlen(topics[done]) + 4;
+
+		if (o + need + 32 >= len)
+			break;
+		o += (size_t) snprintf(buf + o, len - o, "%s\"%s\"", done ? "," : "", topics[done]);
+	}
+	if (done == 0)
+		return 0;
+	snprintf(buf + o, len - o, "],\"id\":%d}", id);
+	return done;
+}
+
+const FeedSpec binance_spec = {
+	.exchange = "binance",
+	.nendpoints = 1,
+	.paths = {"/stream"},
+	.parse = binance_parse,
+	.topic = binance_topic,
+	.request = binance_request,
+	.keepalive = NULL,			/* the server pings; libwebsockets pongs */
+};

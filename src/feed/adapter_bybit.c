@@ -14,6 +14,7 @@
  *-------------------------------------------------------------------------
  */
 #include "feed_json.h"
+#include "feed_subscribe.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -187,3 +188,68 @@ bybit_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
 	json_decref(root);
 	return n;
 }
+
+/* ---- subscriptions ------------------------------------------------------ */
+
+static bool
+bybit_topic(const char *symbol, const char *channel, int *endpoint, char *topic, size_t len)
+{
+	static const char *const ivs[] = {"1", "5", "15", "60", "240", "D"};
+	static const int secs_of[] = {60, 300, 900, 3600, 14400, 86400};
+	char		raw[40];
+	size_t		o = 0;
+	bool		perp = strstr(symbol, "-PERP") != NULL;
+	int			secs = feed_channel_seconds(channel);
+
+	for (const char *p = symbol; *p && o + 1 < sizeof(raw); p++)
+	{
+		if (perp && strcmp(p, "-PERP") == 0)
+			break;
+		if (*p != '-')
+			raw[o++] = *p;
+	}
+	raw[o] = '\0';
+	*endpoint = perp ? 1 : 0;
+	if (strcmp(channel, "trades") == 0)
+		return snprintf(topic, len, "publicTrade.%s", raw) < (int) len;
+	if (strcmp(channel, "quotes") == 0)
+		return snprintf(topic, len, "orderbook.1.%s", raw) < (int) len;
+	for (int i = 0; i < 6; i++)
+		if (secs == secs_of[i])
+			return snprintf(topic, len, "kline.%s.%s", ivs[i], raw) < (int) len;
+	return false;
+}
+
+static int
+bybit_request(int endpoint, bool subscribe, const char *const *topics, int n, int id,
+			  char *buf, size_t len)
+{
+	size_t		o;
+	int			done = 0;
+
+	o = (size_t) snprintf(buf, len, "{\"req_id\":\"%d\",\"op\":\"%s\",\"args\":[", id,
+						  subscribe ? "subscribe" : "unsubscribe");
+	/* spot takes at most 10 args a request */
+	for (; done < n && done < (endpoint == 0 ? 10 : 100); done++)
+	{
+		if (o + strlen(topics[done]) + 8 >= len)
+			break;
+		o += (size_t) snprintf(buf + o, len - o, "%s\"%s\"", done ? "," : "", topics[done]);
+	}
+	if (done == 0)
+		return 0;
+	snprintf(buf + o, len - o, "]}");
+	return done;
+}
+
+const FeedSpec bybit_spec = {
+	.exchange = "bybit",
+	.nendpoints = 2,
+	.paths = {"/v5/public/spot", "/v5/public/linear"},
+	.linear = {false, true},
+	.parse = bybit_parse,
+	.topic = bybit_topic,
+	.request = bybit_request,
+	.keepalive = "{\"op\":\"ping\"}",
+	.keepalive_s = 20,
+};

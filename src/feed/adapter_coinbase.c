@@ -15,6 +15,7 @@
  *-------------------------------------------------------------------------
  */
 #include "feed_json.h"
+#include "feed_subscribe.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -201,3 +202,60 @@ coinbase_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *o
 	json_decref(root);
 	return n;
 }
+
+/* ---- subscriptions ------------------------------------------------------ */
+
+/* Topics are "channel product": one channel per subscribe message. */
+static bool
+coinbase_topic(const char *symbol, const char *channel, int *endpoint, char *topic, size_t len)
+{
+	*endpoint = 0;
+	if (strstr(symbol, "-PERP"))
+		return false;
+	if (strcmp(channel, "trades") == 0)
+		return snprintf(topic, len, "market_trades %s", symbol) < (int) len;
+	if (strcmp(channel, "quotes") == 0)
+		return snprintf(topic, len, "ticker %s", symbol) < (int) len;
+	if (strcmp(channel, "candles_5m") == 0)
+		return snprintf(topic, len, "candles %s", symbol) < (int) len;
+	return false;				/* other timeframes are built from trades */
+}
+
+static int
+coinbase_request(int endpoint, bool subscribe, const char *const *topics, int n, int id,
+				 char *buf, size_t len)
+{
+	const char *sp = strchr(topics[0], ' ');
+	size_t		chlen = sp ? (size_t) (sp - topics[0]) : 0;
+	size_t		o;
+	int			done = 0;
+
+	(void) endpoint;
+	(void) id;
+	if (!sp)
+		return 0;
+	o = (size_t) snprintf(buf, len, "{\"type\":\"%s\",\"product_ids\":[", subscribe ? "subscribe" : "unsubscribe");
+	/* the leading run of topics on the same channel */
+	for (; done < n; done++)
+	{
+		const char *t = topics[done];
+
+		if (strncmp(t, topics[0], chlen + 1) != 0 || o + strlen(t) + 40 >= len)
+			break;
+		o += (size_t) snprintf(buf + o, len - o, "%s\"%s\"", done ? "," : "", t + chlen + 1);
+	}
+	snprintf(buf + o, len - o, "],\"channel\":\"%.*s\"}", (int) chlen, topics[0]);
+	return done;
+}
+
+const FeedSpec coinbase_spec = {
+	.exchange = "coinbase",
+	.nendpoints = 1,
+	.paths = {"/"},
+	.parse = coinbase_parse,
+	.topic = coinbase_topic,
+	.request = coinbase_request,
+	.keepalive = NULL,
+	/* heartbeats keep quiet channels open and show the link is alive */
+	.on_connect = "{\"type\":\"subscribe\",\"channel\":\"heartbeats\"}",
+};

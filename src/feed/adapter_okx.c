@@ -13,6 +13,7 @@
  *-------------------------------------------------------------------------
  */
 #include "feed_json.h"
+#include "feed_subscribe.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -228,3 +229,66 @@ okx_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
 	json_decref(root);
 	return n;
 }
+
+/* ---- subscriptions ------------------------------------------------------ */
+
+/* Topics are the JSON args themselves: {"channel":..,"instId":..}. */
+static bool
+okx_topic(const char *symbol, const char *channel, int *endpoint, char *topic, size_t len)
+{
+	static const char *const bars[] = {"1m", "5m", "15m", "1H", "4H", "1Dutc"};
+	static const int secs_of[] = {60, 300, 900, 3600, 14400, 86400};
+	char		inst[48];
+	size_t		n = strlen(symbol);
+	int			secs = feed_channel_seconds(channel);
+
+	if (n > 5 && strcmp(symbol + n - 5, "-PERP") == 0)
+		snprintf(inst, sizeof(inst), "%.*s-SWAP", (int) (n - 5), symbol);
+	else
+		snprintf(inst, sizeof(inst), "%s", symbol);
+	*endpoint = 0;
+	if (strcmp(channel, "trades") == 0)
+		return snprintf(topic, len, "{\"channel\":\"trades\",\"instId\":\"%s\"}", inst) < (int) len;
+	if (strcmp(channel, "quotes") == 0)
+		return snprintf(topic, len, "{\"channel\":\"bbo-tbt\",\"instId\":\"%s\"}", inst) < (int) len;
+	for (int i = 0; i < 6; i++)
+		if (secs == secs_of[i])
+		{
+			*endpoint = 1;		/* candles live on /business */
+			return snprintf(topic, len, "{\"channel\":\"candle%s\",\"instId\":\"%s\"}", bars[i], inst) < (int) len;
+		}
+	return false;
+}
+
+static int
+okx_request(int endpoint, bool subscribe, const char *const *topics, int n, int id,
+			char *buf, size_t len)
+{
+	size_t		o;
+	int			done = 0;
+
+	(void) endpoint;
+	o = (size_t) snprintf(buf, len, "{\"id\":\"%d\",\"op\":\"%s\",\"args\":[", id,
+						  subscribe ? "subscribe" : "unsubscribe");
+	for (; done < n && done < 100; done++)
+	{
+		if (o + strlen(topics[done]) + 8 >= len)
+			break;
+		o += (size_t) snprintf(buf + o, len - o, "%s%s", done ? "," : "", topics[done]);
+	}
+	if (done == 0)
+		return 0;
+	snprintf(buf + o, len - o, "]}");
+	return done;
+}
+
+const FeedSpec okx_spec = {
+	.exchange = "okx",
+	.nendpoints = 2,
+	.paths = {"/ws/v5/public", "/ws/v5/business"},
+	.parse = okx_parse,
+	.topic = okx_topic,
+	.request = okx_request,
+	.keepalive = "ping",
+	.keepalive_s = 20,
+};

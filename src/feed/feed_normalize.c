@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/zvt_time.h"
+#include "feed_subscribe.h"
 
 /* Quote currencies recognized at the end of concatenated symbols, longest first. */
 static const char *const quotes[] = {
@@ -254,4 +255,36 @@ feed_parse_rfc3339(const char *s, int64_t *us)
 	days = zt_days_from_civil(y, mo, d);
 	*us = (days * 86400 + h * 3600 + mi * 60 + sec) * INT64_C(1000000) + frac;
 	return true;
+}
+
+int
+feed_channel_seconds(const char *channel)
+{
+	static const struct
+	{
+		const char *name;
+		int			secs;
+	}			map[] = {
+		{"candles_1m", 60}, {"candles_5m", 300}, {"candles_15m", 900},
+		{"candles_1h", 3600}, {"candles_4h", 14400}, {"candles_1d", 86400}
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(channel, map[i].name) == 0)
+			return map[i].secs;
+	return 0;
+}
+
+const FeedSpec *
+feed_spec(const char *exchange)
+{
+	if (strcmp(exchange, "binance") == 0)
+		return &binance_spec;
+	if (strcmp(exchange, "bybit") == 0)
+		return &bybit_spec;
+	if (strcmp(exchange, "okx") == 0)
+		return &okx_spec;
+	if (strcmp(exchange, "coinbase") == 0)
+		return &coinbase_spec;
+	return NULL;
 }

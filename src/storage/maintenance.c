@@ -48,6 +48,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "bus/bus.h"
 #include "zvt.h"
 
 PGDLLEXPORT void maintenance_launcher_main(Datum arg);
@@ -57,6 +58,7 @@ PG_FUNCTION_INFO_V1(zvt_maintenance_status);
 
 static Oid	launcher_database_oid(void);
 static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
+static void launcher_start_feeds(BackgroundWorkerHandle **handles);
 static List *worker_hypertables(void);
 static bool worker_maintain_one(Oid relid, int64 *created, int64 *moved,
 								int64 *dropped);
@@ -86,8 +88,10 @@ void
 maintenance_launcher_main(Datum arg)
 {
 	BackgroundWorkerHandle *handle = NULL;
+	BackgroundWorkerHandle *feeds[ZVT_FEEDS] = {NULL};
 	TimestampTz next_pass = 0;
 	bool		said_missing = false;
+	bool		have_db = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -114,6 +118,7 @@ maintenance_launcher_main(Datum arg)
 		{
 			Oid			dboid = launcher_database_oid();
 
+			have_db = OidIsValid(dboid);
 			if (OidIsValid(dboid))
 			{
 				said_missing = false;
@@ -132,14 +137,18 @@ maintenance_launcher_main(Datum arg)
 			next_pass = TimestampTzPlusMilliseconds(now, zvt_maintenance_naptime * 1000L);
 		}
 
-		/* step 2: sleep until the next pass, a reload or a worker exit */
-		sleep_ms = Max(1, (next_pass - now) / 1000);
+		/* step 2: feed workers for exchanges with subscriptions */
+		if (have_db && zvt_feeds)
+			launcher_start_feeds(feeds);
+
+		/* step 3: sleep until the next pass, a reload, a worker exit, or half a second */
+		sleep_ms = Min(500, Max(1, (next_pass - now) / 1000));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 sleep_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
-		/* step 3: reload; a shorter naptime takes effect now */
+		/* step 4: reload; a shorter naptime takes effect now */
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -182,6 +191,52 @@ launcher_database_oid(void)
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 	return dboid;
+}
+
+/*
+ * Start each feed worker that is not running, unless it last found nothing
+ * to do and subscriptions have not changed since (it records that in
+ * feed_idle_generation).  A feed that crashes is restarted by the
+ * postmaster after 5 s; one that exits 0 comes back through here.
+ */
+static void
+launcher_start_feeds(BackgroundWorkerHandle **handles)
+{
+	uint64		gen = bus_subscription_generation();
+
+	for (int i = 0; i < ZVT_FEEDS; i++)
+	{
+		BackgroundWorker worker;
+		pid_t		pid;
+
+		if (handles[i] && GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
+			continue;
+		if (zvt_shared->feed_idle_generation[i] == gen + 1)
+			continue;
+		if (handles[i])
+			pfree(handles[i]);
+		handles[i] = NULL;
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = 5;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "zvt");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "feed_worker_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "zvt feed %s", feed_exchange_names[i]);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "zvt feed %s", feed_exchange_names[i]);
+		worker.bgw_main_arg = Int32GetDatum(i);
+		worker.bgw_notify_pid = MyProcPid;
+		/* mark idle until the worker says otherwise, so a slow start is not doubled */
+		zvt_shared->feed_idle_generation[i] = gen + 1;
+		if (!RegisterDynamicBackgroundWorker(&worker, &handles[i]))
+		{
+			zvt_shared->feed_idle_generation[i] = 0;
+			handles[i] = NULL;
+			ereport(LOG,
+					(errmsg("zvt could not start the %s feed worker", feed_exchange_names[i]),
+					 errhint("Raise max_worker_processes.")));
+		}
+	}
 }
 
 /*

@@ -1,0 +1,340 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/ingest.c
+ *	  Write a batch of feed events in one transaction, idempotently.
+ *
+ * The feed worker collects events between timer ticks and calls
+ * ingest_flush() inside a transaction.  Each table gets one statement
+ * whose rows come from arrays (INSERT ... SELECT FROM unnest($1, $2, ...)),
+ * never one INSERT per message:
+ *	- trades: ON CONFLICT DO NOTHING on (instrument_id, trade_id, ts), so
+ *	  replays after a reconnect are no-ops; the rows actually inserted
+ *	  (RETURNING) are rolled into 1-minute candles with source 'trades' in
+ *	  the same statement, so a duplicate never counts twice;
+ *	- candles from the exchange: deduplicated in the batch (the last update
+ *	  of a bar wins, as ON CONFLICT DO UPDATE may not touch a row twice),
+ *	  then upserted; a closed bar is never reopened by a stale update;
+ *	- quotes: ON CONFLICT DO NOTHING on (instrument_id, ts, seq).
+ * Chunks for every time range in the batch are ensured first, before the
+ * transaction's first write (the rule of src/storage/chunk.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "core/zvt_time.h"
+#include "feed/ingest.h"
+#include "zvt.h"
+
+bool
+ingest_add(IngestBatch *b, const FeedEvent *ev, int32 instrument_id, TimestampTz local_ts)
+{
+	if (b->n == b->cap)
+	{
+		int			cap = b->cap ? b->cap * 2 : 1024;
+		IngestEvent *p = realloc(b->events, sizeof(IngestEvent) * cap);
+
+		if (!p)
+			return false;
+		b->events = p;
+		b->cap = cap;
+	}
+	b->events[b->n].ev = *ev;
+	b->events[b->n].instrument_id = instrument_id;
+	b->events[b->n].local_ts = local_ts;
+	b->n++;
+	return true;
+}
+
+/* Event time as TimestampTz; the receive time when the exchange gave none. */
+static TimestampTz
+event_ts(const IngestEvent *e)
+{
+	return e->ev.ts ? (TimestampTz) (e->ev.ts - ZT_PG_EPOCH_OFFSET) : e->local_ts;
+}
+
+static void
+ensure_chunks(const char *table, IngestBatch *b, FeedEventKind kind)
+{
+	TimestampTz done[16];
+	int			ndone = 0;
+	Oid			types[1] = {TIMESTAMPTZOID};
+
+	for (int i = 0; i < b->n; i++)
+	{
+		TimestampTz ts;
+		TimestampTz day;
+		bool		seen = false;
+		Datum		v[1];
+
+		if (b->events[i].ev.kind != kind)
+			continue;
+		ts = event_ts(&b->events[i]);
+		/* one call per UTC day is enough for day-sized or longer chunks */
+		day = ts - ((ts % USECS_PER_DAY) + USECS_PER_DAY) % USECS_PER_DAY;
+		for (int j = 0; j < ndone && !seen; j++)
+			seen = done[j] == day;
+		if (seen)
+			continue;
+		if (ndone < 16)
+			done[ndone++] = day;
+		v[0] = TimestampTzGetDatum(ts);
+		if (SPI_execute_with_args(psprintf("SELECT zvt._ensure_chunk('%s', $1)", table),
+								  1, types, v, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not ensure a chunk of %s", table);
+	}
+}
+
+static Datum
+array_of(Datum *values, int n, Oid type)
+{
+	int16		typlen;
+	bool		byval;
+	char		align;
+
+	get_typlenbyvalalign(type, &typlen, &byval, &align);
+	return PointerGetDatum(construct_array(values, n, type, typlen, byval, align));
+}
+
+static int64
+flush_trades(IngestBatch *b)
+{
+	int			n = 0;
+	Datum	   *ts = palloc(sizeof(Datum) * b->n),
+			   *id = palloc(sizeof(Datum) * b->n),
+			   *tid = palloc(sizeof(Datum) * b->n),
+			   *px = palloc(sizeof(Datum) * b->n),
+			   *qty = palloc(sizeof(Datum) * b->n),
+			   *side = palloc(sizeof(Datum) * b->n),
+			   *lts = palloc(sizeof(Datum) * b->n);
+	Oid			types[7] = {TIMESTAMPTZARRAYOID, INT4ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID};
+	Datum		args[7];
+	bool		isnull;
+
+	for (int i = 0; i < b->n; i++)
+	{
+		IngestEvent *e = &b->events[i];
+
+		if (e->ev.kind != FEED_TRADE)
+			continue;
+		ts[n] = TimestampTzGetDatum(event_ts(e));
+		id[n] = Int32GetDatum(e->instrument_id);
+		tid[n] = CStringGetTextDatum(e->ev.trade_id);
+		px[n] = Float8GetDatum(e->ev.price);
+		qty[n] = Float8GetDatum(e->ev.qty);
+		side[n] = CStringGetTextDatum(e->ev.taker_buy ? "buy" : "sell");
+		lts[n] = TimestampTzGetDatum(e->local_ts);
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	args[0] = array_of(ts, n, TIMESTAMPTZOID);
+	args[1] = array_of(id, n, INT4OID);
+	args[2] = array_of(tid, n, TEXTOID);
+	args[3] = array_of(px, n, FLOAT8OID);
+	args[4] = array_of(qty, n, FLOAT8OID);
+	args[5] = array_of(side, n, TEXTOID);
+	args[6] = array_of(lts, n, TIMESTAMPTZOID);
+	if (SPI_execute_with_args(
+							  "WITH t AS ("
+							  "  INSERT INTO zvt.trades (ts, instrument_id, trade_id, price, qty, side, local_ts) "
+							  "  SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7) "
+							  "  ON CONFLICT (instrument_id, trade_id, ts) DO NOTHING "
+							  "  RETURNING ts, instrument_id, trade_id, price, qty), "
+							  "c AS ("
+							  "  INSERT INTO zvt.candles AS c (ts, instrument_id, timeframe, open, high, low, close, "
+							  "    volume, quote_volume, trade_count, closed, source) "
+							  "  SELECT zvt.time_bucket('1 minute', ts), instrument_id, '1 minute', "
+							  "    (array_agg(price ORDER BY ts, trade_id))[1], max(price), min(price), "
+							  "    (array_agg(price ORDER BY ts DESC, trade_id DESC))[1], sum(qty), sum(price * qty), "
+							  "    count(*), false, 'trades' "
+							  "    FROM t GROUP BY 1, 2 "
+							  "  ON CONFLICT (instrument_id, timeframe, source, ts) DO UPDATE "
+							  "    SET high = greatest(c.high, excluded.high), low = least(c.low, excluded.low), "
+							  "        close = excluded.close, volume = c.volume + excluded.volume, "
+							  "        quote_volume = c.quote_volume + excluded.quote_volume, "
+							  "        trade_count = c.trade_count + excluded.trade_count, local_ts = now() "
+							  "  RETURNING 1) "
+							  "SELECT count(*) FROM t",
+							  7, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not insert trades");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Candles: the last update of each bar in the batch, upserted. */
+static int64
+flush_candles(IngestBatch *b)
+{
+	int			n = 0;
+	int			cap = b->n;
+	Datum	   *c[12];
+	Oid			types[12] = {TIMESTAMPTZARRAYOID, INT4ARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+	INT8ARRAYOID, BOOLARRAYOID, TIMESTAMPTZARRAYOID};
+	Oid			elem[12] = {TIMESTAMPTZOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+	FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID, BOOLOID, TIMESTAMPTZOID};
+	bool	   *nulls[12];
+	Datum		args[12];
+
+	for (int k = 0; k < 12; k++)
+	{
+		c[k] = palloc(sizeof(Datum) * cap);
+		nulls[k] = palloc0(sizeof(bool) * cap);
+	}
+	for (int i = b->n - 1; i >= 0; i--)
+	{
+		IngestEvent *e = &b->events[i];
+		bool		later = false;
+
+		if (e->ev.kind != FEED_CANDLE)
+			continue;
+		/* walking backwards: a later update of the same bar already won */
+		for (int j = i + 1; j < b->n && !later; j++)
+			later = b->events[j].ev.kind == FEED_CANDLE &&
+				b->events[j].instrument_id == e->instrument_id &&
+				b->events[j].ev.interval_s == e->ev.interval_s && b->events[j].ev.ts == e->ev.ts;
+		if (later)
+			continue;
+		c[0][n] = TimestampTzGetDatum(event_ts(e));
+		c[1][n] = Int32GetDatum(e->instrument_id);
+		c[2][n] = Int32GetDatum(e->ev.interval_s);
+		c[3][n] = Float8GetDatum(e->ev.open);
+		c[4][n] = Float8GetDatum(e->ev.high);
+		c[5][n] = Float8GetDatum(e->ev.low);
+		c[6][n] = Float8GetDatum(e->ev.close);
+		c[7][n] = Float8GetDatum(e->ev.volume);
+		c[8][n] = Float8GetDatum(e->ev.quote_volume);
+		nulls[8][n] = isnan(e->ev.quote_volume);
+		c[9][n] = Int64GetDatum(e->ev.trade_count);
+		nulls[9][n] = e->ev.trade_count < 0;
+		c[10][n] = BoolGetDatum(e->ev.closed);
+		c[11][n] = TimestampTzGetDatum(e->local_ts);
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	for (int k = 0; k < 12; k++)
+	{
+		int16		typlen;
+		bool		byval;
+		char		align;
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		get_typlenbyvalalign(elem[k], &typlen, &byval, &align);
+		args[k] = PointerGetDatum(construct_md_array(c[k], nulls[k], 1, dims, lbs, elem[k], typlen, byval, align));
+	}
+	if (SPI_execute_with_args(
+							  "INSERT INTO zvt.candles AS c (ts, instrument_id, timeframe, open, high, low, close, "
+							  "  volume, quote_volume, trade_count, closed, local_ts, source) "
+							  "SELECT ts, id, make_interval(secs => s), o, h, l, cl, v, qv, n, x, lts, 'exchange' "
+							  "  FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+							  "       AS u (ts, id, s, o, h, l, cl, v, qv, n, x, lts) "
+							  "ON CONFLICT (instrument_id, timeframe, source, ts) DO UPDATE "
+							  "  SET open = excluded.open, high = excluded.high, low = excluded.low, "
+							  "      close = excluded.close, volume = excluded.volume, "
+							  "      quote_volume = excluded.quote_volume, trade_count = excluded.trade_count, "
+							  "      closed = excluded.closed, local_ts = excluded.local_ts "
+							  "  WHERE NOT c.closed OR excluded.closed",
+							  12, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not upsert candles");
+	return (int64) SPI_processed;
+}
+
+static int64
+flush_quotes(IngestBatch *b)
+{
+	int			n = 0;
+	Datum	   *c[8];
+	bool	   *nulls[8];
+	Oid			elem[8] = {TIMESTAMPTZOID, INT4OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+	FLOAT8OID, TIMESTAMPTZOID};
+	Oid			types[8] = {TIMESTAMPTZARRAYOID, INT4ARRAYOID, INT8ARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, TIMESTAMPTZARRAYOID};
+	Datum		args[8];
+
+	for (int k = 0; k < 8; k++)
+	{
+		c[k] = palloc(sizeof(Datum) * b->n);
+		nulls[k] = palloc0(sizeof(bool) * b->n);
+	}
+	for (int i = 0; i < b->n; i++)
+	{
+		IngestEvent *e = &b->events[i];
+		double		f[4] = {e->ev.bid, e->ev.bid_qty, e->ev.ask, e->ev.ask_qty};
+
+		if (e->ev.kind != FEED_QUOTE)
+			continue;
+		c[0][n] = TimestampTzGetDatum(event_ts(e));
+		c[1][n] = Int32GetDatum(e->instrument_id);
+		c[2][n] = Int64GetDatum(e->ev.seq);
+		for (int k = 0; k < 4; k++)
+		{
+			c[3 + k][n] = Float8GetDatum(f[k]);
+			nulls[3 + k][n] = isnan(f[k]);
+		}
+		c[7][n] = TimestampTzGetDatum(e->local_ts);
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	for (int k = 0; k < 8; k++)
+	{
+		int16		typlen;
+		bool		byval;
+		char		align;
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		get_typlenbyvalalign(elem[k], &typlen, &byval, &align);
+		args[k] = PointerGetDatum(construct_md_array(c[k], nulls[k], 1, dims, lbs, elem[k], typlen, byval, align));
+	}
+	if (SPI_execute_with_args("INSERT INTO zvt.quotes (ts, instrument_id, seq, bid, bid_qty, ask, ask_qty, local_ts) "
+							  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) "
+							  "ON CONFLICT (instrument_id, ts, seq) DO NOTHING",
+							  8, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert quotes");
+	return (int64) SPI_processed;
+}
+
+/*
+ * Write b in the current transaction (the caller starts and commits it,
+ * inside SPI_connect).  Empties b.
+ */
+void
+ingest_flush(IngestBatch *b, IngestResult *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (b->n == 0)
+		return;
+	ensure_chunks("zvt.trades", b, FEED_TRADE);
+	ensure_chunks("zvt.candles", b, FEED_TRADE);	/* the 1m candles built from trades */
+	ensure_chunks("zvt.candles", b, FEED_CANDLE);
+	ensure_chunks("zvt.quotes", b, FEED_QUOTE);
+	res->trades = flush_trades(b);
+	res->candles = flush_candles(b);
+	res->quotes = flush_quotes(b);
+	b->n = 0;
+}
+
+/* Mark trade-built 1m candles closed once their minute is over. */
+void
+ingest_close_trade_candles(void)
+{
+	if (SPI_execute("UPDATE zvt.candles SET closed = true "
+					" WHERE source = 'trades' AND timeframe = '1 minute' AND NOT closed "
+					"   AND ts >= now() - interval '1 day' "
+					"   AND ts < zvt.time_bucket('1 minute', now() - interval '2 seconds')",
+					false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not close trade candles");
+}

@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/ingest.h
+ *	  Batched, idempotent writes of feed events into the hypertables.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZVT_INGEST_H
+#define ZVT_INGEST_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "feed/feed_event.h"
+
+/* One event of a batch, with what the worker knows about it. */
+typedef struct IngestEvent
+{
+	FeedEvent	ev;
+	int32		instrument_id;
+	TimestampTz local_ts;		/* when zvt received the frame */
+} IngestEvent;
+
+typedef struct IngestBatch
+{
+	IngestEvent *events;		/* malloc'd: filled in lws callbacks */
+	int			n;
+	int			cap;
+} IngestBatch;
+
+typedef struct IngestResult
+{
+	int64		trades;			/* rows actually inserted */
+	int64		candles;
+	int64		quotes;
+} IngestResult;
+
+/* in ingest.c */
+extern bool ingest_add(IngestBatch *b, const FeedEvent *ev, int32 instrument_id, TimestampTz local_ts);
+extern void ingest_flush(IngestBatch *b, IngestResult *res);
+extern void ingest_close_trade_candles(void);
+
+#endif
