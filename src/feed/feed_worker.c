@@ -132,6 +132,7 @@ static MemoryContext flush_context;
 static FeedStats *stats;
 static int64 last_close_candles;
 static int	spec_index;
+static bool restart_gaps_checked = false;
 
 static void feed_tick(lws_sorted_usec_list_t *sul);
 
@@ -301,6 +302,38 @@ load_subscriptions(void)
 		if (endpoints[ep].nwant > 0)
 			return true;
 	return false;
+}
+
+/*
+ * At start: the feed was down since the last row it wrote (a crash, a
+ * cluster reset, a stop).  Open a gap on every endpoint from the latest
+ * receive time among this exchange's trades and quotes of the last day;
+ * the first data after connecting closes it.  No rows, no gap.
+ */
+static void
+open_restart_gaps(void)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		v[1] = {CStringGetTextDatum(exchange)};
+	bool		isnull;
+	Datum		last;
+
+	if (SPI_execute_with_args("SELECT greatest("
+							  "  (SELECT max(t.local_ts) FROM zvt.trades t JOIN zvt.instruments i ON i.id = t.instrument_id "
+							  "    WHERE i.exchange = $1 AND t.ts > now() - interval '1 day'), "
+							  "  (SELECT max(q.local_ts) FROM zvt.quotes q JOIN zvt.instruments i ON i.id = q.instrument_id "
+							  "    WHERE i.exchange = $1 AND q.ts > now() - interval '1 day'))",
+							  1, types, v, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the last data of the feed");
+	last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	for (int ep = 0; ep < spec->nendpoints; ep++)
+	{
+		endpoints[ep].gap_open = true;
+		endpoints[ep].gap_from = (int64) DatumGetTimestampTz(last) + ZT_PG_EPOCH_OFFSET;
+		snprintf(endpoints[ep].gap_reason, sizeof(endpoints[ep].gap_reason), "feed worker restarted");
+	}
 }
 
 /* Queue subscribe requests for the wanted topics not yet sent. */
@@ -585,6 +618,11 @@ tick_database(bool reload)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (reload)
 		want = load_subscriptions();
+	if (reload && !restart_gaps_checked)
+	{
+		open_restart_gaps();
+		restart_gaps_checked = true;
+	}
 	if (batch.n > 0)
 	{
 		publish_bus();
