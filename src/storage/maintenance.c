@@ -92,6 +92,7 @@ maintenance_launcher_main(Datum arg)
 	TimestampTz next_pass = 0;
 	bool		said_missing = false;
 	bool		have_db = false;
+	Oid			dboid;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -111,44 +112,45 @@ maintenance_launcher_main(Datum arg)
 		pid_t		pid;
 		long		sleep_ms;
 
-		/* step 1: start a pass when due and the previous one is over */
-		if (now >= next_pass &&
+		/* step 1: does the database exist (checked every wake-up: it is cheap) */
+		dboid = launcher_database_oid();
+		have_db = OidIsValid(dboid);
+		if (!have_db && !said_missing)
+		{
+			ereport(LOG,
+					(errmsg("zvt database \"%s\" does not exist; waiting for it", zvt_database)));
+			said_missing = true;
+		}
+		else if (have_db && said_missing)
+		{
+			said_missing = false;
+			next_pass = 0;		/* it just appeared: maintain it now */
+		}
+
+		/* step 2: start a pass when due and the previous one is over */
+		if (have_db && now >= next_pass &&
 			(handle == NULL ||
 			 GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED))
 		{
-			Oid			dboid = launcher_database_oid();
-
-			have_db = OidIsValid(dboid);
-			if (OidIsValid(dboid))
-			{
-				said_missing = false;
-				if (handle)
-					pfree(handle);
-				handle = NULL;
-				launcher_start_pass(dboid, &handle);
-			}
-			else if (!said_missing)
-			{
-				ereport(LOG,
-						(errmsg("zvt database \"%s\" does not exist; waiting for it",
-								zvt_database)));
-				said_missing = true;
-			}
+			if (handle)
+				pfree(handle);
+			handle = NULL;
+			launcher_start_pass(dboid, &handle);
 			next_pass = TimestampTzPlusMilliseconds(now, zvt_maintenance_naptime * 1000L);
 		}
 
-		/* step 2: feed workers for exchanges with subscriptions */
+		/* step 3: feed workers for exchanges with subscriptions */
 		if (have_db && zvt_feeds)
 			launcher_start_feeds(feeds);
 
-		/* step 3: sleep until the next pass, a reload, a worker exit, or half a second */
+		/* step 4: sleep until the next pass, a reload, a worker exit, or half a second */
 		sleep_ms = Min(500, Max(1, (next_pass - now) / 1000));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 sleep_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
-		/* step 4: reload; a shorter naptime takes effect now */
+		/* step 5: reload; a shorter naptime takes effect now */
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
