@@ -49,6 +49,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -94,6 +95,7 @@ typedef struct Endpoint
 	int64		last_rx;		/* us, any frame */
 	int64		last_data;		/* us, last market data frame */
 	int64		last_keepalive;
+	int64		connected_at;	/* us, when the connection opened */
 	int64		reconnect_at;	/* us; 0 = now */
 	int			backoff_ms;
 	bool		ever_open;
@@ -133,6 +135,7 @@ static FeedStats *stats;
 static int64 last_close_candles;
 static int	spec_index;
 static bool restart_gaps_checked = false;
+static int64 last_sync = 0;		/* us; instruments synced at start and daily */
 
 static void feed_tick(lws_sorted_usec_list_t *sul);
 
@@ -410,6 +413,18 @@ endpoint_connect(Endpoint *e)
 	char		pathbuf[512];
 
 	snprintf(urlbuf, sizeof(urlbuf), "%s%s", ws_url, spec->paths[e->index]);
+	/* plain ws:// only to loopback: anything else must be verified TLS */
+	if (strncmp(ws_url, "wss://", 6) != 0 &&
+		!(strncmp(ws_url, "ws://127.", 9) == 0 || strncmp(ws_url, "ws://localhost:", 15) == 0 ||
+		  strncmp(ws_url, "ws://[::1]", 10) == 0))
+	{
+		ereport(WARNING,
+				(errmsg("zvt feed %s: ws_url \"%s\" is neither wss:// nor ws:// to loopback; not connecting",
+						exchange, ws_url),
+				 errhint("Use wss:// for a real exchange; plain ws:// is for a simulator on 127.0.0.1.")));
+		e->reconnect_at = now_us() + (int64) BACKOFF_MAX_MS * 1000;
+		return;
+	}
 	if (lws_parse_uri(urlbuf, &prot, &address, &port, &path))
 	{
 		ereport(WARNING, (errmsg("zvt feed %s: bad ws_url \"%s\"", exchange, ws_url)));
@@ -500,7 +515,7 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		case LWS_CALLBACK_CLIENT_ESTABLISHED:
 			e->state = EP_OPEN;
 			e->backoff_ms = 0;
-			e->last_rx = e->last_keepalive = now_us();
+			e->last_rx = e->last_keepalive = e->connected_at = now_us();
 			e->ever_open = true;
 			stats->connected_since = GetCurrentTimestamp();
 			if (spec->on_connect)
@@ -603,6 +618,45 @@ publish_bus(void)
 	}
 }
 
+/*
+ * zvt.sync_instruments() for this exchange, at start and once a day, in a
+ * subtransaction: a failure (the exchange refuses, times out) is logged and
+ * the feed goes on with the instruments it has.
+ */
+static void
+sync_instruments_now(void)
+{
+	MemoryContext old = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	Oid			types[1] = {TEXTOID};
+	Datum		v[1] = {CStringGetTextDatum(exchange)};
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		if (SPI_execute_with_args("SELECT zvt.sync_instruments($1)", 1, types, v, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not run zvt.sync_instruments");
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *err;
+
+		MemoryContextSwitchTo(old);
+		err = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		ereport(LOG,
+				(errmsg("zvt feed %s: could not sync instruments: %s", exchange, err->message),
+				 err->detail ? errdetail_internal("%s", err->detail) : 0));
+		FreeErrorData(err);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	CurrentResourceOwner = owner;
+	last_sync = now_us();
+}
+
 /* The database part of a tick: subscriptions, batch, gaps. */
 static bool
 tick_database(bool reload)
@@ -616,6 +670,11 @@ tick_database(bool reload)
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	if (last_sync == 0 || now_us() - last_sync > INT64CONST(86400) * 1000000)
+	{
+		sync_instruments_now();
+		reload = true;			/* instruments may have changed */
+	}
 	if (reload)
 		want = load_subscriptions();
 	if (reload && !restart_gaps_checked)
@@ -681,7 +740,7 @@ feed_tick(lws_sorted_usec_list_t *sul)
 
 	/* the database only when there is something to do there */
 	if (reload || batch.n > 0 || endpoints[0].gap_ready || endpoints[1].gap_ready ||
-		now - last_close_candles > 1000000)
+		now - last_close_candles > 1000000 || now - last_sync > INT64CONST(86400) * 1000000)
 	{
 		if (!tick_database(reload) && reload)
 		{
@@ -715,7 +774,13 @@ feed_tick(lws_sorted_usec_list_t *sul)
 				e->last_keepalive = now;
 				lws_callback_on_writable(e->wsi);
 			}
-			if (now - e->last_rx > (int64) zvt_feed_watchdog * 1000)
+			/* Binance closes connections at 24 h: leave first, at a moment of our choosing */
+			if (now - e->connected_at > INT64CONST(23) * 3600 * 1000000)
+			{
+				ereport(LOG, (errmsg("zvt feed %s: connection is 23 hours old; reconnecting", exchange)));
+				lws_set_timeout(e->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			}
+			else if (now - e->last_rx > (int64) zvt_feed_watchdog * 1000)
 			{
 				ereport(LOG, (errmsg("zvt feed %s: no message for %d ms; reconnecting",
 									 exchange, zvt_feed_watchdog)));
