@@ -66,7 +66,7 @@ SELECT pg_catalog.pg_extension_config_dump('zvt.instruments_id_seq', '');
 CREATE TABLE zvt.trades (
     ts              pg_catalog.timestamptz NOT NULL,
     instrument_id   pg_catalog.int4 NOT NULL,
-    trade_id        pg_catalog.text NOT NULL,
+    trade_id        pg_catalog.text COLLATE "C" NOT NULL,  -- byte order: a key, not prose
     price           pg_catalog.float8 NOT NULL CHECK (price > 0),
     qty             pg_catalog.float8 NOT NULL CHECK (qty > 0),
     side            pg_catalog.text NOT NULL CHECK (side IN ('buy', 'sell')),

@@ -1,7 +1,7 @@
 -- test/pgtap/schema.sql: the objects API.md promises exist with their
 -- shapes, comments, privileges and pg_dump registration.
 BEGIN;
-SELECT plan(58);
+SELECT plan(66);
 
 SELECT has_schema('zvt');
 SELECT has_schema('_zvt_chunks');
@@ -106,6 +106,20 @@ SELECT is((SELECT count(*)::int FROM zvt.exchanges
 -- the event trigger that forgets dropped hypertables
 SELECT ok(EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'zvt_sql_drop' AND evtenabled = 'O'),
           'sql_drop event trigger is enabled');
+
+-- feeds and the market bus
+SELECT has_view('zvt', 'feed_status', 'view zvt.feed_status');
+SELECT has_view('zvt', 'tickers', 'view zvt.tickers');
+SELECT has_function('zvt', 'sync_instruments', ARRAY['text']);
+SELECT has_function('zvt', 'last_price', ARRAY['text', 'text']);
+SELECT function_returns('zvt', 'last_price', ARRAY['text', 'text'], 'double precision');
+SELECT ok(NOT has_function_privilege('public', 'zvt.bus_publish(text,text,float8,float8,float8,float8,float8,float8,timestamptz)', 'EXECUTE'),
+          'ordinary roles cannot publish prices');
+SELECT ok(NOT has_function_privilege('public', 'zvt.sync_instruments(text)', 'EXECUTE'),
+          'ordinary roles cannot sync instruments');
+SELECT is((SELECT c.collname::text FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
+            WHERE a.attrelid = 'zvt.trades'::regclass AND a.attname = 'trade_id'),
+          'C', 'trade ids compare as bytes');
 
 SELECT * FROM finish();
 ROLLBACK;
