@@ -125,7 +125,19 @@ bus_require(void)
 	zvt_require_preload("the market bus");
 }
 
-/* Record a trade; silently dropped (with a WARNING once) when the bus is full. */
+/* After a write (lock released): warn when the bus was full, wake waiters. */
+static void
+bus_written(bool stored)
+{
+	if (!stored)
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("the market bus is full"),
+				 errhint("Raise zvt.bus_size (%d) and restart.", zvt_bus_size)));
+	pg_atomic_fetch_add_u64(&bus->generation, 1);
+}
+
+/* Record a trade; dropped with a WARNING when the bus is full. */
 void
 bus_put_trade(int32 instrument_id, double price, double qty, TimestampTz ts)
 {
@@ -142,12 +154,7 @@ bus_put_trade(int32 instrument_id, double price, double qty, TimestampTz ts)
 		e->updates++;
 	}
 	LWLockRelease(bus->lock);
-	if (!e)
-		ereport(WARNING,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("the market bus is full"),
-				 errhint("Raise zvt.bus_size (%d) and restart.", zvt_bus_size)));
-	pg_atomic_fetch_add_u64(&bus->generation, 1);
+	bus_written(e != NULL);
 }
 
 void
@@ -169,12 +176,7 @@ bus_put_quote(int32 instrument_id, double bid, double bid_qty, double ask, doubl
 		e->updates++;
 	}
 	LWLockRelease(bus->lock);
-	if (!e)
-		ereport(WARNING,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("the market bus is full"),
-				 errhint("Raise zvt.bus_size (%d) and restart.", zvt_bus_size)));
-	pg_atomic_fetch_add_u64(&bus->generation, 1);
+	bus_written(e != NULL);
 }
 
 /* Copy the entry of instrument_id into *out; false when the bus has none. */

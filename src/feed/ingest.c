@@ -105,6 +105,20 @@ array_of(Datum *values, int n, Oid type)
 	return PointerGetDatum(construct_array(values, n, type, typlen, byval, align));
 }
 
+/* A one-dimensional array of n values of type, some of them NULL. */
+static Datum
+array_with_nulls(Datum *values, bool *nulls, int n, Oid type)
+{
+	int16		typlen;
+	bool		byval;
+	char		align;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &typlen, &byval, &align);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type, typlen, byval, align));
+}
+
 static int64
 flush_trades(IngestBatch *b)
 {
@@ -224,16 +238,7 @@ flush_candles(IngestBatch *b)
 	if (n == 0)
 		return 0;
 	for (int k = 0; k < 12; k++)
-	{
-		int16		typlen;
-		bool		byval;
-		char		align;
-		int			dims[1] = {n};
-		int			lbs[1] = {1};
-
-		get_typlenbyvalalign(elem[k], &typlen, &byval, &align);
-		args[k] = PointerGetDatum(construct_md_array(c[k], nulls[k], 1, dims, lbs, elem[k], typlen, byval, align));
-	}
+		args[k] = array_with_nulls(c[k], nulls[k], n, elem[k]);
 	if (SPI_execute_with_args(
 							  "INSERT INTO zvt.candles AS c (ts, instrument_id, timeframe, open, high, low, close, "
 							  "  volume, quote_volume, trade_count, closed, local_ts, source) "
@@ -289,16 +294,7 @@ flush_quotes(IngestBatch *b)
 	if (n == 0)
 		return 0;
 	for (int k = 0; k < 8; k++)
-	{
-		int16		typlen;
-		bool		byval;
-		char		align;
-		int			dims[1] = {n};
-		int			lbs[1] = {1};
-
-		get_typlenbyvalalign(elem[k], &typlen, &byval, &align);
-		args[k] = PointerGetDatum(construct_md_array(c[k], nulls[k], 1, dims, lbs, elem[k], typlen, byval, align));
-	}
+		args[k] = array_with_nulls(c[k], nulls[k], n, elem[k]);
 	if (SPI_execute_with_args("INSERT INTO zvt.quotes (ts, instrument_id, seq, bid, bid_qty, ask, ask_qty, local_ts) "
 							  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) "
 							  "ON CONFLICT (instrument_id, ts, seq) DO NOTHING",
