@@ -304,6 +304,74 @@ test_coinbase(void)
 	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED);
 }
 
+/*
+ * Every line of every fixture file of a stream zvt stores parses: data
+ * lines to at least one event, and nothing is called malformed, except
+ * the lines the table says are known to be rejected (OKX candle1D, which
+ * is UTC+8-aligned).  The field-by-field values are asserted above.
+ */
+static void
+test_every_line(void)
+{
+	static const struct
+	{
+		FeedParser	parser;
+		const char *file;
+		bool		linear;
+		int			expect_events;	/* 1: each line yields events; 0: control/error */
+	}			files[] = {
+		{binance_parse, "binance_trade.jsonl", false, 1},
+		{binance_parse, "binance_kline.jsonl", false, 1},
+		{binance_parse, "binance_kline_closed_capture.jsonl", false, 1},
+		{binance_parse, "binance_kline_closed.reconstructed.jsonl", false, 1},
+		{binance_parse, "binance_bookticker.jsonl", false, 1},
+		{bybit_parse, "bybit_kline.jsonl", false, 1},
+		{bybit_parse, "bybit_kline_closed.reconstructed.jsonl", false, 1},
+		{okx_parse, "okx_trades.jsonl", false, 1},
+		{okx_parse, "okx_candle_closed.reconstructed.jsonl", false, 1},
+		{coinbase_parse, "coinbase_market_trades.jsonl", false, 1},
+		{coinbase_parse, "coinbase_candles.jsonl", false, 1},
+		{coinbase_parse, "coinbase_candles_update.reconstructed.jsonl", false, 1},
+		{coinbase_parse, "coinbase_ticker.jsonl", false, 1},
+		{bybit_parse, "bybit_trade.jsonl", true, 1},
+		{bybit_parse, "bybit_ticker.jsonl", false, 0},		/* tickers: not stored */
+		{okx_parse, "okx_tickers.jsonl", false, 0},
+		{coinbase_parse, "coinbase_heartbeats.jsonl", false, 0},
+		{binance_parse, "binance_ws_errors.jsonl", false, 0},
+		{bybit_parse, "bybit_ws_errors.jsonl", false, 0},
+		{okx_parse, "okx_ws_errors.jsonl", false, 0},
+		{coinbase_parse, "coinbase_ws_errors.jsonl", false, 0},
+	};
+	FeedContext ctx = {false, okx_ct_val, NULL};
+
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
+	{
+		int			lines = 0;
+
+		for (int i = 1;; i++)
+		{
+			char	   *line = fixture_line(files[f].file, i);
+			int			n;
+
+			if (!line)
+				break;
+			lines++;
+			ctx.linear = files[f].linear;
+			n = files[f].parser(line, strlen(line), &ctx, ev, 64, &fr);
+			if (fr.kind == FEED_FRAME_MALFORMED ||
+				(files[f].expect_events && n < 1) || (!files[f].expect_events && n != 0))
+			{
+				fprintf(stderr, "%s line %d: %d events, kind %d, %s\n", files[f].file, i, n, fr.kind, fr.reason);
+				CHECK(!"fixture line parsed as expected");
+			}
+			else
+				CHECK(true);
+			free(line);
+		}
+		CHECK(lines > 0);
+	}
+}
+
 static void
 test_normalize(void)
 {
@@ -340,5 +408,6 @@ main(int argc, char **argv)
 	test_bybit();
 	test_okx();
 	test_coinbase();
+	test_every_line();
 	return unit_summary("test_feed_parsers");
 }
