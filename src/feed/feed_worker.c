@@ -138,6 +138,7 @@ static bool restart_gaps_checked = false;
 static int64 last_sync = 0;		/* us; instruments synced at start and daily */
 
 static void feed_tick(lws_sorted_usec_list_t *sul);
+static void endpoint_queue(Endpoint *e, const char *msg);
 
 static int64
 now_us(void)
@@ -296,8 +297,7 @@ load_subscriptions(void)
 
 			if (n <= 0)
 				break;
-			endpoints[ep].outq = realloc(endpoints[ep].outq, sizeof(char *) * (endpoints[ep].noutq + 1));
-			endpoints[ep].outq[endpoints[ep].noutq++] = strdup(buf);
+			endpoint_queue(&endpoints[ep], buf);
 			done += n;
 		}
 	}
@@ -339,28 +339,46 @@ open_restart_gaps(void)
 	}
 }
 
+/* Queue one text message for the endpoint (sent by the writeable callback). */
+static void
+endpoint_queue(Endpoint *e, const char *msg)
+{
+	char	  **q = realloc(e->outq, sizeof(char *) * (e->noutq + 1));
+	char	   *copy = strdup(msg);
+
+	if (!q || !copy)
+	{
+		/* out of memory: the message is lost, the watchdog will reconnect */
+		free(copy);
+		if (q)
+			e->outq = q;
+		return;
+	}
+	e->outq = q;
+	e->outq[e->noutq++] = copy;
+}
+
 /* Queue subscribe requests for the wanted topics not yet sent. */
 static void
 queue_subscribes(Endpoint *e)
 {
-	const char *todo[MAX_TOPICS];
+	const char *pending[MAX_TOPICS];
 	int			n = 0;
 
 	for (int k = 0; k < e->nwant; k++)
 		if (!e->want[k].sent)
 		{
-			todo[n++] = e->want[k].name;
+			pending[n++] = e->want[k].name;
 			e->want[k].sent = true;
 		}
 	for (int done = 0; done < n;)
 	{
 		char		buf[8192];
-		int			m = spec->request(e->index, true, todo + done, n - done, next_request_id++, buf, sizeof(buf));
+		int			m = spec->request(e->index, true, pending + done, n - done, next_request_id++, buf, sizeof(buf));
 
 		if (m <= 0)
 			break;
-		e->outq = realloc(e->outq, sizeof(char *) * (e->noutq + 1));
-		e->outq[e->noutq++] = strdup(buf);
+		endpoint_queue(e, buf);
 		done += m;
 	}
 	if (e->noutq > 0 && e->wsi)
@@ -520,8 +538,7 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			stats->connected_since = GetCurrentTimestamp();
 			if (spec->on_connect)
 			{
-				e->outq = realloc(e->outq, sizeof(char *) * (e->noutq + 1));
-				e->outq[e->noutq++] = strdup(spec->on_connect);
+				endpoint_queue(e, spec->on_connect);
 			}
 			queue_subscribes(e);
 			lws_callback_on_writable(wsi);
@@ -769,8 +786,7 @@ feed_tick(lws_sorted_usec_list_t *sul)
 				queue_subscribes(e);
 			if (spec->keepalive && now - e->last_keepalive >= (int64) spec->keepalive_s * 1000000)
 			{
-				e->outq = realloc(e->outq, sizeof(char *) * (e->noutq + 1));
-				e->outq[e->noutq++] = strdup(spec->keepalive);
+				endpoint_queue(e, spec->keepalive);
 				e->last_keepalive = now;
 				lws_callback_on_writable(e->wsi);
 			}
