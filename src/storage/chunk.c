@@ -576,6 +576,8 @@ zvt_chunks(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
 		PG_RETURN_VOID();
+	/* parent before partitions, as TRUNCATE and chunk creation lock: no cycles */
+	LockRelationOid(relid, AccessShareLock);
 
 	foreach(lc, chunk_bounds_list(relid))
 	{
