@@ -26,7 +26,9 @@ OBJS = \
 	src/feed/adapter_okx.o \
 	src/feed/adapter_coinbase.o \
 	src/feed/ingest.o \
-	src/feed/feed_worker.o
+	src/feed/feed_worker.o \
+	src/backtest/indicators.o \
+	src/backtest/indicators_sql.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets
 
 # The install script is every sql/NN_*.sql concatenated in name order.
@@ -141,3 +143,6 @@ EXTRA_CLEAN += zvt-feed-parse
 
 test/unit/test_instruments.bin: test/unit/test_instruments.c src/feed/instruments.c src/feed/instruments.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_instruments.c src/feed/instruments.c -ljansson
+
+test/unit/test_indicators.bin: test/unit/test_indicators.c src/backtest/indicators.c src/backtest/indicators.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_indicators.c src/backtest/indicators.c -lm

@@ -1,0 +1,97 @@
+--
+-- Indicators as window aggregates, against values computed independently
+-- in plain SQL (recursive CTEs and window functions) in this file
+--
+\set SHOW_CONTEXT never
+CREATE TEMP TABLE px (i int PRIMARY KEY, c float8, h float8, l float8, q float8);
+INSERT INTO px VALUES
+ (1, 44.34, 44.50, 43.90, 10), (2, 44.09, 44.40, 43.80, 12), (3, 44.15, 44.30, 43.95, 9),
+ (4, 43.61, 44.20, 43.50, 15), (5, 44.33, 44.40, 43.60, 11), (6, 44.83, 44.90, 44.20, 8),
+ (7, 45.10, 45.20, 44.70, 14), (8, 45.42, 45.50, 45.00, 13), (9, 45.84, 45.90, 45.30, 10),
+ (10, 46.08, 46.20, 45.70, 16), (11, 45.89, 46.10, 45.80, 12), (12, 46.03, 46.10, 45.70, 9),
+ (13, 45.61, 46.00, 45.50, 11), (14, 46.28, 46.30, 45.60, 13), (15, 46.28, 46.40, 46.00, 10),
+ (16, 46.00, 46.30, 45.90, 12), (17, 46.03, 46.10, 45.80, 8), (18, 46.41, 46.50, 46.00, 14),
+ (19, 46.22, 46.50, 46.10, 9), (20, 45.64, 46.20, 45.50, 15);
+
+-- EMA(5): seeded with the average of the first 5, then alpha = 2/6
+WITH RECURSIVE ref (i, e) AS (
+    SELECT 5, (SELECT avg(c) FROM px WHERE i <= 5)
+    UNION ALL
+    SELECT px.i, ref.e + (px.c - ref.e) * 2.0 / 6 FROM ref JOIN px ON px.i = ref.i + 1
+), got AS (
+    SELECT i, zvt.ema(c, 5) OVER (ORDER BY i) AS e FROM px
+)
+SELECT count(*) FILTER (WHERE got.e IS NULL) AS nulls_before_5,
+       max(abs(got.e - ref.e)) < 1e-9 AS ema_matches
+  FROM got LEFT JOIN ref USING (i);
+
+-- RSI(14), Wilder: first averages over 14 changes, then (prev * 13 + x) / 14
+WITH RECURSIVE ch AS (
+    SELECT i, greatest(c - lag(c) OVER (ORDER BY i), 0) AS up,
+              greatest(lag(c) OVER (ORDER BY i) - c, 0) AS dn FROM px
+), ref (i, g, d) AS (
+    SELECT 15, (SELECT avg(up) FROM ch WHERE i BETWEEN 2 AND 15), (SELECT avg(dn) FROM ch WHERE i BETWEEN 2 AND 15)
+    UNION ALL
+    SELECT ch.i, (ref.g * 13 + ch.up) / 14, (ref.d * 13 + ch.dn) / 14 FROM ref JOIN ch ON ch.i = ref.i + 1
+), got AS (
+    SELECT i, zvt.rsi(c, 14) OVER (ORDER BY i) AS r FROM px
+)
+SELECT got.i, round(got.r::numeric, 4) AS rsi, round((100 - 100 / (1 + ref.g / ref.d))::numeric, 4) AS reference
+  FROM got JOIN ref USING (i) ORDER BY i;
+SELECT count(*) AS rsi_nulls FROM (SELECT zvt.rsi(c, 14) OVER (ORDER BY i) r FROM px) s WHERE r IS NULL;
+
+-- Bollinger(5, 2): population standard deviation over the last 5
+WITH got AS (
+    SELECT i, zvt.bollinger(c, 5, 2) OVER (ORDER BY i) AS b,
+           avg(c) OVER w AS m, stddev_pop(c) OVER w AS sd, count(*) OVER w AS n
+      FROM px WINDOW w AS (ORDER BY i ROWS 4 PRECEDING)
+)
+SELECT count(*) FILTER (WHERE b IS NULL) AS nulls_before_5,
+       max(abs((b).mid - m)) < 1e-9 AND max(abs((b).upper - (m + 2 * sd))) < 1e-9
+           AND max(abs((b).lower - (m - 2 * sd))) < 1e-9 AS bollinger_matches
+  FROM got WHERE n = 5 OR b IS NULL;
+
+-- ATR(5), Wilder, true range = max(h - l, |h - prev c|, |l - prev c|)
+WITH RECURSIVE tr AS (
+    SELECT i, greatest(h - l, abs(h - lag(c) OVER (ORDER BY i)), abs(l - lag(c) OVER (ORDER BY i))) AS t FROM px
+), ref (i, a) AS (
+    SELECT 5, (SELECT avg(coalesce(t, (SELECT h - l FROM px WHERE i = 1))) FROM tr WHERE i <= 5)
+    UNION ALL
+    SELECT tr.i, (ref.a * 4 + tr.t) / 5 FROM ref JOIN tr ON tr.i = ref.i + 1
+), got AS (
+    SELECT i, zvt.atr(h, l, c, 5) OVER (ORDER BY i) AS a FROM px
+)
+SELECT max(abs(got.a - ref.a)) < 1e-9 AS atr_matches, count(ref.a) AS compared
+  FROM got JOIN ref USING (i);
+
+-- VWAP from the start
+SELECT max(abs(v - ref)) < 1e-9 AS vwap_matches
+  FROM (SELECT zvt.vwap(c, q) OVER (ORDER BY i) v, sum(c * q) OVER (ORDER BY i) / sum(q) OVER (ORDER BY i) ref
+          FROM px) s;
+
+-- MACD(3, 6, 4): line = EMA(3) - EMA(6); signal = EMA(4) of the line
+WITH e AS (
+    SELECT i, zvt.ema(c, 3) OVER (ORDER BY i) - zvt.ema(c, 6) OVER (ORDER BY i) AS line,
+           zvt.macd(c, 3, 6, 4) OVER (ORDER BY i) AS m FROM px
+), sig AS (
+    SELECT i, zvt.ema(line, 4) OVER (ORDER BY i) AS s FROM e
+)
+SELECT max(abs((m).line - line)) < 1e-9 AS line_matches,
+       max(abs((m).signal - sig.s)) < 1e-9 AS signal_matches,
+       max(abs((m).histogram - ((m).line - (m).signal))) < 1e-9 AS histogram_matches,
+       count(*) FILTER (WHERE m IS NULL) AS macd_nulls
+  FROM e JOIN sig USING (i);
+
+-- as plain aggregates too
+SELECT round(zvt.ema(c, 5)::numeric, 6) AS last_ema, round(zvt.vwap(c, q)::numeric, 6) AS vwap FROM px;
+
+-- bad periods are 22023
+\set VERBOSITY default
+SELECT zvt.ema(c, 0) FROM px;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.rsi(c, NULL) FROM px;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.macd(c, 6, 3, 4) FROM px;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.bollinger(c, 5, -1) FROM px;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
