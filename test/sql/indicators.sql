@@ -83,7 +83,37 @@ SELECT max(abs((m).line - line)) < 1e-9 AS line_matches,
   FROM e JOIN sig USING (i);
 
 -- as plain aggregates too
-SELECT round(zvt.ema(c, 5)::numeric, 6) AS last_ema, round(zvt.vwap(c, q)::numeric, 6) AS vwap FROM px;
+SELECT round(zvt.ema(c, 5 ORDER BY i)::numeric, 6) AS last_ema,
+       round(zvt.vwap(c, q ORDER BY i)::numeric, 6) AS vwap FROM px;
+-- the plain aggregate equals the window's last row
+SELECT zvt.ema(c, 5 ORDER BY i) = (SELECT e FROM (SELECT i, zvt.ema(c, 5) OVER (ORDER BY i) e FROM px) s
+                                    WHERE i = 20) AS plain_equals_window_end
+  FROM px;
+
+-- NULL values are skipped: the same series with NULLs between gives the
+-- same indicator on the non-NULL rows
+CREATE TEMP TABLE px_holes AS
+SELECT i * 2 AS i, c, h, l, q FROM px
+UNION ALL SELECT i * 2 + 1, NULL, NULL, NULL, NULL FROM px;
+SELECT bool_and(a.e = b.e) AND count(*) = 16 AS ema_skips_nulls,
+       bool_and(a.r = b.r) AND count(b.r) = 6 AS rsi_skips_nulls,
+       bool_and(a.t = b.t) AS atr_skips_nulls
+  FROM (SELECT i, zvt.ema(c, 5) OVER w e, zvt.rsi(c, 14) OVER w r, zvt.atr(h, l, c, 5) OVER w t
+          FROM px WINDOW w AS (ORDER BY i)) a
+  JOIN (SELECT i / 2 AS i, i AS i2, zvt.ema(c, 5) OVER w e, zvt.rsi(c, 14) OVER w r, zvt.atr(h, l, c, 5) OVER w t
+          FROM px_holes WINDOW w AS (ORDER BY i)) b
+    ON a.i = b.i AND b.e IS NOT NULL AND b.i * 2 = b.i2;
+
+-- PARTITION BY runs one indicator per series: interleave px with a
+-- shifted copy and compare each with its own run
+CREATE TEMP TABLE px2 AS
+SELECT 1 AS s, i, c FROM px UNION ALL SELECT 2, i, c * 2 + 1 FROM px;
+SELECT bool_and(abs(p.e - coalesce(o.e, 'NaN')) < 1e-9) AND count(p.e) = 32 AS partitioned_ema_matches
+  FROM (SELECT s, i, zvt.ema(c, 5) OVER (PARTITION BY s ORDER BY i) e FROM px2) p
+  LEFT JOIN (SELECT 1 AS s, i, zvt.ema(c, 5) OVER (ORDER BY i) e FROM px
+             UNION ALL
+             SELECT 2, i, zvt.ema(c * 2 + 1, 5) OVER (ORDER BY i) FROM px) o USING (s, i)
+ WHERE p.e IS NOT NULL;
 
 -- bad periods are 22023
 \set VERBOSITY default
