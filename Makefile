@@ -146,3 +146,6 @@ test/unit/test_instruments.bin: test/unit/test_instruments.c src/feed/instrument
 
 test/unit/test_indicators.bin: test/unit/test_indicators.c src/backtest/indicators.c src/backtest/indicators.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_indicators.c src/backtest/indicators.c -lm
+
+test/unit/test_backtest_metrics.bin: test/unit/test_backtest_metrics.c src/backtest/backtest_metrics.c src/backtest/backtest_metrics.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_metrics.c src/backtest/backtest_metrics.c -lm
