@@ -149,3 +149,6 @@ test/unit/test_indicators.bin: test/unit/test_indicators.c src/backtest/indicato
 
 test/unit/test_backtest_metrics.bin: test/unit/test_backtest_metrics.c src/backtest/backtest_metrics.c src/backtest/backtest_metrics.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_metrics.c src/backtest/backtest_metrics.c -lm
+
+test/unit/test_backtest_engine.bin: test/unit/test_backtest_engine.c src/backtest/backtest_engine.c src/backtest/backtest_engine.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_engine.c src/backtest/backtest_engine.c -lm
