@@ -152,3 +152,6 @@ test/unit/test_backtest_metrics.bin: test/unit/test_backtest_metrics.c src/backt
 
 test/unit/test_backtest_engine.bin: test/unit/test_backtest_engine.c src/backtest/backtest_engine.c src/backtest/backtest_engine.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_engine.c src/backtest/backtest_engine.c -lm
+
+test/unit/test_backtest_strategy.bin: test/unit/test_backtest_strategy.c src/backtest/backtest_strategy.c src/backtest/backtest_strategy.h src/backtest/indicators.c src/backtest/indicators.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_strategy.c src/backtest/backtest_strategy.c src/backtest/indicators.c -lm

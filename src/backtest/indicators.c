@@ -11,6 +11,48 @@
 #include <string.h>
 
 void
+ind_sma_init(IndSma *s, int n, double *ring)
+{
+	memset(s, 0, sizeof(*s));
+	s->n = n;
+	s->ring = ring;
+}
+
+/* add x to the compensated sum (Neumaier), so a long run does not drift */
+static void
+sma_add(IndSma *s, double x)
+{
+	double		t = s->sum + x;
+
+	if (fabs(s->sum) >= fabs(x))
+		s->comp += (s->sum - t) + x;
+	else
+		s->comp += (x - t) + s->sum;
+	s->sum = t;
+}
+
+void
+ind_sma_step(IndSma *s, double x)
+{
+	int			slot = (int) (s->count % s->n);
+
+	if (s->count >= s->n)
+		sma_add(s, -s->ring[slot]);
+	s->ring[slot] = x;
+	sma_add(s, x);
+	s->count++;
+}
+
+bool
+ind_sma_read(const IndSma *s, double *out)
+{
+	if (s->count < s->n)
+		return false;
+	*out = (s->sum + s->comp) / s->n;
+	return true;
+}
+
+void
 ind_ema_init(IndEma *s, int n)
 {
 	memset(s, 0, sizeof(*s));

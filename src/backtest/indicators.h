@@ -10,7 +10,7 @@
  * call it on every row: FINALFUNC_MODIFY = READ_ONLY).  Reads return
  * false until the indicator has seen enough values.
  *
- * Definitions follow TA-Lib: EMA seeded with the simple average of its
+ * Definitions follow TA-Lib: SMA the mean of the last n values; EMA seeded with the simple average of its
  * first n values, alpha = 2 / (n + 1); RSI and ATR with Wilder's smoothing
  * seeded by simple averages of the first n changes / true ranges; MACD =
  * EMA(fast) - EMA(slow), signal = EMA(signal) of MACD, histogram = the
@@ -32,6 +32,15 @@ typedef struct IndEma
 	double		sum;			/* of the first n, for the seed */
 	double		value;
 } IndEma;
+
+typedef struct IndSma
+{
+	int			n;
+	int64_t		count;			/* values seen */
+	double		sum;			/* of the last n, compensated */
+	double		comp;
+	double	   *ring;			/* the last n values (caller-provided, n long) */
+} IndSma;
 
 typedef struct IndRsi
 {
@@ -74,6 +83,10 @@ typedef struct IndVwap
 extern void ind_ema_init(IndEma *s, int n);
 extern void ind_ema_step(IndEma *s, double x);
 extern bool ind_ema_read(const IndEma *s, double *out);
+
+extern void ind_sma_init(IndSma *s, int n, double *ring);
+extern void ind_sma_step(IndSma *s, double x);
+extern bool ind_sma_read(const IndSma *s, double *out);
 
 extern void ind_rsi_init(IndRsi *s, int n);
 extern void ind_rsi_step(IndRsi *s, double x);

@@ -84,5 +84,29 @@ main(void)
 	CHECK(!ind_macd_read(&m, &x, &y, &z, &has));
 	ind_macd_step(&m, 3);
 	CHECK(ind_macd_read(&m, &x, &y, &z, &has) && has && NEAR(x, 1) && NEAR(y, 1) && NEAR(z, 0));
+	/* SMA(3) of 1..5: 2, 3, 4; and no drift after a million steps */
+	{
+		IndSma		sm;
+		double		r3[3],
+					r50[50],
+					direct = 0;
+
+		ind_sma_init(&sm, 3, r3);
+		ind_sma_step(&sm, 1);
+		ind_sma_step(&sm, 2);
+		CHECK(!ind_sma_read(&sm, &x));
+		ind_sma_step(&sm, 3);
+		CHECK(ind_sma_read(&sm, &x) && NEAR(x, 2));
+		ind_sma_step(&sm, 4);
+		ind_sma_step(&sm, 5);
+		CHECK(ind_sma_read(&sm, &x) && NEAR(x, 4));
+
+		ind_sma_init(&sm, 50, r50);
+		for (int i = 0; i < 1000000; i++)
+			ind_sma_step(&sm, 60000 + (i % 977) * 0.01 + (i % 3) * 1e-7);
+		for (int i = 1000000 - 50; i < 1000000; i++)
+			direct += 60000 + (i % 977) * 0.01 + (i % 3) * 1e-7;
+		CHECK(ind_sma_read(&sm, &x) && fabs(x - direct / 50) < 1e-9);
+	}
 	return unit_summary("test_indicators");
 }
