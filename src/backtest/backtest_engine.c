@@ -104,23 +104,35 @@ fill(BtEngine *e, double dq, double price, int64_t ts, BtExit reason)
 	}
 }
 
-/* move to the target in effect at price p (a bar's open) */
+/* the position the target in effect asks for at price p */
+static double
+wanted(const BtEngine *e, double p)
+{
+	double		equity = e->cash + e->pos * p;
+
+	if (e->cfg.qty > 0)
+		return e->target * e->cfg.qty;
+	if (equity <= 0)
+		return 0;				/* nothing left to trade with */
+	return e->target * (e->cfg.size_pct / 100) * equity /
+		(p * (1 + e->cfg.slippage_bps / 10000) * (1 + e->cfg.fee_bps / 10000));
+}
+
+/*
+ * Move to the target in effect at price p (a bar's open): a new side or
+ * flat closes the position first, so a flip is sized on the equity left
+ * after the closing fill's costs.
+ */
 static void
 rebalance(BtEngine *e, double p, int64_t ts)
 {
-	double		equity = e->cash + e->pos * p;
-	double		want;
-
-	if (e->cfg.qty > 0)
-		want = e->target * e->cfg.qty;
-	else if (equity > 0)
-		want = e->target * (e->cfg.size_pct / 100) * equity /
-			(p * (1 + e->cfg.slippage_bps / 10000) * (1 + e->cfg.fee_bps / 10000));
-	else
-		want = 0;					/* nothing left to trade with */
+	double		want = wanted(e, p);
 
 	if (e->pos != 0 && (want == 0 || (want > 0) != (e->pos > 0)))
+	{
 		fill(e, -e->pos, p, ts, BT_EXIT_SIGNAL);
+		want = wanted(e, p);
+	}
 	if (want != e->pos)
 		fill(e, want - e->pos, p, ts, BT_EXIT_SIGNAL);
 }

@@ -136,6 +136,25 @@ main(void)
 	CHECK(tr.n == 1 && tr.t[0].side == -1 && NEAR(tr.t[0].pnl, 200));
 	CHECK(NEAR(eq, 1200) && NEAR(e.pos, 1200.0 / 80));
 
+	/* a flip with a 10 bps fee is sized on the equity after the close */
+	c = config();
+	c.allow_short = true;
+	c.fee_bps = 10;
+	tr.n = 0;
+	bt_engine_init(&e, &c, collect, &tr);
+	bt_engine_bar(&e, &b0, NULL);
+	bt_engine_target(&e, 1);
+	bt_engine_bar(&e, &(BtBar) {1, 100, 100, 100, 100}, NULL);
+	bt_engine_target(&e, -1);
+	bt_engine_bar(&e, &(BtBar) {2, 80, 80, 80, 80}, NULL);
+	{
+		double		q = 1000 / (100 * 1.001);
+		double		left = q * 80 * 0.999;
+
+		CHECK(tr.n == 1 && NEAR(tr.t[0].pnl, left - 1000));
+		CHECK(NEAR(e.pos, -left / (80 * 1.001)));
+	}
+
 	/*
 	 * stop-loss 5% along the path: open 100, high 101 is nearer than low
 	 * 90, so the walk is 100, 101, 90, 99 and the stop fills at 95
