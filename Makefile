@@ -28,7 +28,11 @@ OBJS = \
 	src/feed/ingest.o \
 	src/feed/feed_worker.o \
 	src/backtest/indicators.o \
-	src/backtest/indicators_sql.o
+	src/backtest/indicators_sql.o \
+	src/backtest/backtest_engine.o \
+	src/backtest/backtest_strategy.o \
+	src/backtest/backtest_metrics.o \
+	src/backtest/backtest_sql.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets
 
 # The install script is every sql/NN_*.sql concatenated in name order.

@@ -16,22 +16,23 @@ typedef struct StrategyDef
 	BtStrategyKind kind;
 	int			nparams;
 	const char *params[3];
+	double		defaults[3];
 } StrategyDef;
 
 static const StrategyDef strategies[] = {
-	{"sma_cross", BT_SMA_CROSS, 2, {"fast", "slow"}},
-	{"ema_cross", BT_EMA_CROSS, 2, {"fast", "slow"}},
-	{"rsi_reversion", BT_RSI_REVERSION, 3, {"period", "lower", "upper"}},
-	{"bollinger_breakout", BT_BOLLINGER_BREAKOUT, 2, {"period", "k"}},
-	{"donchian_breakout", BT_DONCHIAN_BREAKOUT, 2, {"entry", "exit"}},
-	{"buy_and_hold", BT_BUY_AND_HOLD, 0, {NULL}},
+	{"sma_cross", BT_SMA_CROSS, 2, {"fast", "slow"}, {10, 30}},
+	{"ema_cross", BT_EMA_CROSS, 2, {"fast", "slow"}, {12, 26}},
+	{"rsi_reversion", BT_RSI_REVERSION, 3, {"period", "lower", "upper"}, {14, 30, 70}},
+	{"bollinger_breakout", BT_BOLLINGER_BREAKOUT, 2, {"period", "k"}, {20, 2}},
+	{"donchian_breakout", BT_DONCHIAN_BREAKOUT, 2, {"entry", "exit"}, {20, 10}},
+	{"buy_and_hold", BT_BUY_AND_HOLD, 0, {NULL}, {0}},
 };
 
 #define MAX_PERIOD 100000
 
 bool
 bt_strategy_lookup(const char *name, BtStrategyKind *kind,
-				   const char *const **names, int *nparams)
+				   const char *const **names, int *nparams, const double **defaults)
 {
 	for (size_t i = 0; i < sizeof(strategies) / sizeof(strategies[0]); i++)
 	{
@@ -40,6 +41,8 @@ bt_strategy_lookup(const char *name, BtStrategyKind *kind,
 			*kind = strategies[i].kind;
 			*names = strategies[i].params;
 			*nparams = strategies[i].nparams;
+			if (defaults)
+				*defaults = strategies[i].defaults;
 			return true;
 		}
 	}

@@ -69,11 +69,14 @@ typedef struct BtStrategy
 } BtStrategy;
 
 /*
- * Look a strategy up by name with its parameter names; NULL if unknown.
- * names[] gets the parameter names in order, nparams their count.
+ * Look a strategy up by name; false if unknown.  names[] gets the
+ * parameter names in order, nparams their count, defaults (if not NULL)
+ * their default values: sma_cross 10, 30; ema_cross 12, 26; rsi_reversion
+ * 14, 30, 70; bollinger_breakout 20, 2; donchian_breakout 20, 10.
  */
 extern bool bt_strategy_lookup(const char *name, BtStrategyKind *kind,
-							   const char *const **names, int *nparams);
+							   const char *const **names, int *nparams,
+							   const double **defaults);
 
 /* the accepted names, comma-separated, for error messages */
 extern const char *bt_strategy_names(void);

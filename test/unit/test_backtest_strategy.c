@@ -45,6 +45,7 @@ main(void)
 	const char *const *names;
 	int			nparams;
 	const char *why;
+	const double *defs;
 
 	/* sma_cross(2, 3): SMA2 vs SMA3 from bar 2 */
 	{
@@ -110,10 +111,11 @@ main(void)
 	}
 
 	/* lookup and checks */
-	CHECK(bt_strategy_lookup("rsi_reversion", &kind, &names, &nparams) &&
+	CHECK(bt_strategy_lookup("rsi_reversion", &kind, &names, &nparams, &defs) &&
 		  kind == BT_RSI_REVERSION && nparams == 3);
 	CHECK_STR(names[2], "upper");
-	CHECK(!bt_strategy_lookup("sma", &kind, &names, &nparams));
+	CHECK(defs[0] == 14 && defs[1] == 30 && defs[2] == 70);
+	CHECK(!bt_strategy_lookup("sma", &kind, &names, &nparams, NULL));
 	CHECK(strstr(bt_strategy_names(), "donchian_breakout") != NULL);
 	{
 		BtStrategyParams p = {BT_SMA_CROSS, {20, 10, 0}, false};

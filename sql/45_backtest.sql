@@ -1,0 +1,95 @@
+-- ===================================================================
+-- Backtests: zvt.backtest runs a built-in strategy through the C fill
+-- engine (src/backtest/) over closed candles from zvt.ohlcv and keeps the
+-- run, its trades and its equity curve here.
+-- ===================================================================
+
+CREATE TABLE zvt.backtest_runs (
+    run_id              pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    created_at          pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by          pg_catalog.name NOT NULL DEFAULT CURRENT_USER,
+    strategy            pg_catalog.text NOT NULL,
+    exchange            pg_catalog.text NOT NULL,
+    symbol              pg_catalog.text NOT NULL,
+    timeframe           pg_catalog.interval NOT NULL,
+    start               pg_catalog.timestamptz NOT NULL,
+    finish              pg_catalog.timestamptz NOT NULL,
+    params              pg_catalog.jsonb NOT NULL,
+    initial_cash        pg_catalog.float8 NOT NULL,
+    fee_bps             pg_catalog.float8 NOT NULL,
+    slippage_bps        pg_catalog.float8 NOT NULL,
+    store               pg_catalog.text NOT NULL,
+    bars                pg_catalog.int8 NOT NULL,
+    first_bar           pg_catalog.timestamptz NOT NULL,
+    last_bar            pg_catalog.timestamptz NOT NULL,
+    final_equity        pg_catalog.float8 NOT NULL,
+    total_return        pg_catalog.float8,
+    cagr                pg_catalog.float8,
+    volatility          pg_catalog.float8,
+    sharpe              pg_catalog.float8,
+    sortino             pg_catalog.float8,
+    calmar              pg_catalog.float8,
+    max_drawdown        pg_catalog.float8,
+    max_drawdown_pct    pg_catalog.float8,
+    max_drawdown_start  pg_catalog.timestamptz,
+    max_drawdown_end    pg_catalog.timestamptz,
+    trades              pg_catalog.int8 NOT NULL,
+    win_rate            pg_catalog.float8,
+    profit_factor       pg_catalog.float8,
+    expectancy          pg_catalog.float8,
+    avg_win             pg_catalog.float8,
+    avg_loss            pg_catalog.float8,
+    best_trade          pg_catalog.float8,
+    worst_trade         pg_catalog.float8,
+    exposure_pct        pg_catalog.float8,
+    fees_paid           pg_catalog.float8 NOT NULL,
+    market_change       pg_catalog.float8,
+    open_at_end         pg_catalog.bool NOT NULL
+);
+COMMENT ON TABLE zvt.backtest_runs IS
+    'One row per zvt.backtest run: its parameters and every metric (definitions in docs/backtesting.md); NULL where a metric is undefined.';
+
+CREATE TABLE zvt.backtest_trades (
+    run_id          pg_catalog.int8 NOT NULL REFERENCES zvt.backtest_runs ON DELETE CASCADE,
+    trade_no        pg_catalog.int4 NOT NULL,
+    entry_ts        pg_catalog.timestamptz NOT NULL,
+    entry_price     pg_catalog.float8 NOT NULL,
+    exit_ts         pg_catalog.timestamptz NOT NULL,
+    exit_price      pg_catalog.float8 NOT NULL,
+    qty             pg_catalog.float8 NOT NULL,
+    side            pg_catalog.text NOT NULL CHECK (side IN ('long', 'short')),
+    pnl             pg_catalog.float8 NOT NULL,
+    fees            pg_catalog.float8 NOT NULL,
+    exit_reason     pg_catalog.text NOT NULL,
+    PRIMARY KEY (run_id, trade_no)
+);
+COMMENT ON TABLE zvt.backtest_trades IS
+    'Round trips of a backtest run, flat to flat: average entry and exit fill prices (slippage included), the largest size held, pnl net of fees; exit_reason is signal, stop_loss, take_profit, trailing_stop or end (still open at the last bar, closed at its close).';
+
+CREATE TABLE zvt.backtest_equity (
+    run_id      pg_catalog.int8 NOT NULL REFERENCES zvt.backtest_runs ON DELETE CASCADE,
+    ts          pg_catalog.timestamptz NOT NULL,
+    equity      pg_catalog.float8 NOT NULL,
+    cash        pg_catalog.float8 NOT NULL,
+    position    pg_catalog.float8 NOT NULL,
+    drawdown    pg_catalog.float8 NOT NULL,
+    PRIMARY KEY (run_id, ts)
+);
+COMMENT ON TABLE zvt.backtest_equity IS
+    'Equity curve of a backtest run at bar closes (ts is the bar''s open time): every bar with store => ''all'', the last bar of each UTC day with store => ''trades''; drawdown is the fraction below the running peak.';
+
+GRANT SELECT, INSERT, DELETE ON zvt.backtest_runs, zvt.backtest_trades, zvt.backtest_equity TO PUBLIC;
+
+CREATE FUNCTION zvt.backtest(strategy pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text,
+                             timeframe pg_catalog.interval,
+                             start pg_catalog.timestamptz, finish pg_catalog.timestamptz,
+                             params pg_catalog.jsonb DEFAULT '{}',
+                             initial_cash pg_catalog.numeric DEFAULT 10000,
+                             fee_bps pg_catalog.numeric DEFAULT 10,
+                             slippage_bps pg_catalog.numeric DEFAULT 0,
+                             store pg_catalog.text DEFAULT 'trades')
+    RETURNS zvt.backtest_runs
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT AS 'MODULE_PATHNAME', 'zvt_backtest';
+COMMENT ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text) IS
+    'Run a built-in strategy over the closed candles of (exchange, symbol, timeframe) in [start, finish): signals at a bar''s close fill at the next open; stores the run (store: metrics, trades, all) and returns it.';
+GRANT EXECUTE ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text) TO PUBLIC;

@@ -1,0 +1,126 @@
+--
+-- zvt.backtest: sma_cross against the same strategy computed independently
+-- in plain SQL inside this file, stored trades and equity, buy_and_hold,
+-- stops, and bad input
+--
+\set SHOW_CONTEXT never
+SET TimeZone = 'UTC';
+-- an instrument of our own, with an id that leaves the sequence alone
+INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
+OVERRIDING SYSTEM VALUE VALUES (9001, 'binance', 'BTX-USDT', 'BTXUSDT', 'BTX', 'USDT', 'spot');
+-- 60 closed 1m candles of a wave; each opens at the previous close
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed)
+SELECT ts, 9001, '1 minute', o, greatest(o, c) + 0.5, least(o, c) - 0.5, c, true
+  FROM (SELECT timestamptz '2024-01-01 00:00+00' + (i - 1) * interval '1 minute' AS ts,
+               round((100 + 10 * sin((i - 1) / 5.0))::numeric, 2)::float8 AS o,
+               round((100 + 10 * sin(i / 5.0))::numeric, 2)::float8 AS c
+          FROM generate_series(1, 60) i) s;
+
+-- sma_cross(3, 8) without costs, every bar stored
+SELECT strategy, bars, trades, store, open_at_end,
+       first_bar, last_bar, fees_paid
+  FROM zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute',
+                    '2024-01-01', '2024-01-02', '{"fast": 3, "slow": 8}',
+                    initial_cash => 10000, fee_bps => 0, store => 'all');
+
+-- the same strategy in SQL: long while SMA3 > SMA8 at a close, filled at
+-- the next open; a position open at the end is closed at the last close
+CREATE TEMP VIEW ref_trades AS
+WITH b AS (
+    SELECT row_number() OVER w AS n, ts, open, close,
+           avg(close) OVER (w ROWS 2 PRECEDING) AS f,
+           avg(close) OVER (w ROWS 7 PRECEDING) AS s
+      FROM zvt.candles WHERE instrument_id = 9001 WINDOW w AS (ORDER BY ts)
+), held AS (            -- the position during bar n is the target at n - 1
+    SELECT n, ts, open, close,
+           coalesce(lag(CASE WHEN n >= 8 AND f > s THEN 1 ELSE 0 END) OVER (ORDER BY n), 0) AS pos
+      FROM b
+), edges AS (
+    SELECT n, ts, open, close, pos, coalesce(lag(pos) OVER (ORDER BY n), 0) AS prev,
+           n = max(n) OVER () AS last
+      FROM held
+), entries AS (
+    SELECT row_number() OVER (ORDER BY n) AS k, ts, open AS price FROM edges WHERE pos = 1 AND prev = 0
+), exits AS (
+    SELECT row_number() OVER (ORDER BY n) AS k, ts, price, reason FROM (
+        SELECT n, ts, open AS price, 'signal' AS reason FROM edges WHERE pos = 0 AND prev = 1
+        UNION ALL
+        SELECT n, ts, close, 'end' FROM edges WHERE last AND pos = 1) x
+)
+SELECT k AS trade_no, en.ts AS entry_ts, en.price AS entry_price,
+       ex.ts AS exit_ts, ex.price AS exit_price, ex.reason
+  FROM entries en JOIN exits ex USING (k);
+
+SELECT (SELECT count(*) FROM ref_trades) AS ref_trades,
+       count(*) AS engine_trades,
+       count(*) FILTER (WHERE t.entry_ts = r.entry_ts AND t.entry_price = r.entry_price
+                          AND t.exit_ts = r.exit_ts AND t.exit_price = r.exit_price
+                          AND t.exit_reason = r.reason AND t.side = 'long') AS matching
+  FROM zvt.backtest_trades t
+  JOIN zvt.backtest_runs run USING (run_id)
+  LEFT JOIN ref_trades r USING (trade_no)
+ WHERE run.run_id = (SELECT max(run_id) FROM zvt.backtest_runs);
+
+-- all-in without costs compounds exit / entry; equity rows match the run
+SELECT abs(run.final_equity - 10000 * (SELECT exp(sum(ln(exit_price / entry_price))) FROM ref_trades)) < 1e-6
+           AS final_equity_matches,
+       (SELECT count(*) FROM zvt.backtest_equity e WHERE e.run_id = run.run_id) AS equity_rows,
+       (SELECT equity FROM zvt.backtest_equity e WHERE e.run_id = run.run_id ORDER BY ts DESC LIMIT 1)
+           = run.final_equity AS last_equity_is_final,
+       abs(run.total_return - (run.final_equity / 10000 - 1)) < 1e-12 AS total_return_ok,
+       run.market_change = 100 * (round((100 + 10 * sin(60 / 5.0))::numeric, 2)::float8
+                                  / round((100 + 10 * sin(1 / 5.0))::numeric, 2)::float8 - 1) / 100
+           AS market_change_ok
+  FROM zvt.backtest_runs run WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs);
+
+-- buy_and_hold with fees: in at bar 2's open, out at the last close
+SELECT trades, open_at_end, round(fees_paid::numeric, 6) AS fees_paid,
+       round(exposure_pct::numeric, 4) AS exposure_pct
+  FROM zvt.backtest('buy_and_hold', 'binance', 'BTX-USDT', '1 minute',
+                    '2024-01-01', '2024-01-02', store => 'trades');
+SELECT trade_no, entry_ts, entry_price, exit_ts, exit_price, exit_reason,
+       round(qty::numeric, 6) AS qty, round(pnl::numeric, 6) AS pnl
+  FROM zvt.backtest_trades WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs);
+-- store => 'trades' keeps one equity point per UTC day
+SELECT count(*) AS daily_points FROM zvt.backtest_equity
+ WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs);
+
+-- a 1% stop-loss on buy_and_hold exits inside the first falling bar
+SELECT trades, open_at_end
+  FROM zvt.backtest('buy_and_hold', 'binance', 'BTX-USDT', '1 minute',
+                    '2024-01-01', '2024-01-02', '{"stop_loss_pct": 1}', fee_bps => 0,
+                    store => 'metrics');
+SELECT count(*) AS trades_stored_for_metrics_only FROM zvt.backtest_trades
+ WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs);
+
+-- bad input
+\set VERBOSITY default
+SELECT zvt.backtest('sma', 'binance', 'BTX-USDT', '1 minute', '2024-01-01', '2024-01-02');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute', '2024-01-01', '2024-01-02', '{"speed": 3}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute', '2024-01-01', '2024-01-02', '{"fast": "3"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute', '2024-01-01', '2024-01-02', '{"fast": 30, "slow": 10}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute', '2024-01-02', '2024-01-01');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute', '2023-01-01', '2023-01-02');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute', '2024-01-01', '2024-01-02', fee_bps => -1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute', '2024-01-01', '2024-01-02', store => 'everything');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute', '2024-01-01', '2024-01-02', '{"allow_short": 1}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute', '2024-01-01', '2024-01-02', '[1]');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'NOPE-USDT', '1 minute', '2024-01-01', '2024-01-02');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- the failed runs stored nothing
+SELECT count(*) AS runs FROM zvt.backtest_runs;
+
+-- leave the database as we found it
+DELETE FROM zvt.backtest_runs;
+DELETE FROM zvt.candles WHERE instrument_id = 9001;
+DELETE FROM zvt.instruments WHERE id = 9001;
