@@ -78,6 +78,12 @@ CREATE TABLE zvt.backtest_equity (
 COMMENT ON TABLE zvt.backtest_equity IS
     'Equity curve of a backtest run at bar closes (ts is the bar''s open time): every bar with store => ''all'', the last bar of each UTC day with store => ''trades''; drawdown is the fraction below the running peak.';
 
+-- runs are user data: pg_dump keeps them
+SELECT pg_catalog.pg_extension_config_dump('zvt.backtest_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('zvt.backtest_runs_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('zvt.backtest_trades', '');
+SELECT pg_catalog.pg_extension_config_dump('zvt.backtest_equity', '');
+
 GRANT SELECT, INSERT, DELETE ON zvt.backtest_runs, zvt.backtest_trades, zvt.backtest_equity TO PUBLIC;
 
 CREATE FUNCTION zvt.backtest(strategy pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text,

@@ -269,6 +269,7 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	int64		run_id;
 	Datum		result;
 	HeapTuple	row;
+	bool		isnull;
 
 	for (int i = 3; i <= 6; i++)
 		if (PG_ARGISNULL(i))
@@ -314,16 +315,42 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	SPI_connect();
 	read_params(params, strategy, &sp, &cfg);
 
-	/* the bars, through a cursor; zvt.ohlcv checks exchange, symbol and timeframe */
+	/*
+	 * The bars, through a cursor.  zvt.ohlcv rolls up any timeframe and
+	 * checks exchange, symbol and timeframe; for 1-minute bars the stored
+	 * candles are the bars, so they are read directly with the same rule
+	 * (the exchange's candle wins over one built from trades, closed only).
+	 */
 	load_args[0] = CStringGetTextDatum(exchange);
 	load_args[1] = CStringGetTextDatum(symbol);
 	load_args[2] = timeframe;
 	load_args[3] = TimestampTzGetDatum(start);
 	load_args[4] = TimestampTzGetDatum(finish);
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT ts, open, high, low, close FROM zvt.ohlcv($1, $2, $3, $4, $5)"
-									   " WHERE closed ORDER BY ts",
-									   5, load_types, load_args, NULL, true, 0);
+	{
+		Interval   *tf = DatumGetIntervalP(timeframe);
+
+		if (tf->month == 0 && tf->day == 0 && tf->time == USECS_PER_MINUTE)
+		{
+			if (SPI_execute_with_args("SELECT zvt._instrument_id($1, $2)", 2, load_types,
+									  load_args, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not look up the instrument");
+			load_args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			load_types[0] = INT4OID;
+			portal = SPI_cursor_open_with_args(NULL,
+											   "SELECT ts, open, high, low, close FROM ("
+											   " SELECT DISTINCT ON (c.ts) c.ts, c.open, c.high, c.low, c.close, c.closed"
+											   " FROM zvt.candles c WHERE c.instrument_id = $1"
+											   " AND c.timeframe = $3 AND c.ts >= $4 AND c.ts < $5"
+											   " ORDER BY c.ts, (c.source = 'exchange') DESC) m"
+											   " WHERE m.closed ORDER BY m.ts",
+											   5, load_types, load_args, NULL, true, 0);
+		}
+		else
+			portal = SPI_cursor_open_with_args(NULL,
+											   "SELECT ts, open, high, low, close FROM zvt.ohlcv($1, $2, $3, $4, $5)"
+											   " WHERE closed ORDER BY ts",
+											   5, load_types, load_args, NULL, true, 0);
+	}
 
 	{
 		double	   *ring = palloc0(sizeof(double) * (bt_strategy_ring_len(&sp) + 1));

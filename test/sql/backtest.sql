@@ -93,6 +93,14 @@ SELECT trades, open_at_end
 SELECT count(*) AS trades_stored_for_metrics_only FROM zvt.backtest_trades
  WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs);
 
+-- other timeframes come rolled up by zvt.ohlcv: 30 two-minute bars
+SELECT bars, first_bar, last_bar, trades
+  FROM zvt.backtest('buy_and_hold', 'binance', 'BTX-USDT', '2 minutes',
+                    '2024-01-01', '2024-01-02', store => 'metrics');
+-- 1-minute bars are read directly from the stored candles
+SELECT bars FROM zvt.backtest('buy_and_hold', 'binance', 'BTX-USDT', '1 minute',
+                              '2024-01-01 00:10', '2024-01-01 00:20', store => 'metrics');
+
 -- bad input
 \set VERBOSITY default
 SELECT zvt.backtest('sma', 'binance', 'BTX-USDT', '1 minute', '2024-01-01', '2024-01-02');
