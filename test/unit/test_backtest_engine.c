@@ -35,6 +35,18 @@ bar(int64_t ts, double o, double h, double l, double c)
 	return b;
 }
 
+/* a fresh engine that saw one flat bar at 100 and was asked for target */
+static void
+begin(BtEngine *e, const BtConfig *c, Trades *tr, double target)
+{
+	BtBar		b0 = {0, 100, 100, 100, 100};
+
+	tr->n = 0;
+	bt_engine_init(e, c, collect, tr);
+	bt_engine_bar(e, &b0, NULL);
+	bt_engine_target(e, target);
+}
+
 static BtConfig
 config(void)
 {
@@ -77,10 +89,7 @@ main(void)
 	c = config();
 	c.fee_bps = 10;
 	c.slippage_bps = 10;
-	tr.n = 0;
-	bt_engine_init(&e, &c, collect, &tr);
-	bt_engine_bar(&e, &b0, NULL);
-	bt_engine_target(&e, 1);
+	begin(&e, &c, &tr, 1);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 100, 100, 100}, NULL);
 	{
 		double		q = 1000 / (100.1 * 1.001);
@@ -109,10 +118,7 @@ main(void)
 	/* fixed qty and half size; resizing within one trade; finish at end */
 	c = config();
 	c.qty = 2;
-	tr.n = 0;
-	bt_engine_init(&e, &c, collect, &tr);
-	bt_engine_bar(&e, &b0, NULL);
-	bt_engine_target(&e, 0.5);
+	begin(&e, &c, &tr, 0.5);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 100, 100, 100}, NULL);
 	CHECK(NEAR(e.pos, 1));
 	bt_engine_target(&e, 1);
@@ -125,10 +131,7 @@ main(void)
 	/* a short, then a flip to long in one bar: two trades */
 	c = config();
 	c.allow_short = true;
-	tr.n = 0;
-	bt_engine_init(&e, &c, collect, &tr);
-	bt_engine_bar(&e, &b0, NULL);
-	bt_engine_target(&e, -1);
+	begin(&e, &c, &tr, -1);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 100, 100, 100}, NULL);
 	CHECK(NEAR(e.pos, -10));
 	bt_engine_target(&e, 1);
@@ -140,10 +143,7 @@ main(void)
 	c = config();
 	c.allow_short = true;
 	c.fee_bps = 10;
-	tr.n = 0;
-	bt_engine_init(&e, &c, collect, &tr);
-	bt_engine_bar(&e, &b0, NULL);
-	bt_engine_target(&e, 1);
+	begin(&e, &c, &tr, 1);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 100, 100, 100}, NULL);
 	bt_engine_target(&e, -1);
 	bt_engine_bar(&e, &(BtBar) {2, 80, 80, 80, 80}, NULL);
@@ -161,10 +161,7 @@ main(void)
 	 */
 	c = config();
 	c.stop_loss_pct = 5;
-	tr.n = 0;
-	bt_engine_init(&e, &c, collect, &tr);
-	bt_engine_bar(&e, &b0, NULL);
-	bt_engine_target(&e, 1);
+	begin(&e, &c, &tr, 1);
 	eq = bt_engine_bar(&e, &(BtBar) {1, 100, 101, 90, 99}, &inpos);
 	CHECK(!inpos && tr.n == 1 && tr.t[0].exit == BT_EXIT_STOP_LOSS);
 	CHECK(NEAR(tr.t[0].exit_price, 95) && NEAR(eq, 950));
@@ -179,10 +176,7 @@ main(void)
 	/* a gap through the stop fills at the open, not the level */
 	c = config();
 	c.stop_loss_pct = 5;
-	tr.n = 0;
-	bt_engine_init(&e, &c, collect, &tr);
-	bt_engine_bar(&e, &b0, NULL);
-	bt_engine_target(&e, 1);
+	begin(&e, &c, &tr, 1);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 100, 100, 100}, NULL);
 	bt_engine_bar(&e, &(BtBar) {2, 90, 92, 85, 91}, NULL);
 	CHECK(tr.n == 1 && NEAR(tr.t[0].exit_price, 90) && tr.t[0].exit == BT_EXIT_STOP_LOSS);
@@ -191,27 +185,18 @@ main(void)
 	c = config();
 	c.stop_loss_pct = 5;
 	c.take_profit_pct = 5;
-	tr.n = 0;
-	bt_engine_init(&e, &c, collect, &tr);
-	bt_engine_bar(&e, &b0, NULL);
-	bt_engine_target(&e, 1);
+	begin(&e, &c, &tr, 1);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 106, 94, 100}, NULL);
 	CHECK(tr.n == 1 && tr.t[0].exit == BT_EXIT_TAKE_PROFIT && NEAR(tr.t[0].exit_price, 105));
 	/* low nearer: the stop comes first */
-	tr.n = 0;
-	bt_engine_init(&e, &c, collect, &tr);
-	bt_engine_bar(&e, &b0, NULL);
-	bt_engine_target(&e, 1);
+	begin(&e, &c, &tr, 1);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 106, 95, 100}, NULL);
 	CHECK(tr.n == 1 && tr.t[0].exit == BT_EXIT_STOP_LOSS && NEAR(tr.t[0].exit_price, 95));
 
 	/* trailing 10%: up to 120 (nearer), then down to 100: out at 108 */
 	c = config();
 	c.trailing_stop_pct = 10;
-	tr.n = 0;
-	bt_engine_init(&e, &c, collect, &tr);
-	bt_engine_bar(&e, &b0, NULL);
-	bt_engine_target(&e, 1);
+	begin(&e, &c, &tr, 1);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 100, 100, 100}, NULL);
 	bt_engine_bar(&e, &(BtBar) {2, 110, 120, 100, 104}, NULL);
 	CHECK(tr.n == 1 && tr.t[0].exit == BT_EXIT_TRAILING_STOP && NEAR(tr.t[0].exit_price, 108));
@@ -220,10 +205,7 @@ main(void)
 	c = config();
 	c.allow_short = true;
 	c.stop_loss_pct = 5;
-	tr.n = 0;
-	bt_engine_init(&e, &c, collect, &tr);
-	bt_engine_bar(&e, &b0, NULL);
-	bt_engine_target(&e, -1);
+	begin(&e, &c, &tr, -1);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 110, 99, 100}, NULL);
 	CHECK(tr.n == 1 && tr.t[0].side == -1 && tr.t[0].exit == BT_EXIT_STOP_LOSS);
 	CHECK(NEAR(tr.t[0].exit_price, 105) && NEAR(tr.t[0].pnl, -50));
