@@ -93,9 +93,10 @@ CREATE FUNCTION zvt.backtest(strategy pg_catalog.text, exchange pg_catalog.text,
                              initial_cash pg_catalog.numeric DEFAULT 10000,
                              fee_bps pg_catalog.numeric DEFAULT 10,
                              slippage_bps pg_catalog.numeric DEFAULT 0,
+                             signals pg_catalog.text DEFAULT NULL,
                              store pg_catalog.text DEFAULT 'trades')
     RETURNS zvt.backtest_runs
     LANGUAGE C VOLATILE CALLED ON NULL INPUT AS 'MODULE_PATHNAME', 'zvt_backtest';
-COMMENT ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text) IS
-    'Run a built-in strategy over the closed candles of (exchange, symbol, timeframe) in [start, finish): signals at a bar''s close fill at the next open; stores the run (store: metrics, trades, all) and returns it.';
-GRANT EXECUTE ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text) TO PUBLIC;
+COMMENT ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text) IS
+    'Run a built-in strategy (or strategy ''signals'' with a signals query returning (ts, target)) over the closed candles of (exchange, symbol, timeframe) in [start, finish): signals at a bar''s close fill at the next open; stores the run (store: metrics, trades, all) and returns it.';
+GRANT EXECUTE ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text) TO PUBLIC;

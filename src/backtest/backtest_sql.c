@@ -99,11 +99,19 @@ read_params(Jsonb *params, const char *strategy, BtStrategyParams *sp, BtConfig 
 	StringInfoData accepted;
 	const char *why;
 
-	if (!bt_strategy_lookup(strategy, &sp->kind, &names, &nparams, &defaults))
+	if (strcmp(strategy, "signals") == 0)
+	{
+		sp->kind = BT_BUY_AND_HOLD; /* not stepped: the query gives targets */
+		nparams = 0;
+		names = NULL;
+		defaults = NULL;
+	}
+	else if (!bt_strategy_lookup(strategy, &sp->kind, &names, &nparams, &defaults))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown strategy \"%s\"", strategy),
-				 errhint("Strategies are %s.", bt_strategy_names())));
+				 errhint("Strategies are %s, and signals with a signals query.",
+						 bt_strategy_names())));
 	for (int i = 0; i < nparams; i++)
 		sp->p[i] = defaults[i];
 
@@ -270,6 +278,11 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	Datum		result;
 	HeapTuple	row;
 	bool		isnull;
+	char	   *signals;
+	int64	   *sig_ts = NULL;
+	double	   *sig_target = NULL;
+	uint64		nsig = 0,
+				next_sig = 0;
 
 	for (int i = 3; i <= 6; i++)
 		if (PG_ARGISNULL(i))
@@ -282,7 +295,13 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	cfg.fee_bps = numeric_arg(fcinfo, 8, "fee_bps");
 	cfg.slippage_bps = numeric_arg(fcinfo, 9, "slippage_bps");
 	cfg.size_pct = 100;
-	store_s = text_arg(fcinfo, 10, "store");
+	signals = PG_ARGISNULL(10) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(10));
+	store_s = text_arg(fcinfo, 11, "store");
+	if ((signals != NULL) != (strcmp(strategy, "signals") == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg(signals ? "signals => needs strategy 'signals', not \"%s\""
+						: "strategy \"%s\" needs a signals => query", strategy)));
 
 	if (finish <= start)
 		ereport(ERROR,
@@ -314,6 +333,42 @@ zvt_backtest(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	read_params(params, strategy, &sp, &cfg);
+
+	/*
+	 * A signals query runs first, as the caller; row (ts, target) is the
+	 * target decided at the close of the bar opening at ts (or the latest
+	 * bar before ts).
+	 */
+	if (signals)
+	{
+		StringInfoData q;
+
+		initStringInfo(&q);
+		appendStringInfo(&q, "SELECT s.ts::pg_catalog.timestamptz, s.target::pg_catalog.float8"
+						 " FROM (%s) s (ts, target) ORDER BY 1", signals);
+		if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("signals must be a query returning (ts, target)")));
+		nsig = SPI_processed;
+		sig_ts = palloc(sizeof(int64) * (nsig + 1));
+		sig_target = palloc(sizeof(double) * (nsig + 1));
+		for (uint64 r = 0; r < nsig; r++)
+		{
+			bool		n1,
+						n2;
+			Datum		ts = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &n1);
+			Datum		tg = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &n2);
+
+			if (n1 || n2)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("signals returned a NULL ts or target")));
+			sig_ts[r] = ZVT_TS_TO_UNIX(DatumGetTimestampTz(ts));
+			sig_target[r] = DatumGetFloat8(tg);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
 
 	/*
 	 * The bars, through a cursor.  zvt.ohlcv rolls up any timeframe and
@@ -399,7 +454,23 @@ zvt_backtest(PG_FUNCTION_ARGS)
 			if (npoints == 1)
 				first_close = bar.close;
 			last_close = bar.close;
-			bt_engine_target(&eng, bt_strategy_step(&strat, bar.high, bar.low, bar.close));
+			if (!signals)
+				bt_engine_target(&eng, bt_strategy_step(&strat, bar.high, bar.low, bar.close));
+			else if (next_sig < nsig && sig_ts[next_sig] <= bar.ts)
+			{
+				double		target = 0;
+
+				while (next_sig < nsig && sig_ts[next_sig] <= bar.ts)
+					target = sig_target[next_sig++];
+				if (!bt_engine_target(&eng, target))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("signal target %g at %s is out of range", target,
+									DatumGetCString(DirectFunctionCall1(timestamptz_out,
+																		TimestampTzGetDatum(ZVT_UNIX_TO_TS(bar.ts))))),
+							 errhint(cfg.allow_short ? "Targets lie in [-1, 1]."
+									 : "Targets lie in [0, 1]; negative ones need \"allow_short\": true.")));
+			}
 		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();

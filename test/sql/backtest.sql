@@ -101,6 +101,28 @@ SELECT bars, first_bar, last_bar, trades
 SELECT bars FROM zvt.backtest('buy_and_hold', 'binance', 'BTX-USDT', '1 minute',
                               '2024-01-01 00:10', '2024-01-01 00:20', store => 'metrics');
 
+-- no look-ahead: flat bars alternating 100, 110 (the moves happen between
+-- bars); a signals query that peeks at the next close would double its
+-- money filled at the signal bar's close, but fills at the next open lose
+INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
+OVERRIDING SYSTEM VALUE VALUES (9002, 'binance', 'ALT-USDT', 'ALTUSDT', 'ALT', 'USDT', 'spot');
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed)
+SELECT timestamptz '2024-01-01 00:00+00' + i * interval '1 minute', 9002, '1 minute', p, p, p, p, true
+  FROM (SELECT i, CASE WHEN i % 2 = 0 THEN 100 ELSE 110 END::float8 AS p
+          FROM generate_series(0, 15) i) s;
+CREATE TEMP VIEW peek AS
+SELECT ts, CASE WHEN lead(close) OVER (ORDER BY ts) > close THEN 1 ELSE 0 END AS target, close,
+       lead(close) OVER (ORDER BY ts) AS next_close
+  FROM zvt.candles WHERE instrument_id = 9002;
+SELECT round(exp(sum(ln(next_close / close)))::numeric, 4) AS at_signal_close_would_grow
+  FROM peek WHERE target = 1;
+SELECT trades, total_return < 0 AS loses, round(total_return::numeric, 4) AS total_return
+  FROM zvt.backtest('signals', 'binance', 'ALT-USDT', '1 minute', '2024-01-01', '2024-01-02',
+                    fee_bps => 0, signals => 'SELECT ts, target FROM peek');
+SELECT DISTINCT round(entry_price::numeric, 6) AS entry_price, round(exit_price::numeric, 6) AS exit_price, exit_reason
+  FROM zvt.backtest_trades
+ WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs) ORDER BY 1, 2, 3;
+
 -- bad input
 \set VERBOSITY default
 SELECT zvt.backtest('sma', 'binance', 'BTX-USDT', '1 minute', '2024-01-01', '2024-01-02');
@@ -125,10 +147,18 @@ SELECT zvt.backtest('sma_cross', 'binance', 'BTX-USDT', '1 minute', '2024-01-01'
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT zvt.backtest('sma_cross', 'binance', 'NOPE-USDT', '1 minute', '2024-01-01', '2024-01-02');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('signals', 'binance', 'ALT-USDT', '1 minute', '2024-01-01', '2024-01-02',
+                    signals => 'SELECT ts, -target FROM peek');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('signals', 'binance', 'ALT-USDT', '1 minute', '2024-01-01', '2024-01-02');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest('sma_cross', 'binance', 'ALT-USDT', '1 minute', '2024-01-01', '2024-01-02',
+                    signals => 'SELECT ts, target FROM peek');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- the failed runs stored nothing
 SELECT count(*) AS runs FROM zvt.backtest_runs;
 
 -- leave the database as we found it
 DELETE FROM zvt.backtest_runs;
-DELETE FROM zvt.candles WHERE instrument_id = 9001;
-DELETE FROM zvt.instruments WHERE id = 9001;
+DELETE FROM zvt.candles WHERE instrument_id IN (9001, 9002);
+DELETE FROM zvt.instruments WHERE id IN (9001, 9002);
