@@ -32,7 +32,9 @@ OBJS = \
 	src/backtest/backtest_engine.o \
 	src/backtest/backtest_strategy.o \
 	src/backtest/backtest_metrics.o \
-	src/backtest/backtest_sql.o
+	src/backtest/backtest_sql.o \
+	src/trading/ledger_call.o \
+	src/trading/paper_matcher.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets
 
 # The install script is every sql/NN_*.sql concatenated in name order.

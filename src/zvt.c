@@ -47,6 +47,7 @@ int			zvt_feed_watchdog = 30000;
 const char *const feed_exchange_names[ZVT_FEEDS] = {"binance", "bybit", "okx", "coinbase"};
 int			zvt_bus_size = 4096;
 int			zvt_rest_timeout = 10000;
+bool		zvt_paper_matcher = true;
 
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
@@ -140,6 +141,15 @@ zvt_define_gucs(void)
 							 "Whether feed workers run.",
 							 "Off stops every feed worker (they finish their batch) and starts none: a switch for maintenance and for test clusters that must not reach the real exchanges.",
 							 &zvt_feeds,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("zvt.paper_matcher",
+							 "Whether the paper matcher fills resting paper orders as prices arrive.",
+							 "Off leaves resting paper orders alone until zvt.paper_match() is called.",
+							 &zvt_paper_matcher,
 							 true,
 							 PGC_SIGHUP,
 							 0,

@@ -65,6 +65,11 @@ typedef struct ZvtSharedState
 	FeedStats	feeds[ZVT_FEEDS];	/* see FeedStats: not under the lock */
 	uint64		feed_idle_generation[ZVT_FEEDS];	/* subscription generation + 1 at
 													 * which a feed found nothing to do */
+	int			matcher_pid;	/* the paper matcher's, 0 when not running */
+	uint64		matcher_idle_generation;	/* paper generation + 1 at which the
+											 * matcher found no resting order */
+	int64		matcher_passes; /* written by the matcher only */
+	int64		matcher_changes;	/* orders triggered or filled by it */
 } ZvtSharedState;
 
 /* in zvt.c */
@@ -78,6 +83,7 @@ extern int	zvt_feed_watchdog;
 extern const char *const feed_exchange_names[ZVT_FEEDS];
 extern int	zvt_bus_size;
 extern int	zvt_rest_timeout;
+extern bool zvt_paper_matcher;
 extern bool zvt_preloaded;
 extern ZvtSharedState *zvt_shared;
 extern void zvt_require_preload(const char *what);

@@ -40,6 +40,8 @@ typedef struct BusShared
 	LWLock	   *lock;			/* protects slots */
 	pg_atomic_uint64 generation;	/* bumped after each write */
 	pg_atomic_uint64 subscriptions; /* bumped at commit of a (un)subscribe */
+	pg_atomic_uint64 paper;		/* bumped when a paper order starts resting */
+	Latch	   *matcher_latch;	/* the paper matcher's, NULL when it is not running */
 	int			nslots;
 	int			used;			/* occupied slots, under lock */
 	BusEntry	slots[FLEXIBLE_ARRAY_MEMBER];
@@ -51,6 +53,7 @@ static bool callback_registered = false;
 
 PG_FUNCTION_INFO_V1(zvt_last_price);
 PG_FUNCTION_INFO_V1(zvt_bus_entries);
+PG_FUNCTION_INFO_V1(zvt_bus_entry);
 PG_FUNCTION_INFO_V1(zvt_bus_publish);
 PG_FUNCTION_INFO_V1(zvt_subscriptions_changed);
 PG_FUNCTION_INFO_V1(zvt_bus_counters);
@@ -75,6 +78,8 @@ bus_shmem_init(void)
 		bus->lock = &(GetNamedLWLockTranche("zvt bus"))->lock;
 		pg_atomic_init_u64(&bus->generation, 0);
 		pg_atomic_init_u64(&bus->subscriptions, 0);
+		pg_atomic_init_u64(&bus->paper, 0);
+		bus->matcher_latch = NULL;
 		bus->nslots = zvt_bus_size;
 	}
 }
@@ -112,7 +117,7 @@ bus_slot(int32 instrument_id, bool create)
 			e->instrument_id = instrument_id;
 			e->last = e->last_qty = e->bid = e->bid_qty = e->ask = e->ask_qty = NAN;
 			e->last_ts = e->quote_ts = 0;
-			e->updates = 0;
+			e->updates = e->trades = e->quotes = 0;
 			return e;
 		}
 	}
@@ -135,6 +140,42 @@ bus_written(bool stored)
 				 errmsg("the market bus is full"),
 				 errhint("Raise zvt.bus_size (%d) and restart.", zvt_bus_size)));
 	pg_atomic_fetch_add_u64(&bus->generation, 1);
+	if (stored)
+	{
+		Latch	   *latch = bus->matcher_latch;
+
+		/* a price moved: resting paper orders may fill now */
+		if (latch)
+			SetLatch(latch);
+	}
+}
+
+/*
+ * The paper matcher registers its latch (NULL when it leaves) so that every
+ * price written to the bus wakes it.
+ */
+void
+bus_set_matcher_latch(Latch *latch)
+{
+	bus->matcher_latch = latch;
+	pg_write_barrier();
+}
+
+/*
+ * A paper order was left resting: the launcher starts the matcher when this
+ * generation moved past the one at which the matcher last found no order.
+ */
+void
+bus_paper_orders_rest(void)
+{
+	bus_require();
+	pg_atomic_fetch_add_u64(&bus->paper, 1);
+}
+
+uint64
+bus_paper_generation(void)
+{
+	return bus ? pg_atomic_read_u64(&bus->paper) : 0;
 }
 
 /* Record a trade; dropped with a WARNING when the bus is full. */
@@ -152,6 +193,7 @@ bus_put_trade(int32 instrument_id, double price, double qty, TimestampTz ts)
 		e->last_qty = qty;
 		e->last_ts = ts;
 		e->updates++;
+		e->trades++;
 	}
 	LWLockRelease(bus->lock);
 	bus_written(e != NULL);
@@ -174,6 +216,7 @@ bus_put_quote(int32 instrument_id, double bid, double bid_qty, double ask, doubl
 		e->ask_qty = ask_qty;
 		e->quote_ts = ts;
 		e->updates++;
+		e->quotes++;
 	}
 	LWLockRelease(bus->lock);
 	bus_written(e != NULL);
@@ -306,6 +349,41 @@ zvt_bus_entries(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	PG_RETURN_VOID();
+}
+
+/*
+ * zvt._bus_entry(instrument_id int) RETURNS record (last, last_qty, last_ts,
+ *   bid, bid_qty, ask, ask_qty, quote_ts, trades, quotes)
+ *
+ * One instrument's entry, all NULL when the bus has none: what the trading
+ * functions price and match paper orders with.
+ */
+Datum
+zvt_bus_entry(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	BusEntry	e;
+	Datum		v[10];
+	bool		nulls[10];
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (PG_ARGISNULL(0) || !bus_get(PG_GETARG_INT32(0), &e))
+		PG_RETURN_NULL();
+	memset(nulls, 0, sizeof(nulls));
+	v[0] = float_or_null(e.last, &nulls[0]);
+	v[1] = float_or_null(e.last_qty, &nulls[1]);
+	v[2] = TimestampTzGetDatum(e.last_ts);
+	nulls[2] = e.last_ts == 0;
+	v[3] = float_or_null(e.bid, &nulls[3]);
+	v[4] = float_or_null(e.bid_qty, &nulls[4]);
+	v[5] = float_or_null(e.ask, &nulls[5]);
+	v[6] = float_or_null(e.ask_qty, &nulls[6]);
+	v[7] = TimestampTzGetDatum(e.quote_ts);
+	nulls[7] = e.quote_ts == 0;
+	v[8] = Int64GetDatum(e.trades);
+	v[9] = Int64GetDatum(e.quotes);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), v, nulls)));
 }
 
 /*

@@ -12,6 +12,7 @@
 
 #include "datatype/timestamp.h"
 #include "port/atomics.h"
+#include "storage/latch.h"
 
 /* One instrument's latest trade and best bid/ask. */
 typedef struct BusEntry
@@ -26,6 +27,8 @@ typedef struct BusEntry
 	double		ask_qty;
 	TimestampTz quote_ts;
 	int64		updates;		/* trades and quotes applied */
+	int64		trades;			/* trades applied (paper matching tells new ones by it) */
+	int64		quotes;			/* quotes applied */
 } BusEntry;
 
 /* in bus.c */
@@ -39,5 +42,8 @@ extern void bus_forget(int32 instrument_id);
 extern uint64 bus_generation(void);
 extern void bus_subscriptions_changed(void);
 extern uint64 bus_subscription_generation(void);
+extern void bus_set_matcher_latch(Latch *latch);
+extern void bus_paper_orders_rest(void);
+extern uint64 bus_paper_generation(void);
 
 #endif

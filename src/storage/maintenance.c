@@ -59,6 +59,7 @@ PG_FUNCTION_INFO_V1(zvt_maintenance_status);
 static Oid	launcher_database_oid(void);
 static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
 static void launcher_start_feeds(BackgroundWorkerHandle **handles);
+static void launcher_start_matcher(BackgroundWorkerHandle **handle);
 static List *worker_hypertables(void);
 static bool worker_maintain_one(Oid relid, int64 *created, int64 *moved,
 								int64 *dropped);
@@ -89,6 +90,7 @@ maintenance_launcher_main(Datum arg)
 {
 	BackgroundWorkerHandle *handle = NULL;
 	BackgroundWorkerHandle *feeds[ZVT_FEEDS] = {NULL};
+	BackgroundWorkerHandle *matcher = NULL;
 	TimestampTz next_pass = 0;
 	bool		said_missing = false;
 	bool		have_db = false;
@@ -142,6 +144,10 @@ maintenance_launcher_main(Datum arg)
 		/* step 3: feed workers for exchanges with subscriptions */
 		if (have_db && zvt_feeds)
 			launcher_start_feeds(feeds);
+
+		/* step 3b: the paper matcher while paper orders rest */
+		if (have_db && zvt_paper_matcher)
+			launcher_start_matcher(&matcher);
 
 		/* step 4: sleep until the next pass, a reload, a worker exit, or half a second */
 		sleep_ms = Min(500, Max(1, (next_pass - now) / 1000));
@@ -238,6 +244,45 @@ launcher_start_feeds(BackgroundWorkerHandle **handles)
 					(errmsg("zvt could not start the %s feed worker", feed_exchange_names[i]),
 					 errhint("Raise max_worker_processes.")));
 		}
+	}
+}
+
+/*
+ * Start the paper matcher unless it runs or last found no resting order
+ * and none came to rest since.
+ */
+static void
+launcher_start_matcher(BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+	uint64		gen = bus_paper_generation();
+	pid_t		pid;
+
+	if (*handle && GetBackgroundWorkerPid(*handle, &pid) != BGWH_STOPPED)
+		return;
+	if (zvt_shared->matcher_idle_generation == gen + 1)
+		return;
+	if (*handle)
+		pfree(*handle);
+	*handle = NULL;
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "zvt");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "paper_matcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "zvt paper matcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "zvt paper matcher");
+	worker.bgw_notify_pid = MyProcPid;
+	/* idle until it says otherwise, so a slow start is not doubled */
+	zvt_shared->matcher_idle_generation = gen + 1;
+	if (!RegisterDynamicBackgroundWorker(&worker, handle))
+	{
+		zvt_shared->matcher_idle_generation = 0;
+		*handle = NULL;
+		ereport(LOG,
+				(errmsg("zvt could not start the paper matcher"),
+				 errhint("Raise max_worker_processes.")));
 	}
 }
 

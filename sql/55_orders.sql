@@ -1,0 +1,865 @@
+-- ===================================================================
+-- Trading core, part 2: placing and canceling orders, risk checks, fills
+-- (positions, balances, daily PnL), paper matching against the market
+-- bus, and the positions and portfolio read side.
+--
+-- Every write of an account happens under pg_advisory_xact_lock(8025716,
+-- account_id), taken before any order row is locked: risk checks read
+-- and write the account's state atomically across sessions.
+-- ===================================================================
+
+CREATE FUNCTION zvt._bus_entry(instrument_id pg_catalog.int4,
+        OUT last pg_catalog.float8, OUT last_qty pg_catalog.float8, OUT last_ts pg_catalog.timestamptz,
+        OUT bid pg_catalog.float8, OUT bid_qty pg_catalog.float8, OUT ask pg_catalog.float8,
+        OUT ask_qty pg_catalog.float8, OUT quote_ts pg_catalog.timestamptz,
+        OUT trades pg_catalog.int8, OUT quotes pg_catalog.int8)
+    RETURNS record
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'zvt_bus_entry';
+COMMENT ON FUNCTION zvt._bus_entry(pg_catalog.int4) IS
+    'Internal: an instrument''s latest trade and quote on the market bus with its trade and quote counters (NULL when none).';
+
+-- the mark price: last trade, else the mid of the quote, else NULL
+CREATE FUNCTION zvt._mark_price(instrument_id pg_catalog.int4) RETURNS pg_catalog.numeric
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT coalesce(e.last::numeric, ((e.bid + e.ask) / 2)::numeric) FROM zvt._bus_entry(instrument_id) e
+$$;
+COMMENT ON FUNCTION zvt._mark_price(pg_catalog.int4) IS
+    'Internal: mark price of an instrument from the bus: last trade, else mid quote, else NULL.';
+
+-- add to (or take from) an account's open-order totals: dcount orders and
+-- dqty of unfilled quantity of order o, at its reserve price
+CREATE FUNCTION zvt._exposure(o zvt.orders, dcount pg_catalog.int4, dqty pg_catalog.numeric,
+                              reserve pg_catalog.numeric)
+    RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    INSERT INTO zvt.exposure AS x (account_id, instrument_id, open_orders, buy_qty, sell_qty,
+                                   buy_notional, sell_notional)
+    VALUES (o.account_id, o.instrument_id, dcount,
+            CASE WHEN o.side = 'buy' THEN dqty ELSE 0 END,
+            CASE WHEN o.side = 'sell' THEN dqty ELSE 0 END,
+            CASE WHEN o.side = 'buy' THEN dqty * reserve ELSE 0 END,
+            CASE WHEN o.side = 'sell' THEN dqty * reserve ELSE 0 END)
+    ON CONFLICT (account_id, instrument_id) DO UPDATE
+       SET open_orders = x.open_orders + EXCLUDED.open_orders,
+           buy_qty = trim_scale(x.buy_qty + EXCLUDED.buy_qty),
+           sell_qty = trim_scale(x.sell_qty + EXCLUDED.sell_qty),
+           buy_notional = trim_scale(x.buy_notional + EXCLUDED.buy_notional),
+           sell_notional = trim_scale(x.sell_notional + EXCLUDED.sell_notional)
+$$;
+REVOKE ALL ON FUNCTION zvt._exposure(zvt.orders, pg_catalog.int4, pg_catalog.numeric, pg_catalog.numeric) FROM PUBLIC;
+
+
+-- ---------------------------------------------------------------------
+-- Fills
+-- ---------------------------------------------------------------------
+
+-- Execute fqty of order o at fprice: the fill row, the order's progress
+-- and event, the netting position (realized PnL on reductions and flips),
+-- balances and daily PnL.  resting: o was counted in zvt.exposure.
+CREATE FUNCTION zvt._fill(a zvt.accounts, o zvt.orders, fqty pg_catalog.numeric, fprice pg_catalog.numeric,
+                          liquidity pg_catalog.text, price_ts pg_catalog.timestamptz,
+                          resting pg_catalog.bool)
+    RETURNS zvt.orders
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ins zvt.instruments;
+    dir int := CASE WHEN o.side = 'buy' THEN 1 ELSE -1 END;
+    fee numeric;
+    q numeric := 0;
+    avg numeric := 0;
+    newq numeric;
+    newavg numeric;
+    realized numeric := 0;
+    done bool;
+BEGIN
+    SELECT * INTO STRICT ins FROM zvt.instruments WHERE id = o.instrument_id;
+    fee := trim_scale(fqty * fprice * CASE WHEN liquidity = 'maker' THEN a.maker_fee_bps
+                                           ELSE a.taker_fee_bps END / 10000);
+
+    -- the netting position
+    SELECT h.qty, h.avg_price INTO q, avg FROM zvt.holdings h
+     WHERE h.account_id = o.account_id AND h.instrument_id = o.instrument_id FOR UPDATE;
+    q := coalesce(q, 0);
+    avg := coalesce(avg, 0);
+    newq := q + dir * fqty;
+    IF q = 0 OR sign(q) = dir THEN
+        newavg := trim_scale(round((abs(q) * avg + fqty * fprice) / (abs(q) + fqty), 10));
+    ELSE
+        realized := trim_scale(least(fqty, abs(q)) * (fprice - avg) * sign(q));
+        newavg := CASE WHEN newq = 0 THEN 0 WHEN sign(newq) = sign(q) THEN avg ELSE fprice END;
+    END IF;
+    INSERT INTO zvt.holdings AS h (account_id, instrument_id, qty, avg_price, realized_pnl)
+    VALUES (o.account_id, o.instrument_id, newq, newavg, realized)
+    ON CONFLICT (account_id, instrument_id) DO UPDATE
+       SET qty = EXCLUDED.qty, avg_price = EXCLUDED.avg_price,
+           realized_pnl = trim_scale(h.realized_pnl + EXCLUDED.realized_pnl), updated_at = pg_catalog.now();
+
+    -- money: spot moves both assets; a perpetual books PnL and fees in its quote
+    IF ins.kind = 'spot' THEN
+        INSERT INTO zvt.balances AS b (account_id, asset, amount)
+        VALUES (o.account_id, ins.quote, -(dir * fqty * fprice) - fee), (o.account_id, ins.base, dir * fqty)
+        ON CONFLICT (account_id, asset) DO UPDATE
+           SET amount = trim_scale(b.amount + EXCLUDED.amount), updated_at = pg_catalog.now();
+    ELSE
+        INSERT INTO zvt.balances AS b (account_id, asset, amount)
+        VALUES (o.account_id, ins.quote, realized - fee)
+        ON CONFLICT (account_id, asset) DO UPDATE
+           SET amount = trim_scale(b.amount + EXCLUDED.amount), updated_at = pg_catalog.now();
+    END IF;
+    INSERT INTO zvt.daily_pnl AS d (account_id, day, realized, fees)
+    VALUES (o.account_id, (pg_catalog.clock_timestamp() AT TIME ZONE 'UTC')::date, realized, fee)
+    ON CONFLICT (account_id, day) DO UPDATE
+       SET realized = trim_scale(d.realized + EXCLUDED.realized), fees = trim_scale(d.fees + EXCLUDED.fees);
+
+    INSERT INTO zvt.fills (order_id, account_id, instrument_id, side, qty, price, fee, fee_asset,
+                           liquidity, realized_pnl, price_ts)
+    VALUES (o.order_id, o.account_id, o.instrument_id, o.side, fqty, fprice, fee, ins.quote,
+            liquidity, realized, price_ts);
+
+    done := o.filled_qty + fqty >= o.qty;
+    IF resting THEN
+        PERFORM zvt._exposure(o, CASE WHEN done THEN -1 ELSE 0 END, -fqty, o.reserve_price);
+    END IF;
+    UPDATE zvt.orders x
+       SET avg_fill_price = trim_scale(round((coalesce(x.avg_fill_price, 0) * x.filled_qty + fqty * fprice)
+                                             / (x.filled_qty + fqty), 10)),
+           filled_qty = trim_scale(x.filled_qty + fqty),
+           fees = trim_scale(x.fees + fee),
+           status = CASE WHEN done THEN 'filled' ELSE 'partially_filled' END,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE x.order_id = o.order_id
+    RETURNING * INTO o;
+    INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, price)
+    VALUES (o.order_id, o.account_id, 'fill', o.status, fqty, fprice);
+    RETURN o;
+END;
+$$;
+REVOKE ALL ON FUNCTION zvt._fill(zvt.accounts, zvt.orders, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.text, pg_catalog.timestamptz, pg_catalog.bool) FROM PUBLIC;
+
+-- End an open order: canceled or expired, with the event
+CREATE FUNCTION zvt._close_order(o zvt.orders, status pg_catalog.text, reason pg_catalog.text,
+                                 resting pg_catalog.bool)
+    RETURNS zvt.orders
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF resting THEN
+        PERFORM zvt._exposure(o, -1, -(o.qty - o.filled_qty), o.reserve_price);
+    END IF;
+    UPDATE zvt.orders x
+       SET status = _close_order.status, reason = _close_order.reason,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE x.order_id = o.order_id
+    RETURNING * INTO o;
+    INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, reason)
+    VALUES (o.order_id, o.account_id, status, status, o.qty - o.filled_qty, reason);
+    RETURN o;
+END;
+$$;
+REVOKE ALL ON FUNCTION zvt._close_order(zvt.orders, pg_catalog.text, pg_catalog.text, pg_catalog.bool) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------
+-- Risk
+-- ---------------------------------------------------------------------
+
+-- Why order o (not yet stored) must be rejected, or NULL.  ref is the
+-- price its notional is valued at; mkt the market (last or mid) price.
+CREATE FUNCTION zvt._risk_reason(a zvt.accounts, ins zvt.instruments, o zvt.orders,
+                                 ref pg_catalog.numeric, mkt pg_catalog.numeric)
+    RETURNS pg_catalog.text
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lim record;
+    dir int := CASE WHEN o.side = 'buy' THEN 1 ELSE -1 END;
+    pos numeric;
+    reducible numeric;
+    reduces bool;
+    rests bool := o.type <> 'market' AND o.tif = 'gtc';
+    x record;
+    worst numeric;
+    n bigint;
+    avail numeric;
+    need numeric;
+    loss numeric;
+BEGIN
+    SELECT coalesce(h.qty, 0) INTO pos FROM zvt.holdings h
+     WHERE h.account_id = a.account_id AND h.instrument_id = ins.id;
+    pos := coalesce(pos, 0);
+    reducible := CASE WHEN sign(pos) = -dir THEN abs(pos) ELSE 0 END;
+    reduces := o.qty <= reducible;
+
+    -- trading state and reduce_only
+    IF a.state = 'halted' THEN
+        RETURN format('trading state: account %s is halted', a.name);
+    END IF;
+    IF a.state = 'reducing' AND NOT reduces THEN
+        RETURN format('trading state: account %s is reducing and %s %s %s does not reduce the position %s',
+                      a.name, o.side, o.qty, o.symbol, pos);
+    END IF;
+    IF o.reduce_only AND NOT reduces THEN
+        RETURN format('reduce_only: %s %s %s does not reduce the position %s', o.side, o.qty, o.symbol, pos);
+    END IF;
+
+    -- limits: the account's and the instrument's, the stricter wins
+    SELECT min(l.max_order_qty) AS max_order_qty, min(l.max_order_notional) AS max_order_notional,
+           min(l.max_position_qty) AS max_position_qty, min(l.max_position_notional) AS max_position_notional,
+           min(l.max_open_orders) AS max_open_orders, min(l.max_daily_loss) AS max_daily_loss,
+           min(l.price_band_pct) AS price_band_pct, min(l.max_orders_per_sec) AS max_orders_per_sec,
+           count(*) AS n
+      INTO lim
+      FROM zvt.risk_limits l
+     WHERE l.account_id = a.account_id AND (l.instrument_id IS NULL OR l.instrument_id = ins.id);
+
+    SELECT coalesce(sum(e.open_orders), 0) AS open_orders,
+           coalesce(sum(e.buy_qty) FILTER (WHERE e.instrument_id = ins.id), 0) AS buy_qty,
+           coalesce(sum(e.sell_qty) FILTER (WHERE e.instrument_id = ins.id), 0) AS sell_qty
+      INTO x
+      FROM zvt.exposure e WHERE e.account_id = a.account_id;
+
+    IF lim.n > 0 THEN
+        IF lim.max_orders_per_sec IS NOT NULL THEN
+            SELECT count(*) INTO n FROM zvt.orders r
+             WHERE r.account_id = a.account_id
+               AND r.created_at > pg_catalog.clock_timestamp() - interval '1 second'
+               AND r.status <> 'rejected';
+            IF n >= lim.max_orders_per_sec THEN
+                RETURN format('max_orders_per_sec: limit %s, %s orders in the last second',
+                              lim.max_orders_per_sec, n);
+            END IF;
+        END IF;
+        IF lim.max_open_orders IS NOT NULL AND rests AND x.open_orders >= lim.max_open_orders THEN
+            RETURN format('max_open_orders: limit %s, %s open orders', lim.max_open_orders, x.open_orders);
+        END IF;
+        IF o.qty > lim.max_order_qty THEN
+            RETURN format('max_order_qty: limit %s, order %s', lim.max_order_qty, o.qty);
+        END IF;
+        IF lim.max_order_notional IS NOT NULL AND o.qty * ref > lim.max_order_notional THEN
+            RETURN format('max_order_notional: limit %s, order %s', lim.max_order_notional,
+                          trim_scale(o.qty * ref));
+        END IF;
+        IF lim.price_band_pct IS NOT NULL AND o.price IS NOT NULL THEN
+            IF mkt IS NULL THEN
+                RETURN format('price_band_pct: no market price for %s %s to check %s against',
+                              o.exchange, o.symbol, o.price);
+            END IF;
+            IF abs(o.price - mkt) * 100 > lim.price_band_pct * mkt THEN
+                RETURN format('price_band_pct: limit %s%%, price %s is %s%% from the market %s',
+                              lim.price_band_pct, o.price,
+                              trim_scale(round(abs(o.price - mkt) * 100 / mkt, 4)), mkt);
+            END IF;
+        END IF;
+        worst := CASE WHEN dir = 1 THEN pos + x.buy_qty + o.qty ELSE pos - x.sell_qty - o.qty END;
+        IF abs(worst) > lim.max_position_qty THEN
+            RETURN format('max_position_qty: limit %s, position would reach %s', lim.max_position_qty, worst);
+        END IF;
+        IF lim.max_position_notional IS NOT NULL AND abs(worst) * ref > lim.max_position_notional THEN
+            RETURN format('max_position_notional: limit %s, position would reach %s',
+                          lim.max_position_notional, trim_scale(abs(worst) * ref));
+        END IF;
+        IF lim.max_daily_loss IS NOT NULL AND NOT reduces THEN
+            SELECT coalesce(sum((coalesce(zvt._mark_price(h.instrument_id), h.avg_price) - h.avg_price) * h.qty), 0)
+              INTO loss FROM zvt.holdings h WHERE h.account_id = a.account_id AND h.qty <> 0;
+            SELECT -(loss + coalesce(sum(d.realized - d.fees), 0)) INTO loss FROM zvt.daily_pnl d
+             WHERE d.account_id = a.account_id
+               AND d.day = (pg_catalog.clock_timestamp() AT TIME ZONE 'UTC')::date;
+            IF loss > lim.max_daily_loss THEN
+                RETURN format('max_daily_loss: limit %s, loss today %s', lim.max_daily_loss, trim_scale(loss));
+            END IF;
+        END IF;
+    END IF;
+
+    -- money
+    IF ins.kind = 'spot' THEN
+        IF dir = 1 THEN
+            SELECT coalesce(sum(e.buy_notional), 0) * (1 + a.taker_fee_bps / 10000) INTO need
+              FROM zvt.exposure e JOIN zvt.instruments i ON i.id = e.instrument_id
+             WHERE e.account_id = a.account_id AND i.quote = ins.quote AND i.kind = 'spot';
+            SELECT coalesce(sum(b.amount), 0) - need INTO avail FROM zvt.balances b
+             WHERE b.account_id = a.account_id AND b.asset = ins.quote;
+            need := o.qty * ref * (1 + a.taker_fee_bps / 10000);
+            IF need > avail THEN
+                RETURN format('insufficient balance: %s %s %s needs %s %s, %s available',
+                              o.side, o.qty, o.symbol, trim_scale(need), ins.quote, trim_scale(avail));
+            END IF;
+        ELSE
+            SELECT coalesce(sum(e.sell_qty), 0) INTO need
+              FROM zvt.exposure e JOIN zvt.instruments i ON i.id = e.instrument_id
+             WHERE e.account_id = a.account_id AND i.base = ins.base AND i.kind = 'spot';
+            SELECT coalesce(sum(b.amount), 0) - need INTO avail FROM zvt.balances b
+             WHERE b.account_id = a.account_id AND b.asset = ins.base;
+            IF o.qty > avail THEN
+                RETURN format('insufficient balance: selling %s %s with %s available (a spot account sells only what it holds)',
+                              o.qty, ins.base, trim_scale(avail));
+            END IF;
+        END IF;
+    ELSIF o.qty > reducible THEN
+        -- perpetual: initial margin of what does not reduce must fit free equity
+        SELECT coalesce(sum(b.amount), 0) INTO avail FROM zvt.balances b
+         WHERE b.account_id = a.account_id AND b.asset = ins.quote;
+        SELECT avail + coalesce(sum((m.mark - h.avg_price) * h.qty), 0)
+                     - coalesce(sum(abs(h.qty) * m.mark), 0) / a.leverage
+          INTO avail
+          FROM zvt.holdings h JOIN zvt.instruments i ON i.id = h.instrument_id
+          CROSS JOIN LATERAL (SELECT coalesce(zvt._mark_price(h.instrument_id), h.avg_price) AS mark) m
+         WHERE h.account_id = a.account_id AND h.qty <> 0 AND i.kind = 'perp' AND i.quote = ins.quote;
+        SELECT avail - coalesce(sum(e.buy_notional + e.sell_notional), 0) / a.leverage INTO avail
+          FROM zvt.exposure e JOIN zvt.instruments i ON i.id = e.instrument_id
+         WHERE e.account_id = a.account_id AND i.kind = 'perp' AND i.quote = ins.quote;
+        need := (o.qty - reducible) * ref / a.leverage;
+        IF need > avail THEN
+            RETURN format('insufficient margin: %s %s %s needs %s %s of initial margin at leverage %s, %s free',
+                          o.side, o.qty, o.symbol, trim_scale(need), ins.quote, a.leverage, trim_scale(avail));
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+REVOKE ALL ON FUNCTION zvt._risk_reason(zvt.accounts, zvt.instruments, zvt.orders, pg_catalog.numeric,
+    pg_catalog.numeric) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------
+-- Placing orders
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION zvt._place_order(caller pg_catalog.oid, account pg_catalog.text, exchange pg_catalog.text,
+        symbol pg_catalog.text, side pg_catalog.text, qty pg_catalog.numeric, type pg_catalog.text,
+        price pg_catalog.numeric, stop_price pg_catalog.numeric, trail_pct pg_catalog.numeric,
+        tif pg_catalog.text, client_order_id pg_catalog.text, post_only pg_catalog.bool,
+        reduce_only pg_catalog.bool)
+    RETURNS zvt.orders
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    a zvt.accounts;
+    ins zvt.instruments;
+    o zvt.orders;
+    prev zvt.orders;
+    e record;
+    dir int;
+    bid numeric;
+    ask numeric;
+    mkt numeric;
+    touch numeric;      -- the price a taker gets: ask to buy, bid to sell
+    ref numeric;
+    reason text;
+    marketable bool;
+BEGIN
+    -- arguments first: an invalid order writes nothing
+    IF side IS NULL OR side NOT IN ('buy', 'sell') THEN
+        RAISE EXCEPTION 'side must be buy or sell, not "%"', coalesce(side, 'NULL') USING ERRCODE = '22023';
+    END IF;
+    PERFORM zvt._check_amount('qty', qty);
+    IF type IS NULL OR type NOT IN ('market', 'limit', 'stop', 'stop_limit', 'trailing_stop') THEN
+        RAISE EXCEPTION 'unknown order type "%"', coalesce(type, 'NULL')
+            USING ERRCODE = '22023', HINT = 'Order types are market, limit, stop, stop_limit and trailing_stop.';
+    END IF;
+    IF tif IS NULL OR tif NOT IN ('gtc', 'ioc', 'fok') THEN
+        RAISE EXCEPTION 'unknown time in force "%"', coalesce(tif, 'NULL')
+            USING ERRCODE = '22023', HINT = 'Time in force is gtc, ioc or fok.';
+    END IF;
+    IF type IN ('limit', 'stop_limit') THEN
+        IF price IS NULL THEN
+            RAISE EXCEPTION '% orders need a price', type USING ERRCODE = '22023';
+        END IF;
+        PERFORM zvt._check_amount('price', price);
+    ELSIF price IS NOT NULL THEN
+        RAISE EXCEPTION '% orders take no price', type
+            USING ERRCODE = '22023', HINT = 'Only limit and stop_limit orders have a limit price.';
+    END IF;
+    IF type IN ('stop', 'stop_limit') THEN
+        IF stop_price IS NULL THEN
+            RAISE EXCEPTION '% orders need a stop_price', type USING ERRCODE = '22023';
+        END IF;
+        PERFORM zvt._check_amount('stop_price', stop_price);
+    ELSIF stop_price IS NOT NULL THEN
+        RAISE EXCEPTION '% orders take no stop_price', type
+            USING ERRCODE = '22023',
+                  HINT = 'Only stop and stop_limit orders have a stop_price; a trailing_stop computes its own from trail_pct.';
+    END IF;
+    IF type = 'trailing_stop' THEN
+        IF trail_pct IS NULL OR trail_pct = 'NaN' OR trail_pct <= 0 OR trail_pct >= 100 THEN
+            RAISE EXCEPTION 'trail_pct must be between 0 and 100 (exclusive), not %', coalesce(trail_pct::text, 'NULL')
+                USING ERRCODE = '22023';
+        END IF;
+    ELSIF trail_pct IS NOT NULL THEN
+        RAISE EXCEPTION '% orders take no trail_pct', type USING ERRCODE = '22023';
+    END IF;
+    IF tif <> 'gtc' AND type NOT IN ('market', 'limit') THEN
+        RAISE EXCEPTION 'tif % applies to market and limit orders, not to % orders', tif, type
+            USING ERRCODE = '22023';
+    END IF;
+    IF post_only IS NULL OR reduce_only IS NULL THEN
+        RAISE EXCEPTION 'post_only and reduce_only must not be null' USING ERRCODE = '22023';
+    END IF;
+    IF post_only AND (type <> 'limit' OR tif <> 'gtc') THEN
+        RAISE EXCEPTION 'post_only applies to gtc limit orders only' USING ERRCODE = '22023';
+    END IF;
+
+    a := zvt._account(caller, account);
+    IF a.kind = 'live' THEN
+        RAISE EXCEPTION 'live routing is not available yet'
+            USING ERRCODE = '0A000',
+                  DETAIL = format('Account "%s" is a live account; zvt cannot send orders to exchanges yet, so nothing was placed.', a.name),
+                  HINT = 'Use a paper account (zvt.create_account(name, ''paper'')).';
+    END IF;
+    SELECT * INTO ins FROM zvt.instruments i WHERE i.exchange = _place_order.exchange AND i.symbol = _place_order.symbol;
+    IF NOT FOUND THEN
+        PERFORM zvt._instrument_id(exchange, symbol);  -- raises 42704 naming what is unknown
+    END IF;
+    IF a.exchange IS NOT NULL AND a.exchange <> ins.exchange THEN
+        RAISE EXCEPTION 'account "%" trades on %, not on %', a.name, a.exchange, ins.exchange
+            USING ERRCODE = '22023';
+    END IF;
+    IF ins.status <> 'trading' THEN
+        RAISE EXCEPTION '% % is not trading (status %)', ins.exchange, ins.symbol, ins.status
+            USING ERRCODE = '55000';
+    END IF;
+    IF ins.lot_size IS NOT NULL AND qty % ins.lot_size <> 0 THEN
+        RAISE EXCEPTION 'qty % is not a multiple of the lot size % of % %', qty, ins.lot_size, ins.exchange, ins.symbol
+            USING ERRCODE = '22023';
+    END IF;
+    IF ins.tick_size IS NOT NULL AND (price % ins.tick_size <> 0 OR stop_price % ins.tick_size <> 0) THEN
+        RAISE EXCEPTION 'price % is not a multiple of the tick size % of % %',
+                        coalesce(CASE WHEN price % ins.tick_size <> 0 THEN price END, stop_price),
+                        ins.tick_size, ins.exchange, ins.symbol
+            USING ERRCODE = '22023';
+    END IF;
+
+    -- from here on the account's state must not move under us
+    PERFORM pg_advisory_xact_lock(8025716, a.account_id);
+
+    IF client_order_id IS NOT NULL THEN
+        SELECT * INTO prev FROM zvt.orders x
+         WHERE x.account_id = a.account_id AND x.client_order_id = _place_order.client_order_id;
+        IF FOUND THEN
+            IF (prev.instrument_id, prev.side, prev.qty, prev.type, prev.tif, prev.post_only, prev.reduce_only)
+               = (ins.id, side, qty, type, tif, post_only, reduce_only)
+               AND prev.price IS NOT DISTINCT FROM price
+               AND prev.trail_pct IS NOT DISTINCT FROM trail_pct
+               AND (prev.type = 'trailing_stop' OR prev.stop_price IS NOT DISTINCT FROM stop_price) THEN
+                RETURN prev;    -- a retry: the original order, nothing placed
+            END IF;
+            RAISE EXCEPTION 'client_order_id "%" was already used for a different order', client_order_id
+                USING ERRCODE = '23505',
+                      DETAIL = format('Order %s: %s %s %s %s.', prev.order_id, prev.side, prev.qty, prev.symbol, prev.type);
+        END IF;
+    END IF;
+
+    -- prices from the bus
+    SELECT * INTO e FROM zvt._bus_entry(ins.id);
+    dir := CASE WHEN side = 'buy' THEN 1 ELSE -1 END;
+    bid := e.bid::numeric;
+    ask := e.ask::numeric;
+    mkt := coalesce(e.last::numeric, (bid + ask) / 2);
+    touch := CASE WHEN dir = 1 THEN coalesce(ask, e.last::numeric) ELSE coalesce(bid, e.last::numeric) END;
+    IF (type IN ('market', 'trailing_stop') AND (touch IS NULL OR mkt IS NULL)) THEN
+        RAISE EXCEPTION 'no price for % % on the market bus', ins.exchange, ins.symbol
+            USING ERRCODE = '55000',
+                  DETAIL = format('A %s order needs the market price.', type),
+                  HINT = 'Prices come from the feed workers (zvt.subscribe) or from zvt.bus_publish.';
+    END IF;
+
+    o.account_id := a.account_id;
+    o.instrument_id := ins.id;
+    o.exchange := ins.exchange;
+    o.symbol := ins.symbol;
+    o.side := side;
+    o.type := type;
+    o.qty := qty;
+    o.price := price;
+    o.stop_price := stop_price;
+    o.trail_pct := trail_pct;
+    o.tif := tif;
+    o.post_only := post_only;
+    o.reduce_only := reduce_only;
+    o.client_order_id := client_order_id;
+    o.bus_trades_seen := e.trades;
+    o.bus_quotes_seen := e.quotes;
+    IF type = 'trailing_stop' THEN
+        o.trail_ref := mkt;
+        o.stop_price := trim_scale(mkt * (1 + dir * trail_pct / 100));
+    END IF;
+    ref := coalesce(price, CASE WHEN type = 'market' THEN touch END, o.stop_price, touch);
+
+    marketable := type = 'market'
+                  OR (type = 'limit' AND touch IS NOT NULL AND dir * (touch - price) <= 0);
+    IF post_only AND marketable THEN
+        reason := format('post_only: limit %s would take liquidity at %s', price, touch);
+    ELSE
+        reason := zvt._risk_reason(a, ins, o, ref, mkt);
+    END IF;
+
+    INSERT INTO zvt.orders (account_id, instrument_id, exchange, symbol, side, type, qty, price, stop_price,
+                            trail_pct, tif, post_only, reduce_only, client_order_id, status, reason,
+                            trail_ref, reserve_price, bus_trades_seen, bus_quotes_seen)
+    VALUES (o.account_id, o.instrument_id, o.exchange, o.symbol, o.side, o.type, o.qty, o.price,
+            o.stop_price, o.trail_pct, o.tif, o.post_only, o.reduce_only, o.client_order_id,
+            CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reason,
+            o.trail_ref, ref, o.bus_trades_seen, o.bus_quotes_seen)
+    RETURNING * INTO o;
+    INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, price, reason)
+    VALUES (o.order_id, o.account_id, 'new', 'new', o.qty, o.price, NULL),
+           (o.order_id, o.account_id, o.status, o.status, o.qty, o.price, reason);
+    IF reason IS NOT NULL THEN
+        RETURN o;
+    END IF;
+
+    IF marketable THEN
+        -- a taker at once: market at the touch moved by slippage; a marketable limit at the touch
+        IF type = 'market' THEN
+            touch := trim_scale(touch * (1 + dir * a.slippage_bps / 10000));
+        END IF;
+        RETURN zvt._fill(a, o, qty, touch, 'taker',
+                         CASE WHEN (dir = 1 AND ask IS NOT NULL) OR (dir = -1 AND bid IS NOT NULL)
+                              THEN e.quote_ts ELSE e.last_ts END, false);
+    END IF;
+    IF tif <> 'gtc' THEN
+        RETURN zvt._close_order(o, 'expired',
+                                format('%s limit %s not marketable (touch %s)', tif, price,
+                                       coalesce(touch::text, 'unknown')), false);
+    END IF;
+    -- rests: the paper matcher takes it from here
+    PERFORM zvt._exposure(o, 1, o.qty, o.reserve_price);
+    PERFORM zvt._paper_orders_rest();
+    RETURN o;
+END;
+$$;
+REVOKE ALL ON FUNCTION zvt._place_order(pg_catalog.oid, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.text, pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool) FROM PUBLIC;
+
+CREATE FUNCTION zvt._paper_orders_rest() RETURNS void
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_paper_orders_rest';
+COMMENT ON FUNCTION zvt._paper_orders_rest() IS
+    'Internal: tell the launcher a paper order rests, so that the paper matcher runs.';
+
+CREATE FUNCTION zvt.place_order(account pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text,
+        side pg_catalog.text, qty pg_catalog.numeric, type pg_catalog.text DEFAULT 'market',
+        price pg_catalog.numeric DEFAULT NULL, stop_price pg_catalog.numeric DEFAULT NULL,
+        trail_pct pg_catalog.numeric DEFAULT NULL, tif pg_catalog.text DEFAULT 'gtc',
+        client_order_id pg_catalog.text DEFAULT NULL, post_only pg_catalog.bool DEFAULT false,
+        reduce_only pg_catalog.bool DEFAULT false)
+    RETURNS zvt.orders
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT
+    AS 'MODULE_PATHNAME', 'zvt_ledger_call';
+COMMENT ON FUNCTION zvt.place_order(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool) IS
+    'Place an order on an account the caller may use: validated, risk-checked under the account''s lock, then filled, rested or rejected; returns the order. Live accounts raise 0A000.';
+
+-- ---------------------------------------------------------------------
+-- Canceling
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION zvt._cancel_order(caller pg_catalog.oid, order_id pg_catalog.int8)
+    RETURNS zvt.orders
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o zvt.orders;
+    acct int4;
+BEGIN
+    SELECT x.account_id INTO acct FROM zvt.orders x WHERE x.order_id = _cancel_order.order_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown order %', coalesce(order_id::text, 'NULL') USING ERRCODE = '42704';
+    END IF;
+    IF NOT zvt._may_use(caller, acct) THEN
+        RAISE EXCEPTION 'permission denied for order %', order_id
+            USING ERRCODE = '42501', DETAIL = 'The order belongs to an account you may not use.';
+    END IF;
+    PERFORM pg_advisory_xact_lock(8025716, acct);
+    SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _cancel_order.order_id FOR UPDATE;
+    IF o.status NOT IN ('accepted', 'partially_filled') THEN
+        RAISE EXCEPTION 'order % is %', order_id, o.status
+            USING ERRCODE = '55000', HINT = 'Only accepted and partially filled orders can be canceled.';
+    END IF;
+    RETURN zvt._close_order(o, 'canceled', NULL, true);
+END;
+$$;
+REVOKE ALL ON FUNCTION zvt._cancel_order(pg_catalog.oid, pg_catalog.int8) FROM PUBLIC;
+
+CREATE FUNCTION zvt.cancel_order(order_id pg_catalog.int8)
+    RETURNS zvt.orders
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT
+    AS 'MODULE_PATHNAME', 'zvt_ledger_call';
+COMMENT ON FUNCTION zvt.cancel_order(pg_catalog.int8) IS
+    'Cancel an open order (accepted or partially filled) of an account the caller may use; returns it.';
+
+CREATE FUNCTION zvt.__cancel_all(caller pg_catalog.oid, account pg_catalog.text, exchange pg_catalog.text,
+                                 symbol pg_catalog.text)
+    RETURNS zvt.orders[]
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a zvt.accounts := zvt._account(caller, account);
+    iid int4;
+    o zvt.orders;
+    done zvt.orders[] := '{}';
+BEGIN
+    IF symbol IS NOT NULL AND exchange IS NULL THEN
+        RAISE EXCEPTION 'symbol needs an exchange' USING ERRCODE = '22023';
+    END IF;
+    IF symbol IS NOT NULL THEN
+        iid := zvt._instrument_id(exchange, symbol);
+    ELSIF exchange IS NOT NULL THEN
+        PERFORM zvt._check_exchange(exchange);
+    END IF;
+    PERFORM pg_advisory_xact_lock(8025716, a.account_id);
+    FOR o IN SELECT * FROM zvt.orders x
+              WHERE x.account_id = a.account_id AND x.status IN ('accepted', 'partially_filled')
+                AND (iid IS NULL OR x.instrument_id = iid)
+                AND (__cancel_all.exchange IS NULL OR x.exchange = __cancel_all.exchange)
+              ORDER BY x.order_id FOR UPDATE
+    LOOP
+        done := done || zvt._close_order(o, 'canceled', NULL, true);
+    END LOOP;
+    RETURN done;
+END;
+$$;
+REVOKE ALL ON FUNCTION zvt.__cancel_all(pg_catalog.oid, pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+
+CREATE FUNCTION zvt._cancel_all(account pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text)
+    RETURNS zvt.orders[]
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT
+    AS 'MODULE_PATHNAME', 'zvt_ledger_call';
+COMMENT ON FUNCTION zvt._cancel_all(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+    'Internal: zvt.cancel_all''s work, returning the canceled orders as an array.';
+
+CREATE FUNCTION zvt.cancel_all(account pg_catalog.text, exchange pg_catalog.text DEFAULT NULL,
+                               symbol pg_catalog.text DEFAULT NULL)
+    RETURNS SETOF zvt.orders
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM unnest(zvt._cancel_all(account, exchange, symbol)) $$;
+COMMENT ON FUNCTION zvt.cancel_all(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+    'Cancel every open order of an account (optionally of one exchange or symbol); returns the canceled orders.';
+
+-- ---------------------------------------------------------------------
+-- Paper matching
+-- ---------------------------------------------------------------------
+
+-- Match the resting paper orders of one instrument against its bus entry;
+-- returns how many orders changed (triggered, filled or partly filled).
+-- Each order matches only trades and quotes that reached the bus after it
+-- last looked (the bus's trade and quote counters).
+CREATE FUNCTION zvt._paper_match(instrument_id pg_catalog.int4) RETURNS pg_catalog.int4
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    e record;
+    cand record;
+    o zvt.orders;
+    a zvt.accounts;
+    dir int;
+    last numeric;
+    bid numeric;
+    ask numeric;
+    new_trade bool;
+    new_quote bool;
+    touch numeric;
+    avail numeric;
+    fqty numeric;
+    changed int := 0;
+BEGIN
+    SELECT * INTO e FROM zvt._bus_entry(instrument_id);
+    IF e.trades IS NULL THEN
+        RETURN 0;
+    END IF;
+    last := e.last::numeric;
+    bid := e.bid::numeric;
+    ask := e.ask::numeric;
+    FOR cand IN SELECT x.order_id, x.account_id FROM zvt.orders x
+                 WHERE x.instrument_id = _paper_match.instrument_id
+                   AND x.status IN ('accepted', 'partially_filled')
+                   AND (x.bus_trades_seen IS DISTINCT FROM e.trades OR x.bus_quotes_seen IS DISTINCT FROM e.quotes)
+                 ORDER BY x.order_id
+    LOOP
+        PERFORM pg_advisory_xact_lock(8025716, cand.account_id);
+        SELECT * INTO o FROM zvt.orders x WHERE x.order_id = cand.order_id FOR UPDATE;
+        CONTINUE WHEN o.status NOT IN ('accepted', 'partially_filled');
+        SELECT * INTO a FROM zvt.accounts x WHERE x.account_id = o.account_id;
+        dir := CASE WHEN o.side = 'buy' THEN 1 ELSE -1 END;
+        new_trade := last IS NOT NULL AND o.bus_trades_seen IS DISTINCT FROM e.trades;
+        new_quote := o.bus_quotes_seen IS DISTINCT FROM e.quotes;
+        touch := CASE WHEN dir = 1 THEN ask ELSE bid END;
+        UPDATE zvt.orders x SET bus_trades_seen = e.trades, bus_quotes_seen = e.quotes
+         WHERE x.order_id = o.order_id;
+
+        -- stops: a new trade crossing the trigger (a trailing stop first follows the best price)
+        IF o.type IN ('stop', 'stop_limit', 'trailing_stop') AND NOT o.triggered THEN
+            CONTINUE WHEN NOT new_trade;
+            IF o.type = 'trailing_stop' AND dir * (o.trail_ref - last) > 0 THEN
+                -- a sell trails the highest price since placement, a buy the lowest
+                o.trail_ref := last;
+                o.stop_price := trim_scale(last * (1 + dir * o.trail_pct / 100));
+                UPDATE zvt.orders x SET trail_ref = o.trail_ref, stop_price = o.stop_price,
+                                        updated_at = pg_catalog.clock_timestamp()
+                 WHERE x.order_id = o.order_id;
+            END IF;
+            CONTINUE WHEN dir * (last - o.stop_price) < 0;
+            UPDATE zvt.orders x SET triggered = true, updated_at = pg_catalog.clock_timestamp()
+             WHERE x.order_id = o.order_id RETURNING * INTO o;
+            INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, price, reason)
+            VALUES (o.order_id, o.account_id, 'triggered', o.status, o.qty - o.filled_qty, last,
+                    format('last trade %s crossed the stop price %s', last, o.stop_price));
+            changed := changed + 1;
+            IF o.type <> 'stop_limit' THEN
+                -- now a market order: the touch (or the trade) moved by slippage, as taker
+                PERFORM zvt._fill(a, o, o.qty - o.filled_qty,
+                                  trim_scale(coalesce(touch, last) * (1 + dir * a.slippage_bps / 10000)),
+                                  'taker', CASE WHEN touch IS NULL THEN e.last_ts ELSE e.quote_ts END, true);
+                CONTINUE;
+            END IF;
+            IF touch IS NOT NULL AND dir * (touch - o.price) <= 0 THEN
+                -- a limit that is marketable when it is born takes at the touch
+                PERFORM zvt._fill(a, o, o.qty - o.filled_qty, touch, 'taker', e.quote_ts, true);
+                CONTINUE;
+            END IF;
+            CONTINUE;
+        END IF;
+
+        -- resting limits fill as maker at their price: the touch reached it
+        -- (up to its size) or a trade printed through it (up to its size)
+        avail := NULL;
+        IF new_quote AND touch IS NOT NULL AND dir * (touch - o.price) <= 0 THEN
+            avail := coalesce(CASE WHEN dir = 1 THEN e.ask_qty ELSE e.bid_qty END::numeric, o.qty);
+        END IF;
+        IF new_trade AND dir * (last - o.price) <= 0 THEN
+            avail := greatest(avail, coalesce(e.last_qty::numeric, o.qty));
+        END IF;
+        CONTINUE WHEN avail IS NULL OR avail <= 0;
+        fqty := least(avail, o.qty - o.filled_qty);
+        PERFORM zvt._fill(a, o, fqty, o.price, 'maker',
+                          CASE WHEN new_trade AND dir * (last - o.price) <= 0 THEN e.last_ts ELSE e.quote_ts END,
+                          true);
+        changed := changed + 1;
+    END LOOP;
+    RETURN changed;
+END;
+$$;
+REVOKE ALL ON FUNCTION zvt._paper_match(pg_catalog.int4) FROM PUBLIC;
+
+-- every instrument with resting paper orders; NULL when none rests (the
+-- matcher worker then stops until the next order rests)
+CREATE FUNCTION zvt.paper_match() RETURNS pg_catalog.int4
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    iid int4;
+    n int := 0;
+    any_resting bool := false;
+BEGIN
+    FOR iid IN SELECT DISTINCT x.instrument_id FROM zvt.orders x
+                WHERE x.status IN ('accepted', 'partially_filled')
+    LOOP
+        any_resting := true;
+        n := n + zvt._paper_match(iid);
+    END LOOP;
+    RETURN CASE WHEN any_resting THEN n END;
+END;
+$$;
+COMMENT ON FUNCTION zvt.paper_match() IS
+    'Match every resting paper order against the market bus now (the paper matcher worker does this on each new price); returns how many orders changed, NULL when none rests.';
+REVOKE ALL ON FUNCTION zvt.paper_match() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------
+-- Read side
+-- ---------------------------------------------------------------------
+
+CREATE VIEW zvt.positions WITH (security_invoker = true) AS
+SELECT a.name AS account, i.exchange, i.symbol, h.qty, h.avg_price, h.realized_pnl,
+       m.mark AS mark_price,
+       trim_scale(round((m.mark - h.avg_price) * h.qty, 8)) AS unrealized_pnl,
+       trim_scale(round(abs(h.qty) * m.mark, 8)) AS notional,
+       h.account_id, h.instrument_id, h.updated_at
+  FROM zvt.holdings h
+  JOIN zvt.accounts a ON a.account_id = h.account_id
+  JOIN zvt.instruments i ON i.id = h.instrument_id
+  CROSS JOIN LATERAL (SELECT zvt._mark_price(h.instrument_id) AS mark) m;
+COMMENT ON VIEW zvt.positions IS
+    'Netting positions marked to the market bus (last trade, else mid): unrealized PnL and notional; NULL marks before any price.';
+GRANT SELECT ON zvt.positions TO PUBLIC;
+
+CREATE FUNCTION zvt.__portfolio_row(caller pg_catalog.oid, name pg_catalog.text,
+        OUT currency text, OUT cash numeric, OUT equity numeric,
+        OUT exposure numeric, OUT unrealized_pnl numeric, OUT realized_pnl numeric,
+        OUT fees numeric, OUT pnl_today numeric, OUT pnl_total numeric, OUT open_orders int4)
+    RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    a zvt.accounts := zvt._account(caller, __portfolio_row.name);
+    spot_value numeric;
+BEGIN
+    __portfolio_row.currency := a.currency;
+    SELECT coalesce(sum(b.amount), 0) INTO __portfolio_row.cash FROM zvt.balances b
+     WHERE b.account_id = a.account_id AND b.asset = a.currency;
+    SELECT coalesce(sum(CASE WHEN i.kind = 'spot' THEN h.qty * m.mark ELSE 0 END), 0),
+           coalesce(sum(CASE WHEN i.kind = 'perp' THEN (m.mark - h.avg_price) * h.qty ELSE 0 END), 0),
+           coalesce(sum(abs(h.qty) * m.mark), 0),
+           coalesce(sum(h.realized_pnl), 0)
+      INTO spot_value, __portfolio_row.unrealized_pnl, __portfolio_row.exposure, __portfolio_row.realized_pnl
+      FROM zvt.holdings h
+      JOIN zvt.instruments i ON i.id = h.instrument_id
+      CROSS JOIN LATERAL (SELECT coalesce(zvt._mark_price(h.instrument_id), h.avg_price) AS mark) m
+     WHERE h.account_id = a.account_id;
+    -- spot holdings count at their mark; unrealized PnL of spot is mark against cost
+    SELECT __portfolio_row.unrealized_pnl
+           + coalesce(sum(CASE WHEN i.kind = 'spot' THEN (coalesce(zvt._mark_price(h.instrument_id), h.avg_price) - h.avg_price) * h.qty ELSE 0 END), 0)
+      INTO __portfolio_row.unrealized_pnl
+      FROM zvt.holdings h JOIN zvt.instruments i ON i.id = h.instrument_id
+     WHERE h.account_id = a.account_id;
+    equity := trim_scale(round(cash + spot_value + (SELECT coalesce(sum((coalesce(zvt._mark_price(h.instrument_id), h.avg_price) - h.avg_price) * h.qty), 0)
+                                               FROM zvt.holdings h JOIN zvt.instruments i ON i.id = h.instrument_id
+                                              WHERE h.account_id = a.account_id AND i.kind = 'perp'), 8));
+    SELECT coalesce(sum(d.fees), 0) INTO fees FROM zvt.daily_pnl d WHERE d.account_id = a.account_id;
+    SELECT trim_scale(round(coalesce(sum(d.realized - d.fees), 0) + __portfolio_row.unrealized_pnl, 8)) INTO pnl_today
+      FROM zvt.daily_pnl d
+     WHERE d.account_id = a.account_id AND d.day = (pg_catalog.clock_timestamp() AT TIME ZONE 'UTC')::date;
+    pnl_total := trim_scale(equity - a.initial_cash);
+    SELECT coalesce(sum(x.open_orders), 0) INTO open_orders FROM zvt.exposure x WHERE x.account_id = a.account_id;
+    exposure := trim_scale(round(exposure, 8));
+    unrealized_pnl := trim_scale(round(unrealized_pnl, 8));
+    cash := trim_scale(cash);
+END;
+$$;
+REVOKE ALL ON FUNCTION zvt.__portfolio_row(pg_catalog.oid, pg_catalog.text) FROM PUBLIC;
+
+CREATE FUNCTION zvt._portfolio_row(name pg_catalog.text,
+        OUT currency text, OUT cash numeric, OUT equity numeric,
+        OUT exposure numeric, OUT unrealized_pnl numeric, OUT realized_pnl numeric,
+        OUT fees numeric, OUT pnl_today numeric, OUT pnl_total numeric, OUT open_orders int4)
+    RETURNS record
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT
+    AS 'MODULE_PATHNAME', 'zvt_ledger_call';
+COMMENT ON FUNCTION zvt._portfolio_row(pg_catalog.text) IS 'Internal: zvt.portfolio''s row.';
+
+CREATE FUNCTION zvt.portfolio(account pg_catalog.text)
+    RETURNS TABLE (currency text, cash numeric, equity numeric, exposure numeric,
+                   unrealized_pnl numeric, realized_pnl numeric, fees numeric, pnl_today numeric,
+                   pnl_total numeric, open_orders int4)
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM zvt._portfolio_row(portfolio.account) $$;
+COMMENT ON FUNCTION zvt.portfolio(pg_catalog.text) IS
+    'An account''s cash (its currency), equity (cash + spot holdings at mark + perpetuals'' unrealized PnL), gross exposure, PnL (realized, unrealized, today since 00:00 UTC, total against the initial cash), fees and open orders.';

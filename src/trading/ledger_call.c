@@ -1,0 +1,117 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/trading/ledger_call.c
+ *	  Entry point of the trading functions: note who called, then run the
+ *	  function's body as the owner of the ledger.
+ *
+ * Users hold no INSERT, UPDATE or DELETE on the ledger (accounts, orders,
+ * fills, balances, holdings, order_events).  Each public trading function,
+ * zvt.place_order for example, is declared in SQL as this C function.  It
+ * takes the caller from GetUserId(), switches to the owner of the body
+ * zvt._place_order (the extension's owner) and calls the body with the
+ * caller's oid as a first argument before the public arguments.  The body
+ * checks the caller's right to the account, then writes.
+ *
+ * A SECURITY DEFINER body alone could not do this: inside it the caller is
+ * no longer visible (current_user is the definer, and session_user ignores
+ * SET ROLE).  Errors need no cleanup here: transaction and subtransaction
+ * abort restore the user id and security context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(zvt_ledger_call);
+
+/* What a public function calls, cached in its FmgrInfo. */
+typedef struct LedgerBody
+{
+	FmgrInfo	flinfo;			/* zvt._<name>(oid, <public arguments>) */
+	Oid			owner;			/* who the body runs as */
+	int			nargs;			/* public arguments */
+} LedgerBody;
+
+/*
+ * Find the body of the public function fn_oid: same schema, its name with
+ * a leading underscore, an oid first and then the same argument types.
+ */
+static LedgerBody *
+ledger_body_lookup(FmgrInfo *flinfo)
+{
+	HeapTuple	tup;
+	Form_pg_proc proc;
+	Oid			argtypes[FUNC_MAX_ARGS];
+	char	   *bodyname;
+	char	   *nspname;
+	Oid			bodyoid;
+	LedgerBody *body;
+
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(flinfo->fn_oid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", flinfo->fn_oid);
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	if (proc->pronargs + 1 > FUNC_MAX_ARGS)
+		elog(ERROR, "too many arguments for a ledger function");
+	argtypes[0] = OIDOID;
+	memcpy(&argtypes[1], proc->proargtypes.values, proc->pronargs * sizeof(Oid));
+	bodyname = psprintf("_%s", NameStr(proc->proname));
+	nspname = get_namespace_name(proc->pronamespace);
+
+	body = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(LedgerBody));
+	body->nargs = proc->pronargs;
+	ReleaseSysCache(tup);
+
+	bodyoid = LookupFuncName(list_make2(makeString(nspname), makeString(bodyname)),
+							 body->nargs + 1, argtypes, false);
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(bodyoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", bodyoid);
+	body->owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+	ReleaseSysCache(tup);
+
+	fmgr_info_cxt(bodyoid, &body->flinfo, flinfo->fn_mcxt);
+	flinfo->fn_extra = body;
+	return body;
+}
+
+Datum
+zvt_ledger_call(PG_FUNCTION_ARGS)
+{
+	LedgerBody *body = (LedgerBody *) fcinfo->flinfo->fn_extra;
+	FunctionCallInfo inner;
+	Oid			caller = GetUserId();
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		result;
+
+	if (body == NULL)
+		body = ledger_body_lookup(fcinfo->flinfo);
+
+	inner = palloc(SizeForFunctionCallInfo(body->nargs + 1));
+	InitFunctionCallInfoData(*inner, &body->flinfo, body->nargs + 1,
+							 fcinfo->fncollation, NULL, NULL);
+	inner->args[0].value = ObjectIdGetDatum(caller);
+	inner->args[0].isnull = false;
+	for (int i = 0; i < body->nargs; i++)
+		inner->args[i + 1] = fcinfo->args[i];
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(body->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	result = FunctionCallInvoke(inner);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+
+	fcinfo->isnull = inner->isnull;
+	pfree(inner);
+	return result;
+}
