@@ -88,7 +88,7 @@ BEGIN
      WHERE h.account_id = o.account_id AND h.instrument_id = o.instrument_id FOR UPDATE;
     q := coalesce(q, 0);
     avg := coalesce(avg, 0);
-    newq := q + dir * fqty;
+    newq := trim_scale(q + dir * fqty);
     IF q = 0 OR sign(q) = dir THEN
         newavg := trim_scale(round((abs(q) * avg + fqty * fprice) / (abs(q) + fqty), 10));
     ELSE
@@ -721,10 +721,12 @@ BEGIN
                     format('last trade %s crossed the stop price %s', last, o.stop_price));
             changed := changed + 1;
             IF o.type <> 'stop_limit' THEN
-                -- now a market order: the touch (or the trade) moved by slippage, as taker
+                -- now a market order: the touch moved by slippage, as taker, but never
+                -- better than the trade that triggered it (the quote may be older)
                 PERFORM zvt._fill(a, o, o.qty - o.filled_qty,
-                                  trim_scale(coalesce(touch, last) * (1 + dir * a.slippage_bps / 10000)),
-                                  'taker', CASE WHEN touch IS NULL THEN e.last_ts ELSE e.quote_ts END, true);
+                                  trim_scale(CASE WHEN dir = 1 THEN greatest(touch, last) ELSE least(touch, last) END
+                                             * (1 + dir * a.slippage_bps / 10000)),
+                                  'taker', e.last_ts, true);
                 CONTINUE;
             END IF;
             IF touch IS NOT NULL AND dir * (touch - o.price) <= 0 THEN

@@ -399,6 +399,9 @@ zvt_bus_publish(PG_FUNCTION_ARGS)
 {
 	int32		id;
 	TimestampTz ts;
+	double		px;
+	double		bid;
+	double		ask;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -406,28 +409,29 @@ zvt_bus_publish(PG_FUNCTION_ARGS)
 				 errmsg("instrument must not be null")));
 	id = PG_GETARG_INT32(0);
 	ts = PG_ARGISNULL(7) ? GetCurrentTimestamp() : PG_GETARG_TIMESTAMPTZ(7);
-	if (!PG_ARGISNULL(1))
-	{
-		double		px = PG_GETARG_FLOAT8(1);
+	px = PG_ARGISNULL(1) ? NAN : PG_GETARG_FLOAT8(1);
+	bid = PG_ARGISNULL(3) ? NAN : PG_GETARG_FLOAT8(3);
+	ask = PG_ARGISNULL(5) ? NAN : PG_GETARG_FLOAT8(5);
 
-		if (!(px > 0) || isinf(px))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("price must be a positive finite number, not %g", px)));
-		bus_put_trade(id, px, PG_ARGISNULL(2) ? NAN : PG_GETARG_FLOAT8(2), ts);
-	}
+	/* check everything before writing anything */
+	if (!PG_ARGISNULL(1) && (!(px > 0) || isinf(px)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("price must be a positive finite number, not %g", px)));
+	if (!isnan(bid) && !isnan(ask) && bid > ask)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bid %g is above ask %g", bid, ask)));
+
+	/*
+	 * The quote first: a paper order that a trade triggers then sees the
+	 * book as it stood with that trade.
+	 */
 	if (!PG_ARGISNULL(3) || !PG_ARGISNULL(5))
-	{
-		double		bid = PG_ARGISNULL(3) ? NAN : PG_GETARG_FLOAT8(3);
-		double		ask = PG_ARGISNULL(5) ? NAN : PG_GETARG_FLOAT8(5);
-
-		if (!isnan(bid) && !isnan(ask) && bid > ask)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("bid %g is above ask %g", bid, ask)));
 		bus_put_quote(id, bid, PG_ARGISNULL(4) ? NAN : PG_GETARG_FLOAT8(4),
 					  ask, PG_ARGISNULL(6) ? NAN : PG_GETARG_FLOAT8(6), ts);
-	}
+	if (!PG_ARGISNULL(1))
+		bus_put_trade(id, px, PG_ARGISNULL(2) ? NAN : PG_GETARG_FLOAT8(2), ts);
 	PG_RETURN_VOID();
 }
 

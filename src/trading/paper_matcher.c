@@ -31,6 +31,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "bus/bus.h"
 #include "zvt.h"
@@ -114,6 +115,7 @@ void
 paper_matcher_main(Datum arg)
 {
 	uint64		prices_seen = 0;
+	TimestampTz last_pass = 0;
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -132,12 +134,20 @@ paper_matcher_main(Datum arg)
 		/* read before the pass: an order resting after it moves it on */
 		uint64		paper_gen = bus_paper_generation();
 		uint64		prices = bus_generation();
+		TimestampTz now = GetCurrentTimestamp();
 
 		if (!zvt_paper_matcher)
 			break;
-		if (prices != prices_seen || prices_seen == 0)
+
+		/*
+		 * A pass on every new price, and one a second regardless, which
+		 * notices when orders stop resting (canceled, filled elsewhere).
+		 */
+		if (prices != prices_seen || last_pass == 0 ||
+			TimestampDifferenceExceeds(last_pass, now, 1000))
 		{
 			prices_seen = prices;
+			last_pass = now;
 			if (!matcher_pass())
 			{
 				/* nothing rests: the launcher starts us again when an order does */

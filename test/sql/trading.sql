@@ -24,7 +24,7 @@ BEGIN
 END $$;
 
 CREATE VIEW pg_temp.o AS
-SELECT order_id AS id, type, side, qty, price, stop_price AS stop, tif, status, filled_qty AS filled,
+SELECT type, side, qty, price, stop_price AS stop, tif, status, filled_qty AS filled,
        avg_fill_price AS avg, fees, reason, client_order_id AS cid
   FROM zvt.orders;
 
@@ -55,13 +55,13 @@ SELECT name, kind FROM zvt.create_account('live1', 'live', initial_cash => 100);
 -- market orders: fill at once at the touch moved by slippage (10 bps), taker fee 10 bps
 -- ------------------------------------------------------------------
 SELECT pg_temp.tick(100, 1, 99.9, 100.1);
-SELECT order_id AS id, status, filled_qty AS filled, avg_fill_price AS avg, fees FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 2);
+SELECT status, filled_qty AS filled, avg_fill_price AS avg, fees FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 2);
 -- 100.1 * 1.001 = 100.2001; fee 2 * 100.2001 * 0.001 = 0.2004002
 SELECT asset, amount FROM zvt.balances b JOIN zvt.accounts a USING (account_id)
  WHERE a.name = 'spot1' ORDER BY asset;
-SELECT order_id AS id, status, filled_qty AS filled, avg_fill_price AS avg FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'sell', 1, tif => 'ioc');
+SELECT status, filled_qty AS filled, avg_fill_price AS avg FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'sell', 1, tif => 'ioc');
 -- 99.9 * 0.999 = 99.8001
-SELECT order_id AS id, status, filled_qty AS filled, avg_fill_price AS avg FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'sell', 0.5, tif => 'fok');
+SELECT status, filled_qty AS filled, avg_fill_price AS avg FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'sell', 0.5, tif => 'fok');
 SELECT account, symbol, qty, avg_price, realized_pnl, mark_price, unrealized_pnl, notional
   FROM zvt.positions WHERE account = 'spot1';
 
@@ -69,29 +69,29 @@ SELECT account, symbol, qty, avg_price, realized_pnl, mark_price, unrealized_pnl
 -- limit orders and tif
 -- ------------------------------------------------------------------
 -- not marketable: gtc rests, ioc and fok expire
-SELECT order_id AS id, status, reason FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 99, client_order_id => 'b99');
-SELECT order_id AS id, status, reason FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 99, tif => 'ioc');
-SELECT order_id AS id, status, reason FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 99, tif => 'fok');
+SELECT status, reason FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 99, client_order_id => 'b99');
+SELECT status, reason FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 99, tif => 'ioc');
+SELECT status, reason FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 99, tif => 'fok');
 -- marketable: taker at the touch, not at the limit (no slippage on limits)
-SELECT order_id AS id, status, filled_qty AS filled, avg_fill_price AS avg FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.5, 'limit', price => 101, tif => 'ioc');
-SELECT order_id AS id, status, filled_qty AS filled, avg_fill_price AS avg FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.5, 'limit', price => 101, tif => 'fok');
+SELECT status, filled_qty AS filled, avg_fill_price AS avg FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.5, 'limit', price => 101, tif => 'ioc');
+SELECT status, filled_qty AS filled, avg_fill_price AS avg FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.5, 'limit', price => 101, tif => 'fok');
 -- post_only: marketable is rejected, resting is accepted
-SELECT order_id AS id, status, reason FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 100.5, post_only => true);
-SELECT order_id AS id, status, reason FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'sell', 0.5, 'limit', price => 101, post_only => true, client_order_id => 's101');
+SELECT status, reason FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 100.5, post_only => true);
+SELECT status, reason FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'sell', 0.5, 'limit', price => 101, post_only => true, client_order_id => 's101');
 -- the resting buy at 99 fills as maker in parts: a trade through it (0.3),
 -- the ask reaching it (0.5 shown), then a trade at it for the rest (0.2)
 SELECT pg_temp.tick(98.9, 0.3);
-SELECT id, status, filled, avg, fees FROM pg_temp.o WHERE cid = 'b99';
+SELECT status, filled, avg, fees FROM pg_temp.o WHERE cid = 'b99';
 SELECT pg_temp.tick(bid => 98.5, ask => 99, bid_qty => 1, ask_qty => 0.5);
-SELECT id, status, filled, avg, fees FROM pg_temp.o WHERE cid = 'b99';
+SELECT status, filled, avg, fees FROM pg_temp.o WHERE cid = 'b99';
 SELECT pg_temp.tick(99, 5);
-SELECT id, status, filled, avg, fees FROM pg_temp.o WHERE cid = 'b99';
+SELECT status, filled, avg, fees FROM pg_temp.o WHERE cid = 'b99';
 -- the same prices again fill nothing more: each bus update matches once
 SELECT pg_temp.tick(99, 5);
-SELECT id, status, filled FROM pg_temp.o WHERE cid IN ('b99', 's101') ORDER BY id;
+SELECT status, filled FROM pg_temp.o WHERE cid IN ('b99', 's101') ORDER BY cid;
 -- the resting sell at 101 (post_only) fills when a trade prints at or above it
 SELECT pg_temp.tick(101.5, 2, 101, 101.6);
-SELECT id, status, filled, avg, fees FROM pg_temp.o WHERE cid = 's101';
+SELECT status, filled, avg, fees FROM pg_temp.o WHERE cid = 's101';
 SELECT o.client_order_id AS cid, f.side, f.qty, f.price, f.fee, f.liquidity, f.realized_pnl
   FROM zvt.fills f JOIN zvt.orders o USING (order_id) ORDER BY f.fill_id;
 
@@ -100,36 +100,36 @@ SELECT o.client_order_id AS cid, f.side, f.qty, f.price, f.fee, f.liquidity, f.r
 -- ------------------------------------------------------------------
 SELECT pg_temp.tick(100, 1, 99.9, 100.1);
 -- stop sell (stop-loss) at 95: 96 does not trigger, 95 does; then a market sell at the bid - 10 bps
-SELECT order_id AS id, type, status, stop_price AS stop FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'sell', 0.5, 'stop', stop_price => 95, client_order_id => 'stop95');
+SELECT type, status, stop_price AS stop FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'sell', 0.5, 'stop', stop_price => 95, client_order_id => 'stop95');
 SELECT pg_temp.tick(96, 1, 95.9, 96.1);
-SELECT id, status, filled FROM pg_temp.o WHERE cid = 'stop95';
+SELECT status, filled FROM pg_temp.o WHERE cid = 'stop95';
 SELECT pg_temp.tick(95, 1, 94.9, 95.1);
-SELECT id, status, filled, avg FROM pg_temp.o WHERE cid = 'stop95';
+SELECT status, filled, avg FROM pg_temp.o WHERE cid = 'stop95';
 -- stop_limit buy: stop 105, limit 106; triggers on a trade at 105.5 while the ask (106.5)
 -- is above the limit, so it rests as a limit and fills as maker when the ask reaches 106
-SELECT order_id AS id, type, status FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.2, 'stop_limit', price => 106, stop_price => 105, client_order_id => 'sl105');
+SELECT type, status FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.2, 'stop_limit', price => 106, stop_price => 105, client_order_id => 'sl105');
 SELECT pg_temp.tick(104.9, 1, 104.8, 105);
-SELECT id, status, filled FROM pg_temp.o WHERE cid = 'sl105';
+SELECT status, filled FROM pg_temp.o WHERE cid = 'sl105';
 SELECT pg_temp.tick(105.5, 1, 105.4, 106.5);
-SELECT id, status, filled FROM pg_temp.o WHERE cid = 'sl105';
+SELECT status, filled FROM pg_temp.o WHERE cid = 'sl105';
 SELECT pg_temp.tick(bid => 105.8, ask => 106, ask_qty => 10);
-SELECT id, status, filled, avg FROM pg_temp.o WHERE cid = 'sl105';
+SELECT status, filled, avg FROM pg_temp.o WHERE cid = 'sl105';
 -- trailing stop sell 5 %: starts at 5 % under the mark (100 -> 95), follows the
 -- high (110 -> 104.5), does not move down, triggers when a trade reaches 104.5
 SELECT pg_temp.tick(100, 1, 99.9, 100.1);
-SELECT order_id AS id, type, status, stop_price AS stop FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'sell', 0.5, 'trailing_stop', trail_pct => 5, client_order_id => 'trail5');
+SELECT type, status, stop_price AS stop FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'sell', 0.5, 'trailing_stop', trail_pct => 5, client_order_id => 'trail5');
 SELECT pg_temp.tick(110, 1, 109.9, 110.1);
-SELECT id, status, stop FROM pg_temp.o WHERE cid = 'trail5';
+SELECT status, stop FROM pg_temp.o WHERE cid = 'trail5';
 SELECT pg_temp.tick(105, 1, 104.9, 105.1);
-SELECT id, status, stop FROM pg_temp.o WHERE cid = 'trail5';
+SELECT status, stop FROM pg_temp.o WHERE cid = 'trail5';
 SELECT pg_temp.tick(104.5, 1, 104.4, 104.6);
-SELECT id, status, stop, filled, avg FROM pg_temp.o WHERE cid = 'trail5';
+SELECT status, stop, filled, avg FROM pg_temp.o WHERE cid = 'trail5';
 -- a buy trailing stop follows the low
-SELECT order_id AS id, stop_price AS stop FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.1, 'trailing_stop', trail_pct => 10, client_order_id => 'trail10');
+SELECT stop_price AS stop FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.1, 'trailing_stop', trail_pct => 10, client_order_id => 'trail10');
 SELECT pg_temp.tick(90, 1, 89.9, 90.1);
-SELECT id, status, stop FROM pg_temp.o WHERE cid = 'trail10';
+SELECT status, stop FROM pg_temp.o WHERE cid = 'trail10';
 SELECT pg_temp.tick(99, 1, 98.9, 99.1);
-SELECT id, status, stop, filled, avg FROM pg_temp.o WHERE cid = 'trail10';
+SELECT status, stop, filled, avg FROM pg_temp.o WHERE cid = 'trail10';
 SELECT event, status, qty, price, reason FROM zvt.order_events
  WHERE order_id IN (SELECT order_id FROM zvt.orders WHERE client_order_id IN ('trail5', 'trail10')) ORDER BY event_id;
 
@@ -152,8 +152,8 @@ SELECT open_orders, buy_qty, sell_qty, buy_notional, sell_notional FROM zvt.expo
  WHERE account_id = (SELECT account_id FROM zvt.accounts WHERE name = 'spot1');
 
 -- client_order_id: a retry returns the original; other arguments are 23505
-SELECT order_id AS id, status FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 60, client_order_id => 'c-1');
-SELECT order_id AS id, status FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 60, client_order_id => 'c-1');
+SELECT status FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 60, client_order_id => 'c-1');
+SELECT status FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 60, client_order_id => 'c-1');
 SELECT zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 2, 'limit', price => 60, client_order_id => 'c-1');  -- 23505
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM zvt.orders WHERE client_order_id = 'c-1';
