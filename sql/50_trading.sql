@@ -197,15 +197,19 @@ COMMENT ON TABLE zvt.risk_limits IS
 -- grantee, or of zvt_admin (superusers may use everything)
 CREATE FUNCTION zvt._may_use(role pg_catalog.oid, account_id pg_catalog.int4)
     RETURNS pg_catalog.bool
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
-    AS $$
-    SELECT pg_has_role(role, a.owner, 'USAGE')
-        OR pg_has_role(role, 'zvt_admin', 'USAGE')
-        OR EXISTS (SELECT 1 FROM zvt.account_grants g
-                    WHERE g.account_id = a.account_id AND pg_has_role(role, g.grantee, 'USAGE'))
-      FROM zvt.accounts a
-     WHERE a.account_id = _may_use.account_id
+AS $$
+DECLARE
+    owner oid;
+BEGIN
+    SELECT a.owner INTO owner FROM zvt.accounts a WHERE a.account_id = _may_use.account_id;
+    RETURN owner IS NOT NULL
+       AND (pg_has_role(role, owner, 'USAGE')
+            OR pg_has_role(role, 'zvt_admin', 'USAGE')
+            OR EXISTS (SELECT 1 FROM zvt.account_grants g
+                        WHERE g.account_id = _may_use.account_id AND pg_has_role(role, g.grantee, 'USAGE')));
+END;
 $$;
 COMMENT ON FUNCTION zvt._may_use(pg_catalog.oid, pg_catalog.int4) IS
     'Internal: may the role use the account (owner, grantee or zvt_admin)?  The row-level security policies call it.';
@@ -217,7 +221,6 @@ CREATE FUNCTION zvt._account(caller pg_catalog.oid, name pg_catalog.text,
                              manage pg_catalog.bool DEFAULT false)
     RETURNS zvt.accounts
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     a zvt.accounts;
@@ -234,7 +237,9 @@ BEGIN
                 USING ERRCODE = '42501',
                       DETAIL = format('Only its owner (%s) and members of zvt_admin may change the account''s grants, limits and state.', a.owner);
         END IF;
-    ELSIF NOT zvt._may_use(caller, a.account_id) THEN
+    ELSIF NOT (pg_has_role(caller, a.owner, 'USAGE') OR pg_has_role(caller, 'zvt_admin', 'USAGE')
+               OR EXISTS (SELECT 1 FROM zvt.account_grants g
+                           WHERE g.account_id = a.account_id AND pg_has_role(caller, g.grantee, 'USAGE'))) THEN
         RAISE EXCEPTION 'permission denied for account "%"', name
             USING ERRCODE = '42501',
                   HINT = 'The account''s owner can share it with zvt.grant_account.';
@@ -251,7 +256,6 @@ CREATE FUNCTION zvt._check_amount(what pg_catalog.text, v pg_catalog.numeric,
                                   positive pg_catalog.bool DEFAULT true)
     RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF v IS NULL OR v = 'NaN' OR v = 'Infinity' OR v = '-Infinity'
@@ -320,7 +324,6 @@ CREATE FUNCTION zvt._create_account(caller pg_catalog.oid, name pg_catalog.text,
                                     slippage_bps pg_catalog.numeric)
     RETURNS zvt.accounts
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     a zvt.accounts;
@@ -388,7 +391,6 @@ CREATE FUNCTION zvt._grant_account(caller pg_catalog.oid, account pg_catalog.tex
                                    allow pg_catalog.bool)
     RETURNS zvt.accounts
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     a zvt.accounts := zvt._account(caller, account, true);
@@ -418,7 +420,6 @@ COMMENT ON FUNCTION zvt.grant_account(pg_catalog.text, pg_catalog.regrole, pg_ca
 CREATE FUNCTION zvt._set_trading_state(caller pg_catalog.oid, account pg_catalog.text, state pg_catalog.text)
     RETURNS zvt.accounts
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     a zvt.accounts := zvt._account(caller, account, true);
@@ -450,7 +451,6 @@ CREATE FUNCTION zvt._set_risk_limits(caller pg_catalog.oid, account pg_catalog.t
         price_band_pct pg_catalog.numeric, max_orders_per_sec pg_catalog.int4)
     RETURNS zvt.risk_limits
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     a zvt.accounts := zvt._account(caller, account, true);

@@ -21,10 +21,14 @@ COMMENT ON FUNCTION zvt._bus_entry(pg_catalog.int4) IS
 
 -- the mark price: last trade, else the mid of the quote, else NULL
 CREATE FUNCTION zvt._mark_price(instrument_id pg_catalog.int4) RETURNS pg_catalog.numeric
-    LANGUAGE sql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-    SELECT coalesce(e.last::numeric, ((e.bid + e.ask) / 2)::numeric) FROM zvt._bus_entry(instrument_id) e
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    e record;
+BEGIN
+    SELECT * INTO e FROM zvt._bus_entry(instrument_id);
+    RETURN coalesce(e.last::numeric, ((e.bid + e.ask) / 2)::numeric);
+END;
 $$;
 COMMENT ON FUNCTION zvt._mark_price(pg_catalog.int4) IS
     'Internal: mark price of an instrument from the bus: last trade, else mid quote, else NULL.';
@@ -34,22 +38,23 @@ COMMENT ON FUNCTION zvt._mark_price(pg_catalog.int4) IS
 CREATE FUNCTION zvt._exposure(o zvt.orders, dcount pg_catalog.int4, dqty pg_catalog.numeric,
                               reserve pg_catalog.numeric)
     RETURNS void
-    LANGUAGE sql
-    SET search_path = pg_catalog, pg_temp
-    AS $$
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    buy bool := o.side = 'buy';
+BEGIN
     INSERT INTO zvt.exposure AS x (account_id, instrument_id, open_orders, buy_qty, sell_qty,
                                    buy_notional, sell_notional)
     VALUES (o.account_id, o.instrument_id, dcount,
-            CASE WHEN o.side = 'buy' THEN dqty ELSE 0 END,
-            CASE WHEN o.side = 'sell' THEN dqty ELSE 0 END,
-            CASE WHEN o.side = 'buy' THEN dqty * reserve ELSE 0 END,
-            CASE WHEN o.side = 'sell' THEN dqty * reserve ELSE 0 END)
+            CASE WHEN buy THEN dqty ELSE 0 END, CASE WHEN buy THEN 0 ELSE dqty END,
+            CASE WHEN buy THEN dqty * reserve ELSE 0 END, CASE WHEN buy THEN 0 ELSE dqty * reserve END)
     ON CONFLICT (account_id, instrument_id) DO UPDATE
        SET open_orders = x.open_orders + EXCLUDED.open_orders,
            buy_qty = trim_scale(x.buy_qty + EXCLUDED.buy_qty),
            sell_qty = trim_scale(x.sell_qty + EXCLUDED.sell_qty),
            buy_notional = trim_scale(x.buy_notional + EXCLUDED.buy_notional),
-           sell_notional = trim_scale(x.sell_notional + EXCLUDED.sell_notional)
+           sell_notional = trim_scale(x.sell_notional + EXCLUDED.sell_notional);
+END;
 $$;
 REVOKE ALL ON FUNCTION zvt._exposure(zvt.orders, pg_catalog.int4, pg_catalog.numeric, pg_catalog.numeric) FROM PUBLIC;
 
@@ -66,7 +71,6 @@ CREATE FUNCTION zvt._fill(a zvt.accounts, o zvt.orders, fqty pg_catalog.numeric,
                           resting pg_catalog.bool)
     RETURNS zvt.orders
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     ins zvt.instruments;
@@ -149,7 +153,6 @@ CREATE FUNCTION zvt._close_order(o zvt.orders, status pg_catalog.text, reason pg
                                  resting pg_catalog.bool)
     RETURNS zvt.orders
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF resting THEN
@@ -177,7 +180,6 @@ CREATE FUNCTION zvt._risk_reason(a zvt.accounts, ins zvt.instruments, o zvt.orde
                                  ref pg_catalog.numeric, mkt pg_catalog.numeric)
     RETURNS pg_catalog.text
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     lim record;
@@ -189,6 +191,7 @@ DECLARE
     x record;
     worst numeric;
     n bigint;
+    since timestamptz;
     avail numeric;
     need numeric;
     loss numeric;
@@ -229,10 +232,9 @@ BEGIN
 
     IF lim.n > 0 THEN
         IF lim.max_orders_per_sec IS NOT NULL THEN
+            since := pg_catalog.clock_timestamp() - interval '1 second';
             SELECT count(*) INTO n FROM zvt.orders r
-             WHERE r.account_id = a.account_id
-               AND r.created_at > pg_catalog.clock_timestamp() - interval '1 second'
-               AND r.status <> 'rejected';
+             WHERE r.account_id = a.account_id AND r.created_at > since AND r.status <> 'rejected';
             IF n >= lim.max_orders_per_sec THEN
                 RETURN format('max_orders_per_sec: limit %s, %s orders in the last second',
                               lim.max_orders_per_sec, n);
@@ -339,7 +341,6 @@ CREATE FUNCTION zvt._place_order(caller pg_catalog.oid, account pg_catalog.text,
         reduce_only pg_catalog.bool)
     RETURNS zvt.orders
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -568,7 +569,6 @@ COMMENT ON FUNCTION zvt.place_order(pg_catalog.text, pg_catalog.text, pg_catalog
 CREATE FUNCTION zvt._cancel_order(caller pg_catalog.oid, order_id pg_catalog.int8)
     RETURNS zvt.orders
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     o zvt.orders;
@@ -604,7 +604,6 @@ CREATE FUNCTION zvt.__cancel_all(caller pg_catalog.oid, account pg_catalog.text,
                                  symbol pg_catalog.text)
     RETURNS zvt.orders[]
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     a zvt.accounts := zvt._account(caller, account);
@@ -660,7 +659,6 @@ COMMENT ON FUNCTION zvt.cancel_all(pg_catalog.text, pg_catalog.text, pg_catalog.
 -- last looked (the bus's trade and quote counters).
 CREATE FUNCTION zvt._paper_match(instrument_id pg_catalog.int4) RETURNS pg_catalog.int4
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     e record;
@@ -806,7 +804,6 @@ CREATE FUNCTION zvt.__portfolio_row(caller pg_catalog.oid, name pg_catalog.text,
         OUT fees numeric, OUT pnl_today numeric, OUT pnl_total numeric, OUT open_orders int4)
     RETURNS record
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE

@@ -14,8 +14,10 @@
  *
  * A SECURITY DEFINER body alone could not do this: inside it the caller is
  * no longer visible (current_user is the definer, and session_user ignores
- * SET ROLE).  Errors need no cleanup here: transaction and subtransaction
- * abort restore the user id and security context.
+ * SET ROLE).  The body also runs with search_path = pg_catalog, pg_temp,
+ * set here once for the whole call instead of by a SET clause on every
+ * helper it calls.  Errors need no cleanup here: transaction and
+ * subtransaction abort restore the user id, security context and GUCs.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +31,7 @@
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -93,6 +96,7 @@ zvt_ledger_call(PG_FUNCTION_ARGS)
 	Oid			caller = GetUserId();
 	Oid			save_userid;
 	int			save_sec_context;
+	int			save_nestlevel;
 	Datum		result;
 
 	if (body == NULL)
@@ -108,7 +112,11 @@ zvt_ledger_call(PG_FUNCTION_ARGS)
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(body->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	result = FunctionCallInvoke(inner);
+	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 
 	fcinfo->isnull = inner->isnull;
