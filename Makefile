@@ -34,6 +34,8 @@ OBJS = \
 	src/backtest/backtest_metrics.o \
 	src/backtest/backtest_sql.o \
 	src/trading/ledger_call.o \
+	src/trading/risk.o \
+	src/trading/risk_sql.o \
 	src/trading/paper_matcher.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets
 
@@ -152,6 +154,9 @@ test/unit/test_instruments.bin: test/unit/test_instruments.c src/feed/instrument
 
 test/unit/test_indicators.bin: test/unit/test_indicators.c src/backtest/indicators.c src/backtest/indicators.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_indicators.c src/backtest/indicators.c -lm
+
+test/unit/test_risk.bin: test/unit/test_risk.c src/trading/risk.c src/trading/risk.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_risk.c src/trading/risk.c
 
 test/unit/test_backtest_metrics.bin: test/unit/test_backtest_metrics.c src/backtest/backtest_metrics.c src/backtest/backtest_metrics.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_metrics.c src/backtest/backtest_metrics.c -lm

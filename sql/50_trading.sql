@@ -184,7 +184,7 @@ CREATE TABLE zvt.risk_limits (
     price_band_pct          pg_catalog.numeric,
     max_orders_per_sec      pg_catalog.int4,
     updated_at              pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    UNIQUE NULLS NOT DISTINCT (account_id, instrument_id)
+    CONSTRAINT risk_limits_scope UNIQUE NULLS NOT DISTINCT (account_id, instrument_id)
 );
 COMMENT ON TABLE zvt.risk_limits IS
     'Risk limits per account (exchange and symbol NULL) and per account and instrument; NULL is no limit; where both apply the stricter wins.';

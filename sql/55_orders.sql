@@ -174,160 +174,19 @@ REVOKE ALL ON FUNCTION zvt._close_order(zvt.orders, pg_catalog.text, pg_catalog.
 -- Risk
 -- ---------------------------------------------------------------------
 
--- Why order o (not yet stored) must be rejected, or NULL.  ref is the
--- price its notional is valued at; mkt the market (last or mid) price.
-CREATE FUNCTION zvt._risk_reason(a zvt.accounts, ins zvt.instruments, o zvt.orders,
-                                 ref pg_catalog.numeric, mkt pg_catalog.numeric)
+-- Why an order must be rejected, or NULL: the pre-trade risk check in C
+-- (src/trading/risk.c, src/trading/risk_sql.c; docs/trading.md lists the
+-- checks in order).  ref is the price its notional counts at, mkt the
+-- market price.  Called under the account's advisory lock.
+CREATE FUNCTION zvt._risk_check(account_id pg_catalog.int4, instrument_id pg_catalog.int4,
+        side pg_catalog.text, qty pg_catalog.numeric, type pg_catalog.text, tif pg_catalog.text,
+        price pg_catalog.numeric, reduce_only pg_catalog.bool, ref pg_catalog.numeric,
+        mkt pg_catalog.numeric)
     RETURNS pg_catalog.text
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    lim record;
-    dir int := CASE WHEN o.side = 'buy' THEN 1 ELSE -1 END;
-    pos numeric;
-    reducible numeric;
-    reduces bool;
-    rests bool := o.type <> 'market' AND o.tif = 'gtc';
-    x record;
-    worst numeric;
-    n bigint;
-    since timestamptz;
-    avail numeric;
-    need numeric;
-    loss numeric;
-BEGIN
-    SELECT coalesce(h.qty, 0) INTO pos FROM zvt.holdings h
-     WHERE h.account_id = a.account_id AND h.instrument_id = ins.id;
-    pos := coalesce(pos, 0);
-    reducible := CASE WHEN sign(pos) = -dir THEN abs(pos) ELSE 0 END;
-    reduces := o.qty <= reducible;
-
-    -- trading state and reduce_only
-    IF a.state = 'halted' THEN
-        RETURN format('trading state: account %s is halted', a.name);
-    END IF;
-    IF a.state = 'reducing' AND NOT reduces THEN
-        RETURN format('trading state: account %s is reducing and %s %s %s does not reduce the position %s',
-                      a.name, o.side, o.qty, o.symbol, pos);
-    END IF;
-    IF o.reduce_only AND NOT reduces THEN
-        RETURN format('reduce_only: %s %s %s does not reduce the position %s', o.side, o.qty, o.symbol, pos);
-    END IF;
-
-    -- limits: the account's and the instrument's, the stricter wins
-    SELECT min(l.max_order_qty) AS max_order_qty, min(l.max_order_notional) AS max_order_notional,
-           min(l.max_position_qty) AS max_position_qty, min(l.max_position_notional) AS max_position_notional,
-           min(l.max_open_orders) AS max_open_orders, min(l.max_daily_loss) AS max_daily_loss,
-           min(l.price_band_pct) AS price_band_pct, min(l.max_orders_per_sec) AS max_orders_per_sec,
-           count(*) AS n
-      INTO lim
-      FROM zvt.risk_limits l
-     WHERE l.account_id = a.account_id AND (l.instrument_id IS NULL OR l.instrument_id = ins.id);
-
-    SELECT coalesce(sum(e.open_orders), 0) AS open_orders,
-           coalesce(sum(e.buy_qty) FILTER (WHERE e.instrument_id = ins.id), 0) AS buy_qty,
-           coalesce(sum(e.sell_qty) FILTER (WHERE e.instrument_id = ins.id), 0) AS sell_qty
-      INTO x
-      FROM zvt.exposure e WHERE e.account_id = a.account_id;
-
-    IF lim.n > 0 THEN
-        IF lim.max_orders_per_sec IS NOT NULL THEN
-            since := pg_catalog.clock_timestamp() - interval '1 second';
-            SELECT count(*) INTO n FROM zvt.orders r
-             WHERE r.account_id = a.account_id AND r.created_at > since AND r.status <> 'rejected';
-            IF n >= lim.max_orders_per_sec THEN
-                RETURN format('max_orders_per_sec: limit %s, %s orders in the last second',
-                              lim.max_orders_per_sec, n);
-            END IF;
-        END IF;
-        IF lim.max_open_orders IS NOT NULL AND rests AND x.open_orders >= lim.max_open_orders THEN
-            RETURN format('max_open_orders: limit %s, %s open orders', lim.max_open_orders, x.open_orders);
-        END IF;
-        IF o.qty > lim.max_order_qty THEN
-            RETURN format('max_order_qty: limit %s, order %s', lim.max_order_qty, o.qty);
-        END IF;
-        IF lim.max_order_notional IS NOT NULL AND o.qty * ref > lim.max_order_notional THEN
-            RETURN format('max_order_notional: limit %s, order %s', lim.max_order_notional,
-                          trim_scale(o.qty * ref));
-        END IF;
-        IF lim.price_band_pct IS NOT NULL AND o.price IS NOT NULL THEN
-            IF mkt IS NULL THEN
-                RETURN format('price_band_pct: no market price for %s %s to check %s against',
-                              o.exchange, o.symbol, o.price);
-            END IF;
-            IF abs(o.price - mkt) * 100 > lim.price_band_pct * mkt THEN
-                RETURN format('price_band_pct: limit %s%%, price %s is %s%% from the market %s',
-                              lim.price_band_pct, o.price,
-                              trim_scale(round(abs(o.price - mkt) * 100 / mkt, 4)), mkt);
-            END IF;
-        END IF;
-        worst := CASE WHEN dir = 1 THEN pos + x.buy_qty + o.qty ELSE pos - x.sell_qty - o.qty END;
-        IF abs(worst) > lim.max_position_qty THEN
-            RETURN format('max_position_qty: limit %s, position would reach %s', lim.max_position_qty, worst);
-        END IF;
-        IF lim.max_position_notional IS NOT NULL AND abs(worst) * ref > lim.max_position_notional THEN
-            RETURN format('max_position_notional: limit %s, position would reach %s',
-                          lim.max_position_notional, trim_scale(abs(worst) * ref));
-        END IF;
-        IF lim.max_daily_loss IS NOT NULL AND NOT reduces THEN
-            SELECT coalesce(sum((coalesce(zvt._mark_price(h.instrument_id), h.avg_price) - h.avg_price) * h.qty), 0)
-              INTO loss FROM zvt.holdings h WHERE h.account_id = a.account_id AND h.qty <> 0;
-            SELECT -(loss + coalesce(sum(d.realized - d.fees), 0)) INTO loss FROM zvt.daily_pnl d
-             WHERE d.account_id = a.account_id
-               AND d.day = (pg_catalog.clock_timestamp() AT TIME ZONE 'UTC')::date;
-            IF loss > lim.max_daily_loss THEN
-                RETURN format('max_daily_loss: limit %s, loss today %s', lim.max_daily_loss, trim_scale(loss));
-            END IF;
-        END IF;
-    END IF;
-
-    -- money
-    IF ins.kind = 'spot' THEN
-        IF dir = 1 THEN
-            SELECT coalesce(sum(e.buy_notional), 0) * (1 + a.taker_fee_bps / 10000) INTO need
-              FROM zvt.exposure e JOIN zvt.instruments i ON i.id = e.instrument_id
-             WHERE e.account_id = a.account_id AND i.quote = ins.quote AND i.kind = 'spot';
-            SELECT coalesce(sum(b.amount), 0) - need INTO avail FROM zvt.balances b
-             WHERE b.account_id = a.account_id AND b.asset = ins.quote;
-            need := o.qty * ref * (1 + a.taker_fee_bps / 10000);
-            IF need > avail THEN
-                RETURN format('insufficient balance: %s %s %s needs %s %s, %s available',
-                              o.side, o.qty, o.symbol, trim_scale(need), ins.quote, trim_scale(avail));
-            END IF;
-        ELSE
-            SELECT coalesce(sum(e.sell_qty), 0) INTO need
-              FROM zvt.exposure e JOIN zvt.instruments i ON i.id = e.instrument_id
-             WHERE e.account_id = a.account_id AND i.base = ins.base AND i.kind = 'spot';
-            SELECT coalesce(sum(b.amount), 0) - need INTO avail FROM zvt.balances b
-             WHERE b.account_id = a.account_id AND b.asset = ins.base;
-            IF o.qty > avail THEN
-                RETURN format('insufficient balance: selling %s %s with %s available (a spot account sells only what it holds)',
-                              o.qty, ins.base, trim_scale(avail));
-            END IF;
-        END IF;
-    ELSIF o.qty > reducible THEN
-        -- perpetual: initial margin of what does not reduce must fit free equity
-        SELECT coalesce(sum(b.amount), 0) INTO avail FROM zvt.balances b
-         WHERE b.account_id = a.account_id AND b.asset = ins.quote;
-        SELECT avail + coalesce(sum((m.mark - h.avg_price) * h.qty), 0)
-                     - coalesce(sum(abs(h.qty) * m.mark), 0) / a.leverage
-          INTO avail
-          FROM zvt.holdings h JOIN zvt.instruments i ON i.id = h.instrument_id
-          CROSS JOIN LATERAL (SELECT coalesce(zvt._mark_price(h.instrument_id), h.avg_price) AS mark) m
-         WHERE h.account_id = a.account_id AND h.qty <> 0 AND i.kind = 'perp' AND i.quote = ins.quote;
-        SELECT avail - coalesce(sum(e.buy_notional + e.sell_notional), 0) / a.leverage INTO avail
-          FROM zvt.exposure e JOIN zvt.instruments i ON i.id = e.instrument_id
-         WHERE e.account_id = a.account_id AND i.kind = 'perp' AND i.quote = ins.quote;
-        need := (o.qty - reducible) * ref / a.leverage;
-        IF need > avail THEN
-            RETURN format('insufficient margin: %s %s %s needs %s %s of initial margin at leverage %s, %s free',
-                          o.side, o.qty, o.symbol, trim_scale(need), ins.quote, a.leverage, trim_scale(avail));
-        END IF;
-    END IF;
-    RETURN NULL;
-END;
-$$;
-REVOKE ALL ON FUNCTION zvt._risk_reason(zvt.accounts, zvt.instruments, zvt.orders, pg_catalog.numeric,
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT
+    AS 'MODULE_PATHNAME', 'zvt_risk_check';
+REVOKE ALL ON FUNCTION zvt._risk_check(pg_catalog.int4, pg_catalog.int4, pg_catalog.text, pg_catalog.numeric,
+    pg_catalog.text, pg_catalog.text, pg_catalog.numeric, pg_catalog.bool, pg_catalog.numeric,
     pg_catalog.numeric) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------
@@ -500,7 +359,7 @@ BEGIN
     IF post_only AND marketable THEN
         reason := format('post_only: limit %s would take liquidity at %s', price, touch);
     ELSE
-        reason := zvt._risk_reason(a, ins, o, ref, mkt);
+        reason := zvt._risk_check(a.account_id, ins.id, side, qty, type, tif, price, reduce_only, ref, mkt);
     END IF;
 
     INSERT INTO zvt.orders (account_id, instrument_id, exchange, symbol, side, type, qty, price, stop_price,
