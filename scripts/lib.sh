@@ -83,6 +83,8 @@ CONF
 
 cluster_stop() {
 	local dir=$1
-	[ -d "$dir/data" ] && as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
+	if [ -d "$dir/data" ]; then
+		as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+	fi
 	return 0
 }
