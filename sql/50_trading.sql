@@ -368,6 +368,9 @@ BEGIN
     RETURN a;
 END;
 $$;
+COMMENT ON FUNCTION zvt._create_account(pg_catalog.oid, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.numeric) IS 'Internal: zvt.create_account''s body, run as the ledger''s owner for the caller.';
 REVOKE ALL ON FUNCTION zvt._create_account(pg_catalog.oid, pg_catalog.text, pg_catalog.text, pg_catalog.text,
     pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric,
     pg_catalog.numeric) FROM PUBLIC;
@@ -407,6 +410,8 @@ BEGIN
     RETURN a;
 END;
 $$;
+COMMENT ON FUNCTION zvt._grant_account(pg_catalog.oid, pg_catalog.text, pg_catalog.regrole, pg_catalog.bool) IS
+    'Internal: zvt.grant_account''s body.';
 REVOKE ALL ON FUNCTION zvt._grant_account(pg_catalog.oid, pg_catalog.text, pg_catalog.regrole, pg_catalog.bool) FROM PUBLIC;
 
 CREATE FUNCTION zvt.grant_account(account pg_catalog.text, role pg_catalog.regrole,
@@ -435,6 +440,8 @@ BEGIN
     RETURN a;
 END;
 $$;
+COMMENT ON FUNCTION zvt._set_trading_state(pg_catalog.oid, pg_catalog.text, pg_catalog.text) IS
+    'Internal: zvt.set_trading_state''s body.';
 REVOKE ALL ON FUNCTION zvt._set_trading_state(pg_catalog.oid, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 
 CREATE FUNCTION zvt.set_trading_state(account pg_catalog.text, state pg_catalog.text)
@@ -492,6 +499,9 @@ BEGIN
     RETURN r;
 END;
 $$;
+COMMENT ON FUNCTION zvt._set_risk_limits(pg_catalog.oid, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.int4,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.int4) IS 'Internal: zvt.set_risk_limits''s body.';
 REVOKE ALL ON FUNCTION zvt._set_risk_limits(pg_catalog.oid, pg_catalog.text, pg_catalog.text, pg_catalog.text,
     pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.int4,
     pg_catalog.numeric, pg_catalog.numeric, pg_catalog.int4) FROM PUBLIC;

@@ -56,6 +56,8 @@ BEGIN
            sell_notional = trim_scale(x.sell_notional + EXCLUDED.sell_notional);
 END;
 $$;
+COMMENT ON FUNCTION zvt._exposure(zvt.orders, pg_catalog.int4, pg_catalog.numeric, pg_catalog.numeric) IS
+    'Internal: add to (or take from) an account''s open-order totals in zvt.exposure.';
 REVOKE ALL ON FUNCTION zvt._exposure(zvt.orders, pg_catalog.int4, pg_catalog.numeric, pg_catalog.numeric) FROM PUBLIC;
 
 
@@ -145,6 +147,9 @@ BEGIN
     RETURN o;
 END;
 $$;
+COMMENT ON FUNCTION zvt._fill(zvt.accounts, zvt.orders, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.text, pg_catalog.timestamptz, pg_catalog.bool) IS
+    'Internal: execute part of an order: fill row, order progress and event, netting position, balances, daily PnL.';
 REVOKE ALL ON FUNCTION zvt._fill(zvt.accounts, zvt.orders, pg_catalog.numeric, pg_catalog.numeric,
     pg_catalog.text, pg_catalog.timestamptz, pg_catalog.bool) FROM PUBLIC;
 
@@ -168,6 +173,8 @@ BEGIN
     RETURN o;
 END;
 $$;
+COMMENT ON FUNCTION zvt._close_order(zvt.orders, pg_catalog.text, pg_catalog.text, pg_catalog.bool) IS
+    'Internal: end an open order as canceled or expired, with its event.';
 REVOKE ALL ON FUNCTION zvt._close_order(zvt.orders, pg_catalog.text, pg_catalog.text, pg_catalog.bool) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------
@@ -185,6 +192,9 @@ CREATE FUNCTION zvt._risk_check(account_id pg_catalog.int4, instrument_id pg_cat
     RETURNS pg_catalog.text
     LANGUAGE C VOLATILE CALLED ON NULL INPUT
     AS 'MODULE_PATHNAME', 'zvt_risk_check';
+COMMENT ON FUNCTION zvt._risk_check(pg_catalog.int4, pg_catalog.int4, pg_catalog.text, pg_catalog.numeric,
+    pg_catalog.text, pg_catalog.text, pg_catalog.numeric, pg_catalog.bool, pg_catalog.numeric,
+    pg_catalog.numeric) IS 'Internal: the pre-trade risk check (C): the reason an order must be rejected, or NULL.';
 REVOKE ALL ON FUNCTION zvt._risk_check(pg_catalog.int4, pg_catalog.int4, pg_catalog.text, pg_catalog.numeric,
     pg_catalog.text, pg_catalog.text, pg_catalog.numeric, pg_catalog.bool, pg_catalog.numeric,
     pg_catalog.numeric) FROM PUBLIC;
@@ -397,6 +407,10 @@ BEGIN
     RETURN o;
 END;
 $$;
+COMMENT ON FUNCTION zvt._place_order(pg_catalog.oid, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.text, pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool) IS
+    'Internal: zvt.place_order''s body, run as the ledger''s owner for the caller.';
 REVOKE ALL ON FUNCTION zvt._place_order(pg_catalog.oid, pg_catalog.text, pg_catalog.text, pg_catalog.text,
     pg_catalog.text, pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric,
     pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool) FROM PUBLIC;
@@ -450,6 +464,7 @@ BEGIN
     RETURN zvt._close_order(o, 'canceled', NULL, true);
 END;
 $$;
+COMMENT ON FUNCTION zvt._cancel_order(pg_catalog.oid, pg_catalog.int8) IS 'Internal: zvt.cancel_order''s body.';
 REVOKE ALL ON FUNCTION zvt._cancel_order(pg_catalog.oid, pg_catalog.int8) FROM PUBLIC;
 
 CREATE FUNCTION zvt.cancel_order(order_id pg_catalog.int8)
@@ -490,6 +505,8 @@ BEGIN
     RETURN done;
 END;
 $$;
+COMMENT ON FUNCTION zvt.__cancel_all(pg_catalog.oid, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+    'Internal: zvt.cancel_all''s body.';
 REVOKE ALL ON FUNCTION zvt.__cancel_all(pg_catalog.oid, pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 
 CREATE FUNCTION zvt._cancel_all(account pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text)
@@ -613,6 +630,8 @@ BEGIN
     RETURN changed;
 END;
 $$;
+COMMENT ON FUNCTION zvt._paper_match(pg_catalog.int4) IS
+    'Internal: match the resting paper orders of one instrument against its bus entry.';
 REVOKE ALL ON FUNCTION zvt._paper_match(pg_catalog.int4) FROM PUBLIC;
 
 -- every instrument with resting paper orders; NULL when none rests (the
@@ -701,6 +720,7 @@ BEGIN
     cash := trim_scale(cash);
 END;
 $$;
+COMMENT ON FUNCTION zvt.__portfolio_row(pg_catalog.oid, pg_catalog.text) IS 'Internal: zvt.portfolio''s body.';
 REVOKE ALL ON FUNCTION zvt.__portfolio_row(pg_catalog.oid, pg_catalog.text) FROM PUBLIC;
 
 CREATE FUNCTION zvt._portfolio_row(name pg_catalog.text,

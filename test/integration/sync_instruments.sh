@@ -21,10 +21,14 @@ start_sim() {
 	fail "simulator did not start"
 }
 stop_sim() { kill $sim 2>/dev/null; wait $sim 2>/dev/null; }
-trap 'stop_sim; q -c "UPDATE zvt.exchanges e SET ws_url = s.ws_url, rest_url = s.rest_url FROM zvt_saved_exchanges s WHERE s.name = e.name" -c "DROP TABLE IF EXISTS zvt_saved_exchanges" -c "DELETE FROM zvt.instruments" >/dev/null 2>&1' EXIT
+# every instrument but those the trading tests' orders keep (the ledger is never deleted)
+forget="DELETE FROM zvt.instruments i WHERE NOT EXISTS (SELECT 1 FROM zvt.orders o WHERE o.instrument_id = i.id)
+          AND NOT EXISTS (SELECT 1 FROM zvt.holdings h WHERE h.instrument_id = i.id)
+          AND NOT EXISTS (SELECT 1 FROM zvt.risk_limits r WHERE r.instrument_id = i.id)"
+trap 'stop_sim; q -c "UPDATE zvt.exchanges e SET ws_url = s.ws_url, rest_url = s.rest_url FROM zvt_saved_exchanges s WHERE s.name = e.name" -c "DROP TABLE IF EXISTS zvt_saved_exchanges" -c "$forget" >/dev/null 2>&1' EXIT
 
 q -c "CREATE TABLE zvt_saved_exchanges AS SELECT * FROM zvt.exchanges" \
-  -c "DELETE FROM zvt.instruments" \
+  -c "$forget" \
   -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:' || ($port + o), rest_url = 'http://127.0.0.1:' || ($port + o)
         FROM (VALUES ('binance', 0), ('bybit', 1), ('okx', 2), ('coinbase', 3)) AS p (name, o)
        WHERE exchanges.name = p.name" >/dev/null || fail "setup"

@@ -1,7 +1,7 @@
 -- test/pgtap/schema.sql: the objects API.md promises exist with their
 -- shapes, comments, privileges and pg_dump registration.
 BEGIN;
-SELECT plan(66);
+SELECT plan(82);
 
 SELECT has_schema('zvt');
 SELECT has_schema('_zvt_chunks');
@@ -82,6 +82,28 @@ SELECT is((SELECT string_agg(c.relname, ', ') FROM pg_class c JOIN pg_namespace 
 SELECT is((SELECT string_agg(p.proname, ', ') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE n.nspname = 'zvt' AND obj_description(p.oid, 'pg_proc') IS NULL),
           NULL, 'every function has a comment');
+
+-- trading (API.md, Trading)
+SELECT has_table('zvt', t, 'table zvt.' || t) FROM unnest(ARRAY[
+    'accounts', 'orders', 'order_events', 'fills', 'balances', 'risk_limits']) t;
+SELECT has_view('zvt', 'positions', 'view zvt.positions');
+SELECT has_function('zvt', 'create_account', 'zvt.create_account exists');
+SELECT has_function('zvt', 'place_order', ARRAY['text', 'text', 'text', 'text', 'numeric', 'text', 'numeric',
+                    'numeric', 'numeric', 'text', 'text', 'boolean', 'boolean']);
+SELECT has_function('zvt', 'cancel_order', ARRAY['bigint']);
+SELECT has_function('zvt', 'cancel_all', ARRAY['text', 'text', 'text']);
+SELECT has_function('zvt', 'portfolio', ARRAY['text']);
+SELECT has_function('zvt', 'set_risk_limits', ARRAY['text', 'text', 'text', 'numeric', 'numeric', 'numeric',
+                    'numeric', 'integer', 'numeric', 'numeric', 'integer']);
+SELECT has_function('zvt', 'set_trading_state', ARRAY['text', 'text']);
+SELECT is(pg_get_function_result('zvt.place_order(text,text,text,text,numeric,text,numeric,numeric,numeric,text,text,boolean,boolean)'::regprocedure),
+          'zvt.orders', 'place_order returns zvt.orders');
+SELECT ok((SELECT extconfig @> ARRAY['zvt.accounts'::regclass::oid, 'zvt.orders'::regclass::oid,
+                                     'zvt.order_events'::regclass::oid, 'zvt.fills'::regclass::oid,
+                                     'zvt.balances'::regclass::oid, 'zvt.holdings'::regclass::oid,
+                                     'zvt.risk_limits'::regclass::oid]
+             FROM pg_extension WHERE extname = 'zvt'),
+          'the ledger is registered with pg_extension_config_dump');
 
 -- pg_dump keeps user data
 SELECT ok((SELECT extconfig @> ARRAY['zvt.instruments'::regclass::oid, 'zvt.subscriptions'::regclass::oid,
