@@ -363,6 +363,12 @@ BEGIN
         o.stop_price := trim_scale(mkt * (1 + dir * trail_pct / 100));
     END IF;
     ref := coalesce(price, CASE WHEN type = 'market' THEN touch END, o.stop_price, touch);
+    IF ins.min_notional IS NOT NULL AND qty * ref < ins.min_notional THEN
+        RAISE EXCEPTION 'order notional % is below the minimum % of % %', trim_scale(qty * ref),
+                        ins.min_notional, ins.exchange, ins.symbol
+            USING ERRCODE = '22023',
+                  DETAIL = format('%s %s at %s.', side, qty, ref);
+    END IF;
 
     marketable := type = 'market'
                   OR (type = 'limit' AND touch IS NOT NULL AND dir * (touch - price) <= 0);

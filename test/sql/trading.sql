@@ -317,6 +317,10 @@ INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind
 OVERRIDING SYSTEM VALUE VALUES (9103, 'okx', 'NOPX-USDT', 'NOPX-USDT', 'NOPX', 'USDT', 'spot');
 SELECT zvt.place_order('spot1', 'okx', 'NOPX-USDT', 'buy', 1);                       -- 55000 no price
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+UPDATE zvt.instruments SET min_notional = 5 WHERE id = 9101;
+SELECT zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.01, 'limit', price => 90);  -- 22023 min notional
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+UPDATE zvt.instruments SET min_notional = NULL WHERE id = 9101;
 SELECT zvt.set_risk_limits('spot1', 'binance', max_order_qty => 1);                  -- 22023
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT zvt.set_risk_limits('spot1', max_order_qty => 0);                             -- 22023
