@@ -226,12 +226,16 @@ DECLARE
     ref numeric;
     reason text;
     marketable bool;
+    rests bool;
 BEGIN
     -- arguments first: an invalid order writes nothing
     IF side IS NULL OR side NOT IN ('buy', 'sell') THEN
         RAISE EXCEPTION 'side must be buy or sell, not "%"', coalesce(side, 'NULL') USING ERRCODE = '22023';
     END IF;
-    PERFORM zvt._check_amount('qty', qty);
+    IF qty IS NULL OR qty <= 0 OR qty = 'NaN' OR qty = 'Infinity' THEN
+        RAISE EXCEPTION 'qty must be a positive finite number, not %', coalesce(qty::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
     IF type IS NULL OR type NOT IN ('market', 'limit', 'stop', 'stop_limit', 'trailing_stop') THEN
         RAISE EXCEPTION 'unknown order type "%"', coalesce(type, 'NULL')
             USING ERRCODE = '22023', HINT = 'Order types are market, limit, stop, stop_limit and trailing_stop.';
@@ -244,7 +248,9 @@ BEGIN
         IF price IS NULL THEN
             RAISE EXCEPTION '% orders need a price', type USING ERRCODE = '22023';
         END IF;
-        PERFORM zvt._check_amount('price', price);
+        IF price <= 0 OR price = 'NaN' OR price = 'Infinity' THEN
+            RAISE EXCEPTION 'price must be a positive finite number, not %', price USING ERRCODE = '22023';
+        END IF;
     ELSIF price IS NOT NULL THEN
         RAISE EXCEPTION '% orders take no price', type
             USING ERRCODE = '22023', HINT = 'Only limit and stop_limit orders have a limit price.';
@@ -378,17 +384,38 @@ BEGIN
         reason := zvt._risk_check(a.account_id, ins.id, side, qty, type, tif, price, reduce_only, ref, mkt);
     END IF;
 
-    INSERT INTO zvt.orders (account_id, instrument_id, exchange, symbol, side, type, qty, price, stop_price,
-                            trail_pct, tif, post_only, reduce_only, client_order_id, status, reason,
-                            trail_ref, reserve_price, bus_trades_seen, bus_quotes_seen)
-    VALUES (o.account_id, o.instrument_id, o.exchange, o.symbol, o.side, o.type, o.qty, o.price,
-            o.stop_price, o.trail_pct, o.tif, o.post_only, o.reduce_only, o.client_order_id,
-            CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reason,
-            o.trail_ref, ref, o.bus_trades_seen, o.bus_quotes_seen)
-    RETURNING * INTO o;
-    INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, price, reason)
-    VALUES (o.order_id, o.account_id, 'new', 'new', o.qty, o.price, NULL),
-           (o.order_id, o.account_id, o.status, o.status, o.qty, o.price, reason);
+    rests := reason IS NULL AND NOT marketable AND tif = 'gtc';
+
+    -- the order, its first two events and (when it rests) its exposure, in one statement
+    WITH placed AS (
+        INSERT INTO zvt.orders (account_id, instrument_id, exchange, symbol, side, type, qty, price,
+                                stop_price, trail_pct, tif, post_only, reduce_only, client_order_id,
+                                status, reason, trail_ref, reserve_price, bus_trades_seen, bus_quotes_seen)
+        VALUES (o.account_id, o.instrument_id, o.exchange, o.symbol, o.side, o.type, o.qty, o.price,
+                o.stop_price, o.trail_pct, o.tif, o.post_only, o.reduce_only, o.client_order_id,
+                CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reason,
+                o.trail_ref, ref, o.bus_trades_seen, o.bus_quotes_seen)
+        RETURNING *
+    ), events AS (
+        INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, price, reason)
+        SELECT p.order_id, p.account_id, v.event, v.event, p.qty, p.price, v.reason
+          FROM placed p CROSS JOIN LATERAL (VALUES ('new', NULL), (p.status, p.reason)) v (event, reason)
+    ), exposure AS (
+        INSERT INTO zvt.exposure AS x (account_id, instrument_id, open_orders, buy_qty, sell_qty,
+                                       buy_notional, sell_notional)
+        SELECT p.account_id, p.instrument_id, 1,
+               CASE WHEN dir = 1 THEN p.qty ELSE 0 END, CASE WHEN dir = 1 THEN 0 ELSE p.qty END,
+               CASE WHEN dir = 1 THEN p.qty * p.reserve_price ELSE 0 END,
+               CASE WHEN dir = 1 THEN 0 ELSE p.qty * p.reserve_price END
+          FROM placed p WHERE rests
+        ON CONFLICT (account_id, instrument_id) DO UPDATE
+           SET open_orders = x.open_orders + 1,
+               buy_qty = trim_scale(x.buy_qty + EXCLUDED.buy_qty),
+               sell_qty = trim_scale(x.sell_qty + EXCLUDED.sell_qty),
+               buy_notional = trim_scale(x.buy_notional + EXCLUDED.buy_notional),
+               sell_notional = trim_scale(x.sell_notional + EXCLUDED.sell_notional)
+    )
+    SELECT * INTO o FROM placed;
     IF reason IS NOT NULL THEN
         RETURN o;
     END IF;
@@ -407,8 +434,7 @@ BEGIN
                                 format('%s limit %s not marketable (touch %s)', tif, price,
                                        coalesce(touch::text, 'unknown')), false);
     END IF;
-    -- rests: the paper matcher takes it from here
-    PERFORM zvt._exposure(o, 1, o.qty, o.reserve_price);
+    -- rests (counted in zvt.exposure above): the paper matcher takes it from here
     PERFORM zvt._paper_orders_rest();
     RETURN o;
 END;
