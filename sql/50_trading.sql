@@ -212,7 +212,8 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION zvt._may_use(pg_catalog.oid, pg_catalog.int4) IS
-    'Internal: may the role use the account (owner, grantee or zvt_admin)?  The row-level security policies call it.';
+    'Internal: may the role use the account (owner, grantee or zvt_admin)?';
+REVOKE ALL ON FUNCTION zvt._may_use(pg_catalog.oid, pg_catalog.int4) FROM PUBLIC;
 
 -- the caller's account by name, locked for its trades when lock: 42704
 -- when unknown, 42501 when the caller may not use it (or, with manage,
@@ -274,6 +275,13 @@ COMMENT ON FUNCTION zvt._check_amount(pg_catalog.text, pg_catalog.numeric, pg_ca
 -- Row-level security: every ledger table shows a role only its accounts
 -- ---------------------------------------------------------------------
 
+-- the accounts the calling role may use, read once per query by the policies
+CREATE FUNCTION zvt._my_accounts() RETURNS pg_catalog.int4[]
+    LANGUAGE C STABLE STRICT
+    AS 'MODULE_PATHNAME', 'zvt_my_accounts';
+COMMENT ON FUNCTION zvt._my_accounts() IS
+    'Internal: ids of the accounts the calling role may use (owner, grantee or zvt_admin); the row-level security policies call it once per query.';
+
 DO $rls$
 DECLARE
     t text;
@@ -283,7 +291,7 @@ BEGIN
     LOOP
         EXECUTE format('ALTER TABLE zvt.%I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY %I ON zvt.%I FOR SELECT USING '
-                       '(zvt._may_use((SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), account_id))',
+                       '(account_id OPERATOR(pg_catalog.=) ANY ((SELECT zvt._my_accounts())::pg_catalog.int4[]))',
                        t || '_visible', t);
         EXECUTE format('REVOKE ALL ON zvt.%I FROM PUBLIC', t);
         EXECUTE format('GRANT SELECT ON zvt.%I TO PUBLIC', t);

@@ -23,6 +23,8 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -30,7 +32,12 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "executor/tuptable.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -122,4 +129,83 @@ zvt_ledger_call(PG_FUNCTION_ARGS)
 	fcinfo->isnull = inner->isnull;
 	pfree(inner);
 	return result;
+}
+
+/*
+ * zvt._my_accounts() RETURNS int4[]
+ *
+ * The accounts the calling role may use: those whose owner's privileges
+ * it has, those granted to a role whose privileges it has, or all of them
+ * for members of zvt_admin.  The row-level security policies of the ledger
+ * call it once per query (as an InitPlan) instead of checking every row.
+ * It reads zvt.accounts and zvt.account_grants by plain heap scans, which
+ * row-level security does not apply to: the policies of those very tables
+ * call it.
+ */
+PG_FUNCTION_INFO_V1(zvt_my_accounts);
+
+Datum
+zvt_my_accounts(PG_FUNCTION_ARGS)
+{
+	Oid			caller = GetUserId();
+	Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
+	Oid			admin = get_role_oid("zvt_admin", true);
+	bool		all = OidIsValid(admin) && has_privs_of_role(caller, admin);
+	List	   *granted = NIL;
+	List	   *mine = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	Datum	   *ids;
+	int			n = 0;
+	ListCell   *lc;
+
+	/* grants: (account_id, grantee, ...) */
+	rel = table_open(get_relname_relid("account_grants", nsp), AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		int32		account_id = DatumGetInt32(slot_getattr(slot, 1, &isnull));
+		Oid			grantee = DatumGetObjectId(slot_getattr(slot, 2, &isnull));
+
+		if (has_privs_of_role(caller, grantee))
+			granted = lappend_int(granted, account_id);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+
+	/* accounts: (account_id, ..., owner, ...) */
+	rel = table_open(get_relname_relid("accounts", nsp), AccessShareLock);
+	{
+		int			owner_attno = 0;
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		for (int i = 0; i < desc->natts; i++)
+			if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), "owner") == 0)
+				owner_attno = i + 1;
+		if (owner_attno == 0)
+			elog(ERROR, "zvt.accounts has no owner column");
+		slot = table_slot_create(rel, NULL);
+		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			int32		account_id = DatumGetInt32(slot_getattr(slot, 1, &isnull));
+			Oid			owner = DatumGetObjectId(slot_getattr(slot, owner_attno, &isnull));
+
+			if (all || has_privs_of_role(caller, owner) || list_member_int(granted, account_id))
+				mine = lappend_int(mine, account_id);
+		}
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+	}
+	table_close(rel, AccessShareLock);
+
+	ids = palloc(sizeof(Datum) * (list_length(mine) + 1));
+	foreach(lc, mine)
+		ids[n++] = Int32GetDatum(lfirst_int(lc));
+	PG_RETURN_ARRAYTYPE_P(construct_array(ids, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 }

@@ -330,9 +330,9 @@ SELECT zvt.cancel_all('spot1', symbol => 'TST-USDT');                           
 SELECT count(*) - :orders_before AS orders_written FROM zvt.orders;
 
 -- order_events is append-only, even for its owner
-UPDATE zvt.order_events SET reason = 'x' WHERE event_id = 1;
+UPDATE zvt.order_events SET reason = 'x' WHERE event_id = (SELECT min(event_id) FROM zvt.order_events);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-DELETE FROM zvt.order_events WHERE event_id = 1;
+DELETE FROM zvt.order_events WHERE event_id = (SELECT min(event_id) FROM zvt.order_events);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 TRUNCATE zvt.order_events;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
