@@ -33,6 +33,8 @@ OBJS = \
 	src/backtest/backtest_strategy.o \
 	src/backtest/backtest_metrics.o \
 	src/backtest/backtest_sweep.o \
+	src/backtest/backtest_glue.o \
+	src/backtest/backtest_stepfn.o \
 	src/backtest/backtest_sql.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets
 

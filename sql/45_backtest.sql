@@ -1,7 +1,8 @@
 -- ===================================================================
--- Backtests: zvt.backtest runs a built-in strategy through the C fill
--- engine (src/backtest/) over closed candles from zvt.ohlcv and keeps the
--- run, its trades and its equity curve here.
+-- Backtests: zvt.backtest runs a built-in strategy, a signals query or a
+-- step function through the C fill engine (src/backtest/) over closed
+-- candles from zvt.ohlcv and keeps the run, its trades and its equity
+-- curve here; zvt.backtest_grid sweeps a built-in strategy's parameters.
 -- ===================================================================
 
 CREATE TABLE zvt.backtest_runs (
@@ -94,9 +95,10 @@ CREATE FUNCTION zvt.backtest(strategy pg_catalog.text, exchange pg_catalog.text,
                              fee_bps pg_catalog.numeric DEFAULT 10,
                              slippage_bps pg_catalog.numeric DEFAULT 0,
                              signals pg_catalog.text DEFAULT NULL,
+                             step_fn pg_catalog.regprocedure DEFAULT NULL,
                              store pg_catalog.text DEFAULT 'trades')
     RETURNS zvt.backtest_runs
     LANGUAGE C VOLATILE CALLED ON NULL INPUT AS 'MODULE_PATHNAME', 'zvt_backtest';
-COMMENT ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text) IS
-    'Run a built-in strategy (or strategy ''signals'' with a signals query returning (ts, target)) over the closed candles of (exchange, symbol, timeframe) in [start, finish): signals at a bar''s close fill at the next open; stores the run (store: metrics, trades, all) and returns it.';
-GRANT EXECUTE ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text) TO PUBLIC;
+COMMENT ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.regprocedure, pg_catalog.text) IS
+    'Run a built-in strategy (or strategy ''signals'' with a signals query returning (ts, target), or ''step_fn'' with a function f(bar zvt.candles_v, INOUT state jsonb, OUT target float8) called once per closed bar with a state kept between calls) over the closed candles of (exchange, symbol, timeframe) in [start, finish): signals at a bar''s close fill at the next open; stores the run (store: metrics, trades, all) and returns it.';
+GRANT EXECUTE ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.regprocedure, pg_catalog.text) TO PUBLIC;

@@ -1,0 +1,432 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/backtest/backtest_glue.c
+ *	  Argument and params checks, the bar cursor and the backtest_runs row,
+ *	  shared by zvt.backtest and zvt.backtest_grid.
+ *
+ * Params are a jsonb object read through jsonb_each over SPI; each key is
+ * applied by bt_apply_param(), which the grid also uses to check its
+ * values.  Bars come through an SPI cursor: zvt.ohlcv rolls any timeframe
+ * up from stored 1-minute candles and checks exchange, symbol and
+ * timeframe; for 1-minute bars the stored candles are the bars, read
+ * directly by the same rule (the exchange's candle wins over one built
+ * from trades, closed ones only).  Everything runs as the caller in the
+ * caller's SPI connection.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "zvt.h"
+#include "core/zvt_time.h"
+#include "backtest/backtest_glue.h"
+
+static void add(BtArgs *a, Oid type, Datum v, bool isnull);
+static void add_f8(BtArgs *a, double v);
+static void add_ts(BtArgs *a, int64_t unix_us, bool isnull);
+
+static const char *const common_params[] = {
+	"size_pct", "qty", "allow_short", "stop_loss_pct", "take_profit_pct", "trailing_stop_pct"
+};
+
+char *
+bt_text_arg(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+double
+bt_numeric_arg(FunctionCallInfo fcinfo, int n, const char *name)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(n)));
+}
+
+/* 22023 unless initial_cash, fee_bps and slippage_bps are usable */
+void
+bt_check_costs(const BtConfig *cfg)
+{
+	if (!(cfg->initial_cash > 0 && isfinite(cfg->initial_cash)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("initial_cash must be positive")));
+	if (!(cfg->fee_bps >= 0 && cfg->fee_bps < 10000))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fee_bps must be between 0 and 10000, not %g", cfg->fee_bps)));
+	if (!(cfg->slippage_bps >= 0 && cfg->slippage_bps < 10000))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("slippage_bps must be between 0 and 10000, not %g", cfg->slippage_bps)));
+}
+
+/*
+ * Look the strategy up and set its default params into *sp; pn gets the
+ * names for the checks and hints.  user_kinds admits 'signals' and
+ * 'step_fn' (whose targets come from outside, so they have no params of
+ * their own).  An unknown strategy is 22023 listing the accepted ones.
+ */
+void
+bt_lookup_strategy(const char *strategy, bool user_kinds,
+				   BtStrategyParams *sp, BtParamNames *pn)
+{
+	const double *defaults = NULL;
+	StringInfoData accepted;
+
+	pn->strategy = strategy;
+	pn->names = NULL;
+	pn->nparams = 0;
+	if (user_kinds && (strcmp(strategy, "signals") == 0 || strcmp(strategy, "step_fn") == 0))
+		sp->kind = BT_BUY_AND_HOLD; /* not stepped: targets come from outside */
+	else if (!bt_strategy_lookup(strategy, &sp->kind, &pn->names, &pn->nparams, &defaults))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown strategy \"%s\"", strategy),
+				 user_kinds
+				 ? errhint("Strategies are %s, signals with a signals query and step_fn with a step function.",
+						   bt_strategy_names())
+				 : errhint("Strategies are %s.", bt_strategy_names())));
+	for (int i = 0; i < pn->nparams; i++)
+		sp->p[i] = defaults[i];
+
+	initStringInfo(&accepted);
+	for (int i = 0; i < pn->nparams; i++)
+		appendStringInfo(&accepted, "%s, ", pn->names[i]);
+	appendStringInfoString(&accepted, BT_COMMON_PARAMS);
+	pn->accepted = accepted.data;
+}
+
+static bool
+is_common(const char *key)
+{
+	for (size_t i = 0; i < lengthof(common_params); i++)
+		if (strcmp(key, common_params[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Apply one params key: type is jsonb_typeof's name for the value, value
+ * its text.  Unknown keys, wrong types and out-of-range common params are
+ * 22023; the strategy's own params are checked together later
+ * (bt_strategy_check), since fast < slow is about two of them.
+ */
+void
+bt_apply_param(const BtParamNames *pn, const char *key, const char *type,
+			   const char *value, BtStrategyParams *sp, BtConfig *cfg)
+{
+	bool		number = strcmp(type, "number") == 0;
+	double		num = number ? strtod(value, NULL) : NAN;
+	int			own = -1;
+
+	for (int i = 0; i < pn->nparams; i++)
+		if (strcmp(key, pn->names[i]) == 0)
+			own = i;
+	if (own < 0 && !is_common(key))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown parameter \"%s\" for strategy %s", key, pn->strategy),
+				 errhint("Parameters are %s.", pn->accepted)));
+	if (strcmp(key, "allow_short") == 0)
+	{
+		if (strcmp(type, "boolean") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("params.allow_short must be true or false, not %s", value)));
+		cfg->allow_short = strcmp(value, "true") == 0;
+		sp->allow_short = cfg->allow_short;
+		return;
+	}
+	if (!number)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("params.%s must be a number, not %s", key, value)));
+	if (own >= 0)
+		sp->p[own] = num;
+	else if (strcmp(key, "size_pct") == 0)
+	{
+		if (!(num > 0 && num <= 100))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("params.size_pct must be in (0, 100], not %s", value)));
+		cfg->size_pct = num;
+	}
+	else if (strcmp(key, "qty") == 0)
+	{
+		if (!(num > 0 && isfinite(num)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("params.qty must be a positive number, not %s", value)));
+		cfg->qty = num;
+	}
+	else
+	{
+		/* stop_loss_pct, take_profit_pct, trailing_stop_pct */
+		bool		tp = strcmp(key, "take_profit_pct") == 0;
+
+		if (!(num > 0 && (tp ? isfinite(num) : num < 100)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("params.%s must be a percentage %s, not %s", key,
+							tp ? "> 0" : "in (0, 100)", value)));
+		if (key[0] == 's')
+			cfg->stop_loss_pct = num;
+		else if (tp)
+			cfg->take_profit_pct = num;
+		else
+			cfg->trailing_stop_pct = num;
+	}
+}
+
+/*
+ * Read params over the defaults in *sp and *cfg: the strategy's own and
+ * the common ones, then the strategy's check (22023 with its reason).
+ */
+void
+bt_read_params(Jsonb *params, const BtParamNames *pn, BtStrategyParams *sp, BtConfig *cfg)
+{
+	Oid			argtypes[1] = {JSONBOID};
+	Datum		args[1] = {JsonbPGetDatum(params)};
+	const char *why;
+
+	if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("params must be a JSON object"),
+				 errhint("Keys for %s are %s.", pn->strategy, pn->accepted)));
+
+	if (SPI_execute_with_args("SELECT key, pg_catalog.jsonb_typeof(value), value::pg_catalog.text"
+							  " FROM pg_catalog.jsonb_each($1)",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read backtest params");
+
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+
+		bt_apply_param(pn, SPI_getvalue(tup, td, 1), SPI_getvalue(tup, td, 2),
+					   SPI_getvalue(tup, td, 3), sp, cfg);
+	}
+	if (!bt_strategy_check(sp, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid parameters for %s: %s", pn->strategy, why)));
+}
+
+/* the columns of zvt.candles_v, in its order, for step functions */
+#define CANDLE_COLUMNS "m.ts, $1, $2, m.instrument_id, m.timeframe, m.open, m.high, m.low," \
+	" m.close, m.volume, m.quote_volume, m.trade_count, m.closed, m.source, m.local_ts"
+
+/*
+ * Open a cursor over the closed bars of the market in time order.  full
+ * gives every column of zvt.candles_v (a step function's bar), else ts,
+ * open, high, low, close; bt_bar_from_tuple() reads either.
+ */
+Portal
+bt_open_bars(const BtMarket *mk, bool full)
+{
+	Oid			types[6] = {TEXTOID, TEXTOID, INTERVALOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
+	Datum		args[6];
+	Interval   *tf = DatumGetIntervalP(mk->timeframe);
+	bool		isnull;
+
+	args[0] = CStringGetTextDatum(mk->exchange);
+	args[1] = CStringGetTextDatum(mk->symbol);
+	args[2] = mk->timeframe;
+	args[3] = TimestampTzGetDatum(mk->start);
+	args[4] = TimestampTzGetDatum(mk->finish);
+
+	if (!(tf->month == 0 && tf->day == 0 && tf->time == USECS_PER_MINUTE))
+		return SPI_cursor_open_with_args(NULL,
+										 full
+										 ? "SELECT * FROM zvt.ohlcv($1, $2, $3, $4, $5) WHERE closed ORDER BY ts"
+										 : "SELECT ts, open, high, low, close FROM zvt.ohlcv($1, $2, $3, $4, $5)"
+										 " WHERE closed ORDER BY ts",
+										 5, types, args, NULL, true, 0);
+
+	if (SPI_execute_with_args("SELECT zvt._instrument_id($1, $2)", 2, types,
+							  args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up the instrument");
+	args[5] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return SPI_cursor_open_with_args(NULL,
+									 full
+									 ? "SELECT " CANDLE_COLUMNS " FROM ("
+									 " SELECT DISTINCT ON (c.ts) c.*"
+									 " FROM zvt.candles c WHERE c.instrument_id = $6"
+									 " AND c.timeframe = $3 AND c.ts >= $4 AND c.ts < $5"
+									 " ORDER BY c.ts, (c.source = 'exchange') DESC) m"
+									 " WHERE m.closed ORDER BY m.ts"
+									 : "SELECT ts, open, high, low, close FROM ("
+									 " SELECT DISTINCT ON (c.ts) c.ts, c.open, c.high, c.low, c.close, c.closed"
+									 " FROM zvt.candles c WHERE c.instrument_id = $6"
+									 " AND c.timeframe = $3 AND c.ts >= $4 AND c.ts < $5"
+									 " ORDER BY c.ts, (c.source = 'exchange') DESC) m"
+									 " WHERE m.closed ORDER BY m.ts",
+									 6, types, args, NULL, true, 0);
+}
+
+/* the bar of one row of bt_open_bars(mk, full) */
+void
+bt_bar_from_tuple(HeapTuple tup, TupleDesc td, bool full, BtBar *bar)
+{
+	int			o = full ? 5 : 1;	/* open's column, less one */
+	bool		isnull;
+
+	bar->ts = ZVT_TS_TO_UNIX(DatumGetTimestampTz(SPI_getbinval(tup, td, 1, &isnull)));
+	bar->open = DatumGetFloat8(SPI_getbinval(tup, td, o + 1, &isnull));
+	bar->high = DatumGetFloat8(SPI_getbinval(tup, td, o + 2, &isnull));
+	bar->low = DatumGetFloat8(SPI_getbinval(tup, td, o + 3, &isnull));
+	bar->close = DatumGetFloat8(SPI_getbinval(tup, td, o + 4, &isnull));
+}
+
+/*
+ * All the closed bars of the market in a palloc'd array (huge allowed),
+ * their count in *nbars; 42704 when there are none.
+ */
+BtBar *
+bt_load_bars(const BtMarket *mk, int64 *nbars)
+{
+	Portal		portal = bt_open_bars(mk, false);
+	BtBar	   *bars = NULL;
+	int64		n = 0,
+				cap = 0;
+
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		if (n + (int64) SPI_processed > cap)
+		{
+			cap = Max(cap * 2, n + (int64) SPI_processed);
+			bars = bars ? repalloc_huge(bars, sizeof(BtBar) * cap)
+				: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BtBar) * cap);
+		}
+		for (uint64 r = 0; r < SPI_processed; r++)
+			bt_bar_from_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, false, &bars[n++]);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	if (n == 0)
+		bt_no_bars_error(mk);
+	*nbars = n;
+	return bars;
+}
+
+void
+bt_no_bars_error(const BtMarket *mk)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("no closed candles for %s %s %s in [%s, %s)", mk->exchange, mk->symbol,
+					DatumGetCString(DirectFunctionCall1(interval_out, mk->timeframe)),
+					DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(mk->start))),
+					DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(mk->finish))))));
+}
+
+/* a bar's time as timestamptz text, for messages */
+char *
+bt_ts_text(int64_t unix_us)
+{
+	return DatumGetCString(DirectFunctionCall1(timestamptz_out,
+											   TimestampTzGetDatum(ZVT_UNIX_TO_TS(unix_us))));
+}
+
+static void
+add(BtArgs *a, Oid type, Datum v, bool isnull)
+{
+	a->types[a->n] = type;
+	a->values[a->n] = v;
+	a->nulls[a->n] = isnull ? 'n' : ' ';
+	a->n++;
+}
+
+/* NaN and infinities (undefined metrics) are stored as NULL */
+static void
+add_f8(BtArgs *a, double v)
+{
+	add(a, FLOAT8OID, Float8GetDatum(isnan(v) || isinf(v) ? 0 : v), isnan(v) || isinf(v));
+}
+
+static void
+add_ts(BtArgs *a, int64_t unix_us, bool isnull)
+{
+	add(a, TIMESTAMPTZOID, TimestampTzGetDatum(ZVT_UNIX_TO_TS(unix_us)), isnull);
+}
+
+/* INSERT of one backtest_runs row RETURNING it; bt_run_args() fills $1..$37 */
+const char *
+bt_run_insert_sql(void)
+{
+	return "INSERT INTO zvt.backtest_runs (strategy, exchange, symbol, timeframe,"
+		" start, finish, params, initial_cash, fee_bps, slippage_bps, store, bars,"
+		" first_bar, last_bar, final_equity, total_return, cagr, volatility, sharpe,"
+		" sortino, calmar, max_drawdown, max_drawdown_pct, max_drawdown_start,"
+		" max_drawdown_end, trades, win_rate, profit_factor, expectancy, avg_win,"
+		" avg_loss, best_trade, worst_trade, exposure_pct, fees_paid, market_change,"
+		" open_at_end) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+		" $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,"
+		" $28, $29, $30, $31, $32, $33, $34, $35, $36, $37) RETURNING *";
+}
+
+/* the 37 arguments of bt_run_insert_sql() for one run; a->n restarts at 0 */
+void
+bt_run_args(BtArgs *a, const BtRunDesc *d, const BtMetrics *m)
+{
+	a->n = 0;
+	add(a, TEXTOID, CStringGetTextDatum(d->strategy), false);
+	add(a, TEXTOID, CStringGetTextDatum(d->market->exchange), false);
+	add(a, TEXTOID, CStringGetTextDatum(d->market->symbol), false);
+	add(a, INTERVALOID, d->market->timeframe, false);
+	add(a, TIMESTAMPTZOID, TimestampTzGetDatum(d->market->start), false);
+	add(a, TIMESTAMPTZOID, TimestampTzGetDatum(d->market->finish), false);
+	add(a, JSONBOID, JsonbPGetDatum(d->params), false);
+	add_f8(a, d->cfg->initial_cash);
+	add_f8(a, d->cfg->fee_bps);
+	add_f8(a, d->cfg->slippage_bps);
+	add(a, TEXTOID, CStringGetTextDatum(d->store), false);
+	add(a, INT8OID, Int64GetDatum(d->bars), false);
+	add_ts(a, d->first_ts, false);
+	add_ts(a, d->last_ts, false);
+	add_f8(a, m->final_equity);
+	add_f8(a, m->total_return);
+	add_f8(a, m->cagr);
+	add_f8(a, m->volatility);
+	add_f8(a, m->sharpe);
+	add_f8(a, m->sortino);
+	add_f8(a, m->calmar);
+	add_f8(a, m->max_drawdown);
+	add_f8(a, m->max_drawdown_pct);
+	add_ts(a, m->max_drawdown_start, m->max_drawdown == 0);
+	add_ts(a, m->max_drawdown_end, m->max_drawdown == 0);
+	add(a, INT8OID, Int64GetDatum(m->trades), false);
+	add_f8(a, m->win_rate);
+	add_f8(a, m->profit_factor);
+	add_f8(a, m->expectancy);
+	add_f8(a, m->avg_win);
+	add_f8(a, m->avg_loss);
+	add_f8(a, m->best_trade);
+	add_f8(a, m->worst_trade);
+	add_f8(a, m->exposure * 100);
+	add(a, FLOAT8OID, Float8GetDatum(m->fees), false);
+	add_f8(a, m->market_change);
+	add(a, BOOLOID, BoolGetDatum(d->open_at_end), false);
+}
