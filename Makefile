@@ -35,7 +35,8 @@ OBJS = \
 	src/backtest/backtest_sweep.o \
 	src/backtest/backtest_glue.o \
 	src/backtest/backtest_stepfn.o \
-	src/backtest/backtest_sql.o
+	src/backtest/backtest_sql.o \
+	src/backtest/backtest_grid.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets
 
 # The install script is every sql/NN_*.sql concatenated in name order.
