@@ -376,15 +376,9 @@ add_ts(BtArgs *a, int64_t unix_us, bool isnull)
 const char *
 bt_run_insert_sql(void)
 {
-	return "INSERT INTO zvt.backtest_runs (strategy, exchange, symbol, timeframe,"
-		" start, finish, params, initial_cash, fee_bps, slippage_bps, store, bars,"
-		" first_bar, last_bar, final_equity, total_return, cagr, volatility, sharpe,"
-		" sortino, calmar, max_drawdown, max_drawdown_pct, max_drawdown_start,"
-		" max_drawdown_end, trades, win_rate, profit_factor, expectancy, avg_win,"
-		" avg_loss, best_trade, worst_trade, exposure_pct, fees_paid, market_change,"
-		" open_at_end) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-		" $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,"
-		" $28, $29, $30, $31, $32, $33, $34, $35, $36, $37) RETURNING *";
+	return "INSERT INTO zvt.backtest_runs (" BT_RUN_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6,"
+		" $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,"
+		" $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37) RETURNING *";
 }
 
 /* the 37 arguments of bt_run_insert_sql() for one run; a->n restarts at 0 */

@@ -62,6 +62,20 @@ typedef struct BtRunDesc
 	bool		open_at_end;
 } BtRunDesc;
 
+/*
+ * The columns of a backtest_runs row that bt_run_args() gives, in its
+ * order: $1..$14 describe the run, $15..$37 are its metrics.
+ */
+#define BT_RUN_COLUMNS "strategy, exchange, symbol, timeframe, start, finish, params," \
+	" initial_cash, fee_bps, slippage_bps, store, bars, first_bar, last_bar, final_equity," \
+	" total_return, cagr, volatility, sharpe, sortino, calmar, max_drawdown, max_drawdown_pct," \
+	" max_drawdown_start, max_drawdown_end, trades, win_rate, profit_factor, expectancy," \
+	" avg_win, avg_loss, best_trade, worst_trade, exposure_pct, fees_paid, market_change," \
+	" open_at_end"
+#define BT_RUN_NARGS 37
+#define BT_RUN_PARAMS_ARG 6		/* $7, the params (0-based) */
+#define BT_RUN_METRICS_ARG 14	/* $15..$37, the metrics */
+
 /* parameter lists for SPI statements */
 typedef struct BtArgs
 {
