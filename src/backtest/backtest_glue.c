@@ -4,6 +4,10 @@
  *	  Argument and params checks, the bar cursor and the backtest_runs row,
  *	  shared by zvt.backtest and zvt.backtest_grid.
  *
+ * Runs of a grid are stored in batches: one INSERT of up to BT_RUN_BATCH
+ * rows, the columns the runs share as scalars and the others unnested
+ * from arrays in step.
+ *
  * Params are a jsonb object read through jsonb_each over SPI; each key is
  * applied by bt_apply_param(), which the grid also uses to check its
  * values.  Bars come through an SPI cursor: zvt.ohlcv rolls any timeframe
@@ -22,8 +26,10 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "zvt.h"
@@ -31,6 +37,8 @@
 #include "backtest/backtest_glue.h"
 
 static void add(BtArgs *a, Oid type, Datum v, bool isnull);
+static bool varying(int col);
+static char *batch_sql(void);
 static void add_f8(BtArgs *a, double v);
 static void add_ts(BtArgs *a, int64_t unix_us, bool isnull);
 
@@ -90,6 +98,7 @@ bt_lookup_strategy(const char *strategy, bool user_kinds,
 	StringInfoData accepted;
 
 	pn->strategy = strategy;
+	pn->source = "params";
 	pn->names = NULL;
 	pn->nparams = 0;
 	if (user_kinds && (strcmp(strategy, "signals") == 0 || strcmp(strategy, "step_fn") == 0))
@@ -148,7 +157,7 @@ bt_apply_param(const BtParamNames *pn, const char *key, const char *type,
 		if (strcmp(type, "boolean") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("params.allow_short must be true or false, not %s", value)));
+					 errmsg("%s.allow_short must be true or false, not %s", pn->source, value)));
 		cfg->allow_short = strcmp(value, "true") == 0;
 		sp->allow_short = cfg->allow_short;
 		return;
@@ -156,7 +165,7 @@ bt_apply_param(const BtParamNames *pn, const char *key, const char *type,
 	if (!number)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("params.%s must be a number, not %s", key, value)));
+				 errmsg("%s.%s must be a number, not %s", pn->source, key, value)));
 	if (own >= 0)
 		sp->p[own] = num;
 	else if (strcmp(key, "size_pct") == 0)
@@ -164,7 +173,7 @@ bt_apply_param(const BtParamNames *pn, const char *key, const char *type,
 		if (!(num > 0 && num <= 100))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("params.size_pct must be in (0, 100], not %s", value)));
+					 errmsg("%s.size_pct must be in (0, 100], not %s", pn->source, value)));
 		cfg->size_pct = num;
 	}
 	else if (strcmp(key, "qty") == 0)
@@ -172,7 +181,7 @@ bt_apply_param(const BtParamNames *pn, const char *key, const char *type,
 		if (!(num > 0 && isfinite(num)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("params.qty must be a positive number, not %s", value)));
+					 errmsg("%s.qty must be a positive number, not %s", pn->source, value)));
 		cfg->qty = num;
 	}
 	else
@@ -183,7 +192,7 @@ bt_apply_param(const BtParamNames *pn, const char *key, const char *type,
 		if (!(num > 0 && (tp ? isfinite(num) : num < 100)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("params.%s must be a percentage %s, not %s", key,
+					 errmsg("%s.%s must be a percentage %s, not %s", pn->source, key,
 							tp ? "> 0" : "in (0, 100)", value)));
 		if (key[0] == 's')
 			cfg->stop_loss_pct = num;
@@ -423,4 +432,113 @@ bt_run_args(BtArgs *a, const BtRunDesc *d, const BtMetrics *m)
 	add(a, FLOAT8OID, Float8GetDatum(m->fees), false);
 	add_f8(a, m->market_change);
 	add(a, BOOLOID, BoolGetDatum(d->open_at_end), false);
+}
+
+/* whether a column of bt_run_args() differs between the runs of a grid */
+static bool
+varying(int col)
+{
+	return col == BT_RUN_PARAMS_ARG || col >= BT_RUN_METRICS_ARG;
+}
+
+/*
+ * The INSERT of a batch: the fixed columns as scalars, the varying ones
+ * unnested from arrays in step, in their order (so run ids follow it).
+ */
+static char *
+batch_sql(void)
+{
+	StringInfoData q;
+	bool		first = true;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "INSERT INTO zvt.backtest_runs (" BT_RUN_COLUMNS ") SELECT ");
+	for (int c = 0; c < BT_RUN_NARGS; c++)
+		appendStringInfo(&q, varying(c) ? "%su.c%d" : "%s$%d", c ? ", " : "",
+						 varying(c) ? c : c + 1);
+	appendStringInfoString(&q, " FROM ROWS FROM (");
+	for (int c = 0; c < BT_RUN_NARGS; c++)
+		if (varying(c))
+		{
+			appendStringInfo(&q, "%spg_catalog.unnest($%d)", first ? "" : ", ", c + 1);
+			first = false;
+		}
+	appendStringInfoString(&q, ") WITH ORDINALITY AS u (");
+	for (int c = 0; c < BT_RUN_NARGS; c++)
+		if (varying(c))
+			appendStringInfo(&q, "c%d, ", c);
+	appendStringInfoString(&q, "ord) ORDER BY u.ord RETURNING *");
+	return q.data;
+}
+
+/* an empty batch, its arrays in the current memory context */
+void
+bt_run_batch_init(BtRunBatch *b)
+{
+	b->n = 0;
+	b->sql = batch_sql();
+	for (int c = 0; c < BT_RUN_NARGS; c++)
+		if (varying(c))
+		{
+			b->values[c] = palloc(sizeof(Datum) * BT_RUN_BATCH);
+			b->nulls[c] = palloc(sizeof(bool) * BT_RUN_BATCH);
+		}
+}
+
+/*
+ * Keep one run's arguments, of the same grid as the others; they must
+ * stay allocated until bt_run_batch_flush().  At most BT_RUN_BATCH.
+ */
+void
+bt_run_batch_add(BtRunBatch *b, const BtArgs *a)
+{
+	for (int c = 0; c < BT_RUN_NARGS; c++)
+		if (varying(c))
+		{
+			b->values[c][b->n] = a->values[c];
+			b->nulls[c][b->n] = a->nulls[c] == 'n';
+		}
+	b->last = *a;
+	b->n++;
+}
+
+/* store the batch and hand the stored rows to the tuplestore */
+void
+bt_run_batch_flush(BtRunBatch *b, Tuplestorestate *out)
+{
+	Datum		args[BT_RUN_NARGS];
+	char		nulls[BT_RUN_NARGS];
+	Oid			types[BT_RUN_NARGS];
+
+	if (b->n == 0)
+		return;
+	for (int c = 0; c < BT_RUN_NARGS; c++)
+	{
+		Oid			elem = b->last.types[c];
+
+		types[c] = elem;
+		args[c] = b->last.values[c];
+		nulls[c] = b->last.nulls[c];
+		if (varying(c))
+		{
+			int16		typlen;
+			bool		typbyval;
+			char		typalign;
+			int			dims[1] = {b->n};
+			int			lbs[1] = {1};
+
+			get_typlenbyvalalign(elem, &typlen, &typbyval, &typalign);
+			types[c] = get_array_type(elem);
+			args[c] = PointerGetDatum(construct_md_array(b->values[c], b->nulls[c], 1, dims, lbs,
+														 elem, typlen, typbyval, typalign));
+			nulls[c] = ' ';
+		}
+	}
+	if (SPI_execute_with_args(b->sql, BT_RUN_NARGS, types, args, nulls, false, 0) !=
+		SPI_OK_INSERT_RETURNING || SPI_processed != (uint64) b->n)
+		elog(ERROR, "could not store the backtest_grid runs");
+	for (uint64 r = 0; r < SPI_processed; r++)
+		tuplestore_puttuple(out, SPI_tuptable->vals[r]);
+	SPI_freetuptable(SPI_tuptable);
+	b->n = 0;
 }

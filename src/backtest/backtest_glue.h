@@ -21,6 +21,7 @@
 #include "fmgr.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "backtest/backtest_engine.h"
 #include "backtest/backtest_metrics.h"
@@ -43,6 +44,7 @@ typedef struct BtMarket
 typedef struct BtParamNames
 {
 	const char *strategy;
+	const char *source;			/* "params" or "grid", for messages */
 	const char *const *names;
 	int			nparams;
 	char	   *accepted;		/* "fast, slow, size_pct, ...", palloc'd */
@@ -85,6 +87,23 @@ typedef struct BtArgs
 	char		nulls[48];
 } BtArgs;
 
+/* rows stored by one INSERT; bounds the memory of the arrays */
+#define BT_RUN_BATCH 8192
+
+/*
+ * Runs waiting to be stored: the arguments bt_run_args() gives each of
+ * them, the columns that differ between the runs of a grid (params and
+ * the metrics) gathered into arrays, the others taken from the last run.
+ */
+typedef struct BtRunBatch
+{
+	int			n;
+	Datum	   *values[BT_RUN_NARGS];	/* BT_RUN_BATCH each, varying */
+	bool	   *nulls[BT_RUN_NARGS];	/* columns only */
+	BtArgs		last;			/* the last run's arguments */
+	char	   *sql;			/* the INSERT */
+} BtRunBatch;
+
 /* in backtest_glue.c */
 extern char *bt_text_arg(FunctionCallInfo fcinfo, int n, const char *name);
 extern double bt_numeric_arg(FunctionCallInfo fcinfo, int n, const char *name);
@@ -102,6 +121,9 @@ extern void bt_no_bars_error(const BtMarket *mk) pg_attribute_noreturn();
 extern char *bt_ts_text(int64_t unix_us);
 extern const char *bt_run_insert_sql(void);
 extern void bt_run_args(BtArgs *a, const BtRunDesc *d, const BtMetrics *m);
+extern void bt_run_batch_init(BtRunBatch *b);
+extern void bt_run_batch_add(BtRunBatch *b, const BtArgs *a);
+extern void bt_run_batch_flush(BtRunBatch *b, Tuplestorestate *out);
 
 /*
  * A step function: f(bar zvt.candles_v, INOUT state jsonb, OUT target

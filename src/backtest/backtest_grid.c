@@ -50,9 +50,7 @@
 #include "storage/shm_toc.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
-#include "utils/array.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
@@ -101,22 +99,6 @@ typedef struct GridKey
 	char	  **texts;			/* the values as written, for params */
 } GridKey;
 
-/* rows stored by one INSERT; bounds the memory of the arrays */
-#define GRID_STORE_BATCH 8192
-
-/*
- * Runs waiting to be stored: the arguments bt_run_args() gives each of
- * them, the columns that differ between the runs of a grid (params and
- * the metrics) gathered into arrays, the others taken from the last run.
- */
-typedef struct RunBatch
-{
-	int			n;
-	Datum	   *values[BT_RUN_NARGS];	/* GRID_STORE_BATCH each, varying */
-	bool	   *nulls[BT_RUN_NARGS];	/* columns only */
-	BtArgs		last;			/* the last run's arguments */
-} RunBatch;
-
 /* the common params a grid may sweep (allow_short is not a number) */
 static const char *const grid_common[] = {
 	"size_pct", "qty", "stop_loss_pct", "take_profit_pct", "trailing_stop_pct"
@@ -153,10 +135,6 @@ static void grid_loop(GridShared *sh, const BtSweep *sw, const BtSweepCombo *com
 					  BtSweepResult *results, int *reported);
 static void run_combos(BtBar *bars, int64 nbars, BtSweepCombo *combos, int64 n,
 					   BtSweepResult *results, int nworkers);
-static bool varying(int col);
-static char *batch_sql(void);
-static void batch_add(RunBatch *b, const BtArgs *a);
-static void batch_flush(RunBatch *b, const char *sql, Tuplestorestate *out);
 
 /* the index of a sort_by name, or 22023 listing them */
 static int
@@ -261,7 +239,9 @@ read_grid(Jsonb *grid, const BtParamNames *pn, const BtStrategyParams *sp,
 	GridKey    *keys;
 	StringInfoData accepted;
 	int			n;
+	BtParamNames from_grid = *pn;
 
+	from_grid.source = "grid";
 	initStringInfo(&accepted);
 	for (int i = 0; i < pn->nparams; i++)
 		appendStringInfo(&accepted, "%s, ", pn->names[i]);
@@ -344,7 +324,7 @@ read_grid(Jsonb *grid, const BtParamNames *pn, const BtStrategyParams *sp,
 							 errmsg("grid.%s must be an array of numbers, not one holding %s",
 									k->name, text)));
 				/* the common params' ranges, as in params */
-				bt_apply_param(pn, k->name, type, text, &sp2, &cfg2);
+				bt_apply_param(&from_grid, k->name, type, text, &sp2, &cfg2);
 				k->values[v] = strtod(text, NULL);
 				k->texts[v] = text;
 			}
@@ -549,98 +529,6 @@ run_combos(BtBar *bars, int64 nbars, BtSweepCombo *combos, int64 n,
 	ExitParallelMode();
 }
 
-/* whether a column of bt_run_args() differs between the runs of a grid */
-static bool
-varying(int col)
-{
-	return col == BT_RUN_PARAMS_ARG || col >= BT_RUN_METRICS_ARG;
-}
-
-/*
- * The INSERT of a batch: the fixed columns as scalars, the varying ones
- * unnested from arrays in step, in their order (so run ids follow it).
- */
-static char *
-batch_sql(void)
-{
-	StringInfoData q;
-	bool		first = true;
-
-	initStringInfo(&q);
-	appendStringInfoString(&q, "INSERT INTO zvt.backtest_runs (" BT_RUN_COLUMNS ") SELECT ");
-	for (int c = 0; c < BT_RUN_NARGS; c++)
-		appendStringInfo(&q, varying(c) ? "%su.c%d" : "%s$%d", c ? ", " : "",
-						 varying(c) ? c : c + 1);
-	appendStringInfoString(&q, " FROM ROWS FROM (");
-	for (int c = 0; c < BT_RUN_NARGS; c++)
-		if (varying(c))
-		{
-			appendStringInfo(&q, "%spg_catalog.unnest($%d)", first ? "" : ", ", c + 1);
-			first = false;
-		}
-	appendStringInfoString(&q, ") WITH ORDINALITY AS u (");
-	for (int c = 0; c < BT_RUN_NARGS; c++)
-		if (varying(c))
-			appendStringInfo(&q, "c%d, ", c);
-	appendStringInfoString(&q, "ord) ORDER BY u.ord RETURNING *");
-	return q.data;
-}
-
-/* keep one run's arguments (allocated in the batch's context) */
-static void
-batch_add(RunBatch *b, const BtArgs *a)
-{
-	for (int c = 0; c < BT_RUN_NARGS; c++)
-		if (varying(c))
-		{
-			b->values[c][b->n] = a->values[c];
-			b->nulls[c][b->n] = a->nulls[c] == 'n';
-		}
-	b->last = *a;
-	b->n++;
-}
-
-/* store the batch and hand the stored rows to the tuplestore */
-static void
-batch_flush(RunBatch *b, const char *sql, Tuplestorestate *out)
-{
-	Datum		args[BT_RUN_NARGS];
-	char		nulls[BT_RUN_NARGS];
-	Oid			types[BT_RUN_NARGS];
-
-	if (b->n == 0)
-		return;
-	for (int c = 0; c < BT_RUN_NARGS; c++)
-	{
-		Oid			elem = b->last.types[c];
-
-		types[c] = elem;
-		args[c] = b->last.values[c];
-		nulls[c] = b->last.nulls[c];
-		if (varying(c))
-		{
-			int16		typlen;
-			bool		typbyval;
-			char		typalign;
-			int			dims[1] = {b->n};
-			int			lbs[1] = {1};
-
-			get_typlenbyvalalign(elem, &typlen, &typbyval, &typalign);
-			types[c] = get_array_type(elem);
-			args[c] = PointerGetDatum(construct_md_array(b->values[c], b->nulls[c], 1, dims, lbs,
-														 elem, typlen, typbyval, typalign));
-			nulls[c] = ' ';
-		}
-	}
-	if (SPI_execute_with_args(sql, BT_RUN_NARGS, types, args, nulls, false, 0) !=
-		SPI_OK_INSERT_RETURNING || SPI_processed != (uint64) b->n)
-		elog(ERROR, "could not store the backtest_grid runs");
-	for (uint64 r = 0; r < SPI_processed; r++)
-		tuplestore_puttuple(out, SPI_tuptable->vals[r]);
-	SPI_freetuptable(SPI_tuptable);
-	b->n = 0;
-}
-
 /*
  * zvt.backtest_grid(strategy, exchange, symbol, timeframe, start, finish,
  * grid, sort_by, params, initial_cash, fee_bps, slippage_bps, descending,
@@ -674,8 +562,7 @@ zvt_backtest_grid(PG_FUNCTION_ARGS)
 	int64	   *order;
 	SortCtx		sc;
 	BtArgs		a;
-	RunBatch	batch;
-	char	   *sql;
+	BtRunBatch	batch;
 	MemoryContext batch_cxt;
 	MemoryContext outer;
 
@@ -774,14 +661,7 @@ zvt_backtest_grid(PG_FUNCTION_ARGS)
 	qsort_arg(order, n, sizeof(int64), cmp_results, &sc);
 
 	/* rows go out in batches; their arguments live in batch_cxt meanwhile */
-	sql = batch_sql();
-	batch.n = 0;
-	for (int c = 0; c < BT_RUN_NARGS; c++)
-		if (varying(c))
-		{
-			batch.values[c] = palloc(sizeof(Datum) * GRID_STORE_BATCH);
-			batch.nulls[c] = palloc(sizeof(bool) * GRID_STORE_BATCH);
-		}
+	bt_run_batch_init(&batch);
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "zvt backtest_grid batch",
 									  ALLOCSET_DEFAULT_SIZES);
 	for (int64 r = 0; r < n; r++)
@@ -815,11 +695,11 @@ zvt_backtest_grid(PG_FUNCTION_ARGS)
 		desc.last_ts = bars[nbars - 1].ts;
 		desc.open_at_end = results[i].open_at_end;
 		bt_run_args(&a, &desc, &results[i].m);
-		batch_add(&batch, &a);
+		bt_run_batch_add(&batch, &a);
 		MemoryContextSwitchTo(outer);
-		if (batch.n == GRID_STORE_BATCH || r == n - 1)
+		if (batch.n == BT_RUN_BATCH || r == n - 1)
 		{
-			batch_flush(&batch, sql, rsinfo->setResult);
+			bt_run_batch_flush(&batch, rsinfo->setResult);
 			MemoryContextReset(batch_cxt);
 			CHECK_FOR_INTERRUPTS();
 		}
