@@ -25,6 +25,8 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/params.h"
+#include "tcop/dest.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -242,102 +244,232 @@ bt_read_params(Jsonb *params, const BtParamNames *pn, BtStrategyParams *sp, BtCo
 /* the columns of zvt.candles_v, in its order, for step functions */
 #define CANDLE_COLUMNS "m.ts, $1, $2, m.instrument_id, m.timeframe, m.open, m.high, m.low," \
 	" m.close, m.volume, m.quote_volume, m.trade_count, m.closed, m.source, m.local_ts"
+#define BAR_COLUMNS "m.ts, m.open, m.high, m.low, m.close"
 
 /*
- * Open a cursor over the closed bars of the market in time order.  full
- * gives every column of zvt.candles_v (a step function's bar), else ts,
- * open, high, low, close; bt_bar_from_tuple() reads either.
+ * The query of the closed bars: $1 exchange, $2 symbol, $3 timeframe, $4
+ * start, $5 finish, $6 the instrument id (1-minute bars).  Stored 1m
+ * candles are the bars, an exchange's candle winning over one zvt built
+ * from trades; written as two scans of the unique index (instrument_id,
+ * timeframe, source, ts) and, unless ordered, without ORDER BY: sorting
+ * a range of stored candles costs more than the rest of a backtest, and
+ * the rows come in partition and index order, that is in time order,
+ * unless trades-built candles or the default partition mix in, which
+ * bt_load_bars() checks for.
  */
-Portal
-bt_open_bars(const BtMarket *mk, bool full)
+static char *
+bars_query(const BtMarket *mk, bool full, bool ordered)
 {
-	Oid			types[6] = {TEXTOID, TEXTOID, INTERVALOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
-	Datum		args[6];
+	Interval   *tf = DatumGetIntervalP(mk->timeframe);
+	const char *cols = full ? CANDLE_COLUMNS : BAR_COLUMNS;
+
+	if (!(tf->month == 0 && tf->day == 0 && tf->time == USECS_PER_MINUTE))
+		return psprintf("SELECT %s FROM zvt.ohlcv($1, $2, $3, $4, $5) m WHERE m.closed ORDER BY m.ts",
+						full ? "m.*" : BAR_COLUMNS);
+	return psprintf("SELECT %s FROM zvt.candles m"
+					" WHERE m.instrument_id = $6 AND m.timeframe = $3 AND m.source = 'exchange'"
+					" AND m.ts >= $4 AND m.ts < $5 AND m.closed"
+					" UNION ALL"
+					" SELECT %s FROM zvt.candles m"
+					" WHERE m.instrument_id = $6 AND m.timeframe = $3 AND m.source = 'trades'"
+					" AND m.ts >= $4 AND m.ts < $5 AND m.closed"
+					" AND NOT EXISTS (SELECT 1 FROM zvt.candles e WHERE e.instrument_id = $6"
+					" AND e.timeframe = $3 AND e.source = 'exchange' AND e.ts = m.ts)%s",
+					cols, cols, ordered ? " ORDER BY 1" : "");
+}
+
+/*
+ * The arguments of bars_query(): for 1-minute bars the instrument is
+ * looked up first (42704 naming what is unknown); zvt.ohlcv checks the
+ * rest itself.
+ */
+static void
+bars_args(const BtMarket *mk, Oid *types, Datum *args)
+{
 	Interval   *tf = DatumGetIntervalP(mk->timeframe);
 	bool		isnull;
 
+	types[0] = TEXTOID;
+	types[1] = TEXTOID;
+	types[2] = INTERVALOID;
+	types[3] = TIMESTAMPTZOID;
+	types[4] = TIMESTAMPTZOID;
+	types[5] = INT4OID;
 	args[0] = CStringGetTextDatum(mk->exchange);
 	args[1] = CStringGetTextDatum(mk->symbol);
 	args[2] = mk->timeframe;
 	args[3] = TimestampTzGetDatum(mk->start);
 	args[4] = TimestampTzGetDatum(mk->finish);
-
-	if (!(tf->month == 0 && tf->day == 0 && tf->time == USECS_PER_MINUTE))
-		return SPI_cursor_open_with_args(NULL,
-										 full
-										 ? "SELECT * FROM zvt.ohlcv($1, $2, $3, $4, $5) WHERE closed ORDER BY ts"
-										 : "SELECT ts, open, high, low, close FROM zvt.ohlcv($1, $2, $3, $4, $5)"
-										 " WHERE closed ORDER BY ts",
-										 5, types, args, NULL, true, 0);
-
-	if (SPI_execute_with_args("SELECT zvt._instrument_id($1, $2)", 2, types,
-							  args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up the instrument");
-	args[5] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return SPI_cursor_open_with_args(NULL,
-									 full
-									 ? "SELECT " CANDLE_COLUMNS " FROM ("
-									 " SELECT DISTINCT ON (c.ts) c.*"
-									 " FROM zvt.candles c WHERE c.instrument_id = $6"
-									 " AND c.timeframe = $3 AND c.ts >= $4 AND c.ts < $5"
-									 " ORDER BY c.ts, (c.source = 'exchange') DESC) m"
-									 " WHERE m.closed ORDER BY m.ts"
-									 : "SELECT ts, open, high, low, close FROM ("
-									 " SELECT DISTINCT ON (c.ts) c.ts, c.open, c.high, c.low, c.close, c.closed"
-									 " FROM zvt.candles c WHERE c.instrument_id = $6"
-									 " AND c.timeframe = $3 AND c.ts >= $4 AND c.ts < $5"
-									 " ORDER BY c.ts, (c.source = 'exchange') DESC) m"
-									 " WHERE m.closed ORDER BY m.ts",
-									 6, types, args, NULL, true, 0);
-}
-
-/* the bar of one row of bt_open_bars(mk, full) */
-void
-bt_bar_from_tuple(HeapTuple tup, TupleDesc td, bool full, BtBar *bar)
-{
-	int			o = full ? 5 : 1;	/* open's column, less one */
-	bool		isnull;
-
-	bar->ts = ZVT_TS_TO_UNIX(DatumGetTimestampTz(SPI_getbinval(tup, td, 1, &isnull)));
-	bar->open = DatumGetFloat8(SPI_getbinval(tup, td, o + 1, &isnull));
-	bar->high = DatumGetFloat8(SPI_getbinval(tup, td, o + 2, &isnull));
-	bar->low = DatumGetFloat8(SPI_getbinval(tup, td, o + 3, &isnull));
-	bar->close = DatumGetFloat8(SPI_getbinval(tup, td, o + 4, &isnull));
+	args[5] = Int32GetDatum(0);
+	if (tf->month == 0 && tf->day == 0 && tf->time == USECS_PER_MINUTE)
+	{
+		if (SPI_execute_with_args("SELECT zvt._instrument_id($1, $2)", 2, types,
+								  args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not look up the instrument");
+		args[5] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	}
 }
 
 /*
- * All the closed bars of the market in a palloc'd array (huge allowed),
- * their count in *nbars; 42704 when there are none.
+ * Open a cursor over the closed bars of the market in time order, with
+ * every column of zvt.candles_v (a step function's bar); the bar itself
+ * is columns 1 and 6 to 9 (bt_bar_from_tuple).
+ */
+Portal
+bt_open_bars(const BtMarket *mk)
+{
+	Oid			types[6];
+	Datum		args[6];
+
+	bars_args(mk, types, args);
+	return SPI_cursor_open_with_args(NULL, bars_query(mk, true, true), 6, types, args, NULL, true, 0);
+}
+
+/* the bar of one row of bt_open_bars() */
+void
+bt_bar_from_tuple(HeapTuple tup, TupleDesc td, BtBar *bar)
+{
+	bool		isnull;
+
+	bar->ts = ZVT_TS_TO_UNIX(DatumGetTimestampTz(SPI_getbinval(tup, td, 1, &isnull)));
+	bar->open = DatumGetFloat8(SPI_getbinval(tup, td, 6, &isnull));
+	bar->high = DatumGetFloat8(SPI_getbinval(tup, td, 7, &isnull));
+	bar->low = DatumGetFloat8(SPI_getbinval(tup, td, 8, &isnull));
+	bar->close = DatumGetFloat8(SPI_getbinval(tup, td, 9, &isnull));
+}
+
+/* a DestReceiver handing each row of the bars query to a BtBarFn */
+typedef struct BarReceiver
+{
+	DestReceiver pub;
+	BtBarFn		fn;
+	void	   *arg;
+	int64		n;				/* bars so far */
+} BarReceiver;
+
+static bool
+bar_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	BarReceiver *r = (BarReceiver *) self;
+	BtBar		bar;
+
+	slot_getsomeattrs(slot, 5);
+	bar.ts = ZVT_TS_TO_UNIX(DatumGetTimestampTz(slot->tts_values[0]));
+	bar.open = DatumGetFloat8(slot->tts_values[1]);
+	bar.high = DatumGetFloat8(slot->tts_values[2]);
+	bar.low = DatumGetFloat8(slot->tts_values[3]);
+	bar.close = DatumGetFloat8(slot->tts_values[4]);
+	r->fn(r->arg, &bar);
+	r->n++;
+	return true;
+}
+
+static void
+bar_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+bar_noop(DestReceiver *self)
+{
+}
+
+/*
+ * Call fn for each closed bar of the market, straight from the executor:
+ * no row is copied, which is most of what reading a bar costs.  The bars
+ * come in time order only if ordered asks for it (a sort).  fn may raise
+ * an error.  Returns the number of bars.
+ */
+int64
+bt_scan_bars(const BtMarket *mk, bool ordered, BtBarFn fn, void *arg)
+{
+	Oid			types[6];
+	Datum		args[6];
+	ParamListInfo params = makeParamList(6);
+	SPIExecuteOptions opts;
+	BarReceiver r;
+
+	bars_args(mk, types, args);
+	for (int i = 0; i < 6; i++)
+	{
+		params->params[i].value = args[i];
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = types[i];
+	}
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = bar_receive;
+	r.pub.rStartup = bar_startup;
+	r.pub.rShutdown = bar_noop;
+	r.pub.rDestroy = bar_noop;
+	r.pub.mydest = DestNone;
+	r.fn = fn;
+	r.arg = arg;
+	memset(&opts, 0, sizeof(opts));
+	opts.params = params;
+	opts.read_only = true;
+	opts.dest = &r.pub;
+	if (SPI_execute_extended(bars_query(mk, false, ordered), &opts) < 0)
+		elog(ERROR, "could not read the bars");
+	return r.n;
+}
+
+/* bt_load_bars()'s BtBarFn: append to a growing array */
+typedef struct BarArray
+{
+	BtBar	   *bars;
+	int64		n;
+	int64		cap;
+} BarArray;
+
+static void
+append_bar(void *arg, const BtBar *bar)
+{
+	BarArray   *a = arg;
+
+	/* repalloc keeps the array in its own context, not the executor's */
+	if (a->n == a->cap)
+	{
+		a->cap *= 2;
+		a->bars = repalloc_huge(a->bars, sizeof(BtBar) * a->cap);
+	}
+	a->bars[a->n++] = *bar;
+}
+
+static int
+cmp_bar_ts(const void *a, const void *b)
+{
+	int64_t		x = ((const BtBar *) a)->ts;
+	int64_t		y = ((const BtBar *) b)->ts;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * All the closed bars of the market in time order in a palloc'd array
+ * (huge allowed), their count in *nbars; 42704 when there are none.  They
+ * are read unordered and sorted here only when they did not come in
+ * order, which they do unless trades-built candles mix in.
  */
 BtBar *
 bt_load_bars(const BtMarket *mk, int64 *nbars)
 {
-	Portal		portal = bt_open_bars(mk, false);
-	BtBar	   *bars = NULL;
-	int64		n = 0,
-				cap = 0;
+	BarArray	a;
+	bool		sorted = true;
 
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		if (n + (int64) SPI_processed > cap)
-		{
-			cap = Max(cap * 2, n + (int64) SPI_processed);
-			bars = bars ? repalloc_huge(bars, sizeof(BtBar) * cap)
-				: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BtBar) * cap);
-		}
-		for (uint64 r = 0; r < SPI_processed; r++)
-			bt_bar_from_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, false, &bars[n++]);
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	if (n == 0)
+	/* allocated here: the array must outlive the executor's memory */
+	a.cap = 4096;
+	a.n = 0;
+	a.bars = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BtBar) * a.cap);
+	bt_scan_bars(mk, false, append_bar, &a);
+	if (a.n == 0)
 		bt_no_bars_error(mk);
-	*nbars = n;
-	return bars;
+	for (int64 i = 1; i < a.n && sorted; i++)
+		sorted = a.bars[i - 1].ts < a.bars[i].ts;
+	if (!sorted)
+		qsort(a.bars, a.n, sizeof(BtBar), cmp_bar_ts);
+	*nbars = a.n;
+	return a.bars;
 }
 
 void

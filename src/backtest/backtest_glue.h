@@ -104,6 +104,9 @@ typedef struct BtRunBatch
 	char	   *sql;			/* the INSERT */
 } BtRunBatch;
 
+/* called for each bar by bt_scan_bars(); may raise an error */
+typedef void (*BtBarFn) (void *arg, const BtBar *bar);
+
 /* in backtest_glue.c */
 extern char *bt_text_arg(FunctionCallInfo fcinfo, int n, const char *name);
 extern double bt_numeric_arg(FunctionCallInfo fcinfo, int n, const char *name);
@@ -114,8 +117,9 @@ extern void bt_apply_param(const BtParamNames *pn, const char *key, const char *
 						   const char *value, BtStrategyParams *sp, BtConfig *cfg);
 extern void bt_read_params(Jsonb *params, const BtParamNames *pn,
 						   BtStrategyParams *sp, BtConfig *cfg);
-extern Portal bt_open_bars(const BtMarket *mk, bool full);
-extern void bt_bar_from_tuple(HeapTuple tup, TupleDesc td, bool full, BtBar *bar);
+extern Portal bt_open_bars(const BtMarket *mk);
+extern void bt_bar_from_tuple(HeapTuple tup, TupleDesc td, BtBar *bar);
+extern int64 bt_scan_bars(const BtMarket *mk, bool ordered, BtBarFn fn, void *arg);
 extern BtBar *bt_load_bars(const BtMarket *mk, int64 *nbars);
 extern void bt_no_bars_error(const BtMarket *mk) pg_attribute_noreturn();
 extern char *bt_ts_text(int64_t unix_us);
