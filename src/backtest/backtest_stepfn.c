@@ -138,7 +138,7 @@ bt_stepfn_open(BtStepFn *s, Oid fn)
 }
 
 /*
- * Call the function for one bar: row is a row of bt_open_bars(mk, true),
+ * Call the function for one bar: row is a row of bt_open_bars(),
  * whose columns are those of zvt.candles_v.  Returns false when the
  * target is NULL (keep the last one), else sets *target.  The new state
  * replaces the old.
