@@ -52,6 +52,29 @@ SELECT count(*) AS combinations,
   JOIN metrics m1 ON m1.run_id = one.run_id
   JOIN metrics mg ON mg.run_id = one.grid_run;
 
+-- the same for ema_cross (shared EMA series) and rsi_reversion (each
+-- combination steps its own RSI), with stops and slippage
+CREATE TEMP TABLE g2 AS
+SELECT * FROM zvt.backtest_grid('ema_cross', 'binance', 'GRD-USDT', '1 minute', '2024-01-01', '2025-01-01',
+                                '{"fast": [3, 6], "slow": [12, 26], "stop_loss_pct": [2]}',
+                                slippage_bps => 3)
+UNION ALL
+SELECT * FROM zvt.backtest_grid('rsi_reversion', 'binance', 'GRD-USDT', '1 minute', '2024-01-01', '2025-01-01',
+                                '{"period": [5, 14], "lower": [25, 35]}',
+                                params => '{"upper": 65, "allow_short": true}', slippage_bps => 3);
+CREATE TEMP TABLE one2 AS
+SELECT g2.run_id AS grid_run, b.run_id
+  FROM g2, zvt.backtest(g2.strategy, 'binance', 'GRD-USDT', '1 minute', '2024-01-01', '2025-01-01',
+                        g2.params, slippage_bps => 3, store => 'metrics') b;
+SELECT count(*) AS combinations,
+       count(*) FILTER (WHERE m1.m = mg.m AND m1.params = mg.params) AS identical,
+       count(DISTINCT mg.m) AS distinct_results,
+       sum(g2.trades) > 0 AS traded
+  FROM one2
+  JOIN g2 ON g2.run_id = one2.grid_run
+  JOIN metrics m1 ON m1.run_id = one2.run_id
+  JOIN metrics mg ON mg.run_id = one2.grid_run;
+
 -- without workers the leader runs them all, to the same results
 CREATE TEMP TABLE s AS
 SELECT * FROM zvt.backtest_grid('sma_cross', 'binance', 'GRD-USDT', '1 minute', '2024-01-01', '2025-01-01',
