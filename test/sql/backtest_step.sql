@@ -101,6 +101,24 @@ SELECT bars FROM zvt.backtest('step_fn', 'binance', 'STP-USDT', '2 minutes', '20
                               step_fn => 'count_step(zvt.candles_v, jsonb)', store => 'metrics');
 SELECT count(*) AS calls, max(n), sum(volume) AS volume FROM step_log;
 
+-- API.md's form, with an input and an output both named state, is fine
+-- in SQL: long while the bar rose, the state counting the bars
+CREATE FUNCTION rise_step(bar zvt.candles_v, state jsonb, OUT target float8, OUT state jsonb)
+    LANGUAGE sql
+    AS $$ SELECT CASE WHEN bar.close > bar.open THEN 1 ELSE 0 END::float8,
+                 pg_catalog.jsonb_build_object('n', coalesce(($2->>'n')::int, 0) + 1) $$;
+SELECT bars, trades, round(exposure_pct::numeric, 4) AS exposure_pct,
+       round(final_equity::numeric, 6) AS final_equity
+  FROM zvt.backtest('step_fn', 'binance', 'STP-USDT', '1 minute', '2024-01-01', '2024-01-02',
+                    step_fn => 'rise_step(zvt.candles_v, jsonb)', fee_bps => 0, store => 'metrics');
+-- the same rule as a signals query: the same run
+SELECT trades, round(exposure_pct::numeric, 4) AS exposure_pct,
+       round(final_equity::numeric, 6) AS final_equity
+  FROM zvt.backtest('signals', 'binance', 'STP-USDT', '1 minute', '2024-01-01', '2024-01-02',
+                    fee_bps => 0, store => 'metrics',
+                    signals => $$SELECT ts, CASE WHEN close > open THEN 1 ELSE 0 END
+                                  FROM zvt.candles WHERE instrument_id = 9101$$);
+
 -- bad step functions and targets
 \set VERBOSITY default
 CREATE FUNCTION wrong_args(bar zvt.candles_v, OUT target float8) LANGUAGE sql AS 'SELECT 1::float8';
@@ -154,7 +172,7 @@ SELECT count(*) AS runs FROM zvt.backtest_runs;
 -- leave the database as we found it
 DROP ROLE zvt_step_user;
 DROP TABLE step_log;
-DROP FUNCTION sma_step, count_step, wrong_args, wrong_result, wrong_names, go_short, too_big;
+DROP FUNCTION sma_step, count_step, rise_step, wrong_args, wrong_result, wrong_names, go_short, too_big;
 DELETE FROM zvt.backtest_runs;
 DELETE FROM zvt.candles WHERE instrument_id = 9101;
 DELETE FROM zvt.instruments WHERE id = 9101;
