@@ -81,7 +81,8 @@ main(int argc, char **argv)
 	}
 	t_runs = now_sec() - t0;
 
-	printf("in-engine, one core: %zu series %.1f ms, %zu runs %.1f ms (%.1f M bar-runs/s), best final equity %.6g\n",
+	printf("in-engine, one core: %zu series %.1f ms, %zu runs %.1f ms (%.1f M bar-runs/s),"
+		   " best final equity %.6g\n",
 		   nseries, t_series * 1e3, nc, t_runs * 1e3, n * nc / t_runs / 1e6, best);
 	return 0;
 }

@@ -28,7 +28,8 @@
 #include "backtest/backtest_strategy.h"
 
 /* the params every strategy takes, for hints */
-#define BT_COMMON_PARAMS "size_pct, qty, allow_short, stop_loss_pct, take_profit_pct, trailing_stop_pct"
+#define BT_COMMON_PARAMS \
+	"size_pct, qty, allow_short, stop_loss_pct, take_profit_pct, trailing_stop_pct"
 
 /* the market a run reads: (exchange, symbol, timeframe) in [start, finish) */
 typedef struct BtMarket
