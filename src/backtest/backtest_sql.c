@@ -72,8 +72,8 @@ typedef struct RunState
 	bool		is_signals;
 	bool		is_step;
 	BtEquityPoint *points;		/* one per bar */
-	double	   *cash;			/* after each bar */
-	double	   *pos;
+	double	   *cash;			/* after each bar; NULL for store => */
+	double	   *pos;			/* 'metrics', which keeps no equity rows */
 	int64		npoints;
 	int64		cap;
 	double		first_close;
@@ -119,14 +119,20 @@ run_bar(RunState *st, const BtBar *bar, HeapTuple row, TupleDesc row_desc)
 	{
 		st->cap *= 2;
 		st->points = repalloc_huge(st->points, sizeof(BtEquityPoint) * st->cap);
-		st->cash = repalloc_huge(st->cash, sizeof(double) * st->cap);
-		st->pos = repalloc_huge(st->pos, sizeof(double) * st->cap);
+		if (st->cash)
+		{
+			st->cash = repalloc_huge(st->cash, sizeof(double) * st->cap);
+			st->pos = repalloc_huge(st->pos, sizeof(double) * st->cap);
+		}
 	}
 	st->points[st->npoints].ts = bar->ts;
 	st->points[st->npoints].equity = eq;
 	st->points[st->npoints].in_position = inpos;
-	st->cash[st->npoints] = st->eng.cash;
-	st->pos[st->npoints] = st->eng.pos;
+	if (st->cash)
+	{
+		st->cash[st->npoints] = st->eng.cash;
+		st->pos[st->npoints] = st->eng.pos;
+	}
 	st->npoints++;
 	if (st->npoints == 1)
 		st->first_close = bar->close;
@@ -358,8 +364,12 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	}
 	st->cap = 1024;
 	st->points = palloc(sizeof(BtEquityPoint) * st->cap);
-	st->cash = palloc(sizeof(double) * st->cap);
-	st->pos = palloc(sizeof(double) * st->cap);
+	if (store != STORE_METRICS)
+	{
+		/* kept for the equity rows only */
+		st->cash = palloc(sizeof(double) * st->cap);
+		st->pos = palloc(sizeof(double) * st->cap);
+	}
 	st->trades.cap = 64;
 	st->trades.t = palloc(sizeof(BtTradeRecord) * st->trades.cap);
 	bt_engine_init(&st->eng, &cfg, keep_trade, &st->trades);
@@ -411,8 +421,11 @@ zvt_backtest(PG_FUNCTION_ARGS)
 
 	/* close what is open at the last close; the curve ends after its costs */
 	st->points[st->npoints - 1].equity = bt_engine_finish(&st->eng);
-	st->cash[st->npoints - 1] = st->eng.cash;
-	st->pos[st->npoints - 1] = 0;
+	if (st->cash)
+	{
+		st->cash[st->npoints - 1] = st->eng.cash;
+		st->pos[st->npoints - 1] = 0;
+	}
 
 	bt = palloc(sizeof(BtTrade) * (st->trades.n + 1));
 	for (int i = 0; i < st->trades.n; i++)
