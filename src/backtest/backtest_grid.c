@@ -25,7 +25,10 @@
  * interrupts the leader at its next CHECK_FOR_INTERRUPTS, and aborting
  * the transaction stops the workers; nothing has been written by then,
  * since the leader writes only after the parallel part ends.  With no
- * worker (workers => 0, or none free) the leader runs everything itself.
+ * worker asked for (workers => 0, or a one-combination grid) there is no
+ * parallel context and no segment: the inputs stay in the backend's
+ * memory; with workers asked for but none free, the leader runs them all
+ * from the segment.
  *
  * Progress: for grids of 100 combinations or more the leader raises a
  * NOTICE each time another tenth of them is done (the tenths workers
@@ -133,6 +136,7 @@ static void set_value(const GridKey *k, double v, BtStrategyParams *sp, BtConfig
 static void report_progress(GridShared *sh, int *reported);
 static void grid_loop(GridShared *sh, const BtSweep *sw, const BtSweepCombo *combos,
 					  BtSweepResult *results, int *reported);
+static void *grid_alloc(ParallelContext *pcxt, uint64 key, Size size);
 static void run_combos(BtBar *bars, int64 nbars, BtSweepCombo *combos, int64 n,
 					   BtSweepResult *results, int nworkers);
 
@@ -431,15 +435,33 @@ zvt_backtest_grid_worker(dsm_segment *seg, shm_toc *toc)
 }
 
 /*
+ * Space for one part of the grid's inputs: in the shared segment under
+ * key when there is a parallel context, else in the backend's memory
+ * (huge allowed: without workers no segment limits the grid).
+ */
+static void *
+grid_alloc(ParallelContext *pcxt, uint64 key, Size size)
+{
+	void	   *p;
+
+	if (pcxt == NULL)
+		return MemoryContextAllocHuge(CurrentMemoryContext, Max(size, 1));
+	p = shm_toc_allocate(pcxt->toc, size);
+	shm_toc_insert(pcxt->toc, key, p);
+	return p;
+}
+
+/*
  * Run n combinations over the bars into results[], on nworkers parallel
  * workers and the leader.  The segment holds copies of the bars and
- * combinations; shared series are computed straight into it.
+ * combinations; shared series are computed straight into it.  With no
+ * worker asked for, no parallel context is made at all.
  */
 static void
 run_combos(BtBar *bars, int64 nbars, BtSweepCombo *combos, int64 n,
 		   BtSweepResult *results, int nworkers)
 {
-	ParallelContext *pcxt;
+	ParallelContext *pcxt = NULL;
 	GridShared *sh;
 	BtSweep		sw;
 	int32	   *periods = palloc(sizeof(int32) * 2 * n);
@@ -466,22 +488,25 @@ run_combos(BtBar *bars, int64 nbars, BtSweepCombo *combos, int64 n,
 		}
 	}
 
-	EnterParallelMode();
-	pcxt = CreateParallelContext("zvt", "zvt_backtest_grid_worker", nworkers);
-	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(GridShared));
-	shm_toc_estimate_chunk(&pcxt->estimator, bars_sz);
-	shm_toc_estimate_chunk(&pcxt->estimator, combos_sz);
-	shm_toc_estimate_chunk(&pcxt->estimator, results_sz);
-	shm_toc_estimate_keys(&pcxt->estimator, 4);
-	if (nseries > 0)
+	if (nworkers > 0)
 	{
-		shm_toc_estimate_chunk(&pcxt->estimator, sizeof(int32) * nseries);
-		shm_toc_estimate_chunk(&pcxt->estimator, series_sz);
-		shm_toc_estimate_keys(&pcxt->estimator, 2);
+		EnterParallelMode();
+		pcxt = CreateParallelContext("zvt", "zvt_backtest_grid_worker", nworkers);
+		shm_toc_estimate_chunk(&pcxt->estimator, sizeof(GridShared));
+		shm_toc_estimate_chunk(&pcxt->estimator, bars_sz);
+		shm_toc_estimate_chunk(&pcxt->estimator, combos_sz);
+		shm_toc_estimate_chunk(&pcxt->estimator, results_sz);
+		shm_toc_estimate_keys(&pcxt->estimator, 4);
+		if (nseries > 0)
+		{
+			shm_toc_estimate_chunk(&pcxt->estimator, sizeof(int32) * nseries);
+			shm_toc_estimate_chunk(&pcxt->estimator, series_sz);
+			shm_toc_estimate_keys(&pcxt->estimator, 2);
+		}
+		InitializeParallelDSM(pcxt);
 	}
-	InitializeParallelDSM(pcxt);
 
-	sh = shm_toc_allocate(pcxt->toc, sizeof(GridShared));
+	sh = grid_alloc(pcxt, GRID_KEY_SHARED, sizeof(GridShared));
 	sh->magic = GRID_MAGIC;
 	sh->nbars = nbars;
 	sh->ncombos = n;
@@ -489,26 +514,20 @@ run_combos(BtBar *bars, int64 nbars, BtSweepCombo *combos, int64 n,
 	sh->ring_len = (int64) bt_sweep_ring_len(combos, n);
 	pg_atomic_init_u64(&sh->next, 0);
 	pg_atomic_init_u64(&sh->done, 0);
-	shm_toc_insert(pcxt->toc, GRID_KEY_SHARED, sh);
-	shm_bars = shm_toc_allocate(pcxt->toc, bars_sz);
+	shm_bars = grid_alloc(pcxt, GRID_KEY_BARS, bars_sz);
 	memcpy(shm_bars, bars, bars_sz);
-	shm_toc_insert(pcxt->toc, GRID_KEY_BARS, shm_bars);
-	shm_combos = shm_toc_allocate(pcxt->toc, combos_sz);
+	shm_combos = grid_alloc(pcxt, GRID_KEY_COMBOS, combos_sz);
 	memcpy(shm_combos, combos, combos_sz);
-	shm_toc_insert(pcxt->toc, GRID_KEY_COMBOS, shm_combos);
-	shm_results = shm_toc_allocate(pcxt->toc, results_sz);
-	shm_toc_insert(pcxt->toc, GRID_KEY_RESULTS, shm_results);
+	shm_results = grid_alloc(pcxt, GRID_KEY_RESULTS, results_sz);
 	if (nseries > 0)
 	{
 		double	   *ring = palloc(sizeof(double) * (periods[nseries - 1] + 1));
 
-		shm_periods = shm_toc_allocate(pcxt->toc, sizeof(int32) * nseries);
+		shm_periods = grid_alloc(pcxt, GRID_KEY_PERIODS, sizeof(int32) * nseries);
 		memcpy(shm_periods, periods, sizeof(int32) * nseries);
-		shm_toc_insert(pcxt->toc, GRID_KEY_PERIODS, shm_periods);
-		shm_series = shm_toc_allocate(pcxt->toc, series_sz);
+		shm_series = grid_alloc(pcxt, GRID_KEY_SERIES, series_sz);
 		bt_sweep_fill_series(combos[0].par.kind, shm_bars, nbars, shm_periods, nseries,
 							 shm_series, ring);
-		shm_toc_insert(pcxt->toc, GRID_KEY_SERIES, shm_series);
 		pfree(ring);
 	}
 
@@ -518,15 +537,18 @@ run_combos(BtBar *bars, int64 nbars, BtSweepCombo *combos, int64 n,
 	sw.nseries = nseries;
 	sw.series = shm_series;
 
-	if (nworkers > 0)
+	if (pcxt)
 		LaunchParallelWorkers(pcxt);
 	grid_loop(sh, &sw, shm_combos, shm_results, &reported);
-	if (nworkers > 0)
+	if (pcxt)
 		WaitForParallelWorkersToFinish(pcxt);
 	report_progress(sh, &reported);
 	memcpy(results, shm_results, results_sz);
-	DestroyParallelContext(pcxt);
-	ExitParallelMode();
+	if (pcxt)
+	{
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+	}
 }
 
 /*
