@@ -32,7 +32,11 @@ OBJS = \
 	src/backtest/backtest_engine.o \
 	src/backtest/backtest_strategy.o \
 	src/backtest/backtest_metrics.o \
+	src/backtest/backtest_sweep.o \
+	src/backtest/backtest_glue.o \
+	src/backtest/backtest_stepfn.o \
 	src/backtest/backtest_sql.o \
+	src/backtest/backtest_grid.o \
 	src/trading/ledger_call.o \
 	src/trading/risk.o \
 	src/trading/risk_sql.o \
@@ -166,3 +170,8 @@ test/unit/test_backtest_engine.bin: test/unit/test_backtest_engine.c src/backtes
 
 test/unit/test_backtest_strategy.bin: test/unit/test_backtest_strategy.c src/backtest/backtest_strategy.c src/backtest/backtest_strategy.h src/backtest/indicators.c src/backtest/indicators.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_strategy.c src/backtest/backtest_strategy.c src/backtest/indicators.c -lm
+
+SWEEP_SRC = src/backtest/backtest_sweep.c src/backtest/backtest_engine.c src/backtest/backtest_strategy.c \
+	src/backtest/backtest_metrics.c src/backtest/indicators.c
+test/unit/test_backtest_sweep.bin: test/unit/test_backtest_sweep.c $(SWEEP_SRC) src/backtest/backtest_sweep.h src/backtest/backtest_strategy.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_sweep.c $(SWEEP_SRC) -lm

@@ -1,7 +1,8 @@
 -- ===================================================================
--- Backtests: zvt.backtest runs a built-in strategy through the C fill
--- engine (src/backtest/) over closed candles from zvt.ohlcv and keeps the
--- run, its trades and its equity curve here.
+-- Backtests: zvt.backtest runs a built-in strategy, a signals query or a
+-- step function through the C fill engine (src/backtest/) over closed
+-- candles from zvt.ohlcv and keeps the run, its trades and its equity
+-- curve here; zvt.backtest_grid sweeps a built-in strategy's parameters.
 -- ===================================================================
 
 CREATE TABLE zvt.backtest_runs (
@@ -94,9 +95,28 @@ CREATE FUNCTION zvt.backtest(strategy pg_catalog.text, exchange pg_catalog.text,
                              fee_bps pg_catalog.numeric DEFAULT 10,
                              slippage_bps pg_catalog.numeric DEFAULT 0,
                              signals pg_catalog.text DEFAULT NULL,
+                             step_fn pg_catalog.regprocedure DEFAULT NULL,
                              store pg_catalog.text DEFAULT 'trades')
     RETURNS zvt.backtest_runs
     LANGUAGE C VOLATILE CALLED ON NULL INPUT AS 'MODULE_PATHNAME', 'zvt_backtest';
-COMMENT ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text) IS
-    'Run a built-in strategy (or strategy ''signals'' with a signals query returning (ts, target)) over the closed candles of (exchange, symbol, timeframe) in [start, finish): signals at a bar''s close fill at the next open; stores the run (store: metrics, trades, all) and returns it.';
-GRANT EXECUTE ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text) TO PUBLIC;
+COMMENT ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.regprocedure, pg_catalog.text) IS
+    'Run a built-in strategy (or strategy ''signals'' with a signals query returning (ts, target), or ''step_fn'' with a function f(bar zvt.candles_v, INOUT state jsonb, OUT target float8) called once per closed bar with a state kept between calls) over the closed candles of (exchange, symbol, timeframe) in [start, finish): signals at a bar''s close fill at the next open; stores the run (store: metrics, trades, all) and returns it.';
+GRANT EXECUTE ON FUNCTION zvt.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.regprocedure, pg_catalog.text) TO PUBLIC;
+
+CREATE FUNCTION zvt.backtest_grid(strategy pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text,
+                                  timeframe pg_catalog.interval,
+                                  start pg_catalog.timestamptz, finish pg_catalog.timestamptz,
+                                  grid pg_catalog.jsonb,
+                                  sort_by pg_catalog.text DEFAULT 'sharpe',
+                                  params pg_catalog.jsonb DEFAULT '{}',
+                                  initial_cash pg_catalog.numeric DEFAULT 10000,
+                                  fee_bps pg_catalog.numeric DEFAULT 10,
+                                  slippage_bps pg_catalog.numeric DEFAULT 0,
+                                  descending pg_catalog.bool DEFAULT true,
+                                  workers pg_catalog.int4 DEFAULT NULL)
+    RETURNS SETOF zvt.backtest_runs
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT ROWS 100 AS 'MODULE_PATHNAME', 'zvt_backtest_grid';
+COMMENT ON FUNCTION zvt.backtest_grid(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.text, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool, pg_catalog.int4) IS
+    'Run a built-in strategy for every combination of the grid (a JSON object of arrays of values, such as {"fast": [5, 10], "slow": [50, 100]}; params holds the fixed ones) over the same closed candles, in parallel (workers: NULL = max_parallel_workers_per_gather); combinations the strategy rejects are skipped with a NOTICE; stores each run with store = metrics and returns them sorted by sort_by (a metric column, NULLs last).';
+-- like zvt.backtest: anyone may run one; runs are the caller's, through the table grants
+GRANT EXECUTE ON FUNCTION zvt.backtest_grid(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.text, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool, pg_catalog.int4) TO PUBLIC;

@@ -55,6 +55,7 @@ bt_metrics(BtMetrics *m, double initial_equity,
 	double		peak = initial_equity;
 	int64_t		peak_ts = npoints > 0 ? points[0].ts : 0;
 	double		day_start_equity = initial_equity;
+	int64_t		day_end;
 	size_t		in_position = 0;
 	double		gross_win = 0,
 				gross_loss = 0,
@@ -67,6 +68,8 @@ bt_metrics(BtMetrics *m, double initial_equity,
 	m->final_equity = npoints > 0 ? points[npoints - 1].equity : initial_equity;
 	m->total_return = initial_equity != 0 ? m->final_equity / initial_equity - 1 : NAN;
 
+	/* where the current UTC day ends: one division a day, not two a point */
+	day_end = npoints > 0 ? (day_of(points[0].ts) + 1) * BT_USEC_PER_DAY : 0;
 	for (size_t i = 0; i < npoints; i++)
 	{
 		const BtEquityPoint *p = &points[i];
@@ -88,10 +91,15 @@ bt_metrics(BtMetrics *m, double initial_equity,
 			m->max_drawdown_end = p->ts;
 		}
 		/* the last point of a UTC day closes that day */
-		if (i + 1 == npoints || day_of(points[i + 1].ts) != day_of(p->ts))
+		if (i + 1 == npoints || points[i + 1].ts >= day_end)
 		{
 			add_return(&d, day_start_equity, p->equity);
 			day_start_equity = p->equity;
+			/* daily bars move on one day at a time: no division */
+			if (i + 1 < npoints && points[i + 1].ts < day_end + BT_USEC_PER_DAY)
+				day_end += BT_USEC_PER_DAY;
+			else if (i + 1 < npoints)
+				day_end = (day_of(points[i + 1].ts) + 1) * BT_USEC_PER_DAY;
 		}
 	}
 

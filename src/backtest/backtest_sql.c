@@ -4,11 +4,13 @@
  *	  zvt.backtest: the SQL face of the backtest engine.
  *
  * Checks the arguments, reads the strategy and common parameters from the
- * params jsonb, loads the closed candles of zvt.ohlcv through a cursor,
- * runs the built-in strategy through the fill engine (backtest_engine.c)
- * bar by bar, computes the metrics (backtest_metrics.c) and stores the run
- * with its trades and equity curve as `store` asks.  Everything runs as
- * the caller, through SPI, with every name schema-qualified.
+ * params jsonb (backtest_glue.c), reads the closed candles through a
+ * cursor, turns each bar's close into a target (a built-in strategy, the
+ * rows of a signals query, or a step function: backtest_stepfn.c), runs
+ * the fill engine (backtest_engine.c) bar by bar, computes the metrics
+ * (backtest_metrics.c) and stores the run with its trades and equity
+ * curve as `store` asks.  Everything runs as the caller, through SPI, with
+ * every name schema-qualified.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,13 +29,9 @@
 
 #include "zvt.h"
 #include "core/zvt_time.h"
-#include "backtest/backtest_engine.h"
-#include "backtest/backtest_metrics.h"
-#include "backtest/backtest_strategy.h"
+#include "backtest/backtest_glue.h"
 
 PG_FUNCTION_INFO_V1(zvt_backtest);
-
-#define COMMON_PARAMS "size_pct, qty, allow_short, stop_loss_pct, take_profit_pct, trailing_stop_pct"
 
 typedef enum StoreKind
 {
@@ -50,275 +48,290 @@ typedef struct TradeList
 	int			cap;
 } TradeList;
 
+/* where a run's targets come from */
+typedef struct TargetSource
+{
+	BtStrategy	strat;			/* a built-in strategy */
+	int64	   *sig_ts;			/* or a signals query's rows */
+	double	   *sig_target;
+	uint64		nsig;
+	uint64		next_sig;
+	BtStepFn   *step;			/* or a step function */
+} TargetSource;
+
+/*
+ * A run in progress: what each bar updates.  The arrays are allocated
+ * before the bars are read and grown with repalloc, so they stay in the
+ * function's memory context even when a bar is run from inside a query.
+ */
+typedef struct RunState
+{
+	BtEngine	eng;
+	TradeList	trades;
+	TargetSource src;
+	bool		is_signals;
+	bool		is_step;
+	BtEquityPoint *points;		/* one per bar */
+	double	   *cash;			/* after each bar; NULL for store => */
+	double	   *pos;			/* 'metrics', which keeps no equity rows */
+	int64		npoints;
+	int64		cap;
+	double		first_close;
+	double		last_close;
+} RunState;
+
+static void keep_trade(void *arg, const BtTradeRecord *trade);
+static void run_bar(RunState *st, const BtBar *bar, HeapTuple row, TupleDesc row_desc);
+static void load_signals(TargetSource *src, const char *signals);
+static void set_target(BtEngine *eng, const char *source, double target, int64_t ts);
+static void store_details(int64 run_id, StoreKind store, const TradeList *trades,
+						  const BtEquityPoint *points, const double *cash,
+						  const double *pos, int64 npoints, double initial_cash);
+
 static void
 keep_trade(void *arg, const BtTradeRecord *trade)
 {
 	TradeList  *l = arg;
 
+	/* repalloc: l->t stays in its context, not the executor's */
 	if (l->n == l->cap)
 	{
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->t = l->t ? repalloc_huge(l->t, sizeof(BtTradeRecord) * l->cap)
-			: palloc(sizeof(BtTradeRecord) * l->cap);
+		l->cap *= 2;
+		l->t = repalloc_huge(l->t, sizeof(BtTradeRecord) * l->cap);
 	}
 	l->t[l->n++] = *trade;
 }
 
-static double
-numeric_arg(FunctionCallInfo fcinfo, int n, const char *name)
+/*
+ * One bar: the engine fills at its open and walks it, its close is
+ * recorded, then the target decided at that close goes to the engine for
+ * the next open.  row is the bar's zvt.candles_v row for a step function.
+ */
+static void
+run_bar(RunState *st, const BtBar *bar, HeapTuple row, TupleDesc row_desc)
 {
-	if (PG_ARGISNULL(n))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, PG_GETARG_DATUM(n)));
+	TargetSource *src = &st->src;
+	bool		inpos;
+	double		eq = bt_engine_bar(&st->eng, bar, &inpos);
+	double		target = 0;
+
+	if (st->npoints == st->cap)
+	{
+		st->cap *= 2;
+		st->points = repalloc_huge(st->points, sizeof(BtEquityPoint) * st->cap);
+		if (st->cash)
+		{
+			st->cash = repalloc_huge(st->cash, sizeof(double) * st->cap);
+			st->pos = repalloc_huge(st->pos, sizeof(double) * st->cap);
+		}
+	}
+	st->points[st->npoints].ts = bar->ts;
+	st->points[st->npoints].equity = eq;
+	st->points[st->npoints].in_position = inpos;
+	if (st->cash)
+	{
+		st->cash[st->npoints] = st->eng.cash;
+		st->pos[st->npoints] = st->eng.pos;
+	}
+	st->npoints++;
+	if (st->npoints == 1)
+		st->first_close = bar->close;
+	st->last_close = bar->close;
+
+	if (st->is_step)
+	{
+		if (bt_stepfn_call(src->step, row, row_desc, &target))
+			set_target(&st->eng, "step_fn", target, bar->ts);
+	}
+	else if (st->is_signals)
+	{
+		if (src->next_sig < src->nsig && src->sig_ts[src->next_sig] <= bar->ts)
+		{
+			while (src->next_sig < src->nsig && src->sig_ts[src->next_sig] <= bar->ts)
+				target = src->sig_target[src->next_sig++];
+			set_target(&st->eng, "signal", target, bar->ts);
+		}
+	}
+	else
+		bt_engine_target(&st->eng, bt_strategy_step(&src->strat, bar->high, bar->low, bar->close));
 }
 
-static char *
-text_arg(FunctionCallInfo fcinfo, int n, const char *name)
+
+/*
+ * Run the signals query as the caller; row (ts, target) is the target
+ * decided at the close of the bar opening at ts (or the latest bar before
+ * ts).
+ */
+static void
+load_signals(TargetSource *src, const char *signals)
 {
-	if (PG_ARGISNULL(n))
+	StringInfoData q;
+
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT s.ts::pg_catalog.timestamptz, s.target::pg_catalog.float8"
+					 " FROM (%s) s (ts, target) ORDER BY 1", signals);
+	if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT)
 		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(n));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("signals must be a query returning (ts, target)")));
+	src->nsig = SPI_processed;
+	src->sig_ts = palloc(sizeof(int64) * (src->nsig + 1));
+	src->sig_target = palloc(sizeof(double) * (src->nsig + 1));
+	for (uint64 r = 0; r < src->nsig; r++)
+	{
+		bool		n1,
+					n2;
+		Datum		ts = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &n1);
+		Datum		tg = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &n2);
+
+		if (n1 || n2)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("signals returned a NULL ts or target")));
+		src->sig_ts[r] = ZVT_TS_TO_UNIX(DatumGetTimestampTz(ts));
+		src->sig_target[r] = DatumGetFloat8(tg);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* hand a user's target to the engine; 22023 naming the bar if it is bad */
+static void
+set_target(BtEngine *eng, const char *source, double target, int64_t ts)
+{
+	if (!bt_engine_target(eng, target))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s target %g at %s is out of range", source, target, bt_ts_text(ts)),
+				 errhint(eng->cfg.allow_short ? "Targets lie in [-1, 1]."
+						 : "Targets lie in [0, 1]; negative ones need \"allow_short\": true.")));
 }
 
 /*
- * Read params: the strategy's own (defaults first) and the common ones.
- * Unknown keys and wrong types are 22023 naming what is accepted.
+ * Store the trades and the equity curve (all of it, or the last point of
+ * each UTC day) of a stored run.
  */
 static void
-read_params(Jsonb *params, const char *strategy, BtStrategyParams *sp, BtConfig *cfg)
+store_details(int64 run_id, StoreKind store, const TradeList *trades,
+			  const BtEquityPoint *points, const double *cash,
+			  const double *pos, int64 npoints, double initial_cash)
 {
-	const char *const *names;
-	const double *defaults;
-	int			nparams;
-	Oid			argtypes[1] = {JSONBOID};
-	Datum		args[1] = {JsonbPGetDatum(params)};
-	StringInfoData accepted;
-	const char *why;
+	Oid			tt[11] = {INT8OID, INT4OID, TIMESTAMPTZOID, FLOAT8OID, TIMESTAMPTZOID,
+	FLOAT8OID, FLOAT8OID, TEXTOID, FLOAT8OID, FLOAT8OID, TEXTOID};
+	Oid			et[6] = {INT8OID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
+	SPIPlanPtr	tplan = SPI_prepare("INSERT INTO zvt.backtest_trades VALUES"
+									" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, tt);
+	SPIPlanPtr	eplan = SPI_prepare("INSERT INTO zvt.backtest_equity VALUES"
+									" ($1, $2, $3, $4, $5, $6)", 6, et);
+	double		peak = initial_cash;
 
-	if (strcmp(strategy, "signals") == 0)
+	for (int i = 0; i < trades->n; i++)
 	{
-		sp->kind = BT_BUY_AND_HOLD; /* not stepped: the query gives targets */
-		nparams = 0;
-		names = NULL;
-		defaults = NULL;
+		BtTradeRecord *t = &trades->t[i];
+		Datum		v[11];
+
+		v[0] = Int64GetDatum(run_id);
+		v[1] = Int32GetDatum(i + 1);
+		v[2] = TimestampTzGetDatum(ZVT_UNIX_TO_TS(t->entry_ts));
+		v[3] = Float8GetDatum(t->entry_price);
+		v[4] = TimestampTzGetDatum(ZVT_UNIX_TO_TS(t->exit_ts));
+		v[5] = Float8GetDatum(t->exit_price);
+		v[6] = Float8GetDatum(t->qty);
+		v[7] = CStringGetTextDatum(t->side > 0 ? "long" : "short");
+		v[8] = Float8GetDatum(t->pnl);
+		v[9] = Float8GetDatum(t->fees);
+		v[10] = CStringGetTextDatum(bt_exit_name(t->exit));
+		if (SPI_execute_plan(tplan, v, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store a backtest trade");
 	}
-	else if (!bt_strategy_lookup(strategy, &sp->kind, &names, &nparams, &defaults))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown strategy \"%s\"", strategy),
-				 errhint("Strategies are %s, and signals with a signals query.",
-						 bt_strategy_names())));
-	for (int i = 0; i < nparams; i++)
-		sp->p[i] = defaults[i];
-
-	initStringInfo(&accepted);
-	for (int i = 0; i < nparams; i++)
-		appendStringInfo(&accepted, "%s, ", names[i]);
-	appendStringInfoString(&accepted, COMMON_PARAMS);
-
-	if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("params must be a JSON object"),
-				 errhint("Keys for %s are %s.", strategy, accepted.data)));
-
-	if (SPI_execute_with_args("SELECT key, pg_catalog.jsonb_typeof(value), value::pg_catalog.text"
-							  " FROM pg_catalog.jsonb_each($1)",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read backtest params");
-
-	for (uint64 r = 0; r < SPI_processed; r++)
+	for (int64 i = 0; i < npoints; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		char	   *key = SPI_getvalue(tup, td, 1);
-		char	   *type = SPI_getvalue(tup, td, 2);
-		char	   *value = SPI_getvalue(tup, td, 3);
-		double		num = strcmp(type, "number") == 0 ? strtod(value, NULL) : NAN;
-		bool		found = false;
+		Datum		v[6];
+		double		eq = points[i].equity;
 
-		if (strcmp(key, "allow_short") == 0)
-		{
-			if (strcmp(type, "boolean") != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("params.allow_short must be true or false, not %s", value)));
-			cfg->allow_short = strcmp(value, "true") == 0;
-			sp->allow_short = cfg->allow_short;
+		if (eq > peak)
+			peak = eq;
+		/* daily: the last bar of each UTC day */
+		if (store == STORE_TRADES && i + 1 < npoints &&
+			points[i + 1].ts / BT_USEC_PER_DAY == points[i].ts / BT_USEC_PER_DAY)
 			continue;
-		}
-		if (strcmp(type, "number") != 0)
-		{
-			for (int i = 0; i < nparams; i++)
-				found |= strcmp(key, names[i]) == 0;
-			if (found || strstr(COMMON_PARAMS, key))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("params.%s must be a number, not %s", key, value)));
-		}
-		for (int i = 0; i < nparams && !found; i++)
-			if (strcmp(key, names[i]) == 0)
-			{
-				sp->p[i] = num;
-				found = true;
-			}
-		if (found)
-			continue;
-		if (strcmp(key, "size_pct") == 0)
-		{
-			if (!(num > 0 && num <= 100))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("params.size_pct must be in (0, 100], not %s", value)));
-			cfg->size_pct = num;
-		}
-		else if (strcmp(key, "qty") == 0)
-		{
-			if (!(num > 0 && isfinite(num)))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("params.qty must be a positive number, not %s", value)));
-			cfg->qty = num;
-		}
-		else if (strcmp(key, "stop_loss_pct") == 0 ||
-				 strcmp(key, "take_profit_pct") == 0 ||
-				 strcmp(key, "trailing_stop_pct") == 0)
-		{
-			bool		tp = key[0] == 't' && key[1] == 'a';
-
-			if (!(num > 0 && (tp ? isfinite(num) : num < 100)))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("params.%s must be a percentage %s, not %s", key,
-								tp ? "> 0" : "in (0, 100)", value)));
-			if (key[0] == 's')
-				cfg->stop_loss_pct = num;
-			else if (tp)
-				cfg->take_profit_pct = num;
-			else
-				cfg->trailing_stop_pct = num;
-		}
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown parameter \"%s\" for strategy %s", key, strategy),
-					 errhint("Parameters are %s.", accepted.data)));
+		v[0] = Int64GetDatum(run_id);
+		v[1] = TimestampTzGetDatum(ZVT_UNIX_TO_TS(points[i].ts));
+		v[2] = Float8GetDatum(eq);
+		v[3] = Float8GetDatum(cash[i]);
+		v[4] = Float8GetDatum(pos[i]);
+		v[5] = Float8GetDatum(peak > 0 ? (peak - eq) / peak : 0);
+		if (SPI_execute_plan(eplan, v, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store a backtest equity point");
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
-	if (!bt_strategy_check(sp, &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid parameters for %s: %s", strategy, why)));
 }
 
-/* parameter lists for SPI statements */
-typedef struct Args
-{
-	int			n;
-	Oid			types[48];
-	Datum		values[48];
-	char		nulls[48];
-} Args;
-
-static void
-add(Args *a, Oid type, Datum v, bool isnull)
-{
-	a->types[a->n] = type;
-	a->values[a->n] = v;
-	a->nulls[a->n] = isnull ? 'n' : ' ';
-	a->n++;
-}
-
-static void
-add_f8(Args *a, double v)
-{
-	add(a, FLOAT8OID, Float8GetDatum(isnan(v) || isinf(v) ? 0 : v), isnan(v) || isinf(v));
-}
-
-static void
-add_ts(Args *a, int64_t unix_us, bool isnull)
-{
-	add(a, TIMESTAMPTZOID, TimestampTzGetDatum(ZVT_UNIX_TO_TS(unix_us)), isnull);
-}
-
+/*
+ * zvt.backtest(strategy, exchange, symbol, timeframe, start, finish,
+ * params, initial_cash, fee_bps, slippage_bps, signals, step_fn, store)
+ */
 Datum
 zvt_backtest(PG_FUNCTION_ARGS)
 {
-	char	   *strategy = text_arg(fcinfo, 0, "strategy");
-	char	   *exchange = text_arg(fcinfo, 1, "exchange");
-	char	   *symbol = text_arg(fcinfo, 2, "symbol");
-	Datum		timeframe = PG_GETARG_DATUM(3);
-	TimestampTz start = PG_GETARG_TIMESTAMPTZ(4);
-	TimestampTz finish = PG_GETARG_TIMESTAMPTZ(5);
+	char	   *strategy = bt_text_arg(fcinfo, 0, "strategy");
+	BtMarket	mk;
 	Jsonb	   *params;
 	char	   *store_s;
 	StoreKind	store;
 	BtConfig	cfg = {0};
 	BtStrategyParams sp = {0};
-	BtStrategy	strat;
-	BtEngine	eng;
-	TradeList	trades = {NULL, 0, 0};
-	BtEquityPoint *points = NULL;
-	double	   *cash = NULL,
-			   *pos = NULL;
-	int64		npoints = 0,
-				cap = 0;
-	double		first_close = 0,
-				last_close = 0;
+	BtParamNames pn;
+	RunState   *st = palloc0(sizeof(RunState));
+	BtStepFn	step;
 	BtTrade    *bt;
 	BtMetrics	m;
-	Portal		portal;
-	Args		a = {0};
-	Oid			load_types[5] = {TEXTOID, TEXTOID, INTERVALOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		load_args[5];
+	BtArgs		a;
+	BtRunDesc	desc;
 	int64		run_id;
 	Datum		result;
 	HeapTuple	row;
 	bool		isnull;
 	char	   *signals;
-	int64	   *sig_ts = NULL;
-	double	   *sig_target = NULL;
-	uint64		nsig = 0,
-				next_sig = 0;
+	bool		is_signals = strcmp(strategy, "signals") == 0;
+	bool		is_step = strcmp(strategy, "step_fn") == 0;
 
+	mk.exchange = bt_text_arg(fcinfo, 1, "exchange");
+	mk.symbol = bt_text_arg(fcinfo, 2, "symbol");
 	for (int i = 3; i <= 6; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s must not be null",
 							i == 3 ? "timeframe" : i == 4 ? "start" : i == 5 ? "finish" : "params")));
+	mk.timeframe = PG_GETARG_DATUM(3);
+	mk.start = PG_GETARG_TIMESTAMPTZ(4);
+	mk.finish = PG_GETARG_TIMESTAMPTZ(5);
 	params = PG_GETARG_JSONB_P(6);
-	cfg.initial_cash = numeric_arg(fcinfo, 7, "initial_cash");
-	cfg.fee_bps = numeric_arg(fcinfo, 8, "fee_bps");
-	cfg.slippage_bps = numeric_arg(fcinfo, 9, "slippage_bps");
+	cfg.initial_cash = bt_numeric_arg(fcinfo, 7, "initial_cash");
+	cfg.fee_bps = bt_numeric_arg(fcinfo, 8, "fee_bps");
+	cfg.slippage_bps = bt_numeric_arg(fcinfo, 9, "slippage_bps");
 	cfg.size_pct = 100;
 	signals = PG_ARGISNULL(10) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(10));
-	store_s = text_arg(fcinfo, 11, "store");
-	if ((signals != NULL) != (strcmp(strategy, "signals") == 0))
+	store_s = bt_text_arg(fcinfo, 12, "store");
+	if ((signals != NULL) != is_signals)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg(signals ? "signals => needs strategy 'signals', not \"%s\""
 						: "strategy \"%s\" needs a signals => query", strategy)));
+	if (!PG_ARGISNULL(11) != is_step)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg(is_step ? "strategy \"%s\" needs a step_fn => function"
+						: "step_fn => needs strategy 'step_fn', not \"%s\"", strategy),
+				 errhint("A step function is declared as"
+						 " f(bar zvt.candles_v, INOUT state jsonb, OUT target float8).")));
 
-	if (finish <= start)
+	if (mk.finish <= mk.start)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("finish must be later than start")));
-	if (!(cfg.initial_cash > 0 && isfinite(cfg.initial_cash)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("initial_cash must be positive")));
-	if (!(cfg.fee_bps >= 0 && cfg.fee_bps < 10000))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fee_bps must be between 0 and 10000, not %g", cfg.fee_bps)));
-	if (!(cfg.slippage_bps >= 0 && cfg.slippage_bps < 10000))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("slippage_bps must be between 0 and 10000, not %g", cfg.slippage_bps)));
+	bt_check_costs(&cfg);
 	if (strcmp(store_s, "metrics") == 0)
 		store = STORE_METRICS;
 	else if (strcmp(store_s, "trades") == 0)
@@ -332,283 +345,118 @@ zvt_backtest(PG_FUNCTION_ARGS)
 				 errhint("store is metrics, trades or all.")));
 
 	SPI_connect();
-	read_params(params, strategy, &sp, &cfg);
-
-	/*
-	 * A signals query runs first, as the caller; row (ts, target) is the
-	 * target decided at the close of the bar opening at ts (or the latest
-	 * bar before ts).
-	 */
-	if (signals)
+	bt_lookup_strategy(strategy, true, &sp, &pn);
+	bt_read_params(params, &pn, &sp, &cfg);
+	st->is_signals = is_signals;
+	st->is_step = is_step;
+	if (is_signals)
+		load_signals(&st->src, signals);
+	if (is_step)
 	{
-		StringInfoData q;
-
-		initStringInfo(&q);
-		appendStringInfo(&q, "SELECT s.ts::pg_catalog.timestamptz, s.target::pg_catalog.float8"
-						 " FROM (%s) s (ts, target) ORDER BY 1", signals);
-		if (SPI_execute(q.data, true, 0) != SPI_OK_SELECT)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("signals must be a query returning (ts, target)")));
-		nsig = SPI_processed;
-		sig_ts = palloc(sizeof(int64) * (nsig + 1));
-		sig_target = palloc(sizeof(double) * (nsig + 1));
-		for (uint64 r = 0; r < nsig; r++)
-		{
-			bool		n1,
-						n2;
-			Datum		ts = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &n1);
-			Datum		tg = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &n2);
-
-			if (n1 || n2)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("signals returned a NULL ts or target")));
-			sig_ts[r] = ZVT_TS_TO_UNIX(DatumGetTimestampTz(ts));
-			sig_target[r] = DatumGetFloat8(tg);
-		}
-		SPI_freetuptable(SPI_tuptable);
+		bt_stepfn_open(&step, PG_GETARG_OID(11));
+		st->src.step = &step;
 	}
-
-	/*
-	 * The bars, through a cursor.  zvt.ohlcv rolls up any timeframe and
-	 * checks exchange, symbol and timeframe; for 1-minute bars the stored
-	 * candles are the bars, so they are read directly with the same rule
-	 * (the exchange's candle wins over one built from trades, closed only).
-	 */
-	load_args[0] = CStringGetTextDatum(exchange);
-	load_args[1] = CStringGetTextDatum(symbol);
-	load_args[2] = timeframe;
-	load_args[3] = TimestampTzGetDatum(start);
-	load_args[4] = TimestampTzGetDatum(finish);
-	{
-		Interval   *tf = DatumGetIntervalP(timeframe);
-
-		if (tf->month == 0 && tf->day == 0 && tf->time == USECS_PER_MINUTE)
-		{
-			if (SPI_execute_with_args("SELECT zvt._instrument_id($1, $2)", 2, load_types,
-									  load_args, NULL, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not look up the instrument");
-			load_args[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-			load_types[0] = INT4OID;
-			portal = SPI_cursor_open_with_args(NULL,
-											   "SELECT ts, open, high, low, close FROM ("
-											   " SELECT DISTINCT ON (c.ts) c.ts, c.open, c.high, c.low, c.close, c.closed"
-											   " FROM zvt.candles c WHERE c.instrument_id = $1"
-											   " AND c.timeframe = $3 AND c.ts >= $4 AND c.ts < $5"
-											   " ORDER BY c.ts, (c.source = 'exchange') DESC) m"
-											   " WHERE m.closed ORDER BY m.ts",
-											   5, load_types, load_args, NULL, true, 0);
-		}
-		else
-			portal = SPI_cursor_open_with_args(NULL,
-											   "SELECT ts, open, high, low, close FROM zvt.ohlcv($1, $2, $3, $4, $5)"
-											   " WHERE closed ORDER BY ts",
-											   5, load_types, load_args, NULL, true, 0);
-	}
-
+	else
 	{
 		double	   *ring = palloc0(sizeof(double) * (bt_strategy_ring_len(&sp) + 1));
 
-		bt_strategy_init(&strat, &sp, ring);
+		bt_strategy_init(&st->src.strat, &sp, ring);
 	}
-	bt_engine_init(&eng, &cfg, keep_trade, &trades);
-
-	for (;;)
+	st->cap = 1024;
+	st->points = palloc(sizeof(BtEquityPoint) * st->cap);
+	if (store != STORE_METRICS)
 	{
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			bool		isnull;
-			BtBar		bar;
-			bool		inpos;
-			double		eq;
-
-			bar.ts = ZVT_TS_TO_UNIX(DatumGetTimestampTz(SPI_getbinval(tup, td, 1, &isnull)));
-			bar.open = DatumGetFloat8(SPI_getbinval(tup, td, 2, &isnull));
-			bar.high = DatumGetFloat8(SPI_getbinval(tup, td, 3, &isnull));
-			bar.low = DatumGetFloat8(SPI_getbinval(tup, td, 4, &isnull));
-			bar.close = DatumGetFloat8(SPI_getbinval(tup, td, 5, &isnull));
-
-			eq = bt_engine_bar(&eng, &bar, &inpos);
-			if (npoints == cap)
-			{
-				cap = cap ? cap * 2 : 1024;
-				points = points ? repalloc_huge(points, sizeof(BtEquityPoint) * cap)
-					: palloc(sizeof(BtEquityPoint) * cap);
-				cash = cash ? repalloc_huge(cash, sizeof(double) * cap)
-					: palloc(sizeof(double) * cap);
-				pos = pos ? repalloc_huge(pos, sizeof(double) * cap)
-					: palloc(sizeof(double) * cap);
-			}
-			points[npoints].ts = bar.ts;
-			points[npoints].equity = eq;
-			points[npoints].in_position = inpos;
-			cash[npoints] = eng.cash;
-			pos[npoints] = eng.pos;
-			npoints++;
-			if (npoints == 1)
-				first_close = bar.close;
-			last_close = bar.close;
-			if (!signals)
-				bt_engine_target(&eng, bt_strategy_step(&strat, bar.high, bar.low, bar.close));
-			else if (next_sig < nsig && sig_ts[next_sig] <= bar.ts)
-			{
-				double		target = 0;
-
-				while (next_sig < nsig && sig_ts[next_sig] <= bar.ts)
-					target = sig_target[next_sig++];
-				if (!bt_engine_target(&eng, target))
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("signal target %g at %s is out of range", target,
-									DatumGetCString(DirectFunctionCall1(timestamptz_out,
-																		TimestampTzGetDatum(ZVT_UNIX_TO_TS(bar.ts))))),
-							 errhint(cfg.allow_short ? "Targets lie in [-1, 1]."
-									 : "Targets lie in [0, 1]; negative ones need \"allow_short\": true.")));
-			}
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
+		/* kept for the equity rows only */
+		st->cash = palloc(sizeof(double) * st->cap);
+		st->pos = palloc(sizeof(double) * st->cap);
 	}
-	SPI_cursor_close(portal);
+	st->trades.cap = 64;
+	st->trades.t = palloc(sizeof(BtTradeRecord) * st->trades.cap);
+	bt_engine_init(&st->eng, &cfg, keep_trade, &st->trades);
 
-	if (npoints == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("no closed candles for %s %s %s in [%s, %s)", exchange, symbol,
-						DatumGetCString(DirectFunctionCall1(interval_out, timeframe)),
-						DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(start))),
-						DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(finish))))));
+	/*
+	 * The bars: loaded at once for the built-ins and signals (the fastest
+	 * read: no row copied, no sort); through a cursor for a step function,
+	 * which is called between fetches rather than inside the bars' query.
+	 */
+	if (!is_step)
+	{
+		int64		nbars;
+		BtBar	   *bars = bt_load_bars(&mk, &nbars);
+
+		for (int64 i = 0; i < nbars; i++)
+			run_bar(st, &bars[i], NULL, NULL);
+		pfree(bars);
+	}
+	else
+	{
+		Portal		portal = bt_open_bars(&mk);
+
+		for (;;)
+		{
+			SPITupleTable *tt;
+			uint64		nrows;
+
+			SPI_cursor_fetch(portal, true, 1000);
+			/* kept: the step function's own SPI calls come in between */
+			tt = SPI_tuptable;
+			nrows = SPI_processed;
+			if (nrows == 0)
+				break;
+			for (uint64 r = 0; r < nrows; r++)
+			{
+				BtBar		bar;
+
+				bt_bar_from_tuple(tt->vals[r], tt->tupdesc, &bar);
+				run_bar(st, &bar, tt->vals[r], tt->tupdesc);
+				CHECK_FOR_INTERRUPTS();
+			}
+			SPI_freetuptable(tt);
+		}
+		SPI_cursor_close(portal);
+		bt_stepfn_close(&step);
+	}
+	if (st->npoints == 0)
+		bt_no_bars_error(&mk);
 
 	/* close what is open at the last close; the curve ends after its costs */
-	points[npoints - 1].equity = bt_engine_finish(&eng);
-	cash[npoints - 1] = eng.cash;
-	pos[npoints - 1] = 0;
-
-	bt = palloc(sizeof(BtTrade) * (trades.n + 1));
-	for (int i = 0; i < trades.n; i++)
+	st->points[st->npoints - 1].equity = bt_engine_finish(&st->eng);
+	if (st->cash)
 	{
-		bt[i].pnl = trades.t[i].pnl;
-		bt[i].fees = trades.t[i].fees;
+		st->cash[st->npoints - 1] = st->eng.cash;
+		st->pos[st->npoints - 1] = 0;
 	}
-	bt_metrics(&m, cfg.initial_cash, points, npoints, bt, trades.n, first_close, last_close);
+
+	bt = palloc(sizeof(BtTrade) * (st->trades.n + 1));
+	for (int i = 0; i < st->trades.n; i++)
+	{
+		bt[i].pnl = st->trades.t[i].pnl;
+		bt[i].fees = st->trades.t[i].fees;
+	}
+	bt_metrics(&m, cfg.initial_cash, st->points, st->npoints, bt, st->trades.n,
+			   st->first_close, st->last_close);
 
 	/* the run */
-	add(&a, TEXTOID, CStringGetTextDatum(strategy), false);
-	add(&a, TEXTOID, CStringGetTextDatum(exchange), false);
-	add(&a, TEXTOID, CStringGetTextDatum(symbol), false);
-	add(&a, INTERVALOID, timeframe, false);
-	add(&a, TIMESTAMPTZOID, TimestampTzGetDatum(start), false);
-	add(&a, TIMESTAMPTZOID, TimestampTzGetDatum(finish), false);
-	add(&a, JSONBOID, JsonbPGetDatum(params), false);
-	add_f8(&a, cfg.initial_cash);
-	add_f8(&a, cfg.fee_bps);
-	add_f8(&a, cfg.slippage_bps);
-	add(&a, TEXTOID, CStringGetTextDatum(store_s), false);
-	add(&a, INT8OID, Int64GetDatum(npoints), false);
-	add_ts(&a, points[0].ts, false);
-	add_ts(&a, points[npoints - 1].ts, false);
-	add_f8(&a, m.final_equity);
-	add_f8(&a, m.total_return);
-	add_f8(&a, m.cagr);
-	add_f8(&a, m.volatility);
-	add_f8(&a, m.sharpe);
-	add_f8(&a, m.sortino);
-	add_f8(&a, m.calmar);
-	add_f8(&a, m.max_drawdown);
-	add_f8(&a, m.max_drawdown_pct);
-	add_ts(&a, m.max_drawdown_start, m.max_drawdown == 0);
-	add_ts(&a, m.max_drawdown_end, m.max_drawdown == 0);
-	add(&a, INT8OID, Int64GetDatum(m.trades), false);
-	add_f8(&a, m.win_rate);
-	add_f8(&a, m.profit_factor);
-	add_f8(&a, m.expectancy);
-	add_f8(&a, m.avg_win);
-	add_f8(&a, m.avg_loss);
-	add_f8(&a, m.best_trade);
-	add_f8(&a, m.worst_trade);
-	add_f8(&a, m.exposure * 100);
-	add(&a, FLOAT8OID, Float8GetDatum(m.fees), false);
-	add_f8(&a, m.market_change);
-	add(&a, BOOLOID, BoolGetDatum(trades.n > 0 && trades.t[trades.n - 1].exit == BT_EXIT_END), false);
-
-	if (SPI_execute_with_args("INSERT INTO zvt.backtest_runs (strategy, exchange, symbol, timeframe,"
-							  " start, finish, params, initial_cash, fee_bps, slippage_bps, store, bars,"
-							  " first_bar, last_bar, final_equity, total_return, cagr, volatility, sharpe,"
-							  " sortino, calmar, max_drawdown, max_drawdown_pct, max_drawdown_start,"
-							  " max_drawdown_end, trades, win_rate, profit_factor, expectancy, avg_win,"
-							  " avg_loss, best_trade, worst_trade, exposure_pct, fees_paid, market_change,"
-							  " open_at_end) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-							  " $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,"
-							  " $28, $29, $30, $31, $32, $33, $34, $35, $36, $37) RETURNING *",
-							  a.n, a.types, a.values, a.nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+	desc.strategy = strategy;
+	desc.market = &mk;
+	desc.params = params;
+	desc.cfg = &cfg;
+	desc.store = store_s;
+	desc.bars = st->npoints;
+	desc.first_ts = st->points[0].ts;
+	desc.last_ts = st->points[st->npoints - 1].ts;
+	desc.open_at_end = st->trades.n > 0 && st->trades.t[st->trades.n - 1].exit == BT_EXIT_END;
+	bt_run_args(&a, &desc, &m);
+	if (SPI_execute_with_args(bt_run_insert_sql(), a.n, a.types, a.values, a.nulls,
+							  false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not store the backtest run");
 	row = SPI_copytuple(SPI_tuptable->vals[0]);
-	{
-		bool		isnull;
-
-		run_id = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
-	}
+	run_id = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
 	result = PointerGetDatum(SPI_returntuple(row, SPI_tuptable->tupdesc));
 
 	if (store != STORE_METRICS)
-	{
-		Oid			tt[11] = {INT8OID, INT4OID, TIMESTAMPTZOID, FLOAT8OID, TIMESTAMPTZOID,
-		FLOAT8OID, FLOAT8OID, TEXTOID, FLOAT8OID, FLOAT8OID, TEXTOID};
-		Oid			et[6] = {INT8OID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
-		SPIPlanPtr	tplan = SPI_prepare("INSERT INTO zvt.backtest_trades VALUES"
-										" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, tt);
-		SPIPlanPtr	eplan = SPI_prepare("INSERT INTO zvt.backtest_equity VALUES"
-										" ($1, $2, $3, $4, $5, $6)", 6, et);
-		double		peak = cfg.initial_cash;
-
-		for (int i = 0; i < trades.n; i++)
-		{
-			BtTradeRecord *t = &trades.t[i];
-			Datum		v[11];
-
-			v[0] = Int64GetDatum(run_id);
-			v[1] = Int32GetDatum(i + 1);
-			v[2] = TimestampTzGetDatum(ZVT_UNIX_TO_TS(t->entry_ts));
-			v[3] = Float8GetDatum(t->entry_price);
-			v[4] = TimestampTzGetDatum(ZVT_UNIX_TO_TS(t->exit_ts));
-			v[5] = Float8GetDatum(t->exit_price);
-			v[6] = Float8GetDatum(t->qty);
-			v[7] = CStringGetTextDatum(t->side > 0 ? "long" : "short");
-			v[8] = Float8GetDatum(t->pnl);
-			v[9] = Float8GetDatum(t->fees);
-			v[10] = CStringGetTextDatum(bt_exit_name(t->exit));
-			if (SPI_execute_plan(tplan, v, NULL, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "could not store a backtest trade");
-		}
-		for (int64 i = 0; i < npoints; i++)
-		{
-			Datum		v[6];
-			double		eq = points[i].equity;
-
-			if (eq > peak)
-				peak = eq;
-			/* daily: the last bar of each UTC day */
-			if (store == STORE_TRADES && i + 1 < npoints &&
-				points[i + 1].ts / BT_USEC_PER_DAY == points[i].ts / BT_USEC_PER_DAY)
-				continue;
-			v[0] = Int64GetDatum(run_id);
-			v[1] = TimestampTzGetDatum(ZVT_UNIX_TO_TS(points[i].ts));
-			v[2] = Float8GetDatum(eq);
-			v[3] = Float8GetDatum(cash[i]);
-			v[4] = Float8GetDatum(pos[i]);
-			v[5] = Float8GetDatum(peak > 0 ? (peak - eq) / peak : 0);
-			if (SPI_execute_plan(eplan, v, NULL, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "could not store a backtest equity point");
-			if ((i & 1023) == 0)
-				CHECK_FOR_INTERRUPTS();
-		}
-	}
+		store_details(run_id, store, &st->trades, st->points, st->cash, st->pos,
+					  st->npoints, cfg.initial_cash);
 
 	SPI_finish();
 	PG_RETURN_DATUM(result);

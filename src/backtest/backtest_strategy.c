@@ -175,13 +175,14 @@ side(const BtStrategy *s, double want)
 	return want < 0 && !s->par.allow_short ? 0 : want;
 }
 
-/* the cross rule: sign of fast - slow once both exist */
-static double
-cross(const BtStrategy *s, bool ok, double fast, double slow)
+double
+bt_strategy_cross(bool ok, double fast, double slow, bool allow_short)
 {
 	if (!ok || fast == slow)
 		return 0;
-	return side(s, fast > slow ? 1 : -1);
+	if (fast > slow)
+		return 1;
+	return allow_short ? -1 : 0;
 }
 
 /* extreme of the last n of count values kept in a ring of m */
@@ -216,7 +217,7 @@ bt_strategy_step(BtStrategy *s, double high, double low, double close)
 				ind_sma_step(&s->sma_fast, close);
 				ind_sma_step(&s->sma_slow, close);
 				ok = ind_sma_read(&s->sma_fast, &f) && ind_sma_read(&s->sma_slow, &sl);
-				t = cross(s, ok, f, sl);
+				t = bt_strategy_cross(ok, f, sl, s->par.allow_short);
 				break;
 			}
 		case BT_EMA_CROSS:
@@ -226,7 +227,7 @@ bt_strategy_step(BtStrategy *s, double high, double low, double close)
 				ind_ema_step(&s->ema_fast, close);
 				ind_ema_step(&s->ema_slow, close);
 				ok = ind_ema_read(&s->ema_fast, &f) && ind_ema_read(&s->ema_slow, &sl);
-				t = cross(s, ok, f, sl);
+				t = bt_strategy_cross(ok, f, sl, s->par.allow_short);
 				break;
 			}
 		case BT_RSI_REVERSION:

@@ -90,6 +90,14 @@ extern bool bt_strategy_check(const BtStrategyParams *par, const char **why);
 extern size_t bt_strategy_ring_len(const BtStrategyParams *par);
 extern void bt_strategy_init(BtStrategy *s, const BtStrategyParams *par, double *ring);
 
+/*
+ * The rule of sma_cross and ema_cross from the two averages: 0 unless ok
+ * (both exist) or when equal, else 1 when fast > slow and -1 (0 without
+ * allow_short) when below.  The grid (backtest_sweep.c) applies it to
+ * shared series.
+ */
+extern double bt_strategy_cross(bool ok, double fast, double slow, bool allow_short);
+
 /* feed one closed bar; returns the target for the next bar's open */
 extern double bt_strategy_step(BtStrategy *s, double high, double low, double close);
 

@@ -101,6 +101,25 @@ SELECT bars, first_bar, last_bar, trades
 SELECT bars FROM zvt.backtest('buy_and_hold', 'binance', 'BTX-USDT', '1 minute',
                               '2024-01-01 00:10', '2024-01-01 00:20', store => 'metrics');
 
+-- where zvt built a candle from trades and the exchange sent none, it is
+-- a bar; where both exist the exchange's wins (the 1000s below are never
+-- seen); bars come in time order whatever order they are read in
+INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
+OVERRIDING SYSTEM VALUE VALUES (9003, 'binance', 'MIX-USDT', 'MIXUSDT', 'MIX', 'USDT', 'spot');
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed, source)
+SELECT timestamptz '2024-01-01 00:00+00' + i * interval '1 minute', 9003, interval '1 minute',
+       100 + i::float8, 100 + i, 100 + i, 100 + i, true, 'exchange'
+  FROM generate_series(0, 9) i WHERE i <> 5
+UNION ALL
+SELECT timestamptz '2024-01-01 00:00+00' + i * interval '1 minute', 9003, interval '1 minute',
+       p, p, p, p, true, 'trades'
+  FROM (VALUES (3, 1000::float8), (5, 105), (10, 110)) v (i, p);
+SELECT bars, last_bar, round(market_change::numeric, 6) AS market_change
+  FROM zvt.backtest('buy_and_hold', 'binance', 'MIX-USDT', '1 minute', '2024-01-01', '2024-01-02',
+                    fee_bps => 0, store => 'all');
+SELECT ts, round(equity::numeric, 4) AS equity FROM zvt.backtest_equity
+ WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs) ORDER BY ts;
+
 -- no look-ahead: flat bars alternating 100, 110 (the moves happen between
 -- bars); a signals query that peeks at the next close would double its
 -- money filled at the signal bar's close, but fills at the next open lose
@@ -160,5 +179,5 @@ SELECT count(*) AS runs FROM zvt.backtest_runs;
 
 -- leave the database as we found it
 DELETE FROM zvt.backtest_runs;
-DELETE FROM zvt.candles WHERE instrument_id IN (9001, 9002);
-DELETE FROM zvt.instruments WHERE id IN (9001, 9002);
+DELETE FROM zvt.candles WHERE instrument_id IN (9001, 9002, 9003);
+DELETE FROM zvt.instruments WHERE id IN (9001, 9002, 9003);
