@@ -9,9 +9,9 @@
  * transaction commits.  The launcher starts this worker whenever that
  * generation moved past the one at which the matcher last found nothing
  * resting.  The worker puts its latch on the bus, so every trade or quote
- * written there wakes it; it then runs zvt.paper_match() (sql/55_orders.sql,
- * where the matching rules live) in a transaction of its own, and stops
- * once no order rests.  Like every zvt worker it serves zvt.database and
+ * written there wakes it; it then runs zvt._paper_match() (sql/55_orders.sql,
+ * where the matching rules live) for each instrument with resting orders,
+ * each in a transaction of its own, and stops once no order rests.  Like every zvt worker it serves zvt.database and
  * does nothing while the extension is not installed there.
  *
  *-------------------------------------------------------------------------
@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -78,37 +79,90 @@ matcher_detach(int code, Datum arg)
 }
 
 /*
- * One pass of zvt.paper_match() in a transaction; false when no order
- * rests (or the extension is gone).
+ * Run one statement returning int4 values in a transaction of its own and
+ * copy them into out (room for max); -1 when zvt is not installed, -2 on
+ * an error.  An error (a deadlock with a session trading the same accounts, say) is
+ * logged and rolled back, and the pass goes on with the next statement:
+ * one failure costs a match, not the worker.
+ */
+static int
+matcher_query(const char *sql, int nargs, Oid *argtypes, Datum *args, int32 *out, int max)
+{
+	volatile int n = 0;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, sql);
+		if (!OidIsValid(get_extension_oid("zvt", true)))
+			n = -1;
+		else
+		{
+			SPI_connect();
+			if (SPI_execute_with_args(sql, nargs, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "zvt paper matcher: \"%s\" failed", sql);
+			for (uint64 i = 0; i < SPI_processed && n < max; i++)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+				if (!isnull)
+					out[n++] = DatumGetInt32(d);
+			}
+			SPI_finish();
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+		n = -2;
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return n;
+}
+
+#define MATCHER_MAX_INSTRUMENTS 4096
+
+/*
+ * One pass: the instruments with resting orders, then zvt._paper_match()
+ * for each in a transaction of its own, so that the account locks it
+ * takes are held for one instrument's orders only.  False when no order
+ * rests (or zvt is gone).
  */
 static bool
 matcher_pass(void)
 {
-	bool		resting = false;
+	static int32 instruments[MATCHER_MAX_INSTRUMENTS];
+	int			n;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "SELECT zvt.paper_match()");
-	if (OidIsValid(get_extension_oid("zvt", true)))
-	{
-		bool		isnull;
-		Datum		changed;
-
-		SPI_connect();
-		if (SPI_execute("SELECT zvt.paper_match()", false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "zvt.paper_match() failed");
-		changed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		resting = !isnull;
-		if (resting)
-			zvt_shared->matcher_changes += DatumGetInt32(changed);
-		SPI_finish();
-	}
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	n = matcher_query("SELECT DISTINCT instrument_id FROM zvt.orders "
+					  " WHERE status IN ('accepted', 'partially_filled')",
+					  0, NULL, NULL, instruments, MATCHER_MAX_INSTRUMENTS);
 	zvt_shared->matcher_passes++;
-	return resting;
+	if (n == -2)
+		return true;			/* try again on the next price */
+	if (n <= 0)
+		return false;
+	for (int i = 0; i < n; i++)
+	{
+		Oid			argtype = INT4OID;
+		Datum		arg = Int32GetDatum(instruments[i]);
+		int32		changed = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		if (matcher_query("SELECT zvt._paper_match($1)", 1, &argtype, &arg, &changed, 1) == 1)
+			zvt_shared->matcher_changes += changed;
+	}
+	return true;
 }
 
 void
