@@ -64,6 +64,11 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
 
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild every object when any of
+# zvt's headers changes (they are few and the build is quick).
+ZVT_HEADERS = $(wildcard src/*.h src/*/*.h)
+$(OBJS) $(OBJS:.o=.bc): $(ZVT_HEADERS)
+
 # pg_regress runs in the database the harness made (and the workers serve),
 # with --use-existing so it never drops a database a worker is connected to.
 override CONTRIB_TESTDB = $(or $(ZVT_TEST_DB),zvt_test)

@@ -107,6 +107,7 @@ parse_candles(json_t *events, FeedEvent *out, int max, FeedFrame *frame)
 			e->quote_volume = NAN;
 			e->trade_count = -1;
 			e->closed = false;
+			e->closes_earlier = true;
 			n++;
 		}
 	}

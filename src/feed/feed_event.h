@@ -51,6 +51,7 @@ typedef struct FeedEvent
 	double		quote_volume;	/* NaN when the exchange does not say */
 	int64_t		trade_count;	/* -1 when the exchange does not say */
 	bool		closed;
+	bool		closes_earlier; /* no closed flag: this bar closes the stream's earlier ones (Coinbase) */
 	/* quote */
 	int64_t		seq;			/* the exchange's update id; 0 = none */
 	double		bid, bid_qty, ask, ask_qty;

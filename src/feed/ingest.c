@@ -352,6 +352,12 @@ flush_candles(IngestBatch *b)
 	FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8OID, BOOLOID, TIMESTAMPTZOID};
 	bool	   *nulls[12];
 	Datum		args[12];
+	int64		written;
+	bool	   *later_nulls = palloc0(sizeof(bool) * Max(b->n, 1));
+	Datum	   *later_d = palloc(sizeof(Datum) * Max(b->n, 1));
+	bool		any_closes_earlier = false;
+	Oid			later_types[4] = {TIMESTAMPTZARRAYOID, INT4ARRAYOID, INT4ARRAYOID, BOOLARRAYOID};
+	Datum		later_args[4];
 
 	for (int k = 0; k < 12; k++)
 	{
@@ -386,12 +392,18 @@ flush_candles(IngestBatch *b)
 		nulls[9][n] = e->ev.trade_count < 0;
 		c[10][n] = BoolGetDatum(e->ev.closed);
 		c[11][n] = TimestampTzGetDatum(e->local_ts);
+		later_d[n] = BoolGetDatum(e->ev.closes_earlier);
+		any_closes_earlier |= e->ev.closes_earlier;
 		n++;
 	}
 	if (n == 0)
 		return 0;
 	for (int k = 0; k < 12; k++)
 		args[k] = array_with_nulls(c[k], nulls[k], n, elem[k]);
+	later_args[0] = args[0];
+	later_args[1] = args[1];
+	later_args[2] = args[2];
+	later_args[3] = array_with_nulls(later_d, later_nulls, n, BOOLOID);
 	if (SPI_execute_with_args(
 							  "INSERT INTO zvt.candles AS c (ts, instrument_id, timeframe, open, high, low, close, "
 							  "  volume, quote_volume, trade_count, closed, local_ts, source) "
@@ -406,7 +418,25 @@ flush_candles(IngestBatch *b)
 							  "  WHERE NOT c.closed OR excluded.closed",
 							  12, types, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not upsert candles");
-	return (int64) SPI_processed;
+	written = (int64) SPI_processed;
+
+	/*
+	 * Where the exchange sends no closed flag (Coinbase), a bar is final
+	 * once a later one of the same stream appears.  Exchanges with the flag
+	 * are left alone: a bar whose closing update was lost stays open for
+	 * the repair to fix rather than closed with stale values.
+	 */
+	if (any_closes_earlier &&
+		SPI_execute_with_args(
+							  "UPDATE zvt.candles c SET closed = true "
+							  "  FROM (SELECT id, s, max(ts) AS ts FROM unnest($1, $2, $3, $4) AS u (ts, id, s, later) "
+							  "         WHERE later GROUP BY id, s) n "
+							  " WHERE c.instrument_id = n.id AND c.timeframe = make_interval(secs => n.s) "
+							  "   AND c.source = 'exchange' AND NOT c.closed AND c.ts < n.ts "
+							  "   AND c.ts >= n.ts - make_interval(secs => n.s * 10)",
+							  4, later_types, later_args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not close superseded candles");
+	return written + (any_closes_earlier ? (int64) SPI_processed : 0);
 }
 
 static int64

@@ -108,7 +108,7 @@ test_binance(void)
 	CHECK(ev[0].trade_count == 30 && !ev[0].closed);
 
 	n = parse_fixture(binance_parse, "binance_kline_closed_capture.jsonl", 1, NULL);
-	CHECK(n == 1 && ev[0].closed && ev[0].interval_s == 1 && ev[0].trade_count == 0);
+	CHECK(n == 1 && ev[0].closed && ev[0].interval_s == 1 && ev[0].trade_count == 0 && !ev[0].closes_earlier);
 	CHECK_STR(ev[0].symbol, "ETH-USDT");
 	CHECK(NEAR(ev[0].open, 1870.76) && NEAR(ev[0].volume, 0));
 
@@ -280,7 +280,7 @@ test_coinbase(void)
 
 	n = parse_fixture(coinbase_parse, "coinbase_candles.jsonl", 1, NULL);
 	CHECK(n == 1 && ev[0].kind == FEED_CANDLE && ev[0].interval_s == 300);
-	CHECK(ev[0].ts == INT64_C(1688998200000000) && !ev[0].closed);
+	CHECK(ev[0].ts == INT64_C(1688998200000000) && !ev[0].closed && ev[0].closes_earlier);
 	CHECK(NEAR(ev[0].open, 1867.38) && NEAR(ev[0].high, 1867.72) && NEAR(ev[0].low, 1865.63) &&
 		  NEAR(ev[0].close, 1866.81) && NEAR(ev[0].volume, 0.20269406));
 
