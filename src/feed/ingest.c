@@ -65,12 +65,36 @@ event_ts(const IngestEvent *e)
 	return e->ev.ts ? (TimestampTz) (e->ev.ts - ZT_PG_EPOCH_OFFSET) : e->local_ts;
 }
 
+/*
+ * Run one of the ingest path's statements through a plan prepared at its
+ * first use and kept for the worker's life (the plan cache replans it if
+ * the tables change): the flush path runs the same few statements many
+ * times a second.
+ */
+static int
+run_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "could not keep the plan of \"%s\"", sql);
+		*plan = p;
+	}
+	return SPI_execute_plan(*plan, args, NULL, false, 0);
+}
+
 static void
 ensure_chunks(const char *table, IngestBatch *b, FeedEventKind kind)
 {
+	static SPIPlanPtr ensure_plans[3];
 	TimestampTz done[16];
 	int			ndone = 0;
 	Oid			types[1] = {TIMESTAMPTZOID};
+	int			which = strcmp(table, "zvt.trades") == 0 ? 0 : strcmp(table, "zvt.candles") == 0 ? 1 : 2;
 
 	for (int i = 0; i < b->n; i++)
 	{
@@ -91,8 +115,8 @@ ensure_chunks(const char *table, IngestBatch *b, FeedEventKind kind)
 		if (ndone < 16)
 			done[ndone++] = day;
 		v[0] = TimestampTzGetDatum(ts);
-		if (SPI_execute_with_args(psprintf("SELECT zvt._ensure_chunk('%s', $1)", table),
-								  1, types, v, NULL, false, 0) != SPI_OK_SELECT)
+		if (run_kept(&ensure_plans[which], psprintf("SELECT zvt._ensure_chunk('%s', $1)", table),
+					 1, types, v) != SPI_OK_SELECT)
 			elog(ERROR, "could not ensure a chunk of %s", table);
 	}
 }
@@ -161,6 +185,7 @@ hwm_slot(int32 id)
 static int64
 insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 {
+	static SPIPlanPtr trade_plans[2];
 	int			n = 0;
 	Datum	   *ts = palloc(sizeof(Datum) * b->n),
 			   *id = palloc(sizeof(Datum) * b->n),
@@ -199,7 +224,7 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 	args[5] = array_of(side, n, TEXTOID);
 	args[6] = array_of(lts, n, TIMESTAMPTZOID);
 	/* the 1m candles count only the rows this statement really inserted */
-	if (SPI_execute_with_args(psprintf(
+	if (run_kept(&trade_plans[on_conflict ? 1 : 0], psprintf(
 									   "WITH t AS ("
 									   "  INSERT INTO zvt.trades (ts, instrument_id, trade_id, price, qty, side, local_ts) "
 									   "  SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7) %s"
@@ -220,7 +245,7 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 									   "  RETURNING 1) "
 									   "SELECT count(*) FROM t",
 									   on_conflict ? "ON CONFLICT (instrument_id, trade_id, ts) DO NOTHING " : ""),
-							  7, types, args, NULL, false, 0) != SPI_OK_SELECT)
+				 7, types, args) != SPI_OK_SELECT)
 		elog(ERROR, "could not insert trades");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -353,6 +378,8 @@ flush_candles(IngestBatch *b)
 	bool	   *nulls[12];
 	Datum		args[12];
 	int64		written;
+	static SPIPlanPtr upsert_plan;
+	static SPIPlanPtr close_plan;
 	bool	   *later_nulls = palloc0(sizeof(bool) * Max(b->n, 1));
 	Datum	   *later_d = palloc(sizeof(Datum) * Max(b->n, 1));
 	bool		any_closes_earlier = false;
@@ -404,7 +431,7 @@ flush_candles(IngestBatch *b)
 	later_args[1] = args[1];
 	later_args[2] = args[2];
 	later_args[3] = array_with_nulls(later_d, later_nulls, n, BOOLOID);
-	if (SPI_execute_with_args(
+	if (run_kept(&upsert_plan,
 							  "INSERT INTO zvt.candles AS c (ts, instrument_id, timeframe, open, high, low, close, "
 							  "  volume, quote_volume, trade_count, closed, local_ts, source) "
 							  "SELECT ts, id, make_interval(secs => s), o, h, l, cl, v, qv, n, x, lts, 'exchange' "
@@ -416,7 +443,7 @@ flush_candles(IngestBatch *b)
 							  "      quote_volume = excluded.quote_volume, trade_count = excluded.trade_count, "
 							  "      closed = excluded.closed, local_ts = excluded.local_ts "
 							  "  WHERE NOT c.closed OR excluded.closed",
-							  12, types, args, NULL, false, 0) != SPI_OK_INSERT)
+				 12, types, args) != SPI_OK_INSERT)
 		elog(ERROR, "could not upsert candles");
 	written = (int64) SPI_processed;
 
@@ -427,14 +454,14 @@ flush_candles(IngestBatch *b)
 	 * the repair to fix rather than closed with stale values.
 	 */
 	if (any_closes_earlier &&
-		SPI_execute_with_args(
+		run_kept(&close_plan,
 							  "UPDATE zvt.candles c SET closed = true "
 							  "  FROM (SELECT id, s, max(ts) AS ts FROM unnest($1, $2, $3, $4) AS u (ts, id, s, later) "
 							  "         WHERE later GROUP BY id, s) n "
 							  " WHERE c.instrument_id = n.id AND c.timeframe = make_interval(secs => n.s) "
 							  "   AND c.source = 'exchange' AND NOT c.closed AND c.ts < n.ts "
 							  "   AND c.ts >= n.ts - make_interval(secs => n.s * 10)",
-							  4, later_types, later_args, NULL, false, 0) != SPI_OK_UPDATE)
+				 4, later_types, later_args) != SPI_OK_UPDATE)
 		elog(ERROR, "could not close superseded candles");
 	return written + (any_closes_earlier ? (int64) SPI_processed : 0);
 }
@@ -442,6 +469,7 @@ flush_candles(IngestBatch *b)
 static int64
 flush_quotes(IngestBatch *b)
 {
+	static SPIPlanPtr quote_plan;
 	int			n = 0;
 	Datum	   *c[8];
 	bool	   *nulls[8];
@@ -478,10 +506,11 @@ flush_quotes(IngestBatch *b)
 		return 0;
 	for (int k = 0; k < 8; k++)
 		args[k] = array_with_nulls(c[k], nulls[k], n, elem[k]);
-	if (SPI_execute_with_args("INSERT INTO zvt.quotes (ts, instrument_id, seq, bid, bid_qty, ask, ask_qty, local_ts) "
-							  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) "
-							  "ON CONFLICT (instrument_id, ts, seq) DO NOTHING",
-							  8, types, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (run_kept(&quote_plan,
+				 "INSERT INTO zvt.quotes (ts, instrument_id, seq, bid, bid_qty, ask, ask_qty, local_ts) "
+				 "SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) "
+				 "ON CONFLICT (instrument_id, ts, seq) DO NOTHING",
+				 8, types, args) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert quotes");
 	return (int64) SPI_processed;
 }
