@@ -181,11 +181,121 @@ hwm_slot(int32 id)
 	return NULL;				/* full: every trade takes the safe path */
 }
 
-/* Insert the picked trades (plain or ON CONFLICT); returns rows inserted. */
+/* One 1-minute candle built from the trades of a batch. */
+typedef struct TradeCandle
+{
+	int32		instrument_id;
+	TimestampTz ts;				/* the minute */
+	const IngestEvent *first;	/* by (time, trade id) */
+	const IngestEvent *last;
+	double		high, low, volume, quote_volume;
+	int64		count;
+} TradeCandle;
+
+/* a before b in the order the candles take open and close by */
+static bool
+trade_before(const IngestEvent *a, const IngestEvent *b)
+{
+	TimestampTz ta = event_ts(a);
+	TimestampTz tb = event_ts(b);
+
+	return ta < tb || (ta == tb && strcmp(a->ev.trade_id, b->ev.trade_id) < 0);
+}
+
+/*
+ * Upsert the 1m candles of the picked trades, all of which were inserted
+ * (the plain INSERT path: a conflict would have raised).  Built here in
+ * one pass instead of aggregating the INSERT's RETURNING rows in SQL.
+ */
+static void
+upsert_trade_candles(IngestBatch *b, const bool *pick)
+{
+	static SPIPlanPtr plan;
+	TradeCandle *g = palloc(sizeof(TradeCandle) * b->n);
+	int			ng = 0;
+	Oid			types[9] = {TIMESTAMPTZARRAYOID, INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID};
+	Oid			elem[9] = {TIMESTAMPTZOID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+	FLOAT8OID, FLOAT8OID, INT8OID};
+	Datum	   *c[9];
+	Datum		args[9];
+
+	for (int i = 0; i < b->n; i++)
+	{
+		IngestEvent *e = &b->events[i];
+		TimestampTz ts;
+		TradeCandle *t = NULL;
+
+		if (e->ev.kind != FEED_TRADE || !pick[i])
+			continue;
+		ts = event_ts(e);
+		ts -= ((ts % USECS_PER_MINUTE) + USECS_PER_MINUTE) % USECS_PER_MINUTE;
+		for (int k = ng - 1; k >= 0 && !t; k--)
+			if (g[k].instrument_id == e->instrument_id && g[k].ts == ts)
+				t = &g[k];
+		if (t == NULL)
+		{
+			t = &g[ng++];
+			t->instrument_id = e->instrument_id;
+			t->ts = ts;
+			t->first = t->last = e;
+			t->high = t->low = e->ev.price;
+			t->volume = t->quote_volume = 0;
+			t->count = 0;
+		}
+		if (trade_before(e, t->first))
+			t->first = e;
+		if (trade_before(t->last, e))
+			t->last = e;
+		t->high = Max(t->high, e->ev.price);
+		t->low = Min(t->low, e->ev.price);
+		t->volume += e->ev.qty;
+		t->quote_volume += e->ev.price * e->ev.qty;
+		t->count++;
+	}
+	if (ng == 0)
+		return;
+	for (int k = 0; k < 9; k++)
+		c[k] = palloc(sizeof(Datum) * ng);
+	for (int k = 0; k < ng; k++)
+	{
+		c[0][k] = TimestampTzGetDatum(g[k].ts);
+		c[1][k] = Int32GetDatum(g[k].instrument_id);
+		c[2][k] = Float8GetDatum(g[k].first->ev.price);
+		c[3][k] = Float8GetDatum(g[k].high);
+		c[4][k] = Float8GetDatum(g[k].low);
+		c[5][k] = Float8GetDatum(g[k].last->ev.price);
+		c[6][k] = Float8GetDatum(g[k].volume);
+		c[7][k] = Float8GetDatum(g[k].quote_volume);
+		c[8][k] = Int64GetDatum(g[k].count);
+	}
+	for (int k = 0; k < 9; k++)
+		args[k] = array_of(c[k], ng, elem[k]);
+	if (run_kept(&plan,
+				 "INSERT INTO zvt.candles AS c (ts, instrument_id, timeframe, open, high, low, close, "
+				 "  volume, quote_volume, trade_count, closed, source) "
+				 "SELECT ts, id, '1 minute', o, h, l, cl, v, qv, n, false, 'trades' "
+				 "  FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) AS u (ts, id, o, h, l, cl, v, qv, n) "
+				 "ON CONFLICT (instrument_id, timeframe, source, ts) DO UPDATE "
+				 "  SET high = greatest(c.high, excluded.high), low = least(c.low, excluded.low), "
+				 "      close = excluded.close, volume = c.volume + excluded.volume, "
+				 "      quote_volume = c.quote_volume + excluded.quote_volume, "
+				 "      trade_count = c.trade_count + excluded.trade_count, local_ts = now()",
+				 9, types, args) != SPI_OK_INSERT)
+		elog(ERROR, "could not upsert the candles of trades");
+}
+
+/*
+ * Insert the picked trades; returns rows inserted.  on_conflict: ON
+ * CONFLICT DO NOTHING, and the 1m candles count only the rows really
+ * inserted (aggregated from RETURNING); otherwise a plain INSERT, which
+ * raises on a conflict, and the candles are built from the batch.
+ */
 static int64
 insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 {
-	static SPIPlanPtr trade_plans[2];
+	static SPIPlanPtr plain_plan;
+	static SPIPlanPtr conflict_plan;
 	int			n = 0;
 	Datum	   *ts = palloc(sizeof(Datum) * b->n),
 			   *id = palloc(sizeof(Datum) * b->n),
@@ -223,8 +333,18 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 	args[4] = array_of(qty, n, FLOAT8OID);
 	args[5] = array_of(side, n, TEXTOID);
 	args[6] = array_of(lts, n, TIMESTAMPTZOID);
+	if (!on_conflict)
+	{
+		if (run_kept(&plain_plan,
+					 "INSERT INTO zvt.trades (ts, instrument_id, trade_id, price, qty, side, local_ts) "
+					 "SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)",
+					 7, types, args) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert trades");
+		upsert_trade_candles(b, pick);
+		return n;
+	}
 	/* the 1m candles count only the rows this statement really inserted */
-	if (run_kept(&trade_plans[on_conflict ? 1 : 0], psprintf(
+	if (run_kept(&conflict_plan, psprintf(
 									   "WITH t AS ("
 									   "  INSERT INTO zvt.trades (ts, instrument_id, trade_id, price, qty, side, local_ts) "
 									   "  SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7) %s"
@@ -243,8 +363,7 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 									   "        quote_volume = c.quote_volume + excluded.quote_volume, "
 									   "        trade_count = c.trade_count + excluded.trade_count, local_ts = now() "
 									   "  RETURNING 1) "
-									   "SELECT count(*) FROM t",
-									   on_conflict ? "ON CONFLICT (instrument_id, trade_id, ts) DO NOTHING " : ""),
+									   "SELECT count(*) FROM t", "ON CONFLICT (instrument_id, trade_id, ts) DO NOTHING "),
 				 7, types, args) != SPI_OK_SELECT)
 		elog(ERROR, "could not insert trades");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -81,6 +81,22 @@ q -c "SELECT * FROM zvt.feed_status" >"$cap/feed_status.txt"
 q -c "COPY (SELECT exchange, symbol, trade_id, (extract(epoch FROM ts) * 1000)::int8, price, qty, side FROM zvt.trades_v) TO STDOUT" >"$cap/db_trades.tsv"
 q -c "COPY (SELECT exchange, symbol, (extract(epoch FROM ts) * 1000)::int8, extract(epoch FROM timeframe)::int8 * 1000, open, high, low, close, volume, trade_count FROM zvt.candles_v WHERE source = 'exchange' AND closed) TO STDOUT" >"$cap/db_candles.tsv"
 q -c "COPY (SELECT exchange, symbol, bid, ask FROM zvt.tickers WHERE bid IS NOT NULL) TO STDOUT" >"$cap/db_tickers.tsv"
+
+# the 1m candles built from trades are the stored trades, minute by minute
+read -r groups missing wrong <<<"$(q -F ' ' -c "
+  WITH t AS (SELECT instrument_id, zvt.time_bucket('1 minute', ts) AS m,
+                    (array_agg(price ORDER BY ts, trade_id COLLATE \"C\"))[1] AS o, max(price) AS h, min(price) AS l,
+                    (array_agg(price ORDER BY ts DESC, trade_id COLLATE \"C\" DESC))[1] AS cl,
+                    sum(qty) AS v, count(*) AS n
+               FROM zvt.trades GROUP BY 1, 2)
+  SELECT count(*), count(*) FILTER (WHERE c.ts IS NULL),
+         count(*) FILTER (WHERE c.open <> t.o OR c.high <> t.h OR c.low <> t.l OR c.close <> t.cl
+                             OR abs(c.volume - t.v) > 1e-9 * t.v OR c.trade_count <> t.n)
+    FROM t LEFT JOIN zvt.candles c ON c.instrument_id = t.instrument_id AND c.ts = t.m
+                                  AND c.timeframe = '1 minute' AND c.source = 'trades'")"
+[ "${groups:-0}" -gt 0 ] && [ "$missing" = 0 ] && [ "$wrong" = 0 ] ||
+	fail "candles from trades: $groups minutes, $missing without a candle, $wrong that differ"
+echo "ok $groups 1m candles built from trades equal the stored trades"
 q -c "COPY (SELECT exchange, symbol, count(*), count(DISTINCT trade_id) FROM zvt.trades_v GROUP BY 1, 2) TO STDOUT" >"$cap/db_counts.tsv"
 
 python3 - "$cap" <<'PY' || fail "the database differs from the simulator's record"
