@@ -60,23 +60,37 @@ static Oid	launcher_database_oid(void);
 static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
 static void launcher_start_feeds(BackgroundWorkerHandle **handles);
 static void launcher_start_matcher(BackgroundWorkerHandle **handle);
+static void zvt_worker_init(BackgroundWorker *worker, const char *function,
+							const char *name, int restart_time);
 static List *worker_hypertables(void);
 static bool worker_maintain_one(Oid relid, int64 *created, int64 *moved,
 								int64 *dropped);
+
+/*
+ * Fill worker as every zvt worker is: shared memory and a database
+ * connection, started once recovery is over, in zvt's library; name is
+ * its bgw_name and bgw_type.
+ */
+static void
+zvt_worker_init(BackgroundWorker *worker, const char *function, const char *name,
+				int restart_time)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = restart_time;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "zvt");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker->bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", name);
+}
 
 void
 maintenance_register_launcher(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "zvt");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "maintenance_launcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "zvt launcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "zvt launcher");
+	zvt_worker_init(&worker, "maintenance_launcher_main", "zvt launcher", 5);
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -216,6 +230,7 @@ launcher_start_feeds(BackgroundWorkerHandle **handles)
 	{
 		BackgroundWorker worker;
 		pid_t		pid;
+		char		name[BGW_MAXLEN];
 
 		if (handles[i] && GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
 			continue;
@@ -224,14 +239,8 @@ launcher_start_feeds(BackgroundWorkerHandle **handles)
 		if (handles[i])
 			pfree(handles[i]);
 		handles[i] = NULL;
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = 5;
-		snprintf(worker.bgw_library_name, BGW_MAXLEN, "zvt");
-		snprintf(worker.bgw_function_name, BGW_MAXLEN, "feed_worker_main");
-		snprintf(worker.bgw_name, BGW_MAXLEN, "zvt feed %s", feed_exchange_names[i]);
-		snprintf(worker.bgw_type, BGW_MAXLEN, "zvt feed %s", feed_exchange_names[i]);
+		snprintf(name, sizeof(name), "zvt feed %s", feed_exchange_names[i]);
+		zvt_worker_init(&worker, "feed_worker_main", name, 5);
 		worker.bgw_main_arg = Int32GetDatum(i);
 		worker.bgw_notify_pid = MyProcPid;
 		/* mark idle until the worker says otherwise, so a slow start is not doubled */
@@ -265,14 +274,7 @@ launcher_start_matcher(BackgroundWorkerHandle **handle)
 	if (*handle)
 		pfree(*handle);
 	*handle = NULL;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "zvt");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "paper_matcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "zvt paper matcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "zvt paper matcher");
+	zvt_worker_init(&worker, "paper_matcher_main", "zvt paper matcher", 5);
 	worker.bgw_notify_pid = MyProcPid;
 	/* idle until it says otherwise, so a slow start is not doubled */
 	zvt_shared->matcher_idle_generation = gen + 1;
@@ -295,14 +297,7 @@ launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "zvt");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "maintenance_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "zvt maintenance");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "zvt maintenance");
+	zvt_worker_init(&worker, "maintenance_worker_main", "zvt maintenance", BGW_NEVER_RESTART);
 	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
 	worker.bgw_notify_pid = MyProcPid;
 
