@@ -118,6 +118,8 @@ CREATE TABLE zvt.fills (
     order_id        pg_catalog.int8 NOT NULL REFERENCES zvt.orders,
     account_id      pg_catalog.int4 NOT NULL,
     instrument_id   pg_catalog.int4 NOT NULL,
+    exchange        pg_catalog.text NOT NULL,
+    symbol          pg_catalog.text NOT NULL,
     ts              pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     side            pg_catalog.text NOT NULL,
     qty             pg_catalog.numeric NOT NULL,

@@ -124,10 +124,10 @@ BEGIN
     ON CONFLICT (account_id, day) DO UPDATE
        SET realized = trim_scale(d.realized + EXCLUDED.realized), fees = trim_scale(d.fees + EXCLUDED.fees);
 
-    INSERT INTO zvt.fills (order_id, account_id, instrument_id, side, qty, price, fee, fee_asset,
-                           liquidity, realized_pnl, price_ts)
-    VALUES (o.order_id, o.account_id, o.instrument_id, o.side, fqty, fprice, fee, ins.quote,
-            liquidity, realized, price_ts);
+    INSERT INTO zvt.fills (order_id, account_id, instrument_id, exchange, symbol, side, qty, price, fee,
+                           fee_asset, liquidity, realized_pnl, price_ts)
+    VALUES (o.order_id, o.account_id, o.instrument_id, o.exchange, o.symbol, o.side, fqty, fprice, fee,
+            ins.quote, liquidity, realized, price_ts);
 
     done := o.filled_qty + fqty >= o.qty;
     IF resting THEN
