@@ -380,8 +380,9 @@ bar_noop(DestReceiver *self)
  * come in time order only if ordered asks for it (a sort).  fn may raise
  * an error.  Returns the number of bars.
  */
-int64
-bt_scan_bars(const BtMarket *mk, bool ordered, BtBarFn fn, void *arg)
+/* run a bars query (bars_query's arguments) with fn called on each row */
+static int64
+scan_query(const BtMarket *mk, const char *sql, BtBarFn fn, void *arg)
 {
 	Oid			types[6];
 	Datum		args[6];
@@ -409,9 +410,15 @@ bt_scan_bars(const BtMarket *mk, bool ordered, BtBarFn fn, void *arg)
 	opts.params = params;
 	opts.read_only = true;
 	opts.dest = &r.pub;
-	if (SPI_execute_extended(bars_query(mk, false, ordered), &opts) < 0)
+	if (SPI_execute_extended(sql, &opts) < 0)
 		elog(ERROR, "could not read the bars");
 	return r.n;
+}
+
+int64
+bt_scan_bars(const BtMarket *mk, bool ordered, BtBarFn fn, void *arg)
+{
+	return scan_query(mk, bars_query(mk, false, ordered), fn, arg);
 }
 
 /* bt_load_bars()'s BtBarFn: append to a growing array */
@@ -445,29 +452,91 @@ cmp_bar_ts(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* sort a's bars by time unless they already are (they come in index order) */
+static void
+sort_if_needed(BarArray *a)
+{
+	for (int64 i = 1; i < a->n; i++)
+		if (a->bars[i - 1].ts >= a->bars[i].ts)
+		{
+			qsort(a->bars, a->n, sizeof(BtBar), cmp_bar_ts);
+			return;
+		}
+}
+
+/* the closed 1-minute bars of one source (bars_query's arguments) */
+static char *
+bars_source_query(const char *source)
+{
+	return psprintf("SELECT " BAR_COLUMNS " FROM zvt.candles m"
+					" WHERE m.instrument_id = $6 AND m.timeframe = $3 AND m.source = '%s'"
+					" AND m.ts >= $4 AND m.ts < $5 AND m.closed", source);
+}
+
 /*
  * All the closed bars of the market in time order in a palloc'd array
  * (huge allowed), their count in *nbars; 42704 when there are none.  They
- * are read unordered and sorted here only when they did not come in
- * order, which they do unless trades-built candles mix in.
+ * are read without ORDER BY and sorted here only when they did not come
+ * in order (they come in index order, that is in time order).
  */
 BtBar *
 bt_load_bars(const BtMarket *mk, int64 *nbars)
 {
+	Interval   *tf = DatumGetIntervalP(mk->timeframe);
 	BarArray	a;
-	bool		sorted = true;
+	BarArray	t;
 
-	/* allocated here: the array must outlive the executor's memory */
-	a.cap = 4096;
-	a.n = 0;
+	/* allocated here: the arrays must outlive the executor's memory */
+	a.cap = t.cap = 4096;
+	a.n = t.n = 0;
 	a.bars = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BtBar) * a.cap);
-	bt_scan_bars(mk, false, append_bar, &a);
+	if (!(tf->month == 0 && tf->day == 0 && tf->time == USECS_PER_MINUTE))
+	{
+		/* other timeframes: zvt.ohlcv's roll-up, in order */
+		bt_scan_bars(mk, false, append_bar, &a);
+		if (a.n == 0)
+			bt_no_bars_error(mk);
+		*nbars = a.n;
+		return a.bars;
+	}
+
+	/*
+	 * Stored 1-minute bars: the exchange's, then those built from trades,
+	 * each a plain range read (an anti-join in SQL makes the planner hash
+	 * every exchange bar even when no trades-built bar exists); a minute
+	 * with both keeps the exchange's.
+	 */
+	scan_query(mk, bars_source_query("exchange"), append_bar, &a);
+	sort_if_needed(&a);
+	t.bars = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BtBar) * t.cap);
+	scan_query(mk, bars_source_query("trades"), append_bar, &t);
+	if (t.n > 0)
+	{
+		BarArray	m;
+		int64		i = 0,
+					j = 0;
+
+		sort_if_needed(&t);
+		m.cap = a.n + t.n;
+		m.n = 0;
+		m.bars = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BtBar) * Max(m.cap, 1));
+		while (i < a.n || j < t.n)
+		{
+			if (j >= t.n || (i < a.n && a.bars[i].ts <= t.bars[j].ts))
+			{
+				if (j < t.n && a.bars[i].ts == t.bars[j].ts)
+					j++;		/* the exchange's bar wins */
+				m.bars[m.n++] = a.bars[i++];
+			}
+			else
+				m.bars[m.n++] = t.bars[j++];
+		}
+		pfree(a.bars);
+		a = m;
+	}
+	pfree(t.bars);
 	if (a.n == 0)
 		bt_no_bars_error(mk);
-	for (int64 i = 1; i < a.n && sorted; i++)
-		sorted = a.bars[i - 1].ts < a.bars[i].ts;
-	if (!sorted)
-		qsort(a.bars, a.n, sizeof(BtBar), cmp_bar_ts);
 	*nbars = a.n;
 	return a.bars;
 }
