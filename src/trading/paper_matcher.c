@@ -35,6 +35,7 @@
 #include "utils/timestamp.h"
 
 #include "bus/bus.h"
+#include "trading/trading.h"
 #include "zvt.h"
 
 PG_FUNCTION_INFO_V1(zvt_paper_orders_rest);
@@ -61,6 +62,14 @@ paper_rest_xact_callback(XactEvent event, void *arg)
 Datum
 zvt_paper_orders_rest(PG_FUNCTION_ARGS)
 {
+	paper_orders_rest();
+	PG_RETURN_VOID();
+}
+
+/* Flag that a paper order rests: the launcher hears of it at commit. */
+void
+paper_orders_rest(void)
+{
 	zvt_require_preload("paper trading");
 	if (!rest_callback_registered)
 	{
@@ -68,7 +77,6 @@ zvt_paper_orders_rest(PG_FUNCTION_ARGS)
 		rest_callback_registered = true;
 	}
 	rest_flagged = true;
-	PG_RETURN_VOID();
 }
 
 static void

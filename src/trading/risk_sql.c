@@ -41,6 +41,7 @@
 
 #include "bus/bus.h"
 #include "trading/risk.h"
+#include "trading/trading.h"
 
 PG_FUNCTION_INFO_V1(zvt_risk_check);
 
@@ -84,36 +85,31 @@ typedef struct InstrumentInfo
 } InstrumentInfo;
 
 /*
- * Per call site (fn_extra): the relations' oids and the instruments seen
+ * Per call site (RiskLedger): the relations' oids and the instruments seen
  * so far.  An instrument's kind and assets never change while it exists;
  * a deleted id that comes back is looked up again after the cache fills.
  */
-typedef struct LedgerOids
+struct RiskLedger
 {
 	Oid			oid[L_COUNT];
 	MemoryContext mcxt;
 	int			ninstruments;
 	InstrumentInfo instruments[64];
-} LedgerOids;
+};
 
-static LedgerOids *
-ledger_oids(FmgrInfo *flinfo)
+/* The relations of zvt's schema nsp, cached in mcxt for the check. */
+RiskLedger *
+risk_ledger_create(Oid nsp, MemoryContext mcxt)
 {
-	LedgerOids *l = (LedgerOids *) flinfo->fn_extra;
-	Oid			nsp;
+	RiskLedger *l = MemoryContextAllocZero(mcxt, sizeof(RiskLedger));
 
-	if (l)
-		return l;
-	l = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(LedgerOids));
-	l->mcxt = flinfo->fn_mcxt;
-	nsp = get_func_namespace(flinfo->fn_oid);
+	l->mcxt = mcxt;
 	for (int i = 0; i < L_COUNT; i++)
 	{
 		l->oid[i] = get_relname_relid(ledger_names[i], nsp);
 		if (!OidIsValid(l->oid[i]))
 			elog(ERROR, "zvt relation \"%s\" is missing", ledger_names[i]);
 	}
-	flinfo->fn_extra = l;
 	return l;
 }
 
@@ -127,7 +123,7 @@ typedef struct LedgerScan
 } LedgerScan;
 
 static void
-scan_begin(LedgerScan *s, LedgerOids *l, LedgerRel rel, ScanKey keys, int nkeys)
+scan_begin(LedgerScan *s, RiskLedger *l, LedgerRel rel, ScanKey keys, int nkeys)
 {
 	s->rel = table_open(l->oid[rel], AccessShareLock);
 	s->idx = index_open(l->oid[rel + 1], AccessShareLock);
@@ -250,7 +246,7 @@ col_text_in(LedgerScan *s, const char *name, MemoryContext mcxt)
 
 /* an instrument's kind, assets and symbol, from the cache or its row */
 static InstrumentInfo *
-instrument_info(LedgerOids *l, int32 id)
+instrument_info(RiskLedger *l, int32 id)
 {
 	LedgerScan	s;
 	ScanKeyData key;
@@ -302,7 +298,7 @@ read_limits(LedgerScan *s, RiskLimits *out)
 
 /* the account's balances of the quote and base assets, in one scan */
 static void
-balances_of(LedgerOids *l, ScanKey account_key, const InstrumentInfo *ins, fx_t *quote, fx_t *base)
+balances_of(RiskLedger *l, ScanKey account_key, const InstrumentInfo *ins, fx_t *quote, fx_t *base)
 {
 	LedgerScan	s;
 
@@ -321,12 +317,6 @@ balances_of(LedgerOids *l, ScanKey account_key, const InstrumentInfo *ins, fx_t 
 	scan_end(&s);
 }
 
-static fx_t
-fx_arg(FunctionCallInfo fcinfo, int i)
-{
-	return numeric_fx(PG_GETARG_DATUM(i));
-}
-
 /*
  * zvt._risk_check(account_id int4, instrument_id int4, side text, qty numeric,
  *   type text, tif text, price numeric, reduce_only bool, ref numeric,
@@ -338,11 +328,49 @@ fx_arg(FunctionCallInfo fcinfo, int i)
 Datum
 zvt_risk_check(PG_FUNCTION_ARGS)
 {
-	LedgerOids *l = ledger_oids(fcinfo->flinfo);
-	int32		account_id;
-	int32		instrument_id;
-	char	   *type;
-	char	   *tif;
+	RiskLedger *l = (RiskLedger *) fcinfo->flinfo->fn_extra;
+	RiskCheckInput in;
+	char	   *reason;
+
+	if (l == NULL)
+	{
+		l = risk_ledger_create(get_func_namespace(fcinfo->flinfo->fn_oid),
+							   fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = l;
+	}
+	for (int i = 0; i < 10; i++)
+		if (PG_ARGISNULL(i) && i != 6 && i != 9)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of zvt._risk_check must not be null", i + 1)));
+	in.account_id = PG_GETARG_INT32(0);
+	in.instrument_id = PG_GETARG_INT32(1);
+	in.buy = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(2)), "buy") == 0;
+	in.qty = PG_GETARG_DATUM(3);
+	in.type = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	in.tif = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	in.has_price = !PG_ARGISNULL(6);
+	in.price = in.has_price ? PG_GETARG_DATUM(6) : (Datum) 0;
+	in.reduce_only = PG_GETARG_BOOL(7);
+	in.ref = PG_GETARG_DATUM(8);
+	in.has_mkt = !PG_ARGISNULL(9);
+	in.mkt = in.has_mkt ? PG_GETARG_DATUM(9) : (Datum) 0;
+	reason = risk_check_order(l, &in);
+	if (reason == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(reason));
+}
+
+/*
+ * The pre-trade risk check of one order: the reason it must be rejected
+ * (palloc'd), or NULL.  The caller holds the account's advisory lock and
+ * has pushed a snapshot taken after it.
+ */
+char *
+risk_check_order(RiskLedger *l, const RiskCheckInput *in)
+{
+	int32		account_id = in->account_id;
+	int32		instrument_id = in->instrument_id;
 	RiskOrder	o;
 	RiskAccount a;
 	RiskLimits	limits;
@@ -355,30 +383,20 @@ zvt_risk_check(PG_FUNCTION_ARGS)
 	char	   *state;
 	char		reason[512];
 
-	for (int i = 0; i < 10; i++)
-		if (PG_ARGISNULL(i) && i != 6 && i != 9)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument %d of zvt._risk_check must not be null", i + 1)));
-	account_id = PG_GETARG_INT32(0);
-	instrument_id = PG_GETARG_INT32(1);
-	type = text_to_cstring(PG_GETARG_TEXT_PP(4));
-	tif = text_to_cstring(PG_GETARG_TEXT_PP(5));
-
 	memset(&o, 0, sizeof(o));
 	memset(&a, 0, sizeof(a));
 	memset(&limits, 0, sizeof(limits));
-	o.dir = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(2)), "buy") == 0 ? 1 : -1;
-	o.qty = fx_arg(fcinfo, 3);
-	o.has_price = !PG_ARGISNULL(6);
+	o.dir = in->buy ? 1 : -1;
+	o.qty = numeric_fx(in->qty);
+	o.has_price = in->has_price;
 	if (o.has_price)
-		o.price = fx_arg(fcinfo, 6);
-	o.rests = strcmp(type, "market") != 0 && strcmp(tif, "gtc") == 0;
-	o.reduce_only = PG_GETARG_BOOL(7);
-	o.ref = fx_arg(fcinfo, 8);
-	o.has_mkt = !PG_ARGISNULL(9);
+		o.price = numeric_fx(in->price);
+	o.rests = strcmp(in->type, "market") != 0 && strcmp(in->tif, "gtc") == 0;
+	o.reduce_only = in->reduce_only;
+	o.ref = numeric_fx(in->ref);
+	o.has_mkt = in->has_mkt;
 	if (o.has_mkt)
-		o.mkt = fx_arg(fcinfo, 9);
+		o.mkt = numeric_fx(in->mkt);
 
 	/* the account */
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(account_id));
@@ -529,12 +547,12 @@ zvt_risk_check(PG_FUNCTION_ARGS)
 
 	r = risk_check(&o, &a, &limits);
 	if (r.verdict == RISK_PASS)
-		PG_RETURN_NULL();
+		return NULL;
 	names.account = account_name;
 	names.side = o.dir > 0 ? "buy" : "sell";
 	names.symbol = ins->symbol;
 	names.base = ins->base;
 	names.quote = ins->quote;
 	risk_reason(&r, &o, &a, &names, reason, sizeof(reason));
-	PG_RETURN_TEXT_P(cstring_to_text(reason));
+	return pstrdup(reason);
 }

@@ -1,0 +1,962 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/trading/place_order.c
+ *	  zvt._place_order(): the body of zvt.place_order, in C.
+ *
+ * The trampoline (ledger_call.c) calls this as the ledger's owner with the
+ * caller's oid first.  It validates the arguments, finds the account (and
+ * checks the caller's right to it) and the instrument by direct index
+ * scans, takes the account's advisory lock, answers client_order_id
+ * retries, prices the order from the market bus, runs the risk check
+ * (risk_sql.c) without going through SQL, and writes the order, its first
+ * two events and its exposure in one statement planned once per call site.
+ * The rare outcomes stay in PL/pgSQL: a taker fills through zvt._fill and
+ * an ioc/fok remainder expires through zvt._close_order.
+ *
+ * Messages, SQLSTATEs and every value written are those of the PL/pgSQL
+ * body this replaced (test/sql/trading.sql is the specification); numeric
+ * arithmetic goes through the numeric type's own functions so the results
+ * are exactly those SQL computes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "bus/bus.h"
+#include "trading/trading.h"
+
+PG_FUNCTION_INFO_V1(zvt_place_order);
+
+/* the advisory lock class of an account's trades (sql/55_orders.sql) */
+#define ACCOUNT_LOCK_CLASS 8025716
+
+/* The relations and indexes read here. */
+typedef enum PlaceRel
+{
+	P_ACCOUNTS,
+	P_ACCOUNTS_NAME,
+	P_GRANTS,
+	P_GRANTS_PKEY,
+	P_INSTRUMENTS,
+	P_INSTRUMENTS_SYMBOL,
+	P_ORDERS,
+	P_ORDERS_CLIENT_ID,
+	P_COUNT
+} PlaceRel;
+
+static const char *const place_names[P_COUNT] = {
+	"accounts", "accounts_name_key", "account_grants", "account_grants_pkey",
+	"instruments", "instruments_exchange_symbol_key",
+	"orders", "orders_account_id_client_order_id_key"
+};
+
+/*
+ * Per backend: oids, the write plan, the PL/pgSQL helpers.  Not per call
+ * site: the trampoline's FmgrInfo, and so this function's, is made anew by
+ * every execution of a prepared statement, and the plan would be too.  It
+ * belongs to one version of zvt._place_order (fn_oid); a new one (the
+ * extension dropped and created again) builds it again.
+ */
+typedef struct PlaceCache
+{
+	Oid			fn_oid;
+	MemoryContext mcxt;
+	Oid			nsp;
+	Oid			oid[P_COUNT];
+	SPIPlanPtr	write_plan;
+	FmgrInfo	fill;			/* zvt._fill */
+	FmgrInfo	close;			/* zvt._close_order */
+	RiskLedger *risk;
+} PlaceCache;
+
+/* The order, its two events and its exposure when it rests. */
+static const char write_sql[] =
+"WITH placed AS (\n"
+"    INSERT INTO zvt.orders (account_id, instrument_id, exchange, symbol, side, type, qty, price,\n"
+"                            stop_price, trail_pct, tif, post_only, reduce_only, client_order_id,\n"
+"                            status, reason, trail_ref, reserve_price, bus_trades_seen, bus_quotes_seen)\n"
+"    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,\n"
+"            CASE WHEN $15 IS NULL THEN 'accepted' ELSE 'rejected' END, $15,\n"
+"            $16, $17, $18, $19)\n"
+"    RETURNING *\n"
+"), events AS (\n"
+"    INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, price, reason)\n"
+"    SELECT p.order_id, p.account_id, v.event, v.event, p.qty, p.price, v.reason\n"
+"      FROM placed p CROSS JOIN LATERAL (VALUES ('new', NULL), (p.status, p.reason)) v (event, reason)\n"
+"), exposure AS (\n"
+"    INSERT INTO zvt.exposure AS x (account_id, instrument_id, open_orders, buy_qty, sell_qty,\n"
+"                                   buy_notional, sell_notional)\n"
+"    SELECT p.account_id, p.instrument_id, 1,\n"
+"           CASE WHEN $20 = 1 THEN p.qty ELSE 0 END, CASE WHEN $20 = 1 THEN 0 ELSE p.qty END,\n"
+"           CASE WHEN $20 = 1 THEN p.qty * p.reserve_price ELSE 0 END,\n"
+"           CASE WHEN $20 = 1 THEN 0 ELSE p.qty * p.reserve_price END\n"
+"      FROM placed p WHERE $21\n"
+"    ON CONFLICT (account_id, instrument_id) DO UPDATE\n"
+"       SET open_orders = x.open_orders + 1,\n"
+"           buy_qty = trim_scale(x.buy_qty + EXCLUDED.buy_qty),\n"
+"           sell_qty = trim_scale(x.sell_qty + EXCLUDED.sell_qty),\n"
+"           buy_notional = trim_scale(x.buy_notional + EXCLUDED.buy_notional),\n"
+"           sell_notional = trim_scale(x.sell_notional + EXCLUDED.sell_notional)\n"
+")\n"
+"SELECT * FROM placed";
+
+#define WRITE_NARGS 21
+static const Oid write_types[WRITE_NARGS] = {
+	INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID, NUMERICOID,
+	NUMERICOID, NUMERICOID, TEXTOID, BOOLOID, BOOLOID, TEXTOID, TEXTOID,
+	NUMERICOID, NUMERICOID, INT8OID, INT8OID, INT4OID, BOOLOID
+};
+
+/* ----------------------------------------------------------------
+ * numeric arithmetic, exactly as SQL does it
+ * ----------------------------------------------------------------
+ */
+static Datum
+num_int(int64 v)
+{
+	return NumericGetDatum(int64_to_numeric(v));
+}
+
+static Datum
+num_add(Datum a, Datum b)
+{
+	return DirectFunctionCall2(numeric_add, a, b);
+}
+
+static Datum
+num_sub(Datum a, Datum b)
+{
+	return DirectFunctionCall2(numeric_sub, a, b);
+}
+
+static Datum
+num_mul(Datum a, Datum b)
+{
+	return DirectFunctionCall2(numeric_mul, a, b);
+}
+
+static Datum
+num_div(Datum a, Datum b)
+{
+	return DirectFunctionCall2(numeric_div, a, b);
+}
+
+static Datum
+num_trim(Datum a)
+{
+	return DirectFunctionCall1(numeric_trim_scale, a);
+}
+
+static int
+num_cmp(Datum a, Datum b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b));
+}
+
+/* a compared with 0 (NaN sorts above everything, as in SQL) */
+static int
+num_cmp0(Datum a)
+{
+	return num_cmp(a, num_int(0));
+}
+
+static bool
+num_nan(Datum a)
+{
+	return numeric_is_nan(DatumGetNumeric(a));
+}
+
+/* + or - Infinity */
+static bool
+num_inf(Datum a)
+{
+	return numeric_is_inf(DatumGetNumeric(a));
+}
+
+static char *
+num_str(Datum a)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, a));
+}
+
+/* a % m <> 0 */
+static bool
+num_not_multiple(Datum a, Datum m)
+{
+	return num_cmp0(DirectFunctionCall2(numeric_mod, a, m)) != 0;
+}
+
+static Datum
+float_num(double v)
+{
+	return DirectFunctionCall1(float8_numeric, Float8GetDatum(v));
+}
+
+/* ----------------------------------------------------------------
+ * reading rows
+ * ----------------------------------------------------------------
+ */
+
+/* One row read by an index scan, copied out of the buffer. */
+typedef struct Row
+{
+	HeapTuple	tuple;
+	TupleDesc	desc;			/* a copy of the relation's */
+	Datum	   *values;
+	bool	   *nulls;
+} Row;
+
+static int
+row_attno(Row *r, const char *name)
+{
+	for (int i = 0; i < r->desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(r->desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return i;
+	}
+	elog(ERROR, "zvt relation has no column \"%s\"", name);
+	return -1;
+}
+
+static Datum
+row_get(Row *r, const char *name)
+{
+	return r->values[row_attno(r, name)];
+}
+
+/* a column that may be NULL: its value or (Datum) 0, *isnull set */
+static Datum
+row_get_null(Row *r, const char *name, bool *isnull)
+{
+	int			i = row_attno(r, name);
+
+	*isnull = r->nulls[i];
+	return *isnull ? (Datum) 0 : r->values[i];
+}
+
+static char *
+row_text(Row *r, const char *name)
+{
+	int			i = row_attno(r, name);
+
+	return r->nulls[i] ? NULL : TextDatumGetCString(r->values[i]);
+}
+
+/*
+ * The first row of rel whose index idx matches keys (equality on the
+ * leading columns, in the index's collation), under the active snapshot;
+ * false when none.  The row and the descriptor are copied so that they
+ * outlive the scan; the lock is kept until the transaction ends.
+ */
+static bool
+fetch_row(PlaceCache *c, PlaceRel rel, ScanKey keys, int nkeys, Row *out)
+{
+	Relation	r = table_open(c->oid[rel], AccessShareLock);
+	Relation	idx = index_open(c->oid[rel + 1], AccessShareLock);
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(r, NULL);
+	bool		found;
+
+	for (int i = 0; i < nkeys; i++)
+		keys[i].sk_collation = idx->rd_indcollation[i];
+	scan = index_beginscan(r, idx, GetActiveSnapshot(), nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found)
+	{
+		out->tuple = ExecCopySlotHeapTuple(slot);
+		out->desc = CreateTupleDescCopy(RelationGetDescr(r));
+		out->values = palloc(sizeof(Datum) * out->desc->natts);
+		out->nulls = palloc(sizeof(bool) * out->desc->natts);
+		heap_deform_tuple(out->tuple, out->desc, out->values, out->nulls);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+	table_close(r, NoLock);
+	return found;
+}
+
+/* may caller use account_id (granted to a role whose privileges it has)? */
+static bool
+granted(PlaceCache *c, int32 account_id, Oid caller)
+{
+	Relation	r = table_open(c->oid[P_GRANTS], AccessShareLock);
+	Relation	idx = index_open(c->oid[P_GRANTS_PKEY], AccessShareLock);
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(r, NULL);
+	ScanKeyData key;
+	int			attno = -1;
+	bool		ok = false;
+
+	for (int i = 0; i < RelationGetDescr(r)->natts; i++)
+		if (strcmp(NameStr(TupleDescAttr(RelationGetDescr(r), i)->attname), "grantee") == 0)
+			attno = i + 1;
+	if (attno < 0)
+		elog(ERROR, "zvt.account_grants has no column \"grantee\"");
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(account_id));
+	scan = index_beginscan(r, idx, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	while (!ok && index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		grantee = slot_getattr(slot, attno, &isnull);
+
+		ok = !isnull && has_privs_of_role(caller, DatumGetObjectId(grantee));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+	table_close(r, AccessShareLock);
+	return ok;
+}
+
+/* ----------------------------------------------------------------
+ * the cache
+ * ----------------------------------------------------------------
+ */
+static void
+lookup_helper(PlaceCache *c, const char *name, int nargs, Oid *argtypes, FmgrInfo *out,
+			  MemoryContext mcxt)
+{
+	Oid			fn = LookupFuncName(list_make2(makeString(get_namespace_name(c->nsp)),
+											   makeString(pstrdup(name))),
+									nargs, argtypes, false);
+
+	fmgr_info_cxt(fn, out, mcxt);
+}
+
+static PlaceCache *place_cache_current = NULL;
+
+static PlaceCache *
+place_cache(FmgrInfo *flinfo)
+{
+	PlaceCache *c = place_cache_current;
+	MemoryContext mcxt;
+	Oid			fill_args[7];
+	Oid			close_args[4];
+	Oid			accounts_type;
+	Oid			orders_type;
+
+	if (c && c->fn_oid == flinfo->fn_oid)
+		return c;
+	if (c)
+	{
+		/* an older zvt._place_order's: its plan and memory go */
+		place_cache_current = NULL;
+		if (c->write_plan)
+			SPI_freeplan(c->write_plan);
+		MemoryContextDelete(c->mcxt);
+	}
+	mcxt = AllocSetContextCreate(TopMemoryContext, "zvt place_order cache",
+								 ALLOCSET_SMALL_SIZES);
+	c = MemoryContextAllocZero(mcxt, sizeof(PlaceCache));
+	c->mcxt = mcxt;
+	c->fn_oid = flinfo->fn_oid;
+	c->nsp = get_func_namespace(flinfo->fn_oid);
+	for (int i = 0; i < P_COUNT; i++)
+	{
+		c->oid[i] = get_relname_relid(place_names[i], c->nsp);
+		if (!OidIsValid(c->oid[i]))
+			elog(ERROR, "zvt relation \"%s\" is missing", place_names[i]);
+	}
+	accounts_type = get_rel_type_id(c->oid[P_ACCOUNTS]);
+	orders_type = get_rel_type_id(c->oid[P_ORDERS]);
+	fill_args[0] = accounts_type;
+	fill_args[1] = orders_type;
+	fill_args[2] = NUMERICOID;
+	fill_args[3] = NUMERICOID;
+	fill_args[4] = TEXTOID;
+	fill_args[5] = TIMESTAMPTZOID;
+	fill_args[6] = BOOLOID;
+	lookup_helper(c, "_fill", 7, fill_args, &c->fill, mcxt);
+	close_args[0] = orders_type;
+	close_args[1] = TEXTOID;
+	close_args[2] = TEXTOID;
+	close_args[3] = BOOLOID;
+	lookup_helper(c, "_close_order", 4, close_args, &c->close, mcxt);
+	c->risk = risk_ledger_create(c->nsp, mcxt);
+	place_cache_current = c;
+	return c;
+}
+
+/* call a PL/pgSQL helper returning zvt.orders */
+static Datum
+call_helper(FmgrInfo *fn, int nargs, Datum *args, bool *nulls)
+{
+	LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, fn, nargs, InvalidOid, NULL, NULL);
+	for (int i = 0; i < nargs; i++)
+	{
+		fcinfo->args[i].value = args[i];
+		fcinfo->args[i].isnull = nulls[i];
+	}
+	result = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		elog(ERROR, "zvt helper %u returned NULL", fn->fn_oid);
+	return result;
+}
+
+/* ----------------------------------------------------------------
+ * zvt._place_order
+ * ----------------------------------------------------------------
+ */
+
+/* the text argument i, or NULL */
+static char *
+arg_text(FunctionCallInfo fcinfo, int i)
+{
+	return PG_ARGISNULL(i) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(i));
+}
+
+static bool
+streq(const char *a, const char *b)
+{
+	return a != NULL && strcmp(a, b) == 0;
+}
+
+/* NULL or a value that is not a positive finite number */
+static bool
+not_positive_finite(bool isnull, Datum v)
+{
+	return isnull || num_nan(v) || num_inf(v) || num_cmp0(v) <= 0;
+}
+
+/*
+ * zvt._place_order(caller oid, account text, exchange text, symbol text,
+ *   side text, qty numeric, type text, price numeric, stop_price numeric,
+ *   trail_pct numeric, tif text, client_order_id text, post_only bool,
+ *   reduce_only bool) RETURNS zvt.orders
+ */
+Datum
+zvt_place_order(PG_FUNCTION_ARGS)
+{
+	PlaceCache *c = place_cache(fcinfo->flinfo);
+	Oid			caller = PG_GETARG_OID(0);
+	char	   *account = arg_text(fcinfo, 1);
+	char	   *exchange = arg_text(fcinfo, 2);
+	char	   *symbol = arg_text(fcinfo, 3);
+	char	   *side = arg_text(fcinfo, 4);
+	bool		qty_null = PG_ARGISNULL(5);
+	Datum		qty = qty_null ? (Datum) 0 : PG_GETARG_DATUM(5);
+	char	   *type = arg_text(fcinfo, 6);
+	bool		price_null = PG_ARGISNULL(7);
+	Datum		price = price_null ? (Datum) 0 : PG_GETARG_DATUM(7);
+	bool		stop_null = PG_ARGISNULL(8);
+	Datum		stop_price = stop_null ? (Datum) 0 : PG_GETARG_DATUM(8);
+	bool		trail_null = PG_ARGISNULL(9);
+	Datum		trail_pct = trail_null ? (Datum) 0 : PG_GETARG_DATUM(9);
+	char	   *tif = arg_text(fcinfo, 10);
+	char	   *client_order_id = arg_text(fcinfo, 11);
+	bool		post_only;
+	bool		reduce_only;
+	bool		limit_like;
+	bool		stop_like;
+	Row			a;
+	Row			ins;
+	ScanKeyData keys[2];
+	int32		account_id;
+	char	   *account_name;
+	char	   *account_kind;
+	char	   *account_exchange;
+	Oid			owner;
+	Oid			admin;
+	int32		instrument_id;
+	char	   *ins_exchange;
+	char	   *ins_symbol;
+	char	   *ins_status;
+	bool		lot_null,
+				tick_null,
+				min_null;
+	Datum		lot_size,
+				tick_size,
+				min_notional;
+	BusEntry	e;
+	bool		have_e;
+	int			dir;
+	bool		bid_null,
+				ask_null,
+				last_null,
+				mkt_null,
+				touch_null;
+	Datum		bid = 0,
+				ask = 0,
+				last = 0,
+				mkt = 0,
+				touch = 0;
+	bool		trail_ref_null = true;
+	Datum		trail_ref = 0;
+	Datum		ref;
+	char	   *reason;
+	bool		marketable;
+	bool		rests;
+	Datum		o;
+
+	/* arguments first: an invalid order writes nothing */
+	if (!streq(side, "buy") && !streq(side, "sell"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("side must be buy or sell, not \"%s\"", side ? side : "NULL")));
+	if (not_positive_finite(qty_null, qty))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("qty must be a positive finite number, not %s",
+						qty_null ? "NULL" : num_str(qty))));
+	if (!streq(type, "market") && !streq(type, "limit") && !streq(type, "stop") &&
+		!streq(type, "stop_limit") && !streq(type, "trailing_stop"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown order type \"%s\"", type ? type : "NULL"),
+				 errhint("Order types are market, limit, stop, stop_limit and trailing_stop.")));
+	if (!streq(tif, "gtc") && !streq(tif, "ioc") && !streq(tif, "fok"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown time in force \"%s\"", tif ? tif : "NULL"),
+				 errhint("Time in force is gtc, ioc or fok.")));
+	limit_like = streq(type, "limit") || streq(type, "stop_limit");
+	stop_like = streq(type, "stop") || streq(type, "stop_limit");
+	if (limit_like)
+	{
+		if (price_null)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s orders need a price", type)));
+		if (not_positive_finite(false, price))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("price must be a positive finite number, not %s", num_str(price))));
+	}
+	else if (!price_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s orders take no price", type),
+				 errhint("Only limit and stop_limit orders have a limit price.")));
+	if (stop_like)
+	{
+		if (stop_null)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s orders need a stop_price", type)));
+		if (not_positive_finite(false, stop_price))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("stop_price must be a positive finite number, not %s",
+							num_str(stop_price))));
+	}
+	else if (!stop_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s orders take no stop_price", type),
+				 errhint("Only stop and stop_limit orders have a stop_price; a trailing_stop computes its own from trail_pct.")));
+	if (streq(type, "trailing_stop"))
+	{
+		if (trail_null || num_nan(trail_pct) || num_cmp0(trail_pct) <= 0 ||
+			num_cmp(trail_pct, num_int(100)) >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("trail_pct must be between 0 and 100 (exclusive), not %s",
+							trail_null ? "NULL" : num_str(trail_pct))));
+	}
+	else if (!trail_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s orders take no trail_pct", type)));
+	if (!streq(tif, "gtc") && !streq(type, "market") && !streq(type, "limit"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tif %s applies to market and limit orders, not to %s orders", tif, type)));
+	if (PG_ARGISNULL(12) || PG_ARGISNULL(13))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("post_only and reduce_only must not be null")));
+	post_only = PG_GETARG_BOOL(12);
+	reduce_only = PG_GETARG_BOOL(13);
+	if (post_only && (!streq(type, "limit") || !streq(tif, "gtc")))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("post_only applies to gtc limit orders only")));
+
+	/* the account, if the caller may use it */
+	if (account == NULL ||
+		(ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(account)),
+		 !fetch_row(c, P_ACCOUNTS, keys, 1, &a)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("unknown account \"%s\"", account ? account : "NULL"),
+				 errhint("zvt.accounts lists the accounts you may use; zvt.create_account makes one.")));
+	account_id = DatumGetInt32(row_get(&a, "account_id"));
+	account_name = row_text(&a, "name");
+	account_kind = row_text(&a, "kind");
+	account_exchange = row_text(&a, "exchange");
+	owner = DatumGetObjectId(row_get(&a, "owner"));
+	admin = get_role_oid("zvt_admin", false);
+	if (!has_privs_of_role(caller, owner) && !has_privs_of_role(caller, admin) &&
+		!granted(c, account_id, caller))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for account \"%s\"", account),
+				 errhint("The account's owner can share it with zvt.grant_account.")));
+	if (streq(account_kind, "live"))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("live routing is not available yet"),
+				 errdetail("Account \"%s\" is a live account; zvt cannot send orders to exchanges yet, so nothing was placed.",
+						   account_name),
+				 errhint("Use a paper account (zvt.create_account(name, 'paper')).")));
+
+	/* the instrument */
+	for (;;)
+	{
+		Datum		args[2];
+		char		nulls[2];
+
+		if (exchange != NULL && symbol != NULL)
+		{
+			ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(exchange));
+			ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(symbol));
+			if (fetch_row(c, P_INSTRUMENTS, keys, 2, &ins))
+				break;
+		}
+		/* zvt._instrument_id raises 42704 naming what is unknown */
+		args[0] = exchange ? CStringGetTextDatum(exchange) : (Datum) 0;
+		args[1] = symbol ? CStringGetTextDatum(symbol) : (Datum) 0;
+		nulls[0] = exchange ? ' ' : 'n';
+		nulls[1] = symbol ? ' ' : 'n';
+		SPI_connect();
+		if (SPI_execute_with_args("SELECT zvt._instrument_id($1, $2)", 2,
+								  (Oid[]) {TEXTOID, TEXTOID}, args, nulls, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "zvt._instrument_id failed");
+		SPI_finish();
+		/* it found the instrument: a concurrent session just added it */
+	}
+	instrument_id = DatumGetInt32(row_get(&ins, "id"));
+	ins_exchange = row_text(&ins, "exchange");
+	ins_symbol = row_text(&ins, "symbol");
+	ins_status = row_text(&ins, "status");
+	lot_size = row_get_null(&ins, "lot_size", &lot_null);
+	tick_size = row_get_null(&ins, "tick_size", &tick_null);
+	min_notional = row_get_null(&ins, "min_notional", &min_null);
+	if (account_exchange != NULL && strcmp(account_exchange, ins_exchange) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("account \"%s\" trades on %s, not on %s",
+						account_name, account_exchange, ins_exchange)));
+	if (strcmp(ins_status, "trading") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s %s is not trading (status %s)", ins_exchange, ins_symbol, ins_status)));
+	if (!lot_null && num_not_multiple(qty, lot_size))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("qty %s is not a multiple of the lot size %s of %s %s", num_str(qty),
+						num_str(lot_size), ins_exchange, ins_symbol)));
+	if (!tick_null)
+	{
+		bool		price_off = !price_null && num_not_multiple(price, tick_size);
+		bool		stop_off = !stop_null && num_not_multiple(stop_price, tick_size);
+
+		if (price_off || stop_off)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("price %s is not a multiple of the tick size %s of %s %s",
+							price_off ? num_str(price) : num_str(stop_price),
+							num_str(tick_size), ins_exchange, ins_symbol)));
+	}
+
+	/* from here on the account's state must not move under us */
+	DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(ACCOUNT_LOCK_CLASS),
+						Int32GetDatum(account_id));
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	if (client_order_id != NULL)
+	{
+		Row			prev;
+
+		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(account_id));
+		ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(client_order_id));
+		if (fetch_row(c, P_ORDERS, keys, 2, &prev))
+		{
+			bool		p_null,
+						t_null,
+						s_null;
+			Datum		p_price = row_get_null(&prev, "price", &p_null);
+			Datum		p_trail = row_get_null(&prev, "trail_pct", &t_null);
+			Datum		p_stop = row_get_null(&prev, "stop_price", &s_null);
+			char	   *p_type = row_text(&prev, "type");
+
+			if (DatumGetInt32(row_get(&prev, "instrument_id")) == instrument_id &&
+				strcmp(row_text(&prev, "side"), side) == 0 &&
+				num_cmp(row_get(&prev, "qty"), qty) == 0 &&
+				strcmp(p_type, type) == 0 &&
+				strcmp(row_text(&prev, "tif"), tif) == 0 &&
+				DatumGetBool(row_get(&prev, "post_only")) == post_only &&
+				DatumGetBool(row_get(&prev, "reduce_only")) == reduce_only &&
+				p_null == price_null && (p_null || num_cmp(p_price, price) == 0) &&
+				t_null == trail_null && (t_null || num_cmp(p_trail, trail_pct) == 0) &&
+				(strcmp(p_type, "trailing_stop") == 0 ||
+				 (s_null == stop_null && (s_null || num_cmp(p_stop, stop_price) == 0))))
+			{
+				/* a retry: the original order, nothing placed */
+				o = heap_copy_tuple_as_datum(prev.tuple, prev.desc);
+				PopActiveSnapshot();
+				PG_RETURN_DATUM(o);
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("client_order_id \"%s\" was already used for a different order",
+							client_order_id),
+					 errdetail("Order %lld: %s %s %s %s.",
+							   (long long) DatumGetInt64(row_get(&prev, "order_id")),
+							   row_text(&prev, "side"), num_str(row_get(&prev, "qty")),
+							   row_text(&prev, "symbol"), p_type)));
+		}
+	}
+
+	/* prices from the bus */
+	have_e = bus_get(instrument_id, &e);
+	dir = streq(side, "buy") ? 1 : -1;
+	bid_null = !have_e || isnan(e.bid);
+	ask_null = !have_e || isnan(e.ask);
+	last_null = !have_e || isnan(e.last);
+	if (!bid_null)
+		bid = float_num(e.bid);
+	if (!ask_null)
+		ask = float_num(e.ask);
+	if (!last_null)
+		last = float_num(e.last);
+	mkt_null = last_null && (bid_null || ask_null);
+	if (!last_null)
+		mkt = last;
+	else if (!mkt_null)
+		mkt = num_div(num_add(bid, ask), num_int(2));
+	if (dir == 1)
+	{
+		touch_null = ask_null && last_null;
+		touch = ask_null ? last : ask;
+	}
+	else
+	{
+		touch_null = bid_null && last_null;
+		touch = bid_null ? last : bid;
+	}
+	if ((streq(type, "market") || streq(type, "trailing_stop")) && (touch_null || mkt_null))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no price for %s %s on the market bus", ins_exchange, ins_symbol),
+				 errdetail("A %s order needs the market price.", type),
+				 errhint("Prices come from the feed workers (zvt.subscribe) or from zvt.bus_publish.")));
+
+	if (streq(type, "trailing_stop"))
+	{
+		trail_ref_null = false;
+		trail_ref = mkt;
+		stop_null = false;
+		stop_price = num_trim(num_mul(mkt, num_add(num_int(1),
+												   num_div(num_mul(num_int(dir), trail_pct),
+														   num_int(100)))));
+	}
+	/* coalesce(price, CASE WHEN type = 'market' THEN touch END, stop_price, touch) */
+	if (!price_null)
+		ref = price;
+	else if (streq(type, "market") && !touch_null)
+		ref = touch;
+	else if (!stop_null)
+		ref = stop_price;
+	else if (!touch_null)
+		ref = touch;
+	else
+		elog(ERROR, "zvt order has no reference price");
+	if (!min_null && num_cmp(num_mul(qty, ref), min_notional) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order notional %s is below the minimum %s of %s %s",
+						num_str(num_trim(num_mul(qty, ref))), num_str(min_notional),
+						ins_exchange, ins_symbol),
+				 errdetail("%s %s at %s.", side, num_str(qty), num_str(ref))));
+
+	marketable = streq(type, "market") ||
+		(streq(type, "limit") && !touch_null &&
+		 num_cmp0(num_mul(num_int(dir), num_sub(touch, price))) <= 0);
+	if (post_only && marketable)
+		reason = psprintf("post_only: limit %s would take liquidity at %s",
+						  num_str(price), num_str(touch));
+	else
+	{
+		RiskCheckInput in;
+
+		in.account_id = account_id;
+		in.instrument_id = instrument_id;
+		in.buy = dir == 1;
+		in.qty = qty;
+		in.type = type;
+		in.tif = tif;
+		in.has_price = !price_null;
+		in.price = price;
+		in.reduce_only = reduce_only;
+		in.ref = ref;
+		in.has_mkt = !mkt_null;
+		in.mkt = mkt;
+		reason = risk_check_order(c->risk, &in);
+	}
+	rests = reason == NULL && !marketable && streq(tif, "gtc");
+
+	/* the order, its first two events and (when it rests) its exposure */
+	{
+		MemoryContext outer = CurrentMemoryContext;
+		Datum		args[WRITE_NARGS];
+		char		nulls[WRITE_NARGS];
+		TupleDesc	rowdesc;
+		Datum	   *values;
+		bool	   *isnull;
+		int			natts;
+		int			spi_col = 0;
+
+		memset(nulls, ' ', sizeof(nulls));
+		args[0] = Int32GetDatum(account_id);
+		args[1] = Int32GetDatum(instrument_id);
+		args[2] = CStringGetTextDatum(ins_exchange);
+		args[3] = CStringGetTextDatum(ins_symbol);
+		args[4] = CStringGetTextDatum(side);
+		args[5] = CStringGetTextDatum(type);
+		args[6] = qty;
+		args[7] = price;
+		nulls[7] = price_null ? 'n' : ' ';
+		args[8] = stop_price;
+		nulls[8] = stop_null ? 'n' : ' ';
+		args[9] = trail_pct;
+		nulls[9] = trail_null ? 'n' : ' ';
+		args[10] = CStringGetTextDatum(tif);
+		args[11] = BoolGetDatum(post_only);
+		args[12] = BoolGetDatum(reduce_only);
+		args[13] = client_order_id ? CStringGetTextDatum(client_order_id) : (Datum) 0;
+		nulls[13] = client_order_id ? ' ' : 'n';
+		args[14] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+		nulls[14] = reason ? ' ' : 'n';
+		args[15] = trail_ref;
+		nulls[15] = trail_ref_null ? 'n' : ' ';
+		args[16] = ref;
+		args[17] = Int64GetDatum(have_e ? e.trades : 0);
+		nulls[17] = have_e ? ' ' : 'n';
+		args[18] = Int64GetDatum(have_e ? e.quotes : 0);
+		nulls[18] = have_e ? ' ' : 'n';
+		args[19] = Int32GetDatum(dir);
+		args[20] = BoolGetDatum(rests);
+
+		if (get_call_result_type(fcinfo, NULL, &rowdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "zvt._place_order must return a row type");
+		natts = rowdesc->natts;
+		values = palloc(sizeof(Datum) * natts);
+		isnull = palloc(sizeof(bool) * natts);
+
+		SPI_connect();
+		if (c->write_plan == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare(write_sql, WRITE_NARGS, (Oid *) write_types);
+
+			if (plan == NULL)
+				elog(ERROR, "zvt could not prepare the order write: %s",
+					 SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+			c->write_plan = plan;
+		}
+		if (SPI_execute_plan(c->write_plan, args, nulls, false, 0) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "zvt order write failed");
+
+		/* the new row as a zvt.orders value, outside SPI's memory */
+		{
+			MemoryContext spi = MemoryContextSwitchTo(outer);
+			HeapTuple	row;
+
+			for (int i = 0; i < natts; i++)
+			{
+				if (TupleDescAttr(rowdesc, i)->attisdropped)
+				{
+					isnull[i] = true;
+					continue;
+				}
+				spi_col++;
+				values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										  spi_col, &isnull[i]);
+			}
+			row = heap_form_tuple(rowdesc, values, isnull);
+			o = HeapTupleGetDatum(row);
+			MemoryContextSwitchTo(spi);
+		}
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	if (reason != NULL)
+		PG_RETURN_DATUM(o);
+
+	if (marketable)
+	{
+		/* a taker at once: market at the touch moved by slippage; a marketable limit at the touch */
+		Datum		args[7];
+		bool		nulls[7] = {false};
+		bool		quoted = (dir == 1 && !ask_null) || (dir == -1 && !bid_null);
+		TimestampTz ts = quoted ? e.quote_ts : e.last_ts;
+
+		if (streq(type, "market"))
+			touch = num_trim(num_mul(touch,
+									 num_add(num_int(1),
+											 num_div(num_mul(num_int(dir),
+															 row_get(&a, "slippage_bps")),
+													 num_int(10000)))));
+		args[0] = heap_copy_tuple_as_datum(a.tuple, a.desc);
+		args[1] = o;
+		args[2] = qty;
+		args[3] = touch;
+		args[4] = CStringGetTextDatum("taker");
+		args[5] = TimestampTzGetDatum(ts);
+		nulls[5] = !have_e || ts == 0;
+		args[6] = BoolGetDatum(false);
+		PG_RETURN_DATUM(call_helper(&c->fill, 7, args, nulls));
+	}
+	if (!streq(tif, "gtc"))
+	{
+		Datum		args[4];
+		bool		nulls[4] = {false};
+
+		args[0] = o;
+		args[1] = CStringGetTextDatum("expired");
+		args[2] = CStringGetTextDatum(psprintf("%s limit %s not marketable (touch %s)", tif,
+											   num_str(price),
+											   touch_null ? "unknown" : num_str(touch)));
+		args[3] = BoolGetDatum(false);
+		PG_RETURN_DATUM(call_helper(&c->close, 4, args, nulls));
+	}
+	/* rests (counted in zvt.exposure above): the paper matcher takes it from here */
+	paper_orders_rest();
+	PG_RETURN_DATUM(o);
+}
