@@ -29,8 +29,11 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -40,6 +43,7 @@
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -67,19 +71,26 @@ typedef enum PlaceRel
 	P_INSTRUMENTS_SYMBOL,
 	P_ORDERS,
 	P_ORDERS_CLIENT_ID,
+	P_EXPOSURE,
+	P_EXPOSURE_PKEY,
+	P_EVENTS,
+	P_ORDERS_SEQ,
+	P_EVENTS_SEQ,
 	P_COUNT
 } PlaceRel;
 
 static const char *const place_names[P_COUNT] = {
 	"accounts", "accounts_name_key", "account_grants", "account_grants_pkey",
 	"instruments", "instruments_exchange_symbol_key",
-	"orders", "orders_account_id_client_order_id_key"
+	"orders", "orders_account_id_client_order_id_key",
+	"exposure", "exposure_pkey", "order_events",
+	"orders_order_id_seq", "order_events_event_id_seq"
 };
 
 /*
- * Per backend: oids, the write plan, the PL/pgSQL helpers.  Not per call
- * site: the trampoline's FmgrInfo, and so this function's, is made anew by
- * every execution of a prepared statement, and the plan would be too.  It
+ * Per backend: oids and the PL/pgSQL helpers.  Not per call site: the
+ * trampoline's FmgrInfo, and so this function's, is made anew by every
+ * execution of a prepared statement.  It
  * belongs to one version of zvt._place_order (fn_oid); a new one (the
  * extension dropped and created again) builds it again.
  */
@@ -89,49 +100,10 @@ typedef struct PlaceCache
 	MemoryContext mcxt;
 	Oid			nsp;
 	Oid			oid[P_COUNT];
-	SPIPlanPtr	write_plan;
 	FmgrInfo	fill;			/* zvt._fill */
 	FmgrInfo	close;			/* zvt._close_order */
 	RiskLedger *risk;
 } PlaceCache;
-
-/* The order, its two events and its exposure when it rests. */
-static const char write_sql[] =
-"WITH placed AS (\n"
-"    INSERT INTO zvt.orders (account_id, instrument_id, exchange, symbol, side, type, qty, price,\n"
-"                            stop_price, trail_pct, tif, post_only, reduce_only, client_order_id,\n"
-"                            status, reason, trail_ref, reserve_price, bus_trades_seen, bus_quotes_seen)\n"
-"    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,\n"
-"            CASE WHEN $15 IS NULL THEN 'accepted' ELSE 'rejected' END, $15,\n"
-"            $16, $17, $18, $19)\n"
-"    RETURNING *\n"
-"), events AS (\n"
-"    INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, price, reason)\n"
-"    SELECT p.order_id, p.account_id, v.event, v.event, p.qty, p.price, v.reason\n"
-"      FROM placed p CROSS JOIN LATERAL (VALUES ('new', NULL), (p.status, p.reason)) v (event, reason)\n"
-"), exposure AS (\n"
-"    INSERT INTO zvt.exposure AS x (account_id, instrument_id, open_orders, buy_qty, sell_qty,\n"
-"                                   buy_notional, sell_notional)\n"
-"    SELECT p.account_id, p.instrument_id, 1,\n"
-"           CASE WHEN $20 = 1 THEN p.qty ELSE 0 END, CASE WHEN $20 = 1 THEN 0 ELSE p.qty END,\n"
-"           CASE WHEN $20 = 1 THEN p.qty * p.reserve_price ELSE 0 END,\n"
-"           CASE WHEN $20 = 1 THEN 0 ELSE p.qty * p.reserve_price END\n"
-"      FROM placed p WHERE $21\n"
-"    ON CONFLICT (account_id, instrument_id) DO UPDATE\n"
-"       SET open_orders = x.open_orders + 1,\n"
-"           buy_qty = trim_scale(x.buy_qty + EXCLUDED.buy_qty),\n"
-"           sell_qty = trim_scale(x.sell_qty + EXCLUDED.sell_qty),\n"
-"           buy_notional = trim_scale(x.buy_notional + EXCLUDED.buy_notional),\n"
-"           sell_notional = trim_scale(x.sell_notional + EXCLUDED.sell_notional)\n"
-")\n"
-"SELECT * FROM placed";
-
-#define WRITE_NARGS 21
-static const Oid write_types[WRITE_NARGS] = {
-	INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID, NUMERICOID,
-	NUMERICOID, NUMERICOID, TEXTOID, BOOLOID, BOOLOID, TEXTOID, TEXTOID,
-	NUMERICOID, NUMERICOID, INT8OID, INT8OID, INT4OID, BOOLOID
-};
 
 /* ----------------------------------------------------------------
  * numeric arithmetic, exactly as SQL does it
@@ -228,6 +200,7 @@ typedef struct Row
 {
 	HeapTuple	tuple;
 	TupleDesc	desc;			/* a copy of the relation's */
+	ItemPointerData tid;		/* where the row version read is */
 	Datum	   *values;
 	bool	   *nulls;
 } Row;
@@ -293,6 +266,7 @@ fetch_row(PlaceCache *c, PlaceRel rel, ScanKey keys, int nkeys, Row *out)
 	if (found)
 	{
 		out->tuple = ExecCopySlotHeapTuple(slot);
+		out->tid = slot->tts_tid;
 		out->desc = CreateTupleDescCopy(RelationGetDescr(r));
 		out->values = palloc(sizeof(Datum) * out->desc->natts);
 		out->nulls = palloc(sizeof(bool) * out->desc->natts);
@@ -370,10 +344,8 @@ place_cache(FmgrInfo *flinfo)
 		return c;
 	if (c)
 	{
-		/* an older zvt._place_order's: its plan and memory go */
+		/* an older zvt._place_order's */
 		place_cache_current = NULL;
-		if (c->write_plan)
-			SPI_freeplan(c->write_plan);
 		MemoryContextDelete(c->mcxt);
 	}
 	mcxt = AllocSetContextCreate(TopMemoryContext, "zvt place_order cache",
@@ -424,6 +396,379 @@ call_helper(FmgrInfo *fn, int nargs, Datum *args, bool *nulls)
 	result = FunctionCallInvoke(fcinfo);
 	if (fcinfo->isnull)
 		elog(ERROR, "zvt helper %u returned NULL", fn->fn_oid);
+	return result;
+}
+
+/* ----------------------------------------------------------------
+ * writing the order
+ *
+ * Straight into the heap and the indexes, as the executor's INSERT would,
+ * without its per-statement startup (plans, CHECK expressions read back
+ * from the catalog, foreign key triggers running queries).  What those
+ * would check holds by construction here:
+ * - the CHECK constraints of zvt.orders (side, type, qty > 0, tif, status)
+ *   and of zvt.order_events (event) are what the validation above allows;
+ * - the foreign keys to zvt.accounts and zvt.instruments: their rows are
+ *   locked FOR KEY SHARE here, as the triggers would, and an event's order
+ *   is the row just written;
+ * - unique indexes are checked by the index insertion itself.
+ * Every write of an account's ledger happens under its advisory lock, so
+ * the exposure row read here is the latest and updating it cannot race.
+ * ----------------------------------------------------------------
+ */
+
+/* What write_order writes: the values of the new order. */
+typedef struct OrderRow
+{
+	int32		account_id;
+	int32		instrument_id;
+	ItemPointerData account_tid;
+	ItemPointerData instrument_tid;
+	const char *exchange;
+	const char *symbol;
+	const char *side;
+	const char *type;
+	Datum		qty;
+	bool		price_null;
+	Datum		price;
+	bool		stop_null;
+	Datum		stop_price;
+	bool		trail_null;
+	Datum		trail_pct;
+	const char *tif;
+	bool		post_only;
+	bool		reduce_only;
+	const char *client_order_id;
+	const char *reason;			/* NULL: accepted, else rejected */
+	bool		trail_ref_null;
+	Datum		trail_ref;
+	Datum		ref;			/* reserve_price */
+	bool		have_bus;
+	int64		trades;
+	int64		quotes;
+	int			dir;
+	bool		rests;
+} OrderRow;
+
+/* One relation written: its indexes, a slot and the row being built. */
+typedef struct Target
+{
+	Relation	rel;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	Datum	   *values;
+	bool	   *nulls;
+	bool	   *set;
+} Target;
+
+static void
+target_open(EState *estate, Oid relid, Target *t)
+{
+	int			natts;
+
+	t->rel = table_open(relid, RowExclusiveLock);
+	t->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(t->rri, t->rel, 0, NULL, 0);
+	ExecOpenIndices(t->rri, false);
+	t->slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(t->rel),
+									 table_slot_callbacks(t->rel));
+	natts = RelationGetDescr(t->rel)->natts;
+	t->values = palloc(sizeof(Datum) * natts);
+	t->nulls = palloc(sizeof(bool) * natts);
+	t->set = palloc(sizeof(bool) * natts);
+}
+
+static void
+target_close(Target *t)
+{
+	ExecCloseIndices(t->rri);
+	table_close(t->rel, NoLock);
+}
+
+/* start a row: every column must then be set */
+static void
+row_begin(Target *t)
+{
+	int			natts = RelationGetDescr(t->rel)->natts;
+
+	for (int i = 0; i < natts; i++)
+	{
+		t->set[i] = TupleDescAttr(RelationGetDescr(t->rel), i)->attisdropped;
+		t->nulls[i] = true;
+		t->values[i] = (Datum) 0;
+	}
+}
+
+static void
+row_set(Target *t, const char *name, Datum v, bool isnull)
+{
+	TupleDesc	desc = RelationGetDescr(t->rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+		{
+			t->values[i] = v;
+			t->nulls[i] = isnull;
+			t->set[i] = true;
+			return;
+		}
+	}
+	elog(ERROR, "zvt.%s has no column \"%s\"", RelationGetRelationName(t->rel), name);
+}
+
+static void
+row_set_text(Target *t, const char *name, const char *v)
+{
+	row_set(t, name, v ? CStringGetTextDatum(v) : (Datum) 0, v == NULL);
+}
+
+/* the row as a slot, every column set */
+static TupleTableSlot *
+row_slot(Target *t)
+{
+	TupleDesc	desc = RelationGetDescr(t->rel);
+
+	for (int i = 0; i < desc->natts; i++)
+		if (!t->set[i])
+			elog(ERROR, "zvt.%s column \"%s\" is not written by zvt._place_order",
+				 RelationGetRelationName(t->rel), NameStr(TupleDescAttr(desc, i)->attname));
+	ExecClearTuple(t->slot);
+	memcpy(t->slot->tts_values, t->values, sizeof(Datum) * desc->natts);
+	memcpy(t->slot->tts_isnull, t->nulls, sizeof(bool) * desc->natts);
+	return ExecStoreVirtualTuple(t->slot);
+}
+
+/* insert the row and its index entries */
+static void
+row_insert(EState *estate, Target *t)
+{
+	TupleTableSlot *slot = row_slot(t);
+	List	   *recheck;
+
+	table_tuple_insert(t->rel, slot, GetCurrentCommandId(true), 0, NULL);
+	recheck = ExecInsertIndexTuples(t->rri, slot, estate, false, false, NULL, NIL);
+	list_free(recheck);
+}
+
+/*
+ * Lock the referenced row at tid FOR KEY SHARE (its latest version), as
+ * the foreign key trigger of the referencing insert would: it cannot go
+ * while this transaction runs.
+ */
+static void
+lock_referenced(Oid relid, ItemPointer tid, const char *constraint, const char *column,
+				int32 key)
+{
+	Relation	rel = table_open(relid, RowShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TM_FailureData tmfd;
+	TM_Result	res;
+	ItemPointerData t = *tid;
+
+	res = table_tuple_lock(rel, &t, GetActiveSnapshot(), slot, GetCurrentCommandId(false),
+						   LockTupleKeyShare, LockWaitBlock,
+						   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+						   &tmfd);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+	if (res == TM_Ok || res == TM_SelfModified)
+		return;
+	if (res == TM_Updated && IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+			 errmsg("insert or update on table \"orders\" violates foreign key constraint \"%s\"",
+					constraint),
+			 errdetail("Key (%s)=(%d) is not present in table \"%s\".", column, key,
+					   get_rel_name(relid))));
+}
+
+/* add the resting order w to its account's open-order totals */
+static void
+add_exposure(PlaceCache *c, EState *estate, const OrderRow *w)
+{
+	Target		t;
+	Relation	idx;
+	IndexScanDesc scan;
+	TupleTableSlot *old;
+	ScanKeyData keys[2];
+	bool		found;
+	Datum		zero = num_int(0);
+	Datum		qty = w->qty;
+	Datum		notional = num_mul(w->qty, w->ref);
+	Datum		buy_qty = w->dir == 1 ? qty : zero;
+	Datum		sell_qty = w->dir == 1 ? zero : qty;
+	Datum		buy_notional = w->dir == 1 ? notional : zero;
+	Datum		sell_notional = w->dir == 1 ? zero : notional;
+
+	target_open(estate, c->oid[P_EXPOSURE], &t);
+	idx = index_open(c->oid[P_EXPOSURE_PKEY], AccessShareLock);
+	old = table_slot_create(t.rel, NULL);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(w->account_id));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(w->instrument_id));
+	scan = index_beginscan(t.rel, idx, GetActiveSnapshot(), 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, old);
+	row_begin(&t);
+	row_set(&t, "account_id", Int32GetDatum(w->account_id), false);
+	row_set(&t, "instrument_id", Int32GetDatum(w->instrument_id), false);
+	if (!found)
+	{
+		row_set(&t, "open_orders", Int32GetDatum(1), false);
+		row_set(&t, "buy_qty", buy_qty, false);
+		row_set(&t, "sell_qty", sell_qty, false);
+		row_set(&t, "buy_notional", buy_notional, false);
+		row_set(&t, "sell_notional", sell_notional, false);
+		row_insert(estate, &t);
+	}
+	else
+	{
+		TupleDesc	desc = RelationGetDescr(t.rel);
+		ItemPointerData otid = old->tts_tid;
+		TM_FailureData tmfd;
+		LockTupleMode lockmode;
+		bool		update_indexes;
+		TM_Result	res;
+		bool		isnull;
+
+		slot_getallattrs(old);
+
+		/*
+		 * ON CONFLICT DO UPDATE SET open_orders = x.open_orders + 1, buy_qty
+		 * = trim_scale(x.buy_qty + EXCLUDED.buy_qty), ...
+		 */
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+			const char *name = NameStr(att->attname);
+			Datum		v = old->tts_values[i];
+
+			isnull = old->tts_isnull[i];
+			if (att->attisdropped)
+				continue;
+			if (strcmp(name, "open_orders") == 0)
+				v = Int32GetDatum(DatumGetInt32(DirectFunctionCall2(int4pl, v, Int32GetDatum(1))));
+			else if (strcmp(name, "buy_qty") == 0)
+				v = num_trim(num_add(v, buy_qty));
+			else if (strcmp(name, "sell_qty") == 0)
+				v = num_trim(num_add(v, sell_qty));
+			else if (strcmp(name, "buy_notional") == 0)
+				v = num_trim(num_add(v, buy_notional));
+			else if (strcmp(name, "sell_notional") == 0)
+				v = num_trim(num_add(v, sell_notional));
+			else
+				v = datumCopy(v, att->attbyval, att->attlen);
+			if (strcmp(name, "account_id") != 0 && strcmp(name, "instrument_id") != 0)
+				row_set(&t, name, v, isnull);
+		}
+		res = table_tuple_update(t.rel, &otid, row_slot(&t), GetCurrentCommandId(true),
+								 GetActiveSnapshot(), InvalidSnapshot, true, &tmfd,
+								 &lockmode, &update_indexes);
+		if (res != TM_Ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+		if (update_indexes)
+			list_free(ExecInsertIndexTuples(t.rri, t.slot, estate, true, false, NULL, NIL));
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(old);
+	index_close(idx, AccessShareLock);
+	target_close(&t);
+}
+
+/*
+ * Write the order w (accepted, or rejected with its reason), its events
+ * "new" and then "accepted" or "rejected", and, when it rests, its
+ * exposure; returns the order as a zvt.orders value.
+ */
+static Datum
+write_order(PlaceCache *c, const OrderRow *w)
+{
+	EState	   *estate = CreateExecutorState();
+	Target		ot;
+	Target		et;
+	int64		order_id;
+	const char *status = w->reason ? "rejected" : "accepted";
+	Datum		result;
+	TimestampTz now;
+
+	lock_referenced(c->oid[P_ACCOUNTS], (ItemPointer) &w->account_tid,
+					"orders_account_id_fkey", "account_id", w->account_id);
+	lock_referenced(c->oid[P_INSTRUMENTS], (ItemPointer) &w->instrument_tid,
+					"orders_instrument_id_fkey", "instrument_id", w->instrument_id);
+
+	/* the order; defaults as the table declares them */
+	target_open(estate, c->oid[P_ORDERS], &ot);
+	order_id = nextval_internal(c->oid[P_ORDERS_SEQ], false);
+	row_begin(&ot);
+	row_set(&ot, "order_id", Int64GetDatum(order_id), false);
+	row_set(&ot, "account_id", Int32GetDatum(w->account_id), false);
+	row_set(&ot, "instrument_id", Int32GetDatum(w->instrument_id), false);
+	row_set_text(&ot, "exchange", w->exchange);
+	row_set_text(&ot, "symbol", w->symbol);
+	row_set_text(&ot, "side", w->side);
+	row_set_text(&ot, "type", w->type);
+	row_set(&ot, "qty", w->qty, false);
+	row_set(&ot, "price", w->price, w->price_null);
+	row_set(&ot, "stop_price", w->stop_price, w->stop_null);
+	row_set(&ot, "trail_pct", w->trail_pct, w->trail_null);
+	row_set_text(&ot, "tif", w->tif);
+	row_set(&ot, "post_only", BoolGetDatum(w->post_only), false);
+	row_set(&ot, "reduce_only", BoolGetDatum(w->reduce_only), false);
+	row_set_text(&ot, "client_order_id", w->client_order_id);
+	row_set_text(&ot, "status", status);
+	row_set(&ot, "filled_qty", num_int(0), false);
+	row_set(&ot, "avg_fill_price", (Datum) 0, true);
+	row_set(&ot, "fees", num_int(0), false);
+	row_set_text(&ot, "reason", w->reason);
+	row_set(&ot, "triggered", BoolGetDatum(false), false);
+	row_set(&ot, "trail_ref", w->trail_ref, w->trail_ref_null);
+	row_set(&ot, "reserve_price", w->ref, false);
+	row_set(&ot, "bus_trades_seen", Int64GetDatum(w->trades), !w->have_bus);
+	row_set(&ot, "bus_quotes_seen", Int64GetDatum(w->quotes), !w->have_bus);
+	now = GetCurrentTimestamp();
+	row_set(&ot, "created_at", TimestampTzGetDatum(now), false);
+	now = GetCurrentTimestamp();
+	row_set(&ot, "updated_at", TimestampTzGetDatum(now), false);
+	row_insert(estate, &ot);
+	result = heap_copy_tuple_as_datum(ExecFetchSlotHeapTuple(ot.slot, false, NULL),
+									  RelationGetDescr(ot.rel));
+
+	/* its events: new, then accepted or rejected */
+	target_open(estate, c->oid[P_EVENTS], &et);
+	for (int i = 0; i < 2; i++)
+	{
+		const char *event = i == 0 ? "new" : status;
+
+		row_begin(&et);
+		row_set(&et, "event_id", Int64GetDatum(nextval_internal(c->oid[P_EVENTS_SEQ], false)),
+				false);
+		row_set(&et, "order_id", Int64GetDatum(order_id), false);
+		row_set(&et, "account_id", Int32GetDatum(w->account_id), false);
+		row_set(&et, "ts", TimestampTzGetDatum(GetCurrentTimestamp()), false);
+		row_set_text(&et, "event", event);
+		row_set_text(&et, "status", event);
+		row_set(&et, "qty", w->qty, false);
+		row_set(&et, "price", w->price, w->price_null);
+		row_set_text(&et, "reason", i == 0 ? NULL : w->reason);
+		row_insert(estate, &et);
+	}
+	target_close(&et);
+	target_close(&ot);
+
+	if (w->rests)
+		add_exposure(c, estate, w);
+
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	/* what follows (zvt._fill, zvt._close_order) sees these rows */
+	CommandCounterIncrement();
 	return result;
 }
 
@@ -832,88 +1177,37 @@ zvt_place_order(PG_FUNCTION_ARGS)
 
 	/* the order, its first two events and (when it rests) its exposure */
 	{
-		MemoryContext outer = CurrentMemoryContext;
-		Datum		args[WRITE_NARGS];
-		char		nulls[WRITE_NARGS];
-		TupleDesc	rowdesc;
-		Datum	   *values;
-		bool	   *isnull;
-		int			natts;
-		int			spi_col = 0;
+		OrderRow	w;
 
-		memset(nulls, ' ', sizeof(nulls));
-		args[0] = Int32GetDatum(account_id);
-		args[1] = Int32GetDatum(instrument_id);
-		args[2] = CStringGetTextDatum(ins_exchange);
-		args[3] = CStringGetTextDatum(ins_symbol);
-		args[4] = CStringGetTextDatum(side);
-		args[5] = CStringGetTextDatum(type);
-		args[6] = qty;
-		args[7] = price;
-		nulls[7] = price_null ? 'n' : ' ';
-		args[8] = stop_price;
-		nulls[8] = stop_null ? 'n' : ' ';
-		args[9] = trail_pct;
-		nulls[9] = trail_null ? 'n' : ' ';
-		args[10] = CStringGetTextDatum(tif);
-		args[11] = BoolGetDatum(post_only);
-		args[12] = BoolGetDatum(reduce_only);
-		args[13] = client_order_id ? CStringGetTextDatum(client_order_id) : (Datum) 0;
-		nulls[13] = client_order_id ? ' ' : 'n';
-		args[14] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
-		nulls[14] = reason ? ' ' : 'n';
-		args[15] = trail_ref;
-		nulls[15] = trail_ref_null ? 'n' : ' ';
-		args[16] = ref;
-		args[17] = Int64GetDatum(have_e ? e.trades : 0);
-		nulls[17] = have_e ? ' ' : 'n';
-		args[18] = Int64GetDatum(have_e ? e.quotes : 0);
-		nulls[18] = have_e ? ' ' : 'n';
-		args[19] = Int32GetDatum(dir);
-		args[20] = BoolGetDatum(rests);
-
-		if (get_call_result_type(fcinfo, NULL, &rowdesc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "zvt._place_order must return a row type");
-		natts = rowdesc->natts;
-		values = palloc(sizeof(Datum) * natts);
-		isnull = palloc(sizeof(bool) * natts);
-
-		SPI_connect();
-		if (c->write_plan == NULL)
-		{
-			SPIPlanPtr	plan = SPI_prepare(write_sql, WRITE_NARGS, (Oid *) write_types);
-
-			if (plan == NULL)
-				elog(ERROR, "zvt could not prepare the order write: %s",
-					 SPI_result_code_string(SPI_result));
-			SPI_keepplan(plan);
-			c->write_plan = plan;
-		}
-		if (SPI_execute_plan(c->write_plan, args, nulls, false, 0) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "zvt order write failed");
-
-		/* the new row as a zvt.orders value, outside SPI's memory */
-		{
-			MemoryContext spi = MemoryContextSwitchTo(outer);
-			HeapTuple	row;
-
-			for (int i = 0; i < natts; i++)
-			{
-				if (TupleDescAttr(rowdesc, i)->attisdropped)
-				{
-					isnull[i] = true;
-					continue;
-				}
-				spi_col++;
-				values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-										  spi_col, &isnull[i]);
-			}
-			row = heap_form_tuple(rowdesc, values, isnull);
-			o = HeapTupleGetDatum(row);
-			MemoryContextSwitchTo(spi);
-		}
-		SPI_finish();
+		w.account_id = account_id;
+		w.instrument_id = instrument_id;
+		w.account_tid = a.tid;
+		w.instrument_tid = ins.tid;
+		w.exchange = ins_exchange;
+		w.symbol = ins_symbol;
+		w.side = side;
+		w.type = type;
+		w.qty = qty;
+		w.price_null = price_null;
+		w.price = price;
+		w.stop_null = stop_null;
+		w.stop_price = stop_price;
+		w.trail_null = trail_null;
+		w.trail_pct = trail_pct;
+		w.tif = tif;
+		w.post_only = post_only;
+		w.reduce_only = reduce_only;
+		w.client_order_id = client_order_id;
+		w.reason = reason;
+		w.trail_ref_null = trail_ref_null;
+		w.trail_ref = trail_ref;
+		w.ref = ref;
+		w.have_bus = have_e;
+		w.trades = have_e ? e.trades : 0;
+		w.quotes = have_e ? e.quotes : 0;
+		w.dir = dir;
+		w.rests = rests;
+		o = write_order(c, &w);
 	}
 	PopActiveSnapshot();
 	if (reason != NULL)
