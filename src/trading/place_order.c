@@ -459,6 +459,7 @@ typedef struct Target
 	Datum	   *values;
 	bool	   *nulls;
 	bool	   *set;
+	int			next;			/* where row_set looks first: columns come in order */
 } Target;
 
 static void
@@ -491,6 +492,7 @@ row_begin(Target *t)
 {
 	int			natts = RelationGetDescr(t->rel)->natts;
 
+	t->next = 0;
 	for (int i = 0; i < natts; i++)
 	{
 		t->set[i] = TupleDescAttr(RelationGetDescr(t->rel), i)->attisdropped;
@@ -504,8 +506,9 @@ row_set(Target *t, const char *name, Datum v, bool isnull)
 {
 	TupleDesc	desc = RelationGetDescr(t->rel);
 
-	for (int i = 0; i < desc->natts; i++)
+	for (int k = 0; k < desc->natts; k++)
 	{
+		int			i = (t->next + k) % desc->natts;
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
 		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
@@ -513,6 +516,7 @@ row_set(Target *t, const char *name, Datum v, bool isnull)
 			t->values[i] = v;
 			t->nulls[i] = isnull;
 			t->set[i] = true;
+			t->next = i + 1;
 			return;
 		}
 	}
