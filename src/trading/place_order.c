@@ -247,7 +247,8 @@ row_text(Row *r, const char *name)
  * The first row of rel whose index idx matches keys (equality on the
  * leading columns, in the index's collation), under the active snapshot;
  * false when none.  The row and the descriptor are copied so that they
- * outlive the scan; the lock is kept until the transaction ends.
+ * outlive the scan.  Locks here are kept until the transaction ends, as a
+ * query's would: taking them again is then cheap.
  */
 static bool
 fetch_row(PlaceCache *c, PlaceRel rel, ScanKey keys, int nkeys, Row *out)
@@ -274,7 +275,7 @@ fetch_row(PlaceCache *c, PlaceRel rel, ScanKey keys, int nkeys, Row *out)
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	index_endscan(scan);
-	index_close(idx, AccessShareLock);
+	index_close(idx, NoLock);
 	table_close(r, NoLock);
 	return found;
 }
@@ -308,8 +309,8 @@ granted(PlaceCache *c, int32 account_id, Oid caller)
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	index_endscan(scan);
-	index_close(idx, AccessShareLock);
-	table_close(r, AccessShareLock);
+	index_close(idx, NoLock);
+	table_close(r, NoLock);
 	return ok;
 }
 
@@ -682,7 +683,7 @@ add_exposure(PlaceCache *c, EState *estate, const OrderRow *w)
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(old);
-	index_close(idx, AccessShareLock);
+	index_close(idx, NoLock);
 	target_close(&t);
 }
 

@@ -146,8 +146,9 @@ scan_end(LedgerScan *s)
 {
 	ExecDropSingleTupleTableSlot(s->slot);
 	index_endscan(s->scan);
-	index_close(s->idx, AccessShareLock);
-	table_close(s->rel, AccessShareLock);
+	/* the locks stay until the transaction ends, as a query's would */
+	index_close(s->idx, NoLock);
+	table_close(s->rel, NoLock);
 }
 
 /* column attno (1-based) of the current row */
