@@ -5,8 +5,8 @@
  *	  orders when prices on the market bus reach them.
  *
  * zvt.place_order leaves a limit or stop order resting and calls
- * zvt._paper_orders_rest(), which bumps the bus's paper generation when its
- * transaction commits.  The launcher starts this worker whenever that
+ * paper_orders_rest() (SQL: zvt._paper_orders_rest()), which bumps the
+ * bus's paper generation when its transaction commits.  The launcher starts this worker whenever that
  * generation moved past the one at which the matcher last found nothing
  * resting.  The worker puts its latch on the bus, so every trade or quote
  * written there wakes it; it then runs zvt._paper_match() (sql/55_orders.sql,

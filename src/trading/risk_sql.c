@@ -4,14 +4,15 @@
  *	  zvt._risk_check(): gather what the pre-trade risk check needs and run
  *	  it (src/trading/risk.c).
  *
- * zvt._place_order calls this under the account's advisory lock, as the
- * ledger's owner.  The inputs are read by direct index scans of the ledger
- * tables (an account row, its holdings, limits, exposure, balances, recent
- * orders and today's PnL) rather than through SQL: a check takes a few
- * microseconds instead of a dozen executor startups.  Marks come straight
- * from the market bus.  Each statement of the caller runs with a fresh
- * snapshot taken after the lock, so the check sees every order the lock's
- * previous holders committed.
+ * zvt._place_order (place_order.c) calls risk_check_order() under the
+ * account's advisory lock, as the ledger's owner; zvt._risk_check() is the
+ * same check from SQL.  The inputs are read by direct index scans of the
+ * ledger tables (an account row, its holdings, limits, exposure, balances,
+ * recent orders and today's PnL) rather than through SQL: a check takes a
+ * few microseconds instead of a dozen executor startups.  Marks come
+ * straight from the market bus.  The caller pushes a snapshot taken after
+ * the lock, so the check sees every order the lock's previous holders
+ * committed.
  *
  *-------------------------------------------------------------------------
  */
