@@ -1046,7 +1046,9 @@ zvt_place_order(PG_FUNCTION_ARGS)
 	/* from here on the account's state must not move under us */
 	DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(ACCOUNT_LOCK_CLASS),
 						Int32GetDatum(account_id));
-	PushActiveSnapshot(GetTransactionSnapshot());
+	/* a snapshot taken after the lock that sees this transaction's own writes */
+	PushCopiedSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
 
 	if (client_order_id != NULL)
 	{
