@@ -1100,9 +1100,10 @@ zvt_place_order(PG_FUNCTION_ARGS)
 	bid_null = !have_e || isnan(e.bid);
 	ask_null = !have_e || isnan(e.ask);
 	last_null = !have_e || isnan(e.last);
-	if (!bid_null)
+	/* as numeric only where used: the touch of this side, and the mid without a trade */
+	if (!bid_null && (dir == -1 || last_null))
 		bid = float_num(e.bid);
-	if (!ask_null)
+	if (!ask_null && (dir == 1 || last_null))
 		ask = float_num(e.ask);
 	if (!last_null)
 		last = float_num(e.last);
@@ -1167,6 +1168,7 @@ zvt_place_order(PG_FUNCTION_ARGS)
 		RiskCheckInput in;
 
 		in.account_id = account_id;
+		in.account_tid = &a.tid;
 		in.instrument_id = instrument_id;
 		in.buy = dir == 1;
 		in.qty = qty;

@@ -146,10 +146,40 @@ static void
 scan_end(LedgerScan *s)
 {
 	ExecDropSingleTupleTableSlot(s->slot);
-	index_endscan(s->scan);
+	if (s->scan)
+		index_endscan(s->scan);
 	/* the locks stay until the transaction ends, as a query's would */
-	index_close(s->idx, NoLock);
+	if (s->idx)
+		index_close(s->idx, NoLock);
 	table_close(s->rel, NoLock);
+}
+
+/*
+ * The row version of account account_id at tid if the active snapshot sees
+ * it (then it is the account's only visible version), opened like a scan;
+ * false, with nothing open, when tid is NULL or holds no such version (the
+ * slot may have been pruned and reused since the caller read it).
+ */
+static bool
+account_at(RiskLedger *l, int32 account_id, ItemPointer tid, LedgerScan *s)
+{
+	bool		isnull;
+
+	if (tid == NULL || !ItemPointerIsValid(tid))
+		return false;
+	s->rel = table_open(l->oid[L_ACCOUNTS], AccessShareLock);
+	s->slot = table_slot_create(s->rel, NULL);
+	if (!table_tuple_fetch_row_version(s->rel, tid, GetActiveSnapshot(), s->slot) ||
+		DatumGetInt32(slot_getattr(s->slot, 1, &isnull)) != account_id || isnull)
+	{
+		ExecDropSingleTupleTableSlot(s->slot);
+		table_close(s->rel, NoLock);
+		return false;
+	}
+	slot_getallattrs(s->slot);
+	s->idx = NULL;
+	s->scan = NULL;
+	return true;
 }
 
 /* column attno (1-based) of the current row */
@@ -346,6 +376,7 @@ zvt_risk_check(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("argument %d of zvt._risk_check must not be null", i + 1)));
 	in.account_id = PG_GETARG_INT32(0);
+	in.account_tid = NULL;
 	in.instrument_id = PG_GETARG_INT32(1);
 	in.buy = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(2)), "buy") == 0;
 	in.qty = PG_GETARG_DATUM(3);
@@ -400,13 +431,19 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 	if (o.has_mkt)
 		o.mkt = numeric_fx(in->mkt);
 
-	/* the account */
+	/*
+	 * The account: at in->account_tid when the caller read it there and that
+	 * version is still the one this snapshot sees, else by its key.
+	 */
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(account_id));
-	scan_begin(&s, l, L_ACCOUNTS, keys, 1);
-	if (!scan_next(&s))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("unknown account id %d", account_id)));
+	if (!account_at(l, account_id, in->account_tid, &s))
+	{
+		scan_begin(&s, l, L_ACCOUNTS, keys, 1);
+		if (!scan_next(&s))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("unknown account id %d", account_id)));
+	}
 	account_name = col_text(&s, "name");
 	state = col_text(&s, "state");
 	a.state = strcmp(state, "halted") == 0 ? RISK_STATE_HALTED :

@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "storage/itemptr.h"
+
 /* The ledger's relations and instruments seen, cached per call site. */
 typedef struct RiskLedger RiskLedger;
 
@@ -19,6 +21,7 @@ typedef struct RiskLedger RiskLedger;
 typedef struct RiskCheckInput
 {
 	int32		account_id;
+	ItemPointer account_tid;	/* where the caller read the account, or NULL */
 	int32		instrument_id;
 	bool		buy;
 	Datum		qty;
