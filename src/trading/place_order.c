@@ -184,10 +184,36 @@ num_not_multiple(Datum a, Datum m)
 	return num_cmp0(DirectFunctionCall2(numeric_mod, a, m)) != 0;
 }
 
+/*
+ * v::numeric.  The bus's prices change far less often than orders come, so
+ * the last few conversions are kept (float8_numeric prints and parses).
+ */
 static Datum
 float_num(double v)
 {
-	return DirectFunctionCall1(float8_numeric, Float8GetDatum(v));
+	static double seen[4];
+	static Datum numeric[4];
+	static int	nseen = 0;
+	static int	next = 0;
+	int			slot = next;
+	Datum		converted;
+	MemoryContext old;
+
+	for (int i = 0; i < nseen; i++)
+		if (memcmp(&seen[i], &v, sizeof(double)) == 0)
+			return numeric[i];
+	converted = DirectFunctionCall1(float8_numeric, Float8GetDatum(v));
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	converted = datumCopy(converted, false, -1);
+	MemoryContextSwitchTo(old);
+	if (nseen == lengthof(seen))
+		pfree(DatumGetPointer(numeric[slot]));
+	else
+		nseen++;
+	seen[slot] = v;
+	numeric[slot] = converted;
+	next = (slot + 1) % lengthof(seen);
+	return numeric[slot];
 }
 
 /* ----------------------------------------------------------------
