@@ -35,6 +35,7 @@
 #include "utils/date.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -86,14 +87,17 @@ typedef struct InstrumentInfo
 } InstrumentInfo;
 
 /*
- * Per call site (RiskLedger): the relations' oids and the instruments seen
- * so far.  An instrument's kind and assets never change while it exists;
- * a deleted id that comes back is looked up again after the cache fills.
+ * Per call site or per backend (RiskLedger): the relations' oids and the
+ * instruments seen so far.  An instrument's kind and assets never change
+ * while it exists; a deleted id that comes back is looked up again after
+ * the cache fills.  A full cache is emptied at the start of the next check
+ * (not during one, whose InstrumentInfo pointers must stay valid); until
+ * then further instruments are read into the check's own memory.
  */
 struct RiskLedger
 {
 	Oid			oid[L_COUNT];
-	MemoryContext mcxt;
+	MemoryContext mcxt;			/* the instruments' strings */
 	int			ninstruments;
 	InstrumentInfo instruments[64];
 };
@@ -104,7 +108,7 @@ risk_ledger_create(Oid nsp, MemoryContext mcxt)
 {
 	RiskLedger *l = MemoryContextAllocZero(mcxt, sizeof(RiskLedger));
 
-	l->mcxt = mcxt;
+	l->mcxt = AllocSetContextCreate(mcxt, "zvt risk instruments", ALLOCSET_SMALL_SIZES);
 	for (int i = 0; i < L_COUNT; i++)
 	{
 		l->oid[i] = get_relname_relid(ledger_names[i], nsp);
@@ -283,24 +287,27 @@ instrument_info(RiskLedger *l, int32 id)
 	LedgerScan	s;
 	ScanKeyData key;
 	InstrumentInfo *out;
+	MemoryContext cache = l->mcxt;
 
 	for (int i = 0; i < l->ninstruments; i++)
 		if (l->instruments[i].id == id)
 			return &l->instruments[i];
 	if (l->ninstruments == lengthof(l->instruments))
-		l->ninstruments = 0;	/* full: start over (the strings stay until the context goes) */
-	out = &l->instruments[l->ninstruments];
+		cache = CurrentMemoryContext;	/* full: not cached */
+	out = cache == l->mcxt ? &l->instruments[l->ninstruments] :
+		MemoryContextAlloc(cache, sizeof(InstrumentInfo));
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(id));
 	scan_begin(&s, l, L_INSTRUMENTS, &key, 1);
 	if (!scan_next(&s))
 		elog(ERROR, "zvt instrument %d is missing", id);
 	out->spot = strcmp(col_text(&s, "kind"), "spot") == 0;
-	out->base = col_text_in(&s, "base", l->mcxt);
-	out->quote = col_text_in(&s, "quote", l->mcxt);
-	out->symbol = col_text_in(&s, "symbol", l->mcxt);
+	out->base = col_text_in(&s, "base", cache);
+	out->quote = col_text_in(&s, "quote", cache);
+	out->symbol = col_text_in(&s, "symbol", cache);
 	out->id = id;
 	scan_end(&s);
-	l->ninstruments++;
+	if (cache == l->mcxt)
+		l->ninstruments++;
 	return out;
 }
 
@@ -416,6 +423,11 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 	char	   *state;
 	char		reason[512];
 
+	if (l->ninstruments == lengthof(l->instruments))
+	{
+		MemoryContextReset(l->mcxt);
+		l->ninstruments = 0;
+	}
 	memset(&o, 0, sizeof(o));
 	memset(&a, 0, sizeof(a));
 	memset(&limits, 0, sizeof(limits));
