@@ -9,9 +9,10 @@
  * scans, takes the account's advisory lock, answers client_order_id
  * retries, prices the order from the market bus, runs the risk check
  * (risk_sql.c) without going through SQL, and writes the order, its first
- * two events and its exposure in one statement planned once per call site.
- * The rare outcomes stay in PL/pgSQL: a taker fills through zvt._fill and
- * an ioc/fok remainder expires through zvt._close_order.
+ * two events and its exposure straight into the heap and indexes (see
+ * "writing the order" below).  The rare outcomes stay in PL/pgSQL: a taker
+ * fills through zvt._fill and an ioc/fok remainder expires through
+ * zvt._close_order.
  *
  * Messages, SQLSTATEs and every value written are those of the PL/pgSQL
  * body this replaced (test/sql/trading.sql is the specification); numeric
@@ -37,7 +38,6 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
@@ -60,7 +60,7 @@ PG_FUNCTION_INFO_V1(zvt_place_order);
 /* the advisory lock class of an account's trades (sql/55_orders.sql) */
 #define ACCOUNT_LOCK_CLASS 8025716
 
-/* The relations and indexes read here. */
+/* The relations, indexes and sequences used here (an index follows its table). */
 typedef enum PlaceRel
 {
 	P_ACCOUNTS,
@@ -860,6 +860,7 @@ zvt_place_order(PG_FUNCTION_ARGS)
 	bool		stop_like;
 	Row			a;
 	Row			ins;
+	bool		found;
 	ScanKeyData keys[2];
 	int32		account_id;
 	char	   *account_name;
@@ -983,9 +984,13 @@ zvt_place_order(PG_FUNCTION_ARGS)
 				 errmsg("post_only applies to gtc limit orders only")));
 
 	/* the account, if the caller may use it */
-	if (account == NULL ||
-		(ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(account)),
-		 !fetch_row(c, P_ACCOUNTS, keys, 1, &a)))
+	found = false;
+	if (account != NULL)
+	{
+		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(account));
+		found = fetch_row(c, P_ACCOUNTS, keys, 1, &a);
+	}
+	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("unknown account \"%s\"", account ? account : "NULL"),
