@@ -40,6 +40,7 @@ OBJS = \
 	src/trading/ledger_call.o \
 	src/trading/risk.o \
 	src/trading/risk_sql.o \
+	src/trading/place_order.o \
 	src/trading/paper_matcher.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets
 

@@ -39,18 +39,47 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(zvt_ledger_call);
 
+typedef struct LedgerBody LedgerBody;
+static LedgerBody *ledger_body_find(FmgrInfo *flinfo, MemoryContext mcxt);
+
 /* What a public function calls, cached in its FmgrInfo. */
-typedef struct LedgerBody
+struct LedgerBody
 {
 	FmgrInfo	flinfo;			/* zvt._<name>(oid, <public arguments>) */
 	Oid			owner;			/* who the body runs as */
 	int			nargs;			/* public arguments */
-} LedgerBody;
+};
+
+/*
+ * The bodies found so far, per backend, keyed by the public function's
+ * oid: every execution of a prepared statement makes a new FmgrInfo, and
+ * looking the body up by name each time is a good part of a short call.
+ * Any change to pg_proc empties it (at the next call, so that no entry
+ * goes while in use); calls use copies of the entries.
+ */
+typedef struct LedgerBodyEntry
+{
+	Oid			fn_oid;			/* the public function */
+	LedgerBody	body;			/* flinfo.fn_extra stays NULL here */
+} LedgerBodyEntry;
+
+static MemoryContext body_cache_cxt = NULL;
+static List *body_cache = NIL;
+static bool body_cache_stale = false;
+static bool body_cache_callback = false;
+
+static void
+body_cache_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	body_cache_stale = true;
+}
 
 /*
  * Find the body of the public function fn_oid: same schema, its name with
@@ -58,6 +87,66 @@ typedef struct LedgerBody
  */
 static LedgerBody *
 ledger_body_lookup(FmgrInfo *flinfo)
+{
+	LedgerBodyEntry *entry;
+	ListCell   *lc;
+	LedgerBody *body;
+	MemoryContext old;
+
+	if (!body_cache_callback)
+	{
+		CacheRegisterSyscacheCallback(PROCOID, body_cache_invalidate, (Datum) 0);
+		body_cache_callback = true;
+	}
+	if (body_cache_stale && body_cache_cxt != NULL)
+	{
+		MemoryContextDelete(body_cache_cxt);
+		body_cache_cxt = NULL;
+		body_cache = NIL;
+	}
+	body_cache_stale = false;
+	foreach(lc, body_cache)
+	{
+		entry = (LedgerBodyEntry *) lfirst(lc);
+		if (entry->fn_oid == flinfo->fn_oid)
+		{
+			body = MemoryContextAlloc(flinfo->fn_mcxt, sizeof(LedgerBody));
+			*body = entry->body;
+			body->flinfo.fn_mcxt = flinfo->fn_mcxt;
+			flinfo->fn_extra = body;
+			return body;
+		}
+	}
+	if (body_cache_cxt == NULL)
+		body_cache_cxt = AllocSetContextCreate(TopMemoryContext, "zvt ledger bodies",
+											   ALLOCSET_SMALL_SIZES);
+	body = ledger_body_find(flinfo, body_cache_cxt);
+	if (body_cache_stale)
+	{
+		/* pg_proc changed while looking: use it this once, cache nothing */
+		LedgerBody *copy = MemoryContextAlloc(flinfo->fn_mcxt, sizeof(LedgerBody));
+
+		*copy = *body;
+		copy->flinfo.fn_mcxt = flinfo->fn_mcxt;
+		flinfo->fn_extra = copy;
+		return copy;
+	}
+	old = MemoryContextSwitchTo(body_cache_cxt);
+	entry = palloc(sizeof(LedgerBodyEntry));
+	entry->fn_oid = flinfo->fn_oid;
+	entry->body = *body;
+	body_cache = lappend(body_cache, entry);
+	MemoryContextSwitchTo(old);
+	body = MemoryContextAlloc(flinfo->fn_mcxt, sizeof(LedgerBody));
+	*body = entry->body;
+	body->flinfo.fn_mcxt = flinfo->fn_mcxt;
+	flinfo->fn_extra = body;
+	return body;
+}
+
+/* Look the body of flinfo's function up in the catalogs; the result in mcxt. */
+static LedgerBody *
+ledger_body_find(FmgrInfo *flinfo, MemoryContext mcxt)
 {
 	HeapTuple	tup;
 	Form_pg_proc proc;
@@ -78,7 +167,7 @@ ledger_body_lookup(FmgrInfo *flinfo)
 	bodyname = psprintf("_%s", NameStr(proc->proname));
 	nspname = get_namespace_name(proc->pronamespace);
 
-	body = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(LedgerBody));
+	body = MemoryContextAllocZero(mcxt, sizeof(LedgerBody));
 	body->nargs = proc->pronargs;
 	ReleaseSysCache(tup);
 
@@ -90,8 +179,7 @@ ledger_body_lookup(FmgrInfo *flinfo)
 	body->owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
 	ReleaseSysCache(tup);
 
-	fmgr_info_cxt(bodyoid, &body->flinfo, flinfo->fn_mcxt);
-	flinfo->fn_extra = body;
+	fmgr_info_cxt(bodyoid, &body->flinfo, mcxt);
 	return body;
 }
 

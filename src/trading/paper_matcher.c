@@ -5,8 +5,8 @@
  *	  orders when prices on the market bus reach them.
  *
  * zvt.place_order leaves a limit or stop order resting and calls
- * zvt._paper_orders_rest(), which bumps the bus's paper generation when its
- * transaction commits.  The launcher starts this worker whenever that
+ * paper_orders_rest() (SQL: zvt._paper_orders_rest()), which bumps the
+ * bus's paper generation when its transaction commits.  The launcher starts this worker whenever that
  * generation moved past the one at which the matcher last found nothing
  * resting.  The worker puts its latch on the bus, so every trade or quote
  * written there wakes it; it then runs zvt._paper_match() (sql/55_orders.sql,
@@ -35,6 +35,7 @@
 #include "utils/timestamp.h"
 
 #include "bus/bus.h"
+#include "trading/trading.h"
 #include "zvt.h"
 
 PG_FUNCTION_INFO_V1(zvt_paper_orders_rest);
@@ -61,6 +62,14 @@ paper_rest_xact_callback(XactEvent event, void *arg)
 Datum
 zvt_paper_orders_rest(PG_FUNCTION_ARGS)
 {
+	paper_orders_rest();
+	PG_RETURN_VOID();
+}
+
+/* Flag that a paper order rests: the launcher hears of it at commit. */
+void
+paper_orders_rest(void)
+{
 	zvt_require_preload("paper trading");
 	if (!rest_callback_registered)
 	{
@@ -68,7 +77,6 @@ zvt_paper_orders_rest(PG_FUNCTION_ARGS)
 		rest_callback_registered = true;
 	}
 	rest_flagged = true;
-	PG_RETURN_VOID();
 }
 
 static void

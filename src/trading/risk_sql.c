@@ -4,14 +4,15 @@
  *	  zvt._risk_check(): gather what the pre-trade risk check needs and run
  *	  it (src/trading/risk.c).
  *
- * zvt._place_order calls this under the account's advisory lock, as the
- * ledger's owner.  The inputs are read by direct index scans of the ledger
- * tables (an account row, its holdings, limits, exposure, balances, recent
- * orders and today's PnL) rather than through SQL: a check takes a few
- * microseconds instead of a dozen executor startups.  Marks come straight
- * from the market bus.  Each statement of the caller runs with a fresh
- * snapshot taken after the lock, so the check sees every order the lock's
- * previous holders committed.
+ * zvt._place_order (place_order.c) calls risk_check_order() under the
+ * account's advisory lock, as the ledger's owner; zvt._risk_check() is the
+ * same check from SQL.  The inputs are read by direct index scans of the
+ * ledger tables (an account row, its holdings, limits, exposure, balances,
+ * recent orders and today's PnL) rather than through SQL: a check takes a
+ * few microseconds instead of a dozen executor startups.  Marks come
+ * straight from the market bus.  The caller pushes a snapshot taken after
+ * the lock, so the check sees every order the lock's previous holders
+ * committed.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,6 +35,7 @@
 #include "utils/date.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -41,6 +43,7 @@
 
 #include "bus/bus.h"
 #include "trading/risk.h"
+#include "trading/trading.h"
 
 PG_FUNCTION_INFO_V1(zvt_risk_check);
 
@@ -84,36 +87,34 @@ typedef struct InstrumentInfo
 } InstrumentInfo;
 
 /*
- * Per call site (fn_extra): the relations' oids and the instruments seen
- * so far.  An instrument's kind and assets never change while it exists;
- * a deleted id that comes back is looked up again after the cache fills.
+ * Per call site or per backend (RiskLedger): the relations' oids and the
+ * instruments seen so far.  An instrument's kind and assets never change
+ * while it exists; a deleted id that comes back is looked up again after
+ * the cache fills.  A full cache is emptied at the start of the next check
+ * (not during one, whose InstrumentInfo pointers must stay valid); until
+ * then further instruments are read into the check's own memory.
  */
-typedef struct LedgerOids
+struct RiskLedger
 {
 	Oid			oid[L_COUNT];
-	MemoryContext mcxt;
+	MemoryContext mcxt;			/* the instruments' strings */
 	int			ninstruments;
 	InstrumentInfo instruments[64];
-} LedgerOids;
+};
 
-static LedgerOids *
-ledger_oids(FmgrInfo *flinfo)
+/* The relations of zvt's schema nsp, cached in mcxt for the check. */
+RiskLedger *
+risk_ledger_create(Oid nsp, MemoryContext mcxt)
 {
-	LedgerOids *l = (LedgerOids *) flinfo->fn_extra;
-	Oid			nsp;
+	RiskLedger *l = MemoryContextAllocZero(mcxt, sizeof(RiskLedger));
 
-	if (l)
-		return l;
-	l = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(LedgerOids));
-	l->mcxt = flinfo->fn_mcxt;
-	nsp = get_func_namespace(flinfo->fn_oid);
+	l->mcxt = AllocSetContextCreate(mcxt, "zvt risk instruments", ALLOCSET_SMALL_SIZES);
 	for (int i = 0; i < L_COUNT; i++)
 	{
 		l->oid[i] = get_relname_relid(ledger_names[i], nsp);
 		if (!OidIsValid(l->oid[i]))
 			elog(ERROR, "zvt relation \"%s\" is missing", ledger_names[i]);
 	}
-	flinfo->fn_extra = l;
 	return l;
 }
 
@@ -127,7 +128,7 @@ typedef struct LedgerScan
 } LedgerScan;
 
 static void
-scan_begin(LedgerScan *s, LedgerOids *l, LedgerRel rel, ScanKey keys, int nkeys)
+scan_begin(LedgerScan *s, RiskLedger *l, LedgerRel rel, ScanKey keys, int nkeys)
 {
 	s->rel = table_open(l->oid[rel], AccessShareLock);
 	s->idx = index_open(l->oid[rel + 1], AccessShareLock);
@@ -149,9 +150,40 @@ static void
 scan_end(LedgerScan *s)
 {
 	ExecDropSingleTupleTableSlot(s->slot);
-	index_endscan(s->scan);
-	index_close(s->idx, AccessShareLock);
-	table_close(s->rel, AccessShareLock);
+	if (s->scan)
+		index_endscan(s->scan);
+	/* the locks stay until the transaction ends, as a query's would */
+	if (s->idx)
+		index_close(s->idx, NoLock);
+	table_close(s->rel, NoLock);
+}
+
+/*
+ * The row version of account account_id at tid if the active snapshot sees
+ * it (then it is the account's only visible version), opened like a scan;
+ * false, with nothing open, when tid is NULL or holds no such version (the
+ * slot may have been pruned and reused since the caller read it).
+ */
+static bool
+account_at(RiskLedger *l, int32 account_id, ItemPointer tid, LedgerScan *s)
+{
+	bool		isnull;
+
+	if (tid == NULL || !ItemPointerIsValid(tid))
+		return false;
+	s->rel = table_open(l->oid[L_ACCOUNTS], AccessShareLock);
+	s->slot = table_slot_create(s->rel, NULL);
+	if (!table_tuple_fetch_row_version(s->rel, tid, GetActiveSnapshot(), s->slot) ||
+		DatumGetInt32(slot_getattr(s->slot, 1, &isnull)) != account_id || isnull)
+	{
+		ExecDropSingleTupleTableSlot(s->slot);
+		table_close(s->rel, NoLock);
+		return false;
+	}
+	slot_getallattrs(s->slot);
+	s->idx = NULL;
+	s->scan = NULL;
+	return true;
 }
 
 /* column attno (1-based) of the current row */
@@ -250,29 +282,32 @@ col_text_in(LedgerScan *s, const char *name, MemoryContext mcxt)
 
 /* an instrument's kind, assets and symbol, from the cache or its row */
 static InstrumentInfo *
-instrument_info(LedgerOids *l, int32 id)
+instrument_info(RiskLedger *l, int32 id)
 {
 	LedgerScan	s;
 	ScanKeyData key;
 	InstrumentInfo *out;
+	MemoryContext cache = l->mcxt;
 
 	for (int i = 0; i < l->ninstruments; i++)
 		if (l->instruments[i].id == id)
 			return &l->instruments[i];
 	if (l->ninstruments == lengthof(l->instruments))
-		l->ninstruments = 0;	/* full: start over (the strings stay until the context goes) */
-	out = &l->instruments[l->ninstruments];
+		cache = CurrentMemoryContext;	/* full: not cached */
+	out = cache == l->mcxt ? &l->instruments[l->ninstruments] :
+		MemoryContextAlloc(cache, sizeof(InstrumentInfo));
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(id));
 	scan_begin(&s, l, L_INSTRUMENTS, &key, 1);
 	if (!scan_next(&s))
 		elog(ERROR, "zvt instrument %d is missing", id);
 	out->spot = strcmp(col_text(&s, "kind"), "spot") == 0;
-	out->base = col_text_in(&s, "base", l->mcxt);
-	out->quote = col_text_in(&s, "quote", l->mcxt);
-	out->symbol = col_text_in(&s, "symbol", l->mcxt);
+	out->base = col_text_in(&s, "base", cache);
+	out->quote = col_text_in(&s, "quote", cache);
+	out->symbol = col_text_in(&s, "symbol", cache);
 	out->id = id;
 	scan_end(&s);
-	l->ninstruments++;
+	if (cache == l->mcxt)
+		l->ninstruments++;
 	return out;
 }
 
@@ -302,7 +337,7 @@ read_limits(LedgerScan *s, RiskLimits *out)
 
 /* the account's balances of the quote and base assets, in one scan */
 static void
-balances_of(LedgerOids *l, ScanKey account_key, const InstrumentInfo *ins, fx_t *quote, fx_t *base)
+balances_of(RiskLedger *l, ScanKey account_key, const InstrumentInfo *ins, fx_t *quote, fx_t *base)
 {
 	LedgerScan	s;
 
@@ -321,12 +356,6 @@ balances_of(LedgerOids *l, ScanKey account_key, const InstrumentInfo *ins, fx_t 
 	scan_end(&s);
 }
 
-static fx_t
-fx_arg(FunctionCallInfo fcinfo, int i)
-{
-	return numeric_fx(PG_GETARG_DATUM(i));
-}
-
 /*
  * zvt._risk_check(account_id int4, instrument_id int4, side text, qty numeric,
  *   type text, tif text, price numeric, reduce_only bool, ref numeric,
@@ -338,11 +367,50 @@ fx_arg(FunctionCallInfo fcinfo, int i)
 Datum
 zvt_risk_check(PG_FUNCTION_ARGS)
 {
-	LedgerOids *l = ledger_oids(fcinfo->flinfo);
-	int32		account_id;
-	int32		instrument_id;
-	char	   *type;
-	char	   *tif;
+	RiskLedger *l = (RiskLedger *) fcinfo->flinfo->fn_extra;
+	RiskCheckInput in;
+	char	   *reason;
+
+	if (l == NULL)
+	{
+		l = risk_ledger_create(get_func_namespace(fcinfo->flinfo->fn_oid),
+							   fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = l;
+	}
+	for (int i = 0; i < 10; i++)
+		if (PG_ARGISNULL(i) && i != 6 && i != 9)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of zvt._risk_check must not be null", i + 1)));
+	in.account_id = PG_GETARG_INT32(0);
+	in.account_tid = NULL;
+	in.instrument_id = PG_GETARG_INT32(1);
+	in.buy = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(2)), "buy") == 0;
+	in.qty = PG_GETARG_DATUM(3);
+	in.type = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	in.tif = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	in.has_price = !PG_ARGISNULL(6);
+	in.price = in.has_price ? PG_GETARG_DATUM(6) : (Datum) 0;
+	in.reduce_only = PG_GETARG_BOOL(7);
+	in.ref = PG_GETARG_DATUM(8);
+	in.has_mkt = !PG_ARGISNULL(9);
+	in.mkt = in.has_mkt ? PG_GETARG_DATUM(9) : (Datum) 0;
+	reason = risk_check_order(l, &in);
+	if (reason == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(reason));
+}
+
+/*
+ * The pre-trade risk check of one order: the reason it must be rejected
+ * (palloc'd), or NULL.  The caller holds the account's advisory lock and
+ * has pushed a snapshot taken after it.
+ */
+char *
+risk_check_order(RiskLedger *l, const RiskCheckInput *in)
+{
+	int32		account_id = in->account_id;
+	int32		instrument_id = in->instrument_id;
 	RiskOrder	o;
 	RiskAccount a;
 	RiskLimits	limits;
@@ -355,38 +423,39 @@ zvt_risk_check(PG_FUNCTION_ARGS)
 	char	   *state;
 	char		reason[512];
 
-	for (int i = 0; i < 10; i++)
-		if (PG_ARGISNULL(i) && i != 6 && i != 9)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument %d of zvt._risk_check must not be null", i + 1)));
-	account_id = PG_GETARG_INT32(0);
-	instrument_id = PG_GETARG_INT32(1);
-	type = text_to_cstring(PG_GETARG_TEXT_PP(4));
-	tif = text_to_cstring(PG_GETARG_TEXT_PP(5));
-
+	if (l->ninstruments == lengthof(l->instruments))
+	{
+		MemoryContextReset(l->mcxt);
+		l->ninstruments = 0;
+	}
 	memset(&o, 0, sizeof(o));
 	memset(&a, 0, sizeof(a));
 	memset(&limits, 0, sizeof(limits));
-	o.dir = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(2)), "buy") == 0 ? 1 : -1;
-	o.qty = fx_arg(fcinfo, 3);
-	o.has_price = !PG_ARGISNULL(6);
+	o.dir = in->buy ? 1 : -1;
+	o.qty = numeric_fx(in->qty);
+	o.has_price = in->has_price;
 	if (o.has_price)
-		o.price = fx_arg(fcinfo, 6);
-	o.rests = strcmp(type, "market") != 0 && strcmp(tif, "gtc") == 0;
-	o.reduce_only = PG_GETARG_BOOL(7);
-	o.ref = fx_arg(fcinfo, 8);
-	o.has_mkt = !PG_ARGISNULL(9);
+		o.price = numeric_fx(in->price);
+	o.rests = strcmp(in->type, "market") != 0 && strcmp(in->tif, "gtc") == 0;
+	o.reduce_only = in->reduce_only;
+	o.ref = numeric_fx(in->ref);
+	o.has_mkt = in->has_mkt;
 	if (o.has_mkt)
-		o.mkt = fx_arg(fcinfo, 9);
+		o.mkt = numeric_fx(in->mkt);
 
-	/* the account */
+	/*
+	 * The account: at in->account_tid when the caller read it there and that
+	 * version is still the one this snapshot sees, else by its key.
+	 */
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(account_id));
-	scan_begin(&s, l, L_ACCOUNTS, keys, 1);
-	if (!scan_next(&s))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("unknown account id %d", account_id)));
+	if (!account_at(l, account_id, in->account_tid, &s))
+	{
+		scan_begin(&s, l, L_ACCOUNTS, keys, 1);
+		if (!scan_next(&s))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("unknown account id %d", account_id)));
+	}
 	account_name = col_text(&s, "name");
 	state = col_text(&s, "state");
 	a.state = strcmp(state, "halted") == 0 ? RISK_STATE_HALTED :
@@ -503,13 +572,24 @@ zvt_risk_check(PG_FUNCTION_ARGS)
 		ScanKeyInit(&keys[1], 2, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT, TimestampTzGetDatum(since));
 		scan_begin(&s, l, L_ORDERS, keys, 2);
 		status_attno = col_attno(&s, "status");
-		while (scan_next(&s))
-		{
-			char	   *st = TextDatumGetCString(col(&s, status_attno));
 
-			if (strcmp(st, "rejected") != 0)
+		/*
+		 * A busy account has many rows here: read only the status, in place
+		 * (a short text is never toasted), not the whole row.
+		 */
+		while (index_getnext_slot(s.scan, ForwardScanDirection, s.slot))
+		{
+			bool		isnull;
+			Datum		d = slot_getattr(s.slot, status_attno, &isnull);
+			text	   *st;
+
+			if (isnull)
+				continue;
+			st = DatumGetTextPP(d);
+			if (VARSIZE_ANY_EXHDR(st) != 8 || memcmp(VARDATA_ANY(st), "rejected", 8) != 0)
 				a.orders_last_second++;
-			pfree(st);
+			if ((Pointer) st != DatumGetPointer(d))
+				pfree(st);
 		}
 		scan_end(&s);
 	}
@@ -529,12 +609,12 @@ zvt_risk_check(PG_FUNCTION_ARGS)
 
 	r = risk_check(&o, &a, &limits);
 	if (r.verdict == RISK_PASS)
-		PG_RETURN_NULL();
+		return NULL;
 	names.account = account_name;
 	names.side = o.dir > 0 ? "buy" : "sell";
 	names.symbol = ins->symbol;
 	names.base = ins->base;
 	names.quote = ins->quote;
 	risk_reason(&r, &o, &a, &names, reason, sizeof(reason));
-	PG_RETURN_TEXT_P(cstring_to_text(reason));
+	return pstrdup(reason);
 }

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/trading/trading.h
+ *	  What the trading core's C files call in each other: the pre-trade
+ *	  risk check (risk_sql.c) and the paper matcher's wake-up flag
+ *	  (paper_matcher.c), both used by zvt._place_order (place_order.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZVT_TRADING_H
+#define ZVT_TRADING_H
+
+#include "postgres.h"
+
+#include "storage/itemptr.h"
+
+/* The ledger's relations and instruments seen, cached per call site. */
+typedef struct RiskLedger RiskLedger;
+
+/* One order as the risk check sees it; numerics are numeric Datums. */
+typedef struct RiskCheckInput
+{
+	int32		account_id;
+	ItemPointer account_tid;	/* where the caller read the account, or NULL */
+	int32		instrument_id;
+	bool		buy;
+	Datum		qty;
+	const char *type;
+	const char *tif;
+	bool		has_price;
+	Datum		price;
+	bool		reduce_only;
+	Datum		ref;			/* the price its notional counts at */
+	bool		has_mkt;
+	Datum		mkt;			/* the market price */
+} RiskCheckInput;
+
+/* in risk_sql.c */
+extern RiskLedger *risk_ledger_create(Oid nsp, MemoryContext mcxt);
+extern char *risk_check_order(RiskLedger *l, const RiskCheckInput *in);
+
+/* in paper_matcher.c: at commit, tell the launcher a paper order rests */
+extern void paper_orders_rest(void);
+
+#endif
