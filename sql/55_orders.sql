@@ -225,12 +225,6 @@ REVOKE ALL ON FUNCTION zvt._place_order(pg_catalog.oid, pg_catalog.text, pg_cata
     pg_catalog.text, pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric,
     pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool) FROM PUBLIC;
 
-CREATE FUNCTION zvt._paper_orders_rest() RETURNS void
-    LANGUAGE C VOLATILE
-    AS 'MODULE_PATHNAME', 'zvt_paper_orders_rest';
-COMMENT ON FUNCTION zvt._paper_orders_rest() IS
-    'Internal: tell the launcher a paper order rests, so that the paper matcher runs.';
-
 CREATE FUNCTION zvt.place_order(account pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text,
         side pg_catalog.text, qty pg_catalog.numeric, type pg_catalog.text DEFAULT 'market',
         price pg_catalog.numeric DEFAULT NULL, stop_price pg_catalog.numeric DEFAULT NULL,

@@ -4,15 +4,17 @@
  *	  The paper matcher: a background worker that fills resting paper
  *	  orders when prices on the market bus reach them.
  *
- * zvt.place_order leaves a limit or stop order resting and calls
- * paper_orders_rest() (SQL: zvt._paper_orders_rest()), which bumps the
- * bus's paper generation when its transaction commits.  The launcher starts this worker whenever that
- * generation moved past the one at which the matcher last found nothing
- * resting.  The worker puts its latch on the bus, so every trade or quote
- * written there wakes it; it then runs zvt._paper_match() (sql/55_orders.sql,
- * where the matching rules live) for each instrument with resting orders,
- * each in a transaction of its own, and stops once no order rests.  Like every zvt worker it serves zvt.database and
- * does nothing while the extension is not installed there.
+ * zvt.place_order (src/trading/place_order.c) leaves a limit or stop order
+ * resting and calls paper_orders_rest(), which bumps the bus's paper
+ * generation when its transaction commits.  The launcher starts this
+ * worker whenever that generation moved past the one at which the matcher
+ * last found nothing resting.  The worker puts its latch on the bus, so
+ * every trade or quote written there wakes it; it then runs
+ * zvt._paper_match() (sql/55_orders.sql, where the matching rules live)
+ * for each instrument with resting orders, each in a transaction of its
+ * own, and stops once no order rests.  Like every zvt worker it serves
+ * zvt.database and does nothing while the extension is not installed
+ * there.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,8 +40,6 @@
 #include "trading/trading.h"
 #include "zvt.h"
 
-PG_FUNCTION_INFO_V1(zvt_paper_orders_rest);
-
 PGDLLEXPORT void paper_matcher_main(Datum arg);
 
 static bool rest_flagged = false;
@@ -56,14 +56,6 @@ paper_rest_xact_callback(XactEvent event, void *arg)
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
 		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		rest_flagged = false;
-}
-
-/* zvt._paper_orders_rest(): an order of this transaction rests. */
-Datum
-zvt_paper_orders_rest(PG_FUNCTION_ARGS)
-{
-	paper_orders_rest();
-	PG_RETURN_VOID();
 }
 
 /* Flag that a paper order rests: the launcher hears of it at commit. */

@@ -32,8 +32,10 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -489,12 +491,42 @@ typedef struct Target
 	int			next;			/* where row_set looks first: columns come in order */
 } Target;
 
+/*
+ * The direct writes stand for what an INSERT (and, with update, an
+ * UPDATE) would run: refuse a table that has grown a user trigger on
+ * those or CHECK constraints other than the checks this file knows
+ * (checks of them), rather than bypass them.
+ */
 static void
-target_open(EState *estate, Oid relid, Target *t)
+target_guard(Relation rel, int checks, bool update)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	TriggerDesc *td = rel->trigdesc;
+	bool		trigger = false;
+
+	if (td)
+		for (int i = 0; i < td->numtriggers; i++)
+			if (!td->triggers[i].tgisinternal &&
+				(TRIGGER_FOR_INSERT(td->triggers[i].tgtype) ||
+				 (update && TRIGGER_FOR_UPDATE(td->triggers[i].tgtype))))
+				trigger = true;
+	if (trigger || (constr ? constr->num_check : 0) != checks)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("zvt.place_order cannot write zvt.%s: it has %s its direct writes would bypass",
+						RelationGetRelationName(rel),
+						trigger ? "a trigger" : "CHECK constraints"),
+				 errdetail("place_order writes the ledger without the executor and checks what zvt defined itself."),
+				 errhint("Remove the trigger or constraint added to zvt.%s.", RelationGetRelationName(rel))));
+}
+
+static void
+target_open(EState *estate, Oid relid, Target *t, int checks, bool update)
 {
 	int			natts;
 
 	t->rel = table_open(relid, RowExclusiveLock);
+	target_guard(t->rel, checks, update);
 	t->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(t->rri, t->rel, 0, NULL, 0);
 	ExecOpenIndices(t->rri, false);
@@ -637,7 +669,7 @@ add_exposure(PlaceCache *c, EState *estate, const OrderRow *w)
 	Datum		buy_notional = w->dir == 1 ? notional : zero;
 	Datum		sell_notional = w->dir == 1 ? zero : notional;
 
-	target_open(estate, c->oid[P_EXPOSURE], &t);
+	target_open(estate, c->oid[P_EXPOSURE], &t, 0, true);
 	idx = index_open(c->oid[P_EXPOSURE_PKEY], AccessShareLock);
 	old = table_slot_create(t.rel, NULL);
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(w->account_id));
@@ -735,7 +767,7 @@ write_order(PlaceCache *c, const OrderRow *w)
 					"orders_instrument_id_fkey", "instrument_id", w->instrument_id);
 
 	/* the order; defaults as the table declares them */
-	target_open(estate, c->oid[P_ORDERS], &ot);
+	target_open(estate, c->oid[P_ORDERS], &ot, 5, false);
 	order_id = nextval_internal(c->oid[P_ORDERS_SEQ], false);
 	row_begin(&ot);
 	row_set(&ot, "order_id", Int64GetDatum(order_id), false);
@@ -772,7 +804,7 @@ write_order(PlaceCache *c, const OrderRow *w)
 									  RelationGetDescr(ot.rel));
 
 	/* its events: new, then accepted or rejected */
-	target_open(estate, c->oid[P_EVENTS], &et);
+	target_open(estate, c->oid[P_EVENTS], &et, 1, false);
 	for (int i = 0; i < 2; i++)
 	{
 		const char *event = i == 0 ? "new" : status;

@@ -336,3 +336,18 @@ DELETE FROM zvt.order_events WHERE event_id = (SELECT min(event_id) FROM zvt.ord
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 TRUNCATE zvt.order_events;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- place_order writes the ledger directly: it refuses a table that grew a
+-- trigger (or CHECK constraints) it would bypass
+CREATE FUNCTION public.trading_test_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER trading_test_noop BEFORE INSERT ON zvt.orders FOR EACH ROW EXECUTE FUNCTION public.trading_test_noop();
+SELECT zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 50);       -- 55000
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DROP TRIGGER trading_test_noop ON zvt.orders;
+ALTER TABLE zvt.order_events ADD CONSTRAINT trading_test_check CHECK (qty IS NULL OR qty > 0);
+SELECT zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 50);       -- 55000
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+ALTER TABLE zvt.order_events DROP CONSTRAINT trading_test_check;
+DROP FUNCTION public.trading_test_noop();
+SELECT status FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 50);
+SELECT count(*) FROM zvt.cancel_all('spot1');
