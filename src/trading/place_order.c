@@ -383,12 +383,7 @@ place_cache(FmgrInfo *flinfo)
 	c->mcxt = mcxt;
 	c->fn_oid = flinfo->fn_oid;
 	c->nsp = get_func_namespace(flinfo->fn_oid);
-	for (int i = 0; i < P_COUNT; i++)
-	{
-		c->oid[i] = get_relname_relid(place_names[i], c->nsp);
-		if (!OidIsValid(c->oid[i]))
-			elog(ERROR, "zvt relation \"%s\" is missing", place_names[i]);
-	}
+	ledger_relation_oids(c->nsp, place_names, P_COUNT, c->oid);
 	accounts_type = get_rel_type_id(c->oid[P_ACCOUNTS]);
 	orders_type = get_rel_type_id(c->oid[P_ORDERS]);
 	fill_args[0] = accounts_type;

@@ -102,6 +102,18 @@ struct RiskLedger
 	InstrumentInfo instruments[64];
 };
 
+/* The oids of the named relations of schema nsp; an error when one is missing. */
+void
+ledger_relation_oids(Oid nsp, const char *const *names, int n, Oid *oids)
+{
+	for (int i = 0; i < n; i++)
+	{
+		oids[i] = get_relname_relid(names[i], nsp);
+		if (!OidIsValid(oids[i]))
+			elog(ERROR, "zvt relation \"%s\" is missing", names[i]);
+	}
+}
+
 /* The relations of zvt's schema nsp, cached in mcxt for the check. */
 RiskLedger *
 risk_ledger_create(Oid nsp, MemoryContext mcxt)
@@ -109,12 +121,7 @@ risk_ledger_create(Oid nsp, MemoryContext mcxt)
 	RiskLedger *l = MemoryContextAllocZero(mcxt, sizeof(RiskLedger));
 
 	l->mcxt = AllocSetContextCreate(mcxt, "zvt risk instruments", ALLOCSET_SMALL_SIZES);
-	for (int i = 0; i < L_COUNT; i++)
-	{
-		l->oid[i] = get_relname_relid(ledger_names[i], nsp);
-		if (!OidIsValid(l->oid[i]))
-			elog(ERROR, "zvt relation \"%s\" is missing", ledger_names[i]);
-	}
+	ledger_relation_oids(nsp, ledger_names, L_COUNT, l->oid);
 	return l;
 }
 

@@ -36,6 +36,7 @@ typedef struct RiskCheckInput
 } RiskCheckInput;
 
 /* in risk_sql.c */
+extern void ledger_relation_oids(Oid nsp, const char *const *names, int n, Oid *oids);
 extern RiskLedger *risk_ledger_create(Oid nsp, MemoryContext mcxt);
 extern char *risk_check_order(RiskLedger *l, const RiskCheckInput *in);
 
