@@ -24,9 +24,15 @@
 
 #include <math.h>
 
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/copy.h"
 #include "executor/spi.h"
+#include "libpq/pqformat.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_relation.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "common/hashfn.h"
@@ -150,11 +156,15 @@ array_with_nulls(Datum *values, bool *nulls, int n, Oid type)
 
 /*
  * Per-instrument high-water marks: the newest trade time this worker has
- * stored.  A trade newer than its instrument's mark cannot be in the table
- * yet (trades arrive in time order), so it takes the plain INSERT, which
- * costs about 60% of the ON CONFLICT one; anything at or below the mark
- * (replays after a reconnect, a backfill) takes ON CONFLICT DO NOTHING.
- * Unknown instruments (a fresh worker) start with no mark: ON CONFLICT.
+ * stored, and the ids of the trades it stored at exactly that time (one
+ * market order sweeping the book makes many trades in one millisecond).
+ * A trade newer than its instrument's mark, or at the mark with an id not
+ * among those, cannot be in the table yet (trades arrive in time order):
+ * it takes the plain path (COPY).  Anything else (replays after a
+ * reconnect, a backfill) takes INSERT ... ON CONFLICT DO NOTHING.  The
+ * ids are kept as 64-bit hashes: a collision only sends a new trade down
+ * the safe path.  Unknown instruments (a fresh worker) start with no
+ * mark: ON CONFLICT.
  */
 #define HWM_SLOTS 4096
 
@@ -162,6 +172,10 @@ typedef struct Hwm
 {
 	int32		id;				/* 0 = free */
 	TimestampTz ts;
+	uint64	   *tids;			/* open addressing, 0 = empty; malloc'd */
+	int			ntids;
+	int			cap;			/* a power of two, or 0 */
+	bool		partial;		/* some ids at ts were not kept (no memory) */
 } Hwm;
 
 static Hwm hwm[HWM_SLOTS];
@@ -179,6 +193,117 @@ hwm_slot(int32 id)
 			return m;
 	}
 	return NULL;				/* full: every trade takes the safe path */
+}
+
+static uint64
+trade_id_hash(const char *tid)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) tid, (int) strlen(tid), 0);
+
+	return h ? h : 1;
+}
+
+/* Is a trade with this id hash stored at the mark's time? */
+static bool
+hwm_has(const Hwm *m, uint64 h)
+{
+	if (m->cap == 0)
+		return false;
+	for (int i = (int) (h & (m->cap - 1));; i = (i + 1) & (m->cap - 1))
+	{
+		if (m->tids[i] == h)
+			return true;
+		if (m->tids[i] == 0)
+			return false;
+	}
+}
+
+/* Note a stored trade at the mark's time; false when out of memory. */
+static bool
+hwm_add(Hwm *m, uint64 h)
+{
+	if ((m->ntids + 1) * 2 > m->cap)
+	{
+		int			cap = m->cap ? m->cap * 2 : 64;
+		uint64	   *t = calloc(cap, sizeof(uint64));
+		uint64	   *old = m->tids;
+		int			oldcap = m->cap;
+
+		if (t == NULL)
+			return false;
+		m->tids = t;
+		m->cap = cap;
+		m->ntids = 0;
+		for (int i = 0; i < oldcap; i++)
+			if (old[i] != 0)
+				hwm_add(m, old[i]);
+		free(old);
+	}
+	for (int i = (int) (h & (m->cap - 1));; i = (i + 1) & (m->cap - 1))
+	{
+		if (m->tids[i] == h)
+			return true;
+		if (m->tids[i] == 0)
+		{
+			m->tids[i] = h;
+			m->ntids++;
+			return true;
+		}
+	}
+}
+
+/* The mark moves to ts: forget the ids of the old time. */
+static void
+hwm_advance(Hwm *m, TimestampTz ts)
+{
+	m->ts = ts;
+	m->partial = false;
+	if (m->ntids > 0)
+	{
+		if (m->cap > 65536)
+		{
+			/* a burst made it big: do not keep that much for one millisecond */
+			free(m->tids);
+			m->tids = NULL;
+			m->cap = 0;
+		}
+		else
+			memset(m->tids, 0, sizeof(uint64) * m->cap);
+		m->ntids = 0;
+	}
+}
+
+/* Can this trade not be in the table yet, by its instrument's mark? */
+static bool
+hwm_new_trade(const IngestEvent *e)
+{
+	Hwm		   *m = hwm_slot(e->instrument_id);
+	TimestampTz ts = event_ts(e);
+
+	if (m == NULL || m->id != e->instrument_id)
+		return false;
+	return ts > m->ts ||
+		(ts == m->ts && !m->partial && !hwm_has(m, trade_id_hash(e->ev.trade_id)));
+}
+
+/* The trade is stored: move its instrument's mark. */
+static void
+hwm_note(const IngestEvent *e)
+{
+	Hwm		   *m = hwm_slot(e->instrument_id);
+	TimestampTz ts = event_ts(e);
+
+	if (m == NULL)
+		return;
+	if (m->id == 0)
+	{
+		m->id = e->instrument_id;
+		hwm_advance(m, ts);
+	}
+	else if (ts > m->ts)
+		hwm_advance(m, ts);
+	if (ts == m->ts && !hwm_add(m, trade_id_hash(e->ev.trade_id)))
+		m->partial = true;		/* the mark's time takes the safe path */
 }
 
 /* One 1-minute candle built from the trades of a batch. */
@@ -286,15 +411,101 @@ upsert_trade_candles(IngestBatch *b, const bool *pick)
 }
 
 /*
+ * The plain path's writer: COPY FROM, fed the picked trades as a binary
+ * COPY image from memory.  COPY's executor does what the statement would
+ * (partition routing, constraints, indexes, triggers) but inserts in
+ * multi-row batches per chunk and skips the planner and the unnest
+ * tuplestore; binary input spares the text conversions.  A duplicate
+ * raises unique_violation as the INSERT would.
+ */
+static StringInfoData copy_image;
+static int	copy_image_pos;
+
+/* COPY's data source callback: the next bytes of copy_image */
+static int
+copy_image_read(void *outbuf, int minread, int maxread)
+{
+	int			n = Min(maxread, copy_image.len - copy_image_pos);
+
+	memcpy(outbuf, copy_image.data + copy_image_pos, n);
+	copy_image_pos += n;
+	return n;
+}
+
+static void
+copy_image_text(StringInfo buf, const char *s)
+{
+	int			len = (int) strlen(s);
+
+	pq_sendint32(buf, len);
+	pq_sendbytes(buf, s, len);
+}
+
+static int64
+copy_trades(IngestBatch *b, const bool *pick)
+{
+	Oid			relid = RangeVarGetRelid(makeRangeVar("zvt", "trades", -1), RowExclusiveLock, false);
+	Relation	rel;
+	ParseState *pstate;
+	ParseNamespaceItem *nsitem;
+	CopyFromState cstate;
+	List	   *columns = NIL;
+	int64		rows;
+	static const char *const names[] = {"ts", "instrument_id", "trade_id", "price", "qty", "side", "local_ts"};
+
+	initStringInfo(&copy_image);
+	appendBinaryStringInfo(&copy_image, "PGCOPY\n\377\r\n\0", 11);
+	pq_sendint32(&copy_image, 0);	/* flags */
+	pq_sendint32(&copy_image, 0);	/* header extension length */
+	for (int i = 0; i < b->n; i++)
+	{
+		IngestEvent *e = &b->events[i];
+
+		if (e->ev.kind != FEED_TRADE || !pick[i])
+			continue;
+		pq_sendint16(&copy_image, 7);
+		pq_sendint32(&copy_image, 8);
+		pq_sendint64(&copy_image, event_ts(e));
+		pq_sendint32(&copy_image, 4);
+		pq_sendint32(&copy_image, e->instrument_id);
+		copy_image_text(&copy_image, e->ev.trade_id);
+		pq_sendint32(&copy_image, 8);
+		pq_sendfloat8(&copy_image, e->ev.price);
+		pq_sendint32(&copy_image, 8);
+		pq_sendfloat8(&copy_image, e->ev.qty);
+		copy_image_text(&copy_image, e->ev.taker_buy ? "buy" : "sell");
+		pq_sendint32(&copy_image, 8);
+		pq_sendint64(&copy_image, e->local_ts);
+	}
+	pq_sendint16(&copy_image, -1);
+	copy_image_pos = 0;
+
+	for (int k = 0; k < lengthof(names); k++)
+		columns = lappend(columns, makeString(pstrdup(names[k])));
+	rel = table_open(relid, RowExclusiveLock);
+	/* COPY's executor state wants a range table entry for its target */
+	pstate = make_parsestate(NULL);
+	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
+	nsitem->p_rte->requiredPerms = ACL_INSERT;
+	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_image_read, columns,
+						   list_make1(makeDefElem("format", (Node *) makeString("binary"), -1)));
+	rows = (int64) CopyFrom(cstate);
+	EndCopyFrom(cstate);
+	free_parsestate(pstate);
+	table_close(rel, NoLock);
+	pfree(copy_image.data);
+	return rows;
+}
+
+/*
  * Insert the picked trades; returns rows inserted.  on_conflict: ON
  * CONFLICT DO NOTHING, and the 1m candles count only the rows really
- * inserted (aggregated from RETURNING); otherwise a plain INSERT, which
- * raises on a conflict, and the candles are built from the batch.
+ * inserted (aggregated from RETURNING); otherwise COPY, which raises on
+ * a conflict, and the candles are built from the batch.
  */
 static int64
 insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 {
-	static SPIPlanPtr plain_plan;
 	static SPIPlanPtr conflict_plan;
 	int			n = 0;
 	Datum	   *ts = palloc(sizeof(Datum) * b->n),
@@ -309,6 +520,13 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 	Datum		args[7];
 	bool		isnull;
 
+	if (!on_conflict)
+	{
+		int64		rows = copy_trades(b, pick);
+
+		upsert_trade_candles(b, pick);
+		return rows;
+	}
 	for (int i = 0; i < b->n; i++)
 	{
 		IngestEvent *e = &b->events[i];
@@ -333,16 +551,6 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 	args[4] = array_of(qty, n, FLOAT8OID);
 	args[5] = array_of(side, n, TEXTOID);
 	args[6] = array_of(lts, n, TIMESTAMPTZOID);
-	if (!on_conflict)
-	{
-		if (run_kept(&plain_plan,
-					 "INSERT INTO zvt.trades (ts, instrument_id, trade_id, price, qty, side, local_ts) "
-					 "SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)",
-					 7, types, args) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert trades");
-		upsert_trade_candles(b, pick);
-		return n;
-	}
 	/* the 1m candles count only the rows this statement really inserted */
 	if (run_kept(&conflict_plan, psprintf(
 									   "WITH t AS ("
@@ -418,12 +626,10 @@ flush_trades(IngestBatch *b)
 	for (int i = 0; i < b->n; i++)
 	{
 		IngestEvent *e = &b->events[i];
-		Hwm		   *m;
 
 		if (e->ev.kind != FEED_TRADE)
 			continue;
-		m = hwm_slot(e->instrument_id);
-		if (m && m->id == e->instrument_id && event_ts(e) > m->ts)
+		if (hwm_new_trade(e))
 		{
 			/* a repeat within the batch (a duplicated frame) is simply dropped */
 			if (!duplicate_in_batch(b, i, table, size))
@@ -463,22 +669,10 @@ flush_trades(IngestBatch *b)
 		}
 		PG_END_TRY();
 	}
-	/* everything up to the newest trade of each instrument is now stored */
+	/* every trade of the batch is now stored */
 	for (int i = 0; i < b->n; i++)
-	{
-		IngestEvent *e = &b->events[i];
-		Hwm		   *m;
-
-		if (e->ev.kind != FEED_TRADE || !(m = hwm_slot(e->instrument_id)))
-			continue;
-		if (m->id == 0)
-		{
-			m->id = e->instrument_id;
-			m->ts = event_ts(e);
-		}
-		else if (event_ts(e) > m->ts)
-			m->ts = event_ts(e);
-	}
+		if (b->events[i].ev.kind == FEED_TRADE)
+			hwm_note(&b->events[i]);
 	return rows;
 }
 
