@@ -26,6 +26,7 @@ OBJS = \
 	src/feed/adapter_okx.o \
 	src/feed/adapter_coinbase.o \
 	src/feed/ingest.o \
+	src/feed/parse_thread.o \
 	src/feed/feed_worker.o \
 	src/backtest/indicators.o \
 	src/backtest/indicators_sql.o \
@@ -42,7 +43,7 @@ OBJS = \
 	src/trading/risk_sql.o \
 	src/trading/place_order.o \
 	src/trading/paper_matcher.o
-SHLIB_LINK = -lcurl -ljansson -lwebsockets
+SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
@@ -96,9 +97,17 @@ test/unit/test_time.bin: test/unit/test_time.c src/core/zvt_time.c src/core/zvt_
 test/unit/test_feed_parsers.bin: test/unit/test_feed_parsers.c $(FEED_PARSER_SRC) src/feed/feed_event.h src/feed/feed_json.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_feed_parsers.c $(FEED_PARSER_SRC) -ljansson -lm
 
+test/unit/test_parse_thread.bin: test/unit/test_parse_thread.c src/feed/parse_thread.c src/feed/parse_thread.h $(FEED_PARSER_SRC) src/feed/feed_event.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_parse_thread.c src/feed/parse_thread.c $(FEED_PARSER_SRC) -ljansson -lm -lpthread
+
+# the parser thread once more under ThreadSanitizer (ASan and TSan do not mix)
+test/unit/tsan_parse_thread.bin: test/unit/test_parse_thread.c src/feed/parse_thread.c src/feed/parse_thread.h $(FEED_PARSER_SRC) src/feed/feed_event.h test/unit/unit_test.h
+	$(UNIT_CC) -std=c11 -g -O1 -Wall -Wextra -Werror -Isrc -fsanitize=thread -o $@ \
+		test/unit/test_parse_thread.c src/feed/parse_thread.c $(FEED_PARSER_SRC) -ljansson -lm -lpthread
+
 .PHONY: unit
-unit: $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t $(FIXTURES); done
+unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
+	@set -e; for t in $(UNIT_TESTS) test/unit/tsan_parse_thread.bin; do echo "== $$t"; ./$$t $(FIXTURES); done
 
 # ------------------------------------------------------------------
 # zvt-exsim: the exchange simulator (test/exsim).

@@ -43,6 +43,7 @@ char	   *zvt_ca_file = NULL;
 int			zvt_flush_interval = 5;
 bool		zvt_feeds = true;
 int			zvt_feed_watchdog = 30000;
+bool		zvt_feed_parse_thread = true;
 
 const char *const feed_exchange_names[ZVT_FEEDS] = {"binance", "bybit", "okx", "coinbase"};
 int			zvt_bus_size = 4096;
@@ -176,6 +177,16 @@ zvt_define_gucs(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("zvt.feed_parse_thread",
+							 "Parse feed frames on a second thread of each feed worker.",
+							 "The thread runs only the pure-C parsers; the worker's main thread receives and writes. "
+							 "Takes effect when a feed worker starts.",
+							 &zvt_feed_parse_thread,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("zvt.bus_size",
 							"Number of instruments the market bus can hold.",

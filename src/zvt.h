@@ -80,6 +80,7 @@ extern char *zvt_ca_file;
 extern int	zvt_flush_interval;
 extern bool zvt_feeds;
 extern int	zvt_feed_watchdog;
+extern bool zvt_feed_parse_thread;
 extern const char *const feed_exchange_names[ZVT_FEEDS];
 extern int	zvt_bus_size;
 extern int	zvt_rest_timeout;

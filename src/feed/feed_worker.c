@@ -57,6 +57,7 @@
 #include "core/zvt_time.h"
 #include "feed/feed_subscribe.h"
 #include "feed/ingest.h"
+#include "feed/parse_thread.h"
 #include "feed/rest_client.h"
 #include "zvt.h"
 
@@ -92,6 +93,7 @@ typedef struct Endpoint
 	int			noutq;
 	char	   *rx;				/* reassembly of fragmented frames */
 	size_t		rxlen;
+	uint32		connection;		/* counts this endpoint's connections */
 	int64		last_rx;		/* us, any frame */
 	int64		last_data;		/* us, last market data frame */
 	int64		last_keepalive;
@@ -136,8 +138,10 @@ static int64 last_close_candles;
 static int	spec_index;
 static bool restart_gaps_checked = false;
 static int64 last_sync = 0;		/* us; instruments synced at start and daily */
+static ParseThread *parser;		/* frames are parsed on a second thread */
 
 static void feed_tick(lws_sorted_usec_list_t *sul);
+static void frame_parsed(const ParsedFrame *pf, void *arg);
 static void endpoint_queue(Endpoint *e, const char *msg);
 
 static int64
@@ -198,6 +202,8 @@ load_subscriptions(void)
 	Datum		v[1] = {CStringGetTextDatum(exchange)};
 	Endpoint	old[FEED_MAX_ENDPOINTS];
 	bool		enabled = false;
+	SymbolMap  *fresh;
+	int			nfresh = 0;
 
 	memcpy(old, endpoints, sizeof(old));
 	for (int e = 0; e < spec->nendpoints; e++)
@@ -229,19 +235,24 @@ load_subscriptions(void)
 							  "  FROM zvt.instruments WHERE exchange = $1 ORDER BY id",
 							  1, types, v, NULL, false, MAX_SYMBOLS) != SPI_OK_SELECT)
 		elog(ERROR, "could not read zvt.instruments");
-	nsymbols = 0;
+	fresh = palloc0(sizeof(SymbolMap) * MAX_SYMBOLS);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		bool		isnull;
 
-		snprintf(symbols[nsymbols].symbol, FEED_SYMBOL_LEN, "%s", SPI_getvalue(t, d, 1));
-		snprintf(symbols[nsymbols].raw, sizeof(symbols[0].raw), "%s", SPI_getvalue(t, d, 2));
-		symbols[nsymbols].id = DatumGetInt32(SPI_getbinval(t, d, 3, &isnull));
-		symbols[nsymbols].contract_size = DatumGetFloat8(SPI_getbinval(t, d, 4, &isnull));
-		nsymbols++;
+		snprintf(fresh[nfresh].symbol, FEED_SYMBOL_LEN, "%s", SPI_getvalue(t, d, 1));
+		snprintf(fresh[nfresh].raw, sizeof(fresh[0].raw), "%s", SPI_getvalue(t, d, 2));
+		fresh[nfresh].id = DatumGetInt32(SPI_getbinval(t, d, 3, &isnull));
+		fresh[nfresh].contract_size = DatumGetFloat8(SPI_getbinval(t, d, 4, &isnull));
+		nfresh++;
 	}
+	/* the parser thread reads the table: swap it in under the lock, nothing here can fail */
+	parse_thread_lock_context(parser);
+	memcpy(symbols, fresh, sizeof(SymbolMap) * nfresh);
+	nsymbols = nfresh;
+	parse_thread_unlock_context(parser);
 
 	/* read-write: these reads must see the instruments inserted just above */
 	if (SPI_execute_with_args("SELECT symbol, channel FROM zvt.subscriptions WHERE exchange = $1 ORDER BY id",
@@ -395,6 +406,8 @@ endpoint_down(Endpoint *e, const char *reason)
 	int64		now = now_us();
 	int			jitter;
 
+	/* the frames received before the drop count for the gap's start */
+	parse_thread_drain(parser, -1, frame_parsed, NULL);
 	if (e->state == EP_OPEN && e->nwant > 0 && !e->gap_open)
 	{
 		e->gap_open = true;
@@ -466,59 +479,73 @@ endpoint_connect(Endpoint *e)
 		endpoint_down(e, "connect failed");
 }
 
-/* A frame from the exchange: parse it into the batch (no longjmp here). */
+/*
+ * A frame parsed by the parser thread, back on the main thread in the order
+ * frames arrived: count it, log what was wrong with it, and put its events
+ * into the batch.  Runs inside lws callbacks and the timer step, where
+ * nothing may longjmp.
+ */
 static void
-endpoint_frame(Endpoint *e, const char *msg, size_t len)
+frame_parsed(const ParsedFrame *pf, void *arg)
 {
-	static FeedEvent ev[2048];
-	FeedContext ctx = {spec->linear[e->index], contract_size, NULL};
-	FeedFrame	fr;
-	int64		now = now_us();
-	int			n = spec->parse(msg, len, &ctx, ev, 2048, &fr);
-	TimestampTz local = (TimestampTz) (now - ZT_PG_EPOCH_OFFSET);
+	Endpoint   *e = &endpoints[pf->endpoint];
+	TimestampTz local = (TimestampTz) (pf->rx_us - ZT_PG_EPOCH_OFFSET);
 
-	e->last_rx = now;
-	stats->messages++;
-	stats->last_message_at = local;
-	switch (fr.kind)
+	(void) arg;
+	switch (pf->frame.kind)
 	{
 		case FEED_FRAME_MALFORMED:
 			stats->parse_errors++;
 			ereport(LOG,
-					(errmsg("zvt feed %s: skipped a malformed message: %s", exchange, fr.reason),
-					 errdetail_internal("%.500s", msg)));
+					(errmsg("zvt feed %s: skipped a malformed message: %s", exchange, pf->frame.reason),
+					 errdetail_internal("%s", pf->excerpt)));
 			return;
 		case FEED_FRAME_ERROR:
 			stats->exchange_errors++;
 			ereport(WARNING,
-					(errmsg("zvt feed %s: the exchange replied with an error: %s", exchange, fr.reason)));
+					(errmsg("zvt feed %s: the exchange replied with an error: %s", exchange, pf->frame.reason)));
 			return;
 		case FEED_FRAME_RECONNECT:
-			ereport(LOG, (errmsg("zvt feed %s: %s: reconnecting", exchange, fr.reason)));
-			if (e->wsi)
+			ereport(LOG, (errmsg("zvt feed %s: %s: reconnecting", exchange, pf->frame.reason)));
+			/* only if the connection that said so is still the current one */
+			if (e->wsi && e->connection == pf->connection)
 				lws_set_timeout(e->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 			return;
 		default:
 			break;
 	}
-	if (n > 0)
+	if (pf->nevents > 0)
 	{
-		e->last_data = now;
+		e->last_data = pf->rx_us;
 		if (e->gap_open && !e->gap_ready)
 		{
-			e->gap_to = now;
+			e->gap_to = pf->rx_us;
 			e->gap_ready = true;
 		}
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < pf->nevents; i++)
 	{
-		SymbolMap  *s = symbol_lookup(ev[i].symbol);
+		SymbolMap  *s = symbol_lookup(pf->events[i].symbol);
 
 		if (!s)
 			continue;			/* a stream nobody asked for any more */
-		if (!ingest_add(&batch, &ev[i], s->id, local))
+		if (!ingest_add(&batch, &pf->events[i], s->id, local))
 			stats->dropped++;
 	}
+}
+
+/* A complete frame from the exchange: to the parser thread. */
+static void
+endpoint_frame(Endpoint *e, char *msg, size_t len)
+{
+	FeedContext ctx = {spec->linear[e->index], contract_size, NULL};
+	int64		now = now_us();
+
+	e->last_rx = now;
+	stats->messages++;
+	stats->last_message_at = (TimestampTz) (now - ZT_PG_EPOCH_OFFSET);
+	if (!parse_thread_submit(parser, e->index, e->connection, &ctx, now, msg, len))
+		stats->dropped++;
 }
 
 static int
@@ -532,6 +559,7 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	{
 		case LWS_CALLBACK_CLIENT_ESTABLISHED:
 			e->state = EP_OPEN;
+			e->connection++;
 			e->backoff_ms = 0;
 			e->last_rx = e->last_keepalive = e->connected_at = now_us();
 			e->ever_open = true;
@@ -544,13 +572,28 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			lws_callback_on_writable(wsi);
 			break;
 		case LWS_CALLBACK_CLIENT_RECEIVE:
-			e->rx = realloc(e->rx, e->rxlen + len + 1);
+			{
+				char	   *rx = realloc(e->rx, e->rxlen + len + 1);
+
+				if (rx == NULL)
+				{
+					/* out of memory: the frame is lost; the gap repair sees the hole */
+					stats->dropped++;
+					free(e->rx);
+					e->rx = NULL;
+					e->rxlen = 0;
+					break;
+				}
+				e->rx = rx;
+			}
 			memcpy(e->rx + e->rxlen, in, len);
 			e->rxlen += len;
 			if (!lws_is_final_fragment(wsi))
 				break;
 			e->rx[e->rxlen] = '\0';
+			/* the buffer goes with the frame; the next frame gets a new one */
 			endpoint_frame(e, e->rx, e->rxlen);
+			e->rx = NULL;
 			e->rxlen = 0;
 			break;
 		case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -720,6 +763,13 @@ tick_database(bool reload)
 	return want;
 }
 
+/* at exit: the thread must not outlive the process's last steps */
+static void
+stop_parser(int code, Datum arg)
+{
+	parse_thread_stop(parser);
+}
+
 static void
 feed_tick(lws_sorted_usec_list_t *sul)
 {
@@ -751,6 +801,8 @@ feed_tick(lws_sorted_usec_list_t *sul)
 			return;
 		}
 	}
+	/* what the parser thread has done, waiting briefly for the frames already in */
+	parse_thread_drain(parser, 1000, frame_parsed, NULL);
 	gen = bus_subscription_generation();
 	reload = gen != seen_subscription_gen;
 	seen_subscription_gen = gen;
@@ -805,7 +857,9 @@ feed_tick(lws_sorted_usec_list_t *sul)
 		}
 	}
 	stats->state = endpoints[0].state;
-	lws_sul_schedule(context, 0, &tick_sul, feed_tick, (lws_usec_t) zvt_flush_interval * LWS_US_PER_MS);
+	/* every flush interval from this tick's start, so a slow flush does not stretch it */
+	lws_sul_schedule(context, 0, &tick_sul, feed_tick,
+					 (lws_usec_t) Max((int64) zvt_flush_interval * 1000 - (now_us() - now), 500));
 }
 
 /* ------------------------------------------------------------------ */
@@ -844,6 +898,10 @@ feed_worker_main(Datum arg)
 
 	for (int ep = 0; ep < spec->nendpoints; ep++)
 		endpoints[ep].index = ep;
+	parser = parse_thread_start(spec->parse, zvt_feed_parse_thread);
+	if (parser == NULL)
+		ereport(FATAL, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	on_proc_exit(stop_parser, 0);
 	flush_context = AllocSetContextCreate(TopMemoryContext, "zvt feed flush", ALLOCSET_DEFAULT_SIZES);
 	seen_subscription_gen = bus_subscription_generation();
 	if (!tick_database(true))
@@ -886,6 +944,8 @@ feed_worker_main(Datum arg)
 	} while (restart_context && !got_sigterm && PostmasterIsAlive());
 
 	/* what arrived before the stop is written */
+	parse_thread_stop(parser);
+	parse_thread_drain(parser, 0, frame_parsed, NULL);
 	if (batch.n > 0)
 		tick_database(false);
 	stats->pid = 0;

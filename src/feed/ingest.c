@@ -82,7 +82,8 @@ run_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args)
 {
 	if (*plan == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+		/* generic: the arrays' contents do not change the best plan */
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 
 		if (p == NULL)
 			elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
@@ -93,6 +94,24 @@ run_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args)
 	return SPI_execute_plan(*plan, args, NULL, false, 0);
 }
 
+/*
+ * Days whose chunks this worker ensured lately, per table: ensuring costs
+ * a catalog query, and a flush every few milliseconds would pay it each
+ * time for the same day.  An entry is trusted for ENSURED_TTL_US; should
+ * the chunk be dropped meanwhile, rows land in the default partition, and
+ * the next ensure after that moves them into a new chunk.
+ */
+#define ENSURED_SLOTS 16
+#define ENSURED_TTL_US INT64CONST(10000000)
+
+typedef struct EnsuredDay
+{
+	TimestampTz day;
+	int64		at;				/* when ensured, GetCurrentTimestamp() */
+} EnsuredDay;
+
+static EnsuredDay ensured[3][ENSURED_SLOTS];
+
 static void
 ensure_chunks(const char *table, IngestBatch *b, FeedEventKind kind)
 {
@@ -101,6 +120,7 @@ ensure_chunks(const char *table, IngestBatch *b, FeedEventKind kind)
 	int			ndone = 0;
 	Oid			types[1] = {TIMESTAMPTZOID};
 	int			which = strcmp(table, "zvt.trades") == 0 ? 0 : strcmp(table, "zvt.candles") == 0 ? 1 : 2;
+	TimestampTz now = GetCurrentTimestamp();
 
 	for (int i = 0; i < b->n; i++)
 	{
@@ -108,6 +128,7 @@ ensure_chunks(const char *table, IngestBatch *b, FeedEventKind kind)
 		TimestampTz day;
 		bool		seen = false;
 		Datum		v[1];
+		EnsuredDay *slot = &ensured[which][0];
 
 		if (b->events[i].ev.kind != kind)
 			continue;
@@ -116,6 +137,14 @@ ensure_chunks(const char *table, IngestBatch *b, FeedEventKind kind)
 		day = ts - ((ts % USECS_PER_DAY) + USECS_PER_DAY) % USECS_PER_DAY;
 		for (int j = 0; j < ndone && !seen; j++)
 			seen = done[j] == day;
+		for (int j = 0; j < ENSURED_SLOTS && !seen; j++)
+		{
+			EnsuredDay *d = &ensured[which][j];
+
+			seen = d->day == day && d->at != 0 && now - d->at < ENSURED_TTL_US;
+			if (d->at < slot->at)
+				slot = d;		/* the oldest entry makes room */
+		}
 		if (seen)
 			continue;
 		if (ndone < 16)
@@ -124,6 +153,8 @@ ensure_chunks(const char *table, IngestBatch *b, FeedEventKind kind)
 		if (run_kept(&ensure_plans[which], psprintf("SELECT zvt._ensure_chunk('%s', $1)", table),
 					 1, types, v) != SPI_OK_SELECT)
 			elog(ERROR, "could not ensure a chunk of %s", table);
+		slot->day = day;
+		slot->at = now;
 	}
 }
 

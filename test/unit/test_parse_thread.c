@@ -1,0 +1,145 @@
+/*
+ * test/unit/test_parse_thread.c
+ *	  The feed worker's parser thread (src/feed/parse_thread.c) with the
+ *	  real Binance adapter: every frame comes back once, in submission
+ *	  order, with its events, endpoint, connection and receive time, with
+ *	  and without a thread; malformed frames keep an excerpt; the context
+ *	  lock holds the thread back; stop parses what is queued; more frames
+ *	  than the queue holds pass (submit waits, nothing is lost).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "feed/parse_thread.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit_test.h"
+
+typedef struct Seen
+{
+	long		frames;
+	long		trades;
+	long		malformed;
+	long		next_trade;		/* the trade id expected next */
+	bool		in_order;
+	bool		fields_ok;
+	char		excerpt[PARSE_EXCERPT_LEN + 1];
+} Seen;
+
+static double
+no_contracts(void *arg, const char *raw)
+{
+	(void) arg;
+	(void) raw;
+	return 0;
+}
+
+static char *
+trade_frame(long id)
+{
+	char	   *m = malloc(512);
+
+	snprintf(m, 512,
+			 "{\"stream\":\"btcusdt@trade\",\"data\":{\"e\":\"trade\",\"E\":1764000000123,"
+			 "\"s\":\"BTCUSDT\",\"t\":%ld,\"p\":\"91234.56000000\",\"q\":\"0.01234000\","
+			 "\"T\":1764000000122,\"m\":true,\"M\":true}}", id);
+	return m;
+}
+
+static void
+collect(const ParsedFrame *pf, void *arg)
+{
+	Seen	   *s = arg;
+
+	s->frames++;
+	if (pf->frame.kind == FEED_FRAME_MALFORMED)
+	{
+		s->malformed++;
+		snprintf(s->excerpt, sizeof(s->excerpt), "%s", pf->excerpt);
+		return;
+	}
+	for (int i = 0; i < pf->nevents; i++)
+	{
+		char		want[32];
+
+		snprintf(want, sizeof(want), "%ld", s->next_trade);
+		if (strcmp(pf->events[i].trade_id, want) != 0)
+			s->in_order = false;
+		if (pf->endpoint != 1 || pf->connection != 7 || pf->rx_us != 1000 + s->next_trade ||
+			pf->events[i].price != 91234.56 || strcmp(pf->events[i].symbol, "BTC-USDT") != 0)
+			s->fields_ok = false;
+		s->next_trade++;
+		s->trades++;
+	}
+}
+
+static void
+run(bool threads, long n)
+{
+	ParseThread *t = parse_thread_start(binance_parse, threads);
+	FeedContext ctx = {false, no_contracts, NULL};
+	Seen		s = {0, 0, 0, 1, true, true, ""};
+
+	CHECK(t != NULL);
+	CHECK(parse_thread_running(t) == threads);
+	for (long id = 1; id <= n; id++)
+	{
+		char	   *m = trade_frame(id);
+
+		CHECK(parse_thread_submit(t, 1, 7, &ctx, 1000 + id, m, strlen(m)));
+		if (id % 997 == 0)
+		{
+			char	   *bad = strdup("{\"stream\":\"btcusdt@trade\",\"data\":{\"e\":\"trade\"");
+
+			parse_thread_submit(t, 1, 7, &ctx, 0, bad, strlen(bad));
+		}
+		if (id % 5000 == 0)
+			parse_thread_drain(t, 0, collect, &s);
+	}
+	parse_thread_drain(t, -1, collect, &s);
+	CHECK(s.trades == n);
+	CHECK(s.malformed == n / 997);
+	CHECK(s.frames == n + n / 997);
+	CHECK(s.in_order);
+	CHECK(s.fields_ok);
+	CHECK(strncmp(s.excerpt, "{\"stream\":\"btcusdt@trade\"", 25) == 0);
+	/* nothing left */
+	CHECK(parse_thread_drain(t, -1, collect, &s) == 0);
+
+	/* the context lock keeps the thread from parsing */
+	if (threads)
+	{
+		char	   *m = trade_frame(s.next_trade);
+
+		parse_thread_lock_context(t);
+		parse_thread_submit(t, 1, 7, &ctx, 1000 + s.next_trade, m, strlen(m));
+		CHECK(parse_thread_drain(t, 50000, collect, &s) == 0);
+		parse_thread_unlock_context(t);
+		CHECK(parse_thread_drain(t, -1, collect, &s) == 1);
+		CHECK(s.trades == n + 1);
+	}
+
+	/* stop parses what is queued; drain still hands it back */
+	for (int k = 0; k < 100; k++)
+	{
+		char	   *m = trade_frame(s.next_trade + k);
+
+		parse_thread_submit(t, 1, 7, &ctx, 1000 + s.next_trade + k, m, strlen(m));
+	}
+	parse_thread_stop(t);
+	CHECK(!parse_thread_running(t));
+	CHECK(parse_thread_drain(t, 0, collect, &s) == 100);
+	CHECK(s.in_order);
+	CHECK(s.fields_ok);
+	free(t);
+}
+
+int
+main(void)
+{
+	run(false, 3000);
+	/* more frames than the queue holds, drained only now and then */
+	run(true, PARSE_QUEUE_MAX * 2 + 123);
+	return unit_summary("test_parse_thread");
+}
