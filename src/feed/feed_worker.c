@@ -407,7 +407,7 @@ endpoint_down(Endpoint *e, const char *reason)
 	int			jitter;
 
 	/* the frames received before the drop count for the gap's start */
-	parse_thread_drain(parser, -1, frame_parsed, NULL);
+	parse_thread_drain(parser, -1);
 	if (e->state == EP_OPEN && e->nwant > 0 && !e->gap_open)
 	{
 		e->gap_open = true;
@@ -536,7 +536,7 @@ frame_parsed(const ParsedFrame *pf, void *arg)
 
 /* A complete frame from the exchange: to the parser thread. */
 static void
-endpoint_frame(Endpoint *e, char *msg, size_t len)
+endpoint_frame(Endpoint *e, const char *msg, size_t len)
 {
 	FeedContext ctx = {spec->linear[e->index], contract_size, NULL};
 	int64		now = now_us();
@@ -591,9 +591,7 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			if (!lws_is_final_fragment(wsi))
 				break;
 			e->rx[e->rxlen] = '\0';
-			/* the buffer goes with the frame; the next frame gets a new one */
 			endpoint_frame(e, e->rx, e->rxlen);
-			e->rx = NULL;
 			e->rxlen = 0;
 			break;
 		case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -802,7 +800,7 @@ feed_tick(lws_sorted_usec_list_t *sul)
 		}
 	}
 	/* what the parser thread has done, waiting briefly for the frames already in */
-	parse_thread_drain(parser, 1000, frame_parsed, NULL);
+	parse_thread_drain(parser, 200);
 	gen = bus_subscription_generation();
 	reload = gen != seen_subscription_gen;
 	seen_subscription_gen = gen;
@@ -898,7 +896,7 @@ feed_worker_main(Datum arg)
 
 	for (int ep = 0; ep < spec->nendpoints; ep++)
 		endpoints[ep].index = ep;
-	parser = parse_thread_start(spec->parse, zvt_feed_parse_thread);
+	parser = parse_thread_start(spec->parse, zvt_feed_parse_thread, frame_parsed, NULL);
 	if (parser == NULL)
 		ereport(FATAL, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	on_proc_exit(stop_parser, 0);
@@ -945,7 +943,7 @@ feed_worker_main(Datum arg)
 
 	/* what arrived before the stop is written */
 	parse_thread_stop(parser);
-	parse_thread_drain(parser, 0, frame_parsed, NULL);
+	parse_thread_drain(parser, 0);
 	if (batch.n > 0)
 		tick_database(false);
 	stats->pid = 0;

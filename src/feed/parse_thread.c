@@ -3,13 +3,17 @@
  * src/feed/parse_thread.c
  *	  A feed worker's parser thread (see parse_thread.h).
  *
- * Two singly linked queues under one mutex: frames waiting to be parsed
- * and parsed frames waiting to be drained.  The thread takes up to
- * PARSE_ROUND frames at a time, parses them outside the queue mutex (under
- * the context lock, as the parser may read the worker's symbol table) and
- * appends them to the output queue, so results come back in submission
- * order.  Pure C and POSIX threads: no PostgreSQL header, unit-tested in
- * test/unit/test_parse_thread.c.
+ * A ring of PARSE_QUEUE_MAX slots, each keeping its buffers from one use
+ * to the next, so the steady state allocates nothing (a malloc per frame
+ * on one thread freed on the other costs more than the parse).  Three
+ * counters under one mutex split the ring: [drained, parsed) waits for
+ * drain, [parsed, submitted) for the thread.  The main thread writes a
+ * slot only between drained and submitted's next value, the thread only
+ * between parsed and submitted, so the slots themselves need no lock.
+ * The thread takes up to PARSE_ROUND frames at a time and parses them
+ * under the context lock (the parser may read the worker's symbol table).
+ * Pure C and POSIX threads: no PostgreSQL header, unit-tested in
+ * test/unit/test_parse_thread.c, also under ThreadSanitizer.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,70 +29,121 @@
 
 #include <jansson.h>
 
-#define PARSE_ROUND 256			/* frames the thread takes at a time */
+#define PARSE_ROUND 64			/* frames the thread takes at a time */
 #define PARSE_MAX_EVENTS 2048	/* events of one frame */
+#define SLOT_INLINE_EVENTS 2	/* most frames carry one event */
 
-typedef struct Item
+typedef struct Slot
 {
-	struct Item *next;
 	FeedContext ctx;
-	char	   *msg;			/* owned until parsed */
+	char	   *msg;			/* kept between uses */
 	size_t		len;
+	size_t		cap;
 	ParsedFrame out;
-} Item;
+	FeedEvent	inline_events[SLOT_INLINE_EVENTS];
+	FeedEvent  *big;			/* for frames with more events; kept */
+	int			big_cap;
+} Slot;
 
 struct ParseThread
 {
 	FeedParser	parse;
+	void		(*fn) (const ParsedFrame *pf, void *arg);	/* what drain calls */
+	void	   *fn_arg;
 	bool		threaded;
 	bool		stop;
 	pthread_t	thread;
-	pthread_mutex_t lock;		/* the queues and counters below */
+	pthread_mutex_t lock;		/* the counters below */
 	pthread_cond_t work;		/* frames to parse, or stop */
 	pthread_cond_t done;		/* frames parsed */
 	pthread_mutex_t context_lock;
-	Item	   *in_head,
-			   *in_tail;
-	int			nin;			/* waiting for the thread */
-	int			busy;			/* taken by the thread, not yet out */
-	Item	   *out_head,
-			   *out_tail;
+	uint64_t	submitted;		/* frames handed over */
+	uint64_t	parsed;			/* frames parsed (a prefix of submitted) */
+	uint64_t	drained;		/* frames handed back */
+	Slot	   *slots;			/* PARSE_QUEUE_MAX */
 	FeedEvent	scratch[PARSE_MAX_EVENTS];
 };
 
-/* Parse one frame into its item; frees the frame's text. */
-static void
-parse_one(ParseThread *t, Item *it)
+/*
+ * jansson's memory on the parser thread: a bump arena, reset after each
+ * frame (the adapters free their JSON before returning), so parsing a
+ * frame costs no malloc and no free.  Thread-local: on any other thread
+ * (arena NULL) these are plain malloc and free, and jansson takes one
+ * pair of functions for the whole process.  What does not fit goes to
+ * malloc.
+ */
+#define ARENA_SIZE (256 * 1024)
+
+static __thread char *arena;
+static __thread size_t arena_used;
+
+static void *
+arena_malloc(size_t n)
 {
-	ParsedFrame *pf = &it->out;
-	int			n = t->parse(it->msg, it->len, &it->ctx, t->scratch, PARSE_MAX_EVENTS, &pf->frame);
+	if (arena)
+	{
+		n = (n + 15) & ~(size_t) 15;
+		if (n <= ARENA_SIZE - arena_used)
+		{
+			void	   *p = arena + arena_used;
+
+			arena_used += n;
+			return p;
+		}
+	}
+	return malloc(n);
+}
+
+static void
+arena_free(void *p)
+{
+	if (arena && (char *) p >= arena && (char *) p < arena + ARENA_SIZE)
+		return;
+	free(p);
+}
+
+/* Parse the frame in one slot. */
+static void
+parse_one(ParseThread *t, Slot *s)
+{
+	ParsedFrame *pf = &s->out;
+	int			n = t->parse(s->msg, s->len, &s->ctx, t->scratch, PARSE_MAX_EVENTS, &pf->frame);
+
+	arena_used = 0;				/* the frame's JSON is freed */
 
 	pf->nevents = 0;
-	pf->events = NULL;
+	pf->events = s->inline_events;
 	pf->excerpt[0] = '\0';
-	if (n > 0)
+	if (n > SLOT_INLINE_EVENTS && n > s->big_cap)
 	{
-		pf->events = malloc(sizeof(FeedEvent) * (size_t) n);
-		if (pf->events)
-		{
-			memcpy(pf->events, t->scratch, sizeof(FeedEvent) * (size_t) n);
-			pf->nevents = n;
-		}
-		else
+		FeedEvent  *big = realloc(s->big, sizeof(FeedEvent) * (size_t) n);
+
+		if (big == NULL)
 		{
 			pf->frame.kind = FEED_FRAME_MALFORMED;
 			strcpy(pf->frame.reason, "out of memory for the frame's events");
+			n = 0;
 		}
+		else
+		{
+			s->big = big;
+			s->big_cap = n;
+		}
+	}
+	if (n > 0)
+	{
+		if (n > SLOT_INLINE_EVENTS)
+			pf->events = s->big;
+		memcpy(pf->events, t->scratch, sizeof(FeedEvent) * (size_t) n);
+		pf->nevents = n;
 	}
 	if (pf->frame.kind == FEED_FRAME_MALFORMED || pf->frame.kind == FEED_FRAME_ERROR)
 	{
-		size_t		k = it->len < PARSE_EXCERPT_LEN ? it->len : PARSE_EXCERPT_LEN;
+		size_t		k = s->len < PARSE_EXCERPT_LEN ? s->len : PARSE_EXCERPT_LEN;
 
-		memcpy(pf->excerpt, it->msg, k);
+		memcpy(pf->excerpt, s->msg, k);
 		pf->excerpt[k] = '\0';
 	}
-	free(it->msg);
-	it->msg = NULL;
 }
 
 static void *
@@ -96,48 +151,39 @@ parse_thread_main(void *arg)
 {
 	ParseThread *t = arg;
 
+	arena = malloc(ARENA_SIZE);	/* NULL: jansson just uses malloc */
 	pthread_mutex_lock(&t->lock);
 	for (;;)
 	{
-		Item	   *head,
-				   *tail;
-		int			n = 0;
+		uint64_t	from,
+					to;
 
-		while (t->in_head == NULL && !t->stop)
+		while (t->parsed == t->submitted && !t->stop)
 			pthread_cond_wait(&t->work, &t->lock);
-		if (t->in_head == NULL)
+		if (t->parsed == t->submitted)
 			break;				/* stop, and nothing left */
-		head = tail = t->in_head;
-		for (n = 1; n < PARSE_ROUND && tail->next; n++)
-			tail = tail->next;
-		t->in_head = tail->next;
-		if (t->in_head == NULL)
-			t->in_tail = NULL;
-		tail->next = NULL;
-		t->nin -= n;
-		t->busy = n;
+		from = t->parsed;
+		to = t->submitted - from > PARSE_ROUND ? from + PARSE_ROUND : t->submitted;
 		pthread_mutex_unlock(&t->lock);
 
 		pthread_mutex_lock(&t->context_lock);
-		for (Item *it = head; it; it = it->next)
-			parse_one(t, it);
+		for (uint64_t i = from; i < to; i++)
+			parse_one(t, &t->slots[i % PARSE_QUEUE_MAX]);
 		pthread_mutex_unlock(&t->context_lock);
 
 		pthread_mutex_lock(&t->lock);
-		if (t->out_tail)
-			t->out_tail->next = head;
-		else
-			t->out_head = head;
-		t->out_tail = tail;
-		t->busy = 0;
+		t->parsed = to;
 		pthread_cond_broadcast(&t->done);
 	}
 	pthread_mutex_unlock(&t->lock);
+	free(arena);
+	arena = NULL;
 	return NULL;
 }
 
 ParseThread *
-parse_thread_start(FeedParser parse, bool threads)
+parse_thread_start(FeedParser parse, bool threads,
+				   void (*fn) (const ParsedFrame *pf, void *arg), void *arg)
 {
 	ParseThread *t = calloc(1, sizeof(ParseThread));
 	sigset_t	all,
@@ -145,7 +191,15 @@ parse_thread_start(FeedParser parse, bool threads)
 
 	if (t == NULL)
 		return NULL;
+	t->slots = calloc(PARSE_QUEUE_MAX, sizeof(Slot));
+	if (t->slots == NULL)
+	{
+		free(t);
+		return NULL;
+	}
 	t->parse = parse;
+	t->fn = fn;
+	t->fn_arg = arg;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->context_lock, NULL);
 	pthread_cond_init(&t->work, NULL);
@@ -154,6 +208,7 @@ parse_thread_start(FeedParser parse, bool threads)
 		return t;
 	/* jansson picks its hash seed on first use: do it before there are two threads */
 	json_object_seed(0);
+	json_set_alloc_funcs(arena_malloc, arena_free);
 	/* the process's signal handlers must never run on this thread */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -168,59 +223,58 @@ parse_thread_running(const ParseThread *t)
 	return t->threaded;
 }
 
-static void
-append_out(ParseThread *t, Item *it)
-{
-	if (t->out_tail)
-		t->out_tail->next = it;
-	else
-		t->out_head = it;
-	t->out_tail = it;
-}
-
 bool
 parse_thread_submit(ParseThread *t, int endpoint, uint32_t connection,
-					const FeedContext *ctx, int64_t rx_us, char *msg, size_t len)
+					const FeedContext *ctx, int64_t rx_us, const char *msg, size_t len)
 {
-	Item	   *it = malloc(sizeof(Item));
+	Slot	   *s;
 
-	if (it == NULL)
+	if (t->threaded)
 	{
-		free(msg);
-		return false;
+		/* a full ring: wait for the thread (the socket is not read meanwhile) */
+		pthread_mutex_lock(&t->lock);
+		while (t->submitted - t->drained == PARSE_QUEUE_MAX && t->parsed < t->submitted)
+			pthread_cond_wait(&t->done, &t->lock);
+		pthread_mutex_unlock(&t->lock);
 	}
-	it->next = NULL;
-	it->ctx = *ctx;
-	it->msg = msg;
-	it->len = len;
-	it->out.endpoint = endpoint;
-	it->out.connection = connection;
-	it->out.rx_us = rx_us;
+	if (t->submitted - t->drained == PARSE_QUEUE_MAX)
+		parse_thread_drain(t, 0);	/* all parsed, none drained: hand them back now */
+	s = &t->slots[t->submitted % PARSE_QUEUE_MAX];
+	if (len + 1 > s->cap)
+	{
+		size_t		cap = len + 1 > 1024 ? len + 1 : 1024;
+		char	   *m = realloc(s->msg, cap);
+
+		if (m == NULL)
+			return false;
+		s->msg = m;
+		s->cap = cap;
+	}
+	memcpy(s->msg, msg, len);
+	s->msg[len] = '\0';
+	s->len = len;
+	s->ctx = *ctx;
+	s->out.endpoint = endpoint;
+	s->out.connection = connection;
+	s->out.rx_us = rx_us;
 	if (!t->threaded)
 	{
-		parse_one(t, it);
-		append_out(t, it);
+		parse_one(t, s);
+		t->submitted++;
+		t->parsed++;
 		return true;
 	}
 	pthread_mutex_lock(&t->lock);
-	while (t->nin + t->busy >= PARSE_QUEUE_MAX)
-		pthread_cond_wait(&t->done, &t->lock);
-	if (t->in_tail)
-		t->in_tail->next = it;
-	else
-		t->in_head = it;
-	t->in_tail = it;
-	t->nin++;
+	t->submitted++;
 	pthread_cond_signal(&t->work);
 	pthread_mutex_unlock(&t->lock);
 	return true;
 }
 
 int
-parse_thread_drain(ParseThread *t, int64_t wait_us,
-				   void (*fn) (const ParsedFrame *pf, void *arg), void *arg)
+parse_thread_drain(ParseThread *t, int64_t wait_us)
 {
-	Item	   *head;
+	uint64_t	upto;
 	int			n = 0;
 
 	if (t->threaded)
@@ -241,7 +295,7 @@ parse_thread_drain(ParseThread *t, int64_t wait_us,
 					until.tv_nsec -= 1000000000L;
 				}
 			}
-			while (t->nin + t->busy > 0)
+			while (t->parsed < t->submitted)
 			{
 				if (wait_us < 0)
 					pthread_cond_wait(&t->done, &t->lock);
@@ -249,25 +303,14 @@ parse_thread_drain(ParseThread *t, int64_t wait_us,
 					break;
 			}
 		}
-		head = t->out_head;
-		t->out_head = t->out_tail = NULL;
+		upto = t->parsed;
 		pthread_mutex_unlock(&t->lock);
 	}
 	else
-	{
-		head = t->out_head;
-		t->out_head = t->out_tail = NULL;
-	}
-	while (head)
-	{
-		Item	   *next = head->next;
-
-		fn(&head->out, arg);
-		free(head->out.events);
-		free(head);
-		head = next;
-		n++;
-	}
+		upto = t->parsed;
+	/* the slots up to upto are the thread's no more: read them without the lock */
+	for (; t->drained < upto; t->drained++, n++)
+		t->fn(&t->slots[t->drained % PARSE_QUEUE_MAX].out, t->fn_arg);
 	return n;
 }
 
@@ -297,4 +340,21 @@ parse_thread_stop(ParseThread *t)
 		pthread_join(t->thread, NULL);
 		t->threaded = false;
 	}
+}
+
+void
+parse_thread_free(ParseThread *t)
+{
+	parse_thread_stop(t);
+	for (int i = 0; i < PARSE_QUEUE_MAX; i++)
+	{
+		free(t->slots[i].msg);
+		free(t->slots[i].big);
+	}
+	free(t->slots);
+	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->context_lock);
+	pthread_cond_destroy(&t->work);
+	pthread_cond_destroy(&t->done);
+	free(t);
 }

@@ -5,16 +5,18 @@
  *
  * Parsing JSON costs about as much as writing the rows, so a feed worker
  * parses on a second thread while its main thread receives and writes.
- * The main thread hands each complete frame over (parse_thread_submit,
- * taking ownership of the buffer) and later takes the results back in
- * submission order (parse_thread_drain).  The thread runs only the pure-C
- * adapter (src/feed/adapter_*.c and jansson): no PostgreSQL call, no
- * palloc, no elog, all signals blocked.  Without a thread (creation
- * failed, or threads == false) submit parses at once, so callers need no
- * second code path.
+ * The main thread hands each complete frame over (parse_thread_submit
+ * copies it into a slot of a ring) and later takes the results back in
+ * submission order (parse_thread_drain calls the function given at start
+ * on each).  The thread runs only the pure-C adapter (src/feed/adapter_*.c
+ * and jansson): no PostgreSQL call, no palloc, no elog, all signals
+ * blocked.  Without a thread (creation failed, or threads == false)
+ * submit parses at once, so callers need no second code path.
  *
- * Backpressure: when PARSE_QUEUE_MAX frames wait, submit waits for the
- * thread; the socket then stops being read and TCP slows the sender.
+ * Backpressure: when all PARSE_QUEUE_MAX slots are taken, submit waits
+ * for the thread (the socket is not read meanwhile, and TCP slows the
+ * sender) or, if they are all parsed, drains them itself.  No frame is
+ * dropped for want of room.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,7 +29,7 @@
 
 #include "feed/feed_event.h"
 
-#define PARSE_QUEUE_MAX 20000
+#define PARSE_QUEUE_MAX 2048
 #define PARSE_EXCERPT_LEN 500
 
 /* One parsed frame, as parse_thread_drain() hands it back. */
@@ -44,23 +46,24 @@ typedef struct ParsedFrame
 
 typedef struct ParseThread ParseThread;
 
-extern ParseThread *parse_thread_start(FeedParser parse, bool threads);
+extern ParseThread *parse_thread_start(FeedParser parse, bool threads,
+									   void (*fn) (const ParsedFrame *pf, void *arg), void *arg);
 extern bool parse_thread_running(const ParseThread *t);
 
 /*
- * Hand a frame over (msg is malloc'd, NUL-terminated, and now belongs to
- * the queue).  False when out of memory: the frame is lost (freed).
+ * Hand a frame over (copied; the caller keeps msg).  False when out of
+ * memory: the frame is lost.
  */
 extern bool parse_thread_submit(ParseThread *t, int endpoint, uint32_t connection,
-								const FeedContext *ctx, int64_t rx_us, char *msg, size_t len);
+								const FeedContext *ctx, int64_t rx_us, const char *msg, size_t len);
 
 /*
- * Call fn on every parsed frame, in submission order; returns how many.
- * First waits until every frame submitted so far is parsed, at most
- * wait_us (0: not at all, negative: as long as it takes).
+ * Call the start's fn on every parsed frame not yet handed back, in
+ * submission order; returns how many.  First waits until every frame
+ * submitted so far is parsed, at most wait_us (0: not at all, negative:
+ * as long as it takes).  The ParsedFrame is valid only during the call.
  */
-extern int	parse_thread_drain(ParseThread *t, int64_t wait_us,
-							   void (*fn) (const ParsedFrame *pf, void *arg), void *arg);
+extern int	parse_thread_drain(ParseThread *t, int64_t wait_us);
 
 /*
  * The parser's context callback (FeedContext.contract_size) reads the
@@ -72,5 +75,8 @@ extern void parse_thread_unlock_context(ParseThread *t);
 
 /* Parse what is queued, then end the thread; drain still works after. */
 extern void parse_thread_stop(ParseThread *t);
+
+/* Stop and free everything (undrained frames are lost). */
+extern void parse_thread_free(ParseThread *t);
 
 #endif							/* ZVT_PARSE_THREAD_H */

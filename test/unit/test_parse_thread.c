@@ -4,8 +4,9 @@
  *	  real Binance adapter: every frame comes back once, in submission
  *	  order, with its events, endpoint, connection and receive time, with
  *	  and without a thread; malformed frames keep an excerpt; the context
- *	  lock holds the thread back; stop parses what is queued; more frames
- *	  than the queue holds pass (submit waits, nothing is lost).
+ *	  lock holds the thread back; stop parses what is queued; many more
+ *	  frames than the ring holds pass with drains only now and then
+ *	  (submit waits or drains itself: nothing is lost).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "feed/parse_thread.h"
@@ -77,9 +78,9 @@ collect(const ParsedFrame *pf, void *arg)
 static void
 run(bool threads, long n)
 {
-	ParseThread *t = parse_thread_start(binance_parse, threads);
-	FeedContext ctx = {false, no_contracts, NULL};
 	Seen		s = {0, 0, 0, 1, true, true, ""};
+	ParseThread *t = parse_thread_start(binance_parse, threads, collect, &s);
+	FeedContext ctx = {false, no_contracts, NULL};
 
 	CHECK(t != NULL);
 	CHECK(parse_thread_running(t) == threads);
@@ -87,17 +88,19 @@ run(bool threads, long n)
 	{
 		char	   *m = trade_frame(id);
 
-		CHECK(parse_thread_submit(t, 1, 7, &ctx, 1000 + id, m, strlen(m)));
+		if (!parse_thread_submit(t, 1, 7, &ctx, 1000 + id, m, strlen(m)))
+			CHECK(!"submit failed");
+		free(m);
 		if (id % 997 == 0)
 		{
-			char	   *bad = strdup("{\"stream\":\"btcusdt@trade\",\"data\":{\"e\":\"trade\"");
+			const char *bad = "{\"stream\":\"btcusdt@trade\",\"data\":{\"e\":\"trade\"";
 
 			parse_thread_submit(t, 1, 7, &ctx, 0, bad, strlen(bad));
 		}
 		if (id % 5000 == 0)
-			parse_thread_drain(t, 0, collect, &s);
+			parse_thread_drain(t, 0);
 	}
-	parse_thread_drain(t, -1, collect, &s);
+	parse_thread_drain(t, -1);
 	CHECK(s.trades == n);
 	CHECK(s.malformed == n / 997);
 	CHECK(s.frames == n + n / 997);
@@ -105,7 +108,7 @@ run(bool threads, long n)
 	CHECK(s.fields_ok);
 	CHECK(strncmp(s.excerpt, "{\"stream\":\"btcusdt@trade\"", 25) == 0);
 	/* nothing left */
-	CHECK(parse_thread_drain(t, -1, collect, &s) == 0);
+	CHECK(parse_thread_drain(t, -1) == 0);
 
 	/* the context lock keeps the thread from parsing */
 	if (threads)
@@ -114,9 +117,10 @@ run(bool threads, long n)
 
 		parse_thread_lock_context(t);
 		parse_thread_submit(t, 1, 7, &ctx, 1000 + s.next_trade, m, strlen(m));
-		CHECK(parse_thread_drain(t, 50000, collect, &s) == 0);
+		free(m);
+		CHECK(parse_thread_drain(t, 50000) == 0);
 		parse_thread_unlock_context(t);
-		CHECK(parse_thread_drain(t, -1, collect, &s) == 1);
+		CHECK(parse_thread_drain(t, -1) == 1);
 		CHECK(s.trades == n + 1);
 	}
 
@@ -126,20 +130,21 @@ run(bool threads, long n)
 		char	   *m = trade_frame(s.next_trade + k);
 
 		parse_thread_submit(t, 1, 7, &ctx, 1000 + s.next_trade + k, m, strlen(m));
+		free(m);
 	}
 	parse_thread_stop(t);
 	CHECK(!parse_thread_running(t));
-	CHECK(parse_thread_drain(t, 0, collect, &s) == 100);
+	CHECK(parse_thread_drain(t, 0) == 100);
 	CHECK(s.in_order);
 	CHECK(s.fields_ok);
-	free(t);
+	parse_thread_free(t);
 }
 
 int
 main(void)
 {
-	run(false, 3000);
+	run(false, PARSE_QUEUE_MAX * 3 + 7);
 	/* more frames than the queue holds, drained only now and then */
-	run(true, PARSE_QUEUE_MAX * 2 + 123);
+	run(true, PARSE_QUEUE_MAX * 10 + 123);
 	return unit_summary("test_parse_thread");
 }
