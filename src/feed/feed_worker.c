@@ -800,7 +800,7 @@ feed_tick(lws_sorted_usec_list_t *sul)
 		}
 	}
 	/* what the parser thread has done, waiting briefly for the frames already in */
-	parse_thread_drain(parser, 200);
+	parse_thread_drain(parser, 1000);
 	gen = bus_subscription_generation();
 	reload = gen != seen_subscription_gen;
 	seen_subscription_gen = gen;

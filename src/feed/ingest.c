@@ -4,13 +4,16 @@
  *	  Write a batch of feed events in one transaction, idempotently.
  *
  * The feed worker collects events between timer ticks and calls
- * ingest_flush() inside a transaction.  Each table gets one statement
- * whose rows come from arrays (INSERT ... SELECT FROM unnest($1, $2, ...)),
+ * ingest_flush() inside a transaction.  Rows are written many at a time,
  * never one INSERT per message:
- *	- trades: ON CONFLICT DO NOTHING on (instrument_id, trade_id, ts), so
- *	  replays after a reconnect are no-ops; the rows actually inserted
- *	  (RETURNING) are rolled into 1-minute candles with source 'trades' in
- *	  the same statement, so a duplicate never counts twice;
+ *	- trades that cannot be stored yet (above their instrument's high-water
+ *	  mark) go straight into their chunks with heap_multi_insert, or
+ *	  through COPY's executor, in a subtransaction, and their 1-minute
+ *	  candles (source 'trades') are built in C from the batch; the others
+ *	  (replays after a reconnect) take INSERT ... SELECT FROM unnest(...)
+ *	  ON CONFLICT DO NOTHING on (instrument_id, trade_id, ts), whose
+ *	  RETURNING rows alone are rolled into candles, so a duplicate never
+ *	  counts twice;
  *	- candles from the exchange: deduplicated in the batch (the last update
  *	  of a bar wins, as ON CONFLICT DO UPDATE may not touch a row twice),
  *	  then upserted; a closed bar is never reopened by a stale update;
@@ -29,10 +32,16 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/copy.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "libpq/pqformat.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "utils/memutils.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "common/hashfn.h"
@@ -529,6 +538,219 @@ copy_trades(IngestBatch *b, const bool *pick)
 }
 
 /*
+ * The plain path's fast writer: the new trades straight into their chunks
+ * with heap_multi_insert and the executor's index insertion, as COPY does
+ * but without its per-call costs (a slot made and dropped per row, the
+ * binary input functions).  Each row is routed by the hypertable's
+ * partition bounds; constraints are checked with ExecConstraints; a
+ * duplicate raises unique_violation from the unique index, as the INSERT
+ * would.  It declines (returns -1, having written nothing) whenever COPY
+ * must do the work: a row for the default partition, a trigger on the
+ * hypertable or a chunk, or a chunk whose columns are not the ones its
+ * slots were made for.
+ */
+#define DIRECT_SLOTS 256
+#define TRADE_COLUMNS 7
+
+static TupleDesc direct_desc;	/* a private copy: slots outlive transactions */
+static TupleTableSlot *direct_slots[DIRECT_SLOTS];
+
+/* Same physical columns as the slots were made for? */
+static bool
+direct_desc_matches(TupleDesc d)
+{
+	if (direct_desc == NULL || d->natts != direct_desc->natts)
+		return false;
+	for (int i = 0; i < d->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(d, i);
+		Form_pg_attribute b = TupleDescAttr(direct_desc, i);
+
+		if (a->atttypid != b->atttypid || a->attlen != b->attlen || a->attbyval != b->attbyval ||
+			a->attalign != b->attalign || a->attisdropped != b->attisdropped ||
+			a->atttypmod != b->atttypmod || strcmp(NameStr(a->attname), NameStr(b->attname)) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* The column numbers (0-based) of the trades' columns in d; false if any is missing. */
+static bool
+trade_columns(TupleDesc d, int *col)
+{
+	static const char *const names[TRADE_COLUMNS] = {"ts", "instrument_id", "trade_id", "price", "qty", "side", "local_ts"};
+
+	for (int k = 0; k < TRADE_COLUMNS; k++)
+	{
+		col[k] = -1;
+		for (int i = 0; i < d->natts; i++)
+			if (!TupleDescAttr(d, i)->attisdropped && strcmp(NameStr(TupleDescAttr(d, i)->attname), names[k]) == 0)
+				col[k] = i;
+		if (col[k] < 0)
+			return false;
+	}
+	return true;
+}
+
+/* Write rows [0, n) of one chunk; rows[] index the batch. */
+static void
+direct_write_chunk(Oid chunk, IngestBatch *b, const int *rows, int n, const int *col)
+{
+	Relation	rel = table_open(chunk, RowExclusiveLock);
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	EState	   *estate = CreateExecutorState();
+	CommandId	cid = GetCurrentCommandId(true);
+	Datum		sides[2] = {CStringGetTextDatum("sell"), CStringGetTextDatum("buy")};
+
+	InitResultRelInfo(rri, rel, 0, NULL, 0);
+	ExecOpenIndices(rri, false);
+	for (int done = 0; done < n;)
+	{
+		int			m = Min(n - done, DIRECT_SLOTS);
+
+		for (int k = 0; k < m; k++)
+		{
+			IngestEvent *e = &b->events[rows[done + k]];
+			TupleTableSlot *slot = direct_slots[k];
+
+			ExecClearTuple(slot);
+			memset(slot->tts_isnull, true, sizeof(bool) * direct_desc->natts);
+			slot->tts_values[col[0]] = TimestampTzGetDatum(event_ts(e));
+			slot->tts_values[col[1]] = Int32GetDatum(e->instrument_id);
+			slot->tts_values[col[2]] = CStringGetTextDatum(e->ev.trade_id);
+			slot->tts_values[col[3]] = Float8GetDatum(e->ev.price);
+			slot->tts_values[col[4]] = Float8GetDatum(e->ev.qty);
+			slot->tts_values[col[5]] = sides[e->ev.taker_buy ? 1 : 0];
+			slot->tts_values[col[6]] = TimestampTzGetDatum(e->local_ts);
+			for (int c = 0; c < TRADE_COLUMNS; c++)
+				slot->tts_isnull[col[c]] = false;
+			ExecStoreVirtualTuple(slot);
+			if (rel->rd_att->constr)
+				ExecConstraints(rri, slot, estate);
+		}
+		table_multi_insert(rel, direct_slots, m, cid, 0, NULL);
+		for (int k = 0; k < m; k++)
+		{
+			if (rri->ri_NumIndices > 0)
+				ExecInsertIndexTuples(rri, direct_slots[k], estate, false, false, NULL, NIL);
+			ResetPerTupleExprContext(estate);
+			ExecClearTuple(direct_slots[k]);
+		}
+		done += m;
+	}
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
+}
+
+static int64
+direct_trades(IngestBatch *b, const bool *pick)
+{
+	Oid			relid = RangeVarGetRelid(makeRangeVar("zvt", "trades", -1), RowExclusiveLock, false);
+	Relation	parent = table_open(relid, RowExclusiveLock);
+	PartitionKey key = RelationGetPartitionKey(parent);
+	PartitionDesc pd = RelationGetPartitionDesc(parent, true);
+	int		   *part = palloc(sizeof(int) * b->n);
+	int		   *rows = palloc(sizeof(int) * b->n);
+	bool	   *written = palloc0(sizeof(bool) * pd->nparts);
+	int			col[TRADE_COLUMNS];
+	int64		total = 0;
+	int			last_part = -1;
+	TimestampTz last_ts = 0;
+
+	if (parent->trigdesc != NULL || key == NULL || key->strategy != PARTITION_STRATEGY_RANGE ||
+		key->partnatts != 1 || pd->boundinfo == NULL)
+	{
+		table_close(parent, NoLock);
+		return -1;
+	}
+	/* route: the partition of each picked row */
+	for (int i = 0; i < b->n; i++)
+	{
+		IngestEvent *e = &b->events[i];
+		TimestampTz ts;
+		Datum		v[1];
+		bool		equal;
+		int			off;
+
+		part[i] = -1;
+		if (e->ev.kind != FEED_TRADE || !pick[i])
+			continue;
+		ts = event_ts(e);
+		if (last_part >= 0 && ts == last_ts)
+		{
+			part[i] = last_part;
+			continue;
+		}
+		v[0] = TimestampTzGetDatum(ts);
+		off = partition_range_datum_bsearch(key->partsupfunc, key->partcollation, pd->boundinfo, 1, v, &equal);
+		part[i] = pd->boundinfo->indexes[off + 1];
+		if (part[i] < 0)
+		{
+			/* no chunk for this time: the default partition's rows go through COPY */
+			table_close(parent, NoLock);
+			return -1;
+		}
+		last_part = part[i];
+		last_ts = ts;
+	}
+	/* check every chunk before writing anything, so that declining writes nothing */
+	for (int i = 0; i < b->n; i++)
+	{
+		Relation	rel;
+		bool		ok;
+
+		if (part[i] < 0 || written[part[i]])
+			continue;
+		written[part[i]] = true;
+		rel = table_open(pd->oids[part[i]], RowExclusiveLock);
+		if (!direct_desc_matches(RelationGetDescr(rel)) && rel->trigdesc == NULL &&
+			trade_columns(RelationGetDescr(rel), col))
+		{
+			/* (re)make the slots for this layout, in memory that outlives the flush */
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			for (int k = 0; k < DIRECT_SLOTS; k++)
+				if (direct_slots[k])
+					ExecDropSingleTupleTableSlot(direct_slots[k]);
+			if (direct_desc)
+				FreeTupleDesc(direct_desc);
+			direct_desc = CreateTupleDescCopy(RelationGetDescr(rel));
+			for (int k = 0; k < DIRECT_SLOTS; k++)
+				direct_slots[k] = MakeSingleTupleTableSlot(direct_desc, &TTSOpsVirtual);
+			MemoryContextSwitchTo(old);
+		}
+		ok = rel->trigdesc == NULL && direct_desc_matches(RelationGetDescr(rel));
+		table_close(rel, NoLock);
+		if (!ok)
+		{
+			table_close(parent, NoLock);
+			return -1;
+		}
+	}
+	if (!trade_columns(direct_desc, col))
+	{
+		table_close(parent, NoLock);
+		return -1;
+	}
+	/* write, one chunk at a time */
+	for (int p = 0; p < pd->nparts; p++)
+	{
+		int			n = 0;
+
+		if (!written[p])
+			continue;
+		for (int i = 0; i < b->n; i++)
+			if (part[i] == p)
+				rows[n++] = i;
+		direct_write_chunk(pd->oids[p], b, rows, n, col);
+		total += n;
+	}
+	table_close(parent, NoLock);
+	return total;
+}
+
+/*
  * Insert the picked trades; returns rows inserted.  on_conflict: ON
  * CONFLICT DO NOTHING, and the 1m candles count only the rows really
  * inserted (aggregated from RETURNING); otherwise COPY, which raises on
@@ -553,7 +775,10 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 
 	if (!on_conflict)
 	{
-		int64		rows = copy_trades(b, pick);
+		int64		rows = direct_trades(b, pick);
+
+		if (rows < 0)
+			rows = copy_trades(b, pick);
 
 		upsert_trade_candles(b, pick);
 		return rows;

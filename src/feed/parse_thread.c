@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #define PARSE_ROUND 64			/* frames the thread takes at a time */
+#define PARSE_WAKE 32			/* frames waiting before submit wakes the thread */
 #define PARSE_MAX_EVENTS 2048	/* events of one frame */
 #define SLOT_INLINE_EVENTS 2	/* most frames carry one event */
 
@@ -266,7 +267,13 @@ parse_thread_submit(ParseThread *t, int endpoint, uint32_t connection,
 	}
 	pthread_mutex_lock(&t->lock);
 	t->submitted++;
-	pthread_cond_signal(&t->work);
+	/*
+	 * Wake the thread once some frames are waiting, not for each: a wakeup
+	 * per frame costs more than the parse (and the woken thread preempts
+	 * this one).  Drain wakes it for the rest.
+	 */
+	if (t->submitted - t->parsed >= PARSE_WAKE)
+		pthread_cond_signal(&t->work);
 	pthread_mutex_unlock(&t->lock);
 	return true;
 }
@@ -280,6 +287,11 @@ parse_thread_drain(ParseThread *t, int64_t wait_us)
 	if (t->threaded)
 	{
 		pthread_mutex_lock(&t->lock);
+		if (t->parsed < t->submitted)
+			pthread_cond_signal(&t->work);
+		/* a long backlog is the thread's to work through: no point waiting */
+		if (wait_us > 0 && t->submitted - t->parsed > PARSE_ROUND)
+			wait_us = 0;
 		if (wait_us != 0)
 		{
 			struct timespec until;

@@ -61,7 +61,8 @@ extern bool parse_thread_submit(ParseThread *t, int endpoint, uint32_t connectio
  * Call the start's fn on every parsed frame not yet handed back, in
  * submission order; returns how many.  First waits until every frame
  * submitted so far is parsed, at most wait_us (0: not at all, negative:
- * as long as it takes).  The ParsedFrame is valid only during the call.
+ * as long as it takes; a positive wait is skipped when more than a round
+ * of frames waits).  The ParsedFrame is valid only during the call.
  */
 extern int	parse_thread_drain(ParseThread *t, int64_t wait_us);
 

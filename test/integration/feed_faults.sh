@@ -2,7 +2,9 @@
 # Feed workers under the simulator's faults: malformed frames (counted and
 # skipped), duplicated frames, exchange error replies, connections dropped
 # every N messages, and kill -9 of a feed worker (the cluster resets; the
-# worker comes back, and the time it was down is a gap).  Afterwards no trade is stored twice, and every trade
+# worker comes back, and the time it was down is a gap), and a user
+# trigger on zvt.trades for a while (the worker then writes through COPY,
+# which fires it).  Afterwards no trade is stored twice, and every trade
 # the simulator sent that is missing from zvt.trades lies inside a
 # zvt.feed_gaps interval of its stream or was in a malformed frame (each
 # counted in zvt.feed_status.parse_errors and logged).
@@ -23,6 +25,8 @@ cleanup() {
 	q -c "DELETE FROM zvt.subscriptions" \
 	  -c "UPDATE zvt.exchanges e SET ws_url = s.ws_url, rest_url = s.rest_url FROM zvt_saved_ex2 s WHERE s.name = e.name" \
 	  -c "DROP TABLE IF EXISTS zvt_saved_ex2" -c "ALTER SYSTEM RESET zvt.feeds" \
+	  -c "DROP TRIGGER IF EXISTS zvt_trigger_seen ON zvt.trades" -c "DROP TABLE IF EXISTS public.zvt_trigger_seen" \
+	  -c "DROP FUNCTION IF EXISTS public.zvt_trigger_seen_f()" \
 	  -c "ALTER SYSTEM RESET zvt.feed_watchdog" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -38,6 +42,21 @@ q -c "SELECT zvt.sync_instruments(e) FROM unnest(ARRAY['binance','okx']) e" \
   -c "SELECT zvt.subscribe(e, s, 'trades') FROM unnest(ARRAY['binance','okx']) e, unnest(ARRAY['BTC-USDT','ETH-USDT']) s" \
   >/dev/null || fail "subscribe"
 poll_until "SELECT count(DISTINCT exchange) FROM zvt.trades_v" 2 20 || fail "no trades"
+
+# 0: a user trigger on zvt.trades: the worker's direct chunk writes step
+# aside and COPY's executor, which fires triggers, writes the new trades
+q -c "CREATE TABLE public.zvt_trigger_seen (trade_id text)" \
+  -c "CREATE FUNCTION public.zvt_trigger_seen_f() RETURNS trigger LANGUAGE plpgsql AS
+        \$\$BEGIN INSERT INTO public.zvt_trigger_seen VALUES (NEW.trade_id); RETURN NULL; END\$\$" \
+  -c "CREATE TRIGGER zvt_trigger_seen AFTER INSERT ON zvt.trades FOR EACH ROW EXECUTE FUNCTION public.zvt_trigger_seen_f()" \
+  >/dev/null || fail "trigger setup"
+sleep 2
+q -c "DROP TRIGGER zvt_trigger_seen ON zvt.trades" >/dev/null || fail "drop trigger"
+seen=$(q -c "SELECT count(*) FROM public.zvt_trigger_seen")
+[ "$seen" -gt 0 ] || fail "the trigger on zvt.trades saw no feed rows"
+unseen=$(q -c "SELECT count(*) FROM public.zvt_trigger_seen s WHERE NOT EXISTS (SELECT FROM zvt.trades t WHERE t.trade_id = s.trade_id)")
+[ "$unseen" = 0 ] || fail "$unseen rows the trigger saw are not in zvt.trades"
+q -c "DROP TABLE public.zvt_trigger_seen" -c "DROP FUNCTION public.zvt_trigger_seen_f()" >/dev/null
 
 # 1: kill -9 of a feed worker resets the cluster; the worker comes back
 pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'okx'")
@@ -113,4 +132,4 @@ for ex, n in outside_by_exchange.items():
 
 assert gaps[("binance", "BTC-USDT")], "no binance gaps recorded"
 PY
-echo "faults: malformed counted ($parse_errors), no duplicates, every loss inside a recorded gap, back after kill -9"
+echo "faults: malformed counted ($parse_errors), no duplicates, every loss inside a recorded gap, back after kill -9, $seen rows through a user trigger"
