@@ -40,7 +40,7 @@ char	   *zvt_database = NULL;
 int			zvt_maintenance_naptime = 60;
 int			zvt_chunks_ahead = 1;
 char	   *zvt_ca_file = NULL;
-int			zvt_flush_interval = 5;
+int			zvt_flush_interval = 2;
 bool		zvt_feeds = true;
 int			zvt_feed_watchdog = 30000;
 bool		zvt_feed_parse_thread = true;
@@ -160,7 +160,7 @@ zvt_define_gucs(void)
 							"Time between two batch writes of a feed worker.",
 							"Events received in between are written in one transaction.",
 							&zvt_flush_interval,
-							5,
+							2,
 							1,
 							10000,
 							PGC_SIGHUP,

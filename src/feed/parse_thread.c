@@ -31,6 +31,7 @@
 
 #define PARSE_ROUND 64			/* frames the thread takes at a time */
 #define PARSE_WAKE 32			/* frames waiting before submit wakes the thread */
+#define PARSE_WAKE_US 300		/* or the first of them waited this long */
 #define PARSE_MAX_EVENTS 2048	/* events of one frame */
 #define SLOT_INLINE_EVENTS 2	/* most frames carry one event */
 
@@ -61,6 +62,8 @@ struct ParseThread
 	uint64_t	submitted;		/* frames handed over */
 	uint64_t	parsed;			/* frames parsed (a prefix of submitted) */
 	uint64_t	drained;		/* frames handed back */
+	int64_t		unwoken_since;	/* receive time of the first frame submitted
+								 * since the last wakeup; INT64_MAX: none */
 	Slot	   *slots;			/* PARSE_QUEUE_MAX */
 	FeedEvent	scratch[PARSE_MAX_EVENTS];
 };
@@ -199,6 +202,7 @@ parse_thread_start(FeedParser parse, bool threads,
 		return NULL;
 	}
 	t->parse = parse;
+	t->unwoken_since = INT64_MAX;
 	t->fn = fn;
 	t->fn_arg = arg;
 	pthread_mutex_init(&t->lock, NULL);
@@ -268,12 +272,18 @@ parse_thread_submit(ParseThread *t, int endpoint, uint32_t connection,
 	pthread_mutex_lock(&t->lock);
 	t->submitted++;
 	/*
-	 * Wake the thread once some frames are waiting, not for each: a wakeup
-	 * per frame costs more than the parse (and the woken thread preempts
-	 * this one).  Drain wakes it for the rest.
+	 * Wake the thread once some frames are waiting, or the oldest has
+	 * waited PARSE_WAKE_US, not for each: a wakeup per frame costs more
+	 * than the parse (and the woken thread preempts this one).  Drain
+	 * wakes it for the rest.
 	 */
-	if (t->submitted - t->parsed >= PARSE_WAKE)
+	if (t->submitted - t->parsed >= PARSE_WAKE || rx_us - t->unwoken_since >= PARSE_WAKE_US)
+	{
 		pthread_cond_signal(&t->work);
+		t->unwoken_since = INT64_MAX;
+	}
+	else if (t->unwoken_since == INT64_MAX)
+		t->unwoken_since = rx_us;
 	pthread_mutex_unlock(&t->lock);
 	return true;
 }
@@ -289,6 +299,7 @@ parse_thread_drain(ParseThread *t, int64_t wait_us)
 		pthread_mutex_lock(&t->lock);
 		if (t->parsed < t->submitted)
 			pthread_cond_signal(&t->work);
+		t->unwoken_since = INT64_MAX;
 		/* a long backlog is the thread's to work through: no point waiting */
 		if (wait_us > 0 && t->submitted - t->parsed > PARSE_ROUND)
 			wait_us = 0;
