@@ -728,7 +728,7 @@ direct_trades(IngestBatch *b, const bool *pick)
 			return -1;
 		}
 	}
-	if (!trade_columns(direct_desc, col))
+	if (direct_desc == NULL || !trade_columns(direct_desc, col))
 	{
 		table_close(parent, NoLock);
 		return -1;
