@@ -46,6 +46,7 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -57,9 +58,14 @@
 #include "common/int128.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "optimizer/paths.h"
+#include "optimizer/cost.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "storage/bufmgr.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "storage/shm_toc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -79,6 +85,21 @@
  * candles are at most two a minute (one a source).
  */
 #define SEQ_ROWS_PER_MINUTE 4
+
+/*
+ * A worker shares the sequential reads when they cover at least this
+ * many times min_parallel_table_scan_size (launching one costs a few
+ * milliseconds, reading 8 MB about as much).
+ */
+#define PARALLEL_MIN_SCANS 4
+
+/* the worker's queue, and the bars in one of its messages */
+#define READ_QUEUE_BYTES	(4 * 1024 * 1024)
+#define READ_MSG_BARS		1024
+
+#define READ_MAGIC			0x7a767472	/* "zvtr" */
+#define READ_KEY_SHARED		UINT64CONST(0x7a76740000000101)
+#define READ_KEY_QUEUE		UINT64CONST(0x7a76740000000102)
 
 /* the most columns before source that the fast fetch handles */
 #define MAX_FIXED 48
@@ -107,7 +128,44 @@ typedef struct ReadState
 	INT128		tf_span;		/* its interval_cmp_value */
 	Snapshot	snapshot;		/* the active one, as SPI's read-only query */
 	BtBarArray *out[2];			/* exchange's, trades-built */
+	bool		sender;			/* a worker: out[] are sent when full */
+	shm_mq_handle *mq;			/* the leader: the worker's queue until the
+								 * join, else NULL */
+	BtBarArray	early[2];		/* the leader: the worker's bars received
+								 * before the join */
 } ReadState;
+
+/* one partition to read */
+typedef struct ReadPart
+{
+	Relation	rel;
+	CandleCols	c;
+	Oid			index;			/* read through it, or InvalidOid:
+								 * sequentially */
+	BlockNumber nblocks;		/* its size when planned */
+	BlockNumber lead;			/* sequential: the leader reads blocks [0,
+								 * lead), the worker the rest */
+} ReadPart;
+
+/* a block range of a partition for the worker */
+typedef struct ReadRange
+{
+	Oid			relid;
+	BlockNumber start;
+	BlockNumber nblocks;
+} ReadRange;
+
+/* the worker's part of the segment: what to read, and where */
+typedef struct ReadShared
+{
+	uint32		magic;
+	int32		instrument_id;
+	TimestampTz start;
+	TimestampTz finish;
+	Interval	tf;
+	int			nranges;
+	ReadRange	ranges[FLEXIBLE_ARRAY_MEMBER];
+} ReadShared;
 
 /*
  * Where the columns lie in the tuples of one partition when every column
@@ -133,10 +191,18 @@ static void layout_init(CandleLayout *l, TupleDesc td, const CandleCols *c);
 static void layout_offsets(CandleLayout *l, uint64 mask);
 static INT128 interval_span(const Interval *iv);
 static bool partition_range(PartitionBoundInfo bi, int part, TimestampTz *lo, TimestampTz *hi);
-static void read_partition(ReadState *rs, Relation rel, TimestampTz lo, TimestampTz hi);
-static void read_seq(ReadState *rs, Relation rel, const CandleCols *c);
+static void plan_partition(ReadPart *rp, TimestampTz lo, TimestampTz hi);
+static ParallelContext *launch_worker(ReadState *rs, ReadPart *parts, int nparts, int *join);
+static void join_worker(ReadState *rs, ParallelContext *pcxt);
+static bool receive_bars(ReadState *rs, bool nowait);
+static void bar_array_append(BtBarArray *a, const BtBar *bars, int64 n);
+static void send_bars(ReadState *rs, int which);
+static void read_seq(ReadState *rs, Relation rel, const CandleCols *c,
+					 BlockNumber start, BlockNumber nblocks);
 static void read_index(ReadState *rs, Relation rel, Relation index, const CandleCols *c);
 static Oid	candle_index(Relation rel, const CandleCols *c);
+
+extern PGDLLEXPORT void zvt_backtest_read_worker(dsm_segment *seg, shm_toc *toc);
 
 /*
  * Read the closed 1-minute candles of instrument_id whose ts lies in
@@ -156,10 +222,12 @@ bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
 	PartitionDesc pd;
 	CandleCols	c;
 	ReadState	rs;
-	Relation   *parts;
+	ReadPart   *parts;
 	TimestampTz *los;
 	TimestampTz *his;
 	int			nread = 0;
+	ParallelContext *pcxt;
+	int			join = -1;
 
 	relid = get_relname_relid("candles", get_namespace_oid("zvt", false));
 	if (!OidIsValid(relid))
@@ -189,7 +257,7 @@ bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
 	 * and opened all before any is read, so that declining reads nothing.
 	 */
 	pd = RelationGetPartitionDesc(rel, true);
-	parts = palloc(sizeof(Relation) * Max(pd->nparts, 1));
+	parts = palloc0(sizeof(ReadPart) * Max(pd->nparts, 1));
 	los = palloc(sizeof(TimestampTz) * Max(pd->nparts, 1));
 	his = palloc(sizeof(TimestampTz) * Max(pd->nparts, 1));
 	for (int p = 0; p < pd->nparts; p++)
@@ -206,16 +274,17 @@ bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
 		if (!pd->is_leaf[p])
 		{
 			for (int i = 0; i < nread; i++)
-				table_close(parts[i], NoLock);
+				table_close(parts[i].rel, NoLock);
 			table_close(rel, NoLock);
 			return false;
 		}
-		parts[nread] = table_open(pd->oids[p], AccessShareLock);
-		if (parts[nread]->rd_rel->relkind != RELKIND_RELATION ||
-			parts[nread]->rd_rel->relam != HEAP_TABLE_AM_OID)
+		parts[nread].rel = table_open(pd->oids[p], AccessShareLock);
+		if (parts[nread].rel->rd_rel->relkind != RELKIND_RELATION ||
+			parts[nread].rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
+			!candle_cols(parts[nread].rel, &parts[nread].c))
 		{
 			for (int i = 0; i <= nread; i++)
-				table_close(parts[i], NoLock);
+				table_close(parts[i].rel, NoLock);
 			table_close(rel, NoLock);
 			return false;
 		}
@@ -234,9 +303,30 @@ bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
 	rs.out[0] = exch;
 	rs.out[1] = trades;
 	for (int i = 0; i < nread; i++)
+		plan_partition(&parts[i], los[i], his[i]);
+
+	/*
+	 * Large sequential reads are shared with a worker; its bars come
+	 * after the leader's share of the same partition ("join"), so that
+	 * bars read in time order stay so.
+	 */
+	pcxt = launch_worker(&rs, parts, nread, &join);
+	for (int i = 0; i < nread; i++)
 	{
-		read_partition(&rs, parts[i], los[i], his[i]);
-		table_close(parts[i], NoLock);
+		ReadPart   *rp = &parts[i];
+
+		if (OidIsValid(rp->index))
+		{
+			Relation	irel = index_open(rp->index, AccessShareLock);
+
+			read_index(&rs, rp->rel, irel, &rp->c);
+			index_close(irel, NoLock);
+		}
+		else if (rp->lead > 0)
+			read_seq(&rs, rp->rel, &rp->c, 0, rp->lead);
+		if (pcxt != NULL && i == join)
+			join_worker(&rs, pcxt);
+		table_close(rp->rel, NoLock);
 	}
 
 	/* the locks are kept to the end of the transaction, as a query's */
@@ -324,42 +414,242 @@ partition_range(PartitionBoundInfo bi, int part, TimestampTz *lo, TimestampTz *h
 }
 
 /*
- * Read one partition, of which [lo, hi) is the part in the range asked
- * for: sequentially or through its unique index (see the file head).
+ * How to read one partition, of which [lo, hi) is the part in the range
+ * asked for: sequentially or through its unique index (see the file
+ * head).  A sequential read is the leader's alone until launch_worker()
+ * shares it.
  */
 static void
-read_partition(ReadState *rs, Relation rel, TimestampTz lo, TimestampTz hi)
+plan_partition(ReadPart *rp, TimestampTz lo, TimestampTz hi)
 {
-	CandleCols	c;
-	BlockNumber pages = RelationGetNumberOfBlocks(rel);
+	Relation	rel = rp->rel;
 	double		rows;
 	double		minutes = ((double) hi - (double) lo) / USECS_PER_MINUTE;
-	Oid			index;
 
-	if (!candle_cols(rel, &c))
-		elog(ERROR, "partition \"%s\" of zvt.candles lacks a column", RelationGetRelationName(rel));
-	if (pages == 0)
+	rp->nblocks = RelationGetNumberOfBlocks(rel);
+	rp->lead = rp->nblocks;
+	rp->index = InvalidOid;
+	if (rp->nblocks == 0)
 		return;
 
 	/* as the planner's estimate_rel_size: the known density, current size */
 	if (rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples >= 0)
-		rows = rel->rd_rel->reltuples / rel->rd_rel->relpages * pages;
+		rows = rel->rd_rel->reltuples / rel->rd_rel->relpages * rp->nblocks;
 	else
-		rows = (double) pages * (BLCKSZ / 128);
-
-	index = candle_index(rel, &c);
+		rows = (double) rp->nblocks * (BLCKSZ / 128);
+	if (rows > SEQ_ROWS_PER_MINUTE * Max(minutes, 1))
+		rp->index = candle_index(rel, &rp->c);
 	elog(DEBUG1, "zvt backtest: %s read of \"%s\" (%.0f rows for %.0f minutes)",
-		 OidIsValid(index) && rows > SEQ_ROWS_PER_MINUTE * Max(minutes, 1) ? "index" : "sequential",
+		 OidIsValid(rp->index) ? "index" : "sequential",
 		 RelationGetRelationName(rel), rows, minutes);
-	if (OidIsValid(index) && rows > SEQ_ROWS_PER_MINUTE * Max(minutes, 1))
-	{
-		Relation	irel = index_open(index, AccessShareLock);
+}
 
-		read_index(rs, rel, irel, &c);
-		index_close(irel, NoLock);
+/*
+ * Launch a worker for the second half of the sequential reads' blocks
+ * when they are large enough and a parallel query could have one: fill
+ * its segment, set each part's lead and *join, the part after whose read
+ * the leader takes the worker's bars.  Returns the context, or NULL with
+ * every read left to the leader.
+ */
+static ParallelContext *
+launch_worker(ReadState *rs, ReadPart *parts, int nparts, int *join)
+{
+	ParallelContext *pcxt;
+	ReadShared *sh;
+	shm_mq	   *mq;
+	double		total = 0;
+	double		half;
+	int			nranges = 0;
+	Size		sh_size;
+
+	for (int i = 0; i < nparts; i++)
+		if (!OidIsValid(parts[i].index))
+		{
+			total += parts[i].nblocks;
+			nranges++;
+		}
+	if (nranges == 0 || max_parallel_workers_per_gather < 1 || IsInParallelMode() ||
+		total < (double) PARALLEL_MIN_SCANS * min_parallel_table_scan_size)
+		return NULL;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("zvt", "zvt_backtest_read_worker", 1);
+	sh_size = add_size(offsetof(ReadShared, ranges), mul_size(sizeof(ReadRange), nranges));
+	shm_toc_estimate_chunk(&pcxt->estimator, sh_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, READ_QUEUE_BYTES);
+	shm_toc_estimate_keys(&pcxt->estimator, 2);
+	InitializeParallelDSM(pcxt);
+
+	sh = shm_toc_allocate(pcxt->toc, sh_size);
+	sh->magic = READ_MAGIC;
+	sh->instrument_id = rs->instrument_id;
+	sh->start = rs->start;
+	sh->finish = rs->finish;
+	sh->tf = rs->tf;
+	sh->nranges = 0;
+	half = total / 2;
+	*join = -1;
+	for (int i = 0; i < nparts; i++)
+	{
+		ReadPart   *rp = &parts[i];
+
+		if (OidIsValid(rp->index))
+			continue;
+		rp->lead = (BlockNumber) Min((double) rp->nblocks, Max(half, 0));
+		half -= rp->nblocks;
+		if (rp->lead < rp->nblocks)
+		{
+			ReadRange  *r = &sh->ranges[sh->nranges++];
+
+			r->relid = RelationGetRelid(rp->rel);
+			r->start = rp->lead;
+			r->nblocks = rp->nblocks - rp->lead;
+			if (*join < 0)
+				*join = i;
+		}
 	}
-	else
-		read_seq(rs, rel, &c);
+	shm_toc_insert(pcxt->toc, READ_KEY_SHARED, sh);
+	mq = shm_mq_create(shm_toc_allocate(pcxt->toc, READ_QUEUE_BYTES), READ_QUEUE_BYTES);
+	shm_toc_insert(pcxt->toc, READ_KEY_QUEUE, mq);
+	shm_mq_set_receiver(mq, MyProc);
+
+	LaunchParallelWorkers(pcxt);
+	if (pcxt->nworkers_launched == 0)
+	{
+		/* none to be had: the leader reads it all */
+		for (int i = 0; i < nparts; i++)
+			parts[i].lead = parts[i].nblocks;
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return NULL;
+	}
+	elog(DEBUG1, "zvt backtest: a worker reads %.0f of %.0f blocks", total - total / 2, total);
+	rs->mq = shm_mq_attach(mq, pcxt->seg, pcxt->worker[0].bgwhandle);
+	for (int w = 0; w < 2; w++)
+	{
+		rs->early[w].cap = READ_MSG_BARS;
+		rs->early[w].n = 0;
+		rs->early[w].bars = palloc(sizeof(BtBar) * READ_MSG_BARS);
+	}
+	return pcxt;
+}
+
+/*
+ * Take the worker's bars after the leader's own: those received so far,
+ * then the rest until the worker is done; then end the parallel part (an
+ * error of the worker's is raised here).
+ */
+static void
+join_worker(ReadState *rs, ParallelContext *pcxt)
+{
+	BtBarArray *out[2] = {rs->out[0], rs->out[1]};
+
+	for (int w = 0; w < 2; w++)
+	{
+		bar_array_append(out[w], rs->early[w].bars, rs->early[w].n);
+		pfree(rs->early[w].bars);
+		rs->early[w].n = 0;
+		/* from now on straight into the outputs */
+		rs->early[w] = *out[w];
+	}
+	while (receive_bars(rs, false))
+		;
+	for (int w = 0; w < 2; w++)
+		*out[w] = rs->early[w];
+	rs->mq = NULL;
+	WaitForParallelWorkersToFinish(pcxt);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+}
+
+/*
+ * The worker's messages into rs->early[] until none is waiting (nowait)
+ * or the worker is done; false when it is done.
+ */
+static bool
+receive_bars(ReadState *rs, bool nowait)
+{
+	for (;;)
+	{
+		Size		nbytes;
+		void	   *data;
+		int64		which;
+		shm_mq_result r = shm_mq_receive(rs->mq, &nbytes, &data, nowait);
+
+		if (r == SHM_MQ_WOULD_BLOCK)
+			return true;
+		if (r == SHM_MQ_DETACHED)
+			return false;
+		memcpy(&which, data, sizeof(which));
+		if (which < 0 || which > 1 || (nbytes - sizeof(which)) % sizeof(BtBar) != 0)
+			elog(ERROR, "bad message from a zvt backtest read worker");
+		bar_array_append(&rs->early[which], (BtBar *) ((char *) data + sizeof(which)),
+						 (nbytes - sizeof(which)) / sizeof(BtBar));
+	}
+}
+
+/* a worker: send out[which]'s bars to the leader and empty it */
+static void
+send_bars(ReadState *rs, int which)
+{
+	int64		w = which;
+	shm_mq_iovec iov[2];
+
+	if (rs->out[which]->n == 0)
+		return;
+	iov[0].data = (const char *) &w;
+	iov[0].len = sizeof(w);
+	iov[1].data = (const char *) rs->out[which]->bars;
+	iov[1].len = sizeof(BtBar) * rs->out[which]->n;
+	if (shm_mq_sendv(rs->mq, iov, 2, false, false) != SHM_MQ_SUCCESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("the leader of a zvt backtest read is gone")));
+	rs->out[which]->n = 0;
+}
+
+/* a parallel worker: read the block ranges of the segment, send the bars */
+void
+zvt_backtest_read_worker(dsm_segment *seg, shm_toc *toc)
+{
+	ReadShared *sh = shm_toc_lookup(toc, READ_KEY_SHARED, false);
+	shm_mq	   *mq = shm_toc_lookup(toc, READ_KEY_QUEUE, false);
+	BtBarArray	buf[2];
+	ReadState	rs;
+
+	if (sh->magic != READ_MAGIC)
+		elog(ERROR, "bad magic number in zvt backtest read segment");
+	shm_mq_set_sender(mq, MyProc);
+	memset(&rs, 0, sizeof(rs));
+	rs.mq = shm_mq_attach(mq, seg, NULL);
+	rs.sender = true;
+	rs.instrument_id = sh->instrument_id;
+	rs.start = sh->start;
+	rs.finish = sh->finish;
+	rs.tf = sh->tf;
+	rs.tf_span = interval_span(&rs.tf);
+	rs.snapshot = GetActiveSnapshot();
+	for (int w = 0; w < 2; w++)
+	{
+		buf[w].cap = READ_MSG_BARS;
+		buf[w].n = 0;
+		buf[w].bars = palloc(sizeof(BtBar) * READ_MSG_BARS);
+		rs.out[w] = &buf[w];
+	}
+	for (int i = 0; i < sh->nranges; i++)
+	{
+		Relation	rel = table_open(sh->ranges[i].relid, AccessShareLock);
+		CandleCols	c;
+
+		if (!candle_cols(rel, &c))
+			elog(ERROR, "partition \"%s\" of zvt.candles lacks a column",
+				 RelationGetRelationName(rel));
+		read_seq(&rs, rel, &c, sh->ranges[i].start, sh->ranges[i].nblocks);
+		table_close(rel, AccessShareLock);
+	}
+	send_bars(&rs, 0);
+	send_bars(&rs, 1);
+	shm_mq_detach(rs.mq);
 }
 
 /*
@@ -414,15 +704,52 @@ keep_row(const ReadState *rs, const CandleCols *c, HeapTuple tup, TupleDesc td, 
 	return -1;
 }
 
-static inline void
-push_bar(BtBarArray *a, const BtBar *bar)
+/* append n bars to a, growing it as needed */
+static void
+bar_array_append(BtBarArray *a, const BtBar *bars, int64 n)
 {
-	if (a->n == a->cap)
+	if (a->n + n > a->cap)
 	{
-		a->cap *= 2;
+		while (a->n + n > a->cap)
+			a->cap *= 2;
 		a->bars = repalloc_huge(a->bars, sizeof(BtBar) * a->cap);
 	}
+	memcpy(a->bars + a->n, bars, sizeof(BtBar) * n);
+	a->n += n;
+}
+
+/*
+ * Keep a bar: appended to its array, or in a worker sent with the others
+ * when the array is full; the leader takes in what the worker sent so far
+ * every 64K rows.
+ */
+static inline void
+push_bar(ReadState *rs, int which, const BtBar *bar)
+{
+	BtBarArray *a = rs->out[which];
+
+	if (a->n == a->cap)
+	{
+		if (rs->sender)
+			send_bars(rs, which);
+		else
+		{
+			a->cap *= 2;
+			a->bars = repalloc_huge(a->bars, sizeof(BtBar) * a->cap);
+		}
+	}
 	a->bars[a->n++] = *bar;
+}
+
+/* every 64K rows: interrupts, and the worker's bars */
+static inline void
+every_64k(ReadState *rs, uint32 *n)
+{
+	if ((++*n & 0xFFFF) != 0)
+		return;
+	CHECK_FOR_INTERRUPTS();
+	if (rs->mq != NULL && !rs->sender)
+		receive_bars(rs, true);
 }
 
 /*
@@ -540,16 +867,19 @@ layout_offsets(CandleLayout *l, uint64 mask)
 	l->mask = mask;
 }
 
-/* every row of rel, in physical order */
+/* the rows of blocks [start, start + nblocks) of rel, in physical order */
 static void
-read_seq(ReadState *rs, Relation rel, const CandleCols *c)
+read_seq(ReadState *rs, Relation rel, const CandleCols *c,
+		 BlockNumber start, BlockNumber nblocks)
 {
-	TableScanDesc scan = table_beginscan(rel, rs->snapshot, 0, NULL);
+	/* no synchronized scan: it could start mid-table, out of time order */
+	TableScanDesc scan = table_beginscan_strat(rel, rs->snapshot, 0, NULL, true, false);
 	TupleDesc	td = RelationGetDescr(rel);
 	HeapTuple	tup;
 	CandleLayout l;
 	uint32		n = 0;
 
+	heap_setscanlimits(scan, start, nblocks);
 	layout_init(&l, td, c);
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
@@ -558,9 +888,8 @@ read_seq(ReadState *rs, Relation rel, const CandleCols *c)
 			: keep_row(rs, c, tup, td, &bar);
 
 		if (which >= 0)
-			push_bar(rs->out[which], &bar);
-		if ((++n & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
+			push_bar(rs, which, &bar);
+		every_64k(rs, &n);
 	}
 	table_endscan(scan);
 }
@@ -603,11 +932,10 @@ read_index(ReadState *rs, Relation rel, Relation index, const CandleCols *c)
 			int			which = keep_row(rs, c, tup, td, &bar);
 
 			if (which >= 0)
-				push_bar(rs->out[which], &bar);
+				push_bar(rs, which, &bar);
 			if (shouldFree)
 				heap_freetuple(tup);
-			if ((++n & 0xFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
+			every_64k(rs, &n);
 		}
 		index_endscan(scan);
 	}

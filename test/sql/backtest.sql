@@ -224,6 +224,16 @@ SELECT 'direct', s, f, r.bars, r.first_bar, r.last_bar, r.final_equity, r.trades
                ('2011-03-27 00:00+00', '2011-03-27 00:30+00'),
                ('2011-03-25 12:00+00', '2011-03-28 12:00+00')) v (s, f),
        zvt.backtest('sma_cross', 'binance', 'RD1-USDT', '1 minute', s, f, '{"fast": 3, "slow": 8}') r;
+-- the sequential reads shared with a parallel worker, however small
+SET min_parallel_table_scan_size = 0;
+INSERT INTO read_runs
+SELECT 'parallel', s, f, r.bars, r.first_bar, r.last_bar, r.final_equity, r.trades
+  FROM (VALUES (timestamptz '2011-03-23', timestamptz '2011-03-31'),
+               ('2011-03-26 23:00+00', '2011-03-27 01:00+00'),
+               ('2011-03-27 00:00+00', '2011-03-27 00:30+00'),
+               ('2011-03-25 12:00+00', '2011-03-28 12:00+00')) v (s, f),
+       zvt.backtest('sma_cross', 'binance', 'RD1-USDT', '1 minute', s, f, '{"fast": 3, "slow": 8}') r;
+RESET min_parallel_table_scan_size;
 RESET ROLE;
 -- with row-level security on (a policy admitting every row) the SQL reads
 ALTER TABLE zvt.candles ENABLE ROW LEVEL SECURITY;
@@ -239,7 +249,7 @@ SELECT 'sql', s, f, r.bars, r.first_bar, r.last_bar, r.final_equity, r.trades
 RESET ROLE;
 DROP POLICY read_all ON zvt.candles;
 ALTER TABLE zvt.candles DISABLE ROW LEVEL SECURITY;
--- one row a range: the two reads agree
+-- one row a range: the three reads agree
 SELECT start, finish, bars, first_bar, last_bar, trades, count(*) AS reads
   FROM read_runs GROUP BY start, finish, bars, first_bar, last_bar, final_equity, trades
  ORDER BY start, finish;
