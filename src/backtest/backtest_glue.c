@@ -10,11 +10,12 @@
  *
  * Params are a jsonb object read through jsonb_each over SPI; each key is
  * applied by bt_apply_param(), which the grid also uses to check its
- * values.  Bars come through an SPI cursor: zvt.ohlcv rolls any timeframe
- * up from stored 1-minute candles and checks exchange, symbol and
- * timeframe; for 1-minute bars the stored candles are the bars, read
- * directly by the same rule (the exchange's candle wins over one built
- * from trades, closed ones only).  Everything runs as the caller in the
+ * values.  Bars come through SPI: zvt.ohlcv rolls any timeframe up from
+ * stored 1-minute candles and checks exchange, symbol and timeframe; for
+ * 1-minute bars the stored candles are the bars, by the same rule (the
+ * exchange's candle wins over one built from trades, closed ones only),
+ * read by backtest_read.c without the executor unless it declines, then
+ * by two plain range queries.  Everything runs as the caller in the
  * caller's SPI connection.
  *
  *-------------------------------------------------------------------------
@@ -481,7 +482,8 @@ bars_source_query(const char *source)
  * All the closed bars of the market in time order in a palloc'd array
  * (huge allowed), their count in *nbars; 42704 when there are none.  They
  * are read without ORDER BY and sorted here only when they did not come
- * in order (they come in index order, that is in time order).
+ * in order (chunks are read in time order, each in index or physical
+ * order, which is time order for candles stored as they closed).
  */
 BtBar *
 bt_load_bars(const BtMarket *mk, int64 *nbars)
@@ -505,10 +507,11 @@ bt_load_bars(const BtMarket *mk, int64 *nbars)
 	}
 
 	/*
-	 * Stored 1-minute bars: the exchange's, then those built from trades,
-	 * each a plain range read (an anti-join in SQL makes the planner hash
-	 * every exchange bar even when no trades-built bar exists); a minute
-	 * with both keeps the exchange's.
+	 * Stored 1-minute bars: the exchange's and those built from trades,
+	 * read straight from the chunks in one pass, or else each by a plain
+	 * range query (an anti-join in SQL makes the planner hash every
+	 * exchange bar even when no trades-built bar exists); a minute with
+	 * both keeps the exchange's.
 	 */
 	t.bars = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BtBar) * t.cap);
 	if (!bt_read_1m_bars(mk, instrument_id(mk), &a, &t))

@@ -21,9 +21,27 @@
  *
  * The choice compares the partition's estimated rows (pg_class's density
  * times its current size, as the planner estimates) with the most rows
- * the instrument can have there: two (one a source) per minute of the
- * range the partition covers.  A sequential read is taken when the
- * partition holds at most SEQ_ROWS_PER_MINUTE times that.
+ * the instrument's 1m candles can have there: two (one a source) per
+ * minute of the range the partition covers, if stored on whole minutes.
+ * A sequential read is taken when the partition holds at most
+ * SEQ_ROWS_PER_MINUTE rows a minute.
+ *
+ * Large sequential reads are shared with one parallel worker, as the
+ * grid shares its combinations (backtest_grid.c): the leader enters
+ * parallel mode, puts the instrument, range and block ranges in a
+ * shm_toc segment with a shm_mq, and launches the worker; the worker
+ * reads the second half of the sequential blocks (heap scan limits, no
+ * synchronized scan, so each block range is read in physical order) and
+ * sends its bars in messages of READ_MSG_BARS; the leader reads the first
+ * half, taking in the messages every 64K rows so the worker never waits
+ * on a full queue, and after its share ("the join") appends the worker's
+ * bars, receives the rest until the worker detaches, waits for it
+ * (rethrowing its error) and leaves parallel mode.  Bars read in time
+ * order thus stay in order.  The worker runs as the caller under the
+ * leader's active snapshot (both restored by the parallel machinery) and
+ * takes its own AccessShareLocks; a cancel in the leader aborts the
+ * transaction, which terminates the worker.  Nothing is written, so
+ * parallel mode forbids nothing the read does.
  *
  * Rows are kept by exactly the rule of the SQL it replaces: instrument_id
  * equal, timeframe equal as interval_eq judges (so '60 seconds' is one
