@@ -26,22 +26,8 @@
  * A sequential read is taken when the partition holds at most
  * SEQ_ROWS_PER_MINUTE rows a minute.
  *
- * Large sequential reads are shared with one parallel worker, as the
- * grid shares its combinations (backtest_grid.c): the leader enters
- * parallel mode, puts the instrument, range and block ranges in a
- * shm_toc segment with a shm_mq, and launches the worker; the worker
- * reads the second half of the sequential blocks (heap scan limits, no
- * synchronized scan, so each block range is read in physical order) and
- * sends its bars in messages of READ_MSG_BARS; the leader reads the first
- * half, taking in the messages every 64K rows so the worker never waits
- * on a full queue, and after its share ("the join") appends the worker's
- * bars, receives the rest until the worker detaches, waits for it
- * (rethrowing its error) and leaves parallel mode.  Bars read in time
- * order thus stay in order.  The worker runs as the caller under the
- * leader's active snapshot (both restored by the parallel machinery) and
- * takes its own AccessShareLocks; a cancel in the leader aborts the
- * transaction, which terminates the worker.  Nothing is written, so
- * parallel mode forbids nothing the read does.
+ * Large sequential reads are shared with one parallel worker
+ * (backtest_read_worker.c).
  *
  * Rows are kept by exactly the rule of the SQL it replaces: instrument_id
  * equal, timeframe equal as interval_eq judges (so '60 seconds' is one
@@ -64,7 +50,6 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
-#include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -76,14 +61,9 @@
 #include "common/int128.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
-#include "optimizer/paths.h"
-#include "optimizer/cost.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "storage/bufmgr.h"
-#include "storage/proc.h"
-#include "storage/shm_mq.h"
-#include "storage/shm_toc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -96,6 +76,7 @@
 #include "zvt.h"
 #include "core/zvt_time.h"
 #include "backtest/backtest_glue.h"
+#include "backtest/backtest_read.h"
 
 /*
  * A partition is read sequentially when it holds at most this many rows
@@ -104,86 +85,8 @@
  */
 #define SEQ_ROWS_PER_MINUTE 4
 
-/*
- * A worker shares the sequential reads when they cover at least this
- * many times min_parallel_table_scan_size (launching one costs a few
- * milliseconds, reading 8 MB about as much).
- */
-#define PARALLEL_MIN_SCANS 4
-
-/* the worker's queue, and the bars in one of its messages */
-#define READ_QUEUE_BYTES	(4 * 1024 * 1024)
-#define READ_MSG_BARS		1024
-
-#define READ_MAGIC			0x7a767472	/* "zvtr" */
-#define READ_KEY_SHARED		UINT64CONST(0x7a76740000000101)
-#define READ_KEY_QUEUE		UINT64CONST(0x7a76740000000102)
-
 /* the most columns before source that the fast fetch handles */
 #define MAX_FIXED 48
-
-/* the columns the read needs, as attribute numbers of one relation */
-typedef struct CandleCols
-{
-	AttrNumber	ts;
-	AttrNumber	instrument_id;
-	AttrNumber	timeframe;
-	AttrNumber	open;
-	AttrNumber	high;
-	AttrNumber	low;
-	AttrNumber	close;
-	AttrNumber	closed;
-	AttrNumber	source;
-} CandleCols;
-
-/* what one read looks for and where it puts the bars */
-typedef struct ReadState
-{
-	int32		instrument_id;
-	TimestampTz start;
-	TimestampTz finish;
-	Interval	tf;				/* the timeframe asked for */
-	INT128		tf_span;		/* its interval_cmp_value */
-	Snapshot	snapshot;		/* the active one, as SPI's read-only query */
-	BtBarArray *out[2];			/* exchange's, trades-built */
-	bool		sender;			/* a worker: out[] are sent when full */
-	shm_mq_handle *mq;			/* the leader: the worker's queue until the
-								 * join, else NULL */
-	BtBarArray	early[2];		/* the leader: the worker's bars received
-								 * before the join */
-} ReadState;
-
-/* one partition to read */
-typedef struct ReadPart
-{
-	Relation	rel;
-	CandleCols	c;
-	Oid			index;			/* read through it, or InvalidOid:
-								 * sequentially */
-	BlockNumber nblocks;		/* its size when planned */
-	BlockNumber lead;			/* sequential: the leader reads blocks [0,
-								 * lead), the worker the rest */
-} ReadPart;
-
-/* a block range of a partition for the worker */
-typedef struct ReadRange
-{
-	Oid			relid;
-	BlockNumber start;
-	BlockNumber nblocks;
-} ReadRange;
-
-/* the worker's part of the segment: what to read, and where */
-typedef struct ReadShared
-{
-	uint32		magic;
-	int32		instrument_id;
-	TimestampTz start;
-	TimestampTz finish;
-	Interval	tf;
-	int			nranges;
-	ReadRange	ranges[FLEXIBLE_ARRAY_MEMBER];
-} ReadShared;
 
 /*
  * Where the columns lie in the tuples of one partition when every column
@@ -204,23 +107,12 @@ typedef struct CandleLayout
 									 * off[nfixed] is the end of the last */
 } CandleLayout;
 
-static bool candle_cols(Relation rel, CandleCols *c);
 static void layout_init(CandleLayout *l, TupleDesc td, const CandleCols *c);
 static void layout_offsets(CandleLayout *l, uint64 mask);
-static INT128 interval_span(const Interval *iv);
 static bool partition_range(PartitionBoundInfo bi, int part, TimestampTz *lo, TimestampTz *hi);
 static void plan_partition(ReadPart *rp, TimestampTz lo, TimestampTz hi);
-static ParallelContext *launch_worker(ReadState *rs, ReadPart *parts, int nparts, int *join);
-static void join_worker(ReadState *rs, ParallelContext *pcxt);
-static bool receive_bars(ReadState *rs, bool nowait);
-static void bar_array_append(BtBarArray *a, const BtBar *bars, int64 n);
-static void send_bars(ReadState *rs, int which);
-static void read_seq(ReadState *rs, Relation rel, const CandleCols *c,
-					 BlockNumber start, BlockNumber nblocks);
 static void read_index(ReadState *rs, Relation rel, Relation index, const CandleCols *c);
 static Oid	candle_index(Relation rel, const CandleCols *c);
-
-extern PGDLLEXPORT void zvt_backtest_read_worker(dsm_segment *seg, shm_toc *toc);
 
 /*
  * Read the closed 1-minute candles of instrument_id whose ts lies in
@@ -256,7 +148,7 @@ bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
 		return false;
 
 	rel = table_open(relid, AccessShareLock);
-	if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE || !candle_cols(rel, &c))
+	if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE || !bt_read_cols(rel, &c))
 	{
 		table_close(rel, AccessShareLock);
 		return false;
@@ -299,7 +191,7 @@ bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
 		parts[nread].rel = table_open(pd->oids[p], AccessShareLock);
 		if (parts[nread].rel->rd_rel->relkind != RELKIND_RELATION ||
 			parts[nread].rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
-			!candle_cols(parts[nread].rel, &parts[nread].c))
+			!bt_read_cols(parts[nread].rel, &parts[nread].c))
 		{
 			for (int i = 0; i <= nread; i++)
 				table_close(parts[i].rel, NoLock);
@@ -316,7 +208,7 @@ bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
 	rs.start = mk->start;
 	rs.finish = mk->finish;
 	rs.tf = *DatumGetIntervalP(mk->timeframe);
-	rs.tf_span = interval_span(&rs.tf);
+	rs.tf_span = bt_read_span(&rs.tf);
 	rs.snapshot = GetActiveSnapshot();
 	rs.out[0] = exch;
 	rs.out[1] = trades;
@@ -328,7 +220,7 @@ bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
 	 * after the leader's share of the same partition ("join"), so that
 	 * bars read in time order stay so.
 	 */
-	pcxt = launch_worker(&rs, parts, nread, &join);
+	pcxt = bt_read_launch(&rs, parts, nread, &join);
 	for (int i = 0; i < nread; i++)
 	{
 		ReadPart   *rp = &parts[i];
@@ -341,9 +233,9 @@ bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
 			index_close(irel, NoLock);
 		}
 		else if (rp->lead > 0)
-			read_seq(&rs, rp->rel, &rp->c, 0, rp->lead);
+			bt_read_seq(&rs, rp->rel, &rp->c, 0, rp->lead);
 		if (pcxt != NULL && i == join)
-			join_worker(&rs, pcxt);
+			bt_read_join(&rs, pcxt);
 		table_close(rp->rel, NoLock);
 	}
 
@@ -356,8 +248,8 @@ bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
  * The attribute numbers of the columns the read needs in rel; false
  * unless they all exist with the types of zvt.candles.
  */
-static bool
-candle_cols(Relation rel, CandleCols *c)
+bool
+bt_read_cols(Relation rel, CandleCols *c)
 {
 	static const struct
 	{
@@ -401,8 +293,8 @@ candle_cols(Relation rel, CandleCols *c)
 }
 
 /* an interval as interval_eq compares it: months of 30 days, in usecs */
-static INT128
-interval_span(const Interval *iv)
+INT128
+bt_read_span(const Interval *iv)
 {
 	INT128		span = int64_to_int128(iv->time);
 
@@ -434,7 +326,7 @@ partition_range(PartitionBoundInfo bi, int part, TimestampTz *lo, TimestampTz *h
 /*
  * How to read one partition, of which [lo, hi) is the part in the range
  * asked for: sequentially or through its unique index (see the file
- * head).  A sequential read is the leader's alone until launch_worker()
+ * head).  A sequential read is the leader's alone until bt_read_launch()
  * shares it.
  */
 static void
@@ -460,214 +352,6 @@ plan_partition(ReadPart *rp, TimestampTz lo, TimestampTz hi)
 	elog(DEBUG1, "zvt backtest: %s read of \"%s\" (%.0f rows for %.0f minutes)",
 		 OidIsValid(rp->index) ? "index" : "sequential",
 		 RelationGetRelationName(rel), rows, minutes);
-}
-
-/*
- * Launch a worker for the second half of the sequential reads' blocks
- * when they are large enough and a parallel query could have one: fill
- * its segment, set each part's lead and *join, the part after whose read
- * the leader takes the worker's bars.  Returns the context, or NULL with
- * every read left to the leader.
- */
-static ParallelContext *
-launch_worker(ReadState *rs, ReadPart *parts, int nparts, int *join)
-{
-	ParallelContext *pcxt;
-	ReadShared *sh;
-	shm_mq	   *mq;
-	double		total = 0;
-	double		half;
-	int			nranges = 0;
-	Size		sh_size;
-
-	for (int i = 0; i < nparts; i++)
-		if (!OidIsValid(parts[i].index))
-		{
-			total += parts[i].nblocks;
-			nranges++;
-		}
-	if (nranges == 0 || max_parallel_workers_per_gather < 1 || IsInParallelMode() ||
-		total < (double) PARALLEL_MIN_SCANS * min_parallel_table_scan_size)
-		return NULL;
-
-	EnterParallelMode();
-	pcxt = CreateParallelContext("zvt", "zvt_backtest_read_worker", 1);
-	sh_size = add_size(offsetof(ReadShared, ranges), mul_size(sizeof(ReadRange), nranges));
-	shm_toc_estimate_chunk(&pcxt->estimator, sh_size);
-	shm_toc_estimate_chunk(&pcxt->estimator, READ_QUEUE_BYTES);
-	shm_toc_estimate_keys(&pcxt->estimator, 2);
-	InitializeParallelDSM(pcxt);
-
-	sh = shm_toc_allocate(pcxt->toc, sh_size);
-	sh->magic = READ_MAGIC;
-	sh->instrument_id = rs->instrument_id;
-	sh->start = rs->start;
-	sh->finish = rs->finish;
-	sh->tf = rs->tf;
-	sh->nranges = 0;
-	half = total / 2;
-	*join = -1;
-	for (int i = 0; i < nparts; i++)
-	{
-		ReadPart   *rp = &parts[i];
-
-		if (OidIsValid(rp->index))
-			continue;
-		rp->lead = (BlockNumber) Min((double) rp->nblocks, Max(half, 0));
-		half -= rp->nblocks;
-		if (rp->lead < rp->nblocks)
-		{
-			ReadRange  *r = &sh->ranges[sh->nranges++];
-
-			r->relid = RelationGetRelid(rp->rel);
-			r->start = rp->lead;
-			r->nblocks = rp->nblocks - rp->lead;
-			if (*join < 0)
-				*join = i;
-		}
-	}
-	shm_toc_insert(pcxt->toc, READ_KEY_SHARED, sh);
-	mq = shm_mq_create(shm_toc_allocate(pcxt->toc, READ_QUEUE_BYTES), READ_QUEUE_BYTES);
-	shm_toc_insert(pcxt->toc, READ_KEY_QUEUE, mq);
-	shm_mq_set_receiver(mq, MyProc);
-
-	LaunchParallelWorkers(pcxt);
-	if (pcxt->nworkers_launched == 0)
-	{
-		/* none to be had: the leader reads it all */
-		for (int i = 0; i < nparts; i++)
-			parts[i].lead = parts[i].nblocks;
-		DestroyParallelContext(pcxt);
-		ExitParallelMode();
-		return NULL;
-	}
-	elog(DEBUG1, "zvt backtest: a worker reads %.0f of %.0f blocks", total - total / 2, total);
-	rs->mq = shm_mq_attach(mq, pcxt->seg, pcxt->worker[0].bgwhandle);
-	for (int w = 0; w < 2; w++)
-	{
-		rs->early[w].cap = READ_MSG_BARS;
-		rs->early[w].n = 0;
-		rs->early[w].bars = palloc(sizeof(BtBar) * READ_MSG_BARS);
-	}
-	return pcxt;
-}
-
-/*
- * Take the worker's bars after the leader's own: those received so far,
- * then the rest until the worker is done; then end the parallel part (an
- * error of the worker's is raised here).
- */
-static void
-join_worker(ReadState *rs, ParallelContext *pcxt)
-{
-	BtBarArray *out[2] = {rs->out[0], rs->out[1]};
-
-	for (int w = 0; w < 2; w++)
-	{
-		bar_array_append(out[w], rs->early[w].bars, rs->early[w].n);
-		pfree(rs->early[w].bars);
-		rs->early[w].n = 0;
-		/* from now on straight into the outputs */
-		rs->early[w] = *out[w];
-	}
-	while (receive_bars(rs, false))
-		;
-	for (int w = 0; w < 2; w++)
-		*out[w] = rs->early[w];
-	rs->mq = NULL;
-	WaitForParallelWorkersToFinish(pcxt);
-	DestroyParallelContext(pcxt);
-	ExitParallelMode();
-}
-
-/*
- * The worker's messages into rs->early[] until none is waiting (nowait)
- * or the worker is done; false when it is done.
- */
-static bool
-receive_bars(ReadState *rs, bool nowait)
-{
-	for (;;)
-	{
-		Size		nbytes;
-		void	   *data;
-		int64		which;
-		shm_mq_result r = shm_mq_receive(rs->mq, &nbytes, &data, nowait);
-
-		if (r == SHM_MQ_WOULD_BLOCK)
-			return true;
-		if (r == SHM_MQ_DETACHED)
-			return false;
-		memcpy(&which, data, sizeof(which));
-		if (which < 0 || which > 1 || (nbytes - sizeof(which)) % sizeof(BtBar) != 0)
-			elog(ERROR, "bad message from a zvt backtest read worker");
-		bar_array_append(&rs->early[which], (BtBar *) ((char *) data + sizeof(which)),
-						 (nbytes - sizeof(which)) / sizeof(BtBar));
-	}
-}
-
-/* a worker: send out[which]'s bars to the leader and empty it */
-static void
-send_bars(ReadState *rs, int which)
-{
-	int64		w = which;
-	shm_mq_iovec iov[2];
-
-	if (rs->out[which]->n == 0)
-		return;
-	iov[0].data = (const char *) &w;
-	iov[0].len = sizeof(w);
-	iov[1].data = (const char *) rs->out[which]->bars;
-	iov[1].len = sizeof(BtBar) * rs->out[which]->n;
-	if (shm_mq_sendv(rs->mq, iov, 2, false, false) != SHM_MQ_SUCCESS)
-		ereport(ERROR,
-				(errcode(ERRCODE_QUERY_CANCELED),
-				 errmsg("the leader of a zvt backtest read is gone")));
-	rs->out[which]->n = 0;
-}
-
-/* a parallel worker: read the block ranges of the segment, send the bars */
-void
-zvt_backtest_read_worker(dsm_segment *seg, shm_toc *toc)
-{
-	ReadShared *sh = shm_toc_lookup(toc, READ_KEY_SHARED, false);
-	shm_mq	   *mq = shm_toc_lookup(toc, READ_KEY_QUEUE, false);
-	BtBarArray	buf[2];
-	ReadState	rs;
-
-	if (sh->magic != READ_MAGIC)
-		elog(ERROR, "bad magic number in zvt backtest read segment");
-	shm_mq_set_sender(mq, MyProc);
-	memset(&rs, 0, sizeof(rs));
-	rs.mq = shm_mq_attach(mq, seg, NULL);
-	rs.sender = true;
-	rs.instrument_id = sh->instrument_id;
-	rs.start = sh->start;
-	rs.finish = sh->finish;
-	rs.tf = sh->tf;
-	rs.tf_span = interval_span(&rs.tf);
-	rs.snapshot = GetActiveSnapshot();
-	for (int w = 0; w < 2; w++)
-	{
-		buf[w].cap = READ_MSG_BARS;
-		buf[w].n = 0;
-		buf[w].bars = palloc(sizeof(BtBar) * READ_MSG_BARS);
-		rs.out[w] = &buf[w];
-	}
-	for (int i = 0; i < sh->nranges; i++)
-	{
-		Relation	rel = table_open(sh->ranges[i].relid, AccessShareLock);
-		CandleCols	c;
-
-		if (!candle_cols(rel, &c))
-			elog(ERROR, "partition \"%s\" of zvt.candles lacks a column",
-				 RelationGetRelationName(rel));
-		read_seq(&rs, rel, &c, sh->ranges[i].start, sh->ranges[i].nblocks);
-		table_close(rel, AccessShareLock);
-	}
-	send_bars(&rs, 0);
-	send_bars(&rs, 1);
-	shm_mq_detach(rs.mq);
 }
 
 /*
@@ -698,7 +382,7 @@ keep_row(const ReadState *rs, const CandleCols *c, HeapTuple tup, TupleDesc td, 
 	tf = DatumGetIntervalP(d);
 	if (tf->time != rs->tf.time || tf->day != rs->tf.day || tf->month != rs->tf.month)
 	{
-		if (int128_compare(interval_span(tf), rs->tf_span) != 0)
+		if (int128_compare(bt_read_span(tf), rs->tf_span) != 0)
 			return -1;
 	}
 	d = heap_getattr(tup, c->closed, td, &isnull);
@@ -723,8 +407,8 @@ keep_row(const ReadState *rs, const CandleCols *c, HeapTuple tup, TupleDesc td, 
 }
 
 /* append n bars to a, growing it as needed */
-static void
-bar_array_append(BtBarArray *a, const BtBar *bars, int64 n)
+void
+bt_bar_array_append(BtBarArray *a, const BtBar *bars, int64 n)
 {
 	if (a->n + n > a->cap)
 	{
@@ -749,7 +433,7 @@ push_bar(ReadState *rs, int which, const BtBar *bar)
 	if (a->n == a->cap)
 	{
 		if (rs->sender)
-			send_bars(rs, which);
+			bt_read_send(rs, which);
 		else
 		{
 			a->cap *= 2;
@@ -767,7 +451,7 @@ every_64k(ReadState *rs, uint32 *n)
 		return;
 	CHECK_FOR_INTERRUPTS();
 	if (rs->mq != NULL && !rs->sender)
-		receive_bars(rs, true);
+		bt_read_receive(rs, true);
 }
 
 /*
@@ -815,7 +499,7 @@ keep_row_fast(const ReadState *rs, const CandleCols *c, CandleLayout *l,
 		return -1;
 	tf = (Interval *) (tp + l->off[c->timeframe - 1]);
 	if ((tf->time != rs->tf.time || tf->day != rs->tf.day || tf->month != rs->tf.month) &&
-		int128_compare(interval_span(tf), rs->tf_span) != 0)
+		int128_compare(bt_read_span(tf), rs->tf_span) != 0)
 		return -1;
 	if (!*(bool *) (tp + l->off[c->closed - 1]))
 		return -1;
@@ -886,8 +570,8 @@ layout_offsets(CandleLayout *l, uint64 mask)
 }
 
 /* the rows of blocks [start, start + nblocks) of rel, in physical order */
-static void
-read_seq(ReadState *rs, Relation rel, const CandleCols *c,
+void
+bt_read_seq(ReadState *rs, Relation rel, const CandleCols *c,
 		 BlockNumber start, BlockNumber nblocks)
 {
 	/* no synchronized scan: it could start mid-table, out of time order */
