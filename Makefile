@@ -35,6 +35,8 @@ OBJS = \
 	src/backtest/backtest_metrics.o \
 	src/backtest/backtest_sweep.o \
 	src/backtest/backtest_glue.o \
+	src/backtest/backtest_read.o \
+	src/backtest/backtest_read_worker.o \
 	src/backtest/backtest_stepfn.o \
 	src/backtest/backtest_sql.o \
 	src/backtest/backtest_grid.o \

@@ -10,11 +10,12 @@
  *
  * Params are a jsonb object read through jsonb_each over SPI; each key is
  * applied by bt_apply_param(), which the grid also uses to check its
- * values.  Bars come through an SPI cursor: zvt.ohlcv rolls any timeframe
- * up from stored 1-minute candles and checks exchange, symbol and
- * timeframe; for 1-minute bars the stored candles are the bars, read
- * directly by the same rule (the exchange's candle wins over one built
- * from trades, closed ones only).  Everything runs as the caller in the
+ * values.  Bars come through SPI: zvt.ohlcv rolls any timeframe up from
+ * stored 1-minute candles and checks exchange, symbol and timeframe; for
+ * 1-minute bars the stored candles are the bars, by the same rule (the
+ * exchange's candle wins over one built from trades, closed ones only),
+ * read by backtest_read.c without the executor unless it declines, then
+ * by two plain range queries.  Everything runs as the caller in the
  * caller's SPI connection.
  *
  *-------------------------------------------------------------------------
@@ -38,6 +39,7 @@
 #include "core/zvt_time.h"
 #include "backtest/backtest_glue.h"
 
+static int32 instrument_id(const BtMarket *mk);
 static void add(BtArgs *a, Oid type, Datum v, bool isnull);
 static bool varying(int col);
 static char *batch_sql(void);
@@ -287,7 +289,6 @@ static void
 bars_args(const BtMarket *mk, Oid *types, Datum *args)
 {
 	Interval   *tf = DatumGetIntervalP(mk->timeframe);
-	bool		isnull;
 
 	types[0] = TEXTOID;
 	types[1] = TEXTOID;
@@ -302,12 +303,23 @@ bars_args(const BtMarket *mk, Oid *types, Datum *args)
 	args[4] = TimestampTzGetDatum(mk->finish);
 	args[5] = Int32GetDatum(0);
 	if (tf->month == 0 && tf->day == 0 && tf->time == USECS_PER_MINUTE)
-	{
-		if (SPI_execute_with_args("SELECT zvt._instrument_id($1, $2)", 2, types,
-								  args, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not look up the instrument");
-		args[5] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	}
+		args[5] = Int32GetDatum(instrument_id(mk));
+}
+
+/* the market's instrument id; 42704 naming what is unknown */
+static int32
+instrument_id(const BtMarket *mk)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
+	bool		isnull;
+
+	args[0] = CStringGetTextDatum(mk->exchange);
+	args[1] = CStringGetTextDatum(mk->symbol);
+	if (SPI_execute_with_args("SELECT zvt._instrument_id($1, $2)", 2, types,
+							  args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up the instrument");
+	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /*
@@ -422,17 +434,10 @@ bt_scan_bars(const BtMarket *mk, bool ordered, BtBarFn fn, void *arg)
 }
 
 /* bt_load_bars()'s BtBarFn: append to a growing array */
-typedef struct BarArray
-{
-	BtBar	   *bars;
-	int64		n;
-	int64		cap;
-} BarArray;
-
 static void
 append_bar(void *arg, const BtBar *bar)
 {
-	BarArray   *a = arg;
+	BtBarArray *a = arg;
 
 	/* repalloc keeps the array in its own context, not the executor's */
 	if (a->n == a->cap)
@@ -454,7 +459,7 @@ cmp_bar_ts(const void *a, const void *b)
 
 /* sort a's bars by time unless they already are (they come in index order) */
 static void
-sort_if_needed(BarArray *a)
+sort_if_needed(BtBarArray *a)
 {
 	for (int64 i = 1; i < a->n; i++)
 		if (a->bars[i - 1].ts >= a->bars[i].ts)
@@ -477,14 +482,15 @@ bars_source_query(const char *source)
  * All the closed bars of the market in time order in a palloc'd array
  * (huge allowed), their count in *nbars; 42704 when there are none.  They
  * are read without ORDER BY and sorted here only when they did not come
- * in order (they come in index order, that is in time order).
+ * in order (chunks are read in time order, each in index or physical
+ * order, which is time order for candles stored as they closed).
  */
 BtBar *
 bt_load_bars(const BtMarket *mk, int64 *nbars)
 {
 	Interval   *tf = DatumGetIntervalP(mk->timeframe);
-	BarArray	a;
-	BarArray	t;
+	BtBarArray	a;
+	BtBarArray	t;
 
 	/* allocated here: the arrays must outlive the executor's memory */
 	a.cap = t.cap = 4096;
@@ -501,18 +507,22 @@ bt_load_bars(const BtMarket *mk, int64 *nbars)
 	}
 
 	/*
-	 * Stored 1-minute bars: the exchange's, then those built from trades,
-	 * each a plain range read (an anti-join in SQL makes the planner hash
-	 * every exchange bar even when no trades-built bar exists); a minute
-	 * with both keeps the exchange's.
+	 * Stored 1-minute bars: the exchange's and those built from trades,
+	 * read straight from the chunks in one pass, or else each by a plain
+	 * range query (an anti-join in SQL makes the planner hash every
+	 * exchange bar even when no trades-built bar exists); a minute with
+	 * both keeps the exchange's.
 	 */
-	scan_query(mk, bars_source_query("exchange"), append_bar, &a);
-	sort_if_needed(&a);
 	t.bars = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BtBar) * t.cap);
-	scan_query(mk, bars_source_query("trades"), append_bar, &t);
+	if (!bt_read_1m_bars(mk, instrument_id(mk), &a, &t))
+	{
+		scan_query(mk, bars_source_query("exchange"), append_bar, &a);
+		scan_query(mk, bars_source_query("trades"), append_bar, &t);
+	}
+	sort_if_needed(&a);
 	if (t.n > 0)
 	{
-		BarArray	m;
+		BtBarArray	m;
 		int64		i = 0,
 					j = 0;
 

@@ -105,6 +105,14 @@ typedef struct BtRunBatch
 	char	   *sql;			/* the INSERT */
 } BtRunBatch;
 
+/* a growing array of bars, palloc'd (huge allowed) */
+typedef struct BtBarArray
+{
+	BtBar	   *bars;
+	int64		n;				/* bars in it */
+	int64		cap;			/* room for, at least 1 */
+} BtBarArray;
+
 /* called for each bar by bt_scan_bars(); may raise an error */
 typedef void (*BtBarFn) (void *arg, const BtBar *bar);
 
@@ -129,6 +137,10 @@ extern void bt_run_args(BtArgs *a, const BtRunDesc *d, const BtMetrics *m);
 extern void bt_run_batch_init(BtRunBatch *b);
 extern void bt_run_batch_add(BtRunBatch *b, const BtArgs *a);
 extern void bt_run_batch_flush(BtRunBatch *b, Tuplestorestate *out);
+
+/* in backtest_read.c */
+extern bool bt_read_1m_bars(const BtMarket *mk, int32 instrument_id,
+							BtBarArray *exch, BtBarArray *trades);
 
 /*
  * A step function: f(bar zvt.candles_v, INOUT state jsonb, OUT target

@@ -177,7 +177,94 @@ SELECT zvt.backtest('sma_cross', 'binance', 'ALT-USDT', '1 minute', '2024-01-01'
 -- the failed runs stored nothing
 SELECT count(*) AS runs FROM zvt.backtest_runs;
 
+-- the direct read of 1m candles: chunks, the default partition, many
+-- instruments (index reads), null patterns, timeframes spelled otherwise,
+-- and the SQL path (row-level security on) giving the same runs
+INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
+OVERRIDING SYSTEM VALUE VALUES (9011, 'binance', 'RD1-USDT', 'RD1USDT', 'RD1', 'USDT', 'spot'),
+                               (9012, 'binance', 'RD2-USDT', 'RD2USDT', 'RD2', 'USDT', 'spot');
+SELECT chunk IS NOT NULL AS chunked FROM zvt._ensure_chunk('zvt.candles', '2011-03-01');
+-- RD1: 4 days across the chunk's end (2011-03-27 00:00 UTC; later rows
+-- stay in the default partition); every 7th minute open, every 5th and
+-- 3rd with volumes (null patterns), every 11th only built from trades,
+-- every 13th also built from trades (the exchange's wins if closed)
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close,
+                         quote_volume, trade_count, closed, source)
+SELECT timestamptz '2011-03-25 00:00+00' + i * interval '1 minute', 9011,
+       CASE WHEN i % 17 = 0 THEN interval '60 seconds' WHEN i % 19 = 0 THEN interval '1 day -23:59:00'
+            ELSE interval '1 minute' END,
+       100 + sin(i / 50.0) * 10, 100 + sin(i / 50.0) * 10 + 1, 100 + sin(i / 50.0) * 10 - 1,
+       100 + sin((i + 1) / 50.0) * 10,
+       CASE WHEN i % 5 = 0 THEN 12.5 END, CASE WHEN i % 3 = 0 THEN 7 END,
+       i % 7 <> 0, CASE WHEN i % 11 = 0 THEN 'trades' ELSE 'exchange' END
+  FROM generate_series(0, 4 * 1440 - 1) i;
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed, source)
+SELECT timestamptz '2011-03-25 00:00+00' + i * interval '1 minute', 9011, '1 minute',
+       50, 51, 49, 50, true, 'trades'
+  FROM generate_series(0, 4 * 1440 - 1, 13) i WHERE i % 11 <> 0;
+-- 5m candles of RD1 and a crowd of RD2 1m candles
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed)
+SELECT timestamptz '2011-03-25 00:00+00' + i * interval '5 minutes', 9011, '5 minutes', 1, 1, 1, 1, true
+  FROM generate_series(0, 4 * 288 - 1) i;
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed, source)
+SELECT timestamptz '2011-03-25 00:00+00' + i * interval '1 minute', 9012, '1 minute', 7, 8, 6, 7, true, s
+  FROM generate_series(0, 2 * 1440 - 1) i, unnest(ARRAY['exchange', 'trades']) s;
+ANALYZE zvt.candles;
+SELECT range_start, range_end, is_default FROM zvt._chunks('zvt.candles')
+ WHERE chunk::text ~ 'candles_p2011' OR is_default ORDER BY range_start;
+CREATE ROLE zvt_read_user;
+CREATE TEMP TABLE read_runs (how text, start timestamptz, finish timestamptz, bars int8,
+                             first_bar timestamptz, last_bar timestamptz, final_equity float8, trades int8);
+GRANT ALL ON read_runs TO zvt_read_user;
+SET ROLE zvt_read_user;
+INSERT INTO read_runs
+SELECT 'direct', s, f, r.bars, r.first_bar, r.last_bar, r.final_equity, r.trades
+  FROM (VALUES (timestamptz '2011-03-23', timestamptz '2011-03-31'),
+               ('2011-03-26 23:00+00', '2011-03-27 01:00+00'),
+               ('2011-03-27 00:00+00', '2011-03-27 00:30+00'),
+               ('2011-03-25 12:00+00', '2011-03-28 12:00+00')) v (s, f),
+       zvt.backtest('sma_cross', 'binance', 'RD1-USDT', '1 minute', s, f, '{"fast": 3, "slow": 8}') r;
+-- the sequential reads shared with a parallel worker, however small
+SET min_parallel_table_scan_size = 0;
+INSERT INTO read_runs
+SELECT 'parallel', s, f, r.bars, r.first_bar, r.last_bar, r.final_equity, r.trades
+  FROM (VALUES (timestamptz '2011-03-23', timestamptz '2011-03-31'),
+               ('2011-03-26 23:00+00', '2011-03-27 01:00+00'),
+               ('2011-03-27 00:00+00', '2011-03-27 00:30+00'),
+               ('2011-03-25 12:00+00', '2011-03-28 12:00+00')) v (s, f),
+       zvt.backtest('sma_cross', 'binance', 'RD1-USDT', '1 minute', s, f, '{"fast": 3, "slow": 8}') r;
+RESET min_parallel_table_scan_size;
+RESET ROLE;
+-- with row-level security on (a policy admitting every row) the SQL reads
+ALTER TABLE zvt.candles ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read_all ON zvt.candles FOR SELECT USING (true);
+SET ROLE zvt_read_user;
+INSERT INTO read_runs
+SELECT 'sql', s, f, r.bars, r.first_bar, r.last_bar, r.final_equity, r.trades
+  FROM (VALUES (timestamptz '2011-03-23', timestamptz '2011-03-31'),
+               ('2011-03-26 23:00+00', '2011-03-27 01:00+00'),
+               ('2011-03-27 00:00+00', '2011-03-27 00:30+00'),
+               ('2011-03-25 12:00+00', '2011-03-28 12:00+00')) v (s, f),
+       zvt.backtest('sma_cross', 'binance', 'RD1-USDT', '1 minute', s, f, '{"fast": 3, "slow": 8}') r;
+RESET ROLE;
+DROP POLICY read_all ON zvt.candles;
+ALTER TABLE zvt.candles DISABLE ROW LEVEL SECURITY;
+-- one row a range: the three reads agree
+SELECT start, finish, bars, first_bar, last_bar, trades, count(*) AS reads
+  FROM read_runs GROUP BY start, finish, bars, first_bar, last_bar, final_equity, trades
+ ORDER BY start, finish;
+-- without SELECT on zvt.candles: 42501, as before
+BEGIN;
+REVOKE SELECT ON zvt.candles FROM PUBLIC;
+SET ROLE zvt_read_user;
+SELECT bars FROM zvt.backtest('sma_cross', 'binance', 'RD1-USDT', '1 minute', '2011-03-23', '2011-03-31');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+ROLLBACK;
+DROP TABLE read_runs;
+DROP ROLE zvt_read_user;
+
 -- leave the database as we found it
 DELETE FROM zvt.backtest_runs;
-DELETE FROM zvt.candles WHERE instrument_id IN (9001, 9002, 9003);
-DELETE FROM zvt.instruments WHERE id IN (9001, 9002, 9003);
+DELETE FROM zvt.candles WHERE instrument_id IN (9001, 9002, 9003, 9011, 9012);
+DELETE FROM zvt.instruments WHERE id IN (9001, 9002, 9003, 9011, 9012);
+DROP TABLE _zvt_chunks.candles_p20110225;
