@@ -6,10 +6,11 @@
  * A ring of PARSE_QUEUE_MAX slots, each keeping its buffers from one use
  * to the next, so the steady state allocates nothing (a malloc per frame
  * on one thread freed on the other costs more than the parse).  Three
- * counters under one mutex split the ring: [drained, parsed) waits for
- * drain, [parsed, submitted) for the thread.  The main thread writes a
- * slot only between drained and submitted's next value, the thread only
- * between parsed and submitted, so the slots themselves need no lock.
+ * counters split the ring: [drained, parsed) waits for drain, [parsed,
+ * submitted) for the thread.  The main thread writes a slot only between
+ * drained and submitted's next value, the thread only between parsed and
+ * submitted, so the slots need no lock; the counters are atomics, and a
+ * mutex is taken only to sleep or wake (see LOAD and STORE).
  * The thread takes up to PARSE_ROUND frames at a time and parses them
  * under the context lock (the parser may read the worker's symbol table).
  * Pure C and POSIX threads: no PostgreSQL header, unit-tested in
@@ -53,20 +54,35 @@ struct ParseThread
 	void		(*fn) (const ParsedFrame *pf, void *arg);	/* what drain calls */
 	void	   *fn_arg;
 	bool		threaded;
-	bool		stop;
+	bool		stop;			/* under lock */
 	pthread_t	thread;
-	pthread_mutex_t lock;		/* the counters below */
+	pthread_mutex_t lock;		/* for the two condition variables */
 	pthread_cond_t work;		/* frames to parse, or stop */
 	pthread_cond_t done;		/* frames parsed */
 	pthread_mutex_t context_lock;
-	uint64_t	submitted;		/* frames handed over */
-	uint64_t	parsed;			/* frames parsed (a prefix of submitted) */
+	/* atomics: the counters are each written by one thread only */
+	uint64_t	submitted;		/* frames handed over (main thread) */
+	uint64_t	parsed;			/* frames parsed, a prefix of them (thread) */
+	int			sleeping;		/* the thread waits on work */
+	int			waiting;		/* the main thread waits on done */
+	/* the main thread's own */
 	uint64_t	drained;		/* frames handed back */
 	int64_t		unwoken_since;	/* receive time of the first frame submitted
-								 * since the last wakeup; INT64_MAX: none */
+								 * since the thread was last woken;
+								 * INT64_MAX: none */
 	Slot	   *slots;			/* PARSE_QUEUE_MAX */
 	FeedEvent	scratch[PARSE_MAX_EVENTS];
 };
+
+/*
+ * The counters are published with sequentially consistent atomics: "store
+ * my counter, then look at the other side's sleeping/waiting flag" on one
+ * side against "set my flag, then look at the counter" on the other means
+ * one of the two always sees the other, so no wakeup is lost, and the
+ * mutex is taken only to sleep or to wake a sleeper.
+ */
+#define LOAD(p)			__atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define STORE(p, v)		__atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 
 /*
  * jansson's memory on the parser thread: a bump arena, reset after each
@@ -156,33 +172,82 @@ parse_thread_main(void *arg)
 	ParseThread *t = arg;
 
 	arena = malloc(ARENA_SIZE);	/* NULL: jansson just uses malloc */
-	pthread_mutex_lock(&t->lock);
 	for (;;)
 	{
-		uint64_t	from,
-					to;
+		uint64_t	from = t->parsed;
+		uint64_t	to = LOAD(&t->submitted);
 
-		while (t->parsed == t->submitted && !t->stop)
-			pthread_cond_wait(&t->work, &t->lock);
-		if (t->parsed == t->submitted)
-			break;				/* stop, and nothing left */
-		from = t->parsed;
-		to = t->submitted - from > PARSE_ROUND ? from + PARSE_ROUND : t->submitted;
-		pthread_mutex_unlock(&t->lock);
+		if (from == to)
+		{
+			bool		leave;
 
+			pthread_mutex_lock(&t->lock);
+			STORE(&t->sleeping, 1);
+			while (LOAD(&t->submitted) == from && !t->stop)
+				pthread_cond_wait(&t->work, &t->lock);
+			STORE(&t->sleeping, 0);
+			leave = t->stop && LOAD(&t->submitted) == from;
+			pthread_mutex_unlock(&t->lock);
+			if (leave)
+				break;			/* stop, and nothing left */
+			continue;
+		}
+		if (to - from > PARSE_ROUND)
+			to = from + PARSE_ROUND;
 		pthread_mutex_lock(&t->context_lock);
 		for (uint64_t i = from; i < to; i++)
 			parse_one(t, &t->slots[i % PARSE_QUEUE_MAX]);
 		pthread_mutex_unlock(&t->context_lock);
-
-		pthread_mutex_lock(&t->lock);
-		t->parsed = to;
-		pthread_cond_broadcast(&t->done);
+		STORE(&t->parsed, to);
+		if (LOAD(&t->waiting))
+		{
+			pthread_mutex_lock(&t->lock);
+			pthread_cond_broadcast(&t->done);
+			pthread_mutex_unlock(&t->lock);
+		}
 	}
-	pthread_mutex_unlock(&t->lock);
 	free(arena);
 	arena = NULL;
 	return NULL;
+}
+
+/* Wake the thread if it sleeps. */
+static void
+wake_thread(ParseThread *t)
+{
+	t->unwoken_since = INT64_MAX;
+	if (LOAD(&t->sleeping))
+	{
+		pthread_mutex_lock(&t->lock);
+		pthread_cond_signal(&t->work);
+		pthread_mutex_unlock(&t->lock);
+	}
+}
+
+/*
+ * Wait until target frames are parsed, until *until (CLOCK_REALTIME) or,
+ * with until NULL, as long as it takes.  True when they are.
+ */
+static bool
+wait_parsed(ParseThread *t, uint64_t target, const struct timespec *until)
+{
+	if (LOAD(&t->parsed) >= target)
+		return true;
+	pthread_mutex_lock(&t->lock);
+	STORE(&t->waiting, 1);
+	/* it may be asleep with frames waiting (wakeups are lazy) */
+	pthread_cond_signal(&t->work);
+	t->unwoken_since = INT64_MAX;
+	while (LOAD(&t->parsed) < target)
+	{
+		if (until == NULL)
+			pthread_cond_wait(&t->done, &t->lock);
+		else if (pthread_cond_timedwait(&t->done, &t->lock, until) == ETIMEDOUT)
+			break;
+	}
+	STORE(&t->waiting, 0);
+	pthread_mutex_unlock(&t->lock);
+	return LOAD(&t->parsed) >= target;
 }
 
 ParseThread *
@@ -234,16 +299,14 @@ parse_thread_submit(ParseThread *t, int endpoint, uint32_t connection,
 {
 	Slot	   *s;
 
-	if (t->threaded)
+	if (t->submitted - t->drained == PARSE_QUEUE_MAX)
 	{
 		/* a full ring: wait for the thread (the socket is not read meanwhile) */
-		pthread_mutex_lock(&t->lock);
-		while (t->submitted - t->drained == PARSE_QUEUE_MAX && t->parsed < t->submitted)
-			pthread_cond_wait(&t->done, &t->lock);
-		pthread_mutex_unlock(&t->lock);
+		if (t->threaded)
+			wait_parsed(t, t->drained + 1, NULL);
+		/* and hand back what is parsed, to make room */
+		parse_thread_drain(t, 0);
 	}
-	if (t->submitted - t->drained == PARSE_QUEUE_MAX)
-		parse_thread_drain(t, 0);	/* all parsed, none drained: hand them back now */
 	s = &t->slots[t->submitted % PARSE_QUEUE_MAX];
 	if (len + 1 > s->cap)
 	{
@@ -269,22 +332,18 @@ parse_thread_submit(ParseThread *t, int endpoint, uint32_t connection,
 		t->parsed++;
 		return true;
 	}
-	pthread_mutex_lock(&t->lock);
-	t->submitted++;
+	STORE(&t->submitted, t->submitted + 1);
+
 	/*
-	 * Wake the thread once some frames are waiting, or the oldest has
-	 * waited PARSE_WAKE_US, not for each: a wakeup per frame costs more
-	 * than the parse (and the woken thread preempts this one).  Drain
+	 * Wake a sleeping thread once some frames are waiting, or the first of
+	 * them has waited PARSE_WAKE_US, not for each: a wakeup per frame costs
+	 * more than the parse (and the woken thread preempts this one).  Drain
 	 * wakes it for the rest.
 	 */
-	if (t->submitted - t->parsed >= PARSE_WAKE || rx_us - t->unwoken_since >= PARSE_WAKE_US)
-	{
-		pthread_cond_signal(&t->work);
-		t->unwoken_since = INT64_MAX;
-	}
+	if (t->submitted - LOAD(&t->parsed) >= PARSE_WAKE || rx_us - t->unwoken_since >= PARSE_WAKE_US)
+		wake_thread(t);
 	else if (t->unwoken_since == INT64_MAX)
 		t->unwoken_since = rx_us;
-	pthread_mutex_unlock(&t->lock);
 	return true;
 }
 
@@ -296,42 +355,32 @@ parse_thread_drain(ParseThread *t, int64_t wait_us)
 
 	if (t->threaded)
 	{
-		pthread_mutex_lock(&t->lock);
-		if (t->parsed < t->submitted)
-			pthread_cond_signal(&t->work);
-		t->unwoken_since = INT64_MAX;
+		if (LOAD(&t->parsed) < t->submitted)
+			wake_thread(t);
 		/* a long backlog is the thread's to work through: no point waiting */
-		if (wait_us > 0 && t->submitted - t->parsed > PARSE_ROUND)
+		if (wait_us > 0 && t->submitted - LOAD(&t->parsed) > PARSE_ROUND)
 			wait_us = 0;
-		if (wait_us != 0)
+		if (wait_us < 0)
+			wait_parsed(t, t->submitted, NULL);
+		else if (wait_us > 0)
 		{
 			struct timespec until;
 
 			clock_gettime(CLOCK_REALTIME, &until);
-			if (wait_us > 0)
+			until.tv_sec += wait_us / 1000000;
+			until.tv_nsec += (long) (wait_us % 1000000) * 1000;
+			if (until.tv_nsec >= 1000000000L)
 			{
-				until.tv_sec += wait_us / 1000000;
-				until.tv_nsec += (long) (wait_us % 1000000) * 1000;
-				if (until.tv_nsec >= 1000000000L)
-				{
-					until.tv_sec++;
-					until.tv_nsec -= 1000000000L;
-				}
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
 			}
-			while (t->parsed < t->submitted)
-			{
-				if (wait_us < 0)
-					pthread_cond_wait(&t->done, &t->lock);
-				else if (pthread_cond_timedwait(&t->done, &t->lock, &until) == ETIMEDOUT)
-					break;
-			}
+			wait_parsed(t, t->submitted, &until);
 		}
-		upto = t->parsed;
-		pthread_mutex_unlock(&t->lock);
+		upto = LOAD(&t->parsed);
 	}
 	else
 		upto = t->parsed;
-	/* the slots up to upto are the thread's no more: read them without the lock */
+	/* the slots up to upto are the thread's no more: read them without a lock */
 	for (; t->drained < upto; t->drained++, n++)
 		t->fn(&t->slots[t->drained % PARSE_QUEUE_MAX].out, t->fn_arg);
 	return n;
