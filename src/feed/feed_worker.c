@@ -772,6 +772,7 @@ static void
 feed_tick(lws_sorted_usec_list_t *sul)
 {
 	int64		now = now_us();
+	int64		elapsed;
 	uint64		gen;
 	bool		reload;
 
@@ -855,9 +856,15 @@ feed_tick(lws_sorted_usec_list_t *sul)
 		}
 	}
 	stats->state = endpoints[0].state;
-	/* every flush interval from this tick's start, so a slow flush does not stretch it */
+	/*
+	 * Every flush interval from this tick's start, so a slow flush does not
+	 * stretch it; but a flush that took long (a busy feed) is followed by
+	 * at least half its time of receiving, so batches grow with the load
+	 * instead of each flush paying its fixed costs for a few rows.
+	 */
+	elapsed = now_us() - now;
 	lws_sul_schedule(context, 0, &tick_sul, feed_tick,
-					 (lws_usec_t) Max((int64) zvt_flush_interval * 1000 - (now_us() - now), 500));
+					 (lws_usec_t) Max((int64) zvt_flush_interval * 1000 - elapsed, Max(elapsed / 2, 500)));
 }
 
 /* ------------------------------------------------------------------ */
