@@ -60,26 +60,33 @@ struct ParseThread
 	pthread_cond_t work;		/* frames to parse, or stop */
 	pthread_cond_t done;		/* frames parsed */
 	pthread_mutex_t context_lock;
-	/* atomics: the counters are each written by one thread only */
-	uint64_t	submitted;		/* frames handed over (main thread) */
-	uint64_t	parsed;			/* frames parsed, a prefix of them (thread) */
-	int			sleeping;		/* the thread waits on work */
+	/*
+	 * Atomics, each written by one side only, the two sides' on separate
+	 * cache lines (a line written by both would move between the cores on
+	 * every frame).  The main thread's: submitted, waiting.
+	 */
+	uint64_t	submitted __attribute__((aligned(64)));	/* frames handed over */
 	int			waiting;		/* the main thread waits on done */
 	/* the main thread's own */
 	uint64_t	drained;		/* frames handed back */
-	int64_t		unwoken_since;	/* receive time of the first frame submitted
-								 * since the thread was last woken;
+	int			since_wake;		/* frames submitted since the thread was woken */
+	int64_t		unwoken_since;	/* receive time of the first of them;
 								 * INT64_MAX: none */
+	/* the thread's: parsed, sleeping */
+	uint64_t	parsed __attribute__((aligned(64)));	/* frames parsed, a prefix */
+	int			sleeping;		/* the thread waits on work */
 	Slot	   *slots;			/* PARSE_QUEUE_MAX */
 	FeedEvent	scratch[PARSE_MAX_EVENTS];
 };
 
 /*
- * The counters are published with sequentially consistent atomics: "store
- * my counter, then look at the other side's sleeping/waiting flag" on one
- * side against "set my flag, then look at the counter" on the other means
- * one of the two always sees the other, so no wakeup is lost, and the
- * mutex is taken only to sleep or to wake a sleeper.
+ * No wakeup is lost: "publish my counter, full barrier, look at the other
+ * side's sleeping/waiting flag" on one side against "set my flag, then
+ * look at the counter" (sequentially consistent) on the other means one of
+ * the two always sees the other.  The mutex is taken only to sleep or to
+ * wake a sleeper.  The main thread publishes each frame with a release
+ * store and makes the full barrier (a sequentially consistent no-op
+ * fetch_add) only when it considers waking the thread.
  */
 #define LOAD(p)			__atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define STORE(p, v)		__atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
@@ -94,8 +101,9 @@ struct ParseThread
  */
 #define ARENA_SIZE (256 * 1024)
 
-static __thread char *arena;
-static __thread size_t arena_used;
+/* initial-exec: no __tls_get_addr call per access from this dlopen'ed library */
+static __thread char *arena __attribute__((tls_model("initial-exec")));
+static __thread size_t arena_used __attribute__((tls_model("initial-exec")));
 
 static void *
 arena_malloc(size_t n)
@@ -216,6 +224,9 @@ static void
 wake_thread(ParseThread *t)
 {
 	t->unwoken_since = INT64_MAX;
+	t->since_wake = 0;
+	/* the full barrier (an RMW, as TSan does not model fences) */
+	(void) __atomic_fetch_add(&t->submitted, 0, __ATOMIC_SEQ_CST);
 	if (LOAD(&t->sleeping))
 	{
 		pthread_mutex_lock(&t->lock);
@@ -238,6 +249,7 @@ wait_parsed(ParseThread *t, uint64_t target, const struct timespec *until)
 	/* it may be asleep with frames waiting (wakeups are lazy) */
 	pthread_cond_signal(&t->work);
 	t->unwoken_since = INT64_MAX;
+	t->since_wake = 0;
 	while (LOAD(&t->parsed) < target)
 	{
 		if (until == NULL)
@@ -254,12 +266,14 @@ ParseThread *
 parse_thread_start(FeedParser parse, bool threads,
 				   void (*fn) (const ParsedFrame *pf, void *arg), void *arg)
 {
-	ParseThread *t = calloc(1, sizeof(ParseThread));
+	ParseThread *t;
 	sigset_t	all,
 				old;
 
-	if (t == NULL)
+	/* cache-line aligned (see the struct), which calloc does not promise */
+	if (posix_memalign((void **) &t, 64, sizeof(ParseThread)) != 0)
 		return NULL;
+	memset(t, 0, sizeof(ParseThread));
 	t->slots = calloc(PARSE_QUEUE_MAX, sizeof(Slot));
 	if (t->slots == NULL)
 	{
@@ -332,7 +346,7 @@ parse_thread_submit(ParseThread *t, int endpoint, uint32_t connection,
 		t->parsed++;
 		return true;
 	}
-	STORE(&t->submitted, t->submitted + 1);
+	__atomic_store_n(&t->submitted, t->submitted + 1, __ATOMIC_RELEASE);
 
 	/*
 	 * Wake a sleeping thread once some frames are waiting, or the first of
@@ -340,7 +354,7 @@ parse_thread_submit(ParseThread *t, int endpoint, uint32_t connection,
 	 * more than the parse (and the woken thread preempts this one).  Drain
 	 * wakes it for the rest.
 	 */
-	if (t->submitted - LOAD(&t->parsed) >= PARSE_WAKE || rx_us - t->unwoken_since >= PARSE_WAKE_US)
+	if (++t->since_wake >= PARSE_WAKE || rx_us - t->unwoken_since >= PARSE_WAKE_US)
 		wake_thread(t);
 	else if (t->unwoken_since == INT64_MAX)
 		t->unwoken_since = rx_us;
