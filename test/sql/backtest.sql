@@ -216,22 +216,21 @@ CREATE ROLE zvt_read_user;
 CREATE TEMP TABLE read_runs (how text, start timestamptz, finish timestamptz, bars int8,
                              first_bar timestamptz, last_bar timestamptz, final_equity float8, trades int8);
 GRANT ALL ON read_runs TO zvt_read_user;
+-- the ranges each way reads: all of it, across the chunk bound, inside, partial chunks
+CREATE TEMP TABLE read_ranges (s timestamptz, f timestamptz);
+INSERT INTO read_ranges VALUES ('2011-03-23', '2011-03-31'), ('2011-03-26 23:00+00', '2011-03-27 01:00+00'),
+  ('2011-03-27 00:00+00', '2011-03-27 00:30+00'), ('2011-03-25 12:00+00', '2011-03-28 12:00+00');
+GRANT SELECT ON read_ranges TO zvt_read_user;
 SET ROLE zvt_read_user;
 INSERT INTO read_runs
 SELECT 'direct', s, f, r.bars, r.first_bar, r.last_bar, r.final_equity, r.trades
-  FROM (VALUES (timestamptz '2011-03-23', timestamptz '2011-03-31'),
-               ('2011-03-26 23:00+00', '2011-03-27 01:00+00'),
-               ('2011-03-27 00:00+00', '2011-03-27 00:30+00'),
-               ('2011-03-25 12:00+00', '2011-03-28 12:00+00')) v (s, f),
+  FROM read_ranges v (s, f),
        zvt.backtest('sma_cross', 'binance', 'RD1-USDT', '1 minute', s, f, '{"fast": 3, "slow": 8}') r;
 -- the sequential reads shared with a parallel worker, however small
 SET min_parallel_table_scan_size = 0;
 INSERT INTO read_runs
 SELECT 'parallel', s, f, r.bars, r.first_bar, r.last_bar, r.final_equity, r.trades
-  FROM (VALUES (timestamptz '2011-03-23', timestamptz '2011-03-31'),
-               ('2011-03-26 23:00+00', '2011-03-27 01:00+00'),
-               ('2011-03-27 00:00+00', '2011-03-27 00:30+00'),
-               ('2011-03-25 12:00+00', '2011-03-28 12:00+00')) v (s, f),
+  FROM read_ranges v (s, f),
        zvt.backtest('sma_cross', 'binance', 'RD1-USDT', '1 minute', s, f, '{"fast": 3, "slow": 8}') r;
 RESET min_parallel_table_scan_size;
 RESET ROLE;
@@ -241,10 +240,7 @@ CREATE POLICY read_all ON zvt.candles FOR SELECT USING (true);
 SET ROLE zvt_read_user;
 INSERT INTO read_runs
 SELECT 'sql', s, f, r.bars, r.first_bar, r.last_bar, r.final_equity, r.trades
-  FROM (VALUES (timestamptz '2011-03-23', timestamptz '2011-03-31'),
-               ('2011-03-26 23:00+00', '2011-03-27 01:00+00'),
-               ('2011-03-27 00:00+00', '2011-03-27 00:30+00'),
-               ('2011-03-25 12:00+00', '2011-03-28 12:00+00')) v (s, f),
+  FROM read_ranges v (s, f),
        zvt.backtest('sma_cross', 'binance', 'RD1-USDT', '1 minute', s, f, '{"fast": 3, "slow": 8}') r;
 RESET ROLE;
 DROP POLICY read_all ON zvt.candles;
@@ -260,7 +256,7 @@ SET ROLE zvt_read_user;
 SELECT bars FROM zvt.backtest('sma_cross', 'binance', 'RD1-USDT', '1 minute', '2011-03-23', '2011-03-31');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 ROLLBACK;
-DROP TABLE read_runs;
+DROP TABLE read_runs, read_ranges;
 DROP ROLE zvt_read_user;
 
 -- leave the database as we found it
