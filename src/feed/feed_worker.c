@@ -16,10 +16,15 @@
  * feed_gaps for disconnections.  SIGTERM sets a flag and calls
  * lws_cancel_service() so the loop notices at once.
  *
- * Memory.  Frames arrive in lws callbacks, where nothing may longjmp: the
- * parser is pure C and events go into a malloc'd batch.  Database work
- * happens only in the timer step, in a transaction, and in a memory
- * context reset after each flush.
+ * Threads.  Frames arrive in lws callbacks on the main thread, which
+ * hands them to a parser thread (src/feed/parse_thread.c: the pure-C
+ * adapters only, never PostgreSQL) and takes the parsed frames back in
+ * arrival order at each timer step, or when a connection drops (so its
+ * gap starts at the last data really received).
+ *
+ * Memory.  Nothing may longjmp in the callbacks: parsed events go into a
+ * malloc'd batch.  Database work happens only in the timer step, in a
+ * transaction, and in a memory context reset after each flush.
  *
  * Gaps.  When an open connection drops, each of its subscriptions gets a
  * zvt.feed_gaps row from the last message received to the first message
