@@ -74,7 +74,8 @@ import json, sys
 cap = sys.argv[1]
 db = {int(l) for l in open(f"{cap}/db.txt")}
 rec = {int(json.loads(l)["id"]) for l in open(f"{cap}/record.jsonl") if json.loads(l)["channel"] == "trades"}
-rec = {i for i in rec if i >= min(db)}
+first = min(db)
+rec = {i for i in rec if i >= first}
 assert rec == db, f"{len(rec - db)} recorded trades missing, {len(db - rec)} stored but not recorded"
 print(f"{len(db)} trades match the record")
 PY
