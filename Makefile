@@ -13,6 +13,7 @@ MODULE_big = zvt
 OBJS = \
 	src/zvt.o \
 	src/core/zvt_time.o \
+	src/common/locks.o \
 	src/storage/chunk.o \
 	src/storage/maintenance.o \
 	src/storage/time_bucket.o \
@@ -52,8 +53,19 @@ SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard sql/updates/$(EXTENSION)--*--*.sql)
 
-REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+ALL_REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS = $(if $(ZVT_REGRESS),$(filter $(ZVT_REGRESS),$(ALL_REGRESS)),$(ALL_REGRESS))
 REGRESS_OPTS = --inputdir=test --use-existing
+
+# isolation specs (PostgreSQL's isolationtester) for races: test/specs/*.spec,
+# their expected output in expected/ beside pg_regress's
+ALL_ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION = $(if $(ZVT_REGRESS),$(filter $(ZVT_REGRESS),$(ALL_ISOLATION)),$(ALL_ISOLATION))
+ISOLATION_OPTS = --inputdir=test --use-existing
+# pg_isolation_regress writes to output_iso/ and looks for expected/ there
+REGRESS_PREP = output_iso/expected
+output_iso/expected:
+	mkdir -p output_iso && ln -sfn ../expected $@
 
 EXTRA_CLEAN = results regression.diffs regression.out test/unit/*.bin
 
@@ -76,6 +88,7 @@ $(OBJS) $(OBJS:.o=.bc): $(ZVT_HEADERS)
 # pg_regress runs in the database the harness made (and the workers serve),
 # with --use-existing so it never drops a database a worker is connected to.
 override CONTRIB_TESTDB = $(or $(ZVT_TEST_DB),zvt_test)
+override ISOLATION_TESTDB = $(CONTRIB_TESTDB)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
@@ -88,8 +101,8 @@ UNIT_CFLAGS = -std=c11 -g -O1 -Wall -Wextra -Werror -Isrc \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/%.bin,$(filter-out test/unit/unit_test.c,$(wildcard test/unit/test_*.c)))
-# where the exchange samples live (shared/ sits beside the repository)
-FIXTURES ?= $(abspath $(srcdir)/../shared/fixtures/exchanges)
+# the exchange samples the tests read (copied from the exchanges, kept here)
+FIXTURES ?= $(abspath $(srcdir)/test/fixtures/exchanges)
 FEED_PARSER_SRC = src/feed/feed_normalize.c src/feed/adapter_binance.c src/feed/adapter_bybit.c \
 	src/feed/adapter_okx.c src/feed/adapter_coinbase.c src/core/zvt_time.c
 

@@ -6,7 +6,8 @@
 # Works as root (the cluster runs as postgres through runuser) or as a
 # user with sudo (the cluster runs as that user).
 
-PGBIN=/usr/lib/postgresql/15/bin
+# PG_CONFIG names another PostgreSQL 15 installation (a relocated copy, say)
+if [ -n "${PG_CONFIG:-}" ]; then PGBIN=$("$PG_CONFIG" --bindir); else PGBIN=/usr/lib/postgresql/15/bin; fi
 
 ZVT_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl

@@ -424,6 +424,25 @@ COMMENT ON FUNCTION zvt._grant_account(pg_catalog.oid, pg_catalog.text, pg_catal
     'Internal: zvt.grant_account''s body.';
 REVOKE ALL ON FUNCTION zvt._grant_account(pg_catalog.oid, pg_catalog.text, pg_catalog.regrole, pg_catalog.bool) FROM PUBLIC;
 
+-- The account lock (src/common/locks.c): every write of an account's
+-- ledger holds it.  It lives in a lock space no SQL function reaches, so
+-- no role can take or hold it but through zvt's own functions.
+CREATE FUNCTION zvt._lock_account(account_id pg_catalog.int4) RETURNS void
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_lock_account_sql';
+COMMENT ON FUNCTION zvt._lock_account(pg_catalog.int4) IS
+    'Internal: wait for and hold to the end of the transaction an account''s ledger lock.';
+-- only zvt's own SECURITY DEFINER bodies may hold an account's lock
+REVOKE ALL ON FUNCTION zvt._lock_account(pg_catalog.int4) FROM PUBLIC;
+
+CREATE FUNCTION zvt._try_lock_account(account_id pg_catalog.int4) RETURNS pg_catalog.bool
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_try_lock_account_sql';
+COMMENT ON FUNCTION zvt._try_lock_account(pg_catalog.int4) IS
+    'Internal: take an account''s ledger lock if it is free; false when another transaction holds it.';
+-- the paper matcher's; no role of its own
+REVOKE ALL ON FUNCTION zvt._try_lock_account(pg_catalog.int4) FROM PUBLIC;
+
 CREATE FUNCTION zvt.grant_account(account pg_catalog.text, role pg_catalog.regrole,
                                   allow pg_catalog.bool DEFAULT true)
     RETURNS zvt.accounts
@@ -444,7 +463,7 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'States are active, reducing (only orders that reduce a position) and halted (no orders).';
     END IF;
-    PERFORM pg_advisory_xact_lock(8025716, a.account_id);
+    PERFORM zvt._lock_account(a.account_id);
     UPDATE zvt.accounts x SET state = _set_trading_state.state
      WHERE x.account_id = a.account_id RETURNING * INTO a;
     RETURN a;
@@ -492,7 +511,7 @@ BEGIN
         RAISE EXCEPTION 'max_open_orders must be >= 0 and max_orders_per_sec >= 1'
             USING ERRCODE = '22023';
     END IF;
-    PERFORM pg_advisory_xact_lock(8025716, a.account_id);
+    PERFORM zvt._lock_account(a.account_id);
     INSERT INTO zvt.risk_limits AS l (account_id, instrument_id, exchange, symbol, max_order_qty,
                                       max_order_notional, max_position_qty, max_position_notional,
                                       max_open_orders, max_daily_loss, price_band_pct, max_orders_per_sec)

@@ -3,9 +3,10 @@
 -- (positions, balances, daily PnL), paper matching against the market
 -- bus, and the positions and portfolio read side.
 --
--- Every write of an account happens under pg_advisory_xact_lock(8025716,
--- account_id), taken before any order row is locked: risk checks read
--- and write the account's state atomically across sessions.
+-- Every write of an account happens under its account lock
+-- (zvt._lock_account, src/common/locks.c: a lock no role can take from
+-- SQL), taken before any order row is locked: risk checks read and write
+-- the account's state atomically across sessions.
 -- ===================================================================
 
 CREATE FUNCTION zvt._bus_entry(instrument_id pg_catalog.int4,
@@ -259,7 +260,7 @@ BEGIN
         RAISE EXCEPTION 'permission denied for order %', order_id
             USING ERRCODE = '42501', DETAIL = 'The order belongs to an account you may not use.';
     END IF;
-    PERFORM pg_advisory_xact_lock(8025716, acct);
+    PERFORM zvt._lock_account(acct);
     SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _cancel_order.order_id FOR UPDATE;
     IF o.status NOT IN ('accepted', 'partially_filled') THEN
         RAISE EXCEPTION 'order % is %', order_id, o.status
@@ -297,7 +298,7 @@ BEGIN
     ELSIF exchange IS NOT NULL THEN
         PERFORM zvt._check_exchange(exchange);
     END IF;
-    PERFORM pg_advisory_xact_lock(8025716, a.account_id);
+    PERFORM zvt._lock_account(a.account_id);
     FOR o IN SELECT * FROM zvt.orders x
               WHERE x.account_id = a.account_id AND x.status IN ('accepted', 'partially_filled')
                 AND (iid IS NULL OR x.instrument_id = iid)
@@ -369,7 +370,7 @@ BEGIN
                    AND (x.bus_trades_seen IS DISTINCT FROM e.trades OR x.bus_quotes_seen IS DISTINCT FROM e.quotes)
                  ORDER BY x.order_id
     LOOP
-        PERFORM pg_advisory_xact_lock(8025716, cand.account_id);
+        PERFORM zvt._lock_account(cand.account_id);
         SELECT * INTO o FROM zvt.orders x WHERE x.order_id = cand.order_id FOR UPDATE;
         CONTINUE WHEN o.status NOT IN ('accepted', 'partially_filled');
         SELECT * INTO a FROM zvt.accounts x WHERE x.account_id = o.account_id;

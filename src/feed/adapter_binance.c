@@ -4,7 +4,7 @@
  *	  Binance Spot frames -> FeedEvents: trade, kline, bookTicker; acks,
  *	  errors and serverShutdown.
  *
- * Wire facts (shared/fixtures/exchanges/binance.md): combined streams wrap
+ * Wire facts (test/fixtures/exchanges/binance.md): combined streams wrap
  * the payload as {"stream","data"}; prices and sizes are strings, ids and
  * times numbers in ms; "m" = buyer is the maker, so the taker sold; the
  * trade time is T (not E); bookTicker carries only the update id u, so the

@@ -4,7 +4,7 @@
  *	  Bybit v5 frames -> FeedEvents: publicTrade, kline, orderbook.1 (the
  *	  best bid/ask); op replies (acks, pongs, errors).
  *
- * Wire facts (shared/fixtures/exchanges/bybit.md): one envelope
+ * Wire facts (test/fixtures/exchanges/bybit.md): one envelope
  * {"topic","type","ts","data"}; trades and klines come as arrays; "S" is
  * the taker side; kline "confirm" is the closed flag and carries no trade
  * count; spot and linear share symbol names, so the connection (ctx) says

@@ -5,7 +5,7 @@
  *	  (5 minutes), ticker (the best bid/ask); subscriptions, heartbeats and
  *	  error replies; the connection's sequence_num.
  *
- * Wire facts (shared/fixtures/exchanges/coinbase.md): envelope {"channel",
+ * Wire facts (test/fixtures/exchanges/coinbase.md): envelope {"channel",
  * "timestamp","sequence_num","events":[...]}; a trade's "side" is the
  * MAKER's, so the taker bought when it says SELL; candle "start" is Unix
  * seconds and there is no closed flag: a bucket is final once a later one

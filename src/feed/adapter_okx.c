@@ -4,7 +4,7 @@
  *	  OKX v5 frames -> FeedEvents: trades / trades-all, candle*, bbo-tbt;
  *	  events (subscribe acks, errors, the 64008 notice) and text pong.
  *
- * Wire facts (shared/fixtures/exchanges/okx.md): {"arg":{channel,instId},
+ * Wire facts (test/fixtures/exchanges/okx.md): {"arg":{channel,instId},
  * "data":[...]}; every number is a string except seqId/checksum; "side"
  * is the taker side; candle rows are [ts,o,h,l,c,vol,volCcy,volCcyQuote,
  * confirm] where for swaps vol is in contracts and volCcy in base units;

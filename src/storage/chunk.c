@@ -13,7 +13,7 @@
  * disagree with them.
  *
  * Creating a chunk (ensure_chunk) takes, in this order:
- *	1. an advisory transaction lock on the hypertable, serializing creators;
+ *	1. the hypertable's chunk lock (common/locks.c), serializing creators;
  *	2. SHARE ROW EXCLUSIVE on the hypertable, which waits for writers that
  *	   are mid-statement and makes new writers wait, so that no writer can
  *	   route a row with a stale partition list into the default partition
@@ -63,12 +63,11 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "common/locks.h"
 #include "core/zvt_time.h"
 #include "zvt.h"
 
 #define CHUNK_SCHEMA		"_zvt_chunks"
-/* first key of zvt's advisory locks: "zvt" in ASCII */
-#define ZVT_ADVISORY_CLASS	0x7a7674
 
 /* What zvt._hypertables says of one table. */
 typedef struct HypertableInfo
@@ -353,7 +352,7 @@ zvt_attach_default(PG_FUNCTION_ARGS)
 
 /*
  * Create the chunk [start, end) named name and move its rows out of the
- * default partition.  The caller holds the advisory lock and SHARE ROW
+ * default partition.  The caller holds the chunk lock and SHARE ROW
  * EXCLUSIVE on the hypertable.  Returns the new chunk; *moved is the
  * number of rows moved.
  */
@@ -474,9 +473,7 @@ zvt_ensure_chunk(PG_FUNCTION_ARGS)
 	chunk = chunk_find(relid, name);
 	if (!OidIsValid(chunk))
 	{
-		DirectFunctionCall2(pg_advisory_xact_lock_int4,
-							Int32GetDatum(ZVT_ADVISORY_CLASS),
-							Int32GetDatum((int32) relid));
+		zvt_lock_chunks(relid);
 		LockRelationOid(relid, ShareRowExclusiveLock);
 		/* another creator may have committed the chunk while we waited */
 		AcceptInvalidationMessages();
@@ -755,9 +752,7 @@ zvt_drop_chunks(PG_FUNCTION_ARGS)
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
 
 	/* keep concurrent chunk creators out while we look and drop */
-	DirectFunctionCall2(pg_advisory_xact_lock_int4,
-						Int32GetDatum(ZVT_ADVISORY_CLASS),
-						Int32GetDatum((int32) relid));
+	zvt_lock_chunks(relid);
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	AcceptInvalidationMessages();
 

@@ -6,7 +6,7 @@
  * The trampoline (ledger_call.c) calls this as the ledger's owner with the
  * caller's oid first.  It validates the arguments, finds the account (and
  * checks the caller's right to it) and the instrument by direct index
- * scans, takes the account's advisory lock, answers client_order_id
+ * scans, takes the account's lock (common/locks.c), answers client_order_id
  * retries, prices the order from the market bus, runs the risk check
  * (risk_sql.c) without going through SQL, and writes the order, its first
  * two events and its exposure straight into the heap and indexes (see
@@ -55,12 +55,11 @@
 #include "utils/timestamp.h"
 
 #include "bus/bus.h"
+#include "common/locks.h"
 #include "trading/trading.h"
 
 PG_FUNCTION_INFO_V1(zvt_place_order);
 
-/* the advisory lock class of an account's trades (sql/55_orders.sql) */
-#define ACCOUNT_LOCK_CLASS 8025716
 
 /* The relations, indexes and sequences used here (an index follows its table). */
 typedef enum PlaceRel
@@ -436,7 +435,7 @@ call_helper(FmgrInfo *fn, int nargs, Datum *args, bool *nulls)
  *   locked FOR KEY SHARE here, as the triggers would, and an event's order
  *   is the row just written;
  * - unique indexes are checked by the index insertion itself.
- * Every write of an account's ledger happens under its advisory lock, so
+ * Every write of an account's ledger happens under its account lock, so
  * the exposure row read here is the latest and updating it cannot race.
  * ----------------------------------------------------------------
  */
@@ -1102,8 +1101,7 @@ zvt_place_order(PG_FUNCTION_ARGS)
 	}
 
 	/* from here on the account's state must not move under us */
-	DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(ACCOUNT_LOCK_CLASS),
-						Int32GetDatum(account_id));
+	zvt_lock_account(account_id);
 	/* a snapshot taken after the lock that sees this transaction's own writes */
 	PushCopiedSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();

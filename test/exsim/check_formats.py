@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """test/exsim/check_formats.py: compare zvt-exsim's messages with the real
-exchange samples in shared/fixtures/exchanges, field by field.
+exchange samples in test/fixtures/exchanges, field by field.
 
 Usage: check_formats.py FIXTURES_DIR CAPTURE_DIR
 

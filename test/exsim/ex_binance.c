@@ -3,7 +3,7 @@
  *	  Binance Spot: /ws/<stream>, /stream?streams=..., the JSON control
  *	  protocol, server pings, and the REST market-data endpoints.
  *
- * Facts from shared/fixtures/exchanges/binance.md: prices and sizes are
+ * Facts from test/fixtures/exchanges/binance.md: prices and sizes are
  * strings with 8 decimals, ids and times numbers; "m" is "buyer is the
  * maker" (taker sold); bookTicker has no event type or time; klines push
  * every 2 s and once more closed (x = true); the depth stream's U/u share

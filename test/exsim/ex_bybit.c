@@ -3,7 +3,7 @@
  *	  Bybit v5: /v5/public/spot and /v5/public/linear, op subscribe with
  *	  one ack per request, JSON ping/pong, and the REST market endpoints.
  *
- * Facts from shared/fixtures/exchanges/bybit.md: spot and linear share
+ * Facts from test/fixtures/exchanges/bybit.md: spot and linear share
  * symbol names (BTCUSDT) and differ by URL; spot prices are not padded,
  * linear prices are padded to the tick; "S" is the taker side; klines
  * carry confirm = true once closed; order books send a snapshot then

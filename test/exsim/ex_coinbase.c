@@ -4,7 +4,7 @@
  *	  market_trades, ticker, candles, level2 (as l2_data), heartbeats and
  *	  status; subscriptions acks; REST products, candles and book.
  *
- * Facts from shared/fixtures/exchanges/coinbase.md: every message has a
+ * Facts from test/fixtures/exchanges/coinbase.md: every message has a
  * sequence_num counted per connection across channels; a subscribe must
  * come within 5 s; trades are batched over 250 ms and their "side" is the
  * MAKER's (a taker buy shows "SELL"); candles are 5-minute only, start in

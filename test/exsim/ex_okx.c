@@ -4,7 +4,7 @@
  *	  /ws/v5/business (candles, trades-all), one ack per arg, text
  *	  ping/pong, the 30 s idle cutoff, and the REST market endpoints.
  *
- * Facts from shared/fixtures/exchanges/okx.md: every number is a string
+ * Facts from test/fixtures/exchanges/okx.md: every number is a string
  * except checksum, seqId and prevSeqId; perpetual swaps are BTC-USDT-SWAP
  * with sizes in contracts of ctVal base units (here one contract is 1000
  * lots: BTC 0.01, ETH 0.1, SOL 1, as on OKX); a candle channel on the

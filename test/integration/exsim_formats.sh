@@ -8,7 +8,7 @@ set -u
 . "$(dirname "$0")/common.bash"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-fixtures=${ZVT_FIXTURES:-$top/../shared/fixtures/exchanges}
+fixtures=${ZVT_FIXTURES:-$top/test/fixtures/exchanges}
 [ -d "$fixtures" ] || fail "no fixtures at $fixtures"
 cap=$ZVT_TEST_DIR/exsim_formats
 mkdir -p "$cap"

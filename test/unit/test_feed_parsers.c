@@ -1,6 +1,6 @@
 /*
  * test/unit/test_feed_parsers.c
- *	  Every parser against the real samples in shared/fixtures/exchanges:
+ *	  Every parser against the real samples in test/fixtures/exchanges:
  *	  each fixture line of a stream zvt consumes parses to exactly the
  *	  normalized values written here by hand, field by field; control and
  *	  error frames are classified; malformed variants are rejected with a
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *fixtures = "../shared/fixtures/exchanges";
+static const char *fixtures = "test/fixtures/exchanges";
 static FeedEvent ev[64];
 static FeedFrame fr;
 

@@ -1,7 +1,7 @@
 /*
  * test/unit/test_instruments.c
  *	  The instrument-list parsers (src/feed/instruments.c) against the real
- *	  samples in shared/fixtures/exchanges, and exact decimal products.
+ *	  samples in test/fixtures/exchanges, and exact decimal products.
  *
  *	  usage: test_instruments.bin FIXTURES_DIR
  */
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *fixtures = "../shared/fixtures/exchanges";
+static const char *fixtures = "test/fixtures/exchanges";
 static FeedInstrument got[16];
 static int	ngot;
 

@@ -1,0 +1,80 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/common/locks.c
+ *	  zvt's transaction-scoped locks: an account's ledger and a
+ *	  hypertable's chunk set.  See locks.h for why no role can take them.
+ *
+ * Every lock here is exclusive and held to the end of the transaction;
+ * a deadlock between them is found by PostgreSQL's deadlock detector like
+ * any other.  zvt._lock_account() exposes the account lock to zvt's own
+ * PL/pgSQL (SECURITY DEFINER bodies); it is revoked from PUBLIC, so a role
+ * cannot hold an account's lock from a session of its own.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+
+#include "common/locks.h"
+
+PG_FUNCTION_INFO_V1(zvt_lock_account_sql);
+
+static LockAcquireResult
+zvt_lock(uint32 key1, uint32 key2, uint16 klass, bool dont_wait)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, key1, key2, klass);
+	return LockAcquire(&tag, ExclusiveLock, false, dont_wait);
+}
+
+/* Wait for, then hold to the end of the transaction, an account's lock. */
+void
+zvt_lock_account(int32 account_id)
+{
+	(void) zvt_lock(0, (uint32) account_id, ZVT_LOCK_ACCOUNT, false);
+}
+
+/*
+ * Take an account's lock only if it is free; false when another
+ * transaction holds it (the caller skips that account for now).
+ */
+bool
+zvt_try_lock_account(int32 account_id)
+{
+	return zvt_lock(0, (uint32) account_id, ZVT_LOCK_ACCOUNT, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/* Serialize creators and droppers of one hypertable's chunks. */
+void
+zvt_lock_chunks(Oid hypertable)
+{
+	(void) zvt_lock(0, (uint32) hypertable, ZVT_LOCK_CHUNKS, false);
+}
+
+/*
+ * zvt._lock_account(account_id int4): the account lock for zvt's
+ * PL/pgSQL.  Not granted to PUBLIC.
+ */
+Datum
+zvt_lock_account_sql(PG_FUNCTION_ARGS)
+{
+	zvt_lock_account(PG_GETARG_INT32(0));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(zvt_try_lock_account_sql);
+
+/*
+ * zvt._try_lock_account(account_id int4) returns bool: the account lock
+ * if it is free, for the paper matcher, which skips a busy account rather
+ * than wait behind it.  Not granted to PUBLIC.
+ */
+Datum
+zvt_try_lock_account_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(zvt_try_lock_account(PG_GETARG_INT32(0)));
+}

@@ -1,0 +1,31 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/common/locks.h
+ *	  The heavyweight locks zvt takes to order its own work, in one place.
+ *
+ * They live in the advisory lock space with a locktag class of zvt's own
+ * (locktag_field4 >= 100), as Citus does: pg_advisory_lock() and its kin
+ * only ever build field4 = 1 (one int8 key) or 2 (two int4 keys), so no
+ * SQL function can take, hold or wait on these locks, whatever the role.
+ * They show in pg_locks as locktype "advisory" with objsubid = the class.
+ *
+ * Order: a hypertable's chunk lock is never taken while holding an
+ * account lock, and no one holds two account locks at once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZVT_LOCKS_H
+#define ZVT_LOCKS_H
+
+#include "postgres.h"
+
+/* locktag_field4 of each class; pg_locks.objsubid shows it */
+#define ZVT_LOCK_ACCOUNT	101		/* key: account_id; every write of its ledger */
+#define ZVT_LOCK_CHUNKS		102		/* key: hypertable oid; creating or dropping its chunks */
+
+/* in common/locks.c */
+extern void zvt_lock_account(int32 account_id);
+extern bool zvt_try_lock_account(int32 account_id);
+extern void zvt_lock_chunks(Oid hypertable);
+
+#endif							/* ZVT_LOCKS_H */
