@@ -64,8 +64,6 @@ ISOLATION = $(if $(ZVT_REGRESS),$(filter $(ZVT_REGRESS),$(ALL_ISOLATION)),$(ALL_
 ISOLATION_OPTS = --inputdir=test --use-existing
 # pg_isolation_regress writes to output_iso/ and looks for expected/ there
 REGRESS_PREP = output_iso/expected
-output_iso/expected:
-	mkdir -p output_iso && ln -sfn ../expected $@
 
 EXTRA_CLEAN = results regression.diffs regression.out test/unit/*.bin
 
@@ -89,6 +87,9 @@ $(OBJS) $(OBJS:.o=.bc): $(ZVT_HEADERS)
 # with --use-existing so it never drops a database a worker is connected to.
 override CONTRIB_TESTDB = $(or $(ZVT_TEST_DB),zvt_test)
 override ISOLATION_TESTDB = $(CONTRIB_TESTDB)
+
+output_iso/expected:
+	mkdir -p output_iso && ln -sfn ../expected $@
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
