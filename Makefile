@@ -31,16 +31,18 @@ OBJS = \
 	src/feed/feed_worker.o \
 	src/backtest/indicators.o \
 	src/backtest/indicators_sql.o \
-	src/backtest/backtest_engine.o \
-	src/backtest/backtest_strategy.o \
-	src/backtest/backtest_metrics.o \
-	src/backtest/backtest_sweep.o \
-	src/backtest/backtest_glue.o \
-	src/backtest/backtest_read.o \
-	src/backtest/backtest_read_worker.o \
-	src/backtest/backtest_stepfn.o \
-	src/backtest/backtest_sql.o \
-	src/backtest/backtest_grid.o \
+	src/backtest/engine.o \
+	src/backtest/strategy.o \
+	src/backtest/metrics.o \
+	src/backtest/sweep.o \
+	src/backtest/params.o \
+	src/backtest/bars.o \
+	src/backtest/store.o \
+	src/backtest/read.o \
+	src/backtest/read_worker.o \
+	src/backtest/stepfn.o \
+	src/backtest/run.o \
+	src/backtest/grid.o \
 	src/trading/ledger_call.o \
 	src/trading/risk.o \
 	src/trading/risk_sql.o \
@@ -193,16 +195,16 @@ test/unit/test_indicators.bin: test/unit/test_indicators.c src/backtest/indicato
 test/unit/test_risk.bin: test/unit/test_risk.c src/trading/risk.c src/trading/risk.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_risk.c src/trading/risk.c
 
-test/unit/test_backtest_metrics.bin: test/unit/test_backtest_metrics.c src/backtest/backtest_metrics.c src/backtest/backtest_metrics.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_metrics.c src/backtest/backtest_metrics.c -lm
+test/unit/test_backtest_metrics.bin: test/unit/test_backtest_metrics.c src/backtest/metrics.c src/backtest/metrics.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_metrics.c src/backtest/metrics.c -lm
 
-test/unit/test_backtest_engine.bin: test/unit/test_backtest_engine.c src/backtest/backtest_engine.c src/backtest/backtest_engine.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_engine.c src/backtest/backtest_engine.c -lm
+test/unit/test_backtest_engine.bin: test/unit/test_backtest_engine.c src/backtest/engine.c src/backtest/engine.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_engine.c src/backtest/engine.c -lm
 
-test/unit/test_backtest_strategy.bin: test/unit/test_backtest_strategy.c src/backtest/backtest_strategy.c src/backtest/backtest_strategy.h src/backtest/indicators.c src/backtest/indicators.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_strategy.c src/backtest/backtest_strategy.c src/backtest/indicators.c -lm
+test/unit/test_backtest_strategy.bin: test/unit/test_backtest_strategy.c src/backtest/strategy.c src/backtest/strategy.h src/backtest/indicators.c src/backtest/indicators.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_strategy.c src/backtest/strategy.c src/backtest/indicators.c -lm
 
-SWEEP_SRC = src/backtest/backtest_sweep.c src/backtest/backtest_engine.c src/backtest/backtest_strategy.c \
-	src/backtest/backtest_metrics.c src/backtest/indicators.c
-test/unit/test_backtest_sweep.bin: test/unit/test_backtest_sweep.c $(SWEEP_SRC) src/backtest/backtest_sweep.h src/backtest/backtest_strategy.h test/unit/unit_test.h
+SWEEP_SRC = src/backtest/sweep.c src/backtest/engine.c src/backtest/strategy.c \
+	src/backtest/metrics.c src/backtest/indicators.c
+test/unit/test_backtest_sweep.bin: test/unit/test_backtest_sweep.c $(SWEEP_SRC) src/backtest/sweep.h src/backtest/strategy.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_sweep.c $(SWEEP_SRC) -lm

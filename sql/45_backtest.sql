@@ -3,12 +3,19 @@
 -- step function through the C fill engine (src/backtest/) over closed
 -- candles from zvt.ohlcv and keeps the run, its trades and its equity
 -- curve here; zvt.backtest_grid sweeps a built-in strategy's parameters.
+--
+-- Runs are private to the role that made them (created_by, row-level
+-- security; members of zvt_admin see all).  Users never INSERT or UPDATE
+-- these tables: the two functions compute a run as the caller and store
+-- it as the tables' owner with created_by = the caller's current_user
+-- (src/backtest/store.c).  A role may DELETE its own runs (their trades
+-- and equity go with them, ON DELETE CASCADE).
 -- ===================================================================
 
 CREATE TABLE zvt.backtest_runs (
     run_id              pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     created_at          pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    created_by          pg_catalog.name NOT NULL DEFAULT CURRENT_USER,
+    created_by          pg_catalog.name NOT NULL,
     strategy            pg_catalog.text NOT NULL,
     exchange            pg_catalog.text NOT NULL,
     symbol              pg_catalog.text NOT NULL,
@@ -48,7 +55,7 @@ CREATE TABLE zvt.backtest_runs (
     open_at_end         pg_catalog.bool NOT NULL
 );
 COMMENT ON TABLE zvt.backtest_runs IS
-    'One row per zvt.backtest run: its parameters and every metric (definitions in docs/backtesting.md); NULL where a metric is undefined.';
+    'One row per zvt.backtest run: its parameters and every metric (definitions in docs/backtesting.md); NULL where a metric is undefined. Each role sees and may delete only its own runs (created_by, set by zvt.backtest and zvt.backtest_grid); members of zvt_admin see all.';
 
 CREATE TABLE zvt.backtest_trades (
     run_id          pg_catalog.int8 NOT NULL REFERENCES zvt.backtest_runs ON DELETE CASCADE,
@@ -85,7 +92,37 @@ SELECT pg_catalog.pg_extension_config_dump('zvt.backtest_runs_run_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('zvt.backtest_trades', '');
 SELECT pg_catalog.pg_extension_config_dump('zvt.backtest_equity', '');
 
-GRANT SELECT, INSERT, DELETE ON zvt.backtest_runs, zvt.backtest_trades, zvt.backtest_equity TO PUBLIC;
+-- a run is its creator's; zvt_admin members see all (the owner, which
+-- writes them, is not subject to the policies: no FORCE)
+ALTER TABLE zvt.backtest_runs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE zvt.backtest_trades ENABLE ROW LEVEL SECURITY;
+ALTER TABLE zvt.backtest_equity ENABLE ROW LEVEL SECURITY;
+CREATE POLICY backtest_runs_read ON zvt.backtest_runs FOR SELECT
+    USING (created_by = CURRENT_USER
+           OR (SELECT pg_catalog.pg_has_role('zvt_admin', 'USAGE')));
+CREATE POLICY backtest_runs_delete ON zvt.backtest_runs FOR DELETE
+    USING (created_by = CURRENT_USER
+           OR (SELECT pg_catalog.pg_has_role('zvt_admin', 'USAGE')));
+-- trades and equity: of the runs the role sees (the runs' policy applies)
+CREATE POLICY backtest_trades_read ON zvt.backtest_trades FOR SELECT
+    USING (run_id IN (SELECT r.run_id FROM zvt.backtest_runs r));
+CREATE POLICY backtest_equity_read ON zvt.backtest_equity FOR SELECT
+    USING (run_id IN (SELECT r.run_id FROM zvt.backtest_runs r));
+COMMENT ON POLICY backtest_runs_read ON zvt.backtest_runs IS
+    'A role sees the runs it made; members of zvt_admin see all.';
+COMMENT ON POLICY backtest_runs_delete ON zvt.backtest_runs IS
+    'A role may delete the runs it made (their trades and equity cascade); members of zvt_admin any.';
+COMMENT ON POLICY backtest_trades_read ON zvt.backtest_trades IS
+    'The trades of the runs the role sees.';
+COMMENT ON POLICY backtest_equity_read ON zvt.backtest_equity IS
+    'The equity curves of the runs the role sees.';
+
+-- reading: anyone, their own runs (the policies above); deleting: their
+-- own runs; no INSERT or UPDATE: runs are written by zvt.backtest and
+-- zvt.backtest_grid only, so none can be forged or put in another's name
+REVOKE ALL ON zvt.backtest_runs, zvt.backtest_trades, zvt.backtest_equity FROM PUBLIC;
+GRANT SELECT, DELETE ON zvt.backtest_runs TO PUBLIC;
+GRANT SELECT ON zvt.backtest_trades, zvt.backtest_equity TO PUBLIC;
 
 CREATE FUNCTION zvt.backtest(strategy pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text,
                              timeframe pg_catalog.interval,
@@ -118,5 +155,5 @@ CREATE FUNCTION zvt.backtest_grid(strategy pg_catalog.text, exchange pg_catalog.
     LANGUAGE C VOLATILE CALLED ON NULL INPUT ROWS 100 AS 'MODULE_PATHNAME', 'zvt_backtest_grid';
 COMMENT ON FUNCTION zvt.backtest_grid(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.text, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool, pg_catalog.int4) IS
     'Run a built-in strategy for every combination of the grid (a JSON object of arrays of values, such as {"fast": [5, 10], "slow": [50, 100]}; params holds the fixed ones) over the same closed candles, in parallel (workers: NULL = max_parallel_workers_per_gather); combinations the strategy rejects are skipped with a NOTICE; stores each run with store = metrics and returns them sorted by sort_by (a metric column, NULLs last).';
--- like zvt.backtest: anyone may run one; runs are the caller's, through the table grants
+-- like zvt.backtest: anyone may run one; the runs are stored in the caller's name
 GRANT EXECUTE ON FUNCTION zvt.backtest_grid(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.text, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool, pg_catalog.int4) TO PUBLIC;

@@ -5,8 +5,8 @@
  *	  reference loop that only reads the same bars (sums their closes).
  *	  Built and run by bench/backtest_engine.
  */
-#include "backtest/backtest_engine.h"
-#include "backtest/backtest_strategy.h"
+#include "backtest/engine.h"
+#include "backtest/strategy.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /*
  * bench/src/grid_loop.c
  *	  In-engine grid speed: the 4,851 sma_cross pairs of 2 <= fast < slow
- *	  <= 100 through backtest_sweep.c over N generated daily bars in
+ *	  <= 100 through sweep.c over N generated daily bars in
  *	  memory, on one core: the shared SMA series, then every combination
  *	  with its metrics.  Built and run by bench/grid.
  */
-#include "backtest/backtest_sweep.h"
+#include "backtest/sweep.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -157,6 +157,27 @@ SELECT count(*) FROM zvt.backtest_grid('sma_cross', 'binance', 'GRD-USDT', '1 mi
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- a cancel (here statement_timeout) stops leader and workers, and the
+-- sizes beyond 1e15 and runs whose results overflow are skipped with a
+-- NOTICE, as other invalid combinations are; the others are stored
+SELECT params, final_equity IS NOT NULL AS stored
+  FROM zvt.backtest_grid('sma_cross', 'binance', 'GRD-USDT', '1 minute', '2024-01-01', '2025-01-01',
+                         '{"qty": [1, 1e308]}', params => '{"fast": 4, "slow": 16}', workers => 0);
+INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
+OVERRIDING SYSTEM VALUE VALUES (9203, 'binance', 'HUG-USDT', 'HUGUSDT', 'HUG', 'USDT', 'spot');
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed)
+SELECT timestamptz '2024-01-01 00:00+00' + i * interval '1 minute', 9203, '1 minute',
+       1e300 * (2 + sin(i)), 1e300 * 3, 1e300, 1e300 * (2 + sin(i + 1)), true
+  FROM generate_series(0, 59) i;
+SELECT params, final_equity IS NOT NULL AS stored
+  FROM zvt.backtest_grid('sma_cross', 'binance', 'HUG-USDT', '1 minute', '2024-01-01', '2025-01-01',
+                         '{"qty": [1, 1e15]}', params => '{"fast": 2, "slow": 3}');
+SELECT zvt.backtest_grid('sma_cross', 'binance', 'GRD-USDT', '1 minute', '2024-01-01', '2025-01-01',
+                         '{"fast": [2, 4]}', initial_cash => 1e308);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.backtest_grid('sma_cross', 'binance', 'GRD-USDT', '1 minute', '2024-01-01', '2025-01-01',
+                         '{"fast": [2, 4]}', params => '{"qty": 1e308}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
 -- runs are stored only after every combination is done: nothing remains.
 -- 4,851 pairs over 20,000 bars take seconds; the timeout is 200 ms.
 INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed)
@@ -178,5 +199,5 @@ SELECT count(*) - :runs_before AS runs_added FROM zvt.backtest_runs;
 
 -- leave the database as we found it
 DELETE FROM zvt.backtest_runs;
-DELETE FROM zvt.candles WHERE instrument_id IN (9201, 9202);
-DELETE FROM zvt.instruments WHERE id IN (9201, 9202);
+DELETE FROM zvt.candles WHERE instrument_id IN (9201, 9202, 9203);
+DELETE FROM zvt.instruments WHERE id IN (9201, 9202, 9203);

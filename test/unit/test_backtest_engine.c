@@ -1,14 +1,15 @@
 /*
  * test/unit/test_backtest_engine.c
- *	  The fill engine (src/backtest/backtest_engine.c): next-open fills,
+ *	  The fill engine (src/backtest/engine.c): next-open fills,
  *	  fees and slippage, sizing, resizing, shorts, each stop along the
  *	  documented in-bar path, gaps, and the close at the end, on prices
  *	  worked out by hand.
  */
-#include "backtest/backtest_engine.h"
+#include "backtest/engine.h"
 #include "unit_test.h"
 
 #include <math.h>
+#include <string.h>
 
 #define NEAR(a, b) (fabs((a) - (double) (b)) < 1e-9 * (1 + fabs((double) (b))))
 
@@ -114,6 +115,28 @@ main(void)
 	c.allow_short = true;
 	bt_engine_init(&e, &c, NULL, NULL);
 	CHECK(bt_engine_target(&e, -0.5));
+
+	/* sizes: initial_cash and qty up to BT_MAX_AMOUNT (1e308 overflowed) */
+	{
+		const char *why = NULL;
+
+		c = config();
+		CHECK(bt_engine_check(&c, &why));
+		c.initial_cash = BT_MAX_AMOUNT;
+		c.qty = BT_MAX_AMOUNT;
+		CHECK(bt_engine_check(&c, &why));
+		c.initial_cash = 1e308;
+		CHECK(!bt_engine_check(&c, &why) && strstr(why, "initial_cash") != NULL);
+		c.initial_cash = 0;
+		CHECK(!bt_engine_check(&c, &why) && strstr(why, "initial_cash") != NULL);
+		c = config();
+		c.qty = 1e308;
+		CHECK(!bt_engine_check(&c, &why) && strstr(why, "qty must be positive and at most 1e15"));
+		c.qty = NAN;
+		CHECK(!bt_engine_check(&c, &why));
+		c.qty = -1;
+		CHECK(!bt_engine_check(&c, &why));
+	}
 
 	/* fixed qty and half size; resizing within one trade; finish at end */
 	c = config();

@@ -1,9 +1,9 @@
 /*
  * test/unit/test_backtest_metrics.c
- *	  Backtest metrics (src/backtest/backtest_metrics.c) on a small run
+ *	  Backtest metrics (src/backtest/metrics.c) on a small run
  *	  worked out by hand, and the undefined cases.
  */
-#include "backtest/backtest_metrics.h"
+#include "backtest/metrics.h"
 #include "unit_test.h"
 
 #include <math.h>

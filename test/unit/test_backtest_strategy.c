@@ -1,10 +1,10 @@
 /*
  * test/unit/test_backtest_strategy.c
- *	  The built-in strategies (src/backtest/backtest_strategy.c): the
+ *	  The built-in strategies (src/backtest/strategy.c): the
  *	  target after each bar of short series worked out by hand, and the
  *	  parameter checks.
  */
-#include "backtest/backtest_strategy.h"
+#include "backtest/strategy.h"
 #include "unit_test.h"
 
 #include <stdlib.h>

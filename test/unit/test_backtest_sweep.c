@@ -1,13 +1,13 @@
 /*
  * test/unit/test_backtest_sweep.c
- *	  Parameter sweeps (src/backtest/backtest_sweep.c): the distinct
+ *	  Parameter sweeps (src/backtest/sweep.c): the distinct
  *	  periods of a grid, the shared series against the indicators fed one
  *	  by one, and every combination's metrics against a run made the way
  *	  zvt.backtest makes it (strategy and engine stepped together), for
  *	  the shared path (sma_cross, ema_cross, with shorts, stops and costs)
  *	  and the stepping path (rsi_reversion, donchian_breakout).
  */
-#include "backtest/backtest_sweep.h"
+#include "backtest/sweep.h"
 #include "unit_test.h"
 
 #include <math.h>

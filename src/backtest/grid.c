@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_grid.c
+ * src/backtest/grid.c
  *	  zvt.backtest_grid: one built-in strategy over the cartesian product
  *	  of a jsonb grid of parameter values, on all cores.
  *
@@ -8,8 +8,8 @@
  * the numeric common ones, values non-empty arrays of numbers, each value
  * checked as params would be); expand the product, skipping combinations
  * the strategy rejects (fast >= slow, ...) and counting them in a NOTICE;
- * load the bars once (backtest_glue.c); run every combination in pure C
- * (backtest_sweep.c); sort by sort_by; store each run as a backtest_runs
+ * load the bars once (bars.c); run every combination in pure C
+ * (sweep.c); sort by sort_by; store each run as a backtest_runs
  * row with store = 'metrics' and return the rows in that order.
  *
  * Parallelism follows PostgreSQL's parallel index builds: the leader
@@ -57,8 +57,10 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
-#include "backtest/backtest_glue.h"
-#include "backtest/backtest_sweep.h"
+#include "backtest/bars.h"
+#include "backtest/params.h"
+#include "backtest/store.h"
+#include "backtest/sweep.h"
 
 PG_FUNCTION_INFO_V1(zvt_backtest_grid);
 extern PGDLLEXPORT void zvt_backtest_grid_worker(dsm_segment *seg, shm_toc *toc);
@@ -581,7 +583,8 @@ zvt_backtest_grid(PG_FUNCTION_ARGS)
 	BtBar	   *bars;
 	int64		nbars;
 	BtSweepResult *results;
-	int64	   *order;
+	int64	   *order;			/* the runs kept, sorted */
+	int64		nkept;
 	SortCtx		sc;
 	BtArgs		a;
 	BtRunBatch	batch;
@@ -650,7 +653,7 @@ zvt_backtest_grid(PG_FUNCTION_ARGS)
 			set_value(&keys[k], keys[k].values[rest % keys[k].nvalues], &c->par, &c->cfg);
 			rest /= keys[k].nvalues;
 		}
-		if (!bt_strategy_check(&c->par, &reason))
+		if (!bt_strategy_check(&c->par, &reason) || !bt_engine_check(&c->cfg, &reason))
 		{
 			if (why == NULL)
 				why = reason;
@@ -673,20 +676,31 @@ zvt_backtest_grid(PG_FUNCTION_ARGS)
 		run_combos(bars, nbars, combos, n, results, nworkers);
 	}
 
-	/* sort, then store in that order and return the stored rows */
+	/*
+	 * Sort, then store in that order and return the stored rows; runs whose
+	 * final equity or fees overflowed (NOT NULL columns) are skipped.
+	 */
 	order = palloc(sizeof(int64) * (n + 1));
+	nkept = 0;
 	for (int64 i = 0; i < n; i++)
-		order[i] = i;
+		if (bt_results_finite(&results[i].m))
+			order[nkept++] = i;
+	if (nkept < n)
+		ereport(NOTICE,
+				(errmsg("backtest_grid skipped " INT64_FORMAT " of " INT64_FORMAT
+						" combinations whose results are out of range", n - nkept, total),
+				 errdetail("Their final equity or fees overflow a float8."),
+				 errhint("Use a smaller initial_cash or qty.")));
 	sc.results = results;
 	sc.column = column;
 	sc.descending = descending;
-	qsort_arg(order, n, sizeof(int64), cmp_results, &sc);
+	qsort_arg(order, nkept, sizeof(int64), cmp_results, &sc);
 
 	/* rows go out in batches; their arguments live in batch_cxt meanwhile */
 	bt_run_batch_init(&batch);
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "zvt backtest_grid batch",
 									  ALLOCSET_DEFAULT_SIZES);
-	for (int64 r = 0; r < n; r++)
+	for (int64 r = 0; r < nkept; r++)
 	{
 		int64		i = order[r];
 		int64		rest = origin[i];
@@ -719,7 +733,7 @@ zvt_backtest_grid(PG_FUNCTION_ARGS)
 		bt_run_args(&a, &desc, &results[i].m);
 		bt_run_batch_add(&batch, &a);
 		MemoryContextSwitchTo(outer);
-		if (batch.n == BT_RUN_BATCH || r == n - 1)
+		if (batch.n == BT_RUN_BATCH || r == nkept - 1)
 		{
 			bt_run_batch_flush(&batch, rsinfo->setResult);
 			MemoryContextReset(batch_cxt);

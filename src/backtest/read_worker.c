@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_read_worker.c
+ * src/backtest/read_worker.c
  *	  A parallel worker sharing the large sequential reads of
- *	  backtest_read.c.
+ *	  read.c.
  *
  * Large sequential reads are shared with one parallel worker, as the
- * grid shares its combinations (backtest_grid.c): the leader enters
+ * grid shares its combinations (grid.c): the leader enters
  * parallel mode, puts the instrument, range and block ranges in a
  * shm_toc segment with a shm_mq, and launches the worker; the worker
  * reads the second half of the sequential blocks (heap scan limits, no
@@ -39,8 +39,8 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "backtest/backtest_glue.h"
-#include "backtest/backtest_read.h"
+#include "backtest/bars.h"
+#include "backtest/read.h"
 
 /*
  * A worker shares the sequential reads when they cover at least this

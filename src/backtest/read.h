@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_read.h
- *	  Private to backtest_read.c and backtest_read_worker.c: the state of a
+ * src/backtest/read.h
+ *	  Private to read.c and read_worker.c: the state of a
  *	  direct read of 1-minute candles and the functions the two share.
  *
  * The leader and its worker run the same sequential read (bt_read_seq);
@@ -23,7 +23,7 @@
 #include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
-#include "backtest/backtest_glue.h"
+#include "backtest/bars.h"
 
 /* the columns the read needs, as attribute numbers of one relation */
 typedef struct CandleCols
@@ -68,14 +68,14 @@ typedef struct ReadPart
 								 * lead), the worker the rest */
 } ReadPart;
 
-/* in backtest_read.c */
+/* in read.c */
 extern bool bt_read_cols(Relation rel, CandleCols *c);
 extern INT128 bt_read_span(const Interval *iv);
 extern void bt_read_seq(ReadState *rs, Relation rel, const CandleCols *c,
 						BlockNumber start, BlockNumber nblocks);
 extern void bt_bar_array_append(BtBarArray *a, const BtBar *bars, int64 n);
 
-/* in backtest_read_worker.c */
+/* in read_worker.c */
 extern ParallelContext *bt_read_launch(ReadState *rs, ReadPart *parts, int nparts, int *join);
 extern void bt_read_join(ReadState *rs, ParallelContext *pcxt);
 extern bool bt_read_receive(ReadState *rs, bool nowait);

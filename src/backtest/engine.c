@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_engine.c
+ * src/backtest/engine.c
  *	  Fills, sizing, stops and trade bookkeeping for backtests (the rules
- *	  are in backtest_engine.h).
+ *	  are in engine.h).
  *
  * Stops are checked in a signed price space y = side * price, in which
  * every position is long: the stop-loss and trailing levels lie below,
@@ -10,10 +10,26 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "backtest_engine.h"
+#include "engine.h"
 
 #include <math.h>
 #include <string.h>
+
+bool
+bt_engine_check(const BtConfig *cfg, const char **why)
+{
+	if (!(cfg->initial_cash > 0 && cfg->initial_cash <= BT_MAX_AMOUNT))
+	{
+		*why = "initial_cash must be positive and at most 1e15";
+		return false;
+	}
+	if (!(cfg->qty == 0 || (cfg->qty > 0 && cfg->qty <= BT_MAX_AMOUNT)))
+	{
+		*why = "qty must be positive and at most 1e15";
+		return false;
+	}
+	return true;
+}
 
 void
 bt_engine_init(BtEngine *e, const BtConfig *cfg, BtTradeSink on_trade, void *arg)

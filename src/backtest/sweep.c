@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_sweep.c
- *	  Many runs of one strategy over the same bars (see backtest_sweep.h).
+ * src/backtest/sweep.c
+ *	  Many runs of one strategy over the same bars (see sweep.h).
  *
- * A run here mirrors zvt.backtest's loop (backtest_sql.c): per bar the
+ * A run here mirrors zvt.backtest's loop (run.c): per bar the
  * engine fills at the open and the strategy's target at the close is
  * handed over for the next open; after the last bar the engine closes
  * what is open and the curve's last point takes the final equity.  Shared
@@ -12,7 +12,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "backtest_sweep.h"
+#include "sweep.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_sweep.h
+ * src/backtest/sweep.h
  *	  Parameter sweeps (zvt.backtest_grid): many runs of one built-in
  *	  strategy over the same bars, sharing the indicator work.
  *
@@ -23,9 +23,9 @@
 #ifndef ZVT_BACKTEST_SWEEP_H
 #define ZVT_BACKTEST_SWEEP_H
 
-#include "backtest_engine.h"
-#include "backtest_metrics.h"
-#include "backtest_strategy.h"
+#include "engine.h"
+#include "metrics.h"
+#include "strategy.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,16 +1,17 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_sql.c
+ * src/backtest/run.c
  *	  zvt.backtest: the SQL face of the backtest engine.
  *
  * Checks the arguments, reads the strategy and common parameters from the
- * params jsonb (backtest_glue.c), reads the closed candles through a
- * cursor, turns each bar's close into a target (a built-in strategy, the
- * rows of a signals query, or a step function: backtest_stepfn.c), runs
- * the fill engine (backtest_engine.c) bar by bar, computes the metrics
- * (backtest_metrics.c) and stores the run with its trades and equity
- * curve as `store` asks.  Everything runs as the caller, through SPI, with
- * every name schema-qualified.
+ * params jsonb (params.c), loads the closed candles (bars.c; through a
+ * cursor for a step function), turns each bar's close into a target (a
+ * built-in strategy, the rows of a signals query, or a step function:
+ * stepfn.c), runs the fill engine (engine.c) bar by bar, computes the
+ * metrics (metrics.c) and stores the run with its trades and equity curve
+ * as `store` asks (store.c).  Everything but the storing runs as the
+ * caller, through SPI, with every name schema-qualified; store.c writes
+ * as the tables' owner in the caller's name.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,16 +30,12 @@
 
 #include "zvt.h"
 #include "core/zvt_time.h"
-#include "backtest/backtest_glue.h"
+#include "backtest/bars.h"
+#include "backtest/params.h"
+#include "backtest/stepfn.h"
+#include "backtest/store.h"
 
 PG_FUNCTION_INFO_V1(zvt_backtest);
-
-typedef enum StoreKind
-{
-	STORE_METRICS,
-	STORE_TRADES,
-	STORE_ALL
-} StoreKind;
 
 /* trades as the engine closes them */
 typedef struct TradeList
@@ -84,9 +81,6 @@ static void keep_trade(void *arg, const BtTradeRecord *trade);
 static void run_bar(RunState *st, const BtBar *bar, HeapTuple row, TupleDesc row_desc);
 static void load_signals(TargetSource *src, const char *signals);
 static void set_target(BtEngine *eng, const char *source, double target, int64_t ts);
-static void store_details(int64 run_id, StoreKind store, const TradeList *trades,
-						  const BtEquityPoint *points, const double *cash,
-						  const double *pos, int64 npoints, double initial_cash);
 
 static void
 keep_trade(void *arg, const BtTradeRecord *trade)
@@ -207,67 +201,6 @@ set_target(BtEngine *eng, const char *source, double target, int64_t ts)
 }
 
 /*
- * Store the trades and the equity curve (all of it, or the last point of
- * each UTC day) of a stored run.
- */
-static void
-store_details(int64 run_id, StoreKind store, const TradeList *trades,
-			  const BtEquityPoint *points, const double *cash,
-			  const double *pos, int64 npoints, double initial_cash)
-{
-	Oid			tt[11] = {INT8OID, INT4OID, TIMESTAMPTZOID, FLOAT8OID, TIMESTAMPTZOID,
-	FLOAT8OID, FLOAT8OID, TEXTOID, FLOAT8OID, FLOAT8OID, TEXTOID};
-	Oid			et[6] = {INT8OID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
-	SPIPlanPtr	tplan = SPI_prepare("INSERT INTO zvt.backtest_trades VALUES"
-									" ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, tt);
-	SPIPlanPtr	eplan = SPI_prepare("INSERT INTO zvt.backtest_equity VALUES"
-									" ($1, $2, $3, $4, $5, $6)", 6, et);
-	double		peak = initial_cash;
-
-	for (int i = 0; i < trades->n; i++)
-	{
-		BtTradeRecord *t = &trades->t[i];
-		Datum		v[11];
-
-		v[0] = Int64GetDatum(run_id);
-		v[1] = Int32GetDatum(i + 1);
-		v[2] = TimestampTzGetDatum(ZVT_UNIX_TO_TS(t->entry_ts));
-		v[3] = Float8GetDatum(t->entry_price);
-		v[4] = TimestampTzGetDatum(ZVT_UNIX_TO_TS(t->exit_ts));
-		v[5] = Float8GetDatum(t->exit_price);
-		v[6] = Float8GetDatum(t->qty);
-		v[7] = CStringGetTextDatum(t->side > 0 ? "long" : "short");
-		v[8] = Float8GetDatum(t->pnl);
-		v[9] = Float8GetDatum(t->fees);
-		v[10] = CStringGetTextDatum(bt_exit_name(t->exit));
-		if (SPI_execute_plan(tplan, v, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not store a backtest trade");
-	}
-	for (int64 i = 0; i < npoints; i++)
-	{
-		Datum		v[6];
-		double		eq = points[i].equity;
-
-		if (eq > peak)
-			peak = eq;
-		/* daily: the last bar of each UTC day */
-		if (store == STORE_TRADES && i + 1 < npoints &&
-			points[i + 1].ts / BT_USEC_PER_DAY == points[i].ts / BT_USEC_PER_DAY)
-			continue;
-		v[0] = Int64GetDatum(run_id);
-		v[1] = TimestampTzGetDatum(ZVT_UNIX_TO_TS(points[i].ts));
-		v[2] = Float8GetDatum(eq);
-		v[3] = Float8GetDatum(cash[i]);
-		v[4] = Float8GetDatum(pos[i]);
-		v[5] = Float8GetDatum(peak > 0 ? (peak - eq) / peak : 0);
-		if (SPI_execute_plan(eplan, v, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not store a backtest equity point");
-		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
-}
-
-/*
  * zvt.backtest(strategy, exchange, symbol, timeframe, start, finish,
  * params, initial_cash, fee_bps, slippage_bps, signals, step_fn, store)
  */
@@ -278,7 +211,7 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	BtMarket	mk;
 	Jsonb	   *params;
 	char	   *store_s;
-	StoreKind	store;
+	BtStoreKind store;
 	BtConfig	cfg = {0};
 	BtStrategyParams sp = {0};
 	BtParamNames pn;
@@ -291,7 +224,7 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	int64		run_id;
 	Datum		result;
 	HeapTuple	row;
-	bool		isnull;
+	TupleDesc	row_desc;
 	char	   *signals;
 	bool		is_signals = strcmp(strategy, "signals") == 0;
 	bool		is_step = strcmp(strategy, "step_fn") == 0;
@@ -333,11 +266,11 @@ zvt_backtest(PG_FUNCTION_ARGS)
 				 errmsg("finish must be later than start")));
 	bt_check_costs(&cfg);
 	if (strcmp(store_s, "metrics") == 0)
-		store = STORE_METRICS;
+		store = BT_STORE_METRICS;
 	else if (strcmp(store_s, "trades") == 0)
-		store = STORE_TRADES;
+		store = BT_STORE_TRADES;
 	else if (strcmp(store_s, "all") == 0)
-		store = STORE_ALL;
+		store = BT_STORE_ALL;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -364,7 +297,7 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	}
 	st->cap = 1024;
 	st->points = palloc(sizeof(BtEquityPoint) * st->cap);
-	if (store != STORE_METRICS)
+	if (store != BT_STORE_METRICS)
 	{
 		/* kept for the equity rows only */
 		st->cash = palloc(sizeof(double) * st->cap);
@@ -435,6 +368,14 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	}
 	bt_metrics(&m, cfg.initial_cash, st->points, st->npoints, bt, st->trades.n,
 			   st->first_close, st->last_close);
+	if (!bt_results_finite(&m))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("backtest results out of range: final equity %g, fees %g",
+						m.final_equity, m.fees),
+				 errdetail("The prices of %s %s multiplied by the position overflow a float8.",
+						   mk.exchange, mk.symbol),
+				 errhint("Use a smaller initial_cash or qty.")));
 
 	/* the run */
 	desc.strategy = strategy;
@@ -447,16 +388,12 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	desc.last_ts = st->points[st->npoints - 1].ts;
 	desc.open_at_end = st->trades.n > 0 && st->trades.t[st->trades.n - 1].exit == BT_EXIT_END;
 	bt_run_args(&a, &desc, &m);
-	if (SPI_execute_with_args(bt_run_insert_sql(), a.n, a.types, a.values, a.nulls,
-							  false, 0) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not store the backtest run");
-	row = SPI_copytuple(SPI_tuptable->vals[0]);
-	run_id = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
-	result = PointerGetDatum(SPI_returntuple(row, SPI_tuptable->tupdesc));
+	row = bt_store_run(&a, &row_desc, &run_id);
+	result = PointerGetDatum(SPI_returntuple(row, row_desc));
 
-	if (store != STORE_METRICS)
-		store_details(run_id, store, &st->trades, st->points, st->cash, st->pos,
-					  st->npoints, cfg.initial_cash);
+	if (store != BT_STORE_METRICS)
+		bt_store_details(run_id, store, st->trades.t, st->trades.n, st->points,
+						 st->cash, st->pos, st->npoints, cfg.initial_cash);
 
 	SPI_finish();
 	PG_RETURN_DATUM(result);

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_stepfn.c
+ * src/backtest/stepfn.c
  *	  Step functions of zvt.backtest: a user's function called once per
  *	  closed bar with the bar and a jsonb state, returning the target and
  *	  the next state.
@@ -39,7 +39,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#include "backtest/backtest_glue.h"
+#include "backtest/stepfn.h"
 
 #define STEP_FN_SIGNATURE "f(bar zvt.candles_v, INOUT state jsonb, OUT target float8)"
 

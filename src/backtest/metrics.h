@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_metrics.h
+ * src/backtest/metrics.h
  *	  The performance metrics of a backtest run, from its equity curve and
  *	  its closed trades.
  *

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_engine.h
+ * src/backtest/engine.h
  *	  The bar-by-bar fill engine every backtest strategy runs through.
  *
  * Pure C, no PostgreSQL header.  A strategy (built-in, a signals query or
@@ -64,6 +64,13 @@ typedef struct BtTradeRecord
 	BtExit		exit;
 } BtTradeRecord;
 
+/*
+ * The largest initial_cash and fixed qty: beyond it sums of money and
+ * units lose whole units in a double (2^53 is about 9e15), and far beyond
+ * it (1e308) they overflow to infinity.
+ */
+#define BT_MAX_AMOUNT 1e15
+
 typedef struct BtConfig
 {
 	double		initial_cash;
@@ -103,6 +110,14 @@ typedef struct BtEngine
 	double		close_notional;
 	double		flow;			/* cash in minus cash out, fees included */
 } BtEngine;
+
+/*
+ * true if the sizes of cfg are usable: initial_cash in (0, BT_MAX_AMOUNT],
+ * qty 0 (unset) or in (0, BT_MAX_AMOUNT].  Otherwise false with *why a
+ * static sentence fragment naming the limit ("qty must be ...").  Fees,
+ * slippage and the other params are checked where they are read.
+ */
+extern bool bt_engine_check(const BtConfig *cfg, const char **why);
 
 extern void bt_engine_init(BtEngine *e, const BtConfig *cfg, BtTradeSink on_trade, void *arg);
 

@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_strategy.c
- *	  The built-in strategies (rules in backtest_strategy.h).
+ * src/backtest/strategy.c
+ *	  The built-in strategies (rules in strategy.h).
  *
  *-------------------------------------------------------------------------
  */
-#include "backtest_strategy.h"
+#include "strategy.h"
 
 #include <math.h>
 #include <string.h>

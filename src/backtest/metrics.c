@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_metrics.c
- *	  Backtest performance metrics (definitions in backtest_metrics.h).
+ * src/backtest/metrics.c
+ *	  Backtest performance metrics (definitions in metrics.h).
  *
  * One pass over the curve for drawdown, exposure and the daily returns'
  * running sums; one pass over the trades.  No allocation.
  *
  *-------------------------------------------------------------------------
  */
-#include "backtest_metrics.h"
+#include "metrics.h"
 
 #include <math.h>
 #include <string.h>

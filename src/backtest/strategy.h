@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_strategy.h
+ * src/backtest/strategy.h
  *	  The built-in strategies: each turns a bar's close into a target for
- *	  the fill engine (backtest_engine.h), stepping indicators.c.
+ *	  the fill engine (engine.h), stepping indicators.c.
  *
  * Pure C, no PostgreSQL header.  Rules (a target of 1 is long, -1 short,
  * 0 flat; -1 only with allow_short, else those cases are 0):
@@ -93,7 +93,7 @@ extern void bt_strategy_init(BtStrategy *s, const BtStrategyParams *par, double 
 /*
  * The rule of sma_cross and ema_cross from the two averages: 0 unless ok
  * (both exist) or when equal, else 1 when fast > slow and -1 (0 without
- * allow_short) when below.  The grid (backtest_sweep.c) applies it to
+ * allow_short) when below.  The grid (sweep.c) applies it to
  * shared series.
  */
 extern double bt_strategy_cross(bool ok, double fast, double slow, bool allow_short);

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * src/backtest/backtest_read.c
+ * src/backtest/read.c
  *	  The closed 1-minute candles of one instrument read straight from the
  *	  partitions of zvt.candles, without the executor.
  *
@@ -27,7 +27,7 @@
  * SEQ_ROWS_PER_MINUTE rows a minute.
  *
  * Large sequential reads are shared with one parallel worker
- * (backtest_read_worker.c).
+ * (read_worker.c).
  *
  * Rows are kept by exactly the rule of the SQL it replaces: instrument_id
  * equal, timeframe equal as interval_eq judges (so '60 seconds' is one
@@ -75,8 +75,8 @@
 
 #include "zvt.h"
 #include "core/zvt_time.h"
-#include "backtest/backtest_glue.h"
-#include "backtest/backtest_read.h"
+#include "backtest/bars.h"
+#include "backtest/read.h"
 
 /*
  * A partition is read sequentially when it holds at most this many rows
