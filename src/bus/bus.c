@@ -564,29 +564,26 @@ bus_forget_pending(void)
 	LWLockRelease(bus->lock);
 }
 
-/* Drop what an aborted subtransaction queued. */
+/* Drop what an aborted subtransaction queued; a committed one hands it up. */
 static void
 bus_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					 SubTransactionId parentSubid, void *arg)
 {
 	ListCell   *lc;
 
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		foreach(lc, pending_forget)
-		{
-			PendingForget *p = lfirst(lc);
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+	foreach(lc, pending_forget)
+	{
+		PendingForget *p = lfirst(lc);
 
-			if (p->subxid == mySubid)
-				pending_forget = foreach_delete_current(pending_forget, lc);
-		}
-	else if (event == SUBXACT_EVENT_COMMIT_SUB)
-		foreach(lc, pending_forget)
-		{
-			PendingForget *p = lfirst(lc);
-
-			if (p->subxid == mySubid)
-				p->subxid = parentSubid;
-		}
+		if (p->subxid != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			pending_forget = foreach_delete_current(pending_forget, lc);
+		else
+			p->subxid = parentSubid;	/* now the parent's to keep or lose */
+	}
 }
 
 static void

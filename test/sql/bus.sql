@@ -115,11 +115,13 @@ BEGIN;
 DELETE FROM zvt.instruments WHERE symbol = 'SOL-USDT';
 ROLLBACK;
 SELECT zvt.last_price('bybit', 'SOL-USDT');
--- so does one in a rolled-back subtransaction
+-- so does one in a subtransaction released into one that rolls back
 BEGIN;
-SAVEPOINT s;
+SAVEPOINT outer_s;
+SAVEPOINT inner_s;
 DELETE FROM zvt.instruments WHERE symbol = 'SOL-USDT';
-ROLLBACK TO SAVEPOINT s;
+RELEASE SAVEPOINT inner_s;
+ROLLBACK TO SAVEPOINT outer_s;
 COMMIT;
 SELECT zvt.last_price('bybit', 'SOL-USDT');
 -- a committed one takes it, with a price published before the commit
