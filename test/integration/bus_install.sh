@@ -5,8 +5,10 @@
 # (zvt.last_price is NULL, zvt.tickers is empty) and a paper limit buy at
 # 10 rests, with the paper matcher running, instead of filling at the old
 # instrument's price of 5; another database sees none of these prices and
-# its own stay its own.  On a cluster of its own, since it drops the
-# extension under the workers.
+# its own stay its own.  With a bus of 64 slots (48 instruments), a full
+# bus reclaims the entries of the dropped installation and, once it is
+# dropped, of the other database.  On a cluster of its own, since it drops
+# the extension under the workers.
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -15,7 +17,7 @@ db=zvt_bus
 other=zvt_bus_other
 port=$(free_port $((PGPORT + 50)))
 trap 'cluster_stop "$dir"' EXIT
-cluster_start "$dir" "$port" "$db" "zvt.feeds = off" >/dev/null || fail "cluster did not start"
+cluster_start "$dir" "$port" "$db" "zvt.feeds = off" "zvt.bus_size = 64" >/dev/null || { tail -5 "$dir/log"; fail "cluster did not start"; }
 
 instrument() {	# instrument DB SYMBOL: its id
 	q -d "$1" -c "INSERT INTO zvt.instruments (exchange, symbol, raw_symbol, base, quote, kind)
@@ -23,6 +25,14 @@ instrument() {	# instrument DB SYMBOL: its id
 	              RETURNING id"
 }
 last() { q -d "$1" -c "SELECT coalesce(zvt.last_price('binance', '$2')::text, 'NULL')"; }
+fill() {	# fill DB PREFIX N: N more instruments with a price
+	q -d "$1" -c "INSERT INTO zvt.instruments (exchange, symbol, raw_symbol, base, quote, kind)
+	              SELECT 'binance', '$2' || g || '-USDT', '$2' || g || 'USDT', '$2' || g, 'USDT', 'spot'
+	                FROM generate_series(1, $3) g" \
+	      -c "SELECT count(zvt.bus_publish('binance', symbol, price => 2)) FROM zvt.instruments
+	           WHERE symbol LIKE '$2%'" >/dev/null
+}
+full() { grep -c "the market bus is full"; }	# how many warnings on stdin
 matcher="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'zvt paper matcher'"
 
 # the first installation: instrument 1 trades at 5
@@ -31,6 +41,10 @@ q -c "CREATE EXTENSION zvt" || fail "create extension"
 q -c "SELECT zvt.bus_publish('binance', 'OLD-USDT', price => 5, qty => 100, bid => 4.9, ask => 5.1)" >/dev/null \
 	|| fail "publish"
 [ "$(last $db OLD-USDT)" = 5 ] || fail "no price for the first instrument"
+fill $db FILL 47 || fail "fill"
+[ "$(q -c "SELECT zvt.bus_publish('binance', 'FILL1-USDT', price => 3)" 2>&1 | full)" = 0 ] \
+	|| fail "a known instrument should still publish on a full bus"
+[ "$(fill $db MORE 1 2>&1 | full)" = 1 ] || fail "the 49th instrument should find the bus full"
 
 # the second installation: instrument 1 again, which never traded
 q -c "DROP EXTENSION zvt" -c "CREATE EXTENSION zvt" || fail "drop and create extension"
@@ -43,10 +57,12 @@ q -c "SELECT 1 FROM zvt.create_account('bus1', initial_cash => 1000)" >/dev/null
 got=$(q -c "SELECT status FROM zvt.place_order('bus1', 'binance', 'NEW-USDT', 'buy', 1, 'limit', price => 10,
                                                 client_order_id => 'bus-a')")
 [ "$got" = accepted ] || fail "a limit buy at 10 on a market that never traded should rest, not be $got"
-# the matcher starts for the resting order and matches it on the next price anywhere
+# the matcher starts for the resting order and matches it on the next price anywhere;
+# that price finds the bus full of the old installation's entries and reclaims them
 poll_until "$matcher" 1 10 || fail "the paper matcher did not start"
 [ "$(instrument $db ELSE-USDT)" = 2 ] || fail "second instrument"
-q -c "SELECT zvt.bus_publish('binance', 'ELSE-USDT', price => 1, qty => 1)" >/dev/null || fail "publish else"
+[ "$(q -c "SELECT zvt.bus_publish('binance', 'ELSE-USDT', price => 1, qty => 1)" 2>&1 | full)" = 0 ] \
+	|| fail "the old installation's entries were not reclaimed"
 [ "$(q -c "SELECT coalesce(zvt.paper_match(), -1)")" = 0 ] || fail "a match pass changed an order with no price"
 got=$(q -c "SELECT status FROM zvt.orders WHERE client_order_id = 'bus-a'")
 [ "$got" = accepted ] || fail "the resting buy was matched against a foreign price: $got"
@@ -67,4 +83,12 @@ got=$(last $db NEW-USDT)
 [ "$got" = 9.5 ] || fail "$other's trade of its instrument 1 changed $db's price to $got"
 [ "$(q -c "SELECT string_agg(symbol || ' ' || last, ', ' ORDER BY symbol) FROM zvt.tickers")" = \
   "ELSE-USDT 1, NEW-USDT 9.5" ] || fail "zvt.tickers of $db shows more than its own instruments"
+
+# the other database fills the bus: nothing of it is reclaimed while it exists
+fill $other FAR 45 || fail "fill $other"
+[ "$(fill $db THIRD 1 2>&1 | full)" = 1 ] || fail "a live database's entries were reclaimed"
+psql -X -q -d postgres -c "DROP DATABASE $other" || fail "drop database"
+[ "$(q -c "SELECT zvt.bus_publish('binance', 'THIRD1-USDT', price => 4)" 2>&1 | full)" = 0 ] \
+	|| fail "a dropped database's entries were not reclaimed"
+[ "$(last $db THIRD1-USDT)" = 4 ] || fail "no price after reclaiming"
 exit 0
