@@ -187,7 +187,10 @@ slot_used(const BusEntry *e)
 static inline int
 slot_home(const BusKey *key)
 {
-	return (int) (hash_bytes((const unsigned char *) key, sizeof(BusKey)) % (uint32) bus->nslots);
+	uint32		h = murmurhash32((uint32) key->instrument_id);
+
+	h = hash_combine(h, murmurhash32(key->install ^ key->dboid));
+	return (int) (h % (uint32) bus->nslots);
 }
 
 /*

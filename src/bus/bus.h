@@ -24,7 +24,7 @@
  * alone would hand a new instrument the prices of an old or foreign one.
  * The oid of zvt.instruments changes with every CREATE EXTENSION: with the
  * database it names one installation.  Three 4-byte fields, no padding:
- * the key is hashed and compared as bytes.
+ * keys are compared as bytes.
  */
 typedef struct BusKey
 {
