@@ -22,6 +22,7 @@ OBJS = \
 	src/feed/instruments_sync.o \
 	src/feed/rest_client.o \
 	src/bus/bus.o \
+	src/bus/functions.o \
 	src/feed/adapter_binance.o \
 	src/feed/adapter_bybit.o \
 	src/feed/adapter_okx.o \

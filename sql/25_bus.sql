@@ -1,6 +1,10 @@
 -- ===================================================================
 -- The market bus: each instrument's last trade and best bid/ask in
--- shared memory (src/bus/bus.c), readable without touching a table
+-- shared memory (src/bus/bus.c), readable without touching a table.
+-- An instrument id here is zvt.instruments.id of this database and this
+-- installation: the bus keys entries by database and by the oid of
+-- zvt.instruments, so no other database and no earlier installation of
+-- zvt ever sees them.
 -- ===================================================================
 
 CREATE FUNCTION zvt._last_price(instrument_id pg_catalog.int4) RETURNS pg_catalog.float8
@@ -8,6 +12,7 @@ CREATE FUNCTION zvt._last_price(instrument_id pg_catalog.int4) RETURNS pg_catalo
     AS 'MODULE_PATHNAME', 'zvt_last_price';
 COMMENT ON FUNCTION zvt._last_price(pg_catalog.int4) IS
     'Internal: the bus''s last trade price of an instrument id, NULL before any.';
+-- prices are public data (zvt.tickers, zvt.last_price): anyone may read them
 
 CREATE FUNCTION zvt._bus_entries(
         OUT instrument_id pg_catalog.int4, OUT last pg_catalog.float8, OUT last_qty pg_catalog.float8,
@@ -17,7 +22,8 @@ CREATE FUNCTION zvt._bus_entries(
     RETURNS SETOF record
     LANGUAGE C VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'zvt_bus_entries';
-COMMENT ON FUNCTION zvt._bus_entries() IS 'Internal: every instrument on the market bus.';
+COMMENT ON FUNCTION zvt._bus_entries() IS 'Internal: every instrument of this database on the market bus.';
+-- read by zvt.tickers, a security_invoker view granted to PUBLIC
 
 CREATE FUNCTION zvt.last_price(exchange pg_catalog.text, symbol pg_catalog.text)
     RETURNS pg_catalog.float8
@@ -72,11 +78,18 @@ CREATE FUNCTION zvt._bus_counters(OUT generation pg_catalog.int8, OUT subscripti
     AS 'MODULE_PATHNAME', 'zvt_bus_counters';
 COMMENT ON FUNCTION zvt._bus_counters() IS
     'Internal: how often prices and committed subscriptions changed since server start.';
+-- two counters, no prices: anyone may read them (tests and monitoring do)
 
--- an instrument that is deleted leaves the bus (its id may come back)
+-- an instrument that is deleted leaves the bus when the DELETE commits;
+-- the function refuses to act as a trigger of any other table
 CREATE FUNCTION zvt._bus_forget() RETURNS trigger
     LANGUAGE C
     AS 'MODULE_PATHNAME', 'zvt_bus_forget_trigger';
-COMMENT ON FUNCTION zvt._bus_forget() IS 'Internal: remove deleted instruments from the market bus.';
+COMMENT ON FUNCTION zvt._bus_forget() IS
+    'Internal: the trigger of zvt.instruments that removes deleted instruments from the market bus at commit.';
+-- only zvt.instruments' own triggers use it: nobody may attach it elsewhere
+REVOKE ALL ON FUNCTION zvt._bus_forget() FROM PUBLIC;
 CREATE TRIGGER instruments_leave_bus AFTER DELETE ON zvt.instruments
     FOR EACH ROW EXECUTE FUNCTION zvt._bus_forget();
+COMMENT ON TRIGGER instruments_leave_bus ON zvt.instruments IS
+    'A deleted instrument leaves the market bus when the DELETE commits (its id may come back).';

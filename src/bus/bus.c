@@ -2,19 +2,37 @@
  *
  * src/bus/bus.c
  *	  The market bus: the latest trade and best bid/ask of every instrument
- *	  in shared memory, readable from SQL without touching a table.
+ *	  in shared memory, readable without touching a table.
  *
- * A fixed open-addressing table of zvt.bus_size slots keyed by instrument
- * id.  Writers (feed workers, the test helper zvt.bus_publish) and readers
- * (zvt.last_price, zvt.tickers, the paper matcher) take the one "zvt bus"
- * LWLock, exclusive to write a batch and shared to read: a write is a few
- * stores, so the lock is held for nanoseconds.  `generation` (atomic) is
- * bumped after every write so a waiter can tell that prices moved.
+ * A fixed open-addressing table (linear probing) of zvt.bus_size slots.
+ * Writers (feed workers, zvt.bus_publish) and readers (zvt.last_price,
+ * zvt.tickers, place_order, the paper matcher) take the one "zvt bus"
+ * LWLock, exclusive to write and shared to read: a write is a few stores,
+ * so the lock is held for nanoseconds.  `generation` (atomic) is bumped
+ * after every write so a waiter can tell that prices moved.
+ *
+ * Keys.  Shared memory outlives DROP EXTENSION and is shared by every
+ * database, while instrument ids start again at 1 in each installation.
+ * So an entry is keyed by (database, installation, instrument id)
+ * (BusKey), where the installation is the oid of that database's
+ * zvt.instruments, new with each CREATE EXTENSION.  Callers pass the id
+ * alone; bus_install() supplies the rest for the calling backend, cached
+ * until a relcache invalidation of zvt.instruments (which DROP EXTENSION
+ * sends).  A free slot has dboid InvalidOid, which no key has, so a lookup
+ * never matches one.  Deleting an entry shifts the rest of its probe chain
+ * back (no tombstones), so the table never fills up with dead slots.
+ *
+ * Deleted instruments leave the bus when the deleting transaction commits
+ * (the trigger on zvt.instruments queues them, see zvt_bus_forget_trigger).  Entries of an earlier
+ * installation in this database and of dropped databases are reclaimed
+ * when the bus is full (bus_reclaim).
  *
  * The bus also carries the subscription generation: zvt.subscribe and
  * zvt.unsubscribe flag their transaction, and a transaction callback bumps
  * the counter at commit, so feed workers see a change within one timer
  * tick and never one that rolled back.
+ *
+ * The SQL functions are in functions.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,42 +40,58 @@
 
 #include <math.h>
 
-#include "access/htup_details.h"
 #include "access/xact.h"
-#include "commands/trigger.h"
-#include "funcapi.h"
+#include "catalog/namespace.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
-#include "utils/builtins.h"
-#include "utils/timestamp.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "bus/bus.h"
 #include "zvt.h"
 
 typedef struct BusShared
 {
-	LWLock	   *lock;			/* protects slots */
+	LWLock	   *lock;			/* protects used and slots */
 	pg_atomic_uint64 generation;	/* bumped after each write */
 	pg_atomic_uint64 subscriptions; /* bumped at commit of a (un)subscribe */
 	pg_atomic_uint64 paper;		/* bumped when a paper order starts resting */
 	Latch	   *matcher_latch;	/* the paper matcher's, NULL when it is not running */
-	int			nslots;
-	int			used;			/* occupied slots, under lock */
+	int			nslots;			/* set at start, never changes */
+	int			used;			/* occupied slots */
 	BusEntry	slots[FLEXIBLE_ARRAY_MEMBER];
 } BusShared;
 
-static BusShared *bus = NULL;
-static bool xact_flagged = false;
-static bool callback_registered = false;
+/* An instrument to forget at commit. */
+typedef struct PendingForget
+{
+	BusKey		key;
+	SubTransactionId subxid;	/* dropped if this subtransaction aborts */
+} PendingForget;
 
-PG_FUNCTION_INFO_V1(zvt_last_price);
-PG_FUNCTION_INFO_V1(zvt_bus_entries);
-PG_FUNCTION_INFO_V1(zvt_bus_entry);
-PG_FUNCTION_INFO_V1(zvt_bus_publish);
-PG_FUNCTION_INFO_V1(zvt_subscriptions_changed);
-PG_FUNCTION_INFO_V1(zvt_bus_counters);
-PG_FUNCTION_INFO_V1(zvt_bus_forget_trigger);
+/* the most databases one reclaim pass checks for having been dropped */
+#define BUS_RECLAIM_DBS 64
+
+static BusShared *bus = NULL;
+
+/* this backend's installation: InvalidOid until looked up (bus_install) */
+static Oid	install_cache = InvalidOid;
+static bool install_callback = false;
+
+/* this transaction: subscriptions changed, instruments deleted */
+static bool xact_flagged = false;
+static List *pending_forget = NIL;	/* of PendingForget, in TopTransactionContext */
+static bool callbacks_registered = false;
+
+static void bus_require(void);
+static bool bus_key(int32 instrument_id, BusKey *key);
+static BusEntry *bus_claim(const BusKey *key);
+static void bus_reclaim(void);
+static void bus_register_callbacks(void);
 
 Size
 bus_shmem_size(void)
@@ -84,50 +118,280 @@ bus_shmem_init(void)
 	}
 }
 
-#define BUS_TOMBSTONE (-1)		/* a forgotten slot: probes go on past it */
-
-/*
- * The slot of instrument_id, claiming a free (or forgotten) one when
- * create; caller holds the lock (exclusive to create).
- */
-static BusEntry *
-bus_slot(int32 instrument_id, bool create)
-{
-	uint32		h = (uint32) instrument_id * 2654435761u;
-	BusEntry   *reuse = NULL;
-
-	for (int i = 0; i < bus->nslots; i++)
-	{
-		BusEntry   *e = &bus->slots[(h + i) % bus->nslots];
-
-		if (e->instrument_id == instrument_id)
-			return e;
-		if (e->instrument_id == BUS_TOMBSTONE && !reuse)
-			reuse = e;
-		if (e->instrument_id == 0)
-		{
-			if (!create)
-				return NULL;
-			if (!reuse && bus->used * 4 >= bus->nslots * 3)
-				return NULL;	/* keep probes short: 75% full is full */
-			if (reuse)
-				e = reuse;
-			else
-				bus->used++;
-			e->instrument_id = instrument_id;
-			e->last = e->last_qty = e->bid = e->bid_qty = e->ask = e->ask_qty = NAN;
-			e->last_ts = e->quote_ts = 0;
-			e->updates = e->trades = e->quotes = 0;
-			return e;
-		}
-	}
-	return NULL;
-}
-
 static void
 bus_require(void)
 {
 	zvt_require_preload("the market bus");
+}
+
+/* ----------------------------------------------------------------
+ *		Keys
+ * ----------------------------------------------------------------
+ */
+
+/* A relcache invalidation of zvt.instruments (or of everything). */
+static void
+install_invalidate(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == install_cache)
+		install_cache = InvalidOid;
+}
+
+/*
+ * The oid of zvt.instruments in this database, which names this
+ * installation of zvt; InvalidOid when zvt is not installed.  Needs a
+ * transaction the first time and after each invalidation.
+ */
+Oid
+bus_install(void)
+{
+	Oid			nsp;
+
+	if (!install_callback)
+	{
+		CacheRegisterRelcacheCallback(install_invalidate, (Datum) 0);
+		install_callback = true;
+	}
+	if (OidIsValid(install_cache))
+		return install_cache;
+	if (!IsTransactionState())
+		elog(ERROR, "the market bus is read and written inside a transaction");
+	nsp = get_namespace_oid("zvt", true);
+	if (OidIsValid(nsp))
+		install_cache = get_relname_relid("instruments", nsp);
+	return install_cache;
+}
+
+/* The full key of instrument_id here; false when zvt is not installed. */
+static bool
+bus_key(int32 instrument_id, BusKey *key)
+{
+	memset(key, 0, sizeof(BusKey));
+	key->dboid = MyDatabaseId;
+	key->install = bus_install();
+	key->instrument_id = instrument_id;
+	return OidIsValid(key->dboid) && OidIsValid(key->install);
+}
+
+/* ----------------------------------------------------------------
+ *		The table: every function here runs under bus->lock
+ * ----------------------------------------------------------------
+ */
+
+static inline bool
+slot_used(const BusEntry *e)
+{
+	return OidIsValid(e->key.dboid);
+}
+
+static inline int
+slot_home(const BusKey *key)
+{
+	uint32		h = murmurhash32((uint32) key->instrument_id);
+
+	h = hash_combine(h, murmurhash32(key->install ^ key->dboid));
+	return (int) (h % (uint32) bus->nslots);
+}
+
+/*
+ * The slot holding key (*found = true), else the free slot where it would
+ * go (*found = false), else -1 when no slot is free.
+ */
+static int
+slot_find(const BusKey *key, bool *found)
+{
+	int			s = slot_home(key);
+
+	*found = false;
+	for (int i = 0; i < bus->nslots; i++, s = (s + 1) % bus->nslots)
+	{
+		BusEntry   *e = &bus->slots[s];
+
+		if (!slot_used(e))
+			return s;
+		if (memcmp(&e->key, key, sizeof(BusKey)) == 0)
+		{
+			*found = true;
+			return s;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Free slot j and move later entries of its probe chain back into the
+ * hole (backward-shift deletion), so that lookups never need tombstones.
+ * An entry at k may move to j unless its home lies cyclically in (j, k].
+ */
+static void
+slot_delete(int j)
+{
+	int			n = bus->nslots;
+	int			k = j;
+
+	memset(&bus->slots[j], 0, sizeof(BusEntry));
+	bus->used--;
+	for (;;)
+	{
+		int			home;
+		bool		stays;
+
+		k = (k + 1) % n;
+		if (!slot_used(&bus->slots[k]))
+			return;
+		home = slot_home(&bus->slots[k].key);
+		stays = j < k ? (home > j && home <= k) : (home > j || home <= k);
+		if (stays)
+			continue;
+		bus->slots[j] = bus->slots[k];
+		memset(&bus->slots[k], 0, sizeof(BusEntry));
+		j = k;
+	}
+}
+
+/* Which entries slots_delete_where deletes, compared with a pattern key. */
+typedef enum BusMatch
+{
+	BUS_MATCH_OTHER_INSTALLS,	/* the pattern's database, other installations */
+	BUS_MATCH_DATABASE			/* the pattern's database, any installation */
+} BusMatch;
+
+static bool
+slot_matches(const BusEntry *e, const BusKey *pattern, BusMatch how)
+{
+	if (!slot_used(e) || e->key.dboid != pattern->dboid)
+		return false;
+	switch (how)
+	{
+		case BUS_MATCH_OTHER_INSTALLS:
+			return e->key.install != pattern->install;
+		case BUS_MATCH_DATABASE:
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Delete every entry that matches pattern as how says; returns how many.
+ * Deleting may move a later entry into slot i, so i advances only past
+ * entries that stay.
+ */
+static int
+slots_delete_where(const BusKey *pattern, BusMatch how)
+{
+	int			deleted = 0;
+
+	for (int i = 0; i < bus->nslots;)
+	{
+		if (slot_matches(&bus->slots[i], pattern, how))
+		{
+			slot_delete(i);
+			deleted++;
+		}
+		else
+			i++;
+	}
+	return deleted;
+}
+
+/* The entry of key, claimed when new; NULL when the bus is full. */
+static BusEntry *
+slot_claim(const BusKey *key)
+{
+	bool		found;
+	int			s = slot_find(key, &found);
+	BusEntry   *e;
+
+	if (found)
+		return &bus->slots[s];
+	/* keep probes short: 75% full is full */
+	if (s < 0 || bus->used * 4 >= bus->nslots * 3)
+		return NULL;
+	e = &bus->slots[s];
+	e->key = *key;
+	e->last = e->last_qty = e->bid = e->bid_qty = e->ask = e->ask_qty = NAN;
+	e->last_ts = e->quote_ts = 0;
+	e->updates = e->trades = e->quotes = 0;
+	bus->used++;
+	return e;
+}
+
+/* ----------------------------------------------------------------
+ *		Writing and reading
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The entry of key, claimed when new, with bus->lock held exclusive; NULL
+ * (lock still held) when the bus stays full after reclaiming what it can.
+ */
+static BusEntry *
+bus_claim(const BusKey *key)
+{
+	BusEntry   *e;
+
+	LWLockAcquire(bus->lock, LW_EXCLUSIVE);
+	e = slot_claim(key);
+	if (e == NULL)
+	{
+		LWLockRelease(bus->lock);
+		bus_reclaim();
+		LWLockAcquire(bus->lock, LW_EXCLUSIVE);
+		e = slot_claim(key);
+	}
+	return e;
+}
+
+/*
+ * Make room: delete the entries of earlier installations in this database
+ * and of databases that no longer exist.  Runs only when the bus is full;
+ * the catalog is read without the lock held.
+ */
+static void
+bus_reclaim(void)
+{
+	Oid			dbs[BUS_RECLAIM_DBS];
+	bool		gone[BUS_RECLAIM_DBS];
+	int			ndbs = 0;
+	int			freed = 0;
+	Oid			install = bus_install();
+
+	LWLockAcquire(bus->lock, LW_SHARED);
+	for (int i = 0; i < bus->nslots && ndbs < BUS_RECLAIM_DBS; i++)
+	{
+		Oid			db = bus->slots[i].key.dboid;
+		int			j;
+
+		if (!OidIsValid(db) || db == MyDatabaseId)
+			continue;
+		for (j = 0; j < ndbs && dbs[j] != db; j++)
+			;
+		if (j == ndbs)
+			dbs[ndbs++] = db;
+	}
+	LWLockRelease(bus->lock);
+	for (int j = 0; j < ndbs; j++)
+		gone[j] = !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dbs[j]));
+
+	LWLockAcquire(bus->lock, LW_EXCLUSIVE);
+	if (OidIsValid(install))
+	{
+		BusKey		here = {MyDatabaseId, install, 0};
+
+		freed += slots_delete_where(&here, BUS_MATCH_OTHER_INSTALLS);
+	}
+	for (int j = 0; j < ndbs; j++)
+		if (gone[j])
+		{
+			BusKey		there = {dbs[j], InvalidOid, 0};
+
+			freed += slots_delete_where(&there, BUS_MATCH_DATABASE);
+		}
+	LWLockRelease(bus->lock);
+	if (freed > 0)
+		ereport(LOG,
+				(errmsg("zvt market bus: reclaimed %d entries of dropped installations or databases",
+						freed)));
 }
 
 /* After a write (lock released): warn when the bus was full, wake waiters. */
@@ -148,6 +412,244 @@ bus_written(bool stored)
 		if (latch)
 			SetLatch(latch);
 	}
+}
+
+/*
+ * Record a trade of instrument_id of this database; dropped with a WARNING
+ * when the bus is full, silently when zvt is not installed here.  The
+ * caller is in a transaction.
+ */
+void
+bus_put_trade(int32 instrument_id, double price, double qty, TimestampTz ts)
+{
+	BusKey		key;
+	BusEntry   *e;
+
+	bus_require();
+	if (!bus_key(instrument_id, &key))
+		return;
+	e = bus_claim(&key);
+	if (e && (e->last_ts <= ts || isnan(e->last)))
+	{
+		e->last = price;
+		e->last_qty = qty;
+		e->last_ts = ts;
+		e->updates++;
+		e->trades++;
+	}
+	LWLockRelease(bus->lock);
+	bus_written(e != NULL);
+}
+
+/* Record a best bid/ask, as bus_put_trade does a trade. */
+void
+bus_put_quote(int32 instrument_id, double bid, double bid_qty, double ask, double ask_qty,
+			  TimestampTz ts)
+{
+	BusKey		key;
+	BusEntry   *e;
+
+	bus_require();
+	if (!bus_key(instrument_id, &key))
+		return;
+	e = bus_claim(&key);
+	if (e && (e->quote_ts <= ts || isnan(e->bid)))
+	{
+		e->bid = bid;
+		e->bid_qty = bid_qty;
+		e->ask = ask;
+		e->ask_qty = ask_qty;
+		e->quote_ts = ts;
+		e->updates++;
+		e->quotes++;
+	}
+	LWLockRelease(bus->lock);
+	bus_written(e != NULL);
+}
+
+/*
+ * Copy the entry of instrument_id of this database's installation into
+ * *out; false when the bus has none.  The caller is in a transaction.
+ */
+bool
+bus_get(int32 instrument_id, BusEntry *out)
+{
+	BusKey		key;
+	bool		found = false;
+	int			s;
+
+	bus_require();
+	if (!bus_key(instrument_id, &key))
+		return false;
+	LWLockAcquire(bus->lock, LW_SHARED);
+	s = slot_find(&key, &found);
+	if (found)
+		*out = bus->slots[s];
+	LWLockRelease(bus->lock);
+	return found;
+}
+
+/*
+ * Every entry of this database's installation, copied into a palloc'd
+ * array *out (in slot order); returns how many.
+ */
+int
+bus_entries(BusEntry **out)
+{
+	BusKey		key;
+	int			n = 0;
+
+	bus_require();
+	/* copy under the lock, allocate before: never palloc while holding it */
+	*out = palloc(sizeof(BusEntry) * bus->nslots);
+	if (!bus_key(0, &key))
+		return 0;
+	LWLockAcquire(bus->lock, LW_SHARED);
+	for (int i = 0; i < bus->nslots; i++)
+	{
+		BusEntry   *e = &bus->slots[i];
+
+		if (slot_used(e) && e->key.dboid == key.dboid && e->key.install == key.install)
+			(*out)[n++] = *e;
+	}
+	LWLockRelease(bus->lock);
+	return n;
+}
+
+/* ----------------------------------------------------------------
+ *		Forgetting deleted instruments, at commit
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Have the bus forget instrument_id of installation install of this
+ * database when the transaction commits: a rolled-back DELETE leaves the
+ * prices alone, and a price published between the DELETE and its commit
+ * goes too.
+ */
+void
+bus_forget_at_commit(Oid install, int32 instrument_id)
+{
+	MemoryContext old;
+	PendingForget *p;
+
+	if (!zvt_preloaded || bus == NULL)
+		return;
+	bus_register_callbacks();
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	p = palloc0(sizeof(PendingForget));
+	p->key.dboid = MyDatabaseId;
+	p->key.install = install;
+	p->key.instrument_id = instrument_id;
+	p->subxid = GetCurrentSubTransactionId();
+	pending_forget = lappend(pending_forget, p);
+	MemoryContextSwitchTo(old);
+}
+
+/* Forget what this transaction deleted; no allocation and no error. */
+static void
+bus_forget_pending(void)
+{
+	ListCell   *lc;
+
+	if (pending_forget == NIL || bus == NULL)
+		return;
+	LWLockAcquire(bus->lock, LW_EXCLUSIVE);
+	foreach(lc, pending_forget)
+	{
+		PendingForget *p = lfirst(lc);
+		bool		found;
+		int			s = slot_find(&p->key, &found);
+
+		if (found)
+			slot_delete(s);
+	}
+	LWLockRelease(bus->lock);
+}
+
+/* Drop what an aborted subtransaction queued; a committed one hands it up. */
+static void
+bus_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+	foreach(lc, pending_forget)
+	{
+		PendingForget *p = lfirst(lc);
+
+		if (p->subxid != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			pending_forget = foreach_delete_current(pending_forget, lc);
+		else
+			p->subxid = parentSubid;	/* now the parent's to keep or lose */
+	}
+}
+
+static void
+bus_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+			if (xact_flagged && bus)
+				pg_atomic_fetch_add_u64(&bus->subscriptions, 1);
+			bus_forget_pending();
+			break;
+		case XACT_EVENT_PREPARE:
+			/* COMMIT PREPARED may run anywhere: forget now, at worst early */
+			bus_forget_pending();
+			break;
+		default:
+			break;
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		xact_flagged = false;
+		pending_forget = NIL;	/* its memory goes with TopTransactionContext */
+	}
+}
+
+static void
+bus_register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(bus_xact_callback, NULL);
+	RegisterSubXactCallback(bus_subxact_callback, NULL);
+	callbacks_registered = true;
+}
+
+/* ----------------------------------------------------------------
+ *		Counters and the matcher's latch
+ * ----------------------------------------------------------------
+ */
+
+uint64
+bus_generation(void)
+{
+	bus_require();
+	return pg_atomic_read_u64(&bus->generation);
+}
+
+/* Flag this transaction: at commit, feed workers re-read subscriptions. */
+void
+bus_subscriptions_changed(void)
+{
+	bus_register_callbacks();
+	xact_flagged = true;
+}
+
+uint64
+bus_subscription_generation(void)
+{
+	bus_require();
+	return pg_atomic_read_u64(&bus->subscriptions);
 }
 
 /*
@@ -176,305 +678,4 @@ uint64
 bus_paper_generation(void)
 {
 	return bus ? pg_atomic_read_u64(&bus->paper) : 0;
-}
-
-/* Record a trade; dropped with a WARNING when the bus is full. */
-void
-bus_put_trade(int32 instrument_id, double price, double qty, TimestampTz ts)
-{
-	BusEntry   *e;
-
-	bus_require();
-	LWLockAcquire(bus->lock, LW_EXCLUSIVE);
-	e = bus_slot(instrument_id, true);
-	if (e && (e->last_ts <= ts || isnan(e->last)))
-	{
-		e->last = price;
-		e->last_qty = qty;
-		e->last_ts = ts;
-		e->updates++;
-		e->trades++;
-	}
-	LWLockRelease(bus->lock);
-	bus_written(e != NULL);
-}
-
-void
-bus_put_quote(int32 instrument_id, double bid, double bid_qty, double ask, double ask_qty,
-			  TimestampTz ts)
-{
-	BusEntry   *e;
-
-	bus_require();
-	LWLockAcquire(bus->lock, LW_EXCLUSIVE);
-	e = bus_slot(instrument_id, true);
-	if (e && (e->quote_ts <= ts || isnan(e->bid)))
-	{
-		e->bid = bid;
-		e->bid_qty = bid_qty;
-		e->ask = ask;
-		e->ask_qty = ask_qty;
-		e->quote_ts = ts;
-		e->updates++;
-		e->quotes++;
-	}
-	LWLockRelease(bus->lock);
-	bus_written(e != NULL);
-}
-
-/* Copy the entry of instrument_id into *out; false when the bus has none. */
-bool
-bus_get(int32 instrument_id, BusEntry *out)
-{
-	BusEntry   *e;
-
-	bus_require();
-	LWLockAcquire(bus->lock, LW_SHARED);
-	e = bus_slot(instrument_id, false);
-	if (e)
-		*out = *e;
-	LWLockRelease(bus->lock);
-	return e != NULL;
-}
-
-/* Drop instrument_id from the bus (its row was deleted); no-op without the bus. */
-void
-bus_forget(int32 instrument_id)
-{
-	BusEntry   *e;
-
-	if (!zvt_preloaded || bus == NULL)
-		return;
-	LWLockAcquire(bus->lock, LW_EXCLUSIVE);
-	e = bus_slot(instrument_id, false);
-	if (e)
-		e->instrument_id = BUS_TOMBSTONE;
-	LWLockRelease(bus->lock);
-}
-
-uint64
-bus_generation(void)
-{
-	bus_require();
-	return pg_atomic_read_u64(&bus->generation);
-}
-
-static void
-bus_xact_callback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_COMMIT && xact_flagged && bus)
-		pg_atomic_fetch_add_u64(&bus->subscriptions, 1);
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
-		xact_flagged = false;
-}
-
-/* Flag this transaction: at commit, feed workers re-read subscriptions. */
-void
-bus_subscriptions_changed(void)
-{
-	if (!callback_registered)
-	{
-		RegisterXactCallback(bus_xact_callback, NULL);
-		callback_registered = true;
-	}
-	xact_flagged = true;
-}
-
-uint64
-bus_subscription_generation(void)
-{
-	bus_require();
-	return pg_atomic_read_u64(&bus->subscriptions);
-}
-
-/* ---- SQL ------------------------------------------------------------------ */
-
-static Datum
-float_or_null(double v, bool *isnull)
-{
-	*isnull = isnan(v);
-	return Float8GetDatum(v);
-}
-
-/* zvt._last_price(instrument_id int) RETURNS float8: NULL before any trade. */
-Datum
-zvt_last_price(PG_FUNCTION_ARGS)
-{
-	BusEntry	e;
-
-	if (!bus_get(PG_GETARG_INT32(0), &e) || isnan(e.last))
-		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(e.last);
-}
-
-/*
- * zvt._bus_entries() RETURNS TABLE (instrument_id int, last float8,
- *   last_qty float8, last_ts timestamptz, bid float8, bid_qty float8,
- *   ask float8, ask_qty float8, quote_ts timestamptz, updates bigint)
- */
-Datum
-zvt_bus_entries(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	BusEntry   *copy;
-	int			n = 0;
-
-	bus_require();
-	InitMaterializedSRF(fcinfo, 0);
-	/* copy under the lock, build tuples after: never palloc while holding it */
-	copy = palloc(sizeof(BusEntry) * bus->nslots);
-	LWLockAcquire(bus->lock, LW_SHARED);
-	for (int i = 0; i < bus->nslots; i++)
-		if (bus->slots[i].instrument_id > 0)
-			copy[n++] = bus->slots[i];
-	LWLockRelease(bus->lock);
-	for (int i = 0; i < n; i++)
-	{
-		Datum		v[10];
-		bool		nulls[10] = {false};
-
-		v[0] = Int32GetDatum(copy[i].instrument_id);
-		v[1] = float_or_null(copy[i].last, &nulls[1]);
-		v[2] = float_or_null(copy[i].last_qty, &nulls[2]);
-		v[3] = TimestampTzGetDatum(copy[i].last_ts);
-		nulls[3] = copy[i].last_ts == 0;
-		v[4] = float_or_null(copy[i].bid, &nulls[4]);
-		v[5] = float_or_null(copy[i].bid_qty, &nulls[5]);
-		v[6] = float_or_null(copy[i].ask, &nulls[6]);
-		v[7] = float_or_null(copy[i].ask_qty, &nulls[7]);
-		v[8] = TimestampTzGetDatum(copy[i].quote_ts);
-		nulls[8] = copy[i].quote_ts == 0;
-		v[9] = Int64GetDatum(copy[i].updates);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
-	}
-	PG_RETURN_VOID();
-}
-
-/*
- * zvt._bus_entry(instrument_id int) RETURNS record (last, last_qty, last_ts,
- *   bid, bid_qty, ask, ask_qty, quote_ts, trades, quotes)
- *
- * One instrument's entry, all NULL when the bus has none: what the trading
- * functions price and match paper orders with.
- */
-Datum
-zvt_bus_entry(PG_FUNCTION_ARGS)
-{
-	TupleDesc	tupdesc;
-	BusEntry	e;
-	Datum		v[10];
-	bool		nulls[10];
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	if (PG_ARGISNULL(0) || !bus_get(PG_GETARG_INT32(0), &e))
-		PG_RETURN_NULL();
-	memset(nulls, 0, sizeof(nulls));
-	v[0] = float_or_null(e.last, &nulls[0]);
-	v[1] = float_or_null(e.last_qty, &nulls[1]);
-	v[2] = TimestampTzGetDatum(e.last_ts);
-	nulls[2] = e.last_ts == 0;
-	v[3] = float_or_null(e.bid, &nulls[3]);
-	v[4] = float_or_null(e.bid_qty, &nulls[4]);
-	v[5] = float_or_null(e.ask, &nulls[5]);
-	v[6] = float_or_null(e.ask_qty, &nulls[6]);
-	v[7] = TimestampTzGetDatum(e.quote_ts);
-	nulls[7] = e.quote_ts == 0;
-	v[8] = Int64GetDatum(e.trades);
-	v[9] = Int64GetDatum(e.quotes);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), v, nulls)));
-}
-
-/*
- * zvt._bus_publish(instrument_id int, price float8, qty float8,
- *   bid float8, bid_qty float8, ask float8, ask_qty float8, ts timestamptz)
- *
- * Put a trade (when price is not NULL) and/or a quote (when bid or ask is
- * not NULL) on the bus, as a feed worker would: the documented way for
- * tests and offline users to feed prices.  Not for ordinary roles.
- */
-Datum
-zvt_bus_publish(PG_FUNCTION_ARGS)
-{
-	int32		id;
-	TimestampTz ts;
-	double		px;
-	double		bid;
-	double		ask;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("instrument must not be null")));
-	id = PG_GETARG_INT32(0);
-	ts = PG_ARGISNULL(7) ? GetCurrentTimestamp() : PG_GETARG_TIMESTAMPTZ(7);
-	px = PG_ARGISNULL(1) ? NAN : PG_GETARG_FLOAT8(1);
-	bid = PG_ARGISNULL(3) ? NAN : PG_GETARG_FLOAT8(3);
-	ask = PG_ARGISNULL(5) ? NAN : PG_GETARG_FLOAT8(5);
-
-	/* check everything before writing anything */
-	if (!PG_ARGISNULL(1) && (!(px > 0) || isinf(px)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("price must be a positive finite number, not %g", px)));
-	if (!isnan(bid) && !isnan(ask) && bid > ask)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("bid %g is above ask %g", bid, ask)));
-
-	/*
-	 * The quote first: a paper order that a trade triggers then sees the
-	 * book as it stood with that trade.
-	 */
-	if (!PG_ARGISNULL(3) || !PG_ARGISNULL(5))
-		bus_put_quote(id, bid, PG_ARGISNULL(4) ? NAN : PG_GETARG_FLOAT8(4),
-					  ask, PG_ARGISNULL(6) ? NAN : PG_GETARG_FLOAT8(6), ts);
-	if (!PG_ARGISNULL(1))
-		bus_put_trade(id, px, PG_ARGISNULL(2) ? NAN : PG_GETARG_FLOAT8(2), ts);
-	PG_RETURN_VOID();
-}
-
-/* zvt._subscriptions_changed(): flag the transaction (see the file head). */
-Datum
-zvt_subscriptions_changed(PG_FUNCTION_ARGS)
-{
-	bus_subscriptions_changed();
-	PG_RETURN_VOID();
-}
-
-/*
- * zvt._bus_counters(OUT generation bigint, OUT subscriptions bigint): how
- * many times prices and subscriptions changed since server start.
- */
-Datum
-zvt_bus_counters(PG_FUNCTION_ARGS)
-{
-	TupleDesc	desc;
-	Datum		v[2];
-	bool		nulls[2] = {false, false};
-
-	bus_require();
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	v[0] = Int64GetDatum((int64) bus_generation());
-	v[1] = Int64GetDatum((int64) bus_subscription_generation());
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), v, nulls)));
-}
-
-/* Trigger on zvt.instruments: a deleted instrument leaves the bus. */
-Datum
-zvt_bus_forget_trigger(PG_FUNCTION_ARGS)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	bool		isnull;
-	Datum		id;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_DELETE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "zvt_bus_forget_trigger must run as a row trigger on delete");
-	id = heap_getattr(td->tg_trigtuple, 1, td->tg_relation->rd_att, &isnull);
-	if (!isnull)
-		bus_forget(DatumGetInt32(id));
-	PG_RETURN_POINTER(td->tg_trigtuple);
 }

@@ -3,6 +3,10 @@
  * src/bus/bus.h
  *	  The market bus: a shared-memory last-value cache per instrument.
  *
+ * An entry belongs to one instrument of one installation of zvt in one
+ * database (see BusKey); callers name instruments by id and the bus adds
+ * the rest of the key for the calling backend's database (bus.c).
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef ZVT_BUS_H
@@ -14,10 +18,25 @@
 #include "port/atomics.h"
 #include "storage/latch.h"
 
+/*
+ * Whose an entry is.  Instrument ids start again at 1 after DROP and
+ * CREATE EXTENSION and are the same numbers in every database, so the id
+ * alone would hand a new instrument the prices of an old or foreign one.
+ * The oid of zvt.instruments changes with every CREATE EXTENSION: with the
+ * database it names one installation.  Three 4-byte fields, no padding:
+ * keys are compared as bytes.
+ */
+typedef struct BusKey
+{
+	Oid			dboid;			/* InvalidOid marks a free slot */
+	Oid			install;		/* the oid of that database's zvt.instruments */
+	int32		instrument_id;	/* zvt.instruments.id */
+} BusKey;
+
 /* One instrument's latest trade and best bid/ask. */
 typedef struct BusEntry
 {
-	int32		instrument_id;	/* 0 = free slot */
+	BusKey		key;
 	double		last;			/* NaN until a trade */
 	double		last_qty;
 	TimestampTz last_ts;		/* exchange time of the trade */
@@ -38,7 +57,9 @@ extern void bus_put_trade(int32 instrument_id, double price, double qty, Timesta
 extern void bus_put_quote(int32 instrument_id, double bid, double bid_qty, double ask,
 						  double ask_qty, TimestampTz ts);
 extern bool bus_get(int32 instrument_id, BusEntry *out);
-extern void bus_forget(int32 instrument_id);
+extern int	bus_entries(BusEntry **out);
+extern Oid	bus_install(void);
+extern void bus_forget_at_commit(Oid install, int32 instrument_id);
 extern uint64 bus_generation(void);
 extern void bus_subscriptions_changed(void);
 extern uint64 bus_subscription_generation(void);

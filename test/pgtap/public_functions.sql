@@ -1,0 +1,138 @@
+-- test/pgtap/public_functions.sql: every zvt function that PUBLIC may
+-- execute has been reviewed.
+--
+-- A function granted to PUBLIC (every function not REVOKEd from PUBLIC)
+-- is a door for any role: could a plain role use it to write shared
+-- state, take locks, read other roles' data or act as another role?  The
+-- list below names each one with its intended caller and what bounds it.
+-- A new function that PUBLIC may execute fails the first test until it
+-- has been reviewed and added here; a function revoked since fails the
+-- second until it is taken out.  Signatures are name(argument types), as
+-- oidvectortypes() prints them.
+BEGIN;
+SELECT plan(5);
+
+CREATE TEMP TABLE reviewed (fn text PRIMARY KEY, caller text NOT NULL);
+INSERT INTO reviewed VALUES
+    -- set-up
+    ('_require_preload(text)',
+     'anyone: raises 55000 unless zvt is preloaded; no state'),
+
+    -- hypertables (sql/10_hypertable.sql, src/storage/chunk.c)
+    ('time_bucket(interval, timestamp with time zone, timestamp with time zone)', 'anyone: immutable arithmetic'),
+    ('time_bucket(interval, timestamp without time zone, timestamp without time zone)', 'anyone: immutable arithmetic'),
+    ('create_hypertable(regclass, name, interval, boolean)', 'anyone, for tables whose owner it has the privileges of (checked)'),
+    ('_check_chunk_interval(interval)', 'create_hypertable, as the caller: validates a value'),
+    ('_conversion_blockers(regclass)', 'create_hypertable, as the caller: reads the catalogs only'),
+    -- runs as the caller; its ALTER TABLE ... RENAME needs ownership, so calling it
+    -- directly only skips create_hypertable's own checks on one's own table
+    ('_convert_table(regclass, name, interval)', 'create_hypertable, as the caller (table owners)'),
+    ('_attach_default(regclass)', 'create_hypertable, as the caller: checks ownership'),
+    ('_ensure_chunk(regclass, timestamp with time zone)',
+     'writers of a hypertable (feeds, backfills, _maintain_hypertable): checks INSERT on it; the chunk is made for the owner'),
+    -- takes ACCESS SHARE on any partitioned table without a privilege check (reported)
+    ('_chunks(regclass)', 'the zvt.hypertables view, for anyone'),
+    -- takes ACCESS SHARE on any hypertable without a privilege check (reported)
+    ('show_chunks(regclass, "any", "any")', 'anyone: lists chunks (catalog data)'),
+    ('drop_chunks(regclass, "any", "any")', 'hypertable owners (checked); maintenance'),
+    ('_hypertable_or_error(regclass)', 'add/remove_retention_policy, as the caller: reads zvt._hypertables'),
+    ('add_retention_policy(regclass, interval, boolean)', 'hypertable owners: zvt._hypertables row-level security'),
+    ('remove_retention_policy(regclass, boolean)', 'hypertable owners: zvt._hypertables row-level security'),
+    ('_maintain_hypertable(regclass)', 'run_maintenance and the maintenance worker (issue 11 item 1 reworks it)'),
+    ('run_maintenance()', 'anyone, for the hypertables it owns (issue 11 item 1)'),
+    -- last_error may carry another role's table name or error text (reported)
+    ('maintenance_status()', 'anyone: the maintenance worker''s counters'),
+    ('_on_sql_drop()', 'the zvt_sql_drop event trigger only: event trigger functions cannot be called, and only superusers make event triggers'),
+
+    -- market data (sql/20_market.sql)
+    ('_check_exchange(text)', 'zvt''s functions, as the caller: reads zvt.exchanges (public)'),
+    ('_instrument_id(text, text)', 'zvt''s functions, as the caller: reads zvt.instruments (public)'),
+    ('ohlcv(text, text, interval, timestamp with time zone, timestamp with time zone)', 'anyone: reads zvt.candles (public) as the caller'),
+
+    -- the market bus (sql/25_bus.sql, src/bus/functions.c): prices are public
+    ('_last_price(integer)', 'zvt.last_price, for anyone: reads this database''s bus'),
+    ('last_price(text, text)', 'anyone'),
+    ('_bus_entries()', 'the zvt.tickers view, for anyone: this database''s entries only'),
+    ('_bus_entry(integer)', 'place_order, the paper matcher and _mark_price: reads one entry'),
+    ('_bus_counters()', 'anyone: two counters (tests, monitoring)'),
+    ('_mark_price(integer)', 'zvt.positions and portfolio: reads the bus'),
+    -- raises 42501 unless the caller may INSERT or DELETE on zvt.subscriptions
+    ('_subscriptions_changed()', 'subscribe and unsubscribe, as the caller'),
+
+    -- feeds (sql/30_feed.sql)
+    ('channels()', 'anyone: a constant list'),
+    ('_check_subscription(text, text, text)', 'subscribe and unsubscribe: validates arguments'),
+    ('subscribe(text, text, text)', 'roles that may write zvt.subscriptions (its INSERT and _subscriptions_changed check)'),
+    ('unsubscribe(text, text, text)', 'roles that may write zvt.subscriptions (its DELETE and _subscriptions_changed check)'),
+    ('_feed_stats()', 'the zvt.feed_status view, for anyone: counters'),
+
+    -- indicators (sql/40_indicators.sql): aggregates; the support functions
+    -- take internal, which no SQL expression can produce, so nobody calls them directly
+    ('ema(double precision, integer)', 'anyone: aggregate'),
+    ('_ema_step(internal, double precision, integer)', 'zvt.ema only'),
+    ('_ema_final(internal)', 'zvt.ema only'),
+    ('rsi(double precision, integer)', 'anyone: aggregate'),
+    ('_rsi_step(internal, double precision, integer)', 'zvt.rsi only'),
+    ('_rsi_final(internal)', 'zvt.rsi only'),
+    ('macd(double precision, integer, integer, integer)', 'anyone: aggregate'),
+    ('_macd_step(internal, double precision, integer, integer, integer)', 'zvt.macd only'),
+    ('_macd_final(internal)', 'zvt.macd only'),
+    ('bollinger(double precision, integer, double precision)', 'anyone: aggregate'),
+    ('_bollinger_step(internal, double precision, integer, double precision)', 'zvt.bollinger only'),
+    ('_bollinger_final(internal)', 'zvt.bollinger only'),
+    ('atr(double precision, double precision, double precision, integer)', 'anyone: aggregate'),
+    ('_atr_step(internal, double precision, double precision, double precision, integer)', 'zvt.atr only'),
+    ('_atr_final(internal)', 'zvt.atr only'),
+    ('vwap(double precision, double precision)', 'anyone: aggregate'),
+    ('_vwap_step(internal, double precision, double precision)', 'zvt.vwap only'),
+    ('_vwap_final(internal)', 'zvt.vwap only'),
+
+    -- backtests (sql/45_backtest.sql): signals and step_fn run as the caller;
+    -- the runs tables are issue 11 item 5; workers => up to 1024 (reported)
+    ('backtest(text, text, text, interval, timestamp with time zone, timestamp with time zone, jsonb, numeric, numeric, numeric, text, regprocedure, text)',
+     'anyone: runs are the caller''s'),
+    ('backtest_grid(text, text, text, interval, timestamp with time zone, timestamp with time zone, jsonb, text, jsonb, numeric, numeric, numeric, boolean, integer)',
+     'anyone: runs are the caller''s'),
+
+    -- trading (sql/50_trading.sql, sql/55_orders.sql): each public function is
+    -- zvt_ledger_call, which runs the body zvt._<name>(caller, ...) as the
+    -- ledger's owner; the body checks the caller's right to the account
+    ('_check_amount(text, numeric, boolean)', 'the trading bodies: validates a value'),
+    ('_my_accounts()', 'the ledger''s row-level security policies: the caller''s own account ids'),
+    ('_append_only()', 'the triggers of zvt.order_events: it only raises, on any table'),
+    ('create_account(text, text, text, numeric, text, numeric, numeric, numeric, numeric)', 'anyone: the caller owns the account'),
+    ('grant_account(text, regrole, boolean)', 'an account''s owner and zvt_admin (checked by the body)'),
+    ('set_trading_state(text, text)', 'an account''s owner and zvt_admin (checked by the body)'),
+    ('set_risk_limits(text, text, text, numeric, numeric, numeric, numeric, integer, numeric, numeric, integer)',
+     'an account''s owner and zvt_admin (checked by the body)'),
+    ('place_order(text, text, text, text, numeric, text, numeric, numeric, numeric, text, text, boolean, boolean)',
+     'roles that may use the account (checked by the body)'),
+    ('cancel_order(bigint)', 'roles that may use the order''s account (checked by the body)'),
+    ('_cancel_all(text, text, text)', 'zvt.cancel_all: a ledger call like it'),
+    ('cancel_all(text, text, text)', 'roles that may use the account (checked by the body)'),
+    ('_portfolio_row(text)', 'zvt.portfolio: a ledger call like it'),
+    ('portfolio(text)', 'roles that may use the account (checked by the body)');
+
+CREATE TEMP VIEW public_now AS
+SELECT p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')' AS fn
+  FROM pg_catalog.pg_proc p
+ WHERE p.pronamespace = 'zvt'::regnamespace
+   AND pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE');
+
+SELECT is_empty($$ SELECT fn FROM public_now EXCEPT SELECT fn FROM reviewed ORDER BY 1 $$,
+    'every zvt function PUBLIC may execute was reviewed (review these and add them with their caller)');
+SELECT is_empty($$ SELECT fn FROM reviewed EXCEPT SELECT fn FROM public_now ORDER BY 1 $$,
+    'every reviewed function is still executable by PUBLIC (take those revoked out of the list)');
+
+-- what must stay revoked: each would let a plain role write the bus
+SELECT ok(NOT has_function_privilege('public', 'zvt._bus_forget()', 'EXECUTE'),
+          'PUBLIC may not attach zvt._bus_forget to a table');
+SELECT ok(NOT has_function_privilege('public',
+              'zvt._bus_publish(int4, float8, float8, float8, float8, float8, float8, timestamptz)', 'EXECUTE'),
+          'PUBLIC may not publish prices by instrument id');
+SELECT ok(NOT has_function_privilege('public',
+              'zvt.bus_publish(text, text, float8, float8, float8, float8, float8, float8, timestamptz)', 'EXECUTE'),
+          'PUBLIC may not publish prices');
+
+SELECT * FROM finish();
+ROLLBACK;
