@@ -671,8 +671,14 @@ zvt_backtest_grid(PG_FUNCTION_ARGS)
 	results = palloc(sizeof(BtSweepResult) * (n + 1));
 	if (n > 0)
 	{
-		if (nworkers < 0)
-			nworkers = (int) Min(max_parallel_workers_per_gather, n - 1);
+		/*
+		 * Never more than a parallel query of this session could take, as
+		 * the planner caps a table's parallel_workers: workers => 1024
+		 * must not let one role hold every max_parallel_workers slot.
+		 */
+		if (nworkers < 0 || nworkers > max_parallel_workers_per_gather)
+			nworkers = max_parallel_workers_per_gather;
+		nworkers = (int) Min(nworkers, n - 1);
 		run_combos(bars, nbars, combos, n, results, nworkers);
 	}
 
