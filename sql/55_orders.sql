@@ -392,9 +392,11 @@ REVOKE ALL ON FUNCTION zvt._paper_instruments(pg_catalog.int4) FROM PUBLIC;
 -- their account's lock (unless wait: then it waits for the lock, as
 -- zvt.paper_match() does for a caller who wants the match done now).
 -- Each order matches only trades and quotes that reached the bus after it
--- last looked (the bus's trade and quote counters).  Planner settings: the crossed ranges must be read through
--- the indexes above whatever the statistics say (a fresh table has
--- none); a sequential scan would read every order.
+-- last looked (the bus's trade and quote counters).  The planner settings:
+-- the crossed ranges must be read through the indexes above whatever the
+-- statistics say (a fresh table has none), as a sequential scan would
+-- read every order; they also hold for the fills made here, whose
+-- statements are all index lookups.
 CREATE FUNCTION zvt._paper_match(instrument_id pg_catalog.int4, wait pg_catalog.bool,
                                  OUT changed pg_catalog.int4, OUT skipped pg_catalog.int4)
     RETURNS record
