@@ -333,19 +333,83 @@ COMMENT ON FUNCTION zvt.cancel_all(pg_catalog.text, pg_catalog.text, pg_catalog.
 -- ---------------------------------------------------------------------
 -- Paper matching
 -- ---------------------------------------------------------------------
+--
+-- A pass reads only the resting orders the market crossed, through one
+-- index range per side and kind, never every resting order: a book of
+-- 100,000 orders far from the market costs a few index probes, and no
+-- row of theirs is written.  Every order keeps the bus counters it last
+-- matched against (bus_trades_seen, bus_quotes_seen), so a price fills
+-- it once; an order the market did not cross keeps them unchanged, which
+-- decides nothing: the same trade or quote cannot cross it later either
+-- (its prices only move when a pass touches it).  The worker only tries
+-- an account's lock: an account another transaction is writing is left
+-- for a later pass (src/trading/paper_matcher.c comes back soon after).
 
--- Match the resting paper orders of one instrument against its bus entry;
--- returns how many orders changed (triggered, filled or partly filled).
+-- The resting orders sorted by the price that moves each: limits, and
+-- stop_limits once triggered, by limit price; the untriggered stop types
+-- by trigger price; untriggered trailing stops also by the best price
+-- they follow.  (Stops and trailing stops fill in full when they trigger,
+-- so none rests triggered.)  Queries repeat these predicates word for word
+-- so that the planner can use the indexes.
+CREATE INDEX orders_paper_limit_idx ON zvt.orders (instrument_id, side, price)
+    WHERE status IN ('accepted', 'partially_filled') AND (type = 'limit' OR triggered);
+COMMENT ON INDEX zvt.orders_paper_limit_idx IS
+    'Paper matching: resting limits and triggered stop_limits by limit price.';
+CREATE INDEX orders_paper_stop_idx ON zvt.orders (instrument_id, side, stop_price)
+    WHERE status IN ('accepted', 'partially_filled')
+      AND type IN ('stop', 'stop_limit', 'trailing_stop') AND NOT triggered;
+COMMENT ON INDEX zvt.orders_paper_stop_idx IS
+    'Paper matching: resting untriggered stops, stop_limits and trailing stops by trigger price.';
+CREATE INDEX orders_paper_trail_idx ON zvt.orders (instrument_id, side, trail_ref)
+    WHERE status IN ('accepted', 'partially_filled') AND type = 'trailing_stop' AND NOT triggered;
+COMMENT ON INDEX zvt.orders_paper_trail_idx IS
+    'Paper matching: resting untriggered trailing stops by the best price they follow.';
+
+-- The instruments with resting orders, in id order after after_id: a loose
+-- scan of orders_resting_idx, one probe per instrument however many
+-- orders rest.
+CREATE FUNCTION zvt._paper_instruments(after_id pg_catalog.int4) RETURNS SETOF pg_catalog.int4
+    LANGUAGE sql STABLE
+AS $$
+    WITH RECURSIVE i(id) AS (
+        SELECT pg_catalog.min(x.instrument_id) FROM zvt.orders x
+         WHERE x.status IN ('accepted', 'partially_filled') AND x.instrument_id > after_id
+        UNION ALL
+        SELECT (SELECT pg_catalog.min(x.instrument_id) FROM zvt.orders x
+                 WHERE x.status IN ('accepted', 'partially_filled') AND x.instrument_id > i.id)
+          FROM i
+         WHERE i.id IS NOT NULL
+    )
+    SELECT i.id FROM i WHERE i.id IS NOT NULL
+$$;
+COMMENT ON FUNCTION zvt._paper_instruments(pg_catalog.int4) IS
+    'Internal: the instruments with resting orders whose id is above after_id, in id order.';
+REVOKE ALL ON FUNCTION zvt._paper_instruments(pg_catalog.int4) FROM PUBLIC;
+
+-- Match the resting paper orders of one instrument that its bus entry
+-- crossed: changed counts the orders triggered, filled or partly filled,
+-- skipped those left for a later pass because another transaction held
+-- their account's lock (unless wait: then it waits for the lock, as
+-- zvt.paper_match() does for a caller who wants the match done now).
 -- Each order matches only trades and quotes that reached the bus after it
--- last looked (the bus's trade and quote counters).
-CREATE FUNCTION zvt._paper_match(instrument_id pg_catalog.int4) RETURNS pg_catalog.int4
+-- last looked (the bus's trade and quote counters).  The planner settings:
+-- the crossed ranges must be read through the indexes above whatever the
+-- statistics say (a fresh table has none), as a sequential scan would
+-- read every order; they also hold for the fills made here, whose
+-- statements are all index lookups.
+CREATE FUNCTION zvt._paper_match(instrument_id pg_catalog.int4, wait pg_catalog.bool,
+                                 OUT changed pg_catalog.int4, OUT skipped pg_catalog.int4)
+    RETURNS record
     LANGUAGE plpgsql
+    SET enable_seqscan = off
+    SET enable_bitmapscan = off
 AS $$
 DECLARE
     e record;
     cand record;
     o zvt.orders;
     a zvt.accounts;
+    busy int4[] := '{}';
     dir int;
     last numeric;
     bid numeric;
@@ -355,22 +419,74 @@ DECLARE
     touch numeric;
     avail numeric;
     fqty numeric;
-    changed int := 0;
 BEGIN
+    changed := 0;
+    skipped := 0;
     SELECT * INTO e FROM zvt._bus_entry(instrument_id);
     IF e.trades IS NULL THEN
-        RETURN 0;
+        RETURN;
     END IF;
     last := e.last::numeric;
     bid := e.bid::numeric;
     ask := e.ask::numeric;
-    FOR cand IN SELECT x.order_id, x.account_id FROM zvt.orders x
-                 WHERE x.instrument_id = _paper_match.instrument_id
-                   AND x.status IN ('accepted', 'partially_filled')
-                   AND (x.bus_trades_seen IS DISTINCT FROM e.trades OR x.bus_quotes_seen IS DISTINCT FROM e.quotes)
-                 ORDER BY x.order_id
+    -- the crossed orders: a NULL price of the bus selects nothing
+    FOR cand IN
+        -- limits the touch reached, with a quote they have not seen
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND (x.type = 'limit' OR x.triggered)
+           AND x.side = 'buy' AND x.price >= ask AND x.bus_quotes_seen IS DISTINCT FROM e.quotes
+        UNION
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND (x.type = 'limit' OR x.triggered)
+           AND x.side = 'sell' AND x.price <= bid AND x.bus_quotes_seen IS DISTINCT FROM e.quotes
+        UNION
+        -- limits a trade they have not seen printed at or through
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND (x.type = 'limit' OR x.triggered)
+           AND x.side = 'buy' AND x.price >= last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        UNION
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND (x.type = 'limit' OR x.triggered)
+           AND x.side = 'sell' AND x.price <= last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        UNION
+        -- stops whose trigger such a trade reached
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled')
+           AND x.type IN ('stop', 'stop_limit', 'trailing_stop') AND NOT x.triggered
+           AND x.side = 'buy' AND x.stop_price <= last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        UNION
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled')
+           AND x.type IN ('stop', 'stop_limit', 'trailing_stop') AND NOT x.triggered
+           AND x.side = 'sell' AND x.stop_price >= last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        UNION
+        -- trailing stops such a trade moves: a new low for a buy, a new high for a sell
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND x.type = 'trailing_stop' AND NOT x.triggered
+           AND x.side = 'buy' AND x.trail_ref > last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        UNION
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND x.type = 'trailing_stop' AND NOT x.triggered
+           AND x.side = 'sell' AND x.trail_ref < last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        ORDER BY 1
     LOOP
-        PERFORM zvt._lock_account(cand.account_id);
+        -- the worker never waits for an account: one another transaction
+        -- is writing (an uncommitted place_order, say) is matched on a later pass
+        IF wait THEN
+            PERFORM zvt._lock_account(cand.account_id);
+        ELSIF cand.account_id = ANY (busy) OR NOT zvt._try_lock_account(cand.account_id) THEN
+            busy := busy || cand.account_id;
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
         SELECT * INTO o FROM zvt.orders x WHERE x.order_id = cand.order_id FOR UPDATE;
         CONTINUE WHEN o.status NOT IN ('accepted', 'partially_filled');
         SELECT * INTO a FROM zvt.accounts x WHERE x.account_id = o.account_id;
@@ -432,12 +548,11 @@ BEGIN
                           true);
         changed := changed + 1;
     END LOOP;
-    RETURN changed;
 END;
 $$;
-COMMENT ON FUNCTION zvt._paper_match(pg_catalog.int4) IS
-    'Internal: match the resting paper orders of one instrument against its bus entry.';
-REVOKE ALL ON FUNCTION zvt._paper_match(pg_catalog.int4) FROM PUBLIC;
+COMMENT ON FUNCTION zvt._paper_match(pg_catalog.int4, pg_catalog.bool) IS
+    'Internal: match the resting paper orders of one instrument its bus entry crossed; orders changed, and orders skipped because their account was busy (never when wait).';
+REVOKE ALL ON FUNCTION zvt._paper_match(pg_catalog.int4, pg_catalog.bool) FROM PUBLIC;
 
 -- every instrument with resting paper orders; NULL when none rests (the
 -- matcher worker then stops until the next order rests)
@@ -450,17 +565,16 @@ DECLARE
     n int := 0;
     any_resting bool := false;
 BEGIN
-    FOR iid IN SELECT DISTINCT x.instrument_id FROM zvt.orders x
-                WHERE x.status IN ('accepted', 'partially_filled')
+    FOR iid IN SELECT zvt._paper_instruments(0)
     LOOP
         any_resting := true;
-        n := n + zvt._paper_match(iid);
+        n := n + (zvt._paper_match(iid, true)).changed;
     END LOOP;
     RETURN CASE WHEN any_resting THEN n END;
 END;
 $$;
 COMMENT ON FUNCTION zvt.paper_match() IS
-    'Match every resting paper order against the market bus now (the paper matcher worker does this on each new price); returns how many orders changed, NULL when none rests.';
+    'Match every resting paper order against the market bus now (the paper matcher worker does this on each new price); returns how many orders changed, NULL when none rests. Unlike the worker, it waits for an account another transaction is writing.';
 REVOKE ALL ON FUNCTION zvt.paper_match() FROM PUBLIC;
 
 -- ---------------------------------------------------------------------

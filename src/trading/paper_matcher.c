@@ -16,6 +16,19 @@
  * zvt.database and does nothing while the extension is not installed
  * there.
  *
+ * A pass costs what the market crossed, not what rests: the instruments
+ * come from a loose index scan (zvt._paper_instruments, one probe each)
+ * and zvt._paper_match reads the crossed price ranges of partial indexes
+ * sorted by price, so another account's far-from-market orders are
+ * neither read nor written.  Locks: zvt._paper_match only tries each
+ * account's lock (common/locks.c), so the matcher never waits behind a
+ * session writing an account; it holds the locks of the accounts it
+ * filled for one instrument's transaction, and may hold several at
+ * once, which cannot deadlock because it never waits for an account
+ * lock (the rows it then locks belong to accounts it holds).  An
+ * account it had to skip is matched again MATCHER_RETRY_MS later (then
+ * less often while it stays busy), and on every new price.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -79,14 +92,17 @@ matcher_detach(int code, Datum arg)
 }
 
 /*
- * Run one statement returning int4 values in a transaction of its own and
- * copy them into out (room for max); -1 when zvt is not installed, -2 on
- * an error.  An error (a deadlock with a session trading the same accounts, say) is
+ * Run one statement returning rows of int4 columns in a transaction of
+ * its own and copy up to max rows of ncols columns into out, row after
+ * row (a NULL reads as 0; a row whose first column is NULL is left out).
+ * Returns the rows copied, -1 when zvt is not installed, -2 on an error.
+ * An error (a deadlock with a session trading the same accounts, say) is
  * logged and rolled back, and the pass goes on with the next statement:
  * one failure costs a match, not the worker.
  */
 static int
-matcher_query(const char *sql, int nargs, Oid *argtypes, Datum *args, int32 *out, int max)
+matcher_query(const char *sql, int nargs, Oid *argtypes, Datum *args,
+			  int32 *out, int max, int ncols)
 {
 	volatile int n = 0;
 
@@ -101,15 +117,24 @@ matcher_query(const char *sql, int nargs, Oid *argtypes, Datum *args, int32 *out
 		else
 		{
 			SPI_connect();
-			if (SPI_execute_with_args(sql, nargs, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+			if (SPI_execute_with_args(sql, nargs, argtypes, args, NULL, false, 0) != SPI_OK_SELECT ||
+				SPI_tuptable->tupdesc->natts < ncols)
 				elog(ERROR, "zvt paper matcher: \"%s\" failed", sql);
 			for (uint64 i = 0; i < SPI_processed && n < max; i++)
 			{
+				HeapTuple	tup = SPI_tuptable->vals[i];
 				bool		isnull;
-				Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
 
-				if (!isnull)
-					out[n++] = DatumGetInt32(d);
+				(void) SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
+				if (isnull)
+					continue;
+				for (int c = 0; c < ncols; c++)
+				{
+					Datum		d = SPI_getbinval(tup, SPI_tuptable->tupdesc, c + 1, &isnull);
+
+					out[n * ncols + c] = isnull ? 0 : DatumGetInt32(d);
+				}
+				n++;
 			}
 			SPI_finish();
 		}
@@ -130,39 +155,73 @@ matcher_query(const char *sql, int nargs, Oid *argtypes, Datum *args, int32 *out
 	return n;
 }
 
-#define MATCHER_MAX_INSTRUMENTS 4096
+/* instruments read per query; more are read page by page */
+#define MATCHER_BATCH 1024
 
 /*
- * One pass: the instruments with resting orders, then zvt._paper_match()
- * for each in a transaction of its own, so that the account locks it
- * takes are held for one instrument's orders only.  False when no order
- * rests (or zvt is gone).
+ * How soon to come back for orders skipped because their account was
+ * busy: MATCHER_RETRY_MS, doubling while the account stays busy, up to
+ * the one-second pass every worker does anyway.
  */
-static bool
+#define MATCHER_RETRY_MS 100
+#define MATCHER_PASS_MS 1000
+
+/* what a pass found */
+typedef enum MatchOutcome
+{
+	MATCH_IDLE,					/* no order rests (or zvt is gone) */
+	MATCH_DONE,					/* every crossed order was matched */
+	MATCH_RETRY					/* some were left for later: a busy account */
+} MatchOutcome;
+
+/*
+ * One pass: the instruments with resting orders, a page at a time, then
+ * zvt._paper_match() for each in a transaction of its own, so that the
+ * account locks it takes are held for one instrument's orders only.
+ */
+static MatchOutcome
 matcher_pass(void)
 {
-	static int32 instruments[MATCHER_MAX_INSTRUMENTS];
-	int			n;
+	static int32 instruments[MATCHER_BATCH];
+	int32		after = 0;
+	bool		any = false;
+	bool		retry = false;
 
-	n = matcher_query("SELECT DISTINCT instrument_id FROM zvt.orders "
-					  " WHERE status IN ('accepted', 'partially_filled')",
-					  0, NULL, NULL, instruments, MATCHER_MAX_INSTRUMENTS);
 	zvt_shared->matcher_passes++;
-	if (n == -2)
-		return true;			/* try again on the next price */
-	if (n <= 0)
-		return false;
-	for (int i = 0; i < n; i++)
+	for (;;)
 	{
 		Oid			argtype = INT4OID;
-		Datum		arg = Int32GetDatum(instruments[i]);
-		int32		changed = 0;
+		Datum		arg = Int32GetDatum(after);
+		int			n;
 
-		CHECK_FOR_INTERRUPTS();
-		if (matcher_query("SELECT zvt._paper_match($1)", 1, &argtype, &arg, &changed, 1) == 1)
-			zvt_shared->matcher_changes += changed;
+		n = matcher_query("SELECT id FROM zvt._paper_instruments($1) id LIMIT "
+						  CppAsString2(MATCHER_BATCH),
+						  1, &argtype, &arg, instruments, MATCHER_BATCH, 1);
+		if (n == -2)
+			return MATCH_DONE;	/* logged; try again on the next price */
+		if (n <= 0)
+			break;
+		any = true;
+		for (int i = 0; i < n; i++)
+		{
+			int32		res[2];	/* changed, skipped */
+
+			CHECK_FOR_INTERRUPTS();
+			arg = Int32GetDatum(instruments[i]);
+			if (matcher_query("SELECT changed, skipped FROM zvt._paper_match($1, false)",
+							  1, &argtype, &arg, res, 1, 2) == 1)
+			{
+				zvt_shared->matcher_changes += res[0];
+				retry |= res[1] > 0;
+			}
+		}
+		if (n < MATCHER_BATCH)
+			break;
+		after = instruments[n - 1];
 	}
-	return true;
+	if (!any)
+		return MATCH_IDLE;
+	return retry ? MATCH_RETRY : MATCH_DONE;
 }
 
 void
@@ -170,6 +229,8 @@ paper_matcher_main(Datum arg)
 {
 	uint64		prices_seen = 0;
 	TimestampTz last_pass = 0;
+	long		next_pass_ms = MATCHER_PASS_MS; /* a pass at least this often */
+	long		retry_ms = MATCHER_RETRY_MS;	/* the next wait for a busy account */
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -195,22 +256,36 @@ paper_matcher_main(Datum arg)
 
 		/*
 		 * A pass on every new price, and one a second regardless, which
-		 * notices when orders stop resting (canceled, filled elsewhere).
+		 * notices when orders stop resting (canceled, filled elsewhere);
+		 * sooner while orders of a busy account wait.
 		 */
 		if (prices != prices_seen || last_pass == 0 ||
-			TimestampDifferenceExceeds(last_pass, now, 1000))
+			TimestampDifferenceExceeds(last_pass, now, (int) next_pass_ms))
 		{
+			MatchOutcome outcome;
+
 			prices_seen = prices;
 			last_pass = now;
-			if (!matcher_pass())
+			outcome = matcher_pass();
+			if (outcome == MATCH_IDLE)
 			{
 				/* nothing rests: the launcher starts us again when an order does */
 				zvt_shared->matcher_idle_generation = paper_gen + 1;
 				break;
 			}
+			if (outcome == MATCH_RETRY)
+			{
+				next_pass_ms = retry_ms;
+				retry_ms = Min(retry_ms * 2, MATCHER_PASS_MS);
+			}
+			else
+			{
+				next_pass_ms = MATCHER_PASS_MS;
+				retry_ms = MATCHER_RETRY_MS;
+			}
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1000L, PG_WAIT_EXTENSION);
+						 next_pass_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)

@@ -2,7 +2,11 @@
 # The paper matcher worker: it starts when a paper order comes to rest,
 # fills it when a price on the bus reaches it (nobody calls
 # zvt.paper_match() here), reports the delay from price to fill, stops
-# once nothing rests and comes back for the next resting order.
+# once nothing rests and comes back for the next resting order.  Then
+# (issue 11): a pass writes only the orders the market crossed, not the
+# 20,000 far-from-market orders of another account, and an account whose
+# lock another session holds is skipped, not waited for, and matched once
+# that session ends.
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -43,4 +47,86 @@ poll_until "$running" 1 10 || fail "the matcher did not come back"
 q -c "SELECT zvt.bus_publish('binance', 'PM-USDT', price => 89, qty => 3)" >/dev/null
 poll_until "SELECT status FROM zvt.orders WHERE client_order_id = 'pm-b'" filled 10 || fail "pm-b not filled"
 [ "$(q -c "SELECT qty FROM zvt.positions WHERE account = 'pm1'")" = 2 ] || fail "position should be 2 + 1 - 1 = 2"
+
+# --- only crossed orders are touched -------------------------------------
+# pmfar rests 20,000 orders far from the market (100): buy limits and sell
+# stops at 50-60, sell limits and buy stops at 140-150, and ten sell
+# trailing stops 50 % under the high.  Each row's version (xmin, ctid) is
+# kept in pm_far; a pass that writes a row changes it.
+q -c "SET client_min_messages = warning" \
+  -c "INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
+      OVERRIDING SYSTEM VALUE VALUES (9303, 'binance', 'PX-USDT', 'PXUSDT', 'PX', 'USDT', 'spot')
+      ON CONFLICT DO NOTHING" \
+  -c "SELECT zvt.bus_publish('binance', 'PX-USDT', price => 100, qty => 1, bid => 99.9, ask => 100.1)" \
+  -c "SELECT count(*) FROM unnest('{pmfar,pmnear,pmA,pmB}'::text[]) n, zvt.create_account(n, initial_cash => 1e9)" \
+  -c "SELECT status FROM zvt.place_order('pmfar', 'binance', 'PX-USDT', 'buy', 20)" \
+  -c "DROP TABLE IF EXISTS pm_far, pm_release" >/dev/null || fail "setup far"
+far() {
+	q -c "SELECT status || ' ' || count(*) FROM generate_series(1, $1) i,
+	        zvt.place_order('pmfar', 'binance', 'PX-USDT', '$2', 0.001, '$3', $4,
+	                        client_order_id => 'far-$2-$3-' || i) GROUP BY status"
+}
+[ "$(far 5000 buy limit "price => 50 + (i % 1000) / 100.0")" = "accepted 5000" ] || fail "far buy limits"
+[ "$(far 5000 sell limit "price => 140 + (i % 1000) / 100.0")" = "accepted 5000" ] || fail "far sell limits"
+[ "$(far 5000 sell stop "stop_price => 50 + (i % 1000) / 100.0")" = "accepted 5000" ] || fail "far sell stops"
+[ "$(far 4990 buy stop "stop_price => 140 + (i % 1000) / 100.0")" = "accepted 4990" ] || fail "far buy stops"
+[ "$(far 10 sell trailing_stop "trail_pct => 50")" = "accepted 10" ] || fail "far trailing stops"
+q -c "CREATE TABLE pm_far AS SELECT o.order_id, o.type, o.xmin::text AS xmin0, o.ctid AS ctid0
+        FROM zvt.orders o JOIN zvt.accounts a USING (account_id)
+       WHERE a.name = 'pmfar' AND o.status = 'accepted'" || fail "pm_far"
+rewritten="SELECT count(*) FROM zvt.orders o JOIN pm_far f USING (order_id)
+            WHERE o.xmin::text <> f.xmin0 OR o.ctid <> f.ctid0"
+[ "$(q -c "SELECT count(*) FROM pm_far")" = 20000 ] || fail "20,000 far orders should rest, not $(q -c "SELECT count(*) FROM pm_far")"
+
+# another account's order is crossed by a trade and filled; no far row moved
+q -c "SELECT status FROM zvt.place_order('pmnear', 'binance', 'PX-USDT', 'buy', 1, 'limit', price => 99, client_order_id => 'pm-near')" >/dev/null \
+	|| fail "near"
+q -c "SELECT zvt.bus_publish('binance', 'PX-USDT', price => 98.9, qty => 5)" >/dev/null
+poll_until "SELECT status FROM zvt.orders WHERE client_order_id = 'pm-near'" filled 30 || fail "pm-near not filled"
+[ "$(q -c "$rewritten")" = 0 ] || fail "a pass wrote $(q -c "$rewritten") of the 20,000 far orders it did not cross"
+# a new high moves the ten trailing stops (50 % under 101), and nothing else
+q -c "SELECT zvt.bus_publish('binance', 'PX-USDT', price => 101, qty => 1)" >/dev/null
+poll_until "SELECT count(*) FROM zvt.orders o JOIN pm_far f USING (order_id)
+             WHERE o.type = 'trailing_stop' AND o.stop_price = 50.5" 10 30 \
+	|| fail "the trailing stops did not follow the high"
+[ "$(q -c "$rewritten")" = 10 ] || fail "a new high wrote $(q -c "$rewritten") far orders, not the 10 trailing stops"
+
+# --- a busy account is skipped, not waited for -----------------------------
+# pmA's resting buy comes before pmB's; a session then places an order on
+# pmA and keeps its transaction (and so pmA's lock) open until told.
+q -c "CREATE TABLE pm_release (done bool)" || fail "pm_release"
+q -c "SELECT status FROM zvt.place_order('pmA', 'binance', 'PX-USDT', 'buy', 1, 'limit', price => 99, client_order_id => 'pm-lock-a')" >/dev/null \
+	|| fail "pm-lock-a"
+q -c "SELECT status FROM zvt.place_order('pmB', 'binance', 'PX-USDT', 'buy', 1, 'limit', price => 99, client_order_id => 'pm-lock-b')" >/dev/null \
+	|| fail "pm-lock-b"
+q >/dev/null <<'SQL' &
+BEGIN;
+SELECT zvt.place_order('pmA', 'binance', 'PX-USDT', 'buy', 0.1, 'limit', price => 90, client_order_id => 'pm-lock-a2');
+DO $$
+BEGIN
+    FOR i IN 1..600 LOOP                -- 60 s at most
+        EXIT WHEN EXISTS (SELECT 1 FROM pm_release);
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+COMMIT;
+SQL
+holder=$!
+release() { q -c "INSERT INTO pm_release VALUES (true)" >/dev/null 2>&1; wait "$holder"; }
+trap release EXIT
+poll_until "SELECT count(*) FROM pg_locks l JOIN zvt.accounts a ON l.objid = a.account_id
+             WHERE l.locktype = 'advisory' AND l.objsubid = 101 AND l.granted AND a.name = 'pmA'" 1 30 \
+	|| fail "the session did not take pmA's lock"
+q -c "SELECT zvt.bus_publish('binance', 'PX-USDT', price => 98.9, qty => 5)" >/dev/null
+poll_until "SELECT status FROM zvt.orders WHERE client_order_id = 'pm-lock-b'" filled 30 \
+	|| fail "a session holding pmA's lock delayed pmB's fill"
+[ "$(status pm-lock-a)" = accepted ] || fail "pm-lock-a was matched under another session's lock"
+release
+trap - EXIT
+poll_until "SELECT status FROM zvt.orders WHERE client_order_id = 'pm-lock-a'" filled 30 \
+	|| fail "pm-lock-a not filled once pmA's session ended"
+[ "$(status pm-lock-a2)" = accepted ] || fail "pm-lock-a2 (90) should rest"
+
+q -c "SELECT count(*) FROM unnest('{pmfar,pmnear,pmA,pmB}'::text[]) n, zvt.cancel_all(n)" \
+  -c "DROP TABLE pm_far, pm_release" >/dev/null || fail "cleanup"
 exit 0
