@@ -50,6 +50,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "bus/bus.h"
 #include "zvt.h"
@@ -62,6 +63,8 @@ typedef struct BusShared
 	pg_atomic_uint64 paper;		/* bumped when a paper order starts resting */
 	Latch	   *matcher_latch;	/* the paper matcher's, NULL when it is not running */
 	int			nslots;			/* set at start, never changes */
+	int64		epoch;			/* first value of a new entry's trades and quotes:
+								 * the server's start in seconds << 32, set at start */
 	int			used;			/* occupied slots */
 	BusEntry	slots[FLEXIBLE_ARRAY_MEMBER];
 } BusShared;
@@ -115,6 +118,15 @@ bus_shmem_init(void)
 		pg_atomic_init_u64(&bus->paper, 0);
 		bus->matcher_latch = NULL;
 		bus->nslots = zvt_bus_size;
+
+		/*
+		 * Orders keep the trades and quotes counters they last matched
+		 * against (zvt.orders.bus_trades_seen) across restarts: counters
+		 * of this start begin above any of an earlier one (4 billion
+		 * updates of one instrument per start before they reach the next
+		 * second's base), so a new trade is never taken for one seen.
+		 */
+		bus->epoch = (int64) (GetCurrentTimestamp() / USECS_PER_SEC) << 32;
 	}
 }
 
@@ -311,7 +323,8 @@ slot_claim(const BusKey *key)
 	e->key = *key;
 	e->last = e->last_qty = e->bid = e->bid_qty = e->ask = e->ask_qty = NAN;
 	e->last_ts = e->quote_ts = 0;
-	e->updates = e->trades = e->quotes = 0;
+	e->updates = 0;
+	e->trades = e->quotes = bus->epoch;
 	bus->used++;
 	return e;
 }

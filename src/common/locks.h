@@ -10,7 +10,9 @@
  * They show in pg_locks as locktype "advisory" with objsubid = the class.
  *
  * Order: a hypertable's chunk lock is never taken while holding an
- * account lock, and no one holds two account locks at once.
+ * account lock, and no one waits for an account lock while holding
+ * another (the paper matcher may hold several, but only ever tries them:
+ * zvt_try_lock_account never waits, so it cannot deadlock).
  *
  *-------------------------------------------------------------------------
  */
