@@ -185,7 +185,7 @@ REVOKE ALL ON FUNCTION zvt._close_order(zvt.orders, pg_catalog.text, pg_catalog.
 -- Why an order must be rejected, or NULL: the pre-trade risk check in C
 -- (src/trading/risk.c, src/trading/risk_sql.c; docs/trading.md lists the
 -- checks in order).  ref is the price its notional counts at, mkt the
--- market price.  Called under the account's advisory lock.
+-- market price.  Called under the account's lock.
 CREATE FUNCTION zvt._risk_check(account_id pg_catalog.int4, instrument_id pg_catalog.int4,
         side pg_catalog.text, qty pg_catalog.numeric, type pg_catalog.text, tif pg_catalog.text,
         price pg_catalog.numeric, reduce_only pg_catalog.bool, ref pg_catalog.numeric,

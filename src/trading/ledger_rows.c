@@ -51,6 +51,7 @@
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "nodes/makefuncs.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -61,9 +62,12 @@
 /*
  * The transaction's snapshot while ledger_snapshot_push() is in effect
  * under REPEATABLE READ or SERIALIZABLE, else NULL.  It is the registered
- * transaction snapshot, valid until the transaction ends.
+ * transaction snapshot, valid until the transaction ends; an error between
+ * push and pop leaves it set, so it counts only in the transaction that
+ * set it (xact_snapshot_lxid), where it is still valid.
  */
 static Snapshot xact_snapshot = NULL;
+static LocalTransactionId xact_snapshot_lxid = InvalidLocalTransactionId;
 
 /* ----------------------------------------------------------------
  * relations and snapshots
@@ -93,6 +97,7 @@ ledger_snapshot_push(void)
 	if (IsolationUsesXactSnapshot())
 	{
 		xact_snapshot = GetTransactionSnapshot();
+		xact_snapshot_lxid = MyProc->lxid;
 		PushCopiedSnapshot(GetLatestSnapshot());
 	}
 	else
@@ -122,7 +127,7 @@ check_fresh(TupleTableSlot *slot)
 	TransactionId xmin;
 	bool		isnull;
 
-	if (xact_snapshot == NULL)
+	if (xact_snapshot == NULL || xact_snapshot_lxid != MyProc->lxid)
 		return;
 	xmin = DatumGetTransactionId(slot_getsysattr(slot, MinTransactionIdAttributeNumber,
 												 &isnull));

@@ -325,8 +325,8 @@ zvt_risk_check(PG_FUNCTION_ARGS)
 
 /*
  * The pre-trade risk check of one order: the reason it must be rejected
- * (palloc'd), or NULL.  The caller holds the account's advisory lock and
- * has pushed a snapshot taken after it.
+ * (palloc'd), or NULL.  The caller holds the account's lock and has
+ * pushed the snapshot of ledger_snapshot_push() after it.
  */
 char *
 risk_check_order(RiskLedger *l, const RiskCheckInput *in)
