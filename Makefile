@@ -47,6 +47,10 @@ OBJS = \
 	src/trading/ledger_call.o \
 	src/trading/risk.o \
 	src/trading/risk_sql.o \
+	src/trading/ledger_rows.o \
+	src/trading/order_args.o \
+	src/trading/order_price.o \
+	src/trading/order_write.o \
 	src/trading/place_order.o \
 	src/trading/paper_matcher.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread

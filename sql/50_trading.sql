@@ -217,9 +217,11 @@ COMMENT ON FUNCTION zvt._may_use(pg_catalog.oid, pg_catalog.int4) IS
     'Internal: may the role use the account (owner, grantee or zvt_admin)?';
 REVOKE ALL ON FUNCTION zvt._may_use(pg_catalog.oid, pg_catalog.int4) FROM PUBLIC;
 
--- the caller's account by name, locked for its trades when lock: 42704
--- when unknown, 42501 when the caller may not use it (or, with manage,
--- may not manage it: owner or zvt_admin only)
+-- The caller's account by name.  An account that does not exist and one
+-- the caller may not use are the same error, 42704 "unknown account", so
+-- that no error tells a role which accounts exist or who owns them.  With
+-- manage, a role that may use the account (a grantee) but not manage it
+-- (owner or zvt_admin only) gets 42501: it already sees the account.
 CREATE FUNCTION zvt._account(caller pg_catalog.oid, name pg_catalog.text,
                              manage pg_catalog.bool DEFAULT false)
     RETURNS zvt.accounts
@@ -229,29 +231,21 @@ DECLARE
     a zvt.accounts;
 BEGIN
     SELECT * INTO a FROM zvt.accounts WHERE accounts.name = _account.name;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT zvt._may_use(caller, a.account_id) THEN
         RAISE EXCEPTION 'unknown account "%"', coalesce(name, 'NULL')
             USING ERRCODE = '42704',
                   HINT = 'zvt.accounts lists the accounts you may use; zvt.create_account makes one.';
     END IF;
-    IF manage THEN
-        IF NOT (pg_has_role(caller, a.owner, 'USAGE') OR pg_has_role(caller, 'zvt_admin', 'USAGE')) THEN
-            RAISE EXCEPTION 'permission denied for account "%"', name
-                USING ERRCODE = '42501',
-                      DETAIL = format('Only its owner (%s) and members of zvt_admin may change the account''s grants, limits and state.', a.owner);
-        END IF;
-    ELSIF NOT (pg_has_role(caller, a.owner, 'USAGE') OR pg_has_role(caller, 'zvt_admin', 'USAGE')
-               OR EXISTS (SELECT 1 FROM zvt.account_grants g
-                           WHERE g.account_id = a.account_id AND pg_has_role(caller, g.grantee, 'USAGE'))) THEN
+    IF manage AND NOT (pg_has_role(caller, a.owner, 'USAGE') OR pg_has_role(caller, 'zvt_admin', 'USAGE')) THEN
         RAISE EXCEPTION 'permission denied for account "%"', name
             USING ERRCODE = '42501',
-                  HINT = 'The account''s owner can share it with zvt.grant_account.';
+                  DETAIL = 'Only the account''s owner and members of zvt_admin may change its grants, limits and state.';
     END IF;
     RETURN a;
 END;
 $$;
 COMMENT ON FUNCTION zvt._account(pg_catalog.oid, pg_catalog.text, pg_catalog.bool) IS
-    'Internal: the account named name if caller may use it (42704 unknown, 42501 not allowed).';
+    'Internal: the account named name if caller may use it (42704 unknown or not usable; with manage, 42501 for a grantee).';
 REVOKE ALL ON FUNCTION zvt._account(pg_catalog.oid, pg_catalog.text, pg_catalog.bool) FROM PUBLIC;
 
 -- a finite number >= 0 (or > 0), else 22023 naming the argument
@@ -479,6 +473,48 @@ CREATE FUNCTION zvt.set_trading_state(account pg_catalog.text, state pg_catalog.
     AS 'MODULE_PATHNAME', 'zvt_ledger_call';
 COMMENT ON FUNCTION zvt.set_trading_state(pg_catalog.text, pg_catalog.text) IS
     'Set an account''s trading state: active, reducing (only orders that reduce a position) or halted (every order rejected).';
+
+-- An account whose owner role was dropped (DROP ROLE leaves its oid in
+-- zvt.accounts.owner: PostgreSQL records no dependency on a role for a
+-- row) is frozen: place_order's risk check treats it as halted and says
+-- why.  zvt_admin gives it a new owner here; nobody else may.
+CREATE FUNCTION zvt._reassign_account(caller pg_catalog.oid, account pg_catalog.text,
+                                      new_owner pg_catalog.regrole)
+    RETURNS zvt.accounts
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    a zvt.accounts;
+BEGIN
+    -- checked before the account is looked up: no answer tells a non-admin whether it exists
+    IF NOT pg_has_role(caller, 'zvt_admin', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to reassign account "%"', coalesce(account, 'NULL')
+            USING ERRCODE = '42501',
+                  DETAIL = 'Only members of zvt_admin may give an account a new owner.';
+    END IF;
+    a := zvt._account(caller, account, true);
+    IF new_owner IS NULL THEN
+        RAISE EXCEPTION 'new_owner must be a role, not NULL' USING ERRCODE = '22023';
+    END IF;
+    PERFORM zvt._lock_account(a.account_id);
+    UPDATE zvt.accounts x SET owner = new_owner
+     WHERE x.account_id = a.account_id RETURNING * INTO a;
+    RETURN a;
+END;
+$$;
+COMMENT ON FUNCTION zvt._reassign_account(pg_catalog.oid, pg_catalog.text, pg_catalog.regrole) IS
+    'Internal: zvt.reassign_account''s body.';
+REVOKE ALL ON FUNCTION zvt._reassign_account(pg_catalog.oid, pg_catalog.text, pg_catalog.regrole) FROM PUBLIC;
+
+CREATE FUNCTION zvt.reassign_account(account pg_catalog.text, new_owner pg_catalog.regrole)
+    RETURNS zvt.accounts
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT
+    AS 'MODULE_PATHNAME', 'zvt_ledger_call';
+COMMENT ON FUNCTION zvt.reassign_account(pg_catalog.text, pg_catalog.regrole) IS
+    'Give an account a new owner role (zvt_admin only): how an account whose owner role was dropped, and so is halted, trades again.';
+-- an administrator's tool: only zvt_admin may change who owns an account
+REVOKE ALL ON FUNCTION zvt.reassign_account(pg_catalog.text, pg_catalog.regrole) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION zvt.reassign_account(pg_catalog.text, pg_catalog.regrole) TO zvt_admin;
 
 CREATE FUNCTION zvt._set_risk_limits(caller pg_catalog.oid, account pg_catalog.text, exchange pg_catalog.text,
         symbol pg_catalog.text, max_order_qty pg_catalog.numeric, max_order_notional pg_catalog.numeric,

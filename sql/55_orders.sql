@@ -185,7 +185,7 @@ REVOKE ALL ON FUNCTION zvt._close_order(zvt.orders, pg_catalog.text, pg_catalog.
 -- Why an order must be rejected, or NULL: the pre-trade risk check in C
 -- (src/trading/risk.c, src/trading/risk_sql.c; docs/trading.md lists the
 -- checks in order).  ref is the price its notional counts at, mkt the
--- market price.  Called under the account's advisory lock.
+-- market price.  Called under the account's lock.
 CREATE FUNCTION zvt._risk_check(account_id pg_catalog.int4, instrument_id pg_catalog.int4,
         side pg_catalog.text, qty pg_catalog.numeric, type pg_catalog.text, tif pg_catalog.text,
         price pg_catalog.numeric, reduce_only pg_catalog.bool, ref pg_catalog.numeric,
@@ -226,6 +226,21 @@ REVOKE ALL ON FUNCTION zvt._place_order(pg_catalog.oid, pg_catalog.text, pg_cata
     pg_catalog.text, pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric,
     pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool) FROM PUBLIC;
 
+-- A trailing stop's trigger trail_pct % from the mark, rounded to the tick
+-- size toward the mark (never onto it): the rule place_order uses, for the
+-- paper matcher to move the trigger by (src/trading/order_price.c).
+CREATE FUNCTION zvt._trailing_stop_price(mark pg_catalog.numeric, trail_pct pg_catalog.numeric,
+                                         side pg_catalog.text, tick_size pg_catalog.numeric)
+    RETURNS pg_catalog.numeric
+    LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zvt_trailing_stop_price';
+COMMENT ON FUNCTION zvt._trailing_stop_price(pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text,
+    pg_catalog.numeric) IS
+    'Internal: a trailing stop''s trigger trail_pct % from mark (below for a sell), rounded to tick_size toward the mark.';
+-- zvt's own arithmetic; it reads nothing, so callers need no reason to be kept out
+REVOKE ALL ON FUNCTION zvt._trailing_stop_price(pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text,
+    pg_catalog.numeric) FROM PUBLIC;
+
 CREATE FUNCTION zvt.place_order(account pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text,
         side pg_catalog.text, qty pg_catalog.numeric, type pg_catalog.text DEFAULT 'market',
         price pg_catalog.numeric DEFAULT NULL, stop_price pg_catalog.numeric DEFAULT NULL,
@@ -253,12 +268,11 @@ DECLARE
     acct int4;
 BEGIN
     SELECT x.account_id INTO acct FROM zvt.orders x WHERE x.order_id = _cancel_order.order_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'unknown order %', coalesce(order_id::text, 'NULL') USING ERRCODE = '42704';
-    END IF;
-    IF NOT zvt._may_use(caller, acct) THEN
-        RAISE EXCEPTION 'permission denied for order %', order_id
-            USING ERRCODE = '42501', DETAIL = 'The order belongs to an account you may not use.';
+    -- an order of an account the caller may not use is unknown to it, as
+    -- one that does not exist: the error tells nobody which orders exist
+    IF NOT FOUND OR NOT zvt._may_use(caller, acct) THEN
+        RAISE EXCEPTION 'unknown order %', coalesce(order_id::text, 'NULL')
+            USING ERRCODE = '42704', HINT = 'zvt.orders lists the orders of the accounts you may use.';
     END IF;
     PERFORM zvt._lock_account(acct);
     SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _cancel_order.order_id FOR UPDATE;

@@ -197,6 +197,8 @@ risk_check(const RiskOrder *o, const RiskAccount *a, const RiskLimits *l)
 	fx_t		worst;
 	fx_t		v;
 
+	if (a->state == RISK_STATE_ORPHANED)
+		return verdict(RISK_ORPHANED, 0, 0, 0);
 	if (a->state == RISK_STATE_HALTED)
 		return verdict(RISK_HALTED, 0, 0, 0);
 	if (a->state == RISK_STATE_REDUCING && !reduces)
@@ -316,6 +318,10 @@ risk_reason(const RiskResult *r, const RiskOrder *o, const RiskAccount *a,
 			break;
 		case RISK_HALTED:
 			snprintf(buf, len, "trading state: account %s is halted", n->account);
+			break;
+		case RISK_ORPHANED:
+			snprintf(buf, len, "trading state: account %s is halted: its owner role no longer exists (zvt_admin can zvt.reassign_account it)",
+					 n->account);
 			break;
 		case RISK_REDUCING:
 			snprintf(buf, len, "trading state: account %s is reducing and %s %s %s does not reduce the position %s",

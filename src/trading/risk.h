@@ -6,7 +6,7 @@
  *
  * Pure C, no PostgreSQL header, so it is unit-tested outside the server
  * (test/unit/test_risk.c).  src/trading/risk_sql.c gathers the inputs
- * under the account's advisory lock and calls risk_check().
+ * under the account's lock and calls risk_check().
  *
  * Amounts are fixed point: an fx_t holds value * 10^10 in a 128-bit
  * integer, exact for every amount with at most 10 decimal places (numeric
@@ -61,7 +61,8 @@ typedef enum RiskState
 {
 	RISK_STATE_ACTIVE,
 	RISK_STATE_REDUCING,
-	RISK_STATE_HALTED
+	RISK_STATE_HALTED,
+	RISK_STATE_ORPHANED			/* its owner role was dropped: halted until reassigned */
 } RiskState;
 
 typedef struct RiskOrder
@@ -108,6 +109,7 @@ typedef enum RiskVerdict
 {
 	RISK_PASS = 0,
 	RISK_HALTED,
+	RISK_ORPHANED,
 	RISK_REDUCING,
 	RISK_REDUCE_ONLY,
 	RISK_ORDERS_PER_SEC,

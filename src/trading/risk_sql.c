@@ -5,14 +5,17 @@
  *	  it (src/trading/risk.c).
  *
  * zvt._place_order (place_order.c) calls risk_check_order() under the
- * account's advisory lock, as the ledger's owner; zvt._risk_check() is the
- * same check from SQL.  The inputs are read by direct index scans of the
- * ledger tables (an account row, its holdings, limits, exposure, balances,
- * recent orders and today's PnL) rather than through SQL: a check takes a
- * few microseconds instead of a dozen executor startups.  Marks come
- * straight from the market bus.  The caller pushes a snapshot taken after
- * the lock, so the check sees every order the lock's previous holders
- * committed.
+ * account's lock (common/locks.c), as the ledger's owner; zvt._risk_check()
+ * is the same check from SQL.  The inputs are read by direct index scans
+ * of the ledger tables (an account row, its holdings, limits, exposure,
+ * balances, recent orders and today's PnL) through ledger_rows.c rather
+ * than through SQL: a check takes a few microseconds instead of a dozen
+ * executor startups.  Marks come straight from the market bus.  The caller
+ * pushes the snapshot of ledger_snapshot_push() after the lock, so the
+ * check sees every order the lock's previous holders committed (and, under
+ * REPEATABLE READ or SERIALIZABLE, fails with 40001 when the transaction's
+ * own snapshot missed one).  An account whose owner role no longer exists
+ * is checked as halted (RISK_STATE_ORPHANED).
  *
  *-------------------------------------------------------------------------
  */
@@ -39,9 +42,11 @@
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "bus/bus.h"
+#include "trading/ledger.h"
 #include "trading/risk.h"
 #include "trading/trading.h"
 
@@ -102,18 +107,6 @@ struct RiskLedger
 	InstrumentInfo instruments[64];
 };
 
-/* The oids of the named relations of schema nsp; an error when one is missing. */
-void
-ledger_relation_oids(Oid nsp, const char *const *names, int n, Oid *oids)
-{
-	for (int i = 0; i < n; i++)
-	{
-		oids[i] = get_relname_relid(names[i], nsp);
-		if (!OidIsValid(oids[i]))
-			elog(ERROR, "zvt relation \"%s\" is missing", names[i]);
-	}
-}
-
 /* The relations of zvt's schema nsp, cached in mcxt for the check. */
 RiskLedger *
 risk_ledger_create(Oid nsp, MemoryContext mcxt)
@@ -125,98 +118,17 @@ risk_ledger_create(Oid nsp, MemoryContext mcxt)
 	return l;
 }
 
-/* One open relation and index and a slot to read rows into. */
-typedef struct LedgerScan
-{
-	Relation	rel;
-	Relation	idx;
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-} LedgerScan;
-
+/* scan the check's relation rel (an index follows its table) */
 static void
 scan_begin(LedgerScan *s, RiskLedger *l, LedgerRel rel, ScanKey keys, int nkeys)
 {
-	s->rel = table_open(l->oid[rel], AccessShareLock);
-	s->idx = index_open(l->oid[rel + 1], AccessShareLock);
-	s->scan = index_beginscan(s->rel, s->idx, GetActiveSnapshot(), nkeys, 0);
-	s->slot = table_slot_create(s->rel, NULL);
-	index_rescan(s->scan, keys, nkeys, NULL, 0);
-}
-
-static bool
-scan_next(LedgerScan *s)
-{
-	if (!index_getnext_slot(s->scan, ForwardScanDirection, s->slot))
-		return false;
-	slot_getallattrs(s->slot);
-	return true;
-}
-
-static void
-scan_end(LedgerScan *s)
-{
-	ExecDropSingleTupleTableSlot(s->slot);
-	if (s->scan)
-		index_endscan(s->scan);
-	/* the locks stay until the transaction ends, as a query's would */
-	if (s->idx)
-		index_close(s->idx, NoLock);
-	table_close(s->rel, NoLock);
-}
-
-/*
- * The row version of account account_id at tid if the active snapshot sees
- * it (then it is the account's only visible version), opened like a scan;
- * false, with nothing open, when tid is NULL or holds no such version (the
- * slot may have been pruned and reused since the caller read it).
- */
-static bool
-account_at(RiskLedger *l, int32 account_id, ItemPointer tid, LedgerScan *s)
-{
-	bool		isnull;
-
-	if (tid == NULL || !ItemPointerIsValid(tid))
-		return false;
-	s->rel = table_open(l->oid[L_ACCOUNTS], AccessShareLock);
-	s->slot = table_slot_create(s->rel, NULL);
-	if (!table_tuple_fetch_row_version(s->rel, tid, GetActiveSnapshot(), s->slot) ||
-		DatumGetInt32(slot_getattr(s->slot, 1, &isnull)) != account_id || isnull)
-	{
-		ExecDropSingleTupleTableSlot(s->slot);
-		table_close(s->rel, NoLock);
-		return false;
-	}
-	slot_getallattrs(s->slot);
-	s->idx = NULL;
-	s->scan = NULL;
-	return true;
-}
-
-/* column attno (1-based) of the current row */
-static bool
-col_null(LedgerScan *s, int attno)
-{
-	return s->slot->tts_isnull[attno - 1];
-}
-
-static Datum
-col(LedgerScan *s, int attno)
-{
-	return s->slot->tts_values[attno - 1];
+	ledger_scan_begin(s, l->oid[rel], l->oid[rel + 1], keys, nkeys, rel != L_INSTRUMENTS);
 }
 
 static int
 col_attno(LedgerScan *s, const char *name)
 {
-	TupleDesc	desc = RelationGetDescr(s->rel);
-
-	for (int i = 0; i < desc->natts; i++)
-		if (!TupleDescAttr(desc, i)->attisdropped &&
-			strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
-			return i + 1;
-	elog(ERROR, "zvt.%s has no column \"%s\"", RelationGetRelationName(s->rel), name);
-	return 0;
+	return ledger_attno(s->rel, name);
 }
 
 static fx_t
@@ -238,7 +150,7 @@ col_fx(LedgerScan *s, const char *name, fx_t if_null)
 {
 	int			attno = col_attno(s, name);
 
-	return col_null(s, attno) ? if_null : numeric_fx(col(s, attno));
+	return ledger_col_null(s, attno) ? if_null : numeric_fx(ledger_col(s, attno));
 }
 
 static char *
@@ -246,7 +158,7 @@ col_text(LedgerScan *s, const char *name)
 {
 	int			attno = col_attno(s, name);
 
-	return col_null(s, attno) ? pstrdup("") : TextDatumGetCString(col(s, attno));
+	return ledger_col_null(s, attno) ? pstrdup("") : TextDatumGetCString(ledger_col(s, attno));
 }
 
 static bool
@@ -305,14 +217,14 @@ instrument_info(RiskLedger *l, int32 id)
 		MemoryContextAlloc(cache, sizeof(InstrumentInfo));
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(id));
 	scan_begin(&s, l, L_INSTRUMENTS, &key, 1);
-	if (!scan_next(&s))
+	if (!ledger_scan_next(&s))
 		elog(ERROR, "zvt instrument %d is missing", id);
 	out->spot = strcmp(col_text(&s, "kind"), "spot") == 0;
 	out->base = col_text_in(&s, "base", cache);
 	out->quote = col_text_in(&s, "quote", cache);
 	out->symbol = col_text_in(&s, "symbol", cache);
 	out->id = id;
-	scan_end(&s);
+	ledger_scan_end(&s);
 	if (cache == l->mcxt)
 		l->ninstruments++;
 	return out;
@@ -332,13 +244,13 @@ read_limits(LedgerScan *s, RiskLimits *out)
 		int			attno = col_attno(s, names[i]);
 		Oid			type = TupleDescAttr(RelationGetDescr(s->rel), attno - 1)->atttypid;
 
-		l[i].set = !col_null(s, attno);
+		l[i].set = !ledger_col_null(s, attno);
 		if (!l[i].set)
 			continue;
 		if (type == INT4OID)
-			l[i].value = (fx_t) DatumGetInt32(col(s, attno)) * FX_ONE;
+			l[i].value = (fx_t) DatumGetInt32(ledger_col(s, attno)) * FX_ONE;
 		else
-			l[i].value = numeric_fx(col(s, attno));
+			l[i].value = numeric_fx(ledger_col(s, attno));
 	}
 }
 
@@ -350,7 +262,7 @@ balances_of(RiskLedger *l, ScanKey account_key, const InstrumentInfo *ins, fx_t 
 
 	*quote = *base = 0;
 	scan_begin(&s, l, L_BALANCES, account_key, 1);
-	while (scan_next(&s))
+	while (ledger_scan_next(&s))
 	{
 		char	   *asset = col_text(&s, "asset");
 
@@ -360,7 +272,7 @@ balances_of(RiskLedger *l, ScanKey account_key, const InstrumentInfo *ins, fx_t 
 			*base = col_fx(&s, "amount", 0);
 		pfree(asset);
 	}
-	scan_end(&s);
+	ledger_scan_end(&s);
 }
 
 /*
@@ -394,8 +306,11 @@ zvt_risk_check(PG_FUNCTION_ARGS)
 	in.instrument_id = PG_GETARG_INT32(1);
 	in.buy = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(2)), "buy") == 0;
 	in.qty = PG_GETARG_DATUM(3);
-	in.type = text_to_cstring(PG_GETARG_TEXT_PP(4));
-	in.tif = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	if (!order_type_parse(text_to_cstring(PG_GETARG_TEXT_PP(4)), &in.type) ||
+		!order_tif_parse(text_to_cstring(PG_GETARG_TEXT_PP(5)), &in.tif))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown order type or time in force")));
 	in.has_price = !PG_ARGISNULL(6);
 	in.price = in.has_price ? PG_GETARG_DATUM(6) : (Datum) 0;
 	in.reduce_only = PG_GETARG_BOOL(7);
@@ -410,8 +325,8 @@ zvt_risk_check(PG_FUNCTION_ARGS)
 
 /*
  * The pre-trade risk check of one order: the reason it must be rejected
- * (palloc'd), or NULL.  The caller holds the account's advisory lock and
- * has pushed a snapshot taken after it.
+ * (palloc'd), or NULL.  The caller holds the account's lock and has
+ * pushed the snapshot of ledger_snapshot_push() after it.
  */
 char *
 risk_check_order(RiskLedger *l, const RiskCheckInput *in)
@@ -428,6 +343,7 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 	ScanKeyData keys[2];
 	char	   *account_name;
 	char	   *state;
+	int			owner_attno;
 	char		reason[512];
 
 	if (l->ninstruments == lengthof(l->instruments))
@@ -443,7 +359,7 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 	o.has_price = in->has_price;
 	if (o.has_price)
 		o.price = numeric_fx(in->price);
-	o.rests = strcmp(in->type, "market") != 0 && strcmp(in->tif, "gtc") == 0;
+	o.rests = in->type != ORDER_MARKET && in->tif == ORDER_GTC;
 	o.reduce_only = in->reduce_only;
 	o.ref = numeric_fx(in->ref);
 	o.has_mkt = in->has_mkt;
@@ -455,10 +371,10 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 	 * version is still the one this snapshot sees, else by its key.
 	 */
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(account_id));
-	if (!account_at(l, account_id, in->account_tid, &s))
+	if (!ledger_scan_at(&s, l->oid[L_ACCOUNTS], in->account_tid, account_id))
 	{
 		scan_begin(&s, l, L_ACCOUNTS, keys, 1);
-		if (!scan_next(&s))
+		if (!ledger_scan_next(&s))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("unknown account id %d", account_id)));
@@ -467,20 +383,29 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 	state = col_text(&s, "state");
 	a.state = strcmp(state, "halted") == 0 ? RISK_STATE_HALTED :
 		strcmp(state, "reducing") == 0 ? RISK_STATE_REDUCING : RISK_STATE_ACTIVE;
+
+	/*
+	 * An account whose owner role was dropped is frozen until zvt_admin
+	 * gives it a new owner (zvt.reassign_account): no role is answerable
+	 * for it, so it takes no new order whatever its state says.
+	 */
+	owner_attno = col_attno(&s, "owner");
+	if (!SearchSysCacheExists1(AUTHOID, ledger_col(&s, owner_attno)))
+		a.state = RISK_STATE_ORPHANED;
 	a.taker_fee_bps = col_fx(&s, "taker_fee_bps", 0);
 	a.leverage = col_fx(&s, "leverage", FX_ONE);
-	scan_end(&s);
+	ledger_scan_end(&s);
 
 	ins = instrument_info(l, instrument_id);
 	a.spot = ins->spot;
 
 	/* limits: the account's row and the instrument's, the stricter wins */
 	scan_begin(&s, l, L_RISK_LIMITS, keys, 1);
-	while (scan_next(&s))
+	while (ledger_scan_next(&s))
 	{
 		int			attno = col_attno(&s, "instrument_id");
 
-		if (col_null(&s, attno) || DatumGetInt32(col(&s, attno)) == instrument_id)
+		if (ledger_col_null(&s, attno) || DatumGetInt32(ledger_col(&s, attno)) == instrument_id)
 		{
 			RiskLimits	row;
 
@@ -489,13 +414,13 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 			risk_limits_tighten(&limits, &row);
 		}
 	}
-	scan_end(&s);
+	ledger_scan_end(&s);
 
 	/* positions: this instrument's, and the marks of all for PnL and margin */
 	scan_begin(&s, l, L_HOLDINGS, keys, 1);
-	while (scan_next(&s))
+	while (ledger_scan_next(&s))
 	{
-		int32		iid = DatumGetInt32(col(&s, col_attno(&s, "instrument_id")));
+		int32		iid = DatumGetInt32(ledger_col(&s, col_attno(&s, "instrument_id")));
 		fx_t		qty = col_fx(&s, "qty", 0);
 		fx_t		avg = col_fx(&s, "avg_price", 0);
 		fx_t		mark;
@@ -535,14 +460,14 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 			a.perp_notional += raw / FX_ONE;
 		}
 	}
-	scan_end(&s);
+	ledger_scan_end(&s);
 
 	/* open orders */
 	scan_begin(&s, l, L_EXPOSURE, keys, 1);
-	while (scan_next(&s))
+	while (ledger_scan_next(&s))
 	{
-		int32		iid = DatumGetInt32(col(&s, col_attno(&s, "instrument_id")));
-		int32		n = DatumGetInt32(col(&s, col_attno(&s, "open_orders")));
+		int32		iid = DatumGetInt32(ledger_col(&s, col_attno(&s, "instrument_id")));
+		int32		n = DatumGetInt32(ledger_col(&s, col_attno(&s, "open_orders")));
 		InstrumentInfo *info;
 
 		a.open_orders += n;
@@ -564,7 +489,7 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 		else if (!info->spot && !ins->spot && strcmp(info->quote, ins->quote) == 0)
 			a.perp_open_notional += col_fx(&s, "buy_notional", 0) + col_fx(&s, "sell_notional", 0);
 	}
-	scan_end(&s);
+	ledger_scan_end(&s);
 
 	/* balances */
 	balances_of(l, keys, ins, &a.quote_balance, &a.base_balance);
@@ -584,7 +509,7 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 		 * A busy account has many rows here: read only the status, in place
 		 * (a short text is never toasted), not the whole row.
 		 */
-		while (index_getnext_slot(s.scan, ForwardScanDirection, s.slot))
+		while (ledger_scan_next_lazy(&s))
 		{
 			bool		isnull;
 			Datum		d = slot_getattr(s.slot, status_attno, &isnull);
@@ -598,7 +523,7 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 			if ((Pointer) st != DatumGetPointer(d))
 				pfree(st);
 		}
-		scan_end(&s);
+		ledger_scan_end(&s);
 	}
 
 	/* realized PnL and fees today, when the daily loss is limited */
@@ -609,9 +534,9 @@ risk_check_order(RiskLedger *l, const RiskCheckInput *in)
 
 		ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_DATE_EQ, DateADTGetDatum(today));
 		scan_begin(&s, l, L_DAILY_PNL, keys, 2);
-		if (scan_next(&s))
+		if (ledger_scan_next(&s))
 			a.realized_today = col_fx(&s, "realized", 0) - col_fx(&s, "fees", 0);
-		scan_end(&s);
+		ledger_scan_end(&s);
 	}
 
 	r = risk_check(&o, &a, &limits);

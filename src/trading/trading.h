@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * src/trading/trading.h
- *	  What the trading core's C files call in each other: the pre-trade
- *	  risk check (risk_sql.c) and the paper matcher's wake-up flag
- *	  (paper_matcher.c), both used by zvt._place_order (place_order.c).
+ *	  What the trading core's C files call in each other: the relations
+ *	  zvt._place_order uses, the pre-trade risk check (risk_sql.c) and
+ *	  the paper matcher's wake-up flag (paper_matcher.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -13,6 +13,30 @@
 #include "postgres.h"
 
 #include "storage/itemptr.h"
+
+#include "trading/order.h"
+
+/*
+ * The relations, indexes and sequences zvt._place_order uses, an index
+ * right after its table (place_order.c names them).
+ */
+typedef enum TradingRel
+{
+	TR_ACCOUNTS,
+	TR_ACCOUNTS_NAME,
+	TR_GRANTS,
+	TR_GRANTS_PKEY,
+	TR_INSTRUMENTS,
+	TR_INSTRUMENTS_SYMBOL,
+	TR_ORDERS,
+	TR_ORDERS_CLIENT_ID,
+	TR_EXPOSURE,
+	TR_EXPOSURE_PKEY,
+	TR_EVENTS,
+	TR_ORDERS_SEQ,
+	TR_EVENTS_SEQ,
+	TR_COUNT
+} TradingRel;
 
 /* The ledger's relations and instruments seen, cached per call site. */
 typedef struct RiskLedger RiskLedger;
@@ -25,8 +49,8 @@ typedef struct RiskCheckInput
 	int32		instrument_id;
 	bool		buy;
 	Datum		qty;
-	const char *type;
-	const char *tif;
+	OrderType	type;
+	OrderTif	tif;
 	bool		has_price;
 	Datum		price;
 	bool		reduce_only;
@@ -36,7 +60,6 @@ typedef struct RiskCheckInput
 } RiskCheckInput;
 
 /* in risk_sql.c */
-extern void ledger_relation_oids(Oid nsp, const char *const *names, int n, Oid *oids);
 extern RiskLedger *risk_ledger_create(Oid nsp, MemoryContext mcxt);
 extern char *risk_check_order(RiskLedger *l, const RiskCheckInput *in);
 

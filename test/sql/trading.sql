@@ -132,6 +132,18 @@ SELECT pg_temp.tick(99, 1, 98.9, 99.1);
 SELECT status, stop, filled, avg FROM pg_temp.o WHERE cid = 'trail10';
 SELECT event, status, qty, price, reason FROM zvt.order_events
  WHERE order_id IN (SELECT order_id FROM zvt.orders WHERE client_order_id IN ('trail5', 'trail10')) ORDER BY event_id;
+-- a trailing stop's trigger is rounded to the tick size (0.01) toward the mark, so
+-- that it never trails by more than trail_pct: 100.07 * 1.03 = 103.0721 -> 103.07
+SELECT pg_temp.tick(100.07, 1, 100.06, 100.08);
+SELECT stop_price AS stop FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.1, 'trailing_stop', trail_pct => 3, client_order_id => 'trail3');
+SELECT status FROM zvt.cancel_order((SELECT order_id FROM zvt.orders WHERE client_order_id = 'trail3'));
+SELECT pg_temp.tick(99, 1, 98.9, 99.1);
+-- the same rule for the matcher: a sell 100.07 * 0.97 = 97.0679 -> 97.07; on a 0.1 tick
+-- 100.05 * 0.9999 = 100.039995 would round onto the mark (100.1 >= 100.05) and goes the
+-- other way (100), a buy likewise (100.1); no tick size, no rounding
+SELECT zvt._trailing_stop_price(100.07, 3, 'sell', 0.01) AS sell, zvt._trailing_stop_price(100.07, 3, 'buy', 0.01) AS buy,
+       zvt._trailing_stop_price(100.05, 0.01, 'sell', 0.1) AS sell_near, zvt._trailing_stop_price(100.05, 0.01, 'buy', 0.1) AS buy_near,
+       zvt._trailing_stop_price(100.07, 3, 'sell', NULL) AS no_tick;
 
 -- ------------------------------------------------------------------
 -- cancel
@@ -157,6 +169,14 @@ SELECT status FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'li
 SELECT zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 2, 'limit', price => 60, client_order_id => 'c-1');  -- 23505
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM zvt.orders WHERE client_order_id = 'c-1';
+-- 1 to 64 characters, as exchanges allow: longer (however long) or empty is 22023
+SELECT status FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 60, client_order_id => repeat('é', 64));
+SELECT zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 60, client_order_id => repeat('x', 65));  -- 22023
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 60, client_order_id => repeat('x', 10000000));  -- 22023
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price => 60, client_order_id => '');  -- 22023
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM zvt.cancel_all('spot1');
 
 -- the whole story of the account

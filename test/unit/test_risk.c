@@ -203,6 +203,10 @@ main(void)
 	a.position = fx("2");
 	a.state = RISK_STATE_HALTED;
 	CHECK_STR(reason(&o, &a, &l), "trading state: account acct is halted");
+	a.state = RISK_STATE_ORPHANED;
+	CHECK(check(&o, &a, &l) == RISK_ORPHANED);
+	CHECK_STR(reason(&o, &a, &l),
+			  "trading state: account acct is halted: its owner role no longer exists (zvt_admin can zvt.reassign_account it)");
 	a.state = RISK_STATE_REDUCING;
 	CHECK_STR(reason(&o, &a, &l), "trading state: account acct is reducing and buy 1 TST-USDT does not reduce the position 2");
 	o.dir = -1;
