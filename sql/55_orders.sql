@@ -517,7 +517,8 @@ BEGIN
             IF o.type = 'trailing_stop' AND dir * (o.trail_ref - last) > 0 THEN
                 -- a sell trails the highest price since placement, a buy the lowest
                 o.trail_ref := last;
-                o.stop_price := trim_scale(last * (1 + dir * o.trail_pct / 100));
+                o.stop_price := zvt._trailing_stop_price(last, o.trail_pct, o.side,
+                                    (SELECT i.tick_size FROM zvt.instruments i WHERE i.id = o.instrument_id));
                 UPDATE zvt.orders x SET trail_ref = o.trail_ref, stop_price = o.stop_price,
                                         updated_at = pg_catalog.clock_timestamp()
                  WHERE x.order_id = o.order_id;

@@ -137,6 +137,12 @@ SELECT event, status, qty, price, reason FROM zvt.order_events
 SELECT pg_temp.tick(100.07, 1, 100.06, 100.08);
 SELECT stop_price AS stop FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.1, 'trailing_stop', trail_pct => 3, client_order_id => 'trail3');
 SELECT status FROM zvt.cancel_order((SELECT order_id FROM zvt.orders WHERE client_order_id = 'trail3'));
+-- the matcher rounds the same way when it moves the trigger: a buy trailing the
+-- low 99.93 by 3 % -> 102.9279 -> 102.92 (down, toward the mark)
+SELECT stop_price AS stop FROM zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 0.1, 'trailing_stop', trail_pct => 3, client_order_id => 'trail3m');
+SELECT pg_temp.tick(99.93, 1, 99.92, 99.94);
+SELECT status, stop FROM pg_temp.o WHERE cid = 'trail3m';
+SELECT status FROM zvt.cancel_order((SELECT order_id FROM zvt.orders WHERE client_order_id = 'trail3m'));
 SELECT pg_temp.tick(99, 1, 98.9, 99.1);
 -- the same rule for the matcher: a sell 100.07 * 0.97 = 97.0679 -> 97.07; on a 0.1 tick
 -- 100.05 * 0.9999 = 100.039995 would round onto the mark (100.1 >= 100.05) and goes the
