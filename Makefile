@@ -13,7 +13,7 @@ MODULE_big = zvt
 OBJS = \
 	src/zvt.o \
 	src/core/zvt_time.o \
-	src/common/locks.o \
+	src/base/locks.o \
 	src/storage/chunk.o \
 	src/storage/maintenance.o \
 	src/storage/time_bucket.o \

@@ -418,7 +418,7 @@ COMMENT ON FUNCTION zvt._grant_account(pg_catalog.oid, pg_catalog.text, pg_catal
     'Internal: zvt.grant_account''s body.';
 REVOKE ALL ON FUNCTION zvt._grant_account(pg_catalog.oid, pg_catalog.text, pg_catalog.regrole, pg_catalog.bool) FROM PUBLIC;
 
--- The account lock (src/common/locks.c): every write of an account's
+-- The account lock (src/base/locks.c): every write of an account's
 -- ledger holds it.  It lives in a lock space no SQL function reaches, so
 -- no role can take or hold it but through zvt's own functions.
 CREATE FUNCTION zvt._lock_account(account_id pg_catalog.int4) RETURNS void

@@ -4,7 +4,7 @@
 -- bus, and the positions and portfolio read side.
 --
 -- Every write of an account happens under its account lock
--- (zvt._lock_account, src/common/locks.c: a lock no role can take from
+-- (zvt._lock_account, src/base/locks.c: a lock no role can take from
 -- SQL), taken before any order row is locked: risk checks read and write
 -- the account's state atomically across sessions.
 -- ===================================================================

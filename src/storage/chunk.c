@@ -13,7 +13,7 @@
  * disagree with them.
  *
  * Creating a chunk (ensure_chunk) takes, in this order:
- *	1. the hypertable's chunk lock (common/locks.c), serializing creators;
+ *	1. the hypertable's chunk lock (base/locks.c), serializing creators;
  *	2. SHARE ROW EXCLUSIVE on the hypertable, which waits for writers that
  *	   are mid-statement and makes new writers wait, so that no writer can
  *	   route a row with a stale partition list into the default partition
@@ -63,7 +63,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "common/locks.h"
+#include "base/locks.h"
 #include "core/zvt_time.h"
 #include "zvt.h"
 

@@ -9,7 +9,7 @@
  * zvt._place_order (place_order.c, order_write.c) and the risk check
  * (risk_sql.c) read and write through these.  Every function here expects
  * the caller to run as the ledger's owner (ledger_call.c) and, for the
- * account's rows, to hold the account's lock (common/locks.c) between
+ * account's rows, to hold the account's lock (base/locks.c) between
  * ledger_snapshot_push() and ledger_snapshot_pop().
  *
  *-------------------------------------------------------------------------

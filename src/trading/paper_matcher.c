@@ -21,7 +21,7 @@
  * and zvt._paper_match reads the crossed price ranges of partial indexes
  * sorted by price, so another account's far-from-market orders are
  * neither read nor written.  Locks: zvt._paper_match only tries each
- * account's lock (common/locks.c), so the matcher never waits behind a
+ * account's lock (base/locks.c), so the matcher never waits behind a
  * session writing an account; it holds the locks of the accounts it
  * filled for one instrument's transaction, and may hold several at
  * once, which cannot deadlock because it never waits for an account

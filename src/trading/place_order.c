@@ -10,7 +10,7 @@
  *	1. parse and validate the arguments (order_args.c);
  *	2. find the account, if the caller may use it, and the instrument, by
  *	   index scans under the statement's snapshot (here);
- *	3. take the account's lock (common/locks.c) and push the snapshot the
+ *	3. take the account's lock (base/locks.c) and push the snapshot the
  *	   account's state is read under (ledger_rows.c: under REPEATABLE READ
  *	   and SERIALIZABLE a change the transaction's snapshot misses is a
  *	   serialization failure);
@@ -48,7 +48,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "common/locks.h"
+#include "base/locks.h"
 #include "trading/ledger.h"
 #include "trading/order.h"
 #include "trading/trading.h"

@@ -5,7 +5,7 @@
  *	  it (src/trading/risk.c).
  *
  * zvt._place_order (place_order.c) calls risk_check_order() under the
- * account's lock (common/locks.c), as the ledger's owner; zvt._risk_check()
+ * account's lock (base/locks.c), as the ledger's owner; zvt._risk_check()
  * is the same check from SQL.  The inputs are read by direct index scans
  * of the ledger tables (an account row, its holdings, limits, exposure,
  * balances, recent orders and today's PnL) through ledger_rows.c rather

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * src/common/locks.h
+ * src/base/locks.h
  *	  The heavyweight locks zvt takes to order its own work, in one place.
  *
  * They live in the advisory lock space with a locktag class of zvt's own
@@ -25,7 +25,7 @@
 #define ZVT_LOCK_ACCOUNT	101		/* key: account_id; every write of its ledger */
 #define ZVT_LOCK_CHUNKS		102		/* key: hypertable oid; creating or dropping its chunks */
 
-/* in common/locks.c */
+/* in base/locks.c */
 extern void zvt_lock_account(int32 account_id);
 extern bool zvt_try_lock_account(int32 account_id);
 extern void zvt_lock_chunks(Oid hypertable);

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * src/common/locks.c
+ * src/base/locks.c
  *	  zvt's transaction-scoped locks: an account's ledger and a
  *	  hypertable's chunk set.  See locks.h for why no role can take them.
  *
@@ -18,7 +18,7 @@
 #include "miscadmin.h"
 #include "storage/lock.h"
 
-#include "common/locks.h"
+#include "base/locks.h"
 
 PG_FUNCTION_INFO_V1(zvt_lock_account_sql);
 
