@@ -27,6 +27,10 @@ OBJS = \
 	src/feed/adapter_okx.o \
 	src/feed/adapter_coinbase.o \
 	src/feed/ingest.o \
+	src/feed/trades.o \
+	src/feed/trade_writes.o \
+	src/feed/candles.o \
+	src/feed/quotes.o \
 	src/feed/parse_thread.o \
 	src/feed/feed_worker.o \
 	src/backtest/indicators.o \
@@ -182,6 +186,9 @@ zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
 
 all: zvt-feed-parse
 EXTRA_CLEAN += zvt-feed-parse
+
+test/unit/test_url_check.bin: test/unit/test_url_check.c src/feed/url_check.c src/feed/url_check.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_url_check.c src/feed/url_check.c -lcurl
 
 test/unit/test_instruments.bin: test/unit/test_instruments.c src/feed/instruments.c src/feed/instruments.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_instruments.c src/feed/instruments.c -ljansson
