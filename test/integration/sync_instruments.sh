@@ -3,7 +3,8 @@
 # exchange's list lands in zvt.instruments with its rules; a re-sync
 # updates and marks vanished instruments delisted; rate limiting, an
 # unreachable exchange, an unknown exchange and plain http to a
-# non-loopback host are errors with their SQLSTATEs and write nothing.
+# non-loopback host (also one spelled like loopback) are errors with their
+# SQLSTATEs and write nothing.
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -71,5 +72,13 @@ state=$(psql -X -qAt -c "\\set VERBOSITY sqlstate" -c "SELECT zvt.sync_instrumen
 q -c "UPDATE zvt.exchanges SET rest_url = 'http://example.com:80' WHERE name = 'coinbase'" >/dev/null
 state=$(psql -X -qAt -c "\\set VERBOSITY sqlstate" -c "SELECT zvt.sync_instruments('coinbase')" 2>&1)
 [ "$state" = "ERROR:  22023" ] || fail "plain http to a remote host: $state"
+# as an attacker: URLs that merely look like loopback (a prefix, userinfo)
+# are refused before any request; the old prefix check let the first through
+for url in 'http://127.attacker.example:80' 'http://127.0.0.1@attacker.example' 'http://localhost.attacker.example:19500'; do
+	q -c "UPDATE zvt.exchanges SET rest_url = '$url' WHERE name = 'coinbase'" >/dev/null
+	out=$(psql -X -qAt -c "\\set VERBOSITY verbose" -c "SELECT zvt.sync_instruments('coinbase')" 2>&1)
+	echo "$out" | grep -q "ERROR:  22023: rest_url \"$url\" uses plain text to a host that is not loopback" ||
+		fail "plain http to $url: $out"
+done
 [ "$(q -c "SELECT count(*) || '/' || max(updated_at) FROM zvt.instruments")" = "$before" ] || fail "a failed sync wrote rows"
-echo "429, unreachable, unknown exchange and plain-text remote URLs fail cleanly"
+echo "429, unreachable, unknown exchange and plain-text remote URLs (also disguised as loopback) fail cleanly"
