@@ -4,7 +4,7 @@
 # updates and marks vanished instruments delisted; rate limiting, an
 # unreachable exchange, an unknown exchange and plain http to a
 # non-loopback host (also one spelled like loopback) are errors with their
-# SQLSTATEs and write nothing.
+# SQLSTATEs and write nothing; a sync cancelled mid-body leaks nothing.
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -57,6 +57,34 @@ start_sim BTC-USDT,ETH-USDT,BTC-USDT-PERP
 [ "$(q -c "SELECT status FROM zvt.instruments WHERE exchange = 'binance' AND symbol = 'SOL-USDT'")" = delisted ] ||
 	fail "SOL-USDT not delisted"
 [ "$(q -c "SELECT count(*) FROM zvt.instruments WHERE exchange = 'binance' AND status = 'trading'")" = 2 ] || fail "trading count"
+
+# a cancelled sync leaks nothing: 4 MB of body arrive, the last byte never
+# does, statement_timeout cancels; ten times in one backend, whose memory
+# must not grow by what it received (it grew by the ten bodies before)
+curl -s "http://127.0.0.1:$admin/fault?exchange=binance&rest_partial=11" >/dev/null
+out=$(psql -X -qAt -v ON_ERROR_STOP=0 2>&1 <<'SQL'
+SET statement_timeout = '1s';
+SELECT zvt.sync_instruments('binance');
+SELECT 'before ' || substring(pg_read_file('/proc/self/status') from 'RssAnon:\s+(\d+)');
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT 'after ' || substring(pg_read_file('/proc/self/status') from 'RssAnon:\s+(\d+)');
+SQL
+)
+[ "$(echo "$out" | grep -c 'canceling statement due to statement timeout')" = 11 ] || fail "partial bodies not cancelled: $out"
+rss_before=$(echo "$out" | sed -n 's/^before //p')
+rss_after=$(echo "$out" | sed -n 's/^after //p')
+[ -n "$rss_before" ] && [ -n "$rss_after" ] || fail "no RssAnon: $out"
+[ $((rss_after - rss_before)) -lt 20480 ] || fail "ten cancelled syncs grew the backend by $((rss_after - rss_before)) kB"
+echo "ok ten syncs cancelled after 4 MB each grew the backend by $((rss_after - rss_before)) kB"
 
 # errors write nothing
 before=$(q -c "SELECT count(*) || '/' || max(updated_at) FROM zvt.instruments")
