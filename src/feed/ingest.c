@@ -32,26 +32,9 @@
 
 #include <math.h>
 
-#include "access/table.h"
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "commands/copy.h"
-#include "executor/executor.h"
-#include "executor/spi.h"
-#include "libpq/pqformat.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_relation.h"
-#include "partitioning/partbounds.h"
-#include "partitioning/partdesc.h"
-#include "utils/memutils.h"
-#include "utils/partcache.h"
-#include "utils/rel.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-#include "common/hashfn.h"
 #include "utils/lsyscache.h"
-#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "core/zvt_time.h"

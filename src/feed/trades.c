@@ -21,33 +21,19 @@
 
 #include <math.h>
 
-#include "access/table.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "commands/copy.h"
-#include "executor/executor.h"
-#include "executor/spi.h"
-#include "libpq/pqformat.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_relation.h"
-#include "partitioning/partbounds.h"
-#include "partitioning/partdesc.h"
-#include "utils/memutils.h"
-#include "utils/partcache.h"
-#include "utils/rel.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
 #include "common/hashfn.h"
-#include "utils/lsyscache.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
-#include "core/zvt_time.h"
 #include "feed/ingest.h"
 #include "feed/ingest_private.h"
 #include "zvt.h"
-/* ---- trades ------------------------------------------------------------- */
+
+/* ---- the high-water mark ------------------------------------------------ */
 
 /*
  * Per-instrument high-water marks: the newest trade time this worker has
@@ -201,6 +187,8 @@ hwm_note(const IngestEvent *e)
 		m->partial = true;		/* the mark's time takes the safe path */
 }
 
+/* ---- the 1-minute candles of trades ------------------------------------- */
+
 /* One 1-minute candle built from the trades of a batch. */
 typedef struct TradeCandle
 {
@@ -304,6 +292,8 @@ upsert_trade_candles(IngestBatch *b, const bool *pick)
 				 9, types, args) != SPI_OK_INSERT)
 		elog(ERROR, "could not upsert the candles of trades");
 }
+
+/* ---- writing ------------------------------------------------------------ */
 
 /*
  * Insert the picked trades; returns rows inserted.  on_conflict: ON
