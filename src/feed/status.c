@@ -28,7 +28,6 @@
 
 #include "access/xact.h"
 #include "funcapi.h"
-#include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
