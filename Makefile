@@ -28,8 +28,18 @@ OBJS = \
 	src/feed/adapter_okx.o \
 	src/feed/adapter_coinbase.o \
 	src/feed/ingest.o \
+	src/feed/trades.o \
+	src/feed/trade_writes.o \
+	src/feed/candles.o \
+	src/feed/quotes.o \
 	src/feed/parse_thread.o \
-	src/feed/feed_worker.o \
+	src/feed/exchanges.o \
+	src/feed/url_check.o \
+	src/feed/status.o \
+	src/feed/symbols.o \
+	src/feed/connection.o \
+	src/feed/subscriptions.o \
+	src/feed/worker.o \
 	src/backtest/indicators.o \
 	src/backtest/indicators_sql.o \
 	src/backtest/engine.o \
@@ -84,6 +94,9 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-sign-compare
 
 include $(PGXS)
+
+# `make` builds everything (the output_iso/expected rule above is not the goal)
+.DEFAULT_GOAL := all
 
 # PGXS tracks no header dependencies: rebuild every object when any of
 # zvt's headers changes (they are few and the build is quick).
@@ -191,8 +204,11 @@ zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
 all: zvt-feed-parse
 EXTRA_CLEAN += zvt-feed-parse
 
-test/unit/test_instruments.bin: test/unit/test_instruments.c src/feed/instruments.c src/feed/instruments.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_instruments.c src/feed/instruments.c -ljansson
+test/unit/test_url_check.bin: test/unit/test_url_check.c src/feed/url_check.c src/feed/url_check.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_url_check.c src/feed/url_check.c -lcurl
+
+test/unit/test_instruments.bin: test/unit/test_instruments.c src/feed/instruments.c src/feed/instruments.h src/feed/exchanges.c src/feed/exchanges.h $(FEED_PARSER_SRC) test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_instruments.c src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC) -ljansson -lm
 
 test/unit/test_indicators.bin: test/unit/test_indicators.c src/backtest/indicators.c src/backtest/indicators.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_indicators.c src/backtest/indicators.c -lm

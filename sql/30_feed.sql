@@ -34,11 +34,11 @@ SELECT pg_catalog.pg_extension_config_dump('zvt.feed_gaps', '');
 SELECT pg_catalog.pg_extension_config_dump('zvt.feed_gaps_id_seq', '');
 GRANT SELECT ON zvt.feed_gaps TO PUBLIC;
 
-CREATE FUNCTION zvt._subscriptions_changed() RETURNS void
-    LANGUAGE C VOLATILE
-    AS 'MODULE_PATHNAME', 'zvt_subscriptions_changed';
-COMMENT ON FUNCTION zvt._subscriptions_changed() IS
-    'Internal: make feed workers re-read zvt.subscriptions when this transaction commits.';
+CREATE FUNCTION zvt._subscriptions_changed(exchange pg_catalog.text) RETURNS void
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_feed_subscriptions_changed';
+COMMENT ON FUNCTION zvt._subscriptions_changed(pg_catalog.text) IS
+    'Internal: make the exchange''s feed worker (and no other) re-read zvt.subscriptions when this transaction commits.';
 
 -- Channels a subscription may name.
 CREATE FUNCTION zvt.channels() RETURNS SETOF pg_catalog.text
@@ -101,7 +101,7 @@ DECLARE
     result zvt.subscriptions;
 BEGIN
     PERFORM zvt._require_preload('zvt.subscribe');
-    PERFORM zvt._subscriptions_changed();
+    PERFORM zvt._subscriptions_changed(subscribe.exchange);
     INSERT INTO zvt.subscriptions AS s (exchange, symbol, channel)
     VALUES (subscribe.exchange, sym, subscribe.channel)
     ON CONFLICT ON CONSTRAINT subscriptions_exchange_symbol_channel_key DO NOTHING
@@ -126,7 +126,7 @@ AS $$
 DECLARE
     sym text := zvt._check_subscription(exchange, symbol, channel);
 BEGIN
-    PERFORM zvt._subscriptions_changed();
+    PERFORM zvt._subscriptions_changed(unsubscribe.exchange);
     DELETE FROM zvt.subscriptions s
      WHERE s.exchange = unsubscribe.exchange AND s.symbol = sym
        AND s.channel = unsubscribe.channel;
@@ -149,7 +149,7 @@ CREATE FUNCTION zvt._feed_stats(
         OUT connected_since pg_catalog.timestamptz, OUT last_message_at pg_catalog.timestamptz,
         OUT messages pg_catalog.int8, OUT events pg_catalog.int8, OUT rows_written pg_catalog.int8,
         OUT parse_errors pg_catalog.int8, OUT exchange_errors pg_catalog.int8,
-        OUT reconnects pg_catalog.int8)
+        OUT reconnects pg_catalog.int8, OUT unmapped pg_catalog.int8)
     RETURNS SETOF record
     LANGUAGE C VOLATILE
     AS 'MODULE_PATHNAME', 'zvt_feed_stats';
@@ -158,8 +158,8 @@ COMMENT ON FUNCTION zvt._feed_stats() IS 'Internal: the feed workers'' counters 
 CREATE VIEW zvt.feed_status WITH (security_invoker = true) AS
 SELECT f.exchange, f.exchange AS connection, f.state, f.pid, f.connected_since, f.messages,
        f.events, f.rows_written, f.parse_errors, f.exchange_errors, f.reconnects,
-       f.last_message_at, pg_catalog.now() - f.last_message_at AS lag
+       f.unmapped, f.last_message_at, pg_catalog.now() - f.last_message_at AS lag
   FROM zvt._feed_stats() f;
 COMMENT ON VIEW zvt.feed_status IS
-    'One row per exchange feed: state, counters since server start (messages, events parsed, rows written, malformed messages skipped, exchange error replies, reconnects) and the time since the last message.';
+    'One row per exchange feed: state, counters since server start (messages, events parsed, rows written, malformed messages skipped, exchange error replies, reconnects, events skipped because their symbol is not in zvt.instruments) and the time since the last message.';
 GRANT SELECT ON zvt.feed_status TO PUBLIC;

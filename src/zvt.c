@@ -29,6 +29,7 @@
 
 #include "bus/bus.h"
 #include "core/zvt_time.h"
+#include "feed/status.h"
 #include "zvt.h"
 
 PG_MODULE_MAGIC;
@@ -44,8 +45,6 @@ int			zvt_flush_interval = 2;
 bool		zvt_feeds = true;
 int			zvt_feed_watchdog = 30000;
 bool		zvt_feed_parse_thread = true;
-
-const char *const feed_exchange_names[ZVT_FEEDS] = {"binance", "bybit", "okx", "coinbase"};
 int			zvt_bus_size = 4096;
 int			zvt_rest_timeout = 10000;
 bool		zvt_paper_matcher = true;
@@ -223,6 +222,7 @@ zvt_shmem_request(void)
 	RequestNamedLWLockTranche("zvt maintenance", 1);
 	RequestAddinShmemSpace(MAXALIGN(bus_shmem_size()));
 	RequestNamedLWLockTranche("zvt bus", 1);
+	RequestAddinShmemSpace(feed_shmem_size());
 }
 
 static void
@@ -241,6 +241,7 @@ zvt_shmem_startup(void)
 		zvt_shared->lock = &(GetNamedLWLockTranche("zvt maintenance"))->lock;
 	}
 	bus_shmem_init();
+	feed_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -24,27 +24,6 @@
 #define ZVT_WORKERS_NEEDED			10
 #define ZVT_MIN_WORKER_PROCESSES	16
 
-#define ZVT_FEEDS 4				/* binance, bybit, okx, coinbase */
-
-/*
- * One feed worker's counters, written only by that worker (torn reads of
- * a counter are harmless: they are statistics).
- */
-typedef struct FeedStats
-{
-	int			pid;			/* 0 when not running */
-	int			state;			/* 0 down, 1 connecting, 2 open (first endpoint) */
-	TimestampTz connected_since;
-	TimestampTz last_message_at;
-	int64		messages;		/* frames received */
-	int64		events;			/* trades, candles and quotes parsed */
-	int64		rows_written;	/* rows actually inserted or updated */
-	int64		parse_errors;	/* malformed frames skipped */
-	int64		exchange_errors;	/* error replies from the exchange */
-	int64		reconnects;
-	int64		dropped;		/* events lost to memory exhaustion */
-} FeedStats;
-
 /*
  * State in shared memory ("zvt maintenance").  The lock protects every
  * field; all of them are statistics written by the maintenance worker or
@@ -62,9 +41,6 @@ typedef struct ZvtSharedState
 	TimestampTz last_pass_start;
 	TimestampTz last_pass_end;
 	char		last_error[256];	/* message of the latest failed pass */
-	FeedStats	feeds[ZVT_FEEDS];	/* see FeedStats: not under the lock */
-	uint64		feed_idle_generation[ZVT_FEEDS];	/* subscription generation + 1 at
-													 * which a feed found nothing to do */
 	int			matcher_pid;	/* the paper matcher's, 0 when not running */
 	uint64		matcher_idle_generation;	/* paper generation + 1 at which the
 											 * matcher found no resting order */
@@ -81,7 +57,6 @@ extern int	zvt_flush_interval;
 extern bool zvt_feeds;
 extern int	zvt_feed_watchdog;
 extern bool zvt_feed_parse_thread;
-extern const char *const feed_exchange_names[ZVT_FEEDS];
 extern int	zvt_bus_size;
 extern int	zvt_rest_timeout;
 extern bool zvt_paper_matcher;

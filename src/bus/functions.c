@@ -12,9 +12,9 @@
  * Who may call what: reading (zvt._last_price, zvt._bus_entries,
  * zvt._bus_entry, zvt._bus_counters) is for everyone, as prices are public
  * data; publishing is revoked from PUBLIC in SQL (prices move paper
- * orders); zvt._subscriptions_changed checks here that the caller may
- * change zvt.subscriptions, and zvt._bus_forget refuses to run as a
- * trigger of any table but zvt.instruments.
+ * orders); zvt._bus_forget refuses to run as a trigger of any table but
+ * zvt.instruments.  (zvt._subscriptions_changed is the feeds', in
+ * feed/status.c.)
  *
  *-------------------------------------------------------------------------
  */
@@ -39,7 +39,6 @@ PG_FUNCTION_INFO_V1(zvt_last_price);
 PG_FUNCTION_INFO_V1(zvt_bus_entries);
 PG_FUNCTION_INFO_V1(zvt_bus_entry);
 PG_FUNCTION_INFO_V1(zvt_bus_publish);
-PG_FUNCTION_INFO_V1(zvt_subscriptions_changed);
 PG_FUNCTION_INFO_V1(zvt_bus_counters);
 PG_FUNCTION_INFO_V1(zvt_bus_forget_trigger);
 
@@ -180,30 +179,6 @@ zvt_bus_publish(PG_FUNCTION_ARGS)
 					  ask, PG_ARGISNULL(6) ? NAN : PG_GETARG_FLOAT8(6), ts);
 	if (!PG_ARGISNULL(1))
 		bus_put_trade(id, px, PG_ARGISNULL(2) ? NAN : PG_GETARG_FLOAT8(2), ts);
-	PG_RETURN_VOID();
-}
-
-/*
- * zvt._subscriptions_changed(): flag the transaction (see bus.c's head).
- *
- * Each flag wakes every idle feed worker, which then starts and fetches
- * its exchange's instrument list: only a role that may change
- * zvt.subscriptions (INSERT or DELETE on it, as zvt.subscribe and
- * zvt.unsubscribe need) may raise it, else 42501.
- */
-Datum
-zvt_subscriptions_changed(PG_FUNCTION_ARGS)
-{
-	Oid			nsp = get_namespace_oid("zvt", false);
-	Oid			rel = get_relname_relid("subscriptions", nsp);
-
-	if (!OidIsValid(rel) ||
-		pg_class_aclmask(rel, GetUserId(), ACL_INSERT | ACL_DELETE, ACLMASK_ANY) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to signal a change of subscriptions"),
-				 errdetail("Only roles that may insert into or delete from zvt.subscriptions may wake the feed workers.")));
-	bus_subscriptions_changed();
 	PG_RETURN_VOID();
 }
 

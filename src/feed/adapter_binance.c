@@ -21,14 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "1m" "5m" "15m" "1h" "4h" "1d" ... -> seconds, 0 when unknown. */
-static int32_t
-interval_seconds(const char *i)
+/* "1m" "5m" "15m" "1h" "4h" "1d" ... -> seconds, 0 when unknown (see feed_event.h). */
+int32_t
+binance_interval_seconds(const char *i)
 {
 	char	   *end;
 	long		n = strtol(i, &end, 10);
 
-	if (n <= 0 || n > 1000 || end[1] != '\0')
+	/* the unit is one character after the number: "5" has none */
+	if (n <= 0 || n > 1000 || end[0] == '\0' || end[1] != '\0')
 		return 0;
 	switch (*end)
 	{
@@ -77,7 +78,7 @@ parse_kline(json_t *p, FeedEvent *e, FeedFrame *frame)
 		return feed_reject(frame, "kline: missing \"k\"");
 	if (!fj_str(k, "s", &s) || !feed_split_concat(s, false, e->symbol, sizeof(e->symbol)))
 		return feed_reject(frame, "kline: bad or missing \"k.s\"");
-	if (!fj_str(k, "i", &i) || (e->interval_s = interval_seconds(i)) == 0)
+	if (!fj_str(k, "i", &i) || (e->interval_s = binance_interval_seconds(i)) == 0)
 		return feed_reject(frame, "kline: unsupported interval");
 	if (!fj_int(k, "t", &t) || !feed_ms(t, &e->ts) || !fj_int(k, "n", &n) || !fj_bool(k, "x", &x))
 		return feed_reject(frame, "kline: bad \"t\", \"n\" or \"x\"");

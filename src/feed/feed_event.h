@@ -105,6 +105,13 @@ extern int	okx_parse(const char *msg, size_t len, const FeedContext *ctx,
 extern int	coinbase_parse(const char *msg, size_t len, const FeedContext *ctx,
 						   FeedEvent *out, int max, FeedFrame *frame);
 
+/*
+ * A Binance kline interval ("1m", "4h", "1d", ...) -> seconds; 0 for one
+ * zvt does not store ("1M") or that is not NUMBER UNIT.  Reads no byte
+ * past the string's terminator.
+ */
+extern int32_t binance_interval_seconds(const char *interval);
+
 /* in feed_normalize.c */
 
 /*

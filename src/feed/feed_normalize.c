@@ -274,17 +274,3 @@ feed_channel_seconds(const char *channel)
 			return map[i].secs;
 	return 0;
 }
-
-const FeedSpec *
-feed_spec(const char *exchange)
-{
-	if (strcmp(exchange, "binance") == 0)
-		return &binance_spec;
-	if (strcmp(exchange, "bybit") == 0)
-		return &bybit_spec;
-	if (strcmp(exchange, "okx") == 0)
-		return &okx_spec;
-	if (strcmp(exchange, "coinbase") == 0)
-		return &coinbase_spec;
-	return NULL;
-}

@@ -58,9 +58,6 @@ extern const FeedSpec bybit_spec;
 extern const FeedSpec okx_spec;
 extern const FeedSpec coinbase_spec;
 
-/* The spec of exchange, or NULL. */
-extern const FeedSpec *feed_spec(const char *exchange);
-
 /* "candles_1m" -> 60 ... "candles_1d" -> 86400; 0 for other channels. */
 extern int	feed_channel_seconds(const char *channel);
 

@@ -19,31 +19,6 @@
 
 #include "feed_event.h"
 
-static const char *const binance_paths[] = {"/api/v3/exchangeInfo", NULL};
-static const char *const bybit_paths[] = {
-	"/v5/market/instruments-info?category=spot&limit=1000",
-	"/v5/market/instruments-info?category=linear&limit=1000", NULL
-};
-static const char *const okx_paths[] = {
-	"/api/v5/public/instruments?instType=SPOT",
-	"/api/v5/public/instruments?instType=SWAP", NULL
-};
-static const char *const coinbase_paths[] = {"/api/v3/brokerage/market/products?product_type=SPOT", NULL};
-
-const char *const *
-instruments_paths(const char *exchange)
-{
-	if (strcmp(exchange, "binance") == 0)
-		return binance_paths;
-	if (strcmp(exchange, "bybit") == 0)
-		return bybit_paths;
-	if (strcmp(exchange, "okx") == 0)
-		return okx_paths;
-	if (strcmp(exchange, "coinbase") == 0)
-		return coinbase_paths;
-	return NULL;
-}
-
 /* ---- exact decimal text ---------------------------------------------- */
 
 /* "0.00100" -> mantissa 100, scale 5; false unless plain decimal digits. */

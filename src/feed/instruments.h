@@ -36,12 +36,6 @@ typedef struct FeedInstrument
 typedef void (*FeedInstrumentSink) (void *arg, const FeedInstrument *ins);
 
 /*
- * The REST paths to fetch for exchange (NULL-terminated), appended to its
- * rest_url; NULL for an unknown exchange.
- */
-extern const char *const *instruments_paths(const char *exchange);
-
-/*
  * Parse one response body of exchange, calling sink for each instrument
  * zvt can trade (spot, and linear perpetuals).  Returns the number passed
  * to sink, or -1 with reason set when the body is an error reply or not

@@ -8,7 +8,8 @@
  * zvt.rest_timeout and can be cancelled (rest_client.c).  All of the
  * exchange's lists are fetched and parsed before anything is written, so a
  * failure writes nothing.  Instruments the exchange no longer lists are
- * kept (orders and data refer to them) with status 'delisted'.
+ * kept (orders and data refer to them) with status 'delisted'.  At commit
+ * the exchange's running feed worker reloads its symbol map (status.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -19,8 +20,10 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "feed/exchanges.h"
 #include "feed/instruments.h"
 #include "feed/rest_client.h"
+#include "feed/status.h"
 #include "zvt.h"
 
 PG_FUNCTION_INFO_V1(zvt_sync_instruments);
@@ -78,7 +81,8 @@ exchange_rest_url(const char *exchange)
 static void
 fetch_all(const char *exchange, const char *base, Collected *c)
 {
-	const char *const *paths = instruments_paths(exchange);
+	int			exi = feed_exchange_index(exchange);
+	const char *const *paths = exi >= 0 ? feed_exchanges[exi].instrument_paths : NULL;
 
 	if (!paths)
 		ereport(ERROR,
@@ -186,6 +190,8 @@ zvt_sync_instruments(PG_FUNCTION_ARGS)
 	{
 		fetch_all(exchange, base, &c);
 		n = upsert_all(exchange, &c);
+		/* at commit, the running feed worker reloads its symbol map */
+		feed_instruments_changed(feed_exchange_index(exchange));
 	}
 	PG_FINALLY();
 	{

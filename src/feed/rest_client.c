@@ -8,9 +8,14 @@
  * longjmp out of a curl callback: the write callback appends to a malloc'd
  * buffer, the progress callback only asks curl to abort when an interrupt
  * (cancel, terminate) is pending; after the transfer is cleaned up,
- * CHECK_FOR_INTERRUPTS() raises it.  Certificates are verified against the
- * system bundle, or zvt.ca_file when set; plain http:// is refused except
- * to loopback.  zvt.rest_timeout bounds every request.
+ * CHECK_FOR_INTERRUPTS() raises it, once the body has been copied into
+ * palloc'd memory and the malloc'd buffer freed (so a cancel leaks
+ * nothing).  Certificates are verified against the system bundle, or
+ * zvt.ca_file when set; plain http:// is refused unless its host resolves
+ * to loopback only (url_check.c), and every socket a plain-text request
+ * opens is checked again, so DNS answering differently later gains
+ * nothing.  Redirects are not followed.  zvt.rest_timeout bounds every
+ * request.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +26,7 @@
 #include "miscadmin.h"
 
 #include "feed/rest_client.h"
+#include "feed/url_check.h"
 #include "zvt.h"
 
 #define REST_MAX_BODY	(64 * 1024 * 1024)	/* no instrument list is bigger */
@@ -70,36 +76,55 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 }
 
 /*
- * Refuse a URL zvt will not talk to: anything but https://, or http:// to
- * a loopback address.  `what` names the setting in the message.
+ * A socket for a plain-text request: only to a loopback address (the URL
+ * was checked, but its name is resolved again by curl).
  */
-void
+static curl_socket_t
+on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	if (!feed_addr_is_loopback(&a->addr))
+		return CURL_SOCKET_BAD;
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+/*
+ * Refuse a URL zvt will not talk to: anything but https:// or wss://, or
+ * http:// or ws:// to a host that resolves to loopback only (url_check.c).
+ * `what` names the setting in the message.  Returns whether the URL is
+ * plain text (then its connections must stay on loopback).
+ */
+bool
 rest_check_url(const char *url, const char *what)
 {
-	if (strncmp(url, "https://", 8) == 0 || strncmp(url, "wss://", 6) == 0)
-		return;
-	if ((strncmp(url, "http://", 7) == 0 || strncmp(url, "ws://", 5) == 0))
-	{
-		const char *host = strstr(url, "://") + 3;
+	FeedUrl		u;
+	char		reason[256];
 
-		if (strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost:", 10) == 0 ||
-			strncmp(host, "[::1]", 5) == 0)
-			return;
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s \"%s\" uses plain text to a host that is not loopback", what, url),
-				 errhint("Use https:// or wss://; plain http:// and ws:// are for a simulator on 127.0.0.1.")));
+	switch (feed_url_check(url, &u, reason, sizeof(reason)))
+	{
+		case FEED_URL_OK:
+			return !u.tls;
+		case FEED_URL_NOT_LOOPBACK:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s \"%s\" uses plain text to a host that is not loopback", what, url),
+					 errdetail_internal("%s", reason),
+					 errhint("Use https:// or wss://; plain http:// and ws:// are for a simulator on 127.0.0.1.")));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s \"%s\" is not an http(s):// or ws(s):// URL", what, url),
+					 errdetail_internal("%s", reason)));
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("%s \"%s\" is not an http(s):// or ws(s):// URL", what, url)));
+	return false;				/* keep the compiler quiet */
 }
 
 /*
  * GET url.  Returns true with resp->status and a palloc'd resp->body when
  * the server answered (whatever the status); false with resp->error set
  * when it could not be reached or took longer than zvt.rest_timeout.  A
- * pending interrupt is raised after the transfer is cleaned up.
+ * URL rest_check_url refuses raises 22023.  A pending interrupt is raised
+ * after the transfer is cleaned up and its buffer freed.
  */
 bool
 rest_get(const char *url, RestResponse *resp)
@@ -108,6 +133,7 @@ rest_get(const char *url, RestResponse *resp)
 	CURLcode	rc;
 	Download	d = {0};
 	char		errbuf[CURL_ERROR_SIZE] = "";
+	bool		plain = rest_check_url(url, "URL");
 
 	memset(resp, 0, sizeof(*resp));
 	if (!curl_ready)
@@ -136,6 +162,8 @@ rest_get(const char *url, RestResponse *resp)
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "zvt/0.1");
 	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (plain)
+		curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
 	if (zvt_ca_file && zvt_ca_file[0])
 		curl_easy_setopt(curl, CURLOPT_CAINFO, zvt_ca_file);
 
@@ -143,19 +171,29 @@ rest_get(const char *url, RestResponse *resp)
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_cleanup(curl);
 
-	CHECK_FOR_INTERRUPTS();
-	if (rc != CURLE_OK)
+	/* nothing malloc'd may be left when the interrupt below longjmps */
+	if (rc == CURLE_OK)
 	{
+		resp->len = d.len;
+		resp->body = palloc_extended(d.len + 1, MCXT_ALLOC_NO_OOM);
+		if (resp->body)
+		{
+			if (d.len > 0)
+				memcpy(resp->body, d.data, d.len);
+			resp->body[d.len] = '\0';
+		}
+	}
+	else
 		snprintf(resp->error, sizeof(resp->error), "%s",
 				 d.too_big ? "response larger than 64 MB" : errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		free(d.data);
-		return false;
-	}
-	resp->len = d.len;
-	resp->body = palloc(d.len + 1);
-	if (d.len > 0)
-		memcpy(resp->body, d.data, d.len);
-	resp->body[d.len] = '\0';
 	free(d.data);
-	return true;
+	d.data = NULL;
+
+	CHECK_FOR_INTERRUPTS();
+	if (rc == CURLE_OK && resp->body == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("The response of %zu bytes does not fit in memory.", d.len)));
+	return rc == CURLE_OK;
 }

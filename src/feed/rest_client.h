@@ -20,6 +20,6 @@ typedef struct RestResponse
 
 /* in rest_client.c */
 extern bool rest_get(const char *url, RestResponse *resp);
-extern void rest_check_url(const char *url, const char *what);
+extern bool rest_check_url(const char *url, const char *what);
 
 #endif

@@ -49,6 +49,8 @@
 #include "utils/timestamp.h"
 
 #include "bus/bus.h"
+#include "feed/exchanges.h"
+#include "feed/status.h"
 #include "zvt.h"
 
 PGDLLEXPORT void maintenance_launcher_main(Datum arg);
@@ -103,7 +105,7 @@ void
 maintenance_launcher_main(Datum arg)
 {
 	BackgroundWorkerHandle *handle = NULL;
-	BackgroundWorkerHandle *feeds[ZVT_FEEDS] = {NULL};
+	BackgroundWorkerHandle *feeds[FEED_EXCHANGES] = {NULL};
 	BackgroundWorkerHandle *matcher = NULL;
 	TimestampTz next_pass = 0;
 	bool		said_missing = false;
@@ -217,40 +219,41 @@ launcher_database_oid(void)
 
 /*
  * Start each feed worker that is not running, unless it last found nothing
- * to do and subscriptions have not changed since (it records that in
- * feed_idle_generation).  A feed that crashes is restarted by the
- * postmaster after 5 s; one that exits 0 comes back through here.
+ * to do and its exchange's subscriptions have not changed since (status.c
+ * keeps a generation per exchange, so a change to one exchange's
+ * subscriptions starts that exchange's worker only).  A feed that crashes
+ * is restarted by the postmaster after 5 s; one that exits 0 comes back
+ * through here.
  */
 static void
 launcher_start_feeds(BackgroundWorkerHandle **handles)
 {
-	uint64		gen = bus_subscription_generation();
-
-	for (int i = 0; i < ZVT_FEEDS; i++)
+	for (int i = 0; i < FEED_EXCHANGES; i++)
 	{
 		BackgroundWorker worker;
+		uint64		gen = feed_subscription_generation(i);
 		pid_t		pid;
 		char		name[BGW_MAXLEN];
 
 		if (handles[i] && GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
 			continue;
-		if (zvt_shared->feed_idle_generation[i] == gen + 1)
+		if (feed_is_idle(i, gen))
 			continue;
 		if (handles[i])
 			pfree(handles[i]);
 		handles[i] = NULL;
-		snprintf(name, sizeof(name), "zvt feed %s", feed_exchange_names[i]);
+		snprintf(name, sizeof(name), "zvt feed %s", feed_exchanges[i].name);
 		zvt_worker_init(&worker, "feed_worker_main", name, 5);
 		worker.bgw_main_arg = Int32GetDatum(i);
 		worker.bgw_notify_pid = MyProcPid;
 		/* mark idle until the worker says otherwise, so a slow start is not doubled */
-		zvt_shared->feed_idle_generation[i] = gen + 1;
+		feed_mark_idle(i, gen);
 		if (!RegisterDynamicBackgroundWorker(&worker, &handles[i]))
 		{
-			zvt_shared->feed_idle_generation[i] = 0;
+			feed_mark_idle(i, PG_UINT64_MAX);
 			handles[i] = NULL;
 			ereport(LOG,
-					(errmsg("zvt could not start the %s feed worker", feed_exchange_names[i]),
+					(errmsg("zvt could not start the %s feed worker", feed_exchanges[i].name),
 					 errhint("Raise max_worker_processes.")));
 		}
 	}

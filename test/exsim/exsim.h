@@ -56,6 +56,8 @@ typedef struct Faults
 	int			reject_subscribe;	/* answer the next N subscribes with errors */
 	int			rest_429;		/* answer the next N REST calls with 429 */
 	int			rest_5xx;		/* answer the next N REST calls with 503 */
+	int			rest_partial;	/* send the next N REST calls 4 MB of their
+								 * body and then nothing (a client times out) */
 	bool		checksum_zero;	/* OKX: send checksum 0 (post-2026-06 mode) */
 } Faults;
 
@@ -94,6 +96,7 @@ typedef struct ExConn
 	Buf			body;
 	int			status;
 	int			retry_after;
+	bool		partial;		/* the body is one byte short of its length */
 	size_t		body_sent;
 	char		conn_id[40];
 } ExConn;

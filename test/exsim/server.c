@@ -592,7 +592,7 @@ http_respond(struct lws *wsi, ExConn *c)
 	char		ra[16];
 
 	if (lws_add_http_common_headers(wsi, (unsigned int) c->status, "application/json",
-									c->body.len, &p, end))
+									c->body.len + (c->partial ? 1 : 0), &p, end))
 		return -1;
 	if (c->retry_after > 0)
 	{
@@ -692,6 +692,8 @@ admin_request(ExConn *c, const char *path, const char *args)
 				ex->faults.rest_429 = atoi(v);
 			if (url_arg(args, "rest_5xx", v, sizeof(v)))
 				ex->faults.rest_5xx = atoi(v);
+			if (url_arg(args, "rest_partial", v, sizeof(v)))
+				ex->faults.rest_partial = atoi(v);
 			if (url_arg(args, "checksum_zero", v, sizeof(v)))
 				ex->faults.checksum_zero = atoi(v) != 0;
 			for (ExConn *k = ex->conns; k; k = k->next)
@@ -843,6 +845,19 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				buf_reset(&c->body);
 				buf_add(&c->body, "{\"error\":\"service unavailable\"}", 31);
 				c->status = 503;
+			}
+			else if (ex->faults.rest_partial > 0)
+			{
+				/* 4 MB of JSON whitespace, and the last byte never comes */
+				static char pad[65536];
+
+				ex->faults.rest_partial--;
+				memset(pad, ' ', sizeof(pad));
+				buf_reset(&c->body);
+				for (int i = 0; i < 64; i++)
+					buf_add(&c->body, pad, sizeof(pad));
+				c->partial = true;
+				c->status = 200;
 			}
 			else
 				c->status = ex->ad->rest(ex, c, path, args);

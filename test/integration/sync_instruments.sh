@@ -3,7 +3,8 @@
 # exchange's list lands in zvt.instruments with its rules; a re-sync
 # updates and marks vanished instruments delisted; rate limiting, an
 # unreachable exchange, an unknown exchange and plain http to a
-# non-loopback host are errors with their SQLSTATEs and write nothing.
+# non-loopback host (also one spelled like loopback) are errors with their
+# SQLSTATEs and write nothing; a sync cancelled mid-body leaks nothing.
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -57,6 +58,34 @@ start_sim BTC-USDT,ETH-USDT,BTC-USDT-PERP
 	fail "SOL-USDT not delisted"
 [ "$(q -c "SELECT count(*) FROM zvt.instruments WHERE exchange = 'binance' AND status = 'trading'")" = 2 ] || fail "trading count"
 
+# a cancelled sync leaks nothing: 4 MB of body arrive, the last byte never
+# does, statement_timeout cancels; ten times in one backend, whose memory
+# must not grow by what it received (it grew by the ten bodies before)
+curl -s "http://127.0.0.1:$admin/fault?exchange=binance&rest_partial=11" >/dev/null
+out=$(psql -X -qAt -v ON_ERROR_STOP=0 2>&1 <<'SQL'
+SET statement_timeout = '1s';
+SELECT zvt.sync_instruments('binance');
+SELECT 'before ' || substring(pg_read_file('/proc/self/status') from 'RssAnon:\s+(\d+)');
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT zvt.sync_instruments('binance') FROM generate_series(1, 1);
+SELECT 'after ' || substring(pg_read_file('/proc/self/status') from 'RssAnon:\s+(\d+)');
+SQL
+)
+[ "$(echo "$out" | grep -c 'canceling statement due to statement timeout')" = 11 ] || fail "partial bodies not cancelled: $out"
+rss_before=$(echo "$out" | sed -n 's/^before //p')
+rss_after=$(echo "$out" | sed -n 's/^after //p')
+[ -n "$rss_before" ] && [ -n "$rss_after" ] || fail "no RssAnon: $out"
+[ $((rss_after - rss_before)) -lt 20480 ] || fail "ten cancelled syncs grew the backend by $((rss_after - rss_before)) kB"
+echo "ok ten syncs cancelled after 4 MB each grew the backend by $((rss_after - rss_before)) kB"
+
 # errors write nothing
 before=$(q -c "SELECT count(*) || '/' || max(updated_at) FROM zvt.instruments")
 curl -s "http://127.0.0.1:$admin/fault?exchange=okx&rest_429=1" >/dev/null
@@ -71,5 +100,13 @@ state=$(psql -X -qAt -c "\\set VERBOSITY sqlstate" -c "SELECT zvt.sync_instrumen
 q -c "UPDATE zvt.exchanges SET rest_url = 'http://example.com:80' WHERE name = 'coinbase'" >/dev/null
 state=$(psql -X -qAt -c "\\set VERBOSITY sqlstate" -c "SELECT zvt.sync_instruments('coinbase')" 2>&1)
 [ "$state" = "ERROR:  22023" ] || fail "plain http to a remote host: $state"
+# as an attacker: URLs that merely look like loopback (a prefix, userinfo)
+# are refused before any request; the old prefix check let the first through
+for url in 'http://127.attacker.example:80' 'http://127.0.0.1@attacker.example' 'http://localhost.attacker.example:19500'; do
+	q -c "UPDATE zvt.exchanges SET rest_url = '$url' WHERE name = 'coinbase'" >/dev/null
+	out=$(psql -X -qAt -c "\\set VERBOSITY verbose" -c "SELECT zvt.sync_instruments('coinbase')" 2>&1)
+	echo "$out" | grep -q "ERROR:  22023: rest_url \"$url\" uses plain text to a host that is not loopback" ||
+		fail "plain http to $url: $out"
+done
 [ "$(q -c "SELECT count(*) || '/' || max(updated_at) FROM zvt.instruments")" = "$before" ] || fail "a failed sync wrote rows"
-echo "429, unreachable, unknown exchange and plain-text remote URLs fail cleanly"
+echo "429, unreachable, unknown exchange and plain-text remote URLs (also disguised as loopback) fail cleanly"

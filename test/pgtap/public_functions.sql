@@ -57,7 +57,7 @@ INSERT INTO reviewed VALUES
     ('_bus_counters()', 'anyone: two counters (tests, monitoring)'),
     ('_mark_price(integer)', 'zvt.positions and portfolio: reads the bus'),
     -- raises 42501 unless the caller may INSERT or DELETE on zvt.subscriptions
-    ('_subscriptions_changed()', 'subscribe and unsubscribe, as the caller'),
+    ('_subscriptions_changed(text)', 'subscribe and unsubscribe, as the caller'),
 
     -- feeds (sql/30_feed.sql)
     ('channels()', 'anyone: a constant list'),

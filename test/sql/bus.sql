@@ -59,7 +59,7 @@ SELECT subscriptions - :before AS after_unsubscribe FROM zvt._bus_counters();
 -- only roles that may change subscriptions may wake the feed workers
 CREATE ROLE zvt_bus_waker;
 SET ROLE zvt_bus_waker;
-SELECT zvt._subscriptions_changed();
+SELECT zvt._subscriptions_changed('binance');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET ROLE;
 DROP ROLE zvt_bus_waker;

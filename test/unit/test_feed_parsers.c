@@ -154,6 +154,41 @@ test_binance(void)
 	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED && strstr(fr.reason, "\"s\""));
 	n = parse_text(binance_parse, "{\"e\":\"kline\",\"E\":1,\"s\":\"BTCUSDT\",\"k\":{\"t\":1,\"s\":\"BTCUSDT\",\"i\":\"1M\",\"o\":\"1\",\"c\":\"1\",\"h\":\"1\",\"l\":\"1\",\"v\":\"1\",\"n\":1,\"x\":true,\"q\":\"1\"}}", NULL);
 	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED && strstr(fr.reason, "interval"));
+	/* a one-character interval: no unit after the number (read past its end once) */
+	n = parse_text(binance_parse, "{\"e\":\"kline\",\"E\":1,\"s\":\"BTCUSDT\",\"k\":{\"t\":1,\"s\":\"BTCUSDT\",\"i\":\"5\",\"o\":\"1\",\"c\":\"1\",\"h\":\"1\",\"l\":\"1\",\"v\":\"1\",\"n\":1,\"x\":true,\"q\":\"1\"}}", NULL);
+	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED && strstr(fr.reason, "interval"));
+	n = parse_text(binance_parse, "{\"e\":\"kline\",\"E\":1,\"s\":\"BTCUSDT\",\"k\":{\"t\":1,\"s\":\"BTCUSDT\",\"i\":\"m\",\"o\":\"1\",\"c\":\"1\",\"h\":\"1\",\"l\":\"1\",\"v\":\"1\",\"n\":1,\"x\":true,\"q\":\"1\"}}", NULL);
+	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED && strstr(fr.reason, "interval"));
+}
+
+/* Interval text in a buffer of exactly its size, so ASan sees any read past it. */
+static int32_t
+binance_interval_exact(const char *text)
+{
+	size_t		n = strlen(text) + 1;
+	char	   *copy = malloc(n);
+	int32_t		secs;
+
+	memcpy(copy, text, n);
+	secs = binance_interval_seconds(copy);
+	free(copy);
+	return secs;
+}
+
+static void
+test_binance_interval(void)
+{
+	CHECK(binance_interval_exact("1m") == 60);
+	CHECK(binance_interval_exact("15m") == 900);
+	CHECK(binance_interval_exact("4h") == 14400);
+	CHECK(binance_interval_exact("1d") == 86400);
+	CHECK(binance_interval_exact("1w") == 604800);
+	CHECK(binance_interval_exact("1M") == 0);
+	/* one character, no unit: the old check read the byte after the terminator */
+	CHECK(binance_interval_exact("5") == 0);
+	CHECK(binance_interval_exact("m") == 0);
+	CHECK(binance_interval_exact("") == 0);
+	CHECK(binance_interval_exact("1mm") == 0);
 }
 
 static void
@@ -405,6 +440,7 @@ main(int argc, char **argv)
 		fixtures = argv[1];
 	test_normalize();
 	test_binance();
+	test_binance_interval();
 	test_bybit();
 	test_okx();
 	test_coinbase();

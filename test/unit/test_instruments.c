@@ -6,6 +6,7 @@
  *	  usage: test_instruments.bin FIXTURES_DIR
  */
 #define _POSIX_C_SOURCE 200809L
+#include "feed/exchanges.h"
 #include "feed/instruments.h"
 #include "unit_test.h"
 
@@ -116,7 +117,12 @@ main(int argc, char **argv)
 		CHECK(instruments_parse("bybit", e2, strlen(e2), sink, NULL, reason, sizeof(reason)) == -1);
 		CHECK_STR(reason, "Too many visits!");
 		CHECK(instruments_parse("okx", e3, strlen(e3), sink, NULL, reason, sizeof(reason)) == -1);
-		CHECK(instruments_paths("kraken") == NULL && instruments_paths("okx") != NULL);
+		/* the registry: every exchange has its lists; others are unknown */
+		CHECK(feed_exchange_index("kraken") == -1 && feed_exchange_index(NULL) == -1);
+		for (int i = 0; i < FEED_EXCHANGES; i++)
+			CHECK(feed_exchange_index(feed_exchanges[i].name) == i &&
+				  feed_exchanges[i].instrument_paths[0] != NULL &&
+				  strcmp(feed_exchanges[i].spec->exchange, feed_exchanges[i].name) == 0);
 	}
 
 	CHECK(dec_mul("0.1", "0.01", buf, sizeof(buf)));

@@ -1,0 +1,40 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/ingest_private.h
+ *	  What the ingest writers (ingest.c, trades.c, trade_writes.c,
+ *	  candles.c, quotes.c) share; not for the rest of zvt.
+ *
+ * Every function here runs inside the flush's transaction and SPI
+ * connection (ingest_flush's caller makes them) and allocates in the
+ * current memory context, which the worker resets after each flush.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZVT_INGEST_PRIVATE_H
+#define ZVT_INGEST_PRIVATE_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "feed/ingest.h"
+
+/* in ingest.c */
+extern TimestampTz ingest_event_ts(const IngestEvent *e);
+extern int	ingest_run_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args);
+extern Datum ingest_array(Datum *values, int n, Oid type);
+extern Datum ingest_array_with_nulls(Datum *values, bool *nulls, int n, Oid type);
+
+/* in trades.c */
+extern int64 ingest_flush_trades(IngestBatch *b);
+
+/* in trade_writes.c: -1 from ingest_direct_trades means "use COPY" */
+extern int64 ingest_copy_trades(IngestBatch *b, const bool *pick);
+extern int64 ingest_direct_trades(IngestBatch *b, const bool *pick);
+
+/* in candles.c */
+extern int64 ingest_flush_candles(IngestBatch *b);
+
+/* in quotes.c */
+extern int64 ingest_flush_quotes(IngestBatch *b);
+
+#endif

@@ -1,0 +1,47 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/status.h
+ *	  The feeds' shared memory: each exchange's worker counters and the
+ *	  generations that tell its worker (and the launcher) what changed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FEED_STATUS_H
+#define FEED_STATUS_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+
+/*
+ * One feed worker's counters, written only by that worker (torn reads of
+ * a counter are harmless: they are statistics, read by zvt.feed_status).
+ */
+typedef struct FeedStats
+{
+	int			pid;			/* 0 when not running */
+	int			state;			/* 0 down, 1 connecting, 2 open (first endpoint) */
+	TimestampTz connected_since;
+	TimestampTz last_message_at;
+	int64		messages;		/* frames received */
+	int64		events;			/* trades, candles and quotes parsed */
+	int64		rows_written;	/* rows actually inserted or updated */
+	int64		parse_errors;	/* malformed frames skipped */
+	int64		exchange_errors;	/* error replies from the exchange */
+	int64		reconnects;
+	int64		dropped;		/* events lost to memory exhaustion */
+	int64		unmapped;		/* events for a symbol not in zvt.instruments */
+} FeedStats;
+
+/* in status.c */
+extern Size feed_shmem_size(void);
+extern void feed_shmem_init(void);
+extern FeedStats *feed_stats(int exchange);
+extern void feed_subscriptions_changed(int exchange);
+extern void feed_instruments_changed(int exchange);
+extern uint64 feed_subscription_generation(int exchange);
+extern uint64 feed_instrument_generation(int exchange);
+extern void feed_mark_idle(int exchange, uint64 generation);
+extern bool feed_is_idle(int exchange, uint64 generation);
+
+#endif							/* FEED_STATUS_H */
