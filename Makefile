@@ -127,19 +127,38 @@ FIXTURES ?= $(abspath $(srcdir)/test/fixtures/exchanges)
 FEED_PARSER_SRC = src/feed/feed_normalize.c src/feed/adapter_binance.c src/feed/adapter_bybit.c \
 	src/feed/adapter_okx.c src/feed/adapter_coinbase.c src/core/zvt_time.c
 
-test/unit/test_time.bin: test/unit/test_time.c src/core/zvt_time.c src/core/zvt_time.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_time.c src/core/zvt_time.c
+# Each test_X.c is linked with X_SRC and X_LIBS; one rule builds them all
+# (a test rebuilds when its sources or any header of the pure core change).
+time_SRC = src/core/zvt_time.c
+feed_parsers_SRC = $(FEED_PARSER_SRC)
+feed_parsers_LIBS = -ljansson -lm
+parse_thread_SRC = src/feed/parse_thread.c $(FEED_PARSER_SRC)
+parse_thread_LIBS = -ljansson -lm -lpthread
+market_SRC = test/exsim/market.c
+url_check_SRC = src/feed/url_check.c
+url_check_LIBS = -lcurl
+instruments_SRC = src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC)
+instruments_LIBS = -ljansson -lm
+indicators_SRC = src/backtest/indicators.c
+indicators_LIBS = -lm
+risk_SRC = src/trading/risk.c
+backtest_metrics_SRC = src/backtest/metrics.c
+backtest_metrics_LIBS = -lm
+backtest_engine_SRC = src/backtest/engine.c
+backtest_engine_LIBS = -lm
+backtest_strategy_SRC = src/backtest/strategy.c src/backtest/indicators.c
+backtest_strategy_LIBS = -lm
+backtest_sweep_SRC = src/backtest/sweep.c src/backtest/engine.c src/backtest/strategy.c \
+	src/backtest/metrics.c src/backtest/indicators.c
+backtest_sweep_LIBS = -lm
 
-test/unit/test_feed_parsers.bin: test/unit/test_feed_parsers.c $(FEED_PARSER_SRC) src/feed/feed_event.h src/feed/feed_json.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_feed_parsers.c $(FEED_PARSER_SRC) -ljansson -lm
-
-test/unit/test_parse_thread.bin: test/unit/test_parse_thread.c src/feed/parse_thread.c src/feed/parse_thread.h $(FEED_PARSER_SRC) src/feed/feed_event.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_parse_thread.c src/feed/parse_thread.c $(FEED_PARSER_SRC) -ljansson -lm -lpthread
+.SECONDEXPANSION:
+test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/unit/unit_test.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $($*_SRC) $($*_LIBS)
 
 # the parser thread once more under ThreadSanitizer (ASan and TSan do not mix)
-test/unit/tsan_parse_thread.bin: test/unit/test_parse_thread.c src/feed/parse_thread.c src/feed/parse_thread.h $(FEED_PARSER_SRC) src/feed/feed_event.h test/unit/unit_test.h
-	$(UNIT_CC) -std=c11 -g -O1 -Wall -Wextra -Werror -Isrc -fsanitize=thread -o $@ \
-		test/unit/test_parse_thread.c src/feed/parse_thread.c $(FEED_PARSER_SRC) -ljansson -lm -lpthread
+test/unit/tsan_parse_thread.bin: test/unit/test_parse_thread.c $(parse_thread_SRC) $(ZVT_HEADERS) test/unit/unit_test.h
+	$(UNIT_CC) -std=c11 -g -O1 -Wall -Wextra -Werror -Isrc -fsanitize=thread -o $@ $< $(parse_thread_SRC) $(parse_thread_LIBS)
 
 .PHONY: unit
 unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
@@ -166,9 +185,6 @@ zvt-exsim-client: test/exsim/client.c
 
 all: zvt-exsim-client
 EXTRA_CLEAN += zvt-exsim-client
-
-test/unit/test_market.bin: test/unit/test_market.c test/exsim/market.c test/exsim/market.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_market.c test/exsim/market.c
 
 # ------------------------------------------------------------------
 # libFuzzer harnesses (clang-14 + libclang-rt-14-dev); `make fuzz` runs
@@ -204,28 +220,3 @@ zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
 all: zvt-feed-parse
 EXTRA_CLEAN += zvt-feed-parse
 
-test/unit/test_url_check.bin: test/unit/test_url_check.c src/feed/url_check.c src/feed/url_check.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_url_check.c src/feed/url_check.c -lcurl
-
-test/unit/test_instruments.bin: test/unit/test_instruments.c src/feed/instruments.c src/feed/instruments.h src/feed/exchanges.c src/feed/exchanges.h $(FEED_PARSER_SRC) test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_instruments.c src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC) -ljansson -lm
-
-test/unit/test_indicators.bin: test/unit/test_indicators.c src/backtest/indicators.c src/backtest/indicators.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_indicators.c src/backtest/indicators.c -lm
-
-test/unit/test_risk.bin: test/unit/test_risk.c src/trading/risk.c src/trading/risk.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_risk.c src/trading/risk.c
-
-test/unit/test_backtest_metrics.bin: test/unit/test_backtest_metrics.c src/backtest/metrics.c src/backtest/metrics.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_metrics.c src/backtest/metrics.c -lm
-
-test/unit/test_backtest_engine.bin: test/unit/test_backtest_engine.c src/backtest/engine.c src/backtest/engine.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_engine.c src/backtest/engine.c -lm
-
-test/unit/test_backtest_strategy.bin: test/unit/test_backtest_strategy.c src/backtest/strategy.c src/backtest/strategy.h src/backtest/indicators.c src/backtest/indicators.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_strategy.c src/backtest/strategy.c src/backtest/indicators.c -lm
-
-SWEEP_SRC = src/backtest/sweep.c src/backtest/engine.c src/backtest/strategy.c \
-	src/backtest/metrics.c src/backtest/indicators.c
-test/unit/test_backtest_sweep.bin: test/unit/test_backtest_sweep.c $(SWEEP_SRC) src/backtest/sweep.h src/backtest/strategy.h test/unit/unit_test.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ test/unit/test_backtest_sweep.c $(SWEEP_SRC) -lm
