@@ -92,6 +92,9 @@ INCLUDEDIR_SERVER := $(shell $(PG_CONFIG) --includedir-server)
 PG_CPPFLAGS = -isystem $(INCLUDEDIR_SERVER) -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-sign-compare
+# export only what PostgreSQL calls (src/base/export.h, test/integration/exports.sh)
+PG_CFLAGS += -fvisibility=hidden
+PG_CPPFLAGS += '-DPGDLLEXPORT=__attribute__((visibility("default")))'
 
 include $(PGXS)
 
@@ -99,9 +102,9 @@ include $(PGXS)
 .DEFAULT_GOAL := all
 
 # PGXS tracks no header dependencies: rebuild every object when any of
-# zvt's headers changes (they are few and the build is quick).
+# zvt's headers or this Makefile changes (the build is quick).
 ZVT_HEADERS = $(wildcard src/*.h src/*/*.h)
-$(OBJS) $(OBJS:.o=.bc): $(ZVT_HEADERS)
+$(OBJS) $(OBJS:.o=.bc): $(ZVT_HEADERS) Makefile
 
 # pg_regress runs in the database the harness made (and the workers serve),
 # with --use-existing so it never drops a database a worker is connected to.

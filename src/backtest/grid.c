@@ -50,6 +50,7 @@
 #include "optimizer/cost.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker_internals.h"
+#include "base/export.h"
 #include "storage/shm_toc.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"

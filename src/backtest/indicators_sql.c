@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 
 #include "backtest/indicators.h"
+#include "base/export.h"
 
 typedef struct IndState
 {

@@ -28,6 +28,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "base/export.h"
 #include "zvt.h"
 #include "core/zvt_time.h"
 #include "backtest/bars.h"

@@ -16,6 +16,7 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "base/export.h"
 #include "storage/lock.h"
 
 #include "base/locks.h"

@@ -33,6 +33,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "base/export.h"
 #include "bus/bus.h"
 
 PG_FUNCTION_INFO_V1(zvt_last_price);

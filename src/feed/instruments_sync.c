@@ -20,6 +20,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "base/export.h"
 #include "feed/exchanges.h"
 #include "feed/instruments.h"
 #include "feed/rest_client.h"

@@ -38,6 +38,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "base/export.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"

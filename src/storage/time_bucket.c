@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "utils/timestamp.h"
 
+#include "base/export.h"
 #include "core/zvt_time.h"
 #include "zvt.h"
 

@@ -44,6 +44,8 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "base/export.h"
+
 PG_FUNCTION_INFO_V1(zvt_ledger_call);
 
 typedef struct LedgerBody LedgerBody;

@@ -28,6 +28,7 @@
 #include "utils/datum.h"
 #include "utils/memutils.h"
 
+#include "base/export.h"
 #include "trading/order.h"
 
 PG_FUNCTION_INFO_V1(zvt_trailing_stop_price);

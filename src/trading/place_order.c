@@ -48,6 +48,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "base/export.h"
 #include "base/locks.h"
 #include "trading/ledger.h"
 #include "trading/order.h"

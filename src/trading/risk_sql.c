@@ -45,6 +45,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "base/export.h"
 #include "bus/bus.h"
 #include "trading/ledger.h"
 #include "trading/risk.h"
