@@ -12,8 +12,6 @@
 #ifndef ZVT_BACKTEST_BARS_H
 #define ZVT_BACKTEST_BARS_H
 
-#include "postgres.h"
-
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "executor/spi.h"

@@ -12,8 +12,6 @@
 #ifndef ZVT_BACKTEST_PARAMS_H
 #define ZVT_BACKTEST_PARAMS_H
 
-#include "postgres.h"
-
 #include "fmgr.h"
 #include "utils/jsonb.h"
 

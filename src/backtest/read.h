@@ -13,8 +13,6 @@
 #ifndef ZVT_BACKTEST_READ_H
 #define ZVT_BACKTEST_READ_H
 
-#include "postgres.h"
-
 #include "access/parallel.h"
 #include "common/int128.h"
 #include "storage/block.h"

@@ -10,8 +10,6 @@
 #ifndef ZVT_BACKTEST_STEPFN_H
 #define ZVT_BACKTEST_STEPFN_H
 
-#include "postgres.h"
-
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "fmgr.h"

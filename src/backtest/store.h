@@ -15,8 +15,6 @@
 #ifndef ZVT_BACKTEST_STORE_H
 #define ZVT_BACKTEST_STORE_H
 
-#include "postgres.h"
-
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
 

@@ -19,8 +19,6 @@
 #ifndef ZVT_LOCKS_H
 #define ZVT_LOCKS_H
 
-#include "postgres.h"
-
 /* locktag_field4 of each class; pg_locks.objsubid shows it */
 #define ZVT_LOCK_ACCOUNT	101		/* key: account_id; every write of its ledger */
 #define ZVT_LOCK_CHUNKS		102		/* key: hypertable oid; creating or dropping its chunks */

@@ -12,8 +12,6 @@
 #ifndef ZVT_BUS_H
 #define ZVT_BUS_H
 
-#include "postgres.h"
-
 #include "datatype/timestamp.h"
 #include "port/atomics.h"
 #include "storage/latch.h"

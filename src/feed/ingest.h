@@ -8,8 +8,6 @@
 #ifndef ZVT_INGEST_H
 #define ZVT_INGEST_H
 
-#include "postgres.h"
-
 #include "datatype/timestamp.h"
 #include "feed/feed_event.h"
 

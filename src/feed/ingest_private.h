@@ -13,8 +13,6 @@
 #ifndef ZVT_INGEST_PRIVATE_H
 #define ZVT_INGEST_PRIVATE_H
 
-#include "postgres.h"
-
 #include "executor/spi.h"
 #include "feed/ingest.h"
 

@@ -8,8 +8,6 @@
 #ifndef REST_CLIENT_H
 #define REST_CLIENT_H
 
-#include "postgres.h"
-
 typedef struct RestResponse
 {
 	long		status;			/* HTTP status, 0 when no response */

@@ -9,8 +9,6 @@
 #ifndef FEED_STATUS_H
 #define FEED_STATUS_H
 
-#include "postgres.h"
-
 #include "datatype/timestamp.h"
 
 /*

@@ -9,8 +9,6 @@
 #ifndef FEED_SYMBOLS_H
 #define FEED_SYMBOLS_H
 
-#include "postgres.h"
-
 #include "feed/feed_event.h"
 
 typedef struct FeedSymbol

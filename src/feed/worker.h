@@ -14,8 +14,6 @@
 #ifndef FEED_WORKER_H
 #define FEED_WORKER_H
 
-#include "postgres.h"
-
 #include <libwebsockets.h>
 
 #include "feed/exchanges.h"

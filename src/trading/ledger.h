@@ -17,8 +17,6 @@
 #ifndef ZVT_TRADING_LEDGER_H
 #define ZVT_TRADING_LEDGER_H
 
-#include "postgres.h"
-
 #include "access/genam.h"
 #include "access/skey.h"
 #include "executor/executor.h"

@@ -20,8 +20,6 @@
 #ifndef ZVT_TRADING_ORDER_H
 #define ZVT_TRADING_ORDER_H
 
-#include "postgres.h"
-
 #include "fmgr.h"
 #include "storage/itemptr.h"
 #include "utils/fmgrprotos.h"

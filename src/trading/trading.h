@@ -10,8 +10,6 @@
 #ifndef ZVT_TRADING_H
 #define ZVT_TRADING_H
 
-#include "postgres.h"
-
 #include "storage/itemptr.h"
 
 #include "trading/order.h"
