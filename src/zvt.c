@@ -22,12 +22,12 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
-#include "base/export.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "base/export.h"
 #include "bus/bus.h"
 #include "core/zvt_time.h"
 #include "feed/status.h"

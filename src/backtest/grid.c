@@ -50,7 +50,6 @@
 #include "optimizer/cost.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker_internals.h"
-#include "base/export.h"
 #include "storage/shm_toc.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -62,6 +61,7 @@
 #include "backtest/params.h"
 #include "backtest/store.h"
 #include "backtest/sweep.h"
+#include "base/export.h"
 
 PG_FUNCTION_INFO_V1(zvt_backtest_grid);
 extern PGDLLEXPORT void zvt_backtest_grid_worker(dsm_segment *seg, shm_toc *toc);

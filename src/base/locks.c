@@ -16,9 +16,9 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "base/export.h"
 #include "storage/lock.h"
 
+#include "base/export.h"
 #include "base/locks.h"
 
 PG_FUNCTION_INFO_V1(zvt_lock_account_sql);

@@ -54,7 +54,6 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
-#include "base/export.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -64,6 +63,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "base/export.h"
 #include "base/locks.h"
 #include "core/zvt_time.h"
 #include "zvt.h"
