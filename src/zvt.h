@@ -55,13 +55,13 @@ typedef struct ZvtSharedState
 	LWLock	   *lock;
 	int			launcher_pid;	/* 0 when the launcher is not running */
 	int64		passes;			/* completed maintenance passes */
-	int64		failures;		/* passes that raised an error */
+	int64		failures;		/* hypertable passes that raised an error */
 	int64		chunks_created;
 	int64		rows_moved;		/* rows moved out of default partitions */
 	int64		chunks_dropped;
 	TimestampTz last_pass_start;
 	TimestampTz last_pass_end;
-	char		last_error[256];	/* message of the latest failed pass */
+	char		last_error[256];	/* "<table>: <message>" of the latest failure */
 	FeedStats	feeds[ZVT_FEEDS];	/* see FeedStats: not under the lock */
 	uint64		feed_idle_generation[ZVT_FEEDS];	/* subscription generation + 1 at
 													 * which a feed found nothing to do */
@@ -91,7 +91,7 @@ extern void zvt_require_preload(const char *what);
 
 /* in storage/maintenance.c */
 extern void maintenance_register_launcher(void);
-extern void maintenance_record_pass(const char *error);
+extern void maintenance_record_pass(int64 failed, const char *error);
 extern void chunk_count_created(int64 created, int64 moved);
 extern void chunk_count_dropped(int64 dropped);
 

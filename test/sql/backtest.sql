@@ -211,7 +211,7 @@ SELECT timestamptz '2011-03-25 00:00+00' + i * interval '1 minute', 9012, '1 min
   FROM generate_series(0, 2 * 1440 - 1) i, unnest(ARRAY['exchange', 'trades']) s;
 ANALYZE zvt.candles;
 SELECT range_start, range_end, is_default FROM zvt._chunks('zvt.candles')
- WHERE chunk::text ~ 'candles_p2011' OR is_default ORDER BY range_start;
+ WHERE extract(year FROM range_start) = 2011 OR is_default ORDER BY range_start;
 CREATE ROLE zvt_read_user;
 CREATE TEMP TABLE read_runs (how text, start timestamptz, finish timestamptz, bars int8,
                              first_bar timestamptz, last_bar timestamptz, final_equity float8, trades int8);
@@ -263,4 +263,5 @@ DROP ROLE zvt_read_user;
 DELETE FROM zvt.backtest_runs;
 DELETE FROM zvt.candles WHERE instrument_id IN (9001, 9002, 9003, 9011, 9012);
 DELETE FROM zvt.instruments WHERE id IN (9001, 9002, 9003, 9011, 9012);
-DROP TABLE _zvt_chunks.candles_p20110225;
+SELECT count(*) AS dropped FROM zvt.drop_chunks('zvt.candles', older_than => '2011-03-27 00:00+00'::timestamptz,
+                                               newer_than => '2011-02-25 00:00+00'::timestamptz);
