@@ -51,6 +51,8 @@ CREATE FUNCTION zvt._chunks(relation pg_catalog.regclass,
     AS 'MODULE_PATHNAME', 'zvt_chunks';
 COMMENT ON FUNCTION zvt._chunks(pg_catalog.regclass) IS
     'Internal: the partitions of a table with their range bounds.';
+-- maintenance runs as each table's owner, who must be able to call it
+GRANT EXECUTE ON FUNCTION zvt._chunks(pg_catalog.regclass) TO PUBLIC;
 
 CREATE FUNCTION zvt._ensure_chunk(relation pg_catalog.regclass,
                                   ts pg_catalog.timestamptz,
@@ -62,6 +64,8 @@ CREATE FUNCTION zvt._ensure_chunk(relation pg_catalog.regclass,
     AS 'MODULE_PATHNAME', 'zvt_ensure_chunk';
 COMMENT ON FUNCTION zvt._ensure_chunk(pg_catalog.regclass, pg_catalog.timestamptz) IS
     'The chunk holding ts, created (with its rows moved out of the default partition) when missing. Call before writing in the same transaction.';
+-- writers and maintenance (as each table's owner) call it; it checks INSERT or ownership
+GRANT EXECUTE ON FUNCTION zvt._ensure_chunk(pg_catalog.regclass, pg_catalog.timestamptz) TO PUBLIC;
 
 CREATE FUNCTION zvt._attach_default(relation pg_catalog.regclass)
     RETURNS pg_catalog.regclass
@@ -116,6 +120,8 @@ CREATE FUNCTION zvt.drop_chunks(relation pg_catalog.regclass,
     AS 'MODULE_PATHNAME', 'zvt_drop_chunks';
 COMMENT ON FUNCTION zvt.drop_chunks(pg_catalog.regclass, "any", "any") IS
     'Drop the chunks wholly before older_than (and/or wholly at or after newer_than); returns their names.';
+-- owners call it, and retention does as each table's owner; it checks ownership
+GRANT EXECUTE ON FUNCTION zvt.drop_chunks(pg_catalog.regclass, "any", "any") TO PUBLIC;
 
 CREATE FUNCTION zvt.maintenance_status(
         OUT launcher_pid pg_catalog.int4,

@@ -83,6 +83,7 @@ static int64 interval_usecs(const Interval *iv);
 static char *chunk_name(Oid relid, int64 start, int64 interval);
 static Oid	chunk_namespace(void);
 static Oid	chunk_named(Oid relid, const char *name);
+static int64 bound_value(PartitionBoundInfo bi, int i);
 static Oid	partition_holding(Oid relid, int64 ts, int64 start, int64 end);
 static Oid	chunk_create(HypertableInfo *ht, int64 start, int64 end,
 						 const char *name, int64 *moved);
