@@ -70,3 +70,30 @@ ran_as=$(q -c "SELECT string_agg(DISTINCT ran_as::text, ',') FROM evil_log")
 q -c "DROP TABLE evil, evil_log" -c "DROP FUNCTION evil_trigger()" \
   -c "REVOKE CREATE ON SCHEMA public FROM zvt_evil" -c "DROP ROLE zvt_evil" >/dev/null
 echo "the attacker's triggers ran as the attacker"
+
+# a table whose every pass fails: a stray row whose chunk would overlap a
+# partition of its own off the chunk grid
+failures=$(q -c "SELECT failures FROM zvt.maintenance_status()")
+q -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS broken, fine" >/dev/null
+q >/dev/null <<'SQL' || fail "broken setup"
+BEGIN;
+CREATE TABLE broken (ts timestamptz NOT NULL, v int) PARTITION BY RANGE (ts);
+CREATE TABLE broken_odd PARTITION OF broken FOR VALUES FROM ('2040-01-01 12:00+00') TO ('2040-01-01 13:00+00');
+SELECT relation FROM zvt.create_hypertable('broken', 'ts', '1 day');
+INSERT INTO broken VALUES ('2040-01-01 03:00+00', 1);
+CREATE TABLE fine (ts timestamptz NOT NULL, v int);
+SELECT relation FROM zvt.create_hypertable('fine', 'ts', '1 day');
+COMMIT;
+SQL
+poll_until "SELECT failures > $failures FROM zvt.maintenance_status()" t 30 || fail "the failing pass was not counted"
+q -c "INSERT INTO fine VALUES ('2037-07-07', 1)" >/dev/null
+poll_until "SELECT count(*) FROM fine t JOIN zvt._chunks('fine') c ON c.chunk = t.tableoid WHERE NOT c.is_default" 1 30 \
+	|| fail "a failing hypertable stopped the others"
+last=$(q -c "SELECT last_error FROM zvt.maintenance_status()")
+case "$last" in
+	public.broken:*overlaps*) ;;
+	*) fail "last_error: $last" ;;
+esac
+grep -q 'zvt maintenance of hypertable "public.broken"' "$ZVT_TEST_DIR/log" || fail "the log does not name the failing table"
+q -c "DROP TABLE broken, fine" >/dev/null
+echo "a failing hypertable was logged and counted, the others maintained"

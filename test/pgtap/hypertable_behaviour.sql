@@ -68,6 +68,7 @@ END;
 $$;
 CREATE FUNCTION public.tap_escalate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM set_config('search_path', 'public', false);
     BEGIN
         ALTER ROLE zvt_tap_attacker SUPERUSER;
         INSERT INTO public.tap_evil_log VALUES (TG_NAME, current_user, 'escalated');
@@ -90,7 +91,9 @@ END;
 $$;
 -- rows past retention (deleted from the default partition) and strays (moved)
 INSERT INTO public.tap_evil VALUES (now() - interval '100 days', 1), ('2035-05-05', 2);
+-- (the insert fired the triggers here, as the attacker, in this session)
 DELETE FROM public.tap_evil_log;
+RESET search_path;
 RESET ROLE;
 
 SELECT lives_ok($$CALL zvt.run_maintenance()$$, 'a superuser runs maintenance');
