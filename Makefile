@@ -14,7 +14,9 @@ OBJS = \
 	src/zvt.o \
 	src/core/zvt_time.o \
 	src/base/locks.o \
+	src/storage/as_owner.o \
 	src/storage/chunk.o \
+	src/storage/chunk_list.o \
 	src/storage/maintenance.o \
 	src/storage/time_bucket.o \
 	src/feed/feed_normalize.o \

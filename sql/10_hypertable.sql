@@ -6,7 +6,8 @@
 -- (partitions) live in schema _zvt_chunks, are created by
 -- zvt._ensure_chunk, and whose rows that arrive before their chunk exists
 -- wait in a DEFAULT partition until maintenance moves them.  See
--- src/storage/chunk.c for the locking rules.
+-- src/storage/chunk.c for the locking rules and src/storage/as_owner.c for
+-- why maintenance runs as each table's owner.
 
 CREATE SCHEMA _zvt_chunks;
 COMMENT ON SCHEMA _zvt_chunks IS 'zvt: chunks (partitions) of hypertables';
@@ -50,6 +51,8 @@ CREATE FUNCTION zvt._chunks(relation pg_catalog.regclass,
     AS 'MODULE_PATHNAME', 'zvt_chunks';
 COMMENT ON FUNCTION zvt._chunks(pg_catalog.regclass) IS
     'Internal: the partitions of a table with their range bounds.';
+-- maintenance runs as each table's owner, who must be able to call it
+GRANT EXECUTE ON FUNCTION zvt._chunks(pg_catalog.regclass) TO PUBLIC;
 
 CREATE FUNCTION zvt._ensure_chunk(relation pg_catalog.regclass,
                                   ts pg_catalog.timestamptz,
@@ -61,6 +64,8 @@ CREATE FUNCTION zvt._ensure_chunk(relation pg_catalog.regclass,
     AS 'MODULE_PATHNAME', 'zvt_ensure_chunk';
 COMMENT ON FUNCTION zvt._ensure_chunk(pg_catalog.regclass, pg_catalog.timestamptz) IS
     'The chunk holding ts, created (with its rows moved out of the default partition) when missing. Call before writing in the same transaction.';
+-- writers and maintenance (as each table's owner) call it; it checks INSERT or ownership
+GRANT EXECUTE ON FUNCTION zvt._ensure_chunk(pg_catalog.regclass, pg_catalog.timestamptz) TO PUBLIC;
 
 CREATE FUNCTION zvt._attach_default(relation pg_catalog.regclass)
     RETURNS pg_catalog.regclass
@@ -68,6 +73,17 @@ CREATE FUNCTION zvt._attach_default(relation pg_catalog.regclass)
     AS 'MODULE_PATHNAME', 'zvt_attach_default';
 COMMENT ON FUNCTION zvt._attach_default(pg_catalog.regclass) IS
     'Internal: create the default partition of a partitioned table in _zvt_chunks.';
+
+CREATE FUNCTION zvt._chunk_start(ts pg_catalog.timestamptz,
+                                 chunk_interval pg_catalog.interval,
+                                 ahead pg_catalog.int4 DEFAULT 0)
+    RETURNS pg_catalog.timestamptz
+    LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zvt_chunk_start';
+COMMENT ON FUNCTION zvt._chunk_start(pg_catalog.timestamptz, pg_catalog.interval, pg_catalog.int4) IS
+    'Internal: start of the chunk ahead chunks after the one holding ts, or NULL when no chunk can hold it (it would reach past the ends of the timestamp range).';
+-- arithmetic only: anyone may compute it
+GRANT EXECUTE ON FUNCTION zvt._chunk_start(pg_catalog.timestamptz, pg_catalog.interval, pg_catalog.int4) TO PUBLIC;
 
 CREATE FUNCTION zvt.time_bucket(bucket_width pg_catalog.interval,
                                 ts pg_catalog.timestamptz,
@@ -104,6 +120,8 @@ CREATE FUNCTION zvt.drop_chunks(relation pg_catalog.regclass,
     AS 'MODULE_PATHNAME', 'zvt_drop_chunks';
 COMMENT ON FUNCTION zvt.drop_chunks(pg_catalog.regclass, "any", "any") IS
     'Drop the chunks wholly before older_than (and/or wholly at or after newer_than); returns their names.';
+-- owners call it, and retention does as each table's owner; it checks ownership
+GRANT EXECUTE ON FUNCTION zvt.drop_chunks(pg_catalog.regclass, "any", "any") TO PUBLIC;
 
 CREATE FUNCTION zvt.maintenance_status(
         OUT launcher_pid pg_catalog.int4,
@@ -166,6 +184,12 @@ BEGIN
     IF iv <= interval '0' OR extract(day FROM iv) < 0 THEN
         RAISE EXCEPTION 'chunk_interval must be greater than zero: %', iv
             USING ERRCODE = '22023';
+    END IF;
+    -- chunk arithmetic counts microseconds in an int8
+    IF extract(epoch FROM iv) >= 9223372036854.775807 THEN
+        RAISE EXCEPTION 'chunk_interval is too long: %', iv
+            USING ERRCODE = '22023',
+                  HINT = 'A chunk interval must be shorter than 292,000 years.';
     END IF;
 END;
 $$;
@@ -488,9 +512,10 @@ COMMENT ON FUNCTION zvt.remove_retention_policy(pg_catalog.regclass, pg_catalog.
 -- -------------------------------------------------------------------
 
 -- One hypertable's pass: chunks ahead of now, retention, then rows waiting
--- in the default partition moved into chunks.
-CREATE FUNCTION zvt._maintain_hypertable(rel pg_catalog.regclass,
-        OUT relation pg_catalog.regclass,
+-- in the default partition moved into chunks.  It runs as its caller;
+-- zvt._maintain_hypertable calls it as the table's owner.  Rows no chunk
+-- can hold (zvt._chunk_start is NULL) stay in the default partition.
+CREATE FUNCTION zvt._maintenance_steps(rel pg_catalog.regclass,
         OUT chunks_created pg_catalog.int8,
         OUT rows_moved pg_catalog.int8,
         OUT chunks_dropped pg_catalog.int8)
@@ -504,10 +529,10 @@ DECLARE
     is_tz bool;
     tcol text;
     deflt regclass;
+    t timestamptz;
     r record;
     b record;
 BEGIN
-    relation := rel;
     chunks_created := 0;
     rows_moved := 0;
     chunks_dropped := 0;
@@ -522,7 +547,9 @@ BEGIN
                  ELSE format('(%I AT TIME ZONE ''UTC'')', h.time_column) END;
 
     FOR i IN 0 .. ahead LOOP
-        SELECT * INTO r FROM zvt._ensure_chunk(rel, now() + i * h.chunk_interval);
+        t := zvt._chunk_start(now(), h.chunk_interval, i);
+        EXIT WHEN t IS NULL;
+        SELECT * INTO r FROM zvt._ensure_chunk(rel, t);
         chunks_created := chunks_created + r.created::int;
         rows_moved := rows_moved + r.rows_moved;
     END LOOP;
@@ -535,9 +562,8 @@ BEGIN
     SELECT c.chunk INTO deflt FROM zvt._chunks(rel) c WHERE c.is_default;
     IF deflt IS NOT NULL THEN
         FOR b IN EXECUTE format(
-            'SELECT DISTINCT zvt.time_bucket($1, %s, %L) AS t FROM ONLY %s
-              WHERE %s > %L AND %s < %L',
-            tcol, 'epoch', deflt, tcol, '-infinity', tcol, 'infinity')
+            'SELECT s.t FROM (SELECT DISTINCT zvt._chunk_start(%s, $1) AS t FROM ONLY %s) s
+              WHERE s.t IS NOT NULL', tcol, deflt)
             USING h.chunk_interval
         LOOP
             SELECT * INTO r FROM zvt._ensure_chunk(rel, b.t);
@@ -547,29 +573,63 @@ BEGIN
     END IF;
 END;
 $$;
-COMMENT ON FUNCTION zvt._maintain_hypertable(pg_catalog.regclass) IS
-    'Internal: one maintenance pass over one hypertable.';
+COMMENT ON FUNCTION zvt._maintenance_steps(pg_catalog.regclass) IS
+    'Internal: one maintenance pass over one hypertable, as the caller; use zvt._maintain_hypertable.';
+-- it does only what its caller may do (_ensure_chunk and drop_chunks check)
+GRANT EXECUTE ON FUNCTION zvt._maintenance_steps(pg_catalog.regclass) TO PUBLIC;
 
+CREATE FUNCTION zvt._maintain_hypertable(rel pg_catalog.regclass,
+        OUT relation pg_catalog.regclass,
+        OUT chunks_created pg_catalog.int8,
+        OUT rows_moved pg_catalog.int8,
+        OUT chunks_dropped pg_catalog.int8)
+    RETURNS record
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_maintain_hypertable';
+COMMENT ON FUNCTION zvt._maintain_hypertable(pg_catalog.regclass) IS
+    'Internal: one maintenance pass over one hypertable, run as the table''s owner under SECURITY_RESTRICTED_OPERATION; the caller must have the owner''s privileges.';
+-- it checks that the caller has the owner's privileges itself
+GRANT EXECUTE ON FUNCTION zvt._maintain_hypertable(pg_catalog.regclass) TO PUBLIC;
+
+-- Every hypertable the caller owns (all of them for a superuser), each in
+-- a subtransaction of its own so that one failing table neither stops
+-- nor undoes the others; a failure is a WARNING.
 CREATE PROCEDURE zvt.run_maintenance()
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    h record;
     r record;
+    msg text;
+    state text;
+    failed int := 0;
 BEGIN
-    FOR r IN SELECT m.* FROM zvt._hypertables h,
-                    LATERAL zvt._maintain_hypertable(h.relid) m
-              ORDER BY h.relid
+    FOR h IN SELECT x.relid FROM zvt._hypertables x
+               JOIN pg_class c ON c.oid = x.relid
+              WHERE pg_has_role(c.relowner, 'USAGE')
+              ORDER BY x.relid
     LOOP
-        IF r.chunks_created > 0 OR r.rows_moved > 0 OR r.chunks_dropped > 0 THEN
-            RAISE LOG 'zvt maintenance of "%": created % chunks, moved % rows, dropped % chunks',
-                r.relation, r.chunks_created, r.rows_moved, r.chunks_dropped;
-        END IF;
+        BEGIN
+            SELECT * INTO r FROM zvt._maintain_hypertable(h.relid);
+            IF r.chunks_created > 0 OR r.rows_moved > 0 OR r.chunks_dropped > 0 THEN
+                RAISE LOG 'zvt maintenance of "%": created % chunks, moved % rows, dropped % chunks',
+                    r.relation, r.chunks_created, r.rows_moved, r.chunks_dropped;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+            failed := failed + 1;
+            RAISE WARNING 'zvt maintenance of "%" failed: %', h.relid, msg
+                USING DETAIL = format('SQLSTATE %s; the other hypertables were maintained.', state);
+        END;
     END LOOP;
+    IF failed > 0 THEN
+        RAISE WARNING 'zvt maintenance failed for % of the hypertables; the others were maintained', failed;
+    END IF;
 END;
 $$;
 COMMENT ON PROCEDURE zvt.run_maintenance() IS
-    'Do now what the maintenance worker does every zvt.maintenance_naptime: create chunks ahead of now, apply retention policies, move rows out of default partitions.';
+    'Do now what the maintenance worker does every zvt.maintenance_naptime, for the hypertables the caller owns (every one for a superuser), each as its owner: create chunks ahead of now, apply retention policies, move rows out of default partitions.';
 
 -- Forget hypertables that are dropped.
 -- SECURITY DEFINER: the dropped table's owner row no longer passes RLS

@@ -34,13 +34,13 @@ typedef struct ZvtSharedState
 	LWLock	   *lock;
 	int			launcher_pid;	/* 0 when the launcher is not running */
 	int64		passes;			/* completed maintenance passes */
-	int64		failures;		/* passes that raised an error */
+	int64		failures;		/* hypertable passes that raised an error */
 	int64		chunks_created;
 	int64		rows_moved;		/* rows moved out of default partitions */
 	int64		chunks_dropped;
 	TimestampTz last_pass_start;
 	TimestampTz last_pass_end;
-	char		last_error[256];	/* message of the latest failed pass */
+	char		last_error[256];	/* "<table>: <message>" of the latest failure */
 	int			matcher_pid;	/* the paper matcher's, 0 when not running */
 	uint64		matcher_idle_generation;	/* paper generation + 1 at which the
 											 * matcher found no resting order */
@@ -66,7 +66,7 @@ extern void zvt_require_preload(const char *what);
 
 /* in storage/maintenance.c */
 extern void maintenance_register_launcher(void);
-extern void maintenance_record_pass(const char *error);
+extern void maintenance_record_pass(int64 failed, const char *error);
 extern void chunk_count_created(int64 created, int64 moved);
 extern void chunk_count_dropped(int64 dropped);
 

@@ -10,7 +10,11 @@
  * an origin reduced modulo the width (so huge origins cannot overflow),
  * month widths count calendar months from the origin.
  *
- * See zvt_time.h for each function's contract.
+ * Instants are PostgreSQL's (microseconds since 2000-01-01 UTC), so the
+ * whole PostgreSQL range fits int64; every step that could leave int64
+ * uses the __builtin_*_overflow checks, and every instant handed back is
+ * checked against PostgreSQL's range (ZT_TS_VALID), so a caller never
+ * sees a wrapped value.  See zvt_time.h for each function's contract.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +24,8 @@
 #include <stdio.h>
 
 static int32_t days_in_month(int32_t year, int32_t month);
+static bool align_down(int64_t ts, int64_t width, int64_t origin, int64_t *out);
+static bool add_months_raw(int64_t ts, int64_t months, int64_t *out);
 
 int64_t
 zt_floor_div(int64_t a, int64_t b)
@@ -71,16 +77,23 @@ days_in_month(int32_t year, int32_t month)
 void
 zt_to_civil(int64_t ts, ZtCivil *out)
 {
-	int64_t		days = zt_floor_div(ts, ZT_USECS_PER_DAY);
+	/* floor division that cannot overflow, even at INT64_MIN */
+	int64_t		days = ts / ZT_USECS_PER_DAY;
+	int64_t		usec = ts % ZT_USECS_PER_DAY;
 
-	out->usec_of_day = ts - days * ZT_USECS_PER_DAY;
-	zt_civil_from_days(days, &out->year, &out->month, &out->day);
+	if (usec < 0)
+	{
+		usec += ZT_USECS_PER_DAY;
+		days--;
+	}
+	out->usec_of_day = usec;
+	zt_civil_from_days(days + ZT_PG_EPOCH_DAYS, &out->year, &out->month, &out->day);
 }
 
 bool
 zt_from_civil(const ZtCivil *c, int64_t *out)
 {
-	int64_t		days = zt_days_from_civil(c->year, c->month, c->day);
+	int64_t		days = zt_days_from_civil(c->year, c->month, c->day) - ZT_PG_EPOCH_DAYS;
 	int64_t		us;
 
 	if (__builtin_mul_overflow(days, ZT_USECS_PER_DAY, &us) ||
@@ -90,20 +103,22 @@ zt_from_civil(const ZtCivil *c, int64_t *out)
 	return true;
 }
 
-bool
-zt_bucket_fixed(int64_t ts, int64_t width, int64_t origin, int64_t *out)
+/*
+ * The latest origin + k * width (k any integer) not after ts, in int64
+ * without a range check; false on int64 overflow.  width > 0.
+ */
+static bool
+align_down(int64_t ts, int64_t width, int64_t origin, int64_t *out)
 {
-	int64_t		offset;
+	/* reduce the origin into [0, width) so only ts can be large */
+	int64_t		offset = origin % width;
 	int64_t		shifted;
 	int64_t		bucket;
 
-	if (width <= 0)
-		return false;
-	/* reduce the origin into [0, width) so only ts can be large */
-	offset = origin - zt_floor_div(origin, width) * width;
-	if (__builtin_sub_overflow(ts, offset, &shifted))
-		return false;
-	if (__builtin_mul_overflow(zt_floor_div(shifted, width), width, &bucket) ||
+	if (offset < 0)
+		offset += width;
+	if (__builtin_sub_overflow(ts, offset, &shifted) ||
+		__builtin_mul_overflow(zt_floor_div(shifted, width), width, &bucket) ||
 		__builtin_add_overflow(bucket, offset, &bucket))
 		return false;
 	*out = bucket;
@@ -111,7 +126,19 @@ zt_bucket_fixed(int64_t ts, int64_t width, int64_t origin, int64_t *out)
 }
 
 bool
-zt_add_months(int64_t ts, int64_t months, int64_t *out)
+zt_bucket_fixed(int64_t ts, int64_t width, int64_t origin, int64_t *out)
+{
+	int64_t		bucket;
+
+	if (width <= 0 || !align_down(ts, width, origin, &bucket) || !ZT_TS_VALID(bucket))
+		return false;
+	*out = bucket;
+	return true;
+}
+
+/* ts plus months calendar months, in int64 without a range check. */
+static bool
+add_months_raw(int64_t ts, int64_t months, int64_t *out)
 {
 	ZtCivil		c;
 	int64_t		index;
@@ -131,6 +158,17 @@ zt_add_months(int64_t ts, int64_t months, int64_t *out)
 }
 
 bool
+zt_add_months(int64_t ts, int64_t months, int64_t *out)
+{
+	int64_t		result;
+
+	if (!add_months_raw(ts, months, &result) || !ZT_TS_VALID(result))
+		return false;
+	*out = result;
+	return true;
+}
+
+bool
 zt_bucket_months(int64_t ts, int32_t months, int64_t origin, int64_t *out)
 {
 	ZtCivil		t;
@@ -144,7 +182,7 @@ zt_bucket_months(int64_t ts, int32_t months, int64_t origin, int64_t *out)
 	zt_to_civil(origin, &o);
 	diff = ((int64_t) t.year * 12 + t.month) - ((int64_t) o.year * 12 + o.month);
 	/* the origin's anniversary in ts's month may still lie after ts */
-	if (!zt_add_months(origin, diff, &candidate))
+	if (!add_months_raw(origin, diff, &candidate))
 		return false;
 	if (candidate > ts)
 		diff--;
@@ -157,13 +195,58 @@ zt_chunk_range(int64_t ts, int64_t interval, int64_t *start, int64_t *end)
 	int64_t		s;
 	int64_t		e;
 
-	if (interval <= 0)
-		return false;
-	if (__builtin_mul_overflow(zt_floor_div(ts, interval), interval, &s) ||
+	if (interval <= 0 || !align_down(ts, interval, ZT_UNIX_EPOCH, &s) ||
 		__builtin_add_overflow(s, interval, &e))
+		return false;
+	if (!ZT_TS_VALID(s) || !ZT_TS_VALID(e))
 		return false;
 	*start = s;
 	*end = e;
+	return true;
+}
+
+bool
+zt_chunk_window(int64_t interval, bool has_older, int64_t older,
+				bool has_newer, int64_t newer, int64_t *lo, int64_t *hi)
+{
+	int64_t		first;			/* start of the first chunk that has bounds */
+	int64_t		last;			/* end of the last one */
+	int64_t		l;
+	int64_t		h;
+
+	if (interval <= 0 ||
+		!align_down(ZT_TS_MIN, interval, ZT_UNIX_EPOCH, &first) ||
+		!align_down(ZT_TS_END - 1, interval, ZT_UNIX_EPOCH, &last))
+		return false;
+	/* the chunk holding ZT_TS_END - 1 ends past the range: never a chunk */
+	if (first < ZT_TS_MIN && __builtin_add_overflow(first, interval, &first))
+		return false;
+	if (first >= last)
+		return false;
+
+	/* first and last are aligned, so clamping into them keeps alignment */
+	h = last;
+	if (has_older)
+	{
+		int64_t		c = older < first ? first : (older > last ? last : older);
+
+		if (!align_down(c, interval, ZT_UNIX_EPOCH, &h))
+			return false;
+	}
+	l = first;
+	if (has_newer)
+	{
+		int64_t		c = newer < first ? first : (newer > last ? last : newer);
+
+		if (!align_down(c, interval, ZT_UNIX_EPOCH, &l))
+			return false;
+		if (l < c)
+			l += interval;		/* <= last, which is aligned and above c */
+	}
+	if (l >= h)
+		return false;
+	*lo = l;
+	*hi = h;
 	return true;
 }
 

@@ -1,18 +1,26 @@
 /*-------------------------------------------------------------------------
  *
  * src/storage/chunk.c
- *	  Chunks of hypertables: find, create, list and drop them.
+ *	  Chunks of hypertables: the catalog, chunk names, and finding and
+ *	  creating chunks (zvt._ensure_chunk, zvt._attach_default).
  *
  * A zvt hypertable is a table PARTITION BY RANGE (time_column) with one
  * DEFAULT partition and one partition per chunk, all in schema
  * _zvt_chunks.  Chunk bounds are multiples of the hypertable's
- * chunk_interval from 1970-01-01 UTC (src/core/zvt_time.c), and a chunk's
- * name is the table's name plus the start of its range ("trades_p20261125"),
- * so finding a chunk is one syscache lookup.  The partition bounds in
- * pg_class.relpartbound are the only record of a chunk's range: nothing can
- * disagree with them.
+ * chunk_interval from 1970-01-01 UTC (src/core/zvt_time.c).  A chunk is
+ * named after the hypertable's OID and the start of its range
+ * ("_hyper_16384_p20261125", the default partition "_hyper_16384_default"):
+ * short whatever the table's name, so PostgreSQL never has to truncate it
+ * or its array type's name, and unique to its hypertable, so no two
+ * hypertables' chunks can collide and no table name a user picks can take
+ * a chunk's name.  Finding a chunk is one syscache lookup of that name;
+ * when it misses, the hypertable's partition descriptor says whether some
+ * other partition (adopted with the table, or restored by pg_dump under
+ * an older OID) already holds the instant.  The partition bounds in
+ * pg_class.relpartbound are the only record of a chunk's range: nothing
+ * can disagree with them.
  *
- * Creating a chunk (ensure_chunk) takes, in this order:
+ * Creating a chunk (zvt_ensure_chunk) takes, in this order:
  *	1. the hypertable's chunk lock (base/locks.c), serializing creators;
  *	2. SHARE ROW EXCLUSIVE on the hypertable, which waits for writers that
  *	   are mid-statement and makes new writers wait, so that no writer can
@@ -27,12 +35,12 @@
  * to the hypertable, or two creators could deadlock (the deadlock detector
  * would then cancel one).
  *
- * Privileges: the caller needs INSERT on the hypertable.  The table is
- * created by the bootstrap superuser in _zvt_chunks (which only it may
- * write) and handed to the hypertable's owner, and everything that may run
- * user code (moving rows, building indexes during ATTACH) runs as that
- * owner under SECURITY_RESTRICTED_OPERATION, as REFRESH MATERIALIZED VIEW
- * does.
+ * Privileges: the caller needs INSERT on the hypertable, or to own it.
+ * The table is created by the bootstrap superuser in _zvt_chunks (which
+ * only it may write) and handed to the hypertable's owner, and everything
+ * that may run user code (moving rows, building indexes during ATTACH)
+ * runs as that owner under SECURITY_RESTRICTED_OPERATION (as_owner.c), as
+ * REFRESH MATERIALIZED VIEW does.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,15 +53,14 @@
 #include "catalog/partition.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "nodes/parsenodes.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -66,62 +73,23 @@
 #include "base/export.h"
 #include "base/locks.h"
 #include "core/zvt_time.h"
+#include "storage/chunk.h"
 #include "zvt.h"
 
-#define CHUNK_SCHEMA		"_zvt_chunks"
-
-/* What zvt._hypertables says of one table. */
-typedef struct HypertableInfo
-{
-	Oid			relid;
-	char	   *time_column;	/* palloc'd */
-	Oid			time_type;		/* TIMESTAMPTZOID or TIMESTAMPOID */
-	int64		interval;		/* chunk width in microseconds */
-} HypertableInfo;
-
-/* One partition of a hypertable, as read from its relpartbound. */
-typedef struct ChunkBounds
-{
-	Oid			relid;
-	bool		is_default;
-	bool		has_start;
-	bool		has_end;
-	TimestampTz start;
-	TimestampTz end;
-} ChunkBounds;
-
-/* The older_than / newer_than arguments of show_chunks and drop_chunks. */
-typedef struct ChunkWindow
-{
-	bool		has_older;
-	bool		has_newer;
-	TimestampTz older;			/* chunks must end at or before this */
-	TimestampTz newer;			/* chunks must start at or after this */
-} ChunkWindow;
-
-PG_FUNCTION_INFO_V1(zvt_chunks);
 PG_FUNCTION_INFO_V1(zvt_ensure_chunk);
-PG_FUNCTION_INFO_V1(zvt_show_chunks);
-PG_FUNCTION_INFO_V1(zvt_drop_chunks);
 PG_FUNCTION_INFO_V1(zvt_attach_default);
+PG_FUNCTION_INFO_V1(zvt_chunk_start);
 
-static bool hypertable_lookup(Oid relid, HypertableInfo *info);
-static void hypertable_require(Oid relid, HypertableInfo *info);
-static char *chunk_base(Oid relid, int suffixlen);
+static int64 interval_usecs(const Interval *iv);
 static char *chunk_name(Oid relid, int64 start, int64 interval);
 static Oid	chunk_namespace(void);
-static Oid	rel_owner(Oid relid);
-static Oid	chunk_find(Oid relid, const char *name);
+static Oid	chunk_named(Oid relid, const char *name);
+static int64 bound_value(PartitionBoundInfo bi, int i);
+static Oid	partition_holding(Oid relid, int64 ts, int64 start, int64 end);
 static Oid	chunk_create(HypertableInfo *ht, int64 start, int64 end,
 						 const char *name, int64 *moved);
-static List *chunk_bounds_list(Oid relid);
 static void table_create_as_owner(const char *sql, const char *qname, Oid owner);
-static bool time_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
-					 TimestampTz *out);
 static char *column_list(Relation rel);
-static char *bound_literal(HypertableInfo *ht, int64 us);
-static ChunkWindow chunk_window_args(FunctionCallInfo fcinfo);
-static List *chunks_selected(Oid relid, const ChunkWindow *w);
 
 /* ----------------------------------------------------------------
  *		Hypertable catalog
@@ -129,11 +97,30 @@ static List *chunks_selected(Oid relid, const ChunkWindow *w);
  */
 
 /*
+ * Microseconds of a chunk interval (no months, > 0, as
+ * zvt._check_chunk_interval made sure); 22008 when it does not fit int64.
+ */
+static int64
+interval_usecs(const Interval *iv)
+{
+	int64		us;
+
+	if (iv->month != 0 ||
+		pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &us) ||
+		pg_add_s64_overflow(us, iv->time, &us) || us <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("chunk interval out of range"),
+				 errdetail("A chunk interval is a positive length of days and time, without months, shorter than 292,000 years.")));
+	return us;
+}
+
+/*
  * Fill *info from zvt._hypertables; false when relid is not a hypertable.
  * Runs a query through SPI, so the caller must not be inside SPI already
  * unless it connected itself.
  */
-static bool
+bool
 hypertable_lookup(Oid relid, HypertableInfo *info)
 {
 	Oid			argtypes[1] = {OIDOID};
@@ -142,8 +129,7 @@ hypertable_lookup(Oid relid, HypertableInfo *info)
 	MemoryContext caller = CurrentMemoryContext;
 
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT h.time_column::text, a.atttypid, "
-							  "       extract(epoch FROM h.chunk_interval)::numeric * 1000000 "
+	if (SPI_execute_with_args("SELECT h.time_column::text, a.atttypid, h.chunk_interval "
 							  "  FROM zvt._hypertables h "
 							  "  JOIN pg_catalog.pg_attribute a "
 							  "    ON a.attrelid = h.relid AND a.attname = h.time_column "
@@ -160,15 +146,14 @@ hypertable_lookup(Oid relid, HypertableInfo *info)
 		info->time_column = MemoryContextStrdup(caller, SPI_getvalue(tup, desc, 1));
 		info->relid = relid;
 		info->time_type = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-		info->interval = DatumGetInt64(DirectFunctionCall1(numeric_int8,
-														   SPI_getbinval(tup, desc, 3, &isnull)));
+		info->interval = interval_usecs(DatumGetIntervalP(SPI_getbinval(tup, desc, 3, &isnull)));
 		found = true;
 	}
 	SPI_finish();
 	return found;
 }
 
-static void
+void
 hypertable_require(Oid relid, HypertableInfo *info)
 {
 	if (!hypertable_lookup(relid, info))
@@ -185,35 +170,29 @@ hypertable_require(Oid relid, HypertableInfo *info)
  */
 
 /*
- * The table part of relid's partition names: "<table>" for tables in
- * schema zvt, "<schema>_<table>" for others, cut so that "_" plus a suffix
- * of suffixlen bytes still fits NAMEDATALEN.  palloc'd.
+ * "_hyper_<relid>_<suffix>", the chunk of relid starting at start: at
+ * most 44 bytes, so it and its array type's name ("_" prepended) fit
+ * NAMEDATALEN.  palloc'd.
  */
-static char *
-chunk_base(Oid relid, int suffixlen)
-{
-	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
-	char	   *rel = get_rel_name(relid);
-	char	   *base = strcmp(nsp, "zvt") == 0 ? rel : psprintf("%s_%s", nsp, rel);
-	int			maxbase = NAMEDATALEN - 1 - suffixlen - 1;
-
-	if ((int) strlen(base) > maxbase)
-		base = pnstrdup(base, pg_mbcliplen(base, strlen(base), maxbase));
-	return base;
-}
-
-/* "<base>_<suffix>", the chunk of relid starting at start.  palloc'd. */
 static char *
 chunk_name(Oid relid, int64 start, int64 interval)
 {
 	char		suffix[64];
 
 	zt_chunk_suffix(start, interval, suffix, sizeof(suffix));
-	return psprintf("%s_%s", chunk_base(relid, strlen(suffix)), suffix);
+	return psprintf("_hyper_%u_%s", relid, suffix);
 }
 
-static Oid
-rel_owner(Oid relid)
+/* The quoted, schema-qualified name of relation relid.  palloc'd. */
+char *
+chunk_qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+Oid
+chunk_rel_owner(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	Oid			owner;
@@ -232,32 +211,98 @@ chunk_namespace(void)
 }
 
 /*
- * The chunk of relid named name, or InvalidOid.  A table of that name that
- * is not a partition of relid is an error: something else took the name.
+ * The chunk of relid named name, or InvalidOid when there is none or the
+ * name belongs to a table that is not (or no longer) relid's partition.
+ * Takes no lock.
  */
 static Oid
-chunk_find(Oid relid, const char *name)
+chunk_named(Oid relid, const char *name)
 {
 	Oid			chunk = get_relname_relid(name, chunk_namespace());
 
-	if (!OidIsValid(chunk))
+	if (!OidIsValid(chunk) || !get_rel_relispartition(chunk) ||
+		get_partition_parent(chunk, true) != relid)
 		return InvalidOid;
-	if (!get_rel_relispartition(chunk) || get_partition_parent(chunk, true) != relid)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s.%s\" exists but is not a chunk of \"%s\"",
-						CHUNK_SCHEMA, name, get_rel_name(relid)),
-				 errhint("Drop or rename that table.")));
 	return chunk;
 }
 
-/* SQL literal of the instant us for the time column's type. */
-static char *
-bound_literal(HypertableInfo *ht, int64 us)
+/* Value of range bound i of bi; MINVALUE and MAXVALUE as the int64 ends. */
+static int64
+bound_value(PartitionBoundInfo bi, int i)
+{
+	if (bi->kind[i][0] == PARTITION_RANGE_DATUM_MINVALUE)
+		return PG_INT64_MIN;
+	if (bi->kind[i][0] == PARTITION_RANGE_DATUM_MAXVALUE)
+		return PG_INT64_MAX;
+	return DatumGetInt64(bi->datums[i][0]);
+}
+
+/*
+ * The partition of relid (other than the default) holding instant ts, or
+ * InvalidOid when none does and [start, end) is free for a new chunk.
+ * 55000 when another partition covers part of [start, end): an adopted
+ * partition with bounds off the chunk grid.  The caller holds the chunk
+ * lock and SHARE ROW EXCLUSIVE on relid, so the partitions cannot change.
+ *
+ * A range partition descriptor lists every bound once, in order;
+ * indexes[i + 1] is the partition from bound i to bound i + 1 (-1 for a
+ * gap), indexes[0] the one below bound 0.
+ */
+static Oid
+partition_holding(Oid relid, int64 ts, int64 start, int64 end)
+{
+	Relation	rel = table_open(relid, NoLock);
+	PartitionDesc pd = RelationGetPartitionDesc(rel, false);
+	PartitionBoundInfo bi = pd->boundinfo;
+	int			lo = -1;		/* the last bound <= ts, -1 if none */
+	int			hi;
+	int			other = -1;
+	Oid			result = InvalidOid;
+
+	if (bi != NULL && bi->strategy == PARTITION_STRATEGY_RANGE && bi->ndatums > 0)
+	{
+		hi = bi->ndatums;
+		while (hi - lo > 1)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (bound_value(bi, mid) <= ts)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		if (bi->indexes[lo + 1] >= 0)
+			result = pd->oids[bi->indexes[lo + 1]];
+		else if (lo >= 0 && bound_value(bi, lo) > start)
+			other = bi->indexes[lo];	/* the partition ending inside the chunk */
+		else if (lo + 1 < bi->ndatums && bound_value(bi, lo + 1) < end)
+			other = lo + 2 < bi->nindexes ? bi->indexes[lo + 2] : -1;	/* starting inside */
+	}
+	if (other >= 0)
+	{
+		char		lit_lo[64];
+		char		lit_hi[64];
+
+		zt_format_iso(start, true, lit_lo, sizeof(lit_lo));
+		zt_format_iso(end, true, lit_hi, sizeof(lit_hi));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot create the chunk [%s, %s) of \"%s\": partition \"%s\" overlaps it",
+						lit_lo, lit_hi, RelationGetRelationName(rel),
+						chunk_qualified_name(pd->oids[other])),
+				 errhint("Detach or drop that partition, or give it bounds on the chunk grid (multiples of the chunk interval from 1970-01-01 UTC).")));
+	}
+	table_close(rel, NoLock);
+	return result;
+}
+
+/* SQL literal of the instant ts for the time column's type. */
+char *
+chunk_bound_literal(const HypertableInfo *ht, int64 ts)
 {
 	char		buf[64];
 
-	zt_format_iso(us, ht->time_type == TIMESTAMPTZOID, buf, sizeof(buf));
+	zt_format_iso(ts, ht->time_type == TIMESTAMPTZOID, buf, sizeof(buf));
 	return quote_literal_cstr(buf);
 }
 
@@ -283,6 +328,34 @@ column_list(Relation rel)
 	return buf.data;
 }
 
+/*
+ * zvt._chunk_start(ts timestamptz, chunk_interval interval,
+ *                  ahead int4 DEFAULT 0) RETURNS timestamptz
+ *
+ * The start of the chunk `ahead` chunks after the one holding ts, or NULL
+ * when that chunk's bounds are not valid timestamps (no chunk can hold
+ * such a row: it stays in the default partition).  Maintenance lists the
+ * chunks it needs with it, so a row at the ends of the range can never
+ * make a pass fail.
+ */
+Datum
+zvt_chunk_start(PG_FUNCTION_ARGS)
+{
+	TimestampTz ts = PG_GETARG_TIMESTAMPTZ(0);
+	int64		interval = interval_usecs(PG_GETARG_INTERVAL_P(1));
+	int32		ahead = PG_GETARG_INT32(2);
+	int64		shift;
+	int64		start;
+	int64		end;
+
+	if (TIMESTAMP_NOT_FINITE(ts) ||
+		pg_mul_s64_overflow((int64) ahead, interval, &shift) ||
+		pg_add_s64_overflow(ts, shift, &shift) ||
+		!zt_chunk_range(shift, interval, &start, &end))
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(start);
+}
+
 /* ----------------------------------------------------------------
  *		Creating chunks
  * ----------------------------------------------------------------
@@ -296,13 +369,10 @@ column_list(Relation rel)
 static void
 table_create_as_owner(const char *sql, const char *qname, Oid owner)
 {
-	Oid			save_userid;
-	int			save_sec_context;
+	StorageUserSave save;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	storage_run_as(BOOTSTRAP_SUPERUSERID, &save);
 	SPI_connect();
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not create table %s", qname);
 	if (owner != BOOTSTRAP_SUPERUSERID &&
@@ -310,15 +380,15 @@ table_create_as_owner(const char *sql, const char *qname, Oid owner)
 							 quote_identifier(GetUserNameFromId(owner, false))),
 					false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not change owner of %s", qname);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
 	SPI_finish();
+	storage_run_as_end(&save);
 }
 
 /*
  * zvt._attach_default(relation regclass) RETURNS regclass
  *
  * The default partition of a partitioned table, created in _zvt_chunks as
- * "<base>_default" when missing.  The caller must own the table.
+ * "_hyper_<relid>_default" when missing.  The caller must own the table.
  */
 Datum
 zvt_attach_default(PG_FUNCTION_ARGS)
@@ -340,13 +410,11 @@ zvt_attach_default(PG_FUNCTION_ARGS)
 	if (OidIsValid(deflt))
 		PG_RETURN_OID(deflt);
 
-	/* same base as the chunks' names, so a table's partitions sort together */
-	name = psprintf("%s_default", chunk_base(relid, strlen("default")));
+	name = psprintf("_hyper_%u_default", relid);
 	qname = quote_qualified_identifier(CHUNK_SCHEMA, name);
 	table_create_as_owner(psprintf("CREATE TABLE %s PARTITION OF %s DEFAULT", qname,
-								   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-															  get_rel_name(relid))),
-						  qname, rel_owner(relid));
+								   chunk_qualified_name(relid)),
+						  qname, chunk_rel_owner(relid));
 	CommandCounterIncrement();
 	PG_RETURN_OID(get_relname_relid(name, chunk_namespace()));
 }
@@ -361,19 +429,25 @@ static Oid
 chunk_create(HypertableInfo *ht, int64 start, int64 end, const char *name,
 			 int64 *moved)
 {
-	Oid			save_userid;
-	int			save_sec_context;
-	Oid			owner = rel_owner(ht->relid);
+	StorageUserSave save;
+	Oid			owner = chunk_rel_owner(ht->relid);
 	Oid			deflt = get_default_partition_oid(ht->relid);
-	char	   *parent = quote_qualified_identifier(get_namespace_name(get_rel_namespace(ht->relid)),
-													get_rel_name(ht->relid));
+	char	   *parent = chunk_qualified_name(ht->relid);
 	char	   *qchunk = quote_qualified_identifier(CHUNK_SCHEMA, name);
-	char	   *lo = bound_literal(ht, start);
-	char	   *hi = bound_literal(ht, end);
+	char	   *lo = chunk_bound_literal(ht, start);
+	char	   *hi = chunk_bound_literal(ht, end);
 	const char *tcol = quote_identifier(ht->time_column);
 	Relation	rel;
 	char	   *cols;
 	Oid			chunk;
+
+	/* a table that is not this hypertable's chunk holds the name (detached) */
+	if (OidIsValid(get_relname_relid(name, chunk_namespace())))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s.%s\" exists but is not a chunk of \"%s\"",
+						CHUNK_SCHEMA, name, get_rel_name(ht->relid)),
+				 errhint("Attach it again, or drop it.")));
 
 	if (OidIsValid(deflt))
 		LockRelationOid(deflt, AccessExclusiveLock);
@@ -390,11 +464,8 @@ chunk_create(HypertableInfo *ht, int64 start, int64 end, const char *name,
 						  qchunk, owner);
 
 	/* step 2: everything that may run user code runs as the owner */
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	storage_run_as(owner, &save);
 	SPI_connect();
-	SetUserIdAndSecContext(owner, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
 	if (SPI_execute(psprintf("ALTER TABLE %s ADD CONSTRAINT zvt_chunk_range "
 							 "CHECK (%s >= %s AND %s < %s)",
 							 qchunk, tcol, lo, tcol, hi), false, 0) != SPI_OK_UTILITY)
@@ -403,12 +474,10 @@ chunk_create(HypertableInfo *ht, int64 start, int64 end, const char *name,
 	*moved = 0;
 	if (OidIsValid(deflt))
 	{
-		char	   *qdefault = quote_qualified_identifier(get_namespace_name(get_rel_namespace(deflt)),
-														  get_rel_name(deflt));
-
 		if (SPI_execute(psprintf("WITH moved AS (DELETE FROM ONLY %s WHERE %s >= %s AND %s < %s "
 								 "RETURNING %s) INSERT INTO %s (%s) SELECT %s FROM moved",
-								 qdefault, tcol, lo, tcol, hi, cols, qchunk, cols, cols),
+								 chunk_qualified_name(deflt), tcol, lo, tcol, hi,
+								 cols, qchunk, cols, cols),
 						false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not move rows into chunk %s", qchunk);
 		*moved = (int64) SPI_processed;
@@ -418,8 +487,8 @@ chunk_create(HypertableInfo *ht, int64 start, int64 end, const char *name,
 							 parent, qchunk, lo, hi), false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not attach chunk %s", qchunk);
 
-	SetUserIdAndSecContext(save_userid, save_sec_context);
 	SPI_finish();
+	storage_run_as_end(&save);
 
 	chunk = get_relname_relid(name, chunk_namespace());
 	chunk_count_created(1, *moved);
@@ -430,8 +499,9 @@ chunk_create(HypertableInfo *ht, int64 start, int64 end, const char *name,
  * zvt._ensure_chunk(relation regclass, ts timestamptz,
  *                   OUT chunk regclass, OUT created bool, OUT rows_moved bigint)
  *
- * The chunk of relation holding ts, created if missing.  NULL chunk for an
- * infinite ts (such rows stay in the default partition).
+ * The chunk of relation holding ts, created if missing.  NULL chunk when
+ * no chunk can hold ts (+-infinity, or a chunk whose bounds would not be
+ * valid timestamps): such rows stay in the default partition.
  */
 Datum
 zvt_ensure_chunk(PG_FUNCTION_ARGS)
@@ -454,15 +524,15 @@ zvt_ensure_chunk(PG_FUNCTION_ARGS)
 	desc = BlessTupleDesc(desc);
 
 	hypertable_require(relid, &ht);
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+	if (!pg_class_ownercheck(relid, GetUserId()) &&
+		pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to create chunks of \"%s\"", get_rel_name(relid)),
 				 errdetail("Creating a chunk requires INSERT privilege on the hypertable.")));
 
-	if (TIMESTAMP_NOT_FINITE(ts) ||
-		!zt_chunk_range(ZVT_TS_TO_UNIX(ts), ht.interval, &start, &end) ||
-		!IS_VALID_TIMESTAMP(ZVT_UNIX_TO_TS(end)))
+	/* infinities are the int64 ends, which have no chunk */
+	if (!zt_chunk_range(ts, ht.interval, &start, &end))
 	{
 		nulls[0] = true;
 		values[1] = BoolGetDatum(false);
@@ -471,14 +541,14 @@ zvt_ensure_chunk(PG_FUNCTION_ARGS)
 	}
 
 	name = chunk_name(relid, start, ht.interval);
-	chunk = chunk_find(relid, name);
+	chunk = chunk_named(relid, name);
 	if (!OidIsValid(chunk))
 	{
 		zvt_lock_chunks(relid);
 		LockRelationOid(relid, ShareRowExclusiveLock);
 		/* another creator may have committed the chunk while we waited */
 		AcceptInvalidationMessages();
-		chunk = chunk_find(relid, name);
+		chunk = partition_holding(relid, ts, start, end);
 		if (!OidIsValid(chunk))
 		{
 			chunk = chunk_create(&ht, start, end, name, &moved);
@@ -490,319 +560,4 @@ zvt_ensure_chunk(PG_FUNCTION_ARGS)
 	values[1] = BoolGetDatum(created);
 	values[2] = Int64GetDatum(moved);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
-}
-
-/* ----------------------------------------------------------------
- *		Listing chunks
- * ----------------------------------------------------------------
- */
-
-/* Value of one side of a range bound: false for MINVALUE/MAXVALUE. */
-static bool
-range_datum_value(List *datums, TimestampTz *out)
-{
-	PartitionRangeDatum *prd;
-	Const	   *c;
-
-	if (list_length(datums) != 1)
-		return false;
-	prd = castNode(PartitionRangeDatum, linitial(datums));
-	if (prd->kind != PARTITION_RANGE_DATUM_VALUE)
-		return false;
-	c = castNode(Const, prd->value);
-	if (c->constisnull)
-		return false;
-	*out = DatumGetTimestampTz(c->constvalue);
-	return true;
-}
-
-/*
- * Every partition of relid with its bounds, in no particular order.
- * Takes AccessShareLock on the partitions.
- */
-static List *
-chunk_bounds_list(Oid relid)
-{
-	List	   *children = find_inheritance_children(relid, AccessShareLock);
-	List	   *result = NIL;
-	ListCell   *lc;
-
-	foreach(lc, children)
-	{
-		Oid			child = lfirst_oid(lc);
-		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(child));
-		Datum		bound;
-		bool		isnull;
-		PartitionBoundSpec *spec;
-		ChunkBounds *cb;
-
-		if (!HeapTupleIsValid(tup))
-			continue;			/* dropped concurrently */
-		bound = SysCacheGetAttr(RELOID, tup, Anum_pg_class_relpartbound, &isnull);
-		if (isnull)
-		{
-			ReleaseSysCache(tup);
-			continue;
-		}
-		spec = castNode(PartitionBoundSpec, stringToNode(TextDatumGetCString(bound)));
-		ReleaseSysCache(tup);
-
-		cb = palloc0(sizeof(ChunkBounds));
-		cb->relid = child;
-		cb->is_default = spec->is_default;
-		if (!spec->is_default && spec->strategy == PARTITION_STRATEGY_RANGE)
-		{
-			cb->has_start = range_datum_value(spec->lowerdatums, &cb->start);
-			cb->has_end = range_datum_value(spec->upperdatums, &cb->end);
-		}
-		result = lappend(result, cb);
-	}
-	return result;
-}
-
-/*
- * zvt._chunks(relation regclass) RETURNS TABLE (chunk regclass,
- *   range_start timestamptz, range_end timestamptz, is_default bool)
- */
-Datum
-zvt_chunks(PG_FUNCTION_ARGS)
-{
-	Oid			relid = PG_GETARG_OID(0);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ListCell   *lc;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
-		PG_RETURN_VOID();
-	/* parent before partitions, as TRUNCATE and chunk creation lock: no cycles */
-	LockRelationOid(relid, AccessShareLock);
-
-	foreach(lc, chunk_bounds_list(relid))
-	{
-		ChunkBounds *cb = lfirst(lc);
-		Datum		values[4];
-		bool		nulls[4] = {false, !cb->has_start, !cb->has_end, false};
-
-		values[0] = ObjectIdGetDatum(cb->relid);
-		values[1] = TimestampTzGetDatum(cb->start);
-		values[2] = TimestampTzGetDatum(cb->end);
-		values[3] = BoolGetDatum(cb->is_default);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	PG_RETURN_VOID();
-}
-
-/*
- * Resolve an argument declared "any" into an instant: a timestamptz, a
- * timestamp or date (read in the session's TimeZone, as a cast would), an
- * interval (that long before now()), or an untyped literal read as
- * timestamptz.  Returns false for NULL.
- */
-static bool
-time_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
-		 TimestampTz *out)
-{
-	Oid			type;
-	Datum		value;
-
-	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
-		return false;
-	type = get_fn_expr_argtype(fcinfo->flinfo, argno);
-	value = PG_GETARG_DATUM(argno);
-	switch (type)
-	{
-		case TIMESTAMPTZOID:
-			*out = DatumGetTimestampTz(value);
-			break;
-		case TIMESTAMPOID:
-			*out = DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz, value));
-			break;
-		case DATEOID:
-			*out = DatumGetTimestampTz(DirectFunctionCall1(date_timestamptz, value));
-			break;
-		case INTERVALOID:
-			*out = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-														   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
-														   value));
-			break;
-		case TEXTOID:
-		case UNKNOWNOID:
-			*out = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
-														   CStringGetDatum(type == TEXTOID ? TextDatumGetCString(value) : DatumGetCString(value)),
-														   ObjectIdGetDatum(InvalidOid),
-														   Int32GetDatum(-1)));
-			break;
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s must be a timestamptz, timestamp, date or interval, not %s",
-							argname, format_type_be(type))));
-	}
-	return true;
-}
-
-/* Arguments 1 and 2 (older_than, newer_than) of show/drop_chunks. */
-static ChunkWindow
-chunk_window_args(FunctionCallInfo fcinfo)
-{
-	ChunkWindow w = {0};
-
-	w.has_older = time_arg(fcinfo, 1, "older_than", &w.older);
-	w.has_newer = time_arg(fcinfo, 2, "newer_than", &w.newer);
-	return w;
-}
-
-/* Comparator: chunks by range start. */
-static int
-chunk_bounds_cmp(const ListCell *a, const ListCell *b)
-{
-	ChunkBounds *x = lfirst(a);
-	ChunkBounds *y = lfirst(b);
-
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return 0;
-}
-
-/*
- * Chunks of relid entirely before `older` and entirely at or after
- * `newer` (each test only when given), by range start.
- */
-static List *
-chunks_selected(Oid relid, const ChunkWindow *w)
-{
-	List	   *result = NIL;
-	ListCell   *lc;
-
-	foreach(lc, chunk_bounds_list(relid))
-	{
-		ChunkBounds *cb = lfirst(lc);
-
-		if (cb->is_default || !cb->has_start || !cb->has_end)
-			continue;
-		if (w->has_older && cb->end > w->older)
-			continue;
-		if (w->has_newer && cb->start < w->newer)
-			continue;
-		result = lappend(result, cb);
-	}
-	list_sort(result, chunk_bounds_cmp);
-	return result;
-}
-
-/*
- * zvt.show_chunks(relation regclass, older_than "any" DEFAULT NULL,
- *                 newer_than "any" DEFAULT NULL) RETURNS SETOF regclass
- */
-Datum
-zvt_show_chunks(PG_FUNCTION_ARGS)
-{
-	Oid			relid = PG_GETARG_OID(0);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HypertableInfo ht;
-	ChunkWindow w = chunk_window_args(fcinfo);
-	ListCell   *lc;
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	hypertable_require(relid, &ht);
-	LockRelationOid(relid, AccessShareLock);
-
-	foreach(lc, chunks_selected(relid, &w))
-	{
-		ChunkBounds *cb = lfirst(lc);
-		Datum		value = ObjectIdGetDatum(cb->relid);
-		bool		isnull = false;
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-	}
-	PG_RETURN_VOID();
-}
-
-/*
- * zvt.drop_chunks(relation regclass, older_than "any",
- *                 newer_than "any" DEFAULT NULL) RETURNS SETOF text
- *
- * Drops whole chunks (and the rows of the same ranges still waiting in the
- * default partition), returning the dropped chunks' qualified names.
- * Requires ownership of the hypertable.
- */
-Datum
-zvt_drop_chunks(PG_FUNCTION_ARGS)
-{
-	Oid			relid = PG_GETARG_OID(0);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HypertableInfo ht;
-	ChunkWindow w = chunk_window_args(fcinfo);
-	Oid			deflt;
-	List	   *victims;
-	ListCell   *lc;
-	int64		dropped = 0;
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (!w.has_older && !w.has_newer)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("older_than or newer_than must be given"),
-				 errhint("Pass a timestamptz, or an interval meaning that long before now().")));
-	if (w.has_older && w.has_newer && w.newer >= w.older)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("newer_than must be before older_than when both are given")));
-	hypertable_require(relid, &ht);
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
-
-	/* keep concurrent chunk creators out while we look and drop */
-	zvt_lock_chunks(relid);
-	LockRelationOid(relid, ShareRowExclusiveLock);
-	AcceptInvalidationMessages();
-
-	victims = chunks_selected(relid, &w);
-	SPI_connect();
-	foreach(lc, victims)
-	{
-		ChunkBounds *cb = lfirst(lc);
-		char	   *qname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(cb->relid)),
-													   get_rel_name(cb->relid));
-		text	   *t = cstring_to_text(qname);
-		Datum		value = PointerGetDatum(t);
-		bool		isnull = false;
-
-		if (SPI_execute(psprintf("DROP TABLE %s", qname), false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "could not drop chunk %s", qname);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-		dropped++;
-	}
-
-	/* rows of the dropped ranges that never reached a chunk go too */
-	deflt = get_default_partition_oid(relid);
-	if (OidIsValid(deflt))
-	{
-		int64		lo = 0;
-		int64		hi = 0;
-		int64		dummy;
-		StringInfoData cond;
-		const char *tcol = quote_identifier(ht.time_column);
-
-		initStringInfo(&cond);
-		if (w.has_older && zt_chunk_range(ZVT_TS_TO_UNIX(w.older), ht.interval, &hi, &dummy))
-			appendStringInfo(&cond, "%s < %s", tcol, bound_literal(&ht, hi));
-		if (w.has_newer && zt_chunk_range(ZVT_TS_TO_UNIX(w.newer), ht.interval, &lo, &dummy))
-		{
-			/* first whole chunk at or after newer */
-			if (lo < ZVT_TS_TO_UNIX(w.newer))
-				lo += ht.interval;
-			appendStringInfo(&cond, "%s%s >= %s", cond.len > 0 ? " AND " : "",
-							 tcol, bound_literal(&ht, lo));
-		}
-		if (cond.len > 0 &&
-			SPI_execute(psprintf("DELETE FROM ONLY %s WHERE %s",
-								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(deflt)),
-															get_rel_name(deflt)),
-								 cond.data), false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "could not delete expired rows from the default partition");
-	}
-	SPI_finish();
-	chunk_count_dropped(dropped);
-	PG_RETURN_VOID();
 }

@@ -9,8 +9,11 @@
  * zvt.maintenance_naptime it starts a short-lived "zvt maintenance" worker
  * connected to zvt.database.  That worker returns at once if the extension
  * is not installed; otherwise it runs zvt._maintain_hypertable() for each
- * hypertable, one transaction per hypertable so that one failing table
- * does not hold back the others, logs what was done, and exits.  Because
+ * hypertable, which does the table's work as its owner under
+ * SECURITY_RESTRICTED_OPERATION (as_owner.c), one transaction per
+ * hypertable so that one failing table does not hold back the others (the
+ * error is logged with the table's name and counted), logs what was done,
+ * and exits.  Because
  * it is connected only for the length of a pass, CREATE EXTENSION, DROP
  * EXTENSION and DROP DATABASE all work while zvt runs.
  *
@@ -44,6 +47,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -67,7 +71,8 @@ static void zvt_worker_init(BackgroundWorker *worker, const char *function,
 							const char *name, int restart_time);
 static List *worker_hypertables(void);
 static bool worker_maintain_one(Oid relid, int64 *created, int64 *moved,
-								int64 *dropped);
+								int64 *dropped, char *error, size_t errorlen);
+static void worker_error_context(void *arg);
 
 /*
  * Fill worker as every zvt worker is: shared memory and a database
@@ -331,6 +336,7 @@ maintenance_worker_main(Datum arg)
 	int64		moved = 0;
 	int64		dropped = 0;
 	int			failed = 0;
+	char		error[256] = "";
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -347,7 +353,8 @@ maintenance_worker_main(Datum arg)
 	foreach(lc, hypertables)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!worker_maintain_one(lfirst_oid(lc), &created, &moved, &dropped))
+		if (!worker_maintain_one(lfirst_oid(lc), &created, &moved, &dropped,
+								 error, sizeof(error)))
 			failed++;
 	}
 
@@ -355,7 +362,7 @@ maintenance_worker_main(Datum arg)
 		ereport(DEBUG1,
 				(errmsg("zvt maintenance pass: created %lld chunks, moved %lld rows, dropped %lld chunks",
 						(long long) created, (long long) moved, (long long) dropped)));
-	maintenance_record_pass(failed > 0 ? "a hypertable failed its maintenance; see the server log" : NULL);
+	maintenance_record_pass(failed, failed > 0 ? error : NULL);
 	proc_exit(0);
 }
 
@@ -395,28 +402,55 @@ worker_hypertables(void)
 	return result;
 }
 
+/* Error context of one hypertable's pass: which table failed. */
+static void
+worker_error_context(void *arg)
+{
+	errcontext("zvt maintenance of hypertable \"%s\"", (const char *) arg);
+}
+
 /*
- * One hypertable's pass in its own transaction.  An error is logged, the
- * transaction rolled back, and false returned so the pass goes on.
+ * One hypertable's pass in its own transaction.  An error is logged (with
+ * the table's name as its context), the transaction rolled back, "<table>:
+ * <message>" written to error (errorlen bytes), and false returned so the
+ * pass goes on with the next table.
  */
 static bool
-worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped)
+worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped,
+					char *error, size_t errorlen)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	volatile bool ok = true;
+	char		name[2 * NAMEDATALEN + 2];
+	ErrorContextCallback errcallback;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "zvt maintenance pass");
+	/* the name, for the log, outlives the transaction */
+	{
+		char	   *rel = get_rel_name(relid);
+		char	   *nsp = rel ? get_namespace_name(get_rel_namespace(relid)) : NULL;
 
+		snprintf(name, sizeof(name), "%s.%s", nsp ? nsp : "?", rel ? rel : "?");
+	}
 	PG_TRY();
 	{
 		Oid			argtypes[1] = {OIDOID};
 		Datum		values[1] = {ObjectIdGetDatum(relid)};
+		int64		c = 0;
+		int64		m = 0;
+		int64		d = 0;
+
+		/* pushed inside PG_TRY, whose end restores the stack as it found it */
+		errcallback.callback = worker_error_context;
+		errcallback.arg = name;
+		errcallback.previous = error_context_stack;
+		error_context_stack = &errcallback;
 
 		SPI_connect();
-		if (SPI_execute_with_args("SELECT relation::text, chunks_created, rows_moved, chunks_dropped "
+		if (SPI_execute_with_args("SELECT chunks_created, rows_moved, chunks_dropped "
 								  "  FROM zvt._maintain_hypertable($1)",
 								  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not run zvt._maintain_hypertable");
@@ -425,29 +459,35 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped)
 			HeapTuple	tup = SPI_tuptable->vals[0];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
 			bool		isnull;
-			int64		c = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-			int64		m = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-			int64		d = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 
-			if (c > 0 || m > 0 || d > 0)
-				ereport(LOG,
-						(errmsg("zvt maintenance of \"%s\": created %lld chunks, moved %lld rows, dropped %lld chunks",
-								SPI_getvalue(tup, desc, 1),
-								(long long) c, (long long) m, (long long) d)));
-			*created += c;
-			*moved += m;
-			*dropped += d;
+			c = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			m = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+			d = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 		}
 		SPI_finish();
+		error_context_stack = errcallback.previous;
+
+		if (c > 0 || m > 0 || d > 0)
+			ereport(LOG,
+					(errmsg("zvt maintenance of \"%s\": created %lld chunks, moved %lld rows, dropped %lld chunks",
+							name, (long long) c, (long long) m, (long long) d)));
+		*created += c;
+		*moved += m;
+		*dropped += d;
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
 		EmitErrorReport();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		snprintf(error, errorlen, "%s: %s", name, edata->message);
+		FreeErrorData(edata);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -461,20 +501,21 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped)
  */
 
 /*
- * Count one finished pass (chunk counts are added by chunk.c as they
- * happen).  error NULL = success.
+ * Count one finished pass in which `failed` hypertables failed (chunk
+ * counts are added by chunk.c as they happen); error, the latest failure's
+ * text, is kept when not NULL.
  */
 void
-maintenance_record_pass(const char *error)
+maintenance_record_pass(int64 failed, const char *error)
 {
 	if (zvt_shared == NULL)
 		return;
 	LWLockAcquire(zvt_shared->lock, LW_EXCLUSIVE);
 	zvt_shared->passes++;
 	zvt_shared->last_pass_end = GetCurrentTimestamp();
+	zvt_shared->failures += failed;
 	if (error)
 	{
-		zvt_shared->failures++;
 		strlcpy(zvt_shared->last_error, error, sizeof(zvt_shared->last_error));
 	}
 	LWLockRelease(zvt_shared->lock);

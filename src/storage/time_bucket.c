@@ -3,16 +3,20 @@
  * src/storage/time_bucket.c
  *	  SQL glue for zvt.time_bucket over timestamptz and timestamp.
  *
- * The arithmetic lives in src/core/zvt_time.c; this file validates the
- * width, converts PostgreSQL timestamps (microseconds since 2000-01-01) to
- * the core's Unix microseconds and back, and raises the SQLSTATEs of
- * API.md.  A timestamptz is bucketed in UTC whatever the session's
- * TimeZone, as TimescaleDB does; a timestamp is bucketed as written.
+ * The arithmetic lives in src/core/zvt_time.c, which counts instants as
+ * PostgreSQL does (microseconds since 2000-01-01), so timestamps pass
+ * through unconverted and the result is exact over PostgreSQL's whole
+ * range; this file validates the width and raises the SQLSTATEs of API.md:
+ * 22023 for a bad width, 22008 when the bucket's start (or the width) is
+ * outside what a timestamp can hold.  A timestamptz is bucketed in UTC
+ * whatever the session's TimeZone, as TimescaleDB does; a timestamp is
+ * bucketed as written.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "common/int.h"
 #include "fmgr.h"
 #include "utils/timestamp.h"
 
@@ -56,6 +60,7 @@ bucket_timestamp(Interval *width, Timestamp ts, bool has_origin,
 				 Timestamp origin)
 {
 	int64_t		result;
+	int64		usecs = 0;
 	bool		ok;
 
 	if (width->month != 0)
@@ -70,11 +75,20 @@ bucket_timestamp(Interval *width, Timestamp ts, bool has_origin,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("bucket width must be greater than zero")));
 	}
-	else if (width->time + (int64) width->day * USECS_PER_DAY <= 0 ||
-			 width->day < 0 || width->time < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("bucket width must be greater than zero")));
+	else
+	{
+		if (width->day < 0 || width->time < 0 ||
+			(width->day == 0 && width->time == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("bucket width must be greater than zero")));
+		if (pg_mul_s64_overflow((int64) width->day, USECS_PER_DAY, &usecs) ||
+			pg_add_s64_overflow(usecs, width->time, &usecs))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("bucket width out of range"),
+					 errdetail("A width of days and time must be shorter than 292,000 years.")));
+	}
 
 	if (TIMESTAMP_NOT_FINITE(ts))
 		return ts;
@@ -84,18 +98,15 @@ bucket_timestamp(Interval *width, Timestamp ts, bool has_origin,
 				 errmsg("origin must be finite")));
 
 	if (width->month != 0)
-		ok = zt_bucket_months(ZVT_TS_TO_UNIX(ts), width->month,
-							  has_origin ? ZVT_TS_TO_UNIX(origin) : ZT_DEFAULT_MONTH_ORIGIN,
-							  &result);
+		ok = zt_bucket_months(ts, width->month,
+							  has_origin ? origin : ZT_DEFAULT_MONTH_ORIGIN, &result);
 	else
-		ok = zt_bucket_fixed(ZVT_TS_TO_UNIX(ts),
-							 width->time + (int64) width->day * USECS_PER_DAY,
-							 has_origin ? ZVT_TS_TO_UNIX(origin) : ZT_DEFAULT_ORIGIN,
-							 &result);
+		ok = zt_bucket_fixed(ts, usecs, has_origin ? origin : ZT_DEFAULT_ORIGIN, &result);
 
-	if (!ok || !IS_VALID_TIMESTAMP(ZVT_UNIX_TO_TS(result)))
+	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
-	return ZVT_UNIX_TO_TS(result);
+				 errmsg("timestamp out of range"),
+				 errdetail("The bucket holding it would start before 4714-11-24 BC, the earliest timestamp.")));
+	return (Timestamp) result;
 }

@@ -38,8 +38,13 @@ INSERT INTO reviewed VALUES
     ('_hypertable_or_error(regclass)', 'add/remove_retention_policy, as the caller: reads zvt._hypertables'),
     ('add_retention_policy(regclass, interval, boolean)', 'hypertable owners: zvt._hypertables row-level security'),
     ('remove_retention_policy(regclass, boolean)', 'hypertable owners: zvt._hypertables row-level security'),
-    ('_maintain_hypertable(regclass)', 'run_maintenance and the maintenance worker (issue 11 item 1 reworks it)'),
-    ('run_maintenance()', 'anyone, for the hypertables it owns (issue 11 item 1)'),
+    -- checks that the caller has the owner's privileges, then runs the pass as
+    -- the owner under SECURITY_RESTRICTED_OPERATION
+    ('_maintain_hypertable(regclass)', 'run_maintenance and the maintenance worker'),
+    -- does only what its caller may do: _ensure_chunk and drop_chunks check
+    ('_maintenance_steps(regclass)', '_maintain_hypertable, as the table''s owner'),
+    ('_chunk_start(timestamp with time zone, interval, integer)', 'anyone: arithmetic only'),
+    ('run_maintenance()', 'anyone, for the hypertables it owns (all of them for a superuser)'),
     -- last_error may carry another role's table name or error text (reported)
     ('maintenance_status()', 'anyone: the maintenance worker''s counters'),
     ('_on_sql_drop()', 'the zvt_sql_drop event trigger only: event trigger functions cannot be called, and only superusers make event triggers'),

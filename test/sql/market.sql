@@ -60,14 +60,17 @@ VALUES ('2024-01-01 00:00:01.5+00', 1, '1001', 42000.5, 0.01, 'buy', '2024-01-01
 ON CONFLICT (instrument_id, trade_id, ts) DO NOTHING;
 SELECT ts, exchange, symbol, trade_id, price, qty, side, local_ts - ts AS latency
   FROM zvt.trades_v ORDER BY instrument_id, ts;
--- a plain duplicate is refused by the natural key
+-- a plain duplicate is refused by the natural key (23505), bad values by
+-- the checks (23514); the messages name the partition, whose name holds
+-- the table's OID, so only the SQLSTATEs are shown
+\set VERBOSITY sqlstate
 INSERT INTO zvt.trades (ts, instrument_id, trade_id, price, qty, side)
 VALUES ('2024-01-01 00:00:02+00', 1, '1002', 42001, 0.5, 'sell');
--- bad values are refused
 INSERT INTO zvt.trades (ts, instrument_id, trade_id, price, qty, side)
 VALUES ('2024-01-01 00:00:03+00', 1, '1003', 42001, 0.5, 'taker');
 INSERT INTO zvt.trades (ts, instrument_id, trade_id, price, qty, side)
 VALUES ('2024-01-01 00:00:03+00', 1, '1003', 42001, 0, 'buy');
+\set VERBOSITY terse
 
 -- candles: the open bar is updated in place until it closes
 INSERT INTO zvt.candles AS c (ts, instrument_id, timeframe, open, high, low, close, volume,
@@ -112,9 +115,12 @@ SELECT ts, symbol, seq, bid, bid_qty, ask, ask_qty FROM zvt.quotes_v ORDER BY se
 
 -- the rows landed in chunks once maintenance ran
 CALL zvt.run_maintenance();
-SELECT tableoid::regclass, count(*) FROM zvt.trades GROUP BY 1;
-SELECT tableoid::regclass, count(*) FROM zvt.candles GROUP BY 1;
-SELECT tableoid::regclass, count(*) FROM zvt.quotes GROUP BY 1;
+SELECT c.range_start, count(*) FROM zvt.trades t
+  JOIN zvt._chunks('zvt.trades') c ON c.chunk = t.tableoid GROUP BY 1;
+SELECT c.range_start, count(*) FROM zvt.candles t
+  JOIN zvt._chunks('zvt.candles') c ON c.chunk = t.tableoid GROUP BY 1;
+SELECT c.range_start, count(*) FROM zvt.quotes t
+  JOIN zvt._chunks('zvt.quotes') c ON c.chunk = t.tableoid GROUP BY 1;
 
 -- every view runs with the caller's rights
 SELECT c.relname, c.reloptions FROM pg_class c

@@ -57,6 +57,30 @@ SELECT zvt.time_bucket('1 hour', NULL::timestamptz) IS NULL AS null_ts;
 SELECT zvt.time_bucket('1 hour', '2026-11-25 13:45:00+00'::timestamptz, NULL) AT TIME ZONE 'UTC';
 SELECT zvt.time_bucket('1 hour', 'infinity'::timestamptz), zvt.time_bucket('1 hour', '-infinity'::timestamptz);
 
+-- the ends of the timestamp range: exact, whatever the width (the last
+-- second of 294276 once came back as 08:01:49.551616 of some other day)
+SET TimeZone = 'UTC';
+SELECT zvt.time_bucket('1 day', '294276-12-31 23:59:59+00'::timestamptz);
+SELECT zvt.time_bucket('1 minute', '294276-12-31 23:59:59.999999+00'::timestamptz);
+SELECT zvt.time_bucket('1 week', '294276-12-31 23:59:59+00'::timestamptz);
+SELECT zvt.time_bucket('1 month', '294276-12-31 23:59:59+00'::timestamptz);
+SELECT zvt.time_bucket('1 year', '294276-12-31 23:59:59+00'::timestamptz);
+SELECT zvt.time_bucket('1 day', '294276-12-31 23:59:59'::timestamp);
+SELECT zvt.time_bucket('1 day', '294276-12-31 23:59:59+00'::timestamptz, '294276-12-31 12:00+00');
+SELECT zvt.time_bucket('1 week', '4714-11-24 12:00:00+00 BC'::timestamptz);
+SELECT zvt.time_bucket('1 day', '4714-11-24 00:00:00+00 BC'::timestamptz);
+-- a bucket that would start before 4714-11-24 BC, or a width past
+-- 292,000 years, is 22008
+\set VERBOSITY default
+SELECT zvt.time_bucket('1 month', '4714-11-24 12:00:00+00 BC'::timestamptz);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.time_bucket('5 hours', '4714-11-24 00:00:00+00 BC'::timestamptz);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.time_bucket('2147483647 days', '2026-11-25 13:00+00'::timestamptz);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.time_bucket('1 day', '294276-12-31 23:59:59+00'::timestamptz, '4714-11-24 01:00+00 BC');
+RESET TimeZone;
+
 -- bad widths are 22023
 \set VERBOSITY default
 SELECT zvt.time_bucket('0 minutes', now());

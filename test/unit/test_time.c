@@ -9,11 +9,14 @@
 
 #include <stdint.h>
 
-/* Unix microseconds of a UTC date and time. */
+/*
+ * The instant (microseconds since 2000-01-01 UTC) of a UTC date and time;
+ * astronomical years (0 = 1 BC, -4713 = 4714 BC).
+ */
 static int64_t
 utc(int y, int mo, int d, int h, int mi, int s)
 {
-	return zt_days_from_civil(y, mo, d) * ZT_USECS_PER_DAY +
+	return (zt_days_from_civil(y, mo, d) - ZT_PG_EPOCH_DAYS) * ZT_USECS_PER_DAY +
 		((int64_t) h * 3600 + mi * 60 + s) * ZT_USECS_PER_SEC;
 }
 
@@ -42,7 +45,12 @@ test_civil(void)
 			break;
 		}
 	}
-	CHECK(ZT_PG_EPOCH_OFFSET == utc(2000, 1, 1, 0, 0, 0));
+	CHECK(utc(2000, 1, 1, 0, 0, 0) == 0);
+	CHECK(utc(1970, 1, 1, 0, 0, 0) == ZT_UNIX_EPOCH);
+	CHECK(-ZT_UNIX_EPOCH == ZT_PG_EPOCH_OFFSET);
+	/* PostgreSQL's range: 4714-11-24 BC to 294276-12-31 */
+	CHECK(utc(-4713, 11, 24, 0, 0, 0) == ZT_TS_MIN);
+	CHECK(utc(294277, 1, 1, 0, 0, 0) == ZT_TS_END);
 }
 
 static void
@@ -123,10 +131,10 @@ test_chunk_range(void)
 	CHECK(zt_chunk_range(utc(2026, 11, 25, 13, 0, 0), ZT_USECS_PER_DAY, &s, &e));
 	CHECK(s == utc(2026, 11, 25, 0, 0, 0) && e == utc(2026, 11, 26, 0, 0, 0));
 	CHECK(zt_chunk_range(utc(1969, 12, 31, 12, 0, 0), ZT_USECS_PER_DAY, &s, &e));
-	CHECK(s == utc(1969, 12, 31, 0, 0, 0) && e == 0);
+	CHECK(s == utc(1969, 12, 31, 0, 0, 0) && e == ZT_UNIX_EPOCH);
 	/* 30-day chunks count from 1970-01-01, not from month starts */
 	CHECK(zt_chunk_range(utc(2026, 11, 25, 0, 0, 0), 30 * ZT_USECS_PER_DAY, &s, &e));
-	CHECK(s % (30 * ZT_USECS_PER_DAY) == 0 && s <= utc(2026, 11, 25, 0, 0, 0) &&
+	CHECK((s - ZT_UNIX_EPOCH) % (30 * ZT_USECS_PER_DAY) == 0 && s <= utc(2026, 11, 25, 0, 0, 0) &&
 		  e > utc(2026, 11, 25, 0, 0, 0) && e - s == 30 * ZT_USECS_PER_DAY);
 	CHECK(!zt_chunk_range(INT64_MAX, ZT_USECS_PER_DAY, &s, &e));
 	CHECK(!zt_chunk_range(0, 0, &s, &e));
@@ -159,6 +167,158 @@ test_names_and_literals(void)
 	CHECK_STR(buf, "0001-01-01 00:00:00+00 BC");
 }
 
+/*
+ * The ends of PostgreSQL's range: exact buckets where the result is a
+ * valid timestamp, false where it is not, and no chunk whose bounds a
+ * partition could not state.
+ */
+static void
+test_range_edges(void)
+{
+	int64_t		out = 0;
+	int64_t		s = 0,
+				e = 0;
+	int64_t		last_sec = utc(294276, 12, 31, 23, 59, 59);
+	int64_t		week = 7 * ZT_USECS_PER_DAY;
+	int64_t		days = zt_days_from_civil(294276, 12, 31);
+	/* 1970-01-01 was a Thursday: 0 = Monday */
+	int64_t		weekday = ((days + 3) % 7 + 7) % 7;
+
+	/* the example: 294276-12-31 23:59:59 is in the bucket of that day */
+	CHECK(zt_bucket_fixed(last_sec, ZT_USECS_PER_DAY, ZT_DEFAULT_ORIGIN, &out));
+	CHECK(out == utc(294276, 12, 31, 0, 0, 0));
+	CHECK(zt_bucket_fixed(ZT_TS_END - 1, ZT_USECS_PER_MINUTE, ZT_DEFAULT_ORIGIN, &out));
+	CHECK(out == utc(294276, 12, 31, 23, 59, 0));
+	CHECK(zt_bucket_fixed(last_sec, week, ZT_DEFAULT_ORIGIN, &out));
+	CHECK(out == utc(294276, 12, 31, 0, 0, 0) - weekday * ZT_USECS_PER_DAY);
+	CHECK(zt_bucket_months(last_sec, 1, ZT_DEFAULT_MONTH_ORIGIN, &out));
+	CHECK(out == utc(294276, 12, 1, 0, 0, 0));
+	CHECK(zt_bucket_months(last_sec, 12, ZT_DEFAULT_MONTH_ORIGIN, &out));
+	CHECK(out == utc(294276, 1, 1, 0, 0, 0));
+	CHECK(zt_bucket_months(ZT_TS_END - 1, 1, utc(2000, 1, 31, 0, 0, 0), &out));
+	CHECK(out == utc(294276, 12, 31, 0, 0, 0));
+
+	/* 4714-11-24 BC is a Monday and a midnight: day and week buckets hold */
+	CHECK(zt_bucket_fixed(ZT_TS_MIN + 1, ZT_USECS_PER_DAY, ZT_DEFAULT_ORIGIN, &out));
+	CHECK(out == ZT_TS_MIN);
+	CHECK(zt_bucket_fixed(ZT_TS_MIN + 1, week, ZT_DEFAULT_ORIGIN, &out));
+	CHECK(out == ZT_TS_MIN);
+	/* ... but its month began before the range, and so did a 5-hour bucket */
+	CHECK(!zt_bucket_months(ZT_TS_MIN, 1, ZT_DEFAULT_MONTH_ORIGIN, &out));
+	CHECK(!zt_bucket_fixed(ZT_TS_MIN, 5 * 3600 * ZT_USECS_PER_SEC, ZT_DEFAULT_ORIGIN, &out));
+	/* a width wider than the range */
+	CHECK(!zt_bucket_fixed(0, INT64_MAX, ZT_DEFAULT_ORIGIN, &out));
+	CHECK(zt_bucket_fixed(0, INT64_MAX, 0, &out) && out == 0);
+
+	/* months past the end */
+	CHECK(zt_add_months(utc(294276, 11, 30, 0, 0, 0), 1, &out));
+	CHECK(out == utc(294276, 12, 30, 0, 0, 0));
+	CHECK(!zt_add_months(utc(294276, 12, 15, 0, 0, 0), 1, &out));
+	CHECK(!zt_add_months(0, INT64_MAX, &out));
+
+	/* chunks: the last whole day has one, the very last day does not */
+	CHECK(zt_chunk_range(utc(294276, 12, 30, 12, 0, 0), ZT_USECS_PER_DAY, &s, &e));
+	CHECK(s == utc(294276, 12, 30, 0, 0, 0) && e == utc(294276, 12, 31, 0, 0, 0));
+	CHECK(!zt_chunk_range(last_sec, ZT_USECS_PER_DAY, &s, &e));
+	CHECK(!zt_chunk_range(ZT_TS_END - 1, ZT_USECS_PER_DAY, &s, &e));
+	CHECK(zt_chunk_range(ZT_TS_MIN, ZT_USECS_PER_DAY, &s, &e) && s == ZT_TS_MIN);
+	/* weeks from 1970 (a Thursday): the Thursday before 4714-11-24 BC is out */
+	CHECK(!zt_chunk_range(ZT_TS_MIN, week, &s, &e));
+	CHECK(!zt_chunk_range(INT64_MAX, ZT_USECS_PER_DAY, &s, &e));
+	CHECK(!zt_chunk_range(INT64_MIN, ZT_USECS_PER_DAY, &s, &e));
+	/* one chunk from 1970 to past 292000 AD still has bounds */
+	CHECK(zt_chunk_range(0, INT64_MAX, &s, &e) && s == ZT_UNIX_EPOCH);
+
+	/* names and literals of the far years */
+	{
+		char		buf[64];
+
+		zt_chunk_suffix(utc(294276, 12, 30, 0, 0, 0), ZT_USECS_PER_DAY, buf, sizeof(buf));
+		CHECK_STR(buf, "p2942761230");
+		zt_chunk_suffix(ZT_TS_MIN, ZT_USECS_PER_DAY, buf, sizeof(buf));
+		CHECK_STR(buf, "pm47131124");
+		zt_format_iso(utc(294276, 12, 31, 0, 0, 0), true, buf, sizeof(buf));
+		CHECK_STR(buf, "294276-12-31 00:00:00+00");
+		zt_format_iso(ZT_TS_MIN, true, buf, sizeof(buf));
+		CHECK_STR(buf, "4714-11-24 00:00:00+00 BC");
+	}
+}
+
+/* drop_chunks' window of instants whose chunks lie wholly inside. */
+static void
+test_chunk_window(void)
+{
+	int64_t		lo = 0,
+				hi = 0;
+	int64_t		day = ZT_USECS_PER_DAY;
+
+	CHECK(zt_chunk_window(day, true, utc(2026, 11, 25, 13, 0, 0), false, 0, &lo, &hi));
+	CHECK(lo == ZT_TS_MIN && hi == utc(2026, 11, 25, 0, 0, 0));
+	CHECK(zt_chunk_window(day, false, 0, true, utc(2026, 11, 25, 13, 0, 0), &lo, &hi));
+	CHECK(lo == utc(2026, 11, 26, 0, 0, 0) && hi == utc(294276, 12, 31, 0, 0, 0));
+	CHECK(zt_chunk_window(day, true, utc(2026, 11, 27, 0, 0, 0), true,
+						  utc(2026, 11, 25, 0, 0, 0), &lo, &hi));
+	CHECK(lo == utc(2026, 11, 25, 0, 0, 0) && hi == utc(2026, 11, 27, 0, 0, 0));
+	/* a window narrower than a chunk holds none */
+	CHECK(!zt_chunk_window(day, true, utc(2026, 11, 25, 13, 0, 0), true,
+						   utc(2026, 11, 25, 1, 0, 0), &lo, &hi));
+	/* infinities: everything that has a chunk, or nothing */
+	CHECK(zt_chunk_window(day, true, INT64_MAX, false, 0, &lo, &hi));
+	CHECK(lo == ZT_TS_MIN && hi == utc(294276, 12, 31, 0, 0, 0));
+	CHECK(!zt_chunk_window(day, true, INT64_MIN, false, 0, &lo, &hi));
+	CHECK(!zt_chunk_window(day, false, 0, true, INT64_MAX, &lo, &hi));
+	CHECK(zt_chunk_window(day, false, 0, true, INT64_MIN, &lo, &hi) && lo == ZT_TS_MIN);
+	/* weeks: the first whole chunk starts on the Thursday after 4714-11-24 BC */
+	CHECK(zt_chunk_window(7 * day, false, 0, false, 0, &lo, &hi));
+	CHECK(lo == ZT_TS_MIN + 3 * day);
+	CHECK(!zt_chunk_window(INT64_MAX, false, 0, false, 0, &lo, &hi));
+	CHECK(!zt_chunk_window(0, false, 0, false, 0, &lo, &hi));
+}
+
+/*
+ * Every function on extreme inputs: results are valid timestamps and
+ * buckets never lie after ts (UBSan fails the run on any overflow).
+ */
+static void
+test_total(void)
+{
+	const int64_t vals[] = {INT64_MIN, INT64_MIN + 1, ZT_TS_MIN - 1, ZT_TS_MIN, -1, 0,
+	ZT_TS_END - 1, ZT_TS_END, INT64_MAX - 1, INT64_MAX};
+	const int64_t widths[] = {1, 7, ZT_USECS_PER_DAY, 30 * ZT_USECS_PER_DAY,
+	INT64_MAX / 3, INT64_MAX};
+	const int32_t months[] = {1, 5, 12, INT32_MAX};
+	size_t		nv = sizeof(vals) / sizeof(vals[0]);
+	int			bad = 0;
+
+	for (size_t i = 0; i < nv; i++)
+		for (size_t j = 0; j < nv; j++)
+		{
+			int64_t		out,
+						lo,
+						hi;
+
+			for (size_t k = 0; k < sizeof(widths) / sizeof(widths[0]); k++)
+			{
+				if (zt_bucket_fixed(vals[i], widths[k], vals[j], &out) &&
+					(!ZT_TS_VALID(out) || out > vals[i]))
+					bad++;
+				if (zt_chunk_range(vals[i], widths[k], &lo, &hi) &&
+					(!ZT_TS_VALID(lo) || !ZT_TS_VALID(hi) || lo > vals[i] || hi <= vals[i]))
+					bad++;
+				if (zt_chunk_window(widths[k], true, vals[i], true, vals[j], &lo, &hi) &&
+					(!ZT_TS_VALID(lo) || !ZT_TS_VALID(hi) || lo >= hi))
+					bad++;
+			}
+			for (size_t k = 0; k < sizeof(months) / sizeof(months[0]); k++)
+				if (zt_bucket_months(vals[i], months[k], vals[j], &out) &&
+					(!ZT_TS_VALID(out) || out > vals[i]))
+					bad++;
+			if (zt_add_months(vals[i], vals[j], &out) && !ZT_TS_VALID(out))
+				bad++;
+		}
+	CHECK(bad == 0);
+}
+
 int
 main(void)
 {
@@ -168,5 +328,8 @@ main(void)
 	test_bucket_months();
 	test_chunk_range();
 	test_names_and_literals();
+	test_range_edges();
+	test_chunk_window();
+	test_total();
 	return unit_summary("test_time");
 }
