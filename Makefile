@@ -13,7 +13,9 @@ MODULE_big = zvt
 OBJS = \
 	src/zvt.o \
 	src/core/zvt_time.o \
+	src/base/claim.o \
 	src/base/locks.o \
+	src/launcher/launcher.o \
 	src/storage/as_owner.o \
 	src/storage/chunk.o \
 	src/storage/chunk_list.o \

@@ -11,9 +11,12 @@
  * false, and functions that need the workers say so (55000) through
  * zvt_require_preload().
  *
- * Shared memory follows pg_stat_statements in PostgreSQL 15: sizes and the
- * LWLock tranche are requested from shmem_request_hook, the struct is
+ * Shared memory follows pg_stat_statements in PostgreSQL 15: sizes and
+ * LWLock tranches are requested from shmem_request_hook, the structs are
  * created or attached in shmem_startup_hook under AddinShmemInitLock.
+ * Each part owns its struct (launcher, maintenance, bus, feeds, matcher;
+ * docs/architecture.md): this file only calls their size and init
+ * functions.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +26,7 @@
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -31,6 +35,9 @@
 #include "bus/bus.h"
 #include "core/zvt_time.h"
 #include "feed/status.h"
+#include "launcher/launcher.h"
+#include "storage/maintenance.h"
+#include "trading/matcher.h"
 #include "zvt.h"
 
 PG_MODULE_MAGIC;
@@ -53,7 +60,8 @@ bool		zvt_paper_matcher = true;
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
 
-ZvtSharedState *zvt_shared = NULL;
+/* true once this process has attached zvt's shared memory */
+static bool zvt_shmem_attached = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -87,7 +95,7 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = zvt_shmem_startup;
 
-	maintenance_register_launcher();
+	launcher_register();
 }
 
 /*
@@ -219,31 +227,29 @@ zvt_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 
-	RequestAddinShmemSpace(MAXALIGN(sizeof(ZvtSharedState)));
-	RequestNamedLWLockTranche("zvt maintenance", 1);
+	/* each part's own struct; see docs/architecture.md, "Shared memory" */
+	RequestAddinShmemSpace(launcher_shmem_size());
+	maintenance_shmem_request();
 	RequestAddinShmemSpace(MAXALIGN(bus_shmem_size()));
 	RequestNamedLWLockTranche("zvt bus", 1);
 	RequestAddinShmemSpace(feed_shmem_size());
+	RequestAddinShmemSpace(matcher_shmem_size());
 }
 
 static void
 zvt_shmem_startup(void)
 {
-	bool		found;
-
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	zvt_shared = ShmemInitStruct("zvt maintenance", sizeof(ZvtSharedState), &found);
-	if (!found)
-	{
-		memset(zvt_shared, 0, sizeof(ZvtSharedState));
-		zvt_shared->lock = &(GetNamedLWLockTranche("zvt maintenance"))->lock;
-	}
+	launcher_shmem_init();
+	maintenance_shmem_init();
 	bus_shmem_init();
 	feed_shmem_init();
+	matcher_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
+	zvt_shmem_attached = true;
 }
 
 /*
@@ -253,7 +259,7 @@ zvt_shmem_startup(void)
 void
 zvt_require_preload(const char *what)
 {
-	if (!zvt_preloaded || zvt_shared == NULL)
+	if (!zvt_preloaded || !zvt_shmem_attached)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s requires zvt to be loaded via shared_preload_libraries", what),

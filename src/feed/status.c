@@ -38,6 +38,7 @@
 #include "utils/timestamp.h"
 
 #include "base/export.h"
+#include "base/claim.h"
 #include "bus/bus.h"
 #include "feed/exchanges.h"
 #include "feed/status.h"
@@ -49,6 +50,7 @@ typedef struct FeedShared
 	pg_atomic_uint64 subscriptions[FEED_EXCHANGES];
 	pg_atomic_uint64 instruments[FEED_EXCHANGES];
 	pg_atomic_uint64 idle[FEED_EXCHANGES];
+	pg_atomic_uint32 owner[FEED_EXCHANGES]; /* pid of the running worker (base/claim.h) */
 } FeedShared;
 
 static FeedShared *feed_shared = NULL;
@@ -170,6 +172,31 @@ feed_mark_idle(int exchange, uint64 generation)
 	feed_require();
 	pg_atomic_write_u64(&feed_shared->idle[exchange],
 						generation == PG_UINT64_MAX ? 0 : generation + 1);
+}
+
+/*
+ * Claim exchange's worker slot for this process (false: another worker
+ * of that exchange runs), give it back, or ask whether one runs.
+ */
+bool
+feed_claim(int exchange)
+{
+	feed_require();
+	return zvt_claim(&feed_shared->owner[exchange]);
+}
+
+void
+feed_release(int exchange)
+{
+	if (feed_shared != NULL)
+		zvt_release(&feed_shared->owner[exchange]);
+}
+
+bool
+feed_running(int exchange)
+{
+	feed_require();
+	return zvt_claimed(&feed_shared->owner[exchange]);
 }
 
 /* Whether exchange's worker last found nothing to stream at this generation. */

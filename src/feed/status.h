@@ -41,5 +41,8 @@ extern uint64 feed_subscription_generation(int exchange);
 extern uint64 feed_instrument_generation(int exchange);
 extern void feed_mark_idle(int exchange, uint64 generation);
 extern bool feed_is_idle(int exchange, uint64 generation);
+extern bool feed_claim(int exchange);
+extern void feed_release(int exchange);
+extern bool feed_running(int exchange);
 
 #endif							/* FEED_STATUS_H */

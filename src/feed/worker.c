@@ -91,6 +91,7 @@ static void sync_instruments_now(void);
 static bool tick_database(bool reload);
 static void feed_tick(lws_sorted_usec_list_t *sul);
 static void stop_parser(int code, Datum arg);
+static void feed_unclaim(int code, Datum arg);
 static void run_contexts(void);
 
 int64
@@ -431,6 +432,13 @@ run_contexts(void)
 	} while (restart_context && !got_sigterm && PostmasterIsAlive());
 }
 
+/* before_shmem_exit: give the exchange's worker slot back */
+static void
+feed_unclaim(int code, Datum arg)
+{
+	feed_release(DatumGetInt32(arg));
+}
+
 void
 feed_worker_main(Datum arg)
 {
@@ -451,6 +459,15 @@ feed_worker_main(Datum arg)
 
 	if (!zvt_feeds)
 		proc_exit(0);
+
+	/* one worker per exchange, even after a crash restart or a new launcher */
+	if (!feed_claim(exi))
+	{
+		ereport(LOG,
+				(errmsg("zvt feed %s is already running; this one exits", feed_self.exchange)));
+		proc_exit(0);
+	}
+	before_shmem_exit(feed_unclaim, Int32GetDatum(exi));
 
 	/* extension and subscriptions first: without them there is nothing to do */
 	StartTransactionCommand();

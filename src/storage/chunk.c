@@ -74,6 +74,7 @@
 #include "base/locks.h"
 #include "core/zvt_time.h"
 #include "storage/chunk.h"
+#include "storage/maintenance.h"
 #include "zvt.h"
 
 PG_FUNCTION_INFO_V1(zvt_ensure_chunk);

@@ -40,6 +40,7 @@
 #include "base/locks.h"
 #include "core/zvt_time.h"
 #include "storage/chunk.h"
+#include "storage/maintenance.h"
 #include "zvt.h"
 
 /* One partition of a hypertable, as read from its relpartbound. */
@@ -144,8 +145,25 @@ chunk_bounds_list(Oid relid)
 }
 
 /*
+ * Whether the caller may lock relid ACCESS SHARE anyway (LOCK TABLE's
+ * rule: SELECT, INSERT, UPDATE, DELETE or TRUNCATE on it).  Listing a
+ * table's chunks locks it to the end of the transaction, which holds off
+ * its owner's DROP, ALTER and chunk drops: a role without a privilege on
+ * the table must not be able to do that.
+ */
+static bool
+may_lock(Oid relid)
+{
+	return pg_class_aclmask(relid, GetUserId(),
+							ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE,
+							ACLMASK_ANY) != 0;
+}
+
+/*
  * zvt._chunks(relation regclass) RETURNS TABLE (chunk regclass,
  *   range_start timestamptz, range_end timestamptz, is_default bool)
+ *
+ * No rows, and no lock, for a table the caller has no privilege on.
  */
 Datum
 zvt_chunks(PG_FUNCTION_ARGS)
@@ -155,7 +173,7 @@ zvt_chunks(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE || !may_lock(relid))
 		PG_RETURN_VOID();
 	/* parent before partitions, as TRUNCATE and chunk creation lock: no cycles */
 	LockRelationOid(relid, AccessShareLock);
@@ -288,6 +306,8 @@ zvt_show_chunks(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	hypertable_require(relid, &ht);
+	if (!may_lock(relid))
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
 	LockRelationOid(relid, AccessShareLock);
 
 	foreach(lc, chunks_selected(relid, &w))

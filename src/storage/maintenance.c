@@ -1,13 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * src/storage/maintenance.c
- *	  The launcher and maintenance background workers, and their counters.
+ *	  The maintenance background worker and its counters.
  *
- * The launcher is registered by _PG_init and connects to no database, so
- * it can watch for zvt.database to appear (it reads the shared catalog
- * pg_database) and never blocks DROP DATABASE.  Every
- * zvt.maintenance_naptime it starts a short-lived "zvt maintenance" worker
- * connected to zvt.database.  That worker returns at once if the extension
+ * Every zvt.maintenance_naptime the launcher (src/launcher/launcher.c)
+ * starts a short-lived "zvt maintenance" worker connected to
+ * zvt.database.  That worker returns at once if the extension
  * is not installed; otherwise it runs zvt._maintain_hypertable() for each
  * hypertable, which does the table's work as its owner under
  * SECURITY_RESTRICTED_OPERATION (as_owner.c), one transaction per
@@ -17,11 +15,11 @@
  * it is connected only for the length of a pass, CREATE EXTENSION, DROP
  * EXTENSION and DROP DATABASE all work while zvt runs.
  *
- * The launcher is restarted 5 s after a crash; a maintenance worker is
- * never restarted (the next pass comes anyway).
+ * A maintenance worker is never restarted (the next pass comes anyway).
  *
- * Counters in ZvtSharedState are protected by its lock; chunk creation and
- * drops are counted where they happen (chunk.c), whoever triggered them.
+ * Counters in shared memory ("zvt maintenance", MaintenanceShared) are
+ * protected by its LWLock; chunk creation and drops are counted where
+ * they happen (chunk.c, chunk_list.c), whoever triggered them.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,6 +30,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -42,9 +41,11 @@
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -53,273 +54,37 @@
 #include "utils/timestamp.h"
 
 #include "base/export.h"
-#include "bus/bus.h"
-#include "feed/exchanges.h"
-#include "feed/status.h"
+#include "launcher/launcher.h"
+#include "storage/maintenance.h"
 #include "zvt.h"
 
-PGDLLEXPORT void maintenance_launcher_main(Datum arg);
 PGDLLEXPORT void maintenance_worker_main(Datum arg);
 
 PG_FUNCTION_INFO_V1(zvt_maintenance_status);
 
-static Oid	launcher_database_oid(void);
-static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
-static void launcher_start_feeds(BackgroundWorkerHandle **handles);
-static void launcher_start_matcher(BackgroundWorkerHandle **handle);
-static void zvt_worker_init(BackgroundWorker *worker, const char *function,
-							const char *name, int restart_time);
+/*
+ * Counters since server start, read by zvt.maintenance_status; the lock
+ * protects every field.
+ */
+typedef struct MaintenanceShared
+{
+	LWLock	   *lock;
+	int64		passes;			/* completed maintenance passes */
+	int64		failures;		/* hypertables whose pass raised an error */
+	int64		chunks_created;
+	int64		rows_moved;		/* rows moved out of default partitions */
+	int64		chunks_dropped;
+	TimestampTz last_pass_start;
+	TimestampTz last_pass_end;
+	char		last_error[256];	/* "<table>: <message>" of the latest failure */
+} MaintenanceShared;
+
+static MaintenanceShared *maint_shared = NULL;
+
 static List *worker_hypertables(void);
 static bool worker_maintain_one(Oid relid, int64 *created, int64 *moved,
 								int64 *dropped, char *error, size_t errorlen);
 static void worker_error_context(void *arg);
-
-/*
- * Fill worker as every zvt worker is: shared memory and a database
- * connection, started once recovery is over, in zvt's library; name is
- * its bgw_name and bgw_type.
- */
-static void
-zvt_worker_init(BackgroundWorker *worker, const char *function, const char *name,
-				int restart_time)
-{
-	memset(worker, 0, sizeof(*worker));
-	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker->bgw_restart_time = restart_time;
-	snprintf(worker->bgw_library_name, BGW_MAXLEN, "zvt");
-	snprintf(worker->bgw_function_name, BGW_MAXLEN, "%s", function);
-	snprintf(worker->bgw_name, BGW_MAXLEN, "%s", name);
-	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", name);
-}
-
-void
-maintenance_register_launcher(void)
-{
-	BackgroundWorker worker;
-
-	zvt_worker_init(&worker, "maintenance_launcher_main", "zvt launcher", 5);
-	RegisterBackgroundWorker(&worker);
-}
-
-/* ----------------------------------------------------------------
- *		Launcher
- * ----------------------------------------------------------------
- */
-
-void
-maintenance_launcher_main(Datum arg)
-{
-	BackgroundWorkerHandle *handle = NULL;
-	BackgroundWorkerHandle *feeds[FEED_EXCHANGES] = {NULL};
-	BackgroundWorkerHandle *matcher = NULL;
-	TimestampTz next_pass = 0;
-	bool		said_missing = false;
-	bool		have_db = false;
-	Oid			dboid;
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-
-	LWLockAcquire(zvt_shared->lock, LW_EXCLUSIVE);
-	zvt_shared->launcher_pid = MyProcPid;
-	LWLockRelease(zvt_shared->lock);
-
-	ereport(LOG,
-			(errmsg("zvt launcher started for database \"%s\"", zvt_database)));
-
-	for (;;)
-	{
-		TimestampTz now = GetCurrentTimestamp();
-		pid_t		pid;
-		long		sleep_ms;
-
-		/* step 1: does the database exist (checked every wake-up: it is cheap) */
-		dboid = launcher_database_oid();
-		have_db = OidIsValid(dboid);
-		if (!have_db && !said_missing)
-		{
-			ereport(LOG,
-					(errmsg("zvt database \"%s\" does not exist; waiting for it", zvt_database)));
-			said_missing = true;
-		}
-		else if (have_db && said_missing)
-		{
-			said_missing = false;
-			next_pass = 0;		/* it just appeared: maintain it now */
-		}
-
-		/* step 2: start a pass when due and the previous one is over */
-		if (have_db && now >= next_pass &&
-			(handle == NULL ||
-			 GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED))
-		{
-			if (handle)
-				pfree(handle);
-			handle = NULL;
-			launcher_start_pass(dboid, &handle);
-			next_pass = TimestampTzPlusMilliseconds(now, zvt_maintenance_naptime * 1000L);
-		}
-
-		/* step 3: feed workers for exchanges with subscriptions */
-		if (have_db && zvt_feeds)
-			launcher_start_feeds(feeds);
-
-		/* step 3b: the paper matcher while paper orders rest */
-		if (have_db && zvt_paper_matcher)
-			launcher_start_matcher(&matcher);
-
-		/* step 4: sleep until the next pass, a reload, a worker exit, or half a second */
-		sleep_ms = Min(500, Max(1, (next_pass - now) / 1000));
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 sleep_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-
-		/* step 5: reload; a shorter naptime takes effect now */
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-			next_pass = Min(next_pass,
-							TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-														zvt_maintenance_naptime * 1000L));
-		}
-	}
-}
-
-/*
- * Oid of zvt.database, or InvalidOid while it does not exist.  Without a
- * database of our own only a plain heap scan of the shared catalog works
- * (as in the autovacuum launcher); index scans need pg_class.
- */
-static Oid
-launcher_database_oid(void)
-{
-	Oid			dboid = InvalidOid;
-	Relation	rel;
-	TableScanDesc scan;
-	HeapTuple	tup;
-
-	StartTransactionCommand();
-	(void) GetTransactionSnapshot();
-	rel = table_open(DatabaseRelationId, AccessShareLock);
-	scan = table_beginscan_catalog(rel, 0, NULL);
-	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
-	{
-		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
-
-		if (strcmp(NameStr(db->datname), zvt_database) == 0)
-		{
-			dboid = db->oid;
-			break;
-		}
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
-	CommitTransactionCommand();
-	return dboid;
-}
-
-/*
- * Start each feed worker that is not running, unless it last found nothing
- * to do and its exchange's subscriptions have not changed since (status.c
- * keeps a generation per exchange, so a change to one exchange's
- * subscriptions starts that exchange's worker only).  A feed that crashes
- * is restarted by the postmaster after 5 s; one that exits 0 comes back
- * through here.
- */
-static void
-launcher_start_feeds(BackgroundWorkerHandle **handles)
-{
-	for (int i = 0; i < FEED_EXCHANGES; i++)
-	{
-		BackgroundWorker worker;
-		uint64		gen = feed_subscription_generation(i);
-		pid_t		pid;
-		char		name[BGW_MAXLEN];
-
-		if (handles[i] && GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
-			continue;
-		if (feed_is_idle(i, gen))
-			continue;
-		if (handles[i])
-			pfree(handles[i]);
-		handles[i] = NULL;
-		snprintf(name, sizeof(name), "zvt feed %s", feed_exchanges[i].name);
-		zvt_worker_init(&worker, "feed_worker_main", name, 5);
-		worker.bgw_main_arg = Int32GetDatum(i);
-		worker.bgw_notify_pid = MyProcPid;
-		/* mark idle until the worker says otherwise, so a slow start is not doubled */
-		feed_mark_idle(i, gen);
-		if (!RegisterDynamicBackgroundWorker(&worker, &handles[i]))
-		{
-			feed_mark_idle(i, PG_UINT64_MAX);
-			handles[i] = NULL;
-			ereport(LOG,
-					(errmsg("zvt could not start the %s feed worker", feed_exchanges[i].name),
-					 errhint("Raise max_worker_processes.")));
-		}
-	}
-}
-
-/*
- * Start the paper matcher unless it runs or last found no resting order
- * and none came to rest since.
- */
-static void
-launcher_start_matcher(BackgroundWorkerHandle **handle)
-{
-	BackgroundWorker worker;
-	uint64		gen = bus_paper_generation();
-	pid_t		pid;
-
-	if (*handle && GetBackgroundWorkerPid(*handle, &pid) != BGWH_STOPPED)
-		return;
-	if (zvt_shared->matcher_idle_generation == gen + 1)
-		return;
-	if (*handle)
-		pfree(*handle);
-	*handle = NULL;
-	zvt_worker_init(&worker, "paper_matcher_main", "zvt paper matcher", 5);
-	worker.bgw_notify_pid = MyProcPid;
-	/* idle until it says otherwise, so a slow start is not doubled */
-	zvt_shared->matcher_idle_generation = gen + 1;
-	if (!RegisterDynamicBackgroundWorker(&worker, handle))
-	{
-		zvt_shared->matcher_idle_generation = 0;
-		*handle = NULL;
-		ereport(LOG,
-				(errmsg("zvt could not start the paper matcher"),
-				 errhint("Raise max_worker_processes.")));
-	}
-}
-
-/*
- * Register one maintenance worker for dboid; false (with a LOG line) when
- * no worker slot is free.
- */
-static bool
-launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle)
-{
-	BackgroundWorker worker;
-
-	zvt_worker_init(&worker, "maintenance_worker_main", "zvt maintenance", BGW_NEVER_RESTART);
-	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
-	worker.bgw_notify_pid = MyProcPid;
-
-	if (!RegisterDynamicBackgroundWorker(&worker, handle))
-	{
-		ereport(LOG,
-				(errmsg("zvt could not start a maintenance worker"),
-				 errhint("Raise max_worker_processes.")));
-		*handle = NULL;
-		return false;
-	}
-	return true;
-}
 
 /* ----------------------------------------------------------------
  *		Maintenance worker
@@ -345,9 +110,9 @@ maintenance_worker_main(Datum arg)
 	/* nothing a user put on the path can capture a name; names print qualified */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
-	LWLockAcquire(zvt_shared->lock, LW_EXCLUSIVE);
-	zvt_shared->last_pass_start = GetCurrentTimestamp();
-	LWLockRelease(zvt_shared->lock);
+	LWLockAcquire(maint_shared->lock, LW_EXCLUSIVE);
+	maint_shared->last_pass_start = GetCurrentTimestamp();
+	LWLockRelease(maint_shared->lock);
 
 	hypertables = worker_hypertables();
 	foreach(lc, hypertables)
@@ -500,6 +265,34 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped,
  * ----------------------------------------------------------------
  */
 
+Size
+maintenance_shmem_size(void)
+{
+	return MAXALIGN(sizeof(MaintenanceShared));
+}
+
+/* Called from zvt's shmem_request_hook. */
+void
+maintenance_shmem_request(void)
+{
+	RequestAddinShmemSpace(maintenance_shmem_size());
+	RequestNamedLWLockTranche("zvt maintenance", 1);
+}
+
+/* Called from zvt's shmem_startup_hook under AddinShmemInitLock. */
+void
+maintenance_shmem_init(void)
+{
+	bool		found;
+
+	maint_shared = ShmemInitStruct("zvt maintenance", sizeof(MaintenanceShared), &found);
+	if (!found)
+	{
+		memset(maint_shared, 0, sizeof(MaintenanceShared));
+		maint_shared->lock = &(GetNamedLWLockTranche("zvt maintenance"))->lock;
+	}
+}
+
 /*
  * Count one finished pass in which `failed` hypertables failed (chunk
  * counts are added by chunk.c as they happen); error, the latest failure's
@@ -508,38 +301,38 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped,
 void
 maintenance_record_pass(int64 failed, const char *error)
 {
-	if (zvt_shared == NULL)
+	if (maint_shared == NULL)
 		return;
-	LWLockAcquire(zvt_shared->lock, LW_EXCLUSIVE);
-	zvt_shared->passes++;
-	zvt_shared->last_pass_end = GetCurrentTimestamp();
-	zvt_shared->failures += failed;
+	LWLockAcquire(maint_shared->lock, LW_EXCLUSIVE);
+	maint_shared->passes++;
+	maint_shared->last_pass_end = GetCurrentTimestamp();
+	maint_shared->failures += failed;
 	if (error)
 	{
-		strlcpy(zvt_shared->last_error, error, sizeof(zvt_shared->last_error));
+		strlcpy(maint_shared->last_error, error, sizeof(maint_shared->last_error));
 	}
-	LWLockRelease(zvt_shared->lock);
+	LWLockRelease(maint_shared->lock);
 }
 
 void
 chunk_count_created(int64 created, int64 moved)
 {
-	if (zvt_shared == NULL)
+	if (maint_shared == NULL)
 		return;
-	LWLockAcquire(zvt_shared->lock, LW_EXCLUSIVE);
-	zvt_shared->chunks_created += created;
-	zvt_shared->rows_moved += moved;
-	LWLockRelease(zvt_shared->lock);
+	LWLockAcquire(maint_shared->lock, LW_EXCLUSIVE);
+	maint_shared->chunks_created += created;
+	maint_shared->rows_moved += moved;
+	LWLockRelease(maint_shared->lock);
 }
 
 void
 chunk_count_dropped(int64 dropped)
 {
-	if (zvt_shared == NULL)
+	if (maint_shared == NULL)
 		return;
-	LWLockAcquire(zvt_shared->lock, LW_EXCLUSIVE);
-	zvt_shared->chunks_dropped += dropped;
-	LWLockRelease(zvt_shared->lock);
+	LWLockAcquire(maint_shared->lock, LW_EXCLUSIVE);
+	maint_shared->chunks_dropped += dropped;
+	LWLockRelease(maint_shared->lock);
 }
 
 /*
@@ -548,7 +341,8 @@ chunk_count_dropped(int64 dropped)
  *   chunks_dropped bigint, last_pass_start timestamptz,
  *   last_pass_end timestamptz, last_error text)
  *
- * Counters since server start; 55000 unless preloaded.
+ * Counters since server start; 55000 unless preloaded.  last_error is
+ * NULL for roles without pg_read_all_stats.
  */
 Datum
 zvt_maintenance_status(PG_FUNCTION_ARGS)
@@ -556,20 +350,21 @@ zvt_maintenance_status(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Datum		values[9];
 	bool		nulls[9];
-	ZvtSharedState copy;
+	MaintenanceShared copy;
+	int			launcher = launcher_pid();
 
 	zvt_require_preload("zvt.maintenance_status");
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	desc = BlessTupleDesc(desc);
 
-	LWLockAcquire(zvt_shared->lock, LW_SHARED);
-	copy = *zvt_shared;
-	LWLockRelease(zvt_shared->lock);
+	LWLockAcquire(maint_shared->lock, LW_SHARED);
+	copy = *maint_shared;
+	LWLockRelease(maint_shared->lock);
 
 	memset(nulls, 0, sizeof(nulls));
-	values[0] = Int32GetDatum(copy.launcher_pid);
-	nulls[0] = copy.launcher_pid == 0;
+	values[0] = Int32GetDatum(launcher);
+	nulls[0] = launcher == 0;
 	values[1] = Int64GetDatum(copy.passes);
 	values[2] = Int64GetDatum(copy.failures);
 	values[3] = Int64GetDatum(copy.chunks_created);
@@ -580,6 +375,13 @@ zvt_maintenance_status(PG_FUNCTION_ARGS)
 	values[7] = TimestampTzGetDatum(copy.last_pass_end);
 	nulls[7] = copy.last_pass_end == 0;
 	values[8] = CStringGetTextDatum(copy.last_error);
-	nulls[8] = copy.last_error[0] == '\0';
+
+	/*
+	 * The latest failure names another role's table and its error: shown,
+	 * as pg_stat_activity shows other sessions' queries, only to roles
+	 * with pg_read_all_stats (superusers have it).
+	 */
+	nulls[8] = copy.last_error[0] == '\0' ||
+		!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

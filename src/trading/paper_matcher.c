@@ -29,6 +29,12 @@
  * account it had to skip is matched again MATCHER_RETRY_MS later (then
  * less often while it stays busy), and on every new price.
  *
+ * Shared memory ("zvt matcher", MatcherShared) holds the running
+ * matcher's pid, claimed at start so that only one matcher ever runs
+ * (base/claim.h), the paper generation at which it last found nothing
+ * resting (the launcher starts it again only past it), and its counters,
+ * written by the matcher alone.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -49,11 +55,24 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "base/claim.h"
 #include "bus/bus.h"
+#include "trading/matcher.h"
 #include "trading/trading.h"
 #include "zvt.h"
 
 PGDLLEXPORT void paper_matcher_main(Datum arg);
+
+typedef struct MatcherShared
+{
+	pg_atomic_uint32 owner;		/* the running matcher's pid (base/claim.h) */
+	pg_atomic_uint64 idle;		/* paper generation + 1 at which it found
+								 * nothing resting; PG_UINT64_MAX: running */
+	int64		passes;			/* written by the matcher only */
+	int64		changes;		/* orders triggered or filled by it */
+} MatcherShared;
+
+static MatcherShared *matcher_shared = NULL;
 
 static bool rest_flagged = false;
 static bool rest_callback_registered = false;
@@ -84,11 +103,57 @@ paper_orders_rest(void)
 	rest_flagged = true;
 }
 
+Size
+matcher_shmem_size(void)
+{
+	return MAXALIGN(sizeof(MatcherShared));
+}
+
+/* Called from zvt's shmem_startup_hook under AddinShmemInitLock. */
+void
+matcher_shmem_init(void)
+{
+	bool		found;
+
+	matcher_shared = ShmemInitStruct("zvt matcher", sizeof(MatcherShared), &found);
+	if (!found)
+	{
+		memset(matcher_shared, 0, sizeof(MatcherShared));
+		pg_atomic_init_u32(&matcher_shared->owner, 0);
+		pg_atomic_init_u64(&matcher_shared->idle, 0);
+	}
+}
+
+/* Whether a matcher runs (has claimed the slot). */
+bool
+matcher_running(void)
+{
+	return zvt_claimed(&matcher_shared->owner);
+}
+
+/* Whether the matcher last found nothing resting at this paper generation. */
+bool
+matcher_is_idle(uint64 paper_generation)
+{
+	return pg_atomic_read_u64(&matcher_shared->idle) == paper_generation + 1;
+}
+
+/*
+ * Record that nothing rested at paper_generation (PG_UINT64_MAX: the
+ * matcher runs or must be started again).
+ */
+void
+matcher_mark_idle(uint64 paper_generation)
+{
+	pg_atomic_write_u64(&matcher_shared->idle,
+						paper_generation == PG_UINT64_MAX ? PG_UINT64_MAX : paper_generation + 1);
+}
+
 static void
 matcher_detach(int code, Datum arg)
 {
 	bus_set_matcher_latch(NULL);
-	zvt_shared->matcher_pid = 0;
+	zvt_release(&matcher_shared->owner);
 }
 
 /*
@@ -187,7 +252,7 @@ matcher_pass(void)
 	bool		any = false;
 	bool		retry = false;
 
-	zvt_shared->matcher_passes++;
+	matcher_shared->passes++;
 	for (;;)
 	{
 		Oid			argtype = INT4OID;
@@ -211,7 +276,7 @@ matcher_pass(void)
 			if (matcher_query("SELECT changed, skipped FROM zvt._paper_match($1, false)",
 							  1, &argtype, &arg, res, 1, 2) == 1)
 			{
-				zvt_shared->matcher_changes += res[0];
+				matcher_shared->changes += res[0];
 				retry |= res[1] > 0;
 			}
 		}
@@ -239,10 +304,15 @@ paper_matcher_main(Datum arg)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("zvt paper matcher");
 
-	zvt_shared->matcher_pid = MyProcPid;
-	zvt_shared->matcher_idle_generation = 0;	/* running: restart me if I stop */
-	bus_set_matcher_latch(MyLatch);
+	/* one matcher, even after a crash restart or a new launcher */
+	if (!zvt_claim(&matcher_shared->owner))
+	{
+		ereport(LOG, (errmsg("zvt paper matcher is already running; this one exits")));
+		proc_exit(0);
+	}
 	before_shmem_exit(matcher_detach, 0);
+	matcher_mark_idle(PG_UINT64_MAX);	/* running: restart me if I stop */
+	bus_set_matcher_latch(MyLatch);
 
 	for (;;)
 	{
@@ -270,7 +340,7 @@ paper_matcher_main(Datum arg)
 			if (outcome == MATCH_IDLE)
 			{
 				/* nothing rests: the launcher starts us again when an order does */
-				zvt_shared->matcher_idle_generation = paper_gen + 1;
+				matcher_mark_idle(paper_gen);
 				break;
 			}
 			if (outcome == MATCH_RETRY)

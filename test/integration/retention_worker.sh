@@ -95,5 +95,12 @@ case "$last" in
 	*) fail "last_error: $last" ;;
 esac
 grep -q 'zvt maintenance of hypertable "public.broken"' "$ZVT_TEST_DIR/log" || fail "the log does not name the failing table"
+# another role's table and error are not for every role to read
+q -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS zvt_nosy" -c "CREATE ROLE zvt_nosy" >/dev/null
+seen=$(q -c "SET ROLE zvt_nosy" -c "SELECT coalesce(last_error, 'hidden') FROM zvt.maintenance_status()")
+[ "$seen" = hidden ] || fail "a plain role reads last_error: $seen"
+seen=$(q -c "GRANT pg_read_all_stats TO zvt_nosy" -c "SET ROLE zvt_nosy" -c "SELECT last_error FROM zvt.maintenance_status()")
+case "$seen" in public.broken:*) ;; *) fail "pg_read_all_stats does not read last_error: $seen" ;; esac
+q -c "DROP ROLE zvt_nosy" >/dev/null
 q -c "DROP TABLE broken, fine" >/dev/null
 echo "a failing hypertable was logged and counted, the others maintained"

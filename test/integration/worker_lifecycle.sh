@@ -56,4 +56,31 @@ pid=$(PGDATABASE=lifecycle_db q -c "SELECT launcher_pid FROM zvt.maintenance_sta
 kill -TERM "$pid"
 PGDATABASE=lifecycle_db poll_until "SELECT launcher_pid IS NOT NULL AND launcher_pid <> $pid FROM zvt.maintenance_status()" t 20 \
 	|| fail "launcher not restarted"
-echo "launcher survived database and extension churn and a kill"
+
+# a restarted launcher has no handles of the workers the old one started:
+# it must not start a second paper matcher beside the running one (each
+# worker claims its slot in shared memory, and the launcher reads it)
+export PGDATABASE=lifecycle_db
+matchers="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'zvt paper matcher'"
+q -c "SET client_min_messages = warning" \
+  -c "INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
+      OVERRIDING SYSTEM VALUE VALUES (9401, 'binance', 'LC-USDT', 'LCUSDT', 'LC', 'USDT', 'spot')" \
+  -c "SELECT zvt.bus_publish('binance', 'LC-USDT', price => 100, qty => 1, bid => 99.9, ask => 100.1)" \
+  -c "SELECT 1 FROM zvt.create_account('lc', initial_cash => 1000)" \
+  -c "SELECT status FROM zvt.place_order('lc', 'binance', 'LC-USDT', 'buy', 1, 'limit', price => 50)" >/dev/null \
+	|| fail "resting order"
+poll_until "$matchers" 1 20 || fail "no matcher for a resting order"
+pid=$(q -c "SELECT launcher_pid FROM zvt.maintenance_status()")
+passes=$(q -c "SELECT passes FROM zvt.maintenance_status()")
+kill -TERM "$pid"
+poll_until "SELECT launcher_pid IS NOT NULL AND launcher_pid <> $pid FROM zvt.maintenance_status()" t 20 \
+	|| fail "launcher not restarted"
+# the new launcher has been round its loop (a pass it started has ended):
+# still exactly one matcher, however often we look
+poll_until "SELECT passes > $passes + 1 FROM zvt.maintenance_status()" t 20 || fail "no pass from the new launcher"
+for i in $(seq 1 10); do
+	n=$(q -c "$matchers")
+	[ "$n" = 1 ] || fail "$n paper matchers run after a launcher restart"
+	sleep 0.1
+done
+echo "launcher survived database and extension churn and a kill; one matcher after its restart"

@@ -317,3 +317,24 @@ DROP TABLE ticks, readings, plain, keyed, by_list;
 DROP FUNCTION test_chunks(regclass);
 DROP FUNCTION explain_masked(text, regclass);
 SELECT relation FROM zvt.hypertables ORDER BY relation::text;
+
+--
+-- Listing chunks locks the hypertable: not for roles without a privilege on it
+--
+CREATE TABLE private_ht (ts timestamptz NOT NULL, v int);
+SELECT relation FROM zvt.create_hypertable('private_ht', 'ts', '1 day');
+SELECT created FROM zvt._ensure_chunk('private_ht', '2030-01-01');
+CREATE ROLE zvt_locker;
+SET ROLE zvt_locker;
+BEGIN;
+SELECT count(*) AS listed FROM zvt._chunks('private_ht');
+SELECT count(*) AS locks_held FROM pg_locks WHERE relation = 'private_ht'::regclass AND pid = pg_backend_pid();
+COMMIT;
+SELECT zvt.show_chunks('private_ht');
+RESET ROLE;
+GRANT SELECT ON private_ht TO zvt_locker;
+SET ROLE zvt_locker;
+SELECT count(*) AS listed FROM zvt._chunks('private_ht') WHERE NOT is_default;
+RESET ROLE;
+DROP TABLE private_ht;
+DROP ROLE zvt_locker;

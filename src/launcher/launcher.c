@@ -1,0 +1,351 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/launcher/launcher.c
+ *	  The launcher: the static background worker that starts every other
+ *	  zvt worker, and the set-up they all share.
+ *
+ * _PG_init registers it; it connects to no database, so it can watch for
+ * zvt.database to appear (a heap scan of the shared catalog pg_database)
+ * and never blocks CREATE/DROP EXTENSION or DROP DATABASE.  On every
+ * wake-up (half a second at most, or a worker's exit, or a reload) its
+ * loop runs these steps:
+ *
+ *	1. does zvt.database exist;
+ *	2. a maintenance pass (storage/maintenance.c) when one is due and the
+ *	   last is over;
+ *	3. each exchange's feed worker (feed/worker.c) unless it runs or last
+ *	   found nothing to stream at its exchange's current subscription
+ *	   generation (feed/status.c);
+ *	4. the paper matcher (trading/paper_matcher.c) unless it runs or last
+ *	   found nothing resting at the current paper generation;
+ *	5. sleep; reload the configuration on SIGHUP.
+ *
+ * "Runs" is the worker's claimed slot in its part's shared memory
+ * (base/claim.h), not only the launcher's handle: a launcher restarted
+ * after an error has no handles, and the postmaster restarts a crashed
+ * dynamic worker by itself, so the launcher would otherwise start a
+ * second copy.  A worker that finds its slot taken exits 0.
+ *
+ * Shared memory ("zvt launcher") holds only the launcher's pid, for
+ * zvt.maintenance_status.  The launcher is restarted 5 s after it exits.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "bus/bus.h"
+#include "feed/exchanges.h"
+#include "feed/status.h"
+#include "launcher/launcher.h"
+#include "storage/maintenance.h"
+#include "trading/matcher.h"
+#include "zvt.h"
+
+PGDLLEXPORT void launcher_main(Datum arg);
+
+typedef struct LauncherShared
+{
+	pg_atomic_uint32 pid;		/* the launcher's, 0 when it is not running */
+} LauncherShared;
+
+static LauncherShared *launcher_shared = NULL;
+
+static Oid	launcher_database_oid(void);
+static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
+static void launcher_start_feeds(BackgroundWorkerHandle **handles);
+static void launcher_start_matcher(BackgroundWorkerHandle **handle);
+static void zvt_worker_init(BackgroundWorker *worker, const char *function,
+							const char *name, int restart_time);
+static void launcher_detach(int code, Datum arg);
+
+Size
+launcher_shmem_size(void)
+{
+	return MAXALIGN(sizeof(LauncherShared));
+}
+
+/* Called from zvt's shmem_startup_hook under AddinShmemInitLock. */
+void
+launcher_shmem_init(void)
+{
+	bool		found;
+
+	launcher_shared = ShmemInitStruct("zvt launcher", sizeof(LauncherShared), &found);
+	if (!found)
+		pg_atomic_init_u32(&launcher_shared->pid, 0);
+}
+
+/* The running launcher's pid, 0 when none runs. */
+int
+launcher_pid(void)
+{
+	return launcher_shared ? (int) pg_atomic_read_u32(&launcher_shared->pid) : 0;
+}
+
+static void
+launcher_detach(int code, Datum arg)
+{
+	pg_atomic_write_u32(&launcher_shared->pid, 0);
+}
+
+/*
+ * Fill worker as every zvt worker is: shared memory and a database
+ * connection, started once recovery is over, in zvt's library; name is
+ * its bgw_name and bgw_type.
+ */
+static void
+zvt_worker_init(BackgroundWorker *worker, const char *function, const char *name,
+				int restart_time)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = restart_time;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "zvt");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker->bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", name);
+}
+
+/* Register the launcher (from _PG_init, while preloading). */
+void
+launcher_register(void)
+{
+	BackgroundWorker worker;
+
+	zvt_worker_init(&worker, "launcher_main", "zvt launcher", 5);
+	RegisterBackgroundWorker(&worker);
+}
+
+void
+launcher_main(Datum arg)
+{
+	BackgroundWorkerHandle *handle = NULL;
+	BackgroundWorkerHandle *feeds[FEED_EXCHANGES] = {NULL};
+	BackgroundWorkerHandle *matcher = NULL;
+	TimestampTz next_pass = 0;
+	bool		said_missing = false;
+	bool		have_db = false;
+	Oid			dboid;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	pg_atomic_write_u32(&launcher_shared->pid, (uint32) MyProcPid);
+	before_shmem_exit(launcher_detach, 0);
+
+	ereport(LOG,
+			(errmsg("zvt launcher started for database \"%s\"", zvt_database)));
+
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		pid_t		pid;
+		long		sleep_ms;
+
+		/* step 1: does the database exist (checked every wake-up: it is cheap) */
+		dboid = launcher_database_oid();
+		have_db = OidIsValid(dboid);
+		if (!have_db && !said_missing)
+		{
+			ereport(LOG,
+					(errmsg("zvt database \"%s\" does not exist; waiting for it", zvt_database)));
+			said_missing = true;
+		}
+		else if (have_db && said_missing)
+		{
+			said_missing = false;
+			next_pass = 0;		/* it just appeared: maintain it now */
+		}
+
+		/* step 2: start a pass when due and the previous one is over */
+		if (have_db && now >= next_pass &&
+			(handle == NULL ||
+			 GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED))
+		{
+			if (handle)
+				pfree(handle);
+			handle = NULL;
+			launcher_start_pass(dboid, &handle);
+			next_pass = TimestampTzPlusMilliseconds(now, zvt_maintenance_naptime * 1000L);
+		}
+
+		/* step 3: feed workers for exchanges with subscriptions */
+		if (have_db && zvt_feeds)
+			launcher_start_feeds(feeds);
+
+		/* step 3b: the paper matcher while paper orders rest */
+		if (have_db && zvt_paper_matcher)
+			launcher_start_matcher(&matcher);
+
+		/* step 4: sleep until the next pass, a reload, a worker exit, or half a second */
+		sleep_ms = Min(500, Max(1, (next_pass - now) / 1000));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 sleep_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		/* step 5: reload; a shorter naptime takes effect now */
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			next_pass = Min(next_pass,
+							TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														zvt_maintenance_naptime * 1000L));
+		}
+	}
+}
+
+/*
+ * Oid of zvt.database, or InvalidOid while it does not exist.  Without a
+ * database of our own only a plain heap scan of the shared catalog works
+ * (as in the autovacuum launcher); index scans need pg_class.
+ */
+static Oid
+launcher_database_oid(void)
+{
+	Oid			dboid = InvalidOid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (strcmp(NameStr(db->datname), zvt_database) == 0)
+		{
+			dboid = db->oid;
+			break;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return dboid;
+}
+
+/*
+ * Start each feed worker that is not running, unless it last found nothing
+ * to do and its exchange's subscriptions have not changed since (status.c
+ * keeps a generation per exchange, so a change to one exchange's
+ * subscriptions starts that exchange's worker only), or one runs that
+ * this launcher did not start (feed_running).  A feed that crashes is
+ * restarted by the postmaster after 5 s; one that exits 0 comes back
+ * through here.
+ */
+static void
+launcher_start_feeds(BackgroundWorkerHandle **handles)
+{
+	for (int i = 0; i < FEED_EXCHANGES; i++)
+	{
+		BackgroundWorker worker;
+		uint64		gen = feed_subscription_generation(i);
+		pid_t		pid;
+		char		name[BGW_MAXLEN];
+
+		if (handles[i] && GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
+			continue;
+		if (feed_is_idle(i, gen) || feed_running(i))
+			continue;
+		if (handles[i])
+			pfree(handles[i]);
+		handles[i] = NULL;
+		snprintf(name, sizeof(name), "zvt feed %s", feed_exchanges[i].name);
+		zvt_worker_init(&worker, "feed_worker_main", name, 5);
+		worker.bgw_main_arg = Int32GetDatum(i);
+		worker.bgw_notify_pid = MyProcPid;
+		/* mark idle until the worker says otherwise, so a slow start is not doubled */
+		feed_mark_idle(i, gen);
+		if (!RegisterDynamicBackgroundWorker(&worker, &handles[i]))
+		{
+			feed_mark_idle(i, PG_UINT64_MAX);
+			handles[i] = NULL;
+			ereport(LOG,
+					(errmsg("zvt could not start the %s feed worker", feed_exchanges[i].name),
+					 errhint("Raise max_worker_processes.")));
+		}
+	}
+}
+
+/*
+ * Start the paper matcher unless it runs or last found no resting order
+ * and none came to rest since.
+ */
+static void
+launcher_start_matcher(BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+	uint64		gen = bus_paper_generation();
+	pid_t		pid;
+
+	if (*handle && GetBackgroundWorkerPid(*handle, &pid) != BGWH_STOPPED)
+		return;
+	if (matcher_is_idle(gen) || matcher_running())
+		return;
+	if (*handle)
+		pfree(*handle);
+	*handle = NULL;
+	zvt_worker_init(&worker, "paper_matcher_main", "zvt paper matcher", 5);
+	worker.bgw_notify_pid = MyProcPid;
+	/* idle until it says otherwise, so a slow start is not doubled */
+	matcher_mark_idle(gen);
+	if (!RegisterDynamicBackgroundWorker(&worker, handle))
+	{
+		matcher_mark_idle(PG_UINT64_MAX);
+		*handle = NULL;
+		ereport(LOG,
+				(errmsg("zvt could not start the paper matcher"),
+				 errhint("Raise max_worker_processes.")));
+	}
+}
+
+/*
+ * Register one maintenance worker for dboid; false (with a LOG line) when
+ * no worker slot is free.
+ */
+static bool
+launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+
+	zvt_worker_init(&worker, MAINTENANCE_WORKER_MAIN, "zvt maintenance", BGW_NEVER_RESTART);
+	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, handle))
+	{
+		ereport(LOG,
+				(errmsg("zvt could not start a maintenance worker"),
+				 errhint("Raise max_worker_processes.")));
+		*handle = NULL;
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,18 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/launcher/launcher.h
+ *	  The launcher: the one static background worker, which starts every
+ *	  other zvt worker (launcher.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZVT_LAUNCHER_H
+#define ZVT_LAUNCHER_H
+
+/* in launcher.c */
+extern void launcher_register(void);
+extern Size launcher_shmem_size(void);
+extern void launcher_shmem_init(void);
+extern int	launcher_pid(void);
+
+#endif							/* ZVT_LAUNCHER_H */
