@@ -14,7 +14,7 @@
  * Shared memory follows pg_stat_statements in PostgreSQL 15: sizes and
  * LWLock tranches are requested from shmem_request_hook, the structs are
  * created or attached in shmem_startup_hook under AddinShmemInitLock.
- * Each part owns its struct (launcher, maintenance, bus, feeds, matcher;
+ * Each part owns its struct (maintenance, bus, feeds, matcher;
  * docs/architecture.md): this file only calls their size and init
  * functions.
  *
@@ -228,7 +228,6 @@ zvt_shmem_request(void)
 		prev_shmem_request_hook();
 
 	/* each part's own struct; see docs/architecture.md, "Shared memory" */
-	RequestAddinShmemSpace(launcher_shmem_size());
 	maintenance_shmem_request();
 	RequestAddinShmemSpace(MAXALIGN(bus_shmem_size()));
 	RequestNamedLWLockTranche("zvt bus", 1);
@@ -243,7 +242,6 @@ zvt_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	launcher_shmem_init();
 	maintenance_shmem_init();
 	bus_shmem_init();
 	feed_shmem_init();

@@ -26,8 +26,9 @@
  * dynamic worker by itself, so the launcher would otherwise start a
  * second copy.  A worker that finds its slot taken exits 0.
  *
- * Shared memory ("zvt launcher") holds only the launcher's pid, for
- * zvt.maintenance_status.  The launcher is restarted 5 s after it exits.
+ * The launcher has no shared memory of its own: it records its pid with
+ * the maintenance counters (zvt.maintenance_status shows it).  It is
+ * restarted 5 s after it exits.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,12 +42,10 @@
 #include "catalog/pg_database.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "port/atomics.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -62,13 +61,6 @@
 
 PGDLLEXPORT void launcher_main(Datum arg);
 
-typedef struct LauncherShared
-{
-	pg_atomic_uint32 pid;		/* the launcher's, 0 when it is not running */
-} LauncherShared;
-
-static LauncherShared *launcher_shared = NULL;
-
 static Oid	launcher_database_oid(void);
 static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
 static void launcher_start_feeds(BackgroundWorkerHandle **handles);
@@ -77,34 +69,10 @@ static void zvt_worker_init(BackgroundWorker *worker, const char *function,
 							const char *name, int restart_time);
 static void launcher_detach(int code, Datum arg);
 
-Size
-launcher_shmem_size(void)
-{
-	return MAXALIGN(sizeof(LauncherShared));
-}
-
-/* Called from zvt's shmem_startup_hook under AddinShmemInitLock. */
-void
-launcher_shmem_init(void)
-{
-	bool		found;
-
-	launcher_shared = ShmemInitStruct("zvt launcher", sizeof(LauncherShared), &found);
-	if (!found)
-		pg_atomic_init_u32(&launcher_shared->pid, 0);
-}
-
-/* The running launcher's pid, 0 when none runs. */
-int
-launcher_pid(void)
-{
-	return launcher_shared ? (int) pg_atomic_read_u32(&launcher_shared->pid) : 0;
-}
-
 static void
 launcher_detach(int code, Datum arg)
 {
-	pg_atomic_write_u32(&launcher_shared->pid, 0);
+	maintenance_set_launcher(0);
 }
 
 /*
@@ -152,7 +120,7 @@ launcher_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
-	pg_atomic_write_u32(&launcher_shared->pid, (uint32) MyProcPid);
+	maintenance_set_launcher(MyProcPid);
 	before_shmem_exit(launcher_detach, 0);
 
 	ereport(LOG,

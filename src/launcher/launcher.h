@@ -11,8 +11,5 @@
 
 /* in launcher.c */
 extern void launcher_register(void);
-extern Size launcher_shmem_size(void);
-extern void launcher_shmem_init(void);
-extern int	launcher_pid(void);
 
 #endif							/* ZVT_LAUNCHER_H */

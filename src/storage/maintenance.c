@@ -54,7 +54,6 @@
 #include "utils/timestamp.h"
 
 #include "base/export.h"
-#include "launcher/launcher.h"
 #include "storage/maintenance.h"
 #include "zvt.h"
 
@@ -69,6 +68,7 @@ PG_FUNCTION_INFO_V1(zvt_maintenance_status);
 typedef struct MaintenanceShared
 {
 	LWLock	   *lock;
+	int			launcher_pid;	/* set by the launcher, 0 when it is not running */
 	int64		passes;			/* completed maintenance passes */
 	int64		failures;		/* hypertables whose pass raised an error */
 	int64		chunks_created;
@@ -293,6 +293,15 @@ maintenance_shmem_init(void)
 	}
 }
 
+/* The launcher says it runs (its pid) or has stopped (0). */
+void
+maintenance_set_launcher(int pid)
+{
+	LWLockAcquire(maint_shared->lock, LW_EXCLUSIVE);
+	maint_shared->launcher_pid = pid;
+	LWLockRelease(maint_shared->lock);
+}
+
 /*
  * Count one finished pass in which `failed` hypertables failed (chunk
  * counts are added by chunk.c as they happen); error, the latest failure's
@@ -351,7 +360,6 @@ zvt_maintenance_status(PG_FUNCTION_ARGS)
 	Datum		values[9];
 	bool		nulls[9];
 	MaintenanceShared copy;
-	int			launcher = launcher_pid();
 
 	zvt_require_preload("zvt.maintenance_status");
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
@@ -363,8 +371,8 @@ zvt_maintenance_status(PG_FUNCTION_ARGS)
 	LWLockRelease(maint_shared->lock);
 
 	memset(nulls, 0, sizeof(nulls));
-	values[0] = Int32GetDatum(launcher);
-	nulls[0] = launcher == 0;
+	values[0] = Int32GetDatum(copy.launcher_pid);
+	nulls[0] = copy.launcher_pid == 0;
 	values[1] = Int64GetDatum(copy.passes);
 	values[2] = Int64GetDatum(copy.failures);
 	values[3] = Int64GetDatum(copy.chunks_created);

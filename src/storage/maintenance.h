@@ -16,6 +16,7 @@
 extern Size maintenance_shmem_size(void);
 extern void maintenance_shmem_request(void);
 extern void maintenance_shmem_init(void);
+extern void maintenance_set_launcher(int pid);
 extern void maintenance_record_pass(int64 failed, const char *error);
 extern void chunk_count_created(int64 created, int64 moved);
 extern void chunk_count_dropped(int64 dropped);
