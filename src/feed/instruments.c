@@ -345,3 +345,35 @@ instruments_parse(const char *exchange, const char *body, size_t len,
 	json_decref(root);
 	return n;
 }
+
+int
+instruments_next_page(const char *exchange, const char *body, size_t len,
+					  char *cursor, size_t cursorlen, char *reason, size_t reasonlen)
+{
+	json_error_t err;
+	json_t	   *root;
+	const char *next;
+	size_t		n;
+
+	cursor[0] = '\0';
+	if (strcmp(exchange, "bybit") != 0)
+		return 0;
+	root = json_loadb(body, len, 0, &err);
+	next = str(json_object_get(root, "result"), "nextPageCursor");
+	n = strlen(next);
+	if (n == 0)
+	{
+		json_decref(root);
+		return 0;
+	}
+	if (n >= cursorlen || strspn(next, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+								 "0123456789%-._~") != n)
+	{
+		json_decref(root);
+		return fail(reason, reasonlen, "nextPageCursor is not a URL-safe cursor");
+	}
+	memcpy(cursor, next, n + 1);
+	json_decref(root);
+	return 1;
+}
+

@@ -45,6 +45,18 @@ extern int	instruments_parse(const char *exchange, const char *body, size_t len,
 							  FeedInstrumentSink sink, void *arg,
 							  char *reason, size_t reasonlen);
 
+/*
+ * The cursor of the page after this response, for exchanges whose lists
+ * come in pages (Bybit's linear instruments: result.nextPageCursor).
+ * Returns 1 with the cursor in cursor when there is a next page, 0 when
+ * this was the last (or the exchange does not page), -1 with reason set
+ * when the cursor is not URL-safe text (percent-encoded, as Bybit sends
+ * it) or does not fit.
+ */
+extern int	instruments_next_page(const char *exchange, const char *body, size_t len,
+								  char *cursor, size_t cursorlen,
+								  char *reason, size_t reasonlen);
+
 /* Exact product of two decimal texts into out; false on bad input or overflow. */
 extern bool dec_mul(const char *a, const char *b, char *out, size_t outlen);
 

@@ -18,6 +18,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "base/export.h"
@@ -26,6 +28,9 @@
 #include "feed/rest_client.h"
 #include "feed/status.h"
 #include "zvt.h"
+
+/* more pages than any exchange serves: a cursor that never ends is an error */
+#define INSTRUMENT_PAGES_MAX 100
 
 PG_FUNCTION_INFO_V1(zvt_sync_instruments);
 
@@ -78,6 +83,9 @@ exchange_rest_url(const char *exchange)
 	return url;
 }
 
+static void fetch_pages(const char *exchange, const char *base, const char *path,
+						Collected *c);
+
 /* Fetch and parse every list of exchange into c; errors raise. */
 static void
 fetch_all(const char *exchange, const char *base, Collected *c)
@@ -92,11 +100,33 @@ fetch_all(const char *exchange, const char *base, Collected *c)
 				 errdetail("Instruments can be synced from binance, bybit, okx and coinbase.")));
 	rest_check_url(base, "rest_url");
 	for (int i = 0; paths[i]; i++)
+		fetch_pages(exchange, base, paths[i], c);
+}
+
+/*
+ * Fetch one list of exchange, page after page while the exchange names a
+ * next page (Bybit's linear instruments come 1,000 a page), into c.
+ */
+static void
+fetch_pages(const char *exchange, const char *base, const char *path, Collected *c)
+{
+	char		cursor[512] = "";
+
+	for (int page = 0;; page++)
 	{
-		char	   *url = psprintf("%s%s", base, paths[i]);
+		char	   *url = cursor[0] ? psprintf("%s%s&cursor=%s", base, path, cursor)
+			: psprintf("%s%s", base, path);
 		RestResponse resp;
 		char		reason[256] = "";
 		int			before = c->n;
+		int			more;
+
+		CHECK_FOR_INTERRUPTS();
+		if (page >= INSTRUMENT_PAGES_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("exchange \"%s\" kept naming a next page of instruments", exchange),
+					 errdetail("zvt stopped after %d pages of %s.", INSTRUMENT_PAGES_MAX, path)));
 
 		if (!rest_get(url, &resp))
 			ereport(ERROR,
@@ -115,6 +145,15 @@ fetch_all(const char *exchange, const char *base, Collected *c)
 					 errmsg("could not read the instruments of exchange \"%s\"", exchange),
 					 errdetail_internal("GET %s: %s", url, reason)));
 		elog(DEBUG1, "zvt: %d instruments from %s", c->n - before, url);
+		more = instruments_next_page(exchange, resp.body, resp.len, cursor, sizeof(cursor),
+									 reason, sizeof(reason));
+		if (more < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not read the instruments of exchange \"%s\"", exchange),
+					 errdetail_internal("GET %s: %s", url, reason)));
+		if (more == 0)
+			break;
 	}
 }
 
@@ -125,7 +164,7 @@ upsert_all(const char *exchange, Collected *c)
 	Oid			types[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	SPIPlanPtr	plan;
-	StringInfoData keep;
+	Datum	   *keep = palloc(sizeof(Datum) * Max(c->n, 1));
 
 	SPI_connect();
 	plan = SPI_prepare("INSERT INTO zvt.instruments AS i (exchange, symbol, raw_symbol, base, quote, kind, "
@@ -139,7 +178,6 @@ upsert_all(const char *exchange, Collected *c)
 					   11, types);
 	if (!plan)
 		elog(ERROR, "could not prepare the instruments upsert");
-	initStringInfo(&keep);
 	for (int i = 0; i < c->n; i++)
 	{
 		FeedInstrument *ins = &c->items[i];
@@ -158,17 +196,19 @@ upsert_all(const char *exchange, Collected *c)
 		v[10] = CStringGetTextDatum(ins->status);
 		if (SPI_execute_plan(plan, v, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not upsert instrument %s", ins->symbol);
-		appendStringInfo(&keep, "%s%s", i ? "," : "", quote_literal_cstr(ins->symbol));
+		keep[i] = v[1];
 	}
 	if (c->n > 0)
 	{
-		Oid			t[1] = {TEXTOID};
-		Datum		v[1] = {CStringGetTextDatum(exchange)};
+		/* the symbols the exchange sent are a parameter, never SQL text */
+		Oid			t[2] = {TEXTOID, TEXTARRAYOID};
+		Datum		v[2] = {CStringGetTextDatum(exchange),
+		PointerGetDatum(construct_array(keep, c->n, TEXTOID, -1, false, TYPALIGN_INT))};
 
-		if (SPI_execute_with_args(psprintf("UPDATE zvt.instruments SET status = 'delisted', updated_at = now() "
-										   " WHERE exchange = $1 AND status <> 'delisted' "
-										   "   AND symbol NOT IN (%s)", keep.data),
-								  1, t, v, NULL, false, 0) != SPI_OK_UPDATE)
+		if (SPI_execute_with_args("UPDATE zvt.instruments SET status = 'delisted', updated_at = now() "
+								  " WHERE exchange = $1 AND status <> 'delisted' "
+								  "   AND symbol <> ALL ($2)",
+								  2, t, v, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not mark delisted instruments");
 	}
 	SPI_finish();

@@ -484,6 +484,29 @@ by_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 	if (strcmp(path, "/v5/market/instruments-info") == 0)
 	{
 		bool		first = true;
+		int			limit = 500;	/* Bybit's default */
+		int			from = 0;		/* index among this category's symbols */
+		int			k = 0;
+		int			emitted = 0;
+		char		cur[64];
+
+		if (url_arg(args, "limit", v, sizeof(v)))
+		{
+			limit = atoi(v);
+			if (limit < 1 || limit > 1000)
+				return by_error(c, 10001, "params error: limit must be between 1 and 1000");
+		}
+		if (ex->faults.page_size > 0 && limit > ex->faults.page_size)
+			limit = ex->faults.page_size;
+		/*
+		 * The cursor is sent percent-encoded, as Bybit's is (next%3D<index>);
+		 * url_arg hands it back decoded.
+		 */
+		if (url_arg(args, "cursor", cur, sizeof(cur)) && kind == BY_LINEAR)
+		{
+			if (strncmp(cur, "next=", 5) != 0 || (from = atoi(cur + 5)) < 0)
+				return by_error(c, 10001, "params error: cursor invalid");
+		}
 
 		by_envelope_open(&c->body);
 		buf_printf(&c->body, "{\"category\":\"%s\",\"list\":[", cat);
@@ -494,6 +517,15 @@ by_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 
 			if (s->perp != (kind == BY_LINEAR) || (sym[0] && i != si))
 				continue;
+			/* linear pages with a cursor; spot has no pagination */
+			if (kind == BY_LINEAR)
+			{
+				if (k++ < from)
+					continue;
+				if (emitted >= limit)
+					break;
+			}
+			emitted++;
 			by_raw(s, raw, sizeof(raw));
 			if (kind == BY_SPOT)
 				buf_printf(&c->body,
@@ -514,9 +546,19 @@ by_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 						   fmt_qty(s, s->min_qty, true, 0), fmt_qty(s, 1, true, 0));
 			first = false;
 		}
-		/* linear pages with a cursor; spot has no pagination */
 		if (kind == BY_LINEAR)
-			buf_add(&c->body, "],\"nextPageCursor\":\"\"}", 22);
+		{
+			/* a next page when symbols are left after this one */
+			bool		more = false;
+
+			for (int i = 0, j = 0; i < ex->market.nsymbols; i++)
+				if (ex->market.sym[i].perp && !(sym[0] && i != si) && j++ >= from + emitted)
+					more = true;
+			if (more)
+				buf_printf(&c->body, "],\"nextPageCursor\":\"next%%3D%d\"}", from + emitted);
+			else
+				buf_add(&c->body, "],\"nextPageCursor\":\"\"}", 22);
+		}
 		else
 			buf_add(&c->body, "]}", 2);
 		by_envelope_close(&c->body);

@@ -59,6 +59,9 @@ typedef struct Faults
 	int			rest_partial;	/* send the next N REST calls 4 MB of their
 								 * body and then nothing (a client times out) */
 	bool		checksum_zero;	/* OKX: send checksum 0 (post-2026-06 mode) */
+	int			page_size;		/* Bybit: serve paged lists at most N a page
+								 * (0: as the limit asks), so a client's
+								 * cursor handling shows with few symbols */
 } Faults;
 
 typedef struct Exchange Exchange;

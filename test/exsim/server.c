@@ -696,6 +696,8 @@ admin_request(ExConn *c, const char *path, const char *args)
 				ex->faults.rest_partial = atoi(v);
 			if (url_arg(args, "checksum_zero", v, sizeof(v)))
 				ex->faults.checksum_zero = atoi(v) != 0;
+			if (url_arg(args, "page_size", v, sizeof(v)))
+				ex->faults.page_size = atoi(v);
 			for (ExConn *k = ex->conns; k; k = k->next)
 			{
 				if (ex->faults.drop_after > 0 && k->drop_mark == 0)

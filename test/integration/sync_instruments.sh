@@ -46,6 +46,16 @@ got  $got
 want $want"
 echo "synced 3+4+4+3 instruments with their tick, lot and contract sizes"
 
+# Bybit's linear list comes in pages (1,000 a page there): served one
+# perpetual a page, the sync follows nextPageCursor to the last one
+stop_sim
+start_sim BTC-USDT,BTC-USDT-PERP,ETH-USDT-PERP,SOL-USDT-PERP
+curl -s "http://127.0.0.1:$admin/fault?exchange=bybit&page_size=1" >/dev/null || fail "page_size fault"
+[ "$(q -c "SELECT zvt.sync_instruments('bybit')")" = 4 ] || fail "a paged sync missed instruments"
+got=$(q -c "SELECT string_agg(symbol, ',' ORDER BY symbol) FROM zvt.instruments WHERE exchange = 'bybit' AND kind = 'perp' AND status = 'trading'")
+[ "$got" = "BTC-USDT-PERP,ETH-USDT-PERP,SOL-USDT-PERP" ] || fail "perpetuals after a paged sync: $got"
+echo "a paged Bybit list was followed to its last page"
+
 # once instruments are known, subscribe checks the symbol
 out=$(psql -X -qAt -c "\\set VERBOSITY sqlstate" -c "SELECT zvt.subscribe('okx', 'DOGE-USDT', 'trades')" 2>&1)
 [ "$out" = "ERROR:  42704" ] || fail "subscribe to an unlisted symbol: $out"

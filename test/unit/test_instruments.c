@@ -125,6 +125,23 @@ main(int argc, char **argv)
 				  strcmp(feed_exchanges[i].spec->exchange, feed_exchanges[i].name) == 0);
 	}
 
+	/* Bybit's linear list pages with result.nextPageCursor, percent-encoded */
+	{
+		char		cur[64];
+		const char *last = "{\"retCode\":0,\"result\":{\"category\":\"linear\",\"list\":[],\"nextPageCursor\":\"\"}}";
+		const char *more = "{\"retCode\":0,\"result\":{\"category\":\"linear\",\"list\":[],"
+			"\"nextPageCursor\":\"first%3D10000%26last%3D1000SATSUSDT\"}}";
+		const char *bad = "{\"retCode\":0,\"result\":{\"nextPageCursor\":\"a&symbol=X\"}}";
+		const char *long_cur = "{\"retCode\":0,\"result\":{\"nextPageCursor\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"}}";
+
+		CHECK(instruments_next_page("bybit", last, strlen(last), cur, sizeof(cur), reason, sizeof(reason)) == 0);
+		CHECK(instruments_next_page("bybit", more, strlen(more), cur, sizeof(cur), reason, sizeof(reason)) == 1);
+		CHECK_STR(cur, "first%3D10000%26last%3D1000SATSUSDT");
+		CHECK(instruments_next_page("bybit", bad, strlen(bad), cur, sizeof(cur), reason, sizeof(reason)) == -1);
+		CHECK(instruments_next_page("bybit", long_cur, strlen(long_cur), cur, sizeof(cur), reason, sizeof(reason)) == -1);
+		CHECK(instruments_next_page("bybit", "not json", 8, cur, sizeof(cur), reason, sizeof(reason)) == 0);
+		CHECK(instruments_next_page("binance", more, strlen(more), cur, sizeof(cur), reason, sizeof(reason)) == 0);
+	}
 	CHECK(dec_mul("0.1", "0.01", buf, sizeof(buf)));
 	CHECK_STR(buf, "0.001");
 	CHECK(dec_mul("12.50", "4", buf, sizeof(buf)));
