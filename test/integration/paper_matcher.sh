@@ -127,6 +127,40 @@ poll_until "SELECT status FROM zvt.orders WHERE client_order_id = 'pm-lock-a'" f
 	|| fail "pm-lock-a not filled once pmA's session ended"
 [ "$(status pm-lock-a2)" = accepted ] || fail "pm-lock-a2 (90) should rest"
 
+# An attacker: a plain role holding every advisory lock it can name for
+# pmB's account id (the old key 8025716, "zvt" in hex, with the id; the id
+# alone as int8 and with 0 and 101) cannot delay pmB's fill: zvt's locks
+# are in a class no SQL function reaches.
+bid=$(q -c "SELECT account_id FROM zvt.accounts WHERE name = 'pmB'")
+q -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS zvt_pm_attacker" -c "CREATE ROLE zvt_pm_attacker" \
+  -c "DELETE FROM pm_release" -c "GRANT SELECT ON pm_release TO zvt_pm_attacker" >/dev/null || fail "attacker role"
+q -c "SELECT status FROM zvt.place_order('pmB', 'binance', 'PX-USDT', 'buy', 1, 'limit', price => 97, client_order_id => 'pm-attack-b')" >/dev/null \
+	|| fail "pm-attack-b"
+q >/dev/null <<SQL &
+SET ROLE zvt_pm_attacker;
+SELECT pg_advisory_lock(8025716, $bid), pg_advisory_lock($bid::int8),
+       pg_advisory_lock(0, $bid), pg_advisory_lock(101, $bid);
+DO \$\$
+BEGIN
+    FOR i IN 1..600 LOOP                -- 60 s at most
+        EXIT WHEN EXISTS (SELECT 1 FROM pm_release);
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END \$\$;
+SQL
+holder=$!
+trap release EXIT
+poll_until "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+             WHERE l.locktype = 'advisory' AND l.granted AND a.usename = 'postgres' AND l.objid = $bid
+               AND l.objsubid IN (1, 2)" 4 30 || fail "the attacker did not take its locks"
+q -c "SELECT zvt.bus_publish('binance', 'PX-USDT', price => 96.9, qty => 5)" >/dev/null
+poll_until "SELECT status FROM zvt.orders WHERE client_order_id = 'pm-attack-b'" filled 30 \
+	|| fail "a role holding advisory locks delayed pmB's fill"
+release
+trap - EXIT
+q -c "REVOKE ALL ON pm_release FROM zvt_pm_attacker" -c "DROP ROLE zvt_pm_attacker" >/dev/null || fail "drop attacker"
+echo "an attacker's advisory locks on pmB's id did not delay its fill"
+
 q -c "SELECT count(*) FROM unnest('{pmfar,pmnear,pmA,pmB}'::text[]) n, zvt.cancel_all(n)" \
   -c "DROP TABLE pm_far, pm_release" >/dev/null || fail "cleanup"
 exit 0
