@@ -4,6 +4,8 @@
 #
 #  - shellcheck passes on docker/*.sh and on the shell of every RUN line of
 #    docker/Dockerfile;
+#  - the Dockerfile, the compose file and prometheus.yml agree on the
+#    entrypoint's path, the simulator's port and the metrics port;
 #  - docker/install.sh (deps, then build into a scratch DESTDIR against
 #    PG_CONFIG) runs no apt-get when every package is present, installs
 #    zvt, the simulator, the entrypoint and the image's settings, lists the
@@ -45,6 +47,20 @@ runs=("$work"/run*.sh)
 [ -f "${runs[0]}" ] || fail "no RUN lines found in docker/Dockerfile"
 shellcheck -s sh "${runs[@]}" || fail "shellcheck on the Dockerfile's RUN lines"
 echo "ok shellcheck: docker/*.sh and ${#runs[@]} RUN lines of the Dockerfile"
+
+# --- the files agree with each other ----------------------------------------
+compose=$top/docker/docker-compose.yml
+grep -q '^ENTRYPOINT \["/usr/local/bin/zvt-entrypoint"\]$' "$top/docker/Dockerfile" ||
+	fail "the Dockerfile's ENTRYPOINT is not where install.sh puts the entrypoint"
+url_port=$(sed -n 's|^ *ZVT_EXSIM_URL: ws://127.0.0.1:\([0-9]*\)$|\1|p' "$compose")
+sim_port=$(sed -n 's|.*"zvt-exsim", "--port", "\([0-9]*\)".*|\1|p' "$compose")
+[ -n "$url_port" ] && [ "$url_port" = "$sim_port" ] ||
+	fail "compose: ZVT_EXSIM_URL's port ($url_port) is not the simulator's ($sim_port)"
+metrics=$(sed -n 's|^ *ZVT_METRICS_PORT: "\([0-9]*\)"$|\1|p' "$compose")
+[ -n "$metrics" ] && grep -q "targets: \[\"zvt:$metrics\"\]" "$top/docker/prometheus.yml" ||
+	fail "prometheus.yml does not scrape zvt:$metrics, the compose file's ZVT_METRICS_PORT"
+grep -q 'network_mode: "service:zvt"' "$compose" || fail "compose: the simulator is not in zvt's network namespace"
+echo "ok the Dockerfile, compose file and prometheus.yml agree on the entrypoint and the ports"
 
 # --- install.sh -------------------------------------------------------------
 out=$(DESTDIR=$stage ZVT_JOBS=1 "$top/docker/install.sh" 2>&1) || fail "install.sh: $out"
