@@ -227,3 +227,17 @@ zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
 all: zvt-feed-parse
 EXTRA_CLEAN += zvt-feed-parse
 
+
+# ------------------------------------------------------------------
+# PGXN: `make dist` archives the committed tree at HEAD (git archive:
+# no build products, no uncommitted edits) as zvt-<version>.zip, every
+# path under zvt-<version>/, the layout PGXN expects; META.json
+# describes it (test/integration/pgxn_dist.sh checks both).
+# ------------------------------------------------------------------
+DIST_NAME = $(EXTENSION)-$(EXTVERSION)
+DIST_ZIP ?= $(DIST_NAME).zip
+
+.PHONY: dist
+dist:
+	git -C $(srcdir) archive --format=zip --prefix=$(DIST_NAME)/ -o $(abspath $(DIST_ZIP)) HEAD
+EXTRA_CLEAN += $(DIST_NAME).zip
