@@ -155,6 +155,36 @@ restore_into zdr_par sections
 q -d zdr_copy -c "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
                    WHERE c.relnamespace = '_zvt_chunks'::regnamespace AND NOT i.indisvalid" | grep -qx 0 \
 	|| fail "invalid chunk indexes after restore"
+
+# Restored chunks keep names made of their hypertable's old OID, which a
+# new table may get.  As if public.fresh had had ticks' OID in the source
+# (and so its chunk and default partition names): the restored chunk and
+# default of ticks holding those names are renamed after ticks' new OID,
+# and fresh gets its own (before: 55000 "exists but is not a chunk").
+q -d zdr_copy >/dev/null <<'SQL' || fail "a restored chunk's stale name blocked another hypertable"
+SET client_min_messages = warning;
+CREATE TABLE public.fresh (ts timestamptz NOT NULL, v int) PARTITION BY RANGE (ts);
+DO $$
+DECLARE
+    old text := (SELECT substring(c::text FROM '_hyper_([0-9]+)_p20260201$')
+                   FROM zvt.show_chunks('public.ticks') c WHERE c::text LIKE '%_p20260201');
+    fresh oid := 'public.fresh'::regclass::oid;
+BEGIN
+    EXECUTE format('ALTER TABLE _zvt_chunks.%I RENAME TO %I', '_hyper_' || old || '_p20260201',
+                   '_hyper_' || fresh || '_p20260201');
+    EXECUTE format('ALTER TABLE _zvt_chunks.%I RENAME TO %I', '_hyper_' || old || '_default',
+                   '_hyper_' || fresh || '_default');
+END $$;
+SELECT 1 FROM zvt.create_hypertable('public.fresh', 'ts', '1 day');
+SELECT zvt._ensure_chunk('public.fresh', '2026-02-01 05:00+00');
+INSERT INTO public.fresh VALUES ('2026-02-01 05:00+00', 1);
+SQL
+[ "$(q -d zdr_copy -c "SELECT string_agg(c.chunk::text, ',' ORDER BY c.is_default) FROM zvt._chunks('public.fresh') c")" \
+	= "_zvt_chunks._hyper_$(q -d zdr_copy -c "SELECT 'public.fresh'::regclass::oid")_p20260201,_zvt_chunks._hyper_$(q -d zdr_copy -c "SELECT 'public.fresh'::regclass::oid")_default" ] \
+	|| fail "fresh's chunks: $(q -d zdr_copy -c "SELECT string_agg(c.chunk::text, ',' ORDER BY c.is_default) FROM zvt._chunks('public.fresh') c")"
+ticks=$(q -d zdr_copy -c "SELECT 'public.ticks'::regclass::oid")
+[ "$(q -d zdr_copy -c "SELECT count(*) FROM ONLY _zvt_chunks._hyper_${ticks}_p20260201") $(q -d zdr_copy -c "SELECT count(*) FROM ONLY _zvt_chunks._hyper_${ticks}_default")" = "12 2" ] \
+	|| fail "ticks' renamed chunk and default partition: $(q -d zdr_copy -c "SELECT string_agg(c.chunk::text, ',') FROM zvt._chunks('public.ticks') c")"
 echo "restored into new databases with an empty stderr (also with its post-data section in parallel); rows, sequences and catalog equal"
 
 # --- a second cluster whose workers serve the restored database -------------
