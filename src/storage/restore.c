@@ -29,7 +29,8 @@
  *	  constraint of that name and kind exists on that table, is inherited
  *	  from its parent's constraint, and has the same key and included
  *	  columns, NULLS [NOT] DISTINCT and deferrability;
- * and the caller owns the table.  Anything else, and anything that
+ * and the caller owns the table, and sent the statement at top level.
+ * Anything else, and anything that
  * differs, runs as usual and fails as usual.  The ALTER INDEX ... ATTACH
  * PARTITION that follows is a no-op in PostgreSQL itself (the index is
  * attached already).
@@ -89,7 +90,8 @@ restore_process_utility(PlannedStmt *pstmt, const char *query_string,
 						ParamListInfo params, QueryEnvironment *query_env,
 						DestReceiver *dest, QueryCompletion *qc)
 {
-	if (already_built(pstmt, query_string))
+	/* pg_restore and psql send each statement at top level */
+	if (context == PROCESS_UTILITY_TOPLEVEL && already_built(pstmt, query_string))
 	{
 		/* DEBUG only: a restore must print nothing for it */
 		ereport(DEBUG1,
