@@ -20,6 +20,7 @@ OBJS = \
 	src/storage/chunk.o \
 	src/storage/chunk_list.o \
 	src/storage/maintenance.o \
+	src/storage/restore.o \
 	src/storage/time_bucket.o \
 	src/feed/feed_normalize.o \
 	src/feed/instruments.o \

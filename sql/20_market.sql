@@ -120,6 +120,29 @@ UPDATE zvt._hypertables SET builtin = true
  WHERE relid IN ('zvt.trades'::pg_catalog.regclass, 'zvt.candles'::pg_catalog.regclass,
                  'zvt.quotes'::pg_catalog.regclass);
 
+-- The default partitions of these three are created by this script, so
+-- they are extension members, which pg_dump leaves out with their rows
+-- (those maintenance has not yet moved into chunks, and those at
+-- +-infinity).  Under fixed names (the other chunks are named after the
+-- hypertable's OID, which a restore changes) they are configuration tables
+-- whose rows pg_dump keeps and pg_restore loads into the new extension's.
+DO $defaults$
+DECLARE
+    t pg_catalog.text;
+    d pg_catalog.regclass;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['trades', 'candles', 'quotes']
+    LOOP
+        SELECT c.chunk INTO STRICT d FROM zvt._chunks(('zvt.' || t)::pg_catalog.regclass) c
+         WHERE c.is_default;
+        EXECUTE pg_catalog.format('ALTER TABLE %s RENAME TO %I', d, t || '_default');
+        EXECUTE pg_catalog.format('COMMENT ON TABLE _zvt_chunks.%I IS %L', t || '_default',
+            pg_catalog.format('zvt: default partition of zvt.%s (rows waiting for their chunk)', t));
+        PERFORM pg_catalog.pg_extension_config_dump('_zvt_chunks.' || t || '_default', '');
+    END LOOP;
+END
+$defaults$;
+
 -- -------------------------------------------------------------------
 -- Views with exchange and symbol joined in
 -- -------------------------------------------------------------------

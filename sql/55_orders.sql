@@ -675,3 +675,15 @@ CREATE FUNCTION zvt.portfolio(account pg_catalog.text)
     AS $$ SELECT * FROM zvt._portfolio_row(portfolio.account) $$;
 COMMENT ON FUNCTION zvt.portfolio(pg_catalog.text) IS
     'An account''s cash (its currency), equity (cash + spot holdings at mark + perpetuals'' unrealized PnL), gross exposure, PnL (realized, unrealized, today since 00:00 UTC, total against the initial cash), fees and open orders.';
+
+-- Orders loaded by pg_restore --single-transaction, in the transaction
+-- that creates the extension, are matched: the matcher, idle since it
+-- last found nothing resting, looks again when that transaction commits.
+CREATE FUNCTION zvt._paper_wake() RETURNS void
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_paper_wake';
+COMMENT ON FUNCTION zvt._paper_wake() IS
+    'Internal: have the paper matcher look for resting orders when this transaction commits (CREATE EXTENSION calls it, for orders restored with it).';
+-- it starts a worker: administrators only
+REVOKE ALL ON FUNCTION zvt._paper_wake() FROM PUBLIC;
+SELECT zvt._paper_wake();

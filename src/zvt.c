@@ -37,6 +37,7 @@
 #include "feed/status.h"
 #include "launcher/launcher.h"
 #include "storage/maintenance.h"
+#include "storage/restore.h"
 #include "trading/matcher.h"
 #include "zvt.h"
 
@@ -74,6 +75,8 @@ void
 _PG_init(void)
 {
 	zvt_define_gucs();
+	/* in every backend that loads zvt.so, preloaded or not (restore.c) */
+	restore_hook_init();
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

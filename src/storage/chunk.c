@@ -16,7 +16,11 @@
  * a chunk's name.  Finding a chunk is one syscache lookup of that name;
  * when it misses, the hypertable's partition descriptor says whether some
  * other partition (adopted with the table, or restored by pg_dump under
- * an older OID) already holds the instant.  The partition bounds in
+ * an older OID) already holds the instant.  A restored chunk keeps the
+ * name of its hypertable's old OID, which a table of the new database may
+ * have: creating that table's chunk or default partition first renames
+ * the stale one after its own parent (chunk_free_name).  The partition
+ * bounds in
  * pg_class.relpartbound are the only record of a chunk's range: nothing
  * can disagree with them.
  *
@@ -85,6 +89,7 @@ static int64 interval_usecs(const Interval *iv);
 static char *chunk_name(Oid relid, int64 start, int64 interval);
 static Oid	chunk_namespace(void);
 static Oid	chunk_named(Oid relid, const char *name);
+static void chunk_free_name(const char *name, Oid relid);
 static int64 bound_value(PartitionBoundInfo bi, int i);
 static Oid	partition_holding(Oid relid, int64 ts, int64 start, int64 end);
 static Oid	chunk_create(HypertableInfo *ht, int64 start, int64 end,
@@ -225,6 +230,63 @@ chunk_named(Oid relid, const char *name)
 		get_partition_parent(chunk, true) != relid)
 		return InvalidOid;
 	return chunk;
+}
+
+/*
+ * Make sure no table holds name, about to be relid's new chunk or default
+ * partition.  pg_restore brings chunks back under the names they had,
+ * made of their hypertable's OID in the old database, and a table of the
+ * new database may now have that OID: a partition of another table whose
+ * name carries an OID other than its parent's is such a stale name, and
+ * is renamed to its parent's name for it (the rest of the name, its
+ * range, stays).  55000 when anything else holds the name (a detached
+ * chunk, or the stale chunk's own name is taken).  The rename runs as the
+ * bootstrap superuser (only it may rename in _zvt_chunks) and takes
+ * ACCESS EXCLUSIVE on that chunk.
+ */
+static void
+chunk_free_name(const char *name, Oid relid)
+{
+	Oid			holder = get_relname_relid(name, chunk_namespace());
+	Oid			parent = InvalidOid;
+	char	   *rest = NULL;
+	char	   *fresh = NULL;
+	StorageUserSave save;
+
+	if (!OidIsValid(holder))
+		return;
+	if (get_rel_relispartition(holder) && strncmp(name, "_hyper_", 7) == 0)
+	{
+		unsigned long named = strtoul(name + 7, &rest, 10);
+
+		parent = get_partition_parent(holder, true);
+		if (rest != name + 7 && *rest == '_' && OidIsValid(parent) &&
+			named != (unsigned long) parent)
+		{
+			fresh = psprintf("_hyper_%u%s", parent, rest);
+			if (OidIsValid(get_relname_relid(fresh, chunk_namespace())))
+				fresh = NULL;
+		}
+	}
+	if (fresh == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s.%s\" exists but is not a chunk of \"%s\"",
+						CHUNK_SCHEMA, name, get_rel_name(relid)),
+				 errhint("Attach it again, or drop it.")));
+
+	storage_run_as(BOOTSTRAP_SUPERUSERID, &save);
+	SPI_connect();
+	if (SPI_execute(psprintf("ALTER TABLE %s RENAME TO %s",
+							 quote_qualified_identifier(CHUNK_SCHEMA, name),
+							 quote_identifier(fresh)), false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not rename chunk %s", name);
+	SPI_finish();
+	storage_run_as_end(&save);
+	CommandCounterIncrement();
+	ereport(LOG,
+			(errmsg("zvt renamed restored chunk \"%s\" of \"%s\" to \"%s\"",
+					name, get_rel_name(parent), fresh)));
 }
 
 /* Value of range bound i of bi; MINVALUE and MAXVALUE as the int64 ends. */
@@ -413,6 +475,7 @@ zvt_attach_default(PG_FUNCTION_ARGS)
 
 	name = psprintf("_hyper_%u_default", relid);
 	qname = quote_qualified_identifier(CHUNK_SCHEMA, name);
+	chunk_free_name(name, relid);
 	table_create_as_owner(psprintf("CREATE TABLE %s PARTITION OF %s DEFAULT", qname,
 								   chunk_qualified_name(relid)),
 						  qname, chunk_rel_owner(relid));
@@ -442,13 +505,8 @@ chunk_create(HypertableInfo *ht, int64 start, int64 end, const char *name,
 	char	   *cols;
 	Oid			chunk;
 
-	/* a table that is not this hypertable's chunk holds the name (detached) */
-	if (OidIsValid(get_relname_relid(name, chunk_namespace())))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s.%s\" exists but is not a chunk of \"%s\"",
-						CHUNK_SCHEMA, name, get_rel_name(ht->relid)),
-				 errhint("Attach it again, or drop it.")));
+	/* a table that is not this hypertable's chunk may hold the name */
+	chunk_free_name(name, ht->relid);
 
 	if (OidIsValid(deflt))
 		LockRelationOid(deflt, AccessExclusiveLock);

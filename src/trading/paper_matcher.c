@@ -56,6 +56,7 @@
 #include "utils/timestamp.h"
 
 #include "base/claim.h"
+#include "base/export.h"
 #include "bus/bus.h"
 #include "trading/matcher.h"
 #include "trading/trading.h"
@@ -101,6 +102,24 @@ paper_orders_rest(void)
 		rest_callback_registered = true;
 	}
 	rest_flagged = true;
+}
+
+PG_FUNCTION_INFO_V1(zvt_paper_wake);
+
+/*
+ * zvt._paper_wake(): tell the launcher at commit that paper orders may
+ * rest, so the matcher looks again even though no order came to rest
+ * through zvt.place_order.  CREATE EXTENSION calls it: pg_restore
+ * --single-transaction loads the orders of a dump in the same
+ * transaction, into a database whose matcher went idle before they
+ * existed.  Without the preloaded library there is no matcher to wake.
+ */
+Datum
+zvt_paper_wake(PG_FUNCTION_ARGS)
+{
+	if (zvt_preloaded)
+		paper_orders_rest();
+	PG_RETURN_VOID();
 }
 
 Size
