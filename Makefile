@@ -158,6 +158,8 @@ backtest_strategy_LIBS = -lm
 backtest_sweep_SRC = src/backtest/sweep.c src/backtest/engine.c src/backtest/strategy.c \
 	src/backtest/metrics.c src/backtest/indicators.c
 backtest_sweep_LIBS = -lm
+metrics_SRC = src/metrics/exposition.c src/metrics/http.c
+metrics_LIBS = -lm
 
 .SECONDEXPANSION:
 test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/unit/unit_test.h
