@@ -66,7 +66,11 @@ OBJS = \
 	src/trading/order_price.o \
 	src/trading/order_write.o \
 	src/trading/place_order.o \
-	src/trading/paper_matcher.o
+	src/trading/paper_matcher.o \
+	src/metrics/exposition.o \
+	src/metrics/http.o \
+	src/metrics/collect.o \
+	src/metrics/worker.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread
 
 # The install script is every sql/NN_*.sql concatenated in name order.

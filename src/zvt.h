@@ -37,6 +37,8 @@ extern bool zvt_feed_parse_thread;
 extern int	zvt_bus_size;
 extern int	zvt_rest_timeout;
 extern bool zvt_paper_matcher;
+extern int	zvt_metrics_port;
+extern char *zvt_metrics_listen;
 extern bool zvt_preloaded;
 extern void zvt_require_preload(const char *what);
 

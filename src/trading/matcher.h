@@ -15,5 +15,6 @@ extern void matcher_shmem_init(void);
 extern bool matcher_running(void);
 extern bool matcher_is_idle(uint64 paper_generation);
 extern void matcher_mark_idle(uint64 paper_generation);
+extern void matcher_counters(int64 *passes, int64 *changes);
 
 #endif							/* ZVT_MATCHER_H */

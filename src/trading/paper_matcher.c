@@ -149,6 +149,17 @@ matcher_mark_idle(uint64 paper_generation)
 						paper_generation == PG_UINT64_MAX ? PG_UINT64_MAX : paper_generation + 1);
 }
 
+/*
+ * The matcher's passes and the orders it triggered or filled, since
+ * server start (written by the matcher alone: a torn read is a statistic).
+ */
+void
+matcher_counters(int64 *passes, int64 *changes)
+{
+	*passes = matcher_shared->passes;
+	*changes = matcher_shared->changes;
+}
+
 static void
 matcher_detach(int code, Datum arg)
 {

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# test/integration/metrics.sh: the Prometheus endpoint (src/metrics/).
+#
+# zvt.metrics_port, set with ALTER SYSTEM and a reload, starts the "zvt
+# metrics" worker on 127.0.0.1; GET /metrics passes `promtool check
+# metrics`, has the format's Content-Type, and its values move with what
+# happens (a resting and a filled paper order, a bus write, maintenance
+# passes); other paths are 404, other methods 405, a malformed request
+# 400, an oversized head 431; a silent client does not hold up the
+# others; a restarted launcher does not start a second worker (its slot
+# is claimed); and resetting the port stops the worker.
+set -u
+. "$(dirname "$0")/common.bash"
+
+command -v promtool >/dev/null || fail "promtool is missing (Debian package prometheus)"
+mport=$(free_port $((PGPORT + 300)))
+base=http://127.0.0.1:$mport
+running="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'zvt metrics'"
+cleanup() {
+	exec 3>&- 2>/dev/null
+	q -c "ALTER SYSTEM RESET zvt.metrics_port" -c "SELECT pg_reload_conf()" >/dev/null
+}
+trap cleanup EXIT
+
+scrape() { curl -sS --max-time 10 "$base/metrics"; }
+# the value of one series, as written (name{labels} value)
+val() { scrape | awk -v m="$1" '$1 == m {print $2}'; }
+code() { curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
+
+q -c "ALTER SYSTEM SET zvt.metrics_port = $mport" -c "SELECT pg_reload_conf()" >/dev/null || fail "set the port"
+poll_until "$running" 1 20 || fail "no metrics worker after setting zvt.metrics_port"
+for i in $(seq 1 50); do curl -fsS -o /dev/null "$base/metrics" 2>/dev/null && break; sleep 0.2; done
+
+# --- format ----------------------------------------------------------------
+out=$(scrape) || fail "GET /metrics failed"
+echo "$out" | promtool check metrics || fail "promtool check metrics rejects the output"
+[ "$(curl -sS -o /dev/null -w '%{content_type}' "$base/metrics")" = "text/plain; version=0.0.4; charset=utf-8" ] \
+	|| fail "wrong Content-Type"
+for m in 'zvt_feed_messages_total{exchange="binance"}' 'zvt_feed_state{exchange="okx",state="stopped"}' \
+	'zvt_feed_receive_to_commit_seconds_count{exchange="bybit"}' 'zvt_maintenance_passes_total' \
+	'zvt_paper_matcher_passes_total' 'zvt_bus_updates_total' 'zvt_orders{status="filled"}' \
+	'zvt_fills_total' 'zvt_backtest_runs' 'zvt_sql_up' 'zvt_launcher_up'; do
+	echo "$out" | grep -qF "$m " || fail "no $m in the output"
+done
+[ "$(echo "$out" | awk '$1 == "zvt_sql_up" {print $2}')" = 1 ] || fail "zvt_sql_up is not 1"
+[ "$(echo "$out" | awk '$1 == "zvt_extension_installed" {print $2}')" = 1 ] || fail "extension not seen"
+echo "ok promtool accepts $(echo "$out" | grep -vc '^#') samples"
+
+# --- values move -------------------------------------------------------------
+passes=$(val zvt_maintenance_passes_total)
+updates=$(val zvt_bus_updates_total)
+entries=$(val zvt_bus_entries)
+accepted=$(val 'zvt_orders{status="accepted"}')
+fills=$(val zvt_fills_total)
+q -c "SET client_min_messages = warning" \
+  -c "INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
+      OVERRIDING SYSTEM VALUE VALUES (9501, 'binance', 'MX-USDT', 'MXUSDT', 'MX', 'USDT', 'spot')
+      ON CONFLICT DO NOTHING" \
+  -c "SELECT zvt.bus_publish('binance', 'MX-USDT', price => 100, qty => 1, bid => 99.9, ask => 100.1)" \
+  -c "SELECT 1 FROM zvt.create_account('mx', initial_cash => 100000)" \
+  -c "SELECT status FROM zvt.place_order('mx', 'binance', 'MX-USDT', 'buy', 1, 'limit', price => 50, client_order_id => 'mx-rest')" \
+  -c "SELECT status FROM zvt.place_order('mx', 'binance', 'MX-USDT', 'buy', 1, client_order_id => 'mx-fill')" >/dev/null \
+	|| fail "orders"
+[ "$(val zvt_bus_updates_total)" -gt "$updates" ] || fail "zvt_bus_updates_total did not move"
+[ "$(val zvt_bus_entries)" -gt "$entries" ] || fail "zvt_bus_entries did not grow with a new instrument"
+[ "$(val 'zvt_orders{status="accepted"}')" = $((accepted + 1)) ] || fail "accepted orders did not go up by one"
+[ "$(val zvt_fills_total)" -gt "$fills" ] || fail "zvt_fills_total did not move"
+for i in $(seq 1 50); do [ "$(val zvt_maintenance_passes_total)" -gt "$passes" ] && break; sleep 0.2; done
+[ "$(val zvt_maintenance_passes_total)" -gt "$passes" ] || fail "zvt_maintenance_passes_total did not move"
+q -c "SELECT count(*) FROM zvt.cancel_all('mx')" >/dev/null || fail "cancel"
+[ "$(val 'zvt_orders{status="accepted"}')" = "$accepted" ] || fail "a canceled order still counts as accepted"
+echo "ok bus, orders, fills and maintenance counters move"
+
+# --- HTTP ------------------------------------------------------------------
+[ "$(code "$base/other")" = 404 ] || fail "other path is not 404"
+[ "$(code "$base/")" = 404 ] || fail "/ is not 404"
+[ "$(code -X POST "$base/metrics")" = 405 ] || fail "POST is not 405"
+[ "$(code -X DELETE "$base/metrics")" = 405 ] || fail "DELETE is not 405"
+curl -sS -D - -o /dev/null -X PUT "$base/metrics" | grep -qi '^Allow: GET, HEAD' || fail "405 without Allow"
+[ "$(code -I "$base/metrics")" = 200 ] || fail "HEAD is not 200"
+[ "$(code "$base/metrics?x=1")" = 200 ] || fail "a query string is not ignored"
+status_of() {
+	exec 4<>"/dev/tcp/127.0.0.1/$mport" || return 1
+	printf '%b' "$1" >&4
+	head -1 <&4 | tr -d '\r'
+	exec 4>&-
+}
+[ "$(status_of 'get /metrics HTTP/1.1\r\n\r\n')" = "HTTP/1.1 400 Bad Request" ] || fail "bad request line is not 400"
+big=$(head -c 9000 /dev/zero | tr '\0' a)
+[ "$(status_of "GET /metrics HTTP/1.1\r\nX: $big\r\n\r\n")" = "HTTP/1.1 431 Request Header Fields Too Large" ] \
+	|| fail "oversized head is not 431"
+
+# a client that connects and says nothing does not hold up the next one
+exec 3<>"/dev/tcp/127.0.0.1/$mport" || fail "connect"
+[ "$(code "$base/metrics")" = 200 ] || fail "a silent client blocks the endpoint"
+exec 3>&-
+code400=$(val 'zvt_metrics_requests_total{code="400"}')
+[ "${code400:-0}" -ge 1 ] || fail "the 400 is not counted"
+echo "ok 404, 405 with Allow, HEAD, 400, 431, a silent client"
+
+# --- one worker, even after the launcher restarts -----------------------
+pid=$(q -c "SELECT launcher_pid FROM zvt.maintenance_status()")
+passes=$(q -c "SELECT passes FROM zvt.maintenance_status()")
+kill -TERM "$pid"
+poll_until "SELECT launcher_pid IS NOT NULL AND launcher_pid <> $pid FROM zvt.maintenance_status()" t 20 \
+	|| fail "launcher not restarted"
+poll_until "SELECT passes > $passes + 1 FROM zvt.maintenance_status()" t 20 || fail "no pass from the new launcher"
+for i in $(seq 1 10); do
+	n=$(q -c "$running")
+	[ "$n" = 1 ] || fail "$n metrics workers run after a launcher restart"
+	sleep 0.1
+done
+[ "$(code "$base/metrics")" = 200 ] || fail "endpoint gone after the launcher restart"
+echo "ok one metrics worker after a launcher restart"
+
+# --- off -----------------------------------------------------------------
+q -c "ALTER SYSTEM RESET zvt.metrics_port" -c "SELECT pg_reload_conf()" >/dev/null
+poll_until "$running" 0 20 || fail "the metrics worker did not stop with the port reset"
+[ "$(code "$base/metrics" 2>/dev/null)" = 000 ] || fail "still serving with the port reset"
+echo "ok the worker stops when zvt.metrics_port is reset"
