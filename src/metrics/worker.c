@@ -19,6 +19,10 @@
  * within METRICS_CLIENT_TIMEOUT_MS, reading or being written to, is
  * dropped, so a slow or silent client holds a slot, never the worker.
  * Past METRICS_MAX_CLIENTS new connections wait in the listen backlog.
+ * After the response the worker shuts its side and reads what the client
+ * still sends (say, the rest of an oversized request) until it closes,
+ * for up to METRICS_LINGER_MS: closing with unread input would reset the
+ * connection and could destroy the response before the client read it.
  * The one thing that blocks is the scrape's SQL transaction, bounded by
  * METRICS_SQL_TIMEOUT_MS.
  *
@@ -59,6 +63,7 @@ PGDLLEXPORT void metrics_worker_main(Datum arg);
 #define METRICS_MAX_CLIENTS 8
 #define METRICS_CLIENT_TIMEOUT_MS 10000
 #define METRICS_RETRY_MS 5000
+#define METRICS_LINGER_MS 1000
 
 typedef struct MetricsShared
 {
@@ -75,6 +80,7 @@ typedef struct Client
 	char	   *out;			/* malloc'd response; NULL while reading */
 	size_t		nout;
 	size_t		sent;
+	bool		draining;		/* all sent: reading to EOF before closing */
 } Client;
 
 static MetricsShared *metrics_shared = NULL;
@@ -90,6 +96,7 @@ static void listener_close(void);
 static void client_accept(void);
 static void client_read(Client *c);
 static void client_write(Client *c);
+static void client_drain(Client *c);
 static void client_close(Client *c);
 static void client_respond(Client *c, int status, bool send_body);
 
@@ -227,6 +234,7 @@ client_accept(void)
 		c->sock = s;
 		c->nin = 0;
 		c->out = NULL;
+		c->draining = false;
 		c->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), METRICS_CLIENT_TIMEOUT_MS);
 	}
 }
@@ -340,10 +348,15 @@ client_read(Client *c)
 	}
 }
 
-/* Send what the socket takes; close once all is sent. */
+/*
+ * Send what the socket takes; once all is sent, shut our side and drain
+ * (client_drain) for at most METRICS_LINGER_MS.
+ */
 static void
 client_write(Client *c)
 {
+	TimestampTz linger;
+
 	while (c->sent < c->nout)
 	{
 		ssize_t		n = send(c->sock, c->out + c->sent, c->nout - c->sent, MSG_NOSIGNAL);
@@ -351,9 +364,33 @@ client_write(Client *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
 		if (n <= 0)
-			break;
+		{
+			client_close(c);
+			return;
+		}
 		c->sent += n;
 	}
+	if (shutdown(c->sock, SHUT_WR) < 0)
+	{
+		client_close(c);
+		return;
+	}
+	c->draining = true;
+	linger = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), METRICS_LINGER_MS);
+	c->deadline = Min(c->deadline, linger);
+}
+
+/* Discard what the client still sends; close at its EOF or an error. */
+static void
+client_drain(Client *c)
+{
+	char		buf[4096];
+	ssize_t		n;
+
+	while ((n = recv(c->sock, buf, sizeof(buf), 0)) > 0)
+		;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
 	client_close(c);
 }
 
@@ -383,7 +420,7 @@ wait_and_serve(long timeout_ms)
 		if (c->sock == PGINVALID_SOCKET)
 			room = true;
 		else
-			AddWaitEventToSet(set, c->out ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE,
+			AddWaitEventToSet(set, c->out && !c->draining ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE,
 							  c->sock, NULL, c);
 	}
 	if (room && listener != PGINVALID_SOCKET)
@@ -402,6 +439,8 @@ wait_and_serve(long timeout_ms)
 		{
 			if (c->out == NULL)
 				client_read(c);
+			else if (c->draining)
+				client_drain(c);
 			else
 				client_write(c);
 		}

@@ -17,8 +17,11 @@ mport=$(free_port $((PGPORT + 300)))
 base=http://127.0.0.1:$mport
 running="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'zvt metrics'"
 cleanup() {
+	local rc=$?
 	exec 3>&- 2>/dev/null
 	q -c "ALTER SYSTEM RESET zvt.metrics_port" -c "SELECT pg_reload_conf()" >/dev/null
+	# on failure, what the server said about the endpoint
+	[ "$rc" = 0 ] || grep -E 'zvt metrics|zvt launcher' "$ZVT_TEST_DIR/log" 2>/dev/null | tail -20 >&2
 }
 trap cleanup EXIT
 
