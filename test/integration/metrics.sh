@@ -7,8 +7,11 @@
 # happens (a resting and a filled paper order, a bus write, maintenance
 # passes); other paths are 404, other methods 405, a malformed request
 # 400, an oversized head 431; a silent client does not hold up the
-# others; a restarted launcher does not start a second worker (its slot
-# is claimed); and resetting the port stops the worker.
+# others; a locked table makes the SQL part time out (zvt_sql_up 0) and
+# the rest is still served; a restarted launcher does not start a second
+# worker (its slot is claimed); a second cluster reports the port in use,
+# moves to another on reload, and without the extension serves
+# zvt_extension_installed 0; resetting the port stops the worker.
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -101,6 +104,29 @@ code400=$(val 'zvt_metrics_requests_total{code="400"}')
 [ "${code400:-0}" -ge 1 ] || fail "the 400 is not counted"
 echo "ok 404, 405 with Allow, HEAD, 400, 431, a silent client"
 
+# --- a stuck SQL part is bounded: zvt_sql_up 0, the rest still served -------
+q -c "SET application_name = 'metrics-lock'" -c "BEGIN" -c "LOCK TABLE zvt.orders IN ACCESS EXCLUSIVE MODE" \
+  -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+locker=$!
+poll_until "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = 'metrics-lock' AND l.relation = 'zvt.orders'::regclass AND l.granted" 1 20 \
+	|| fail "no lock"
+failures=$(val zvt_metrics_sql_failures_total)
+out=$(scrape) || fail "no scrape while zvt.orders is locked"
+q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'metrics-lock'" >/dev/null
+wait "$locker" 2>/dev/null
+# gone from pg_stat_activity only after its locks are released
+poll_until "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'metrics-lock'" 0 20 || fail "locker still there"
+echo "$out" | promtool check metrics || fail "promtool rejects the output of a failed SQL part"
+[ "$(echo "$out" | awk '$1 == "zvt_sql_up" {print $2}')" = 0 ] || fail "zvt_sql_up is not 0 while zvt.orders is locked"
+! echo "$out" | grep -q '^zvt_orders' || fail "order counts written although the SQL part failed"
+echo "$out" | grep -q '^zvt_bus_updates_total ' || fail "shared-memory metrics missing when the SQL part failed"
+[ "$(echo "$out" | awk '$1 == "zvt_metrics_sql_failures_total" {print $2}')" = $((failures + 1)) ] || fail "the failure is not counted"
+grep -q 'zvt metrics could not read the SQL counts: canceling statement due to statement timeout' "$ZVT_TEST_DIR/log" \
+	|| fail "no statement timeout in the log"
+[ "$(val zvt_sql_up)" = 1 ] || fail "zvt_sql_up not back to 1 after the lock"
+echo "ok a locked table times the SQL part out (zvt_sql_up 0), the rest is served"
+
 # --- one worker, even after the launcher restarts -----------------------
 pid=$(q -c "SELECT launcher_pid FROM zvt.maintenance_status()")
 passes=$(q -c "SELECT passes FROM zvt.maintenance_status()")
@@ -115,6 +141,30 @@ for i in $(seq 1 10); do
 done
 [ "$(code "$base/metrics")" = 200 ] || fail "endpoint gone after the launcher restart"
 echo "ok one metrics worker after a launcher restart"
+
+# --- another cluster: the port taken, a reload to another, no extension ----
+dir=$ZVT_TEST_DIR/metrics_scratch
+sport=$(free_port $((PGPORT + 310)))
+mport2=$(free_port $((mport + 1)))
+(
+	cluster_start "$dir" "$sport" metrics_db "zvt.metrics_port = $mport" "zvt.maintenance_naptime = 1"
+) >/dev/null || fail "scratch cluster did not start"
+trap 'cluster_stop "$dir"; cleanup' EXIT
+for i in $(seq 1 100); do grep -q "zvt metrics could not listen on 127.0.0.1:$mport" "$dir/log" && break; sleep 0.2; done
+grep -q "zvt metrics could not listen on 127.0.0.1:$mport: Address already in use" "$dir/log" \
+	|| fail "the second cluster did not report the port in use"
+[ "$(code "$base/metrics")" = 200 ] || fail "the first cluster's endpoint is disturbed"
+PGHOST=$dir/sock PGPORT=$sport PGDATABASE=metrics_db \
+	q -c "ALTER SYSTEM SET zvt.metrics_port = $mport2" -c "SELECT pg_reload_conf()" >/dev/null || fail "scratch port"
+for i in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$mport2/metrics" 2>/dev/null && break; sleep 0.2; done
+out=$(curl -sS --max-time 10 "http://127.0.0.1:$mport2/metrics") || fail "no endpoint after a reload to another port"
+echo "$out" | promtool check metrics || fail "promtool rejects the output without the extension"
+[ "$(echo "$out" | awk '$1 == "zvt_extension_installed" {print $2}')" = 0 ] || fail "zvt_extension_installed is not 0"
+[ "$(echo "$out" | awk '$1 == "zvt_sql_up" {print $2}')" = 0 ] || fail "zvt_sql_up is not 0 without the extension"
+! echo "$out" | grep -q '^zvt_fills_total' || fail "SQL metrics written without the extension"
+cluster_stop "$dir"
+trap cleanup EXIT
+echo "ok a taken port is reported and retried, a reload rebinds, no extension gives zvt_sql_up 0"
 
 # --- off -----------------------------------------------------------------
 q -c "ALTER SYSTEM RESET zvt.metrics_port" -c "SELECT pg_reload_conf()" >/dev/null
