@@ -340,6 +340,7 @@ sql_read(SqlCounts *c)
 			sql_queries(c);
 			SPI_finish();
 			disable_timeout(STATEMENT_TIMEOUT, false);
+			QueryCancelPending = false; /* a timeout that fired just now */
 			c->ok = true;
 		}
 		PopActiveSnapshot();
@@ -350,6 +351,7 @@ sql_read(SqlCounts *c)
 		ErrorData  *edata;
 
 		disable_timeout(STATEMENT_TIMEOUT, false);
+		QueryCancelPending = false;
 		MemoryContextSwitchTo(old);
 		edata = CopyErrorData();
 		FlushErrorState();

@@ -52,6 +52,18 @@ done
 [ "$(echo "$out" | awk '$1 == "zvt_extension_installed" {print $2}')" = 1 ] || fail "extension not seen"
 echo "ok promtool accepts $(echo "$out" | grep -vc '^#') samples"
 
+# docs/metrics.md lists exactly the families served; the Grafana dashboard
+# uses only those
+top=$(cd "$(dirname "$0")/../.." && pwd)
+served=$(echo "$out" | awk '$1 == "#" && $2 == "TYPE" {print $3}' | sort -u)
+documented=$(grep -o '^| `zvt_[a-z0-9_]*' "$top/docs/metrics.md" | sed 's/^| `//' | sort -u)
+[ "$served" = "$documented" ] || fail "docs/metrics.md and the output differ: $(diff <(echo "$documented") <(echo "$served") | grep '^[<>]' | tr '\n' ' ')"
+python3 -m json.tool "$top/docs/grafana/zvt.json" >/dev/null || fail "docs/grafana/zvt.json is not JSON"
+for m in $(grep -o 'zvt_[a-z0-9_]*' "$top/docs/grafana/zvt.json" | sed -E 's/_(bucket|sum|count)$//' | sort -u); do
+	echo "$served" | grep -qx "$m" || fail "the dashboard uses $m, which is not served"
+done
+echo "ok docs/metrics.md lists the $(echo "$served" | wc -l) families served; the dashboard uses only those"
+
 # --- values move -------------------------------------------------------------
 passes=$(val zvt_maintenance_passes_total)
 updates=$(val zvt_bus_updates_total)
