@@ -223,6 +223,9 @@ collect_trading(MetricsBuf *b)
 {
 	int64		passes;
 	int64		changes;
+	int64		counts[ORDER_LATENCY_BOUNDS + 1];
+	int64		sum_us;
+	double		bounds[ORDER_LATENCY_BOUNDS];
 
 	matcher_counters(&passes, &changes);
 	metrics_family(b, "zvt_paper_matcher_up", METRICS_GAUGE, "1 while the paper matcher runs.");
@@ -232,6 +235,14 @@ collect_trading(MetricsBuf *b)
 	metrics_family(b, "zvt_paper_matcher_orders_changed_total", METRICS_COUNTER,
 				   "Resting paper orders the matcher triggered or filled.");
 	metrics_sample_int(b, "zvt_paper_matcher_orders_changed_total", NULL, 0, changes);
+
+	order_latency_read(counts, &sum_us);
+	for (int k = 0; k < ORDER_LATENCY_BOUNDS; k++)
+		bounds[k] = order_latency_bounds_us[k] / 1e6;
+	metrics_family(b, "zvt_place_order_duration_seconds", METRICS_HISTOGRAM,
+				   "Time zvt.place_order took, per call that returned (placed, rejected or retried).");
+	metrics_histogram(b, NULL, 0, bounds, (const int64_t *) counts, ORDER_LATENCY_BOUNDS,
+					  sum_us / 1e6);
 }
 
 static void

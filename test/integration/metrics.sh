@@ -70,6 +70,7 @@ updates=$(val zvt_bus_updates_total)
 entries=$(val zvt_bus_entries)
 accepted=$(val 'zvt_orders{status="accepted"}')
 fills=$(val zvt_fills_total)
+placed=$(val zvt_place_order_duration_seconds_count)
 q -c "SET client_min_messages = warning" \
   -c "INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
       OVERRIDING SYSTEM VALUE VALUES (9501, 'binance', 'MX-USDT', 'MXUSDT', 'MX', 'USDT', 'spot')
@@ -83,11 +84,12 @@ q -c "SET client_min_messages = warning" \
 [ "$(val zvt_bus_entries)" -gt "$entries" ] || fail "zvt_bus_entries did not grow with a new instrument"
 [ "$(val 'zvt_orders{status="accepted"}')" = $((accepted + 1)) ] || fail "accepted orders did not go up by one"
 [ "$(val zvt_fills_total)" -gt "$fills" ] || fail "zvt_fills_total did not move"
+[ "$(val zvt_place_order_duration_seconds_count)" = $((placed + 2)) ] || fail "two place_order calls are not two observations"
 for i in $(seq 1 50); do [ "$(val zvt_maintenance_passes_total)" -gt "$passes" ] && break; sleep 0.2; done
 [ "$(val zvt_maintenance_passes_total)" -gt "$passes" ] || fail "zvt_maintenance_passes_total did not move"
 q -c "SELECT count(*) FROM zvt.cancel_all('mx')" >/dev/null || fail "cancel"
 [ "$(val 'zvt_orders{status="accepted"}')" = "$accepted" ] || fail "a canceled order still counts as accepted"
-echo "ok bus, orders, fills and maintenance counters move"
+echo "ok bus, orders, fills, place_order latency and maintenance counters move"
 
 # --- HTTP ------------------------------------------------------------------
 [ "$(code "$base/other")" = 404 ] || fail "other path is not 404"
