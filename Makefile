@@ -67,7 +67,11 @@ OBJS = \
 	src/trading/order_price.o \
 	src/trading/order_write.o \
 	src/trading/place_order.o \
-	src/trading/paper_matcher.o
+	src/trading/paper_matcher.o \
+	src/metrics/exposition.o \
+	src/metrics/http.o \
+	src/metrics/collect.o \
+	src/metrics/worker.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread
 
 # The install script is every sql/NN_*.sql concatenated in name order.
@@ -159,6 +163,8 @@ backtest_strategy_LIBS = -lm
 backtest_sweep_SRC = src/backtest/sweep.c src/backtest/engine.c src/backtest/strategy.c \
 	src/backtest/metrics.c src/backtest/indicators.c
 backtest_sweep_LIBS = -lm
+metrics_SRC = src/metrics/exposition.c src/metrics/http.c
+metrics_LIBS = -lm
 
 .SECONDEXPANSION:
 test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/unit/unit_test.h

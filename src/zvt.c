@@ -36,6 +36,7 @@
 #include "core/zvt_time.h"
 #include "feed/status.h"
 #include "launcher/launcher.h"
+#include "metrics/metrics.h"
 #include "storage/maintenance.h"
 #include "storage/restore.h"
 #include "trading/matcher.h"
@@ -57,6 +58,8 @@ bool		zvt_feed_parse_thread = true;
 int			zvt_bus_size = 4096;
 int			zvt_rest_timeout = 10000;
 bool		zvt_paper_matcher = true;
+int			zvt_metrics_port = 0;
+char	   *zvt_metrics_listen = NULL;
 
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
@@ -221,6 +224,26 @@ zvt_define_gucs(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("zvt.metrics_port",
+							"TCP port of the Prometheus metrics endpoint (GET /metrics); 0 turns it off.",
+							"A worker, \"zvt metrics\", serves it on zvt.metrics_listen.",
+							&zvt_metrics_port,
+							0,
+							0,
+							65535,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("zvt.metrics_listen",
+							   "Address the metrics endpoint listens on.",
+							   "An IP address or host name; the default keeps it on loopback. The endpoint has no authentication.",
+							   &zvt_metrics_listen,
+							   "127.0.0.1",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("zvt");
 }
 
@@ -236,6 +259,7 @@ zvt_shmem_request(void)
 	RequestNamedLWLockTranche("zvt bus", 1);
 	RequestAddinShmemSpace(feed_shmem_size());
 	RequestAddinShmemSpace(matcher_shmem_size());
+	RequestAddinShmemSpace(metrics_shmem_size());
 }
 
 static void
@@ -249,6 +273,7 @@ zvt_shmem_startup(void)
 	bus_shmem_init();
 	feed_shmem_init();
 	matcher_shmem_init();
+	metrics_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 	zvt_shmem_attached = true;
 }

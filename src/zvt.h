@@ -18,11 +18,11 @@
 
 /*
  * How many background workers a fully configured zvt runs (launcher,
- * maintenance, four feeds, paper matcher, two HTTP workers, Redis), and the
- * max_worker_processes below which _PG_init warns (leaving room for
- * parallel query).
+ * maintenance, four feeds, paper matcher, two HTTP workers, Redis,
+ * metrics), and the max_worker_processes below which _PG_init warns
+ * (leaving room for parallel query).
  */
-#define ZVT_WORKERS_NEEDED			10
+#define ZVT_WORKERS_NEEDED			11
 #define ZVT_MIN_WORKER_PROCESSES	16
 
 /* in zvt.c */
@@ -37,6 +37,8 @@ extern bool zvt_feed_parse_thread;
 extern int	zvt_bus_size;
 extern int	zvt_rest_timeout;
 extern bool zvt_paper_matcher;
+extern int	zvt_metrics_port;
+extern char *zvt_metrics_listen;
 extern bool zvt_preloaded;
 extern void zvt_require_preload(const char *what);
 

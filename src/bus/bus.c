@@ -529,6 +529,20 @@ bus_entries(BusEntry **out)
 	return n;
 }
 
+/*
+ * How many slots hold an entry (of any database) and how many there are:
+ * what the metrics endpoint reports; needs no transaction.
+ */
+void
+bus_usage(int *used, int *slots)
+{
+	bus_require();
+	LWLockAcquire(bus->lock, LW_SHARED);
+	*used = bus->used;
+	*slots = bus->nslots;
+	LWLockRelease(bus->lock);
+}
+
 /* ----------------------------------------------------------------
  *		Forgetting deleted instruments, at commit
  * ----------------------------------------------------------------

@@ -56,6 +56,7 @@ extern void bus_put_quote(int32 instrument_id, double bid, double bid_qty, doubl
 						  double ask_qty, TimestampTz ts);
 extern bool bus_get(int32 instrument_id, BusEntry *out);
 extern int	bus_entries(BusEntry **out);
+extern void bus_usage(int *used, int *slots);
 extern Oid	bus_install(void);
 extern void bus_forget_at_commit(Oid install, int32 instrument_id);
 extern uint64 bus_generation(void);

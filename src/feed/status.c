@@ -60,6 +60,16 @@ static uint32 flagged_subscriptions = 0;
 static uint32 flagged_instruments = 0;
 static bool callback_registered = false;
 
+/*
+ * Bucket bounds of the receive-to-commit latency, us: from half a
+ * millisecond (a flush at the default 2 ms interval commits within a few)
+ * to 2.5 s (a stalled flush).
+ */
+const int64 feed_latency_bounds_us[FEED_LATENCY_BOUNDS] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000
+};
+
 PG_FUNCTION_INFO_V1(zvt_feed_stats);
 PG_FUNCTION_INFO_V1(zvt_feed_subscriptions_changed);
 
@@ -172,6 +182,23 @@ feed_mark_idle(int exchange, uint64 generation)
 	feed_require();
 	pg_atomic_write_u64(&feed_shared->idle[exchange],
 						generation == PG_UINT64_MAX ? 0 : generation + 1);
+}
+
+/*
+ * Count one event committed `us` microseconds after its frame arrived
+ * (the worker's own stats only; a negative time, the clock stepping
+ * back, counts as 0).
+ */
+void
+feed_record_latency(FeedStats *stats, int64 us)
+{
+	int			i = 0;
+
+	us = Max(us, 0);
+	while (i < FEED_LATENCY_BOUNDS && us > feed_latency_bounds_us[i])
+		i++;
+	stats->latency_buckets[i]++;
+	stats->latency_sum_us += us;
 }
 
 /*

@@ -11,9 +11,13 @@
 
 #include "datatype/timestamp.h"
 
+/* upper bounds of the receive-to-commit latency buckets (feed_latency_bounds_us) */
+#define FEED_LATENCY_BOUNDS 12
+
 /*
  * One feed worker's counters, written only by that worker (torn reads of
- * a counter are harmless: they are statistics, read by zvt.feed_status).
+ * a counter are harmless: they are statistics, read by zvt.feed_status
+ * and the metrics endpoint).
  */
 typedef struct FeedStats
 {
@@ -29,9 +33,14 @@ typedef struct FeedStats
 	int64		reconnects;
 	int64		dropped;		/* events lost to memory exhaustion */
 	int64		unmapped;		/* events for a symbol not in zvt.instruments */
+	/* events by receive-to-commit latency: [i] up to feed_latency_bounds_us[i], the last above all */
+	int64		latency_buckets[FEED_LATENCY_BOUNDS + 1];
+	int64		latency_sum_us; /* the sum of those latencies, us */
 } FeedStats;
 
 /* in status.c */
+extern const int64 feed_latency_bounds_us[FEED_LATENCY_BOUNDS];
+extern void feed_record_latency(FeedStats *stats, int64 us);
 extern Size feed_shmem_size(void);
 extern void feed_shmem_init(void);
 extern FeedStats *feed_stats(int exchange);

@@ -308,6 +308,13 @@ tick_database(bool reload)
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(flush_context);
+	/* the batch's events are still in its array: how long each took to commit */
+	{
+		TimestampTz committed = GetCurrentTimestamp();
+
+		for (int i = 0; i < nevents; i++)
+			feed_record_latency(feed_self.stats, committed - feed_self.batch.events[i].local_ts);
+	}
 	feed_self.stats->rows_written += res.trades + res.candles + res.quotes;
 	feed_self.stats->events += nevents;
 	return want;

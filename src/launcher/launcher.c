@@ -18,7 +18,9 @@
  *	   generation (feed/status.c);
  *	4. the paper matcher (trading/paper_matcher.c) unless it runs or last
  *	   found nothing resting at the current paper generation;
- *	5. sleep; reload the configuration on SIGHUP.
+ *	5. the metrics worker (metrics/worker.c) while zvt.metrics_port is
+ *	   set, unless it runs;
+ *	6. sleep; reload the configuration on SIGHUP.
  *
  * "Runs" is the worker's claimed slot in its part's shared memory
  * (base/claim.h), not only the launcher's handle: a launcher restarted
@@ -55,6 +57,7 @@
 #include "feed/exchanges.h"
 #include "feed/status.h"
 #include "launcher/launcher.h"
+#include "metrics/metrics.h"
 #include "storage/maintenance.h"
 #include "trading/matcher.h"
 #include "zvt.h"
@@ -65,6 +68,7 @@ static Oid	launcher_database_oid(void);
 static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
 static void launcher_start_feeds(BackgroundWorkerHandle **handles);
 static void launcher_start_matcher(BackgroundWorkerHandle **handle);
+static void launcher_start_metrics(BackgroundWorkerHandle **handle);
 static void zvt_worker_init(BackgroundWorker *worker, const char *function,
 							const char *name, int restart_time);
 static void launcher_detach(int code, Datum arg);
@@ -110,6 +114,7 @@ launcher_main(Datum arg)
 	BackgroundWorkerHandle *handle = NULL;
 	BackgroundWorkerHandle *feeds[FEED_EXCHANGES] = {NULL};
 	BackgroundWorkerHandle *matcher = NULL;
+	BackgroundWorkerHandle *metrics = NULL;
 	TimestampTz next_pass = 0;
 	bool		said_missing = false;
 	bool		have_db = false;
@@ -166,6 +171,10 @@ launcher_main(Datum arg)
 		/* step 3b: the paper matcher while paper orders rest */
 		if (have_db && zvt_paper_matcher)
 			launcher_start_matcher(&matcher);
+
+		/* step 3c: the metrics endpoint while it has a port */
+		if (have_db && zvt_metrics_port != 0)
+			launcher_start_metrics(&metrics);
 
 		/* step 4: sleep until the next pass, a reload, a worker exit, or half a second */
 		sleep_ms = Min(500, Max(1, (next_pass - now) / 1000));
@@ -290,6 +299,34 @@ launcher_start_matcher(BackgroundWorkerHandle **handle)
 		*handle = NULL;
 		ereport(LOG,
 				(errmsg("zvt could not start the paper matcher"),
+				 errhint("Raise max_worker_processes.")));
+	}
+}
+
+/*
+ * Start the metrics worker unless it runs (this launcher's or another's:
+ * its slot says).  It exits by itself when the port is set back to 0.
+ */
+static void
+launcher_start_metrics(BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+	pid_t		pid;
+
+	if (*handle && GetBackgroundWorkerPid(*handle, &pid) != BGWH_STOPPED)
+		return;
+	if (metrics_running())
+		return;
+	if (*handle)
+		pfree(*handle);
+	*handle = NULL;
+	zvt_worker_init(&worker, METRICS_WORKER_MAIN, "zvt metrics", 5);
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, handle))
+	{
+		*handle = NULL;
+		ereport(LOG,
+				(errmsg("zvt could not start the metrics worker"),
 				 errhint("Raise max_worker_processes.")));
 	}
 }

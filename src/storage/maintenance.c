@@ -344,6 +344,24 @@ chunk_count_dropped(int64 dropped)
 	LWLockRelease(maint_shared->lock);
 }
 
+/* Copy the counters into *out (all 0 when zvt is not preloaded). */
+void
+maintenance_counters(MaintenanceCounters *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (maint_shared == NULL)
+		return;
+	LWLockAcquire(maint_shared->lock, LW_SHARED);
+	out->launcher_pid = maint_shared->launcher_pid;
+	out->passes = maint_shared->passes;
+	out->failures = maint_shared->failures;
+	out->chunks_created = maint_shared->chunks_created;
+	out->rows_moved = maint_shared->rows_moved;
+	out->chunks_dropped = maint_shared->chunks_dropped;
+	out->last_pass_end = maint_shared->last_pass_end;
+	LWLockRelease(maint_shared->lock);
+}
+
 /*
  * zvt.maintenance_status() RETURNS TABLE (launcher_pid int, passes bigint,
  *   failures bigint, chunks_created bigint, rows_moved bigint,

@@ -21,4 +21,18 @@ extern void maintenance_record_pass(int64 failed, const char *error);
 extern void chunk_count_created(int64 created, int64 moved);
 extern void chunk_count_dropped(int64 dropped);
 
+/* A copy of the counters, for the metrics endpoint (maintenance_counters). */
+typedef struct MaintenanceCounters
+{
+	int			launcher_pid;	/* 0 when the launcher is not running */
+	int64		passes;
+	int64		failures;
+	int64		chunks_created;
+	int64		rows_moved;
+	int64		chunks_dropped;
+	TimestampTz last_pass_end;	/* 0 before the first pass */
+} MaintenanceCounters;
+
+extern void maintenance_counters(MaintenanceCounters *out);
+
 #endif							/* ZVT_MAINTENANCE_H */

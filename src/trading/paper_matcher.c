@@ -33,7 +33,8 @@
  * matcher's pid, claimed at start so that only one matcher ever runs
  * (base/claim.h), the paper generation at which it last found nothing
  * resting (the launcher starts it again only past it), and its counters,
- * written by the matcher alone.
+ * written by the matcher alone; and, for the trading part as a whole, the
+ * place_order latency histogram, which every backend adds to atomically.
  *
  *-------------------------------------------------------------------------
  */
@@ -71,6 +72,9 @@ typedef struct MatcherShared
 								 * nothing resting; PG_UINT64_MAX: running */
 	int64		passes;			/* written by the matcher only */
 	int64		changes;		/* orders triggered or filled by it */
+	/* place_order calls by latency (any backend: atomics), and their sum, us */
+	pg_atomic_uint64 order_latency[ORDER_LATENCY_BOUNDS + 1];
+	pg_atomic_uint64 order_latency_sum_us;
 } MatcherShared;
 
 static MatcherShared *matcher_shared = NULL;
@@ -140,6 +144,9 @@ matcher_shmem_init(void)
 		memset(matcher_shared, 0, sizeof(MatcherShared));
 		pg_atomic_init_u32(&matcher_shared->owner, 0);
 		pg_atomic_init_u64(&matcher_shared->idle, 0);
+		for (int i = 0; i <= ORDER_LATENCY_BOUNDS; i++)
+			pg_atomic_init_u64(&matcher_shared->order_latency[i], 0);
+		pg_atomic_init_u64(&matcher_shared->order_latency_sum_us, 0);
 	}
 }
 
@@ -166,6 +173,50 @@ matcher_mark_idle(uint64 paper_generation)
 {
 	pg_atomic_write_u64(&matcher_shared->idle,
 						paper_generation == PG_UINT64_MAX ? PG_UINT64_MAX : paper_generation + 1);
+}
+
+/*
+ * The matcher's passes and the orders it triggered or filled, since
+ * server start (written by the matcher alone: a torn read is a statistic).
+ */
+void
+matcher_counters(int64 *passes, int64 *changes)
+{
+	*passes = matcher_shared->passes;
+	*changes = matcher_shared->changes;
+}
+
+/* place_order latency buckets, us: a risk check takes microseconds, a fill more */
+const int64 order_latency_bounds_us[ORDER_LATENCY_BOUNDS] = {
+	25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+	250000, 1000000
+};
+
+/*
+ * Count one place_order call that took us microseconds (nothing when zvt
+ * is not preloaded: place_order then raises before it returns anyway).
+ */
+void
+order_latency_record(int64 us)
+{
+	int			i = 0;
+
+	if (matcher_shared == NULL)
+		return;
+	us = Max(us, 0);
+	while (i < ORDER_LATENCY_BOUNDS && us > order_latency_bounds_us[i])
+		i++;
+	pg_atomic_fetch_add_u64(&matcher_shared->order_latency[i], 1);
+	pg_atomic_fetch_add_u64(&matcher_shared->order_latency_sum_us, (uint64) us);
+}
+
+/* Copy the histogram: counts[ORDER_LATENCY_BOUNDS + 1] per bucket, and the sum. */
+void
+order_latency_read(int64 *counts, int64 *sum_us)
+{
+	for (int i = 0; i <= ORDER_LATENCY_BOUNDS; i++)
+		counts[i] = (int64) pg_atomic_read_u64(&matcher_shared->order_latency[i]);
+	*sum_us = (int64) pg_atomic_read_u64(&matcher_shared->order_latency_sum_us);
 }
 
 static void

@@ -1,0 +1,442 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/metrics/collect.c
+ *	  Every metric of one scrape, written into a MetricsBuf: the parts'
+ *	  shared-memory counters, then a few counts read with SQL.
+ *
+ * Shared memory comes through each part's read accessor (feed_stats,
+ * maintenance_counters, matcher_counters, bus_usage...), never by
+ * reaching into its struct; those reads take no heavyweight lock and no
+ * transaction.  The SQL part is one short read-only transaction in
+ * zvt.database, bounded by METRICS_SQL_TIMEOUT_MS (the worker arms the
+ * statement timeout itself: a background worker's SPI calls do not), run
+ * as the bootstrap superuser, so counts cover every account (only totals
+ * leave: no account, role or order is named).  Its results are gathered
+ * first and written after commit, so a failure (the extension absent, a
+ * timeout, a lock) writes none of them, only zvt_sql_up 0.
+ *
+ * Names follow Prometheus's conventions: zvt_ prefix, base units
+ * (seconds), "_total" on counters, and labels for what varies (exchange,
+ * status, state).  docs/metrics.md lists them all; keep it in step.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
+#include "bus/bus.h"
+#include "core/zvt_time.h"
+#include "feed/exchanges.h"
+#include "feed/status.h"
+#include "metrics/metrics.h"
+#include "storage/maintenance.h"
+#include "trading/matcher.h"
+#include "zvt.h"
+
+/* the statuses MetricsSelf.requests counts, in its order */
+const int	metrics_statuses[6] = {200, 400, 404, 405, 408, 431};
+
+/* order statuses (zvt.orders' CHECK), each reported even at 0 */
+static const char *const order_statuses[] = {
+	"new", "accepted", "partially_filled", "filled", "canceled", "rejected", "expired"
+};
+#define NSTATUSES lengthof(order_statuses)
+
+/* at most this many exchanges' gap counts are reported */
+#define MAX_GAP_EXCHANGES 32
+
+/* What the SQL part read. */
+typedef struct SqlCounts
+{
+	bool		installed;		/* the extension exists in zvt.database */
+	bool		ok;				/* the queries ran */
+	int64		orders[NSTATUSES];
+	int64		fills;
+	int64		backtest_runs;
+	int			ngaps;
+	char		gap_exchange[MAX_GAP_EXCHANGES][NAMEDATALEN];
+	int64		gaps_open[MAX_GAP_EXCHANGES];
+	int64		gaps_repaired[MAX_GAP_EXCHANGES];
+	double		seconds;		/* how long it took */
+} SqlCounts;
+
+static void collect_feeds(MetricsBuf *b);
+static void collect_storage(MetricsBuf *b);
+static void collect_trading(MetricsBuf *b);
+static void collect_bus(MetricsBuf *b);
+static void collect_sql(MetricsBuf *b, MetricsSelf *self);
+static void collect_self(MetricsBuf *b, MetricsSelf *self);
+static void sql_read(SqlCounts *c);
+static int64 sql_count(const char *query);
+
+/* Seconds since the Unix epoch of a TimestampTz. */
+static double
+unix_seconds(TimestampTz ts)
+{
+	return (double) ZVT_TS_TO_UNIX(ts) / 1000000.0;
+}
+
+/*
+ * Write every metric of this scrape into b (b->failed says whether the
+ * writer refused something: a bug here, logged by the caller).  Runs
+ * outside any transaction; starts and ends its own.
+ */
+void
+metrics_collect(MetricsBuf *b, MetricsSelf *self)
+{
+	collect_feeds(b);
+	collect_storage(b);
+	collect_trading(b);
+	collect_bus(b);
+	collect_sql(b, self);
+	collect_self(b, self);
+}
+
+/* ----------------------------------------------------------------
+ *		Feeds: one series per exchange
+ * ----------------------------------------------------------------
+ */
+
+/* one counter family: FeedStats field at offset off, for every exchange */
+static void
+feed_counter(MetricsBuf *b, const char *name, const char *help, size_t off)
+{
+	metrics_family(b, name, METRICS_COUNTER, help);
+	for (int i = 0; i < FEED_EXCHANGES; i++)
+	{
+		MetricsLabel l[1] = {{"exchange", feed_exchanges[i].name}};
+		FeedStats  *s = feed_stats(i);
+
+		metrics_sample_int(b, name, l, 1, *(int64 *) ((char *) s + off));
+	}
+}
+
+static void
+collect_feeds(MetricsBuf *b)
+{
+	static const char *const states[] = {"stopped", "disconnected", "connecting", "connected"};
+	double		bounds[FEED_LATENCY_BOUNDS];
+
+	feed_counter(b, "zvt_feed_messages_total", "Frames received from the exchange.",
+				 offsetof(FeedStats, messages));
+	feed_counter(b, "zvt_feed_events_total", "Trades, quotes and candles parsed from the frames.",
+				 offsetof(FeedStats, events));
+	feed_counter(b, "zvt_feed_rows_written_total", "Rows the feed inserted or updated (duplicates are not counted).",
+				 offsetof(FeedStats, rows_written));
+	feed_counter(b, "zvt_feed_parse_errors_total", "Malformed frames skipped.",
+				 offsetof(FeedStats, parse_errors));
+	feed_counter(b, "zvt_feed_exchange_errors_total", "Error replies from the exchange.",
+				 offsetof(FeedStats, exchange_errors));
+	feed_counter(b, "zvt_feed_reconnects_total", "Reconnections to the exchange.",
+				 offsetof(FeedStats, reconnects));
+	feed_counter(b, "zvt_feed_unmapped_events_total", "Events for a symbol that is not in zvt.instruments.",
+				 offsetof(FeedStats, unmapped));
+	feed_counter(b, "zvt_feed_dropped_events_total", "Events lost to memory exhaustion.",
+				 offsetof(FeedStats, dropped));
+
+	metrics_family(b, "zvt_feed_state", METRICS_GAUGE,
+				   "1 for the state the exchange's feed is in (its first connection), 0 for the others.");
+	for (int i = 0; i < FEED_EXCHANGES; i++)
+	{
+		FeedStats  *s = feed_stats(i);
+		int			now = s->pid == 0 ? 0 : 1 + Min(Max(s->state, 0), 2);
+
+		for (int k = 0; k < lengthof(states); k++)
+		{
+			MetricsLabel l[2] = {{"exchange", feed_exchanges[i].name}, {"state", states[k]}};
+
+			metrics_sample_int(b, "zvt_feed_state", l, 2, k == now);
+		}
+	}
+	metrics_family(b, "zvt_feed_last_message_timestamp_seconds", METRICS_GAUGE,
+				   "When the exchange's last frame arrived, in seconds since the Unix epoch (0: never).");
+	for (int i = 0; i < FEED_EXCHANGES; i++)
+	{
+		MetricsLabel l[1] = {{"exchange", feed_exchanges[i].name}};
+		TimestampTz ts = feed_stats(i)->last_message_at;
+
+		metrics_sample(b, "zvt_feed_last_message_timestamp_seconds", l, 1,
+					   ts == 0 ? 0 : unix_seconds(ts));
+	}
+
+	for (int k = 0; k < FEED_LATENCY_BOUNDS; k++)
+		bounds[k] = feed_latency_bounds_us[k] / 1e6;
+	metrics_family(b, "zvt_feed_receive_to_commit_seconds", METRICS_HISTOGRAM,
+				   "Time from a frame's receipt to the commit of its events, per event.");
+	for (int i = 0; i < FEED_EXCHANGES; i++)
+	{
+		MetricsLabel l[1] = {{"exchange", feed_exchanges[i].name}};
+		FeedStats  *s = feed_stats(i);
+		int64		counts[FEED_LATENCY_BOUNDS + 1];
+
+		memcpy(counts, s->latency_buckets, sizeof(counts));
+		metrics_histogram(b, l, 1, bounds, (const int64_t *) counts, FEED_LATENCY_BOUNDS,
+						  s->latency_sum_us / 1e6);
+	}
+}
+
+/* ----------------------------------------------------------------
+ *		Storage, trading, bus
+ * ----------------------------------------------------------------
+ */
+
+static void
+collect_storage(MetricsBuf *b)
+{
+	MaintenanceCounters m;
+
+	maintenance_counters(&m);
+	metrics_family(b, "zvt_launcher_up", METRICS_GAUGE, "1 while the zvt launcher runs.");
+	metrics_sample_int(b, "zvt_launcher_up", NULL, 0, m.launcher_pid != 0);
+	metrics_family(b, "zvt_maintenance_passes_total", METRICS_COUNTER, "Maintenance passes completed.");
+	metrics_sample_int(b, "zvt_maintenance_passes_total", NULL, 0, m.passes);
+	metrics_family(b, "zvt_maintenance_failures_total", METRICS_COUNTER,
+				   "Hypertables whose maintenance raised an error (the server log has it).");
+	metrics_sample_int(b, "zvt_maintenance_failures_total", NULL, 0, m.failures);
+	metrics_family(b, "zvt_maintenance_last_pass_timestamp_seconds", METRICS_GAUGE,
+				   "When the last maintenance pass ended, in seconds since the Unix epoch (0: none yet).");
+	metrics_sample(b, "zvt_maintenance_last_pass_timestamp_seconds", NULL, 0,
+				   m.last_pass_end == 0 ? 0 : unix_seconds(m.last_pass_end));
+	metrics_family(b, "zvt_chunks_created_total", METRICS_COUNTER,
+				   "Hypertable chunks created, by maintenance or by writers.");
+	metrics_sample_int(b, "zvt_chunks_created_total", NULL, 0, m.chunks_created);
+	metrics_family(b, "zvt_chunk_rows_moved_total", METRICS_COUNTER,
+				   "Rows moved out of default partitions into chunks.");
+	metrics_sample_int(b, "zvt_chunk_rows_moved_total", NULL, 0, m.rows_moved);
+	metrics_family(b, "zvt_chunks_dropped_total", METRICS_COUNTER,
+				   "Hypertable chunks dropped, by retention policies or zvt.drop_chunks.");
+	metrics_sample_int(b, "zvt_chunks_dropped_total", NULL, 0, m.chunks_dropped);
+}
+
+static void
+collect_trading(MetricsBuf *b)
+{
+	int64		passes;
+	int64		changes;
+	int64		counts[ORDER_LATENCY_BOUNDS + 1];
+	int64		sum_us;
+	double		bounds[ORDER_LATENCY_BOUNDS];
+
+	matcher_counters(&passes, &changes);
+	metrics_family(b, "zvt_paper_matcher_up", METRICS_GAUGE, "1 while the paper matcher runs.");
+	metrics_sample_int(b, "zvt_paper_matcher_up", NULL, 0, matcher_running());
+	metrics_family(b, "zvt_paper_matcher_passes_total", METRICS_COUNTER, "Passes of the paper matcher.");
+	metrics_sample_int(b, "zvt_paper_matcher_passes_total", NULL, 0, passes);
+	metrics_family(b, "zvt_paper_matcher_orders_changed_total", METRICS_COUNTER,
+				   "Resting paper orders the matcher triggered or filled.");
+	metrics_sample_int(b, "zvt_paper_matcher_orders_changed_total", NULL, 0, changes);
+
+	order_latency_read(counts, &sum_us);
+	for (int k = 0; k < ORDER_LATENCY_BOUNDS; k++)
+		bounds[k] = order_latency_bounds_us[k] / 1e6;
+	metrics_family(b, "zvt_place_order_duration_seconds", METRICS_HISTOGRAM,
+				   "Time zvt.place_order took, per call that returned (placed, rejected or retried).");
+	metrics_histogram(b, NULL, 0, bounds, (const int64_t *) counts, ORDER_LATENCY_BOUNDS,
+					  sum_us / 1e6);
+}
+
+static void
+collect_bus(MetricsBuf *b)
+{
+	int			used;
+	int			slots;
+
+	bus_usage(&used, &slots);
+	metrics_family(b, "zvt_bus_entries", METRICS_GAUGE,
+				   "Instruments on the market bus, over every database.");
+	metrics_sample_int(b, "zvt_bus_entries", NULL, 0, used);
+	metrics_family(b, "zvt_bus_slots", METRICS_GAUGE,
+				   "Slots of the market bus (zvt.bus_size); it is full at three quarters.");
+	metrics_sample_int(b, "zvt_bus_slots", NULL, 0, slots);
+	metrics_family(b, "zvt_bus_updates_total", METRICS_COUNTER,
+				   "Writes of trades and quotes to the market bus.");
+	metrics_sample_int(b, "zvt_bus_updates_total", NULL, 0, (int64) bus_generation());
+	metrics_family(b, "zvt_bus_subscription_changes_total", METRICS_COUNTER,
+				   "Committed transactions that changed zvt.subscriptions.");
+	metrics_sample_int(b, "zvt_bus_subscription_changes_total", NULL, 0,
+					   (int64) bus_subscription_generation());
+}
+
+/* ----------------------------------------------------------------
+ *		SQL: counts of orders, fills, gaps, backtest runs
+ * ----------------------------------------------------------------
+ */
+
+/* The first column of the one row of query, a count. */
+static int64
+sql_count(const char *query)
+{
+	bool		isnull;
+
+	if (SPI_execute(query, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not run \"%s\"", query);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* The queries, in the current transaction and SPI connection. */
+static void
+sql_queries(SqlCounts *c)
+{
+	/* one scan of the orders; a status the list does not know is not reported */
+	if (SPI_execute("SELECT status, pg_catalog.count(*) FROM zvt.orders GROUP BY status",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count orders");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		char	   *status = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+
+		for (int i = 0; i < NSTATUSES; i++)
+			if (status && strcmp(status, order_statuses[i]) == 0)
+				c->orders[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+														   SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	c->fills = sql_count("SELECT pg_catalog.count(*) FROM zvt.fills");
+	c->backtest_runs = sql_count("SELECT pg_catalog.count(*) FROM zvt.backtest_runs");
+	if (SPI_execute("SELECT e.x, "
+					"       pg_catalog.count(g.id) FILTER (WHERE g.repaired_at IS NULL), "
+					"       pg_catalog.count(g.id) FILTER (WHERE g.repaired_at IS NOT NULL) "
+					"  FROM (SELECT name FROM zvt.exchanges "
+					"        UNION SELECT exchange FROM zvt.feed_gaps) e(x) "
+					"  LEFT JOIN zvt.feed_gaps g ON g.exchange = e.x "
+					" GROUP BY e.x ORDER BY e.x", true, MAX_GAP_EXCHANGES) != SPI_OK_SELECT)
+		elog(ERROR, "could not count feed gaps");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *x = SPI_getvalue(t, d, 1);
+
+		snprintf(c->gap_exchange[c->ngaps], NAMEDATALEN, "%s", x ? x : "");
+		c->gaps_open[c->ngaps] = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		c->gaps_repaired[c->ngaps] = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		c->ngaps++;
+	}
+}
+
+/*
+ * Fill c in one read-only transaction bounded by METRICS_SQL_TIMEOUT_MS;
+ * on any error (logged) c->ok stays false and the transaction is rolled
+ * back.  The caller's memory context is restored.
+ */
+static void
+sql_read(SqlCounts *c)
+{
+	MemoryContext old = CurrentMemoryContext;
+	TimestampTz start = GetCurrentTimestamp();
+
+	memset(c, 0, sizeof(*c));
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "zvt metrics scrape");
+		c->installed = OidIsValid(get_extension_oid("zvt", true));
+		if (c->installed)
+		{
+			enable_timeout_after(STATEMENT_TIMEOUT, METRICS_SQL_TIMEOUT_MS);
+			SPI_connect();
+			sql_queries(c);
+			SPI_finish();
+			disable_timeout(STATEMENT_TIMEOUT, false);
+			QueryCancelPending = false; /* a timeout that fired just now */
+			c->ok = true;
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		QueryCancelPending = false;
+		MemoryContextSwitchTo(old);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("zvt metrics could not read the SQL counts: %s", edata->message)));
+		FreeErrorData(edata);
+		c->ok = false;
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(old);
+	c->seconds = (GetCurrentTimestamp() - start) / 1e6;
+}
+
+static void
+collect_sql(MetricsBuf *b, MetricsSelf *self)
+{
+	SqlCounts  *c = palloc(sizeof(SqlCounts));
+
+	sql_read(c);
+	if (c->installed && !c->ok)
+		self->sql_failures++;
+	metrics_family(b, "zvt_extension_installed", METRICS_GAUGE,
+				   "1 when the zvt extension is installed in zvt.database.");
+	metrics_sample_int(b, "zvt_extension_installed", NULL, 0, c->installed);
+	metrics_family(b, "zvt_sql_up", METRICS_GAUGE,
+				   "1 when this scrape read the SQL counts (orders, fills, gaps, backtest runs); 0 leaves them out.");
+	metrics_sample_int(b, "zvt_sql_up", NULL, 0, c->ok);
+	metrics_family(b, "zvt_sql_duration_seconds", METRICS_GAUGE,
+				   "How long this scrape's SQL transaction took.");
+	metrics_sample(b, "zvt_sql_duration_seconds", NULL, 0, c->seconds);
+	if (c->ok)
+	{
+		metrics_family(b, "zvt_orders", METRICS_GAUGE, "Orders in zvt.orders, by status (every account).");
+		for (int i = 0; i < NSTATUSES; i++)
+		{
+			MetricsLabel l[1] = {{"status", order_statuses[i]}};
+
+			metrics_sample_int(b, "zvt_orders", l, 1, c->orders[i]);
+		}
+		metrics_family(b, "zvt_fills_total", METRICS_COUNTER, "Fills in zvt.fills (every account).");
+		metrics_sample_int(b, "zvt_fills_total", NULL, 0, c->fills);
+		metrics_family(b, "zvt_feed_gaps", METRICS_GAUGE,
+					   "Rows of zvt.feed_gaps by exchange and state (open: not repaired yet).");
+		for (int i = 0; i < c->ngaps; i++)
+		{
+			MetricsLabel open[2] = {{"exchange", c->gap_exchange[i]}, {"state", "open"}};
+			MetricsLabel repaired[2] = {{"exchange", c->gap_exchange[i]}, {"state", "repaired"}};
+
+			metrics_sample_int(b, "zvt_feed_gaps", open, 2, c->gaps_open[i]);
+			metrics_sample_int(b, "zvt_feed_gaps", repaired, 2, c->gaps_repaired[i]);
+		}
+		metrics_family(b, "zvt_backtest_runs", METRICS_GAUGE, "Backtest runs stored in zvt.backtest_runs.");
+		metrics_sample_int(b, "zvt_backtest_runs", NULL, 0, c->backtest_runs);
+	}
+	pfree(c);
+}
+
+/* The worker's own counters. */
+static void
+collect_self(MetricsBuf *b, MetricsSelf *self)
+{
+	metrics_family(b, "zvt_metrics_requests_total", METRICS_COUNTER,
+				   "HTTP requests the metrics endpoint answered, by status code (this one included).");
+	for (int i = 0; i < lengthof(metrics_statuses); i++)
+	{
+		char		code[8];
+		MetricsLabel l[1] = {{"code", code}};
+
+		snprintf(code, sizeof(code), "%d", metrics_statuses[i]);
+		metrics_sample_int(b, "zvt_metrics_requests_total", l, 1, self->requests[i]);
+	}
+	metrics_family(b, "zvt_metrics_sql_failures_total", METRICS_COUNTER,
+				   "Scrapes whose SQL part failed or timed out (the server log says why).");
+	metrics_sample_int(b, "zvt_metrics_sql_failures_total", NULL, 0, self->sql_failures);
+}
