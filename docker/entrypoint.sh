@@ -38,6 +38,7 @@
 #                               coinbase +3 (http/https for REST)
 #   ZVT_CA_FILE                 zvt.ca_file (a CA for a wss:// simulator)
 #   ZVT_METRICS_PORT            zvt.metrics_port (Prometheus /metrics)
+#   ZVT_METRICS_LISTEN          zvt.metrics_listen (default 0.0.0.0 when the port is set)
 #   ZVT_REDIS_URL               zvt.redis_url (the Redis fan-out)
 #   ZVT_START_TIMEOUT           seconds to wait for the private server (120)
 #   PG_CONFIG                   another PostgreSQL 15 (its bindir is used)
@@ -84,6 +85,8 @@ settings=(-p "$PGPORT" -c "unix_socket_directories=$ZVT_SOCKET_DIR" -c "zvt.data
 [ -n "${ZVT_LISTEN_ADDRESSES:-}" ] && settings+=(-c "listen_addresses=$ZVT_LISTEN_ADDRESSES")
 [ -n "${ZVT_CA_FILE:-}" ] && settings+=(-c "zvt.ca_file=$ZVT_CA_FILE")
 [ -n "${ZVT_METRICS_PORT:-}" ] && settings+=(-c "zvt.metrics_port=$ZVT_METRICS_PORT")
+# Prometheus scrapes from its own container: the container's addresses by default
+[ -n "${ZVT_METRICS_PORT:-}" ] && settings+=(-c "zvt.metrics_listen=${ZVT_METRICS_LISTEN:-0.0.0.0}")
 [ -n "${ZVT_REDIS_URL:-}" ] && settings+=(-c "zvt.redis_url=$ZVT_REDIS_URL")
 
 # --- 1. initdb on the first start ------------------------------------------
