@@ -21,3 +21,23 @@ poll_until() {
 	echo "waited ${secs}s for [$sql] = [$want], last saw [$got]" >&2
 	return 1
 }
+
+# restart_launcher_expect_one SQL WHAT: kill the launcher, wait until its
+# successor has been round its loop (a pass it started has ended), then
+# check, ten times over a second, that SQL (a count of workers) is 1: a
+# new launcher has none of the old one's handles and must not start a
+# second copy of a running worker.
+restart_launcher_expect_one() {
+	local sql=$1 what=$2 pid passes n i
+	pid=$(q -c "SELECT launcher_pid FROM zvt.maintenance_status()")
+	passes=$(q -c "SELECT passes FROM zvt.maintenance_status()")
+	kill -TERM "$pid"
+	poll_until "SELECT launcher_pid IS NOT NULL AND launcher_pid <> $pid FROM zvt.maintenance_status()" t 20 \
+		|| fail "launcher not restarted"
+	poll_until "SELECT passes > $passes + 1 FROM zvt.maintenance_status()" t 20 || fail "no pass from the new launcher"
+	for i in $(seq 1 10); do
+		n=$(q -c "$sql")
+		[ "$n" = 1 ] || fail "$n $what run after a launcher restart"
+		sleep 0.1
+	done
+}

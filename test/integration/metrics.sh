@@ -142,17 +142,7 @@ grep -q 'zvt metrics could not read the SQL counts: canceling statement due to s
 echo "ok a locked table times the SQL part out (zvt_sql_up 0), the rest is served"
 
 # --- one worker, even after the launcher restarts -----------------------
-pid=$(q -c "SELECT launcher_pid FROM zvt.maintenance_status()")
-passes=$(q -c "SELECT passes FROM zvt.maintenance_status()")
-kill -TERM "$pid"
-poll_until "SELECT launcher_pid IS NOT NULL AND launcher_pid <> $pid FROM zvt.maintenance_status()" t 20 \
-	|| fail "launcher not restarted"
-poll_until "SELECT passes > $passes + 1 FROM zvt.maintenance_status()" t 20 || fail "no pass from the new launcher"
-for i in $(seq 1 10); do
-	n=$(q -c "$running")
-	[ "$n" = 1 ] || fail "$n metrics workers run after a launcher restart"
-	sleep 0.1
-done
+restart_launcher_expect_one "$running" "metrics workers"
 [ "$(code "$base/metrics")" = 200 ] || fail "endpoint gone after the launcher restart"
 echo "ok one metrics worker after a launcher restart"
 

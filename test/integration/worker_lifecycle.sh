@@ -70,17 +70,5 @@ q -c "SET client_min_messages = warning" \
   -c "SELECT status FROM zvt.place_order('lc', 'binance', 'LC-USDT', 'buy', 1, 'limit', price => 50)" >/dev/null \
 	|| fail "resting order"
 poll_until "$matchers" 1 20 || fail "no matcher for a resting order"
-pid=$(q -c "SELECT launcher_pid FROM zvt.maintenance_status()")
-passes=$(q -c "SELECT passes FROM zvt.maintenance_status()")
-kill -TERM "$pid"
-poll_until "SELECT launcher_pid IS NOT NULL AND launcher_pid <> $pid FROM zvt.maintenance_status()" t 20 \
-	|| fail "launcher not restarted"
-# the new launcher has been round its loop (a pass it started has ended):
-# still exactly one matcher, however often we look
-poll_until "SELECT passes > $passes + 1 FROM zvt.maintenance_status()" t 20 || fail "no pass from the new launcher"
-for i in $(seq 1 10); do
-	n=$(q -c "$matchers")
-	[ "$n" = 1 ] || fail "$n paper matchers run after a launcher restart"
-	sleep 0.1
-done
+restart_launcher_expect_one "$matchers" "paper matchers"
 echo "launcher survived database and extension churn and a kill; one matcher after its restart"
