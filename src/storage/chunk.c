@@ -497,8 +497,8 @@ zvt_attach_default(PG_FUNCTION_ARGS)
 /*
  * Create the chunk [start, end) named name and move its rows out of the
  * default partition.  The caller holds the chunk lock and ACCESS
- * EXCLUSIVE on the hypertable (chunk_lock_hypertable).  Returns the new chunk; *moved is the
- * number of rows moved.
+ * EXCLUSIVE on the hypertable (chunk_lock_hypertable).  Returns the new
+ * chunk; *moved is the number of rows moved.
  */
 static Oid
 chunk_create(HypertableInfo *ht, int64 start, int64 end, const char *name,
