@@ -63,7 +63,7 @@ CREATE FUNCTION zvt._ensure_chunk(relation pg_catalog.regclass,
     LANGUAGE C STRICT VOLATILE
     AS 'MODULE_PATHNAME', 'zvt_ensure_chunk';
 COMMENT ON FUNCTION zvt._ensure_chunk(pg_catalog.regclass, pg_catalog.timestamptz) IS
-    'The chunk holding ts, created (with its rows moved out of the default partition) when missing. Call before writing in the same transaction.';
+    'The chunk holding ts, created (with its rows moved out of the default partition) when missing. Call before writing in the same transaction: a transaction that already locked the table gets a NULL chunk, rather than a deadlock, while another creates or drops chunks.';
 -- writers and maintenance (as each table's owner) call it; it checks INSERT or ownership
 GRANT EXECUTE ON FUNCTION zvt._ensure_chunk(pg_catalog.regclass, pg_catalog.timestamptz) TO PUBLIC;
 

@@ -149,7 +149,8 @@ CREATE FUNCTION zvt._feed_stats(
         OUT connected_since pg_catalog.timestamptz, OUT last_message_at pg_catalog.timestamptz,
         OUT messages pg_catalog.int8, OUT events pg_catalog.int8, OUT rows_written pg_catalog.int8,
         OUT parse_errors pg_catalog.int8, OUT exchange_errors pg_catalog.int8,
-        OUT reconnects pg_catalog.int8, OUT unmapped pg_catalog.int8)
+        OUT reconnects pg_catalog.int8, OUT unmapped pg_catalog.int8,
+        OUT flush_retries pg_catalog.int8)
     RETURNS SETOF record
     LANGUAGE C VOLATILE
     AS 'MODULE_PATHNAME', 'zvt_feed_stats';
@@ -158,8 +159,9 @@ COMMENT ON FUNCTION zvt._feed_stats() IS 'Internal: the feed workers'' counters 
 CREATE VIEW zvt.feed_status WITH (security_invoker = true) AS
 SELECT f.exchange, f.exchange AS connection, f.state, f.pid, f.connected_since, f.messages,
        f.events, f.rows_written, f.parse_errors, f.exchange_errors, f.reconnects,
-       f.unmapped, f.last_message_at, pg_catalog.now() - f.last_message_at AS lag
+       f.unmapped, f.last_message_at, pg_catalog.now() - f.last_message_at AS lag,
+       f.flush_retries
   FROM zvt._feed_stats() f;
 COMMENT ON VIEW zvt.feed_status IS
-    'One row per exchange feed: state, counters since server start (messages, events parsed, rows written, malformed messages skipped, exchange error replies, reconnects, events skipped because their symbol is not in zvt.instruments) and the time since the last message.';
+    'One row per exchange feed: state, counters since server start (messages, events parsed, rows written, malformed messages skipped, exchange error replies, reconnects, events skipped because their symbol is not in zvt.instruments), the time since the last message, and flushes rolled back by a deadlock, serialization failure or lock timeout whose batch was written again.';
 GRANT SELECT ON zvt.feed_status TO PUBLIC;

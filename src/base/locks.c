@@ -49,11 +49,29 @@ zvt_try_lock_account(int32 account_id)
 	return zvt_lock(0, (uint32) account_id, ZVT_LOCK_ACCOUNT, true) != LOCKACQUIRE_NOT_AVAIL;
 }
 
-/* Serialize creators and droppers of one hypertable's chunks. */
-void
-zvt_lock_chunks(Oid hypertable)
+/*
+ * Serialize creators and droppers of one hypertable's chunks.  With
+ * dont_wait, take the lock only if it is free (or already ours) and return
+ * false otherwise: a transaction that already holds a lock on the
+ * hypertable must not wait for it (see locks.h for the order).
+ */
+bool
+zvt_lock_chunks(Oid hypertable, bool dont_wait)
 {
-	(void) zvt_lock(0, (uint32) hypertable, ZVT_LOCK_CHUNKS, false);
+	return zvt_lock(0, (uint32) hypertable, ZVT_LOCK_CHUNKS, dont_wait) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/* Does this transaction hold a lock of any mode on relation relid? */
+bool
+zvt_relation_locked_by_me(Oid relid)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	for (LOCKMODE mode = AccessShareLock; mode <= MaxLockMode; mode++)
+		if (LockHeldByMe(&tag, mode))
+			return true;
+	return false;
 }
 
 /*

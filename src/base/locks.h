@@ -14,6 +14,14 @@
  * another (the paper matcher may hold several, but only ever tries them:
  * zvt_try_lock_account never waits, so it cannot deadlock).
  *
+ * A hypertable's locks go: its chunk lock, then the hypertable itself
+ * (ACCESS EXCLUSIVE to create or drop chunks), then its partitions, as
+ * queries lock a parent before its partitions.  A transaction that
+ * already holds a lock on the hypertable or its default partition (it
+ * read or wrote it) only tries the chunk lock (storage/chunk.c): waiting
+ * there would close a cycle with a creator that holds the chunk lock and
+ * waits for the hypertable.
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef ZVT_LOCKS_H
@@ -26,6 +34,7 @@
 /* in base/locks.c */
 extern void zvt_lock_account(int32 account_id);
 extern bool zvt_try_lock_account(int32 account_id);
-extern void zvt_lock_chunks(Oid hypertable);
+extern bool zvt_lock_chunks(Oid hypertable, bool dont_wait);
+extern bool zvt_relation_locked_by_me(Oid relid);
 
 #endif							/* ZVT_LOCKS_H */

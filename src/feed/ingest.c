@@ -185,7 +185,10 @@ ingest_array_with_nulls(Datum *values, bool *nulls, int n, Oid type)
 
 /*
  * Write b in the current transaction (the caller starts and commits it,
- * inside SPI_connect).  Empties b.
+ * inside SPI_connect).  b is left as it is: the caller empties it once the
+ * transaction has committed, and writes it again when the transaction
+ * fails for a transient reason (a deadlock, a serialization failure, a
+ * lock timeout; ingest_flush_failed first).
  */
 void
 ingest_flush(IngestBatch *b, IngestResult *res)
@@ -200,7 +203,18 @@ ingest_flush(IngestBatch *b, IngestResult *res)
 	res->trades = ingest_flush_trades(b);
 	res->candles = ingest_flush_candles(b);
 	res->quotes = ingest_flush_quotes(b);
-	b->n = 0;
+}
+
+/*
+ * The flush's transaction rolled back: forget the chunks it ensured, as it
+ * may have created them.  The high-water marks of trades.c moved past the
+ * rolled-back trades, which thus take INSERT ... ON CONFLICT DO NOTHING
+ * when written again: slower, never wrong.
+ */
+void
+ingest_flush_failed(void)
+{
+	memset(ensured, 0, sizeof(ensured));
 }
 
 /* Mark trade-built 1m candles closed once their minute is over. */

@@ -36,6 +36,7 @@ typedef struct IngestResult
 /* in ingest.c */
 extern bool ingest_add(IngestBatch *b, const FeedEvent *ev, int32 instrument_id, TimestampTz local_ts);
 extern void ingest_flush(IngestBatch *b, IngestResult *res);
+extern void ingest_flush_failed(void);
 extern void ingest_close_trade_candles(void);
 
 #endif

@@ -33,6 +33,8 @@ typedef struct FeedStats
 	int64		reconnects;
 	int64		dropped;		/* events lost to memory exhaustion */
 	int64		unmapped;		/* events for a symbol not in zvt.instruments */
+	int64		flush_retries;	/* flushes rolled back by a deadlock, serialization
+								 * failure or lock timeout, their batch kept */
 	/* events by receive-to-commit latency: [i] up to feed_latency_bounds_us[i], the last above all */
 	int64		latency_buckets[FEED_LATENCY_BOUNDS + 1];
 	int64		latency_sum_us; /* the sum of those latencies, us */

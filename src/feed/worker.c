@@ -88,6 +88,8 @@ static void frame_parsed(const ParsedFrame *pf, void *arg);
 static void note_unmapped(const char *symbol, bool flush_log);
 static void publish_bus(void);
 static void sync_instruments_now(void);
+static bool tick_transaction(bool reload, IngestResult *res);
+static bool flush_retryable(int sqlerrcode);
 static bool tick_database(bool reload);
 static void feed_tick(lws_sorted_usec_list_t *sul);
 static void stop_parser(int code, Datum arg);
@@ -266,15 +268,13 @@ sync_instruments_now(void)
  * The database part of a tick, in one transaction: subscriptions and
  * symbols when reload, the daily instrument sync while there is something
  * to stream, the batch, the bus, gaps, and closing trade-built candles.
- * Returns false when there is nothing to stream.
+ * Returns false when there is nothing to stream.  *res gets the rows
+ * written.  The batch is emptied by the caller once this has committed.
  */
 static bool
-tick_database(bool reload)
+tick_transaction(bool reload, IngestResult *res)
 {
 	static bool want = true;
-	IngestResult res = {0};
-	MemoryContext old = MemoryContextSwitchTo(flush_context);
-	int			nevents = feed_self.batch.n;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -295,7 +295,7 @@ tick_database(bool reload)
 	if (feed_self.batch.n > 0)
 	{
 		publish_bus();
-		ingest_flush(&feed_self.batch, &res);
+		ingest_flush(&feed_self.batch, res);
 	}
 	feed_write_gaps();
 	if (feed_now_us() - last_close_candles > 1000000)
@@ -306,6 +306,79 @@ tick_database(bool reload)
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
+	return want;
+}
+
+/*
+ * Would the same transaction succeed if run again?  A deadlock (the
+ * detector chose this flush, say against a chunk drop at a day's
+ * rollover), a serialization failure or a lock timeout: the batch is kept
+ * and written again at the next tick, with what arrived meanwhile.
+ */
+static bool
+flush_retryable(int sqlerrcode)
+{
+	return sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+		sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+}
+
+/*
+ * Run tick_transaction; when it fails for a transient reason
+ * (flush_retryable), roll back, keep the batch and every gap still to
+ * write, count a retry, and return as if nothing was streamed this tick.
+ * Any other error ends the worker, as before.  Returns what
+ * tick_transaction returns (the last answer after a retry).
+ */
+static bool
+tick_database(bool reload)
+{
+	static bool want = true;
+	IngestResult res = {0};
+	MemoryContext old = MemoryContextSwitchTo(flush_context);
+	int			nevents = feed_self.batch.n;
+	bool		gaps_checked = restart_gaps_checked;
+	bool		gap_open[lengthof(feed_self.endpoints)];
+	bool		gap_ready[lengthof(feed_self.endpoints)];
+
+	for (int ep = 0; ep < lengthof(feed_self.endpoints); ep++)
+	{
+		gap_open[ep] = feed_self.endpoints[ep].gap_open;
+		gap_ready[ep] = feed_self.endpoints[ep].gap_ready;
+	}
+	PG_TRY();
+	{
+		want = tick_transaction(reload, &res);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *err;
+
+		MemoryContextSwitchTo(flush_context);
+		err = CopyErrorData();
+		if (!flush_retryable(err->sqlerrcode))
+			PG_RE_THROW();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		/* what the rolled-back transaction did not write is written next time */
+		for (int ep = 0; ep < lengthof(feed_self.endpoints); ep++)
+		{
+			feed_self.endpoints[ep].gap_open = gap_open[ep];
+			feed_self.endpoints[ep].gap_ready = gap_ready[ep];
+		}
+		restart_gaps_checked = gaps_checked;
+		ingest_flush_failed();
+		if (reload)
+			seen_subscriptions = seen_instruments = PG_UINT64_MAX;	/* reload again */
+		feed_self.stats->flush_retries++;
+		ereport(LOG,
+				(errmsg("zvt feed %s: could not write %d events, retrying at the next flush: %s",
+						feed_self.exchange, nevents, err->message)));
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(flush_context);
+		return want;
+	}
+	PG_END_TRY();
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(flush_context);
 	/* the batch's events are still in its array: how long each took to commit */
@@ -315,6 +388,7 @@ tick_database(bool reload)
 		for (int i = 0; i < nevents; i++)
 			feed_record_latency(feed_self.stats, committed - feed_self.batch.events[i].local_ts);
 	}
+	feed_self.batch.n = 0;
 	feed_self.stats->rows_written += res.trades + res.candles + res.quotes;
 	feed_self.stats->events += nevents;
 	return want;

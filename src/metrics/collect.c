@@ -141,6 +141,8 @@ collect_feeds(MetricsBuf *b)
 				 offsetof(FeedStats, reconnects));
 	feed_counter(b, "zvt_feed_unmapped_events_total", "Events for a symbol that is not in zvt.instruments.",
 				 offsetof(FeedStats, unmapped));
+	feed_counter(b, "zvt_feed_flush_retries_total", "Flushes rolled back by a deadlock, serialization failure or lock timeout, their batch written again.",
+				 offsetof(FeedStats, flush_retries));
 	feed_counter(b, "zvt_feed_dropped_events_total", "Events lost to memory exhaustion.",
 				 offsetof(FeedStats, dropped));
 

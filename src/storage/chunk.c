@@ -24,20 +24,31 @@
  * pg_class.relpartbound are the only record of a chunk's range: nothing
  * can disagree with them.
  *
- * Creating a chunk (zvt_ensure_chunk) takes, in this order:
+ * Creating a chunk (zvt_ensure_chunk) takes, in this order (the order of
+ * base/locks.h, which drop_chunks follows too):
  *	1. the hypertable's chunk lock (base/locks.c), serializing creators;
- *	2. SHARE ROW EXCLUSIVE on the hypertable, which waits for writers that
- *	   are mid-statement and makes new writers wait, so that no writer can
- *	   route a row with a stale partition list into the default partition
- *	   after the new chunk's range was carved out of it (PostgreSQL would
- *	   reject that row);
- *	3. ACCESS EXCLUSIVE on the default partition (ATTACH needs it anyway).
+ *	2. ACCESS EXCLUSIVE on the hypertable, which waits for every reader and
+ *	   writer of it and makes new ones wait: no writer can route a row with
+ *	   a stale partition list into the default partition after the new
+ *	   chunk's range was carved out of it (PostgreSQL would reject that
+ *	   row), and, since queries lock a parent before its partitions, no
+ *	   one can hold a partition this creator still has to lock;
+ *	3. ACCESS EXCLUSIVE on the default partition (ATTACH needs it anyway),
+ *	   which nobody going through the hypertable can hold any more.
  * It then creates the table, moves the rows of its range out of the
  * default partition and attaches it with a CHECK constraint matching the
- * bounds, so ATTACH does not scan the new chunk.  Callers that write in
- * the same transaction must ensure their chunks before their first write
- * to the hypertable, or two creators could deadlock (the deadlock detector
- * would then cancel one).
+ * bounds, so ATTACH does not scan the new chunk.  A creator never waits
+ * for a partition while holding the hypertable less than exclusively: it
+ * used to take SHARE ROW EXCLUSIVE, then wait for the default partition
+ * behind a reader, and that reader's next write (or a retention drop
+ * later in the same pass, upgrading to ACCESS EXCLUSIVE) closed a cycle.
+ * A transaction that already holds a lock on the hypertable or its
+ * default partition only tries the chunk lock (chunk_lock_hypertable):
+ * when another creator or dropper holds it, that creator may be waiting
+ * for this very transaction, so _ensure_chunk returns no chunk and the
+ * caller's rows go to the default partition, whence the next maintenance
+ * pass moves them.  Callers that write in the same transaction should
+ * still ensure their chunks before their first write to the hypertable.
  *
  * Privileges: the caller needs INSERT on the hypertable, or to own it.
  * The table is created by the bootstrap superuser in _zvt_chunks (which
@@ -305,7 +316,7 @@ bound_value(PartitionBoundInfo bi, int i)
  * InvalidOid when none does and [start, end) is free for a new chunk.
  * 55000 when another partition covers part of [start, end): an adopted
  * partition with bounds off the chunk grid.  The caller holds the chunk
- * lock and SHARE ROW EXCLUSIVE on relid, so the partitions cannot change.
+ * lock and ACCESS EXCLUSIVE on relid, so the partitions cannot change.
  *
  * A range partition descriptor lists every bound once, in order;
  * indexes[i + 1] is the partition from bound i to bound i + 1 (-1 for a
@@ -485,9 +496,9 @@ zvt_attach_default(PG_FUNCTION_ARGS)
 
 /*
  * Create the chunk [start, end) named name and move its rows out of the
- * default partition.  The caller holds the chunk lock and SHARE ROW
- * EXCLUSIVE on the hypertable.  Returns the new chunk; *moved is the
- * number of rows moved.
+ * default partition.  The caller holds the chunk lock and ACCESS
+ * EXCLUSIVE on the hypertable (chunk_lock_hypertable).  Returns the new
+ * chunk; *moved is the number of rows moved.
  */
 static Oid
 chunk_create(HypertableInfo *ht, int64 start, int64 end, const char *name,
@@ -555,12 +566,39 @@ chunk_create(HypertableInfo *ht, int64 start, int64 end, const char *name,
 }
 
 /*
+ * Take relid's chunk lock, then ACCESS EXCLUSIVE on relid (the order of
+ * base/locks.h); for chunk creation here and drop_chunks.  A transaction
+ * that already holds a lock on relid or on its default partition only
+ * tries the chunk lock, and gets false when another transaction holds it:
+ * that one may be a creator waiting for the lock this transaction holds,
+ * and waiting for it in turn would deadlock.  The caller then creates or
+ * drops nothing.  Both locks are held to the end of the transaction.
+ */
+bool
+chunk_lock_hypertable(Oid relid)
+{
+	Oid			deflt = get_default_partition_oid(relid);
+	bool		holds = zvt_relation_locked_by_me(relid) ||
+		(OidIsValid(deflt) && zvt_relation_locked_by_me(deflt));
+
+	if (!zvt_lock_chunks(relid, holds))
+		return false;
+	/* partitions another transaction attached meanwhile come with the lock */
+	LockRelationOid(relid, AccessExclusiveLock);
+	return true;
+}
+
+/*
  * zvt._ensure_chunk(relation regclass, ts timestamptz,
  *                   OUT chunk regclass, OUT created bool, OUT rows_moved bigint)
  *
  * The chunk of relation holding ts, created if missing.  NULL chunk when
  * no chunk can hold ts (+-infinity, or a chunk whose bounds would not be
- * valid timestamps): such rows stay in the default partition.
+ * valid timestamps): such rows stay in the default partition.  NULL chunk
+ * too when the chunk is missing, this transaction already holds a lock on
+ * the hypertable, and another transaction is creating or dropping its
+ * chunks (chunk_lock_hypertable): rows of ts then go to the default
+ * partition until a maintenance pass moves them.
  */
 Datum
 zvt_ensure_chunk(PG_FUNCTION_ARGS)
@@ -603,15 +641,18 @@ zvt_ensure_chunk(PG_FUNCTION_ARGS)
 	chunk = chunk_named(relid, name);
 	if (!OidIsValid(chunk))
 	{
-		zvt_lock_chunks(relid);
-		LockRelationOid(relid, ShareRowExclusiveLock);
-		/* another creator may have committed the chunk while we waited */
-		AcceptInvalidationMessages();
-		chunk = partition_holding(relid, ts, start, end);
-		if (!OidIsValid(chunk))
+		if (!chunk_lock_hypertable(relid))
+			nulls[0] = true;	/* busy, and waiting could deadlock */
+		else
 		{
-			chunk = chunk_create(&ht, start, end, name, &moved);
-			created = true;
+			/* another creator may have committed the chunk while we waited */
+			AcceptInvalidationMessages();
+			chunk = partition_holding(relid, ts, start, end);
+			if (!OidIsValid(chunk))
+			{
+				chunk = chunk_create(&ht, start, end, name, &moved);
+				created = true;
+			}
 		}
 	}
 

@@ -38,6 +38,7 @@ extern void hypertable_require(Oid relid, HypertableInfo *info);
 extern char *chunk_bound_literal(const HypertableInfo *ht, int64 ts);
 extern char *chunk_qualified_name(Oid relid);
 extern Oid	chunk_rel_owner(Oid relid);
+extern bool chunk_lock_hypertable(Oid relid);
 
 /* in as_owner.c */
 extern void storage_run_as(Oid role, StorageUserSave *save);

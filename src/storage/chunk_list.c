@@ -6,10 +6,14 @@
  *
  * A chunk's range is its partition bound in pg_class.relpartbound, read
  * here and nowhere stored twice.  drop_chunks takes the hypertable's chunk
- * lock (base/locks.c) and SHARE ROW EXCLUSIVE on it, as chunk creation
- * does (chunk.c), so it never races a creator; PostgreSQL's DROP TABLE of
- * a partition then takes ACCESS EXCLUSIVE on the hypertable for the
- * moment of the drop.  Rows of the dropped ranges still waiting in the
+ * lock (base/locks.c), then ACCESS EXCLUSIVE on it, as chunk creation does
+ * (chunk.c, chunk_lock_hypertable), before it lists or touches any
+ * partition: it never races a creator, and never upgrades its lock on
+ * the hypertable while holding partitions (DROP TABLE of a partition
+ * needs ACCESS EXCLUSIVE on the parent, which a weaker lock taken first
+ * would have to wait for behind readers it blocks).  A transaction that
+ * already holds a lock on the hypertable gets 55P03 rather than wait when
+ * another transaction holds the chunk lock.  Rows of the dropped ranges still waiting in the
  * default partition are deleted with them; rows no chunk can hold
  * (+-infinity, the partial chunks at the ends of PostgreSQL's range) are
  * never deleted by it.
@@ -37,7 +41,6 @@
 #include "utils/timestamp.h"
 
 #include "base/export.h"
-#include "base/locks.h"
 #include "core/zvt_time.h"
 #include "storage/chunk.h"
 #include "storage/maintenance.h"
@@ -355,9 +358,12 @@ zvt_drop_chunks(PG_FUNCTION_ARGS)
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
 
 	/* keep concurrent chunk creators out while we look and drop */
-	zvt_lock_chunks(relid);
-	LockRelationOid(relid, ShareRowExclusiveLock);
-	AcceptInvalidationMessages();
+	if (!chunk_lock_hypertable(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not lock the chunks of \"%s\"", get_rel_name(relid)),
+				 errdetail("Another transaction is creating or dropping its chunks, and this transaction already holds a lock on the table, so waiting could deadlock."),
+				 errhint("Drop chunks before reading or writing the table in the same transaction, or retry.")));
 
 	victims = chunks_selected(relid, &w);
 	SPI_connect();

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# A feed flush chosen as a deadlock victim loses nothing: a session holds
+# zvt.candles (as a maintenance pass creating or dropping its chunks
+# does), waits until the Binance feed's flush has written its trades and
+# waits for zvt.candles in turn, then asks for zvt.trades: the deadlock
+# detector cancels the flush (its deadlock_timeout is the shorter).  The
+# worker rolls back, keeps its batch and writes it at the next tick: the
+# same worker runs on, zvt.feed_status.flush_retries counts the retry, and
+# every trade the simulator recorded from the first one stored on is in
+# zvt.trades exactly once.  Before, the error ended the worker and the
+# batch (and what arrived until the restart) was lost.
+set -u
+. "$(dirname "$0")/common.bash"
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cap=$ZVT_TEST_DIR/feed_deadlock
+mkdir -p "$cap"
+port=$(free_port 19900)
+sim=""
+
+cleanup() {
+	[ -n "$sim" ] && kill "$sim" 2>/dev/null
+	q -c "DELETE FROM zvt.subscriptions" \
+	  -c "UPDATE zvt.exchanges e SET ws_url = s.ws_url, rest_url = s.rest_url FROM zvt_saved_ex4 s WHERE s.name = e.name" \
+	  -c "DROP TABLE IF EXISTS zvt_saved_ex4" -c "ALTER SYSTEM RESET zvt.feeds" \
+	  -c "ALTER SYSTEM RESET deadlock_timeout" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+# the feed finds the deadlock (2 s), not the test's session (10 min)
+q -c "CREATE TABLE zvt_saved_ex4 AS SELECT * FROM zvt.exchanges" \
+  -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:$port', rest_url = 'http://127.0.0.1:$port' WHERE name = 'binance'" \
+  -c "INSERT INTO zvt.instruments (exchange, symbol, raw_symbol, base, quote, kind)
+      VALUES ('binance', 'BTC-USDT', 'BTCUSDT', 'BTC', 'USDT', 'spot') ON CONFLICT DO NOTHING" \
+  -c "SELECT zvt.unsubscribe(exchange, symbol, channel) FROM zvt.subscriptions" \
+  -c "TRUNCATE zvt.trades, zvt.candles" \
+  -c "ALTER SYSTEM SET zvt.feeds = on" -c "ALTER SYSTEM SET deadlock_timeout = '2s'" \
+  -c "SELECT pg_reload_conf()" >/dev/null || fail "setup"
+poll_until "SELECT count(*) FROM zvt.feed_status WHERE exchange = 'binance' AND pid <> 0" 0 20 ||
+	fail "the binance feed did not stop"
+
+"$top/zvt-exsim" --port "$port" --exchanges binance --symbols BTC-USDT --rate 200 \
+	--count 3000 --duration 90 --record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
+sim=$!
+sleep 0.5
+q -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades')" >/dev/null || fail "subscribe"
+poll_until "SELECT count(*) > 0 FROM zvt.trades" t 20 || fail "no trades"
+pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")
+retries=$(q -c "SELECT flush_retries FROM zvt.feed_status WHERE exchange = 'binance'")
+
+# the cycle: this session holds candles, the flush holds trades and waits
+# for candles, this session waits for trades.  Should this session be the
+# one cancelled after all (it joined the cycle after the feed's 2 s), try
+# again: the feed must have been the victim when this session commits.
+victim=no
+for attempt in 1 2 3 4 5; do
+	if q >"$cap/lock.$attempt.out" 2>&1 <<SQL
+BEGIN;
+SET LOCAL deadlock_timeout = '10min';
+LOCK TABLE zvt.candles IN SHARE ROW EXCLUSIVE MODE;
+DO \$\$
+BEGIN
+    FOR i IN 1 .. 3000 LOOP
+        IF EXISTS (SELECT FROM pg_locks w WHERE w.pid = $pid AND NOT w.granted
+                      AND w.relation = 'zvt.candles'::regclass)
+           AND EXISTS (SELECT FROM pg_locks g WHERE g.pid = $pid AND g.granted
+                          AND g.relation = 'zvt.trades'::regclass AND g.mode = 'RowExclusiveLock') THEN
+            RETURN;
+        END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+    RAISE EXCEPTION 'the feed''s flush never waited for zvt.candles holding zvt.trades';
+END
+\$\$;
+LOCK TABLE zvt.trades IN SHARE MODE;
+COMMIT;
+SQL
+	then
+		victim=yes
+		break
+	fi
+	grep -q "deadlock detected" "$cap/lock.$attempt.out" || { cat "$cap/lock.$attempt.out"; fail "the locking session failed"; }
+done
+[ "$victim" = yes ] || fail "the feed's flush was never the deadlock victim"
+grep -q "deadlock detected" "$ZVT_TEST_DIR/log" || fail "no deadlock in the server log"
+
+# the simulator leaves once every trade is sent; the last batches land
+for _ in $(seq 900); do kill -0 "$sim" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$sim" 2>/dev/null && fail "the simulator did not finish"
+sim=""
+stored=-1
+for _ in $(seq 50); do
+	n=$(q -c "SELECT count(*) FROM zvt.trades")
+	[ "$n" = "$stored" ] && break
+	stored=$n
+	sleep 0.3
+done
+
+now_pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")
+[ "$now_pid" = "$pid" ] || fail "the feed worker was replaced ($pid -> $now_pid): the deadlock ended it"
+now_retries=$(q -c "SELECT flush_retries FROM zvt.feed_status WHERE exchange = 'binance'")
+[ "$now_retries" -gt "$retries" ] || fail "feed_status.flush_retries did not count the retry ($retries -> $now_retries)"
+read -r stored distinct < <(q -F ' ' -c "SELECT count(*), count(DISTINCT trade_id) FROM zvt.trades")
+[ "$stored" = "$distinct" ] || fail "$stored trades stored, $distinct distinct"
+q -c "COPY (SELECT trade_id FROM zvt.trades) TO STDOUT" >"$cap/db.txt"
+python3 - "$cap" <<'PY' || fail "stored trades differ from the record"
+import json, sys
+cap = sys.argv[1]
+db = {int(l) for l in open(f"{cap}/db.txt")}
+rec = {int(json.loads(l)["id"]) for l in open(f"{cap}/record.jsonl") if json.loads(l)["channel"] == "trades"}
+first = min(db)
+rec = {i for i in rec if i >= first}
+assert rec == db, f"{len(rec - db)} recorded trades missing, {len(db - rec)} stored but not recorded"
+print(f"{len(db)} trades match the record")
+PY
+candle_trades=$(q -c "SELECT sum(trade_count) FROM zvt.candles WHERE source = 'trades'")
+[ "$candle_trades" = "$stored" ] || fail "the trade-built candles count $candle_trades trades, not $stored"
+echo "feed_deadlock: the flush was the deadlock victim ($((now_retries - retries)) retries), worker $pid kept its batch, $stored trades stored once"
