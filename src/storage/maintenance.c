@@ -59,6 +59,9 @@
 
 PGDLLEXPORT void maintenance_worker_main(Datum arg);
 
+/* how long a pass waits for one hypertable's locks (a GUC value, ms) */
+#define MAINTENANCE_LOCK_TIMEOUT "1000"
+
 PG_FUNCTION_INFO_V1(zvt_maintenance_status);
 
 /*
@@ -109,6 +112,16 @@ maintenance_worker_main(Datum arg)
 	pgstat_report_appname("zvt maintenance");
 	/* nothing a user put on the path can capture a name; names print qualified */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+
+	/*
+	 * Chunk work takes ACCESS EXCLUSIVE on a hypertable (docs/architecture.md,
+	 * "Locks and their order").  Queued behind a long query, that request
+	 * would hold every new reader and writer of the table, the feeds among
+	 * them, back with it: a pass waits at most MAINTENANCE_LOCK_TIMEOUT for
+	 * a table's locks and leaves a busy table for the next pass (chunks are
+	 * made zvt.chunks_ahead intervals early, so there is time).
+	 */
+	SetConfigOption("lock_timeout", MAINTENANCE_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 
 	LWLockAcquire(maint_shared->lock, LW_EXCLUSIVE);
 	maint_shared->last_pass_start = GetCurrentTimestamp();
@@ -248,12 +261,22 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped,
 
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
-		EmitErrorReport();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			EmitErrorReport();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		snprintf(error, errorlen, "%s: %s", name, edata->message);
+		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		{
+			/* busy, not broken: not a failure, the next pass tries again */
+			ereport(LOG,
+					(errmsg("zvt maintenance of \"%s\" left for the next pass: %s", name, edata->message)));
+		}
+		else
+		{
+			snprintf(error, errorlen, "%s: %s", name, edata->message);
+			ok = false;
+		}
 		FreeErrorData(edata);
-		ok = false;
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
