@@ -2,7 +2,7 @@
 -- owner who is not a superuser sees it, and maintenance as an attacker
 -- who owns a hypertable would like it to run.
 BEGIN;
-SELECT plan(25);
+SELECT plan(26);
 
 CREATE ROLE zvt_tap_owner LOGIN;
 GRANT CREATE ON SCHEMA public TO zvt_tap_owner;
@@ -47,6 +47,8 @@ SELECT throws_ok($$SELECT zvt.remove_retention_policy('public.tap_ticks')$$, '42
                  'only the owner removes the policy');
 SELECT throws_ok($$SELECT zvt._maintain_hypertable('public.tap_ticks')$$, '42501', NULL,
                  'only the owner (or a superuser) runs its maintenance');
+SELECT throws_ok($$SELECT zvt._maintenance_steps('public.tap_ticks')$$, '42501', NULL,
+                 'the pass''s steps, called directly, do only what the caller may');
 SELECT is((SELECT count(*)::int FROM zvt.hypertables WHERE relation = 'public.tap_ticks'::regclass),
           1, 'but everyone sees the catalog');
 RESET ROLE;
