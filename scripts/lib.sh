@@ -12,7 +12,7 @@ if [ -n "${PG_CONFIG:-}" ]; then PGBIN=$("$PG_CONFIG" --bindir); else PGBIN=/usr
 ZVT_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
   clang-14 llvm-14 libclang-rt-14-dev libwebsockets-dev libcurl4-openssl-dev libssl-dev
-  libjansson-dev libhiredis-dev libjwt-dev redis-server python3 curl shellcheck prometheus"
+  libjansson-dev libhiredis-dev libjwt-dev redis-server python3 curl iproute2 shellcheck prometheus"
 
 say() { printf '== %s\n' "$*"; }
 
@@ -48,11 +48,22 @@ zvt_build() {
 	as_root make -s install >/dev/null
 }
 
-# A free TCP port on loopback at or after $1.
+# A free TCP port on loopback at or after $1.  Free means no socket of
+# any state has it as its local port: a port an outgoing connection took
+# from the ephemeral range (32768-60999 on Linux) accepts no connection,
+# yet a listener cannot bind it.  Callers pick bases below that range.
 free_port() {
 	local p=$1
-	while (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; do p=$((p + 1)); done
+	while port_taken "$p"; do p=$((p + 1)); done
 	echo "$p"
+}
+
+port_taken() {
+	if command -v ss >/dev/null; then
+		[ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]
+	else
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
 }
 
 # cluster_start DIR PORT DBNAME [extra postgresql.conf lines...]

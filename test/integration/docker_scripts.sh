@@ -30,7 +30,7 @@ chmod 755 "$work"
 stage=$work/stage
 data=$work/data
 sock=$work/sock
-port=$(free_port 56100)
+port=$(free_port 26100)
 simport=$(free_port 19800)
 bindir=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 sim=""
