@@ -77,7 +77,8 @@ SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard sql/updates/$(EXTENSION)--*--*.sql)
+# released versions' install scripts (kept as released) and the updates between them
+DATA = $(wildcard sql/updates/$(EXTENSION)--*--*.sql) $(wildcard sql/releases/$(EXTENSION)--*.sql)
 
 ALL_REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS = $(if $(ZVT_REGRESS),$(filter $(ZVT_REGRESS),$(ALL_REGRESS)),$(ALL_REGRESS))

@@ -72,6 +72,7 @@ const int64 feed_latency_bounds_us[FEED_LATENCY_BOUNDS] = {
 
 PG_FUNCTION_INFO_V1(zvt_feed_stats);
 PG_FUNCTION_INFO_V1(zvt_feed_subscriptions_changed);
+PG_FUNCTION_INFO_V1(zvt_subscriptions_changed);
 
 Size
 feed_shmem_size(void)
@@ -262,6 +263,17 @@ zvt_feed_subscriptions_changed(PG_FUNCTION_ARGS)
 	feed_subscriptions_changed(feed_exchange_index(exchange));
 	bus_subscriptions_changed();
 	PG_RETURN_VOID();
+}
+
+/*
+ * The same function under the C name of zvt 0.1.0's install script, which
+ * zvt.so keeps so that CREATE EXTENSION zvt VERSION '0.1.0' still loads
+ * (ALTER EXTENSION zvt UPDATE then rebinds it to the name above).
+ */
+Datum
+zvt_subscriptions_changed(PG_FUNCTION_ARGS)
+{
+	return zvt_feed_subscriptions_changed(fcinfo);
 }
 
 /*

@@ -28,4 +28,9 @@ extra=$(comm -13 "$want" "$got")
 missing=$(comm -23 "$want" "$got")
 [ -z "$missing" ] || fail "not exported: $(echo $missing)"
 [ -z "$extra" ] || fail "exported but internal: $(echo "$extra" | head -20 | tr '\n' ' ')($(echo "$extra" | wc -l) in all)"
+# every C function an install script names, of this version or a released
+# one (sql/releases: an update starts from those), is there
+named=$(cat "$top"/sql/[0-9][0-9]_*.sql "$top"/sql/releases/*.sql |
+	grep -oE "MODULE_PATHNAME', *'[A-Za-z0-9_]+'" | sed -E "s/.*'([A-Za-z0-9_]+)'/\1/" | sort -u)
+for f in $named; do grep -qx "$f" "$got" || fail "$f, named by an install script, is not exported"; done
 echo "ok zvt.so exports exactly $(wc -l <"$got") symbols: the SQL functions, their info functions, worker entry points, _PG_init, Pg_magic_func"
