@@ -163,6 +163,7 @@ backtest_strategy_LIBS = -lm
 backtest_sweep_SRC = src/backtest/sweep.c src/backtest/engine.c src/backtest/strategy.c \
 	src/backtest/metrics.c src/backtest/indicators.c
 backtest_sweep_LIBS = -lm
+candle_agg_SRC = src/core/candle_agg.c src/core/zvt_time.c
 metrics_SRC = src/metrics/exposition.c src/metrics/http.c
 metrics_LIBS = -lm
 
