@@ -626,10 +626,15 @@ BEGIN
     IF failed > 0 THEN
         RAISE WARNING 'zvt maintenance failed for % of the hypertables; the others were maintained', failed;
     END IF;
+    -- the candle roll-ups (sql/22_rollups.sql), for their owner only
+    IF pg_has_role((SELECT c.relowner FROM pg_class c
+                     WHERE c.oid = 'zvt._rollup_candles'::regclass), 'USAGE') THEN
+        PERFORM zvt._refresh_candle_rollups();
+    END IF;
 END;
 $$;
 COMMENT ON PROCEDURE zvt.run_maintenance() IS
-    'Do now what the maintenance worker does every zvt.maintenance_naptime, for the hypertables the caller owns (every one for a superuser), each as its owner: create chunks ahead of now, apply retention policies, move rows out of default partitions.';
+    'Do now what the maintenance worker does every zvt.maintenance_naptime, for the hypertables the caller owns (every one for a superuser), each as its owner: create chunks ahead of now, apply retention policies, move rows out of default partitions; and, for the owner of zvt.candles, refresh the candle roll-ups.';
 
 -- Forget hypertables that are dropped.
 -- SECURITY DEFINER: the dropped table's owner row no longer passes RLS
