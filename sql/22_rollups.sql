@@ -124,6 +124,8 @@ END;
 $$;
 COMMENT ON FUNCTION zvt._rollup_owner_or_error() IS
     'Internal: raise 42501 unless the caller has the privileges of the roll-ups'' owner.';
+-- a check only: add/remove_candle_rollup call it as the caller
+GRANT EXECUTE ON FUNCTION zvt._rollup_owner_or_error() TO PUBLIC;
 
 CREATE FUNCTION zvt.add_candle_rollup(timeframe pg_catalog.interval,
                                       if_not_exists pg_catalog.bool DEFAULT false)
