@@ -29,6 +29,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/heapam.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -160,28 +161,29 @@ read_materialized(int32 iid, Datum tf, TimestampTz lo, TimestampTz hi,
 		elog(ERROR, "could not read the candle roll-ups");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		bool		isnull;
+		Datum		v[11];
+		bool		n[11];
 		CaBar		b;
 
-		b.ts = DatumGetTimestampTz(SPI_getbinval(tup, td, 1, &isnull));
+		/* one pass over the tuple: the nullable columns make getattr walk it */
+		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, v, n);
+		b.ts = DatumGetTimestampTz(v[0]);
 		while (s < nstale && stale[s].hi <= b.ts)
 			s++;
 		if (s < nstale && stale[s].lo <= b.ts)
 			continue;			/* computed instead */
-		b.open = DatumGetFloat8(SPI_getbinval(tup, td, 2, &isnull));
-		b.high = DatumGetFloat8(SPI_getbinval(tup, td, 3, &isnull));
-		b.low = DatumGetFloat8(SPI_getbinval(tup, td, 4, &isnull));
-		b.close = DatumGetFloat8(SPI_getbinval(tup, td, 5, &isnull));
-		b.volume = DatumGetFloat8(SPI_getbinval(tup, td, 6, &isnull));
-		b.quote_volume = DatumGetFloat8(SPI_getbinval(tup, td, 7, &isnull));
-		b.has_quote_volume = !isnull;
-		b.trade_count = DatumGetInt64(SPI_getbinval(tup, td, 8, &isnull));
-		b.has_trade_count = !isnull;
-		b.closed = DatumGetBool(SPI_getbinval(tup, td, 9, &isnull));
-		b.exchange = DatumGetBool(SPI_getbinval(tup, td, 10, &isnull));
-		b.local_ts = DatumGetTimestampTz(SPI_getbinval(tup, td, 11, &isnull));
+		b.open = DatumGetFloat8(v[1]);
+		b.high = DatumGetFloat8(v[2]);
+		b.low = DatumGetFloat8(v[3]);
+		b.close = DatumGetFloat8(v[4]);
+		b.volume = DatumGetFloat8(v[5]);
+		b.has_quote_volume = !n[6];
+		b.quote_volume = n[6] ? 0 : DatumGetFloat8(v[6]);
+		b.has_trade_count = !n[7];
+		b.trade_count = n[7] ? 0 : DatumGetInt64(v[7]);
+		b.closed = DatumGetBool(v[8]);
+		b.exchange = DatumGetBool(v[9]);
+		b.local_ts = DatumGetTimestampTz(v[10]);
 		b.minutes = 0;
 		bar_add(out, iid, &b);
 	}
@@ -218,8 +220,14 @@ instrument_of(Datum exchange, bool exnull, Datum symbol, bool synull)
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute_with_args("SELECT zvt._instrument_id($1, $2)", 2, types, args, nulls,
-							  true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/* the plain lookup first; zvt._instrument_id says what is unknown */
+	if (SPI_execute_with_args("SELECT i.id FROM zvt.instruments i"
+							  " WHERE i.exchange = $1 AND i.symbol = $2", 2, types, args, nulls,
+							  true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up the instrument");
+	if (SPI_processed != 1 &&
+		(SPI_execute_with_args("SELECT zvt._instrument_id($1, $2)", 2, types, args, nulls,
+							   true, 1) != SPI_OK_SELECT || SPI_processed != 1))
 		elog(ERROR, "could not look up the instrument");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
