@@ -18,10 +18,10 @@
  * Other timeframes are computed over the whole range.  "Computed" is the
  * roll-up of rollup.c's rollup_compute over the 1-minute candles, the
  * same kernel that made the materialized bars, so a bar is the same bit
- * for bit either way.  Every read is one read-only SPI query under the
- * caller's snapshot (this function is STABLE), so the roll-ups, the log
- * and the candles are seen as of one instant: see rollup_refresh.c for
- * why that makes the result exact.  It runs as the caller, who needs
+ * for bit either way.  Every read is a read-only SPI query under one
+ * snapshot, taken after locking zvt.candles (see zvt_ohlcv), so the
+ * roll-ups, the log and the candles are seen as of one instant: see
+ * rollup_refresh.c for why that makes the result exact.  It runs as the caller, who needs
  * SELECT on zvt.candles and the roll-up tables (granted to PUBLIC).
  *
  *-------------------------------------------------------------------------
@@ -35,7 +35,11 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "catalog/namespace.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -273,6 +277,17 @@ zvt_ohlcv(PG_FUNCTION_ARGS)
 	w = rollup_width(DatumGetIntervalP(tf), true);
 
 	InitMaterializedSRF(fcinfo, 0);
+
+	/*
+	 * zvt.candles first, then a snapshot taken after that lock: a
+	 * maintenance pass moving rows out of the default partition into a new
+	 * chunk holds ACCESS EXCLUSIVE until it commits, and the caller's
+	 * snapshot, older than that commit, with the partition list of after
+	 * it would see the moved rows in neither place.  Every read below uses
+	 * this one snapshot (the transaction's under REPEATABLE READ).
+	 */
+	LockRelationOid(get_relname_relid("candles", get_namespace_oid("zvt", false)), AccessShareLock);
+	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
 	iid = instrument_of(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1));
 
@@ -335,5 +350,6 @@ zvt_ohlcv(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
+	PopActiveSnapshot();
 	return (Datum) 0;
 }

@@ -86,6 +86,13 @@ $$;
 -- what is checked holds whoever refreshes; a refresh called here waits
 -- for the worker's and takes what the worker left.)
 BEGIN;
+-- chunks first, as zvt's writers make them: a maintenance pass moving
+-- rows out of the default partition meanwhile would race the reference
+-- (a plain SQL function under its caller's snapshot)
+SELECT count(zvt._ensure_chunk('zvt.candles', d))
+  FROM generate_series(timestamptz '2024-02-28', '2024-03-06', '1 day') d;
+SELECT count(zvt._ensure_chunk('zvt.candles', now() + h * interval '1 hour'))
+  FROM generate_series(-5, 2) h;
 SELECT pg_temp.load('SOL-USDT', '2024-03-01', 3 * 1440);
 SELECT pg_temp.load('XRP-USDT', '2024-03-01 07:00', 2 * 1440);
 SELECT pg_temp.load('SOL-USDT', now() - interval '3 hours', 240);
