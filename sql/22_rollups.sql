@@ -81,8 +81,10 @@ COMMENT ON FUNCTION zvt._candles_invalidate() IS
 REVOKE ALL ON FUNCTION zvt._candles_invalidate() FROM PUBLIC;
 
 -- row triggers on a partitioned table are cloned to every chunk, so
--- writes straight into a chunk are logged too
-CREATE TRIGGER candles_invalidate AFTER INSERT OR UPDATE OR DELETE ON zvt.candles
+-- writes straight into a chunk are logged too; BEFORE, as an AFTER row
+-- trigger would fetch every row again (a row that is then not written,
+-- such as a conflict's, only logs an hour needlessly)
+CREATE TRIGGER candles_invalidate BEFORE INSERT OR UPDATE OR DELETE ON zvt.candles
     FOR EACH ROW EXECUTE FUNCTION zvt._candles_invalidate();
 CREATE TRIGGER candles_invalidate_truncate AFTER TRUNCATE ON zvt.candles
     FOR EACH STATEMENT EXECUTE FUNCTION zvt._candles_invalidate();

@@ -10,7 +10,7 @@
  * worker last took it in (rollup_refresh.c), so that the materialized
  * bars of those ranges are recomputed and, until they are, zvt.ohlcv
  * (ohlcv.c) computes them on the fly.  The trigger is a row trigger on
- * zvt.candles, cloned by PostgreSQL to every chunk, so every write path
+ * zvt.candles (BEFORE), cloned by PostgreSQL to every chunk, so every write path
  * logs: the feeds' idempotent INSERT ... ON CONFLICT, COPY, backfills and
  * gap repairs, late data, UPDATE and DELETE, and writes straight into a
  * chunk; TRUNCATE of zvt.candles logs everything.  Logging is per hour:
@@ -321,9 +321,12 @@ log_row(Relation rel, HeapTuple tup)
 /*
  * zvt._candles_invalidate() RETURNS trigger
  *
- * AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW on zvt.candles (and so
- * on each chunk): the old and the new row's hour are logged; AFTER
- * TRUNCATE FOR EACH STATEMENT: everything is.
+ * BEFORE INSERT OR UPDATE OR DELETE FOR EACH ROW on zvt.candles (and so
+ * on each chunk): the old and the new row's hour are logged, and the row
+ * goes ahead unchanged; AFTER TRUNCATE FOR EACH STATEMENT: everything
+ * is.  A BEFORE trigger sees the row without fetching it again, as an
+ * AFTER one would; a row it logs that is then not written (a conflict
+ * skipped) only costs a needless recomputation of its hour.
  */
 Datum
 zvt_candles_invalidate(PG_FUNCTION_ARGS)
@@ -341,14 +344,13 @@ zvt_candles_invalidate(PG_FUNCTION_ARGS)
 	}
 	if (!TRIGGER_FIRED_FOR_ROW(trig->tg_event))
 		return PointerGetDatum(NULL);
-	if (TRIGGER_FIRED_BY_INSERT(trig->tg_event))
-		log_row(trig->tg_relation, trig->tg_trigtuple);
-	else if (TRIGGER_FIRED_BY_UPDATE(trig->tg_event))
+	if (TRIGGER_FIRED_BY_UPDATE(trig->tg_event))
 	{
 		log_row(trig->tg_relation, trig->tg_trigtuple);
 		log_row(trig->tg_relation, trig->tg_newtuple);
+		return PointerGetDatum(trig->tg_newtuple);
 	}
-	else if (TRIGGER_FIRED_BY_DELETE(trig->tg_event))
-		log_row(trig->tg_relation, trig->tg_trigtuple);
-	return PointerGetDatum(NULL);
+	/* INSERT: the new row; DELETE: the old one (either goes ahead) */
+	log_row(trig->tg_relation, trig->tg_trigtuple);
+	return PointerGetDatum(trig->tg_trigtuple);
 }
