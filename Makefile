@@ -13,6 +13,7 @@ MODULE_big = zvt
 OBJS = \
 	src/zvt.o \
 	src/core/zvt_time.o \
+	src/core/candle_agg.o \
 	src/base/claim.o \
 	src/base/locks.o \
 	src/launcher/launcher.o \
@@ -22,6 +23,9 @@ OBJS = \
 	src/storage/maintenance.o \
 	src/storage/restore.o \
 	src/storage/time_bucket.o \
+	src/storage/rollup.o \
+	src/storage/rollup_refresh.o \
+	src/storage/ohlcv.o \
 	src/feed/feed_normalize.o \
 	src/feed/instruments.o \
 	src/feed/instruments_sync.o \
@@ -166,6 +170,7 @@ backtest_strategy_LIBS = -lm
 backtest_sweep_SRC = src/backtest/sweep.c src/backtest/engine.c src/backtest/strategy.c \
 	src/backtest/metrics.c src/backtest/indicators.c
 backtest_sweep_LIBS = -lm
+candle_agg_SRC = src/core/candle_agg.c src/core/zvt_time.c
 metrics_SRC = src/metrics/exposition.c src/metrics/http.c
 metrics_LIBS = -lm
 

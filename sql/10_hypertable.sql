@@ -507,6 +507,28 @@ $$;
 COMMENT ON FUNCTION zvt.remove_retention_policy(pg_catalog.regclass, pg_catalog.bool) IS
     'Stop dropping old chunks of a hypertable.';
 
+CREATE FUNCTION zvt.set_chunk_interval(relation pg_catalog.regclass,
+                                       chunk_interval pg_catalog.interval)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h zvt._hypertables := zvt._hypertable_or_error(relation);
+BEGIN
+    PERFORM zvt._check_chunk_interval(chunk_interval);
+    UPDATE zvt._hypertables SET chunk_interval = set_chunk_interval.chunk_interval
+     WHERE relid = relation;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'must be owner of table %', relation USING ERRCODE = '42501';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION zvt.set_chunk_interval(pg_catalog.regclass, pg_catalog.interval) IS
+    'Change the interval of the chunks a hypertable gets from now on; existing chunks keep theirs, and a new chunk that would overlap one is cut to the gap between them.';
+-- owners call it: zvt._hypertables row-level security limits the UPDATE to them
+GRANT EXECUTE ON FUNCTION zvt.set_chunk_interval(pg_catalog.regclass, pg_catalog.interval) TO PUBLIC;
+
 -- -------------------------------------------------------------------
 -- Maintenance
 -- -------------------------------------------------------------------
@@ -530,8 +552,8 @@ DECLARE
     tcol text;
     deflt regclass;
     t timestamptz;
+    horizon timestamptz;
     r record;
-    b record;
 BEGIN
     chunks_created := 0;
     rows_moved := 0;
@@ -546,12 +568,18 @@ BEGIN
     tcol := CASE WHEN is_tz THEN quote_ident(h.time_column)
                  ELSE format('(%I AT TIME ZONE ''UTC'')', h.time_column) END;
 
-    FOR i IN 0 .. ahead LOOP
-        t := zvt._chunk_start(now(), h.chunk_interval, i);
-        EXIT WHEN t IS NULL;
+    -- chunks from now to the end of the grid cell `ahead` cells on, chunk
+    -- after chunk (after zvt.set_chunk_interval a cell may hold a chunk
+    -- of the old interval and a new chunk cut to fit beside it)
+    horizon := COALESCE(zvt._chunk_start(now(), h.chunk_interval, ahead + 1), 'infinity');
+    t := now();
+    WHILE t < horizon LOOP
         SELECT * INTO r FROM zvt._ensure_chunk(rel, t);
+        EXIT WHEN r.chunk IS NULL;
         chunks_created := chunks_created + r.created::int;
         rows_moved := rows_moved + r.rows_moved;
+        SELECT c.range_end INTO t FROM zvt._chunks(rel) c WHERE c.chunk = r.chunk;
+        EXIT WHEN t IS NULL;
     END LOOP;
 
     IF h.retention IS NOT NULL THEN
@@ -559,18 +587,25 @@ BEGIN
           FROM zvt.drop_chunks(rel, now() - h.retention);
     END IF;
 
+    -- the rows waiting in the default partition, earliest first: each
+    -- _ensure_chunk moves the rows of its chunk's range, so the next
+    -- earliest row lies past it (a chunk cut to fit beside one of an older
+    -- interval covers less than a grid cell, hence by row, not by cell)
     SELECT c.chunk INTO deflt FROM zvt._chunks(rel) c WHERE c.is_default;
-    IF deflt IS NOT NULL THEN
-        FOR b IN EXECUTE format(
-            'SELECT s.t FROM (SELECT DISTINCT zvt._chunk_start(%s, $1) AS t FROM ONLY %s) s
-              WHERE s.t IS NOT NULL', tcol, deflt)
-            USING h.chunk_interval
-        LOOP
-            SELECT * INTO r FROM zvt._ensure_chunk(rel, b.t);
-            chunks_created := chunks_created + r.created::int;
-            rows_moved := rows_moved + r.rows_moved;
-        END LOOP;
-    END IF;
+    t := '-infinity';
+    WHILE deflt IS NOT NULL LOOP
+        EXECUTE format('SELECT min(%s) FROM ONLY %s WHERE %s > $1
+                           AND zvt._chunk_start(%s, $2) IS NOT NULL', tcol, deflt, tcol, tcol)
+            INTO t USING t, h.chunk_interval;
+        EXIT WHEN t IS NULL;
+        SELECT * INTO r FROM zvt._ensure_chunk(rel, t);
+        chunks_created := chunks_created + r.created::int;
+        rows_moved := rows_moved + r.rows_moved;
+        IF r.chunk IS NULL THEN
+            -- busy: skip the rest of its grid cell, for the next pass
+            t := zvt._chunk_start(t, h.chunk_interval, 1) - interval '1 microsecond';
+        END IF;
+    END LOOP;
 END;
 $$;
 COMMENT ON FUNCTION zvt._maintenance_steps(pg_catalog.regclass) IS
@@ -626,10 +661,15 @@ BEGIN
     IF failed > 0 THEN
         RAISE WARNING 'zvt maintenance failed for % of the hypertables; the others were maintained', failed;
     END IF;
+    -- the candle roll-ups (sql/22_rollups.sql), for their owner only
+    IF pg_has_role((SELECT c.relowner FROM pg_class c
+                     WHERE c.oid = 'zvt._rollup_candles'::regclass), 'USAGE') THEN
+        PERFORM zvt._refresh_candle_rollups();
+    END IF;
 END;
 $$;
 COMMENT ON PROCEDURE zvt.run_maintenance() IS
-    'Do now what the maintenance worker does every zvt.maintenance_naptime, for the hypertables the caller owns (every one for a superuser), each as its owner: create chunks ahead of now, apply retention policies, move rows out of default partitions.';
+    'Do now what the maintenance worker does every zvt.maintenance_naptime, for the hypertables the caller owns (every one for a superuser), each as its owner: create chunks ahead of now, apply retention policies, move rows out of default partitions; and, for the owner of zvt.candles, refresh the candle roll-ups.';
 
 -- Forget hypertables that are dropped.
 -- SECURITY DEFINER: the dropped table's owner row no longer passes RLS

@@ -4,8 +4,9 @@
  *	  The closed bars of a backtest's market, for zvt.backtest (run.c) and
  *	  zvt.backtest_grid (grid.c).
  *
- * zvt.ohlcv rolls any timeframe up from stored 1-minute candles and
- * checks exchange, symbol and timeframe; for 1-minute bars the stored
+ * zvt.ohlcv rolls any timeframe up from stored 1-minute candles, reading
+ * the materialized roll-ups (src/storage/rollup.c) where they are
+ * current, and checks exchange, symbol and timeframe; for 1-minute bars the stored
  * candles are the bars, by the same rule (the exchange's candle wins over
  * one built from trades, closed ones only), read by read.c without the
  * executor unless it declines, then by two plain range queries into a

@@ -102,7 +102,7 @@ static Oid	chunk_namespace(void);
 static Oid	chunk_named(Oid relid, const char *name);
 static void chunk_free_name(const char *name, Oid relid);
 static int64 bound_value(PartitionBoundInfo bi, int i);
-static Oid	partition_holding(Oid relid, int64 ts, int64 start, int64 end);
+static Oid	partition_holding(Oid relid, int64 ts, int64 *start, int64 *end);
 static Oid	chunk_create(HypertableInfo *ht, int64 start, int64 end,
 						 const char *name, int64 *moved);
 static void table_create_as_owner(const char *sql, const char *qname, Oid owner);
@@ -313,17 +313,20 @@ bound_value(PartitionBoundInfo bi, int i)
 
 /*
  * The partition of relid (other than the default) holding instant ts, or
- * InvalidOid when none does and [start, end) is free for a new chunk.
- * 55000 when another partition covers part of [start, end): an adopted
- * partition with bounds off the chunk grid.  The caller holds the chunk
- * lock and ACCESS EXCLUSIVE on relid, so the partitions cannot change.
+ * InvalidOid when none does, [*start, *end) then being free for a new
+ * chunk: a chunk of zvt's (in _zvt_chunks) that covers part of it, made
+ * under another chunk interval (zvt.set_chunk_interval), cuts it to the
+ * gap between them, so chunks never overlap; 55000 when another
+ * partition does (adopted with the table, with bounds off the chunk
+ * grid).  The caller holds the chunk lock and ACCESS EXCLUSIVE on relid,
+ * so the partitions cannot change.
  *
  * A range partition descriptor lists every bound once, in order;
  * indexes[i + 1] is the partition from bound i to bound i + 1 (-1 for a
  * gap), indexes[0] the one below bound 0.
  */
 static Oid
-partition_holding(Oid relid, int64 ts, int64 start, int64 end)
+partition_holding(Oid relid, int64 ts, int64 *start, int64 *end)
 {
 	Relation	rel = table_open(relid, NoLock);
 	PartitionDesc pd = RelationGetPartitionDesc(rel, false);
@@ -347,18 +350,36 @@ partition_holding(Oid relid, int64 ts, int64 start, int64 end)
 		}
 		if (bi->indexes[lo + 1] >= 0)
 			result = pd->oids[bi->indexes[lo + 1]];
-		else if (lo >= 0 && bound_value(bi, lo) > start)
-			other = bi->indexes[lo];	/* the partition ending inside the chunk */
-		else if (lo + 1 < bi->ndatums && bound_value(bi, lo + 1) < end)
-			other = lo + 2 < bi->nindexes ? bi->indexes[lo + 2] : -1;	/* starting inside */
+		else
+		{
+			/* the partition ending inside the chunk */
+			if (lo >= 0 && bound_value(bi, lo) > *start)
+			{
+				if (bi->indexes[lo] >= 0 &&
+					get_rel_namespace(pd->oids[bi->indexes[lo]]) == chunk_namespace())
+					*start = bound_value(bi, lo);
+				else
+					other = bi->indexes[lo];
+			}
+			/* the partition starting inside */
+			if (other < 0 && lo + 1 < bi->ndatums && bound_value(bi, lo + 1) < *end)
+			{
+				int			next = lo + 2 < bi->nindexes ? bi->indexes[lo + 2] : -1;
+
+				if (next >= 0 && get_rel_namespace(pd->oids[next]) == chunk_namespace())
+					*end = bound_value(bi, lo + 1);
+				else
+					other = next;
+			}
+		}
 	}
 	if (other >= 0)
 	{
 		char		lit_lo[64];
 		char		lit_hi[64];
 
-		zt_format_iso(start, true, lit_lo, sizeof(lit_lo));
-		zt_format_iso(end, true, lit_hi, sizeof(lit_hi));
+		zt_format_iso(*start, true, lit_lo, sizeof(lit_lo));
+		zt_format_iso(*end, true, lit_hi, sizeof(lit_hi));
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot create the chunk [%s, %s) of \"%s\": partition \"%s\" overlaps it",
@@ -637,8 +658,18 @@ zvt_ensure_chunk(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 	}
 
+	/*
+	 * The chunk of the current grid by name, checked to hold ts (one made
+	 * under an older interval may have the name of another range); else a
+	 * partition that holds ts, made under an older interval or cut to fit
+	 * (zvt.set_chunk_interval), found without a lock.
+	 */
 	name = chunk_name(relid, start, ht.interval);
 	chunk = chunk_named(relid, name);
+	if (OidIsValid(chunk) && !chunk_holds_nolock(chunk, ts))
+		chunk = InvalidOid;
+	if (!OidIsValid(chunk))
+		chunk = chunk_holding_nolock(relid, ts);
 	if (!OidIsValid(chunk))
 	{
 		if (!chunk_lock_hypertable(relid))
@@ -647,9 +678,10 @@ zvt_ensure_chunk(PG_FUNCTION_ARGS)
 		{
 			/* another creator may have committed the chunk while we waited */
 			AcceptInvalidationMessages();
-			chunk = partition_holding(relid, ts, start, end);
+			chunk = partition_holding(relid, ts, &start, &end);
 			if (!OidIsValid(chunk))
 			{
+				name = chunk_name(relid, start, ht.interval);	/* if cut */
 				chunk = chunk_create(&ht, start, end, name, &moved);
 				created = true;
 			}

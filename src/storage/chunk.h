@@ -40,6 +40,10 @@ extern char *chunk_qualified_name(Oid relid);
 extern Oid	chunk_rel_owner(Oid relid);
 extern bool chunk_lock_hypertable(Oid relid);
 
+/* in chunk_list.c */
+extern bool chunk_holds_nolock(Oid chunk, int64 ts);
+extern Oid	chunk_holding_nolock(Oid relid, int64 ts);
+
 /* in as_owner.c */
 extern void storage_run_as(Oid role, StorageUserSave *save);
 extern void storage_run_as_end(const StorageUserSave *save);

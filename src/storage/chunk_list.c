@@ -71,6 +71,7 @@ PG_FUNCTION_INFO_V1(zvt_show_chunks);
 PG_FUNCTION_INFO_V1(zvt_drop_chunks);
 
 static bool range_datum_value(List *datums, TimestampTz *out);
+static bool bounds_of(Oid child, ChunkBounds *cb);
 static List *chunk_bounds_list(Oid relid);
 static bool time_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 					 TimestampTz *out);
@@ -104,6 +105,40 @@ range_datum_value(List *datums, TimestampTz *out)
 }
 
 /*
+ * The bounds of partition child from its relpartbound, read from the
+ * syscache without a lock; false when it is gone or not a partition.
+ */
+static bool
+bounds_of(Oid child, ChunkBounds *cb)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(child));
+	Datum		bound;
+	bool		isnull;
+	PartitionBoundSpec *spec;
+
+	if (!HeapTupleIsValid(tup))
+		return false;			/* dropped concurrently */
+	bound = SysCacheGetAttr(RELOID, tup, Anum_pg_class_relpartbound, &isnull);
+	if (isnull)
+	{
+		ReleaseSysCache(tup);
+		return false;
+	}
+	spec = castNode(PartitionBoundSpec, stringToNode(TextDatumGetCString(bound)));
+	ReleaseSysCache(tup);
+
+	memset(cb, 0, sizeof(*cb));
+	cb->relid = child;
+	cb->is_default = spec->is_default;
+	if (!spec->is_default && spec->strategy == PARTITION_STRATEGY_RANGE)
+	{
+		cb->has_start = range_datum_value(spec->lowerdatums, &cb->start);
+		cb->has_end = range_datum_value(spec->upperdatums, &cb->end);
+	}
+	return true;
+}
+
+/*
  * Every partition of relid with its bounds, in no particular order.
  * Takes AccessShareLock on the partitions.
  */
@@ -116,35 +151,63 @@ chunk_bounds_list(Oid relid)
 
 	foreach(lc, children)
 	{
-		Oid			child = lfirst_oid(lc);
-		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(child));
-		Datum		bound;
-		bool		isnull;
-		PartitionBoundSpec *spec;
-		ChunkBounds *cb;
+		ChunkBounds *cb = palloc0(sizeof(ChunkBounds));
 
-		if (!HeapTupleIsValid(tup))
-			continue;			/* dropped concurrently */
-		bound = SysCacheGetAttr(RELOID, tup, Anum_pg_class_relpartbound, &isnull);
-		if (isnull)
-		{
-			ReleaseSysCache(tup);
-			continue;
-		}
-		spec = castNode(PartitionBoundSpec, stringToNode(TextDatumGetCString(bound)));
-		ReleaseSysCache(tup);
-
-		cb = palloc0(sizeof(ChunkBounds));
-		cb->relid = child;
-		cb->is_default = spec->is_default;
-		if (!spec->is_default && spec->strategy == PARTITION_STRATEGY_RANGE)
-		{
-			cb->has_start = range_datum_value(spec->lowerdatums, &cb->start);
-			cb->has_end = range_datum_value(spec->upperdatums, &cb->end);
-		}
-		result = lappend(result, cb);
+		if (bounds_of(lfirst_oid(lc), cb))
+			result = lappend(result, cb);
 	}
 	return result;
+}
+
+/*
+ * Whether range partition chunk holds instant ts, from its bounds read
+ * without a lock (MINVALUE and MAXVALUE as open ends); false for a
+ * default partition or one that is gone.
+ */
+bool
+chunk_holds_nolock(Oid chunk, int64 ts)
+{
+	ChunkBounds cb;
+
+	if (!bounds_of(chunk, &cb) || cb.is_default)
+		return false;
+	return (!cb.has_start || cb.start <= ts) && (!cb.has_end || ts < cb.end);
+}
+
+/*
+ * The partition of relid (not the default) holding ts, or InvalidOid:
+ * _ensure_chunk's lock-free lookup when no chunk of the current grid
+ * holds ts by name (chunks made before zvt.set_chunk_interval, or cut to
+ * fit between them).  Reads pg_inherits and each partition's bound
+ * without a lock, O(partitions); the last partition found is remembered
+ * and tried first.  A partition detached or dropped meanwhile is the
+ * caller's to notice, as with the name lookup.
+ */
+Oid
+chunk_holding_nolock(Oid relid, int64 ts)
+{
+	static Oid	last_rel = InvalidOid;
+	static Oid	last_chunk = InvalidOid;
+	List	   *children;
+	ListCell   *lc;
+
+	if (last_rel == relid && get_rel_relispartition(last_chunk) &&
+		get_partition_parent(last_chunk, true) == relid &&
+		chunk_holds_nolock(last_chunk, ts))
+		return last_chunk;
+	children = find_inheritance_children(relid, NoLock);
+	foreach(lc, children)
+	{
+		if (chunk_holds_nolock(lfirst_oid(lc), ts))
+		{
+			last_rel = relid;
+			last_chunk = lfirst_oid(lc);
+			list_free(children);
+			return last_chunk;
+		}
+	}
+	list_free(children);
+	return InvalidOid;
 }
 
 /*

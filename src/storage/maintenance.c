@@ -11,7 +11,9 @@
  * SECURITY_RESTRICTED_OPERATION (as_owner.c), one transaction per
  * hypertable so that one failing table does not hold back the others (the
  * error is logged with the table's name and counted), logs what was done,
- * and exits.  Because
+ * then takes in the candle roll-ups' invalidation log and moves their
+ * watermarks (zvt._refresh_candle_rollups, rollup_refresh.c, as the
+ * roll-ups' owner) in a transaction of its own, and exits.  Because
  * it is connected only for the length of a pass, CREATE EXTENSION, DROP
  * EXTENSION and DROP DATABASE all work while zvt runs.
  *
@@ -88,6 +90,7 @@ static List *worker_hypertables(void);
 static bool worker_maintain_one(Oid relid, int64 *created, int64 *moved,
 								int64 *dropped, char *error, size_t errorlen);
 static void worker_error_context(void *arg);
+static bool worker_refresh_rollups(char *error, size_t errorlen);
 
 /* ----------------------------------------------------------------
  *		Maintenance worker
@@ -135,6 +138,10 @@ maintenance_worker_main(Datum arg)
 								 error, sizeof(error)))
 			failed++;
 	}
+
+	CHECK_FOR_INTERRUPTS();
+	if (hypertables != NIL && !worker_refresh_rollups(error, sizeof(error)))
+		failed++;
 
 	if (created > 0 || moved > 0 || dropped > 0)
 		ereport(DEBUG1,
@@ -274,6 +281,69 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped,
 		else
 		{
 			snprintf(error, errorlen, "%s: %s", name, edata->message);
+			ok = false;
+		}
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/*
+ * The candle roll-ups' refresh in its own transaction, errors handled as
+ * worker_maintain_one's (a busy lock is left for the next pass).
+ */
+static bool
+worker_refresh_rollups(char *error, size_t errorlen)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "zvt candle roll-ups refresh");
+	PG_TRY();
+	{
+		int64		inv = 0;
+		int64		bars = 0;
+
+		SPI_connect();
+		if (SPI_execute("SELECT invalidations, buckets FROM zvt._refresh_candle_rollups()",
+						false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not run zvt._refresh_candle_rollups");
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			inv = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			bars = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		}
+		SPI_finish();
+		if (bars > 0)
+			ereport(DEBUG1,
+					(errmsg("zvt candle roll-ups: took %lld invalidations, wrote %lld bars",
+							(long long) inv, (long long) bars)));
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+			ereport(LOG,
+					(errmsg("zvt candle roll-ups left for the next pass: %s", edata->message)));
+		else
+		{
+			snprintf(error, errorlen, "candle roll-ups: %s", edata->message);
 			ok = false;
 		}
 		FreeErrorData(edata);

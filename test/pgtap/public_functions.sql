@@ -10,7 +10,7 @@
 -- second until it is taken out.  Signatures are name(argument types), as
 -- oidvectortypes() prints them.
 BEGIN;
-SELECT plan(5);
+SELECT plan(6);
 
 CREATE TEMP TABLE reviewed (fn text PRIMARY KEY, caller text NOT NULL);
 INSERT INTO reviewed VALUES
@@ -38,6 +38,7 @@ INSERT INTO reviewed VALUES
     ('_hypertable_or_error(regclass)', 'add/remove_retention_policy, as the caller: reads zvt._hypertables'),
     ('add_retention_policy(regclass, interval, boolean)', 'hypertable owners: zvt._hypertables row-level security'),
     ('remove_retention_policy(regclass, boolean)', 'hypertable owners: zvt._hypertables row-level security'),
+    ('set_chunk_interval(regclass, interval)', 'hypertable owners: zvt._hypertables row-level security'),
     -- checks that the caller has the owner's privileges, then runs the pass as
     -- the owner under SECURITY_RESTRICTED_OPERATION
     ('_maintain_hypertable(regclass)', 'run_maintenance and the maintenance worker'),
@@ -52,7 +53,14 @@ INSERT INTO reviewed VALUES
     -- market data (sql/20_market.sql)
     ('_check_exchange(text)', 'zvt''s functions, as the caller: reads zvt.exchanges (public)'),
     ('_instrument_id(text, text)', 'zvt''s functions, as the caller: reads zvt.instruments (public)'),
-    ('ohlcv(text, text, interval, timestamp with time zone, timestamp with time zone)', 'anyone: reads zvt.candles (public) as the caller'),
+    ('ohlcv(text, text, interval, timestamp with time zone, timestamp with time zone)', 'anyone: reads zvt.candles and the roll-ups (public) as the caller'),
+
+    -- candle roll-ups (sql/22_rollups.sql, src/storage/rollup*.c)
+    ('_refresh_candle_rollups()', 'the maintenance worker and run_maintenance: checks the roll-ups'' owner''s privileges (42501), then runs as that owner'),
+    ('_check_timeframe(interval)', 'add_candle_rollup: validates a value'),
+    ('_rollup_owner_or_error()', 'add/remove_candle_rollup, as the caller: raises 42501 unless the caller has the roll-ups'' owner''s privileges'),
+    ('add_candle_rollup(interval, boolean)', 'the owner of zvt.candles (checked, 42501); writes as the caller'),
+    ('remove_candle_rollup(interval, boolean)', 'the owner of zvt.candles (checked, 42501); writes as the caller'),
 
     -- the market bus (sql/25_bus.sql, src/bus/functions.c): prices are public
     ('_last_price(integer)', 'zvt.last_price, for anyone: reads this database''s bus'),
@@ -138,6 +146,10 @@ SELECT ok(NOT has_function_privilege('public',
 SELECT ok(NOT has_function_privilege('public',
               'zvt.bus_publish(text, text, float8, float8, float8, float8, float8, float8, timestamptz)', 'EXECUTE'),
           'PUBLIC may not publish prices');
+
+-- the roll-ups' trigger writes the invalidation log as its owner
+SELECT ok(NOT has_function_privilege('public', 'zvt._candles_invalidate()', 'EXECUTE'),
+          'PUBLIC may not attach zvt._candles_invalidate to a table');
 
 SELECT * FROM finish();
 ROLLBACK;
