@@ -113,7 +113,10 @@ for rel in "$top"/sql/releases/zvt--*.sql; do
 	contents up_filled >"$work/before.rows"
 	q -d up_filled -c "ALTER EXTENSION zvt UPDATE" || fail "update a filled $v"
 	contents up_filled >"$work/after.rows"
-	diff -u "$work/before.rows" "$work/after.rows" >&2 || fail "the update changed the data of $v"
+	# the tables that were there before (the update adds others)
+	awk 'NR == FNR { had[$0 = substr($0, 1, length($0) - length($NF) - 1)]; next }
+		 { k = substr($0, 1, length($0) - length($NF) - 1) } k in had' "$work/before.rows" "$work/after.rows" >"$work/kept.rows"
+	diff -u "$work/before.rows" "$work/kept.rows" >&2 || fail "the update changed the data of $v"
 	# its chunks are data, not catalog: leave them out
 	catalog up_filled | grep -v '_hyper_N_p[0-9]' >"$work/filled.cat"
 	diff -u "$work/fresh.cat" "$work/filled.cat" >&2 || fail "the catalog of a filled $v updated differs from a fresh $current"
