@@ -30,6 +30,7 @@ OBJS = \
 	src/bus/functions.o \
 	src/bus/ring.o \
 	src/bus/events.o \
+	src/bus/pending.o \
 	src/feed/adapter_binance.o \
 	src/feed/adapter_bybit.o \
 	src/feed/adapter_okx.o \
@@ -68,6 +69,7 @@ OBJS = \
 	src/trading/order_args.o \
 	src/trading/order_price.o \
 	src/trading/order_write.o \
+	src/trading/order_events.o \
 	src/trading/place_order.o \
 	src/trading/paper_matcher.o \
 	src/metrics/exposition.o \

@@ -27,4 +27,7 @@ extern BusRing *bus_events_ring(void);
 extern int	bus_events_listen(Latch *latch);
 extern void bus_events_unlisten(int slot);
 
+/* in pending.c */
+extern void bus_events_at_commit(const BusEvent *ev);
+
 #endif							/* ZVT_BUS_EVENTS_H */

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #define BUS_RING_ID_LEN		64	/* trade ids, as the feed keeps them */
-#define BUS_RING_TEXT_LEN	24	/* order sides, types, statuses, event kinds */
+#define BUS_RING_TEXT_LEN	24	/* order statuses and event kinds */
 #define BUS_RING_BATCH		64	/* events appended per hold of the lock */
 
 typedef enum BusEventKind
@@ -88,10 +88,8 @@ typedef struct BusEvent
 			int64_t		account_id;
 			double		qty;		/* the event's qty (a fill's), NaN = none */
 			double		price;		/* NaN = none */
-			char		event[BUS_RING_TEXT_LEN];	/* zvt.order_events.kind */
+			char		event[BUS_RING_TEXT_LEN];	/* zvt.order_events.event */
 			char		status[BUS_RING_TEXT_LEN];	/* the order's status after it */
-			char		side[8];
-			char		client_order_id[BUS_RING_ID_LEN];
 		}			order;
 	}			u;
 } BusEvent;

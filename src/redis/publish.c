@@ -39,6 +39,7 @@
 #include <hiredis/hiredis.h>
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -72,6 +73,17 @@ typedef struct InstName
 	char	   *symbol;
 } InstName;
 
+/* What a stream entry of an order event adds to its ring event. */
+typedef struct OrderInfo
+{
+	char	   *account;		/* zvt.accounts.name */
+	char	   *exchange;
+	char	   *symbol;
+	char	   *side;
+	char	   *client_order_id;	/* NULL = none */
+	char	   *reason;			/* NULL = none */
+} OrderInfo;
+
 static MemoryContext names_context = NULL;
 static InstName *names = NULL;		/* indexed by instrument id */
 static int	nnames = 0;
@@ -88,6 +100,8 @@ static bool name_unknown(const BusEvent *e);
 static void names_prepare(const BusEvent *ev, int n);
 static const InstName *name_of(const BusEvent *e);
 static bool pipeline_replies(redisContext *ctx, int ncmds);
+static OrderInfo **orders_lookup(const BusEvent *ev, int n);
+static void append_order(redisContext *ctx, const BusEvent *e, const OrderInfo *o);
 
 /* ----------------------------------------------------------------
  *		Building commands
@@ -224,10 +238,15 @@ names_reload(void)
 	return ok;
 }
 
-/* Does e name an instrument of this database that names_reload would add? */
+/*
+ * Does e name an instrument (or, for an order event, an installation) of
+ * this database that names_reload would add?
+ */
 static bool
 name_unknown(const BusEvent *e)
 {
+	if (e->kind == BUS_EVENT_ORDER)		/* no instrument: only the installation */
+		return e->dboid == MyDatabaseId && e->install != names_install;
 	return e->dboid == MyDatabaseId &&
 		(e->install != names_install || e->instrument_id < 0 || e->instrument_id >= nnames ||
 		 names[e->instrument_id].exchange == NULL);
@@ -256,7 +275,7 @@ names_prepare(const BusEvent *ev, int n)
 static const InstName *
 name_of(const BusEvent *e)
 {
-	if (e->dboid != MyDatabaseId || name_unknown(e))
+	if (e->dboid != MyDatabaseId || e->kind == BUS_EVENT_ORDER || name_unknown(e))
 		return NULL;
 	return &names[e->instrument_id];
 }
@@ -404,6 +423,118 @@ append_last(redisContext *ctx, const BusEvent *e, const InstName *nm)
 }
 
 /*
+ * For each order event of ev (this installation's, while zvt.redis_private
+ * is on), its account, instrument, side, client order id and reason, read
+ * from the committed rows in a transaction of its own; NULL for the other
+ * events and for events whose rows are gone.  The result is palloc'd in
+ * the current context.
+ */
+static OrderInfo **
+orders_lookup(const BusEvent *ev, int n)
+{
+	OrderInfo **info = palloc0(sizeof(OrderInfo *) * n);
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	int			nids = 0;
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		args[1];
+
+	for (int i = 0; i < n; i++)
+		if (ev[i].kind == BUS_EVENT_ORDER && ev[i].dboid == MyDatabaseId && ev[i].install == names_install)
+			ids[nids++] = Int64GetDatum(ev[i].u.order.event_id);
+	if (nids == 0 || !zvt_redis_private)
+		return info;
+	args[0] = PointerGetDatum(construct_array(ids, nids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT e.event_id, a.name, o.exchange, o.symbol, o.side, o.client_order_id, e.reason "
+							  "  FROM zvt.order_events e JOIN zvt.orders o ON o.order_id = e.order_id "
+							  "  JOIN zvt.accounts a ON a.account_id = e.account_id "
+							  " WHERE e.event_id = ANY ($1)",
+							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read zvt.order_events");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		OrderInfo  *o = MemoryContextAllocZero(cxt, sizeof(OrderInfo));
+		char	   *v[6];
+
+		for (int k = 0; k < 6; k++)
+		{
+			char	   *s = SPI_getvalue(t, d, k + 2);
+
+			v[k] = s ? MemoryContextStrdup(cxt, s) : NULL;
+		}
+		o->account = v[0];
+		o->exchange = v[1];
+		o->symbol = v[2];
+		o->side = v[3];
+		o->client_order_id = v[4];
+		o->reason = v[5];
+		for (int i = 0; i < n; i++)
+			if (ev[i].kind == BUS_EVENT_ORDER && ev[i].u.order.event_id == id &&
+				ev[i].dboid == MyDatabaseId && ev[i].install == names_install)
+				info[i] = o;
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	return info;
+}
+
+/* Append the XADD of order event e to its account's stream. */
+static void
+append_order(redisContext *ctx, const BusEvent *e, const OrderInfo *o)
+{
+	Cmd		   *c = palloc(sizeof(Cmd));
+
+	cmd_start(c);
+	cmd_arg(c, "XADD");
+	cmd_argf(c, "zvt:account:%s:orders", o->account);
+	if (zvt_redis_maxlen > 0)
+	{
+		cmd_arg(c, "MAXLEN");
+		cmd_arg(c, "~");
+		cmd_argf(c, "%d", zvt_redis_maxlen);
+	}
+	cmd_arg(c, "*");
+	cmd_int(c, "seq", (int64) e->seq);
+	cmd_int(c, "id", e->u.order.event_id);
+	cmd_int(c, "order_id", e->u.order.order_id);
+	cmd_int(c, "ts", ZVT_TS_TO_UNIX(e->ts));
+	cmd_arg(c, "event");
+	cmd_arg(c, e->u.order.event);
+	cmd_arg(c, "status");
+	cmd_arg(c, e->u.order.status);
+	cmd_double(c, "qty", e->u.order.qty);
+	cmd_double(c, "price", e->u.order.price);
+	cmd_arg(c, "exchange");
+	cmd_arg(c, o->exchange);
+	cmd_arg(c, "symbol");
+	cmd_arg(c, o->symbol);
+	cmd_arg(c, "side");
+	cmd_arg(c, o->side);
+	if (o->client_order_id)
+	{
+		cmd_arg(c, "client_order_id");
+		cmd_arg(c, o->client_order_id);
+	}
+	if (o->reason)
+	{
+		cmd_arg(c, "reason");
+		cmd_arg(c, o->reason);
+	}
+	redisAppendCommandArgv(ctx, c->argc, c->argv, c->argvlen);
+	pfree(c);
+}
+
+/*
  * Publish n events in one pipeline.  *sent gets the stream entries
  * acknowledged.  Returns false on an I/O error (nothing of the batch may
  * be counted as sent: the caller sends it all again).  Allocates in the
@@ -414,11 +545,13 @@ redis_publish_batch(redisContext *ctx, const BusEvent *ev, int n, int64 *sent)
 {
 	const InstName **nm = palloc(sizeof(InstName *) * n);
 	bool	   *last = palloc0(sizeof(bool) * n);
+	OrderInfo **orders;
 	int			ncmds = 0;
 	int64		entries = 0;
 
 	*sent = 0;
 	names_prepare(ev, n);
+	orders = orders_lookup(ev, n);
 	/* the last trade and the last quote of each instrument get an HSET */
 	for (int i = n - 1; i >= 0; i--)
 	{
@@ -432,6 +565,19 @@ redis_publish_batch(redisContext *ctx, const BusEvent *ev, int n, int64 *sent)
 	}
 	for (int i = 0; i < n; i++)
 	{
+		if (ev[i].kind == BUS_EVENT_ORDER)
+		{
+			/* private: sent only while zvt.redis_private is on */
+			if (orders[i] != NULL)
+			{
+				append_order(ctx, &ev[i], orders[i]);
+				ncmds++;
+				entries++;
+			}
+			else if (zvt_redis_private)
+				redis_shared->skipped++;
+			continue;
+		}
 		if (nm[i] == NULL)
 		{
 			redis_shared->skipped++;
