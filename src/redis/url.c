@@ -109,13 +109,13 @@ redis_url_parse(const char *url, RedisUrl *out, char *reason, int reasonlen)
 		p = url + 9;
 	}
 	else
-		FAIL("the URL must start with redis:// or rediss://");
+		FAIL("The URL must start with redis:// or rediss://");
 	end = p + strlen(p);
 	if (strpbrk(p, "?#") != NULL)
-		FAIL("a query string or fragment is not allowed");
+		FAIL("A query string or fragment is not allowed");
 	for (const char *q = p; q < end; q++)
 		if ((unsigned char) *q <= ' ' || *q == 0x7f)
-			FAIL("spaces and control characters are not allowed");
+			FAIL("Spaces and control characters are not allowed");
 
 	/* the authority ends at the first '/' after the last '@' */
 	at = NULL;
@@ -129,11 +129,11 @@ redis_url_parse(const char *url, RedisUrl *out, char *reason, int reasonlen)
 		size_t		ulen = colon ? (size_t) (colon - p) : (size_t) (at - p);
 
 		if (!copy_decoded(p, ulen, out->user, sizeof(out->user)))
-			FAIL("the user name is malformed or longer than %d bytes", REDIS_URL_PART_LEN - 1);
+			FAIL("The user name is malformed or longer than %d bytes", REDIS_URL_PART_LEN - 1);
 		if (colon)
 		{
 			if (!copy_decoded(colon + 1, at - colon - 1, out->password, sizeof(out->password)))
-				FAIL("the password is malformed or longer than %d bytes", REDIS_URL_PART_LEN - 1);
+				FAIL("The password is malformed or longer than %d bytes", REDIS_URL_PART_LEN - 1);
 			out->has_password = true;
 		}
 		else if (out->user[0] != '\0')
@@ -152,23 +152,23 @@ redis_url_parse(const char *url, RedisUrl *out, char *reason, int reasonlen)
 		const char *close = strchr(p, ']');
 
 		if (close == NULL || close == p + 1 || (size_t) (close - p - 1) >= sizeof(out->host))
-			FAIL("the bracketed IPv6 host is malformed");
+			FAIL("The bracketed IPv6 host is malformed");
 		memcpy(out->host, p + 1, close - p - 1);
 		out->host[close - p - 1] = '\0';
 		hostend = close + 1;
 		if (*hostend != '\0' && *hostend != ':' && *hostend != '/')
-			FAIL("unexpected text after the IPv6 host");
+			FAIL("Unexpected text after the IPv6 host");
 	}
 	else
 	{
 		hostend = p + strcspn(p, ":/");
 		if (hostend == p)
-			FAIL("the host is missing");
+			FAIL("The host is missing");
 		if ((size_t) (hostend - p) >= sizeof(out->host))
-			FAIL("the host is longer than %d bytes", REDIS_URL_PART_LEN - 1);
+			FAIL("The host is longer than %d bytes", REDIS_URL_PART_LEN - 1);
 		for (const char *q = p; q < hostend; q++)
 			if (!isalnum((unsigned char) *q) && *q != '-' && *q != '.' && *q != '_')
-				FAIL("the host may hold letters, digits, '-', '.' and '_' only");
+				FAIL("The host may hold letters, digits, '-', '.' and '_' only");
 		memcpy(out->host, p, hostend - p);
 		out->host[hostend - p] = '\0';
 	}
@@ -178,7 +178,7 @@ redis_url_parse(const char *url, RedisUrl *out, char *reason, int reasonlen)
 		size_t		len = strcspn(p + 1, "/");
 
 		if (!parse_number(p + 1, len, 1, 65535, &v))
-			FAIL("the port must be a number from 1 to 65535");
+			FAIL("The port must be a number from 1 to 65535");
 		out->port = (int) v;
 		p += 1 + len;
 	}
@@ -188,11 +188,11 @@ redis_url_parse(const char *url, RedisUrl *out, char *reason, int reasonlen)
 		if (*p != '\0')
 		{
 			if (!parse_number(p, strlen(p), 0, 65535, &v))
-				FAIL("the database must be a number from 0 to 65535");
+				FAIL("The database must be a number from 0 to 65535");
 			out->db = (int) v;
 		}
 	}
 	else if (*p != '\0')
-		FAIL("unexpected text after the host");
+		FAIL("Unexpected text after the host");
 	return true;
 }

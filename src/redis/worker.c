@@ -132,7 +132,7 @@ redis_url_check_hook(char **newval, void **extra, GucSource source)
 	if (u.tls)
 	{
 		GUC_check_errcode(ERRCODE_FEATURE_NOT_SUPPORTED);
-		GUC_check_errdetail("rediss:// (TLS) is not supported: the hiredis library zvt is built with has no TLS.");
+		GUC_check_errdetail("TLS (rediss://) is not supported: the hiredis library zvt is built with has none.");
 		GUC_check_errhint("Use redis:// on a trusted network, or a TLS tunnel (stunnel, spiped) to the server.");
 		return false;
 	}
@@ -212,7 +212,7 @@ connect_now(void)
 
 	if (!redis_url_parse(zvt_redis_url, &u, reason, sizeof(reason)))
 	{
-		redis_set_error("zvt.redis_url is malformed: %s", reason);	/* the check hook forbids it */
+		redis_set_error("zvt.redis_url is malformed (%s)", reason);	/* the check hook forbids it */
 		return false;
 	}
 	strlcpy(conn_url, zvt_redis_url, sizeof(conn_url));
