@@ -56,9 +56,14 @@
 #include "zvt.h"
 
 #define MAX_ARGS 32
-#define ARG_LEN 160
+#define ARG_LEN 64
 
-/* One command being built: argv of at most MAX_ARGS strings. */
+/*
+ * One command being built: argv of at most MAX_ARGS strings, either the
+ * caller's (cmd_arg) or formatted into buf (cmd_argf, at most ARG_LEN
+ * bytes: numbers and ids).  One at a time: redisAppendCommandArgv copies
+ * it into the pipeline's buffer.
+ */
 typedef struct Cmd
 {
 	int			argc;
@@ -84,6 +89,7 @@ typedef struct OrderInfo
 	char	   *reason;			/* NULL = none */
 } OrderInfo;
 
+static Cmd cmd;					/* the command being built */
 static MemoryContext names_context = NULL;
 static InstName *names = NULL;		/* indexed by instrument id */
 static int	nnames = 0;
@@ -114,13 +120,13 @@ cmd_start(Cmd *c)
 	c->argc = 0;
 }
 
+/* s itself, not a copy: it must live until the command is appended */
 static void
 cmd_arg(Cmd *c, const char *s)
 {
 	Assert(c->argc < MAX_ARGS);
-	strlcpy(c->buf[c->argc], s, ARG_LEN);
-	c->argv[c->argc] = c->buf[c->argc];
-	c->argvlen[c->argc] = strlen(c->buf[c->argc]);
+	c->argv[c->argc] = s;
+	c->argvlen[c->argc] = strlen(s);
 	c->argc++;
 }
 
@@ -148,7 +154,7 @@ cmd_double(Cmd *c, const char *field, double v)
 		return;
 	double_to_shortest_decimal_buf(v, num);
 	cmd_arg(c, field);
-	cmd_arg(c, num);
+	cmd_argf(c, "%s", num);
 }
 
 static void
@@ -328,13 +334,13 @@ pipeline_replies(redisContext *ctx, int ncmds)
 static void
 append_xadd(redisContext *ctx, const BusEvent *e, const InstName *nm)
 {
-	Cmd		   *c = palloc(sizeof(Cmd));
+	Cmd		   *c = &cmd;
 	char		channel[32];
 
 	channel_name(e, channel, sizeof(channel));
 	cmd_start(c);
 	cmd_arg(c, "XADD");
-	cmd_argf(c, "zvt:%s:%s:%s", nm->exchange, nm->symbol, channel);
+	cmd_arg(c, psprintf("zvt:%s:%s:%s", nm->exchange, nm->symbol, channel));
 	if (zvt_redis_maxlen > 0)
 	{
 		cmd_arg(c, "MAXLEN");
@@ -385,18 +391,17 @@ append_xadd(redisContext *ctx, const BusEvent *e, const InstName *nm)
 			break;
 	}
 	redisAppendCommandArgv(ctx, c->argc, c->argv, c->argvlen);
-	pfree(c);
 }
 
 /* Append the HSET of the last trade or quote e of its instrument. */
 static void
 append_last(redisContext *ctx, const BusEvent *e, const InstName *nm)
 {
-	Cmd		   *c = palloc(sizeof(Cmd));
+	Cmd		   *c = &cmd;
 
 	cmd_start(c);
 	cmd_arg(c, "HSET");
-	cmd_argf(c, "zvt:last:%s:%s", nm->exchange, nm->symbol);
+	cmd_arg(c, psprintf("zvt:last:%s:%s", nm->exchange, nm->symbol));
 	if (e->kind == BUS_EVENT_TRADE)
 	{
 		cmd_double(c, "price", e->u.trade.price);
@@ -419,7 +424,6 @@ append_last(redisContext *ctx, const BusEvent *e, const InstName *nm)
 		redisAppendCommandArgv(ctx, c->argc, c->argv, c->argvlen);
 	else
 		c->argc = 0;
-	pfree(c);
 }
 
 /*
@@ -492,11 +496,11 @@ orders_lookup(const BusEvent *ev, int n)
 static void
 append_order(redisContext *ctx, const BusEvent *e, const OrderInfo *o)
 {
-	Cmd		   *c = palloc(sizeof(Cmd));
+	Cmd		   *c = &cmd;
 
 	cmd_start(c);
 	cmd_arg(c, "XADD");
-	cmd_argf(c, "zvt:account:%s:orders", o->account);
+	cmd_arg(c, psprintf("zvt:account:%s:orders", o->account));
 	if (zvt_redis_maxlen > 0)
 	{
 		cmd_arg(c, "MAXLEN");
@@ -531,7 +535,6 @@ append_order(redisContext *ctx, const BusEvent *e, const OrderInfo *o)
 		cmd_arg(c, o->reason);
 	}
 	redisAppendCommandArgv(ctx, c->argc, c->argv, c->argvlen);
-	pfree(c);
 }
 
 /*
@@ -641,10 +644,10 @@ redis_resync(redisContext *ctx)
 
 		if ((nm = name_of(&keys[i])) == NULL)
 			continue;
-		c = palloc(sizeof(Cmd));
+		c = &cmd;
 		cmd_start(c);
 		cmd_arg(c, "HSET");
-		cmd_argf(c, "zvt:last:%s:%s", nm->exchange, nm->symbol);
+		cmd_arg(c, psprintf("zvt:last:%s:%s", nm->exchange, nm->symbol));
 		if (!isnan(b->last))
 		{
 			cmd_double(c, "price", b->last);
@@ -664,8 +667,7 @@ redis_resync(redisContext *ctx)
 			redisAppendCommandArgv(ctx, c->argc, c->argv, c->argvlen);
 			ncmds++;
 		}
-		pfree(c);
-	}
+		}
 	if (!pipeline_replies(ctx, ncmds))
 		return false;
 	redis_shared->resyncs++;

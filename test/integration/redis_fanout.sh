@@ -130,30 +130,32 @@ db_rows() {
 
 # order events: none while zvt.redis_private is off; once on, the account's
 # stream holds its committed events in order, and none of a rolled-back
-# transaction or subtransaction
+# transaction or subtransaction (the account's name is long: its key too)
 orders() {
+	local alpha
+	alpha=alpha_$(printf 'x%.0s' $(seq 200))
 	q -c "SELECT zvt.create_account('beta', initial_cash => 1000000)" \
 	  -c "SELECT zvt.place_order('beta', 'binance', 'BTC-USDT', 'buy', 0.01)" >/dev/null || fail "beta's order"
 	poll_until "SELECT lag_events FROM zvt.redis_status" 0 30 || fail "the publisher did not catch up"
 	q -c "ALTER SYSTEM SET zvt.redis_private = on" -c "SELECT pg_reload_conf()" >/dev/null
-	q -c "SELECT zvt.create_account('alpha', initial_cash => 1000000)" \
-	  -c "SELECT zvt.place_order('alpha', 'binance', 'BTC-USDT', 'buy', 0.01)" \
-	  -c "SELECT zvt.cancel_order(order_id) FROM zvt.place_order('alpha', 'binance', 'BTC-USDT', 'buy', 0.01, 'limit', price => 1000)" \
-	  -c "BEGIN" -c "SELECT zvt.place_order('alpha', 'binance', 'BTC-USDT', 'buy', 0.02)" -c "ROLLBACK" \
-	  -c "BEGIN" -c "SAVEPOINT s" -c "SELECT zvt.place_order('alpha', 'binance', 'BTC-USDT', 'buy', 0.03)" \
-	  -c "ROLLBACK TO s" -c "SELECT zvt.place_order('alpha', 'binance', 'BTC-USDT', 'buy', 0.04, 'limit', price => 2000, client_order_id => 'c1')" \
+	q -c "SELECT zvt.create_account('$alpha', initial_cash => 1000000)" \
+	  -c "SELECT zvt.place_order('$alpha', 'binance', 'BTC-USDT', 'buy', 0.01)" \
+	  -c "SELECT zvt.cancel_order(order_id) FROM zvt.place_order('$alpha', 'binance', 'BTC-USDT', 'buy', 0.01, 'limit', price => 1000)" \
+	  -c "BEGIN" -c "SELECT zvt.place_order('$alpha', 'binance', 'BTC-USDT', 'buy', 0.02)" -c "ROLLBACK" \
+	  -c "BEGIN" -c "SAVEPOINT s" -c "SELECT zvt.place_order('$alpha', 'binance', 'BTC-USDT', 'buy', 0.03)" \
+	  -c "ROLLBACK TO s" -c "SELECT zvt.place_order('$alpha', 'binance', 'BTC-USDT', 'buy', 0.04, 'limit', price => 2000, client_order_id => 'c1')" \
 	  -c "COMMIT" >/dev/null || fail "alpha's orders"
 	poll_until "SELECT lag_events FROM zvt.redis_status" 0 30 || fail "the publisher did not catch up"
 	[ "$(rcli EXISTS zvt:account:beta:orders)" = 0 ] || fail "beta's order events were published with zvt.redis_private off"
 	q -c "COPY (SELECT e.event_id, e.event, e.status, o.side, coalesce(o.client_order_id, '')
 	              FROM zvt.order_events e JOIN zvt.orders o USING (order_id) JOIN zvt.accounts a ON a.account_id = e.account_id
-	             WHERE a.name = 'alpha' ORDER BY e.event_id) TO STDOUT" >"$cap/orders_db.tsv"
+	             WHERE a.name = '$alpha' ORDER BY e.event_id) TO STDOUT" >"$cap/orders_db.tsv"
 	python3 "$cap/dump.py" "$rport" "$cap/orders_redis.jsonl" || fail "could not read Redis"
-	python3 - "$cap" <<'PY' || fail "alpha's order stream differs from zvt.order_events"
+	python3 - "$cap" "$alpha" <<'PY' || fail "alpha's order stream differs from zvt.order_events"
 import json, sys
-cap = sys.argv[1]
+cap, alpha = sys.argv[1], sys.argv[2]
 db = [tuple(l.rstrip("\n").split("\t")) for l in open(f"{cap}/orders_db.tsv")]
-got = [json.loads(l)["f"] for l in open(f"{cap}/orders_redis.jsonl") if '"zvt:account:alpha:orders"' in l]
+got = [r["f"] for r in map(json.loads, open(f"{cap}/orders_redis.jsonl")) if r["key"] == f"zvt:account:{alpha}:orders"]
 got = [(f["id"], f["event"], f["status"], f["side"], f.get("client_order_id", "")) for f in got]
 assert got == db, (got, db)
 assert len(db) == 8, f"expected new, accepted, fill, new, accepted, canceled, new, accepted: {db}"
