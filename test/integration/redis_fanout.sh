@@ -18,6 +18,9 @@
 #               zvt.redis_status.dropped exactly.
 # Both: the last-value hash holds the last stored trade, the status shows
 # the reconnect and the error, one publisher runs, nothing is skipped.
+# The first run also checks order events (zvt.redis_private), one
+# publisher after a launcher restart, a wrong password reported, and an
+# empty URL stopping the worker.
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -163,6 +166,21 @@ print(f"ok {len(db)} order events of alpha, in order; none of beta or of what ro
 PY
 }
 
+# one publisher after a launcher restart; a wrong password is reported;
+# an empty URL stops the worker
+lifecycle() {
+	restart_launcher_expect_one "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'zvt redis'" \
+		"Redis publishers"
+	q -c "ALTER SYSTEM SET zvt.redis_url = 'redis://zvt:wrong@127.0.0.1:$rport/3'" -c "SELECT pg_reload_conf()" >/dev/null
+	poll_until "SELECT NOT connected AND last_error LIKE 'AUTH failed: WRONGPASS%' FROM zvt.redis_status" t 30 || {
+		q -c "SELECT * FROM zvt.redis_status"; fail "a wrong password was not reported"; }
+	q -c "ALTER SYSTEM SET zvt.redis_url = ''" -c "SELECT pg_reload_conf()" >/dev/null
+	poll_until "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'zvt redis'" 0 30 ||
+		fail "the publisher did not stop when zvt.redis_url was emptied"
+	q -c "ALTER SYSTEM RESET zvt.redis_url" -c "SELECT pg_reload_conf()" >/dev/null
+	echo "ok one publisher after a launcher restart; a wrong password reported; an empty URL stops it"
+}
+
 # run RING_SIZE: one round as the header says
 run() {
 	local ring=$1 tag=r$1 dropped skipped sent reconnects
@@ -272,7 +290,7 @@ assert "bid" in h and "ask" in h, f"no quote in the last-value hash {h}"
 print(f"ok {tag}: {sum(len(v) for v in db.values())} stored rows, {left_out} left out, {dropped} reported dropped")
 PY
 	echo "ok ring $ring: $sent entries sent, $dropped dropped, $reconnects reconnects"
-	[ "$ring" -ge 65536 ] && orders
+	[ "$ring" -ge 65536 ] && { orders; lifecycle; }
 	cluster_stop "$dir"
 	rm -rf "$dir"
 	kill -9 "$redis_pid" 2>/dev/null
