@@ -12,8 +12,9 @@
  * The loop, one wait point (the latch: the ring's appenders set it):
  *	1. the URL emptied: leave; the URL changed: drop the connection;
  *	2. not connected and the backoff is over: connect (AUTH, SELECT), then
- *	   resync the last-value hashes from the bus; a failure doubles the
- *	   backoff, 250 ms up to 10 s, plus up to 50% jitter;
+ *	   resync the last-value hashes from the bus; a failure (of the
+ *	   connection or of a batch on it) doubles the backoff, 250 ms up to
+ *	   10 s, plus up to 50% jitter, until a batch goes through;
  *	3. no batch in hand: read up to REDIS_BATCH events from the ring with
  *	   this worker's cursor; events the ring overwrote before they were
  *	   read are added to "dropped" (exactly, from the seq gap), and the
@@ -82,6 +83,7 @@ static void redis_detach(int code, Datum arg);
 static void disconnect(void);
 static bool connect_now(void);
 static bool command_ok(const char *what, redisReply *reply);
+static TimestampTz backoff(int *backoff_ms);
 
 Size
 redis_shmem_size(void)
@@ -258,6 +260,23 @@ connect_now(void)
 	return true;
 }
 
+/*
+ * When to try the next connection after a failure: *backoff_ms from now
+ * plus up to half of it at random, and *backoff_ms doubles up to
+ * REDIS_BACKOFF_MAX_MS.  It goes back to the minimum once a batch has
+ * gone through, so a server that accepts connections and then fails
+ * every batch is not hammered.
+ */
+static TimestampTz
+backoff(int *backoff_ms)
+{
+	int			jitter = (int) pg_prng_uint64_range(&pg_global_prng_state, 0, *backoff_ms / 2);
+	TimestampTz next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), *backoff_ms + jitter);
+
+	*backoff_ms = Min(*backoff_ms * 2, REDIS_BACKOFF_MAX_MS);
+	return next;
+}
+
 /* ----------------------------------------------------------------
  *		The loop
  * ----------------------------------------------------------------
@@ -334,16 +353,10 @@ redis_worker_main(Datum arg)
 				if (ever_connected)
 					redis_shared->reconnects++;
 				ever_connected = true;
-				backoff_ms = REDIS_BACKOFF_MIN_MS;
 				want_resync = true;
 			}
 			else
-			{
-				int			jitter = (int) pg_prng_uint64_range(&pg_global_prng_state, 0, backoff_ms / 2);
-
-				next_connect = TimestampTzPlusMilliseconds(now, backoff_ms + jitter);
-				backoff_ms = Min(backoff_ms * 2, REDIS_BACKOFF_MAX_MS);
-			}
+				next_connect = backoff(&backoff_ms);
 		}
 
 		/* step 3: a batch from the ring; an overrun counts and resyncs */
@@ -367,7 +380,10 @@ redis_worker_main(Datum arg)
 			if (redis_resync(conn))
 				want_resync = false;
 			else
+			{
 				disconnect();
+				next_connect = backoff(&backoff_ms);
+			}
 		}
 		if (conn && nbatch > 0)
 		{
@@ -380,9 +396,13 @@ redis_worker_main(Datum arg)
 				redis_shared->last_sent_at = GetCurrentTimestamp();
 				redis_shared->resume_next = cursor.next;
 				nbatch = 0;
+				backoff_ms = REDIS_BACKOFF_MIN_MS;	/* a working connection */
 			}
 			else
+			{
 				disconnect();
+				next_connect = backoff(&backoff_ms);
+			}
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_context);
