@@ -197,7 +197,7 @@ channel_name(const BusEvent *e, char *out, size_t len)
 
 /*
  * Read every instrument of this installation in a transaction of its own;
- * false (logged) when zvt is not installed.
+ * false when zvt is not installed (then no event has a name).
  */
 static bool
 names_reload(void)
@@ -293,12 +293,14 @@ name_of(const BusEvent *e)
 
 /*
  * Read the replies of ncmds pipelined commands.  Error replies are counted
- * (and the first of a batch logged); false on an I/O error, with the
+ * and recorded, and logged at most once a minute (a key another program
+ * made a string would fail every batch); false on an I/O error, with the
  * error recorded.
  */
 static bool
 pipeline_replies(redisContext *ctx, int ncmds)
 {
+	static TimestampTz logged_at = 0;
 	bool		logged = false;
 
 	for (int i = 0; i < ncmds; i++)
@@ -316,9 +318,14 @@ pipeline_replies(redisContext *ctx, int ncmds)
 			if (!logged)
 			{
 				redis_set_error("Redis replied: %s", reply->str);
-				ereport(LOG,
-						(errmsg("zvt redis: a command failed"),
-						 errdetail_internal("%s", reply->str)));
+				if (TimestampDifferenceExceeds(logged_at, GetCurrentTimestamp(), 60000))
+				{
+					ereport(LOG,
+							(errmsg("zvt redis: a command failed"),
+							 errdetail_internal("%s", reply->str),
+							 errhint("zvt.redis_status.reply_errors counts them; this is logged at most once a minute.")));
+					logged_at = GetCurrentTimestamp();
+				}
 				logged = true;
 			}
 		}

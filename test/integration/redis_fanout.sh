@@ -18,9 +18,10 @@
 #               zvt.redis_status.dropped exactly.
 # Both: the last-value hash holds the last stored trade, the status shows
 # the reconnect and the error, one publisher runs, nothing is skipped.
-# The first run also checks order events (zvt.redis_private), one
-# publisher after a launcher restart, a wrong password reported, and an
-# empty URL stopping the worker.
+# The first run also checks order events (zvt.redis_private), error
+# replies (WRONGTYPE) counted without a reconnect, one publisher after a
+# launcher restart, a wrong password reported, and an empty URL stopping
+# the worker.
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -134,9 +135,8 @@ db_rows() {
 # order events: none while zvt.redis_private is off; once on, the account's
 # stream holds its committed events in order, and none of a rolled-back
 # transaction or subtransaction (the account's name is long: its key too)
+alpha=alpha_$(printf 'x%.0s' $(seq 200))
 orders() {
-	local alpha
-	alpha=alpha_$(printf 'x%.0s' $(seq 200))
 	q -c "SELECT zvt.create_account('beta', initial_cash => 1000000)" \
 	  -c "SELECT zvt.place_order('beta', 'binance', 'BTC-USDT', 'buy', 0.01)" >/dev/null || fail "beta's order"
 	poll_until "SELECT lag_events FROM zvt.redis_status" 0 30 || fail "the publisher did not catch up"
@@ -169,6 +169,14 @@ PY
 # one publisher after a launcher restart; a wrong password is reported;
 # an empty URL stops the worker
 lifecycle() {
+	local errs reconnects
+	# a key another program made a string: WRONGTYPE, counted, and the publisher goes on
+	rcli SET "zvt:account:$alpha:orders" taken >/dev/null
+	read -r errs reconnects <<<"$(q -F ' ' -c "SELECT reply_errors, reconnects FROM zvt.redis_status")"
+	q -c "SELECT zvt.place_order('$alpha', 'binance', 'BTC-USDT', 'buy', 0.01)" >/dev/null || fail "an order"
+	poll_until "SELECT reply_errors = $errs + 3 AND last_error LIKE 'Redis replied: WRONGTYPE%' AND lag_events = 0
+	              AND connected AND reconnects = $reconnects FROM zvt.redis_status" t 30 || {
+		q -c "SELECT * FROM zvt.redis_status"; fail "WRONGTYPE replies were not counted, or the publisher stalled"; }
 	restart_launcher_expect_one "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'zvt redis'" \
 		"Redis publishers"
 	q -c "ALTER SYSTEM SET zvt.redis_url = 'redis://zvt:wrong@127.0.0.1:$rport/3'" -c "SELECT pg_reload_conf()" >/dev/null
@@ -178,7 +186,7 @@ lifecycle() {
 	poll_until "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'zvt redis'" 0 30 ||
 		fail "the publisher did not stop when zvt.redis_url was emptied"
 	q -c "ALTER SYSTEM RESET zvt.redis_url" -c "SELECT pg_reload_conf()" >/dev/null
-	echo "ok one publisher after a launcher restart; a wrong password reported; an empty URL stops it"
+	echo "ok error replies counted; one publisher after a launcher restart; a wrong password reported; an empty URL stops it"
 }
 
 # run RING_SIZE: one round as the header says
