@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test/integration/redis_fanout.sh: the Redis publisher (src/redis/) over
 # the market event ring (src/bus/ring.c), against a real redis-server on
-# loopback (an ACL user, database 3) with the simulator feeding Binance.
+# loopback (an ACL user, database 3) with the simulator feeding Binance
+# and repeating 5% of its frames (a repeat's row is stored once, and
+# published once).
 #
 # A cluster of its own, run twice: with a ring big enough to hold what
 # arrives while Redis is away, and with one of 256 events, too small.
@@ -205,7 +207,7 @@ run() {
 		q -c "SELECT * FROM zvt.redis_status"; fail "the publisher did not connect"; }
 
 	"$top/zvt-exsim" --port "$xport" --exchanges binance --symbols BTC-USDT,ETH-USDT --rate 150 \
-		--count 2500 --duration 120 --admin-port -1 >"$cap/exsim.$tag.out" 2>&1 &
+		--count 2500 --duration 120 --admin-port -1 --duplicate 0.05 >"$cap/exsim.$tag.out" 2>&1 &
 	sim=$!
 	sleep 0.5
 	q -c "SELECT zvt.subscribe('binance', s, 'trades') FROM unnest(ARRAY['BTC-USDT', 'ETH-USDT']) s" \
@@ -253,6 +255,15 @@ db = defaultdict(list)
 for l in open(f"{cap}/db.{tag}.tsv"):
     key, ident, val, ts = l.rstrip("\n").split("\t")
     db[key].append((ident, val))
+# before the kill nothing was sent twice: a frame the simulator repeated
+# (its row already stored) must not be published again
+ids = defaultdict(list)
+for l in open(f"{cap}/before.{tag}.jsonl"):
+    r = json.loads(l)
+    if "f" in r:
+        ids[r["key"]].append(r["f"]["id"])
+for key, v in ids.items():
+    assert len(v) == len(set(v)), f"{key}: {len(v) - len(set(v))} entries published twice"
 streams = defaultdict(list)
 hashes = {}
 for part in ("before", "after"):
