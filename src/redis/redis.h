@@ -52,6 +52,7 @@ extern RedisShared *redis_shared;
 extern Size redis_shmem_size(void);
 extern void redis_shmem_init(void);
 extern bool redis_running(void);
+extern bool redis_counters(RedisShared *out);
 extern bool redis_url_check_hook(char **newval, void **extra, GucSource source);
 extern void redis_set_error(const char *fmt,...) pg_attribute_printf(1, 2);
 

@@ -42,10 +42,7 @@ zvt_redis_status(PG_FUNCTION_ARGS)
 	zvt_require_preload("zvt.redis_status");
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	SpinLockAcquire(&redis_shared->mutex);
-	s = *redis_shared;
-	SpinLockRelease(&redis_shared->mutex);
-	running = redis_running();
+	running = redis_counters(&s);
 	ring = bus_events_ring();
 	if (ring)
 		head = bus_ring_head(ring);

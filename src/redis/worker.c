@@ -116,6 +116,19 @@ redis_running(void)
 	return redis_shared != NULL && zvt_claimed(&redis_shared->owner);
 }
 
+/*
+ * A copy of the publisher's state (for the metrics endpoint), and whether
+ * a publisher runs.  Needs no transaction.
+ */
+bool
+redis_counters(RedisShared *out)
+{
+	SpinLockAcquire(&redis_shared->mutex);
+	*out = *redis_shared;
+	SpinLockRelease(&redis_shared->mutex);
+	return redis_running();
+}
+
 /* zvt.redis_url: '' or a URL redis_url_parse takes, without TLS. */
 bool
 redis_url_check_hook(char **newval, void **extra, GucSource source)

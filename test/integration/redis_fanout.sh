@@ -37,6 +37,7 @@ db=redis_db
 sport=$(free_port 21700)
 rport=$(free_port $((sport + 10)))
 xport=$(free_port $((rport + 10)))
+mport=$(free_port $((xport + 10)))
 sim=""
 redis_pid=""
 
@@ -196,7 +197,8 @@ run() {
 	local ring=$1 tag=r$1 dropped skipped sent reconnects
 	redis_start
 	cluster_start "$dir" "$sport" "$db" "zvt.maintenance_naptime = 1" "zvt.event_ring_size = $ring" \
-		"zvt.redis_url = 'redis://zvt:s3cret@127.0.0.1:$rport/3'" "zvt.redis_maxlen = 0" >/dev/null || { tail -5 "$dir/log"; fail "cluster did not start"; }
+		"zvt.redis_url = 'redis://zvt:s3cret@127.0.0.1:$rport/3'" "zvt.redis_maxlen = 0" \
+		"zvt.metrics_port = $mport" >/dev/null || { tail -5 "$dir/log"; fail "cluster did not start"; }
 	q -c "CREATE EXTENSION IF NOT EXISTS zvt" \
 	  -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:$xport', rest_url = 'http://127.0.0.1:$xport' WHERE name = 'binance'" \
 	  -c "INSERT INTO zvt.instruments (exchange, symbol, raw_symbol, base, quote, kind)
@@ -246,6 +248,12 @@ run() {
 	[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'zvt redis'")" = 1 ] ||
 		fail "not exactly one publisher"
 	[ "$skipped" = 0 ] || fail "$skipped events skipped"
+	# the metrics endpoint says the same
+	curl -fsS --max-time 10 "http://127.0.0.1:$mport/metrics" >"$cap/metrics.$tag.txt" || fail "GET /metrics"
+	[ "$(awk '$1 == "zvt_redis_dropped_total" {print $2}' "$cap/metrics.$tag.txt")" = "$dropped" ] &&
+	[ "$(awk '$1 == "zvt_redis_entries_sent_total" {print $2}' "$cap/metrics.$tag.txt")" = "$sent" ] &&
+	[ "$(awk '$1 == "zvt_redis_connected" {print $2}' "$cap/metrics.$tag.txt")" = 1 ] ||
+		fail "the metrics differ from zvt.redis_status: $(grep '^zvt_redis' "$cap/metrics.$tag.txt" | tr '\n' ' ')"
 
 	python3 - "$cap" "$tag" "$dropped" "$([ "$ring" -ge 65536 ] && echo big || echo small)" <<'PY' || fail "ring $ring: Redis differs from PostgreSQL"
 import json, sys
