@@ -32,6 +32,9 @@ OBJS = \
 	src/feed/rest_client.o \
 	src/bus/bus.o \
 	src/bus/functions.o \
+	src/bus/ring.o \
+	src/bus/events.o \
+	src/bus/pending.o \
 	src/feed/adapter_binance.o \
 	src/feed/adapter_bybit.o \
 	src/feed/adapter_okx.o \
@@ -70,13 +73,18 @@ OBJS = \
 	src/trading/order_args.o \
 	src/trading/order_price.o \
 	src/trading/order_write.o \
+	src/trading/order_events.o \
 	src/trading/place_order.o \
 	src/trading/paper_matcher.o \
 	src/metrics/exposition.o \
 	src/metrics/http.o \
 	src/metrics/collect.o \
-	src/metrics/worker.o
-SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread
+	src/metrics/worker.o \
+	src/redis/url.o \
+	src/redis/publish.o \
+	src/redis/status.o \
+	src/redis/worker.o
+SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
@@ -173,6 +181,9 @@ backtest_sweep_LIBS = -lm
 candle_agg_SRC = src/core/candle_agg.c src/core/zvt_time.c
 metrics_SRC = src/metrics/exposition.c src/metrics/http.c
 metrics_LIBS = -lm
+bus_ring_SRC = src/bus/ring.c
+bus_ring_LIBS = -lpthread
+redis_url_SRC = src/redis/url.c
 
 .SECONDEXPANSION:
 test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/unit/unit_test.h

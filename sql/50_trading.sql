@@ -317,6 +317,17 @@ CREATE TRIGGER order_events_append_only BEFORE UPDATE OR DELETE ON zvt.order_eve
 CREATE TRIGGER order_events_no_truncate BEFORE TRUNCATE ON zvt.order_events
     FOR EACH STATEMENT EXECUTE FUNCTION zvt._append_only();
 
+-- committed order events go to the market event ring (src/trading/order_events.c)
+CREATE FUNCTION zvt._order_events_publish() RETURNS trigger
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'zvt_order_events_publish';
+COMMENT ON FUNCTION zvt._order_events_publish() IS
+    'Internal: queue a new zvt.order_events row for the market event ring, appended when its transaction commits.';
+-- a trigger function: callable only as a trigger, which fires whatever its grants
+REVOKE ALL ON FUNCTION zvt._order_events_publish() FROM PUBLIC;
+CREATE TRIGGER order_events_publish AFTER INSERT ON zvt.order_events
+    FOR EACH ROW EXECUTE FUNCTION zvt._order_events_publish();
+
 -- ---------------------------------------------------------------------
 -- Accounts
 -- ---------------------------------------------------------------------

@@ -33,10 +33,12 @@
 
 #include "base/export.h"
 #include "bus/bus.h"
+#include "bus/events.h"
 #include "core/zvt_time.h"
 #include "feed/status.h"
 #include "launcher/launcher.h"
 #include "metrics/metrics.h"
+#include "redis/redis.h"
 #include "storage/maintenance.h"
 #include "storage/restore.h"
 #include "trading/matcher.h"
@@ -60,6 +62,10 @@ int			zvt_rest_timeout = 10000;
 bool		zvt_paper_matcher = true;
 int			zvt_metrics_port = 0;
 char	   *zvt_metrics_listen = NULL;
+int			zvt_event_ring_size = 65536;
+char	   *zvt_redis_url = NULL;
+int			zvt_redis_maxlen = 100000;
+bool		zvt_redis_private = false;
 
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
@@ -244,6 +250,49 @@ zvt_define_gucs(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	DefineCustomIntVariable("zvt.event_ring_size",
+							"Number of market events the shared event ring holds.",
+							"Every committed trade, quote and closed candle goes through the ring to its readers "
+							"(the Redis publisher); a reader more than this many events behind loses the oldest "
+							"and counts them. 0 makes no ring. Rounded up to a power of two.",
+							&zvt_event_ring_size,
+							65536,
+							0,
+							16777216,
+							process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("zvt.redis_url",
+							   "Redis server the market events are published to; empty turns publishing off.",
+							   "redis://[user:password@]host[:port][/db]. A worker, \"zvt redis\", publishes "
+							   "to streams zvt:{exchange}:{symbol}:{channel} and hashes zvt:last:{exchange}:{symbol}.",
+							   &zvt_redis_url,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   redis_url_check_hook, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.redis_maxlen",
+							"Approximate length each Redis stream is trimmed to (XADD MAXLEN ~); 0 keeps everything.",
+							NULL,
+							&zvt_redis_maxlen,
+							100000,
+							0,
+							INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("zvt.redis_private",
+							 "Publish order events per account to Redis.",
+							 "Streams zvt:account:{account}:orders; off by default, as order events are private.",
+							 &zvt_redis_private,
+							 false,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("zvt");
 }
 
@@ -260,6 +309,8 @@ zvt_shmem_request(void)
 	RequestAddinShmemSpace(feed_shmem_size());
 	RequestAddinShmemSpace(matcher_shmem_size());
 	RequestAddinShmemSpace(metrics_shmem_size());
+	RequestAddinShmemSpace(bus_events_shmem_size());
+	RequestAddinShmemSpace(redis_shmem_size());
 }
 
 static void
@@ -274,6 +325,8 @@ zvt_shmem_startup(void)
 	feed_shmem_init();
 	matcher_shmem_init();
 	metrics_shmem_init();
+	bus_events_shmem_init();
+	redis_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 	zvt_shmem_attached = true;
 }

@@ -39,6 +39,10 @@ extern int	zvt_rest_timeout;
 extern bool zvt_paper_matcher;
 extern int	zvt_metrics_port;
 extern char *zvt_metrics_listen;
+extern int	zvt_event_ring_size;
+extern char *zvt_redis_url;
+extern int	zvt_redis_maxlen;
+extern bool zvt_redis_private;
 extern bool zvt_preloaded;
 extern void zvt_require_preload(const char *what);
 

@@ -91,7 +91,14 @@ ingest_flush_candles(IngestBatch *b)
 	later_args[1] = args[1];
 	later_args[2] = args[2];
 	later_args[3] = ingest_array_with_nulls(later_d, later_nulls, n, BOOLOID);
+	/*
+	 * The rows written, each with whether this statement closed it: the
+	 * main query's NOT EXISTS reads the snapshot from before the INSERT (a
+	 * data-modifying WITH's effects are invisible to its siblings), so a
+	 * closed bar updated again (a replay) is not published twice.
+	 */
 	if (ingest_run_kept(&upsert_plan,
+							  "WITH w AS ("
 							  "INSERT INTO zvt.candles AS c (ts, instrument_id, timeframe, open, high, low, close, "
 							  "  volume, quote_volume, trade_count, closed, local_ts, source) "
 							  "SELECT ts, id, make_interval(secs => s), o, h, l, cl, v, qv, n, x, lts, 'exchange' "
@@ -102,10 +109,16 @@ ingest_flush_candles(IngestBatch *b)
 							  "      close = excluded.close, volume = excluded.volume, "
 							  "      quote_volume = excluded.quote_volume, trade_count = excluded.trade_count, "
 							  "      closed = excluded.closed, local_ts = excluded.local_ts "
-							  "  WHERE NOT c.closed OR excluded.closed",
-				 12, types, args) != SPI_OK_INSERT)
+							  "  WHERE NOT c.closed OR excluded.closed "
+							  "RETURNING *) "
+							  "SELECT closed AND NOT EXISTS (SELECT FROM zvt.candles o "
+							  "    WHERE o.instrument_id = w.instrument_id AND o.timeframe = w.timeframe "
+							  "      AND o.source = 'exchange' AND o.ts = w.ts AND o.closed), "
+							  INGEST_CLOSED_COLUMNS " FROM w",
+				 12, types, args) != SPI_OK_SELECT)
 		elog(ERROR, "could not upsert candles");
 	written = (int64) SPI_processed;
+	ingest_note_closed_candles(b, 1);
 
 	/*
 	 * Where the exchange sends no closed flag (Coinbase), a bar is final
@@ -120,8 +133,12 @@ ingest_flush_candles(IngestBatch *b)
 							  "         WHERE later GROUP BY id, s) n "
 							  " WHERE c.instrument_id = n.id AND c.timeframe = make_interval(secs => n.s) "
 							  "   AND c.source = 'exchange' AND NOT c.closed AND c.ts < n.ts "
-							  "   AND c.ts >= n.ts - make_interval(secs => n.s * 10)",
-				 4, later_types, later_args) != SPI_OK_UPDATE)
+							  "   AND c.ts >= n.ts - make_interval(secs => n.s * 10) "
+							  "RETURNING true, c.ts, c.instrument_id, extract(epoch FROM c.timeframe)::int4, "
+							  "  c.open, c.high, c.low, c.close, c.volume, c.quote_volume, c.trade_count, false",
+				 4, later_types, later_args) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not close superseded candles");
+	if (any_closes_earlier)
+		ingest_note_closed_candles(b, 1);
 	return written + (any_closes_earlier ? (int64) SPI_processed : 0);
 }

@@ -32,11 +32,14 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "bus/events.h"
 #include "core/zvt_time.h"
 #include "feed/ingest.h"
 #include "feed/ingest_private.h"
@@ -58,6 +61,7 @@ ingest_add(IngestBatch *b, const FeedEvent *ev, int32 instrument_id, TimestampTz
 	b->events[b->n].ev = *ev;
 	b->events[b->n].instrument_id = instrument_id;
 	b->events[b->n].local_ts = local_ts;
+	b->events[b->n].stored = false;
 	b->n++;
 	return true;
 }
@@ -194,6 +198,8 @@ void
 ingest_flush(IngestBatch *b, IngestResult *res)
 {
 	memset(res, 0, sizeof(*res));
+	for (int i = 0; i < b->n; i++)
+		b->events[i].stored = false;	/* a retry: only this transaction's rows count */
 	if (b->n == 0)
 		return;
 	ensure_chunks("zvt.trades", b, FEED_TRADE);
@@ -217,15 +223,141 @@ ingest_flush_failed(void)
 	memset(ensured, 0, sizeof(ensured));
 }
 
-/* Mark trade-built 1m candles closed once their minute is over. */
+/*
+ * Mark trade-built 1m candles closed once their minute is over; the rows
+ * it closes are published after the commit (b->closed).
+ */
 void
-ingest_close_trade_candles(void)
+ingest_close_trade_candles(IngestBatch *b)
 {
 	if (SPI_execute("UPDATE zvt.candles SET closed = true "
 					" WHERE source = 'trades' AND timeframe = '1 minute' AND NOT closed "
 					"   AND ts >= now() - interval '1 day' "
-					"   AND ts < zvt.time_bucket('1 minute', now() - interval '2 seconds')",
-					false, 0) != SPI_OK_UPDATE)
+					"   AND ts < zvt.time_bucket('1 minute', now() - interval '2 seconds') "
+					"RETURNING true, " INGEST_CLOSED_COLUMNS,
+					false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not close trade candles");
+	ingest_note_closed_candles(b, 1);
+}
+
+/* ---- publishing what was committed -------------------------------------- */
+
+/*
+ * Keep the candles of SPI_tuptable that the statement closed, to publish
+ * after the commit.  Its columns, from first_column (1-based): a bool
+ * "publish this row", then INGEST_CLOSED_COLUMNS.  Rows are copied into
+ * the malloc'd b->closed; on out of memory they are not published (the
+ * ring's readers cannot tell; the row is stored all the same).
+ */
+void
+ingest_note_closed_candles(IngestBatch *b, int first_column)
+{
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		int			c = first_column;
+		bool		isnull;
+		BusEvent   *e;
+
+		if (!DatumGetBool(SPI_getbinval(t, desc, c, &isnull)) || isnull)
+			continue;
+		if (b->nclosed == b->capclosed)
+		{
+			int			cap = b->capclosed ? b->capclosed * 2 : 64;
+			BusEvent   *p = realloc(b->closed, sizeof(BusEvent) * cap);
+
+			if (p == NULL)
+				return;
+			b->closed = p;
+			b->capclosed = cap;
+		}
+		e = &b->closed[b->nclosed++];
+		memset(e, 0, sizeof(*e));
+		e->kind = BUS_EVENT_CANDLE;
+		e->ts = DatumGetTimestampTz(SPI_getbinval(t, desc, c + 1, &isnull));
+		e->instrument_id = DatumGetInt32(SPI_getbinval(t, desc, c + 2, &isnull));
+		e->u.candle.interval_s = DatumGetInt32(SPI_getbinval(t, desc, c + 3, &isnull));
+		e->u.candle.open = DatumGetFloat8(SPI_getbinval(t, desc, c + 4, &isnull));
+		e->u.candle.high = DatumGetFloat8(SPI_getbinval(t, desc, c + 5, &isnull));
+		e->u.candle.low = DatumGetFloat8(SPI_getbinval(t, desc, c + 6, &isnull));
+		e->u.candle.close = DatumGetFloat8(SPI_getbinval(t, desc, c + 7, &isnull));
+		e->u.candle.volume = DatumGetFloat8(SPI_getbinval(t, desc, c + 8, &isnull));
+		e->u.candle.quote_volume = DatumGetFloat8(SPI_getbinval(t, desc, c + 9, &isnull));
+		if (isnull)
+			e->u.candle.quote_volume = get_float8_nan();
+		e->u.candle.trade_count = DatumGetInt64(SPI_getbinval(t, desc, c + 10, &isnull));
+		if (isnull)
+			e->u.candle.trade_count = -1;
+		e->u.candle.from_trades = DatumGetBool(SPI_getbinval(t, desc, c + 11, &isnull));
+		e->local_ts = GetCurrentTransactionStartTimestamp();
+	}
+}
+
+/* Forget what a transaction that is starting (or was rolled back) meant to publish. */
+void
+ingest_publish_reset(IngestBatch *b)
+{
+	b->nclosed = 0;
+	for (int i = 0; i < b->n; i++)
+		b->events[i].stored = false;
+}
+
+/*
+ * After the flush's transaction committed: append to the event ring every
+ * trade and quote of the batch whose row it inserted, in the order they
+ * arrived, then the candles it closed.  install is the installation the
+ * rows belong to (bus_install(), read in that transaction).  Runs outside
+ * any transaction and allocates nothing but a stack buffer.
+ */
+void
+ingest_publish(IngestBatch *b, Oid install)
+{
+	BusEvent	buf[BUS_RING_BATCH];
+	int			n = 0;
+
+	if (bus_events_ring() == NULL || !OidIsValid(install))
+		return;
+	for (int i = 0; i < b->n; i++)
+	{
+		IngestEvent *x = &b->events[i];
+		BusEvent   *e = &buf[n];
+
+		if (!x->stored)
+			continue;
+		memset(e, 0, sizeof(BusEvent));
+		e->install = install;
+		e->instrument_id = x->instrument_id;
+		e->ts = ingest_event_ts(x);
+		e->local_ts = x->local_ts;
+		if (x->ev.kind == FEED_TRADE)
+		{
+			e->kind = BUS_EVENT_TRADE;
+			e->u.trade.price = x->ev.price;
+			e->u.trade.qty = x->ev.qty;
+			e->u.trade.taker_buy = x->ev.taker_buy;
+			strlcpy(e->u.trade.trade_id, x->ev.trade_id, sizeof(e->u.trade.trade_id));
+		}
+		else
+		{
+			e->kind = BUS_EVENT_QUOTE;
+			e->u.quote.seq = x->ev.seq;
+			e->u.quote.bid = x->ev.bid;
+			e->u.quote.bid_qty = x->ev.bid_qty;
+			e->u.quote.ask = x->ev.ask;
+			e->u.quote.ask_qty = x->ev.ask_qty;
+		}
+		if (++n == BUS_RING_BATCH)
+		{
+			bus_events_append(buf, n);
+			n = 0;
+		}
+	}
+	bus_events_append(buf, n);
+	for (int i = 0; i < b->nclosed; i++)
+		b->closed[i].install = install;
+	bus_events_append(b->closed, b->nclosed);
+	ingest_publish_reset(b);
 }
 

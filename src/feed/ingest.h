@@ -8,6 +8,7 @@
 #ifndef ZVT_INGEST_H
 #define ZVT_INGEST_H
 
+#include "bus/ring.h"
 #include "datatype/timestamp.h"
 #include "feed/feed_event.h"
 
@@ -17,6 +18,7 @@ typedef struct IngestEvent
 	FeedEvent	ev;
 	int32		instrument_id;
 	TimestampTz local_ts;		/* when zvt received the frame */
+	bool		stored;			/* this flush inserted its row (trades, quotes) */
 } IngestEvent;
 
 typedef struct IngestBatch
@@ -24,6 +26,10 @@ typedef struct IngestBatch
 	IngestEvent *events;		/* malloc'd: filled in lws callbacks */
 	int			n;
 	int			cap;
+	/* candles this flush's transaction closed, to publish once it commits */
+	BusEvent   *closed;			/* malloc'd */
+	int			nclosed;
+	int			capclosed;
 } IngestBatch;
 
 typedef struct IngestResult
@@ -37,6 +43,8 @@ typedef struct IngestResult
 extern bool ingest_add(IngestBatch *b, const FeedEvent *ev, int32 instrument_id, TimestampTz local_ts);
 extern void ingest_flush(IngestBatch *b, IngestResult *res);
 extern void ingest_flush_failed(void);
-extern void ingest_close_trade_candles(void);
+extern void ingest_close_trade_candles(IngestBatch *b);
+extern void ingest_publish_reset(IngestBatch *b);
+extern void ingest_publish(IngestBatch *b, Oid install);
 
 #endif

@@ -21,6 +21,14 @@ extern TimestampTz ingest_event_ts(const IngestEvent *e);
 extern int	ingest_run_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args);
 extern Datum ingest_array(Datum *values, int n, Oid type);
 extern Datum ingest_array_with_nulls(Datum *values, bool *nulls, int n, Oid type);
+/*
+ * The columns of a statement's RETURNING that names closed candles, in
+ * this order, for ingest_note_closed_candles.
+ */
+#define INGEST_CLOSED_COLUMNS \
+	"ts, instrument_id, extract(epoch FROM timeframe)::int4, open, high, low, close, " \
+	"volume, quote_volume, trade_count, source = 'trades'"
+extern void ingest_note_closed_candles(IngestBatch *b, int first_column);
 
 /* in trades.c */
 extern int64 ingest_flush_trades(IngestBatch *b);

@@ -33,6 +33,10 @@
 #include "feed/ingest_private.h"
 #include "zvt.h"
 
+static uint32 trade_key_hash(int32 instrument_id, TimestampTz ts, const char *trade_id);
+static bool duplicate_in_batch(IngestBatch *b, int i, int *table, int size);
+static void mark_inserted_trades(IngestBatch *b, const bool *pick);
+
 /* ---- the high-water mark ------------------------------------------------ */
 
 /*
@@ -296,6 +300,50 @@ upsert_trade_candles(IngestBatch *b, const bool *pick)
 /* ---- writing ------------------------------------------------------------ */
 
 /*
+ * The rows of SPI_tuptable (instrument_id, trade_id, ts) are the picked
+ * trades an INSERT ... ON CONFLICT DO NOTHING really inserted: mark each
+ * one's first occurrence among the picked events stored (a repeat within
+ * the batch was skipped as a conflict with that first one).
+ */
+static void
+mark_inserted_trades(IngestBatch *b, const bool *pick)
+{
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	int			size = b->n * 2 + 1;
+	int		   *table = palloc(sizeof(int) * size);
+
+	memset(table, -1, sizeof(int) * size);
+	/* the first picked occurrence of each key */
+	for (int i = 0; i < b->n; i++)
+		if (pick[i])
+			(void) duplicate_in_batch(b, i, table, size);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		bool		isnull;
+		int32		id = DatumGetInt32(SPI_getbinval(t, desc, 1, &isnull));
+		char	   *tid = TextDatumGetCString(SPI_getbinval(t, desc, 2, &isnull));
+		TimestampTz ts = DatumGetTimestampTz(SPI_getbinval(t, desc, 3, &isnull));
+		uint32		h = trade_key_hash(id, ts, tid);
+
+		for (int k = 0; k < size; k++)
+		{
+			int			slot = table[(h + k) % size];
+			IngestEvent *o;
+
+			if (slot < 0)
+				break;
+			o = &b->events[slot];
+			if (o->instrument_id == id && ingest_event_ts(o) == ts && strcmp(o->ev.trade_id, tid) == 0)
+			{
+				o->stored = true;
+				break;
+			}
+		}
+	}
+}
+
+/*
  * Insert the picked trades; returns rows inserted.  on_conflict: ON
  * CONFLICT DO NOTHING, and the 1m candles count only the rows really
  * inserted (aggregated from RETURNING); otherwise COPY, which raises on
@@ -316,7 +364,6 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 	Oid			types[7] = {TIMESTAMPTZARRAYOID, INT4ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID,
 	FLOAT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID};
 	Datum		args[7];
-	bool		isnull;
 
 	if (!on_conflict)
 	{
@@ -326,6 +373,10 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 			rows = ingest_copy_trades(b, pick);
 
 		upsert_trade_candles(b, pick);
+		/* all or nothing: were one a duplicate, the writer would have raised */
+		for (int i = 0; i < b->n; i++)
+			if (pick[i])
+				b->events[i].stored = true;
 		return rows;
 	}
 	for (int i = 0; i < b->n; i++)
@@ -372,19 +423,29 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 									   "        quote_volume = c.quote_volume + excluded.quote_volume, "
 									   "        trade_count = c.trade_count + excluded.trade_count, local_ts = now() "
 									   "  RETURNING 1) "
-									   "SELECT count(*) FROM t", "ON CONFLICT (instrument_id, trade_id, ts) DO NOTHING "),
+									   "SELECT instrument_id, trade_id, ts FROM t", "ON CONFLICT (instrument_id, trade_id, ts) DO NOTHING "),
 				 7, types, args) != SPI_OK_SELECT)
 		elog(ERROR, "could not insert trades");
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	mark_inserted_trades(b, pick);
+	return (int64) SPI_processed;
 }
 
-/* Same (instrument, trade id, time) as an earlier trade of the batch? */
+static uint32
+trade_key_hash(int32 instrument_id, TimestampTz ts, const char *trade_id)
+{
+	return (uint32) instrument_id * 2654435761u ^ (uint32) ts ^
+		(uint32) hash_bytes((const unsigned char *) trade_id, (int) strlen(trade_id));
+}
+
+/*
+ * Same (instrument, trade id, time) as an earlier trade of the batch?
+ * table (size slots, -1 = free) remembers the first of each key.
+ */
 static bool
 duplicate_in_batch(IngestBatch *b, int i, int *table, int size)
 {
 	IngestEvent *e = &b->events[i];
-	uint32		h = (uint32) e->instrument_id * 2654435761u ^ (uint32) ingest_event_ts(e) ^
-		(uint32) hash_bytes((const unsigned char *) e->ev.trade_id, (int) strlen(e->ev.trade_id));
+	uint32		h = trade_key_hash(e->instrument_id, ingest_event_ts(e), e->ev.trade_id);
 
 	for (int k = 0; k < size; k++)
 	{

@@ -88,7 +88,7 @@ static void frame_parsed(const ParsedFrame *pf, void *arg);
 static void note_unmapped(const char *symbol, bool flush_log);
 static void publish_bus(void);
 static void sync_instruments_now(void);
-static bool tick_transaction(bool reload, IngestResult *res);
+static bool tick_transaction(bool reload, IngestResult *res, Oid *install);
 static bool flush_retryable(int sqlerrcode);
 static bool tick_database(bool reload);
 static void feed_tick(lws_sorted_usec_list_t *sul);
@@ -272,7 +272,7 @@ sync_instruments_now(void)
  * written.  The batch is emptied by the caller once this has committed.
  */
 static bool
-tick_transaction(bool reload, IngestResult *res)
+tick_transaction(bool reload, IngestResult *res, Oid *install)
 {
 	static bool want = true;
 
@@ -280,6 +280,8 @@ tick_transaction(bool reload, IngestResult *res)
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	ingest_publish_reset(&feed_self.batch);
+	*install = bus_install();	/* whose rows these are, for the event ring */
 	if (reload)
 		want = feed_load_subscriptions();
 	if (want && (last_sync == 0 || feed_now_us() - last_sync > SYNC_EVERY_US))
@@ -300,7 +302,7 @@ tick_transaction(bool reload, IngestResult *res)
 	feed_write_gaps();
 	if (feed_now_us() - last_close_candles > 1000000)
 	{
-		ingest_close_trade_candles();
+		ingest_close_trade_candles(&feed_self.batch);
 		last_close_candles = feed_now_us();
 	}
 	PopActiveSnapshot();
@@ -335,6 +337,7 @@ tick_database(bool reload)
 {
 	static bool want = true;
 	IngestResult res = {0};
+	Oid			install = InvalidOid;
 	MemoryContext old = MemoryContextSwitchTo(flush_context);
 	int			nevents = feed_self.batch.n;
 	bool		gaps_checked = restart_gaps_checked;
@@ -348,7 +351,7 @@ tick_database(bool reload)
 	}
 	PG_TRY();
 	{
-		want = tick_transaction(reload, &res);
+		want = tick_transaction(reload, &res, &install);
 	}
 	PG_CATCH();
 	{
@@ -368,6 +371,7 @@ tick_database(bool reload)
 		}
 		restart_gaps_checked = gaps_checked;
 		ingest_flush_failed();
+		ingest_publish_reset(&feed_self.batch);	/* nothing of it committed */
 		if (reload)
 			seen_subscriptions = seen_instruments = PG_UINT64_MAX;	/* reload again */
 		feed_self.stats->flush_retries++;
@@ -381,6 +385,8 @@ tick_database(bool reload)
 	PG_END_TRY();
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(flush_context);
+	/* committed: the rows it inserted and the candles it closed go to the event ring */
+	ingest_publish(&feed_self.batch, install);
 	/* the batch's events are still in its array: how long each took to commit */
 	{
 		TimestampTz committed = GetCurrentTimestamp();

@@ -20,6 +20,8 @@
  *	   found nothing resting at the current paper generation;
  *	5. the metrics worker (metrics/worker.c) while zvt.metrics_port is
  *	   set, unless it runs;
+ *	5b. the Redis publisher (redis/worker.c) while zvt.redis_url is set
+ *	   and the event ring exists, unless it runs;
  *	6. sleep; reload the configuration on SIGHUP.
  *
  * "Runs" is the worker's claimed slot in its part's shared memory
@@ -57,7 +59,9 @@
 #include "feed/exchanges.h"
 #include "feed/status.h"
 #include "launcher/launcher.h"
+#include "bus/events.h"
 #include "metrics/metrics.h"
+#include "redis/redis.h"
 #include "storage/maintenance.h"
 #include "trading/matcher.h"
 #include "zvt.h"
@@ -69,6 +73,7 @@ static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
 static void launcher_start_feeds(BackgroundWorkerHandle **handles);
 static void launcher_start_matcher(BackgroundWorkerHandle **handle);
 static void launcher_start_metrics(BackgroundWorkerHandle **handle);
+static void launcher_start_redis(BackgroundWorkerHandle **handle);
 static void zvt_worker_init(BackgroundWorker *worker, const char *function,
 							const char *name, int restart_time);
 static void launcher_detach(int code, Datum arg);
@@ -115,6 +120,7 @@ launcher_main(Datum arg)
 	BackgroundWorkerHandle *feeds[FEED_EXCHANGES] = {NULL};
 	BackgroundWorkerHandle *matcher = NULL;
 	BackgroundWorkerHandle *metrics = NULL;
+	BackgroundWorkerHandle *redis = NULL;
 	TimestampTz next_pass = 0;
 	bool		said_missing = false;
 	bool		have_db = false;
@@ -175,6 +181,10 @@ launcher_main(Datum arg)
 		/* step 3c: the metrics endpoint while it has a port */
 		if (have_db && zvt_metrics_port != 0)
 			launcher_start_metrics(&metrics);
+
+		/* step 3d: the Redis publisher while it has a server and a ring to read */
+		if (have_db && zvt_redis_url[0] != '\0' && bus_events_ring() != NULL)
+			launcher_start_redis(&redis);
 
 		/* step 4: sleep until the next pass, a reload, a worker exit, or half a second */
 		sleep_ms = Min(500, Max(1, (next_pass - now) / 1000));
@@ -327,6 +337,34 @@ launcher_start_metrics(BackgroundWorkerHandle **handle)
 		*handle = NULL;
 		ereport(LOG,
 				(errmsg("zvt could not start the metrics worker"),
+				 errhint("Raise max_worker_processes.")));
+	}
+}
+
+/*
+ * Start the Redis publisher unless it runs (its slot says).  It exits by
+ * itself when zvt.redis_url is set back to ''.
+ */
+static void
+launcher_start_redis(BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+	pid_t		pid;
+
+	if (*handle && GetBackgroundWorkerPid(*handle, &pid) != BGWH_STOPPED)
+		return;
+	if (redis_running())
+		return;
+	if (*handle)
+		pfree(*handle);
+	*handle = NULL;
+	zvt_worker_init(&worker, REDIS_WORKER_MAIN, "zvt redis", 5);
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, handle))
+	{
+		*handle = NULL;
+		ereport(LOG,
+				(errmsg("zvt could not start the Redis publisher"),
 				 errhint("Raise max_worker_processes.")));
 	}
 }

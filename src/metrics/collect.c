@@ -5,7 +5,7 @@
  *	  shared-memory counters, then a few counts read with SQL.
  *
  * Shared memory comes through each part's read accessor (feed_stats,
- * maintenance_counters, matcher_counters, bus_usage...), never by
+ * maintenance_counters, matcher_counters, bus_usage, redis_counters...), never by
  * reaching into its struct; those reads take no heavyweight lock and no
  * transaction.  The SQL part is one short read-only transaction in
  * zvt.database, bounded by METRICS_SQL_TIMEOUT_MS (the worker arms the
@@ -35,10 +35,12 @@
 #include "utils/timestamp.h"
 
 #include "bus/bus.h"
+#include "bus/events.h"
 #include "core/zvt_time.h"
 #include "feed/exchanges.h"
 #include "feed/status.h"
 #include "metrics/metrics.h"
+#include "redis/redis.h"
 #include "storage/maintenance.h"
 #include "trading/matcher.h"
 #include "zvt.h"
@@ -74,6 +76,7 @@ static void collect_feeds(MetricsBuf *b);
 static void collect_storage(MetricsBuf *b);
 static void collect_trading(MetricsBuf *b);
 static void collect_bus(MetricsBuf *b);
+static void collect_redis(MetricsBuf *b);
 static void collect_sql(MetricsBuf *b, MetricsSelf *self);
 static void collect_self(MetricsBuf *b, MetricsSelf *self);
 static void sql_read(SqlCounts *c);
@@ -98,6 +101,7 @@ metrics_collect(MetricsBuf *b, MetricsSelf *self)
 	collect_storage(b);
 	collect_trading(b);
 	collect_bus(b);
+	collect_redis(b);
 	collect_sql(b, self);
 	collect_self(b, self);
 }
@@ -267,6 +271,44 @@ collect_bus(MetricsBuf *b)
 				   "Committed transactions that changed zvt.subscriptions.");
 	metrics_sample_int(b, "zvt_bus_subscription_changes_total", NULL, 0,
 					   (int64) bus_subscription_generation());
+}
+
+/* The market event ring and the Redis publisher (redis_counters). */
+static void
+collect_redis(MetricsBuf *b)
+{
+	BusRing    *ring = bus_events_ring();
+	RedisShared s;
+	bool		running = redis_counters(&s);
+	uint64		head = ring ? bus_ring_head(ring) : 1;
+
+	metrics_family(b, "zvt_event_ring_appends_total", METRICS_COUNTER,
+				   "Events appended to the market event ring since the server started.");
+	metrics_sample_int(b, "zvt_event_ring_appends_total", NULL, 0, (int64) (head - 1));
+	metrics_family(b, "zvt_event_ring_contended_total", METRICS_COUNTER,
+				   "Appends to the event ring that found another writer holding its lock.");
+	metrics_sample_int(b, "zvt_event_ring_contended_total", NULL, 0,
+					   ring ? (int64) atomic_load(&ring->contended) : 0);
+	metrics_family(b, "zvt_redis_up", METRICS_GAUGE, "1 while the Redis publisher runs.");
+	metrics_sample_int(b, "zvt_redis_up", NULL, 0, running);
+	metrics_family(b, "zvt_redis_connected", METRICS_GAUGE, "1 while the Redis publisher is connected.");
+	metrics_sample_int(b, "zvt_redis_connected", NULL, 0, running && s.connected);
+	metrics_family(b, "zvt_redis_entries_sent_total", METRICS_COUNTER,
+				   "Stream entries Redis acknowledged.");
+	metrics_sample_int(b, "zvt_redis_entries_sent_total", NULL, 0, s.events_sent);
+	metrics_family(b, "zvt_redis_dropped_total", METRICS_COUNTER,
+				   "Events the event ring overwrote before the Redis publisher sent them.");
+	metrics_sample_int(b, "zvt_redis_dropped_total", NULL, 0, s.dropped);
+	metrics_family(b, "zvt_redis_reconnects_total", METRICS_COUNTER,
+				   "Connections to Redis after the first.");
+	metrics_sample_int(b, "zvt_redis_reconnects_total", NULL, 0, s.reconnects);
+	metrics_family(b, "zvt_redis_reply_errors_total", METRICS_COUNTER,
+				   "Commands Redis answered with an error.");
+	metrics_sample_int(b, "zvt_redis_reply_errors_total", NULL, 0, s.reply_errors);
+	metrics_family(b, "zvt_redis_lag_events", METRICS_GAUGE,
+				   "Events committed and not yet acknowledged by Redis.");
+	metrics_sample_int(b, "zvt_redis_lag_events", NULL, 0,
+					   s.resume_valid && head > s.resume_next ? (int64) (head - s.resume_next) : 0);
 }
 
 /* ----------------------------------------------------------------

@@ -198,19 +198,23 @@ insert_events(const Oid *oids, EState *estate, const OrderRow *w, int64 order_id
 	for (int i = 0; i < 2; i++)
 	{
 		const char *event = i == 0 ? "new" : status;
+		int64		event_id = nextval_internal(oids[TR_EVENTS_SEQ], false);
+		TimestampTz ts = GetCurrentTimestamp();
 
 		ledger_row_begin(&et);
-		ledger_row_set(&et, "event_id",
-					   Int64GetDatum(nextval_internal(oids[TR_EVENTS_SEQ], false)), false);
+		ledger_row_set(&et, "event_id", Int64GetDatum(event_id), false);
 		ledger_row_set(&et, "order_id", Int64GetDatum(order_id), false);
 		ledger_row_set(&et, "account_id", Int32GetDatum(w->account_id), false);
-		ledger_row_set(&et, "ts", TimestampTzGetDatum(GetCurrentTimestamp()), false);
+		ledger_row_set(&et, "ts", TimestampTzGetDatum(ts), false);
 		ledger_row_set_text(&et, "event", event);
 		ledger_row_set_text(&et, "status", event);
 		ledger_row_set(&et, "qty", w->args->qty, false);
 		ledger_row_set(&et, "price", w->args->price, !w->args->has_price);
 		ledger_row_set_text(&et, "reason", i == 0 ? NULL : w->reason);
 		ledger_row_insert(estate, &et);
+		/* this path fires no trigger: queue it for the event ring here */
+		order_events_publish(event_id, order_id, w->account_id, ts, event, event,
+							 w->args->qty, false, w->args->price, !w->args->has_price);
 	}
 	ledger_target_close(&et);
 }

@@ -2,14 +2,16 @@
  *
  * src/trading/trading.h
  *	  What the trading core's C files call in each other: the relations
- *	  zvt._place_order uses, the pre-trade risk check (risk_sql.c) and
- *	  the paper matcher's wake-up flag (paper_matcher.c).
+ *	  zvt._place_order uses, the pre-trade risk check (risk_sql.c),
+ *	  the paper matcher's wake-up flag (paper_matcher.c) and order events
+ *	  for the event ring (order_events.c).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef ZVT_TRADING_H
 #define ZVT_TRADING_H
 
+#include "datatype/timestamp.h"
 #include "storage/itemptr.h"
 
 #include "trading/order.h"
@@ -63,5 +65,10 @@ extern char *risk_check_order(RiskLedger *l, const RiskCheckInput *in);
 
 /* in paper_matcher.c: at commit, tell the launcher a paper order rests */
 extern void paper_orders_rest(void);
+
+/* in order_events.c */
+extern void order_events_publish(int64 event_id, int64 order_id, int32 account_id, TimestampTz ts,
+								 const char *event, const char *status,
+								 Datum qty, bool qty_null, Datum price, bool price_null);
 
 #endif
