@@ -1142,3 +1142,49 @@ CREATE OR REPLACE FUNCTION zvt.ohlcv(exchange pg_catalog.text, symbol pg_catalog
 COMMENT ON FUNCTION zvt.ohlcv(pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
     'Candles of any timeframe (whole minutes dividing a day, 1 day, 1 week) whose open lies in [start, finish), rolled up from stored 1m candles (source exchange preferred); closed only when all constituent minutes are present and closed. Materialized timeframes (zvt.candle_rollups) are read from the roll-ups, the rest of the range computed on the fly: always exact.';
 GRANT EXECUTE ON FUNCTION zvt.ohlcv(pg_catalog.text, pg_catalog.text, pg_catalog.interval, pg_catalog.timestamptz, pg_catalog.timestamptz) TO PUBLIC;
+
+-- ===================================================================
+-- Redis fan-out (docs/redis.md): committed order events go to the market
+-- event ring; the publisher's status.
+-- ===================================================================
+-- committed order events go to the market event ring (src/trading/order_events.c)
+CREATE FUNCTION zvt._order_events_publish() RETURNS trigger
+    LANGUAGE C
+    AS 'MODULE_PATHNAME', 'zvt_order_events_publish';
+COMMENT ON FUNCTION zvt._order_events_publish() IS
+    'Internal: queue a new zvt.order_events row for the market event ring, appended when its transaction commits.';
+-- a trigger function: callable only as a trigger, which fires whatever its grants
+REVOKE ALL ON FUNCTION zvt._order_events_publish() FROM PUBLIC;
+CREATE TRIGGER order_events_publish AFTER INSERT ON zvt.order_events
+    FOR EACH ROW EXECUTE FUNCTION zvt._order_events_publish();
+
+
+CREATE FUNCTION zvt._redis_status(
+        OUT enabled pg_catalog.bool, OUT pid pg_catalog.int4, OUT connected pg_catalog.bool,
+        OUT server pg_catalog.text, OUT connected_since pg_catalog.timestamptz,
+        OUT last_error pg_catalog.text, OUT last_error_at pg_catalog.timestamptz,
+        OUT events_sent pg_catalog.int8, OUT dropped pg_catalog.int8, OUT skipped pg_catalog.int8,
+        OUT reconnects pg_catalog.int8, OUT resyncs pg_catalog.int8, OUT reply_errors pg_catalog.int8,
+        OUT lag_events pg_catalog.int8, OUT lag pg_catalog.interval,
+        OUT last_sent_at pg_catalog.timestamptz, OUT ring_size pg_catalog.int8,
+        OUT ring_head pg_catalog.int8, OUT ring_contended pg_catalog.int8)
+    RETURNS record
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_redis_status';
+COMMENT ON FUNCTION zvt._redis_status() IS
+    'Internal: the Redis publisher''s state and the event ring''s, from shared memory.';
+-- names the Redis server and its last error: for monitoring roles, as zvt.redis_url is superuser-only
+REVOKE ALL ON FUNCTION zvt._redis_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION zvt._redis_status() TO pg_monitor;
+
+CREATE VIEW zvt.redis_status WITH (security_invoker = true) AS
+SELECT s.enabled, s.pid, s.connected, s.server, s.connected_since, s.last_error,
+       s.last_error_at, s.events_sent, s.dropped, s.skipped, s.reconnects, s.resyncs,
+       s.reply_errors, s.lag_events, s.lag, s.last_sent_at, s.ring_size, s.ring_head,
+       s.ring_contended
+  FROM zvt._redis_status() s;
+COMMENT ON VIEW zvt.redis_status IS
+    'The Redis publisher: whether zvt.redis_url is set, its pid, the connection (server as host:port/db, never the password), the last error, counters since server start (stream entries sent, events the event ring overwrote before they were sent, events of other databases or unknown instruments skipped, reconnects, last-value resyncs, commands Redis refused), events committed and not yet sent (lag_events), the commit-to-Redis time of the last batch (lag), and the event ring (capacity, next sequence number, appends that waited for another writer).';
+-- the same readers as zvt._redis_status
+REVOKE ALL ON zvt.redis_status FROM PUBLIC;
+GRANT SELECT ON zvt.redis_status TO pg_monitor;
