@@ -71,8 +71,18 @@ OBJS = \
 	src/metrics/exposition.o \
 	src/metrics/http.o \
 	src/metrics/collect.o \
-	src/metrics/worker.o
-SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread
+	src/metrics/worker.o \
+	src/http/request.o \
+	src/http/jwt.o \
+	src/http/jwt_sql.o \
+	src/http/settings.o \
+	src/http/auth.o \
+	src/http/limits.o \
+	src/http/exec.o \
+	src/http/server.o \
+	src/http/worker.o \
+	src/http/api_temp.o
+SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lcrypto
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
@@ -158,6 +168,8 @@ backtest_metrics_SRC = src/backtest/metrics.c
 backtest_metrics_LIBS = -lm
 http_request_SRC = src/http/request.c
 http_request_LIBS = -ljansson
+http_jwt_SRC = src/http/jwt.c
+http_jwt_LIBS = -ljansson -lcrypto
 backtest_engine_SRC = src/backtest/engine.c
 backtest_engine_LIBS = -lm
 backtest_strategy_SRC = src/backtest/strategy.c src/backtest/indicators.c

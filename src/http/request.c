@@ -96,7 +96,8 @@ void
 http_response_error(HttpResponse *resp, int status, const char *code,
 					const char *message, const char *details, const char *hint)
 {
-	json_t	   *o = json_object();
+	/* not json_object(): in the server that binds to PostgreSQL's SQL function */
+	json_t	   *o = json_pack("{}");
 	char	   *text;
 
 	/* PostgREST's key order: code, details, hint, message */

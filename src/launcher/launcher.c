@@ -20,6 +20,8 @@
  *	   found nothing resting at the current paper generation;
  *	5. the metrics worker (metrics/worker.c) while zvt.metrics_port is
  *	   set, unless it runs;
+ *	5b. the HTTP workers (http/worker.c), zvt.http_workers of them, while
+ *	   zvt.http_port is set, each unless it runs;
  *	6. sleep; reload the configuration on SIGHUP.
  *
  * "Runs" is the worker's claimed slot in its part's shared memory
@@ -56,6 +58,7 @@
 #include "bus/bus.h"
 #include "feed/exchanges.h"
 #include "feed/status.h"
+#include "http/http.h"
 #include "launcher/launcher.h"
 #include "metrics/metrics.h"
 #include "storage/maintenance.h"
@@ -69,6 +72,7 @@ static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
 static void launcher_start_feeds(BackgroundWorkerHandle **handles);
 static void launcher_start_matcher(BackgroundWorkerHandle **handle);
 static void launcher_start_metrics(BackgroundWorkerHandle **handle);
+static void launcher_start_http(BackgroundWorkerHandle **handles);
 static void zvt_worker_init(BackgroundWorker *worker, const char *function,
 							const char *name, int restart_time);
 static void launcher_detach(int code, Datum arg);
@@ -115,6 +119,7 @@ launcher_main(Datum arg)
 	BackgroundWorkerHandle *feeds[FEED_EXCHANGES] = {NULL};
 	BackgroundWorkerHandle *matcher = NULL;
 	BackgroundWorkerHandle *metrics = NULL;
+	BackgroundWorkerHandle *http[HTTP_MAX_WORKERS] = {NULL};
 	TimestampTz next_pass = 0;
 	bool		said_missing = false;
 	bool		have_db = false;
@@ -175,6 +180,10 @@ launcher_main(Datum arg)
 		/* step 3c: the metrics endpoint while it has a port */
 		if (have_db && zvt_metrics_port != 0)
 			launcher_start_metrics(&metrics);
+
+		/* step 3d: the HTTP workers while the front has a port */
+		if (have_db && zvt_http_port != 0)
+			launcher_start_http(http);
 
 		/* step 4: sleep until the next pass, a reload, a worker exit, or half a second */
 		sleep_ms = Min(500, Max(1, (next_pass - now) / 1000));
@@ -328,6 +337,43 @@ launcher_start_metrics(BackgroundWorkerHandle **handle)
 		ereport(LOG,
 				(errmsg("zvt could not start the metrics worker"),
 				 errhint("Raise max_worker_processes.")));
+	}
+}
+
+/*
+ * Start each HTTP worker 0..zvt.http_workers-1 unless it runs (its slot
+ * says).  A worker exits by itself when the port is set back to 0 or it
+ * is no longer among zvt.http_workers.
+ */
+static void
+launcher_start_http(BackgroundWorkerHandle **handles)
+{
+	for (int i = 0; i < Min(zvt_http_workers, HTTP_MAX_WORKERS); i++)
+	{
+		BackgroundWorker worker;
+		pid_t		pid;
+		char		name[BGW_MAXLEN];
+
+		if (handles[i] && GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
+			continue;
+		if (http_worker_running(i))
+			continue;
+		if (handles[i])
+			pfree(handles[i]);
+		handles[i] = NULL;
+		snprintf(name, sizeof(name), "zvt http %d", i);
+		zvt_worker_init(&worker, HTTP_WORKER_MAIN, name, 5);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "zvt http");
+		worker.bgw_main_arg = Int32GetDatum(i);
+		worker.bgw_notify_pid = MyProcPid;
+		if (!RegisterDynamicBackgroundWorker(&worker, &handles[i]))
+		{
+			handles[i] = NULL;
+			ereport(LOG,
+					(errmsg("zvt could not start HTTP worker %d", i),
+					 errhint("Raise max_worker_processes.")));
+			return;
+		}
 	}
 }
 
