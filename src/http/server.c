@@ -593,9 +593,13 @@ serve(struct lws *wsi, HttpSession *s)
 	cx.head = strcmp(s->method, "HEAD") == 0;
 
 	http_exec(&req, &resp, &cx);
+	/*
+	 * Forget the request before answering: completing the transaction
+	 * inside respond may make lws free s (the protocol is bound afresh).
+	 */
+	session_reset(s);
 	rc = respond(wsi, &resp, cx.head);
 	http_response_free(&resp);
-	session_reset(s);
 	return rc;
 }
 
@@ -610,7 +614,7 @@ api_request(struct lws *wsi, HttpSession *s, const char *uri, size_t len)
 	session_reset(s);
 	s->method = read_method(wsi);
 	if (s->method == NULL)
-		return respond_error(wsi, 405, "method not allowed", NULL);
+		return respond_error(wsi, 405, "method not allowed", NULL);	/* s is empty */
 	s->path = xrealloc(NULL, cap);
 	reencode(&s->path, &plen, &cap, uri, len, true);
 	s->query = read_query(wsi);
@@ -623,9 +627,9 @@ api_request(struct lws *wsi, HttpSession *s, const char *uri, size_t len)
 		content_length = strtoll(cl, NULL, 10);
 	if (content_length > (long long) zvt_http_max_body)
 	{
+		session_reset(s);
 		respond_error(wsi, 413, "request body too large",
 					  "Send at most zvt.http_max_body bytes.");
-		session_reset(s);
 		return -1;				/* the body is not read: close */
 	}
 	/* a body follows: wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
@@ -668,9 +672,9 @@ api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return -1;
 			if (s->too_large)
 			{
+				session_reset(s);
 				respond_error(wsi, 413, "request body too large",
 							  "Send at most zvt.http_max_body bytes.");
-				session_reset(s);
 				return -1;
 			}
 			return serve(wsi, s);
