@@ -188,7 +188,8 @@ http_api_serve(const HttpRequest *req, HttpResponse *resp)
 
 	if (strncmp(path, "/rpc/", 5) == 0 && strcmp(req->method, "POST") == 0)
 		serve_rpc(req, resp, decode(path + 5, strlen(path + 5)));
-	else if (strcmp(req->method, "GET") == 0 && path[0] == '/' && path[1] != '\0' &&
+	else if ((strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) &&
+			 path[0] == '/' && path[1] != '\0' &&
 			 strchr(path + 1, '/') == NULL)
 		serve_read(req, resp, decode(path + 1, strlen(path + 1)));
 	else if (strcmp(path, "/") == 0)
