@@ -77,6 +77,8 @@ serve_read(const HttpRequest *req, HttpResponse *resp, const char *name)
 	int			n = 0;
 	char	   *q = pstrdup(req->query);
 	char	   *save;
+	StringInfoData tail;
+	StringInfoData order;
 
 	if (!OidIsValid(rel))
 	{
@@ -84,7 +86,9 @@ serve_read(const HttpRequest *req, HttpResponse *resp, const char *name)
 		return;
 	}
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT COALESCE(pg_catalog.json_agg(t), '[]')::text FROM %s.%s t WHERE true",
+	initStringInfo(&tail);
+	initStringInfo(&order);
+	appendStringInfo(&sql, "SELECT COALESCE(pg_catalog.json_agg(t), '[]')::text FROM (SELECT * FROM %s.%s t WHERE true",
 					 quote_identifier(API_SCHEMA), quote_identifier(name));
 	for (char *tok = strtok_r(q, "&", &save); tok && n < 32; tok = strtok_r(NULL, "&", &save))
 	{
@@ -96,6 +100,30 @@ serve_read(const HttpRequest *req, HttpResponse *resp, const char *name)
 			continue;
 		col = decode(tok, eq - tok);
 		val = decode(eq + 1, strlen(eq + 1));
+		if (strcmp(col, "limit") == 0)
+		{
+			types[n] = INT8OID;
+			values[n] = Int64GetDatum(strtol(val, NULL, 10));
+			n++;
+			appendStringInfo(&tail, " LIMIT $%d", n);
+			continue;
+		}
+		if (strcmp(col, "order") == 0)
+		{
+			char	   *dot = strrchr(val, '.');
+			bool		desc = dot && strcmp(dot, ".desc") == 0;
+
+			if (dot)
+				*dot = '\0';
+			if (get_attnum(rel, val) == InvalidAttrNumber)
+			{
+				http_response_error(resp, 400, "PGRST100", "\"failed to parse order\"", NULL, NULL);
+				return;
+			}
+			appendStringInfo(&order, "%s t.%s%s", order.len ? "," : " ORDER BY",
+							 quote_identifier(val), desc ? " DESC" : "");
+			continue;
+		}
 		if (strncmp(val, "eq.", 3) != 0 || get_attnum(rel, col) == InvalidAttrNumber)
 		{
 			http_response_error(resp, 400, "PGRST100", "\"failed to parse filter\"", NULL, NULL);
@@ -104,8 +132,10 @@ serve_read(const HttpRequest *req, HttpResponse *resp, const char *name)
 		types[n] = TEXTOID;
 		values[n] = CStringGetTextDatum(val + 3);
 		n++;
-		appendStringInfo(&sql, " AND t.%s::text = $%d", quote_identifier(col), n);
+		appendStringInfo(&sql, " AND t.%s = $%d::text::%s", quote_identifier(col), n,
+						 format_type_be(get_atttype(rel, get_attnum(rel, col))));
 	}
+	appendStringInfo(&sql, "%s%s) t", order.data, tail.data);
 	SPI_connect();
 	if (SPI_execute_with_args(sql.data, n, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zvt http: read failed");
