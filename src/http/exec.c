@@ -74,14 +74,33 @@ malloced(char *s)
 static void
 set_request(const HttpRequest *req, const char *role, const char *claims)
 {
-	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
-	char	   *path = psprintf("%s", req->path);
+	static SPIPlanPtr role_plan = NULL;
+	static SPIPlanPtr settings_plan = NULL;
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[5];
 
+	/* both statements are planned once per worker (SPI_keepplan) */
+	if (role_plan == NULL)
+	{
+		role_plan = SPI_prepare("SELECT pg_catalog.set_config('role', $1, true)", 1, types);
+		if (role_plan == NULL || SPI_keepplan(role_plan) != 0)
+			elog(ERROR, "zvt http: could not prepare SET ROLE");
+	}
+	if (settings_plan == NULL)
+	{
+		settings_plan = SPI_prepare("SELECT pg_catalog.set_config('request.jwt.claims', $1, true),"
+									" pg_catalog.set_config('request.method', $2, true),"
+									" pg_catalog.set_config('request.path', $3, true),"
+									" pg_catalog.set_config('request.headers', $4, true),"
+									" pg_catalog.set_config('request.cookies', $5, true),"
+									" pg_catalog.set_config('response.headers', '', true),"
+									" pg_catalog.set_config('response.status', '', true)",
+									5, types);
+		if (settings_plan == NULL || SPI_keepplan(settings_plan) != 0)
+			elog(ERROR, "zvt http: could not prepare the request settings");
+	}
 	values[0] = CStringGetTextDatum(role);
-	if (SPI_execute_with_args("SELECT pg_catalog.set_config('role', $1, true)",
-							  1, types, values, nulls, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(role_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zvt http: SET ROLE failed");
 	if (superuser())
 		ereport(ERROR,
@@ -90,17 +109,10 @@ set_request(const HttpRequest *req, const char *role, const char *claims)
 				 errdetail("HTTP requests never run as a superuser.")));
 	values[0] = CStringGetTextDatum(claims);
 	values[1] = CStringGetTextDatum(req->method);
-	values[2] = CStringGetTextDatum(path);
+	values[2] = CStringGetTextDatum(req->path);
 	values[3] = CStringGetTextDatum(malloced(http_headers_json(req)));
 	values[4] = CStringGetTextDatum(malloced(http_cookies_json(req)));
-	if (SPI_execute_with_args("SELECT pg_catalog.set_config('request.jwt.claims', $1, true),"
-							  " pg_catalog.set_config('request.method', $2, true),"
-							  " pg_catalog.set_config('request.path', $3, true),"
-							  " pg_catalog.set_config('request.headers', $4, true),"
-							  " pg_catalog.set_config('request.cookies', $5, true),"
-							  " pg_catalog.set_config('response.headers', '', true),"
-							  " pg_catalog.set_config('response.status', '', true)",
-							  5, types, values, nulls, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(settings_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zvt http: setting request.* failed");
 }
 

@@ -41,6 +41,8 @@
 
 #include <libwebsockets.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -217,6 +219,7 @@ listener_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	lws_sock_file_fd_type fd;
 	void	   *kind = lws_get_opaque_user_data(wsi);
 	bool		tls = kind == &listener_api && api_tls;
+	int			one = 1;
 
 	if (reason != LWS_CALLBACK_RAW_RX_FILE)
 		return 0;
@@ -228,6 +231,8 @@ listener_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 		if (c < 0)
 			break;
+		/* a response lws writes in parts must not wait for a delayed ACK */
+		(void) setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		fd.sockfd = c;
 		/* on failure (no descriptor left) lws closes c */
 		conn = lws_adopt_descriptor_vhost(lws_get_vhost(wsi),
