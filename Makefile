@@ -78,7 +78,7 @@ OBJS = \
 	src/http/settings.o \
 	src/http/auth.o \
 	src/http/limits.o \
-	src/http/exec.o \
+	src/http/run.o \
 	src/http/server.o \
 	src/http/worker.o \
 	src/http/api_temp.o

@@ -15,7 +15,7 @@
  * error_description="..."' for a bad token, plain 'Bearer' when a token
  * is required (no anonymous role).  Only the role is decided here;
  * whether the authenticator may become it is PostgreSQL's check, in
- * the request's transaction (exec.c).
+ * the request's transaction (run.c).
  *
  *-------------------------------------------------------------------------
  */

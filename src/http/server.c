@@ -31,7 +31,7 @@
  * extra_headers (PostgREST's and common proxies').
  *
  * A request is run synchronously in the lws callback that completes it
- * (exec.c: one transaction, errors caught there), and the response, head
+ * (run.c: one transaction, errors caught there), and the response, head
  * and body, is written with one lws_write; lws buffers what the socket
  * does not take at once.
  *

@@ -5,7 +5,7 @@
  *	  request.headers and request.cookies (objects), the anonymous
  *	  request.jwt.claims, and reading response.headers (an array of
  *	  one-key objects) back into the response.  Pure C (jansson), so the
- *	  PostgreSQL glue (exec.c) includes no JSON library and the unit tests
+ *	  PostgreSQL glue (run.c) includes no JSON library and the unit tests
  *	  (test/unit/test_http_settings.c) run outside the server.
  *
  *	  Every result is malloc'd; a malloc failure aborts the worker.

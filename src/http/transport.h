@@ -2,7 +2,7 @@
  *
  * src/http/transport.h
  *	  What the transport's files share inside src/http: one request as the
- *	  socket loop (server.c) hands it to the request runner (exec.c),
+ *	  socket loop (server.c) hands it to the request runner (run.c),
  *	  authentication (auth.c), the limits (limits.c) and the shared
  *	  memory they use (worker.c).  Includes postgres.h's world; the API
  *	  layer never includes it.
@@ -49,7 +49,7 @@ typedef struct HttpContext
 extern HttpShared *http_shared;
 extern int	http_worker_number;
 
-/* in exec.c */
+/* in run.c */
 extern void http_exec(HttpRequest *req, HttpResponse *resp, const HttpContext *cx);
 extern bool http_ready(void);
 

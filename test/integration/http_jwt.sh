@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test/integration/http_jwt.sh: authentication and roles of the HTTP front
-# (src/http/auth.c, jwt.c, exec.c), as an attacker would try them.
+# (src/http/auth.c, jwt.c, run.c), as an attacker would try them.
 #
 # Each bad token (expired, not yet valid, issued in the future, wrong
 # signature, alg none, wrong audience, a role that does not exist, a role

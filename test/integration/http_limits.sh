@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test/integration/http_limits.sh: what the HTTP front adds around the API
-# (src/http/limits.c, server.c, exec.c): /live and /ready on the admin
+# (src/http/limits.c, server.c, run.c): /live and /ready on the admin
 # port, keep-alive, HEAD, the URL reaching the API layer as the client
 # encoded it, the body limit (413), oversized heads, the statement
 # timeout (504), rate limits (429 with Retry-After), CORS, Server-Timing,

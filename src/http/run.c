@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * src/http/exec.c
+ * src/http/run.c
  *	  One HTTP request, start to finish, as PostgREST runs it: CORS and
  *	  rate limits, authentication, then one transaction in which the
  *	  request's role is set, the request.* settings are made, the
