@@ -71,7 +71,17 @@ OBJS = \
 	src/metrics/exposition.o \
 	src/metrics/http.o \
 	src/metrics/collect.o \
-	src/metrics/worker.o
+	src/metrics/worker.o \
+	src/http/request.o \
+	src/http/grammar.o \
+	src/http/schema.o \
+	src/http/exec.o \
+	src/http/build.o \
+	src/http/api.o \
+	src/http/write.o \
+	src/http/rpc.o \
+	src/http/openapi.o \
+	src/http/serve_sql.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread
 
 # The install script is every sql/NN_*.sql concatenated in name order.

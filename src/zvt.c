@@ -61,6 +61,9 @@ bool		zvt_paper_matcher = true;
 int			zvt_metrics_port = 0;
 char	   *zvt_metrics_listen = NULL;
 
+/* HTTP front, API layer (src/http/schema.c) */
+char	   *zvt_http_schemas = NULL;
+
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
 
@@ -242,6 +245,16 @@ zvt_define_gucs(void)
 							   "127.0.0.1",
 							   PGC_SIGHUP,
 							   0,
+							   NULL, NULL, NULL);
+
+	/* HTTP front, API layer: what the REST grammar exposes */
+	DefineCustomStringVariable("zvt.http_schemas",
+							   "Schemas the HTTP front exposes, comma-separated; the first is the default.",
+							   "Accept-Profile and Content-Profile pick another of them. Only these schemas' tables, views and functions are reachable, and only as far as the request's role may use them.",
+							   &zvt_http_schemas,
+							   "zvt_api",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("zvt");
