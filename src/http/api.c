@@ -292,7 +292,7 @@ planned_count(Sql *src)
 
 	initStringInfo(&q);
 	appendStringInfo(&q, "EXPLAIN (FORMAT JSON) %s", src->text.data);
-	rc = SPI_execute_with_args(q.data, src->n, src->types, src->values, src->nulls, true, 1);
+	rc = SPI_execute_with_args(q.data, src->n, src->types, src->values, src->nulls, false, 1);
 	if (rc < 0 || SPI_processed < 1)
 		return 0;
 	plan = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -664,6 +664,18 @@ http_api_serve(const HttpRequest *req, HttpResponse *resp)
 	PG_END_TRY();
 	if (ctx.err.status)
 	{
+		/* an error answer carries only its own headers (and 416's Content-Range) */
+		for (int i = resp->nheaders - 1; i >= 0; i--)
+			if (!(ctx.err.status == 416 && strcmp(resp->headers[i].name, "Content-Range") == 0))
+			{
+				free(resp->headers[i].name);
+				free(resp->headers[i].value);
+				memmove(&resp->headers[i], &resp->headers[i + 1],
+						sizeof(HttpHeader) * (resp->nheaders - i - 1));
+				resp->nheaders--;
+			}
+		http_response_header(resp, "Proxy-Status",
+							 psprintf("PostgREST; error=%s", ctx.err.code), true);
 		http_response_error(resp, ctx.err.status, ctx.err.code, ctx.err.message,
 							ctx.err.details_json ? NULL : ctx.err.details, ctx.err.hint);
 		if (ctx.err.details_json)

@@ -289,11 +289,11 @@ resolve_children(ApiCtx *ctx, ApiNode *node, int depth)
 
 /* the node a path names, following keys (aliases) or names */
 static ApiNode *
-find_path(ApiNode *root, const GrPath *p, const char **missing, bool *aliased)
+find_path(ApiNode *root, const GrPath *p, const char **missing, const char **aliased)
 {
 	ApiNode    *n = root;
 
-	*aliased = false;
+	*aliased = NULL;
 	for (int i = 0; i < p->n; i++)
 	{
 		ApiNode    *next = NULL;
@@ -305,7 +305,7 @@ find_path(ApiNode *root, const GrPath *p, const char **missing, bool *aliased)
 		{
 			for (int j = 0; j < n->nchildren; j++)
 				if (strcmp(n->children[j]->name, p->names[i]) == 0)
-					*aliased = true;
+					*aliased = n->children[j]->key;
 			*missing = p->names[i];
 			return NULL;
 		}
@@ -315,12 +315,13 @@ find_path(ApiNode *root, const GrPath *p, const char **missing, bool *aliased)
 }
 
 static bool
-not_embedded(ApiCtx *ctx, const char *name, bool aliased)
+not_embedded(ApiCtx *ctx, const char *name, const char *aliased)
 {
 	if (aliased)
 		return api_fail(ctx, 400, "PGRST108",
 						psprintf("'%s' is not an embedded resource in this request", name),
-						"Target names are not allowed in filters if they have an alias", NULL);
+						"Target names are not allowed in filters if they have an alias",
+						psprintf("Change '%s' to '%s' in filters, orders or limits.", name, aliased));
 	return api_fail(ctx, 400, "PGRST108",
 					psprintf("'%s' is not an embedded resource in this request", name), NULL,
 					psprintf("Verify that '%s' is included in the 'select' query parameter.", name));
@@ -340,7 +341,7 @@ build_tree(ApiCtx *ctx, const ApiRel *rel, const ApiFunc *fn)
 {
 	ApiNode    *root = new_node(ctx, rel, rel->name);
 	const char *missing;
-	bool		aliased;
+	const char *aliased;
 
 	root->items = ctx->q.select;
 	root->nitems = ctx->q.nselect;
@@ -662,7 +663,7 @@ related_order(ApiCtx *ctx, Sql *sql, ApiNode *node, GrOrderTerm *t)
 		if (strcmp(node->children[i]->key, t->relation) == 0)
 			child = node->children[i];
 	if (child == NULL)
-		return not_embedded(ctx, t->relation, false);
+		return not_embedded(ctx, t->relation, NULL);
 	if (!child->to_one)
 		return api_fail(ctx, 400, "PGRST118",
 						psprintf("A related order on '%s' is not possible", t->relation),

@@ -496,7 +496,13 @@ filter_value(Cur *c, GrFilter *f, bool *negate, bool in_tree)
 	if (!operator(c, f, negate))
 		return false;
 	if (f->op == GR_IN)
-		return in_list(c, f);
+	{
+		if (!in_list(c, f))
+			return false;
+		if (!in_tree && c->pos != c->len)
+			return fail_at(c, c->pos, "end of input");
+		return true;
+	}
 	vstart = c->pos;
 	if (in_tree)
 	{

@@ -98,6 +98,7 @@ error_response(HttpResponse *resp, ErrorData *e, bool anonymous)
 
 	http_response_error(resp, http_status_for_sqlstate(code, anonymous), code,
 						e->message, e->detail, e->hint);
+	http_response_header(resp, "Proxy-Status", psprintf("PostgREST; error=%s", code), true);
 }
 
 /*

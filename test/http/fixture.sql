@@ -134,3 +134,4 @@ GRANT USAGE ON SCHEMA zvt_api_test2 TO zvt_test_anon, zvt_test_user;
 CREATE TABLE zvt_api_test2.clients (id int PRIMARY KEY, name text);
 INSERT INTO zvt_api_test2.clients VALUES (10, 'Other schema');
 GRANT SELECT ON zvt_api_test2.clients TO zvt_test_anon, zvt_test_user;
+ANALYZE zvt_api_test.items, zvt_api_test.things, zvt_api_test.clients, zvt_api_test.projects;
