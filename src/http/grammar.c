@@ -655,6 +655,13 @@ select_item(Cur *c, GrSelect *it)
 	}
 	if (!field_name(c, &name))
 		return false;
+	if (strcmp(name, "count") == 0 && eat(c, "()"))
+	{
+		it->kind = GR_SEL_FIELD;
+		it->field.name = name;
+		it->aggregate = name;
+		return true;
+	}
 	if (at(c, ":") && !at(c, "::"))
 	{
 		c->pos++;
