@@ -259,8 +259,8 @@ api_read_headers(ApiCtx *ctx)
  * ---------------------------------------------------------------- */
 
 /* body expression over the rows _r, for the accepted media type */
-static void
-body_expr(ApiCtx *ctx, StringInfo s)
+void
+api_body_expr(ApiCtx *ctx, StringInfo s)
 {
 	const char *agg = ctx->strip_nulls
 		? "pg_catalog.json_agg(pg_catalog.json_strip_nulls(pg_catalog.row_to_json(_r)))"
@@ -423,7 +423,7 @@ api_read(ApiCtx *ctx, const ApiRel *rel)
 	else
 		appendStringInfoString(&sql.text, "NULL::pg_catalog.int8");
 	appendStringInfoString(&sql.text, ", pg_catalog.count(*), ");
-	body_expr(ctx, &sql.text);
+	api_body_expr(ctx, &sql.text);
 	appendStringInfoString(&sql.text, " FROM (SELECT ");
 	if (!build_select_list(ctx, &sql, root))
 		return false;

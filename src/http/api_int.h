@@ -121,6 +121,7 @@ extern bool build_cond(ApiCtx *ctx, Sql *sql, ApiNode *node, GrCond *c);
 
 /* in api.c */
 extern bool api_read_headers(ApiCtx *ctx);
+extern void api_body_expr(ApiCtx *ctx, StringInfo s);
 extern bool api_run_query(ApiCtx *ctx, Sql *sql, ApiNode *root, bool mutation);
 
 /* in write.c */

@@ -100,7 +100,7 @@ no_function(ApiCtx *ctx, const char *fname, char **keys, int nkeys, bool post)
 					names[j] = c->funcs[i].args[j].name;
 				cands[n++] = psprintf("(%s)", keys_text(names, c->funcs[i].nargs));
 			}
-		best = api_fuzzy(psprintf("(%s)", given), cands, n);
+		best = api_fuzzy_min(psprintf("(%s)", given), cands, n, 0.4);
 		if (best)
 			hint = psprintf("Perhaps you meant to call the function %s.%s%s", ctx->schema, fname, best);
 	}
@@ -440,10 +440,8 @@ api_rpc(ApiCtx *ctx, const char *fname)
 		appendStringInfoString(&sql.text, ", pg_catalog.count(*), ");
 		if (!f->retset && ctx->accept == 'j')
 			appendStringInfoString(&sql.text, "coalesce((pg_catalog.json_agg(_r) -> 0)::text, 'null')");
-		else if (ctx->accept == 'o')
-			appendStringInfoString(&sql.text, "coalesce((pg_catalog.json_agg(_r) -> 0)::text, '')");
 		else
-			appendStringInfoString(&sql.text, "coalesce(pg_catalog.json_agg(_r), '[]')::text");
+			api_body_expr(ctx, &sql.text);
 		appendStringInfoString(&sql.text, " FROM (SELECT ");
 		if (!build_select_list(ctx, &sql, root))
 			return false;

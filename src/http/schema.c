@@ -438,6 +438,12 @@ api_schema_exposed(const ApiSchema *s, const char *schema)
 const char *
 api_fuzzy(const char *name, const char *const *candidates, int n)
 {
+	return api_fuzzy_min(name, candidates, n, 0.6);
+}
+
+const char *
+api_fuzzy_min(const char *name, const char *const *candidates, int n, double min)
+{
 	const char *best = NULL;
 	double		best_score = 0.0;
 	int			nlen = strlen(name);
@@ -459,5 +465,5 @@ api_fuzzy(const char *name, const char *const *candidates, int n)
 			best = candidates[i];
 		}
 	}
-	return best_score >= 0.6 ? best : NULL;
+	return best_score >= min ? best : NULL;
 }

@@ -102,5 +102,8 @@ extern bool api_schema_exposed(const ApiSchema *s, const char *schema);
  * none is close (PostgREST's "Perhaps you meant" hints).
  */
 extern const char *api_fuzzy(const char *name, const char *const *candidates, int n);
+/* the same with a minimum similarity (1 - distance / longer length) */
+extern const char *api_fuzzy_min(const char *name, const char *const *candidates, int n,
+								 double min);
 
 #endif							/* ZVT_HTTP_SCHEMA_H */
