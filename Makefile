@@ -74,8 +74,11 @@ OBJS = \
 	src/metrics/worker.o \
 	src/http/request.o \
 	src/http/grammar.o \
+	src/http/grammar_lex.o \
+	src/http/grammar_select.o \
 	src/http/schema.o \
 	src/http/exec.o \
+	src/http/embed.o \
 	src/http/build.o \
 	src/http/api.o \
 	src/http/write.o \
@@ -168,7 +171,7 @@ backtest_metrics_SRC = src/backtest/metrics.c
 backtest_metrics_LIBS = -lm
 http_request_SRC = src/http/request.c
 http_request_LIBS = -ljansson
-http_grammar_SRC = src/http/grammar.c
+http_grammar_SRC = src/http/grammar.c src/http/grammar_lex.c src/http/grammar_select.c
 backtest_engine_SRC = src/backtest/engine.c
 backtest_engine_LIBS = -lm
 backtest_strategy_SRC = src/backtest/strategy.c src/backtest/indicators.c
@@ -243,9 +246,9 @@ EXTRA_CLEAN += test/fuzz/*.bin test/fuzz/work
 
 # PostgREST's query-string grammar (src/http/grammar.c), seeded from
 # test/fuzz/corpus_http; runs as part of `make fuzz`
-test/fuzz/fuzz_http_grammar.bin: test/fuzz/fuzz_http_grammar.c src/http/grammar.c src/http/grammar.h
+test/fuzz/fuzz_http_grammar.bin: test/fuzz/fuzz_http_grammar.c $(http_grammar_SRC) src/http/grammar.h src/http/grammar_int.h
 	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ test/fuzz/fuzz_http_grammar.c src/http/grammar.c
+		-o $@ test/fuzz/fuzz_http_grammar.c $(http_grammar_SRC)
 
 .PHONY: fuzz-http
 fuzz-http: test/fuzz/fuzz_http_grammar.bin

@@ -4,8 +4,8 @@
  *	  What the API layer's files share: the request context (ApiCtx), the
  *	  statement under construction (Sql: text plus typed bound
  *	  parameters), the resolved select tree (ApiNode) and the error they
- *	  return.  Internal to src/http (api.c, build.c, exec.c, write.c,
- *	  rpc.c, openapi.c).
+ *	  return.  Internal to src/http (api.c, embed.c, build.c, exec.c,
+ *	  write.c, rpc.c).
  *
  *	  Invariant: Sql.text only ever receives fixed SQL, identifiers taken
  *	  from the schema cache (quoted with quote_identifier), type names
@@ -109,8 +109,11 @@ extern bool api_fail(ApiCtx *ctx, int status, const char *code, const char *mess
 extern SPITupleTable *sql_run(Sql *sql, uint64 *nrows);
 extern void exec_reset_plans(void);
 
-/* in build.c */
+/* in embed.c */
 extern ApiNode *build_tree(ApiCtx *ctx, const ApiRel *rel, const ApiFunc *fn);
+extern bool build_not_embedded(ApiCtx *ctx, const char *name, const char *aliased);
+
+/* in build.c */
 extern bool build_select_list(ApiCtx *ctx, Sql *sql, ApiNode *node);
 extern bool build_where(ApiCtx *ctx, Sql *sql, ApiNode *node, bool first);
 extern bool build_order(ApiCtx *ctx, Sql *sql, ApiNode *node);

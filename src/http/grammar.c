@@ -7,6 +7,10 @@
  *	  parse ... (line 1, column N)" message and an "unexpected ...
  *	  expecting ..." detail) and the caller stops.
  *
+ *	  This file holds the filters, or/and trees and the split of the
+ *	  query string; grammar_lex.c the lexical pieces and the arena,
+ *	  grammar_select.c select, order and name lists.
+ *
  *	  Memory: one arena per GrQuery (a chain of malloc'd blocks) holds
  *	  every node and string; gr_free releases it in one go, so a parse
  *	  that fails half-way leaks nothing.  Input is bounded by the caller
@@ -19,7 +23,6 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "http/grammar.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -27,27 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GR_MAX_DEPTH 32
-
-struct GrArenaBlock
-{
-	GrArenaBlock *next;
-	size_t		used;
-	size_t		size;
-	char		data[];
-};
-
-/* the cursor over one parameter's text */
-typedef struct Cur
-{
-	const char *s;
-	size_t		pos;
-	size_t		len;
-	GrQuery    *q;
-	GrError    *err;
-	const char *what;			/* "filter", "select parameter", ... */
-	int			depth;
-} Cur;
+#include "http/grammar_int.h"
 
 static const char *const op_names[GR_NOPS] = {
 	"eq", "neq", "gt", "gte", "lt", "lte",
@@ -61,58 +44,6 @@ static const char *const reserved[] = {
 	"select", "order", "limit", "offset", "on_conflict", "columns",
 	"or", "and", "not.or", "not.and", NULL
 };
-
-/* ----------------------------------------------------------------
- * arena
- * ---------------------------------------------------------------- */
-
-static void *
-arena_alloc(GrQuery *q, size_t n)
-{
-	GrArenaBlock *b = q->arena;
-
-	n = (n + 15) & ~(size_t) 15;
-	if (b == NULL || b->size - b->used < n)
-	{
-		size_t		size = n > 8192 ? n : 8192;
-
-		b = malloc(sizeof(GrArenaBlock) + size);
-		if (b == NULL)
-		{
-			fprintf(stderr, "zvt http: out of memory\n");
-			abort();
-		}
-		b->next = q->arena;
-		b->used = 0;
-		b->size = size;
-		q->arena = b;
-	}
-	b->used += n;
-	return memset(b->data + b->used - n, 0, n);
-}
-
-static char *
-arena_strndup(GrQuery *q, const char *s, size_t n)
-{
-	char	   *r = arena_alloc(q, n + 1);
-
-	memcpy(r, s, n);
-	r[n] = '\0';
-	return r;
-}
-
-/* grow *arr (of elem-size items, *n used) by one; returns the new slot */
-static void *
-arena_push(GrQuery *q, void **arr, int *n, size_t elem)
-{
-	char	   *bigger = arena_alloc(q, elem * (*n + 1));
-
-	if (*n > 0)
-		memcpy(bigger, *arr, elem * *n);
-	*arr = bigger;
-	(*n)++;
-	return bigger + elem * (*n - 1);
-}
 
 void
 gr_free(GrQuery *q)
@@ -145,182 +76,6 @@ gr_reserved_key(const char *key)
 }
 
 /* ----------------------------------------------------------------
- * decoding
- * ---------------------------------------------------------------- */
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* percent-decode s[0..n) (and '+' as a space, as form encoding does) */
-static char *
-decode(GrQuery *q, const char *s, size_t n)
-{
-	char	   *r = arena_alloc(q, n + 1);
-	size_t		o = 0;
-
-	for (size_t i = 0; i < n; i++)
-	{
-		if (s[i] == '%' && i + 2 < n &&
-			hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0)
-		{
-			r[o++] = (char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		}
-		else if (s[i] == '+')
-			r[o++] = ' ';
-		else
-			r[o++] = s[i];
-	}
-	r[o] = '\0';
-	return r;
-}
-
-/* ----------------------------------------------------------------
- * errors
- * ---------------------------------------------------------------- */
-
-static bool
-fail_at(Cur *c, size_t pos, const char *expecting)
-{
-	char		unexpected[32];
-
-	if (pos >= c->len)
-		snprintf(unexpected, sizeof(unexpected), "end of input");
-	else
-		snprintf(unexpected, sizeof(unexpected), "\"%c\"", c->s[pos]);
-	snprintf(c->err->message, sizeof(c->err->message),
-			 "\"failed to parse %s (%.*s)\" (line 1, column %zu)",
-			 c->what, (int) (c->len > 300 ? 300 : c->len), c->s, pos + 1);
-	snprintf(c->err->details, sizeof(c->err->details),
-			 "unexpected %s expecting %s", unexpected, expecting);
-	return false;
-}
-
-/* ----------------------------------------------------------------
- * lexical pieces
- * ---------------------------------------------------------------- */
-
-static bool
-at(Cur *c, const char *lit)
-{
-	size_t		n = strlen(lit);
-
-	return c->len - c->pos >= n && memcmp(c->s + c->pos, lit, n) == 0;
-}
-
-static bool
-eat(Cur *c, const char *lit)
-{
-	if (!at(c, lit))
-		return false;
-	c->pos += strlen(lit);
-	return true;
-}
-
-static bool
-ident_char(unsigned char ch)
-{
-	return isalnum(ch) || ch == '_' || ch == '$' || ch == ' ' || ch >= 0x80;
-}
-
-/* "..." with backslash escapes; c->pos at the opening quote */
-static bool
-quoted(Cur *c, char **out)
-{
-	size_t		start;
-	char	   *r;
-	size_t		o = 0;
-
-	c->pos++;
-	start = c->pos;
-	r = arena_alloc(c->q, c->len - start + 1);
-	while (c->pos < c->len && c->s[c->pos] != '"')
-	{
-		if (c->s[c->pos] == '\\' && c->pos + 1 < c->len)
-			c->pos++;
-		r[o++] = c->s[c->pos++];
-	}
-	if (c->pos >= c->len)
-		return fail_at(c, c->pos, "\"\\\"\"");
-	c->pos++;
-	r[o] = '\0';
-	*out = r;
-	return true;
-}
-
-/*
- * A field name: quoted, or identifier characters with single dashes
- * between them (my-col, but not the "->" of a JSON path).
- */
-static bool
-field_name(Cur *c, char **out)
-{
-	size_t		start = c->pos;
-
-	if (c->pos < c->len && c->s[c->pos] == '"')
-		return quoted(c, out);
-	while (c->pos < c->len)
-	{
-		unsigned char ch = c->s[c->pos];
-
-		if (ident_char(ch))
-			c->pos++;
-		else if (ch == '-' && c->pos > start && c->pos + 1 < c->len &&
-				 c->s[c->pos + 1] != '>' && ident_char(c->s[c->pos + 1]))
-			c->pos++;
-		else
-			break;
-	}
-	if (c->pos == start)
-		return fail_at(c, c->pos, "field name (* or [a..z0..9_$])");
-	*out = arena_strndup(c->q, c->s + start, c->pos - start);
-	return true;
-}
-
-static bool
-json_path(Cur *c, GrField *f)
-{
-	while (at(c, "->"))
-	{
-		GrJsonStep *st = arena_push(c->q, (void **) &f->json, &f->njson, sizeof(GrJsonStep));
-		size_t		start;
-
-		c->pos += 2;
-		st->as_text = eat(c, ">");
-		if (c->pos < c->len && c->s[c->pos] == '"')
-		{
-			if (!quoted(c, &st->key))
-				return false;
-			continue;
-		}
-		start = c->pos;
-		if (c->pos < c->len && c->s[c->pos] == '-')
-			c->pos++;
-		while (c->pos < c->len && (ident_char(c->s[c->pos]) || c->s[c->pos] == '@'))
-			c->pos++;
-		if (c->pos == start || (c->pos == start + 1 && c->s[start] == '-'))
-			return fail_at(c, c->pos, "key or index after json arrow");
-		st->key = arena_strndup(c->q, c->s + start, c->pos - start);
-	}
-	return true;
-}
-
-static bool
-field(Cur *c, GrField *f)
-{
-	return field_name(c, &f->name) && json_path(c, f);
-}
-
-/* ----------------------------------------------------------------
  * filters
  * ---------------------------------------------------------------- */
 
@@ -328,17 +83,17 @@ field(Cur *c, GrField *f)
 static bool
 in_list(Cur *c, GrFilter *f)
 {
-	if (!eat(c, "("))
-		return fail_at(c, c->pos, "\"(\"");
-	if (eat(c, ")"))
+	if (!gr_eat(c, "("))
+		return gr_fail_at(c, c->pos, "\"(\"");
+	if (gr_eat(c, ")"))
 		return true;
 	for (;;)
 	{
-		char	  **slot = arena_push(c->q, (void **) &f->list, &f->nlist, sizeof(char *));
+		char	  **slot = gr_arena_push(c->q, (void **) &f->list, &f->nlist, sizeof(char *));
 
 		if (c->pos < c->len && c->s[c->pos] == '"')
 		{
-			if (!quoted(c, slot))
+			if (!gr_quoted(c, slot))
 				return false;
 		}
 		else
@@ -347,12 +102,12 @@ in_list(Cur *c, GrFilter *f)
 
 			while (c->pos < c->len && c->s[c->pos] != ',' && c->s[c->pos] != ')')
 				c->pos++;
-			*slot = arena_strndup(c->q, c->s + start, c->pos - start);
+			*slot = gr_arena_strndup(c->q, c->s + start, c->pos - start);
 		}
-		if (eat(c, ")"))
+		if (gr_eat(c, ")"))
 			return true;
-		if (!eat(c, ","))
-			return fail_at(c, c->pos, "\",\" or \")\"");
+		if (!gr_eat(c, ","))
+			return gr_fail_at(c, c->pos, "\",\" or \")\"");
 	}
 }
 
@@ -367,7 +122,7 @@ tree_value(Cur *c, char **out)
 	int			depth = 0;
 
 	if (c->pos < c->len && c->s[c->pos] == '"')
-		return quoted(c, out);
+		return gr_quoted(c, out);
 	while (c->pos < c->len)
 	{
 		char		ch = c->s[c->pos];
@@ -380,7 +135,7 @@ tree_value(Cur *c, char **out)
 			break;
 		c->pos++;
 	}
-	*out = arena_strndup(c->q, c->s + start, c->pos - start);
+	*out = gr_arena_strndup(c->q, c->s + start, c->pos - start);
 	return true;
 }
 
@@ -402,12 +157,12 @@ operator(Cur *c, GrFilter *f, bool *negate)
 	size_t		best_len = 0;
 	int			longest = 0;
 
-	*negate = eat(c, "not.");
+	*negate = gr_eat(c, "not.");
 	for (int i = 0; i < GR_NOPS; i++)
 	{
 		size_t		n = strlen(op_names[i]);
 
-		if (at(c, op_names[i]) && n > best_len &&
+		if (gr_at(c, op_names[i]) && n > best_len &&
 			c->pos + n <= c->len && (c->pos + n == c->len ||
 									 c->s[c->pos + n] == '.' || c->s[c->pos + n] == '('))
 		{
@@ -425,7 +180,7 @@ operator(Cur *c, GrFilter *f, bool *negate)
 			if (m > longest)
 				longest = m;
 		}
-		fail_at(c, c->pos + longest, *negate ? "operator (eq, gt, ...)" :
+		gr_fail_at(c, c->pos + longest, *negate ? "operator (eq, gt, ...)" :
 				"\"not\" or operator (eq, gt, ...)");
 		/* PostgREST reports the column where the operator began */
 		snprintf(c->err->message, sizeof(c->err->message),
@@ -435,29 +190,29 @@ operator(Cur *c, GrFilter *f, bool *negate)
 	}
 	f->op = (GrOp) best;
 	c->pos += best_len;
-	if (eat(c, "("))
+	if (gr_eat(c, "("))
 	{
 		size_t		ms = c->pos;
 
 		while (c->pos < c->len && c->s[c->pos] != ')')
 			c->pos++;
 		if (c->pos >= c->len)
-			return fail_at(c, c->pos, "\")\"");
+			return gr_fail_at(c, c->pos, "\")\"");
 		if (f->op >= GR_FTS && f->op <= GR_WFTS)
-			f->lang = arena_strndup(c->q, c->s + ms, c->pos - ms);
+			f->lang = gr_arena_strndup(c->q, c->s + ms, c->pos - ms);
 		else if (c->pos - ms == 3 && memcmp(c->s + ms, "any", 3) == 0)
 			f->quant = GR_QUANT_ANY;
 		else if (c->pos - ms == 3 && memcmp(c->s + ms, "all", 3) == 0)
 			f->quant = GR_QUANT_ALL;
 		else
-			return fail_at(c, ms, "\"any\" or \"all\"");
+			return gr_fail_at(c, ms, "\"any\" or \"all\"");
 		if (f->quant != GR_QUANT_NONE &&
 			!(f->op <= GR_IMATCH))
-			return fail_at(c, ms, "operator (eq, gt, ...)");
+			return gr_fail_at(c, ms, "operator (eq, gt, ...)");
 		c->pos++;
 	}
-	if (!eat(c, "."))
-		return fail_at(c, c->pos, "\".\"");
+	if (!gr_eat(c, "."))
+		return gr_fail_at(c, c->pos, "\".\"");
 	return true;
 }
 
@@ -478,12 +233,12 @@ is_value(Cur *c, GrFilter *f, const char *v)
 				;
 			if (j == n)
 			{
-				f->value = arena_strndup(c->q, ok[i], n);
+				f->value = gr_arena_strndup(c->q, ok[i], n);
 				return true;
 			}
 		}
 	}
-	return fail_at(c, c->pos, "null or trilean value (unknown, true, false)");
+	return gr_fail_at(c, c->pos, "null or trilean value (unknown, true, false)");
 }
 
 /* "[not.]op.value"; in a tree the value stops at , or ) */
@@ -500,7 +255,7 @@ filter_value(Cur *c, GrFilter *f, bool *negate, bool in_tree)
 		if (!in_list(c, f))
 			return false;
 		if (!in_tree && c->pos != c->len)
-			return fail_at(c, c->pos, "end of input");
+			return gr_fail_at(c, c->pos, "end of input");
 		return true;
 	}
 	vstart = c->pos;
@@ -511,7 +266,7 @@ filter_value(Cur *c, GrFilter *f, bool *negate, bool in_tree)
 	}
 	else
 	{
-		v = arena_strndup(c->q, c->s + c->pos, c->len - c->pos);
+		v = gr_arena_strndup(c->q, c->s + c->pos, c->len - c->pos);
 		c->pos = c->len;
 	}
 	if (f->op == GR_IS)
@@ -537,24 +292,24 @@ static bool logic_items(Cur *c, GrCond *node);
 static bool
 logic_item(Cur *c, GrCond **out)
 {
-	GrCond	   *n = arena_alloc(c->q, sizeof(GrCond));
+	GrCond	   *n = gr_arena_alloc(c->q, sizeof(GrCond));
 	size_t		save = c->pos;
-	bool		neg = eat(c, "not.");
+	bool		neg = gr_eat(c, "not.");
 
 	*out = n;
-	if (at(c, "and(") || at(c, "or("))
+	if (gr_at(c, "and(") || gr_at(c, "or("))
 	{
 		n->negate = neg;
-		n->kind = at(c, "and(") ? GR_COND_AND : GR_COND_OR;
+		n->kind = gr_at(c, "and(") ? GR_COND_AND : GR_COND_OR;
 		c->pos += n->kind == GR_COND_AND ? 3 : 2;
 		return logic_items(c, n);
 	}
 	c->pos = save;
 	n->kind = GR_COND_FILTER;
-	if (!field(c, &n->filter.field))
+	if (!gr_field(c, &n->filter.field))
 		return false;
-	if (!eat(c, "."))
-		return fail_at(c, c->pos, "\"->\" or \".\"");
+	if (!gr_eat(c, "."))
+		return gr_fail_at(c, c->pos, "\"->\" or \".\"");
 	return filter_value(c, &n->filter, &n->negate, true);
 }
 
@@ -563,210 +318,23 @@ static bool
 logic_items(Cur *c, GrCond *node)
 {
 	if (++c->depth > GR_MAX_DEPTH)
-		return fail_at(c, c->pos, "less nesting");
-	if (!eat(c, "("))
-		return fail_at(c, c->pos, "\"(\"");
+		return gr_fail_at(c, c->pos, "less nesting");
+	if (!gr_eat(c, "("))
+		return gr_fail_at(c, c->pos, "\"(\"");
 	for (;;)
 	{
-		GrCond	  **slot = arena_push(c->q, (void **) &node->children,
+		GrCond	  **slot = gr_arena_push(c->q, (void **) &node->children,
 									  &node->nchildren, sizeof(GrCond *));
 
 		if (!logic_item(c, slot))
 			return false;
-		if (eat(c, ")"))
+		if (gr_eat(c, ")"))
 			break;
-		if (!eat(c, ","))
-			return fail_at(c, c->pos, "\",\" or \")\"");
+		if (!gr_eat(c, ","))
+			return gr_fail_at(c, c->pos, "\",\" or \")\"");
 	}
 	c->depth--;
 	return true;
-}
-
-/* ----------------------------------------------------------------
- * select
- * ---------------------------------------------------------------- */
-
-static bool select_list(Cur *c, GrSelect **items, int *n);
-
-static bool
-cast_name(Cur *c, char **out)
-{
-	size_t		start = c->pos;
-
-	while (c->pos < c->len &&
-		   (isalnum((unsigned char) c->s[c->pos]) || c->s[c->pos] == '_' ||
-			c->s[c->pos] == ' ' || c->s[c->pos] == '[' || c->s[c->pos] == ']'))
-		c->pos++;
-	if (c->pos == start)
-		return fail_at(c, c->pos, "type name");
-	*out = arena_strndup(c->q, c->s + start, c->pos - start);
-	return true;
-}
-
-/* embed tail: !hint !inner !left ... then (list) */
-static bool
-embed_tail(Cur *c, GrSelect *it)
-{
-	while (eat(c, "!"))
-	{
-		char	   *h;
-
-		if (!field_name(c, &h))
-			return false;
-		if (strcmp(h, "inner") == 0)
-			it->inner = true;
-		else if (strcmp(h, "left") == 0)
-			it->inner = false;
-		else
-			it->hint = h;
-	}
-	if (!eat(c, "("))
-		return fail_at(c, c->pos, "\"(\"");
-	if (++c->depth > GR_MAX_DEPTH)
-		return fail_at(c, c->pos, "less nesting");
-	it->kind = GR_SEL_EMBED;
-	if (!eat(c, ")"))
-	{
-		if (!select_list(c, &it->children, &it->nchildren))
-			return false;
-		if (!eat(c, ")"))
-			return fail_at(c, c->pos, "\",\" or \")\"");
-	}
-	c->depth--;
-	return true;
-}
-
-static bool
-select_item(Cur *c, GrSelect *it)
-{
-	char	   *name;
-
-	if (eat(c, "*"))
-	{
-		it->kind = GR_SEL_STAR;
-		return true;
-	}
-	if (eat(c, "..."))
-	{
-		it->spread = true;
-		if (!field_name(c, &it->relation))
-			return false;
-		return embed_tail(c, it);
-	}
-	if (!field_name(c, &name))
-		return false;
-	if (strcmp(name, "count") == 0 && eat(c, "()"))
-	{
-		it->kind = GR_SEL_FIELD;
-		it->field.name = name;
-		it->aggregate = name;
-		return true;
-	}
-	if (at(c, ":") && !at(c, "::"))
-	{
-		c->pos++;
-		it->alias = name;
-		if (!field_name(c, &name))
-			return false;
-	}
-	if (at(c, "!") || at(c, "("))
-	{
-		it->relation = name;
-		return embed_tail(c, it);
-	}
-	it->kind = GR_SEL_FIELD;
-	it->field.name = name;
-	if (!json_path(c, &it->field))
-		return false;
-	if (eat(c, "::") && !cast_name(c, &it->cast))
-		return false;
-	if (at(c, ".") && c->pos + 1 < c->len && isalpha((unsigned char) c->s[c->pos + 1]))
-	{
-		size_t		start = ++c->pos;
-
-		while (c->pos < c->len && isalpha((unsigned char) c->s[c->pos]))
-			c->pos++;
-		it->aggregate = arena_strndup(c->q, c->s + start, c->pos - start);
-		if (!eat(c, "()"))
-			return fail_at(c, c->pos, "\"()\"");
-		if (eat(c, "::") && !cast_name(c, &it->cast))
-			return false;
-	}
-	else if (strcmp(name, "count") == 0 && eat(c, "()"))
-		it->aggregate = name;
-	return true;
-}
-
-static bool
-select_list(Cur *c, GrSelect **items, int *n)
-{
-	for (;;)
-	{
-		GrSelect   *it = arena_push(c->q, (void **) items, n, sizeof(GrSelect));
-
-		if (!select_item(c, it))
-			return false;
-		if (!eat(c, ","))
-			return true;
-	}
-}
-
-/* ----------------------------------------------------------------
- * order, names lists, paths
- * ---------------------------------------------------------------- */
-
-static bool
-order_list(Cur *c, GrOrderEntry *e)
-{
-	for (;;)
-	{
-		GrOrderTerm *t = arena_push(c->q, (void **) &e->terms, &e->nterms, sizeof(GrOrderTerm));
-		size_t		save = c->pos;
-		char	   *rel;
-
-		if (field_name(c, &rel) && eat(c, "("))
-		{
-			t->relation = rel;
-			if (!field(c, &t->field))
-				return false;
-			if (!eat(c, ")"))
-				return fail_at(c, c->pos, "\")\"");
-		}
-		else
-		{
-			c->pos = save;
-			if (!field(c, &t->field))
-				return false;
-		}
-		if (eat(c, ".asc"))
-			t->desc = false;
-		else if (eat(c, ".desc"))
-			t->desc = true;
-		if (eat(c, ".nullsfirst"))
-			t->nulls = 1;
-		else if (eat(c, ".nullslast"))
-			t->nulls = 2;
-		if (c->pos == c->len)
-			return true;
-		if (!eat(c, ","))
-			return fail_at(c, c->pos, "\",\" or end of input");
-	}
-}
-
-static bool
-name_list(Cur *c, char ***names, int *n)
-{
-	for (;;)
-	{
-		char	  **slot = arena_push(c->q, (void **) names, n, sizeof(char *));
-
-		if (!field_name(c, slot))
-			return false;
-		if (c->pos == c->len)
-			return true;
-		if (!eat(c, ","))
-			return fail_at(c, c->pos, "\",\" or end of input");
-	}
 }
 
 /* split "a.b.last" into the path {a,b} and the last piece (c->pos there) */
@@ -778,11 +346,11 @@ tree_path(Cur *c, GrPath *p)
 		size_t		save = c->pos;
 		char	   *name;
 
-		if (!field_name(c, &name))
+		if (!gr_field_name(c, &name))
 			return false;
 		if (c->pos < c->len && c->s[c->pos] == '.')
 		{
-			char	  **slot = arena_push(c->q, (void **) &p->names, &p->n, sizeof(char *));
+			char	  **slot = gr_arena_push(c->q, (void **) &p->names, &p->n, sizeof(char *));
 
 			*slot = name;
 			c->pos++;
@@ -833,7 +401,7 @@ parse_range(Cur *c, GrQuery *q, GrPath *path, bool is_limit, const char *value)
 		}
 	if (r == NULL)
 	{
-		r = arena_push(q, (void **) &q->ranges, &q->nranges, sizeof(GrRangeEntry));
+		r = gr_arena_push(q, (void **) &q->ranges, &q->nranges, sizeof(GrRangeEntry));
 		r->path = *path;
 		r->limit = -1;
 	}
@@ -843,7 +411,7 @@ parse_range(Cur *c, GrQuery *q, GrPath *path, bool is_limit, const char *value)
 		Cur			vc;
 
 		cur_init(&vc, q, c->err, is_limit ? "limit" : "offset", value);
-		return fail_at(&vc, (size_t) (end - value), "digit or end of input");
+		return gr_fail_at(&vc, (size_t) (end - value), "digit or end of input");
 	}
 	if (is_limit)
 		r->limit = v;
@@ -863,7 +431,7 @@ parse_param(GrQuery *q, char *key, char *value, const char *const *arg_names,
 	for (int i = 0; i < narg_names; i++)
 		if (strcmp(key, arg_names[i]) == 0)
 		{
-			GrParam    *p = arena_push(q, (void **) &q->args, &q->nargs, sizeof(GrParam));
+			GrParam    *p = gr_arena_push(q, (void **) &q->args, &q->nargs, sizeof(GrParam));
 
 			p->key = key;
 			p->value = value;
@@ -875,10 +443,10 @@ parse_param(GrQuery *q, char *key, char *value, const char *const *arg_names,
 		cur_init(&vc, q, err, "select parameter", value);
 		q->select = NULL;
 		q->nselect = 0;
-		if (!select_list(&vc, &q->select, &q->nselect))
+		if (!gr_select_list(&vc, &q->select, &q->nselect))
 			return false;
 		if (vc.pos != vc.len)
-			return fail_at(&vc, vc.pos, "\",\" or end of input");
+			return gr_fail_at(&vc, vc.pos, "\",\" or end of input");
 		return true;
 	}
 	if (strcmp(key, "on_conflict") == 0 || strcmp(key, "columns") == 0)
@@ -886,8 +454,8 @@ parse_param(GrQuery *q, char *key, char *value, const char *const *arg_names,
 		bool		oc = key[0] == 'o';
 
 		cur_init(&vc, q, err, oc ? "on_conflict parameter" : "columns parameter", value);
-		return oc ? name_list(&vc, &q->on_conflict, &q->non_conflict)
-			: name_list(&vc, &q->columns, &q->ncolumns);
+		return oc ? gr_name_list(&vc, &q->on_conflict, &q->non_conflict)
+			: gr_name_list(&vc, &q->columns, &q->ncolumns);
 	}
 
 	/* the rest may sit on an embedded path: clients.order=... */
@@ -904,7 +472,7 @@ parse_param(GrQuery *q, char *key, char *value, const char *const *arg_names,
 				(path.n > 0 && strcmp(path.names[path.n - 1], "not") == 0 &&
 				 (ends_with_key(&kc, "or") || ends_with_key(&kc, "and"))))
 			{
-				GrCondEntry *e = arena_push(q, (void **) &q->conds, &q->nconds, sizeof(GrCondEntry));
+				GrCondEntry *e = gr_arena_push(q, (void **) &q->conds, &q->nconds, sizeof(GrCondEntry));
 
 				if (path.n > 0 && strcmp(path.names[path.n - 1], "not") == 0)
 				{
@@ -912,23 +480,23 @@ parse_param(GrQuery *q, char *key, char *value, const char *const *arg_names,
 					path.n--;
 				}
 				e->path = path;
-				e->cond = arena_alloc(q, sizeof(GrCond));
+				e->cond = gr_arena_alloc(q, sizeof(GrCond));
 				e->cond->negate = neg;
 				e->cond->kind = ends_with_key(&kc, "or") ? GR_COND_OR : GR_COND_AND;
 				cur_init(&vc, q, err, "logic tree", value);
 				if (!logic_items(&vc, e->cond))
 					return false;
 				if (vc.pos != vc.len)
-					return fail_at(&vc, vc.pos, "end of input");
+					return gr_fail_at(&vc, vc.pos, "end of input");
 				return true;
 			}
 			if (ends_with_key(&kc, "order"))
 			{
-				GrOrderEntry *e = arena_push(q, (void **) &q->orders, &q->norders, sizeof(GrOrderEntry));
+				GrOrderEntry *e = gr_arena_push(q, (void **) &q->orders, &q->norders, sizeof(GrOrderEntry));
 
 				e->path = path;
 				cur_init(&vc, q, err, "order", value);
-				return order_list(&vc, e);
+				return gr_order_list(&vc, e);
 			}
 			if (ends_with_key(&kc, "limit") || ends_with_key(&kc, "offset"))
 				return parse_range(&kc, q, &path, ends_with_key(&kc, "limit"), value);
@@ -944,14 +512,14 @@ parse_param(GrQuery *q, char *key, char *value, const char *const *arg_names,
 
 		if (!tree_path(&kc, &path))
 			return false;
-		e = arena_push(q, (void **) &q->conds, &q->nconds, sizeof(GrCondEntry));
+		e = gr_arena_push(q, (void **) &q->conds, &q->nconds, sizeof(GrCondEntry));
 		e->path = path;
-		e->cond = arena_alloc(q, sizeof(GrCond));
+		e->cond = gr_arena_alloc(q, sizeof(GrCond));
 		e->cond->kind = GR_COND_FILTER;
-		if (!field(&kc, &e->cond->filter.field))
+		if (!gr_field(&kc, &e->cond->filter.field))
 			return false;
 		if (kc.pos != kc.len)
-			return fail_at(&kc, kc.pos, "\"->\", \".\" or end of input");
+			return gr_fail_at(&kc, kc.pos, "\"->\", \".\" or end of input");
 		cur_init(&vc, q, err, "filter", value);
 		return filter_value(&vc, &e->cond->filter, &e->cond->negate, false);
 	}
@@ -974,9 +542,9 @@ split_params(const char *query, GrQuery *q, char **keys, char **values, int max)
 		{
 			size_t		klen = eq ? (size_t) (eq - p) : len;
 
-			keys[n] = decode(q, p, klen);
+			keys[n] = gr_decode(q, p, klen);
 			if (values)
-				values[n] = eq ? decode(q, eq + 1, len - klen - 1) : decode(q, "", 0);
+				values[n] = eq ? gr_decode(q, eq + 1, len - klen - 1) : gr_decode(q, "", 0);
 			n++;
 		}
 		p = amp ? amp + 1 : NULL;
