@@ -149,6 +149,7 @@ resolve_embed(ApiCtx *ctx, ApiNode *parent, GrSelect *it, ApiNode **out)
 	const ApiFk **cands = palloc(sizeof(ApiFk *) * (s->nfks * 2 + 1));
 	bool	   *to_one = palloc(sizeof(bool) * (s->nfks * 2 + 1));
 	int			n = 0;
+	bool		by_key = false;
 	ApiNode    *child;
 
 	if (parent->rel == NULL)
@@ -175,6 +176,7 @@ resolve_embed(ApiCtx *ctx, ApiNode *parent, GrSelect *it, ApiNode **out)
 	if (n == 0)
 	{
 		/* by the key's name or its single column: select=*,client:client_id(*) */
+		by_key = true;
 		for (int i = 0; i < s->nfks; i++)
 		{
 			const ApiFk *fk = &s->fks[i];
@@ -192,6 +194,20 @@ resolve_embed(ApiCtx *ctx, ApiNode *parent, GrSelect *it, ApiNode **out)
 				to_one[n++] = false;
 			}
 		}
+	}
+	if (n > 1 && by_key)
+	{
+		/* by a key's name: the key's own tables before the views over them */
+		int			m = 0;
+
+		for (int i = 0; i < n; i++)
+			if ((to_one[i] ? cands[i]->to : cands[i]->from)->kind != 'v')
+			{
+				cands[m] = cands[i];
+				to_one[m++] = to_one[i];
+			}
+		if (m > 0)
+			n = m;
 	}
 	if (n == 0)
 		return no_relationship(ctx, parent, it);

@@ -22,7 +22,12 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "catalog/pg_type.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "executor/spi.h"
 #include "http/api.h"
 #include "http/api_int.h"
@@ -81,6 +86,14 @@ relcache_changed(Datum arg, Oid relid)
 			http_api_reset();
 			return;
 		}
+	/* a key or column of a table under an exposed view */
+	for (int i = 0; i < cache->nrels; i++)
+		for (int j = 0; j < cache->rels[i]->ncols; j++)
+			if (cache->rels[i]->cols[j].base == relid)
+			{
+				http_api_reset();
+				return;
+			}
 }
 
 static char *
@@ -240,7 +253,7 @@ load_columns(ApiSchema *s)
 					  "               AND i.indisprimary AND a.attnum = ANY (i.indkey)), "
 					  "       pg_catalog.col_description(a.attrelid, a.attnum), "
 					  "       (SELECT count(*) FROM pg_catalog.pg_attribute a2 WHERE a2.attrelid = a.attrelid "
-					  "        AND a2.attnum > 0 AND NOT a2.attisdropped)::int "
+					  "        AND a2.attnum > 0 AND NOT a2.attisdropped)::int, a.attnum "
 					  "FROM pg_catalog.pg_attribute a "
 					  "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
 					  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -255,6 +268,7 @@ load_columns(ApiSchema *s)
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		Oid			relid = col_oid(t, d, 1);
 		ApiColumn  *c;
+		bool		isnull;
 
 		if (r == NULL || r->oid != relid)
 		{
@@ -271,63 +285,131 @@ load_columns(ApiSchema *s)
 		c->default_expr = col_text(t, d, 6);
 		c->pk = col_bool(t, d, 7);
 		c->description = col_text(t, d, 8);
+		c->attnum = DatumGetInt16(SPI_getbinval(t, d, 10, &isnull));
 	}
 }
 
+/*
+ * Where each column of an exposed relation comes from: a table column is
+ * itself; a view column that is a plain column of a relation in its FROM
+ * list is that column, followed through views below it (depth-bounded).
+ * Other view columns (expressions) come from nowhere (InvalidOid).
+ */
+static void
+base_column(Oid relid, AttrNumber att, int depth, Oid *base, AttrNumber *batt)
+{
+	Relation	rel;
+
+	*base = relid;
+	*batt = att;
+	if (depth > 8 || get_rel_relkind(relid) != RELKIND_VIEW)
+		return;
+	*base = InvalidOid;
+	rel = relation_open(relid, AccessShareLock);
+	{
+		Query	   *q = get_view_query(rel);
+		ListCell   *lc;
+
+		foreach(lc, q->targetList)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+			Var		   *v = (Var *) tle->expr;
+			RangeTblEntry *rte;
+
+			if (tle->resjunk || tle->resno != att || !IsA(v, Var) || v->varlevelsup != 0)
+				continue;
+			rte = rt_fetch(v->varno, q->rtable);
+			if (rte->rtekind == RTE_RELATION && v->varattno > 0)
+				base_column(rte->relid, v->varattno, depth + 1, base, batt);
+			break;
+		}
+	}
+	relation_close(rel, AccessShareLock);
+}
+
+/* the index in r->cols of the column that comes from (base, att), or -1 */
+static int
+col_from(const ApiRel *r, Oid base, AttrNumber att)
+{
+	for (int i = 0; i < r->ncols; i++)
+		if (r->cols[i].base == base && r->cols[i].base_att == att)
+			return i;
+	return -1;
+}
+
+/*
+ * Foreign keys between the exposed relations: every foreign key of the
+ * database whose columns some exposed table or view carries on both
+ * sides (a view of trades with instrument_id embeds instruments, as
+ * PostgREST infers from view definitions).
+ */
 static void
 load_fks(ApiSchema *s)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	int			max = 0;
 
+	for (int i = 0; i < s->nrels; i++)
+		for (int j = 0; j < s->rels[i]->ncols; j++)
+			base_column(s->rels[i]->oid, s->rels[i]->cols[j].attnum, 0,
+						&s->rels[i]->cols[j].base, &s->rels[i]->cols[j].base_att);
 	run_catalog_query(s,
-					  "SELECT k.conname::text, k.conrelid, k.confrelid, "
-					  "       ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, o) "
-					  "             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.o), "
-					  "       ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, o) "
-					  "             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o) "
-					  "FROM pg_catalog.pg_constraint k "
-					  "JOIN pg_catalog.pg_class c ON c.oid = k.conrelid "
-					  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-					  "WHERE k.contype = 'f' AND n.nspname = ANY ($1) "
+					  "SELECT k.conname::text, k.conrelid, k.confrelid, k.conkey, k.confkey "
+					  "FROM pg_catalog.pg_constraint k WHERE k.contype = 'f' AND $1 IS NOT NULL "
 					  "ORDER BY k.conrelid, k.conname");
 	MemoryContextSwitchTo(cxt);
-	s->fks = palloc0(sizeof(ApiFk) * (SPI_processed + 1));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
-		ApiFk	   *fk = &s->fks[s->nfks];
+		Oid			from = col_oid(t, d, 2);
+		Oid			to = col_oid(t, d, 3);
 		bool		isnull;
-		Datum		fromarr = SPI_getbinval(t, d, 4, &isnull);
-		Datum		toarr = SPI_getbinval(t, d, 5, &isnull);
-		Datum	   *fe,
-				   *te;
+		Datum	   *fk,
+				   *tk;
 		int			nf,
 					nt;
-		bool		ok = true;
 
-		fk->conname = col_text(t, d, 1);
-		fk->from = rel_by_oid(s, col_oid(t, d, 2));
-		fk->to = rel_by_oid(s, col_oid(t, d, 3));
-		if (fk->from == NULL || fk->to == NULL)
-			continue;			/* the target is not exposed */
-		deconstruct_array(DatumGetArrayTypeP(fromarr), TEXTOID, -1, false, TYPALIGN_INT,
-						  &fe, NULL, &nf);
-		deconstruct_array(DatumGetArrayTypeP(toarr), TEXTOID, -1, false, TYPALIGN_INT,
-						  &te, NULL, &nt);
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(t, d, 4, &isnull)), INT2OID, 2, true,
+						  TYPALIGN_SHORT, &fk, NULL, &nf);
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(t, d, 5, &isnull)), INT2OID, 2, true,
+						  TYPALIGN_SHORT, &tk, NULL, &nt);
 		if (nf != nt || nf == 0)
 			continue;
-		fk->ncols = nf;
-		fk->from_cols = palloc(sizeof(int) * nf);
-		fk->to_cols = palloc(sizeof(int) * nf);
-		for (int j = 0; j < nf; j++)
-		{
-			fk->from_cols[j] = api_find_col(fk->from, TextDatumGetCString(fe[j]));
-			fk->to_cols[j] = api_find_col(fk->to, TextDatumGetCString(te[j]));
-			ok = ok && fk->from_cols[j] >= 0 && fk->to_cols[j] >= 0;
-		}
-		if (ok)
-			s->nfks++;
+		for (int a = 0; a < s->nrels; a++)
+			for (int b = 0; b < s->nrels; b++)
+			{
+				ApiRel	   *ra = s->rels[a];
+				ApiRel	   *rb = s->rels[b];
+				int			fc[INDEX_MAX_KEYS];
+				int			tc[INDEX_MAX_KEYS];
+				bool		ok = nf <= INDEX_MAX_KEYS;
+				ApiFk	   *k;
+
+				for (int j = 0; j < nf && ok; j++)
+				{
+					fc[j] = col_from(ra, from, DatumGetInt16(fk[j]));
+					tc[j] = col_from(rb, to, DatumGetInt16(tk[j]));
+					ok = fc[j] >= 0 && tc[j] >= 0;
+				}
+				if (!ok)
+					continue;
+				if (s->nfks >= max)
+				{
+					max = max ? max * 2 : 16;
+					s->fks = s->fks ? repalloc(s->fks, sizeof(ApiFk) * max)
+						: palloc(sizeof(ApiFk) * max);
+				}
+				k = &s->fks[s->nfks++];
+				k->conname = col_text(t, d, 1);
+				k->from = ra;
+				k->to = rb;
+				k->from_cols = palloc(sizeof(int) * nf);
+				k->to_cols = palloc(sizeof(int) * nf);
+				memcpy(k->from_cols, fc, sizeof(int) * nf);
+				memcpy(k->to_cols, tc, sizeof(int) * nf);
+				k->ncols = nf;
+			}
 	}
 }
 

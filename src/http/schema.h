@@ -24,6 +24,11 @@ typedef struct ApiColumn
 	char	   *default_expr;	/* pg_get_expr of the default, or NULL */
 	bool		pk;				/* part of the primary key */
 	char	   *description;	/* COMMENT, or NULL */
+	short		attnum;			/* pg_attribute.attnum */
+	Oid			base;			/* the table column it comes from (itself for a
+								 * table; through a view's definition), or
+								 * InvalidOid for an expression */
+	short		base_att;
 } ApiColumn;
 
 typedef struct ApiRel

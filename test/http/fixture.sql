@@ -95,6 +95,12 @@ CREATE VIEW zvt_api_test.cheap_things WITH (security_invoker = true) AS
     SELECT id, name, price FROM zvt_api_test.things WHERE price < 5;
 COMMENT ON VIEW zvt_api_test.cheap_things IS 'Things under 5';
 
+-- views keep their tables' keys: embedding works through them
+CREATE VIEW zvt_api_test.project_list WITH (security_invoker = true) AS
+    SELECT p.id, p.name AS title, p.client_id FROM zvt_api_test.projects p;
+CREATE VIEW zvt_api_test.client_list WITH (security_invoker = true) AS
+    SELECT c.id, upper(c.name) AS shout FROM zvt_api_test.clients c;
+
 CREATE FUNCTION zvt_api_test.add(a int, b int) RETURNS int
     LANGUAGE sql IMMUTABLE AS 'SELECT a + b';
 COMMENT ON FUNCTION zvt_api_test.add(int, int) IS 'Adds two numbers';
