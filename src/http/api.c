@@ -330,6 +330,9 @@ api_run_query(ApiCtx *ctx, Sql *sql, ApiNode *root, bool mutation)
 	}
 	body = SPI_getvalue(tt->vals[0], tt->tupdesc, 3);
 	location = tt->tupdesc->natts >= 4 ? SPI_getvalue(tt->vals[0], tt->tupdesc, 4) : NULL;
+	ctx->inserted = -1;
+	if (tt->tupdesc->natts >= 5)
+		ctx->inserted = DatumGetInt64(SPI_getbinval(tt->vals[0], tt->tupdesc, 5, &isnull));
 	if (root && root->range)
 		offset = Max(root->range->offset, ctx->range_offset);
 

@@ -95,6 +95,7 @@ typedef struct ApiCtx
 	GrQuery		q;
 	long		range_offset;	/* from Range:, 0 */
 	long		range_limit;	/* from Range:, -1 */
+	int64		inserted;		/* rows an upsert inserted; -1 unknown */
 	ApiError	err;
 } ApiCtx;
 

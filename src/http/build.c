@@ -486,6 +486,18 @@ cast_type(ApiCtx *ctx, const char *name, char **out)
 	return true;
 }
 
+/*
+ * * as the relation's columns, named: the statement's rows never carry
+ * more than the cache knows (a write's RETURNING adds pgrst_inserted)
+ */
+static void
+star_list(Sql *sql, ApiNode *node)
+{
+	for (int i = 0; i < node->rel->ncols; i++)
+		appendStringInfo(&sql->text, "%s_t%d.%s", i ? ", " : "", node->alias,
+						 quote_identifier(node->rel->cols[i].name));
+}
+
 bool
 build_select_list(ApiCtx *ctx, Sql *sql, ApiNode *node)
 {
@@ -494,7 +506,7 @@ build_select_list(ApiCtx *ctx, Sql *sql, ApiNode *node)
 
 	if (node->items == NULL)
 	{
-		appendStringInfo(&sql->text, "_t%d.*", node->alias);
+		star_list(sql, node);
 		return true;
 	}
 	for (int i = 0; i < node->nitems; i++)
@@ -503,7 +515,8 @@ build_select_list(ApiCtx *ctx, Sql *sql, ApiNode *node)
 
 		if (it->kind == GR_SEL_STAR)
 		{
-			appendStringInfo(&sql->text, "%s_t%d.*", first ? "" : ", ", node->alias);
+			appendStringInfoString(&sql->text, first ? "" : ", ");
+			star_list(sql, node);
 			first = false;
 		}
 		else if (it->kind == GR_SEL_FIELD)

@@ -334,6 +334,7 @@ api_write(ApiCtx *ctx, const ApiRel *rel)
 	int64		n;
 	volatile bool ok = false;
 	char		kind = m[0] == 'P' ? (m[1] == 'O' ? 'i' : m[1] == 'A' ? 'u' : 'p') : 'd';
+	bool		upsert = kind == 'p' || (kind == 'i' && ctx->prefs.resolution);
 
 	root = build_tree(ctx, rel, NULL);
 	if (root == NULL)
@@ -392,6 +393,8 @@ api_write(ApiCtx *ctx, const ApiRel *rel)
 		}
 		if (kind == 'u' && p.ncols == 0)
 			appendStringInfoString(&sql.text, ")");
+		else if (upsert)
+			appendStringInfoString(&sql.text, " RETURNING _t0.*, (_t0.xmax = 0) AS pgrst_inserted)");
 		else
 			appendStringInfoString(&sql.text, " RETURNING _t0.*)");
 		appendStringInfoString(&sql.text, " SELECT NULL::pg_catalog.int8, pg_catalog.count(*), ");
@@ -410,6 +413,8 @@ api_write(ApiCtx *ctx, const ApiRel *rel)
 			location_expr(&sql, rel);
 		else
 			appendStringInfoString(&sql.text, ", NULL::pg_catalog.text");
+		if (upsert)
+			appendStringInfoString(&sql.text, ", (SELECT pg_catalog.count(*) FROM _m WHERE _m.pgrst_inserted)");
 		appendStringInfoString(&sql.text, " FROM (SELECT ");
 		if (!build_select_list(ctx, &sql, root))
 			goto out;
@@ -446,7 +451,9 @@ out:
 	if (kind != 'p')
 		http_response_header(ctx->resp, "Content-Range", range, true);
 	if (kind == 'i')
-		ctx->resp->status = 201;
+		ctx->resp->status = ctx->inserted == 0 && ctx->prefs.resolution == 'm' ? 200 : 201;
+	else if (kind == 'p' && ctx->prefs.ret == 'r')
+		ctx->resp->status = ctx->inserted > 0 ? 201 : 200;
 	else
 		ctx->resp->status = ctx->prefs.ret == 'r' ? 200 : 204;
 	{
