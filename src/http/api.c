@@ -23,6 +23,7 @@
 
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "nodes/nodes.h"
 #include "http/api.h"
 #include "http/api_int.h"
 #include "utils/builtins.h"
@@ -568,9 +569,18 @@ route(ApiCtx *ctx)
 
 	if (strcmp(m, "OPTIONS") == 0)
 	{
+		bool		ins = (rel->updatable & (1 << CMD_INSERT)) != 0;
+		bool		upd = (rel->updatable & (1 << CMD_UPDATE)) != 0;
+		bool		del = (rel->updatable & (1 << CMD_DELETE)) != 0;
+		bool		pk = false;
+
+		for (int i = 0; i < rel->ncols; i++)
+			pk = pk || rel->cols[i].pk;
 		ctx->resp->status = 200;
-		http_response_header(ctx->resp, "Allow", rel->kind == 'r' || rel->kind == 'p'
-							 ? "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE" : "OPTIONS,GET,HEAD", true);
+		http_response_header(ctx->resp, "Allow",
+							 psprintf("OPTIONS,GET,HEAD%s%s%s%s", ins ? ",POST" : "",
+									  ins && upd && pk ? ",PUT" : "", upd ? ",PATCH" : "",
+									  del ? ",DELETE" : ""), true);
 		return true;
 	}
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "POST") != 0 &&

@@ -35,6 +35,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "http/api_int.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 static int
@@ -390,8 +391,20 @@ api_rpc(ApiCtx *ctx, const char *fname)
 
 	if (strcmp(m, "OPTIONS") == 0)
 	{
+		bool		found = false;
+		bool		readable = false;
+
+		for (int i = 0; i < ctx->cache->nfuncs; i++)
+			if (strcmp(ctx->cache->funcs[i].schema, ctx->schema) == 0 &&
+				strcmp(ctx->cache->funcs[i].name, fname) == 0)
+			{
+				found = true;
+				readable = readable || ctx->cache->funcs[i].volatility != 'v';
+			}
+		if (!found)
+			return no_function(ctx, fname, NULL, 0, false);
 		ctx->resp->status = 200;
-		http_response_header(ctx->resp, "Allow", "OPTIONS,GET,HEAD,POST", true);
+		http_response_header(ctx->resp, "Allow", readable ? "OPTIONS,GET,HEAD,POST" : "OPTIONS,POST", true);
 		return true;
 	}
 	if (!post && strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)
@@ -405,6 +418,14 @@ api_rpc(ApiCtx *ctx, const char *fname)
 		return false;
 	if (single_json)
 		nkeys = 0;
+
+	/*
+	 * A stable or immutable function runs read-only even by POST, as
+	 * PostgREST runs it (setting read-only is always allowed mid-transaction).
+	 */
+	if (f->volatility != 'v')
+		(void) set_config_option("transaction_read_only", "on", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 
 	sql_init(&sql);
 	if (f->retset || f->ret_composite)

@@ -209,7 +209,8 @@ load_rels(ApiSchema *s)
 
 	run_catalog_query(s,
 					  "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, "
-					  "       pg_catalog.obj_description(c.oid, 'pg_class') "
+					  "       pg_catalog.obj_description(c.oid, 'pg_class'), "
+					  "       pg_catalog.pg_relation_is_updatable(c.oid, false) "
 					  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 					  "WHERE n.nspname = ANY ($1) AND c.relkind IN ('r','v','m','f','p') "
 					  "ORDER BY n.nspname, c.relname");
@@ -226,6 +227,7 @@ load_rels(ApiSchema *s)
 		r->name = col_text(t, d, 3);
 		r->kind = col_text(t, d, 4)[0];
 		r->description = col_text(t, d, 5);
+		r->updatable = atoi(SPI_getvalue(t, d, 6));
 		s->rels[s->nrels++] = r;
 	}
 }

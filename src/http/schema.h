@@ -37,6 +37,8 @@ typedef struct ApiRel
 	char	   *schema;
 	char	   *name;
 	char		kind;			/* pg_class.relkind */
+	int			updatable;		/* pg_relation_is_updatable: bits 1 << CMD_UPDATE,
+								 * CMD_INSERT, CMD_DELETE */
 	ApiColumn  *cols;
 	int			ncols;
 	char	   *description;

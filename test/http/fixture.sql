@@ -98,6 +98,8 @@ COMMENT ON VIEW zvt_api_test.cheap_things IS 'Things under 5';
 -- views keep their tables' keys: embedding works through them
 CREATE VIEW zvt_api_test.project_list WITH (security_invoker = true) AS
     SELECT p.id, p.name AS title, p.client_id FROM zvt_api_test.projects p;
+CREATE VIEW zvt_api_test.project_counts WITH (security_invoker = true) AS
+    SELECT client_id, count(*) AS n FROM zvt_api_test.projects GROUP BY client_id;
 CREATE VIEW zvt_api_test.client_list WITH (security_invoker = true) AS
     SELECT c.id, upper(c.name) AS shout FROM zvt_api_test.clients c;
 
@@ -120,6 +122,9 @@ CREATE FUNCTION zvt_api_test.touch_note(id int, body text) RETURNS void
     LANGUAGE sql VOLATILE AS 'UPDATE zvt_api_test.notes n SET body = touch_note.body WHERE n.id = touch_note.id';
 CREATE FUNCTION zvt_api_test.fail(msg text) RETURNS int
     LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION '%', msg USING HINT = 'a hint', DETAIL = 'a detail'; END$$;
+-- declared STABLE but calls nextval: PostgREST runs it read-only, even by POST
+CREATE FUNCTION zvt_api_test.stable_nextval() RETURNS bigint LANGUAGE plpgsql STABLE AS
+    $$BEGIN RETURN nextval('zvt_api_test.things_id_seq'); END$$;
 CREATE FUNCTION zvt_api_test.ov(a int) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT 'int'$$;
 CREATE FUNCTION zvt_api_test.ov(a text) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT 'text'$$;
 CREATE FUNCTION zvt_api_test.sum_arr(xs int[]) RETURNS int LANGUAGE sql IMMUTABLE AS
