@@ -525,19 +525,25 @@ parse_param(GrQuery *q, char *key, char *value, const char *const *arg_names,
 	}
 }
 
-/* split query on & and =, decoding both sides */
+/*
+ * Split query on & and =, decoding both sides; -1 when it has more than
+ * max parameters (never a silent cut: a dropped filter would widen a
+ * DELETE).
+ */
 static int
 split_params(const char *query, GrQuery *q, char **keys, char **values, int max)
 {
 	int			n = 0;
 	const char *p = query;
 
-	while (p && *p && n < max)
+	while (p && *p)
 	{
 		const char *amp = strchr(p, '&');
 		size_t		len = amp ? (size_t) (amp - p) : strlen(p);
 		const char *eq = memchr(p, '=', len);
 
+		if (len > 0 && n >= max)
+			return -1;
 		if (len > 0)
 		{
 			size_t		klen = eq ? (size_t) (eq - p) : len;
@@ -571,6 +577,13 @@ gr_parse(const char *query, const char *const *arg_names, int narg_names,
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
 	n = split_params(query ? query : "", out, keys, values, GR_MAX_PARAMS);
+	if (n < 0)
+	{
+		snprintf(err->message, sizeof(err->message), "too many query parameters");
+		snprintf(err->details, sizeof(err->details), "At most %d parameters are read.",
+				 GR_MAX_PARAMS);
+		return false;
+	}
 	for (int i = 0; i < n; i++)
 		if (!parse_param(out, keys[i], values[i], arg_names, narg_names, err))
 			return false;

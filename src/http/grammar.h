@@ -172,8 +172,9 @@ typedef struct GrQuery
  * Parse query (the part after '?', still percent-encoded) into *out.
  * Keys listed in arg_names (may be NULL when narg_names is 0) are kept
  * as arguments rather than parsed as filters (GET /rpc/fn?arg=...).
- * Returns true on success; on a grammar error returns false with err
- * filled (PGRST100's message and details).  Either way the caller calls
+ * Returns true on success; on a grammar error (or more than 256
+ * parameters) returns false with err filled (PGRST100's message and
+ * details).  Either way the caller calls
  * gr_free(out).
  */
 extern bool gr_parse(const char *query, const char *const *arg_names,
@@ -181,7 +182,7 @@ extern bool gr_parse(const char *query, const char *const *arg_names,
 
 /*
  * The percent-decoded keys of query, in order, into keys[0..max); returns
- * how many (at most max).  The strings are allocated in q's arena (q must
+ * how many, or -1 when there are more than max.  The strings are allocated in q's arena (q must
  * be zeroed or parsed before; gr_free releases them).
  */
 extern int	gr_param_keys(const char *query, GrQuery *q, char **keys, int max);

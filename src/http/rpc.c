@@ -295,7 +295,7 @@ rpc_args(ApiCtx *ctx, const char *fname, bool post, char ***keys, int *nkeys, ch
 	GrError		gerr;
 
 	*nkeys = 0;
-	*keys = palloc(sizeof(char *) * 257);
+	*keys = palloc(sizeof(char *) * (API_MAX_PARAMS + 1));
 	if (post)
 	{
 		json_error_t jerr;
@@ -313,12 +313,15 @@ rpc_args(ApiCtx *ctx, const char *fname, bool post, char ***keys, int *nkeys, ch
 			if (root == NULL)
 				return api_fail(ctx, 400, "PGRST102", "Empty or invalid json", NULL, NULL);
 		}
+		if (root && json_is_object(root) && json_object_size(root) > API_MAX_PARAMS)
+		{
+			json_decref(root);
+			return api_fail(ctx, 400, "PGRST102", "Too many arguments",
+							psprintf("At most %d arguments are read.", API_MAX_PARAMS), NULL);
+		}
 		if (root && json_is_object(root))
 			json_object_foreach(root, k, v)
-			{
-				if (*nkeys < 256)
-					(*keys)[(*nkeys)++] = pstrdup(k);
-			}
+				(*keys)[(*nkeys)++] = pstrdup(k);
 		*json = root ? (json_is_object(root) ? pnstrdup(req->body, req->body_len) : NULL) : pstrdup("{}");
 		if (root)
 			json_decref(root);
@@ -332,9 +335,9 @@ rpc_args(ApiCtx *ctx, const char *fname, bool post, char ***keys, int *nkeys, ch
 	{
 		/* GET: a key is an argument when some overload has it, once */
 		GrQuery		tmp = {0};
-		char	   *all[256];
-		int			n = gr_param_keys(req->query ? req->query : "", &tmp, all, 256);
-		const char **names = palloc(sizeof(char *) * 257);
+		char	   *all[API_MAX_PARAMS];
+		int			n = gr_param_keys(req->query ? req->query : "", &tmp, all, API_MAX_PARAMS);
+		const char **names = palloc(sizeof(char *) * (API_MAX_PARAMS + 1));
 		int			nnames = 0;
 		json_t	   *obj = json_object();
 		char	   *text;

@@ -176,6 +176,18 @@ test_args_and_errors(void)
 	CHECK(!parse("id;drop=eq.1"));
 	CHECK(gr_reserved_key("select") && !gr_reserved_key("id"));
 	{
+		/* more than 256 parameters: an error, never a silent cut */
+		char		many[4000] = "";
+
+		for (int i = 0; i < 300; i++)
+			strcat(many, "a=eq.1&");
+		CHECK(!parse(many));
+		CHECK_STR(err.message, "too many query parameters");
+		many[256 * 7] = '\0';
+		CHECK(parse(many));
+		CHECK(q.nconds == 256);
+	}
+	{
 		char	   *keys[4];
 		GrQuery		k = {0};
 
