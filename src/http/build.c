@@ -168,6 +168,25 @@ filter_expr(ApiCtx *ctx, Sql *sql, ApiNode *node, GrFilter *f)
 	Oid			t;
 	bool		text_op = f->op >= GR_LIKE && f->op <= GR_IMATCH;
 
+	/* actors=is.null / not.is.null on an embedded resource: [NOT] EXISTS */
+	if (f->field.njson == 0 && api_find_col(node->rel, f->field.name) < 0)
+		for (int i = 0; i < node->nchildren; i++)
+		{
+			ApiNode    *child = node->children[i];
+
+			if (strcmp(child->key, f->field.name) != 0)
+				continue;
+			if (f->op != GR_IS ||
+				(strcmp(f->value, "null") != 0 && strcmp(f->value, "not_null") != 0))
+				return api_fail(ctx, 400, "PGRST120",
+								psprintf("Bad operator on the '%s' embedded resource", child->key),
+								"Only is null or not is null filters are allowed on embedded resources",
+								NULL);
+			if (strcmp(f->value, "null") == 0)
+				appendStringInfoString(&sql->text, "NOT ");
+			return embed_expr(ctx, sql, child, true);
+		}
+
 	switch (f->op)
 	{
 		case GR_IS:
