@@ -4,8 +4,8 @@
  *	  POST (insert, upsert with Prefer: resolution), PATCH, PUT and DELETE
  *	  on a table or an updatable view, as PostgREST 14 answers them.
  *
- *	  The body is validated here (jansson: JSON, objects, keys that are
- *	  columns of the schema cache) and then bound whole as one json
+ *	  The body is validated here (jansson: JSON, or CSV turned into JSON
+ *	  objects of strings; keys that are columns of the schema cache) and then bound whole as one json
  *	  parameter; PostgreSQL turns it into rows with json_populate_record
  *	  (set), so column types are the table's own.  Every statement is
  *	  	WITH _m AS (<INSERT|UPDATE|DELETE> ... RETURNING _t0.*)
@@ -55,6 +55,96 @@ column_not_found(ApiCtx *ctx, const ApiRel *rel, const char *col)
 							 col, rel->name), NULL, NULL);
 }
 
+/*
+ * A text/csv body as a JSON array of objects: the first line names the
+ * columns, an empty field is an empty string and an unquoted NULL is
+ * null (PostgREST's rules); "..." quotes with "" for a quote.  NULL when
+ * the body is not CSV of that shape.
+ */
+static json_t *
+csv_to_json(const char *b, size_t len)
+{
+	json_t	   *rows = json_array();
+	json_t	   *header = json_array();
+	json_t	   *row = NULL;
+	size_t		i = 0;
+	size_t		field = 0;
+	bool		first = true;
+
+	while (i <= len)
+	{
+		StringInfoData f;
+		bool		quoted = false;
+		bool		end_of_line;
+
+		initStringInfo(&f);
+		if (i < len && b[i] == '"')
+		{
+			quoted = true;
+			for (i++; i < len; i++)
+			{
+				if (b[i] == '"' && i + 1 < len && b[i + 1] == '"')
+					appendStringInfoChar(&f, b[i++]);
+				else if (b[i] == '"')
+					break;
+				else
+					appendStringInfoChar(&f, b[i]);
+			}
+			if (i >= len)
+				goto bad;
+			i++;
+		}
+		else
+			for (; i < len && b[i] != ',' && b[i] != '\n' && b[i] != '\r'; i++)
+				appendStringInfoChar(&f, b[i]);
+		if (i < len && b[i] == '\r')
+			i++;
+		end_of_line = i >= len || b[i] == '\n';
+		if (i < len && b[i] != ',' && b[i] != '\n')
+			goto bad;
+		i++;
+		if (first)
+			json_array_append_new(header, json_string(f.data));
+		else
+		{
+			json_t	   *key = json_array_get(header, field);
+
+			if (key == NULL)
+				goto bad;
+			if (row == NULL)
+				row = json_loads("{}", 0, NULL);
+			json_object_set_new(row, json_string_value(key),
+								!quoted && strcmp(f.data, "NULL") == 0 ? json_null() : json_string(f.data));
+		}
+		field++;
+		if (end_of_line)
+		{
+			if (!first && row)
+			{
+				if (field != json_array_size(header))
+					goto bad;
+				json_array_append_new(rows, row);
+				row = NULL;
+			}
+			first = false;
+			field = 0;
+			if (i >= len)
+				break;
+			/* a last empty line ends the body */
+			if (i == len)
+				break;
+		}
+	}
+	json_decref(header);
+	return rows;
+bad:
+	if (row)
+		json_decref(row);
+	json_decref(header);
+	json_decref(rows);
+	return NULL;
+}
+
 static bool
 read_payload(ApiCtx *ctx, const ApiRel *rel, Payload *p, bool object_only)
 {
@@ -64,11 +154,18 @@ read_payload(ApiCtx *ctx, const ApiRel *rel, Payload *p, bool object_only)
 	json_t	   *root;
 
 	memset(p, 0, sizeof(*p));
-	if (ct && strncmp(ct, "application/json", 16) != 0 &&
-		strncmp(ct, "application/vnd.pgrst.object+json", 33) != 0)
+	if (ct && strncmp(ct, "text/csv", 8) == 0)
+	{
+		root = req->body ? csv_to_json(req->body, req->body_len) : NULL;
+		if (root == NULL)
+			return invalid_body(ctx, "Empty or invalid CSV");
+	}
+	else if (ct && strncmp(ct, "application/json", 16) != 0 &&
+			 strncmp(ct, "application/vnd.pgrst.object+json", 33) != 0)
 		return api_fail(ctx, 415, "PGRST107",
 						psprintf("None of these media types are available: %s", ct), NULL, NULL);
-	root = req->body ? json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &jerr) : NULL;
+	else
+		root = req->body ? json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &jerr) : NULL;
 	if (root == NULL || (!json_is_object(root) && !json_is_array(root)))
 	{
 		if (root)
