@@ -85,6 +85,9 @@ char	   *zvt_jwt_jwks_file = NULL;
 char	   *zvt_jwt_aud = NULL;
 char	   *zvt_jwt_role_claim_key = NULL;
 
+/* HTTP front, API layer (src/http/schema.c) */
+char	   *zvt_http_schemas = NULL;
+
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
 
@@ -270,6 +273,16 @@ zvt_define_gucs(void)
 							   NULL, NULL, NULL);
 
 	zvt_define_http_gucs();
+
+	/* HTTP front, API layer: what the REST grammar exposes */
+	DefineCustomStringVariable("zvt.http_schemas",
+							   "Schemas the HTTP front exposes, comma-separated; the first is the default.",
+							   "Accept-Profile and Content-Profile pick another of them. Only these schemas' tables, views and functions are reachable, and only as far as the request's role may use them.",
+							   &zvt_http_schemas,
+							   "zvt_api",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("zvt");
 }

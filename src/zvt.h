@@ -61,6 +61,8 @@ extern char *zvt_jwt_secret;
 extern char *zvt_jwt_jwks_file;
 extern char *zvt_jwt_aud;
 extern char *zvt_jwt_role_claim_key;
+
+extern char *zvt_http_schemas;
 extern bool zvt_preloaded;
 extern void zvt_require_preload(const char *what);
 

@@ -96,8 +96,8 @@ void
 http_response_error(HttpResponse *resp, int status, const char *code,
 					const char *message, const char *details, const char *hint)
 {
-	/* not json_object(): in the server that binds to PostgreSQL's SQL function */
-	json_t	   *o = json_pack("{}");
+	/* not json_object(): the server exports a function of that name, which wins */
+	json_t	   *o = json_loads("{}", 0, NULL);
 	char	   *text;
 
 	/* PostgREST's key order: code, details, hint, message */
