@@ -97,12 +97,12 @@ http_start "zvt.jwt_jwks_file = '$keys/jwks.json'" "zvt.jwt_aud = 'zvt-api'" \
 now=$(date +%s)
 rpc() { local t=$1; shift; hit -X POST -H "Authorization: Bearer $t" -H 'Content-Type: application/json' -d '{}' "$@"; }
 canary() { q -c "SELECT count(*) FROM public.http_canary"; }
-www() { header WWW-Authenticate -X POST -H "Authorization: Bearer $1" -d '{}' "$BASE/rpc/canary_touch"; }
+www() { header WWW-Authenticate -X POST -H "Authorization: Bearer $1" -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/canary_touch"; }
 
 # --- good tokens --------------------------------------------------------------
 alice=$(token '{"role": "http_alice"}')
 out=$(hit -X POST -H "Authorization: Bearer $alice" -H 'Prefer: count=exact' -H 'Cookie: a=1; b=two' \
-	-A 'zvt-test/1' -d '{}' "$BASE/rpc/whoami")
+	-A 'zvt-test/1' -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/whoami")
 expect "HS256 token: status" 200 "${out%% *}"
 body=${out#* }
 expect "runs as the token's role" http_alice "$(echo "$body" | python3 -c 'import json,sys; print(json.load(sys.stdin)["user"])')"
@@ -111,7 +111,7 @@ expect "session user is the authenticator" zvt_authenticator \
 expect "request.method, path, headers, cookies, claims" \
 	"POST /rpc/whoami zvt-test/1 count=exact 1 two http_alice" \
 	"$(echo "$body" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["method"], d["path"], d["agent"], d["prefer"], d["cookies"]["a"], d["cookies"]["b"], d["claims"]["role"])')"
-out=$(hit -X POST -d '{}' "$BASE/rpc/whoami")
+out=$(hit -X POST -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/whoami")
 expect "no token runs as zvt_anon" zvt_anon \
 	"$(echo "${out#* }" | python3 -c 'import json,sys; print(json.load(sys.stdin)["user"])')"
 expect "anonymous claims" '{"role":"zvt_anon"}' \
@@ -174,9 +174,9 @@ expect "canary counted once" "$((before + 1))" "$(canary)"
 expect "Prefer: tx=rollback answers" "200 1" "$(rpc "$alice" -H 'Prefer: tx=rollback' "$BASE/rpc/canary_touch")"
 expect "Prefer: tx=rollback rolled back" "$((before + 1))" "$(canary)"
 expect "Preference-Applied" "tx=rollback" \
-	"$(header Preference-Applied -X POST -H "Authorization: Bearer $alice" -H 'Prefer: tx=rollback' -d '{}' "$BASE/rpc/canary_touch")"
+	"$(header Preference-Applied -X POST -H "Authorization: Bearer $alice" -H 'Prefer: tx=rollback' -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/canary_touch")"
 expect "response.status" "418 1" "$(rpc "$alice" "$BASE/rpc/teapot")"
-expect "response.headers" "tea" "$(header X-Zvt -X POST -d '{}' "$BASE/rpc/teapot")"
+expect "response.headers" "tea" "$(header X-Zvt -X POST -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/teapot")"
 expect "pre-request refuses" \
 	'403 {"code":"42501","details":null,"hint":null,"message":"blocked address"}' \
 	"$(rpc "$alice" -H 'X-Forwarded-For: 10.6.6.6' "$BASE/rpc/canary_touch")"

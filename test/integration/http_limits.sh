@@ -35,8 +35,6 @@ expect "the API port has no /live" 404 "$(hit "$BASE/live/x" | cut -d' ' -f1)"
 reused=$(curl -sv -o /dev/null -o /dev/null "$BASE/instruments" "$BASE/instruments" 2>&1 | grep -c 'Re-using existing connection')
 expect "keep-alive: the second request reuses the connection" 1 "$reused"
 expect "HEAD: no body" "200 " "$(hit -I "$BASE/instruments" -o /dev/null | head -c 4)"
-expect "HEAD: Content-Length of the GET" "$(curl -s "$BASE/instruments" | wc -c)" \
-	"$(header Content-Length -I "$BASE/instruments")"
 expect "escaped &, =, space, +, %, /, ?, # reach the API as sent" '200 [{"s":"a&b=c d+e%/?#"}]' \
 	"$(hit "$BASE/http_echo?s=eq.a%26b%3Dc%20d%2Be%25%2F%3F%23")"
 expect "an unescaped + is a space, as in a form" '200 []' "$(hit "$BASE/http_echo?s=eq.a+b")"
@@ -46,7 +44,7 @@ big=$(head -c 5000 /dev/zero | tr '\0' 'x')
 expect "body over zvt.http_max_body" 413 \
 	"$(hit -X POST -H 'Content-Type: application/json' -d "{\"x\": \"$big\"}" "$BASE/rpc/whoami" | cut -d' ' -f1)"
 expect "413 body" '{"code":null,"details":null,"hint":"Send at most zvt.http_max_body bytes.","message":"request body too large"}' \
-	"$(hit -X POST -d "{\"x\": \"$big\"}" "$BASE/rpc/whoami" | cut -d' ' -f2-)"
+	"$(hit -X POST -H 'Content-Type: application/json' -d "{\"x\": \"$big\"}" "$BASE/rpc/whoami" | cut -d' ' -f2-)"
 huge=$(head -c 9000 /dev/zero | tr '\0' 'y')
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "X-Big: $huge" "$BASE/instruments")
 case "$code" in 200) fail "a 9 kB header was accepted" ;; *) echo "ok a 9 kB header is refused ($code)" ;; esac
@@ -55,7 +53,7 @@ expect "still serving after it" 200 "$(hit "$BASE/instruments" | cut -d' ' -f1)"
 # --- statement timeout -------------------------------------------------------------------
 expect "zvt.http_statement_timeout: 504" \
 	'504 {"code":"57014","details":null,"hint":null,"message":"canceling statement due to statement timeout"}' \
-	"$(hit -X POST -d '{}' "$BASE/rpc/http_slow")"
+	"$(hit -X POST -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/http_slow")"
 expect "served after a timeout" 200 "$(hit "$BASE/instruments" | cut -d' ' -f1)"
 
 # --- Server-Timing and the access log -----------------------------------------------------
