@@ -41,6 +41,7 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
+#include "pgtime.h"
 
 #include "core/zvt_time.h"
 #include "http/api.h"
@@ -184,12 +185,58 @@ answer_error(HttpResponse *resp, ErrorData *edata, bool anonymous)
 		http_response_header(resp, "WWW-Authenticate", "Bearer", true);
 }
 
+/* The value of preference name in Prefer ("timezone" -> "UTC"), palloc'd, or NULL. */
+static char *
+prefer_value(const HttpRequest *req, const char *name)
+{
+	const char *p = http_request_header(req, "prefer");
+	size_t		n = strlen(name);
+
+	while (p && *p)
+	{
+		while (*p == ' ' || *p == ',' || *p == ';')
+			p++;
+		if (strncmp(p, name, n) == 0 && p[n] == '=')
+			return pnstrdup(p + n + 1, strcspn(p + n + 1, ",; "));
+		p += strcspn(p, ",;");
+	}
+	return NULL;
+}
+
 static bool
 prefer_rollback(const HttpRequest *req)
 {
-	const char *p = http_request_header(req, "prefer");
+	char	   *tx = prefer_value(req, "tx");
 
-	return p && strstr(p, "tx=rollback") != NULL;
+	return tx && strcmp(tx, "rollback") == 0;
+}
+
+/* Add what to Preference-Applied, after what the API layer put there. */
+static void
+preference_applied(HttpResponse *resp, const char *what)
+{
+	const char *had = http_response_get_header(resp, "Preference-Applied");
+
+	http_response_header(resp, "Preference-Applied",
+						 had ? psprintf("%s, %s", had, what) : what, true);
+}
+
+/* SET LOCAL TimeZone to a valid zone name (Prefer: timezone=), a bound value. */
+static void
+set_timezone(const char *tz)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			type = TEXTOID;
+	Datum		value = CStringGetTextDatum(tz);
+
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("SELECT pg_catalog.set_config('TimeZone', $1, true)", 1, &type);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "zvt http: could not prepare SET TimeZone");
+	}
+	if (SPI_execute_plan(plan, &value, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zvt http: SET TimeZone failed");
 }
 
 /* ----------------------------------------------------------------
@@ -205,6 +252,7 @@ http_exec(HttpRequest *req, HttpResponse *resp, const HttpContext *cx)
 	int64		t0 = ZVT_TS_TO_UNIX(GetCurrentTimestamp());
 	int64		t1;
 	volatile bool rollback;
+	char	   *volatile tz;
 
 	if (request_cxt == NULL)
 		request_cxt = AllocSetContextCreate(TopMemoryContext, "zvt http request",
@@ -217,6 +265,20 @@ http_exec(HttpRequest *req, HttpResponse *resp, const HttpContext *cx)
 		goto done;
 	t1 = ZVT_TS_TO_UNIX(GetCurrentTimestamp());
 	rollback = prefer_rollback(req);
+	tz = prefer_value(req, "timezone");
+	if (tz && pg_tzset(tz) == NULL)
+	{
+		char	   *handling = prefer_value(req, "handling");
+
+		/* PostgREST ignores an invalid preference unless told to be strict */
+		if (handling && strcmp(handling, "strict") == 0)
+		{
+			http_response_error(resp, 400, "PGRST122", "Invalid preferences given with handling=strict",
+								psprintf("Invalid preferences: timezone=%s", tz), NULL);
+			goto done;
+		}
+		tz = NULL;
+	}
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -228,6 +290,8 @@ http_exec(HttpRequest *req, HttpResponse *resp, const HttpContext *cx)
 			enable_timeout_after(STATEMENT_TIMEOUT, zvt_http_statement_timeout);
 		SPI_connect();
 		set_request(req, req->role, claims);
+		if (tz)
+			set_timezone(tz);
 		call_pre_request();
 		SPI_finish();
 		http_api_serve(req, resp);
@@ -237,10 +301,13 @@ http_exec(HttpRequest *req, HttpResponse *resp, const HttpContext *cx)
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		QueryCancelPending = false; /* a timeout that fired just now */
 		PopActiveSnapshot();
+		if (tz)
+			preference_applied(resp, psprintf("timezone=%s", tz));
 		if (rollback)
 		{
 			AbortCurrentTransaction();
-			http_response_header(resp, "Preference-Applied", "tx=rollback", false);
+			MemoryContextSwitchTo(request_cxt);
+			preference_applied(resp, "tx=rollback");
 		}
 		else
 			CommitTransactionCommand();

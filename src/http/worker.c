@@ -15,10 +15,9 @@
  * nothing: it says so in the log and waits for a reload.
  *
  * Every worker opens its own listening socket on the same port with
- * SO_REUSEPORT (libwebsockets' LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE); the
- * kernel spreads new connections over the workers' sockets, so a worker
- * that exits takes only its own connections with it and the others keep
- * serving.  A worker that exits with an error is restarted by the
+ * SO_REUSEPORT (server.c); the kernel spreads new connections over the
+ * workers' sockets, so a worker that exits takes only its own connections
+ * with it and the others keep serving.  A worker that exits with an error is restarted by the
  * postmaster after 5 s; one killed by a signal (kill -9) makes the
  * postmaster reset shared memory and restart every backend, as for any
  * process attached to shared memory, after which the launcher starts the

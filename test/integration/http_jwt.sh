@@ -40,7 +40,8 @@ q -c "SET client_min_messages = warning" \
           'claims', current_setting('request.jwt.claims')::json,
           'agent', current_setting('request.headers')::json->>'user-agent',
           'prefer', current_setting('request.headers')::json->>'prefer',
-          'cookies', current_setting('request.cookies')::json) \$\$" \
+          'cookies', current_setting('request.cookies')::json,
+          'tz', current_setting('TimeZone')) \$\$" \
   -c "CREATE FUNCTION zvt_api.teapot() RETURNS int LANGUAGE sql AS \$\$
         SELECT set_config('response.status', '418', true), set_config('response.headers', '[{\"X-Zvt\": \"tea\"}]', true);
         SELECT 1 \$\$" \
@@ -175,6 +176,16 @@ expect "Prefer: tx=rollback answers" "200 1" "$(rpc "$alice" -H 'Prefer: tx=roll
 expect "Prefer: tx=rollback rolled back" "$((before + 1))" "$(canary)"
 expect "Preference-Applied" "tx=rollback" \
 	"$(header Preference-Applied -X POST -H "Authorization: Bearer $alice" -H 'Prefer: tx=rollback' -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/canary_touch")"
+tzof() { echo "${1#* }" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tz"])'; }
+expect "Prefer: timezone" America/Los_Angeles \
+	"$(tzof "$(rpc "$alice" -H 'Prefer: timezone=America/Los_Angeles' "$BASE/rpc/whoami")")"
+expect "Prefer: timezone applied" "timezone=America/Los_Angeles" \
+	"$(header Preference-Applied -X POST -H 'Prefer: timezone=America/Los_Angeles' -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/whoami")"
+expect "an invalid timezone is ignored" "200 $(q -c "SHOW TimeZone")" \
+	"$(out=$(rpc "$alice" -H 'Prefer: timezone=Mars/Olympus' "$BASE/rpc/whoami"); echo "${out%% *} $(tzof "$out")")"
+expect "an invalid timezone with handling=strict" \
+	'400 {"code":"PGRST122","details":"Invalid preferences: timezone=Mars/Olympus","hint":null,"message":"Invalid preferences given with handling=strict"}' \
+	"$(rpc "$alice" -H 'Prefer: handling=strict, timezone=Mars/Olympus' "$BASE/rpc/whoami")"
 expect "response.status" "418 1" "$(rpc "$alice" "$BASE/rpc/teapot")"
 expect "response.headers" "tea" "$(header X-Zvt -X POST -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/teapot")"
 expect "pre-request refuses" \

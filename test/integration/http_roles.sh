@@ -21,9 +21,9 @@ cleanup() {
 trap cleanup EXIT
 
 q -c "SET client_min_messages = warning" \
-  -c "INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
-      OVERRIDING SYSTEM VALUE VALUES (9401, 'binance', 'HTTPT-USDT', 'HTTPTUSDT', 'HTTPT', 'USDT', 'spot')
-      ON CONFLICT DO NOTHING" \
+  -c "INSERT INTO zvt.instruments (exchange, symbol, raw_symbol, base, quote, kind)
+      VALUES ('binance', 'HTTPT-USDT', 'HTTPTUSDT', 'HTTPT', 'USDT', 'spot')
+      ON CONFLICT (exchange, symbol) DO NOTHING" \
   -c "SELECT zvt.bus_publish('binance', 'HTTPT-USDT', price => 100, qty => 1, bid => 99.9, ask => 100.1)" \
   -c "DO \$\$ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'http_t1') THEN CREATE ROLE http_t1 NOLOGIN; END IF;
