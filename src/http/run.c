@@ -32,6 +32,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/builtins.h"
@@ -211,6 +212,82 @@ prefer_rollback(const HttpRequest *req)
 	return tx && strcmp(tx, "rollback") == 0;
 }
 
+/*
+ * Prefer: handling=strict, max-affected=N on PATCH and DELETE needs the
+ * number of rows changed, which the API layer gives only in Content-Range
+ * under count=exact.  When the client did not ask for a count, add
+ * count=exact to the Prefer the API layer sees (req->headers becomes a
+ * palloc'd copy) and return true; hide_count takes it out of the answer.
+ */
+static bool
+ask_count(HttpRequest *req)
+{
+	char	   *max = prefer_value(req, "max-affected");
+	char	   *handling = prefer_value(req, "handling");
+	HttpHeader *h;
+
+	if (max == NULL || handling == NULL || strcmp(handling, "strict") != 0 ||
+		(strcmp(req->method, "PATCH") != 0 && strcmp(req->method, "DELETE") != 0) ||
+		prefer_value(req, "count") != NULL)
+		return false;
+	h = palloc(sizeof(HttpHeader) * req->nheaders);
+	memcpy(h, req->headers, sizeof(HttpHeader) * req->nheaders);
+	for (int i = 0; i < req->nheaders; i++)
+		if (strcmp(h[i].name, "prefer") == 0)
+			h[i].value = psprintf("%s, count=exact", h[i].value);
+	req->headers = h;
+	return true;
+}
+
+/* Take the count ask_count asked for out of Content-Range and Preference-Applied. */
+static void
+hide_count(HttpResponse *resp)
+{
+	const char *range = http_response_get_header(resp, "Content-Range");
+	const char *applied = http_response_get_header(resp, "Preference-Applied");
+
+	if (range && strchr(range, '/'))
+		http_response_header(resp, "Content-Range",
+							 psprintf("%.*s/*", (int) (strchr(range, '/') - range), range), true);
+	if (applied)
+	{
+		List	   *keep = NIL;
+		char	   *copy = pstrdup(applied);
+		char	   *save;
+		StringInfoData out;
+		ListCell   *lc;
+
+		for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+			if (strcmp(t, "count=exact") != 0)
+				keep = lappend(keep, t);
+		initStringInfo(&out);
+		foreach(lc, keep)
+			appendStringInfo(&out, "%s%s", out.len ? ", " : "", (char *) lfirst(lc));
+		http_response_header(resp, "Preference-Applied", out.data, true);
+	}
+}
+
+/*
+ * The rows a strict max-affected PATCH or DELETE changed (the total of
+ * Content-Range under count=exact) when over the maximum, else -1.
+ */
+static long
+over_max_affected(const HttpRequest *req, const HttpResponse *resp)
+{
+	char	   *max = prefer_value(req, "max-affected");
+	char	   *handling = prefer_value(req, "handling");
+	const char *range = http_response_get_header(resp, "Content-Range");
+	const char *slash = range ? strchr(range, '/') : NULL;
+	long		n;
+
+	if (max == NULL || handling == NULL || strcmp(handling, "strict") != 0 ||
+		(strcmp(req->method, "PATCH") != 0 && strcmp(req->method, "DELETE") != 0) ||
+		resp->status >= 300 || slash == NULL || slash[1] < '0' || slash[1] > '9')
+		return -1;
+	n = strtol(slash + 1, NULL, 10);
+	return n > strtol(max, NULL, 10) ? n : -1;
+}
+
 /* Add what to Preference-Applied, after what the API layer put there. */
 static void
 preference_applied(HttpResponse *resp, const char *what)
@@ -253,6 +330,8 @@ http_exec(HttpRequest *req, HttpResponse *resp, const HttpContext *cx)
 	int64		t1;
 	volatile bool rollback;
 	char	   *volatile tz;
+	volatile long affected = -1;
+	volatile bool counted;
 
 	if (request_cxt == NULL)
 		request_cxt = AllocSetContextCreate(TopMemoryContext, "zvt http request",
@@ -265,6 +344,7 @@ http_exec(HttpRequest *req, HttpResponse *resp, const HttpContext *cx)
 		goto done;
 	t1 = ZVT_TS_TO_UNIX(GetCurrentTimestamp());
 	rollback = prefer_rollback(req);
+	counted = ask_count(req);
 	tz = prefer_value(req, "timezone");
 	if (tz && pg_tzset(tz) == NULL)
 	{
@@ -295,19 +375,32 @@ http_exec(HttpRequest *req, HttpResponse *resp, const HttpContext *cx)
 		call_pre_request();
 		SPI_finish();
 		http_api_serve(req, resp);
+		affected = over_max_affected(req, resp);
+		if (counted)
+			hide_count(resp);
+		if (affected >= 0)
+		{
+			/* PostgREST's PGRST124; the changes are rolled back below */
+			http_response_free(resp);
+			http_response_error(resp, 400, "PGRST124",
+								"Query result exceeds max-affected preference constraint",
+								psprintf("The query affects %ld rows", affected), NULL);
+			rollback = true;
+		}
 		SPI_connect();
 		apply_response_settings(resp);
 		SPI_finish();
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		QueryCancelPending = false; /* a timeout that fired just now */
 		PopActiveSnapshot();
-		if (tz)
+		if (tz && affected < 0)
 			preference_applied(resp, psprintf("timezone=%s", tz));
 		if (rollback)
 		{
 			AbortCurrentTransaction();
 			MemoryContextSwitchTo(request_cxt);
-			preference_applied(resp, "tx=rollback");
+			if (affected < 0)
+				preference_applied(resp, "tx=rollback");
 		}
 		else
 			CommitTransactionCommand();

@@ -12,7 +12,8 @@ cleanup() {
 	local rc=$?
 	http_stop
 	q -c "SET client_min_messages = warning" \
-	  -c "DROP FUNCTION IF EXISTS zvt_api.http_slow()" -c "DROP VIEW IF EXISTS zvt_api.http_echo" >/dev/null
+	  -c "DROP FUNCTION IF EXISTS zvt_api.http_slow()" -c "DROP VIEW IF EXISTS zvt_api.http_echo" \
+	  -c "DROP TABLE IF EXISTS zvt_api.http_rows" >/dev/null
 	[ "$rc" = 0 ] || grep 'zvt http' "$ZVT_TEST_DIR/log" | tail -20 >&2
 }
 trap cleanup EXIT
@@ -20,7 +21,9 @@ trap cleanup EXIT
 q -c "CREATE VIEW zvt_api.http_echo AS SELECT 'a&b=c d+e%/?#'::text AS s" \
   -c "GRANT SELECT ON zvt_api.http_echo TO zvt_anon" \
   -c "CREATE FUNCTION zvt_api.http_slow() RETURNS int LANGUAGE sql AS 'SELECT 1 FROM pg_sleep(30)'" \
-  -c "GRANT EXECUTE ON FUNCTION zvt_api.http_slow() TO zvt_anon" >/dev/null || fail "setup"
+  -c "GRANT EXECUTE ON FUNCTION zvt_api.http_slow() TO zvt_anon" \
+  -c "CREATE TABLE zvt_api.http_rows (id int PRIMARY KEY)" -c "INSERT INTO zvt_api.http_rows VALUES (1), (2), (3)" \
+  -c "GRANT SELECT, DELETE ON zvt_api.http_rows TO zvt_anon" >/dev/null || fail "setup"
 http_start "zvt.http_max_body = 4096" "zvt.http_statement_timeout = 300" \
 	"zvt.http_cors_origins = 'https://app.example, https://other.example'" "zvt.http_idle_timeout = 2"
 
@@ -55,6 +58,20 @@ expect "zvt.http_statement_timeout: 504" \
 	'504 {"code":"57014","details":null,"hint":null,"message":"canceling statement due to statement timeout"}' \
 	"$(hit -X POST -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/http_slow")"
 expect "served after a timeout" 200 "$(hit "$BASE/instruments" | cut -d' ' -f1)"
+
+# --- Prefer: max-affected ----------------------------------------------------------------
+expect "max-affected exceeded with handling=strict" \
+	'400 {"code":"PGRST124","details":"The query affects 3 rows","hint":null,"message":"Query result exceeds max-affected preference constraint"}' \
+	"$(hit -X DELETE -H 'Prefer: handling=strict, max-affected=2' "$BASE/http_rows?id=gt.0")"
+expect "nothing deleted" 3 "$(q -c "SELECT count(*) FROM zvt_api.http_rows")"
+expect "max-affected without handling=strict is ignored" 204 \
+	"$(hit -X DELETE -H 'Prefer: max-affected=1' "$BASE/http_rows?id=eq.3" | cut -d' ' -f1)"
+expect "within max-affected" 204 \
+	"$(hit -X DELETE -H 'Prefer: handling=strict, max-affected=2' "$BASE/http_rows?id=gt.0" | cut -d' ' -f1)"
+expect "deleted" 0 "$(q -c "SELECT count(*) FROM zvt_api.http_rows")"
+q -c "INSERT INTO zvt_api.http_rows VALUES (7)" >/dev/null
+expect "the count asked for max-affected is not shown" "*/*" \
+	"$(header Content-Range -X DELETE -H 'Prefer: handling=strict, max-affected=2' "$BASE/http_rows?id=eq.7")"
 
 # --- Server-Timing and the access log -----------------------------------------------------
 st=$(header Server-Timing "$BASE/instruments")
