@@ -15,8 +15,9 @@
  * connections over them.  The socket is adopted into lws as a raw
  * descriptor; when it is readable, listener_callback accepts and adopts
  * each connection as HTTP (with TLS on the API vhost when configured).
- * The request line and headers are bounded by HTTP_MAX_HEADER_DATA (lws
- * refuses a larger head), the body by zvt.http_max_body (413), the
+ * The request line and headers are bounded by HTTP_MAX_HEADER_DATA (431,
+ * as warp answers PostgREST's clients; past twice that lws has no room
+ * left and closes the connection), the body by zvt.http_max_body (413), the
  * connections per worker by zvt.http_max_connections (lws stops
  * accepting past it).
  *
@@ -55,6 +56,8 @@
 
 /* the request line and all headers together, bytes */
 #define HTTP_MAX_HEADER_DATA 8192
+/* lws's header buffer: room to see that a head is too large and say so */
+#define HTTP_LWS_HEADER_DATA (2 * HTTP_MAX_HEADER_DATA)
 /* the most headers a request may carry into HttpRequest */
 #define HTTP_MAX_REQUEST_HEADERS 128
 /* the timer that wakes the worker's loop at least this often */
@@ -261,7 +264,7 @@ http_server_start(void)
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
 		LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	info.max_http_header_data = HTTP_MAX_HEADER_DATA;
+	info.max_http_header_data = HTTP_LWS_HEADER_DATA;
 	info.max_http_header_pool = 16;
 	info.count_threads = 1;
 	info.fd_limit_per_thread = zvt_http_max_connections + 8;
@@ -392,7 +395,7 @@ read_query(struct lws *wsi)
 	char	   *q = xrealloc(NULL, 64);
 	size_t		len = 0,
 				cap = 64;
-	char		frag[HTTP_MAX_HEADER_DATA];
+	char		frag[HTTP_LWS_HEADER_DATA];
 
 	q[0] = '\0';
 	for (int i = 0;; i++)
@@ -443,7 +446,7 @@ static void
 read_headers(struct lws *wsi, HttpSession *s)
 {
 	size_t		cap = 1024;
-	char		value[HTTP_MAX_HEADER_DATA];
+	char		value[HTTP_LWS_HEADER_DATA];
 	const char *p;
 
 	s->head = xrealloc(NULL, cap);
@@ -624,6 +627,13 @@ api_request(struct lws *wsi, HttpSession *s, const char *uri, size_t len)
 	reencode(&s->path, &plen, &cap, uri, len, true);
 	s->query = read_query(wsi);
 	read_headers(wsi, s);
+	if (s->head_len + plen + strlen(s->query) > HTTP_MAX_HEADER_DATA)
+	{
+		session_reset(s);
+		respond_error(wsi, 431, "request header fields too large",
+					  "Send at most 8 kB of request line and headers.");
+		return -1;
+	}
 	lws_get_peer_simple(wsi, s->peer, sizeof(s->peer));
 	snprintf(s->version, sizeof(s->version), "%s",
 			 lws_hdr_total_length(wsi, WSI_TOKEN_HTTP1_0) > 0 ? "HTTP/1.0" : "HTTP/1.1");
