@@ -21,7 +21,8 @@
  * connections per worker by zvt.http_max_connections (lws stops
  * accepting past it).
  *
- * lws decodes the URL (percent escapes, '+' in the query); the API layer
+ * lws decodes the URL (percent escapes, '+' in the query) and ends the
+ * path at a ';' with a NUL (put back here); the API layer
  * wants it as sent.  The path and each query fragment are therefore
  * encoded again (reencode): what was an escape that mattered ('&', '=',
  * '%', '#', '+', space, controls, non-ASCII) becomes one again, so the
@@ -624,7 +625,13 @@ api_request(struct lws *wsi, HttpSession *s, const char *uri, size_t len)
 	if (s->method == NULL)
 		return respond_error(wsi, 405, "method not allowed", NULL);	/* s is empty */
 	s->path = xrealloc(NULL, cap);
-	reencode(&s->path, &plen, &cap, uri, len, true);
+	/* lws ends the path at a ';' with a NUL and keeps the rest: put it back */
+	for (const char *p = uri, *end = uri + len; p < end; p += strlen(p) + 1)
+	{
+		if (p > uri)
+			append_raw(&s->path, &plen, &cap, ';');
+		reencode(&s->path, &plen, &cap, p, strnlen(p, end - p), true);
+	}
 	s->query = read_query(wsi);
 	read_headers(wsi, s);
 	if (s->head_len + plen + strlen(s->query) > HTTP_MAX_HEADER_DATA)
