@@ -10,8 +10,8 @@
 # so answers differently (docs/http.md, "Not yet"): it keeps at most about
 # 90 header fragments per request and each query parameter is one (more:
 # the connection is closed); it cuts the query at ';' as at '&'; it
-# decodes %2F in the path before the API layer sees it; it knows no
-# TRACE.  The suite runs from a copy without those cases; each of them
+# decodes %2F in the path before the API layer sees it; it refuses TRACE
+# (403).  329 of the 340 cases run over HTTP unchanged.  The suite runs from a copy without those cases; each of them
 # is sent here and must run nothing: the canary and the fixture's rows
 # stay as they were.
 set -u
@@ -33,13 +33,20 @@ python3 - "$top/test/http/cases" "$work" <<'PY'
 import glob, json, os, sys
 src, work = sys.argv[1:3]
 skipped = []
+SEMICOLON = {
+    "injection: quoted column name", "injection: text value is only a value",
+    "injection: integer value", "injection: in list item", "injection: quoted json key is a value",
+    "injection: select quoted column", "injection: select alias is only a name",
+    "injection: rpc argument value",
+}
 for f in sorted(glob.glob(os.path.join(src, "*.json"))):
     keep = []
     for c in json.load(open(f)):
         q = c["req"].split("?", 1)[1] if "?" in c["req"] else ""
         method, target = c["req"].split(" ", 1)
         path = target.split("?", 1)[0]
-        lws_differs = (q.count("&") >= 64 or ";" in q or "%2f" in path.lower()
+        # ';' in the query: only the cases where the split changes the answer
+        lws_differs = (q.count("&") >= 64 or (";" in q and c["name"] in SEMICOLON) or "%2f" in path.lower()
                        or method not in ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"))
         (skipped if lws_differs else keep).append(c)
     json.dump(keep, open(os.path.join(work, "cases", os.path.basename(f)), "w"))
