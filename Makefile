@@ -83,8 +83,29 @@ OBJS = \
 	src/redis/url.o \
 	src/redis/publish.o \
 	src/redis/status.o \
-	src/redis/worker.o
-SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis
+	src/redis/worker.o \
+	src/http/request.o \
+	src/http/jwt.o \
+	src/http/jwt_sql.o \
+	src/http/settings.o \
+	src/http/auth.o \
+	src/http/limits.o \
+	src/http/run.o \
+	src/http/server.o \
+	src/http/worker.o \
+	src/http/grammar.o \
+	src/http/grammar_lex.o \
+	src/http/grammar_select.o \
+	src/http/schema.o \
+	src/http/exec.o \
+	src/http/embed.o \
+	src/http/build.o \
+	src/http/api.o \
+	src/http/write.o \
+	src/http/rpc.o \
+	src/http/openapi.o \
+	src/http/serve_sql.o
+SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis -lcrypto
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
@@ -171,6 +192,11 @@ backtest_metrics_SRC = src/backtest/metrics.c
 backtest_metrics_LIBS = -lm
 http_request_SRC = src/http/request.c
 http_request_LIBS = -ljansson
+http_jwt_SRC = src/http/jwt.c
+http_jwt_LIBS = -ljansson -lcrypto
+http_settings_SRC = src/http/settings.c src/http/request.c
+http_settings_LIBS = -ljansson
+http_grammar_SRC = src/http/grammar.c src/http/grammar_lex.c src/http/grammar_select.c
 backtest_engine_SRC = src/backtest/engine.c
 backtest_engine_LIBS = -lm
 backtest_strategy_SRC = src/backtest/strategy.c src/backtest/indicators.c
@@ -246,6 +272,22 @@ fuzz: $(FUZZ_BINS)
 		[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/$$a.log | head -5; rc=1; }; \
 	done; exit $$rc
 EXTRA_CLEAN += test/fuzz/*.bin test/fuzz/work
+
+# PostgREST's query-string grammar (src/http/grammar.c), seeded from
+# test/fuzz/corpus_http; runs as part of `make fuzz`
+test/fuzz/fuzz_http_grammar.bin: test/fuzz/fuzz_http_grammar.c $(http_grammar_SRC) src/http/grammar.h src/http/grammar_int.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ test/fuzz/fuzz_http_grammar.c $(http_grammar_SRC)
+
+.PHONY: fuzz-http
+fuzz-http: test/fuzz/fuzz_http_grammar.bin
+	@mkdir -p test/fuzz/work/http; \
+	./test/fuzz/fuzz_http_grammar.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=2048 \
+		-print_final_stats=1 -artifact_prefix=test/fuzz/work/http- \
+		test/fuzz/work/http test/fuzz/corpus_http >test/fuzz/work/http.log 2>&1; r=$$?; \
+	echo "fuzz_http_grammar: $$(grep -m1 number_of_executed_units test/fuzz/work/http.log | sed 's/.*: *//') runs, exit $$r"; \
+	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/http.log | head -5; exit 1; }
+fuzz: fuzz-http
 
 zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
 	$(UNIT_CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Isrc -o $@ test/exsim/feed_parse.c $(FEED_PARSER_SRC) -ljansson -lm

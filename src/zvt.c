@@ -36,6 +36,8 @@
 #include "bus/events.h"
 #include "core/zvt_time.h"
 #include "feed/status.h"
+#include "http/http.h"
+#include "http/jwt.h"
 #include "launcher/launcher.h"
 #include "metrics/metrics.h"
 #include "redis/redis.h"
@@ -67,6 +69,31 @@ char	   *zvt_redis_url = NULL;
 int			zvt_redis_maxlen = 100000;
 bool		zvt_redis_private = false;
 
+/* the HTTP front's transport (src/http/; docs/http.md) */
+int			zvt_http_port = 0;
+char	   *zvt_http_listen = NULL;
+int			zvt_http_workers = 2;
+char	   *zvt_http_authenticator = NULL;
+char	   *zvt_http_anon_role = NULL;
+char	   *zvt_http_pre_request = NULL;
+char	   *zvt_http_tls_cert = NULL;
+char	   *zvt_http_tls_key = NULL;
+int			zvt_http_max_body = 1048576;
+int			zvt_http_max_connections = 1024;
+int			zvt_http_idle_timeout = 60;
+int			zvt_http_statement_timeout = 10000;
+int			zvt_http_rate_limit = 0;
+char	   *zvt_http_cors_origins = NULL;
+int			zvt_http_log_level = 1;
+int			zvt_http_admin_port = 0;
+char	   *zvt_jwt_secret = NULL;
+char	   *zvt_jwt_jwks_file = NULL;
+char	   *zvt_jwt_aud = NULL;
+char	   *zvt_jwt_role_claim_key = NULL;
+
+/* HTTP front, API layer (src/http/schema.c) */
+char	   *zvt_http_schemas = NULL;
+
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
 
@@ -77,6 +104,7 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static void zvt_define_gucs(void);
+static void zvt_define_http_gucs(void);
 static void zvt_shmem_request(void);
 static void zvt_shmem_startup(void);
 
@@ -292,8 +320,141 @@ zvt_define_gucs(void)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
+	zvt_define_http_gucs();
+
+	/* HTTP front, API layer: what the REST grammar exposes */
+	DefineCustomStringVariable("zvt.http_schemas",
+							   "Schemas the HTTP front exposes, comma-separated; the first is the default.",
+							   "Accept-Profile and Content-Profile pick another of them. Only these schemas' tables, views and functions are reachable, and only as far as the request's role may use them.",
+							   &zvt_http_schemas,
+							   "zvt_api",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("zvt");
+}
+
+/* ----------------------------------------------------------------
+ *		The HTTP front's transport: workers, roles, JWT, limits
+ * ----------------------------------------------------------------
+ */
+
+static const struct config_enum_entry http_log_levels[] = {
+	{"crit", 0, false},
+	{"error", 1, false},
+	{"warn", 2, false},
+	{"info", 3, false},
+	{"debug", 4, false},
+	{NULL, 0, false}
+};
+
+/* zvt.jwt_secret: empty, or at least 32 characters as PostgREST asks */
+static bool
+check_jwt_secret(char **newval, void **extra, GucSource source)
+{
+	if (*newval && (*newval)[0] != '\0' && strlen(*newval) < 32)
+	{
+		GUC_check_errdetail("zvt.jwt_secret is %d characters long.", (int) strlen(*newval));
+		GUC_check_errhint("Use a secret of at least 32 characters.");
+		return false;
+	}
+	return true;
+}
+
+/* zvt.jwt_role_claim_key: a path such as .role or ."https://x".roles[0] */
+static bool
+check_role_claim_key(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || !jwt_role_path_valid(*newval))
+	{
+		GUC_check_errdetail("\"%s\" is not a role claim key.", *newval ? *newval : "");
+		GUC_check_errhint("Write a path of .key, .\"quoted key\" and [index] steps, such as .role.");
+		return false;
+	}
+	return true;
+}
+
+static void
+zvt_define_http_gucs(void)
+{
+	DefineCustomIntVariable("zvt.http_port",
+							"TCP port of the HTTP front (PostgREST's API over zvt.http_schemas); 0 turns it off.",
+							"zvt.http_workers workers, \"zvt http N\", serve it on zvt.http_listen.",
+							&zvt_http_port, 0, 0, 65535, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.http_listen",
+							   "Address the HTTP front listens on.",
+							   "An IP address; the default keeps it on loopback.",
+							   &zvt_http_listen, "127.0.0.1", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_workers",
+							"Number of HTTP worker processes, all serving zvt.http_port.",
+							"Each holds one connection to zvt.database as zvt.http_authenticator.",
+							&zvt_http_workers, 2, 1, 64, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.http_authenticator",
+							   "Login role the HTTP workers connect as.",
+							   "A NOINHERIT role with no privileges of its own, granted the roles requests may run as.",
+							   &zvt_http_authenticator, "zvt_authenticator", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.http_anon_role",
+							   "Role of HTTP requests without a token.",
+							   "Empty: a request without a token gets 401.",
+							   &zvt_http_anon_role, "zvt_anon", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.http_pre_request",
+							   "Function called at the start of every HTTP request's transaction.",
+							   "A schema-qualified function name taking no argument; empty for none.",
+							   &zvt_http_pre_request, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.http_tls_cert",
+							   "PEM certificate file of the HTTP front; with zvt.http_tls_key it serves HTTPS.",
+							   NULL, &zvt_http_tls_cert, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.http_tls_key",
+							   "PEM private key file of the HTTP front.",
+							   NULL, &zvt_http_tls_key, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_max_body",
+							"Largest HTTP request body accepted (413 above it).",
+							NULL, &zvt_http_max_body, 1048576, 1024, 1073741823,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_max_connections",
+							"Most client connections each HTTP worker holds open.",
+							"Past it a worker accepts no more until one closes.",
+							&zvt_http_max_connections, 1024, 16, 65536, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_idle_timeout",
+							"How long an idle keep-alive connection, or a client slow to send its request, is kept.",
+							NULL, &zvt_http_idle_timeout, 60, 1, 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_statement_timeout",
+							"Longest an HTTP request's SQL may run (504 past it); 0 means no limit.",
+							NULL, &zvt_http_statement_timeout, 10000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_rate_limit",
+							"Requests per second allowed to each role and each client address; 0 means no limit.",
+							"A token bucket in shared memory, a burst of one second's worth; past it 429 with Retry-After.",
+							&zvt_http_rate_limit, 0, 0, 1000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.http_cors_origins",
+							   "Origins allowed by CORS, comma-separated, or * for any; empty sends no CORS headers.",
+							   NULL, &zvt_http_cors_origins, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("zvt.http_log_level",
+							 "Which HTTP requests get an access log line.",
+							 "crit: none; error: 5xx; warn: 4xx and 5xx; info and debug: all (as PostgREST's log-level).",
+							 &zvt_http_log_level, 1, http_log_levels, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_admin_port",
+							"TCP port of the HTTP front's /live and /ready endpoints; 0 turns them off.",
+							"Served by the HTTP workers on zvt.http_listen, as PostgREST's admin server.",
+							&zvt_http_admin_port, 0, 0, 65535, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.jwt_secret",
+							   "HS256 secret that HTTP tokens are signed with (at least 32 characters).",
+							   "Visible to superusers only; zvt.jwt_sign signs with it.",
+							   &zvt_jwt_secret, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
+							   check_jwt_secret, NULL, NULL);
+	DefineCustomStringVariable("zvt.jwt_jwks_file",
+							   "JWKS file whose RSA and P-256 keys verify RS256 and ES256 tokens.",
+							   "Read by each HTTP worker at start and on reload.",
+							   &zvt_jwt_jwks_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.jwt_aud",
+							   "Audience a token's aud claim must contain when it has one; empty checks none.",
+							   NULL, &zvt_jwt_aud, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.jwt_role_claim_key",
+							   "Path of the role claim in a token's claims.",
+							   NULL, &zvt_jwt_role_claim_key, ".role", PGC_SIGHUP, 0,
+							   check_role_claim_key, NULL, NULL);
 }
 
 static void
@@ -311,6 +472,7 @@ zvt_shmem_request(void)
 	RequestAddinShmemSpace(metrics_shmem_size());
 	RequestAddinShmemSpace(bus_events_shmem_size());
 	RequestAddinShmemSpace(redis_shmem_size());
+	RequestAddinShmemSpace(http_shmem_size());
 }
 
 static void
@@ -327,6 +489,7 @@ zvt_shmem_startup(void)
 	metrics_shmem_init();
 	bus_events_shmem_init();
 	redis_shmem_init();
+	http_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 	zvt_shmem_attached = true;
 }

@@ -43,6 +43,30 @@ extern int	zvt_event_ring_size;
 extern char *zvt_redis_url;
 extern int	zvt_redis_maxlen;
 extern bool zvt_redis_private;
+
+/* the HTTP front's transport (src/http/) */
+extern int	zvt_http_port;
+extern char *zvt_http_listen;
+extern int	zvt_http_workers;
+extern char *zvt_http_authenticator;
+extern char *zvt_http_anon_role;
+extern char *zvt_http_pre_request;
+extern char *zvt_http_tls_cert;
+extern char *zvt_http_tls_key;
+extern int	zvt_http_max_body;
+extern int	zvt_http_max_connections;
+extern int	zvt_http_idle_timeout;
+extern int	zvt_http_statement_timeout;
+extern int	zvt_http_rate_limit;
+extern char *zvt_http_cors_origins;
+extern int	zvt_http_log_level;
+extern int	zvt_http_admin_port;
+extern char *zvt_jwt_secret;
+extern char *zvt_jwt_jwks_file;
+extern char *zvt_jwt_aud;
+extern char *zvt_jwt_role_claim_key;
+
+extern char *zvt_http_schemas;
 extern bool zvt_preloaded;
 extern void zvt_require_preload(const char *what);
 

@@ -96,7 +96,8 @@ void
 http_response_error(HttpResponse *resp, int status, const char *code,
 					const char *message, const char *details, const char *hint)
 {
-	json_t	   *o = json_object();
+	/* not json_object(): the server exports a function of that name, which wins */
+	json_t	   *o = json_loads("{}", 0, NULL);
 	char	   *text;
 
 	/* PostgREST's key order: code, details, hint, message */

@@ -22,6 +22,9 @@
  *	   set, unless it runs;
  *	5b. the Redis publisher (redis/worker.c) while zvt.redis_url is set
  *	   and the event ring exists, unless it runs;
+ *	5c. the HTTP workers (http/worker.c), zvt.http_workers of them, while
+ *	   zvt.http_port is set and their authenticator role exists, each
+ *	   unless it runs or was started less than 5 s ago;
  *	6. sleep; reload the configuration on SIGHUP.
  *
  * "Runs" is the worker's claimed slot in its part's shared memory
@@ -43,6 +46,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -58,6 +62,7 @@
 #include "bus/bus.h"
 #include "feed/exchanges.h"
 #include "feed/status.h"
+#include "http/http.h"
 #include "launcher/launcher.h"
 #include "bus/events.h"
 #include "metrics/metrics.h"
@@ -74,6 +79,8 @@ static void launcher_start_feeds(BackgroundWorkerHandle **handles);
 static void launcher_start_matcher(BackgroundWorkerHandle **handle);
 static void launcher_start_metrics(BackgroundWorkerHandle **handle);
 static void launcher_start_redis(BackgroundWorkerHandle **handle);
+static void launcher_start_http(BackgroundWorkerHandle **handles, TimestampTz *last);
+static bool launcher_role_exists(const char *name);
 static void zvt_worker_init(BackgroundWorker *worker, const char *function,
 							const char *name, int restart_time);
 static void launcher_detach(int code, Datum arg);
@@ -121,6 +128,8 @@ launcher_main(Datum arg)
 	BackgroundWorkerHandle *matcher = NULL;
 	BackgroundWorkerHandle *metrics = NULL;
 	BackgroundWorkerHandle *redis = NULL;
+	BackgroundWorkerHandle *http[HTTP_MAX_WORKERS] = {NULL};
+	TimestampTz http_started[HTTP_MAX_WORKERS] = {0};
 	TimestampTz next_pass = 0;
 	bool		said_missing = false;
 	bool		have_db = false;
@@ -185,6 +194,9 @@ launcher_main(Datum arg)
 		/* step 3d: the Redis publisher while it has a server and a ring to read */
 		if (have_db && zvt_redis_url[0] != '\0' && bus_events_ring() != NULL)
 			launcher_start_redis(&redis);
+		/* step 3e: the HTTP workers while the front has a port */
+		if (have_db && zvt_http_port != 0 && launcher_role_exists(zvt_http_authenticator))
+			launcher_start_http(http, http_started);
 
 		/* step 4: sleep until the next pass, a reload, a worker exit, or half a second */
 		sleep_ms = Min(500, Max(1, (next_pass - now) / 1000));
@@ -367,6 +379,80 @@ launcher_start_redis(BackgroundWorkerHandle **handle)
 				(errmsg("zvt could not start the Redis publisher"),
 				 errhint("Raise max_worker_processes.")));
 	}
+}
+
+/*
+ * Start each HTTP worker 0..zvt.http_workers-1 unless it runs (its slot
+ * says) or was started less than 5 s ago (last[i]): a worker that fails
+ * at once, say its database lacks what it needs, is not restarted in a
+ * storm.  A worker exits by itself when the port is set back to 0 or it
+ * is no longer among zvt.http_workers.
+ */
+static void
+launcher_start_http(BackgroundWorkerHandle **handles, TimestampTz *last)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int i = 0; i < Min(zvt_http_workers, HTTP_MAX_WORKERS); i++)
+	{
+		BackgroundWorker worker;
+		pid_t		pid;
+		char		name[BGW_MAXLEN];
+
+		if (handles[i] && GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
+			continue;
+		if (http_worker_running(i) ||
+			!TimestampDifferenceExceeds(last[i], now, 5000))
+			continue;
+		if (handles[i])
+			pfree(handles[i]);
+		handles[i] = NULL;
+		last[i] = now;
+		snprintf(name, sizeof(name), "zvt http %d", i);
+		zvt_worker_init(&worker, HTTP_WORKER_MAIN, name, 5);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "zvt http");
+		worker.bgw_main_arg = Int32GetDatum(i);
+		worker.bgw_notify_pid = MyProcPid;
+		if (!RegisterDynamicBackgroundWorker(&worker, &handles[i]))
+		{
+			handles[i] = NULL;
+			ereport(LOG,
+					(errmsg("zvt could not start HTTP worker %d", i),
+					 errhint("Raise max_worker_processes.")));
+			return;
+		}
+	}
+}
+
+/*
+ * Whether a role of this name exists (the HTTP workers' authenticator is
+ * made by CREATE EXTENSION): a heap scan of the shared catalog pg_authid,
+ * as launcher_database_oid does for pg_database.
+ */
+static bool
+launcher_role_exists(const char *name)
+{
+	bool		found = false;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(AuthIdRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		if (strcmp(NameStr(((Form_pg_authid) GETSTRUCT(tup))->rolname), name) == 0)
+		{
+			found = true;
+			break;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return found;
 }
 
 /*
