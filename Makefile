@@ -164,6 +164,7 @@ backtest_sweep_SRC = src/backtest/sweep.c src/backtest/engine.c src/backtest/str
 	src/backtest/metrics.c src/backtest/indicators.c
 backtest_sweep_LIBS = -lm
 metrics_SRC = src/metrics/exposition.c src/metrics/http.c
+book_SRC = src/book/book.c src/book/sync.c
 metrics_LIBS = -lm
 
 .SECONDEXPANSION:
