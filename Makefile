@@ -32,6 +32,9 @@ OBJS = \
 	src/feed/adapter_bybit.o \
 	src/feed/adapter_okx.o \
 	src/feed/adapter_coinbase.o \
+	src/feed/book_parse.o \
+	src/book/book.o \
+	src/book/sync.o \
 	src/feed/ingest.o \
 	src/feed/trades.o \
 	src/feed/trade_writes.o \
@@ -137,7 +140,8 @@ UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/%.bin,$(filter-out test/unit/uni
 # the exchange samples the tests read (copied from the exchanges, kept here)
 FIXTURES ?= $(abspath $(srcdir)/test/fixtures/exchanges)
 FEED_PARSER_SRC = src/feed/feed_normalize.c src/feed/adapter_binance.c src/feed/adapter_bybit.c \
-	src/feed/adapter_okx.c src/feed/adapter_coinbase.c src/core/zvt_time.c
+	src/feed/adapter_okx.c src/feed/adapter_coinbase.c src/core/zvt_time.c \
+	src/feed/book_parse.c src/book/book.c
 
 # Each test_X.c is linked with X_SRC and X_LIBS; one rule builds them all
 # (a test rebuilds when its sources or any header of the pure core change).
