@@ -35,6 +35,8 @@ OBJS = \
 	src/feed/book_parse.o \
 	src/book/book.o \
 	src/book/sync.o \
+	src/book/store.o \
+	src/book/functions.o \
 	src/feed/ingest.o \
 	src/feed/trades.o \
 	src/feed/trade_writes.o \
@@ -47,6 +49,7 @@ OBJS = \
 	src/feed/symbols.o \
 	src/feed/connection.o \
 	src/feed/subscriptions.o \
+	src/feed/books.o \
 	src/feed/worker.o \
 	src/backtest/indicators.o \
 	src/backtest/indicators_sql.o \

@@ -32,6 +32,7 @@
 #include "utils/guc.h"
 
 #include "base/export.h"
+#include "book/store.h"
 #include "bus/bus.h"
 #include "core/zvt_time.h"
 #include "feed/status.h"
@@ -60,6 +61,7 @@ int			zvt_rest_timeout = 10000;
 bool		zvt_paper_matcher = true;
 int			zvt_metrics_port = 0;
 char	   *zvt_metrics_listen = NULL;
+int			zvt_book_snapshot_interval = 1000;
 
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
@@ -244,6 +246,17 @@ zvt_define_gucs(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	DefineCustomIntVariable("zvt.book_snapshot_interval",
+							"Time between two rows of a live order book in zvt.book_snapshots; 0 stores none.",
+							"Each row keeps the top levels the subscription asked for (its depth).",
+							&zvt_book_snapshot_interval,
+							1000,
+							0,
+							86400000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("zvt");
 }
 
@@ -260,6 +273,8 @@ zvt_shmem_request(void)
 	RequestAddinShmemSpace(feed_shmem_size());
 	RequestAddinShmemSpace(matcher_shmem_size());
 	RequestAddinShmemSpace(metrics_shmem_size());
+	RequestAddinShmemSpace(MAXALIGN(book_shmem_size()));
+	RequestNamedLWLockTranche("zvt book", 1);
 }
 
 static void
@@ -274,6 +289,7 @@ zvt_shmem_startup(void)
 	feed_shmem_init();
 	matcher_shmem_init();
 	metrics_shmem_init();
+	book_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 	zvt_shmem_attached = true;
 }

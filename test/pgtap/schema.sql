@@ -28,7 +28,7 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.prona
           'run_maintenance is a procedure');
 SELECT is(pg_get_function_result('zvt.create_hypertable(regclass,name,interval,boolean)'::regprocedure),
           'zvt.hypertables', 'create_hypertable returns zvt.hypertables');
-SELECT is(pg_get_function_result('zvt.subscribe(text,text,text)'::regprocedure),
+SELECT is(pg_get_function_result('zvt.subscribe(text,text,text,int4)'::regprocedure),
           'zvt.subscriptions', 'subscribe returns zvt.subscriptions');
 SELECT is(pg_get_function_result('zvt.ohlcv(text,text,interval,timestamptz,timestamptz)'::regprocedure),
           'SETOF zvt.candles_v', 'ohlcv returns SETOF zvt.candles_v');
