@@ -37,6 +37,7 @@ OBJS = \
 	src/book/sync.o \
 	src/book/store.o \
 	src/book/functions.o \
+	src/book/walk.o \
 	src/feed/ingest.o \
 	src/feed/trades.o \
 	src/feed/trade_writes.o \

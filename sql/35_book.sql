@@ -88,3 +88,13 @@ AS $$
 $$;
 COMMENT ON FUNCTION zvt.book_at(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.int4) IS
     'The order book as stored at or before a time (the latest zvt.book_snapshots row): bids then asks, best first, with the snapshot''s time; depth NULL gives every level stored.';
+
+CREATE FUNCTION zvt._book_fill_price(instrument_id pg_catalog.int4, side pg_catalog.text,
+                                     qty pg_catalog.numeric, limit_price pg_catalog.numeric)
+    RETURNS pg_catalog.numeric
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_book_fill_price';
+COMMENT ON FUNCTION zvt._book_fill_price(pg_catalog.int4, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric) IS
+    'Internal: the VWAP a taker of qty pays walking the instrument''s live order book (no level beyond limit_price when given); NULL without a live book.';
+-- the paper matcher's (zvt._paper_match, run as zvt's owner); place_order walks the book in C
+REVOKE ALL ON FUNCTION zvt._book_fill_price(pg_catalog.int4, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric) FROM PUBLIC;

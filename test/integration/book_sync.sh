@@ -5,7 +5,9 @@
 # (each exchange) and a corrupt OKX checksum each cause exactly one resync
 # (zvt.feed_status.book_resyncs) and one zvt.feed_gaps row of channel
 # book, after which the book is equal again; zvt.book_snapshots rows are
-# written, and zvt.book_at returns a stored book level for level.
+# written, and zvt.book_at returns a stored book level for level; paper
+# market orders larger than the best level fill at the VWAP of the levels
+# they take.
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -119,6 +121,45 @@ compare okx
 # a deeper book on Bybit: 50 levels a side is all the simulator has
 compare bybit ETH-USDT
 [ "$(q -c "SELECT depth FROM zvt.books WHERE exchange = 'bybit' AND symbol = 'ETH-USDT'")" = 200 ] || fail "bybit depth"
+
+# paper fills walk the book: with Binance's book paused, a market order
+# larger than the best level fills across levels at their VWAP
+q -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'quotes')" \
+  -c "SELECT 1 FROM zvt.create_account('bookwalk', exchange => 'binance', initial_cash => 1e9)" >/dev/null \
+	|| fail "paper account"
+poll_until "SELECT zvt.last_price('binance', 'BTC-USDT') IS NOT NULL OR EXISTS (SELECT FROM zvt.tickers WHERE exchange = 'binance' AND ask IS NOT NULL)" t 20 \
+	|| fail "no binance quote on the bus"
+compare binance
+s1=$(q -c "SELECT size FROM zvt.book('binance', 'BTC-USDT', 1) WHERE side = 'ask'")
+t2=$(q -c "SELECT trunc(size / 2, 5) FROM zvt.book('binance', 'BTC-USDT', 2) WHERE side = 'ask' AND level = 2")
+qty=$(q -c "SELECT $s1 + $t2")
+want=$(q -c "WITH b AS (SELECT * FROM zvt.book('binance', 'BTC-USDT', 2) WHERE side = 'ask')
+             SELECT trim_scale((min(price) FILTER (WHERE level = 1) * $s1 + min(price) FILTER (WHERE level = 2) * ($qty - $s1)) / $qty) FROM b")
+# the fill's price (avg_fill_price is rounded to 10 decimals)
+fill() {
+	local id
+	id=$(q -c "SELECT order_id FROM zvt.place_order($1)") \
+		&& q -c "SELECT coalesce(string_agg(price::text, ','), (SELECT status || ': ' || coalesce(reason, '') FROM zvt.orders WHERE order_id = $id))
+		           FROM zvt.fills WHERE order_id = $id"
+}
+got=$(fill "'bookwalk', 'binance', 'BTC-USDT', 'buy', $qty")
+[ "$got" = "$want" ] || fail "market buy of $qty: got [$got], want the VWAP [$want]"
+best=$(q -c "SELECT price FROM zvt.book('binance', 'BTC-USDT', 1) WHERE side = 'ask'")
+[ "$(q -c "SELECT $want > $best")" = t ] || fail "the VWAP $want is not above the best ask $best"
+# a sell across three bid levels, and a limit buy that may take only the first ask level
+want=$(q -c "WITH b AS (SELECT * FROM zvt.book('binance', 'BTC-USDT', 3) WHERE side = 'bid')
+             SELECT trim_scale(sum(price * size) / sum(size)) || ' ' || sum(size) FROM b")
+sellqty=${want#* }
+fill "'bookwalk', 'binance', 'BTC-USDT', 'buy', $sellqty" >/dev/null	# a spot account sells what it holds
+got=$(fill "'bookwalk', 'binance', 'BTC-USDT', 'sell', $sellqty")
+[ "$got" = "${want% *}" ] || fail "market sell of $sellqty: got [$got], want [${want% *}]"
+lim=$(q -c "SELECT price FROM zvt.book('binance', 'BTC-USDT', 1) WHERE side = 'ask'")
+want=$(q -c "WITH a AS (SELECT * FROM zvt.book('binance', 'BTC-USDT', 1) WHERE side = 'ask')
+             SELECT trim_scale((price * size + $lim * size) / (2 * size)) || ' ' || 2 * size FROM a")
+got=$(fill "'bookwalk', 'binance', 'BTC-USDT', 'buy', ${want#* }, 'limit', price => $lim")
+[ "$got" = "${want% *}" ] || fail "marketable limit: got [$got], want [${want% *}]"
+fault "exchange=binance&book_pause=0"
+echo "paper: a market buy of $qty filled at the VWAP of two ask levels"
 
 # unsubscribing gives the slot back
 q -c "SELECT zvt.unsubscribe('coinbase', 'BTC-USDT', 'book')" >/dev/null
