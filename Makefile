@@ -224,9 +224,15 @@ test/fuzz/fuzz_%.bin: test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) src/feed/
 		-DFUZZ_ADAPTER=$(call fuzz_index,$*) -o $@ test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) -ljansson -lm
 fuzz_index = $(if $(filter binance,$1),0,$(if $(filter bybit,$1),1,$(if $(filter okx,$1),2,3)))
 
-# each adapter gets FUZZ_SECONDS/4 from the shared seed corpus
+# the order book engine and sequence rules, fuzzed the same way
+test/fuzz/fuzz_book.bin: test/fuzz/fuzz_book.c src/book/book.c src/book/sync.c src/book/book.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ test/fuzz/fuzz_book.c src/book/book.c src/book/sync.c
+
+# each adapter gets FUZZ_SECONDS/4 from the shared seed corpus (the book engine
+# as long again, from its own corpus)
 .PHONY: fuzz
-fuzz: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS) test/fuzz/fuzz_book.bin
 	@mkdir -p test/fuzz/work; rc=0; for a in $(FUZZ_ADAPTERS); do \
 		mkdir -p test/fuzz/work/$$a; \
 		./test/fuzz/fuzz_$$a.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=4096 \
@@ -234,7 +240,14 @@ fuzz: $(FUZZ_BINS)
 			test/fuzz/work/$$a test/fuzz/corpus >test/fuzz/work/$$a.log 2>&1; r=$$?; \
 		echo "fuzz_$$a: $$(grep -m1 number_of_executed_units test/fuzz/work/$$a.log | sed 's/.*: *//') runs, exit $$r"; \
 		[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/$$a.log | head -5; rc=1; }; \
-	done; exit $$rc
+	done; \
+	mkdir -p test/fuzz/work/book; \
+	./test/fuzz/fuzz_book.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=4096 \
+		-print_final_stats=1 -artifact_prefix=test/fuzz/work/book- \
+		test/fuzz/work/book test/fuzz/corpus_book >test/fuzz/work/book.log 2>&1; r=$$?; \
+	echo "fuzz_book: $$(grep -m1 number_of_executed_units test/fuzz/work/book.log | sed 's/.*: *//') runs, exit $$r"; \
+	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/book.log | head -5; rc=1; }; \
+	exit $$rc
 EXTRA_CLEAN += test/fuzz/*.bin test/fuzz/work
 
 zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
