@@ -37,6 +37,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "storage/ipc.h"
 #include "utils/builtins.h"
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
@@ -89,6 +90,7 @@ static void book_break(FeedBook *b, const char *reason, int64 now);
 static void fetch_rest_snapshot(FeedBook *b);
 static void queue_resubscribe(FeedBook *b);
 static void write_snapshot_row(FeedBook *b, TimestampTz ts);
+static void books_at_exit(int code, Datum arg);
 
 static BookRule
 exchange_rule(void)
@@ -127,6 +129,14 @@ feed_books_load(void)
 	Datum		v[1] = {CStringGetTextDatum(feed_self.exchange)};
 	bool		keep[MAX_FEED_BOOKS] = {false};
 	int			n;
+	static bool exit_registered = false;
+
+	/* a worker that stops leaves no book marked live behind it */
+	if (!exit_registered)
+	{
+		before_shmem_exit(books_at_exit, (Datum) 0);
+		exit_registered = true;
+	}
 
 	if (SPI_execute_with_args("SELECT rest_url FROM zvt.exchanges WHERE name = $1",
 							  1, types, v, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
@@ -197,6 +207,23 @@ feed_books_load(void)
 			fbooks[i] = fbooks[--nfbooks];
 			keep[i] = keep[nfbooks];
 		}
+}
+
+/*
+ * before_shmem_exit: the books stop following the exchange with this
+ * process; paper fills must not walk them (a crash resets shared memory
+ * anyway).
+ */
+static void
+books_at_exit(int code, Datum arg)
+{
+	for (int i = 0; i < nfbooks; i++)
+	{
+		book_sync_reset(&fbooks[i]->sync);
+		if (fbooks[i]->slot >= 0)
+			book_store_publish(fbooks[i]->slot, &fbooks[i]->sync.book, fbooks[i]->qty_mult, false,
+							   0, (int64) fbooks[i]->sync.applied, fbooks[i]->resyncs, GetCurrentTimestamp());
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -278,7 +305,14 @@ feed_books_message(const FeedEvent *h, int ep, int64 rx_us)
 				b->gap_to = rx_us;	/* live again: the gap is closed */
 			break;
 		case BOOK_RESYNC:
-			book_break(b, reason, rx_us);
+			if (h->book_snapshot && b->sync.rule == BOOK_RULE_BINANCE)
+			{
+				/* a REST snapshot older than the diffs buffered: nothing lost, fetch a newer one */
+				b->want_rest = true;
+				b->rest_due = 0;
+			}
+			else
+				book_break(b, reason, rx_us);
 			break;
 		case BOOK_BUFFERED:
 			/* Binance after a (re)subscribe: the REST snapshot is due */
@@ -367,7 +401,9 @@ feed_books_due(int64 now)
 	{
 		FeedBook   *b = fbooks[i];
 
-		if ((b->want_rest && now >= b->rest_due) || b->want_resubscribe ||
+		bool		open = feed_self.endpoints[b->endpoint].state == EP_OPEN;
+
+		if ((open && b->want_rest && now >= b->rest_due) || (open && b->want_resubscribe) ||
 			(b->broken && b->gap_to != 0) ||
 			(zvt_book_snapshot_interval > 0 && b->sync.state == BOOK_STATE_LIVE &&
 			 now - b->last_row >= (int64) zvt_book_snapshot_interval * 1000))

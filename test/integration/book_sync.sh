@@ -40,7 +40,7 @@ q -c "ALTER SYSTEM SET zvt.feeds = on" -c "ALTER SYSTEM SET zvt.book_snapshot_in
   -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:' || ($port + o), rest_url = 'http://127.0.0.1:' || ($port + o)
         FROM (VALUES ('binance', 0), ('bybit', 1), ('okx', 2), ('coinbase', 3)) AS p (name, o)
        WHERE exchanges.name = p.name" >/dev/null || fail "setup"
-base_resyncs=$(q -c "SELECT string_agg(exchange || '=' || book_resyncs, ' ' ORDER BY exchange) FROM zvt.feed_status")
+q -c "SELECT zvt.sync_instruments(e) FROM unnest(string_to_array('$exchanges', ' ')) e" >/dev/null || fail "sync"
 for ex in $exchanges; do
 	q -c "SELECT zvt.subscribe('$ex', 'BTC-USDT', 'book')" >/dev/null || fail "subscribe $ex"
 done
@@ -164,4 +164,7 @@ echo "paper: a market buy of $qty filled at the VWAP of two ask levels"
 # unsubscribing gives the slot back
 q -c "SELECT zvt.unsubscribe('coinbase', 'BTC-USDT', 'book')" >/dev/null
 poll_until "SELECT count(*) FROM zvt.books WHERE exchange = 'coinbase'" 0 20 || fail "coinbase book still live after unsubscribe"
+# a feed worker that stops leaves no live book behind (paper fills would walk it)
+q -c "ALTER SYSTEM SET zvt.feeds = off" -c "SELECT pg_reload_conf()" >/dev/null
+poll_until "SELECT count(*) FROM zvt.books WHERE live OR bids > 0" 0 30 || fail "books still live after the feeds stopped"
 echo "book sync: equal books on four exchanges, one resync and one gap per skip and per bad checksum, book_at from snapshots"
