@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -24,6 +25,13 @@
 
 PG_FUNCTION_INFO_V1(zvt_book);
 PG_FUNCTION_INFO_V1(zvt_books);
+
+/*
+ * The copy zvt.book reads into: 32 kB, above palloc's chunk limit, so a
+ * fresh one per call would be a malloc and a free; one per backend, in
+ * TopMemoryContext, is reused (the function does not recurse).
+ */
+static BookCopy *book_copy = NULL;
 
 /* v (10^-8 units) as an exact numeric without trailing zeros. */
 static Datum
@@ -75,7 +83,9 @@ zvt_book(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("depth must be between 1 and %d", BOOK_MAX_DEPTH)));
 	InitMaterializedSRF(fcinfo, 0);
-	copy = palloc(sizeof(BookCopy));
+	if (book_copy == NULL)
+		book_copy = MemoryContextAlloc(TopMemoryContext, sizeof(BookCopy));
+	copy = book_copy;
 	if (book_store_read(exchange, symbol, depth, copy))
 	{
 		put_side(rsinfo, "bid", copy->bid_px, copy->bid_qty, copy->nbids);

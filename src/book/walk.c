@@ -24,6 +24,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "base/export.h"
@@ -65,7 +66,7 @@ cmp(Datum a, Datum b)
 bool
 book_walk_price(int32 instrument_id, int dir, Datum qty, bool has_limit, Datum limit, Datum *price)
 {
-	BookCopy   *b = palloc(sizeof(BookCopy));
+	static BookCopy *b = NULL;	/* 32 kB, reused: see book_copy in functions.c */
 	const int64 *px,
 			   *sz;
 	int			n;
@@ -74,6 +75,8 @@ book_walk_price(int32 instrument_id, int dir, Datum qty, bool has_limit, Datum l
 	Datum		notional = zero;
 	Datum		worst = (Datum) 0;
 
+	if (b == NULL)
+		b = MemoryContextAlloc(TopMemoryContext, sizeof(BookCopy));
 	if (!book_store_read_id(instrument_id, BOOK_MAX_DEPTH, b) || !b->live)
 		return false;
 	px = dir == 1 ? b->ask_px : b->bid_px;

@@ -6,8 +6,9 @@
  *
  * Pure C (jansson, no PostgreSQL header): the feed worker hands each
  * received text frame to its exchange's parser, which fills FeedEvents
- * (trade, candle, quote) and says what else the frame was (an ack, an
- * error reply, a reconnect notice, garbage).  One normalization path: the
+ * (trade, candle, quote; a book message as one FEED_BOOK event followed
+ * by its FEED_BOOK_LEVEL events) and says what else the frame was (an
+ * ack, an error reply, a reconnect notice, garbage).  One normalization path: the
  * worker never looks at exchange JSON itself.
  *
  * Wording: "taker_buy" is true when the aggressor bought; times are Unix
