@@ -9,10 +9,10 @@
  * socket activity or an lws timer (Debian's 4.1.6 ignores its timeout), so
  * a sul timer fires every flush interval and runs the worker's steps in
  * order (feed_tick): interrupts and reload; the parsed frames back from
- * the parser thread (book messages applied at once, books.c, and the books
- * that moved published to shared memory); subscriptions and symbols (re-read when this
- * exchange's generations moved, status.c); the batch flush, bus and gaps
- * in one transaction; connections due, keepalives and the watchdog
+ * the parser thread (book messages applied at once, books.c, and the
+ * books that moved published to shared memory); subscriptions and symbols
+ * (re-read when this exchange's generations moved, status.c); the batch
+ * flush, bus, gaps and the books' database work in one transaction; connections due, keepalives and the watchdog
  * (connection.c).  SIGTERM sets a flag and calls lws_cancel_service() so
  * the loop notices at once.
  *

@@ -153,11 +153,21 @@ sellqty=${want#* }
 fill "'bookwalk', 'binance', 'BTC-USDT', 'buy', $sellqty" >/dev/null	# a spot account sells what it holds
 got=$(fill "'bookwalk', 'binance', 'BTC-USDT', 'sell', $sellqty")
 [ "$got" = "${want% *}" ] || fail "market sell of $sellqty: got [$got], want [${want% *}]"
-lim=$(q -c "SELECT price FROM zvt.book('binance', 'BTC-USDT', 1) WHERE side = 'ask'")
-want=$(q -c "WITH a AS (SELECT * FROM zvt.book('binance', 'BTC-USDT', 1) WHERE side = 'ask')
-             SELECT trim_scale((price * size + $lim * size) / (2 * size)) || ' ' || 2 * size FROM a")
+# the limit is marketable by the bus's ask: stop the quotes so that it holds still
+q -c "SELECT zvt.unsubscribe('binance', 'BTC-USDT', 'quotes')" >/dev/null
+sleep 0.5
+q -c "SELECT quote_ts FROM zvt.tickers WHERE exchange = 'binance' AND symbol = 'BTC-USDT'" >"$cap/q1"
+sleep 0.5
+q -c "SELECT quote_ts FROM zvt.tickers WHERE exchange = 'binance' AND symbol = 'BTC-USDT'" | cmp -s - "$cap/q1" \
+	|| fail "the bus's quote still moves after unsubscribing"
+lim=$(q -c "SELECT greatest(t.ask::numeric, b.price) FROM zvt.tickers t, zvt.book('binance', 'BTC-USDT', 1) b
+             WHERE t.exchange = 'binance' AND t.symbol = 'BTC-USDT' AND b.side = 'ask'")
+want=$(q -c "WITH a AS (SELECT * FROM zvt.book('binance', 'BTC-USDT', 50) WHERE side = 'ask' AND price <= $lim),
+                  x AS (SELECT size FROM zvt.book('binance', 'BTC-USDT', 1) WHERE side = 'ask')
+             SELECT trim_scale((sum(a.price * a.size) + $lim * x.size) / (sum(a.size) + x.size)) || ' ' || sum(a.size) + x.size
+               FROM a, x GROUP BY x.size")
 got=$(fill "'bookwalk', 'binance', 'BTC-USDT', 'buy', ${want#* }, 'limit', price => $lim")
-[ "$got" = "${want% *}" ] || fail "marketable limit: got [$got], want [${want% *}]"
+[ "$got" = "${want% *}" ] || fail "marketable limit at $lim: got [$got], want [${want% *}]"
 fault "exchange=binance&book_pause=0"
 echo "paper: a market buy of $qty filled at the VWAP of two ask levels"
 
