@@ -15,7 +15,7 @@ COMMENT ON FUNCTION zvt.book(pg_catalog.text, pg_catalog.text, pg_catalog.int4) 
 CREATE FUNCTION zvt._books(
         OUT exchange pg_catalog.text, OUT symbol pg_catalog.text, OUT depth pg_catalog.int4,
         OUT live pg_catalog.bool, OUT seq pg_catalog.int8, OUT updated_at pg_catalog.timestamptz,
-        OUT updates pg_catalog.int8, OUT resyncs pg_catalog.int8,
+        OUT updates pg_catalog.int8, OUT level_updates pg_catalog.int8, OUT resyncs pg_catalog.int8,
         OUT bids pg_catalog.int4, OUT asks pg_catalog.int4)
     RETURNS SETOF record
     LANGUAGE C VOLATILE
@@ -23,11 +23,11 @@ CREATE FUNCTION zvt._books(
 COMMENT ON FUNCTION zvt._books() IS 'Internal: the live books'' state in shared memory.';
 
 CREATE VIEW zvt.books WITH (security_invoker = true) AS
-SELECT b.exchange, b.symbol, b.depth, b.live, b.seq, b.updated_at, b.updates, b.resyncs,
-       b.bids, b.asks
+SELECT b.exchange, b.symbol, b.depth, b.live, b.seq, b.updated_at, b.updates, b.level_updates,
+       b.resyncs, b.bids, b.asks
   FROM zvt._books() b;
 COMMENT ON VIEW zvt.books IS
-    'One row per live order book: depth kept, whether it is in step with the exchange (live), the exchange''s last update id applied (seq), when it was last published, messages applied and resyncs since the feed worker took it, and levels per side.';
+    'One row per live order book: depth kept, whether it is in step with the exchange (live), the exchange''s last update id applied (seq), when it was last published, messages applied and the levels they set, and resyncs since the feed worker took it, and levels per side.';
 
 -- books are public market data, like zvt.quotes
 GRANT SELECT ON zvt.books TO PUBLIC;

@@ -97,7 +97,7 @@ zvt_book(PG_FUNCTION_ARGS)
 /*
  * zvt._books() RETURNS TABLE (exchange text, symbol text, depth int,
  *   live bool, seq bigint, updated_at timestamptz, updates bigint,
- *   resyncs bigint, bids int, asks int)
+ *   level_updates bigint, resyncs bigint, bids int, asks int)
  */
 Datum
 zvt_books(PG_FUNCTION_ARGS)
@@ -110,8 +110,8 @@ zvt_books(PG_FUNCTION_ARGS)
 	n = book_store_list(&all);
 	for (int i = 0; i < n; i++)
 	{
-		Datum		v[10];
-		bool		nulls[10] = {false};
+		Datum		v[11];
+		bool		nulls[11] = {false};
 
 		v[0] = CStringGetTextDatum(all[i].exchange);
 		v[1] = CStringGetTextDatum(all[i].symbol);
@@ -121,9 +121,10 @@ zvt_books(PG_FUNCTION_ARGS)
 		v[5] = TimestampTzGetDatum(all[i].updated_at);
 		nulls[5] = all[i].updated_at == 0;
 		v[6] = Int64GetDatum(all[i].updates);
-		v[7] = Int64GetDatum(all[i].resyncs);
-		v[8] = Int32GetDatum(all[i].nbids);
-		v[9] = Int32GetDatum(all[i].nasks);
+		v[7] = Int64GetDatum(all[i].level_updates);
+		v[8] = Int64GetDatum(all[i].resyncs);
+		v[9] = Int32GetDatum(all[i].nbids);
+		v[10] = Int32GetDatum(all[i].nasks);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	PG_RETURN_VOID();

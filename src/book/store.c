@@ -48,6 +48,7 @@ typedef struct BookSlot
 	int64		seq;
 	TimestampTz updated_at;
 	int64		updates;
+	int64		level_updates;
 	int64		resyncs;
 	int			nbids;
 	int			nasks;
@@ -145,7 +146,7 @@ book_store_claim(const char *exchange, const char *symbol, int32 instrument_id, 
 			s->live = false;
 			s->seq = 0;
 			s->updated_at = 0;
-			s->updates = s->resyncs = 0;
+			s->updates = s->level_updates = s->resyncs = 0;
 			s->nbids = s->nasks = 0;
 		}
 	}
@@ -179,7 +180,7 @@ scale_qty(int64 qty, int64 mult)
 
 void
 book_store_publish(int slot, const Book *b, int64 qty_mult, bool live, int64 seq,
-				   int64 updates, int64 resyncs, TimestampTz ts)
+				   int64 updates, int64 level_updates, int64 resyncs, TimestampTz ts)
 {
 	BookSlot   *s = &books->slots[slot];
 	int			nb = Min(b->nbids, s->depth),
@@ -203,6 +204,7 @@ book_store_publish(int slot, const Book *b, int64 qty_mult, bool live, int64 seq
 	s->live = live;
 	s->seq = seq;
 	s->updates = updates;
+	s->level_updates = level_updates;
 	s->resyncs = resyncs;
 	s->updated_at = ts;
 	pg_write_barrier();
@@ -236,6 +238,7 @@ slot_copy(BookSlot *s, int depth, BookCopy *out)
 		out->live = s->live;
 		out->seq = s->seq;
 		out->updates = s->updates;
+		out->level_updates = s->level_updates;
 		out->resyncs = s->resyncs;
 		out->updated_at = s->updated_at;
 		pg_read_barrier();

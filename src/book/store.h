@@ -32,6 +32,7 @@ typedef struct BookCopy
 	int64		seq;			/* the exchange's last update id applied, 0 if none */
 	TimestampTz updated_at;		/* when the worker last published */
 	int64		updates;		/* messages applied since the slot was taken */
+	int64		level_updates;	/* levels those messages set */
 	int64		resyncs;		/* breaks since the slot was taken */
 	int			nbids;
 	int			nasks;
@@ -56,7 +57,7 @@ extern void book_store_release(int slot);
  * qty_mult (10^-8 units: BOOK_SCALE for base units, OKX ctVal otherwise).
  */
 extern void book_store_publish(int slot, const Book *b, int64 qty_mult, bool live, int64 seq,
-							   int64 updates, int64 resyncs, TimestampTz ts);
+							   int64 updates, int64 level_updates, int64 resyncs, TimestampTz ts);
 
 /* Reader side: false when this database has no such book. */
 extern bool book_store_read(const char *exchange, const char *symbol, int depth, BookCopy *out);

@@ -222,7 +222,8 @@ books_at_exit(int code, Datum arg)
 		book_sync_reset(&fbooks[i]->sync);
 		if (fbooks[i]->slot >= 0)
 			book_store_publish(fbooks[i]->slot, &fbooks[i]->sync.book, fbooks[i]->qty_mult, false,
-							   0, (int64) fbooks[i]->sync.applied, fbooks[i]->resyncs, GetCurrentTimestamp());
+							   0, (int64) fbooks[i]->sync.applied, (int64) fbooks[i]->sync.level_updates,
+							   fbooks[i]->resyncs, GetCurrentTimestamp());
 	}
 }
 
@@ -387,7 +388,7 @@ feed_books_publish(void)
 		if (!b->dirty || b->slot < 0)
 			continue;
 		book_store_publish(b->slot, &b->sync.book, b->qty_mult, b->sync.state == BOOK_STATE_LIVE,
-						   b->sync.last, (int64) b->sync.applied, b->resyncs,
+						   b->sync.last, (int64) b->sync.applied, (int64) b->sync.level_updates, b->resyncs,
 						   b->last_us ? (TimestampTz) (b->last_us - ZT_PG_EPOCH_OFFSET) : now);
 		b->dirty = false;
 	}

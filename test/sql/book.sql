@@ -70,3 +70,5 @@ SELECT has_table_privilege('public', 'zvt.book_snapshots', 'SELECT') AS public_r
        has_table_privilege('public', 'zvt.book_snapshots', 'INSERT') AS public_writes;
 DELETE FROM zvt.book_snapshots;
 DELETE FROM zvt.instruments WHERE symbol LIKE 'BOOK-%';
+-- leave the instrument ids as found (market.sql expects them from 1)
+ALTER TABLE zvt.instruments ALTER COLUMN id RESTART;
