@@ -39,6 +39,12 @@ OBJS = \
 	src/feed/adapter_bybit.o \
 	src/feed/adapter_okx.o \
 	src/feed/adapter_coinbase.o \
+	src/feed/book_parse.o \
+	src/book/book.o \
+	src/book/sync.o \
+	src/book/store.o \
+	src/book/functions.o \
+	src/book/walk.o \
 	src/feed/ingest.o \
 	src/feed/trades.o \
 	src/feed/trade_writes.o \
@@ -51,6 +57,7 @@ OBJS = \
 	src/feed/symbols.o \
 	src/feed/connection.o \
 	src/feed/subscriptions.o \
+	src/feed/books.o \
 	src/feed/worker.o \
 	src/backtest/indicators.o \
 	src/backtest/indicators_sql.o \
@@ -171,7 +178,8 @@ UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/%.bin,$(filter-out test/unit/uni
 # the exchange samples the tests read (copied from the exchanges, kept here)
 FIXTURES ?= $(abspath $(srcdir)/test/fixtures/exchanges)
 FEED_PARSER_SRC = src/feed/feed_normalize.c src/feed/adapter_binance.c src/feed/adapter_bybit.c \
-	src/feed/adapter_okx.c src/feed/adapter_coinbase.c src/core/zvt_time.c
+	src/feed/adapter_okx.c src/feed/adapter_coinbase.c src/core/zvt_time.c \
+	src/feed/book_parse.c src/book/book.c
 
 # Each test_X.c is linked with X_SRC and X_LIBS; one rule builds them all
 # (a test rebuilds when its sources or any header of the pure core change).
@@ -206,6 +214,7 @@ backtest_sweep_SRC = src/backtest/sweep.c src/backtest/engine.c src/backtest/str
 backtest_sweep_LIBS = -lm
 candle_agg_SRC = src/core/candle_agg.c src/core/zvt_time.c
 metrics_SRC = src/metrics/exposition.c src/metrics/http.c
+book_SRC = src/book/book.c src/book/sync.c
 metrics_LIBS = -lm
 bus_ring_SRC = src/bus/ring.c
 bus_ring_LIBS = -lpthread
@@ -260,9 +269,15 @@ test/fuzz/fuzz_%.bin: test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) src/feed/
 		-DFUZZ_ADAPTER=$(call fuzz_index,$*) -o $@ test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) -ljansson -lm
 fuzz_index = $(if $(filter binance,$1),0,$(if $(filter bybit,$1),1,$(if $(filter okx,$1),2,3)))
 
-# each adapter gets FUZZ_SECONDS/4 from the shared seed corpus
+# the order book engine and sequence rules, fuzzed the same way
+test/fuzz/fuzz_book.bin: test/fuzz/fuzz_book.c src/book/book.c src/book/sync.c src/book/book.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ test/fuzz/fuzz_book.c src/book/book.c src/book/sync.c
+
+# each adapter gets FUZZ_SECONDS/4 from the shared seed corpus (the book engine
+# as long again, from its own corpus)
 .PHONY: fuzz
-fuzz: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS) test/fuzz/fuzz_book.bin
 	@mkdir -p test/fuzz/work; rc=0; for a in $(FUZZ_ADAPTERS); do \
 		mkdir -p test/fuzz/work/$$a; \
 		./test/fuzz/fuzz_$$a.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=4096 \
@@ -270,7 +285,14 @@ fuzz: $(FUZZ_BINS)
 			test/fuzz/work/$$a test/fuzz/corpus >test/fuzz/work/$$a.log 2>&1; r=$$?; \
 		echo "fuzz_$$a: $$(grep -m1 number_of_executed_units test/fuzz/work/$$a.log | sed 's/.*: *//') runs, exit $$r"; \
 		[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/$$a.log | head -5; rc=1; }; \
-	done; exit $$rc
+	done; \
+	mkdir -p test/fuzz/work/book; \
+	./test/fuzz/fuzz_book.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=4096 \
+		-print_final_stats=1 -artifact_prefix=test/fuzz/work/book- \
+		test/fuzz/work/book test/fuzz/corpus_book >test/fuzz/work/book.log 2>&1; r=$$?; \
+	echo "fuzz_book: $$(grep -m1 number_of_executed_units test/fuzz/work/book.log | sed 's/.*: *//') runs, exit $$r"; \
+	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/book.log | head -5; rc=1; }; \
+	exit $$rc
 EXTRA_CLEAN += test/fuzz/*.bin test/fuzz/work
 
 # PostgREST's query-string grammar (src/http/grammar.c), seeded from

@@ -8,10 +8,11 @@ CREATE TABLE zvt.subscriptions (
     symbol      pg_catalog.text NOT NULL,
     channel     pg_catalog.text NOT NULL,
     created_at  pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    depth       pg_catalog.int4 CHECK ((channel = 'book') = (depth IS NOT NULL) AND depth BETWEEN 1 AND 1000),
     UNIQUE (exchange, symbol, channel)
 );
 COMMENT ON TABLE zvt.subscriptions IS
-    'Market-data streams the feed workers keep; change with zvt.subscribe and zvt.unsubscribe.';
+    'Market-data streams the feed workers keep; change with zvt.subscribe and zvt.unsubscribe. depth: levels a side of a book subscription.';
 SELECT pg_catalog.pg_extension_config_dump('zvt.subscriptions', '');
 SELECT pg_catalog.pg_extension_config_dump('zvt.subscriptions_id_seq', '');
 GRANT SELECT ON zvt.subscriptions TO PUBLIC;
@@ -45,7 +46,7 @@ CREATE FUNCTION zvt.channels() RETURNS SETOF pg_catalog.text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     VALUES ('trades'), ('quotes'), ('candles_1m'), ('candles_5m'), ('candles_15m'),
-           ('candles_1h'), ('candles_4h'), ('candles_1d')
+           ('candles_1h'), ('candles_4h'), ('candles_1d'), ('book')
 $$;
 COMMENT ON FUNCTION zvt.channels() IS 'The channels zvt.subscribe accepts.';
 
@@ -61,11 +62,6 @@ DECLARE
     sym text := upper(btrim(symbol));
 BEGIN
     PERFORM zvt._check_exchange(exchange);
-    IF channel = 'book' THEN
-        RAISE EXCEPTION 'channel "book" is not supported yet'
-            USING ERRCODE = '0A000',
-                  DETAIL = 'Order books are not stored by this version of zvt.';
-    END IF;
     IF channel IS NULL OR channel NOT IN (SELECT zvt.channels()) THEN
         RAISE EXCEPTION 'unknown channel "%"', channel
             USING ERRCODE = '22023',
@@ -91,7 +87,7 @@ COMMENT ON FUNCTION zvt._check_subscription(pg_catalog.text, pg_catalog.text, pg
     'Internal: validate exchange, symbol and channel of a subscription.';
 
 CREATE FUNCTION zvt.subscribe(exchange pg_catalog.text, symbol pg_catalog.text,
-                              channel pg_catalog.text)
+                              channel pg_catalog.text, depth pg_catalog.int4 DEFAULT NULL)
     RETURNS zvt.subscriptions
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -99,12 +95,30 @@ AS $$
 DECLARE
     sym text := zvt._check_subscription(exchange, symbol, channel);
     result zvt.subscriptions;
+    levels int4 := depth;
+    most int4;
 BEGIN
+    -- a book keeps depth levels a side (50 unless asked), up to what the exchange streams
+    IF channel = 'book' THEN
+        levels := coalesce(depth, 50);
+        most := CASE subscribe.exchange WHEN 'okx' THEN 400
+                                        WHEN 'bybit' THEN CASE WHEN sym LIKE '%-PERP' THEN 1000 ELSE 200 END
+                                        ELSE 1000 END;
+        IF levels < 1 OR levels > most THEN
+            RAISE EXCEPTION 'depth % is out of range for % books', levels, subscribe.exchange
+                USING ERRCODE = '22023',
+                      HINT = pg_catalog.format('Use a depth between 1 and %s.', most);
+        END IF;
+    ELSIF depth IS NOT NULL THEN
+        RAISE EXCEPTION 'depth applies to channel "book" only'
+            USING ERRCODE = '22023';
+    END IF;
     PERFORM zvt._require_preload('zvt.subscribe');
     PERFORM zvt._subscriptions_changed(subscribe.exchange);
-    INSERT INTO zvt.subscriptions AS s (exchange, symbol, channel)
-    VALUES (subscribe.exchange, sym, subscribe.channel)
-    ON CONFLICT ON CONSTRAINT subscriptions_exchange_symbol_channel_key DO NOTHING
+    INSERT INTO zvt.subscriptions AS s (exchange, symbol, channel, depth)
+    VALUES (subscribe.exchange, sym, subscribe.channel, levels)
+    ON CONFLICT ON CONSTRAINT subscriptions_exchange_symbol_channel_key
+    DO UPDATE SET depth = excluded.depth WHERE s.depth IS DISTINCT FROM excluded.depth
     RETURNING s.* INTO result;
     IF NOT FOUND THEN
         SELECT s.* INTO result FROM zvt.subscriptions s
@@ -114,8 +128,8 @@ BEGIN
     RETURN result;
 END;
 $$;
-COMMENT ON FUNCTION zvt.subscribe(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
-    'Have the exchange''s feed worker stream a channel of a symbol (idempotent; returns the subscription).';
+COMMENT ON FUNCTION zvt.subscribe(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4) IS
+    'Have the exchange''s feed worker stream a channel of a symbol (idempotent; returns the subscription). Channel book keeps depth levels a side (default 50).';
 
 CREATE FUNCTION zvt.unsubscribe(exchange pg_catalog.text, symbol pg_catalog.text,
                                 channel pg_catalog.text)
@@ -150,7 +164,7 @@ CREATE FUNCTION zvt._feed_stats(
         OUT messages pg_catalog.int8, OUT events pg_catalog.int8, OUT rows_written pg_catalog.int8,
         OUT parse_errors pg_catalog.int8, OUT exchange_errors pg_catalog.int8,
         OUT reconnects pg_catalog.int8, OUT unmapped pg_catalog.int8,
-        OUT flush_retries pg_catalog.int8)
+        OUT flush_retries pg_catalog.int8, OUT book_resyncs pg_catalog.int8)
     RETURNS SETOF record
     LANGUAGE C VOLATILE
     AS 'MODULE_PATHNAME', 'zvt_feed_stats';
@@ -160,8 +174,8 @@ CREATE VIEW zvt.feed_status WITH (security_invoker = true) AS
 SELECT f.exchange, f.exchange AS connection, f.state, f.pid, f.connected_since, f.messages,
        f.events, f.rows_written, f.parse_errors, f.exchange_errors, f.reconnects,
        f.unmapped, f.last_message_at, pg_catalog.now() - f.last_message_at AS lag,
-       f.flush_retries
+       f.flush_retries, f.book_resyncs
   FROM zvt._feed_stats() f;
 COMMENT ON VIEW zvt.feed_status IS
-    'One row per exchange feed: state, counters since server start (messages, events parsed, rows written, malformed messages skipped, exchange error replies, reconnects, events skipped because their symbol is not in zvt.instruments), the time since the last message, and flushes rolled back by a deadlock, serialization failure or lock timeout whose batch was written again.';
+    'One row per exchange feed: state, counters since server start (messages, events parsed, rows written, malformed messages skipped, exchange error replies, reconnects, events skipped because their symbol is not in zvt.instruments), the time since the last message, flushes rolled back by a deadlock, serialization failure or lock timeout whose batch was written again, and order books started again from a new snapshot (sequence gap, checksum mismatch, crossed book).';
 GRANT SELECT ON zvt.feed_status TO PUBLIC;

@@ -431,6 +431,7 @@ DECLARE
     new_trade bool;
     new_quote bool;
     touch numeric;
+    walk numeric;
     avail numeric;
     fqty numeric;
 BEGIN
@@ -531,17 +532,24 @@ BEGIN
                     format('last trade %s crossed the stop price %s', last, o.stop_price));
             changed := changed + 1;
             IF o.type <> 'stop_limit' THEN
-                -- now a market order: the touch moved by slippage, as taker, but never
-                -- better than the trade that triggered it (the quote may be older)
+                -- now a market order: the touch (or, on a live order book, the VWAP of
+                -- the levels it takes) moved by slippage, as taker, but never better
+                -- than the trade that triggered it (the quote may be older)
+                walk := zvt._book_fill_price(o.instrument_id, o.side, o.qty - o.filled_qty, NULL);
                 PERFORM zvt._fill(a, o, o.qty - o.filled_qty,
-                                  trim_scale(CASE WHEN dir = 1 THEN greatest(touch, last) ELSE least(touch, last) END
+                                  trim_scale(CASE WHEN dir = 1 THEN greatest(coalesce(walk, touch), last)
+                                                  ELSE least(coalesce(walk, touch), last) END
                                              * (1 + dir * a.slippage_bps / 10000)),
                                   'taker', e.last_ts, true);
                 CONTINUE;
             END IF;
             IF touch IS NOT NULL AND dir * (touch - o.price) <= 0 THEN
-                -- a limit that is marketable when it is born takes at the touch
-                PERFORM zvt._fill(a, o, o.qty - o.filled_qty, touch, 'taker', e.quote_ts, true);
+                -- a limit that is marketable when it is born takes at the touch (or
+                -- the VWAP of the book's levels up to its price)
+                PERFORM zvt._fill(a, o, o.qty - o.filled_qty,
+                                  coalesce(zvt._book_fill_price(o.instrument_id, o.side, o.qty - o.filled_qty, o.price),
+                                           touch),
+                                  'taker', e.quote_ts, true);
                 CONTINUE;
             END IF;
             CONTINUE;

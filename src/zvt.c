@@ -32,6 +32,7 @@
 #include "utils/guc.h"
 
 #include "base/export.h"
+#include "book/store.h"
 #include "bus/bus.h"
 #include "bus/events.h"
 #include "core/zvt_time.h"
@@ -93,6 +94,7 @@ char	   *zvt_jwt_role_claim_key = NULL;
 
 /* HTTP front, API layer (src/http/schema.c) */
 char	   *zvt_http_schemas = NULL;
+int			zvt_book_snapshot_interval = 1000;
 
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
@@ -332,6 +334,17 @@ zvt_define_gucs(void)
 							   GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
 
+	DefineCustomIntVariable("zvt.book_snapshot_interval",
+							"Time between two rows of a live order book in zvt.book_snapshots; 0 stores none.",
+							"Each row keeps the top levels the subscription asked for (its depth).",
+							&zvt_book_snapshot_interval,
+							1000,
+							0,
+							86400000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("zvt");
 }
 
@@ -473,6 +486,8 @@ zvt_shmem_request(void)
 	RequestAddinShmemSpace(bus_events_shmem_size());
 	RequestAddinShmemSpace(redis_shmem_size());
 	RequestAddinShmemSpace(http_shmem_size());
+	RequestAddinShmemSpace(MAXALIGN(book_shmem_size()));
+	RequestNamedLWLockTranche("zvt book", 1);
 }
 
 static void
@@ -490,6 +505,7 @@ zvt_shmem_startup(void)
 	bus_events_shmem_init();
 	redis_shmem_init();
 	http_shmem_init();
+	book_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 	zvt_shmem_attached = true;
 }

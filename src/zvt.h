@@ -67,6 +67,7 @@ extern char *zvt_jwt_aud;
 extern char *zvt_jwt_role_claim_key;
 
 extern char *zvt_http_schemas;
+extern int	zvt_book_snapshot_interval;
 extern bool zvt_preloaded;
 extern void zvt_require_preload(const char *what);
 

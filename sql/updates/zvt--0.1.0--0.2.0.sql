@@ -1188,3 +1188,739 @@ COMMENT ON VIEW zvt.redis_status IS
 -- the same readers as zvt._redis_status
 REVOKE ALL ON zvt.redis_status FROM PUBLIC;
 GRANT SELECT ON zvt.redis_status TO pg_monitor;
+
+-- ===================================================================
+-- Order books (docs/market-data.md): subscriptions gain a depth, the
+-- feed counters book resyncs, the paper matcher walks a live book.
+-- ===================================================================
+-- a book subscription keeps depth levels a side
+ALTER TABLE zvt.subscriptions
+    ADD COLUMN depth pg_catalog.int4 CHECK ((channel = 'book') = (depth IS NOT NULL) AND depth BETWEEN 1 AND 1000);
+COMMENT ON TABLE zvt.subscriptions IS
+    'Market-data streams the feed workers keep; change with zvt.subscribe and zvt.unsubscribe. depth: levels a side of a book subscription.';
+
+CREATE OR REPLACE FUNCTION zvt.channels() RETURNS SETOF pg_catalog.text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    VALUES ('trades'), ('quotes'), ('candles_1m'), ('candles_5m'), ('candles_15m'),
+           ('candles_1h'), ('candles_4h'), ('candles_1d'), ('book')
+$$;
+COMMENT ON FUNCTION zvt.channels() IS 'The channels zvt.subscribe accepts.';
+
+CREATE OR REPLACE FUNCTION zvt._check_subscription(exchange pg_catalog.text,
+                                        symbol pg_catalog.text,
+                                        channel pg_catalog.text)
+    RETURNS pg_catalog.text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sym text := upper(btrim(symbol));
+BEGIN
+    PERFORM zvt._check_exchange(exchange);
+    IF channel IS NULL OR channel NOT IN (SELECT zvt.channels()) THEN
+        RAISE EXCEPTION 'unknown channel "%"', channel
+            USING ERRCODE = '22023',
+                  HINT = 'Use one of: ' || (SELECT string_agg(c, ', ') FROM zvt.channels() c) || '.';
+    END IF;
+    IF sym IS NULL OR sym !~ '^[A-Z0-9]+-[A-Z0-9]+(-PERP)?$' THEN
+        RAISE EXCEPTION 'invalid symbol "%"', symbol
+            USING ERRCODE = '22023',
+                  HINT = 'Use BASE-QUOTE for spot or BASE-QUOTE-PERP for perpetuals, such as BTC-USDT or BTC-USDT-PERP.';
+    END IF;
+    -- once the exchange's instruments are known, the symbol must be one of them
+    IF EXISTS (SELECT 1 FROM zvt.instruments i WHERE i.exchange = _check_subscription.exchange)
+       AND NOT EXISTS (SELECT 1 FROM zvt.instruments i
+                        WHERE i.exchange = _check_subscription.exchange AND i.symbol = sym) THEN
+        RAISE EXCEPTION 'unknown symbol "%" on exchange "%"', sym, exchange
+            USING ERRCODE = '42704',
+                  HINT = 'zvt.instruments lists the exchange''s symbols.';
+    END IF;
+    RETURN sym;
+END;
+$$;
+COMMENT ON FUNCTION zvt._check_subscription(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+    'Internal: validate exchange, symbol and channel of a subscription.';
+
+-- subscribe gains depth: a new signature
+DROP FUNCTION zvt.subscribe(pg_catalog.text, pg_catalog.text, pg_catalog.text);
+CREATE FUNCTION zvt.subscribe(exchange pg_catalog.text, symbol pg_catalog.text,
+                              channel pg_catalog.text, depth pg_catalog.int4 DEFAULT NULL)
+    RETURNS zvt.subscriptions
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sym text := zvt._check_subscription(exchange, symbol, channel);
+    result zvt.subscriptions;
+    levels int4 := depth;
+    most int4;
+BEGIN
+    -- a book keeps depth levels a side (50 unless asked), up to what the exchange streams
+    IF channel = 'book' THEN
+        levels := coalesce(depth, 50);
+        most := CASE subscribe.exchange WHEN 'okx' THEN 400
+                                        WHEN 'bybit' THEN CASE WHEN sym LIKE '%-PERP' THEN 1000 ELSE 200 END
+                                        ELSE 1000 END;
+        IF levels < 1 OR levels > most THEN
+            RAISE EXCEPTION 'depth % is out of range for % books', levels, subscribe.exchange
+                USING ERRCODE = '22023',
+                      HINT = pg_catalog.format('Use a depth between 1 and %s.', most);
+        END IF;
+    ELSIF depth IS NOT NULL THEN
+        RAISE EXCEPTION 'depth applies to channel "book" only'
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM zvt._require_preload('zvt.subscribe');
+    PERFORM zvt._subscriptions_changed(subscribe.exchange);
+    INSERT INTO zvt.subscriptions AS s (exchange, symbol, channel, depth)
+    VALUES (subscribe.exchange, sym, subscribe.channel, levels)
+    ON CONFLICT ON CONSTRAINT subscriptions_exchange_symbol_channel_key
+    DO UPDATE SET depth = excluded.depth WHERE s.depth IS DISTINCT FROM excluded.depth
+    RETURNING s.* INTO result;
+    IF NOT FOUND THEN
+        SELECT s.* INTO result FROM zvt.subscriptions s
+         WHERE s.exchange = subscribe.exchange AND s.symbol = sym
+           AND s.channel = subscribe.channel;
+    END IF;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION zvt.subscribe(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4) IS
+    'Have the exchange''s feed worker stream a channel of a symbol (idempotent; returns the subscription). Channel book keeps depth levels a side (default 50).';
+
+-- the counters gain book_resyncs: the function's row type changes, and the view over it
+DROP VIEW zvt.feed_status;
+DROP FUNCTION zvt._feed_stats();
+CREATE FUNCTION zvt._feed_stats(
+        OUT exchange pg_catalog.text, OUT pid pg_catalog.int4, OUT state pg_catalog.text,
+        OUT connected_since pg_catalog.timestamptz, OUT last_message_at pg_catalog.timestamptz,
+        OUT messages pg_catalog.int8, OUT events pg_catalog.int8, OUT rows_written pg_catalog.int8,
+        OUT parse_errors pg_catalog.int8, OUT exchange_errors pg_catalog.int8,
+        OUT reconnects pg_catalog.int8, OUT unmapped pg_catalog.int8,
+        OUT flush_retries pg_catalog.int8, OUT book_resyncs pg_catalog.int8)
+    RETURNS SETOF record
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_feed_stats';
+COMMENT ON FUNCTION zvt._feed_stats() IS 'Internal: the feed workers'' counters in shared memory.';
+
+CREATE VIEW zvt.feed_status WITH (security_invoker = true) AS
+SELECT f.exchange, f.exchange AS connection, f.state, f.pid, f.connected_since, f.messages,
+       f.events, f.rows_written, f.parse_errors, f.exchange_errors, f.reconnects,
+       f.unmapped, f.last_message_at, pg_catalog.now() - f.last_message_at AS lag,
+       f.flush_retries, f.book_resyncs
+  FROM zvt._feed_stats() f;
+COMMENT ON VIEW zvt.feed_status IS
+    'One row per exchange feed: state, counters since server start (messages, events parsed, rows written, malformed messages skipped, exchange error replies, reconnects, events skipped because their symbol is not in zvt.instruments), the time since the last message, flushes rolled back by a deadlock, serialization failure or lock timeout whose batch was written again, and order books started again from a new snapshot (sequence gap, checksum mismatch, crossed book).';
+GRANT SELECT ON zvt.feed_status TO PUBLIC;
+
+-- taker fills walk a live order book (zvt._book_fill_price)
+CREATE OR REPLACE FUNCTION zvt._paper_match(instrument_id pg_catalog.int4, wait pg_catalog.bool,
+                                 OUT changed pg_catalog.int4, OUT skipped pg_catalog.int4)
+    RETURNS record
+    LANGUAGE plpgsql
+    SET enable_seqscan = off
+    SET enable_bitmapscan = off
+AS $$
+DECLARE
+    e record;
+    cand record;
+    o zvt.orders;
+    a zvt.accounts;
+    busy int4[] := '{}';
+    dir int;
+    last numeric;
+    bid numeric;
+    ask numeric;
+    new_trade bool;
+    new_quote bool;
+    touch numeric;
+    walk numeric;
+    avail numeric;
+    fqty numeric;
+BEGIN
+    changed := 0;
+    skipped := 0;
+    SELECT * INTO e FROM zvt._bus_entry(instrument_id);
+    IF e.trades IS NULL THEN
+        RETURN;
+    END IF;
+    last := e.last::numeric;
+    bid := e.bid::numeric;
+    ask := e.ask::numeric;
+    -- the crossed orders: a NULL price of the bus selects nothing
+    FOR cand IN
+        -- limits the touch reached, with a quote they have not seen
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND (x.type = 'limit' OR x.triggered)
+           AND x.side = 'buy' AND x.price >= ask AND x.bus_quotes_seen IS DISTINCT FROM e.quotes
+        UNION
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND (x.type = 'limit' OR x.triggered)
+           AND x.side = 'sell' AND x.price <= bid AND x.bus_quotes_seen IS DISTINCT FROM e.quotes
+        UNION
+        -- limits a trade they have not seen printed at or through
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND (x.type = 'limit' OR x.triggered)
+           AND x.side = 'buy' AND x.price >= last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        UNION
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND (x.type = 'limit' OR x.triggered)
+           AND x.side = 'sell' AND x.price <= last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        UNION
+        -- stops whose trigger such a trade reached
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled')
+           AND x.type IN ('stop', 'stop_limit', 'trailing_stop') AND NOT x.triggered
+           AND x.side = 'buy' AND x.stop_price <= last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        UNION
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled')
+           AND x.type IN ('stop', 'stop_limit', 'trailing_stop') AND NOT x.triggered
+           AND x.side = 'sell' AND x.stop_price >= last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        UNION
+        -- trailing stops such a trade moves: a new low for a buy, a new high for a sell
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND x.type = 'trailing_stop' AND NOT x.triggered
+           AND x.side = 'buy' AND x.trail_ref > last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        UNION
+        SELECT x.order_id, x.account_id FROM zvt.orders x
+         WHERE x.instrument_id = _paper_match.instrument_id
+           AND x.status IN ('accepted', 'partially_filled') AND x.type = 'trailing_stop' AND NOT x.triggered
+           AND x.side = 'sell' AND x.trail_ref < last AND x.bus_trades_seen IS DISTINCT FROM e.trades
+        ORDER BY 1
+    LOOP
+        -- the worker never waits for an account: one another transaction
+        -- is writing (an uncommitted place_order, say) is matched on a later pass
+        IF wait THEN
+            PERFORM zvt._lock_account(cand.account_id);
+        ELSIF cand.account_id = ANY (busy) OR NOT zvt._try_lock_account(cand.account_id) THEN
+            busy := busy || cand.account_id;
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        SELECT * INTO o FROM zvt.orders x WHERE x.order_id = cand.order_id FOR UPDATE;
+        CONTINUE WHEN o.status NOT IN ('accepted', 'partially_filled');
+        SELECT * INTO a FROM zvt.accounts x WHERE x.account_id = o.account_id;
+        dir := CASE WHEN o.side = 'buy' THEN 1 ELSE -1 END;
+        new_trade := last IS NOT NULL AND o.bus_trades_seen IS DISTINCT FROM e.trades;
+        new_quote := o.bus_quotes_seen IS DISTINCT FROM e.quotes;
+        touch := CASE WHEN dir = 1 THEN ask ELSE bid END;
+        UPDATE zvt.orders x SET bus_trades_seen = e.trades, bus_quotes_seen = e.quotes
+         WHERE x.order_id = o.order_id;
+
+        -- stops: a new trade crossing the trigger (a trailing stop first follows the best price)
+        IF o.type IN ('stop', 'stop_limit', 'trailing_stop') AND NOT o.triggered THEN
+            CONTINUE WHEN NOT new_trade;
+            IF o.type = 'trailing_stop' AND dir * (o.trail_ref - last) > 0 THEN
+                -- a sell trails the highest price since placement, a buy the lowest
+                o.trail_ref := last;
+                o.stop_price := zvt._trailing_stop_price(last, o.trail_pct, o.side,
+                                    (SELECT i.tick_size FROM zvt.instruments i WHERE i.id = o.instrument_id));
+                UPDATE zvt.orders x SET trail_ref = o.trail_ref, stop_price = o.stop_price,
+                                        updated_at = pg_catalog.clock_timestamp()
+                 WHERE x.order_id = o.order_id;
+            END IF;
+            CONTINUE WHEN dir * (last - o.stop_price) < 0;
+            UPDATE zvt.orders x SET triggered = true, updated_at = pg_catalog.clock_timestamp()
+             WHERE x.order_id = o.order_id RETURNING * INTO o;
+            INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, price, reason)
+            VALUES (o.order_id, o.account_id, 'triggered', o.status, o.qty - o.filled_qty, last,
+                    format('last trade %s crossed the stop price %s', last, o.stop_price));
+            changed := changed + 1;
+            IF o.type <> 'stop_limit' THEN
+                -- now a market order: the touch (or, on a live order book, the VWAP of
+                -- the levels it takes) moved by slippage, as taker, but never better
+                -- than the trade that triggered it (the quote may be older)
+                walk := zvt._book_fill_price(o.instrument_id, o.side, o.qty - o.filled_qty, NULL);
+                PERFORM zvt._fill(a, o, o.qty - o.filled_qty,
+                                  trim_scale(CASE WHEN dir = 1 THEN greatest(coalesce(walk, touch), last)
+                                                  ELSE least(coalesce(walk, touch), last) END
+                                             * (1 + dir * a.slippage_bps / 10000)),
+                                  'taker', e.last_ts, true);
+                CONTINUE;
+            END IF;
+            IF touch IS NOT NULL AND dir * (touch - o.price) <= 0 THEN
+                -- a limit that is marketable when it is born takes at the touch (or
+                -- the VWAP of the book's levels up to its price)
+                PERFORM zvt._fill(a, o, o.qty - o.filled_qty,
+                                  coalesce(zvt._book_fill_price(o.instrument_id, o.side, o.qty - o.filled_qty, o.price),
+                                           touch),
+                                  'taker', e.quote_ts, true);
+                CONTINUE;
+            END IF;
+            CONTINUE;
+        END IF;
+
+        -- resting limits fill as maker at their price: the touch reached it
+        -- (up to its size) or a trade printed through it (up to its size)
+        avail := NULL;
+        IF new_quote AND touch IS NOT NULL AND dir * (touch - o.price) <= 0 THEN
+            avail := coalesce(CASE WHEN dir = 1 THEN e.ask_qty ELSE e.bid_qty END::numeric, o.qty);
+        END IF;
+        IF new_trade AND dir * (last - o.price) <= 0 THEN
+            avail := greatest(avail, coalesce(e.last_qty::numeric, o.qty));
+        END IF;
+        CONTINUE WHEN avail IS NULL OR avail <= 0;
+        fqty := least(avail, o.qty - o.filled_qty);
+        PERFORM zvt._fill(a, o, fqty, o.price, 'maker',
+                          CASE WHEN new_trade AND dir * (last - o.price) <= 0 THEN e.last_ts ELSE e.quote_ts END,
+                          true);
+        changed := changed + 1;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION zvt._paper_match(pg_catalog.int4, pg_catalog.bool) IS
+    'Internal: match the resting paper orders of one instrument its bus entry crossed; orders changed, and orders skipped because their account was busy (never when wait).';
+REVOKE ALL ON FUNCTION zvt._paper_match(pg_catalog.int4, pg_catalog.bool) FROM PUBLIC;
+
+-- ===================================================================
+-- sql/35_book.sql (new in 0.2.0), whole
+-- ===================================================================
+-- ===================================================================
+-- Order books: the live books in shared memory, and their history
+-- ===================================================================
+
+-- The live book (src/book/functions.c): shared memory only, no table read.
+CREATE FUNCTION zvt.book(exchange pg_catalog.text, symbol pg_catalog.text,
+                         depth pg_catalog.int4 DEFAULT 10)
+    RETURNS TABLE (side pg_catalog.text, level pg_catalog.int4,
+                   price pg_catalog.numeric, size pg_catalog.numeric)
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_book';
+COMMENT ON FUNCTION zvt.book(pg_catalog.text, pg_catalog.text, pg_catalog.int4) IS
+    'The live order book of a subscribed symbol (channel book) from shared memory: bids best first, then asks, depth levels a side, sizes in base units; no rows before its first snapshot.';
+
+CREATE FUNCTION zvt._books(
+        OUT exchange pg_catalog.text, OUT symbol pg_catalog.text, OUT depth pg_catalog.int4,
+        OUT live pg_catalog.bool, OUT seq pg_catalog.int8, OUT updated_at pg_catalog.timestamptz,
+        OUT updates pg_catalog.int8, OUT level_updates pg_catalog.int8, OUT resyncs pg_catalog.int8,
+        OUT bids pg_catalog.int4, OUT asks pg_catalog.int4)
+    RETURNS SETOF record
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_books';
+COMMENT ON FUNCTION zvt._books() IS 'Internal: the live books'' state in shared memory.';
+
+CREATE VIEW zvt.books WITH (security_invoker = true) AS
+SELECT b.exchange, b.symbol, b.depth, b.live, b.seq, b.updated_at, b.updates, b.level_updates,
+       b.resyncs, b.bids, b.asks
+  FROM zvt._books() b;
+COMMENT ON VIEW zvt.books IS
+    'One row per live order book: depth kept, whether it is in step with the exchange (live), the exchange''s last update id applied (seq), when it was last published, messages applied and the levels they set, and resyncs since the feed worker took it, and levels per side.';
+
+-- books are public market data, like zvt.quotes
+GRANT SELECT ON zvt.books TO PUBLIC;
+
+CREATE TABLE zvt.book_snapshots (
+    ts              pg_catalog.timestamptz NOT NULL,
+    instrument_id   pg_catalog.int4 NOT NULL,
+    seq             pg_catalog.int8 NOT NULL DEFAULT 0,
+    bid_price       pg_catalog.numeric[] NOT NULL,
+    bid_size        pg_catalog.numeric[] NOT NULL,
+    ask_price       pg_catalog.numeric[] NOT NULL,
+    ask_size        pg_catalog.numeric[] NOT NULL,
+    UNIQUE (instrument_id, ts)
+) PARTITION BY RANGE (ts);
+COMMENT ON TABLE zvt.book_snapshots IS
+    'The top levels of each live order book every zvt.book_snapshot_interval (hypertable, 1-day chunks): prices best first, sizes in base units, seq the exchange''s last update id. Written by the feed workers; read with zvt.book_at.';
+SELECT zvt.create_hypertable('zvt.book_snapshots', 'ts', '1 day');
+UPDATE zvt._hypertables SET builtin = true WHERE relid = 'zvt.book_snapshots'::pg_catalog.regclass;
+
+-- its default partition under a fixed name, kept by pg_dump (as trades' in 20_market.sql)
+DO $defaults$
+DECLARE
+    d pg_catalog.regclass;
+BEGIN
+    SELECT c.chunk INTO STRICT d FROM zvt._chunks('zvt.book_snapshots'::pg_catalog.regclass) c
+     WHERE c.is_default;
+    EXECUTE pg_catalog.format('ALTER TABLE %s RENAME TO book_snapshots_default', d);
+    COMMENT ON TABLE _zvt_chunks.book_snapshots_default IS
+        'zvt: default partition of zvt.book_snapshots (rows waiting for their chunk)';
+    PERFORM pg_catalog.pg_extension_config_dump('_zvt_chunks.book_snapshots_default', '');
+END
+$defaults$;
+
+-- market data is for everyone to read; the feed workers (superuser) write it
+GRANT SELECT ON zvt.book_snapshots TO PUBLIC;
+
+CREATE FUNCTION zvt.book_at(exchange pg_catalog.text, symbol pg_catalog.text,
+                            at pg_catalog.timestamptz, depth pg_catalog.int4 DEFAULT NULL)
+    RETURNS TABLE (side pg_catalog.text, level pg_catalog.int4, price pg_catalog.numeric,
+                   size pg_catalog.numeric, snapshot_ts pg_catalog.timestamptz)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH s AS (
+        SELECT b.* FROM zvt.book_snapshots b
+          JOIN zvt.instruments i ON i.id = b.instrument_id
+         WHERE i.exchange = book_at.exchange AND i.symbol = book_at.symbol AND b.ts <= book_at.at
+         ORDER BY b.ts DESC
+         LIMIT 1)
+    SELECT x.side, x.level, x.price, x.size, x.ts FROM (
+        SELECT 'bid' AS side, l.n::int4 AS level, l.p AS price, l.q AS size, s.ts
+          FROM s, unnest(s.bid_price, s.bid_size) WITH ORDINALITY AS l(p, q, n)
+        UNION ALL
+        SELECT 'ask', l.n::int4, l.p, l.q, s.ts
+          FROM s, unnest(s.ask_price, s.ask_size) WITH ORDINALITY AS l(p, q, n)) x
+     WHERE book_at.depth IS NULL OR x.level <= book_at.depth
+     ORDER BY x.side = 'ask', x.level
+$$;
+COMMENT ON FUNCTION zvt.book_at(pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.int4) IS
+    'The order book as stored at or before a time (the latest zvt.book_snapshots row): bids then asks, best first, with the snapshot''s time; depth NULL gives every level stored.';
+
+CREATE FUNCTION zvt._book_fill_price(instrument_id pg_catalog.int4, side pg_catalog.text,
+                                     qty pg_catalog.numeric, limit_price pg_catalog.numeric)
+    RETURNS pg_catalog.numeric
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_book_fill_price';
+COMMENT ON FUNCTION zvt._book_fill_price(pg_catalog.int4, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric) IS
+    'Internal: the VWAP a taker of qty pays walking the instrument''s live order book (no level beyond limit_price when given); NULL without a live book.';
+-- the paper matcher's (zvt._paper_match, run as zvt's owner); place_order walks the book in C
+REVOKE ALL ON FUNCTION zvt._book_fill_price(pg_catalog.int4, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric) FROM PUBLIC;
+
+-- ===================================================================
+-- sql/60_http.sql (new in 0.2.0), whole
+-- ===================================================================
+-- ===================================================================
+-- The HTTP front's roles and its API schema zvt_api (docs/http.md).
+--
+-- PostgREST's role model: the HTTP workers log in as zvt_authenticator
+-- (NOINHERIT, no privileges of its own) and run each request under
+-- SET LOCAL ROLE to the token's role or zvt_anon; PostgreSQL refuses a
+-- role the authenticator was not granted.  zvt_anon reads public market
+-- data; zvt_trader is the group role of traders (each trader is a role
+-- that is a member of zvt_trader, granted to zvt_authenticator), who
+-- also see and use their own accounts through row-level security,
+-- exactly as from psql.
+--
+-- zvt_api holds only views (security_invoker, so the ledger's policies
+-- apply to the requesting role) and thin wrapper functions (SECURITY
+-- INVOKER) over zvt's own; nothing here widens what a role may do.
+-- Roles are cluster-wide: DROP EXTENSION leaves them.
+-- ===================================================================
+
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'zvt_anon') THEN
+        CREATE ROLE zvt_anon NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'zvt_trader') THEN
+        CREATE ROLE zvt_trader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'zvt_authenticator') THEN
+        -- no password: only the HTTP workers (background workers) log in as it
+        CREATE ROLE zvt_authenticator LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE;
+    END IF;
+END
+$roles$;
+-- the roles requests may run as; NOINHERIT keeps their rights away from the authenticator itself
+GRANT zvt_anon TO zvt_authenticator;
+GRANT zvt_trader TO zvt_authenticator;
+
+CREATE FUNCTION zvt.jwt_sign(claims pg_catalog.jsonb) RETURNS pg_catalog.text
+    LANGUAGE C STRICT VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_jwt_sign';
+COMMENT ON FUNCTION zvt.jwt_sign(pg_catalog.jsonb) IS
+    'An HS256 token of the claims signed with zvt.jwt_secret, for the HTTP front (superusers only).';
+-- whoever signs becomes any role the authenticator has: superusers only
+REVOKE ALL ON FUNCTION zvt.jwt_sign(pg_catalog.jsonb) FROM PUBLIC;
+
+CREATE SCHEMA zvt_api;
+COMMENT ON SCHEMA zvt_api IS
+    'zvt''s HTTP API (PostgREST''s grammar over it): market data, trading and backtests.';
+-- the API's roles may look up its objects; each object carries its own grants
+GRANT USAGE ON SCHEMA zvt_api TO zvt_anon, zvt_trader;
+
+-- -------------------------------------------------------------------
+-- Market data: for zvt_anon and zvt_trader
+-- -------------------------------------------------------------------
+
+CREATE VIEW zvt_api.exchanges WITH (security_invoker = true) AS
+SELECT e.name, e.enabled FROM zvt.exchanges e;
+COMMENT ON VIEW zvt_api.exchanges IS 'The exchanges zvt knows and whether their feeds are enabled.';
+
+CREATE VIEW zvt_api.instruments WITH (security_invoker = true) AS
+SELECT i.id, i.exchange, i.symbol, i.raw_symbol, i.base, i.quote, i.kind, i.tick_size,
+       i.lot_size, i.min_notional, i.contract_size, i.status, i.updated_at
+  FROM zvt.instruments i;
+COMMENT ON VIEW zvt_api.instruments IS 'Instruments: normalized symbol, base and quote, kind (spot, perp), tick and lot sizes.';
+
+CREATE VIEW zvt_api.trades WITH (security_invoker = true) AS
+SELECT t.ts, t.exchange, t.symbol, t.instrument_id, t.trade_id, t.price, t.qty, t.side, t.local_ts
+  FROM zvt.trades_v t;
+COMMENT ON VIEW zvt_api.trades IS 'Trades (ts: exchange time; side: the taker''s; qty in base units).';
+
+CREATE VIEW zvt_api.candles WITH (security_invoker = true) AS
+SELECT c.ts, c.exchange, c.symbol, c.instrument_id, c.timeframe, c.open, c.high, c.low, c.close,
+       c.volume, c.quote_volume, c.trade_count, c.closed, c.source
+  FROM zvt.candles_v c;
+COMMENT ON VIEW zvt_api.candles IS 'Stored candles (ts: bucket open); other timeframes through /rpc/ohlcv.';
+
+CREATE VIEW zvt_api.quotes WITH (security_invoker = true) AS
+SELECT q.ts, q.exchange, q.symbol, q.instrument_id, q.seq, q.bid, q.bid_qty, q.ask, q.ask_qty
+  FROM zvt.quotes_v q;
+COMMENT ON VIEW zvt_api.quotes IS 'Best bid and ask updates.';
+
+CREATE VIEW zvt_api.tickers WITH (security_invoker = true) AS
+SELECT t.exchange, t.symbol, t.last, t.last_qty, t.last_ts, t.bid, t.bid_qty, t.ask, t.ask_qty,
+       t.quote_ts, t.updates
+  FROM zvt.tickers t;
+COMMENT ON VIEW zvt_api.tickers IS 'Latest trade and best bid/ask of every instrument, from the market bus in shared memory.';
+
+CREATE VIEW zvt_api.feed_status WITH (security_invoker = true) AS
+SELECT f.exchange, f.state, f.connected_since, f.messages, f.rows_written, f.parse_errors,
+       f.reconnects, f.last_message_at, f.lag
+  FROM zvt.feed_status f;
+COMMENT ON VIEW zvt_api.feed_status IS 'One row per exchange feed: state and counters.';
+
+CREATE VIEW zvt_api.gaps WITH (security_invoker = true) AS
+SELECT g.exchange, g.symbol, g.channel, g.from_ts, g.to_ts, g.reason, g.repaired_at
+  FROM zvt.feed_gaps g;
+COMMENT ON VIEW zvt_api.gaps IS 'Periods a feed may have missed data, and when they were repaired.';
+
+CREATE FUNCTION zvt_api.ohlcv(exchange pg_catalog.text, symbol pg_catalog.text,
+                              timeframe pg_catalog.interval,
+                              start pg_catalog.timestamptz, finish pg_catalog.timestamptz)
+    RETURNS SETOF zvt.candles_v
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM zvt.ohlcv(exchange, symbol, timeframe, start, finish) $$;
+COMMENT ON FUNCTION zvt_api.ohlcv(pg_catalog.text, pg_catalog.text, pg_catalog.interval,
+    pg_catalog.timestamptz, pg_catalog.timestamptz) IS
+    'Candles of any timeframe in [start, finish), rolled up from 1-minute candles (zvt.ohlcv).';
+
+-- public market data: readable without a token
+GRANT SELECT ON zvt_api.exchanges, zvt_api.instruments, zvt_api.trades, zvt_api.candles,
+                zvt_api.quotes, zvt_api.tickers, zvt_api.feed_status, zvt_api.gaps
+    TO zvt_anon, zvt_trader;
+
+-- -------------------------------------------------------------------
+-- Trading: zvt_trader only; row-level security shows each role its own
+-- -------------------------------------------------------------------
+
+CREATE VIEW zvt_api.accounts WITH (security_invoker = true) AS
+SELECT a.account_id, a.name, a.kind, a.exchange, a.currency, a.owner::pg_catalog.text AS owner,
+       a.state, a.leverage, a.maker_fee_bps, a.taker_fee_bps, a.slippage_bps, a.initial_cash,
+       a.created_at
+  FROM zvt.accounts a;
+COMMENT ON VIEW zvt_api.accounts IS 'The accounts the requesting role owns or was granted.';
+
+CREATE VIEW zvt_api.balances WITH (security_invoker = true) AS
+SELECT b.account_id, b.asset, b.amount, b.updated_at FROM zvt.balances b;
+COMMENT ON VIEW zvt_api.balances IS 'Balances of the requesting role''s accounts.';
+
+CREATE VIEW zvt_api.orders WITH (security_invoker = true) AS
+SELECT o.order_id, o.account_id, o.exchange, o.symbol, o.side, o.type, o.qty, o.price,
+       o.stop_price, o.trail_pct, o.tif, o.post_only, o.reduce_only, o.client_order_id,
+       o.status, o.filled_qty, o.avg_fill_price, o.fees, o.reason, o.created_at, o.updated_at
+  FROM zvt.orders o;
+COMMENT ON VIEW zvt_api.orders IS 'Orders of the requesting role''s accounts.';
+
+CREATE VIEW zvt_api.order_events WITH (security_invoker = true) AS
+SELECT e.event_id, e.order_id, e.account_id, e.ts, e.event, e.status, e.qty, e.price, e.reason
+  FROM zvt.order_events e;
+COMMENT ON VIEW zvt_api.order_events IS 'The append-only history of the requesting role''s orders.';
+
+CREATE VIEW zvt_api.fills WITH (security_invoker = true) AS
+SELECT f.fill_id, f.order_id, f.account_id, f.exchange, f.symbol, f.ts, f.side, f.qty, f.price,
+       f.fee, f.fee_asset, f.liquidity, f.realized_pnl
+  FROM zvt.fills f;
+COMMENT ON VIEW zvt_api.fills IS 'Fills of the requesting role''s orders.';
+
+CREATE VIEW zvt_api.positions WITH (security_invoker = true) AS
+SELECT p.account, p.exchange, p.symbol, p.qty, p.avg_price, p.realized_pnl, p.mark_price,
+       p.unrealized_pnl, p.notional, p.account_id, p.updated_at
+  FROM zvt.positions p;
+COMMENT ON VIEW zvt_api.positions IS 'Netting positions of the requesting role''s accounts, marked to the market bus.';
+
+CREATE VIEW zvt_api.risk_limits WITH (security_invoker = true) AS
+SELECT r.* FROM zvt.risk_limits r;
+COMMENT ON VIEW zvt_api.risk_limits IS 'Risk limits of the requesting role''s accounts.';
+
+CREATE FUNCTION zvt_api.create_account(name pg_catalog.text, kind pg_catalog.text DEFAULT 'paper',
+                                       exchange pg_catalog.text DEFAULT NULL,
+                                       initial_cash pg_catalog.numeric DEFAULT 0,
+                                       currency pg_catalog.text DEFAULT 'USDT')
+    RETURNS zvt.accounts
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM zvt.create_account(name, kind, exchange, initial_cash, currency) $$;
+COMMENT ON FUNCTION zvt_api.create_account(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.numeric, pg_catalog.text) IS 'Create an account owned by the requesting role (zvt.create_account).';
+
+CREATE FUNCTION zvt_api.place_order(account pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text,
+        side pg_catalog.text, qty pg_catalog.numeric, type pg_catalog.text DEFAULT 'market',
+        price pg_catalog.numeric DEFAULT NULL, stop_price pg_catalog.numeric DEFAULT NULL,
+        trail_pct pg_catalog.numeric DEFAULT NULL, tif pg_catalog.text DEFAULT 'gtc',
+        client_order_id pg_catalog.text DEFAULT NULL, post_only pg_catalog.bool DEFAULT false,
+        reduce_only pg_catalog.bool DEFAULT false)
+    RETURNS zvt.orders
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM zvt.place_order(account, exchange, symbol, side, qty, type, price, stop_price,
+                                        trail_pct, tif, client_order_id, post_only, reduce_only) $$;
+COMMENT ON FUNCTION zvt_api.place_order(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool) IS
+    'Place an order on an account the requesting role may use (zvt.place_order).';
+
+CREATE FUNCTION zvt_api.cancel_order(order_id pg_catalog.int8)
+    RETURNS zvt.orders
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM zvt.cancel_order(order_id) $$;
+COMMENT ON FUNCTION zvt_api.cancel_order(pg_catalog.int8) IS
+    'Cancel an open order of an account the requesting role may use (zvt.cancel_order).';
+
+CREATE FUNCTION zvt_api.cancel_all(account pg_catalog.text, exchange pg_catalog.text DEFAULT NULL,
+                                   symbol pg_catalog.text DEFAULT NULL)
+    RETURNS SETOF zvt.orders
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM zvt.cancel_all(account, exchange, symbol) $$;
+COMMENT ON FUNCTION zvt_api.cancel_all(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+    'Cancel every open order of an account (zvt.cancel_all).';
+
+CREATE FUNCTION zvt_api.portfolio(account pg_catalog.text)
+    RETURNS TABLE (currency text, cash numeric, equity numeric, exposure numeric,
+                   unrealized_pnl numeric, realized_pnl numeric, fees numeric, pnl_today numeric,
+                   pnl_total numeric, open_orders int4)
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM zvt.portfolio(account) $$;
+COMMENT ON FUNCTION zvt_api.portfolio(pg_catalog.text) IS
+    'An account''s cash, equity, exposure and PnL (zvt.portfolio).';
+
+CREATE FUNCTION zvt_api.set_risk_limits(account pg_catalog.text, exchange pg_catalog.text DEFAULT NULL,
+        symbol pg_catalog.text DEFAULT NULL, max_order_qty pg_catalog.numeric DEFAULT NULL,
+        max_order_notional pg_catalog.numeric DEFAULT NULL, max_position_qty pg_catalog.numeric DEFAULT NULL,
+        max_position_notional pg_catalog.numeric DEFAULT NULL, max_open_orders pg_catalog.int4 DEFAULT NULL,
+        max_daily_loss pg_catalog.numeric DEFAULT NULL, price_band_pct pg_catalog.numeric DEFAULT NULL,
+        max_orders_per_sec pg_catalog.int4 DEFAULT NULL)
+    RETURNS zvt.risk_limits
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM zvt.set_risk_limits(account, exchange, symbol, max_order_qty, max_order_notional,
+                                            max_position_qty, max_position_notional, max_open_orders,
+                                            max_daily_loss, price_band_pct, max_orders_per_sec) $$;
+COMMENT ON FUNCTION zvt_api.set_risk_limits(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.int4,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.int4) IS
+    'Replace the risk limits of an account or one of its instruments (zvt.set_risk_limits).';
+
+-- -------------------------------------------------------------------
+-- Backtests: zvt_trader only; each role sees its own runs
+-- -------------------------------------------------------------------
+
+CREATE VIEW zvt_api.backtest_runs WITH (security_invoker = true) AS
+SELECT r.* FROM zvt.backtest_runs r;
+COMMENT ON VIEW zvt_api.backtest_runs IS 'The requesting role''s backtest runs and their metrics.';
+
+CREATE VIEW zvt_api.backtest_trades WITH (security_invoker = true) AS
+SELECT t.* FROM zvt.backtest_trades t;
+COMMENT ON VIEW zvt_api.backtest_trades IS 'Trades of the requesting role''s backtest runs.';
+
+CREATE VIEW zvt_api.backtest_equity WITH (security_invoker = true) AS
+SELECT e.* FROM zvt.backtest_equity e;
+COMMENT ON VIEW zvt_api.backtest_equity IS 'Equity curves of the requesting role''s backtest runs.';
+
+CREATE FUNCTION zvt_api.backtest(strategy pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text,
+                                 timeframe pg_catalog.interval,
+                                 start pg_catalog.timestamptz, finish pg_catalog.timestamptz,
+                                 params pg_catalog.jsonb DEFAULT '{}',
+                                 initial_cash pg_catalog.numeric DEFAULT 10000,
+                                 fee_bps pg_catalog.numeric DEFAULT 10,
+                                 slippage_bps pg_catalog.numeric DEFAULT 0,
+                                 store pg_catalog.text DEFAULT 'trades')
+    RETURNS zvt.backtest_runs
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM zvt.backtest(strategy, exchange, symbol, timeframe, start, finish, params,
+                                     initial_cash, fee_bps, slippage_bps, NULL, NULL, store) $$;
+COMMENT ON FUNCTION zvt_api.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval,
+    pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.text) IS
+    'Run a built-in strategy over stored candles and keep the run (zvt.backtest; signals queries and step functions are SQL-only).';
+
+CREATE FUNCTION zvt_api.backtest_grid(strategy pg_catalog.text, exchange pg_catalog.text, symbol pg_catalog.text,
+                                      timeframe pg_catalog.interval,
+                                      start pg_catalog.timestamptz, finish pg_catalog.timestamptz,
+                                      grid pg_catalog.jsonb,
+                                      sort_by pg_catalog.text DEFAULT 'sharpe',
+                                      params pg_catalog.jsonb DEFAULT '{}',
+                                      initial_cash pg_catalog.numeric DEFAULT 10000,
+                                      fee_bps pg_catalog.numeric DEFAULT 10,
+                                      slippage_bps pg_catalog.numeric DEFAULT 0,
+                                      descending pg_catalog.bool DEFAULT true)
+    RETURNS SETOF zvt.backtest_runs
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT * FROM zvt.backtest_grid(strategy, exchange, symbol, timeframe, start, finish, grid,
+                                          sort_by, params, initial_cash, fee_bps, slippage_bps,
+                                          descending, NULL) $$;
+COMMENT ON FUNCTION zvt_api.backtest_grid(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval,
+    pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.text, pg_catalog.jsonb,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool) IS
+    'Run a built-in strategy for every combination of a parameter grid (zvt.backtest_grid).';
+
+-- functions are executable by PUBLIC by default: the API's are the API roles' only
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA zvt_api FROM PUBLIC;
+-- public market data
+GRANT EXECUTE ON FUNCTION zvt_api.ohlcv(pg_catalog.text, pg_catalog.text, pg_catalog.interval,
+    pg_catalog.timestamptz, pg_catalog.timestamptz) TO zvt_anon, zvt_trader;
+-- trading and backtests: traders, each within its own accounts and runs
+GRANT SELECT ON zvt_api.accounts, zvt_api.balances, zvt_api.orders, zvt_api.order_events,
+                zvt_api.fills, zvt_api.positions, zvt_api.risk_limits,
+                zvt_api.backtest_runs, zvt_api.backtest_trades, zvt_api.backtest_equity
+    TO zvt_trader;
+GRANT EXECUTE ON FUNCTION
+    zvt_api.create_account(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.numeric, pg_catalog.text),
+    zvt_api.place_order(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+        pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric,
+        pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool),
+    zvt_api.cancel_order(pg_catalog.int8),
+    zvt_api.cancel_all(pg_catalog.text, pg_catalog.text, pg_catalog.text),
+    zvt_api.portfolio(pg_catalog.text),
+    zvt_api.set_risk_limits(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+        pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.int4,
+        pg_catalog.numeric, pg_catalog.numeric, pg_catalog.int4),
+    zvt_api.backtest(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval,
+        pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.numeric, pg_catalog.numeric,
+        pg_catalog.numeric, pg_catalog.text),
+    zvt_api.backtest_grid(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.interval,
+        pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.jsonb, pg_catalog.text, pg_catalog.jsonb,
+        pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.bool)
+    TO zvt_trader;
+
+-- ===================================================================
+-- sql/62_http_api.sql (new in 0.2.0), whole
+-- ===================================================================
+-- sql/62_http_api.sql: the HTTP front's API layer reached from SQL.
+--
+-- The HTTP workers call the API layer (src/http/api.c) directly; this
+-- function calls the same code from a session, so tests exercise the
+-- grammar, the SQL it builds and the responses without the transport.
+
+CREATE FUNCTION zvt._http_serve(method pg_catalog.text, path pg_catalog.text,
+        query pg_catalog.text DEFAULT '',
+        req_headers pg_catalog.jsonb DEFAULT '{}',
+        req_body pg_catalog.text DEFAULT NULL,
+        role pg_catalog.text DEFAULT NULL,
+        anonymous pg_catalog.bool DEFAULT true,
+        OUT status pg_catalog.int4, OUT headers pg_catalog.jsonb, OUT body pg_catalog.text)
+    RETURNS record
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_http_serve';
+COMMENT ON FUNCTION zvt._http_serve(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+        pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.bool) IS
+    'Internal, for tests: serve one HTTP request (method, path, query string, headers, body) through the API layer as role (SET ROLE, restored on return) and return PostgREST''s status, headers and body; an error becomes PostgREST''s error response. Superuser only.';
+-- it runs a request as any role: superusers only (also checked in C)
+REVOKE ALL ON FUNCTION zvt._http_serve(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+        pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.bool) FROM PUBLIC;

@@ -8,7 +8,9 @@
  * the payload as {"stream","data"}; prices and sizes are strings, ids and
  * times numbers in ms; "m" = buyer is the maker, so the taker sold; the
  * trade time is T (not E); bookTicker carries only the update id u, so the
- * worker stamps its time; kline "x" is the closed flag.
+ * worker stamps its time; kline "x" is the closed flag.  The depth stream
+ * (depthUpdate, U = first and u = last update id) becomes book messages;
+ * its REST snapshot (/api/v3/depth, lastUpdateId) is parsed here too.
  *
  *-------------------------------------------------------------------------
  */
@@ -111,6 +113,55 @@ parse_book_ticker(json_t *p, FeedEvent *e, FeedFrame *frame)
 	return 1;
 }
 
+static int
+parse_depth(json_t *p, FeedEvent *out, int max, FeedFrame *frame)
+{
+	const char *s;
+	char		sym[FEED_SYMBOL_LEN];
+	int64_t		first,
+				last,
+				t;
+	int			n;
+
+	if (!fj_str(p, "s", &s) || !feed_split_concat(s, false, sym, sizeof(sym)))
+		return feed_reject(frame, "depthUpdate: bad or missing \"s\"");
+	if (!fj_int(p, "U", &first) || !fj_int(p, "u", &last) || first > last)
+		return feed_reject(frame, "depthUpdate: bad \"U\" or \"u\"");
+	n = feed_book_levels("depthUpdate", sym, json_object_get(p, "b"), json_object_get(p, "a"),
+						 out, max, frame);
+	if (n == 0)
+		return 0;
+	out[0].book_first = first;
+	out[0].seq = last;
+	if (fj_int(p, "E", &t))
+		feed_ms(t, &out[0].ts);
+	return n;
+}
+
+int
+binance_parse_depth(const char *msg, size_t len, const char *symbol, FeedEvent *out,
+					int max, FeedFrame *frame)
+{
+	json_t	   *root = feed_load(msg, len, frame);
+	int64_t		id;
+	int			n = 0;
+
+	if (!root)
+		return 0;
+	if (!fj_int(root, "lastUpdateId", &id))
+		feed_reject(frame, "depth snapshot: no \"lastUpdateId\"");
+	else if (!json_is_array(json_object_get(root, "bids")) || !json_is_array(json_object_get(root, "asks")))
+		feed_reject(frame, "depth snapshot: no \"bids\" or \"asks\"");
+	else if ((n = feed_book_levels("depth snapshot", symbol, json_object_get(root, "bids"),
+								   json_object_get(root, "asks"), out, max, frame)) > 0)
+	{
+		out[0].book_snapshot = true;
+		out[0].book_first = out[0].seq = id;
+	}
+	json_decref(root);
+	return n;
+}
+
 int
 binance_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
 			  int max, FeedFrame *frame)
@@ -149,7 +200,9 @@ binance_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *ou
 			n = parse_trade(p, out, frame);
 		else if (strcmp(e, "kline") == 0)
 			n = parse_kline(p, out, frame);
-		else if (strcmp(e, "aggTrade") == 0 || strcmp(e, "depthUpdate") == 0 ||
+		else if (strcmp(e, "depthUpdate") == 0)
+			n = parse_depth(p, out, max, frame);
+		else if (strcmp(e, "aggTrade") == 0 ||
 				 strcmp(e, "24hrTicker") == 0 || strcmp(e, "24hrMiniTicker") == 0)
 			frame->kind = FEED_FRAME_IGNORED;
 		else if (strcmp(e, "serverShutdown") == 0)
@@ -191,6 +244,9 @@ binance_topic(const char *symbol, const char *channel, int *endpoint, char *topi
 		return snprintf(topic, len, "%s@trade", raw) < (int) len;
 	if (strcmp(channel, "quotes") == 0)
 		return snprintf(topic, len, "%s@bookTicker", raw) < (int) len;
+	/* any depth: the diff stream carries every level, the REST snapshot sets the depth */
+	if (strncmp(channel, "book", 4) == 0)
+		return snprintf(topic, len, "%s@depth@100ms", raw) < (int) len;
 	if (secs > 0)
 		return snprintf(topic, len, "%s@kline_%s", raw, strchr(channel, '_') + 1) < (int) len;
 	return false;

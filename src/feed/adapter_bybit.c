@@ -2,7 +2,8 @@
  *
  * src/feed/adapter_bybit.c
  *	  Bybit v5 frames -> FeedEvents: publicTrade, kline, orderbook.1 (the
- *	  best bid/ask); op replies (acks, pongs, errors).
+ *	  best bid/ask), orderbook.50/200/1000 (books: snapshot or delta, u
+ *	  the update id); op replies (acks, pongs, errors).
  *
  * Wire facts (test/fixtures/exchanges/bybit.md): one envelope
  * {"topic","type","ts","data"}; trades and klines come as arrays; "S" is
@@ -145,6 +146,35 @@ parse_bbo(const char *topic, json_t *root, json_t *data, const FeedContext *ctx,
 	return 1;
 }
 
+static int
+parse_book(const char *topic, json_t *root, json_t *data, const FeedContext *ctx, FeedEvent *out,
+		   int max, FeedFrame *frame)
+{
+	char		sym[FEED_SYMBOL_LEN];
+	const char *type;
+	int64_t		u,
+				ts;
+	int			n;
+
+	if (!json_is_object(data))
+		return feed_reject(frame, "orderbook: \"data\" is not an object");
+	if (!symbol_of(topic, ctx, sym, sizeof(sym)))
+		return feed_reject(frame, "orderbook: bad topic");
+	if (!fj_str(root, "type", &type) || (strcmp(type, "snapshot") != 0 && strcmp(type, "delta") != 0))
+		return feed_reject(frame, "orderbook: \"type\" is neither snapshot nor delta");
+	if (!fj_int(data, "u", &u))
+		return feed_reject(frame, "orderbook: bad or missing \"u\"");
+	n = feed_book_levels("orderbook", sym, json_object_get(data, "b"), json_object_get(data, "a"),
+						 out, max, frame);
+	if (n == 0)
+		return 0;
+	out[0].book_snapshot = strcmp(type, "snapshot") == 0;
+	out[0].book_first = out[0].seq = u;
+	if (fj_int(root, "ts", &ts))
+		feed_ms(ts, &out[0].ts);
+	return n;
+}
+
 int
 bybit_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
 			int max, FeedFrame *frame)
@@ -179,7 +209,9 @@ bybit_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
 	else if (strncmp(topic, "orderbook.1.", 12) == 0)
 		n = json_is_object(data) ? parse_bbo(topic, root, data, ctx, out, frame)
 			: feed_reject(frame, "orderbook.1: \"data\" is not an object");
-	else if (strncmp(topic, "orderbook.", 10) == 0 || strncmp(topic, "tickers.", 8) == 0)
+	else if (strncmp(topic, "orderbook.", 10) == 0)
+		n = parse_book(topic, root, data, ctx, out, max, frame);
+	else if (strncmp(topic, "tickers.", 8) == 0)
 		frame->kind = FEED_FRAME_IGNORED;
 	else
 		feed_reject(frame, "unexpected topic \"%s\"", topic);
@@ -214,6 +246,14 @@ bybit_topic(const char *symbol, const char *channel, int *endpoint, char *topic,
 		return snprintf(topic, len, "publicTrade.%s", raw) < (int) len;
 	if (strcmp(channel, "quotes") == 0)
 		return snprintf(topic, len, "orderbook.1.%s", raw) < (int) len;
+	if (strncmp(channel, "book_", 5) == 0)
+	{
+		/* the smallest of Bybit's depths that covers the one asked for */
+		int			depth = atoi(channel + 5);
+
+		return snprintf(topic, len, "orderbook.%d.%s", depth <= 50 ? 50 : depth <= 200 ? 200 : 1000,
+						raw) < (int) len;
+	}
 	for (int i = 0; i < 6; i++)
 		if (secs == secs_of[i])
 			return snprintf(topic, len, "kline.%s.%s", ivs[i], raw) < (int) len;

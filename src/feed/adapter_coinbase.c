@@ -2,8 +2,9 @@
  *
  * src/feed/adapter_coinbase.c
  *	  Coinbase Advanced Trade frames -> FeedEvents: market_trades, candles
- *	  (5 minutes), ticker (the best bid/ask); subscriptions, heartbeats and
- *	  error replies; the connection's sequence_num.
+ *	  (5 minutes), ticker (the best bid/ask), level2 (books, as l2_data);
+ *	  subscriptions, heartbeats and error replies; the connection's
+ *	  sequence_num.
  *
  * Wire facts (test/fixtures/exchanges/coinbase.md): envelope {"channel",
  * "timestamp","sequence_num","events":[...]}; a trade's "side" is the
@@ -154,6 +155,78 @@ parse_tickers(json_t *events, int64_t ts, int64_t seq, FeedEvent *out, int max, 
 	return n;
 }
 
+/*
+ * l2_data: each event is one product's snapshot or update, its levels
+ * objects {side: bid|offer, price_level, new_quantity (absolute)}.
+ * Continuity is the connection's sequence_num (the caller's).
+ */
+static int
+parse_level2(json_t *events, int64_t ts, FeedEvent *out, int max, FeedFrame *frame)
+{
+	size_t		i;
+	json_t	   *ev;
+	int			n = 0;
+
+	json_array_foreach(events, i, ev)
+	{
+		const char *type = "",
+				   *product = "";
+		json_t	   *updates = json_object_get(ev, "updates");
+		json_t	   *bids = json_array(),
+				   *asks = json_array();
+		size_t		k;
+		json_t	   *u;
+		int			m = 0;
+		char		sym[FEED_SYMBOL_LEN];
+
+		if (!fj_str(ev, "type", &type) || (strcmp(type, "snapshot") != 0 && strcmp(type, "update") != 0) ||
+			!fj_str(ev, "product_id", &product) || !json_is_array(updates))
+			m = -1;
+		else if (!feed_normalize_dashed(product, sym, sizeof(sym)))
+		{
+			/* a product zvt does not stream (INTX perpetuals): not ours */
+			json_decref(bids);
+			json_decref(asks);
+			continue;
+		}
+		/* regroup as [price, size] pairs per side, the shape feed_book_levels reads */
+		json_array_foreach(updates, k, u)
+		{
+			const char *side;
+			json_t	   *pair;
+
+			if (m < 0)
+				break;
+			if (!fj_str(u, "side", &side) || (strcmp(side, "bid") != 0 && strcmp(side, "offer") != 0))
+			{
+				m = -1;
+				break;
+			}
+			pair = json_pack("[OO]", json_object_get(u, "price_level"), json_object_get(u, "new_quantity"));
+			if (!pair)
+			{
+				m = -1;
+				break;
+			}
+			json_array_append_new(side[0] == 'b' ? bids : asks, pair);
+		}
+		if (m == 0)
+			m = feed_book_levels("level2", sym, bids, asks, out + n, max - n, frame);
+		else
+			feed_reject(frame, "level2: bad event, product, side or updates");
+		json_decref(bids);
+		json_decref(asks);
+		if (m <= 0)
+			return 0;
+		out[n].book_snapshot = strcmp(type, "snapshot") == 0;
+		out[n].ts = ts;
+		n += m;
+	}
+	if (n == 0 && frame->kind == FEED_FRAME_DATA)
+		frame->kind = FEED_FRAME_IGNORED;
+	return n;
+}
+
 int
 coinbase_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
 			   int max, FeedFrame *frame)
@@ -194,7 +267,9 @@ coinbase_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *o
 		n = parse_candles(events, out, max, frame);
 	else if (strcmp(channel, "ticker") == 0)
 		n = parse_tickers(events, ts, frame->conn_seq, out, max, frame);
-	else if (strcmp(channel, "l2_data") == 0 || strcmp(channel, "ticker_batch") == 0)
+	else if (strcmp(channel, "l2_data") == 0)
+		n = parse_level2(events, ts, out, max, frame);
+	else if (strcmp(channel, "ticker_batch") == 0)
 		frame->kind = FEED_FRAME_IGNORED;
 	else
 		feed_reject(frame, "unexpected channel \"%s\"", channel);
@@ -219,6 +294,8 @@ coinbase_topic(const char *symbol, const char *channel, int *endpoint, char *top
 		return snprintf(topic, len, "ticker %s", symbol) < (int) len;
 	if (strcmp(channel, "candles_5m") == 0)
 		return snprintf(topic, len, "candles %s", symbol) < (int) len;
+	if (strncmp(channel, "book", 4) == 0)
+		return snprintf(topic, len, "level2 %s", symbol) < (int) len;
 	return false;				/* other timeframes are built from trades */
 }
 

@@ -85,6 +85,7 @@ feed_endpoint_down(Endpoint *e, const char *reason)
 	}
 	e->state = EP_DOWN;
 	e->wsi = NULL;
+	feed_books_endpoint_down(e->index);
 	for (int k = 0; k < e->nwant; k++)
 		e->want[k].sent = false;
 	for (int i = 0; i < e->noutq; i++)

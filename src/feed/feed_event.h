@@ -6,8 +6,9 @@
  *
  * Pure C (jansson, no PostgreSQL header): the feed worker hands each
  * received text frame to its exchange's parser, which fills FeedEvents
- * (trade, candle, quote) and says what else the frame was (an ack, an
- * error reply, a reconnect notice, garbage).  One normalization path: the
+ * (trade, candle, quote; a book message as one FEED_BOOK event followed
+ * by its FEED_BOOK_LEVEL events) and says what else the frame was (an
+ * ack, an error reply, a reconnect notice, garbage).  One normalization path: the
  * worker never looks at exchange JSON itself.
  *
  * Wording: "taker_buy" is true when the aggressor bought; times are Unix
@@ -23,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "book/book.h"
+
 #define FEED_SYMBOL_LEN		40
 #define FEED_ID_LEN			64
 #define FEED_REASON_LEN		256
@@ -31,7 +34,9 @@ typedef enum FeedEventKind
 {
 	FEED_TRADE,
 	FEED_CANDLE,
-	FEED_QUOTE
+	FEED_QUOTE,
+	FEED_BOOK,					/* one book message; its levels follow */
+	FEED_BOOK_LEVEL				/* one level of the FEED_BOOK before it */
 } FeedEventKind;
 
 typedef struct FeedEvent
@@ -55,6 +60,14 @@ typedef struct FeedEvent
 	/* quote */
 	int64_t		seq;			/* the exchange's update id; 0 = none */
 	double		bid, bid_qty, ask, ask_qty;
+	/* book: seq is the last update id (Binance u, Bybit u, OKX seqId) */
+	bool		book_snapshot;
+	int64_t		book_first;		/* Binance U; else = seq */
+	int64_t		book_prev;		/* OKX prevSeqId (-1 on a snapshot); else 0 */
+	bool		book_has_checksum;	/* OKX sent a checksum other than 0 */
+	int32_t		book_checksum;
+	int32_t		book_levels;	/* FEED_BOOK_LEVEL events that follow */
+	BookUpdate	level;			/* FEED_BOOK_LEVEL: side, price, size as sent */
 } FeedEvent;
 
 /* What a frame was, besides its events. */
@@ -111,6 +124,26 @@ extern int	coinbase_parse(const char *msg, size_t len, const FeedContext *ctx,
  * past the string's terminator.
  */
 extern int32_t binance_interval_seconds(const char *interval);
+
+/*
+ * A Binance REST depth snapshot (/api/v3/depth) of symbol (normalized) ->
+ * one FEED_BOOK snapshot event (seq = lastUpdateId) and its levels.
+ * Returns the number of events, as a parser does.
+ */
+extern int	binance_parse_depth(const char *msg, size_t len, const char *symbol,
+								FeedEvent *out, int max, FeedFrame *frame);
+
+/* in book_parse.c */
+
+/*
+ * Start a book message at out[0] (fills the FEED_BOOK event; the caller
+ * sets its sequence fields) and append the levels of the JSON arrays
+ * bids and asks ([[price, size, ...], ...], either may be NULL).  Returns
+ * the number of events written (1 + levels), or 0 with frame malformed.
+ */
+struct json_t;
+extern int	feed_book_levels(const char *what, const char *symbol, struct json_t *bids,
+							 struct json_t *asks, FeedEvent *out, int max, FeedFrame *frame);
 
 /* in feed_normalize.c */
 

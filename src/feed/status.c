@@ -281,7 +281,7 @@ zvt_subscriptions_changed(PG_FUNCTION_ARGS)
  *   connected_since timestamptz, last_message_at timestamptz, messages bigint,
  *   events bigint, rows_written bigint, parse_errors bigint,
  *   exchange_errors bigint, reconnects bigint, unmapped bigint,
- *   flush_retries bigint)
+ *   flush_retries bigint, book_resyncs bigint)
  */
 Datum
 zvt_feed_stats(PG_FUNCTION_ARGS)
@@ -294,8 +294,8 @@ zvt_feed_stats(PG_FUNCTION_ARGS)
 	for (int i = 0; i < FEED_EXCHANGES; i++)
 	{
 		FeedStats	s = feed_shared->stats[i];
-		Datum		v[13];
-		bool		n[13] = {false};
+		Datum		v[14];
+		bool		n[14] = {false};
 
 		v[0] = CStringGetTextDatum(feed_exchanges[i].name);
 		v[1] = Int32GetDatum(s.pid);
@@ -313,6 +313,7 @@ zvt_feed_stats(PG_FUNCTION_ARGS)
 		v[10] = Int64GetDatum(s.reconnects);
 		v[11] = Int64GetDatum(s.unmapped);
 		v[12] = Int64GetDatum(s.flush_retries);
+		v[13] = Int64GetDatum(s.book_resyncs);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	}
 	PG_RETURN_VOID();

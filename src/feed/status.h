@@ -35,6 +35,9 @@ typedef struct FeedStats
 	int64		unmapped;		/* events for a symbol not in zvt.instruments */
 	int64		flush_retries;	/* flushes rolled back by a deadlock, serialization
 								 * failure or lock timeout, their batch kept */
+	int64		book_resyncs;	/* order books started again from a new snapshot
+								 * after a sequence gap, checksum mismatch or
+								 * crossed book */
 	/* events by receive-to-commit latency: [i] up to feed_latency_bounds_us[i], the last above all */
 	int64		latency_buckets[FEED_LATENCY_BOUNDS + 1];
 	int64		latency_sum_us; /* the sum of those latencies, us */

@@ -163,20 +163,27 @@ feed_load_subscriptions(void)
 	feed_load_symbols();
 
 	/* read-write: these reads must see the instruments inserted just above */
-	if (SPI_execute_with_args("SELECT symbol, channel FROM zvt.subscriptions WHERE exchange = $1 ORDER BY id",
+	if (SPI_execute_with_args("SELECT symbol, channel, depth FROM zvt.subscriptions WHERE exchange = $1 ORDER BY id",
 							  1, types, v, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read zvt.subscriptions");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		char	   *sym = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 		char	   *ch = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		char	   *depth = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+		char		asked[32];
 		char		name[FEED_TOPIC_LEN];
 		int			ep;
 		bool		dup = false;
 		Endpoint   *e;
 		Topic	   *t;
 
-		if (!feed_self.spec->topic(sym, ch, &ep, name, sizeof(name)))
+		/* a book's stream may depend on its depth (Bybit): "book_<depth>" */
+		if (depth)
+			snprintf(asked, sizeof(asked), "%s_%s", ch, depth);
+		else
+			snprintf(asked, sizeof(asked), "%s", ch);
+		if (!feed_self.spec->topic(sym, asked, &ep, name, sizeof(name)))
 			continue;			/* e.g. Coinbase 1m candles: built from trades */
 		e = &feed_self.endpoints[ep];
 		for (int k = 0; k < e->nwant && !dup; k++)
@@ -204,6 +211,7 @@ feed_load_subscriptions(void)
 				 errmsg("zvt feed %s: %d subscriptions are not streamed", feed_self.exchange, over),
 				 errdetail("One connection of a feed worker carries at most %d streams.", FEED_MAX_TOPICS)));
 	diff_unsubscribe(old);
+	feed_books_load();
 	for (int ep = 0; ep < feed_self.spec->nendpoints; ep++)
 		if (feed_self.endpoints[ep].nwant > 0)
 			return true;

@@ -9,9 +9,10 @@
  * socket activity or an lws timer (Debian's 4.1.6 ignores its timeout), so
  * a sul timer fires every flush interval and runs the worker's steps in
  * order (feed_tick): interrupts and reload; the parsed frames back from
- * the parser thread; subscriptions and symbols (re-read when this
- * exchange's generations moved, status.c); the batch flush, bus and gaps
- * in one transaction; connections due, keepalives and the watchdog
+ * the parser thread (book messages applied at once, books.c, and the
+ * books that moved published to shared memory); subscriptions and symbols
+ * (re-read when this exchange's generations moved, status.c); the batch
+ * flush, bus, gaps and the books' database work in one transaction; connections due, keepalives and the watchdog
  * (connection.c).  SIGTERM sets a flag and calls lws_cancel_service() so
  * the loop notices at once.
  *
@@ -160,6 +161,9 @@ frame_parsed(const ParsedFrame *pf, void *arg)
 	TimestampTz local = (TimestampTz) (pf->rx_us - ZT_PG_EPOCH_OFFSET);
 
 	(void) arg;
+	/* Coinbase: a jump in the connection's sequence_num breaks its books */
+	if (pf->frame.conn_seq >= 0 && pf->frame.kind != FEED_FRAME_MALFORMED)
+		feed_books_conn_seq(pf->endpoint, pf->connection, pf->frame.conn_seq, pf->rx_us);
 	switch (pf->frame.kind)
 	{
 		case FEED_FRAME_MALFORMED:
@@ -194,7 +198,16 @@ frame_parsed(const ParsedFrame *pf, void *arg)
 	}
 	for (int i = 0; i < pf->nevents; i++)
 	{
-		const FeedSymbol *s = feed_symbols_find(feed_self.symbols, pf->events[i].symbol);
+		const FeedSymbol *s;
+
+		/* a book message and its levels: the book applies them now (books.c) */
+		if (pf->events[i].kind == FEED_BOOK)
+		{
+			feed_books_message(&pf->events[i], pf->endpoint, pf->rx_us);
+			i += pf->events[i].book_levels;
+			continue;
+		}
+		s = feed_symbols_find(feed_self.symbols, pf->events[i].symbol);
 
 		if (!s)
 			note_unmapped(pf->events[i].symbol, false);
@@ -300,6 +313,7 @@ tick_transaction(bool reload, IngestResult *res, Oid *install)
 		ingest_flush(&feed_self.batch, res);
 	}
 	feed_write_gaps();
+	feed_books_step();
 	if (feed_now_us() - last_close_candles > 1000000)
 	{
 		ingest_close_trade_candles(&feed_self.batch);
@@ -437,6 +451,7 @@ feed_tick(lws_sorted_usec_list_t *sul)
 	/* step 2: what the parser thread has done, waiting briefly for the frames already in */
 	parse_thread_drain(feed_self.parser, 1000);
 	note_unmapped(NULL, true);
+	feed_books_publish();
 
 	/* step 3: did this exchange's subscriptions or instruments change? */
 	gen = feed_subscription_generation(feed_self.exchange_index);
@@ -448,7 +463,7 @@ feed_tick(lws_sorted_usec_list_t *sul)
 	/* step 4: the database, only when there is something to do there */
 	if (reload || feed_self.batch.n > 0 || feed_self.endpoints[0].gap_ready ||
 		feed_self.endpoints[1].gap_ready || now - last_close_candles > 1000000 ||
-		now - last_sync > SYNC_EVERY_US)
+		now - last_sync > SYNC_EVERY_US || feed_books_due(now))
 	{
 		if (!tick_database(reload) && reload)
 		{

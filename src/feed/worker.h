@@ -5,7 +5,8 @@
  *	  (the loop), connection.c (connections, keepalive, gaps) and
  *	  subscriptions.c (subscriptions and the symbol map).
  *
- * One feed worker per process, so the state is one global, feed_self.
+ * One feed worker per process, so the state is one global, feed_self
+ * (the order books are books.c's own).
  * Only the main thread touches it, except `symbols`, which the parser
  * thread reads under the parser's context lock (see subscriptions.c).
  *
@@ -96,6 +97,15 @@ extern void feed_endpoint_down(Endpoint *e, const char *reason);
 extern void feed_endpoints_step(int64 now, bool reload);
 extern void feed_open_restart_gaps(void);
 extern void feed_write_gaps(void);
+
+/* in books.c */
+extern void feed_books_load(void);
+extern void feed_books_message(const FeedEvent *h, int ep, int64 rx_us);
+extern void feed_books_conn_seq(int ep, uint32 connection, int64 seq, int64 rx_us);
+extern void feed_books_endpoint_down(int ep);
+extern void feed_books_publish(void);
+extern bool feed_books_due(int64 now);
+extern void feed_books_step(void);
 
 /* in subscriptions.c */
 extern bool feed_load_subscriptions(void);

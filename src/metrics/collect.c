@@ -147,6 +147,8 @@ collect_feeds(MetricsBuf *b)
 				 offsetof(FeedStats, unmapped));
 	feed_counter(b, "zvt_feed_flush_retries_total", "Flushes rolled back by a deadlock, serialization failure or lock timeout, their batch written again.",
 				 offsetof(FeedStats, flush_retries));
+	feed_counter(b, "zvt_feed_book_resyncs_total", "Order books started again from a new snapshot after a sequence gap, checksum mismatch or crossed book.",
+				 offsetof(FeedStats, book_resyncs));
 	feed_counter(b, "zvt_feed_dropped_events_total", "Events lost to memory exhaustion.",
 				 offsetof(FeedStats, dropped));
 

@@ -99,6 +99,8 @@ typedef struct OrderPrices
 	Datum		mkt;
 	bool		has_touch;
 	Datum		touch;
+	bool		has_walk;		/* a market order on a live book (src/book/walk.c) */
+	Datum		walk;			/* the VWAP of the levels it takes */
 } OrderPrices;
 
 /* What order_write writes: the values of the new order. */

@@ -3,7 +3,9 @@
  * src/trading/order_price.c
  *	  Pricing an order from the market bus: the touch, the mark, a
  *	  trailing stop's trigger (rounded to the tick size), the reference
- *	  price its notional counts at, and whether it is marketable.
+ *	  price its notional counts at, and whether it is marketable; on a
+ *	  subscribed order book, the VWAP a market order would pay
+ *	  (src/book/walk.c).
  *
  * The bus (src/bus) keeps float8 prices in shared memory; the ledger
  * keeps numeric.  A price is converted only where the order uses it, and
@@ -29,6 +31,7 @@
 #include "utils/memutils.h"
 
 #include "base/export.h"
+#include "book/walk.h"
 #include "trading/order.h"
 
 PG_FUNCTION_INFO_V1(zvt_trailing_stop_price);
@@ -103,6 +106,9 @@ order_prices_read(const OrderArgs *o, const OrderInstrument *ins, OrderPrices *p
 		p->has_touch = p->has_bid || p->has_last;
 		p->touch = p->has_bid ? p->bid : p->last;
 	}
+	/* a market order on a subscribed book pays for the depth it takes */
+	if (o->type == ORDER_MARKET)
+		p->has_walk = book_walk_price(ins->id, dir, o->qty, false, (Datum) 0, &p->walk);
 	if ((o->type == ORDER_MARKET || o->type == ORDER_TRAILING_STOP) &&
 		(!p->has_touch || !p->has_mkt))
 		ereport(ERROR,
@@ -146,14 +152,16 @@ order_trailing_stop(Datum mark, Datum trail_pct, int dir, bool has_tick, Datum t
 }
 
 /*
- * The price o's notional counts at: coalesce(price, the touch for a
- * market order, stop_price, touch).
+ * The price o's notional counts at: coalesce(price, the book's VWAP or
+ * else the touch for a market order, stop_price, touch).
  */
 Datum
 order_reference_price(const OrderArgs *o, const OrderPrices *p, bool has_stop, Datum stop_price)
 {
 	if (o->has_price)
 		return o->price;
+	if (o->type == ORDER_MARKET && p->has_walk)
+		return p->walk;
 	if (o->type == ORDER_MARKET && p->has_touch)
 		return p->touch;
 	if (has_stop)

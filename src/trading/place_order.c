@@ -15,7 +15,8 @@
  *	   and SERIALIZABLE a change the transaction's snapshot misses is a
  *	   serialization failure);
  *	4. answer a client_order_id retry with the original order (here);
- *	5. price the order from the market bus (order_price.c);
+ *	5. price the order from the market bus (order_price.c), and from the
+ *	   instrument's live order book when one is subscribed (book/walk.c);
  *	6. decide: post_only, then the risk check (risk_sql.c) without SQL;
  *	7. write the order, its first two events and its exposure
  *	   (order_write.c);
@@ -51,6 +52,7 @@
 
 #include "base/export.h"
 #include "base/locks.h"
+#include "book/walk.h"
 #include "trading/ledger.h"
 #include "trading/matcher.h"
 #include "trading/order.h"
@@ -405,15 +407,27 @@ order_verdict(PlaceCache *c, const OrderArgs *o, const PlaceAccount *a, const Or
  * ----------------------------------------------------------------
  */
 
-/* a taker at once: a market order at the touch moved by slippage, a marketable limit at the touch */
+/*
+ * A taker at once: a market order at the touch moved by slippage, a
+ * marketable limit at the touch; on a live order book both pay the VWAP
+ * of the levels they take instead of the touch (the limit none beyond its
+ * price).
+ */
 static Datum
-take(PlaceCache *c, const OrderArgs *o, const PlaceAccount *a, const OrderPrices *p, Datum order)
+take(PlaceCache *c, const OrderArgs *o, const PlaceAccount *a, const OrderInstrument *ins,
+	 const OrderPrices *p, Datum order)
 {
 	Datum		args[7];
 	bool		nulls[7] = {false};
 	bool		quoted = (o->dir == 1 && p->has_ask) || (o->dir == -1 && p->has_bid);
 	TimestampTz ts = quoted ? p->e.quote_ts : p->e.last_ts;
 	Datum		price = p->touch;
+	Datum		walked;
+
+	if (p->has_walk)
+		price = p->walk;
+	else if (o->type == ORDER_LIMIT && book_walk_price(ins->id, o->dir, o->qty, true, o->price, &walked))
+		price = walked;
 
 	if (o->type == ORDER_MARKET)
 		price = num_trim(num_mul(price,
@@ -529,7 +543,7 @@ place_order_steps(FunctionCallInfo fcinfo)
 	if (w.reason != NULL)
 		PG_RETURN_DATUM(order);
 	if (marketable)
-		PG_RETURN_DATUM(take(c, &o, &a, &p, order));
+		PG_RETURN_DATUM(take(c, &o, &a, &ins, &p, order));
 	if (o.tif != ORDER_GTC)
 		PG_RETURN_DATUM(expire(c, &o, &p, order));
 	/* rests (counted in zvt.exposure): the paper matcher takes it from here */

@@ -351,7 +351,7 @@ static void
 bn_on_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms)
 {
 	/* depth every 100 ms, open klines every 2 s */
-	if (real_ms - ex->last_fast_ms >= 100)
+	if (ex_book_due(ex, real_ms))
 	{
 		ex->last_fast_ms = real_ms;
 		bn_push_books(ex, sim_ms);

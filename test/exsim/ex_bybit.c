@@ -363,7 +363,7 @@ by_send_book_snapshot(Exchange *ex, ExConn *c, int si)
 static void
 by_on_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms)
 {
-	if (real_ms - ex->last_fast_ms >= 100)
+	if (ex_book_due(ex, real_ms))
 	{
 		ex->last_fast_ms = real_ms;
 		for (int si = 0; si < ex->market.nsymbols; si++)

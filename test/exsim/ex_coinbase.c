@@ -383,7 +383,7 @@ cb_on_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms)
 		}
 	}
 	/* level2 every 100 ms */
-	if (real_ms - ex->last_fast_ms >= 100)
+	if (ex_book_due(ex, real_ms))
 	{
 		char		when[40];
 
@@ -394,13 +394,20 @@ cb_on_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms)
 			bool		any = false;
 			MkBook		delta;
 			uint64_t	prev,
-						seq;
+						seq,
+						before;
 
 			for (ExConn *c = ex->conns; c && !any; c = c->next)
 				any = (c->sub[si] & SUB_BOOK) != 0;
 			if (!any)
 				continue;
+			before = ex->book_seq[si];
 			ex_book_update(ex, si, MK_BOOK_DEPTH, &delta, &prev, &seq);
+			/* a skip_seq fault: the message's sequence_num skips as many */
+			if (ex->book_valid[si] && prev != before && before != 0)
+				for (ExConn *c = ex->conns; c; c = c->next)
+					if (c->sub[si] & SUB_BOOK)
+						c->seq += (int64_t) (prev - before);
 			buf_reset(&ex->scratch);
 			buf_printf(&ex->scratch, "[{\"type\":\"update\",\"product_id\":\"%s\",\"updates\":[", ex->market.sym[si].name);
 			cb_levels_json(&ex->scratch, &ex->market.sym[si], &delta, when);

@@ -10,7 +10,7 @@
  * lots: BTC 0.01, ETH 0.1, SOL 1, as on OKX); a candle channel on the
  * public URL gets error 60018; books send a snapshot (prevSeqId -1) then
  * updates chained by prevSeqId, with a CRC32 over the top 25 levels as
- * sent (or 0 in checksum_zero mode).
+ * sent (or 0 in checksum_zero mode; one off by one per bad_checksum).
  */
 #include "exsim.h"
 
@@ -359,8 +359,18 @@ okx_book_json(Exchange *ex, int si, const char *channel, const char *action, con
 	buf_add(&ex->scratch, ",\"bids\":", 8);
 	okx_levels(&ex->scratch, s, levels->bids, levels->nbids);
 	if (action)
+	{
+		int32_t		sum = ex->faults.checksum_zero ? 0 : okx_checksum(s, full);
+
+		/* a bad_checksum fault corrupts updates only: a snapshot is what a client resyncs from */
+		if (prev >= 0 && ex->faults.bad_checksum > 0 && !ex->faults.checksum_zero)
+		{
+			sum ^= 1;
+			ex->faults.bad_checksum--;
+		}
 		buf_printf(&ex->scratch, ",\"ts\":\"%lld\",\"checksum\":%d,\"prevSeqId\":%lld,\"seqId\":%llu}]}",
-				   (long long) now_sim_ms(), ex->faults.checksum_zero ? 0 : okx_checksum(s, full), prev, seq);
+				   (long long) now_sim_ms(), sum, prev, seq);
+	}
 	else
 		buf_printf(&ex->scratch, ",\"instId\":\"%s\",\"ts\":\"%lld\",\"seqId\":%llu}]}", inst,
 				   (long long) now_sim_ms(), seq);
@@ -392,7 +402,7 @@ static void
 okx_on_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms)
 {
 	(void) sim_ms;
-	if (real_ms - ex->last_fast_ms >= 100)
+	if (ex_book_due(ex, real_ms))
 	{
 		ex->last_fast_ms = real_ms;
 		for (int si = 0; si < ex->market.nsymbols; si++)

@@ -59,6 +59,8 @@ typedef struct Faults
 	int			rest_partial;	/* send the next N REST calls 4 MB of their
 								 * body and then nothing (a client times out) */
 	bool		checksum_zero;	/* OKX: send checksum 0 (post-2026-06 mode) */
+	int			bad_checksum;	/* OKX: the next N book updates carry a wrong checksum */
+	bool		book_pause;		/* publish no book message (the books stay as last sent) */
 	int			page_size;		/* Bybit: serve paged lists at most N a page
 								 * (0: as the limit asks), so a client's
 								 * cursor handling shows with few symbols */
@@ -161,6 +163,7 @@ typedef struct Sim
 	int			ping_s;			/* Binance server ping period (20) */
 	int			pong_timeout_s; /* drop without a pong for this long (60) */
 	int			idle_s;			/* OKX idle cutoff (30) */
+	int			book_ms;		/* real ms between two book messages (100) */
 	bool		verbose;
 } Sim;
 
@@ -191,6 +194,9 @@ extern const char *fmt_px(const MkSymbol *s, int64_t px, bool pad, int pad_to);
 extern const char *fmt_qty(const MkSymbol *s, int64_t qty, bool pad, int pad_to);
 extern const char *fmt_quote_vol(const MkSymbol *s, __int128 v, bool pad, int pad_to);
 extern void fmt_rfc3339(char *buf, size_t len, int64_t ms, bool micros);
+
+/* may the books go out now (every --book-ms, unless paused)? */
+extern bool ex_book_due(Exchange *ex, int64_t real_ms);
 
 /* publish the book of s: computes the diff to the last published book */
 extern bool ex_book_update(Exchange *ex, int si, int depth, MkBook *delta,

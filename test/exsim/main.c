@@ -34,6 +34,7 @@ usage(void)
 			"  --ping S --pong-timeout S --idle S   keepalive timings (20, 60, 30)\n"
 			"  --drop-after N --drop-every N --malformed P --duplicate P --skip-seq N\n"
 			"  --checksum-zero       faults, as the admin endpoint's /fault sets them\n"
+			"  --book-ms N           real ms between two book messages (default 100)\n"
 			"  --verbose\n");
 }
 
@@ -70,6 +71,7 @@ main(int argc, char **argv)
 		{"duplicate", required_argument, 0, 7},
 		{"skip-seq", required_argument, 0, 8},
 		{"checksum-zero", no_argument, 0, 9},
+		{"book-ms", required_argument, 0, 10},
 		{"verbose", no_argument, 0, 'V'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}
@@ -85,6 +87,7 @@ main(int argc, char **argv)
 	sim.ping_s = 20;
 	sim.pong_timeout_s = 60;
 	sim.idle_s = 30;
+	sim.book_ms = 100;
 	sim.real_start_ms = now_real_ms();
 	sim.sim_start_ms = sim.real_start_ms;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1)
@@ -120,11 +123,12 @@ main(int argc, char **argv)
 			case 7: faults.duplicate_p = atof(optarg); break;
 			case 8: faults.skip_seq = atoi(optarg); break;
 			case 9: faults.checksum_zero = true; break;
+			case 10: sim.book_ms = atoi(optarg); break;
 			case 'V': sim.verbose = true; break;
 			default: usage(); return o == 'h' ? 0 : 2;
 		}
 	}
-	if (sim.speed <= 0 || sim.rate < 0 || (cert && !key) || (key && !cert))
+	if (sim.speed <= 0 || sim.rate < 0 || sim.book_ms < 1 || (cert && !key) || (key && !cert))
 	{
 		usage();
 		return 2;

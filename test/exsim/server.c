@@ -578,6 +578,12 @@ ex_book_update(Exchange *ex, int si, int depth, MkBook *delta,
 	return snapshot;
 }
 
+bool
+ex_book_due(Exchange *ex, int64_t real_ms)
+{
+	return !ex->faults.book_pause && real_ms - ex->last_fast_ms >= sim.book_ms;
+}
+
 /* ------------------------------------------------------------------ */
 /* HTTP helpers                                                        */
 /* ------------------------------------------------------------------ */
@@ -657,8 +663,44 @@ http_args(struct lws *wsi, char *out, size_t outlen)
  * GET /fault?exchange=binance|all&<name>=<value>...  sets faults;
  * GET /drop?exchange=..  closes every connection now;
  * GET /shutdown?exchange=..  sends the exchange's shutdown notice, then closes;
- * GET /stats  counters;  GET /reset  clears every fault.
+ * GET /stats  counters;  GET /reset  clears every fault;
+ * GET /book?exchange=..&symbol=..  the book last published.
  */
+/*
+ * GET /book?exchange=X&symbol=S: the last book X published for S (what a
+ * client that applied every message holds), as
+ * {"seq":N,"bids":[["px","qty"],...],"asks":[...]}, prices and sizes in
+ * base units without trailing zeros.
+ */
+static int
+admin_book(Exchange *ex, ExConn *c, const char *args)
+{
+	char		name[48];
+	MkSymbol   *s;
+	int			si;
+	const MkBook *b;
+
+	if (!url_arg(args, "symbol", name, sizeof(name)) || !(s = mk_find(&ex->market, name)))
+	{
+		buf_printf(&c->body, "{\"error\":\"unknown symbol\"}");
+		return 404;
+	}
+	si = symbol_index(ex, s);
+	b = &ex->book[si];
+	buf_printf(&c->body, "{\"exchange\":\"%s\",\"symbol\":\"%s\",\"valid\":%s,\"seq\":%llu,\"bids\":[",
+			   ex->ad->name, s->name, ex->book_valid[si] ? "true" : "false",
+			   (unsigned long long) ex->book_seq[si]);
+	for (int i = 0; ex->book_valid[si] && i < b->nbids; i++)
+		buf_printf(&c->body, "%s[\"%s\",\"%s\"]", i ? "," : "", fmt_px(s, b->bids[i].px, false, 0),
+				   fmt_qty(s, b->bids[i].qty, false, 0));
+	buf_add(&c->body, "],\"asks\":[", 10);
+	for (int i = 0; ex->book_valid[si] && i < b->nasks; i++)
+		buf_printf(&c->body, "%s[\"%s\",\"%s\"]", i ? "," : "", fmt_px(s, b->asks[i].px, false, 0),
+				   fmt_qty(s, b->asks[i].qty, false, 0));
+	buf_add(&c->body, "]}", 2);
+	return 200;
+}
+
 static int
 admin_request(ExConn *c, const char *path, const char *args)
 {
@@ -696,6 +738,10 @@ admin_request(ExConn *c, const char *path, const char *args)
 				ex->faults.rest_partial = atoi(v);
 			if (url_arg(args, "checksum_zero", v, sizeof(v)))
 				ex->faults.checksum_zero = atoi(v) != 0;
+			if (url_arg(args, "bad_checksum", v, sizeof(v)))
+				ex->faults.bad_checksum = atoi(v);
+			if (url_arg(args, "book_pause", v, sizeof(v)))
+				ex->faults.book_pause = atoi(v) != 0;
 			if (url_arg(args, "page_size", v, sizeof(v)))
 				ex->faults.page_size = atoi(v);
 			for (ExConn *k = ex->conns; k; k = k->next)
@@ -719,6 +765,8 @@ admin_request(ExConn *c, const char *path, const char *args)
 		}
 		else if (strcmp(path, "/reset") == 0)
 			memset(&ex->faults, 0, sizeof(ex->faults));
+		else if (strcmp(path, "/book") == 0)
+			return admin_book(ex, c, args);
 		else if (strcmp(path, "/stats") != 0)
 		{
 			buf_printf(&c->body, "{\"error\":\"unknown admin path %s\"}", path);

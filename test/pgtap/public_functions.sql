@@ -75,9 +75,14 @@ INSERT INTO reviewed VALUES
     -- feeds (sql/30_feed.sql)
     ('channels()', 'anyone: a constant list'),
     ('_check_subscription(text, text, text)', 'subscribe and unsubscribe: validates arguments'),
-    ('subscribe(text, text, text)', 'roles that may write zvt.subscriptions (its INSERT and _subscriptions_changed check)'),
+    ('subscribe(text, text, text, integer)', 'roles that may write zvt.subscriptions (its INSERT and _subscriptions_changed check)'),
     ('unsubscribe(text, text, text)', 'roles that may write zvt.subscriptions (its DELETE and _subscriptions_changed check)'),
     ('_feed_stats()', 'the zvt.feed_status view, for anyone: counters'),
+
+    -- order books (sql/35_book.sql, src/book/functions.c): public market data
+    ('book(text, text, integer)', 'anyone: reads this database''s books in shared memory'),
+    ('_books()', 'the zvt.books view, for anyone: this database''s books only'),
+    ('book_at(text, text, timestamp with time zone, integer)', 'anyone: reads zvt.book_snapshots (public) as the caller'),
 
     -- indicators (sql/40_indicators.sql): aggregates; the support functions
     -- take internal, which no SQL expression can produce, so nobody calls them directly

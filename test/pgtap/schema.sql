@@ -20,7 +20,7 @@ SELECT has_function('zvt', 'drop_chunks', ARRAY['regclass', '"any"', '"any"']);
 SELECT has_function('zvt', 'add_retention_policy', ARRAY['regclass', 'interval', 'boolean']);
 SELECT has_function('zvt', 'remove_retention_policy', ARRAY['regclass', 'boolean']);
 SELECT has_function('zvt', 'time_bucket', ARRAY['interval', 'timestamp with time zone', 'timestamp with time zone']);
-SELECT has_function('zvt', 'subscribe', ARRAY['text', 'text', 'text']);
+SELECT has_function('zvt', 'subscribe', ARRAY['text', 'text', 'text', 'integer']);
 SELECT has_function('zvt', 'unsubscribe', ARRAY['text', 'text', 'text']);
 SELECT has_function('zvt', 'ohlcv', ARRAY['text', 'text', 'interval', 'timestamp with time zone', 'timestamp with time zone']);
 SELECT ok(EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -28,7 +28,7 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.prona
           'run_maintenance is a procedure');
 SELECT is(pg_get_function_result('zvt.create_hypertable(regclass,name,interval,boolean)'::regprocedure),
           'zvt.hypertables', 'create_hypertable returns zvt.hypertables');
-SELECT is(pg_get_function_result('zvt.subscribe(text,text,text)'::regprocedure),
+SELECT is(pg_get_function_result('zvt.subscribe(text,text,text,int4)'::regprocedure),
           'zvt.subscriptions', 'subscribe returns zvt.subscriptions');
 SELECT is(pg_get_function_result('zvt.ohlcv(text,text,interval,timestamptz,timestamptz)'::regprocedure),
           'SETOF zvt.candles_v', 'ohlcv returns SETOF zvt.candles_v');
@@ -57,8 +57,8 @@ SELECT col_is_unique('zvt', 'instruments', ARRAY['exchange', 'symbol'], 'natural
 -- hypertables with the default chunk intervals of API.md
 SELECT results_eq(
     $$SELECT relation::text, chunk_interval FROM zvt.hypertables ORDER BY 1$$,
-    $$VALUES ('zvt.candles', interval '30 days'), ('zvt.quotes', interval '1 day'),
-             ('zvt.trades', interval '1 day')$$,
+    $$VALUES ('zvt.book_snapshots', interval '1 day'), ('zvt.candles', interval '30 days'),
+             ('zvt.quotes', interval '1 day'), ('zvt.trades', interval '1 day')$$,
     'built-in hypertables and their chunk intervals');
 SELECT is((SELECT count(*)::int FROM pg_partitioned_table p
             WHERE p.partrelid IN ('zvt.trades'::regclass, 'zvt.candles'::regclass, 'zvt.quotes'::regclass)

@@ -38,7 +38,9 @@ SELECT zvt.subscribe('binance', 'BTC-USDT', 'candles_2m');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT zvt.subscribe('binance', 'BTC-USDT', NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT zvt.subscribe('binance', 'BTC-USDT', 'book');
+SELECT zvt.subscribe('binance', 'BTC-USDT', 'book', depth => 5000);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades', depth => 5);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT zvt.subscribe('binance', 'BTCUSDT', 'trades');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE

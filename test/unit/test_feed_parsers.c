@@ -407,6 +407,79 @@ test_every_line(void)
 	}
 }
 
+/* Book messages: header fields, levels exact as sent, sides. */
+static void
+test_books(void)
+{
+	static FeedEvent big[2048];
+	FeedContext ctx = {false, okx_ct_val, NULL};
+	char	   *line;
+	int			n;
+	char		buf[32];
+
+	n = parse_fixture(binance_parse, "binance_depth_diff.jsonl", 1, &ctx);
+	CHECK(n == 3 && ev[0].kind == FEED_BOOK && !ev[0].book_snapshot);
+	CHECK(ev[0].book_first == 157 && ev[0].seq == 160 && ev[0].book_levels == 2);
+	CHECK_STR(ev[0].symbol, "BNB-BTC");
+	CHECK(ev[1].kind == FEED_BOOK_LEVEL && ev[1].level.bid && ev[1].level.lv.px == 240000);
+	CHECK(!ev[2].level.bid && ev[2].level.lv.qty == INT64_C(10000000000));
+
+	line = fixture_line("binance_rest_depth.jsonl", 1);
+	n = binance_parse_depth(line, strlen(line), "BNB-BTC", ev, 64, &fr);
+	free(line);
+	CHECK(n == 3 && ev[0].book_snapshot && ev[0].seq == 1027024);
+	book_format_decimal(buf, ev[2].level.lv.px, ev[2].level.lv.pxd);
+	CHECK_STR(buf, "4.00000200");
+
+	n = parse_fixture(bybit_parse, "bybit_orderbook.jsonl", 1, &ctx);
+	CHECK(n > 5 && ev[0].kind == FEED_BOOK && !ev[0].book_snapshot && ev[0].seq > 0);
+	CHECK_STR(ev[0].symbol, "BTC-USDT");
+	CHECK(ev[5].level.bid && ev[5].level.lv.qty == 0);
+	line = fixture_line("bybit_orderbook_capture_spot.jsonl", 1);
+	n = bybit_parse(line, strlen(line), &ctx, big, 2048, &fr);
+	free(line);
+	CHECK(n == 1 + big[0].book_levels && big[0].book_snapshot && big[0].book_levels >= 50);
+
+	line = fixture_line("okx_books_docs.jsonl", 1);
+	n = okx_parse(line, strlen(line), &ctx, big, 2048, &fr);
+	free(line);
+	CHECK(n > 1 && big[0].book_snapshot && big[0].book_prev == -1 && big[0].book_has_checksum);
+	{
+		int			a = 1;
+
+		/* bids come first in the events, asks first on the wire */
+		while (a < n && big[a].level.bid)
+			a++;
+		CHECK(big[1].level.bid && a < n);
+		book_format_decimal(buf, big[a + 1].level.lv.px, big[a + 1].level.lv.pxd);
+		CHECK_STR(buf, "8477");
+	}
+	n = parse_fixture(okx_parse, "okx_books_docs.jsonl", 2, &ctx);
+	CHECK(n >= 0);
+	line = fixture_line("okx_books_docs.jsonl", 2);
+	n = okx_parse(line, strlen(line), &ctx, big, 2048, &fr);
+	free(line);
+	CHECK(n > 1 && !big[0].book_snapshot && big[0].book_prev == 123456 && big[0].seq == 123457);
+
+	n = parse_fixture(coinbase_parse, "coinbase_level2.jsonl", 1, &ctx);
+	CHECK(n > 1 && ev[0].book_snapshot && fr.conn_seq == 0);
+	CHECK_STR(ev[0].symbol, "BTC-USD");
+	/* INTX perpetuals are not streamed: the frame is not ours, not malformed */
+	n = parse_fixture(coinbase_parse, "coinbase_level2_update.reconstructed.jsonl", 1, &ctx);
+	CHECK(n == 0 && fr.kind == FEED_FRAME_IGNORED && fr.conn_seq == 3);
+
+	/* malformed: a level that is not a decimal, more levels than room */
+	n = parse_text(binance_parse, "{\"e\":\"depthUpdate\",\"s\":\"BTCUSDT\",\"U\":1,\"u\":2,"
+				   "\"b\":[[\"1e5\",\"1\"]],\"a\":[]}", &ctx);
+	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED);
+	n = parse_text(binance_parse, "{\"e\":\"depthUpdate\",\"s\":\"BTCUSDT\",\"U\":3,\"u\":2,"
+				   "\"b\":[],\"a\":[]}", &ctx);
+	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED);
+	n = binance_parse("{\"e\":\"depthUpdate\",\"s\":\"BTCUSDT\",\"U\":1,\"u\":2,"
+					  "\"b\":[[\"1\",\"1\"],[\"2\",\"1\"]],\"a\":[]}", 80, &ctx, ev, 2, &fr);
+	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED);
+}
+
 static void
 test_normalize(void)
 {
@@ -439,6 +512,7 @@ main(int argc, char **argv)
 	if (argc > 1)
 		fixtures = argv[1];
 	test_normalize();
+	test_books();
 	test_binance();
 	test_binance_interval();
 	test_bybit();
