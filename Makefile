@@ -183,12 +183,12 @@ unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
 # ------------------------------------------------------------------
 EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
-	test/exsim/ex_coinbase.c
+	test/exsim/ex_coinbase.c test/exsim/history.c
 EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers $(shell pkg-config --cflags libwebsockets jansson)
 EXSIM_LIBS = $(shell pkg-config --libs libwebsockets jansson) -lz
 
-zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h
+zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h test/exsim/history.h
 	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ $(EXSIM_SRC) $(EXSIM_LIBS)
 
 all: zvt-exsim
