@@ -45,6 +45,9 @@ OBJS = \
 	src/feed/connection.o \
 	src/feed/subscriptions.o \
 	src/feed/worker.o \
+	src/feed/history.o \
+	src/feed/backfill.o \
+	src/feed/backfill_worker.o \
 	src/backtest/indicators.o \
 	src/backtest/indicators_sql.o \
 	src/backtest/engine.o \

@@ -34,6 +34,7 @@
 #include "base/export.h"
 #include "bus/bus.h"
 #include "core/zvt_time.h"
+#include "feed/backfill.h"
 #include "feed/status.h"
 #include "launcher/launcher.h"
 #include "metrics/metrics.h"
@@ -258,6 +259,7 @@ zvt_shmem_request(void)
 	RequestAddinShmemSpace(MAXALIGN(bus_shmem_size()));
 	RequestNamedLWLockTranche("zvt bus", 1);
 	RequestAddinShmemSpace(feed_shmem_size());
+	RequestAddinShmemSpace(backfill_shmem_size());
 	RequestAddinShmemSpace(matcher_shmem_size());
 	RequestAddinShmemSpace(metrics_shmem_size());
 }
@@ -272,6 +274,7 @@ zvt_shmem_startup(void)
 	maintenance_shmem_init();
 	bus_shmem_init();
 	feed_shmem_init();
+	backfill_shmem_init();
 	matcher_shmem_init();
 	metrics_shmem_init();
 	LWLockRelease(AddinShmemInitLock);

@@ -56,6 +56,7 @@ typedef struct Faults
 	int			skip_seq;		/* skip this many book sequence numbers once */
 	int			reject_subscribe;	/* answer the next N subscribes with errors */
 	int			rest_429;		/* answer the next N REST calls with 429 */
+	int			rest_429_after; /* ... once this many more were served */
 	int			rest_5xx;		/* answer the next N REST calls with 503 */
 	int			rest_partial;	/* send the next N REST calls 4 MB of their
 								 * body and then nothing (a client times out) */

@@ -767,6 +767,8 @@ admin_request(ExConn *c, const char *path, const char *args)
 				ex->faults.reject_subscribe = atoi(v);
 			if (url_arg(args, "rest_429", v, sizeof(v)))
 				ex->faults.rest_429 = atoi(v);
+			if (url_arg(args, "rest_429_after", v, sizeof(v)))
+				ex->faults.rest_429_after = atoi(v);
 			if (url_arg(args, "rest_5xx", v, sizeof(v)))
 				ex->faults.rest_5xx = atoi(v);
 			if (url_arg(args, "rest_partial", v, sizeof(v)))
@@ -912,7 +914,7 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			http_args(wsi, args, sizeof(args));
 			if (!ex)
 				c->status = admin_request(c, path, args);
-			else if (ex->faults.rest_429 > 0)
+			else if (ex->faults.rest_429 > 0 && ex->faults.rest_429_after <= 0)
 			{
 				ex->faults.rest_429--;
 				c->retry_after = 1;
@@ -939,7 +941,11 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				c->status = 200;
 			}
 			else
+			{
+				if (ex->faults.rest_429_after > 0)
+					ex->faults.rest_429_after--;
 				c->status = ex->ad->rest(ex, c, path, args);
+			}
 			return http_respond(wsi, c);
 
 		case LWS_CALLBACK_HTTP_WRITEABLE:
