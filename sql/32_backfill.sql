@@ -52,7 +52,7 @@ SELECT j.id, j.exchange, j.symbol, j.channel, j.start_ts, j.finish_ts, j.gap_id,
        pg_catalog.round((100 * CASE
            WHEN j.state = 'done' THEN 1
            WHEN j.cursor_ts IS NULL THEN 0
-           ELSE pg_catalog.least(1, pg_catalog.greatest(0,
+           ELSE least(1, greatest(0,
                     extract(epoch FROM j.cursor_ts - j.start_ts) /
                     extract(epoch FROM j.finish_ts - j.start_ts))) END)::pg_catalog.numeric, 1)
            AS pct_done,

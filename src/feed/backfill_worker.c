@@ -148,6 +148,7 @@ backfill_worker_main(Datum arg)
 	}
 	before_shmem_exit(backfill_detach, 0);
 
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (!OidIsValid(get_extension_oid("zvt", true)))
 	{
@@ -203,6 +204,7 @@ backfill_pass(long *sleep_ms)
 	bool		any = false;
 	bool		found;
 
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -299,7 +301,7 @@ next_job(Job *job, long *sleep_ms, bool *any)
 	TimestampTz first_wait = 0;
 	char		blocked[256] = "{}";
 	int			nb = 0;
-	Oid			types[1] = {TEXTARRAYOID};
+	Oid			types[1] = {TEXTOID};
 	Datum		v[1];
 	bool		isnull;
 
@@ -313,8 +315,7 @@ next_job(Job *job, long *sleep_ms, bool *any)
 			if (first_wait == 0 || exchange_not_before[i] < first_wait)
 				first_wait = exchange_not_before[i];
 		}
-	v[0] = DirectFunctionCall3(array_in, CStringGetDatum(blocked), ObjectIdGetDatum(TEXTOID),
-							   Int32GetDatum(-1));
+	v[0] = CStringGetTextDatum(blocked);
 	if (SPI_execute_with_args("SELECT j.id, j.exchange, j.symbol, j.channel, "
 							  "       i.id, i.raw_symbol, e.rest_url, "
 							  "       j.start_ts, j.finish_ts, coalesce(j.cursor_ts, j.start_ts), "
@@ -327,7 +328,7 @@ next_job(Job *job, long *sleep_ms, bool *any)
 							  "  LEFT JOIN zvt.feed_gaps g ON g.id = j.gap_id "
 							  " WHERE j.state IN ('queued', 'running', 'waiting') "
 							  "   AND coalesce(j.wait_until, '-infinity') <= now() "
-							  "   AND j.exchange <> ALL ($1) "
+							  "   AND j.exchange <> ALL ($1::text[]) "
 							  " ORDER BY j.gap_id IS NULL, j.id LIMIT 1",
 							  1, types, v, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the backfill jobs");
@@ -645,6 +646,8 @@ job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error)
 
 	if (own)
 	{
+		/* now() is the start of this transaction, not of the worker's first */
+		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
@@ -674,6 +677,8 @@ job_fail(const Job *job, const char *error, bool count_error)
 
 	if (own)
 	{
+		/* now() is the start of this transaction, not of the worker's first */
+		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
@@ -721,6 +726,7 @@ job_write(const Job *job, const HistoryPage *page, int nkeep, bool done,
 		if (!ingest_add(&batch, &page_events[i], job->instrument_id, now))
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());

@@ -166,15 +166,16 @@ bool
 history_parse(const HistoryRequest *r, const char *body, size_t len,
 			  FeedEvent *out, int max, HistoryPage *page, char *reason, size_t rlen)
 {
-	FeedFrame	frame;
-	json_t	   *root = feed_load(body, len, &frame);
+	json_error_t jerr;
+	json_t	   *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	size_t		rows;
 
 	memset(page, 0, sizeof(*page));
 	page->last_ms = page->last_id = page->first_id = -1;
 	if (!root || !json_is_array(root))
 	{
-		snprintf(reason, rlen, "%s page is not a JSON array", r->exchange);
+		snprintf(reason, rlen, "%s page is not a JSON array%s%s", r->exchange,
+				 root ? "" : ": ", root ? "" : jerr.text);
 		if (root)
 			json_decref(root);
 		return false;
