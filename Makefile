@@ -150,6 +150,9 @@ feed_parsers_LIBS = -ljansson -lm
 parse_thread_SRC = src/feed/parse_thread.c $(FEED_PARSER_SRC)
 parse_thread_LIBS = -ljansson -lm -lpthread
 market_SRC = test/exsim/market.c
+exsim_history_SRC = test/exsim/market.c test/exsim/history.c
+history_SRC = src/feed/history.c $(FEED_PARSER_SRC)
+history_LIBS = -ljansson -lm
 url_check_SRC = src/feed/url_check.c
 url_check_LIBS = -lcurl
 instruments_SRC = src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC)
@@ -170,7 +173,7 @@ metrics_SRC = src/metrics/exposition.c src/metrics/http.c
 metrics_LIBS = -lm
 
 .SECONDEXPANSION:
-test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/unit/unit_test.h
+test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/exsim/history.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $($*_SRC) $($*_LIBS)
 
 # the parser thread once more under ThreadSanitizer (ASan and TSan do not mix)

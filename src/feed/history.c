@@ -32,6 +32,7 @@ is_binance(const char *exchange)
 bool
 history_supported(const char *exchange, HistoryKind kind, char *reason, size_t rlen)
 {
+	(void) kind;				/* Binance serves every kind; the others none yet */
 	if (is_binance(exchange))
 		return true;
 	snprintf(reason, rlen, "REST history of %s is not served by this version of zvt (Binance only)",
@@ -50,7 +51,7 @@ history_page_rows(const char *exchange, HistoryKind kind)
 {
 	if (kind == HISTORY_FIRST_ID)
 		return 1;
-	return BINANCE_PAGE;
+	return is_binance(exchange) ? BINANCE_PAGE : 0;
 }
 
 /* "1m" "5m" "15m" "1h" "4h" "1d" for a Binance interval in seconds. */

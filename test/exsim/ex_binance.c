@@ -594,9 +594,12 @@ bn_over_weight(Exchange *ex, ExConn *c, const char *path)
 		ex->weight_window_ms = now - now % 60000;
 		ex->weight_used = 0;
 	}
+	/* --weight-limit 0: no limit, and no header to pace a client by */
+	if (sim.weight_limit <= 0)
+		return false;
 	ex->weight_used += bn_weight(path);
 	c->used_weight = ex->weight_used;
-	if (sim.weight_limit <= 0 || ex->weight_used <= sim.weight_limit)
+	if (ex->weight_used <= sim.weight_limit)
 		return false;
 	c->retry_after = (int) ((ex->weight_window_ms + 60000 - now + 999) / 1000);
 	return true;

@@ -122,6 +122,7 @@ take_trade(void *arg, MkSymbol *s, const MkTrade *t)
 {
 	TradeOut   *o = arg;
 
+	(void) s;
 	if (o->skip > 0)
 		o->skip--;
 	else if (o->n < o->max)
@@ -163,6 +164,7 @@ take_kline(void *arg, MkSymbol *s, int iv, const MkKline *k)
 {
 	KlineOut   *o = arg;
 
+	(void) s;
 	if (iv == o->iv && k->open_ts >= o->from_ms && k->open_ts <= o->to_ms && o->n < o->max)
 		o->out[o->n++] = *k;
 }

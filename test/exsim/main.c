@@ -29,6 +29,7 @@ usage(void)
 			"  --start MS            simulated start time, ms since 1970 (default now)\n"
 			"  --duration S          stop after S seconds\n"
 			"  --count N             stop after N trades per symbol (once queues drain)\n"
+			"  --linger S            after --count, keep serving S seconds (REST for repairs)\n"
 			"  --record FILE         write every trade, closed kline and quote as JSON lines\n"
 			"  --history SPAN        a past before the start for the REST history (90d, 36h, 30m, or seconds)\n"
 			"  --history-rate R      trades per second per symbol in the past (default 0.2)\n"
@@ -135,6 +136,7 @@ main(int argc, char **argv)
 		{"history-rate", required_argument, 0, 11},
 		{"record-history", no_argument, 0, 12},
 		{"weight-limit", required_argument, 0, 13},
+		{"linger", required_argument, 0, 14},
 		{"verbose", no_argument, 0, 'V'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}
@@ -191,6 +193,7 @@ main(int argc, char **argv)
 			case 11: sim.history_rate = atof(optarg); break;
 			case 12: sim.record_history = true; break;
 			case 13: sim.weight_limit = atoi(optarg); break;
+			case 14: sim.linger = atof(optarg); break;
 			case 'V': sim.verbose = true; break;
 			default: usage(); return o == 'h' ? 0 : 2;
 		}

@@ -1090,7 +1090,10 @@ tick_cb(lws_sorted_usec_list_t *sul)
 			for (ExConn *c = sim.ex[i].conns; c; c = c->next)
 				if (c->qcount > 0)
 					done = false;
-		if (done)
+		/* --linger: REST and the connections stay up a while for repairs */
+		if (done && sim.linger > 0 && sim.linger_until_ms == 0)
+			sim.linger_until_ms = real_ms + (int64_t) (sim.linger * 1000);
+		if (done && real_ms >= sim.linger_until_ms)
 			interrupted = 1;
 	}
 	/* as fast as possible: refill the queues every millisecond */

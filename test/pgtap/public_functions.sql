@@ -71,6 +71,10 @@ INSERT INTO reviewed VALUES
     ('unsubscribe(text, text, text)', 'roles that may write zvt.subscriptions (its DELETE and _subscriptions_changed check)'),
     ('_feed_stats()', 'the zvt.feed_status view, for anyone: counters'),
 
+    -- backfill (sql/32_backfill.sql); backfill, cancel_backfill, resume_backfill and _backfill_wake are revoked
+    ('_backfill_channel(text)', 'backfill: validates a channel name; no state'),
+    ('_backfill_stats()', 'anyone: the backfill worker''s pid and three counters (tests, monitoring)'),
+
     -- indicators (sql/40_indicators.sql): aggregates; the support functions
     -- take internal, which no SQL expression can produce, so nobody calls them directly
     ('ema(double precision, integer)', 'anyone: aggregate'),
