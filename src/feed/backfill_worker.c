@@ -594,11 +594,10 @@ run_page(Job *job)
 	nkeep = page.n;
 	if (r.kind == HISTORY_CANDLES)
 	{
-		done = !page.full || page.last_ms < 0 ||
-			page.last_ms + (int64) job->interval_s * 1000 >= job->finish_ms;
-		job_write(job, &page, nkeep, done,
-				  page.last_ms < 0 ? job->finish_ms : page.last_ms + (int64) job->interval_s * 1000,
-				  false, 0);
+		/* one window a page: the next starts where this one ends */
+		int64		window_end = history_window_end(&r);
+
+		job_write(job, &page, nkeep, window_end >= job->finish_ms, window_end, false, 0);
 	}
 	else if (r.kind == HISTORY_FIRST_ID)
 	{

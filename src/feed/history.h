@@ -24,7 +24,8 @@
 
 typedef enum HistoryKind
 {
-	HISTORY_CANDLES,			/* candles with open time in [from_ms, to_ms) */
+	HISTORY_CANDLES,			/* candles with open time in [from_ms,
+								 * history_window_end) that end by to_ms */
 	HISTORY_FIRST_ID,			/* the id of the first trade at or after from_ms */
 	HISTORY_TRADES_BY_ID		/* trades from from_id on */
 } HistoryKind;
@@ -82,5 +83,11 @@ extern bool history_parse(const HistoryRequest *r, const char *body, size_t len,
 
 /* Most rows one page of kind holds on the exchange. */
 extern int	history_page_rows(const char *exchange, HistoryKind kind);
+
+/*
+ * Where the candle page of r ends: from_ms plus as many bars as a page
+ * holds, or to_ms when that is sooner.  The next page starts there.
+ */
+extern int64_t history_window_end(const HistoryRequest *r);
 
 #endif							/* FEED_HISTORY_H */

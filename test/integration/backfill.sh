@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Backfill from the simulator's REST history (zvt-exsim --history): 30
-# days of 1m candles and two days of trades (a range of contiguous Binance
-# ids) equal the simulator's record exactly; a second run writes nothing
+# days of Binance 1m candles and two days of trades (a range of contiguous
+# ids), and two days of 1m and 1h candles of Bybit, OKX and Coinbase,
+# equal the simulator's record exactly; a second run writes nothing
 # and leaves every row as it was (no new row version); a job parked in a
 # 429 storm survives a kill -9 of the backfill worker (the cluster resets)
 # and a cancel, and once resumed ends with exactly the record, the storm
@@ -19,7 +20,7 @@ rate=${ZVT_BACKFILL_RATE:-0.02}
 # the simulated start: a whole minute, so 30 days before it is too
 start_ms=$(( $(date +%s) / 60 * 60 * 1000 ))
 
-"$top/zvt-exsim" --exchanges binance --port "$port" --admin-port "$admin" --symbols BTC-USDT \
+"$top/zvt-exsim" --port "$port" --admin-port "$admin" --symbols BTC-USDT \
 	--start "$start_ms" --history 31d --history-rate "$rate" --record-history \
 	--rate 1 --duration 300 --record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
 sim=$!
@@ -35,14 +36,16 @@ q -c "ALTER SYSTEM SET zvt.feeds = on" -c "SELECT pg_reload_conf()" \
   -c "CREATE TABLE zvt_saved_ex_bf AS SELECT * FROM zvt.exchanges" \
   -c "TRUNCATE zvt.trades, zvt.candles, zvt.quotes, zvt.feed_gaps, zvt._backfill_jobs" \
   -c "DELETE FROM zvt.subscriptions" \
-  -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:$port', rest_url = 'http://127.0.0.1:$port' WHERE name = 'binance'" \
-  -c "SELECT zvt.sync_instruments('binance')" >/dev/null || fail "setup"
+  -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:' || ($port + o), rest_url = 'http://127.0.0.1:' || ($port + o)
+        FROM (VALUES ('binance', 0), ('bybit', 1), ('okx', 2), ('coinbase', 3)) AS p (name, o)
+       WHERE exchanges.name = p.name" \
+  -c "SELECT zvt.sync_instruments(e) FROM unnest(ARRAY['binance', 'bybit', 'okx', 'coinbase']) e" >/dev/null || fail "setup"
 
 ts() { echo "to_timestamp($1 / 1000.0)"; }
 c_from=$(( start_ms - 30 * 86400000 ))
 t_from=$(( start_ms - 2 * 86400000 ))
 
-# 1: queue both; zvt.backfill returns at once with the job's id
+# 1: queue both (Binance); zvt.backfill returns at once with the job's id
 j1=$(q -c "SELECT zvt.backfill('binance', 'BTC-USDT', 'candles', $(ts $c_from), $(ts $start_ms))") || fail "backfill candles"
 j2=$(q -c "SELECT zvt.backfill('binance', 'BTC-USDT', 'trades', $(ts $t_from), $(ts $start_ms))") || fail "backfill trades"
 poll_until "SELECT string_agg(state, ',' ORDER BY id) FROM zvt.backfill_jobs WHERE id IN ($j1, $j2)" done,done 120 \
@@ -50,7 +53,7 @@ poll_until "SELECT string_agg(state, ',' ORDER BY id) FROM zvt.backfill_jobs WHE
 
 dump() {
 	q -c "COPY (SELECT 'c', (extract(epoch FROM ts) * 1000)::int8, open, high, low, close, volume, quote_volume, trade_count, closed
-	              FROM zvt.candles WHERE source = 'exchange' AND timeframe = '1 minute' ORDER BY ts) TO STDOUT" >"$1.candles"
+	              FROM zvt.candles_v WHERE exchange = 'binance' AND source = 'exchange' AND timeframe = '1 minute' ORDER BY ts) TO STDOUT" >"$1.candles"
 	q -c "COPY (SELECT 't', trade_id, (extract(epoch FROM ts) * 1000)::int8, price, qty, side FROM zvt.trades ORDER BY ts, trade_id) TO STDOUT" >"$1.trades"
 	q -c "SELECT sum(hashtext(xmin::text || ctid::text)) FROM zvt.candles" >"$1.versions"
 	q -c "SELECT sum(hashtext(xmin::text || ctid::text)) FROM zvt.trades" >>"$1.versions"
@@ -62,6 +65,8 @@ cap, c_from, t_from, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(
 kl, tr = {}, {}
 for l in open(f"{cap}/record.jsonl"):
     r = json.loads(l)
+    if r["exchange"] != "binance":
+        continue
     if r["channel"] == "candles" and r["interval_ms"] == 60000 and c_from <= r["ts"] < end:
         kl[r["ts"]] = r
     elif r["channel"] == "trades" and t_from <= r["ts"] < end:
@@ -84,7 +89,36 @@ print(f"ok: {30 * 1440} candles and {len(rows)} trades (ids {min(ids)}..{max(ids
 PY
 q -c "SELECT id, channel, pages, rows_fetched, rows_written, pct_done, rate_waits FROM zvt.backfill_jobs ORDER BY id"
 
+# 1b: candles of the other exchanges (their pages hold 1000, 100 and 300
+# bars and list the newest first), two days of 1m and of 1h
+for ex in bybit okx coinbase; do
+	q -c "SELECT zvt.backfill('$ex', 'BTC-USDT', c, $(ts $t_from), $(ts $start_ms)) FROM unnest(ARRAY['candles_1m', 'candles_1h']) c" >/dev/null \
+		|| fail "backfill $ex candles"
+done
+poll_until "SELECT count(*) FILTER (WHERE state <> 'done') FROM zvt.backfill_jobs" 0 120 \
+	|| { q -c "SELECT * FROM zvt.backfill_jobs WHERE state <> 'done'"; fail "candle jobs of the other exchanges did not finish"; }
+q -c "COPY (SELECT exchange, extract(epoch FROM timeframe)::int * 1000, (extract(epoch FROM ts) * 1000)::int8, open, high, low, close, volume
+              FROM zvt.candles_v WHERE exchange <> 'binance' AND source = 'exchange' ORDER BY 1, 2, 3) TO STDOUT" >"$cap/others.candles"
+python3 - "$cap" "$t_from" "$start_ms" <<'PY' || fail "candles of bybit, okx or coinbase differ from the record"
+import json, sys
+cap, t_from, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rec = {}
+for l in open(f"{cap}/record.jsonl"):
+    r = json.loads(l)
+    if r["channel"] == "candles" and r["exchange"] != "binance" and r["interval_ms"] in (60000, 3600000) \
+            and t_from <= r["ts"] and r["ts"] + r["interval_ms"] <= end:
+        rec[(r["exchange"], r["interval_ms"], r["ts"])] = r
+rows = [l.rstrip("\n").split("\t") for l in open(f"{cap}/others.candles")]
+assert len(rows) == len(rec) >= 3 * (2 * 1440 + 47), f"{len(rows)} candles stored, {len(rec)} recorded"
+for ex, iv, ts, o, h, lo, c, v in rows:
+    k = rec[(ex, int(iv), int(ts))]
+    assert (float(o), float(h), float(lo), float(c), float(v)) == \
+        (float(k["open"]), float(k["high"]), float(k["low"]), float(k["close"]), float(k["volume"])), (ex, iv, ts, k)
+print(f"ok: {len(rows)} candles of bybit, okx and coinbase equal the record")
+PY
+
 # 2: the same again writes nothing and leaves every row version alone
+dump "$cap/first"
 j3=$(q -c "SELECT zvt.backfill('binance', 'BTC-USDT', 'candles', $(ts $c_from), $(ts $start_ms))")
 j4=$(q -c "SELECT zvt.backfill('binance', 'BTC-USDT', 'trades', $(ts $t_from), $(ts $start_ms))")
 poll_until "SELECT string_agg(state || ':' || rows_written, ',' ORDER BY id) FROM zvt.backfill_jobs WHERE id IN ($j3, $j4)" done:0,done:0 120 \

@@ -47,8 +47,33 @@ test_urls(void)
 	r.interval_s = 7;
 	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
 	CHECK(strstr(why, "7-second") != NULL);
-	r = req(HISTORY_CANDLES);
+	r = req(HISTORY_TRADES_BY_ID);
 	r.exchange = "okx";
+	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK(strstr(why, "okx trades is not served") != NULL);
+	/* candles elsewhere: one page's window of bars */
+	r = req(HISTORY_CANDLES);
+	r.exchange = "bybit";
+	r.symbol = "BTC-USDT-PERP";
+	r.to_ms = 1000000000;
+	CHECK(history_window_end(&r) == 60000 + 1000 * 60000);
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/v5/market/kline?category=linear&symbol=BTCUSDT&interval=1&start=60000&end=60059999&limit=1000");
+	r.exchange = "okx";
+	r.raw_symbol = "BTC-USDT-SWAP";
+	r.interval_s = 3600;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/api/v5/market/history-candles?instId=BTC-USDT-SWAP&bar=1H&after=360060000&before=59999&limit=100");
+	r.exchange = "coinbase";
+	r.raw_symbol = "BTC-USD";
+	r.interval_s = 300;
+	r.to_ms = 360000;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/api/v3/brokerage/market/products/BTC-USD/candles?start=60&end=359&granularity=FIVE_MINUTE&limit=350");
+	r.interval_s = 14400;
+	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
+	r = req(HISTORY_CANDLES);
+	r.exchange = "kraken";
 	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
 	CHECK(strstr(why, "not served") != NULL);
 	r = req(HISTORY_CANDLES);
@@ -83,9 +108,48 @@ test_klines(void)
 	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
 	body = "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}";
 	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
-	CHECK(strstr(why, "not a JSON array") != NULL);
+	CHECK(strstr(why, "not a list of rows") != NULL);
 	body = "[[60000,";
 	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+}
+
+static void
+test_other_candles(void)
+{
+	HistoryRequest r = req(HISTORY_CANDLES);
+	FeedEvent	ev[4];
+	HistoryPage page;
+	char		why[256];
+	const char *body;
+
+	/* newest first on Bybit, OKX and Coinbase: events come oldest first */
+	r.exchange = "bybit";
+	body = "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"list\":["
+		"[\"120000\",\"2\",\"3\",\"1\",\"2.5\",\"4\",\"9\"],"
+		"[\"60000\",\"1\",\"2\",\"1\",\"2\",\"3\",\"5\"]]}}";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && ev[0].ts == 60000000 && ev[1].ts == 120000000);
+	CHECK(ev[1].volume == 4 && ev[1].quote_volume == 9 && ev[1].trade_count == -1 && ev[1].closed);
+	body = "{\"retCode\":10001,\"retMsg\":\"params error\",\"result\":{}}";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(strstr(why, "params error") != NULL);
+
+	r.exchange = "okx";
+	r.raw_symbol = "BTC-USDT-SWAP";
+	body = "{\"code\":\"0\",\"msg\":\"\",\"data\":[[\"60000\",\"1\",\"2\",\"1\",\"2\",\"300\",\"3\",\"5\",\"1\"]]}";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 1 && ev[0].volume == 3 && ev[0].quote_volume == 5);
+	r.raw_symbol = "BTC-USDT";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 1 && ev[0].volume == 300);
+	body = "{\"code\":\"51001\",\"msg\":\"Instrument ID doesn't exist.\",\"data\":[]}";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+
+	r.exchange = "coinbase";
+	body = "{\"candles\":[{\"start\":\"120\",\"low\":\"1\",\"high\":\"2\",\"open\":\"1\",\"close\":\"2\",\"volume\":\"7\"},"
+		"{\"start\":\"60\",\"low\":\"1\",\"high\":\"1\",\"open\":\"1\",\"close\":\"1\",\"volume\":\"0\"}]}";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && ev[0].ts == 60000000 && ev[1].volume == 7 && page.last_ms == 120000);
 }
 
 static void
@@ -122,6 +186,7 @@ main(void)
 {
 	test_urls();
 	test_klines();
+	test_other_candles();
 	test_trades();
 	return unit_summary("test_history");
 }
