@@ -690,7 +690,14 @@ job_fail(const Job *job, const char *error, bool count_error)
 							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE ||
 		SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repair_error = $2 "
 							  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
-							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE)
+							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE ||
+	/* a range REST cannot serve is a hole: an unrepairable gap says so */
+		SPI_execute_with_args("INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason, repair_error) "
+							  "SELECT j.exchange, j.symbol, j.channel, coalesce(j.cursor_ts, j.start_ts), j.finish_ts, "
+							  "       'backfill job ' || j.id || ': not served by REST', $2 "
+							  "  FROM zvt._backfill_jobs j "
+							  " WHERE j.id = $1 AND j.gap_id IS NULL AND j.hole IS NOT NULL",
+							  2, types, v, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not update a backfill job");
 	if (own)
 	{

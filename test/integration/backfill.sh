@@ -158,4 +158,13 @@ q -c "COPY (SELECT 't', trade_id, (extract(epoch FROM ts) * 1000)::int8, price, 
 cmp -s "$cap/first.trades" "$cap/third.trades" || fail "trades after cancel, reset and resume differ from the first backfill"
 q -c "SELECT rows_written = (SELECT count(*) FROM zvt.trades) AND pages > 3 FROM zvt.backfill_jobs WHERE id = $j5" | grep -qx t \
 	|| { q -c "SELECT * FROM zvt.backfill_jobs WHERE id = $j5"; fail "the resumed job did not go on from its cursor"; }
+# 4: trades OKX's REST does not serve: the job fails saying so, and the
+# range is recorded as an unrepairable gap
+j6=$(q -c "SELECT zvt.backfill('okx', 'BTC-USDT', 'trades', $(ts $t_from), $(ts $start_ms))")
+poll_until "SELECT state || ' ' || (hole IS NOT NULL) FROM zvt.backfill_jobs WHERE id = $j6" "failed true" 30 \
+	|| fail "an okx trade backfill did not fail with a hole"
+[ "$(q -c "SELECT count(*) FROM zvt.feed_gaps WHERE reason = 'backfill job $j6: not served by REST'
+             AND repair_error LIKE 'REST history of okx trades is not served%' AND repaired_at IS NULL")" = 1 ] \
+	|| fail "the hole is not an unrepairable gap: $(q -c 'SELECT * FROM zvt.feed_gaps')"
+
 echo "backfill: 30 days of 1m candles and $(wc -l <"$cap/first.trades") trades equal the record; a second run changes nothing; a 429 storm, a reset, a cancel and a resume lose nothing"
