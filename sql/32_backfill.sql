@@ -20,6 +20,8 @@ CREATE TABLE zvt._backfill_jobs (
     start_ts      pg_catalog.timestamptz NOT NULL,
     finish_ts     pg_catalog.timestamptz NOT NULL,
     gap_id        pg_catalog.int8,
+    -- the exchange's rest_url when queued: a job never mixes two sources
+    rest_url      pg_catalog.text,
     state         pg_catalog.text NOT NULL DEFAULT 'queued'
                   CHECK (state IN ('queued', 'running', 'waiting', 'done', 'failed', 'canceled')),
     -- where the next page starts: a time, and for trades by id the next id
@@ -116,8 +118,9 @@ BEGIN
                   HINT = 'Run zvt.sync_instruments first: a backfill writes rows of a known instrument.';
     END IF;
     PERFORM zvt._backfill_wake();
-    INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts)
-    VALUES (backfill.exchange, sym, ch, start, finish)
+    INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, rest_url)
+    SELECT backfill.exchange, sym, ch, start, finish, e.rest_url
+      FROM zvt.exchanges e WHERE e.name = backfill.exchange
     RETURNING id INTO job;
     RETURN job;
 END;
@@ -148,13 +151,14 @@ CREATE FUNCTION zvt.resume_backfill(job pg_catalog.int8) RETURNS pg_catalog.bool
 AS $$
 BEGIN
     PERFORM zvt._backfill_wake();
-    UPDATE zvt._backfill_jobs j SET state = 'queued', finished_at = NULL, errors = 0
+    UPDATE zvt._backfill_jobs j SET state = 'queued', finished_at = NULL, errors = 0,
+           rest_url = (SELECT e.rest_url FROM zvt.exchanges e WHERE e.name = j.exchange)
      WHERE j.id = job AND j.state IN ('canceled', 'failed');
     RETURN FOUND;
 END;
 $$;
 COMMENT ON FUNCTION zvt.resume_backfill(pg_catalog.int8) IS
-    'Queue a canceled or failed backfill job again; it continues where it stopped. False when it was not canceled or failed.';
+    'Queue a canceled or failed backfill job again, from the exchange''s current rest_url; it continues where it stopped. False when it was not canceled or failed.';
 -- an admin call, as zvt.backfill
 REVOKE ALL ON FUNCTION zvt.resume_backfill(pg_catalog.int8) FROM PUBLIC;
 

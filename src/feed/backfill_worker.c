@@ -246,13 +246,12 @@ schedule_repairs(void)
 					"   AND channel <> 'trades' AND channel NOT LIKE 'candles\\_%'",
 					false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not close the gaps of quotes");
-	if (SPI_execute("INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, gap_id) "
+	if (SPI_execute("INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, gap_id, rest_url) "
 					"SELECT g.exchange, g.symbol, g.channel, g.from_ts, "
-					"       greatest(g.to_ts, g.from_ts + interval '1 millisecond'), g.id "
-					"  FROM zvt.feed_gaps g "
+					"       greatest(g.to_ts, g.from_ts + interval '1 millisecond'), g.id, e.rest_url "
+					"  FROM zvt.feed_gaps g JOIN zvt.exchanges e ON e.name = g.exchange "
 					" WHERE g.repaired_at IS NULL AND g.repair_error IS NULL AND g.to_ts IS NOT NULL "
 					"   AND (g.channel = 'trades' OR g.channel LIKE 'candles\\_%') "
-					"   AND EXISTS (SELECT 1 FROM zvt.exchanges e WHERE e.name = g.exchange) "
 					"   AND NOT EXISTS (SELECT 1 FROM zvt._backfill_jobs j WHERE j.gap_id = g.id) "
 					" ORDER BY g.id",
 					false, 0) != SPI_OK_INSERT)
@@ -321,7 +320,7 @@ next_job(Job *job, long *sleep_ms, bool *any)
 							  "       j.start_ts, j.finish_ts, coalesce(j.cursor_ts, j.start_ts), "
 							  "       j.next_id, j.end_id, j.gap_id IS NOT NULL, "
 							  "       (j.next_id IS NOT NULL OR j.cursor_ts IS NOT NULL OR j.state <> 'queued'), "
-							  "       g.from_ts, g.to_ts, j.errors "
+							  "       g.from_ts, g.to_ts, j.errors, j.rest_url IS DISTINCT FROM e.rest_url "
 							  "  FROM zvt._backfill_jobs j "
 							  "  JOIN zvt.exchanges e ON e.name = j.exchange "
 							  "  LEFT JOIN zvt.instruments i ON i.exchange = j.exchange AND i.symbol = j.symbol "
@@ -359,6 +358,12 @@ next_job(Job *job, long *sleep_ms, bool *any)
 	if (col_text(5) == NULL)
 	{
 		job_fail(job, psprintf("unknown symbol \"%s\" on exchange \"%s\"", job->symbol, job->exchange), false);
+		return false;
+	}
+	if (strcmp(col_text(18), "t") == 0)
+	{
+		/* another source now: its ids and history are not the ones queued for */
+		job_fail(job, "the exchange's rest_url changed since the job was queued", false);
 		return false;
 	}
 	job->instrument_id = (int32) pg_strtoint32(col_text(5));
