@@ -106,4 +106,17 @@ assert repaired > 0, "no gap needed a row"
 print(f"ok: {len(rec)} trades stored exactly once; {len(trade_gaps)} trade gaps ({len(restarts)} from restarts) "
       f"repaired with {repaired} rows; {len(gaps) - len(trade_gaps)} quotes gaps closed as not repairable")
 PY
-echo "gap repair: every gap repaired, stored trades equal the record"
+# the 1m candles built from trades count the repaired ones in their place:
+# open and close are the minute's first and last stored trades
+read -r groups wrong <<<"$(q -F ' ' -c "
+  WITH t AS (SELECT instrument_id, zvt.time_bucket('1 minute', ts) AS m,
+                    (array_agg(price ORDER BY ts, trade_id COLLATE \"C\"))[1] AS o, max(price) AS h, min(price) AS l,
+                    (array_agg(price ORDER BY ts DESC, trade_id COLLATE \"C\" DESC))[1] AS cl,
+                    sum(qty) AS v, count(*) AS n
+               FROM zvt.trades GROUP BY 1, 2)
+  SELECT count(*), count(*) FILTER (WHERE c.ts IS NULL OR c.open <> t.o OR c.high <> t.h OR c.low <> t.l
+                                       OR c.close <> t.cl OR abs(c.volume - t.v) > 1e-9 * t.v OR c.trade_count <> t.n)
+    FROM t LEFT JOIN zvt.candles c ON c.instrument_id = t.instrument_id AND c.ts = t.m
+                                  AND c.timeframe = '1 minute' AND c.source = 'trades'")"
+[ "${groups:-0}" -gt 0 ] && [ "$wrong" = 0 ] || fail "candles from trades after repair: $groups minutes, $wrong wrong"
+echo "gap repair: every gap repaired, stored trades equal the record, $groups trade-built candles agree"
