@@ -59,6 +59,9 @@ OBJS = \
 	src/feed/subscriptions.o \
 	src/feed/books.o \
 	src/feed/worker.o \
+	src/feed/history.o \
+	src/feed/backfill.o \
+	src/feed/backfill_worker.o \
 	src/backtest/indicators.o \
 	src/backtest/indicators_sql.o \
 	src/backtest/engine.o \
@@ -189,6 +192,9 @@ feed_parsers_LIBS = -ljansson -lm
 parse_thread_SRC = src/feed/parse_thread.c $(FEED_PARSER_SRC)
 parse_thread_LIBS = -ljansson -lm -lpthread
 market_SRC = test/exsim/market.c
+exsim_history_SRC = test/exsim/market.c test/exsim/history.c
+history_SRC = src/feed/history.c $(FEED_PARSER_SRC)
+history_LIBS = -ljansson -lm
 url_check_SRC = src/feed/url_check.c
 url_check_LIBS = -lcurl
 instruments_SRC = src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC)
@@ -221,7 +227,7 @@ bus_ring_LIBS = -lpthread
 redis_url_SRC = src/redis/url.c
 
 .SECONDEXPANSION:
-test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/unit/unit_test.h
+test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/exsim/history.h test/unit/unit_test.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $($*_SRC) $($*_LIBS)
 
 # the parser thread once more under ThreadSanitizer (ASan and TSan do not mix)
@@ -237,12 +243,12 @@ unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
 # ------------------------------------------------------------------
 EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
-	test/exsim/ex_coinbase.c
+	test/exsim/ex_coinbase.c test/exsim/history.c
 EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers $(shell pkg-config --cflags libwebsockets jansson)
 EXSIM_LIBS = $(shell pkg-config --libs libwebsockets jansson) -lz
 
-zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h
+zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h test/exsim/history.h
 	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ $(EXSIM_SRC) $(EXSIM_LIBS)
 
 all: zvt-exsim

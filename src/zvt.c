@@ -36,6 +36,7 @@
 #include "bus/bus.h"
 #include "bus/events.h"
 #include "core/zvt_time.h"
+#include "feed/backfill.h"
 #include "feed/status.h"
 #include "http/http.h"
 #include "http/jwt.h"
@@ -481,6 +482,7 @@ zvt_shmem_request(void)
 	RequestAddinShmemSpace(MAXALIGN(bus_shmem_size()));
 	RequestNamedLWLockTranche("zvt bus", 1);
 	RequestAddinShmemSpace(feed_shmem_size());
+	RequestAddinShmemSpace(backfill_shmem_size());
 	RequestAddinShmemSpace(matcher_shmem_size());
 	RequestAddinShmemSpace(metrics_shmem_size());
 	RequestAddinShmemSpace(bus_events_shmem_size());
@@ -500,6 +502,7 @@ zvt_shmem_startup(void)
 	maintenance_shmem_init();
 	bus_shmem_init();
 	feed_shmem_init();
+	backfill_shmem_init();
 	matcher_shmem_init();
 	metrics_shmem_init();
 	bus_events_shmem_init();

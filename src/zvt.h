@@ -18,11 +18,11 @@
 
 /*
  * How many background workers a fully configured zvt runs (launcher,
- * maintenance, four feeds, paper matcher, two HTTP workers, Redis,
- * metrics), and the max_worker_processes below which _PG_init warns
- * (leaving room for parallel query).
+ * maintenance, four feeds, backfill, paper matcher, two HTTP workers,
+ * Redis, metrics), and the max_worker_processes below which _PG_init
+ * warns (leaving room for parallel query).
  */
-#define ZVT_WORKERS_NEEDED			11
+#define ZVT_WORKERS_NEEDED			12
 #define ZVT_MIN_WORKER_PROCESSES	16
 
 /* in zvt.c */

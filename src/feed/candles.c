@@ -7,7 +7,9 @@
  * one of each bar in a batch is written (ON CONFLICT DO UPDATE may not
  * touch a row twice in one statement).  A closed bar is never reopened by
  * a stale update, and an adapter that marks its candles closes_earlier
- * (Coinbase) closes the bars a later bucket supersedes.
+ * (Coinbase) closes the bars a later bucket supersedes.  A bar written
+ * again unchanged (a backfill over stored rows, a replay) is left alone:
+ * no new row version, and it does not count as written.
  *
  *-------------------------------------------------------------------------
  */
@@ -109,7 +111,12 @@ ingest_flush_candles(IngestBatch *b)
 							  "      close = excluded.close, volume = excluded.volume, "
 							  "      quote_volume = excluded.quote_volume, trade_count = excluded.trade_count, "
 							  "      closed = excluded.closed, local_ts = excluded.local_ts "
-							  "  WHERE NOT c.closed OR excluded.closed "
+							  "  WHERE (NOT c.closed OR excluded.closed) "
+							  "    AND (c.open, c.high, c.low, c.close, c.volume, c.quote_volume, "
+							  "         c.trade_count, c.closed) IS DISTINCT FROM "
+							  "        (excluded.open, excluded.high, excluded.low, excluded.close, "
+							  "         excluded.volume, excluded.quote_volume, excluded.trade_count, "
+							  "         excluded.closed) "
 							  "RETURNING *) "
 							  "SELECT closed AND NOT EXISTS (SELECT FROM zvt.candles o "
 							  "    WHERE o.instrument_id = w.instrument_id AND o.timeframe = w.timeframe "

@@ -31,6 +31,7 @@
 #include "utils/timestamp.h"
 
 #include "core/zvt_time.h"
+#include "feed/backfill.h"
 #include "feed/url_check.h"
 #include "feed/worker.h"
 #include "zvt.h"
@@ -353,5 +354,7 @@ feed_write_gaps(void)
 				elog(ERROR, "could not record a feed gap");
 		}
 		e->gap_open = e->gap_ready = false;
+		/* the backfill worker repairs it once this flush commits */
+		backfill_wake_at_commit();
 	}
 }

@@ -68,6 +68,28 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/*
+ * One response header line: keep the rate-limit headers the backfill
+ * honours (Retry-After in seconds, Binance's used weight).  Plain C only.
+ */
+static size_t
+on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	RestResponse *resp = arg;
+	size_t		n = size * nmemb;
+	char		line[128];
+
+	if (n >= sizeof(line))
+		return n;
+	memcpy(line, ptr, n);
+	line[n] = '\0';
+	if (pg_strncasecmp(line, "Retry-After:", 12) == 0)
+		resp->retry_after = atoi(line + 12);
+	else if (pg_strncasecmp(line, "X-MBX-USED-WEIGHT-1M:", 21) == 0)
+		resp->used_weight = atoi(line + 21);
+	return n;
+}
+
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
@@ -136,6 +158,7 @@ rest_get(const char *url, RestResponse *resp)
 	bool		plain = rest_check_url(url, "URL");
 
 	memset(resp, 0, sizeof(*resp));
+	resp->retry_after = resp->used_weight = -1;
 	if (!curl_ready)
 	{
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -156,6 +179,8 @@ rest_get(const char *url, RestResponse *resp)
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) zvt_rest_timeout);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &d);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, resp);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);

@@ -14,6 +14,8 @@ typedef struct RestResponse
 	char	   *body;			/* palloc'd, NUL-terminated */
 	size_t		len;
 	char		error[256];		/* transport error, "" when none */
+	int			retry_after;	/* Retry-After in seconds, -1 when absent */
+	int			used_weight;	/* Binance X-MBX-USED-WEIGHT-1M, -1 when absent */
 } RestResponse;
 
 /* in rest_client.c */

@@ -353,6 +353,8 @@ static int64
 insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 {
 	static SPIPlanPtr conflict_plan;
+	static SPIPlanPtr reorder_plan;
+	int64		inserted;
 	int			n = 0;
 	Datum	   *ts = palloc(sizeof(Datum) * b->n),
 			   *id = palloc(sizeof(Datum) * b->n),
@@ -426,8 +428,32 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 									   "SELECT instrument_id, trade_id, ts FROM t", "ON CONFLICT (instrument_id, trade_id, ts) DO NOTHING "),
 				 7, types, args) != SPI_OK_SELECT)
 		elog(ERROR, "could not insert trades");
+	inserted = (int64) SPI_processed;
 	mark_inserted_trades(b, pick);
-	return (int64) SPI_processed;
+
+	/*
+	 * Rows inserted here may be older than trades already stored in their
+	 * minute (a gap repair, a backfill): the candle's open and close are
+	 * then taken again from the minute's stored trades, which this
+	 * statement, unlike the one above, sees.
+	 */
+	if (inserted > 0 &&
+		ingest_run_kept(&reorder_plan,
+						"UPDATE zvt.candles c SET open = f.o, close = f.cl "
+						"  FROM (SELECT m.id, m.m, "
+						"               (SELECT t.price FROM zvt.trades t WHERE t.instrument_id = m.id "
+						"                   AND t.ts >= m.m AND t.ts < m.m + interval '1 minute' "
+						"                 ORDER BY t.ts, t.trade_id LIMIT 1) AS o, "
+						"               (SELECT t.price FROM zvt.trades t WHERE t.instrument_id = m.id "
+						"                   AND t.ts >= m.m AND t.ts < m.m + interval '1 minute' "
+						"                 ORDER BY t.ts DESC, t.trade_id DESC LIMIT 1) AS cl "
+						"          FROM (SELECT DISTINCT u.id, zvt.time_bucket('1 minute', u.ts) AS m "
+						"                  FROM unnest($1, $2) AS u (ts, id)) m) f "
+						" WHERE c.instrument_id = f.id AND c.ts = f.m AND c.timeframe = '1 minute' "
+						"   AND c.source = 'trades' AND (c.open, c.close) IS DISTINCT FROM (f.o, f.cl)",
+						2, types, args) != SPI_OK_UPDATE)
+		elog(ERROR, "could not reorder the candles of trades");
+	return inserted;
 }
 
 static uint32

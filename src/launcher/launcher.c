@@ -16,6 +16,8 @@
  *	3. each exchange's feed worker (feed/worker.c) unless it runs or last
  *	   found nothing to stream at its exchange's current subscription
  *	   generation (feed/status.c);
+ *	   and the backfill worker (feed/backfill_worker.c) unless it runs or
+ *	   last found no job and no gap at the current backfill generation;
  *	4. the paper matcher (trading/paper_matcher.c) unless it runs or last
  *	   found nothing resting at the current paper generation;
  *	5. the metrics worker (metrics/worker.c) while zvt.metrics_port is
@@ -60,6 +62,7 @@
 #include "utils/timestamp.h"
 
 #include "bus/bus.h"
+#include "feed/backfill.h"
 #include "feed/exchanges.h"
 #include "feed/status.h"
 #include "http/http.h"
@@ -77,6 +80,7 @@ static Oid	launcher_database_oid(void);
 static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
 static void launcher_start_feeds(BackgroundWorkerHandle **handles);
 static void launcher_start_matcher(BackgroundWorkerHandle **handle);
+static void launcher_start_backfill(BackgroundWorkerHandle **handle);
 static void launcher_start_metrics(BackgroundWorkerHandle **handle);
 static void launcher_start_redis(BackgroundWorkerHandle **handle);
 static void launcher_start_http(BackgroundWorkerHandle **handles, TimestampTz *last);
@@ -130,6 +134,7 @@ launcher_main(Datum arg)
 	BackgroundWorkerHandle *redis = NULL;
 	BackgroundWorkerHandle *http[HTTP_MAX_WORKERS] = {NULL};
 	TimestampTz http_started[HTTP_MAX_WORKERS] = {0};
+	BackgroundWorkerHandle *backfill = NULL;
 	TimestampTz next_pass = 0;
 	bool		said_missing = false;
 	bool		have_db = false;
@@ -182,6 +187,10 @@ launcher_main(Datum arg)
 		/* step 3: feed workers for exchanges with subscriptions */
 		if (have_db && zvt_feeds)
 			launcher_start_feeds(feeds);
+
+		/* step 3a: the backfill worker while jobs or gaps wait */
+		if (have_db && zvt_feeds)
+			launcher_start_backfill(&backfill);
 
 		/* step 3b: the paper matcher while paper orders rest */
 		if (have_db && zvt_paper_matcher)
@@ -321,6 +330,38 @@ launcher_start_matcher(BackgroundWorkerHandle **handle)
 		*handle = NULL;
 		ereport(LOG,
 				(errmsg("zvt could not start the paper matcher"),
+				 errhint("Raise max_worker_processes.")));
+	}
+}
+
+/*
+ * Start the backfill worker unless it runs or last found nothing to do
+ * and no job or gap came since (feed/backfill.c).
+ */
+static void
+launcher_start_backfill(BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+	uint64		gen = backfill_generation();
+	pid_t		pid;
+
+	if (*handle && GetBackgroundWorkerPid(*handle, &pid) != BGWH_STOPPED)
+		return;
+	if (backfill_is_idle(gen) || backfill_running())
+		return;
+	if (*handle)
+		pfree(*handle);
+	*handle = NULL;
+	zvt_worker_init(&worker, BACKFILL_WORKER_MAIN, "zvt backfill", 5);
+	worker.bgw_notify_pid = MyProcPid;
+	/* idle until it says otherwise, so a slow start is not doubled */
+	backfill_mark_idle(gen);
+	if (!RegisterDynamicBackgroundWorker(&worker, handle))
+	{
+		backfill_mark_idle(PG_UINT64_MAX);
+		*handle = NULL;
+		ereport(LOG,
+				(errmsg("zvt could not start the backfill worker"),
 				 errhint("Raise max_worker_processes.")));
 	}
 }

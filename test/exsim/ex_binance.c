@@ -562,15 +562,60 @@ bn_rest_symbol(Exchange *ex, ExConn *c, const char *args)
 	return si;
 }
 
+/* Request weight of an endpoint, as Binance documents them. */
+static int
+bn_weight(const char *path)
+{
+	if (strcmp(path, "/api/v3/historicalTrades") == 0 || strcmp(path, "/api/v3/trades") == 0)
+		return 25;
+	if (strcmp(path, "/api/v3/exchangeInfo") == 0)
+		return 20;
+	if (strcmp(path, "/api/v3/depth") == 0)
+		return 5;
+	if (strcmp(path, "/api/v3/aggTrades") == 0)
+		return 4;
+	if (strcmp(path, "/api/v3/klines") == 0)
+		return 2;
+	return 1;
+}
+
+/*
+ * Count the request's weight in the current minute (real time); over
+ * --weight-limit, the request gets 429 and Retry-After until the minute
+ * ends, as Binance answers.  Every response says the minute's weight.
+ */
+static bool
+bn_over_weight(Exchange *ex, ExConn *c, const char *path)
+{
+	int64_t		now = now_real_ms();
+
+	if (now - ex->weight_window_ms >= 60000)
+	{
+		ex->weight_window_ms = now - now % 60000;
+		ex->weight_used = 0;
+	}
+	/* --weight-limit 0: no limit, and no header to pace a client by */
+	if (sim.weight_limit <= 0)
+		return false;
+	ex->weight_used += bn_weight(path);
+	c->used_weight = ex->weight_used;
+	if (ex->weight_used <= sim.weight_limit)
+		return false;
+	c->retry_after = (int) ((ex->weight_window_ms + 60000 - now + 999) / 1000);
+	return true;
+}
+
 static int
 bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 {
 	char		v[64];
 	int			si;
 
-	if (strcmp(path, "/__429") == 0)
+	if (strcmp(path, "/__429") == 0 || bn_over_weight(ex, c, path))
 	{
-		buf_printf(&c->body, "{\"code\":-1003,\"msg\":\"Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use the websocket for live updates to avoid polling the API.\"}");
+		buf_reset(&c->body);
+		buf_printf(&c->body, "{\"code\":-1003,\"msg\":\"Too many requests; current limit of IP(127.0.0.1) is %d requests per minute. Please use the websocket for live updates to avoid polling the API.\"}",
+				   sim.weight_limit);
 		return 429;
 	}
 	if (strcmp(path, "/api/v3/ping") == 0)
@@ -676,11 +721,11 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 			limit = 500;
 		if (limit > 1000)
 			limit = 1000;
-		n = mk_history(s, iv, start, end, rows, 1000);
-		/* the open bucket counts too */
-		if (s->cur[iv].open_ts >= start && s->cur[iv].open_ts <= end && n < 1000)
-			rows[n++] = &s->cur[iv];
 		/* with startTime: the first `limit`; without: the latest */
+		n = ex_klines(ex, si, iv, start, end, start <= 0, rows, limit);
+		/* the open bucket counts too */
+		if (s->cur[iv].open_ts >= start && s->cur[iv].open_ts <= end && n < 1001)
+			rows[n++] = &s->cur[iv];
 		{
 			int			from = start > 0 ? 0 : (n > limit ? n - limit : 0);
 			int			to = from + limit < n ? from + limit : n;

@@ -584,7 +584,7 @@ by_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 			return by_error(c, 10001, "params error: interval invalid");
 		if (limit < 1 || limit > 1000)
 			limit = 200;
-		n = mk_history(s, iv, start, end, rows, 1000);
+		n = ex_klines(ex, si, iv, start, end, start <= 0, rows, limit);
 		if (s->cur[iv].open_ts >= start && s->cur[iv].open_ts <= end)
 			rows[n++] = &s->cur[iv];
 		by_envelope_open(&c->body);

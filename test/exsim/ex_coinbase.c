@@ -569,7 +569,7 @@ cb_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 			end = url_arg(args, "end", v, sizeof(v)) ? atoll(v) * 1000 : INT64_MAX;
 			if (limit < 1 || limit > 350)
 				limit = 350;
-			n = mk_history(s, iv, start, end, rows, MK_HISTORY);
+			n = ex_klines(ex, si, iv, start, end, true, rows, limit);
 			if (s->cur[iv].open_ts >= start && s->cur[iv].open_ts <= end)
 				rows[n++] = &s->cur[iv];
 			buf_add(&c->body, "{\"candles\":[", 12);

@@ -540,7 +540,7 @@ okx_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 		if (limit < 1 || limit > 300)
 			limit = 100;
 		/* after: older than; before: newer than; newest first */
-		n = mk_history(s, iv, before + 1, after - 1, rows, MK_HISTORY);
+		n = ex_klines(ex, si, iv, before + 1, after - 1, true, rows, limit);
 		if (strcmp(path, "/api/v5/market/candles") == 0 && s->cur[iv].open_ts > before &&
 			s->cur[iv].open_ts < after)
 			rows[n++] = &s->cur[iv];

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "history.h"
 #include "market.h"
 
 struct lws;
@@ -55,6 +56,7 @@ typedef struct Faults
 	int			skip_seq;		/* skip this many book sequence numbers once */
 	int			reject_subscribe;	/* answer the next N subscribes with errors */
 	int			rest_429;		/* answer the next N REST calls with 429 */
+	int			rest_429_after; /* ... once this many more were served */
 	int			rest_5xx;		/* answer the next N REST calls with 503 */
 	int			rest_partial;	/* send the next N REST calls 4 MB of their
 								 * body and then nothing (a client times out) */
@@ -101,6 +103,7 @@ typedef struct ExConn
 	Buf			body;
 	int			status;
 	int			retry_after;
+	int			used_weight;	/* Binance: X-MBX-USED-WEIGHT-1M, 0 = none */
 	bool		partial;		/* the body is one byte short of its length */
 	size_t		body_sent;
 	char		conn_id[40];
@@ -139,6 +142,9 @@ struct Exchange
 	int64_t		last_push_ms;	/* real ms of the last periodic push */
 	int64_t		last_fast_ms;
 	MkTrade    *recent[MK_MAX_SYMBOLS];	/* ring of the latest trades */
+	MkHistory  *past[MK_MAX_SYMBOLS];	/* the past before the start, or NULL */
+	int64_t		weight_window_ms;	/* Binance: start of the weight minute (real ms) */
+	int			weight_used;	/* request weight used in it */
 	int			recent_n[MK_MAX_SYMBOLS];
 	int			recent_head[MK_MAX_SYMBOLS];
 	Buf			scratch;
@@ -165,6 +171,12 @@ typedef struct Sim
 	int			idle_s;			/* OKX idle cutoff (30) */
 	int			book_ms;		/* real ms between two book messages (100) */
 	bool		verbose;
+	int64_t		history_ms;		/* --history: the past before the start, ms */
+	double		history_rate;	/* trades per second per symbol in the past */
+	bool		record_history; /* write the past to the record too */
+	int			weight_limit;	/* Binance request weight per minute (6000) */
+	double		linger;			/* --count: serve this many seconds more, s */
+	int64_t		linger_until_ms;	/* real ms, 0 until --count is reached */
 } Sim;
 
 extern Sim	sim;
@@ -188,6 +200,8 @@ extern int	symbol_index(Exchange *ex, const MkSymbol *s);
 extern const MkTrade *trade_at(Exchange *ex, int si, int i);
 extern int	trades_since(Exchange *ex, int si, int64_t from_id, int64_t from_ts,
 						 int64_t to_ts, const MkTrade **out, int max);
+extern int	ex_klines(Exchange *ex, int si, int iv, int64_t from, int64_t to, bool newest,
+					  const MkKline **out, int max);
 
 /* formatting helpers shared by the adapters (server.c) */
 extern const char *fmt_px(const MkSymbol *s, int64_t px, bool pad, int pad_to);

@@ -29,13 +29,75 @@ usage(void)
 			"  --start MS            simulated start time, ms since 1970 (default now)\n"
 			"  --duration S          stop after S seconds\n"
 			"  --count N             stop after N trades per symbol (once queues drain)\n"
+			"  --linger S            after --count, keep serving S seconds (REST for repairs)\n"
 			"  --record FILE         write every trade, closed kline and quote as JSON lines\n"
+			"  --history SPAN        a past before the start for the REST history (90d, 36h, 30m, or seconds)\n"
+			"  --history-rate R      trades per second per symbol in the past (default 0.2)\n"
+			"  --record-history      write the past's trades and klines to the record too\n"
+			"  --weight-limit N      Binance request weight per minute before 429 (default 6000; 0 = none)\n"
 			"  --tls-cert F --tls-key F   serve wss:// and https://\n"
 			"  --ping S --pong-timeout S --idle S   keepalive timings (20, 60, 30)\n"
 			"  --drop-after N --drop-every N --malformed P --duplicate P --skip-seq N\n"
 			"  --checksum-zero       faults, as the admin endpoint's /fault sets them\n"
 			"  --book-ms N           real ms between two book messages (default 100)\n"
 			"  --verbose\n");
+}
+
+/* "90d", "36h", "30m", "45s" or plain seconds -> ms; -1 when not a span. */
+static int64_t
+span_ms(const char *s)
+{
+	char	   *end;
+	double		v = strtod(s, &end);
+	double		unit = 1000;
+
+	if (end == s || v < 0)
+		return -1;
+	if (*end == 'd')
+		unit = 86400000.0;
+	else if (*end == 'h')
+		unit = 3600000.0;
+	else if (*end == 'm')
+		unit = 60000.0;
+	else if (*end != 's' && *end != '\0')
+		return -1;
+	return (int64_t) (v * unit);
+}
+
+static void
+past_trade(void *arg, MkSymbol *s, const MkTrade *t)
+{
+	record_trade(arg, s, t);
+}
+
+static void
+past_kline(void *arg, MkSymbol *s, int iv, const MkKline *k)
+{
+	record_kline(arg, s, iv, k);
+}
+
+/*
+ * Generate the past of every symbol of ex (history.h): the live market
+ * starts where it ends.  The record gets it only with --record-history.
+ */
+static bool
+build_past(Exchange *ex)
+{
+	MkSink		sink = {ex, past_trade, past_kline};
+
+	for (int si = 0; si < ex->market.nsymbols; si++)
+	{
+		MkSymbol   *s = &ex->market.sym[si];
+
+		ex->past[si] = calloc(1, sizeof(MkHistory));
+		if (!ex->past[si] ||
+			!hist_build(ex->past[si], s, sim.sim_start_ms - sim.history_ms, sim.sim_start_ms,
+						sim.history_rate, sim.record_history ? &sink : NULL))
+			return false;
+		/* --count counts live trades */
+		s->trades = 0;
+	}
+	return true;
 }
 
 int
@@ -72,6 +134,11 @@ main(int argc, char **argv)
 		{"skip-seq", required_argument, 0, 8},
 		{"checksum-zero", no_argument, 0, 9},
 		{"book-ms", required_argument, 0, 10},
+		{"history", required_argument, 0, 11},
+		{"history-rate", required_argument, 0, 12},
+		{"record-history", no_argument, 0, 13},
+		{"weight-limit", required_argument, 0, 14},
+		{"linger", required_argument, 0, 15},
 		{"verbose", no_argument, 0, 'V'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}
@@ -88,6 +155,8 @@ main(int argc, char **argv)
 	sim.pong_timeout_s = 60;
 	sim.idle_s = 30;
 	sim.book_ms = 100;
+	sim.history_rate = 0.2;
+	sim.weight_limit = 6000;
 	sim.real_start_ms = now_real_ms();
 	sim.sim_start_ms = sim.real_start_ms;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1)
@@ -124,11 +193,17 @@ main(int argc, char **argv)
 			case 8: faults.skip_seq = atoi(optarg); break;
 			case 9: faults.checksum_zero = true; break;
 			case 10: sim.book_ms = atoi(optarg); break;
+			case 11: sim.history_ms = span_ms(optarg); break;
+			case 12: sim.history_rate = atof(optarg); break;
+			case 13: sim.record_history = true; break;
+			case 14: sim.weight_limit = atoi(optarg); break;
+			case 15: sim.linger = atof(optarg); break;
 			case 'V': sim.verbose = true; break;
 			default: usage(); return o == 'h' ? 0 : 2;
 		}
 	}
-	if (sim.speed <= 0 || sim.rate < 0 || sim.book_ms < 1 || (cert && !key) || (key && !cert))
+	if (sim.speed <= 0 || sim.rate < 0 || sim.book_ms < 1 || (cert && !key) || (key && !cert) ||
+		sim.history_ms < 0 || sim.history_rate <= 0)
 	{
 		usage();
 		return 2;
@@ -156,9 +231,15 @@ main(int argc, char **argv)
 		ex = &sim.ex[sim.nex];
 		ex->ad = ad;
 		/* the same symbols everywhere, each exchange its own market */
-		if (!mk_init(&ex->market, symbols, sim.seed * 31 + (uint64_t) sim.nex, sim.sim_start_ms, &err))
+		if (!mk_init(&ex->market, symbols, sim.seed * 31 + (uint64_t) sim.nex,
+					 sim.sim_start_ms - sim.history_ms, &err))
 		{
 			fprintf(stderr, "zvt-exsim: %s\n", err);
+			return 2;
+		}
+		if (sim.history_ms > 0 && !build_past(ex))
+		{
+			fprintf(stderr, "zvt-exsim: out of memory for the past\n");
 			return 2;
 		}
 		ex->port = port ? port + (ad == &bybit_adapter) + 2 * (ad == &okx_adapter) +

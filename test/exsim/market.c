@@ -202,11 +202,15 @@ kline_close(MkSymbol *s, int iv, const MkSink *sink)
 	MkKline    *k = &s->cur[iv];
 	int			slot = (s->hist_head[iv] + s->hist_n[iv]) % MK_HISTORY;
 
-	if (s->hist_n[iv] == MK_HISTORY)
-		s->hist_head[iv] = (s->hist_head[iv] + 1) % MK_HISTORY;
-	else
-		s->hist_n[iv]++;
-	s->hist[iv][slot] = *k;
+	/* a copy replaying the past (history.c) keeps no ring */
+	if (s->hist[iv])
+	{
+		if (s->hist_n[iv] == MK_HISTORY)
+			s->hist_head[iv] = (s->hist_head[iv] + 1) % MK_HISTORY;
+		else
+			s->hist_n[iv]++;
+		s->hist[iv][slot] = *k;
+	}
 	if (sink && sink->kline_closed)
 		sink->kline_closed(sink->arg, s, iv, k);
 	kline_open_empty(k, k->open_ts + mk_interval_ms[iv], k->c);

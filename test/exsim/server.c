@@ -259,15 +259,31 @@ trade_at(Exchange *ex, int si, int i)
 }
 
 /*
- * Kept trades of symbol si with from_id <= id (when from_id >= 0) and
- * from_ts <= ts < to_ts, oldest first, at most max.
+ * Trades of symbol si with from_id <= id (when from_id >= 0) and
+ * from_ts <= ts < to_ts, oldest first, at most max: from the past
+ * (history.c, generated again into a buffer valid until the next call)
+ * and then from the kept live trades.
  */
 int
 trades_since(Exchange *ex, int si, int64_t from_id, int64_t from_ts, int64_t to_ts,
 			 const MkTrade **out, int max)
 {
+	static MkTrade pastbuf[1000];
+	const MkHistory *h = ex->past[si];
 	int			n = 0;
 
+	if (h && max > 0)
+	{
+		int64_t		i = hist_index_at(h, from_ts);
+		int			got;
+
+		if (from_id >= 0 && from_id - (int64_t) h->first_id > i)
+			i = from_id - (int64_t) h->first_id;
+		got = hist_trades(h, i, pastbuf, max < 1000 ? max : 1000);
+		for (int k = 0; k < got && n < max; k++)
+			if (pastbuf[k].ts < to_ts)
+				out[n++] = &pastbuf[k];
+	}
 	for (int i = 0; i < ex->recent_n[si] && n < max; i++)
 	{
 		const MkTrade *t = &ex->recent[si][(ex->recent_head[si] + i) % RECENT_MAX];
@@ -275,6 +291,60 @@ trades_since(Exchange *ex, int si, int64_t from_id, int64_t from_ts, int64_t to_
 		if ((from_id < 0 || (int64_t) t->id >= from_id) && t->ts >= from_ts && t->ts < to_ts)
 			out[n++] = t;
 	}
+	return n;
+}
+
+/*
+ * Closed klines of interval iv of symbol si with open time in [from, to],
+ * oldest first, at most max (<= 1000): the first max of the range, or the
+ * last max when newest.  The past's come from history.c (into a buffer
+ * valid until the next call), the rest from the live ring.
+ */
+int
+ex_klines(Exchange *ex, int si, int iv, int64_t from, int64_t to, bool newest,
+		  const MkKline **out, int max)
+{
+	static MkKline pastbuf[1000];
+	static const MkKline *ring[MK_HISTORY];
+	const MkHistory *h = ex->past[si];
+	const MkSymbol *s = &ex->market.sym[si];
+	int64_t		ivms = mk_interval_ms[iv];
+	int64_t		past_end = h ? h->end_ms : INT64_MIN;
+	int			nring = 0,
+				npast = 0,
+				n = 0,
+				all;
+
+	if (max > 1000)
+		max = 1000;
+	all = mk_history(s, iv, from, to, ring, MK_HISTORY);
+	for (int i = 0; i < all; i++)
+		if (!h || ring[i]->open_ts + ivms > past_end)
+			ring[nring++] = ring[i];
+	if (h && newest)
+	{
+		int			need = max - (nring < max ? nring : max);
+		int64_t		upper = to < past_end - ivms ? to : past_end - ivms;
+		int64_t		lo = (upper >= 0 ? upper / ivms : (upper - ivms + 1) / ivms) * ivms -
+			(int64_t) (need - 1) * ivms;
+
+		if (need > 0)
+			npast = hist_klines(h, iv, lo > from ? lo : from, upper, pastbuf, need);
+	}
+	else if (h)
+		npast = hist_klines(h, iv, from, to < past_end ? to : past_end, pastbuf, max);
+	for (int i = 0; i < npast; i++)
+		out[n++] = &pastbuf[i];
+	if (newest)
+	{
+		int			skip = nring + n > max ? nring + n - max : 0;
+
+		for (int i = skip; i < nring; i++)
+			out[n++] = ring[i];
+	}
+	else
+		for (int i = 0; i < nring && n < max; i++)
+			out[n++] = ring[i];
 	return n;
 }
 
@@ -607,6 +677,13 @@ http_respond(struct lws *wsi, ExConn *c)
 										(const unsigned char *) ra, (int) strlen(ra), &p, end))
 			return -1;
 	}
+	if (c->used_weight > 0)
+	{
+		snprintf(ra, sizeof(ra), "%d", c->used_weight);
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *) "X-MBX-USED-WEIGHT-1M:",
+										(const unsigned char *) ra, (int) strlen(ra), &p, end))
+			return -1;
+	}
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	c->body_sent = 0;
@@ -732,6 +809,8 @@ admin_request(ExConn *c, const char *path, const char *args)
 				ex->faults.reject_subscribe = atoi(v);
 			if (url_arg(args, "rest_429", v, sizeof(v)))
 				ex->faults.rest_429 = atoi(v);
+			if (url_arg(args, "rest_429_after", v, sizeof(v)))
+				ex->faults.rest_429_after = atoi(v);
 			if (url_arg(args, "rest_5xx", v, sizeof(v)))
 				ex->faults.rest_5xx = atoi(v);
 			if (url_arg(args, "rest_partial", v, sizeof(v)))
@@ -883,7 +962,7 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			http_args(wsi, args, sizeof(args));
 			if (!ex)
 				c->status = admin_request(c, path, args);
-			else if (ex->faults.rest_429 > 0)
+			else if (ex->faults.rest_429 > 0 && ex->faults.rest_429_after <= 0)
 			{
 				ex->faults.rest_429--;
 				c->retry_after = 1;
@@ -910,7 +989,11 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				c->status = 200;
 			}
 			else
+			{
+				if (ex->faults.rest_429_after > 0)
+					ex->faults.rest_429_after--;
 				c->status = ex->ad->rest(ex, c, path, args);
+			}
 			return http_respond(wsi, c);
 
 		case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -1055,7 +1138,10 @@ tick_cb(lws_sorted_usec_list_t *sul)
 			for (ExConn *c = sim.ex[i].conns; c; c = c->next)
 				if (c->qcount > 0)
 					done = false;
-		if (done)
+		/* --linger: REST and the connections stay up a while for repairs */
+		if (done && sim.linger > 0 && sim.linger_until_ms == 0)
+			sim.linger_until_ms = real_ms + (int64_t) (sim.linger * 1000);
+		if (done && real_ms >= sim.linger_until_ms)
 			interrupted = 1;
 	}
 	/* as fast as possible: refill the queues every millisecond */

@@ -83,6 +83,9 @@ INSERT INTO reviewed VALUES
     ('book(text, text, integer)', 'anyone: reads this database''s books in shared memory'),
     ('_books()', 'the zvt.books view, for anyone: this database''s books only'),
     ('book_at(text, text, timestamp with time zone, integer)', 'anyone: reads zvt.book_snapshots (public) as the caller'),
+    -- backfill (sql/32_backfill.sql); backfill, cancel_backfill, resume_backfill and _backfill_wake are revoked
+    ('_backfill_channel(text)', 'backfill: validates a channel name; no state'),
+    ('_backfill_stats()', 'anyone: the backfill worker''s pid and three counters (tests, monitoring)'),
 
     -- indicators (sql/40_indicators.sql): aggregates; the support functions
     -- take internal, which no SQL expression can produce, so nobody calls them directly

@@ -1,0 +1,777 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/backfill_worker.c
+ *	  The "zvt backfill" worker: runs backfill jobs page by page over the
+ *	  exchanges' REST APIs and repairs the gaps of zvt.feed_gaps.
+ *
+ * One worker for every exchange (backfill.c starts and wakes it).  Each
+ * pass of its loop is a list of steps:
+ *
+ *	1. in a transaction: every gap row not yet seen gets a repair job
+ *	   (trades, candles) or is closed as "not repairable" (quotes, books:
+ *	   REST has no history of them);
+ *	2. the next runnable job: repairs first, then by id; none ready but
+ *	   some waiting for a rate limit: sleep until the first may go on;
+ *	   none at all: record the idle generation and exit;
+ *	3. a repair job's first step maps its gap (local receive times) onto
+ *	   the exchange's ids or times through the rows stored either side;
+ *	4. one page over REST, outside any transaction (zvt.rest_timeout
+ *	   bounds it); 429/418 wait Retry-After, Binance's used weight near
+ *	   its limit waits for the next minute, both for every job of that
+ *	   exchange; other failures back off and fail the job after ten;
+ *	5. in a transaction: the page's rows through ingest_flush (the feeds'
+ *	   idempotent path: a row already stored is not written again) and the
+ *	   job's cursor, so a restart resumes after the last page written; a
+ *	   finished repair sets its gap's repaired_at and rows_repaired.
+ *
+ * A cancel (zvt.cancel_backfill) is seen at the next page: step 5 writes
+ * the job only while it is still active.  The worker reads zvt.exchanges
+ * and zvt.instruments, writes zvt.trades, zvt.candles, zvt.feed_gaps and
+ * zvt._backfill_jobs, and holds no lock across a REST call.
+ *
+ * Wording: "cursor" is where the next page starts (a time, and for
+ * trades by id the next id); a "hole" is a part of the range the
+ * exchange's REST cannot serve.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "base/claim.h"
+#include "core/zvt_time.h"
+#include "feed/backfill.h"
+#include "feed/exchanges.h"
+#include "feed/history.h"
+#include "feed/ingest.h"
+#include "feed/rest_client.h"
+#include "zvt.h"
+
+PGDLLEXPORT void backfill_worker_main(Datum arg);
+
+#define PAGE_EVENTS			1000
+#define MAX_ERRORS			10
+#define BINANCE_WEIGHT_LIMIT 6000	/* per minute, Binance's default */
+#define BINANCE_WEIGHT_MARGIN 600	/* stop this far below it */
+
+/* What a pass did. */
+typedef enum PassOutcome
+{
+	PASS_WORKED,				/* a step ran: go on at once */
+	PASS_WAIT,					/* jobs wait for a rate limit: sleep */
+	PASS_IDLE					/* nothing left: exit */
+} PassOutcome;
+
+/* One job as step 2 read it. */
+typedef struct Job
+{
+	int64		id;
+	char		exchange[32];
+	char		symbol[FEED_SYMBOL_LEN];
+	char		channel[32];
+	char		raw_symbol[FEED_SYMBOL_LEN];
+	char	   *rest_url;
+	int32		instrument_id;
+	int32		interval_s;		/* candles; 0 for trades */
+	int64		start_ms;
+	int64		finish_ms;
+	int64		cursor_ms;
+	bool		has_next_id;
+	int64		next_id;
+	bool		has_end_id;
+	int64		end_id;
+	bool		is_repair;
+	bool		mapped;			/* a repair's ids or times are set */
+	TimestampTz gap_from;
+	TimestampTz gap_to;
+	int32		errors;
+} Job;
+
+/* When each exchange may be asked again (rate limits), per exchange index. */
+static TimestampTz exchange_not_before[FEED_EXCHANGES];
+
+static MemoryContext pass_context = NULL;
+static IngestBatch batch;
+static FeedEvent page_events[PAGE_EVENTS];
+
+static void backfill_detach(int code, Datum arg);
+static PassOutcome backfill_pass(long *sleep_ms);
+static void schedule_repairs(void);
+static bool next_job(Job *job, long *sleep_ms, bool *any);
+static bool map_repair(Job *job);
+static void run_page(Job *job);
+static void job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error);
+static void job_fail(const Job *job, const char *error, bool count_error);
+static void job_write(const Job *job, const HistoryPage *page, int nkeep, bool done,
+					  int64 cursor_ms, bool has_next_id, int64 next_id);
+
+static void
+backfill_detach(int code, Datum arg)
+{
+	backfill_shared->latch = NULL;
+	zvt_release(&backfill_shared->owner);
+}
+
+void
+backfill_worker_main(Datum arg)
+{
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(zvt_database, NULL, 0);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	pgstat_report_appname("zvt backfill");
+
+	if (!zvt_claim(&backfill_shared->owner))
+	{
+		ereport(LOG, (errmsg("zvt backfill is already running; this one exits")));
+		proc_exit(0);
+	}
+	before_shmem_exit(backfill_detach, 0);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (!OidIsValid(get_extension_oid("zvt", true)))
+	{
+		CommitTransactionCommand();
+		backfill_mark_idle(backfill_generation());
+		proc_exit(0);
+	}
+	CommitTransactionCommand();
+
+	backfill_mark_idle(PG_UINT64_MAX);	/* running: restart me if I stop */
+	backfill_shared->latch = MyLatch;
+	pass_context = AllocSetContextCreate(TopMemoryContext, "zvt backfill pass",
+										 ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		/* read before the pass: a job queued after it moves it on */
+		uint64		generation = backfill_generation();
+		long		sleep_ms = 1000;
+		PassOutcome outcome;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!zvt_feeds)
+			break;
+		MemoryContextReset(pass_context);
+		outcome = backfill_pass(&sleep_ms);
+		if (outcome == PASS_IDLE)
+		{
+			/* the launcher starts us again when a job or a gap comes */
+			backfill_mark_idle(generation);
+			break;
+		}
+		if (outcome == PASS_WAIT)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 Max(sleep_ms, 1), PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+	}
+	proc_exit(0);
+}
+
+/* Steps 1 to 5 for one job; see the file head. */
+static PassOutcome
+backfill_pass(long *sleep_ms)
+{
+	Job			job;
+	bool		any = false;
+	bool		found;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	MemoryContextSwitchTo(pass_context);
+	schedule_repairs();
+	found = next_job(&job, sleep_ms, &any);
+	if (found && job.is_repair && !job.mapped)
+	{
+		/* the mapping is a step of its own, committed with the job */
+		bool		ready = map_repair(&job);
+
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(pass_context);
+		if (!ready)
+			return PASS_WAIT;
+		return PASS_WORKED;
+	}
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(pass_context);
+	if (!found)
+		return any ? PASS_WAIT : PASS_IDLE;
+	run_page(&job);
+	return PASS_WORKED;
+}
+
+/* ---- step 1: repairs for new gaps ------------------------------------ */
+
+static void
+schedule_repairs(void)
+{
+	/* quotes and books have no REST history: closed at once, said so */
+	if (SPI_execute("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0, "
+					"       repair_error = 'not repairable' "
+					" WHERE repaired_at IS NULL AND repair_error IS NULL "
+					"   AND channel <> 'trades' AND channel NOT LIKE 'candles\\_%'",
+					false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not close the gaps of quotes");
+	if (SPI_execute("INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, gap_id, rest_url) "
+					"SELECT g.exchange, g.symbol, g.channel, g.from_ts, "
+					"       greatest(g.to_ts, g.from_ts + interval '1 millisecond'), g.id, e.rest_url "
+					"  FROM zvt.feed_gaps g JOIN zvt.exchanges e ON e.name = g.exchange "
+					" WHERE g.repaired_at IS NULL AND g.repair_error IS NULL AND g.to_ts IS NOT NULL "
+					"   AND (g.channel = 'trades' OR g.channel LIKE 'candles\\_%') "
+					"   AND NOT EXISTS (SELECT 1 FROM zvt._backfill_jobs j WHERE j.gap_id = g.id) "
+					" ORDER BY g.id",
+					false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not queue the repairs of feed gaps");
+}
+
+/* ---- step 2: the next job -------------------------------------------- */
+
+static int64
+ts_ms(TimestampTz ts)
+{
+	return (int64) floor((double) ZVT_TS_TO_UNIX(ts) / 1000.0);
+}
+
+static TimestampTz
+ms_ts(int64 ms)
+{
+	return ZVT_UNIX_TO_TS(ms * 1000);
+}
+
+/* Text of column col of row 0 of the last SPI result, palloc'd; NULL if null. */
+static char *
+col_text(int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+}
+
+static int64
+col_int64(int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+
+	return *isnull ? 0 : DatumGetInt64(d);
+}
+
+/*
+ * The next job that may run now into *job; false when none.  *any says
+ * whether some job is still active (waiting), *sleep_ms how long until
+ * the first of them may go on.  Jobs of an exchange under a rate-limit
+ * wait are skipped.  A job whose instrument is unknown fails here.
+ */
+static bool
+next_job(Job *job, long *sleep_ms, bool *any)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz first_wait = 0;
+	char		blocked[256] = "{}";
+	int			nb = 0;
+	Oid			types[1] = {TEXTOID};
+	Datum		v[1];
+	bool		isnull;
+
+	/* exchanges under a rate-limit wait, as a text[] literal */
+	for (int i = 0; i < FEED_EXCHANGES; i++)
+		if (exchange_not_before[i] > now)
+		{
+			snprintf(blocked + (nb ? strlen(blocked) - 1 : 1), sizeof(blocked) - strlen(blocked),
+					 "%s%s}", nb ? "," : "", feed_exchanges[i].name);
+			nb++;
+			if (first_wait == 0 || exchange_not_before[i] < first_wait)
+				first_wait = exchange_not_before[i];
+		}
+	v[0] = CStringGetTextDatum(blocked);
+	if (SPI_execute_with_args("SELECT j.id, j.exchange, j.symbol, j.channel, "
+							  "       i.id, i.raw_symbol, e.rest_url, "
+							  "       j.start_ts, j.finish_ts, coalesce(j.cursor_ts, j.start_ts), "
+							  "       j.next_id, j.end_id, j.gap_id IS NOT NULL, "
+							  "       (j.next_id IS NOT NULL OR j.cursor_ts IS NOT NULL OR j.state <> 'queued'), "
+							  "       g.from_ts, g.to_ts, j.errors, j.rest_url IS DISTINCT FROM e.rest_url "
+							  "  FROM zvt._backfill_jobs j "
+							  "  JOIN zvt.exchanges e ON e.name = j.exchange "
+							  "  LEFT JOIN zvt.instruments i ON i.exchange = j.exchange AND i.symbol = j.symbol "
+							  "  LEFT JOIN zvt.feed_gaps g ON g.id = j.gap_id "
+							  " WHERE j.state IN ('queued', 'running', 'waiting') "
+							  "   AND coalesce(j.wait_until, '-infinity') <= now() "
+							  "   AND j.exchange <> ALL ($1::text[]) "
+							  " ORDER BY j.gap_id IS NULL, j.id LIMIT 1",
+							  1, types, v, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the backfill jobs");
+	if (SPI_processed == 0)
+	{
+		/* active jobs left: sleep until the first may go on */
+		if (SPI_execute("SELECT min(coalesce(wait_until, now())) FROM zvt._backfill_jobs "
+						" WHERE state IN ('queued', 'running', 'waiting')",
+						true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the backfill jobs");
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			*any = !isnull;
+			if (!isnull && (first_wait == 0 || DatumGetTimestampTz(d) < first_wait))
+				first_wait = DatumGetTimestampTz(d);
+		}
+		if (*any)
+			*sleep_ms = Max(1, Min(1000, (first_wait - now) / 1000));
+		return false;
+	}
+	*any = true;
+	memset(job, 0, sizeof(*job));
+	job->id = col_int64(1, &isnull);
+	snprintf(job->exchange, sizeof(job->exchange), "%s", col_text(2));
+	snprintf(job->symbol, sizeof(job->symbol), "%s", col_text(3));
+	snprintf(job->channel, sizeof(job->channel), "%s", col_text(4));
+	if (col_text(5) == NULL)
+	{
+		job_fail(job, psprintf("unknown symbol \"%s\" on exchange \"%s\"", job->symbol, job->exchange), false);
+		return false;
+	}
+	if (strcmp(col_text(18), "t") == 0)
+	{
+		/* another source now: its ids and history are not the ones queued for */
+		job_fail(job, "the exchange's rest_url changed since the job was queued", false);
+		return false;
+	}
+	job->instrument_id = (int32) pg_strtoint32(col_text(5));
+	snprintf(job->raw_symbol, sizeof(job->raw_symbol), "%s", col_text(6));
+	job->rest_url = col_text(7);
+	job->start_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8, &isnull)));
+	job->finish_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &isnull)));
+	job->cursor_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 10, &isnull)));
+	job->next_id = col_int64(11, &isnull);
+	job->has_next_id = !isnull;
+	job->end_id = col_int64(12, &isnull);
+	job->has_end_id = !isnull;
+	job->is_repair = strcmp(col_text(13), "t") == 0;
+	job->mapped = strcmp(col_text(14), "t") == 0;
+	if (job->is_repair)
+	{
+		job->gap_from = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 15, &isnull));
+		job->gap_to = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 16, &isnull));
+	}
+	job->errors = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 17, &isnull));
+	if (strncmp(job->channel, "candles_", 8) == 0)
+	{
+		const char *tf = job->channel + 8;
+
+		job->interval_s = binance_interval_seconds(tf);
+	}
+	return true;
+}
+
+/* ---- step 3: where a repair starts and ends --------------------------- */
+
+/*
+ * A gap is from the last message received before a disconnection to the
+ * first after, in zvt's clock; the exchange's ids and times of the rows
+ * stored either side say what is missing.  Trades on an exchange whose
+ * ids are contiguous (Binance): the ids strictly between the last trade
+ * received before and the first after (up to the newest when none came
+ * after yet); else, and for candles, the times between those rows.  Rows
+ * are looked for a day either side of the gap in exchange time (a
+ * simulator may run its clock ahead).  Returns false when the job must
+ * wait for the feed's first row after the gap (candles).
+ */
+static bool
+map_repair(Job *job)
+{
+	Oid			types[3] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		v[3] = {Int32GetDatum(job->instrument_id), TimestampTzGetDatum(job->gap_from),
+	TimestampTzGetDatum(job->gap_to)};
+	bool		trades = strcmp(job->channel, "trades") == 0;
+	char	   *interval = job->interval_s > 0 ? psprintf("%d seconds", job->interval_s) : NULL;
+	char	   *sql;
+	bool		lo_null,
+				hi_null;
+	int64		lo_id = 0,
+				hi_id = 0;
+	TimestampTz lo_ts = 0,
+				hi_ts = 0;
+
+	if (trades)
+		sql = "SELECT (SELECT t.trade_id FROM zvt.trades t WHERE t.instrument_id = $1 "
+			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
+			"          AND t.local_ts <= $2 ORDER BY t.local_ts DESC, t.ts DESC LIMIT 1), "
+			"       (SELECT t.ts FROM zvt.trades t WHERE t.instrument_id = $1 "
+			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
+			"          AND t.local_ts <= $2 ORDER BY t.local_ts DESC, t.ts DESC LIMIT 1), "
+			"       (SELECT t.trade_id FROM zvt.trades t WHERE t.instrument_id = $1 "
+			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
+			"          AND t.local_ts >= $3 ORDER BY t.local_ts, t.ts LIMIT 1), "
+			"       (SELECT t.ts FROM zvt.trades t WHERE t.instrument_id = $1 "
+			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
+			"          AND t.local_ts >= $3 ORDER BY t.local_ts, t.ts LIMIT 1)";
+	else
+		sql = psprintf("SELECT NULL::text, (SELECT c.ts FROM zvt.candles c WHERE c.instrument_id = $1 "
+					   "          AND c.timeframe = '%s' AND c.source = 'exchange' "
+					   "          AND c.ts > $2 - interval '1 day' AND c.ts < $3 + interval '1 day' "
+					   "          AND c.local_ts <= $2 ORDER BY c.ts DESC LIMIT 1), "
+					   "       NULL::text, (SELECT c.ts FROM zvt.candles c WHERE c.instrument_id = $1 "
+					   "          AND c.timeframe = '%s' AND c.source = 'exchange' "
+					   "          AND c.ts > $2 - interval '1 day' AND c.ts < $3 + interval '1 day' "
+					   "          AND c.local_ts >= $3 ORDER BY c.ts LIMIT 1)", interval, interval);
+	if (SPI_execute_with_args(sql, 3, types, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the rows around a feed gap");
+	if (trades && strcmp(job->exchange, "binance") == 0)
+	{
+		char	   *lo = col_text(1),
+				   *hi = col_text(3);
+
+		lo_null = lo == NULL;
+		hi_null = hi == NULL;
+		if (!lo_null)
+			lo_id = pg_strtoint64(lo);
+		if (!hi_null)
+			hi_id = pg_strtoint64(hi);
+		if (!lo_null)
+		{
+			Oid			t3[3] = {INT8OID, INT8OID, INT8OID};
+			Datum		v3[3] = {Int64GetDatum(job->id), Int64GetDatum(lo_id + 1), Int64GetDatum(hi_id)};
+			char		n3[3] = {' ', ' ', hi_null ? 'n' : ' '};
+
+			/* ids (lo, hi): nothing between them means nothing is missing */
+			if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET next_id = $2, end_id = $3, "
+									  "  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
+									  "  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
+									  "  started_at = coalesce(started_at, now()) "
+									  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
+									  3, t3, v3, n3, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not map a feed gap");
+			if (!hi_null && hi_id <= lo_id + 1 &&
+				SPI_execute_with_args("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0 "
+									  " WHERE id = (SELECT gap_id FROM zvt._backfill_jobs WHERE id = $1)",
+									  1, t3, v3, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not close a feed gap");
+			return true;
+		}
+		/* nothing stored before the gap: by time from its start */
+	}
+	{
+		bool		isnull;
+		Datum		d2 = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &lo_null);
+		Datum		d4 = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &hi_null);
+		Oid			t3[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		Datum		v3[3];
+
+		(void) isnull;
+		if (!trades && hi_null)
+		{
+			/* the feed is back but its first bar after the gap is not stored yet */
+			job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000), false,
+					 "waiting for the feed's first candle after the gap");
+			return false;
+		}
+		lo_ts = lo_null ? job->gap_from : DatumGetTimestampTz(d2);
+		hi_ts = hi_null ? job->gap_to : DatumGetTimestampTz(d4);
+		/* the bar before may have been stored open: fetch it again, and the one after */
+		if (!trades)
+			hi_ts += (TimestampTz) job->interval_s * USECS_PER_SEC;
+		else
+			hi_ts += 1000;
+		if (hi_ts <= lo_ts)
+			hi_ts = lo_ts + 1000;
+		v3[0] = Int64GetDatum(job->id);
+		v3[1] = TimestampTzGetDatum(lo_ts);
+		v3[2] = TimestampTzGetDatum(hi_ts);
+		if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET start_ts = $2, finish_ts = $3, cursor_ts = $2, "
+								  "  state = 'running', started_at = coalesce(started_at, now()) "
+								  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
+								  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not map a feed gap");
+	}
+	return true;
+}
+
+/* ---- step 4: one page ------------------------------------------------- */
+
+static void
+run_page(Job *job)
+{
+	HistoryRequest r = {0};
+	HistoryPage page;
+	RestResponse resp;
+	char		url[1024];
+	char		reason[256];
+	bool		trades = strcmp(job->channel, "trades") == 0;
+	bool		got;
+	int			exi = feed_exchange_index(job->exchange);
+	int			nkeep;
+	bool		done;
+
+	r.exchange = job->exchange;
+	r.base = job->rest_url;
+	r.raw_symbol = job->raw_symbol;
+	r.symbol = job->symbol;
+	r.interval_s = job->interval_s;
+	r.from_ms = job->cursor_ms;
+	r.to_ms = job->finish_ms;
+	r.from_id = job->next_id;
+	r.kind = !trades ? HISTORY_CANDLES : job->has_next_id ? HISTORY_TRADES_BY_ID : HISTORY_FIRST_ID;
+	if (!trades && job->interval_s <= 0)
+	{
+		job_fail(job, psprintf("unknown timeframe of channel \"%s\"", job->channel), false);
+		return;
+	}
+	if (!history_url(&r, url, sizeof(url), reason, sizeof(reason)))
+	{
+		job_fail(job, reason, false);
+		return;
+	}
+
+	got = rest_get(url, &resp);
+	if (got && exi >= 0 && resp.used_weight >= BINANCE_WEIGHT_LIMIT - BINANCE_WEIGHT_MARGIN &&
+		strcmp(job->exchange, "binance") == 0)
+	{
+		/* near the weight limit: this page counts, the next waits a minute */
+		TimestampTz now = GetCurrentTimestamp();
+		int64		into = (ZVT_TS_TO_UNIX(now) / 1000) % 60000;
+
+		exchange_not_before[exi] = TimestampTzPlusMilliseconds(now, 60000 - into + 100);
+	}
+	if (got && (resp.status == 429 || resp.status == 418))
+	{
+		int			secs = resp.retry_after > 0 ? resp.retry_after : resp.status == 418 ? 60 : 1;
+		TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), secs * 1000L);
+
+		if (exi >= 0)
+			exchange_not_before[exi] = until;
+		job_wait(job, until, true,
+				 psprintf("HTTP %ld from %s: waiting %d s (Retry-After)", resp.status, job->exchange, secs));
+		return;
+	}
+	if (!got || resp.status >= 500)
+	{
+		long		backoff = 1000L << Min(job->errors, 6);
+		const char *what = !got ? resp.error : psprintf("HTTP %ld", resp.status);
+
+		if (job->errors + 1 >= MAX_ERRORS)
+			job_fail(job, psprintf("%s (after %d attempts)", what, MAX_ERRORS), true);
+		else
+			job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff), false, what);
+		return;
+	}
+	if (resp.status != 200)
+	{
+		job_fail(job, psprintf("HTTP %ld from %s: %.200s", resp.status, job->exchange, resp.body), false);
+		return;
+	}
+	if (!history_parse(&r, resp.body, resp.len, page_events, PAGE_EVENTS, &page, reason, sizeof(reason)))
+	{
+		job_fail(job, reason, true);
+		return;
+	}
+
+	/* what to keep of the page and where the next starts */
+	nkeep = page.n;
+	if (r.kind == HISTORY_CANDLES)
+	{
+		/* one window a page: the next starts where this one ends */
+		int64		window_end = history_window_end(&r);
+
+		job_write(job, &page, nkeep, window_end >= job->finish_ms, window_end, false, 0);
+	}
+	else if (r.kind == HISTORY_FIRST_ID)
+	{
+		int64		window = history_window_ms(job->exchange);
+		int64		next = job->finish_ms - job->cursor_ms > window ? job->cursor_ms + window : job->finish_ms;
+
+		if (page.first_id >= 0)
+			job_write(job, &page, 0, false, job->cursor_ms, true, page.first_id);
+		else
+			job_write(job, &page, 0, next >= job->finish_ms, next, false, 0);
+	}
+	else
+	{
+		/* by id: up to end_id, or for a backfill up to finish */
+		int64		last_ms = job->cursor_ms;
+
+		done = !page.full;
+		for (int i = 0; i < page.n; i++)
+		{
+			int64		id = pg_strtoint64(page_events[i].trade_id);
+			int64		ms = page_events[i].ts / 1000;
+
+			if ((job->has_end_id && id >= job->end_id) ||
+				(!job->is_repair && ms >= job->finish_ms))
+			{
+				nkeep = i;
+				done = true;
+				break;
+			}
+			last_ms = ms;
+		}
+		job_write(job, &page, nkeep, done, last_ms, true, page.last_id + 1);
+	}
+}
+
+/* ---- step 5: the page's rows and the job's progress -------------------- */
+
+static void
+job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error)
+{
+	Oid			types[5] = {INT8OID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID};
+	Datum		v[5] = {Int64GetDatum(job->id), TimestampTzGetDatum(until), BoolGetDatum(rate_limit),
+	CStringGetTextDatum(error), BoolGetDatum(!rate_limit && job->mapped)};
+	bool		own = !IsTransactionState();
+
+	if (own)
+	{
+		/* now() is the start of this transaction, not of the worker's first */
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+	}
+	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET state = 'waiting', wait_until = $2, "
+							  "  rate_waits = rate_waits + $3::int, last_error = $4, "
+							  "  errors = errors + $5::int, started_at = coalesce(started_at, now()) "
+							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
+							  5, types, v, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update a backfill job");
+	if (own)
+	{
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(pass_context);
+	}
+}
+
+/* The job failed for good; a repair's gap records why. */
+static void
+job_fail(const Job *job, const char *error, bool count_error)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		v[2] = {Int64GetDatum(job->id), CStringGetTextDatum(error)};
+	bool		own = !IsTransactionState();
+
+	if (own)
+	{
+		/* now() is the start of this transaction, not of the worker's first */
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+	}
+	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET state = 'failed', last_error = $2, "
+							  "  finished_at = now(), wait_until = NULL, hole = coalesce(hole, "
+							  "  CASE WHEN $2 LIKE 'REST history of % is not served%' "
+							  "       THEN '[' || coalesce(cursor_ts, start_ts) || ', ' || finish_ts || ')' END) "
+							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
+							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repair_error = $2 "
+							  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
+							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE ||
+	/* a range REST cannot serve is a hole: an unrepairable gap says so */
+		SPI_execute_with_args("INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason, repair_error) "
+							  "SELECT j.exchange, j.symbol, j.channel, coalesce(j.cursor_ts, j.start_ts), j.finish_ts, "
+							  "       'backfill job ' || j.id || ': not served by REST', $2 "
+							  "  FROM zvt._backfill_jobs j "
+							  " WHERE j.id = $1 AND j.gap_id IS NULL AND j.hole IS NOT NULL",
+							  2, types, v, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not update a backfill job");
+	if (own)
+	{
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(pass_context);
+	}
+	ereport(LOG,
+			(errmsg("zvt backfill job %lld failed", (long long) job->id),
+			 errdetail_internal("%s", error)));
+}
+
+/*
+ * Write the first nkeep events of the page and move the job's cursor, in
+ * one transaction: a restart resumes after the last page written.  Only
+ * an active job is moved on (a cancel between fetch and write keeps the
+ * rows, which are history either way, and stops the job).
+ */
+static void
+job_write(const Job *job, const HistoryPage *page, int nkeep, bool done,
+		  int64 cursor_ms, bool has_next_id, int64 next_id)
+{
+	IngestResult res;
+	TimestampTz now = GetCurrentTimestamp();
+	Oid			types[6] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, BOOLOID};
+	Datum		v[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+	batch.n = 0;
+	for (int i = 0; i < nkeep; i++)
+		if (!ingest_add(&batch, &page_events[i], job->instrument_id, now))
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ingest_flush(&batch, &res);
+	v[0] = Int64GetDatum(job->id);
+	v[1] = TimestampTzGetDatum(ms_ts(cursor_ms));
+	v[2] = Int64GetDatum(next_id);
+	nulls[2] = has_next_id ? ' ' : 'n';
+	v[3] = Int64GetDatum(nkeep);
+	v[4] = Int64GetDatum(res.trades + res.candles);
+	v[5] = BoolGetDatum(done);
+	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET cursor_ts = $2, next_id = $3, "
+							  "  rows_fetched = rows_fetched + $4, rows_written = rows_written + $5, "
+							  "  pages = pages + 1, errors = 0, last_error = NULL, wait_until = NULL, "
+							  "  state = CASE WHEN $6 THEN 'done' ELSE 'running' END, "
+							  "  started_at = coalesce(started_at, now()), "
+							  "  finished_at = CASE WHEN $6 THEN now() END "
+							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
+							  6, types, v, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update a backfill job");
+	if (done && SPI_processed == 1)
+	{
+		if (SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = now(), rows_repaired = j.rows_written "
+								  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
+								  1, types, v, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not mark a feed gap repaired");
+		if (SPI_processed > 0)
+			backfill_shared->gaps_repaired++;
+		backfill_shared->jobs_done++;
+	}
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(pass_context);
+	backfill_shared->pages++;
+	batch.n = 0;
+}

@@ -1,0 +1,454 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/history.c
+ *	  Page URLs and page parsers of the exchanges' REST history.
+ *
+ * Candles on all four exchanges, one time window a page: the window holds
+ * exactly as many bars as the exchange's page (Binance klines 1000, Bybit
+ * kline 1000, OKX history-candles 100, Coinbase candles 300), so the page
+ * is the same whether the exchange gives the oldest or the newest bars of
+ * a wider range, and the next page starts at the window's end.  Trades on
+ * Binance: aggTrades to find the first trade id at a time (startTime and
+ * endTime at most an hour apart), then historicalTrades by id (1000 a
+ * page; ids are contiguous, so a range of ids is exactly the trades in
+ * it).  Trades on Bybit (recent only), OKX and Coinbase are not served
+ * yet: history_supported says so and the job or gap records why.
+ * Pure C: see history.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "feed/history.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "feed/feed_json.h"
+
+#define BINANCE_PAGE 1000
+#define HOUR_MS INT64_C(3600000)
+
+static const char *binance_interval(int32_t s);
+
+
+typedef enum HistoryExchange
+{
+	HX_BINANCE, HX_BYBIT, HX_OKX, HX_COINBASE, HX_OTHER
+} HistoryExchange;
+
+static HistoryExchange
+exchange_of(const char *exchange)
+{
+	if (strcmp(exchange, "binance") == 0)
+		return HX_BINANCE;
+	if (strcmp(exchange, "bybit") == 0)
+		return HX_BYBIT;
+	if (strcmp(exchange, "okx") == 0)
+		return HX_OKX;
+	if (strcmp(exchange, "coinbase") == 0)
+		return HX_COINBASE;
+	return HX_OTHER;
+}
+
+bool
+history_supported(const char *exchange, HistoryKind kind, char *reason, size_t rlen)
+{
+	HistoryExchange x = exchange_of(exchange);
+
+	if (x == HX_BINANCE || (x != HX_OTHER && kind == HISTORY_CANDLES))
+		return true;
+	if (x == HX_OTHER)
+		snprintf(reason, rlen, "REST history of %s is not served by this version of zvt", exchange);
+	else
+		snprintf(reason, rlen, "REST history of %s trades is not served by this version of zvt (Binance only)",
+				 exchange);
+	return false;
+}
+
+int64_t
+history_window_ms(const char *exchange)
+{
+	return exchange_of(exchange) == HX_BINANCE ? HOUR_MS : INT64_MAX;
+}
+
+int
+history_page_rows(const char *exchange, HistoryKind kind)
+{
+	if (kind == HISTORY_FIRST_ID)
+		return 1;
+	switch (exchange_of(exchange))
+	{
+		case HX_BINANCE: return BINANCE_PAGE;
+		case HX_BYBIT: return 1000;
+		case HX_OKX: return 100;
+		case HX_COINBASE: return 300;
+		default: return 0;
+	}
+}
+
+int64_t
+history_window_end(const HistoryRequest *r)
+{
+	int64_t		span = (int64_t) history_page_rows(r->exchange, HISTORY_CANDLES) * r->interval_s * 1000;
+
+	return r->to_ms - r->from_ms > span ? r->from_ms + span : r->to_ms;
+}
+
+/* An interval in seconds as each exchange names it; NULL when it has none. */
+static const char *
+interval_name(HistoryExchange x, int32_t s)
+{
+	static const int32_t secs[] = {60, 300, 900, 3600, 14400, 86400};
+	static const char *const names[][6] = {
+		{"1m", "5m", "15m", "1h", "4h", "1d"},
+		{"1", "5", "15", "60", "240", "D"},
+		{"1m", "5m", "15m", "1H", "4H", "1Dutc"},
+		{"ONE_MINUTE", "FIVE_MINUTE", "FIFTEEN_MINUTE", "ONE_HOUR", NULL, "ONE_DAY"},
+	};
+
+	if (x == HX_OTHER)
+		return NULL;
+	for (int i = 0; i < 6; i++)
+		if (secs[i] == s)
+			return names[x][i];
+	return x == HX_BINANCE ? binance_interval(s) : NULL;
+}
+
+static bool
+ends_with(const char *s, const char *tail)
+{
+	size_t		n = strlen(s),
+				t = strlen(tail);
+
+	return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* "1m" "5m" "15m" "1h" "4h" "1d" for a Binance interval in seconds. */
+static const char *
+binance_interval(int32_t s)
+{
+	switch (s)
+	{
+		case 60: return "1m";
+		case 180: return "3m";
+		case 300: return "5m";
+		case 900: return "15m";
+		case 1800: return "30m";
+		case 3600: return "1h";
+		case 7200: return "2h";
+		case 14400: return "4h";
+		case 21600: return "6h";
+		case 28800: return "8h";
+		case 43200: return "12h";
+		case 86400: return "1d";
+		case 259200: return "3d";
+		case 604800: return "1w";
+		default: return NULL;
+	}
+}
+
+/* The URL of a window of candles; see the file head. */
+static int
+candles_url(const HistoryRequest *r, HistoryExchange x, const char *iv, char *url, size_t len)
+{
+	int64_t		from = r->from_ms;
+	int64_t		to = history_window_end(r);
+
+	switch (x)
+	{
+		case HX_BINANCE:
+			return snprintf(url, len, "%s/api/v3/klines?symbol=%s&interval=%s&startTime=%" PRId64
+							"&endTime=%" PRId64 "&limit=%d", r->base, r->raw_symbol, iv,
+							from, to - 1, BINANCE_PAGE);
+		case HX_BYBIT:
+			return snprintf(url, len, "%s/v5/market/kline?category=%s&symbol=%s&interval=%s&start=%" PRId64
+							"&end=%" PRId64 "&limit=1000", r->base,
+							ends_with(r->symbol, "-PERP") ? "linear" : "spot", r->raw_symbol, iv,
+							from, to - 1);
+		case HX_OKX:
+			/* after: older than; before: newer than (both exclusive) */
+			return snprintf(url, len, "%s/api/v5/market/history-candles?instId=%s&bar=%s&after=%" PRId64
+							"&before=%" PRId64 "&limit=100", r->base, r->raw_symbol, iv, to, from - 1);
+		case HX_COINBASE:
+			return snprintf(url, len, "%s/api/v3/brokerage/market/products/%s/candles?start=%" PRId64
+							"&end=%" PRId64 "&granularity=%s&limit=350", r->base, r->raw_symbol,
+							from / 1000, (to - 1) / 1000, iv);
+		default:
+			return -1;
+	}
+}
+
+bool
+history_url(const HistoryRequest *r, char *url, size_t len, char *reason, size_t rlen)
+{
+	HistoryExchange x = exchange_of(r->exchange);
+	int			n = -1;
+
+	if (!history_supported(r->exchange, r->kind, reason, rlen))
+		return false;
+	switch (r->kind)
+	{
+		case HISTORY_CANDLES:
+			{
+				const char *iv = interval_name(x, r->interval_s);
+
+				if (!iv)
+				{
+					snprintf(reason, rlen, "%s serves no %d-second candles", r->exchange, (int) r->interval_s);
+					return false;
+				}
+				n = candles_url(r, x, iv, url, len);
+				break;
+			}
+		case HISTORY_FIRST_ID:
+			{
+				int64_t		to = r->to_ms - r->from_ms > HOUR_MS ? r->from_ms + HOUR_MS : r->to_ms;
+
+				n = snprintf(url, len, "%s/api/v3/aggTrades?symbol=%s&startTime=%" PRId64
+							 "&endTime=%" PRId64 "&limit=1", r->base, r->raw_symbol,
+							 r->from_ms, to - 1);
+				break;
+			}
+		case HISTORY_TRADES_BY_ID:
+			n = snprintf(url, len, "%s/api/v3/historicalTrades?symbol=%s&fromId=%" PRId64
+						 "&limit=%d", r->base, r->raw_symbol, r->from_id, BINANCE_PAGE);
+			break;
+	}
+	if (n < 0 || (size_t) n >= len)
+	{
+		snprintf(reason, rlen, "URL too long");
+		return false;
+	}
+	return true;
+}
+
+/* One kline row: [open, "o", "h", "l", "c", "v", close, "q", n, ...]. */
+static bool
+binance_kline(json_t *row, const HistoryRequest *r, FeedEvent *e, int64_t *open_ms)
+{
+	int64_t		n;
+
+	memset(e, 0, sizeof(*e));
+	if (!json_is_array(row) || !fj_int_at(row, 0, open_ms) || !feed_ms(*open_ms, &e->ts) ||
+		!fj_decimal_at(row, 1, &e->open) || !fj_decimal_at(row, 2, &e->high) ||
+		!fj_decimal_at(row, 3, &e->low) || !fj_decimal_at(row, 4, &e->close) ||
+		!fj_decimal_at(row, 5, &e->volume) || !fj_decimal_at(row, 7, &e->quote_volume) ||
+		!fj_int_at(row, 8, &n) || e->low > e->high)
+		return false;
+	e->kind = FEED_CANDLE;
+	snprintf(e->symbol, sizeof(e->symbol), "%s", r->symbol);
+	e->interval_s = r->interval_s;
+	e->trade_count = n;
+	e->closed = true;
+	return true;
+}
+
+/* One Bybit kline row: ["start", "o", "h", "l", "c", "volume", "turnover"]. */
+static bool
+bybit_kline(json_t *row, FeedEvent *e, int64_t *open_ms)
+{
+	memset(e, 0, sizeof(*e));
+	if (!json_is_array(row) || !fj_int_at(row, 0, open_ms) || !feed_ms(*open_ms, &e->ts) ||
+		!fj_decimal_at(row, 1, &e->open) || !fj_decimal_at(row, 2, &e->high) ||
+		!fj_decimal_at(row, 3, &e->low) || !fj_decimal_at(row, 4, &e->close) ||
+		!fj_decimal_at(row, 5, &e->volume) || !fj_decimal_at(row, 6, &e->quote_volume) ||
+		e->low > e->high)
+		return false;
+	e->trade_count = -1;
+	return true;
+}
+
+/*
+ * One OKX candle row: ["ts", "o", "h", "l", "c", "vol", "volCcy",
+ * "volCcyQuote", "confirm"]; vol is contracts for swaps, whose base
+ * volume is volCcy.
+ */
+static bool
+okx_candle(json_t *row, const HistoryRequest *r, FeedEvent *e, int64_t *open_ms)
+{
+	double		vol,
+				vol_ccy;
+
+	memset(e, 0, sizeof(*e));
+	if (!json_is_array(row) || !fj_int_at(row, 0, open_ms) || !feed_ms(*open_ms, &e->ts) ||
+		!fj_decimal_at(row, 1, &e->open) || !fj_decimal_at(row, 2, &e->high) ||
+		!fj_decimal_at(row, 3, &e->low) || !fj_decimal_at(row, 4, &e->close) ||
+		!fj_decimal_at(row, 5, &vol) || !fj_decimal_at(row, 6, &vol_ccy) ||
+		!fj_decimal_at(row, 7, &e->quote_volume) || e->low > e->high)
+		return false;
+	e->volume = ends_with(r->raw_symbol, "-SWAP") ? vol_ccy : vol;
+	e->trade_count = -1;
+	return true;
+}
+
+/* One Coinbase candle: {"start" (s), "low", "high", "open", "close", "volume"}. */
+static bool
+coinbase_candle(json_t *row, FeedEvent *e, int64_t *open_ms)
+{
+	int64_t		start;
+
+	memset(e, 0, sizeof(*e));
+	if (!json_is_object(row) || !fj_int(row, "start", &start) || !feed_secs(start, &e->ts) ||
+		!fj_decimal(row, "open", &e->open) || !fj_decimal(row, "high", &e->high) ||
+		!fj_decimal(row, "low", &e->low) || !fj_decimal(row, "close", &e->close) ||
+		!fj_decimal(row, "volume", &e->volume) || e->low > e->high)
+		return false;
+	*open_ms = start * 1000;
+	e->quote_volume = NAN;
+	e->trade_count = -1;
+	return true;
+}
+
+/*
+ * The array of rows in an exchange's page, or NULL with reason set (an
+ * error reply says its code and message).
+ */
+static json_t *
+page_rows(const HistoryRequest *r, json_t *root, char *reason, size_t rlen)
+{
+	const char *msg = NULL;
+	json_t	   *rows = NULL;
+
+	switch (r->kind == HISTORY_CANDLES ? exchange_of(r->exchange) : HX_BINANCE)
+	{
+		case HX_BINANCE:
+			rows = root;
+			break;
+		case HX_BYBIT:
+			{
+				int64_t		code = -1;
+
+				if (fj_int(root, "retCode", &code) && code == 0)
+					rows = json_object_get(json_object_get(root, "result"), "list");
+				else
+					fj_str(root, "retMsg", &msg);
+				break;
+			}
+		case HX_OKX:
+			{
+				const char *code = NULL;
+
+				if (fj_str(root, "code", &code) && strcmp(code, "0") == 0)
+					rows = json_object_get(root, "data");
+				else
+					fj_str(root, "msg", &msg);
+				break;
+			}
+		case HX_COINBASE:
+			rows = json_object_get(root, "candles");
+			if (!rows)
+				fj_str(root, "message", &msg);
+			break;
+		default:
+			break;
+	}
+	if (!json_is_array(rows))
+	{
+		snprintf(reason, rlen, "%s page is not a list of rows%s%s", r->exchange,
+				 msg ? ": " : "", msg ? msg : "");
+		return NULL;
+	}
+	return rows;
+}
+
+/* One historicalTrades row: {"id", "price", "qty", "time", "isBuyerMaker"}. */
+static bool
+binance_trade(json_t *row, const HistoryRequest *r, FeedEvent *e, int64_t *id, int64_t *ms)
+{
+	bool		m;
+
+	memset(e, 0, sizeof(*e));
+	if (!json_is_object(row) || !fj_int(row, "id", id) || !fj_int(row, "time", ms) ||
+		!feed_ms(*ms, &e->ts) || !fj_decimal(row, "price", &e->price) ||
+		!fj_decimal(row, "qty", &e->qty) || e->price <= 0 || e->qty <= 0 ||
+		!fj_bool(row, "isBuyerMaker", &m))
+		return false;
+	e->kind = FEED_TRADE;
+	snprintf(e->symbol, sizeof(e->symbol), "%s", r->symbol);
+	snprintf(e->trade_id, sizeof(e->trade_id), "%" PRId64, *id);
+	e->taker_buy = !m;
+	return true;
+}
+
+bool
+history_parse(const HistoryRequest *r, const char *body, size_t len,
+			  FeedEvent *out, int max, HistoryPage *page, char *reason, size_t rlen)
+{
+	json_error_t jerr;
+	json_t	   *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t	   *list;
+	HistoryExchange x = exchange_of(r->exchange);
+	size_t		rows;
+
+	memset(page, 0, sizeof(*page));
+	page->last_ms = page->last_id = page->first_id = -1;
+	if (!root)
+	{
+		snprintf(reason, rlen, "%s page is not JSON: %s", r->exchange, jerr.text);
+		return false;
+	}
+	if ((list = page_rows(r, root, reason, rlen)) == NULL)
+	{
+		json_decref(root);
+		return false;
+	}
+	rows = json_array_size(list);
+	page->rows = (int) rows;
+	page->full = (int) rows >= history_page_rows(r->exchange, r->kind);
+	for (size_t k = 0; k < rows; k++)
+	{
+		/* Bybit, OKX and Coinbase list the newest first: read them oldest first */
+		size_t		i = (r->kind == HISTORY_CANDLES && x != HX_BINANCE) ? rows - 1 - k : k;
+		json_t	   *row = json_array_get(list, i);
+		FeedEvent	e;
+		int64_t		ms,
+					id;
+		bool		ok = false;
+
+		switch (r->kind)
+		{
+			case HISTORY_CANDLES:
+				ok = x == HX_BINANCE ? binance_kline(row, r, &e, &ms) :
+					x == HX_BYBIT ? bybit_kline(row, &e, &ms) :
+					x == HX_OKX ? okx_candle(row, r, &e, &ms) : coinbase_candle(row, &e, &ms);
+				if (ok)
+				{
+					e.kind = FEED_CANDLE;
+					snprintf(e.symbol, sizeof(e.symbol), "%s", r->symbol);
+					e.interval_s = r->interval_s;
+					e.closed = true;
+					if (ms > page->last_ms)
+						page->last_ms = ms;
+					/* a bar that had not ended by to_ms is not history yet */
+					if (ms >= r->from_ms && ms + (int64_t) r->interval_s * 1000 <= r->to_ms &&
+						page->n < max)
+						out[page->n++] = e;
+				}
+				break;
+			case HISTORY_FIRST_ID:
+				ok = json_is_object(row) && fj_int(row, "f", &id);
+				if (ok && page->first_id < 0)
+					page->first_id = id;
+				break;
+			case HISTORY_TRADES_BY_ID:
+				ok = binance_trade(row, r, &e, &id, &ms);
+				if (ok)
+				{
+					page->last_ms = ms;
+					page->last_id = id;
+					if (page->n < max)
+						out[page->n++] = e;
+				}
+				break;
+		}
+		if (!ok)
+		{
+			snprintf(reason, rlen, "%s page row %zu is malformed", r->exchange, i);
+			json_decref(root);
+			return false;
+		}
+	}
+	json_decref(root);
+	return true;
+}

@@ -1,0 +1,93 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/history.h
+ *	  The exchanges' REST history for backfills and gap repair: the URL
+ *	  of one page, and the page parsed into feed events.
+ *
+ * Pure C (jansson, no PostgreSQL header), like the adapters: the
+ * backfill worker (backfill_worker.c) asks for a page, fetches it with
+ * rest_client.c and writes the events through the feeds' ingest path.
+ *
+ * Wording: a "page" is one REST response; times are Unix ms here (the
+ * REST APIs' unit), event times us as everywhere in feed_event.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FEED_HISTORY_H
+#define FEED_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "feed/feed_event.h"
+
+typedef enum HistoryKind
+{
+	HISTORY_CANDLES,			/* candles with open time in [from_ms,
+								 * history_window_end) that end by to_ms */
+	HISTORY_FIRST_ID,			/* the id of the first trade at or after from_ms */
+	HISTORY_TRADES_BY_ID		/* trades from from_id on */
+} HistoryKind;
+
+typedef struct HistoryRequest
+{
+	HistoryKind kind;
+	const char *exchange;		/* "binance", ... */
+	const char *base;			/* rest_url: scheme://host:port */
+	const char *raw_symbol;		/* the exchange's name: BTCUSDT */
+	const char *symbol;			/* normalized: BTC-USDT */
+	int32_t		interval_s;		/* candles */
+	int64_t		from_ms;
+	int64_t		to_ms;
+	int64_t		from_id;		/* HISTORY_TRADES_BY_ID */
+} HistoryRequest;
+
+typedef struct HistoryPage
+{
+	int			n;				/* events written */
+	int			rows;			/* rows in the page (some may be dropped) */
+	bool		full;			/* as many rows as a page holds: ask for more */
+	int64_t		last_ms;		/* newest candle open / trade time, ms; -1 if none */
+	int64_t		last_id;		/* newest trade id; -1 if none */
+	int64_t		first_id;		/* HISTORY_FIRST_ID: the id, -1 if none */
+} HistoryPage;
+
+/*
+ * Whether the exchange's REST serves kind; false with reason set (the
+ * job then fails, or the gap is closed, with that reason).
+ */
+extern bool history_supported(const char *exchange, HistoryKind kind, char *reason, size_t rlen);
+
+/*
+ * Most time one HISTORY_FIRST_ID request may span, ms (Binance: an hour);
+ * INT64_MAX when unbounded.
+ */
+extern int64_t history_window_ms(const char *exchange);
+
+/*
+ * The URL of the page of r into url (len bytes).  False with reason set
+ * when it does not fit or the exchange does not serve the request.
+ */
+extern bool history_url(const HistoryRequest *r, char *url, size_t len, char *reason, size_t rlen);
+
+/*
+ * Parse the page body (len bytes) of request r into at most max events,
+ * oldest first, candles with open time in [from_ms, to_ms) only and all
+ * marked closed.  Returns true with *page filled, or false with reason
+ * set when the page is not what the exchange sends.
+ */
+extern bool history_parse(const HistoryRequest *r, const char *body, size_t len,
+						  FeedEvent *out, int max, HistoryPage *page,
+						  char *reason, size_t rlen);
+
+/* Most rows one page of kind holds on the exchange. */
+extern int	history_page_rows(const char *exchange, HistoryKind kind);
+
+/*
+ * Where the candle page of r ends: from_ms plus as many bars as a page
+ * holds, or to_ms when that is sooner.  The next page starts there.
+ */
+extern int64_t history_window_end(const HistoryRequest *r);
+
+#endif							/* FEED_HISTORY_H */

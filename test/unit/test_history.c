@@ -1,0 +1,192 @@
+/*
+ * test/unit/test_history.c
+ *	  Unit tests of src/feed/history.c: Binance history page URLs and
+ *	  pages parsed into events, and what a malformed page says.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "feed/history.h"
+#include "unit_test.h"
+
+static HistoryRequest
+req(HistoryKind kind)
+{
+	HistoryRequest r = {0};
+
+	r.kind = kind;
+	r.exchange = "binance";
+	r.base = "http://127.0.0.1:1";
+	r.raw_symbol = "BTCUSDT";
+	r.symbol = "BTC-USDT";
+	r.interval_s = 60;
+	r.from_ms = 60000;
+	r.to_ms = 240000;
+	r.from_id = 42;
+	return r;
+}
+
+static void
+test_urls(void)
+{
+	char		url[512],
+				why[256];
+	HistoryRequest r = req(HISTORY_CANDLES);
+
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=60000&endTime=239999&limit=1000");
+	r = req(HISTORY_FIRST_ID);
+	r.to_ms = 60000 + 7200000;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	/* Binance allows an hour between startTime and endTime */
+	CHECK_STR(url, "http://127.0.0.1:1/api/v3/aggTrades?symbol=BTCUSDT&startTime=60000&endTime=3659999&limit=1");
+	r = req(HISTORY_TRADES_BY_ID);
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/api/v3/historicalTrades?symbol=BTCUSDT&fromId=42&limit=1000");
+	r = req(HISTORY_CANDLES);
+	r.interval_s = 7;
+	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK(strstr(why, "7-second") != NULL);
+	r = req(HISTORY_TRADES_BY_ID);
+	r.exchange = "okx";
+	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK(strstr(why, "okx trades is not served") != NULL);
+	/* candles elsewhere: one page's window of bars */
+	r = req(HISTORY_CANDLES);
+	r.exchange = "bybit";
+	r.symbol = "BTC-USDT-PERP";
+	r.to_ms = 1000000000;
+	CHECK(history_window_end(&r) == 60000 + 1000 * 60000);
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/v5/market/kline?category=linear&symbol=BTCUSDT&interval=1&start=60000&end=60059999&limit=1000");
+	r.exchange = "okx";
+	r.raw_symbol = "BTC-USDT-SWAP";
+	r.interval_s = 3600;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/api/v5/market/history-candles?instId=BTC-USDT-SWAP&bar=1H&after=360060000&before=59999&limit=100");
+	r.exchange = "coinbase";
+	r.raw_symbol = "BTC-USD";
+	r.interval_s = 300;
+	r.to_ms = 360000;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/api/v3/brokerage/market/products/BTC-USD/candles?start=60&end=359&granularity=FIVE_MINUTE&limit=350");
+	r.interval_s = 14400;
+	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
+	r = req(HISTORY_CANDLES);
+	r.exchange = "kraken";
+	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK(strstr(why, "not served") != NULL);
+	r = req(HISTORY_CANDLES);
+	CHECK(!history_url(&r, url, 20, why, sizeof(why)));
+}
+
+static void
+test_klines(void)
+{
+	/* the bar at 240000 ends after to_ms: not history yet */
+	const char *body = "[[60000,\"1.0\",\"2.0\",\"0.5\",\"1.5\",\"10\",119999,\"15.5\",7,\"5\",\"7\",\"0\"],"
+		"[120000,\"1.5\",\"1.5\",\"1.5\",\"1.5\",\"0\",179999,\"0\",0,\"0\",\"0\",\"0\"],"
+		"[240000,\"1.5\",\"1.6\",\"1.5\",\"1.6\",\"1\",299999,\"1.6\",1,\"0\",\"0\",\"0\"]]";
+	HistoryRequest r = req(HISTORY_CANDLES);
+	FeedEvent	ev[4];
+	HistoryPage page;
+	char		why[256];
+
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && page.rows == 3 && !page.full && page.last_ms == 240000);
+	CHECK(ev[0].kind == FEED_CANDLE && ev[0].ts == 60000000 && ev[0].closed);
+	CHECK(ev[0].open == 1.0 && ev[0].high == 2.0 && ev[0].low == 0.5 && ev[0].close == 1.5);
+	CHECK(ev[0].volume == 10 && ev[0].quote_volume == 15.5 && ev[0].trade_count == 7);
+	CHECK(ev[0].interval_s == 60);
+	CHECK_STR(ev[0].symbol, "BTC-USDT");
+	CHECK(ev[1].trade_count == 0);
+	/* low above high, a row that is not an array, not JSON */
+	body = "[[60000,\"1.0\",\"0.5\",\"2.0\",\"1.5\",\"10\",119999,\"15.5\",7]]";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(strstr(why, "row 0") != NULL);
+	body = "[{}]";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	body = "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(strstr(why, "not a list of rows") != NULL);
+	body = "[[60000,";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+}
+
+static void
+test_other_candles(void)
+{
+	HistoryRequest r = req(HISTORY_CANDLES);
+	FeedEvent	ev[4];
+	HistoryPage page;
+	char		why[256];
+	const char *body;
+
+	/* newest first on Bybit, OKX and Coinbase: events come oldest first */
+	r.exchange = "bybit";
+	body = "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"list\":["
+		"[\"120000\",\"2\",\"3\",\"1\",\"2.5\",\"4\",\"9\"],"
+		"[\"60000\",\"1\",\"2\",\"1\",\"2\",\"3\",\"5\"]]}}";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && ev[0].ts == 60000000 && ev[1].ts == 120000000);
+	CHECK(ev[1].volume == 4 && ev[1].quote_volume == 9 && ev[1].trade_count == -1 && ev[1].closed);
+	body = "{\"retCode\":10001,\"retMsg\":\"params error\",\"result\":{}}";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(strstr(why, "params error") != NULL);
+
+	r.exchange = "okx";
+	r.raw_symbol = "BTC-USDT-SWAP";
+	body = "{\"code\":\"0\",\"msg\":\"\",\"data\":[[\"60000\",\"1\",\"2\",\"1\",\"2\",\"300\",\"3\",\"5\",\"1\"]]}";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 1 && ev[0].volume == 3 && ev[0].quote_volume == 5);
+	r.raw_symbol = "BTC-USDT";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 1 && ev[0].volume == 300);
+	body = "{\"code\":\"51001\",\"msg\":\"Instrument ID doesn't exist.\",\"data\":[]}";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+
+	r.exchange = "coinbase";
+	body = "{\"candles\":[{\"start\":\"120\",\"low\":\"1\",\"high\":\"2\",\"open\":\"1\",\"close\":\"2\",\"volume\":\"7\"},"
+		"{\"start\":\"60\",\"low\":\"1\",\"high\":\"1\",\"open\":\"1\",\"close\":\"1\",\"volume\":\"0\"}]}";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && ev[0].ts == 60000000 && ev[1].volume == 7 && page.last_ms == 120000);
+}
+
+static void
+test_trades(void)
+{
+	const char *body = "[{\"id\":42,\"price\":\"60000.10\",\"qty\":\"0.5\",\"quoteQty\":\"30000.05\",\"time\":1000,"
+		"\"isBuyerMaker\":true,\"isBestMatch\":true},"
+		"{\"id\":43,\"price\":\"60000.20\",\"qty\":\"0.25\",\"quoteQty\":\"1\",\"time\":1001,"
+		"\"isBuyerMaker\":false,\"isBestMatch\":true}]";
+	HistoryRequest r = req(HISTORY_TRADES_BY_ID);
+	FeedEvent	ev[4];
+	HistoryPage page;
+	char		why[256];
+
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && page.last_id == 43 && page.last_ms == 1001 && !page.full);
+	CHECK(ev[0].kind == FEED_TRADE && ev[0].ts == 1000000 && !ev[0].taker_buy && ev[1].taker_buy);
+	CHECK_STR(ev[0].trade_id, "42");
+	CHECK(ev[0].price == 60000.10 && ev[0].qty == 0.5);
+	/* a zero size is not a trade */
+	body = "[{\"id\":42,\"price\":\"1\",\"qty\":\"0\",\"time\":1000,\"isBuyerMaker\":true}]";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	/* the first id of an aggTrades page, or none */
+	r = req(HISTORY_FIRST_ID);
+	body = "[{\"a\":7,\"p\":\"1\",\"q\":\"1\",\"f\":1234,\"l\":1236,\"T\":5,\"m\":true,\"M\":true}]";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.first_id == 1234 && page.n == 0 && page.full);
+	CHECK(history_parse(&r, "[]", 2, ev, 4, &page, why, sizeof(why)));
+	CHECK(page.first_id == -1 && !page.full);
+}
+
+int
+main(void)
+{
+	test_urls();
+	test_klines();
+	test_other_candles();
+	test_trades();
+	return unit_summary("test_history");
+}
