@@ -165,6 +165,8 @@ backtest_sweep_SRC = src/backtest/sweep.c src/backtest/engine.c src/backtest/str
 backtest_sweep_LIBS = -lm
 metrics_SRC = src/metrics/exposition.c src/metrics/http.c
 metrics_LIBS = -lm
+live_sign_SRC = src/live/sign.c src/live/jwt.c src/live/skew.c src/core/zvt_time.c
+live_sign_LIBS = -lcrypto -ljansson
 
 .SECONDEXPANSION:
 test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/unit/unit_test.h
