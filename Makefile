@@ -71,8 +71,13 @@ OBJS = \
 	src/metrics/exposition.o \
 	src/metrics/http.o \
 	src/metrics/collect.o \
-	src/metrics/worker.o
-SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread
+	src/metrics/worker.o \
+	src/live/sign.o \
+	src/live/jwt.o \
+	src/live/vault.o \
+	src/live/keys.o \
+	src/live/keys_view.o
+SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lcrypto
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
@@ -167,6 +172,8 @@ metrics_SRC = src/metrics/exposition.c src/metrics/http.c
 metrics_LIBS = -lm
 live_sign_SRC = src/live/sign.c src/live/jwt.c src/live/skew.c src/core/zvt_time.c
 live_sign_LIBS = -lcrypto -ljansson
+live_vault_SRC = src/live/vault.c
+live_vault_LIBS = -lcrypto
 
 .SECONDEXPANSION:
 test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/unit/unit_test.h

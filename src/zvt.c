@@ -60,6 +60,7 @@ int			zvt_rest_timeout = 10000;
 bool		zvt_paper_matcher = true;
 int			zvt_metrics_port = 0;
 char	   *zvt_metrics_listen = NULL;
+char	   *zvt_key_file = NULL;
 
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
@@ -242,6 +243,15 @@ zvt_define_gucs(void)
 							   "127.0.0.1",
 							   PGC_SIGHUP,
 							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("zvt.key_file",
+							   "File holding the master key that seals live accounts' API keys.",
+							   "64 hex digits (32 bytes), readable by the server's user only; superusers alone see or set it. Change it with zvt.rotate_key_file (docs/live-trading.md).",
+							   &zvt_key_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("zvt");

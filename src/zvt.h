@@ -39,6 +39,7 @@ extern int	zvt_rest_timeout;
 extern bool zvt_paper_matcher;
 extern int	zvt_metrics_port;
 extern char *zvt_metrics_listen;
+extern char *zvt_key_file;
 extern bool zvt_preloaded;
 extern void zvt_require_preload(const char *what);
 
