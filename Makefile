@@ -192,12 +192,14 @@ unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
 # ------------------------------------------------------------------
 EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
-	test/exsim/ex_coinbase.c
+	test/exsim/ex_coinbase.c test/exsim/private.c test/exsim/priv_binance.c \
+	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c \
+	src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
-	-Wno-missing-field-initializers $(shell pkg-config --cflags libwebsockets jansson)
-EXSIM_LIBS = $(shell pkg-config --libs libwebsockets jansson) -lz
+	-Wno-missing-field-initializers -Isrc $(shell pkg-config --cflags libwebsockets jansson)
+EXSIM_LIBS = $(shell pkg-config --libs libwebsockets jansson) -lz -lcrypto
 
-zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h
+zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h test/exsim/private.h src/live/sign.h
 	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ $(EXSIM_SRC) $(EXSIM_LIBS)
 
 all: zvt-exsim
@@ -208,6 +210,14 @@ zvt-exsim-client: test/exsim/client.c
 
 all: zvt-exsim-client
 EXTRA_CLEAN += zvt-exsim-client
+
+# one signed private-API request, signed by src/live (exsim_private.sh)
+zvt-exsim-private: test/exsim/private_client.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c src/live/sign.h
+	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/private_client.c src/live/sign.c src/live/jwt.c \
+		src/core/zvt_time.c -lcurl -lcrypto
+
+all: zvt-exsim-private
+EXTRA_CLEAN += zvt-exsim-private
 
 # ------------------------------------------------------------------
 # libFuzzer harnesses (clang-14 + libclang-rt-14-dev); `make fuzz` runs
