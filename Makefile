@@ -172,6 +172,8 @@ metrics_SRC = src/metrics/exposition.c src/metrics/http.c
 metrics_LIBS = -lm
 live_sign_SRC = src/live/sign.c src/live/jwt.c src/live/skew.c src/core/zvt_time.c
 live_sign_LIBS = -lcrypto -ljansson
+live_route_SRC = src/live/route.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+live_route_LIBS = -lcrypto -ljansson
 live_vault_SRC = src/live/vault.c
 live_vault_LIBS = -lcrypto
 
@@ -218,6 +220,14 @@ zvt-exsim-private: test/exsim/private_client.c src/live/sign.c src/live/jwt.c sr
 
 all: zvt-exsim-private
 EXTRA_CLEAN += zvt-exsim-private
+
+# one order operation built and read by the router's core (live_route.sh)
+LIVE_ROUTE_SRC = src/live/route.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+zvt-live-route: test/exsim/route_client.c $(LIVE_ROUTE_SRC) src/live/route.h src/live/sign.h
+	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/route_client.c $(LIVE_ROUTE_SRC) -lcurl -lcrypto -ljansson
+
+all: zvt-live-route
+EXTRA_CLEAN += zvt-live-route
 
 # ------------------------------------------------------------------
 # libFuzzer harnesses (clang-14 + libclang-rt-14-dev); `make fuzz` runs
