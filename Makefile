@@ -76,7 +76,8 @@ OBJS = \
 	src/live/jwt.o \
 	src/live/vault.o \
 	src/live/keys.o \
-	src/live/keys_view.o
+	src/live/keys_view.o \
+	src/live/route.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lcrypto
 
 # The install script is every sql/NN_*.sql concatenated in name order.
