@@ -57,6 +57,9 @@ errors=$(echo "$new" | grep -c 'ERROR:.*\(unknown account "zlk_bn_\|okx API key 
 echo "$new" | grep -q "$secret" && fail "the server log holds a secret: $(echo "$new" | grep "$secret" | head -3)"
 echo "$new" | grep -q 'STATEMENT:.*set_api_key' && fail "the server log quotes a set_api_key statement"
 
+# nor does the log of the whole suite so far hold a secret pgTAP's live_keys set
+grep -qE 'tap-alice-secret|tap-okx-secret|tap-okx-pass|MHcCAQEEIKwf3Uox' "$log" && fail "the server log holds a secret of test/pgtap/live_keys.sql"
+
 # pg_dump keeps the sealed row, never the secret
 pg_dump "$PGDATABASE" >"$work/dump.sql" || fail "pg_dump failed"
 grep -q '^COPY zvt._api_keys ' "$work/dump.sql" || fail "pg_dump left the sealed keys out"
