@@ -114,7 +114,13 @@ OBJS = \
 	src/http/write.o \
 	src/http/rpc.o \
 	src/http/openapi.o \
-	src/http/serve_sql.o
+	src/http/serve_sql.o \
+	src/live/sign.o \
+	src/live/jwt.o \
+	src/live/vault.o \
+	src/live/keys.o \
+	src/live/keys_view.o \
+	src/live/route.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis -lcrypto
 
 # The install script is every sql/NN_*.sql concatenated in name order.
@@ -225,6 +231,12 @@ metrics_LIBS = -lm
 bus_ring_SRC = src/bus/ring.c
 bus_ring_LIBS = -lpthread
 redis_url_SRC = src/redis/url.c
+live_sign_SRC = src/live/sign.c src/live/jwt.c src/live/skew.c src/core/zvt_time.c
+live_sign_LIBS = -lcrypto -ljansson
+live_route_SRC = src/live/route.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+live_route_LIBS = -lcrypto -ljansson
+live_vault_SRC = src/live/vault.c
+live_vault_LIBS = -lcrypto
 
 .SECONDEXPANSION:
 test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/market.h test/exsim/history.h test/unit/unit_test.h
@@ -243,12 +255,15 @@ unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
 # ------------------------------------------------------------------
 EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
-	test/exsim/ex_coinbase.c test/exsim/history.c
+	test/exsim/ex_coinbase.c test/exsim/private.c test/exsim/priv_binance.c \
+	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c \
+	src/live/sign.c src/live/jwt.c src/core/zvt_time.c \
+	test/exsim/history.c
 EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
-	-Wno-missing-field-initializers $(shell pkg-config --cflags libwebsockets jansson)
-EXSIM_LIBS = $(shell pkg-config --libs libwebsockets jansson) -lz
+	-Wno-missing-field-initializers -Isrc $(shell pkg-config --cflags libwebsockets jansson)
+EXSIM_LIBS = $(shell pkg-config --libs libwebsockets jansson) -lz -lcrypto
 
-zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h test/exsim/history.h
+zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h test/exsim/history.h test/exsim/private.h src/live/sign.h
 	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ $(EXSIM_SRC) $(EXSIM_LIBS)
 
 all: zvt-exsim
@@ -259,6 +274,22 @@ zvt-exsim-client: test/exsim/client.c
 
 all: zvt-exsim-client
 EXTRA_CLEAN += zvt-exsim-client
+
+# one signed private-API request, signed by src/live (exsim_private.sh)
+zvt-exsim-private: test/exsim/private_client.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c src/live/sign.h
+	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/private_client.c src/live/sign.c src/live/jwt.c \
+		src/core/zvt_time.c -lcurl -lcrypto
+
+all: zvt-exsim-private
+EXTRA_CLEAN += zvt-exsim-private
+
+# one order operation built and read by the router's core (live_route.sh)
+LIVE_ROUTE_SRC = src/live/route.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+zvt-live-route: test/exsim/route_client.c $(LIVE_ROUTE_SRC) src/live/route.h src/live/sign.h
+	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/route_client.c $(LIVE_ROUTE_SRC) -lcurl -lcrypto -ljansson
+
+all: zvt-live-route
+EXTRA_CLEAN += zvt-live-route
 
 # ------------------------------------------------------------------
 # libFuzzer harnesses (clang-14 + libclang-rt-14-dev); `make fuzz` runs

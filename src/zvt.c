@@ -96,6 +96,7 @@ char	   *zvt_jwt_role_claim_key = NULL;
 /* HTTP front, API layer (src/http/schema.c) */
 char	   *zvt_http_schemas = NULL;
 int			zvt_book_snapshot_interval = 1000;
+char	   *zvt_key_file = NULL;
 
 /* true in the postmaster and its children when preloaded */
 bool		zvt_preloaded = false;
@@ -345,6 +346,15 @@ zvt_define_gucs(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("zvt.key_file",
+							   "File holding the master key that seals live accounts' API keys.",
+							   "64 hex digits (32 bytes), readable by the server's user only; superusers alone see or set it. Change it with zvt.rotate_key_file (docs/live-trading.md).",
+							   &zvt_key_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("zvt");
 }

@@ -68,6 +68,7 @@ extern char *zvt_jwt_role_claim_key;
 
 extern char *zvt_http_schemas;
 extern int	zvt_book_snapshot_interval;
+extern char *zvt_key_file;
 extern bool zvt_preloaded;
 extern void zvt_require_preload(const char *what);
 

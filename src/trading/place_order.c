@@ -53,6 +53,7 @@
 #include "base/export.h"
 #include "base/locks.h"
 #include "book/walk.h"
+#include "live/route.h"
 #include "trading/ledger.h"
 #include "trading/matcher.h"
 #include "trading/order.h"
@@ -199,7 +200,9 @@ granted(PlaceCache *c, int32 account_id, Oid caller)
  * The account named o->account into a, if the caller may use it (owner,
  * grantee or zvt_admin).  One error for an account that does not exist and
  * one the caller may not use: 42704, so that it tells nobody which
- * accounts exist.  A live account is 0A000.
+ * accounts exist.  A live account is 0A000: naming what its exchange
+ * lacks when the order's type or flags have no native form there
+ * (src/live/route.c), else because routing is not built yet.
  */
 static void
 account_find(PlaceCache *c, const OrderArgs *o, PlaceAccount *a)
@@ -230,12 +233,26 @@ account_find(PlaceCache *c, const OrderArgs *o, PlaceAccount *a)
 	a->name = ledger_row_text(&a->row, "name");
 	a->exchange = ledger_row_text(&a->row, "exchange");
 	if (strcmp(ledger_row_text(&a->row, "kind"), "live") == 0)
+	{
+		const char *exchange = a->exchange ? a->exchange : o->exchange;
+		LiveOrder	lo = {o->symbol, o->dir > 0, order_type_names[o->type], NULL, NULL,
+		order_tif_names[o->tif], o->post_only, o->reduce_only, NULL};
+		const char *missing = live_exchange(exchange) == LX_NONE ? NULL :
+			live_unsupported(live_exchange(exchange), &lo);
+
+		if (missing)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s live orders do not support %s", exchange, missing),
+					 errdetail("Account \"%s\" is a live account on %s; nothing was placed.", a->name, exchange),
+					 errhint("docs/live-trading.md lists what each exchange supports.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("live routing is not available yet"),
 				 errdetail("Account \"%s\" is a live account; zvt cannot send orders to exchanges yet, so nothing was placed.",
 						   a->name),
 				 errhint("Use a paper account (zvt.create_account(name, 'paper')).")));
+	}
 }
 
 /*

@@ -12,6 +12,7 @@
  * messages a second is a disconnect.
  */
 #include "exsim.h"
+#include "private.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -820,5 +821,6 @@ const ExAdapter binance_adapter = {
 	.on_kline_closed = bn_on_kline_closed,
 	.on_tick = bn_on_tick,
 	.rest = bn_rest,
+	.private_rest = priv_binance,
 	.shutdown_notice = bn_shutdown_notice,
 };

@@ -11,6 +11,7 @@
  * most 10 args per subscribe.
  */
 #include "exsim.h"
+#include "private.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -657,5 +658,6 @@ const ExAdapter bybit_adapter = {
 	.on_kline_closed = by_on_kline_closed,
 	.on_tick = by_on_tick,
 	.rest = by_rest,
+	.private_rest = priv_bybit,
 	.trade_id = by_trade_id,
 };

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "exsim.h"
+#include "private.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -614,4 +615,5 @@ const ExAdapter coinbase_adapter = {
 	.on_kline_closed = cb_on_kline_closed,
 	.on_tick = cb_on_tick,
 	.rest = cb_rest,
+	.private_rest = priv_coinbase,
 };

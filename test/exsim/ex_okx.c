@@ -13,6 +13,7 @@
  * sent (or 0 in checksum_zero mode; one off by one per bad_checksum).
  */
 #include "exsim.h"
+#include "private.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -629,5 +630,6 @@ const ExAdapter okx_adapter = {
 	.on_kline_closed = okx_on_kline_closed,
 	.on_tick = okx_on_tick,
 	.rest = okx_rest,
+	.private_rest = priv_okx,
 	.shutdown_notice = okx_shutdown_notice,
 };

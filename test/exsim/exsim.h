@@ -22,6 +22,8 @@
 
 struct lws;
 struct lws_vhost;
+struct PrivRequest;
+struct PrivState;
 
 /* A growable byte buffer. */
 typedef struct Buf
@@ -107,6 +109,12 @@ typedef struct ExConn
 	bool		partial;		/* the body is one byte short of its length */
 	size_t		body_sent;
 	char		conn_id[40];
+	/* HTTP request, kept while a POST body arrives */
+	char		req_method[8];
+	char		req_path[256];
+	char		req_args[2048];
+	Buf			req_body;
+	bool		drop_reply;		/* close without answering (a lost reply) */
 } ExConn;
 
 typedef struct ExAdapter
@@ -125,6 +133,8 @@ typedef struct ExAdapter
 	void		(*trade_id) (const MkSymbol *s, const MkTrade *t, char *buf, size_t len);
 	/* Admin "shutdown": the exchange's own close notice */
 	void		(*shutdown_notice) (Exchange *ex, ExConn *c);
+	/* signed private endpoints (private.h): the status, or 0 if not one */
+	int			(*private_rest) (Exchange *ex, ExConn *c, const struct PrivRequest *r);
 } ExAdapter;
 
 struct Exchange
@@ -149,6 +159,7 @@ struct Exchange
 	int			recent_head[MK_MAX_SYMBOLS];
 	Buf			scratch;
 	Buf			scratch2;
+	struct PrivState *priv;		/* accounts, orders, balances (private.c) */
 	long		messages;		/* data messages sent, all connections */
 	long		connections;	/* accepted so far */
 };

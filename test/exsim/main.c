@@ -8,6 +8,7 @@
  * exchange with its base URLs, for scripts to read.
  */
 #include "exsim.h"
+#include "private.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ usage(void)
 			"  --history-rate R      trades per second per symbol in the past (default 0.2)\n"
 			"  --record-history      write the past's trades and klines to the record too\n"
 			"  --weight-limit N      Binance request weight per minute before 429 (default 6000; 0 = none)\n"
+			"  --accounts FILE       private API accounts, one JSON object a line (test/exsim/README.md)\n"
 			"  --tls-cert F --tls-key F   serve wss:// and https://\n"
 			"  --ping S --pong-timeout S --idle S   keepalive timings (20, 60, 30)\n"
 			"  --drop-after N --drop-every N --malformed P --duplicate P --skip-seq N\n"
@@ -106,7 +108,8 @@ main(int argc, char **argv)
 	const char *symbols = "BTC-USDT,ETH-USDT,SOL-USDT";
 	const char *exchanges = "binance,bybit,okx,coinbase";
 	const char *cert = NULL,
-			   *key = NULL;
+			   *key = NULL,
+			   *accounts = NULL;
 	int			port = 0,
 				admin_port = -1;
 	Faults		faults = {0};
@@ -122,6 +125,7 @@ main(int argc, char **argv)
 		{"duration", required_argument, 0, 'd'},
 		{"count", required_argument, 0, 'n'},
 		{"record", required_argument, 0, 'R'},
+		{"accounts", required_argument, 0, 'A'},
 		{"tls-cert", required_argument, 0, 'C'},
 		{"tls-key", required_argument, 0, 'K'},
 		{"ping", required_argument, 0, 1},
@@ -159,7 +163,7 @@ main(int argc, char **argv)
 	sim.weight_limit = 6000;
 	sim.real_start_ms = now_real_ms();
 	sim.sim_start_ms = sim.real_start_ms;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+	while ((o = getopt_long(argc, argv, "A:h", opts, NULL)) != -1)
 	{
 		switch (o)
 		{
@@ -181,6 +185,7 @@ main(int argc, char **argv)
 					return 2;
 				}
 				break;
+			case 'A': accounts = optarg; break;
 			case 'C': cert = optarg; break;
 			case 'K': key = optarg; break;
 			case 1: sim.ping_s = atoi(optarg); break;
@@ -246,8 +251,19 @@ main(int argc, char **argv)
 			3 * (ad == &coinbase_adapter) : 0;
 		ex->faults = faults;
 		ex->rng = sim.seed * 7919 + (uint64_t) sim.nex + 1;
+		ex->priv = calloc(1, sizeof(PrivState));
+		if (!ex->priv)
+		{
+			fprintf(stderr, "zvt-exsim: out of memory\n");
+			return 2;
+		}
 		sim.nex++;
 	}
 	free(copy);
+	if (accounts && priv_load_accounts(accounts, &err) < 0)
+	{
+		fprintf(stderr, "zvt-exsim: %s: %s\n", accounts, err);
+		return 2;
+	}
 	return server_run(admin_port, cert, key);
 }

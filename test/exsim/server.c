@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "exsim.h"
+#include "private.h"
 
 #include <libwebsockets.h>
 #include <signal.h>
@@ -793,6 +794,8 @@ admin_request(ExConn *c, const char *path, const char *args)
 			continue;
 		if (strcmp(path, "/fault") == 0)
 		{
+			if (url_arg(args, "drop_reply", v, sizeof(v)))
+				ex->priv->drop_reply = atoi(v);
 			if (url_arg(args, "drop_after", v, sizeof(v)))
 				ex->faults.drop_after = atol(v);
 			if (url_arg(args, "drop_every", v, sizeof(v)))
@@ -843,7 +846,10 @@ admin_request(ExConn *c, const char *path, const char *args)
 					ex->ad->shutdown_notice(ex, k);
 		}
 		else if (strcmp(path, "/reset") == 0)
+		{
 			memset(&ex->faults, 0, sizeof(ex->faults));
+			ex->priv->drop_reply = 0;
+		}
 		else if (strcmp(path, "/book") == 0)
 			return admin_book(ex, c, args);
 		else if (strcmp(path, "/stats") != 0)
@@ -884,6 +890,66 @@ conn_unlink(ExConn *c)
 			*pp = c->next;
 			break;
 		}
+}
+
+/*
+ * Answer the request c holds: the faults first, then the exchange's
+ * private (signed) endpoints, then its public ones (GET only).
+ */
+static int
+http_dispatch(struct lws *wsi, ExConn *c, Exchange *ex)
+{
+	const char *path = c->req_path;
+	const char *args = c->req_args;
+
+	if (!ex)
+		c->status = admin_request(c, path, args);
+	else if (ex->faults.rest_429 > 0 && ex->faults.rest_429_after <= 0)
+	{
+		ex->faults.rest_429--;
+		c->retry_after = 1;
+		c->status = ex->ad->rest(ex, c, "/__429", args);
+	}
+	else if (ex->faults.rest_5xx > 0)
+	{
+		ex->faults.rest_5xx--;
+		buf_reset(&c->body);
+		buf_add(&c->body, "{\"error\":\"service unavailable\"}", 31);
+		c->status = 503;
+	}
+	else if (ex->faults.rest_partial > 0)
+	{
+		/* 4 MB of JSON whitespace, and the last byte never comes */
+		static char pad[65536];
+
+		ex->faults.rest_partial--;
+		memset(pad, ' ', sizeof(pad));
+		buf_reset(&c->body);
+		for (int i = 0; i < 64; i++)
+			buf_add(&c->body, pad, sizeof(pad));
+		c->partial = true;
+		c->status = 200;
+	}
+	else
+	{
+		PrivRequest r = {wsi, c->req_method, path, args, c->req_body.data ? c->req_body.data : ""};
+
+		if (ex->faults.rest_429_after > 0)
+			ex->faults.rest_429_after--;
+		buf_add(&c->req_body, "", 1);	/* NUL-terminate the body */
+		r.body = c->req_body.data;
+		c->status = ex->ad->private_rest ? ex->ad->private_rest(ex, c, &r) : 0;
+		if (c->status == 0 && strcmp(c->req_method, "GET") != 0)
+		{
+			buf_add(&c->body, "{\"error\":\"not found\"}", 21);
+			c->status = 404;
+		}
+		else if (c->status == 0)
+			c->status = ex->ad->rest(ex, c, path, args);
+		if (c->drop_reply)
+			return -1;			/* the exchange acted; its answer is lost */
+	}
+	return http_respond(wsi, c);
 }
 
 static int
@@ -958,50 +1024,33 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 		case LWS_CALLBACK_HTTP:
 			memset(c, 0, sizeof(*c));
-			snprintf(path, sizeof(path), "%s", (const char *) in);
-			http_args(wsi, args, sizeof(args));
-			if (!ex)
-				c->status = admin_request(c, path, args);
-			else if (ex->faults.rest_429 > 0 && ex->faults.rest_429_after <= 0)
-			{
-				ex->faults.rest_429--;
-				c->retry_after = 1;
-				c->status = ex->ad->rest(ex, c, "/__429", args);
-			}
-			else if (ex->faults.rest_5xx > 0)
-			{
-				ex->faults.rest_5xx--;
-				buf_reset(&c->body);
-				buf_add(&c->body, "{\"error\":\"service unavailable\"}", 31);
-				c->status = 503;
-			}
-			else if (ex->faults.rest_partial > 0)
-			{
-				/* 4 MB of JSON whitespace, and the last byte never comes */
-				static char pad[65536];
+			snprintf(c->req_path, sizeof(c->req_path), "%s", (const char *) in);
+			http_args(wsi, c->req_args, sizeof(c->req_args));
+			strcpy(c->req_method, lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 ? "POST" :
+				   lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0 ? "DELETE" : "GET");
+			/* a POST is answered once its body (even an empty one) is in */
+			if (strcmp(c->req_method, "POST") == 0)
+				return 0;
+			return http_dispatch(wsi, c, ex);
 
-				ex->faults.rest_partial--;
-				memset(pad, ' ', sizeof(pad));
-				buf_reset(&c->body);
-				for (int i = 0; i < 64; i++)
-					buf_add(&c->body, pad, sizeof(pad));
-				c->partial = true;
-				c->status = 200;
-			}
-			else
-			{
-				if (ex->faults.rest_429_after > 0)
-					ex->faults.rest_429_after--;
-				c->status = ex->ad->rest(ex, c, path, args);
-			}
-			return http_respond(wsi, c);
+		case LWS_CALLBACK_HTTP_BODY:
+			if (c->req_body.len + len > 1024 * 1024)
+				return -1;
+			buf_add(&c->req_body, (const char *) in, len);
+			return 0;
+
+		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+			return http_dispatch(wsi, c, ex);
 
 		case LWS_CALLBACK_HTTP_WRITEABLE:
 			return http_write_body(wsi, c);
 
 		case LWS_CALLBACK_CLOSED_HTTP:
 			if (c)				/* no session data when TLS failed early */
+			{
 				buf_free(&c->body);
+				buf_free(&c->req_body);
+			}
 			break;
 
 		default:
@@ -1027,6 +1076,7 @@ sink_trade(void *arg, MkSymbol *s, const MkTrade *t)
 	record_trade(ex, s, t);
 	remember_trade(ex, symbol_index(ex, s), t);
 	ex->ad->on_trade(ex, s, t);
+	priv_on_trade(ex, symbol_index(ex, s), t);
 }
 
 static void

@@ -132,7 +132,12 @@ INSERT INTO reviewed VALUES
     ('_cancel_all(text, text, text)', 'zvt.cancel_all: a ledger call like it'),
     ('cancel_all(text, text, text)', 'roles that may use the account (checked by the body)'),
     ('_portfolio_row(text)', 'zvt.portfolio: a ledger call like it'),
-    ('portfolio(text)', 'roles that may use the account (checked by the body)');
+    ('portfolio(text)', 'roles that may use the account (checked by the body)'),
+
+    -- live trading (sql/57_live.sql, src/live/keys.c): ledger calls too
+    ('set_api_key(text, text, text, text)', 'an account''s owner only (checked by the body); secrets never come back'),
+    ('check_api_key(text)', 'roles that may use the account (checked by the body); returns the public face only'),
+    ('_api_key_list()', 'the zvt.api_keys view, for anyone: public columns of the caller''s own accounts'' keys');
 
 CREATE TEMP VIEW public_now AS
 SELECT p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')' AS fn

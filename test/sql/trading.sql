@@ -337,6 +337,14 @@ SELECT zvt.place_order('spot1', 'binance', 'TST-USDT', 'buy', 1, 'limit', price 
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT zvt.place_order('live1', 'binance', 'TST-USDT', 'buy', 1);                    -- 0A000
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- what the exchange has no native form for is named, before anything is written
+SELECT zvt.place_order('live1', 'binance', 'TST-USDT', 'sell', 1, 'trailing_stop', trail_pct => 2); -- 0A000
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.place_order('live1', 'binance', 'TST-USDT', 'buy', 1, 'stop', stop_price => 110); -- 0A000
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT zvt.place_order('live1', 'binance', 'TST-USDT', 'sell', 1, reduce_only => true); -- 0A000
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) AS live_orders FROM zvt.orders o JOIN zvt.accounts a USING (account_id) WHERE a.kind = 'live';
 SELECT zvt.place_order('perp1', 'binance', 'TST-USDT', 'buy', 1);                    -- 22023 other exchange
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind)
