@@ -157,6 +157,10 @@ indicators_LIBS = -lm
 risk_SRC = src/trading/risk.c
 backtest_metrics_SRC = src/backtest/metrics.c
 backtest_metrics_LIBS = -lm
+COMPRESS_SRC = src/compress/buf.c src/compress/delta.c src/compress/gorilla.c \
+	src/compress/decimal.c src/compress/dict.c src/compress/lz.c src/compress/batch.c
+compress_SRC = $(COMPRESS_SRC)
+compress_LIBS = -lz -lm
 http_request_SRC = src/http/request.c
 http_request_LIBS = -ljansson
 backtest_engine_SRC = src/backtest/engine.c
@@ -211,6 +215,13 @@ FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 20
 FUZZ_ADAPTERS = binance bybit okx coinbase
 FUZZ_BINS = $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_ADAPTERS))
+# other harnesses, each with its own seed corpus test/fuzz/corpus_<name>
+FUZZ_OTHERS = compress
+FUZZ_BINS += $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_OTHERS))
+
+test/fuzz/fuzz_compress.bin: test/fuzz/fuzz_compress.c $(COMPRESS_SRC) src/compress/codec.h src/compress/bits.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ test/fuzz/fuzz_compress.c $(COMPRESS_SRC) -lz -lm
 
 # one binary per adapter: the same harness with FUZZ_ADAPTER fixed
 test/fuzz/fuzz_%.bin: test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) src/feed/feed_event.h
@@ -218,14 +229,14 @@ test/fuzz/fuzz_%.bin: test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) src/feed/
 		-DFUZZ_ADAPTER=$(call fuzz_index,$*) -o $@ test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) -ljansson -lm
 fuzz_index = $(if $(filter binance,$1),0,$(if $(filter bybit,$1),1,$(if $(filter okx,$1),2,3)))
 
-# each adapter gets FUZZ_SECONDS/4 from the shared seed corpus
+# each harness gets FUZZ_SECONDS/4 from its seed corpus
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS)
-	@mkdir -p test/fuzz/work; rc=0; for a in $(FUZZ_ADAPTERS); do \
-		mkdir -p test/fuzz/work/$$a; \
+	@mkdir -p test/fuzz/work; rc=0; for a in $(FUZZ_ADAPTERS) $(FUZZ_OTHERS); do \
+		mkdir -p test/fuzz/work/$$a; c=test/fuzz/corpus; [ -d test/fuzz/corpus_$$a ] && c=test/fuzz/corpus_$$a; \
 		./test/fuzz/fuzz_$$a.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=4096 \
 			-print_final_stats=1 -artifact_prefix=test/fuzz/work/$$a- \
-			test/fuzz/work/$$a test/fuzz/corpus >test/fuzz/work/$$a.log 2>&1; r=$$?; \
+			test/fuzz/work/$$a $$c >test/fuzz/work/$$a.log 2>&1; r=$$?; \
 		echo "fuzz_$$a: $$(grep -m1 number_of_executed_units test/fuzz/work/$$a.log | sed 's/.*: *//') runs, exit $$r"; \
 		[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/$$a.log | head -5; rc=1; }; \
 	done; exit $$rc
