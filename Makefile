@@ -22,6 +22,18 @@ OBJS = \
 	src/storage/maintenance.o \
 	src/storage/restore.o \
 	src/storage/time_bucket.o \
+	src/compress/buf.o \
+	src/compress/delta.o \
+	src/compress/gorilla.o \
+	src/compress/decimal.o \
+	src/compress/dict.o \
+	src/compress/lz.o \
+	src/compress/batch.o \
+	src/compress/rows.o \
+	src/compress/store.o \
+	src/compress/tam.o \
+	src/compress/tam_write.o \
+	src/compress/compress.o \
 	src/feed/feed_normalize.o \
 	src/feed/instruments.o \
 	src/feed/instruments_sync.o \
@@ -72,7 +84,7 @@ OBJS = \
 	src/metrics/http.o \
 	src/metrics/collect.o \
 	src/metrics/worker.o
-SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread
+SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lz
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
@@ -115,6 +127,7 @@ include $(PGXS)
 # zvt's headers or this Makefile changes (the build is quick).
 ZVT_HEADERS = $(wildcard src/*.h src/*/*.h)
 $(OBJS) $(OBJS:.o=.bc): $(ZVT_HEADERS) Makefile
+
 
 # pg_regress runs in the database the harness made (and the workers serve),
 # with --use-existing so it never drops a database a worker is connected to.
@@ -161,6 +174,9 @@ COMPRESS_SRC = src/compress/buf.c src/compress/delta.c src/compress/gorilla.c \
 	src/compress/decimal.c src/compress/dict.c src/compress/lz.c src/compress/batch.c
 compress_SRC = $(COMPRESS_SRC)
 compress_LIBS = -lz -lm
+# inside zvt.so the codecs allocate with palloc (src/compress/bits.h)
+CODEC_OBJS = $(patsubst %.c,%.o,$(COMPRESS_SRC))
+$(CODEC_OBJS) $(CODEC_OBJS:.o=.bc): override CPPFLAGS += -DCZ_PALLOC
 http_request_SRC = src/http/request.c
 http_request_LIBS = -ljansson
 backtest_engine_SRC = src/backtest/engine.c

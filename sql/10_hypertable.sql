@@ -559,6 +559,9 @@ BEGIN
           FROM zvt.drop_chunks(rel, now() - h.retention);
     END IF;
 
+    -- compression policy (sql/12_compression.sql)
+    PERFORM zvt._compression_steps(rel);
+
     SELECT c.chunk INTO deflt FROM zvt._chunks(rel) c WHERE c.is_default;
     IF deflt IS NOT NULL THEN
         FOR b IN EXECUTE format(

@@ -33,6 +33,7 @@
 
 #include "base/export.h"
 #include "bus/bus.h"
+#include "compress/zc.h"
 #include "core/zvt_time.h"
 #include "feed/status.h"
 #include "launcher/launcher.h"
@@ -80,6 +81,8 @@ _PG_init(void)
 	zvt_define_gucs();
 	/* in every backend that loads zvt.so, preloaded or not (restore.c) */
 	restore_hook_init();
+	/* compressed chunks: their batches go with a dropped storage */
+	compress_hook_init();
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

@@ -6,8 +6,9 @@
  *
  * Bits are written most significant first into a CzBuf; the reader is
  * bounds-checked and reports running past the end instead of reading it.
- * Allocation goes through cz_malloc/cz_realloc/cz_free, which default to
- * the C library and may be defined before this header is included.
+ * Allocation goes through cz_malloc/cz_calloc/cz_realloc/cz_free: the C
+ * library by default, palloc in the current memory context when built
+ * into zvt.so (the Makefile defines CZ_PALLOC there).
  *
  *-------------------------------------------------------------------------
  */
@@ -18,7 +19,18 @@
 
 #include <stdlib.h>
 
-#ifndef cz_malloc
+#if defined(CZ_PALLOC)
+/* in the server: palloc in the current context (src/compress/rows.c) */
+extern void *zc_palloc(size_t n);
+extern void *zc_palloc0(size_t n);
+extern void *zc_repalloc(void *p, size_t n);
+extern void zc_pfree(void *p);
+
+#define cz_malloc(n)		zc_palloc(n)
+#define cz_calloc(n, s)		zc_palloc0((size_t) (n) * (s))
+#define cz_realloc(p, n)	zc_repalloc((p), (n))
+#define cz_free(p)			zc_pfree(p)
+#elif !defined(cz_malloc)
 #define cz_malloc(n)		malloc(n)
 #define cz_calloc(n, s)		calloc((n), (s))
 #define cz_realloc(p, n)	realloc((p), (n))

@@ -113,7 +113,12 @@ for rel in "$top"/sql/releases/zvt--*.sql; do
 	contents up_filled >"$work/before.rows"
 	q -d up_filled -c "ALTER EXTENSION zvt UPDATE" || fail "update a filled $v"
 	contents up_filled >"$work/after.rows"
-	diff -u "$work/before.rows" "$work/after.rows" >&2 || fail "the update changed the data of $v"
+	# every table keeps its rows; tables the update adds start empty
+	if grep -vxFf "$work/after.rows" "$work/before.rows" >/dev/null ||
+		grep -vxFf "$work/before.rows" "$work/after.rows" | grep -qv ' 0:-$'; then
+		diff -u "$work/before.rows" "$work/after.rows" >&2
+		fail "the update changed the data of $v"
+	fi
 	# its chunks are data, not catalog: leave them out
 	catalog up_filled | grep -v '_hyper_N_p[0-9]' >"$work/filled.cat"
 	diff -u "$work/fresh.cat" "$work/filled.cat" >&2 || fail "the catalog of a filled $v updated differs from a fresh $current"
