@@ -171,6 +171,16 @@ zc_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 		/* ANALYZE: every committed row */
 		snapshot = s->own_snapshot = RegisterSnapshot(GetLatestSnapshot());
 	}
+	else if (!IsMVCCSnapshot(snapshot))
+	{
+		/*
+		 * Index builds pass SnapshotAny, which would also return aborted
+		 * batches: take committed batches and this transaction's.  The
+		 * builder locks out writers, so every participant of a parallel
+		 * build sees the same batches.
+		 */
+		snapshot = SnapshotSelf;
+	}
 	s->base.rs_snapshot = snapshot;
 	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "zvt compressed scan",
 								   ALLOCSET_DEFAULT_SIZES);
@@ -213,7 +223,8 @@ zc_scan_end(TableScanDesc sscan)
 	MemoryContextDelete(s->cxt);
 	if (s->own_snapshot)
 		UnregisterSnapshot(s->own_snapshot);
-	if (sscan->rs_flags & SO_TEMP_SNAPSHOT)
+	if ((sscan->rs_flags & SO_TEMP_SNAPSHOT) && IsMVCCSnapshot(sscan->rs_snapshot) &&
+		s->own_snapshot == NULL)
 		UnregisterSnapshot(sscan->rs_snapshot);
 	pfree(s);
 }
@@ -502,10 +513,6 @@ zc_index_build_range_scan(Relation table_rel, Relation index_rel, struct IndexIn
 	bool		isnull[INDEX_MAX_KEYS];
 	double		reltuples = 0;
 
-	if (scan != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("parallel index builds on compressed chunks are not supported")));
 	estate = CreateExecutorState();
 	econtext = GetPerTupleExprContext(estate);
 	slot = table_slot_create(table_rel, NULL);
@@ -514,10 +521,16 @@ zc_index_build_range_scan(Relation table_rel, Relation index_rel, struct IndexIn
 
 	/*
 	 * The caller holds a lock that keeps writers out: every committed
-	 * batch, and this transaction's, is in the index.
+	 * batch, and this transaction's, is in the index.  A parallel build
+	 * passes its participant's scan (its SnapshotAny becomes SnapshotSelf
+	 * in zc_scan_begin).
 	 */
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = table_beginscan_strat(table_rel, snapshot, 0, NULL, true, false);
+	snapshot = NULL;
+	if (scan == NULL)
+	{
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+		scan = table_beginscan_strat(table_rel, snapshot, 0, NULL, true, false);
+	}
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -529,7 +542,8 @@ zc_index_build_range_scan(Relation table_rel, Relation index_rel, struct IndexIn
 		reltuples += 1;
 	}
 	table_endscan(scan);
-	UnregisterSnapshot(snapshot);
+	if (snapshot)
+		UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);
 	FreeExecutorState(estate);
 	index_info->ii_ExpressionsState = NIL;
