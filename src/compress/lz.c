@@ -20,7 +20,6 @@
  */
 #include "compress/bits.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -28,6 +27,7 @@
 #define CZ_ZLIB_LEVEL	3
 
 static bool parse_canonical_int(const uint8_t *p, uint32_t len, int64_t *v);
+static int	format_int(char *out, int64_t v);
 
 /* Appends varint len + zlib(in) to out; CZ_OK or CZ_ERR_NOMEM. */
 CzStatus
@@ -194,6 +194,27 @@ parse_canonical_int(const uint8_t *p, uint32_t len, int64_t *v)
 	return true;
 }
 
+/* v in decimal at out (at most 20 bytes, no terminator); returns the length */
+static int
+format_int(char *out, int64_t v)
+{
+	char		tmp[20];
+	uint64_t	mag = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
+	int			n = 0,
+				len = 0;
+
+	do
+	{
+		tmp[n++] = (char) ('0' + mag % 10);
+		mag /= 10;
+	} while (mag);
+	if (v < 0)
+		out[len++] = '-';
+	while (n > 0)
+		out[len++] = tmp[--n];
+	return len;
+}
+
 /* Appends the intstr encoding; CZ_ERR_UNFIT when a value is not one. */
 CzStatus
 intstr_encode(const uint8_t *const *ptr, const uint32_t *len, uint32_t n, CzBuf *out)
@@ -243,7 +264,7 @@ intstr_decode(const uint8_t *in, size_t len, uint32_t n,
 	}
 	for (i = 0; i < n; i++)
 	{
-		int			w = snprintf((char *) a + pos, 21, "%lld", (long long) v[i]);
+		int			w = format_int((char *) a + pos, v[i]);
 
 		off[i] = pos;
 		vlen[i] = (uint32_t) w;

@@ -575,8 +575,9 @@ zc_relation_toast_am(Relation rel)
 
 /*
  * Planner sizes: ANALYZE's row count when there is one, else what the
- * batch count suggests; two pages a batch (about what a batch of 1000
- * trades takes), so that big chunks get parallel scans.
+ * batch count suggests; ten pages a batch, about what its rows would take
+ * on heap pages: decoding a batch costs about what reading them would,
+ * and big chunks get as many parallel workers as they would uncompressed.
  */
 static void
 zc_relation_estimate_size(Relation rel, int32 *attr_widths, BlockNumber *pages,
@@ -585,7 +586,7 @@ zc_relation_estimate_size(Relation rel, int32 *attr_widths, BlockNumber *pages,
 	ZcMeta		meta;
 
 	zc_meta_read(rel, &meta);
-	*pages = Max(1, Min((uint64) meta.next_seq * 2, (uint64) MaxBlockNumber));
+	*pages = Max(1, Min((uint64) meta.next_seq * 10, (uint64) MaxBlockNumber));
 	*allvisfrac = 0;
 	if (rel->rd_rel->reltuples >= 0)
 		*tuples = rel->rd_rel->reltuples;
