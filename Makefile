@@ -26,6 +26,18 @@ OBJS = \
 	src/storage/rollup.o \
 	src/storage/rollup_refresh.o \
 	src/storage/ohlcv.o \
+	src/compress/buf.o \
+	src/compress/delta.o \
+	src/compress/gorilla.o \
+	src/compress/decimal.o \
+	src/compress/dict.o \
+	src/compress/lz.o \
+	src/compress/batch.o \
+	src/compress/rows.o \
+	src/compress/store.o \
+	src/compress/tam.o \
+	src/compress/tam_write.o \
+	src/compress/compress.o \
 	src/feed/feed_normalize.o \
 	src/feed/instruments.o \
 	src/feed/instruments_sync.o \
@@ -121,7 +133,7 @@ OBJS = \
 	src/live/keys.o \
 	src/live/keys_view.o \
 	src/live/route.o
-SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis -lcrypto
+SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis -lcrypto -lz
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
@@ -164,6 +176,7 @@ include $(PGXS)
 # zvt's headers or this Makefile changes (the build is quick).
 ZVT_HEADERS = $(wildcard src/*.h src/*/*.h)
 $(OBJS) $(OBJS:.o=.bc): $(ZVT_HEADERS) Makefile
+
 
 # pg_regress runs in the database the harness made (and the workers serve),
 # with --use-existing so it never drops a database a worker is connected to.
@@ -210,6 +223,13 @@ indicators_LIBS = -lm
 risk_SRC = src/trading/risk.c
 backtest_metrics_SRC = src/backtest/metrics.c
 backtest_metrics_LIBS = -lm
+COMPRESS_SRC = src/compress/buf.c src/compress/delta.c src/compress/gorilla.c \
+	src/compress/decimal.c src/compress/dict.c src/compress/lz.c src/compress/batch.c
+compress_SRC = $(COMPRESS_SRC)
+compress_LIBS = -lz -lm
+# inside zvt.so the codecs allocate with palloc (src/compress/bits.h)
+CODEC_OBJS = $(patsubst %.c,%.o,$(COMPRESS_SRC))
+$(CODEC_OBJS) $(CODEC_OBJS:.o=.bc): override CPPFLAGS += -DCZ_PALLOC
 http_request_SRC = src/http/request.c
 http_request_LIBS = -ljansson
 http_jwt_SRC = src/http/jwt.c
@@ -299,6 +319,13 @@ FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 20
 FUZZ_ADAPTERS = binance bybit okx coinbase
 FUZZ_BINS = $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_ADAPTERS))
+# other harnesses, each with its own seed corpus test/fuzz/corpus_<name>
+FUZZ_OTHERS = compress book
+FUZZ_BINS += $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_OTHERS))
+
+test/fuzz/fuzz_compress.bin: test/fuzz/fuzz_compress.c $(COMPRESS_SRC) src/compress/codec.h src/compress/bits.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ test/fuzz/fuzz_compress.c $(COMPRESS_SRC) -lz -lm
 
 # one binary per adapter: the same harness with FUZZ_ADAPTER fixed
 test/fuzz/fuzz_%.bin: test/fuzz/fuzz_feed_parsers.c $(FEED_PARSER_SRC) src/feed/feed_event.h
@@ -311,25 +338,17 @@ test/fuzz/fuzz_book.bin: test/fuzz/fuzz_book.c src/book/book.c src/book/sync.c s
 	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ test/fuzz/fuzz_book.c src/book/book.c src/book/sync.c
 
-# each adapter gets FUZZ_SECONDS/4 from the shared seed corpus (the book engine
-# as long again, from its own corpus)
+# each harness gets FUZZ_SECONDS/4 from its seed corpus
 .PHONY: fuzz
-fuzz: $(FUZZ_BINS) test/fuzz/fuzz_book.bin
-	@mkdir -p test/fuzz/work; rc=0; for a in $(FUZZ_ADAPTERS); do \
-		mkdir -p test/fuzz/work/$$a; \
+fuzz: $(FUZZ_BINS)
+	@mkdir -p test/fuzz/work; rc=0; for a in $(FUZZ_ADAPTERS) $(FUZZ_OTHERS); do \
+		mkdir -p test/fuzz/work/$$a; c=test/fuzz/corpus; [ -d test/fuzz/corpus_$$a ] && c=test/fuzz/corpus_$$a; \
 		./test/fuzz/fuzz_$$a.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=4096 \
 			-print_final_stats=1 -artifact_prefix=test/fuzz/work/$$a- \
-			test/fuzz/work/$$a test/fuzz/corpus >test/fuzz/work/$$a.log 2>&1; r=$$?; \
+			test/fuzz/work/$$a $$c >test/fuzz/work/$$a.log 2>&1; r=$$?; \
 		echo "fuzz_$$a: $$(grep -m1 number_of_executed_units test/fuzz/work/$$a.log | sed 's/.*: *//') runs, exit $$r"; \
 		[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/$$a.log | head -5; rc=1; }; \
-	done; \
-	mkdir -p test/fuzz/work/book; \
-	./test/fuzz/fuzz_book.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=4096 \
-		-print_final_stats=1 -artifact_prefix=test/fuzz/work/book- \
-		test/fuzz/work/book test/fuzz/corpus_book >test/fuzz/work/book.log 2>&1; r=$$?; \
-	echo "fuzz_book: $$(grep -m1 number_of_executed_units test/fuzz/work/book.log | sed 's/.*: *//') runs, exit $$r"; \
-	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/book.log | head -5; rc=1; }; \
-	exit $$rc
+	done; exit $$rc
 EXTRA_CLEAN += test/fuzz/*.bin test/fuzz/work
 
 # PostgREST's query-string grammar (src/http/grammar.c), seeded from

@@ -587,6 +587,9 @@ BEGIN
           FROM zvt.drop_chunks(rel, now() - h.retention);
     END IF;
 
+    -- compression policy (sql/12_compression.sql)
+    PERFORM zvt._compression_steps(rel);
+
     -- the rows waiting in the default partition, earliest first: each
     -- _ensure_chunk moves the rows of its chunk's range, so the next
     -- earliest row lies past it (a chunk cut to fit beside one of an older

@@ -35,6 +35,7 @@
 #include "book/store.h"
 #include "bus/bus.h"
 #include "bus/events.h"
+#include "compress/zc.h"
 #include "core/zvt_time.h"
 #include "feed/backfill.h"
 #include "feed/status.h"
@@ -118,6 +119,8 @@ _PG_init(void)
 	zvt_define_gucs();
 	/* in every backend that loads zvt.so, preloaded or not (restore.c) */
 	restore_hook_init();
+	/* compressed chunks: their batches go with a dropped storage */
+	compress_hook_init();
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

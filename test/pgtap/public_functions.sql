@@ -50,6 +50,20 @@ INSERT INTO reviewed VALUES
     ('maintenance_status()', 'anyone: the maintenance worker''s counters'),
     ('_on_sql_drop()', 'the zvt_sql_drop event trigger only: event trigger functions cannot be called, and only superusers make event triggers'),
 
+    -- compressed chunks (sql/12_compression.sql, src/compress/compress.c)
+    -- checks that the caller has the hypertable owner's privileges, then
+    -- rewrites as the owner under SECURITY_RESTRICTED_OPERATION
+    ('_rewrite_chunk(regclass, boolean, name[], text)', 'compress_chunk and decompress_chunk, as the caller'),
+    ('_compressed_stats(regclass)', 'the zvt.chunks view, for anyone: answers only for chunks the caller may SELECT'),
+    ('_default_segment_by(regclass)', 'compress_chunk and add_compression_policy: reads the catalogs only'),
+    ('compress_chunk(regclass)', 'hypertable owners (checked by _rewrite_chunk); the maintenance worker as the owner'),
+    ('decompress_chunk(regclass)', 'hypertable owners (checked by _rewrite_chunk)'),
+    ('_check_compression_settings(regclass, name[], text)', 'add_compression_policy, as the caller: reads the catalogs only'),
+    ('add_compression_policy(regclass, interval, name[], text, boolean)', 'hypertable owners: zvt._compression_settings row-level security'),
+    ('remove_compression_policy(regclass, boolean)', 'hypertable owners: zvt._compression_settings row-level security'),
+    ('_compression_steps(regclass)', '_maintenance_steps, as the table''s owner: compress_chunk checks'),
+    ('_on_sql_drop_compressed()', 'the zvt_sql_drop_compressed event trigger only'),
+
     -- market data (sql/20_market.sql)
     ('_check_exchange(text)', 'zvt''s functions, as the caller: reads zvt.exchanges (public)'),
     ('_instrument_id(text, text)', 'zvt''s functions, as the caller: reads zvt.instruments (public)'),

@@ -1,0 +1,263 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/compress/tam_write.c
+ *	  The writing and storage callbacks of the zvt_compressed access method
+ *	  (tam.c holds the routine and the reading side).
+ *
+ * INSERT and COPY store their rows as late batches, one batch-table row
+ * per statement row or per COPY buffer (ZC_BATCH_ROWS rows at most), with
+ * index entries made by the executor like any insert; INSERT ... ON
+ * CONFLICT inserts the batch row speculatively, so unique checks and
+ * their waits work as on heap.  UPDATE, DELETE and row locks stop with
+ * 0A000 naming the chunk and zvt.decompress_chunk.  The storage callbacks
+ * keep the metapage in step with the relation's files: a new storage gets
+ * a new metapage, TRUNCATE deletes the old storage's batches in its
+ * transaction, SET TABLESPACE copies the metapage, and CLUSTER and
+ * VACUUM FULL are refused (compress_chunk rewrites instead).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/multixact.h"
+#include "access/tableam.h"
+#include "catalog/storage.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/predicate.h"
+#include "storage/smgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "compress/zc.h"
+#include "compress/tam.h"
+
+static void insert_rows(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid,
+						uint32 spec_token);
+static void refuse(Relation rel, const char *what) pg_attribute_noreturn();
+
+/* the last speculative insertion, for complete_speculative */
+static Oid	spec_relid = InvalidOid;
+static ItemPointerData spec_tid;
+static ItemPointerData spec_side_tid;
+
+/* 0A000 for a write a compressed chunk cannot do, naming the way out */
+static void
+refuse(Relation rel, const char *what)
+{
+	char	   *name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												  RelationGetRelationName(rel));
+
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot %s rows of compressed chunk %s", what, name),
+			 errdetail("A compressed chunk keeps its rows in read-only batches; INSERT and COPY into it work."),
+			 errhint("Decompress the chunk first: SELECT zvt.decompress_chunk('%s');", name)));
+}
+
+/* ----------------------------------------------------------------
+ *		Writing
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Stores slots as late batches (ZC_BATCH_ROWS rows at most each), one
+ * batch-table row each, and sets each slot's TID.  spec_token != 0: one
+ * slot, inserted speculatively.
+ */
+static void
+insert_rows(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid, uint32 spec_token)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "zvt compressed insert",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ZcBuilder	b;
+	ZcSide		side;
+	ZcMeta		meta;
+	int			done = 0;
+
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+	zc_meta_read(rel, &meta);
+	zc_builder_init(&b, RelationGetDescr(rel), cxt);
+	zc_side_open(&side, RowExclusiveLock);
+	while (done < nslots)
+	{
+		int			n = Min(nslots - done, ZC_BATCH_ROWS);
+		uint32		seq;
+		bytea	   *batch;
+		ItemPointerData side_tid;
+
+		for (int i = 0; i < n; i++)
+			zc_builder_add(&b, slots[done + i]);
+		batch = zc_builder_finish(&b);
+		seq = zc_meta_next_seqs(rel, 1);
+		zc_side_insert(&side, meta.storage_id, seq, n, true, batch, cid, spec_token, &side_tid);
+		for (int i = 0; i < n; i++)
+		{
+			ItemPointerSet(&slots[done + i]->tts_tid, seq, (OffsetNumber) (i + 1));
+			slots[done + i]->tts_tableOid = RelationGetRelid(rel);
+		}
+		if (spec_token != 0)
+		{
+			spec_relid = RelationGetRelid(rel);
+			spec_tid = slots[0]->tts_tid;
+			spec_side_tid = side_tid;
+		}
+		done += n;
+	}
+	zc_side_close(&side);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	pgstat_count_heap_insert(rel, nslots);
+}
+
+void
+zc_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
+				BulkInsertState bistate)
+{
+	insert_rows(rel, &slot, 1, cid, 0);
+}
+
+void
+zc_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
+							int options, BulkInsertState bistate, uint32 specToken)
+{
+	insert_rows(rel, &slot, 1, cid, specToken);
+}
+
+void
+zc_tuple_complete_speculative(Relation rel, TupleTableSlot *slot, uint32 specToken,
+							  bool succeeded)
+{
+	ZcSide		side;
+
+	if (spec_relid != RelationGetRelid(rel) || !ItemPointerEquals(&spec_tid, &slot->tts_tid))
+		elog(ERROR, "no speculative insertion into \"%s\" to complete",
+			 RelationGetRelationName(rel));
+	zc_side_open(&side, RowExclusiveLock);
+	if (succeeded)
+		heap_finish_speculative(side.rel, &spec_side_tid);
+	else
+		heap_abort_speculative(side.rel, &spec_side_tid);
+	zc_side_close(&side);
+	spec_relid = InvalidOid;
+}
+
+void
+zc_multi_insert(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid,
+				int options, BulkInsertState bistate)
+{
+	insert_rows(rel, slots, nslots, cid, 0);
+}
+
+TM_Result
+zc_tuple_delete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
+				Snapshot crosscheck, bool wait, TM_FailureData *tmfd, bool changingPart)
+{
+	refuse(rel, changingPart ? "move" : "delete");
+}
+
+TM_Result
+zc_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid,
+				Snapshot snapshot, Snapshot crosscheck, bool wait, TM_FailureData *tmfd,
+				LockTupleMode *lockmode, bool *update_indexes)
+{
+	refuse(rel, "update");
+}
+
+TM_Result
+zc_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot,
+			  CommandId cid, LockTupleMode mode, LockWaitPolicy wait_policy, uint8 flags,
+			  TM_FailureData *tmfd)
+{
+	refuse(rel, "lock");
+}
+
+void
+zc_finish_bulk_insert(Relation rel, int options)
+{
+}
+
+/* ----------------------------------------------------------------
+ *		Storage
+ * ----------------------------------------------------------------
+ */
+
+void
+zc_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode, char persistence,
+							 TransactionId *freezeXid, MultiXactId *minmulti)
+{
+	SMgrRelation srel;
+
+	if (persistence != RELPERSISTENCE_PERMANENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("compressed chunks must be permanent tables")));
+	/* rows live elsewhere: no transaction ids here to freeze */
+	*freezeXid = InvalidTransactionId;
+	*minmulti = InvalidMultiXactId;
+
+	/*
+	 * TRUNCATE gives the relation a new storage: the old one's batches go,
+	 * in this transaction (a new relation has no old storage).
+	 */
+	if (!RelFileNodeEquals(rel->rd_node, *newrnode) &&
+		smgrexists(RelationGetSmgr(rel), MAIN_FORKNUM) &&
+		RelationGetNumberOfBlocks(rel) > 0)
+	{
+		ZcMeta		meta;
+
+		zc_meta_read(rel, &meta);
+		zc_side_delete_storage(meta.storage_id);
+	}
+	srel = RelationCreateStorage(*newrnode, persistence, true);
+	zc_meta_create(srel);
+	smgrclose(srel);
+}
+
+void
+zc_relation_nontransactional_truncate(Relation rel)
+{
+	ZcMeta		meta;
+
+	/* the relation was made in this transaction: its batches too */
+	zc_meta_read(rel, &meta);
+	zc_side_delete_storage(meta.storage_id);
+	RelationTruncate(rel, 0);
+	zc_meta_create(RelationGetSmgr(rel));
+}
+
+/* ALTER TABLE SET TABLESPACE: the metapage moves, the batches stay */
+void
+zc_relation_copy_data(Relation rel, const RelFileNode *newrnode)
+{
+	SMgrRelation dst = RelationCreateStorage(*newrnode, rel->rd_rel->relpersistence, true);
+
+	RelationCopyStorage(RelationGetSmgr(rel), dst, MAIN_FORKNUM, rel->rd_rel->relpersistence);
+	RelationDropStorage(rel);
+	smgrclose(dst);
+}
+
+void
+zc_relation_copy_for_cluster(Relation OldTable, Relation NewTable, Relation OldIndex,
+							 bool use_sort, TransactionId OldestXmin,
+							 TransactionId *xid_cutoff, MultiXactId *multi_cutoff,
+							 double *num_tuples, double *tups_vacuumed,
+							 double *tups_recently_dead)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot CLUSTER or VACUUM FULL compressed chunk \"%s\"",
+					RelationGetRelationName(OldTable)),
+			 errhint("zvt.compress_chunk rewrites a compressed chunk and merges its late batches.")));
+}
+
+void
+zc_relation_vacuum(Relation rel, struct VacuumParams *params, BufferAccessStrategy bstrategy)
+{
+	/* nothing here to vacuum: zvt._compressed_batches is vacuumed on its own */
+}
+

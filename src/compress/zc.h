@@ -1,0 +1,119 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/compress/zc.h
+ *	  What the PostgreSQL glue of compressed chunks shares: the metapage,
+ *	  the batch table, rows to and from batches, and the pending
+ *	  compression.
+ *
+ * A compressed chunk is a table of access method zvt_compressed (tam.c).
+ * Its own storage holds one page, the metapage (store.c): a random
+ * storage id naming this incarnation of the storage and the next batch
+ * number.  Its rows live in zvt._compressed_batches as batches (codec.h)
+ * keyed by (storage id, seq); a row's TID is (seq, row + 1).  Batch
+ * numbers are never reused within a storage, so an index entry never
+ * points at another row than the one it was made for.
+ *
+ * Wording: "batch" is one row of zvt._compressed_batches (up to
+ * ZC_BATCH_ROWS chunk rows); "late" batches are those written by INSERT or
+ * COPY into an already compressed chunk, merged by the next compression.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZVT_COMPRESS_ZC_H
+#define ZVT_COMPRESS_ZC_H
+
+#include "access/tupdesc.h"
+#include "executor/tuptable.h"
+#include "storage/lockdefs.h"
+#include "utils/relcache.h"
+#include "utils/snapshot.h"
+
+#include "compress/codec.h"
+
+/* rows per batch the compressor cuts (CZ_MAX_ROWS bounds what it reads) */
+#define ZC_BATCH_ROWS	1000
+
+/* columns of zvt._compressed_batches */
+#define ZC_SIDE_NATTS		5
+#define ZC_SIDE_STORAGE		1
+#define ZC_SIDE_SEQ			2
+#define ZC_SIDE_NROWS		3
+#define ZC_SIDE_LATE		4
+#define ZC_SIDE_BATCH		5
+
+/* contents of block 0 of a compressed chunk's storage */
+typedef struct ZcMeta
+{
+	uint32		magic;			/* ZC_META_MAGIC */
+	uint32		version;		/* 1 */
+	int64		storage_id;		/* random, > 0, fixed at creation */
+	uint32		next_seq;		/* next batch number; only grows */
+} ZcMeta;
+
+#define ZC_META_MAGIC	0x5A564331
+
+/* the batch table, opened (RowExclusiveLock or AccessShareLock) */
+typedef struct ZcSide
+{
+	Relation	rel;
+	Relation	idx;			/* its primary key (storage_id, seq) */
+	struct IndexInfo *idxinfo;
+	LOCKMODE	lockmode;
+} ZcSide;
+
+/* a decoded batch, its rows made into datums on demand */
+typedef struct ZcReader
+{
+	bool		loaded;
+	uint32		seq;
+	CzBatch		batch;
+	MemoryContext cxt;			/* the decoded arrays; reset per batch */
+	MemoryContext rowcxt;		/* the datums of the row last stored */
+} ZcReader;
+
+/* rows collected for one batch */
+typedef struct ZcBuilder
+{
+	TupleDesc	desc;
+	uint32		n;
+	CzKind	   *kind;			/* per attribute */
+	int64	  **i64;			/* per attribute, ZC_BATCH_ROWS entries */
+	double	  **f8;
+	const uint8 ***ptr;
+	uint32	  **len;
+	bool	  **isnull;
+	MemoryContext cxt;			/* the copies of by-reference values */
+} ZcBuilder;
+
+struct SMgrRelationData;
+
+/* in store.c */
+extern void zc_meta_create(struct SMgrRelationData *srel);
+extern void zc_meta_read(Relation rel, ZcMeta *meta);
+extern uint32 zc_meta_next_seqs(Relation rel, uint32 count);
+extern Oid	zc_side_relid(bool missing_ok);
+extern void zc_side_open(ZcSide *side, LOCKMODE mode);
+extern void zc_side_close(ZcSide *side);
+extern void zc_side_insert(ZcSide *side, int64 storage_id, uint32 seq, int32 nrows,
+						   bool late, bytea *batch, CommandId cid,
+						   uint32 spec_token, ItemPointer side_tid);
+extern bool zc_side_find(ZcSide *side, int64 storage_id, uint32 seq, ItemPointer side_tid);
+extern bytea *zc_side_batch(ZcSide *side, HeapTuple tup, uint32 *seq);
+extern int64 zc_side_delete_storage(int64 storage_id);
+
+/* in rows.c */
+extern void zc_builder_init(ZcBuilder *b, TupleDesc desc, MemoryContext parent);
+extern void zc_builder_add(ZcBuilder *b, TupleTableSlot *slot);
+extern bytea *zc_builder_finish(ZcBuilder *b);
+extern void zc_reader_init(ZcReader *r, MemoryContext parent);
+extern void zc_reader_load(ZcReader *r, Relation rel, uint32 seq, bytea *batch);
+extern void zc_reader_store(ZcReader *r, Relation rel, uint32 row, TupleTableSlot *slot);
+
+/* in tam.c */
+extern bool zc_is_compressed(Relation rel);
+extern Oid	zc_am_oid(bool missing_ok);
+
+/* in compress.c */
+extern void compress_hook_init(void);
+
+#endif							/* ZVT_COMPRESS_ZC_H */
