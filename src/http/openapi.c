@@ -27,6 +27,7 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "http/api.h"
 #include "http/schema.h"
 #include "miscadmin.h"
@@ -313,8 +314,8 @@ common_parameters(void)
 void
 http_api_openapi(const HttpRequest *req, HttpResponse *resp)
 {
-	const ApiSchema *s = api_schema_get();
-	const char *schema = s->nschemas ? s->schemas[0] : "";
+	const ApiSchema *s;
+	const char *schema;
 	const char *h = http_request_header(req, "accept-profile");
 	Oid			role = GetUserId();
 	json_t	   *doc,
@@ -323,6 +324,11 @@ http_api_openapi(const HttpRequest *req, HttpResponse *resp)
 			   *params;
 	char	   *text;
 
+	/* callable on its own too: the cache reads the catalogs through SPI */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	s = api_schema_get();
+	schema = s->nschemas ? s->schemas[0] : "";
 	if (h && api_schema_exposed(s, h))
 		schema = h;
 	paths = json_object();
@@ -354,6 +360,7 @@ http_api_openapi(const HttpRequest *req, HttpResponse *resp)
 					"paths", paths, "definitions", defs, "parameters", params);
 	text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(doc);
+	SPI_finish();
 	resp->status = 200;
 	http_response_header(resp, "Content-Type", "application/openapi+json; charset=utf-8", true);
 	http_response_body(resp, text, strlen(text));
