@@ -237,6 +237,8 @@ add_func(json_t *paths, const ApiFunc *f, Oid role)
 	}
 	for (int i = 0; i < f->nargs; i++)
 	{
+		if (f->args[i].name[0] == '\0')
+			continue;			/* a single unnamed json argument: the whole body */
 		json_object_set_new(props, f->args[i].name, type_schema(f->args[i].typid, f->args[i].typname));
 		if (!f->args[i].has_default)
 			json_array_append_new(required, json_string(f->args[i].name));
@@ -263,7 +265,11 @@ add_func(json_t *paths, const ApiFunc *f, Oid role)
 
 		for (int i = 0; i < f->nargs; i++)
 		{
-			json_t	   *p = json_pack("{s:s, s:s, s:b}", "name", f->args[i].name, "in", "query",
+			json_t	   *p;
+
+			if (f->args[i].name[0] == '\0')
+				continue;
+			p = json_pack("{s:s, s:s, s:b}", "name", f->args[i].name, "in", "query",
 									  "required", !f->args[i].has_default);
 
 			json_object_update(p, type_schema(f->args[i].typid, f->args[i].typname));
