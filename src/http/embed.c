@@ -14,6 +14,8 @@
 #include "postgres.h"
 
 #include "http/api_int.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 
@@ -126,6 +128,24 @@ no_relationship(ApiCtx *ctx, ApiNode *parent, GrSelect *it)
 			names[n++] = s->fks[i].to->name;
 		if (s->fks[i].to == parent->rel)
 			names[n++] = s->fks[i].from->name;
+	}
+	/* the hint never names a relation the role may not use */
+	{
+		int			m = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			const ApiRel *r = NULL;
+
+			for (int j = 0; j < s->nrels && r == NULL; j++)
+				if (strcmp(s->rels[j]->name, names[i]) == 0 &&
+					strcmp(s->rels[j]->schema, parent->rel->schema) == 0)
+					r = s->rels[j];
+			if (r == NULL || pg_class_aclcheck(r->oid, GetUserId(),
+											   ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE) == ACLCHECK_OK)
+				names[m++] = names[i];
+		}
+		n = m;
 	}
 	for (int i = 0; i < n; i++)
 		known = known || strcmp(names[i], it->relation) == 0;
