@@ -26,6 +26,8 @@
 #include "nodes/nodes.h"
 #include "http/api.h"
 #include "http/api_int.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -502,8 +504,11 @@ table_not_found(ApiCtx *ctx, const char *name)
 	int			n = 0;
 	const char *best;
 
+	/* suggest only what the role may use: a hint never names the others */
 	for (int i = 0; i < ctx->cache->nrels; i++)
-		if (strcmp(ctx->cache->rels[i]->schema, ctx->schema) == 0)
+		if (strcmp(ctx->cache->rels[i]->schema, ctx->schema) == 0 &&
+			pg_class_aclcheck(ctx->cache->rels[i]->oid, GetUserId(),
+							  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE) == ACLCHECK_OK)
 			names[n++] = ctx->cache->rels[i]->name;
 	best = api_fuzzy(name, names, n);
 	return api_fail(ctx, 404, "PGRST205",

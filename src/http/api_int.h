@@ -59,6 +59,8 @@ typedef struct ApiNode
 	bool		star;			/* items NULL or contains * */
 	const ApiFk *fk;			/* embedding: the key joining it to parent */
 	bool		to_one;			/* many-to-one (fk->from is the parent) */
+	const ApiFk *junction_fk;	/* many-to-many: the junction's key to the
+								 * parent (fk is its key to this one) */
 	bool		inner;
 	bool		spread;
 	struct ApiNode *parent;

@@ -304,6 +304,25 @@ join_cond(Sql *sql, ApiNode *child)
 	const ApiFk *fk = child->fk;
 	const ApiNode *p = child->parent;
 
+	if (child->junction_fk)
+	{
+		/* many-to-many: a junction row links parent and child */
+		const ApiFk *ja = child->junction_fk;
+
+		appendStringInfoString(&sql->text, "EXISTS (SELECT 1 FROM ");
+		sql_rel(sql, ja->from);
+		appendStringInfo(&sql->text, " _j%d WHERE ", child->alias);
+		for (int i = 0; i < ja->ncols; i++)
+			appendStringInfo(&sql->text, "%s_j%d.%s = _t%d.%s", i ? " AND " : "", child->alias,
+							 quote_identifier(ja->from->cols[ja->from_cols[i]].name), p->alias,
+							 quote_identifier(ja->to->cols[ja->to_cols[i]].name));
+		for (int i = 0; i < fk->ncols; i++)
+			appendStringInfo(&sql->text, " AND _j%d.%s = _t%d.%s", child->alias,
+							 quote_identifier(fk->from->cols[fk->from_cols[i]].name), child->alias,
+							 quote_identifier(fk->to->cols[fk->to_cols[i]].name));
+		appendStringInfoChar(&sql->text, ')');
+		return;
+	}
 	for (int i = 0; i < fk->ncols; i++)
 	{
 		const char *ccol = child->to_one ? fk->to->cols[fk->to_cols[i]].name

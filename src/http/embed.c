@@ -14,6 +14,8 @@
 #include "postgres.h"
 
 #include "http/api_int.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 
@@ -127,6 +129,24 @@ no_relationship(ApiCtx *ctx, ApiNode *parent, GrSelect *it)
 		if (s->fks[i].to == parent->rel)
 			names[n++] = s->fks[i].from->name;
 	}
+	/* the hint never names a relation the role may not use */
+	{
+		int			m = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			const ApiRel *r = NULL;
+
+			for (int j = 0; j < s->nrels && r == NULL; j++)
+				if (strcmp(s->rels[j]->name, names[i]) == 0 &&
+					strcmp(s->rels[j]->schema, parent->rel->schema) == 0)
+					r = s->rels[j];
+			if (r == NULL || pg_class_aclcheck(r->oid, GetUserId(),
+											   ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE) == ACLCHECK_OK)
+				names[m++] = names[i];
+		}
+		n = m;
+	}
 	for (int i = 0; i < n; i++)
 		known = known || strcmp(names[i], it->relation) == 0;
 	best = known ? NULL : api_fuzzy(it->relation, names, n);
@@ -139,6 +159,83 @@ no_relationship(ApiCtx *ctx, ApiNode *parent, GrSelect *it)
 							 node_label(parent), it->relation),
 					details,
 					best ? psprintf("Perhaps you meant '%s' instead of '%s'.", best, it->relation) : NULL);
+}
+
+/*
+ * Many-to-many through a junction: a relation J with a key to the parent
+ * and another to the target (films and actors through roles).  NULL when
+ * there is none (ctx->err untouched) or several (PGRST201 in ctx->err).
+ */
+static ApiNode *
+many_to_many(ApiCtx *ctx, ApiNode *parent, GrSelect *it)
+{
+	const ApiSchema *s = ctx->cache;
+	const ApiFk *fa = NULL,
+			   *fb = NULL;
+	int			n = 0;
+	StringInfoData det,
+				hint;
+	ApiNode    *child;
+
+	initStringInfo(&det);
+	initStringInfo(&hint);
+	for (int i = 0; i < s->nfks; i++)
+		for (int j = 0; j < s->nfks; j++)
+		{
+			const ApiFk *a = &s->fks[i];
+			const ApiFk *b = &s->fks[j];
+
+			if (i == j || a->from != b->from || a->to != parent->rel ||
+				strcmp(b->to->name, it->relation) != 0 ||
+				strcmp(b->to->schema, ctx->schema) != 0 || a->from == parent->rel)
+				continue;
+			if (it->hint && strcmp(it->hint, a->from->name) != 0 &&
+				strcmp(it->hint, a->conname) != 0 && strcmp(it->hint, b->conname) != 0)
+				continue;
+			if (n++ == 0)
+			{
+				fa = a;
+				fb = b;
+			}
+			appendStringInfo(&det, "%s{\"cardinality\":\"many-to-many\",\"embedding\":", n > 1 ? "," : "");
+			escape_json(&det, psprintf("%s with %s", parent->rel->name, b->to->name));
+			appendStringInfoString(&det, ",\"relationship\":");
+			escape_json(&det, psprintf("%s using %s%s and %s%s", a->from->name, a->conname,
+									   fk_cols(a->from, a->from_cols, a->ncols), b->conname,
+									   fk_cols(b->from, b->from_cols, b->ncols)));
+			appendStringInfoChar(&det, '}');
+			appendStringInfo(&hint, "%s'%s!%s'", n > 1 ? ", " : "", it->relation, a->from->name);
+		}
+	if (n == 0)
+		return NULL;
+	if (n > 1)
+	{
+		api_fail(ctx, 300, "PGRST201",
+				 psprintf("Could not embed because more than one relationship was found for '%s' and '%s'",
+						  node_label(parent), it->relation),
+				 NULL,
+				 psprintf("Try changing '%s' to one of the following: %s. Find the desired relationship in the 'details' key.",
+						  it->relation, hint.data));
+		ctx->err.details_json = psprintf("[%s]", det.data);
+		return NULL;
+	}
+	child = new_node(ctx, fb->to, it->relation);
+	child->key = it->alias ? it->alias : it->relation;
+	child->fk = fb;
+	child->junction_fk = fa;
+	child->inner = it->inner;
+	child->parent = parent;
+	child->items = it->children;
+	child->nitems = it->nchildren;
+	if (it->spread)
+	{
+		api_fail(ctx, 400, "PGRST118",
+				 psprintf("A spread operation on '%s' is not possible", it->relation),
+				 psprintf("'%s' and '%s' do not form a many-to-one or one-to-one relationship",
+						  node_label(parent), it->relation), NULL);
+		return NULL;
+	}
+	return child;
 }
 
 /* find the foreign key embedding it under parent */
@@ -172,6 +269,18 @@ resolve_embed(ApiCtx *ctx, ApiNode *parent, GrSelect *it, ApiNode **out)
 			cands[n] = fk;
 			to_one[n++] = false;
 		}
+	}
+	if (n == 0)
+	{
+		ApiNode    *m2m = many_to_many(ctx, parent, it);
+
+		if (m2m)
+		{
+			*out = m2m;
+			return true;
+		}
+		if (ctx->err.status)
+			return false;
 	}
 	if (n == 0)
 	{

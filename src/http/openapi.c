@@ -27,6 +27,7 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "http/api.h"
 #include "http/schema.h"
 #include "miscadmin.h"
@@ -236,6 +237,8 @@ add_func(json_t *paths, const ApiFunc *f, Oid role)
 	}
 	for (int i = 0; i < f->nargs; i++)
 	{
+		if (f->args[i].name[0] == '\0')
+			continue;			/* a single unnamed json argument: the whole body */
 		json_object_set_new(props, f->args[i].name, type_schema(f->args[i].typid, f->args[i].typname));
 		if (!f->args[i].has_default)
 			json_array_append_new(required, json_string(f->args[i].name));
@@ -262,7 +265,11 @@ add_func(json_t *paths, const ApiFunc *f, Oid role)
 
 		for (int i = 0; i < f->nargs; i++)
 		{
-			json_t	   *p = json_pack("{s:s, s:s, s:b}", "name", f->args[i].name, "in", "query",
+			json_t	   *p;
+
+			if (f->args[i].name[0] == '\0')
+				continue;
+			p = json_pack("{s:s, s:s, s:b}", "name", f->args[i].name, "in", "query",
 									  "required", !f->args[i].has_default);
 
 			json_object_update(p, type_schema(f->args[i].typid, f->args[i].typname));
@@ -313,8 +320,8 @@ common_parameters(void)
 void
 http_api_openapi(const HttpRequest *req, HttpResponse *resp)
 {
-	const ApiSchema *s = api_schema_get();
-	const char *schema = s->nschemas ? s->schemas[0] : "";
+	const ApiSchema *s;
+	const char *schema;
 	const char *h = http_request_header(req, "accept-profile");
 	Oid			role = GetUserId();
 	json_t	   *doc,
@@ -323,6 +330,11 @@ http_api_openapi(const HttpRequest *req, HttpResponse *resp)
 			   *params;
 	char	   *text;
 
+	/* callable on its own too: the cache reads the catalogs through SPI */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	s = api_schema_get();
+	schema = s->nschemas ? s->schemas[0] : "";
 	if (h && api_schema_exposed(s, h))
 		schema = h;
 	paths = json_object();
@@ -354,6 +366,7 @@ http_api_openapi(const HttpRequest *req, HttpResponse *resp)
 					"paths", paths, "definitions", defs, "parameters", params);
 	text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(doc);
+	SPI_finish();
 	resp->status = 200;
 	http_response_header(resp, "Content-Type", "application/openapi+json; charset=utf-8", true);
 	http_response_body(resp, text, strlen(text));

@@ -35,6 +35,8 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "http/api_int.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
@@ -83,8 +85,10 @@ no_function(ApiCtx *ctx, const char *fname, char **keys, int nkeys, bool post)
 			overloaded = true;
 	if (!overloaded)
 	{
+		/* suggest only functions the role may execute */
 		for (int i = 0; i < c->nfuncs; i++)
-			if (strcmp(c->funcs[i].schema, ctx->schema) == 0)
+			if (strcmp(c->funcs[i].schema, ctx->schema) == 0 &&
+				pg_proc_aclcheck(c->funcs[i].oid, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK)
 				cands[n++] = c->funcs[i].name;
 		best = api_fuzzy(fname, cands, n);
 		if (best)

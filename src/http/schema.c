@@ -9,9 +9,11 @@
  *	  CacheMemoryContext ("zvt http schema cache") until it goes stale.
  *	  It goes stale on http_api_reset (the transport calls it on NOTIFY
  *	  zvt_http, 'reload'), on a change of zvt.http_schemas, and on the
- *	  catalog invalidations registered here on first load: any pg_class,
- *	  pg_proc, pg_namespace or pg_type change and a relcache invalidation
- *	  of a cached relation (columns, constraints).  A stale cache is only
+ *	  catalog invalidations registered here on first load: a pg_class
+ *	  change of a cached relation or of a table under a cached view (not
+ *	  the VACUUM and ANALYZE of everything else), any pg_proc,
+ *	  pg_namespace or pg_type change (a new relation adds a type), and a
+ *	  relcache invalidation of those relations (columns, constraints).  A stale cache is only
  *	  marked in the callback (no catalog access there) and reloaded by the
  *	  next request.  The catalogs are readable by every role, so the cache
  *	  is the same whoever loads it; what a role may do with an entry is
@@ -46,6 +48,8 @@ static ApiSchema *cache = NULL;
 static char *cache_schemas_guc = NULL;	/* zvt.http_schemas it was built for */
 static bool callbacks_registered = false;
 static bool cache_stale = true;
+static uint32 *rel_hashes = NULL;	/* in schema_cxt: see syscache_changed */
+static int	nrel_hashes = 0;
 
 static void load_rels(ApiSchema *s);
 static void load_columns(ApiSchema *s);
@@ -64,10 +68,46 @@ http_api_reset(void)
 	exec_reset_plans();
 }
 
+/*
+ * pg_class changes all the time (every VACUUM and ANALYZE of any chunk
+ * rewrites its row): only a change of a cached relation, or of a table
+ * under a cached view, makes the cache stale.  A new relation also adds
+ * a pg_type row, which the TYPEOID callback sees.
+ */
 static void
 syscache_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
+	if (cacheid == RELOID && hashvalue != 0 && cache != NULL && !cache_stale)
+	{
+		for (int i = 0; i < nrel_hashes; i++)
+			if (rel_hashes[i] == hashvalue)
+			{
+				http_api_reset();
+				return;
+			}
+		return;
+	}
 	http_api_reset();
+}
+
+/* the RELOID hash of every cached relation and of the tables under them */
+static void
+remember_rel_hashes(ApiSchema *s)
+{
+	int			max = 0;
+
+	for (int i = 0; i < s->nrels; i++)
+		max += 1 + s->rels[i]->ncols;
+	rel_hashes = palloc(sizeof(uint32) * (max + 1));
+	nrel_hashes = 0;
+	for (int i = 0; i < s->nrels; i++)
+	{
+		rel_hashes[nrel_hashes++] = GetSysCacheHashValue1(RELOID, ObjectIdGetDatum(s->rels[i]->oid));
+		for (int j = 0; j < s->rels[i]->ncols; j++)
+			if (OidIsValid(s->rels[i]->cols[j].base) && s->rels[i]->cols[j].base != s->rels[i]->oid)
+				rel_hashes[nrel_hashes++] =
+					GetSysCacheHashValue1(RELOID, ObjectIdGetDatum(s->rels[i]->cols[j].base));
+	}
 }
 
 static void
@@ -156,6 +196,8 @@ api_schema_get(void)
 	/* the previous cache is no longer referenced: a new request began */
 	cache = NULL;
 	cache_schemas_guc = NULL;
+	rel_hashes = NULL;
+	nrel_hashes = 0;
 	if (schema_cxt)
 		MemoryContextDelete(schema_cxt);
 	schema_cxt = AllocSetContextCreate(CacheMemoryContext,
@@ -189,6 +231,7 @@ api_schema_get(void)
 		load_columns(cache);
 		load_fks(cache);
 		load_funcs(cache);
+		remember_rel_hashes(cache);
 	}
 	PG_CATCH();
 	{
@@ -358,6 +401,7 @@ load_fks(ApiSchema *s)
 	run_catalog_query(s,
 					  "SELECT k.conname::text, k.conrelid, k.confrelid, k.conkey, k.confkey "
 					  "FROM pg_catalog.pg_constraint k WHERE k.contype = 'f' AND $1 IS NOT NULL "
+					  "  AND k.conparentid = 0 "
 					  "ORDER BY k.conrelid, k.conname");
 	MemoryContextSwitchTo(cxt);
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -496,14 +496,7 @@ api_write(ApiCtx *ctx, const ApiRel *rel)
 			appendStringInfoString(&sql.text, " RETURNING _t0.*)");
 		appendStringInfoString(&sql.text, " SELECT NULL::pg_catalog.int8, pg_catalog.count(*), ");
 		if (ctx->prefs.ret == 'r')
-		{
-			const char *agg = "pg_catalog.json_agg(_r)";
-
-			if (ctx->accept == 'o')
-				appendStringInfo(&sql.text, "coalesce((%s -> 0)::text, '')", agg);
-			else
-				appendStringInfo(&sql.text, "coalesce(%s, '[]')::text", agg);
-		}
+			api_body_expr(ctx, &sql.text);
 		else
 			appendStringInfoString(&sql.text, "''");
 		if (kind == 'i' && ctx->prefs.ret == 'h' && has_pk(rel))

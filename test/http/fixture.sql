@@ -83,6 +83,16 @@ CREATE TABLE zvt_api_test.messages (
     recipient int CONSTRAINT message_recipient_fkey REFERENCES zvt_api_test.persons);
 INSERT INTO zvt_api_test.messages VALUES (1, 'hi bob', 1, 2), (2, 'hi ann', 2, 1);
 
+-- many-to-many through a junction
+CREATE TABLE zvt_api_test.films (id int PRIMARY KEY, title text);
+CREATE TABLE zvt_api_test.actors (id int PRIMARY KEY, name text);
+CREATE TABLE zvt_api_test.roles (
+    film_id int REFERENCES zvt_api_test.films, actor_id int REFERENCES zvt_api_test.actors,
+    character text, PRIMARY KEY (film_id, actor_id));
+INSERT INTO zvt_api_test.films VALUES (1, 'Heat'), (2, 'Ronin'), (3, 'Solo');
+INSERT INTO zvt_api_test.actors VALUES (1, 'De Niro'), (2, 'Pacino'), (3, 'Reno');
+INSERT INTO zvt_api_test.roles VALUES (1, 1, 'McCauley'), (1, 2, 'Hanna'), (2, 1, 'Sam'), (2, 3, 'Vincent');
+
 -- the anonymous role may not read it
 CREATE TABLE zvt_api_test.secrets (id int PRIMARY KEY, secret text);
 INSERT INTO zvt_api_test.secrets VALUES (1, 'hunter2');

@@ -6,7 +6,8 @@
 #    ZVT_HTTP_URL names a running front.
 # 2. zvt._http_serve is for superusers only, as an attacker would try it.
 # 3. The schema cache follows DDL without a reload: a table created, a
-#    column added and a table dropped in the same session show at once.
+#    column added, a table renamed and back, a table dropped in the same
+#    session show at once.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/test/integration/common.bash"
@@ -39,12 +40,19 @@ out=$(psql -X -qAt -v ON_ERROR_STOP=1 \
 	-c "$serve" \
 	-c "ALTER TABLE zvt_api_test.later ADD COLUMN v text DEFAULT 'x'" \
 	-c "$serve" \
+	-c "ANALYZE zvt_api_test.items" \
+	-c "ALTER TABLE zvt_api_test.later RENAME TO later2" \
+	-c "$serve" \
+	-c "ALTER TABLE zvt_api_test.later2 RENAME TO later" \
+	-c "$serve" \
 	-c "DROP TABLE zvt_api_test.later" \
 	-c "$serve")
 want='404 {"code":"PGRST205","details":null,"hint":null,"message":"Could not find the table '"'"'zvt_api_test.later'"'"' in the schema cache"}
 200 [{"id":1}]
 200 [{"id":1,"v":"x"}]
+404 {"code":"PGRST205","details":null,"hint":"Perhaps you meant the table '"'"'zvt_api_test.later2'"'"'","message":"Could not find the table '"'"'zvt_api_test.later'"'"' in the schema cache"}
+200 [{"id":1,"v":"x"}]
 404 {"code":"PGRST205","details":null,"hint":null,"message":"Could not find the table '"'"'zvt_api_test.later'"'"' in the schema cache"}'
 [ "$out" = "$want" ] || fail "schema cache after DDL: got
 $out"
-echo "ok the schema cache follows CREATE, ALTER and DROP in the same session"
+echo "ok the schema cache follows CREATE, ALTER, RENAME and DROP in the same session"
