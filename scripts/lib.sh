@@ -68,7 +68,8 @@ port_taken() {
 
 # cluster_start DIR PORT DBNAME [extra postgresql.conf lines...]
 # Creates DIR/data, DIR/sock and DIR/log; exports PGHOST, PGPORT, PGUSER,
-# PGDATABASE for the callers' clients.
+# PGDATABASE for the callers' clients and sets CLUSTER_PORT (PORT, or the
+# next free port when another process took PORT meanwhile).
 cluster_start() {
 	local dir=$1 port=$2 db=$3
 	shift 3
@@ -88,7 +89,19 @@ fsync = off
 log_line_prefix = '%m [%p] %b '
 $(printf '%s\n' "$@")
 CONF
-	as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null
+	# another process may bind the port between free_port and here (tests
+	# run side by side): then move to the next free port, a few times
+	local tries=0
+	until as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null; do
+		tries=$((tries + 1))
+		if [ "$tries" -ge 10 ] || ! tail -5 "$dir/log" | grep -q 'could not create any TCP/IP sockets'; then
+			return 1
+		fi
+		port=$(free_port $((port + 1)))
+		as_pg sed -i "s/^port = .*/port = $port/" "$dir/data/postgresql.conf"
+	done
+	# the port the cluster listens on (it may differ from the one asked for)
+	CLUSTER_PORT=$port
 	export PGHOST=$dir/sock PGPORT=$port PGUSER=postgres PGDATABASE=$db
 	psql -q -d postgres -c "CREATE DATABASE \"$db\"" >/dev/null
 }
