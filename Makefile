@@ -367,6 +367,26 @@ fuzz-http: test/fuzz/fuzz_http_grammar.bin
 	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/http.log | head -5; exit 1; }
 fuzz: fuzz-http
 
+# the HTTP front's request headers and settings, its JWTs, the metrics
+# endpoint's HTTP parser, live trading's signing inputs and the exchanges'
+# JSON replies: each with its seed corpus test/fuzz/corpus_<name>, run by
+# the `fuzz` loop above
+FUZZ_MORE = http_request http_jwt metrics_http live_sign live_reply
+FUZZ_OTHERS += $(FUZZ_MORE)
+FUZZ_FLAGS = -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz_http_request_SRC = src/http/request.c src/http/settings.c
+fuzz_http_request_LIBS = -ljansson
+fuzz_http_jwt_SRC = src/http/jwt.c
+fuzz_http_jwt_LIBS = -ljansson -lcrypto
+fuzz_metrics_http_SRC = src/metrics/http.c
+fuzz_live_sign_SRC = src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+fuzz_live_sign_LIBS = -lcrypto -ljansson
+fuzz_live_reply_SRC = $(LIVE_ROUTE_SRC) src/live/skew.c
+fuzz_live_reply_LIBS = -lcrypto -ljansson
+$(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_MORE)): test/fuzz/fuzz_%.bin: test/fuzz/fuzz_%.c $$(fuzz_$$*_SRC) $(ZVT_HEADERS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRC) $(fuzz_$*_LIBS)
+fuzz: $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_MORE))
+
 zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
 	$(UNIT_CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Isrc -o $@ test/exsim/feed_parse.c $(FEED_PARSER_SRC) -ljansson -lm
 

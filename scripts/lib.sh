@@ -66,6 +66,29 @@ port_taken() {
 	fi
 }
 
+# sim_wait PID PORT...: wait until the simulator PID (zvt-exsim) accepts
+# TCP connections on every PORT (its exchange ports, its admin port), up to
+# ZVT_SIM_TIMEOUT seconds (default 120: a loaded machine starts it late).
+# False, with a message on stderr, if PID exits first or time runs out.
+sim_wait() {
+	local pid=$1 p i
+	shift
+	for p in "$@"; do
+		for ((i = 0; ; i++)); do
+			(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break
+			if ! kill -0 "$pid" 2>/dev/null; then
+				echo "sim_wait: simulator $pid exited before port $p answered" >&2
+				return 1
+			fi
+			if [ "$i" -ge $((${ZVT_SIM_TIMEOUT:-120} * 10)) ]; then
+				echo "sim_wait: port $p of simulator $pid not answering after ${ZVT_SIM_TIMEOUT:-120}s" >&2
+				return 1
+			fi
+			sleep 0.1
+		done
+	done
+}
+
 # cluster_start DIR PORT DBNAME [extra postgresql.conf lines...]
 # Creates DIR/data, DIR/sock and DIR/log; exports PGHOST, PGPORT, PGUSER,
 # PGDATABASE for the callers' clients and sets CLUSTER_PORT (PORT, or the

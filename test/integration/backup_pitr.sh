@@ -48,7 +48,7 @@ cleanup() {
 	cluster_stop "$dir2"
 }
 trap cleanup EXIT
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$admin/stats" >/dev/null 2>&1 && break; sleep 0.1; done
+sim_up "$sim" "$sport" "$admin"
 
 (
 	cluster_start "$dir" "$port" "$db" "zvt.maintenance_naptime = 1" "wal_level = replica" \

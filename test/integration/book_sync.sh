@@ -30,7 +30,7 @@ cleanup() {
 	  -c "ALTER SYSTEM RESET zvt.book_snapshot_interval" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
 }
 trap cleanup EXIT
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$admin/stats" >/dev/null 2>&1 && break; sleep 0.1; done
+sim_up "$sim" "$port" "$admin"
 fault() { curl -s "http://127.0.0.1:$admin/fault?$1" >/dev/null || fail "fault $1"; }
 
 q -c "ALTER SYSTEM SET zvt.feeds = on" -c "ALTER SYSTEM SET zvt.book_snapshot_interval = '200ms'" \

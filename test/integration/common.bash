@@ -41,3 +41,10 @@ restart_launcher_expect_one() {
 		sleep 0.1
 	done
 }
+
+# sim_up PID PORT [ADMIN]: wait (sim_wait, scripts/lib.sh) for a simulator
+# serving all four exchanges from PORT, and for its admin port if given;
+# fails the test if it does not come up.
+sim_up() {
+	sim_wait "$1" "$2" $(($2 + 1)) $(($2 + 2)) $(($2 + 3)) ${3:+"$3"} || fail "the simulator did not start"
+}

@@ -56,7 +56,7 @@ q -c "ALTER SYSTEM SET zvt.feeds = on" -c "SELECT pg_reload_conf()" >/dev/null
 "$top/zvt-exsim" --port "$port" --exchanges binance --symbols BTC-USDT --rate 100 \
 	--count 3000 --duration 90 --record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
 sim=$!
-sleep 0.5
+sim_wait "$sim" "$port" || fail "the simulator did not start"
 q -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades')" >/dev/null || fail "subscribe"
 poll_until "SELECT count(*) > 0 FROM zvt.trades WHERE ts > now() - interval '1 hour'" t 20 || fail "no trades from the feed"
 pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")

@@ -93,6 +93,7 @@ echo "ok install.sh: no apt-get when nothing is missing, a stage of $(wc -l <"$w
 "$top/zvt-exsim" --port "$simport" --admin-port -1 --symbols BTC-USDT,ETH-USDT --rate 20 --duration 120 \
 	>"$work/exsim.out" 2>&1 &
 sim=$!
+sim_up "$sim" "$simport"
 
 # start_entrypoint LOG: the staged entrypoint with the image's settings,
 # here on loopback, in the background; sets ep to its pid

@@ -19,7 +19,7 @@ admin=$(free_port $((port + 10)))
 	--rate 40 --speed 120 --duration 30 --record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
 sim=$!
 trap 'kill $sim 2>/dev/null' EXIT
-sleep 0.5
+sim_up "$sim" "$port" "$admin"
 client() { "$top/zvt-exsim-client" "$@" --duration 4 --print 2>>"$cap/clients.err"; }
 
 client "ws://127.0.0.1:$port/stream?streams=btcusdt@trade/btcusdt@aggTrade/btcusdt@kline_1m/btcusdt@bookTicker/btcusdt@depth@100ms/btcusdt@depth5@100ms" \

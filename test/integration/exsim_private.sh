@@ -31,12 +31,8 @@ JSON
 "$top/zvt-exsim" --port "$port" --admin-port "$admin" --symbols BTC-USDT,BTC-USD --rate 50 \
 	--duration 300 --accounts "$work/accounts.jsonl" >"$work/exsim.out" 2>&1 &
 sim_pid=$!
-up=0
-for _ in $(seq 300); do
-	curl -s "http://127.0.0.1:$admin/stats" >/dev/null 2>&1 && { up=1; break; }
-	sleep 0.1
-done
-[ $up = 1 ] || fail "the simulator did not start: $(cat "$work/exsim.out")"
+sim_wait "$sim_pid" "$port" $((port + 1)) $((port + 2)) $((port + 3)) "$admin" ||
+	fail "the simulator did not start: $(cat "$work/exsim.out")"
 
 # call EXCHANGE METHOD PATH QUERY BODY [SKEW_MS [BREAK]] -> "STATUS BODY"
 call() {

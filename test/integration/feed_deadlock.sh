@@ -42,7 +42,7 @@ poll_until "SELECT count(*) FROM zvt.feed_status WHERE exchange = 'binance' AND 
 "$top/zvt-exsim" --port "$port" --exchanges binance --symbols BTC-USDT --rate 200 \
 	--count 3000 --duration 90 --record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
 sim=$!
-sleep 0.5
+sim_wait "$sim" "$port" || fail "the simulator did not start"
 q -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades')" >/dev/null || fail "subscribe"
 poll_until "SELECT count(*) > 0 FROM zvt.trades" t 20 || fail "no trades"
 pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")

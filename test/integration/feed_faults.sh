@@ -30,7 +30,7 @@ cleanup() {
 	  -c "ALTER SYSTEM RESET zvt.feed_watchdog" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
 }
 trap cleanup EXIT
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$admin/stats" >/dev/null 2>&1 && break; sleep 0.1; done
+sim_up "$sim" "$port" "$admin"
 
 q -c "ALTER SYSTEM SET zvt.feeds = on" -c "ALTER SYSTEM SET zvt.feed_watchdog = '3s'" -c "SELECT pg_reload_conf()" \
   -c "CREATE TABLE zvt_saved_ex2 AS SELECT * FROM zvt.exchanges" \

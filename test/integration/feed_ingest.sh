@@ -36,7 +36,7 @@ cleanup() {
 	  -c "DROP TABLE IF EXISTS zvt_saved_ex" -c "ALTER SYSTEM RESET zvt.ca_file" -c "ALTER SYSTEM RESET zvt.feeds" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
 }
 trap cleanup EXIT
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$admin/stats" >/dev/null 2>&1 && break; sleep 0.1; done
+sim_up "$sim" "$port" "$admin"
 
 q -c "ALTER SYSTEM SET zvt.ca_file = '$cap/ca.crt'" -c "ALTER SYSTEM SET zvt.feeds = on" -c "SELECT pg_reload_conf()" \
   -c "CREATE TABLE zvt_saved_ex AS SELECT * FROM zvt.exchanges" \

@@ -43,7 +43,7 @@ run() {
 	"$top/zvt-exsim" --port "$port" --exchanges binance --symbols BTC-USDT --rate "$rate" \
 		--count "$count" --duration 60 --record "$cap/record.jsonl" >"$cap/exsim.$mode.out" 2>&1 &
 	sim=$!
-	sleep 0.5
+	sim_wait "$sim" "$port" || fail "the simulator did not start"
 	q -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades')" >/dev/null || fail "subscribe"
 	poll_until "SELECT count(*) > 0 FROM zvt.trades" t 20 || fail "$mode: no trades"
 	pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")

@@ -33,7 +33,7 @@ cleanup() {
 	  -c "DROP TABLE IF EXISTS zvt_saved_ex_gr" -c "ALTER SYSTEM RESET zvt.feeds" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
 }
 trap cleanup EXIT
-for _ in $(seq 100); do curl -s "http://127.0.0.1:$admin/stats" >/dev/null 2>&1 && break; sleep 0.1; done
+sim_wait "$sim" "$port" "$admin" || fail "the simulator did not start"
 
 q -c "ALTER SYSTEM SET zvt.feeds = on" -c "SELECT pg_reload_conf()" \
   -c "CREATE TABLE zvt_saved_ex_gr AS SELECT * FROM zvt.exchanges" \

@@ -211,7 +211,7 @@ run() {
 	"$top/zvt-exsim" --port "$xport" --exchanges binance --symbols BTC-USDT,ETH-USDT --rate 150 \
 		--count 2500 --duration 120 --admin-port -1 --duplicate 0.05 >"$cap/exsim.$tag.out" 2>&1 &
 	sim=$!
-	sleep 0.5
+	sim_wait "$sim" "$xport" || fail "the simulator did not start"
 	q -c "SELECT zvt.subscribe('binance', s, 'trades') FROM unnest(ARRAY['BTC-USDT', 'ETH-USDT']) s" \
 	  -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'quotes')" >/dev/null || fail "subscribe"
 	poll_until "SELECT events_sent > 300 FROM zvt.redis_status" t 30 || {

@@ -18,8 +18,7 @@ start_sim() {
 	"$top/zvt-exsim" --port "$port" --admin-port "$admin" --symbols "$1" --rate 5 --duration 120 \
 		>>"$cap/exsim.out" 2>&1 &
 	sim=$!
-	for _ in $(seq 50); do curl -s "http://127.0.0.1:$admin/stats" >/dev/null 2>&1 && return; sleep 0.1; done
-	fail "simulator did not start"
+	sim_up "$sim" "$port" "$admin"
 }
 stop_sim() { kill $sim 2>/dev/null; wait $sim 2>/dev/null; }
 # every instrument but those the trading tests' orders keep (the ledger is never deleted)

@@ -67,7 +67,8 @@ SELECT abs(run.final_equity - 10000 * (SELECT exp(sum(ln(exit_price / entry_pric
        (SELECT count(*) FROM zvt.backtest_equity e WHERE e.run_id = run.run_id) AS equity_rows,
        (SELECT equity FROM zvt.backtest_equity e WHERE e.run_id = run.run_id ORDER BY ts DESC LIMIT 1)
            = run.final_equity AS last_equity_is_final,
-       abs(run.total_return - (run.final_equity / 10000 - 1)) < 1e-12 AS total_return_ok,
+       abs(run.total_return - ((SELECT exp(sum(ln(exit_price / entry_price))) FROM ref_trades) - 1)) < 1e-9
+           AS total_return_ok,
        run.market_change = 100 * (round((100 + 10 * sin(60 / 5.0))::numeric, 2)::float8
                                   / round((100 + 10 * sin(1 / 5.0))::numeric, 2)::float8 - 1) / 100
            AS market_change_ok
@@ -92,6 +93,20 @@ SELECT trades, open_at_end
                     store => 'metrics');
 SELECT count(*) AS trades_stored_for_metrics_only FROM zvt.backtest_trades
  WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs);
+-- the same with its trade stored: in at bar 2's open, out at exactly 1%
+-- below it, in the first bar whose low reaches that level
+SELECT trades FROM zvt.backtest('buy_and_hold', 'binance', 'BTX-USDT', '1 minute',
+                                '2024-01-01', '2024-01-02', '{"stop_loss_pct": 1}', fee_bps => 0,
+                                store => 'trades');
+SELECT t.entry_ts = timestamptz '2024-01-01 00:01+00' AS entry_bar_2,
+       t.entry_price = (SELECT open FROM zvt.candles WHERE instrument_id = 9001
+                         AND ts = timestamptz '2024-01-01 00:01+00') AS entry_at_open,
+       abs(t.exit_price - t.entry_price * 0.99) < 1e-9 AS exit_at_stop_level,
+       t.exit_reason,
+       t.exit_ts = (SELECT min(ts) FROM zvt.candles WHERE instrument_id = 9001 AND ts > t.entry_ts
+                       AND low <= t.entry_price * 0.99) AS exit_in_first_bar_reaching_it,
+       t.exit_ts
+  FROM zvt.backtest_trades t WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs);
 
 -- other timeframes come rolled up by zvt.ohlcv: 30 two-minute bars
 SELECT bars, first_bar, last_bar, trades
@@ -138,9 +153,10 @@ SELECT round(exp(sum(ln(next_close / close)))::numeric, 4) AS at_signal_close_wo
 SELECT trades, total_return < 0 AS loses, round(total_return::numeric, 4) AS total_return
   FROM zvt.backtest('signals', 'binance', 'ALT-USDT', '1 minute', '2024-01-01', '2024-01-02',
                     fee_bps => 0, signals => 'SELECT ts, target FROM peek');
-SELECT DISTINCT round(entry_price::numeric, 6) AS entry_price, round(exit_price::numeric, 6) AS exit_price, exit_reason
+SELECT trade_no, entry_ts, round(entry_price::numeric, 6) AS entry_price, exit_ts,
+       round(exit_price::numeric, 6) AS exit_price, exit_reason
   FROM zvt.backtest_trades
- WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs) ORDER BY 1, 2, 3;
+ WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs) ORDER BY trade_no;
 
 -- bad input
 \set VERBOSITY default

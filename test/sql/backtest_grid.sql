@@ -69,7 +69,7 @@ SELECT g2.run_id AS grid_run, b.run_id
 SELECT count(*) AS combinations,
        count(*) FILTER (WHERE m1.m = mg.m AND m1.params = mg.params) AS identical,
        count(DISTINCT mg.m) AS distinct_results,
-       sum(g2.trades) > 0 AS traded
+       count(*) FILTER (WHERE g2.trades > 0) AS combinations_that_traded
   FROM one2
   JOIN g2 ON g2.run_id = one2.grid_run
   JOIN metrics m1 ON m1.run_id = one2.run_id

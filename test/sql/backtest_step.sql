@@ -46,20 +46,21 @@ CREATE TEMP VIEW two AS
 SELECT max(run_id) FILTER (WHERE strategy = 'step_fn') AS step_run,
        max(run_id) FILTER (WHERE strategy = 'sma_cross') AS builtin_run
   FROM zvt.backtest_runs;
+-- (full joins of the two runs' rows: a row of only one run counts, unequal)
 SELECT count(*) AS trades,
        count(*) FILTER (WHERE s.entry_ts = b.entry_ts AND s.entry_price = b.entry_price
                           AND s.exit_ts = b.exit_ts AND s.exit_price = b.exit_price
                           AND s.qty = b.qty AND s.pnl = b.pnl AND s.exit_reason = b.exit_reason)
            AS identical
-  FROM two, zvt.backtest_trades s
-  FULL JOIN zvt.backtest_trades b ON b.run_id = (SELECT builtin_run FROM two) AND b.trade_no = s.trade_no
- WHERE s.run_id = two.step_run;
+  FROM (SELECT * FROM zvt.backtest_trades WHERE run_id = (SELECT step_run FROM two)) s
+  FULL JOIN (SELECT * FROM zvt.backtest_trades WHERE run_id = (SELECT builtin_run FROM two)) b
+    USING (trade_no);
 SELECT count(*) AS equity_points,
        count(*) FILTER (WHERE s.equity = b.equity AND s.cash = b.cash AND s.position = b.position)
            AS identical
-  FROM zvt.backtest_equity s
-  JOIN zvt.backtest_equity b ON b.run_id = (SELECT builtin_run FROM two) AND b.ts = s.ts
- WHERE s.run_id = (SELECT step_run FROM two);
+  FROM (SELECT * FROM zvt.backtest_equity WHERE run_id = (SELECT step_run FROM two)) s
+  FULL JOIN (SELECT * FROM zvt.backtest_equity WHERE run_id = (SELECT builtin_run FROM two)) b
+    USING (ts);
 SELECT (s.final_equity, s.total_return, s.cagr, s.volatility, s.sharpe, s.sortino, s.calmar,
         s.max_drawdown, s.max_drawdown_pct, s.max_drawdown_start, s.max_drawdown_end, s.trades,
         s.win_rate, s.profit_factor, s.expectancy, s.avg_win, s.avg_loss, s.best_trade,

@@ -69,18 +69,31 @@ SELECT max(abs(v - ref)) < 1e-9 AS vwap_matches
   FROM (SELECT zvt.vwap(c, q) OVER (ORDER BY i) v, sum(c * q) OVER (ORDER BY i) / sum(q) OVER (ORDER BY i) ref
           FROM px) s;
 
--- MACD(3, 6, 4): line = EMA(3) - EMA(6); signal = EMA(4) of the line
-WITH e AS (
-    SELECT i, zvt.ema(c, 3) OVER (ORDER BY i) - zvt.ema(c, 6) OVER (ORDER BY i) AS line,
-           zvt.macd(c, 3, 6, 4) OVER (ORDER BY i) AS m FROM px
-), sig AS (
-    SELECT i, zvt.ema(line, 4) OVER (ORDER BY i) AS s FROM e
+-- MACD(3, 6, 4): line = EMA(3) - EMA(6); signal = EMA(4) of the line;
+-- each EMA by its own recursion here, seeded with a simple average
+WITH RECURSIVE e3 (i, e) AS (
+    SELECT 3, (SELECT avg(c) FROM px WHERE i <= 3)
+    UNION ALL
+    SELECT px.i, e3.e + (px.c - e3.e) * 2.0 / 4 FROM e3 JOIN px ON px.i = e3.i + 1
+), e6 (i, e) AS (
+    SELECT 6, (SELECT avg(c) FROM px WHERE i <= 6)
+    UNION ALL
+    SELECT px.i, e6.e + (px.c - e6.e) * 2.0 / 7 FROM e6 JOIN px ON px.i = e6.i + 1
+), line AS (
+    SELECT i, e3.e - e6.e AS v FROM e3 JOIN e6 USING (i)
+), sig (i, s) AS (
+    SELECT 9, (SELECT avg(v) FROM line WHERE i <= 9)
+    UNION ALL
+    SELECT line.i, sig.s + (line.v - sig.s) * 2.0 / 5 FROM sig JOIN line ON line.i = sig.i + 1
+), got AS (
+    SELECT i, zvt.macd(c, 3, 6, 4) OVER (ORDER BY i) AS m FROM px
 )
-SELECT max(abs((m).line - line)) < 1e-9 AS line_matches,
+SELECT max(abs((m).line - line.v)) < 1e-9 AS line_matches,
        max(abs((m).signal - sig.s)) < 1e-9 AS signal_matches,
-       max(abs((m).histogram - ((m).line - (m).signal))) < 1e-9 AS histogram_matches,
+       max(abs((m).histogram - (line.v - sig.s))) < 1e-9 AS histogram_matches,
+       count(sig.s) AS compared,
        count(*) FILTER (WHERE m IS NULL) AS macd_nulls
-  FROM e JOIN sig USING (i);
+  FROM got LEFT JOIN line USING (i) LEFT JOIN sig USING (i);
 
 -- as plain aggregates too
 SELECT round(zvt.ema(c, 5 ORDER BY i)::numeric, 6) AS last_ema,

@@ -211,6 +211,10 @@ main(void)
 	begin(&e, &c, &tr, 1);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 106, 94, 100}, NULL);
 	CHECK(tr.n == 1 && tr.t[0].exit == BT_EXIT_TAKE_PROFIT && NEAR(tr.t[0].exit_price, 105));
+	/* a high exactly at the take-profit level takes it */
+	begin(&e, &c, &tr, 1);
+	bt_engine_bar(&e, &(BtBar) {1, 100, 105, 96, 100}, NULL);
+	CHECK(tr.n == 1 && tr.t[0].exit == BT_EXIT_TAKE_PROFIT && NEAR(tr.t[0].exit_price, 105));
 	/* low nearer: the stop comes first */
 	begin(&e, &c, &tr, 1);
 	bt_engine_bar(&e, &(BtBar) {1, 100, 106, 95, 100}, NULL);

@@ -81,6 +81,17 @@ main(void)
 	CHECK(NEAR(m.sortino, 0.25 / sqrt(0.25 / 2) * sqrt(365.0)));
 	CHECK(NEAR(m.max_drawdown_pct, 0.5));
 	CHECK(m.max_drawdown_start == -DAY && m.max_drawdown_end == -1);
+	/* the same days with the first point at noon: its day still ends at 0 */
+	{
+		BtEquityPoint noon[] = {
+			{-12 * HOUR, 100, false},	/* 1969-12-31 12:00 */
+			{-1, 50, false},
+			{0, 100, false},
+		};
+
+		bt_metrics(&m, 100, noon, 3, NULL, 0, 1, 1);
+		CHECK(NEAR(m.sortino, 0.25 / sqrt(0.25 / 2) * sqrt(365.0)));
+	}
 
 	/* a flat curve: no volatility, so no Sharpe or Sortino */
 	{

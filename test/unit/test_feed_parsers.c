@@ -287,6 +287,11 @@ test_okx(void)
 	CHECK(fr.kind == FEED_FRAME_ERROR && strncmp(fr.reason, "60018 Wrong URL", 15) == 0);
 	CHECK(parse_text(okx_parse, "pong", &ctx) == 0 && fr.kind == FEED_FRAME_CONTROL);
 
+	/* a swap trade's sz is contracts: 3 of ctVal 0.01 BTC are 0.03 BTC */
+	n = parse_text(okx_parse, "{\"arg\":{\"channel\":\"trades\",\"instId\":\"BTC-USDT-SWAP\"},\"data\":[{\"instId\":\"BTC-USDT-SWAP\",\"tradeId\":\"7\",\"px\":\"60000.5\",\"sz\":\"3\",\"side\":\"sell\",\"ts\":\"1630048897897\"}]}", &ctx);
+	CHECK(n == 1 && ev[0].kind == FEED_TRADE);
+	CHECK_STR(ev[0].symbol, "BTC-USDT-PERP");
+	CHECK(NEAR(ev[0].qty, 0.03) && NEAR(ev[0].price, 60000.5) && !ev[0].taker_buy);
 	/* a swap whose contract size is unknown cannot be trusted */
 	n = parse_text(okx_parse, "{\"arg\":{\"channel\":\"trades\",\"instId\":\"ETH-USDT-SWAP\"},\"data\":[{\"instId\":\"ETH-USDT-SWAP\",\"tradeId\":\"1\",\"px\":\"1\",\"sz\":\"1\",\"side\":\"buy\",\"ts\":\"1\"}]}", &ctx);
 	CHECK(n == 0 && fr.kind == FEED_FRAME_MALFORMED && strstr(fr.reason, "contract size"));

@@ -70,6 +70,12 @@ test_quoting(void)
 	CHECK_STR(filter0()->field.name, "my-col");
 	CHECK(parse("a=eq.%"));		/* a lone percent stays */
 	CHECK_STR(filter0()->value, "%");
+	/* '$' is an identifier character; hex digits a-f in either case */
+	CHECK(parse("price$usd=eq.%6f%6F%2f%2F"));
+	CHECK_STR(filter0()->field.name, "price$usd");
+	CHECK_STR(filter0()->value, "oo//");
+	CHECK(parse("a=eq.%"));
+	CHECK_STR(filter0()->value, "%");
 }
 
 static void

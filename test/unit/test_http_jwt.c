@@ -164,6 +164,13 @@ test_hs256(void)
 	CHECK_STR(check(k, hs(tok), NULL, ".role"), "ok:a");
 	snprintf(tok, sizeof(tok), "{\"role\":\"a\",\"iat\":%lld}", (long long) now + 31);
 	CHECK_STR(check(k, hs(tok), NULL, ".role"), "PGRST303 JWT issued at future");
+	/* exactly at the skew's edge is still valid, for each claim */
+	snprintf(tok, sizeof(tok), "{\"role\":\"a\",\"iat\":%lld}", (long long) now + 30);
+	CHECK_STR(check(k, hs(tok), NULL, ".role"), "ok:a");
+	snprintf(tok, sizeof(tok), "{\"role\":\"a\",\"nbf\":%lld}", (long long) now + 30);
+	CHECK_STR(check(k, hs(tok), NULL, ".role"), "ok:a");
+	snprintf(tok, sizeof(tok), "{\"role\":\"a\",\"exp\":%lld}", (long long) now - 30);
+	CHECK_STR(check(k, hs(tok), NULL, ".role"), "ok:a");
 	CHECK_STR(check(k, hs("{\"exp\":\"soon\"}"), NULL, ".role"),
 			  "PGRST303 The JWT 'exp' claim must be a number");
 

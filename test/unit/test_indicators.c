@@ -51,6 +51,11 @@ main(void)
 	ind_rsi_step(&r, 14);		/* +4 */
 	ind_rsi_step(&r, 12);		/* -2: gain 2, loss 1, RS 2 */
 	CHECK(ind_rsi_read(&r, &x) && NEAR(x, 100.0 - 100.0 / 3.0));
+	/* after the seed, Wilder's smoothing: avg = (avg * (n - 1) + change) / n */
+	ind_rsi_step(&r, 15);		/* +3: gain (2 + 3) / 2 = 2.5, loss 1 / 2 = 0.5, RS 5 */
+	CHECK(ind_rsi_read(&r, &x) && NEAR(x, 100.0 - 100.0 / 6.0));
+	ind_rsi_step(&r, 13);		/* -2: gain 1.25, loss 1.25 */
+	CHECK(ind_rsi_read(&r, &x) && NEAR(x, 50));
 
 	/* ATR(2): TR 2 (h-l), then max(1, |3-4|, |2-4|) = 2 -> 2; then (2*1 + 4) / 2 = 3 */
 	ind_atr_init(&a, 2);

@@ -111,6 +111,11 @@ test_okx(void)
 	CHECK(sign_iso_timestamp(INT64_C(1607418537005), ts, sizeof(ts)) == 24);
 	CHECK_STR(ts, "2020-12-08T09:08:57.005Z");
 	CHECK(sign_iso_timestamp(0, ts, sizeof(ts) - 1) == -1);
+	/* four-digit years only: 9999-12-31T23:59:59.999Z is the last */
+	CHECK(sign_iso_timestamp(INT64_C(253402300799999), ts, sizeof(ts)) == 24);
+	CHECK_STR(ts, "9999-12-31T23:59:59.999Z");
+	CHECK(sign_iso_timestamp(INT64_C(253402300800000), ts, sizeof(ts)) == -1);
+	CHECK(sign_iso_timestamp(-1, ts, sizeof(ts)) == -1);
 
 	CHECK(sign_okx(secret, "2020-12-08T09:08:57.715Z", "GET", "/api/v5/account/balance", NULL,
 				   sig, sizeof(sig)) == 44);

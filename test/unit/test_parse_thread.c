@@ -6,7 +6,8 @@
  *	  and without a thread; malformed frames keep an excerpt; the context
  *	  lock holds the thread back; stop parses what is queued; many more
  *	  frames than the ring holds pass with drains only now and then
- *	  (submit waits or drains itself: nothing is lost).
+ *	  (submit waits or drains itself: nothing is lost); frames of several
+ *	  events, inline and in the slot's growing buffer.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "feed/parse_thread.h"
@@ -140,9 +141,81 @@ run(bool threads, long n)
 	parse_thread_free(t);
 }
 
+/* a parser of frames "K FIRST": K trades with ids FIRST, FIRST + 1, ... */
+static int
+multi_parse(const char *msg, size_t len, const FeedContext *ctx,
+			FeedEvent *out, int max, FeedFrame *frame)
+{
+	char		buf[64];
+	int			k;
+	long		first;
+
+	(void) ctx;
+	memset(frame, 0, sizeof(*frame));
+	snprintf(buf, sizeof(buf), "%.*s", (int) len, msg);
+	if (sscanf(buf, "%d %ld", &k, &first) != 2 || k > max)
+		return 0;
+	for (int i = 0; i < k; i++)
+	{
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].kind = FEED_TRADE;
+		snprintf(out[i].trade_id, sizeof(out[i].trade_id), "%ld", first + i);
+	}
+	return k;
+}
+
+static void
+collect_multi(const ParsedFrame *pf, void *arg)
+{
+	Seen	   *s = arg;
+
+	s->frames++;
+	for (int i = 0; i < pf->nevents; i++)
+	{
+		char		want[32];
+
+		snprintf(want, sizeof(want), "%ld", s->next_trade++);
+		if (strcmp(pf->events[i].trade_id, want) != 0)
+			s->in_order = false;
+		s->trades++;
+	}
+}
+
+/*
+ * Frames of 1 to 5 events: those with more than the slot holds inline
+ * (2) go through its growing buffer, exactly 2 stay inline.
+ */
+static void
+run_multi(bool threads)
+{
+	Seen		s = {0, 0, 0, 1, true, true, ""};
+	ParseThread *t = parse_thread_start(multi_parse, threads, collect_multi, &s);
+	FeedContext ctx = {false, no_contracts, NULL};
+	long		id = 1,
+				want = 0;
+
+	for (int round = 0; round < 3; round++)
+		for (int k = 1; k <= 5; k++)
+		{
+			char		m[64];
+
+			snprintf(m, sizeof(m), "%d %ld", k, id);
+			parse_thread_submit(t, 1, 7, &ctx, 0, m, strlen(m));
+			id += k;
+			want += k;
+		}
+	parse_thread_drain(t, -1);
+	CHECK(s.frames == 15);
+	CHECK(s.trades == want);
+	CHECK(s.in_order);
+	parse_thread_free(t);
+}
+
 int
 main(void)
 {
+	run_multi(false);
+	run_multi(true);
 	run(false, PARSE_QUEUE_MAX * 3 + 7);
 	/* more frames than the queue holds, drained only now and then */
 	run(true, PARSE_QUEUE_MAX * 10 + 123);

@@ -228,6 +228,10 @@ main(void)
 	CHECK_STR(reason(&o, &a, &l), "insufficient balance: buy 10 TST-USDT needs 899.899 USDT, 899.7999 available");
 	o.ref = fx("89.89");		/* 898.9 * 1.001 = 899.7989 */
 	CHECK(check(&o, &a, &l) == RISK_PASS);
+	a.quote_balance = fx("999.999");	/* 899.7989 + 100.2001 reserved: exactly all of it */
+	CHECK(check(&o, &a, &l) == RISK_PASS);
+	a.quote_balance = fx("999.9989");
+	CHECK(check(&o, &a, &l) == RISK_BALANCE_BUY);
 	setup(&o, &a, &l, "1.5");
 	o.dir = -1;
 	a.base_balance = fx("2");
@@ -257,6 +261,48 @@ main(void)
 	o.ref = fx("10000000000000000");
 	l.max_order_notional = lim("1");
 	CHECK(check(&o, &a, &l) == RISK_OVERFLOW);
+
+	/* closing exactly the whole position reduces it (qty == |position|) */
+	setup(&o, &a, &l, "2");
+	o.dir = -1;
+	a.position = fx("2");
+	a.base_balance = fx("2");
+	o.reduce_only = true;
+	CHECK(check(&o, &a, &l) == RISK_PASS);
+	a.state = RISK_STATE_REDUCING;
+	o.reduce_only = false;
+	CHECK(check(&o, &a, &l) == RISK_PASS);
+	/* ... and the daily loss limit lets it through */
+	a.state = RISK_STATE_ACTIVE;
+	a.realized_today = fx("-50");
+	l.max_daily_loss = lim("10");
+	CHECK(check(&o, &a, &l) == RISK_PASS);
+
+	/* a percentage exactly half way at its 5th decimal rounds away from zero */
+	setup(&o, &a, &l, "1");
+	o.price = fx("101.00005");	/* 1.00005% from 100 */
+	l.price_band_pct = lim("1");
+	{
+		RiskResult	r = risk_check(&o, &a, &l);
+
+		CHECK(r.verdict == RISK_PRICE_BAND);
+		CHECK_STR(show(r.value), "1.0001");
+	}
+	o.price = fx("98.99995");	/* -1.00005%: away is positive, same tie */
+	CHECK_STR(show(risk_check(&o, &a, &l).value), "1.0001");
+
+	/* open perpetual orders take margin room too */
+	setup(&o, &a, &l, "10");
+	a.spot = false;
+	a.leverage = fx("2");
+	a.cash = fx("1000");
+	o.ref = fx("100");			/* 10 * 100 = 1000 <= 1000 * 2 */
+	CHECK(check(&o, &a, &l) == RISK_PASS);
+	a.perp_open_notional = fx("1000.5");	/* 2000 - 1000.5 = 999.5 < 1000 */
+	CHECK(check(&o, &a, &l) == RISK_MARGIN);
+	CHECK_STR(reason(&o, &a, &l), "insufficient margin: buy 10 TST-USDT needs 500 USDT of initial margin at leverage 2, 499.75 free");
+	a.perp_open_notional = fx("1000");
+	CHECK(check(&o, &a, &l) == RISK_PASS);
 
 	return unit_summary("test_risk");
 }

@@ -59,6 +59,10 @@ test_floor_div(void)
 	CHECK(zt_floor_div(7, 2) == 3);
 	CHECK(zt_floor_div(-7, 2) == -4);
 	CHECK(zt_floor_div(-8, 2) == -4);
+	/* a negative divisor floors too */
+	CHECK(zt_floor_div(7, -2) == -4);
+	CHECK(zt_floor_div(-7, -2) == 3);
+	CHECK(zt_floor_div(8, -2) == -4);
 	CHECK(zt_floor_div(0, 5) == 0);
 	CHECK(zt_floor_div(INT64_MIN, 1) == INT64_MIN);
 }
