@@ -145,6 +145,7 @@ struct Exchange
 	struct lws_vhost *vhost;
 	ExConn	   *conns;
 	Faults		faults;
+	bool		ended;			/* admin /end: the market publishes no more trades */
 	uint64_t	rng;
 	MkBook		book[MK_MAX_SYMBOLS];	/* last published book per symbol */
 	bool		book_valid[MK_MAX_SYMBOLS];

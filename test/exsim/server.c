@@ -742,6 +742,8 @@ http_args(struct lws *wsi, char *out, size_t outlen)
  * GET /drop?exchange=..  closes every connection now;
  * GET /shutdown?exchange=..  sends the exchange's shutdown notice, then closes;
  * GET /stats  counters;  GET /reset  clears every fault;
+ * GET /end?exchange=..  the market ends: no more trades (as when --count
+ *   is reached), the connections and REST stay up;
  * GET /book?exchange=..&symbol=..  the book last published.
  */
 /*
@@ -834,6 +836,8 @@ admin_request(ExConn *c, const char *path, const char *args)
 					k->drop_mark = k->sent + ex->faults.drop_every;
 			}
 		}
+		else if (strcmp(path, "/end") == 0)
+			ex->ended = true;
 		else if (strcmp(path, "/drop") == 0)
 		{
 			for (ExConn *k = ex->conns; k; k = k->next)
@@ -867,9 +871,9 @@ admin_request(ExConn *c, const char *path, const char *args)
 		for (ExConn *k = ex->conns; k; k = k->next)
 			nconn++;
 		buf_printf(&c->body, "%s\"%s\":{\"port\":%d,\"connections\":%d,\"accepted\":%ld,"
-				   "\"messages\":%ld,\"trades\":%llu}",
+				   "\"messages\":%ld,\"trades\":%llu,\"ended\":%s}",
 				   i ? "," : "", ex->ad->name, ex->port, nconn, ex->connections, ex->messages,
-				   (unsigned long long) ex->market.sym[0].trades);
+				   (unsigned long long) ex->market.sym[0].trades, ex->ended ? "true" : "false");
 	}
 	buf_add(&c->body, "}", 1);
 	return 200;
@@ -1116,7 +1120,7 @@ market_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms, double dt_s)
 		MkSymbol   *s = &ex->market.sym[si];
 		long		n;
 
-		if (sim.count > 0 && (long) s->trades >= sim.count)
+		if ((sim.count > 0 && (long) s->trades >= sim.count) || ex->ended)
 		{
 			mk_advance(s, sim_ms, &sink);
 			continue;
