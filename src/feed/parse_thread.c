@@ -36,15 +36,25 @@
 #define PARSE_MAX_EVENTS 2048	/* events of one frame */
 #define SLOT_INLINE_EVENTS 2	/* most frames carry one event */
 
+/*
+ * What a drained slot keeps for its next frame: a message buffer up to
+ * SLOT_KEEP_MSG bytes and an event buffer up to SLOT_KEEP_EVENTS events.
+ * Larger ones are freed once drained, so the ring of PARSE_QUEUE_MAX
+ * slots never pins a large buffer in each slot (Coinbase's market_trades
+ * frames carry ~50 trades: kept, they grew a feed worker by ~50 MB).
+ */
+#define SLOT_KEEP_MSG 4096
+#define SLOT_KEEP_EVENTS 8
+
 typedef struct Slot
 {
 	FeedContext ctx;
-	char	   *msg;			/* kept between uses */
+	char	   *msg;			/* kept between uses if small */
 	size_t		len;
 	size_t		cap;
 	ParsedFrame out;
 	FeedEvent	inline_events[SLOT_INLINE_EVENTS];
-	FeedEvent  *big;			/* for frames with more events; kept */
+	FeedEvent  *big;			/* for frames with more events; kept if small */
 	int			big_cap;
 } Slot;
 
@@ -78,6 +88,8 @@ struct ParseThread
 	Slot	   *slots;			/* PARSE_QUEUE_MAX */
 	FeedEvent	scratch[PARSE_MAX_EVENTS];
 };
+
+static void slot_trim(Slot *s);
 
 /*
  * No wakeup is lost: "publish my counter, full barrier, look at the other
@@ -396,8 +408,41 @@ parse_thread_drain(ParseThread *t, int64_t wait_us)
 		upto = t->parsed;
 	/* the slots up to upto are the thread's no more: read them without a lock */
 	for (; t->drained < upto; t->drained++, n++)
-		t->fn(&t->slots[t->drained % PARSE_QUEUE_MAX].out, t->fn_arg);
+	{
+		Slot	   *s = &t->slots[t->drained % PARSE_QUEUE_MAX];
+
+		t->fn(&s->out, t->fn_arg);
+		slot_trim(s);
+	}
 	return n;
+}
+
+/* Free what a drained slot holds beyond what it keeps (SLOT_KEEP_*). */
+static void
+slot_trim(Slot *s)
+{
+	if (s->big_cap > SLOT_KEEP_EVENTS)
+	{
+		free(s->big);
+		s->big = NULL;
+		s->big_cap = 0;
+	}
+	if (s->cap > SLOT_KEEP_MSG)
+	{
+		free(s->msg);
+		s->msg = NULL;
+		s->cap = 0;
+	}
+}
+
+size_t
+parse_thread_retained(const ParseThread *t)
+{
+	size_t		bytes = 0;
+
+	for (int i = 0; i < PARSE_QUEUE_MAX; i++)
+		bytes += t->slots[i].cap + sizeof(FeedEvent) * (size_t) t->slots[i].big_cap;
+	return bytes;
 }
 
 void

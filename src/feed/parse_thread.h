@@ -71,6 +71,8 @@ extern int	parse_thread_drain(ParseThread *t, int64_t wait_us);
  * worker's symbol table: the main thread holds this lock while changing
  * it, the thread while parsing.
  */
+/* bytes the slots' message and event buffers hold (for the tests) */
+extern size_t parse_thread_retained(const ParseThread *t);
 extern void parse_thread_lock_context(ParseThread *t);
 extern void parse_thread_unlock_context(ParseThread *t);
 

@@ -211,9 +211,57 @@ run_multi(bool threads)
 	parse_thread_free(t);
 }
 
+/*
+ * Frames of many events through every slot of the ring, drained as they
+ * go: the slots keep no buffer larger than they keep for small frames
+ * (a slot used to keep each frame's event buffer, so a ring of frames of
+ * 50 events pinned tens of MB).
+ */
+static void
+run_retained(bool threads)
+{
+	Seen		s = {0, 0, 0, 1, true, true, ""};
+	ParseThread *t = parse_thread_start(multi_parse, threads, collect_multi, &s);
+	FeedContext ctx = {false, no_contracts, NULL};
+	size_t		small;
+	long		id = 1;
+	char		pad[8192];
+
+	memset(pad, ' ', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	for (int i = 0; i < 4; i++)
+	{
+		char		m[64];
+
+		snprintf(m, sizeof(m), "1 %ld", id++);
+		parse_thread_submit(t, 1, 7, &ctx, 0, m, strlen(m));
+	}
+	parse_thread_drain(t, -1);
+	small = parse_thread_retained(t);
+	for (int i = 0; i < PARSE_QUEUE_MAX * 2; i++)
+	{
+		char		m[8300];
+
+		/* 60 events, and a message of 8 kB (sscanf reads past the blanks) */
+		snprintf(m, sizeof(m), "60 %ld%s", id, pad);
+		id += 60;
+		parse_thread_submit(t, 1, 7, &ctx, 0, m, strlen(m));
+		if (i % 64 == 0)
+			parse_thread_drain(t, 0);
+	}
+	parse_thread_drain(t, -1);
+	CHECK(s.trades == 4 + 60L * PARSE_QUEUE_MAX * 2);
+	CHECK(s.in_order);
+	CHECK(parse_thread_retained(t) <= small + (size_t) PARSE_QUEUE_MAX * (4096 + 8 * sizeof(FeedEvent)));
+	CHECK(parse_thread_retained(t) < (size_t) PARSE_QUEUE_MAX * 60 * sizeof(FeedEvent));
+	parse_thread_free(t);
+}
+
 int
 main(void)
 {
+	run_retained(false);
+	run_retained(true);
 	run_multi(false);
 	run_multi(true);
 	run(false, PARSE_QUEUE_MAX * 3 + 7);
