@@ -35,6 +35,7 @@ OBJS = \
 	src/compress/batch.o \
 	src/compress/rows.o \
 	src/compress/store.o \
+	src/compress/dead.o \
 	src/compress/tam.o \
 	src/compress/tam_write.o \
 	src/compress/compress.o \

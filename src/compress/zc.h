@@ -23,6 +23,8 @@
 #define ZVT_COMPRESS_ZC_H
 
 #include "access/tupdesc.h"
+#include "access/transam.h"
+#include "storage/itemptr.h"
 #include "executor/tuptable.h"
 #include "storage/lockdefs.h"
 #include "utils/relcache.h"
@@ -59,7 +61,34 @@ typedef struct ZcSide
 	Relation	idx;			/* its primary key (storage_id, seq) */
 	struct IndexInfo *idxinfo;
 	LOCKMODE	lockmode;
+	/* zvt._compressed_deleted and its index, opened on first use */
+	Relation	drel;
+	Relation	didx;
+	struct IndexInfo *didxinfo;
 } ZcSide;
+
+/* the removals of a storage a scan sees, keys (seq << 16 | row) sorted */
+typedef struct ZcDeadSet
+{
+	int			n;
+	uint64	   *keys;
+} ZcDeadSet;
+
+typedef enum ZcDeadState
+{
+	ZC_DEAD_NONE,
+	ZC_DEAD_YES,
+	ZC_DEAD_IN_PROGRESS
+} ZcDeadState;
+
+/* one row's removal */
+typedef struct ZcDeadInfo
+{
+	TransactionId xid;			/* the removing transaction */
+	bool		own;			/* that is this transaction */
+	CommandId	cid;			/* its command, when own */
+	ItemPointerData forward;	/* the new version, moved, or invalid */
+} ZcDeadInfo;
 
 /* a decoded batch, its rows made into datums on demand */
 typedef struct ZcReader
@@ -100,6 +129,19 @@ extern void zc_side_insert(ZcSide *side, int64 storage_id, uint32 seq, int32 nro
 extern bool zc_side_find(ZcSide *side, int64 storage_id, uint32 seq, ItemPointer side_tid);
 extern bytea *zc_side_batch(ZcSide *side, HeapTuple tup, uint32 *seq);
 extern int64 zc_side_delete_storage(int64 storage_id);
+
+/* in dead.c */
+extern void zc_dead_open(ZcSide *side);
+extern void zc_dead_close(ZcSide *side);
+extern void zc_dead_insert(ZcSide *side, int64 storage_id, uint32 seq, uint32 row,
+						   ItemPointer forward, CommandId cid);
+extern ZcDeadState zc_dead_find(ZcSide *side, int64 storage_id, uint32 seq, uint32 row,
+								Snapshot snapshot, ZcDeadInfo *info);
+extern void zc_dead_load(ZcSide *side, int64 storage_id, int64 seq, Snapshot snapshot,
+						 ZcDeadSet *set, MemoryContext cxt);
+extern int	zc_dead_first(const ZcDeadSet *set, uint32 seq);
+extern bool zc_dead_is(const ZcDeadSet *set, int i, uint32 seq, uint32 row);
+extern int64 zc_dead_delete_storage(ZcSide *side, int64 storage_id);
 
 /* in rows.c */
 extern void zc_builder_init(ZcBuilder *b, TupleDesc desc, MemoryContext parent);
