@@ -154,7 +154,7 @@ zc_am_oid(bool missing_ok)
 static const TupleTableSlotOps *
 zc_slot_callbacks(Relation rel)
 {
-	return &TTSOpsVirtual;
+	return &zc_slot_ops;
 }
 
 /* ----------------------------------------------------------------

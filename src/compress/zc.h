@@ -90,14 +90,22 @@ typedef struct ZcDeadInfo
 	ItemPointerData forward;	/* the new version, moved, or invalid */
 } ZcDeadInfo;
 
-/* a decoded batch, its rows made into datums on demand */
+/*
+ * A batch being read (reader.c): its columns decoded when a row's value is
+ * first asked for, text and other by-reference values made into datums
+ * once per batch.
+ */
 typedef struct ZcReader
 {
 	bool		loaded;
 	uint32		seq;
-	CzBatch		batch;
-	MemoryContext cxt;			/* the decoded arrays; reset per batch */
-	MemoryContext rowcxt;		/* the datums of the row last stored */
+	uint64		gen;			/* counts loads: a slot's row is of one load */
+	CzBatch		batch;			/* columns with decoded = false until needed */
+	const uint8 *raw;			/* the batch as stored, in cxt */
+	size_t		rawlen;
+	Datum	  **byref;			/* per column: by-reference datums, or NULL */
+	Relation	rel;
+	MemoryContext cxt;			/* all of the above; reset per batch */
 } ZcReader;
 
 /* rows collected for one batch */
@@ -147,6 +155,10 @@ extern int64 zc_dead_delete_storage(ZcSide *side, int64 storage_id);
 extern void zc_builder_init(ZcBuilder *b, TupleDesc desc, MemoryContext parent);
 extern void zc_builder_add(ZcBuilder *b, TupleTableSlot *slot);
 extern bytea *zc_builder_finish(ZcBuilder *b);
+extern CzKind zc_attr_kind(Form_pg_attribute a);
+
+/* in reader.c */
+extern const TupleTableSlotOps zc_slot_ops;
 extern void zc_reader_init(ZcReader *r, MemoryContext parent);
 extern void zc_reader_load(ZcReader *r, Relation rel, uint32 seq, bytea *batch);
 extern void zc_reader_store(ZcReader *r, Relation rel, uint32 row, TupleTableSlot *slot);
