@@ -75,6 +75,8 @@ zc_reader_load(ZcReader *r, Relation rel, uint32 seq, bytea *batch)
 	r->gen++;
 	r->seq = seq;
 	r->rel = rel;
+	r->how = NULL;
+	r->nhow = 0;
 	old = MemoryContextSwitchTo(r->cxt);
 	r->rawlen = VARSIZE_ANY_EXHDR(batch);
 	raw = palloc(Max(r->rawlen, 1));
@@ -201,55 +203,109 @@ byref_datums(ZcReader *r, int i, Form_pg_attribute a, CzColumnOut *c)
 	return d;
 }
 
+/* how an attribute is read, decided once per batch (ZcReader.how) */
+enum
+{
+	HOW_UNSET = 0,
+	HOW_NULL,					/* dropped: NULL */
+	HOW_MISSING,				/* added after the batch: its missing value */
+	HOW_INT8,
+	HOW_INT4,
+	HOW_INT2,
+	HOW_CHAR,
+	HOW_FLOAT8,
+	HOW_BYREF
+};
+
+/* checks and decodes attribute i's column for this batch */
+static uint8
+prepare(ZcReader *r, TupleDesc desc, int i)
+{
+	Form_pg_attribute a = TupleDescAttr(desc, i);
+	CzColumnOut *c;
+
+	if (a->attisdropped)
+		return HOW_NULL;
+	if (i >= (int) r->batch.ncols)
+		return HOW_MISSING;
+	if (r->batch.cols[i].kind != zc_attr_kind(a))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("batch %u of compressed chunk \"%s\" does not match column \"%s\"",
+						r->seq, RelationGetRelationName(r->rel), NameStr(a->attname))));
+	c = column(r, i);
+	if (c->kind == CZ_FLOAT8)
+		return HOW_FLOAT8;
+	if (c->kind == CZ_BYTES)
+	{
+		byref_datums(r, i, a, c);
+		return HOW_BYREF;
+	}
+	return a->attlen == 8 ? HOW_INT8 : a->attlen == 4 ? HOW_INT4 :
+		a->attlen == 2 ? HOW_INT2 : HOW_CHAR;
+}
+
 /* attributes [from, to) of row into slot's values */
 static void
 fill(ZcReader *r, uint32 row, TupleTableSlot *slot, int from, int to)
 {
 	TupleDesc	desc = slot->tts_tupleDescriptor;
+	Datum	   *values = slot->tts_values;
+	bool	   *isnull = slot->tts_isnull;
 
 	Assert(r->loaded && row < r->batch.nrows);
+	if (r->how == NULL || r->nhow < desc->natts)
+	{
+		r->how = MemoryContextAllocZero(r->cxt, Max(desc->natts, 1));
+		r->nhow = desc->natts;
+	}
 	for (int i = from; i < to; i++)
 	{
-		Form_pg_attribute a = TupleDescAttr(desc, i);
+		uint8		how = r->how[i];
 		CzColumnOut *c;
-		Datum		d = (Datum) 0;
-		bool		isnull;
 
-		if (a->attisdropped)
+		if (how == HOW_UNSET)
+			how = r->how[i] = prepare(r, desc, i);
+		if (how == HOW_NULL)
 		{
-			slot->tts_values[i] = (Datum) 0;
-			slot->tts_isnull[i] = true;
+			values[i] = (Datum) 0;
+			isnull[i] = true;
 			continue;
 		}
-		if (i >= (int) r->batch.ncols)
+		if (how == HOW_MISSING)
 		{
-			slot->tts_values[i] = getmissingattr(desc, i + 1, &slot->tts_isnull[i]);
+			values[i] = getmissingattr(desc, i + 1, &isnull[i]);
 			continue;
 		}
-		if (r->batch.cols[i].kind != zc_attr_kind(a))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("batch %u of compressed chunk \"%s\" does not match column \"%s\"",
-							r->seq, RelationGetRelationName(r->rel), NameStr(a->attname))));
-		c = column(r, i);
-		isnull = c->isnull && c->isnull[row];
-		if (isnull)
-			;
-		else if (c->kind == CZ_INT64)
+		c = &r->batch.cols[i];
+		if (c->isnull && c->isnull[row])
 		{
-			int64		v = c->i64[row];
-
-			d = a->attlen == 8 ? Int64GetDatum(v) :
-				a->attlen == 4 ? Int32GetDatum((int32) v) :
-				a->attlen == 2 ? Int16GetDatum((int16) v) :
-				CharGetDatum((char) v);
+			values[i] = (Datum) 0;
+			isnull[i] = true;
+			continue;
 		}
-		else if (c->kind == CZ_FLOAT8)
-			d = Float8GetDatum(c->f8[row]);
-		else
-			d = byref_datums(r, i, a, c)[row];
-		slot->tts_values[i] = d;
-		slot->tts_isnull[i] = isnull;
+		isnull[i] = false;
+		switch (how)
+		{
+			case HOW_INT8:
+				values[i] = Int64GetDatum(c->i64[row]);
+				break;
+			case HOW_INT4:
+				values[i] = Int32GetDatum((int32) c->i64[row]);
+				break;
+			case HOW_INT2:
+				values[i] = Int16GetDatum((int16) c->i64[row]);
+				break;
+			case HOW_CHAR:
+				values[i] = CharGetDatum((char) c->i64[row]);
+				break;
+			case HOW_FLOAT8:
+				values[i] = Float8GetDatum(c->f8[row]);
+				break;
+			default:
+				values[i] = r->byref[i][row];
+				break;
+		}
 	}
 }
 

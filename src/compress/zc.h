@@ -104,6 +104,8 @@ typedef struct ZcReader
 	const uint8 *raw;			/* the batch as stored, in cxt */
 	size_t		rawlen;
 	Datum	  **byref;			/* per column: by-reference datums, or NULL */
+	uint8	   *how;			/* per attribute: how to read it (reader.c) */
+	int			nhow;
 	Relation	rel;
 	MemoryContext cxt;			/* all of the above; reset per batch */
 } ZcReader;
