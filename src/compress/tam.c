@@ -23,10 +23,11 @@
  *
  * Writing (tam_write.c): INSERT and COPY into a compressed chunk store
  * their rows as a new "late" batch, with index entries like any insert;
- * UPDATE, DELETE and row locks (SELECT FOR UPDATE, ON CONFLICT DO
- * UPDATE) fail with 0A000 naming the chunk and zvt.decompress_chunk.
- * Batch visibility is the batch row's MVCC visibility, so a rolled-back
- * insert leaves nothing behind but a gap in the batch numbers.
+ * UPDATE and DELETE record the old row as removed (dead.c) and row locks
+ * lock its batch.  Batch visibility is the batch row's MVCC visibility
+ * and a row is visible when its batch is and no removal of it is, so a
+ * rolled-back change leaves nothing behind but a gap in the batch
+ * numbers.  Rows reach the executor through reader.c's slot type.
  *
  * A parallel scan hands out whole batches: each participant walks the
  * batch keys and decodes the batches whose ordinal it claims.
@@ -540,7 +541,7 @@ zc_tuple_tid_valid(TableScanDesc scan, ItemPointer tid)
 static void
 zc_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
 {
-	/* rows are never updated: every version is the latest */
+	/* currtid_byrelname and WHERE CURRENT OF: the version given stands */
 }
 
 static bool
