@@ -34,7 +34,9 @@ OBJS = \
 	src/compress/lz.o \
 	src/compress/batch.o \
 	src/compress/rows.o \
+	src/compress/reader.o \
 	src/compress/store.o \
+	src/compress/dead.o \
 	src/compress/tam.o \
 	src/compress/tam_write.o \
 	src/compress/compress.o \

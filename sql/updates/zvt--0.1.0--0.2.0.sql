@@ -2670,3 +2670,30 @@ END;
 $$;
 COMMENT ON FUNCTION zvt._maintenance_steps(pg_catalog.regclass) IS
     'Internal: one maintenance pass over one hypertable, as the caller; use zvt._maintain_hypertable.';
+
+-- ===================================================================
+-- wt-compress2: UPDATE, DELETE and row locks on compressed chunks
+-- ===================================================================
+
+-- Rows of compressed chunks removed by DELETE or UPDATE (or moved to
+-- another chunk): one row per removed row, its MVCC visibility that of
+-- the removal; new_seq/new_row name the updated version (new_seq -1: the
+-- row moved to another partition).  Dropped with their storage's
+-- batches; compress_chunk leaves the removed rows out.  Not dumped
+-- either: pg_dump writes the chunks' live rows.
+CREATE TABLE zvt._compressed_deleted (
+    storage_id  pg_catalog.int8 NOT NULL,
+    seq         pg_catalog.int8 NOT NULL,
+    row_no      pg_catalog.int4 NOT NULL,
+    new_seq     pg_catalog.int8,
+    new_row     pg_catalog.int4
+);
+CREATE INDEX _compressed_deleted_key ON zvt._compressed_deleted (storage_id, seq, row_no);
+COMMENT ON TABLE zvt._compressed_deleted IS
+    'Internal: rows deleted or updated in compressed chunks, written and read only by zvt''s C code through the chunks.';
+-- rows of every role's chunks: reached only through the chunks, whose privileges apply
+REVOKE ALL ON zvt._compressed_deleted FROM PUBLIC;
+COMMENT ON FUNCTION zvt._compressed_stats(pg_catalog.regclass) IS
+    'Internal: batches, live rows, late rows (inserted, updated or deleted since the last compression) and stored bytes of a compressed chunk (no row when it is not compressed or not readable).';
+COMMENT ON VIEW zvt.chunks IS
+    'Chunks of the hypertables the caller may read, with their compression: bytes and rows before the first compression and now (bytes_after counts the batches, the metapage and the indexes), batches, late_rows inserted, updated or deleted since the last compression.';

@@ -69,7 +69,51 @@ extern void bits_init(CzBitWriter *w, CzBuf *buf);
 extern void bits_put(CzBitWriter *w, uint64_t v, int nbits);
 extern void bits_flush(CzBitWriter *w);
 extern void bits_reader(CzBitReader *r, const uint8_t *p, size_t len);
-extern CzStatus bits_get(CzBitReader *r, int nbits, uint64_t *v);
+extern CzStatus bits_get_slow(CzBitReader *r, int nbits, uint64_t *v);
 extern CzStatus varint_get(const uint8_t *p, size_t len, size_t *pos, uint64_t *v);
+
+/*
+ * Reads nbits (0..64) into *v; CZ_ERR_TRUNCATED past the end.  Up to 56
+ * bits at least eight bytes before the end come from one 64-bit window;
+ * the rest (and every bounds check that matters) from bits_get_slow.
+ */
+/* the 64 bits at p, most significant first */
+static inline uint64_t
+load_be64(const uint8_t *q)
+{
+	return ((uint64_t) q[0] << 56) | ((uint64_t) q[1] << 48) |
+		((uint64_t) q[2] << 40) | ((uint64_t) q[3] << 32) |
+		((uint64_t) q[4] << 24) | ((uint64_t) q[5] << 16) |
+		((uint64_t) q[6] << 8) | (uint64_t) q[7];
+}
+
+/*
+ * The next 57 or more bits of r, left-aligned, when eight bytes remain
+ * from the current one; false otherwise.
+ */
+static inline bool
+bits_window(const CzBitReader *r, uint64_t *w)
+{
+	size_t		byte = r->pos >> 3;
+
+	if (byte + 8 > (r->nbits >> 3))
+		return false;
+	*w = load_be64(r->p + byte) << (r->pos & 7);
+	return true;
+}
+
+static inline CzStatus
+bits_get(CzBitReader *r, int nbits, uint64_t *v)
+{
+	uint64_t	w;
+
+	if (nbits > 0 && nbits <= 56 && bits_window(r, &w))
+	{
+		*v = w >> (64 - nbits);
+		r->pos += nbits;
+		return CZ_OK;
+	}
+	return bits_get_slow(r, nbits, v);
+}
 
 #endif							/* ZVT_COMPRESS_BITS_H */

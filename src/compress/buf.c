@@ -197,9 +197,9 @@ bits_reader(CzBitReader *r, const uint8_t *p, size_t len)
 	r->pos = 0;
 }
 
-/* Reads nbits (0..64) into *v; CZ_ERR_TRUNCATED past the end. */
+/* bits_get (bits.h) near the end of the input, or beyond 56 bits */
 CzStatus
-bits_get(CzBitReader *r, int nbits, uint64_t *v)
+bits_get_slow(CzBitReader *r, int nbits, uint64_t *v)
 {
 	uint64_t	out = 0;
 

@@ -501,7 +501,8 @@ zvt_rewrite_chunk(PG_FUNCTION_ARGS)
  *     OUT late_rows int8, OUT batch_bytes int8)
  *
  * What a compressed chunk's batches hold, as the caller's snapshot sees
- * them (batch_bytes as stored, after TOAST); no row for a chunk that is
+ * them (batch_bytes as stored, after TOAST): rows are the live rows,
+ * late_rows those inserted into late batches plus those removed; no row for a chunk that is
  * not compressed or a role without SELECT on it.
  */
 Datum
@@ -551,6 +552,14 @@ zvt_compressed_stats(PG_FUNCTION_ARGS)
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
+	{
+		/* removed rows are not rows any more, and they are changes to merge */
+		ZcDeadSet	dead;
+
+		zc_dead_load(&side, meta.storage_id, -1, GetActiveSnapshot(), &dead, CurrentMemoryContext);
+		rows -= dead.n;
+		late += dead.n;
+	}
 	zc_side_close(&side);
 	table_close(rel, AccessShareLock);
 	values[0] = Int64GetDatum(batches);

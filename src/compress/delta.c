@@ -90,7 +90,32 @@ delta_decode(const uint8_t *in, size_t len, uint32_t n, int64_t *v)
 	for (i = 1; i < n; i++)
 	{
 		int			c = 0;
+		uint64_t	w;
 
+		/* fast path: prefix and payload (<= 37 bits) in one window */
+		if (bits_window(&r, &w))
+		{
+			c = (~w == 0) ? 64 : __builtin_clzll(~w);
+			if (c == 0)
+			{
+				r.pos += 1;
+				prev += delta;
+				v[i] = (int64_t) prev;
+				continue;
+			}
+			if (c < 5)
+			{
+				int			width = dod_width[c];
+
+				x = (w << (c + 1)) >> (64 - width);
+				r.pos += c + 1 + width;
+				delta += unzigzag(x);
+				prev += delta;
+				v[i] = (int64_t) prev;
+				continue;
+			}
+			c = 0;				/* the 64-bit class: the careful way */
+		}
 		/* count leading ones, at most five */
 		while (c < 5)
 		{

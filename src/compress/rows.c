@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * src/compress/rows.c
- *	  Chunk rows to batches and back: PostgreSQL datums to the codec's
- *	  column kinds (codec.h) and the reverse, exactly.
+ *	  Chunk rows to batches: PostgreSQL datums to the codec's column
+ *	  kinds (codec.h), exactly; reader.c does the reverse.
  *
  * Kinds by type: float8 is FLOAT8 (bit for bit); every other by-value
  * type of 1, 2, 4 or 8 bytes (timestamps, integers, bool, date, float4 as
@@ -14,9 +14,8 @@
  * DEFAULT), as heap does.
  *
  * Memory: the codec allocates with palloc (bits.h, CZ_PALLOC) in the
- * context current at the call: a builder's values and a reader's decoded
- * batch live in contexts reset per batch, a reader's datums in one reset
- * per row, so a scan holds one batch at a time.
+ * context current at the call: a builder's values live in a context reset
+ * per batch.  Batches back to rows: reader.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,7 +29,6 @@
 
 #include "compress/zc.h"
 
-static CzKind attr_kind(Form_pg_attribute a);
 
 /* the codec's allocator in the backend (bits.h, CZ_PALLOC) */
 void	   *zc_palloc(size_t n);
@@ -64,8 +62,8 @@ zc_pfree(void *p)
 		pfree(p);
 }
 
-static CzKind
-attr_kind(Form_pg_attribute a)
+CzKind
+zc_attr_kind(Form_pg_attribute a)
 {
 	if (a->attisdropped)
 		return CZ_INT64;
@@ -98,7 +96,7 @@ zc_builder_init(ZcBuilder *b, TupleDesc desc, MemoryContext parent)
 	b->isnull = palloc(sizeof(bool *) * natts);
 	for (int i = 0; i < natts; i++)
 	{
-		b->kind[i] = attr_kind(TupleDescAttr(desc, i));
+		b->kind[i] = zc_attr_kind(TupleDescAttr(desc, i));
 		b->isnull[i] = palloc(sizeof(bool) * ZC_BATCH_ROWS);
 		if (b->kind[i] == CZ_INT64)
 			b->i64[i] = palloc(sizeof(int64) * ZC_BATCH_ROWS);
@@ -219,135 +217,4 @@ zc_builder_finish(ZcBuilder *b)
 	MemoryContextReset(b->cxt);
 	b->n = 0;
 	return result;
-}
-
-/* ----------------------------------------------------------------
- *		Reader: a batch in, rows out
- * ----------------------------------------------------------------
- */
-
-void
-zc_reader_init(ZcReader *r, MemoryContext parent)
-{
-	r->loaded = false;
-	r->seq = 0;
-	memset(&r->batch, 0, sizeof(r->batch));
-	r->cxt = AllocSetContextCreate(parent, "zvt batch", ALLOCSET_DEFAULT_SIZES);
-	r->rowcxt = AllocSetContextCreate(parent, "zvt batch row", ALLOCSET_SMALL_SIZES);
-}
-
-/* Decodes batch number seq of rel (its bytes in batch) into r. */
-void
-zc_reader_load(ZcReader *r, Relation rel, uint32 seq, bytea *batch)
-{
-	MemoryContext old;
-	CzStatus	s;
-
-	MemoryContextReset(r->rowcxt);
-	MemoryContextReset(r->cxt);
-	r->loaded = false;
-	old = MemoryContextSwitchTo(r->cxt);
-	s = batch_decode((const uint8 *) VARDATA_ANY(batch), VARSIZE_ANY_EXHDR(batch), NULL, &r->batch);
-	MemoryContextSwitchTo(old);
-	if (s != CZ_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("batch %u of compressed chunk \"%s\" is corrupt: %s",
-						seq, RelationGetRelationName(rel), cz_strerror(s))));
-	r->seq = seq;
-	r->loaded = true;
-}
-
-/*
- * Stores row of the loaded batch into slot as a virtual tuple, valid
- * until the next call on r; the caller sets tts_tid.
- */
-void
-zc_reader_store(ZcReader *r, Relation rel, uint32 row, TupleTableSlot *slot)
-{
-	TupleDesc	desc = slot->tts_tupleDescriptor;
-	MemoryContext old;
-
-	Assert(r->loaded && row < r->batch.nrows);
-	ExecClearTuple(slot);
-	MemoryContextReset(r->rowcxt);
-	old = MemoryContextSwitchTo(r->rowcxt);
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute a = TupleDescAttr(desc, i);
-		CzColumnOut *c = i < (int) r->batch.ncols ? &r->batch.cols[i] : NULL;
-		Datum		d = (Datum) 0;
-		bool		isnull;
-
-		if (a->attisdropped)
-		{
-			slot->tts_values[i] = (Datum) 0;
-			slot->tts_isnull[i] = true;
-			continue;
-		}
-		if (c == NULL)
-		{
-			slot->tts_values[i] = getmissingattr(desc, i + 1, &slot->tts_isnull[i]);
-			continue;
-		}
-		if (c->kind != attr_kind(a))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("batch %u of compressed chunk \"%s\" does not match column \"%s\"",
-							r->seq, RelationGetRelationName(rel), NameStr(a->attname))));
-		isnull = c->isnull && c->isnull[row];
-		if (isnull)
-			;
-		else if (c->kind == CZ_INT64)
-		{
-			int64		v = c->i64[row];
-
-			d = a->attlen == 8 ? Int64GetDatum(v) :
-				a->attlen == 4 ? Int32GetDatum((int32) v) :
-				a->attlen == 2 ? Int16GetDatum((int16) v) :
-				CharGetDatum((char) v);
-		}
-		else if (c->kind == CZ_FLOAT8)
-			d = Float8GetDatum(c->f8[row]);
-		else
-		{
-			const uint8 *p = c->arena ? c->arena + c->off[row] : (const uint8 *) "";
-			uint32		n = c->len[row];
-
-			if (a->attlen == -1)
-			{
-				struct varlena *v = palloc(VARHDRSZ + n);
-
-				SET_VARSIZE(v, VARHDRSZ + n);
-				memcpy(VARDATA(v), p, n);
-				d = PointerGetDatum(v);
-			}
-			else if (a->attlen == -2)
-			{
-				char	   *s = palloc(n + 1);
-
-				memcpy(s, p, n);
-				s[n] = '\0';
-				d = CStringGetDatum(s);
-			}
-			else
-			{
-				char	   *v;
-
-				if (n != (uint32) a->attlen)
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_CORRUPTED),
-							 errmsg("batch %u of compressed chunk \"%s\" has a value of the wrong length in column \"%s\"",
-									r->seq, RelationGetRelationName(rel), NameStr(a->attname))));
-				v = palloc(n);
-				memcpy(v, p, n);
-				d = PointerGetDatum(v);
-			}
-		}
-		slot->tts_values[i] = d;
-		slot->tts_isnull[i] = isnull;
-	}
-	MemoryContextSwitchTo(old);
-	ExecStoreVirtualTuple(slot);
-	slot->tts_tableOid = RelationGetRelid(rel);
 }

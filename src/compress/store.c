@@ -171,11 +171,15 @@ zc_side_open(ZcSide *side, LOCKMODE mode)
 	side->idx = index_open(idx, mode);
 	side->idxinfo = NULL;
 	side->lockmode = mode;
+	side->drel = NULL;
+	side->didx = NULL;
+	side->didxinfo = NULL;
 }
 
 void
 zc_side_close(ZcSide *side)
 {
+	zc_dead_close(side);
 	index_close(side->idx, side->lockmode);
 	table_close(side->rel, side->lockmode);
 }
@@ -265,7 +269,7 @@ zc_side_batch(ZcSide *side, HeapTuple tup, uint32 *seq)
 
 /*
  * Deletes every batch of a storage that is gone or going (its relation
- * dropped, truncated or rewritten); the caller holds that relation's
+ * dropped, truncated or rewritten), and its rows' removals (dead.c); the caller holds that relation's
  * AccessExclusiveLock, so no other transaction writes its batches.
  * Returns how many were deleted.  Nothing to do without the batch table
  * (DROP EXTENSION removes it first).
@@ -299,6 +303,7 @@ zc_side_delete_storage(int64 storage_id)
 		n++;
 	}
 	index_endscan(scan);
+	(void) zc_dead_delete_storage(&side, storage_id);
 	zc_side_close(&side);
 	return n;
 }

@@ -23,10 +23,11 @@
  *
  * Writing (tam_write.c): INSERT and COPY into a compressed chunk store
  * their rows as a new "late" batch, with index entries like any insert;
- * UPDATE, DELETE and row locks (SELECT FOR UPDATE, ON CONFLICT DO
- * UPDATE) fail with 0A000 naming the chunk and zvt.decompress_chunk.
- * Batch visibility is the batch row's MVCC visibility, so a rolled-back
- * insert leaves nothing behind but a gap in the batch numbers.
+ * UPDATE and DELETE record the old row as removed (dead.c) and row locks
+ * lock its batch.  Batch visibility is the batch row's MVCC visibility
+ * and a row is visible when its batch is and no removal of it is, so a
+ * rolled-back change leaves nothing behind but a gap in the batch
+ * numbers.  Rows reach the executor through reader.c's slot type.
  *
  * A parallel scan hands out whole batches: each participant walks the
  * batch keys and decodes the batches whose ordinal it claims.
@@ -78,7 +79,10 @@ typedef struct ZcScan
 	int64		storage_id;
 	ZcReader	reader;
 	uint32		row;			/* next row of the loaded batch */
+	ZcDeadSet	dead;			/* removed rows the snapshot sees */
+	int			dead_i;			/* the loaded batch's first in dead */
 	MemoryContext cxt;
+	MemoryContext deadcxt;
 	MemoryContext tmpcxt;		/* the detoasted batch, reset per batch */
 	Snapshot	own_snapshot;	/* registered here (analyze), or NULL */
 	bool		analyze_block_done;
@@ -99,12 +103,19 @@ typedef struct ZcParallelScan
 	pg_atomic_uint64 next;
 } ZcParallelScan;
 
-/* one batch number's heap row, as last found */
+/* one batch number's heap row, as last found, and its removed rows */
 typedef struct ZcFetchCache
 {
 	bool		have;
 	uint32		seq;
 	ItemPointerData side_tid;
+	/* removals of batch dead_seq under MVCC snapshot dead_snap */
+	bool		have_dead;
+	uint32		dead_seq;
+	Snapshot	dead_snap;
+	CommandId	dead_cid;
+	ZcDeadSet	dead;
+	MemoryContext deadcxt;
 } ZcFetchCache;
 
 /* an index fetch */
@@ -120,6 +131,9 @@ typedef struct ZcFetch
 } ZcFetch;
 
 static const TableAmRoutine zc_routine;
+
+static bool row_alive(ZcSide *side, int64 storage_id, ZcFetchCache *cache, uint32 seq,
+					  uint32 row, Snapshot snapshot);
 
 static void start_batches(ZcScan *s);
 static bool fetch_row(Relation rel, ZcSide *side, int64 storage_id, ZcReader *reader,
@@ -141,7 +155,7 @@ zc_am_oid(bool missing_ok)
 static const TupleTableSlotOps *
 zc_slot_callbacks(Relation rel)
 {
-	return &TTSOpsVirtual;
+	return &zc_slot_ops;
 }
 
 /* ----------------------------------------------------------------
@@ -186,6 +200,8 @@ zc_scan_begin(Relation rel, Snapshot snapshot, int nkeys, ScanKey key,
 								   ALLOCSET_DEFAULT_SIZES);
 	s->tmpcxt = AllocSetContextCreate(s->cxt, "zvt compressed scan batch",
 									  ALLOCSET_DEFAULT_SIZES);
+	s->deadcxt = AllocSetContextCreate(s->cxt, "zvt compressed scan removals",
+									   ALLOCSET_SMALL_SIZES);
 	zc_meta_read(rel, &meta);
 	s->storage_id = meta.storage_id;
 	zc_side_open(&s->side, AccessShareLock);
@@ -208,6 +224,9 @@ start_batches(ZcScan *s)
 	index_rescan(s->iscan, &key, 1, NULL, 0);
 	s->reader.loaded = false;
 	s->row = 0;
+	MemoryContextReset(s->deadcxt);
+	zc_dead_load(&s->side, s->storage_id, -1, s->base.rs_snapshot, &s->dead, s->deadcxt);
+	s->dead_i = 0;
 	s->ordinal = 0;
 	s->have_claim = false;
 }
@@ -272,6 +291,7 @@ next_batch(ZcScan *s)
 		zc_reader_load(&s->reader, s->base.rs_rd, seq, batch);
 		MemoryContextReset(s->tmpcxt);
 		s->row = 0;
+		s->dead_i = s->dead.n > 0 ? zc_dead_first(&s->dead, seq) : 0;
 		if (s->reader.batch.nrows > 0)
 			return true;
 	}
@@ -286,13 +306,20 @@ zc_scan_getnextslot(TableScanDesc sscan, ScanDirection direction, TupleTableSlot
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("backward scans of compressed chunks are not supported")));
-	while (!s->reader.loaded || s->row >= s->reader.batch.nrows)
+	for (;;)
 	{
-		if (!next_batch(s))
+		while (!s->reader.loaded || s->row >= s->reader.batch.nrows)
 		{
-			ExecClearTuple(slot);
-			return false;
+			if (!next_batch(s))
+			{
+				ExecClearTuple(slot);
+				return false;
+			}
 		}
+		if (!zc_dead_is(&s->dead, s->dead_i, s->reader.seq, s->row))
+			break;
+		s->row++;				/* removed for this snapshot */
+		s->dead_i++;
 	}
 	zc_reader_store(&s->reader, sscan->rs_rd, s->row, slot);
 	ItemPointerSet(&slot->tts_tid, s->reader.seq, (OffsetNumber) (s->row + 1));
@@ -357,6 +384,11 @@ fetch_row(Relation rel, ZcSide *side, int64 storage_id, ZcReader *reader,
 	tup.t_self = cache->side_tid;
 	if (!heap_fetch(side->rel, snapshot, &tup, &buf, false))
 		return false;
+	if (!row_alive(side, storage_id, cache, seq, off - 1, snapshot))
+	{
+		ReleaseBuffer(buf);
+		return false;
+	}
 	if (!reader->loaded || reader->seq != seq)
 	{
 		MemoryContext old = MemoryContextSwitchTo(tmpcxt);
@@ -377,6 +409,65 @@ fetch_row(Relation rel, ZcSide *side, int64 storage_id, ZcReader *reader,
 	return true;
 }
 
+/*
+ * Whether row of batch seq (whose batch snapshot sees) is not removed
+ * for snapshot.  SnapshotDirty: a removal in progress leaves the row
+ * there with that transaction in snapshot->xmax to wait for, as heap
+ * reports an in-progress deleter; the batch's own xmin and speculative
+ * token (set by the batch's heap_fetch) are kept.  MVCC snapshots reuse
+ * the batch's removals while the caller stays on one batch.
+ */
+static bool
+row_alive(ZcSide *side, int64 storage_id, ZcFetchCache *cache, uint32 seq, uint32 row,
+		  Snapshot snapshot)
+{
+	if (snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		TransactionId xmin = snapshot->xmin;
+		TransactionId xmax = snapshot->xmax;
+		uint32		token = snapshot->speculativeToken;
+		ZcDeadInfo	info;
+		ZcDeadState st = zc_dead_find(side, storage_id, seq, row, snapshot, &info);
+
+		snapshot->xmin = xmin;
+		snapshot->xmax = xmax;
+		snapshot->speculativeToken = token;
+		if (st == ZC_DEAD_YES)
+			return false;
+		if (st == ZC_DEAD_IN_PROGRESS)
+			snapshot->xmax = info.xid;
+		return true;
+	}
+	if (IsMVCCSnapshot(snapshot))
+	{
+		int			i;
+
+		if (!cache->have_dead || cache->dead_seq != seq || cache->dead_snap != snapshot ||
+			cache->dead_cid != snapshot->curcid)
+		{
+			MemoryContextReset(cache->deadcxt);
+			zc_dead_load(side, storage_id, seq, snapshot, &cache->dead, cache->deadcxt);
+			cache->have_dead = true;
+			cache->dead_seq = seq;
+			cache->dead_snap = snapshot;
+			cache->dead_cid = snapshot->curcid;
+		}
+		i = zc_dead_first(&cache->dead, seq);
+		while (i < cache->dead.n && !zc_dead_is(&cache->dead, i, seq, row) &&
+			   (cache->dead.keys[i] >> 16) == seq)
+			i++;
+		return !zc_dead_is(&cache->dead, i, seq, row);
+	}
+	if (snapshot->snapshot_type == SNAPSHOT_SELF)
+	{
+		ZcDeadInfo	info;
+
+		return zc_dead_find(side, storage_id, seq, row, snapshot, &info) != ZC_DEAD_YES;
+	}
+	/* SnapshotAny and SnapshotNonVacuumable: every version counts */
+	return true;
+}
+
 static IndexFetchTableData *
 zc_index_fetch_begin(Relation rel)
 {
@@ -391,6 +482,8 @@ zc_index_fetch_begin(Relation rel)
 								   ALLOCSET_DEFAULT_SIZES);
 	f->tmpcxt = AllocSetContextCreate(f->cxt, "zvt compressed fetch batch",
 									  ALLOCSET_DEFAULT_SIZES);
+	f->cache.deadcxt = AllocSetContextCreate(f->cxt, "zvt compressed fetch removals",
+											 ALLOCSET_SMALL_SIZES);
 	zc_reader_init(&f->reader, f->cxt);
 	return &f->base;
 }
@@ -448,7 +541,7 @@ zc_tuple_tid_valid(TableScanDesc scan, ItemPointer tid)
 static void
 zc_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid)
 {
-	/* rows are never updated: every version is the latest */
+	/* currtid_byrelname and WHERE CURRENT OF: the version given stands */
 }
 
 static bool

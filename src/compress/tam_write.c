@@ -8,8 +8,19 @@
  * per statement row or per COPY buffer (ZC_BATCH_ROWS rows at most), with
  * index entries made by the executor like any insert; INSERT ... ON
  * CONFLICT inserts the batch row speculatively, so unique checks and
- * their waits work as on heap.  UPDATE, DELETE and row locks stop with
- * 0A000 naming the chunk and zvt.decompress_chunk.  The storage callbacks
+ * their waits work as on heap.
+ *
+ * DELETE, UPDATE and row locks (SELECT FOR UPDATE, ON CONFLICT DO
+ * UPDATE, foreign keys) work without rewriting a batch.  A row is locked
+ * through its batch's heap row in zvt._compressed_batches (heap row
+ * locks: KEY SHARE and SHARE take SHARE, the others EXCLUSIVE), so two
+ * writers of rows of one batch take turns; then a removal is looked up
+ * (dead.c) and, for DELETE or UPDATE, recorded, with the new version's
+ * TID for an UPDATE, which stores the new version as a late batch as an
+ * INSERT does.  Results are heap's: TM_SelfModified for a row this
+ * transaction removed, TM_Updated with the new version's TID (which
+ * tuple_lock follows for EvalPlanQual under READ COMMITTED), TM_Deleted.
+ * The storage callbacks
  * keep the metapage in step with the relation's files: a new storage gets
  * a new metapage, TRUNCATE deletes the old storage's batches in its
  * transaction, SET TABLESPACE copies the metapage, and CLUSTER and
@@ -37,26 +48,14 @@
 
 static void insert_rows(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid,
 						uint32 spec_token);
-static void refuse(Relation rel, const char *what) pg_attribute_noreturn();
+static TM_Result lock_row(Relation rel, ZcSide *side, int64 storage_id, ItemPointer tid,
+						  CommandId cid, LockTupleMode mode, LockWaitPolicy wait_policy,
+						  TM_FailureData *tmfd);
 
 /* the last speculative insertion, for complete_speculative */
 static Oid	spec_relid = InvalidOid;
 static ItemPointerData spec_tid;
 static ItemPointerData spec_side_tid;
-
-/* 0A000 for a write a compressed chunk cannot do, naming the way out */
-static void
-refuse(Relation rel, const char *what)
-{
-	char	   *name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												  RelationGetRelationName(rel));
-
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("cannot %s rows of compressed chunk %s", what, name),
-			 errdetail("A compressed chunk keeps its rows in read-only batches; INSERT and COPY into it work."),
-			 errhint("Decompress the chunk first: SELECT zvt.decompress_chunk('%s');", name)));
-}
 
 /* ----------------------------------------------------------------
  *		Writing
@@ -153,27 +152,172 @@ zc_multi_insert(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid,
 	insert_rows(rel, slots, nslots, cid, 0);
 }
 
+/*
+ * Locks row tid's batch (KEY SHARE and SHARE as SHARE, the rest as
+ * EXCLUSIVE: removals take EXCLUSIVE, so no other transaction is removing
+ * a row of the batch once the lock is ours) and reports the row's
+ * removal, if any, as heap reports a deleted or updated tuple.
+ */
+static TM_Result
+lock_row(Relation rel, ZcSide *side, int64 storage_id, ItemPointer tid, CommandId cid,
+		 LockTupleMode mode, LockWaitPolicy wait_policy, TM_FailureData *tmfd)
+{
+	uint32		seq = ItemPointerGetBlockNumberNoCheck(tid);
+	uint32		row = (uint32) ItemPointerGetOffsetNumberNoCheck(tid) - 1;
+	HeapTupleData tup;
+	Buffer		buf;
+	TM_Result	r;
+	ZcDeadInfo	info;
+	LockTupleMode bmode = (mode == LockTupleKeyShare || mode == LockTupleShare)
+		? LockTupleShare : LockTupleExclusive;
+
+	tmfd->ctid = *tid;
+	tmfd->xmax = InvalidTransactionId;
+	tmfd->cmax = InvalidCommandId;
+	if (!zc_side_find(side, storage_id, seq, &tup.t_self))
+		return TM_Deleted;		/* no such batch: nothing to lock */
+	r = heap_lock_tuple(side->rel, &tup, cid, bmode, wait_policy, false, &buf, tmfd);
+	ReleaseBuffer(buf);
+	if (r != TM_Ok)
+	{
+		/*
+		 * Batches are never updated, and deleted only with their storage
+		 * under ACCESS EXCLUSIVE: this is TM_Invisible (a batch this
+		 * command inserted, as heap says) or TM_WouldBlock.
+		 */
+		tmfd->ctid = *tid;
+		return r;
+	}
+	if (zc_dead_find(side, storage_id, seq, row, SnapshotSelf, &info) != ZC_DEAD_YES)
+		return TM_Ok;
+	tmfd->xmax = info.xid;
+	tmfd->cmax = info.cid;
+	if (ItemPointerIsValid(&info.forward))
+		tmfd->ctid = info.forward;
+	if (info.own)
+		return TM_SelfModified;
+	return ItemPointerIsValid(&info.forward) ? TM_Updated : TM_Deleted;
+}
+
+/* the crosscheck snapshot of heap_delete and heap_update: TM_Updated when it misses the row */
+static bool
+crosscheck_ok(Relation rel, ItemPointer tid, Snapshot crosscheck)
+{
+	TupleTableSlot *tmp;
+	bool		ok;
+
+	if (crosscheck == InvalidSnapshot)
+		return true;
+	tmp = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+	ok = table_tuple_fetch_row_version(rel, tid, crosscheck, tmp);
+	ExecDropSingleTupleTableSlot(tmp);
+	return ok;
+}
+
 TM_Result
 zc_tuple_delete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
 				Snapshot crosscheck, bool wait, TM_FailureData *tmfd, bool changingPart)
 {
-	refuse(rel, changingPart ? "move" : "delete");
+	ZcMeta		meta;
+	ZcSide		side;
+	TM_Result	r;
+
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+	zc_meta_read(rel, &meta);
+	zc_side_open(&side, RowExclusiveLock);
+	r = lock_row(rel, &side, meta.storage_id, tid, cid, LockTupleExclusive,
+				 wait ? LockWaitBlock : LockWaitError, tmfd);
+	if (r == TM_Ok && !crosscheck_ok(rel, tid, crosscheck))
+		r = TM_Updated;
+	if (r == TM_Ok)
+	{
+		ItemPointerData moved;
+
+		ItemPointerSetMovedPartitions(&moved);
+		zc_dead_insert(&side, meta.storage_id, ItemPointerGetBlockNumber(tid),
+					   ItemPointerGetOffsetNumber(tid) - 1, changingPart ? &moved : NULL, cid);
+		pgstat_count_heap_delete(rel);
+	}
+	zc_side_close(&side);
+	return r;
 }
 
+/*
+ * The new version goes in as a late batch (with index entries made by
+ * the executor), and the old one is recorded removed, pointing at it.
+ */
 TM_Result
 zc_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid,
 				Snapshot snapshot, Snapshot crosscheck, bool wait, TM_FailureData *tmfd,
 				LockTupleMode *lockmode, bool *update_indexes)
 {
-	refuse(rel, "update");
+	ZcMeta		meta;
+	ZcSide		side;
+	TM_Result	r;
+
+	*lockmode = LockTupleExclusive;
+	*update_indexes = false;
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+	zc_meta_read(rel, &meta);
+	zc_side_open(&side, RowExclusiveLock);
+	r = lock_row(rel, &side, meta.storage_id, otid, cid, LockTupleExclusive,
+				 wait ? LockWaitBlock : LockWaitError, tmfd);
+	if (r == TM_Ok && !crosscheck_ok(rel, otid, crosscheck))
+		r = TM_Updated;
+	if (r == TM_Ok)
+	{
+		insert_rows(rel, &slot, 1, cid, 0);
+		zc_dead_insert(&side, meta.storage_id, ItemPointerGetBlockNumber(otid),
+					   ItemPointerGetOffsetNumber(otid) - 1, &slot->tts_tid, cid);
+		*update_indexes = true;
+		pgstat_count_heap_update(rel, false);
+	}
+	zc_side_close(&side);
+	return r;
 }
 
+/*
+ * Locks row tid; with TUPLE_LOCK_FLAG_FIND_LAST_VERSION follows updates
+ * to the newest version (READ COMMITTED's EvalPlanQual) and locks that.
+ * The locked row goes into slot.
+ */
 TM_Result
 zc_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot,
 			  CommandId cid, LockTupleMode mode, LockWaitPolicy wait_policy, uint8 flags,
 			  TM_FailureData *tmfd)
 {
-	refuse(rel, "lock");
+	ZcMeta		meta;
+	ZcSide		side;
+	TM_Result	r;
+	ItemPointerData cur = *tid;
+
+	tmfd->traversed = false;
+	zc_meta_read(rel, &meta);
+	zc_side_open(&side, RowShareLock);
+	for (;;)
+	{
+		r = lock_row(rel, &side, meta.storage_id, &cur, cid, mode, wait_policy, tmfd);
+		if (r != TM_Updated || !(flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION) ||
+			ItemPointerIndicatesMovedPartitions(&tmfd->ctid))
+			break;
+		if (IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+		cur = tmfd->ctid;
+		tmfd->traversed = true;
+	}
+	zc_side_close(&side);
+	if (r == TM_Ok)
+	{
+		/* the locked row is committed or this transaction's */
+		if (!table_tuple_fetch_row_version(rel, &cur, SnapshotAny, slot))
+			elog(ERROR, "locked row (%u,%u) of \"%s\" not found",
+				 ItemPointerGetBlockNumber(&cur), ItemPointerGetOffsetNumber(&cur),
+				 RelationGetRelationName(rel));
+		*tid = cur;
+	}
+	return r;
 }
 
 void

@@ -23,6 +23,8 @@
 #define ZVT_COMPRESS_ZC_H
 
 #include "access/tupdesc.h"
+#include "access/transam.h"
+#include "storage/itemptr.h"
 #include "executor/tuptable.h"
 #include "storage/lockdefs.h"
 #include "utils/relcache.h"
@@ -59,16 +61,53 @@ typedef struct ZcSide
 	Relation	idx;			/* its primary key (storage_id, seq) */
 	struct IndexInfo *idxinfo;
 	LOCKMODE	lockmode;
+	/* zvt._compressed_deleted and its index, opened on first use */
+	Relation	drel;
+	Relation	didx;
+	struct IndexInfo *didxinfo;
 } ZcSide;
 
-/* a decoded batch, its rows made into datums on demand */
+/* the removals of a storage a scan sees, keys (seq << 16 | row) sorted */
+typedef struct ZcDeadSet
+{
+	int			n;
+	uint64	   *keys;
+} ZcDeadSet;
+
+typedef enum ZcDeadState
+{
+	ZC_DEAD_NONE,
+	ZC_DEAD_YES,
+	ZC_DEAD_IN_PROGRESS
+} ZcDeadState;
+
+/* one row's removal */
+typedef struct ZcDeadInfo
+{
+	TransactionId xid;			/* the removing transaction */
+	bool		own;			/* that is this transaction */
+	CommandId	cid;			/* its command, when own */
+	ItemPointerData forward;	/* the new version, moved, or invalid */
+} ZcDeadInfo;
+
+/*
+ * A batch being read (reader.c): its columns decoded when a row's value is
+ * first asked for, text and other by-reference values made into datums
+ * once per batch.
+ */
 typedef struct ZcReader
 {
 	bool		loaded;
 	uint32		seq;
-	CzBatch		batch;
-	MemoryContext cxt;			/* the decoded arrays; reset per batch */
-	MemoryContext rowcxt;		/* the datums of the row last stored */
+	uint64		gen;			/* counts loads: a slot's row is of one load */
+	CzBatch		batch;			/* columns with decoded = false until needed */
+	const uint8 *raw;			/* the batch as stored, in cxt */
+	size_t		rawlen;
+	Datum	  **byref;			/* per column: by-reference datums, or NULL */
+	uint8	   *how;			/* per attribute: how to read it (reader.c) */
+	int			nhow;
+	Relation	rel;
+	MemoryContext cxt;			/* all of the above; reset per batch */
 } ZcReader;
 
 /* rows collected for one batch */
@@ -101,10 +140,27 @@ extern bool zc_side_find(ZcSide *side, int64 storage_id, uint32 seq, ItemPointer
 extern bytea *zc_side_batch(ZcSide *side, HeapTuple tup, uint32 *seq);
 extern int64 zc_side_delete_storage(int64 storage_id);
 
+/* in dead.c */
+extern void zc_dead_open(ZcSide *side);
+extern void zc_dead_close(ZcSide *side);
+extern void zc_dead_insert(ZcSide *side, int64 storage_id, uint32 seq, uint32 row,
+						   ItemPointer forward, CommandId cid);
+extern ZcDeadState zc_dead_find(ZcSide *side, int64 storage_id, uint32 seq, uint32 row,
+								Snapshot snapshot, ZcDeadInfo *info);
+extern void zc_dead_load(ZcSide *side, int64 storage_id, int64 seq, Snapshot snapshot,
+						 ZcDeadSet *set, MemoryContext cxt);
+extern int	zc_dead_first(const ZcDeadSet *set, uint32 seq);
+extern bool zc_dead_is(const ZcDeadSet *set, int i, uint32 seq, uint32 row);
+extern int64 zc_dead_delete_storage(ZcSide *side, int64 storage_id);
+
 /* in rows.c */
 extern void zc_builder_init(ZcBuilder *b, TupleDesc desc, MemoryContext parent);
 extern void zc_builder_add(ZcBuilder *b, TupleTableSlot *slot);
 extern bytea *zc_builder_finish(ZcBuilder *b);
+extern CzKind zc_attr_kind(Form_pg_attribute a);
+
+/* in reader.c */
+extern const TupleTableSlotOps zc_slot_ops;
 extern void zc_reader_init(ZcReader *r, MemoryContext parent);
 extern void zc_reader_load(ZcReader *r, Relation rel, uint32 seq, bytea *batch);
 extern void zc_reader_store(ZcReader *r, Relation rel, uint32 row, TupleTableSlot *slot);

@@ -203,17 +203,60 @@ VALUES ('2002-03-02 12:00:04', 9101, 'late-3', 103, 3, 'buy');
 ROLLBACK;
 SELECT trade_id, price, qty, side FROM zvt.trades WHERE instrument_id = 9101 AND trade_id LIKE 'late-%' ORDER BY 1;
 SELECT sum(late_rows) AS late_rows FROM zvt.chunks WHERE chunk IN (SELECT chunk FROM mk_chunks);
--- UPDATE, DELETE and row locks stop with 0A000 naming the chunk and the way out
-SELECT cz_try($$UPDATE zvt.trades SET price = 1 WHERE instrument_id = 9101 AND trade_id = '700000300'$$);
-SELECT cz_try($$DELETE FROM zvt.trades WHERE instrument_id = 9101 AND trade_id = 'late-1'$$);
-SELECT cz_try($$SELECT trade_id FROM zvt.trades WHERE instrument_id = 9101 AND trade_id = '700000300' FOR UPDATE$$);
--- a candle upsert: a new bar goes in, a stored bar cannot be updated
+-- UPDATE, DELETE, row locks and ON CONFLICT DO UPDATE work on compressed
+-- rows: the same statements on a heap copy give the same rows
+CREATE TEMP TABLE mk_heap AS SELECT * FROM zvt.trades WHERE instrument_id = 9101;
+CREATE UNIQUE INDEX ON mk_heap (instrument_id, trade_id, ts);
+CREATE FUNCTION cz_both(q text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE a bigint; b bigint;
+BEGIN
+  EXECUTE format(q, 'zvt.trades'); GET DIAGNOSTICS a = ROW_COUNT;
+  EXECUTE format(q, 'mk_heap'); GET DIAGNOSTICS b = ROW_COUNT;
+  IF a <> b THEN RAISE EXCEPTION 'compressed % rows, heap % rows: %', a, b, q; END IF;
+  RETURN a;
+END $$;
+SELECT cz_both($$UPDATE %s SET price = 1 WHERE instrument_id = 9101 AND trade_id = '700000300'$$) AS updated;
+SELECT cz_both($$DELETE FROM %s WHERE instrument_id = 9101 AND trade_id = 'late-1'$$) AS deleted;
+-- one statement touching many rows of one batch, twice
+SELECT cz_both($$UPDATE %s SET qty = qty + 1 WHERE instrument_id = 9101 AND ts >= '2002-03-02 01:00' AND ts < '2002-03-02 03:00'$$) AS updated;
+SELECT cz_both($$UPDATE %s SET qty = qty * 2 WHERE instrument_id = 9101 AND ts >= '2002-03-02 02:00' AND ts < '2002-03-02 04:00'$$) AS updated;
+SELECT cz_both($$DELETE FROM %s WHERE instrument_id = 9101 AND ts >= '2002-03-01 05:00' AND ts < '2002-03-01 05:30' AND side = 'buy'$$) AS deleted;
+-- an update that moves rows to another chunk
+SELECT cz_both($$UPDATE %s SET ts = ts + interval '1 day' WHERE instrument_id = 9101 AND trade_id IN ('700000400', '700000401')$$) AS moved;
+-- a rolled-back update and delete leave the rows as they were
+BEGIN;
+SELECT cz_both($$UPDATE %s SET price = 5 WHERE instrument_id = 9101 AND trade_id = '700000500'$$) AS updated;
+SELECT cz_both($$DELETE FROM %s WHERE instrument_id = 9101 AND trade_id = '700000501'$$) AS deleted;
+ROLLBACK;
+-- a removed key is free again; an updated row keeps its key
+SELECT cz_both($$INSERT INTO %s (ts, instrument_id, trade_id, price, qty, side, local_ts)
+                 VALUES ('2002-03-02 12:00:00.5', 9101, 'late-1', 99, 9, 'sell', '2002-03-02 12:00:01')$$) AS reinserted;
+SELECT cz_try($$INSERT INTO zvt.trades (ts, instrument_id, trade_id, price, qty, side)
+                SELECT ts, instrument_id, trade_id, price, qty, side FROM zvt.trades
+                 WHERE instrument_id = 9101 AND trade_id = '700000300'$$);
+SELECT cz_sum('SELECT ts, instrument_id, trade_id, price, qty, side, local_ts FROM zvt.trades WHERE instrument_id = 9101')
+     = cz_sum('SELECT ts, instrument_id, trade_id, price, qty, side, local_ts FROM mk_heap') AS same_rows;
+-- index scans (fetch by TID) see the same
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT trade_id, price, qty FROM zvt.trades
+ WHERE instrument_id = 9101 AND trade_id IN ('700000300', 'late-1', '700000400', '700000500', '700000501')
+ ORDER BY trade_id, ts;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT trade_id, price FROM zvt.trades WHERE instrument_id = 9101 AND trade_id IN ('700000300', 'late-1') ORDER BY 1 FOR UPDATE;
+-- a candle upsert: a new bar goes in, a stored bar is updated, and again
 INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed)
 VALUES ('2002-03-02 00:00:30', 9101, '1 minute', 1, 1, 1, 1, true)
 ON CONFLICT (instrument_id, timeframe, source, ts) DO UPDATE SET close = excluded.close;
-SELECT cz_try($$INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed)
-                VALUES ('2002-03-02 00:00', 9101, '1 minute', 1, 1, 1, 1, true)
-                ON CONFLICT (instrument_id, timeframe, source, ts) DO UPDATE SET close = excluded.close$$);
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed)
+VALUES ('2002-03-02 00:00', 9101, '1 minute', 1, 1, 1, 1, true), ('2002-03-02 00:01', 9101, '1 minute', 1, 1, 1, 1, true)
+ON CONFLICT (instrument_id, timeframe, source, ts) DO UPDATE SET close = excluded.close;
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, closed)
+VALUES ('2002-03-02 00:00', 9101, '1 minute', 2, 2, 2, 2, true)
+ON CONFLICT (instrument_id, timeframe, source, ts) DO UPDATE SET close = excluded.close;
+SELECT ts, close, count(*) OVER () FROM zvt.candles
+ WHERE instrument_id = 9101 AND ts >= '2002-03-02 00:00' AND ts < '2002-03-02 00:02' ORDER BY ts;
 -- compressing again merges the late rows; decompressing lets UPDATE work
 \set ECHO none
 SELECT format('SELECT zvt.compress_chunk(%L) IS NOT NULL AS recompressed', c.chunk) FROM mk_chunks c
@@ -224,6 +267,9 @@ SELECT count(*) AS late_rows_found FROM zvt.trades WHERE instrument_id = 9101 AN
 SELECT tableoid::regclass AS late_chunk FROM zvt.trades WHERE instrument_id = 9101 AND trade_id = 'late-1' \gset
 SELECT zvt.decompress_chunk(:'late_chunk') IS NOT NULL AS decompressed;
 UPDATE zvt.trades SET price = 100 WHERE instrument_id = 9101 AND trade_id = 'late-1';
+UPDATE mk_heap SET price = 100 WHERE instrument_id = 9101 AND trade_id = 'late-1';
+SELECT cz_sum('SELECT ts, instrument_id, trade_id, price, qty, side, local_ts FROM zvt.trades WHERE instrument_id = 9101')
+     = cz_sum('SELECT ts, instrument_id, trade_id, price, qty, side, local_ts FROM mk_heap') AS same_rows;
 
 -- ===================================================================
 -- Misuse, privileges
@@ -289,4 +335,5 @@ DELETE FROM zvt.backtest_runs WHERE symbol = 'CZT-USDT';
 DELETE FROM zvt.instruments WHERE id = 9101;
 DROP FUNCTION cz_sum(text);
 DROP FUNCTION cz_try(text);
+DROP FUNCTION cz_both(text);
 DROP ROLE cz_plain;
