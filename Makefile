@@ -127,6 +127,7 @@ OBJS = \
 	src/http/rpc.o \
 	src/http/openapi.o \
 	src/http/serve_sql.o \
+	src/http/ui.o \
 	src/live/sign.o \
 	src/live/jwt.o \
 	src/live/vault.o \
@@ -387,3 +388,30 @@ DIST_ZIP ?= $(DIST_NAME).zip
 dist:
 	git -C $(srcdir) archive --format=zip --prefix=$(DIST_NAME)/ -o $(abspath $(DIST_ZIP)) HEAD
 EXTRA_CLEAN += $(DIST_NAME).zip
+
+# ------------------------------------------------------------------
+# The dashboard (ui/, docs/dashboard.md): its built files in ui/dist are
+# committed, so a fresh machine installs them as they are.  Where
+# ui/node_modules exists (`make ui` ran `npm ci`), `make` rebuilds them
+# whenever a source under ui/src changes.
+# ------------------------------------------------------------------
+UI_SRC = $(wildcard ui/src/*) ui/build.mjs ui/package-lock.json
+UI_DIR = $(DESTDIR)$(datadir)/extension/zvt/ui
+
+all: ui/dist/index.html
+ui/dist/index.html: $(UI_SRC)
+	@if [ -d ui/node_modules ]; then cd ui && node build.mjs; else touch $@; fi
+
+.PHONY: ui install-ui uninstall-ui
+ui:
+	cd ui && npm ci --no-audit --no-fund && node build.mjs
+
+install: install-ui
+install-ui:
+	$(MKDIR_P) '$(UI_DIR)'
+	rm -f '$(UI_DIR)'/*
+	$(INSTALL_DATA) $(wildcard ui/dist/*) '$(UI_DIR)/'
+
+uninstall: uninstall-ui
+uninstall-ui:
+	rm -rf '$(UI_DIR)'

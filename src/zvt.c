@@ -89,6 +89,8 @@ int			zvt_http_rate_limit = 0;
 char	   *zvt_http_cors_origins = NULL;
 int			zvt_http_log_level = 1;
 int			zvt_http_admin_port = 0;
+bool		zvt_http_ui = true;
+char	   *zvt_http_ui_dir = NULL;
 char	   *zvt_jwt_secret = NULL;
 char	   *zvt_jwt_jwks_file = NULL;
 char	   *zvt_jwt_aud = NULL;
@@ -466,6 +468,14 @@ zvt_define_http_gucs(void)
 							"TCP port of the HTTP front's /live and /ready endpoints; 0 turns them off.",
 							"Served by the HTTP workers on zvt.http_listen, as PostgREST's admin server.",
 							&zvt_http_admin_port, 0, 0, 65535, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("zvt.http_ui",
+							 "Whether the HTTP front serves the dashboard at /ui/.",
+							 "Static files read from zvt.http_ui_dir by each HTTP worker at start and on reload.",
+							 &zvt_http_ui, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.http_ui_dir",
+							   "Directory of the dashboard's files; empty means $sharedir/extension/zvt/ui.",
+							   "Only regular files directly inside it are served, never symbolic links.",
+							   &zvt_http_ui_dir, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomStringVariable("zvt.jwt_secret",
 							   "HS256 secret that HTTP tokens are signed with (at least 32 characters).",
 							   "Visible to superusers only; zvt.jwt_sign signs with it.",

@@ -61,6 +61,8 @@ extern int	zvt_http_rate_limit;
 extern char *zvt_http_cors_origins;
 extern int	zvt_http_log_level;
 extern int	zvt_http_admin_port;
+extern bool zvt_http_ui;
+extern char *zvt_http_ui_dir;
 extern char *zvt_jwt_secret;
 extern char *zvt_jwt_jwks_file;
 extern char *zvt_jwt_aud;

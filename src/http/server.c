@@ -601,7 +601,14 @@ serve(struct lws *wsi, HttpSession *s)
 	cx.start_us = ZVT_TS_TO_UNIX(GetCurrentTimestamp());
 	cx.head = strcmp(s->method, "HEAD") == 0;
 
-	http_exec(&req, &resp, &cx);
+	if (http_ui_wants(req.path))
+	{
+		/* the dashboard's static files: no token, no transaction */
+		http_ui_serve(&req, &resp);
+		http_access_log(&req, &cx, &resp);
+	}
+	else
+		http_exec(&req, &resp, &cx);
 	/*
 	 * Forget the request before answering: completing the transaction
 	 * inside respond may make lws free s (the protocol is bound afresh).

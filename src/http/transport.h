@@ -65,6 +65,11 @@ extern void http_access_log(const HttpRequest *req, const HttpContext *cx,
 							const HttpResponse *resp);
 extern void http_server_timing(HttpResponse *resp, double jwt_ms, double tx_ms);
 
+/* in ui.c */
+extern void http_ui_load(void);
+extern bool http_ui_wants(const char *path);
+extern void http_ui_serve(const HttpRequest *req, HttpResponse *resp);
+
 /* in server.c */
 extern struct lws_context *http_server_start(void);
 extern void http_server_stop(struct lws_context *ctx);

@@ -180,6 +180,7 @@ http_worker_main(Datum arg)
 	}
 
 	http_auth_reload();
+	http_ui_load();
 	ereport(LOG, (errmsg("zvt http worker %d started as \"%s\"", n, authenticator)));
 
 	for (;;)
@@ -220,6 +221,7 @@ http_worker_main(Datum arg)
 				proc_exit(0);
 			}
 			http_auth_reload();
+			http_ui_load();
 			bound_take(&now_b);
 			if (ctx && memcmp(&now_b, &bound, sizeof(Bound)) != 0)
 			{
