@@ -12,7 +12,8 @@ if [ -n "${PG_CONFIG:-}" ]; then PGBIN=$("$PG_CONFIG" --bindir); else PGBIN=/usr
 ZVT_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
   clang-14 llvm-14 libclang-rt-14-dev libwebsockets-dev libcurl4-openssl-dev libssl-dev
-  libjansson-dev zlib1g-dev libhiredis-dev libjwt-dev redis-server python3 curl iproute2 shellcheck prometheus"
+  libjansson-dev zlib1g-dev libhiredis-dev libjwt-dev redis-server python3 curl iproute2 shellcheck prometheus
+  nodejs npm chromium"
 
 say() { printf '== %s\n' "$*"; }
 

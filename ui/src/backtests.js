@@ -118,6 +118,9 @@ export function mount(node, zvt) {
 			strategy: f.strategy.value, exchange: f.exchange.value, symbol: f.symbol.value, timeframe: f.timeframe.value,
 			start: new Date(f.start.value + 'Z').toISOString(), finish: new Date(f.finish.value + 'Z').toISOString(),
 		};
+		// a single run keeps its whole equity curve (every bar) for the chart
+		if (!grid)
+			args.store = 'all';
 		let combos = 1;
 		try {
 			args.params = JSON.parse(f.params.value || '{}');
@@ -143,9 +146,11 @@ export function mount(node, zvt) {
 			status.className = 'result good';
 			fill(status, `${out.length} run${out.length > 1 ? 's' : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 			await loadRuns();
+			// a grid's runs keep metrics only: show the heat map, not a curve
 			if (grid)
 				heat(out, Object.keys(args.grid));
-			await show(out[0].run_id);
+			else
+				await show(out[0].run_id);
 		} catch (e) {
 			clearInterval(tick);
 			status.className = 'result bad';

@@ -14,7 +14,7 @@ export function el(tag, attrs = {}, ...children) {
 		else
 			e.setAttribute(k, v === true ? '' : v);
 	}
-	for (const c of children.flat()) {
+	for (const c of children.flat(Infinity)) {
 		if (c === null || c === undefined || c === false)
 			continue;
 		e.append(c instanceof Node ? c : document.createTextNode(String(c)));
@@ -73,7 +73,7 @@ export function panel(title, ...children) {
 
 // Replace the children of node.
 export function fill(node, ...children) {
-	node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+	node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined));
 }
 
 // The interval string zvt takes for a timeframe name, and its seconds.
