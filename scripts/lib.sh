@@ -32,6 +32,8 @@ as_pg() {
 zvt_deps() {
 	local missing="" p
 	for p in $ZVT_PACKAGES; do
+		# npm may come with another build of nodejs (its own package)
+		[ "$p" = npm ] && command -v npm >/dev/null && continue
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 	done
 	if [ -n "$missing" ]; then
