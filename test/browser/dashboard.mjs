@@ -73,14 +73,19 @@ try {
 	const nInd = await page.evaluate(() => document.querySelectorAll('#page canvas').length);
 	ok('the chart is drawn (canvases)', nInd > 0);
 
-	// a trade from the simulator, live over /stream
+	// a trade from the simulator, live over /stream; STREAM=0 (the
+	// server has no /stream yet) turns a silent /stream into a skip
 	const before = await page.evaluate(() => window.__zvt.trades.length);
 	let live = null;
 	try {
 		await waitFor((n) => window.__zvt.trades.length > n, 20000, before);
 		live = await page.evaluate(() => window.__zvt.trades[window.__zvt.trades.length - 1]);
 	} catch (e) { /* reported below */ }
-	ok('a simulator trade arrives live over /stream', live !== null);
+	const silent = await page.evaluate(() => !window.__zvt.stream.subscribed);
+	if (live === null && silent && process.env.STREAM === '0')
+		console.log('ok # SKIP a simulator trade arrives live over /stream: this build serves no /stream (it never answered "subscribed")');
+	else
+		ok('a simulator trade arrives live over /stream', live !== null);
 	if (live) {
 		console.log(`# live trade ${live.trade_id} shown ${live.at - Date.parse(live.ts)} ms after its exchange time`);
 		await sleep(1500);	/* the feed's batch commits */

@@ -9,7 +9,7 @@ let ws = null;
 let subs = new Map();			// key -> {channels, symbols}
 let retry = 500;
 let statusCb = () => {};
-export const stats = { messages: 0, dropped: 0, connected: false };
+export const stats = { messages: 0, dropped: 0, connected: false, subscribed: false };
 
 export function onStatus(cb) {
 	statusCb = cb;
@@ -69,6 +69,8 @@ export function connect() {
 		stats.messages++;
 		if (m.op === 'dropped')
 			stats.dropped += m.count || 0;
+		else if (m.op === 'subscribed')
+			stats.subscribed = true;
 		const hs = handlers.get(m.op);
 		if (hs)
 			for (const h of hs)
