@@ -114,6 +114,10 @@ OBJS = \
 	src/http/limits.o \
 	src/http/run.o \
 	src/http/server.o \
+	src/http/stats.o \
+	src/http/stream.o \
+	src/http/stream_feed.o \
+	src/http/stream_proto.o \
 	src/http/worker.o \
 	src/http/grammar.o \
 	src/http/grammar_lex.o \
@@ -237,6 +241,8 @@ http_jwt_SRC = src/http/jwt.c
 http_jwt_LIBS = -ljansson -lcrypto
 http_settings_SRC = src/http/settings.c src/http/request.c
 http_settings_LIBS = -ljansson
+http_stream_SRC = src/http/stream_proto.c src/bus/ring.c
+http_stream_LIBS = -ljansson -lm
 http_grammar_SRC = src/http/grammar.c src/http/grammar_lex.c src/http/grammar_select.c
 backtest_engine_SRC = src/backtest/engine.c
 backtest_engine_LIBS = -lm

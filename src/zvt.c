@@ -84,6 +84,8 @@ char	   *zvt_http_tls_key = NULL;
 int			zvt_http_max_body = 1048576;
 int			zvt_http_max_connections = 1024;
 int			zvt_http_idle_timeout = 60;
+int			zvt_http_stream_queue = 4096;
+int			zvt_http_stream_max_subscriptions = 256;
 int			zvt_http_statement_timeout = 10000;
 int			zvt_http_rate_limit = 0;
 char	   *zvt_http_cors_origins = NULL;
@@ -449,6 +451,14 @@ zvt_define_http_gucs(void)
 							"How long an idle keep-alive connection, or a client slow to send its request, is kept.",
 							NULL, &zvt_http_idle_timeout, 60, 1, 3600,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_stream_queue",
+							"Messages each /stream client may have waiting to be sent.",
+							"Past it the oldest are dropped and the client is told how many; a slow client never slows the feed or other clients.",
+							&zvt_http_stream_queue, 4096, 16, 1000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_stream_max_subscriptions",
+							"Most subscriptions (channel and symbol pairs) one /stream client may hold.",
+							NULL, &zvt_http_stream_max_subscriptions, 256, 1, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("zvt.http_statement_timeout",
 							"Longest an HTTP request's SQL may run (504 past it); 0 means no limit.",
 							NULL, &zvt_http_statement_timeout, 10000, 0, INT_MAX,

@@ -56,6 +56,8 @@ extern char *zvt_http_tls_key;
 extern int	zvt_http_max_body;
 extern int	zvt_http_max_connections;
 extern int	zvt_http_idle_timeout;
+extern int	zvt_http_stream_queue;
+extern int	zvt_http_stream_max_subscriptions;
 extern int	zvt_http_statement_timeout;
 extern int	zvt_http_rate_limit;
 extern char *zvt_http_cors_origins;

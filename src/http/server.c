@@ -52,6 +52,7 @@
 #include "utils/timestamp.h"
 
 #include "core/zvt_time.h"
+#include "http/stream.h"
 #include "http/transport.h"
 #include "zvt.h"
 
@@ -82,6 +83,7 @@ typedef struct HttpSession
 	bool		too_large;		/* the body passed zvt.http_max_body */
 	char		peer[64];
 	char		version[12];
+	StreamClient *stream;		/* after a /stream upgrade (stream.c) */
 } HttpSession;
 
 /* Header names lws does not parse into tokens, read by name. */
@@ -127,11 +129,14 @@ lws_log(int level, const char *line)
 								  (int) strcspn(line, "\n"), line)));
 }
 
+/* the loop's timer: fast while /stream clients wait for the ring */
 static void
 tick_cb(lws_sorted_usec_list_t *sul)
 {
+	bool		streaming = http_stream_tick();
+
 	lws_sul_schedule(tick_ctx, 0, sul, tick_cb,
-					 HTTP_TICK_MS * LWS_US_PER_MS);
+					 (streaming ? HTTP_STREAM_TICK_MS : HTTP_TICK_MS) * LWS_US_PER_MS);
 }
 
 /* ----------------------------------------------------------------
@@ -510,9 +515,9 @@ read_method(struct lws *wsi)
  * ----------------------------------------------------------------
  */
 
-/* Write resp in one go; -1 when the connection must close. */
+/* Write resp in one go, not ending the transaction; -1 on failure. */
 static int
-respond(struct lws *wsi, const HttpResponse *resp, bool head)
+respond_write(struct lws *wsi, const HttpResponse *resp, bool head)
 {
 	size_t		hsize = 1024 + resp->nheaders * 16;
 	size_t		blen = head ? 0 : resp->body_len;
@@ -554,6 +559,15 @@ respond(struct lws *wsi, const HttpResponse *resp, bool head)
 			rc = -1;
 	}
 	free(buf);
+	return rc;
+}
+
+/* Write resp in one go; -1 when the connection must close. */
+static int
+respond(struct lws *wsi, const HttpResponse *resp, bool head)
+{
+	int			rc = respond_write(wsi, resp, head);
+
 	if (rc == 0 && lws_http_transaction_completed(wsi))
 		rc = -1;
 	return rc;
@@ -568,6 +582,7 @@ respond_error(struct lws *wsi, int status, const char *message, const char *hint
 
 	memset(&resp, 0, sizeof(resp));
 	http_response_error(&resp, status, NULL, message, NULL, hint);
+	http_stats_end(read_method(wsi), status, ZVT_TS_TO_UNIX(GetCurrentTimestamp()), false);
 	rc = respond(wsi, &resp, false);
 	http_response_free(&resp);
 	return rc;
@@ -601,6 +616,7 @@ serve(struct lws *wsi, HttpSession *s)
 	cx.start_us = ZVT_TS_TO_UNIX(GetCurrentTimestamp());
 	cx.head = strcmp(s->method, "HEAD") == 0;
 
+	http_stats_begin();
 	if (http_ui_wants(req.path))
 	{
 		/* the dashboard's static files: no token, no transaction */
@@ -609,6 +625,7 @@ serve(struct lws *wsi, HttpSession *s)
 	}
 	else
 		http_exec(&req, &resp, &cx);
+	http_stats_end(req.method, resp.status, cx.start_us, true);
 	/*
 	 * Forget the request before answering: completing the transaction
 	 * inside respond may make lws free s (the protocol is bound afresh).
@@ -668,6 +685,62 @@ api_request(struct lws *wsi, HttpSession *s, const char *uri, size_t len)
 	return serve(wsi, s);
 }
 
+/*
+ * A request to upgrade to a WebSocket (up names the protocol): only GET
+ * /stream on the API port, without a subprotocol, and only when
+ * stream.c accepts its token and role; otherwise it is answered here
+ * (401, 404...) and the connection stays an HTTP one.  Returns 0 to let
+ * lws upgrade, 1 when answered, -1 to hang up.
+ */
+static int
+stream_upgrade(struct lws *wsi, const char *up)
+{
+	HttpSession *s;
+	char		uri[64];
+	HttpRequest req;
+	HttpResponse resp;
+	int64		start = ZVT_TS_TO_UNIX(GetCurrentTimestamp());
+	int			rc;
+
+	if (up == NULL || pg_strcasecmp(up, "websocket") != 0)
+		return 0;				/* h2c: lws's own business */
+	/* lws has not made the session's data yet: a session of our own */
+	s = xrealloc(NULL, sizeof(HttpSession));
+	memset(s, 0, sizeof(HttpSession));
+	memset(&resp, 0, sizeof(resp));
+	if (lws_get_opaque_user_data(wsi) == &listener_admin ||
+		lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+		strcmp(uri, HTTP_STREAM_PATH) != 0)
+		http_response_error(&resp, 404, NULL, "only GET /stream upgrades to a WebSocket", NULL, NULL);
+	else if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
+		http_response_error(&resp, 400, NULL, "no WebSocket subprotocol is offered",
+							NULL, "Send no Sec-WebSocket-Protocol header.");
+	else
+	{
+		memset(&req, 0, sizeof(req));
+		s->query = read_query(wsi);
+		read_headers(wsi, s);
+		req.method = "GET";
+		req.path = HTTP_STREAM_PATH;
+		req.query = s->query;
+		req.headers = s->headers;
+		req.nheaders = s->nheaders;
+		if (http_stream_accept(wsi, &req, &resp))
+		{
+			session_reset(s);
+			free(s);
+			http_stats_end("GET", 101, start, false);
+			return 0;
+		}
+	}
+	session_reset(s);
+	free(s);
+	rc = respond_write(wsi, &resp, false);
+	http_stats_end("GET", resp.status, start, false);
+	http_response_free(&resp);
+	return rc < 0 ? -1 : 1;
+}
+
 static int
 api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len)
@@ -711,6 +784,27 @@ api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 			if (s)
 				session_reset(s);
+			return 0;
+
+			/* the /stream WebSocket (stream.c) */
+		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+			return stream_upgrade(wsi, (const char *) in);
+		case LWS_CALLBACK_ESTABLISHED:
+			s->stream = http_stream_established(wsi);
+			return s->stream ? 0 : -1;
+		case LWS_CALLBACK_RECEIVE:
+			return s->stream ? http_stream_receive(s->stream, (const char *) in, len) : -1;
+		case LWS_CALLBACK_RECEIVE_PONG:
+			if (s->stream)
+				http_stream_alive(s->stream);
+			return 0;
+		case LWS_CALLBACK_SERVER_WRITEABLE:
+			return s->stream ? http_stream_writable(s->stream) : -1;
+		case LWS_CALLBACK_CLOSED:
+			if (s && s->stream)
+				http_stream_closed(s->stream);
+			if (s)
+				s->stream = NULL;
 			return 0;
 		default:
 			return lws_callback_http_dummy(wsi, reason, user, in, len);

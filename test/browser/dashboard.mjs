@@ -74,7 +74,7 @@ try {
 	ok('the chart is drawn (canvases)', nInd > 0);
 
 	// a trade from the simulator, live over /stream; STREAM=0 (the
-	// server has no /stream yet) turns a silent /stream into a skip
+	// build has no /stream yet) turns a silent /stream into a skip
 	const before = await page.evaluate(() => window.__zvt.trades.length);
 	let live = null;
 	try {
