@@ -32,6 +32,16 @@ export function priceChart(node, { indicators = true } = {}) {
 	}
 	let bars = [];
 	let markers = null;
+	const pending = new Set();
+	let scheduled = false;
+	const flush = () => {
+		scheduled = false;
+		for (const b of [...pending].sort((x, y) => x.time - y.time)) {
+			candles.update({ ...b });
+			volume.update(vol(b));
+		}
+		pending.clear();
+	};
 
 	const vol = (b) => ({ time: b.time, value: b.volume, color: b.close >= b.open ? `${UP}80` : `${DOWN}80` });
 	return {
@@ -40,6 +50,7 @@ export function priceChart(node, { indicators = true } = {}) {
 		// Replace the bars: [{time (s), open, high, low, close, volume}]
 		setBars(list) {
 			bars = list;
+			pending.clear();
 			candles.setData(list);
 			volume.setData(list.map(vol));
 		},
@@ -49,22 +60,38 @@ export function priceChart(node, { indicators = true } = {}) {
 			if (last && b.time < last.time)
 				return;
 			if (last && b.time === last.time)
-				bars[bars.length - 1] = b;
+				Object.assign(last, b);
 			else
-				bars.push(b);
-			candles.update(b);
-			volume.update(vol(b));
+				bars.push({ ...b });
+			pending.add(bars[bars.length - 1]);
+			if (!scheduled) {
+				scheduled = true;
+				requestAnimationFrame(flush);
+			}
 		},
-		// A trade into the bar of its bucket (tfSec seconds).
+		// A trade into the bar of its bucket (tfSec seconds).  Trades only
+		// change the bars here; the chart is told once per frame (flush),
+		// however many arrive in between.
 		trade(ts, price, qty, tfSec) {
 			const t = Math.floor(ts / tfSec) * tfSec;
 			const last = bars[bars.length - 1];
 			if (last && t < last.time)
 				return;
-			if (last && t === last.time)
-				this.upsert({ ...last, high: Math.max(last.high, price), low: Math.min(last.low, price), close: price, volume: last.volume + qty });
-			else
-				this.upsert({ time: t, open: price, high: price, low: price, close: price, volume: qty });
+			if (last && t === last.time) {
+				last.high = Math.max(last.high, price);
+				last.low = Math.min(last.low, price);
+				last.close = price;
+				last.volume += qty;
+			} else {
+				if (last)
+					pending.add(last);	/* its final values */
+				bars.push({ time: t, open: price, high: price, low: price, close: price, volume: qty });
+			}
+			pending.add(bars[bars.length - 1]);
+			if (!scheduled) {
+				scheduled = true;
+				requestAnimationFrame(flush);
+			}
 		},
 		setIndicators(rows) {
 			if (!indicators)
