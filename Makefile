@@ -374,6 +374,21 @@ fuzz-http: test/fuzz/fuzz_http_grammar.bin
 	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/http.log | head -5; exit 1; }
 fuzz: fuzz-http
 
+# the /stream WebSocket's client messages (src/http/stream_proto.c)
+test/fuzz/fuzz_http_stream.bin: test/fuzz/fuzz_http_stream.c $(http_stream_SRC) src/http/stream_proto.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ test/fuzz/fuzz_http_stream.c $(http_stream_SRC) -ljansson -lm
+
+.PHONY: fuzz-http-stream
+fuzz-http-stream: test/fuzz/fuzz_http_stream.bin
+	@mkdir -p test/fuzz/work/http_stream; \
+	./test/fuzz/fuzz_http_stream.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=2048 \
+		-print_final_stats=1 -artifact_prefix=test/fuzz/work/http_stream- \
+		test/fuzz/work/http_stream test/fuzz/corpus_http_stream >test/fuzz/work/http_stream.log 2>&1; r=$$?; \
+	echo "fuzz_http_stream: $$(grep -m1 number_of_executed_units test/fuzz/work/http_stream.log | sed 's/.*: *//') runs, exit $$r"; \
+	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/http_stream.log | head -5; exit 1; }
+fuzz: fuzz-http-stream
+
 zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
 	$(UNIT_CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Isrc -o $@ test/exsim/feed_parse.c $(FEED_PARSER_SRC) -ljansson -lm
 

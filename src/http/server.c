@@ -32,6 +32,9 @@
  * only by name, so request.headers carries the known ones and those in
  * extra_headers (PostgREST's and common proxies').
  *
+ * GET /stream with "Upgrade: websocket" is stream.c's (stream_upgrade
+ * hands it the headers; the WebSocket callbacks go to it).
+ *
  * A request is run synchronously in the lws callback that completes it
  * (run.c: one transaction, errors caught there), and the response, head
  * and body, is written with one lws_write; lws buffers what the socket
@@ -617,13 +620,7 @@ serve(struct lws *wsi, HttpSession *s)
 	cx.head = strcmp(s->method, "HEAD") == 0;
 
 	http_stats_begin();
-	if (http_ui_wants(req.path))
-	{
-		/* the dashboard's static files: no token, no transaction */
-		http_ui_serve(&req, &resp);
-		http_access_log(&req, &cx, &resp);
-	}
-	else
+	if (!http_ui_route(&req, &resp, &cx))	/* the dashboard's files (ui.c) */
 		http_exec(&req, &resp, &cx);
 	http_stats_end(req.method, resp.status, cx.start_us, true);
 	/*
@@ -686,59 +683,31 @@ api_request(struct lws *wsi, HttpSession *s, const char *uri, size_t len)
 }
 
 /*
- * A request to upgrade to a WebSocket (up names the protocol): only GET
- * /stream on the API port, without a subprotocol, and only when
- * stream.c accepts its token and role; otherwise it is answered here
- * (401, 404...) and the connection stays an HTTP one.  Returns 0 to let
- * lws upgrade, 1 when answered, -1 to hang up.
+ * A request to upgrade to a WebSocket: stream.c decides (0: upgrade, 1:
+ * answered in resp, -1: hang up); lws has no session data yet.
  */
 static int
 stream_upgrade(struct lws *wsi, const char *up)
 {
 	HttpSession *s;
-	char		uri[64];
-	HttpRequest req;
 	HttpResponse resp;
-	int64		start = ZVT_TS_TO_UNIX(GetCurrentTimestamp());
 	int			rc;
 
 	if (up == NULL || pg_strcasecmp(up, "websocket") != 0)
 		return 0;				/* h2c: lws's own business */
-	/* lws has not made the session's data yet: a session of our own */
 	s = xrealloc(NULL, sizeof(HttpSession));
 	memset(s, 0, sizeof(HttpSession));
 	memset(&resp, 0, sizeof(resp));
-	if (lws_get_opaque_user_data(wsi) == &listener_admin ||
-		lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
-		strcmp(uri, HTTP_STREAM_PATH) != 0)
-		http_response_error(&resp, 404, NULL, "only GET /stream upgrades to a WebSocket", NULL, NULL);
-	else if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
-		http_response_error(&resp, 400, NULL, "no WebSocket subprotocol is offered",
-							NULL, "Send no Sec-WebSocket-Protocol header.");
-	else
-	{
-		memset(&req, 0, sizeof(req));
-		s->query = read_query(wsi);
-		read_headers(wsi, s);
-		req.method = "GET";
-		req.path = HTTP_STREAM_PATH;
-		req.query = s->query;
-		req.headers = s->headers;
-		req.nheaders = s->nheaders;
-		if (http_stream_accept(wsi, &req, &resp))
-		{
-			session_reset(s);
-			free(s);
-			http_stats_end("GET", 101, start, false);
-			return 0;
-		}
-	}
+	s->query = read_query(wsi);
+	read_headers(wsi, s);
+	rc = http_stream_upgrade(wsi, lws_get_opaque_user_data(wsi) == &listener_admin,
+							 s->query, s->headers, s->nheaders, &resp);
 	session_reset(s);
 	free(s);
-	rc = respond_write(wsi, &resp, false);
-	http_stats_end("GET", resp.status, start, false);
+	if (rc == 1 && respond_write(wsi, &resp, false) < 0)
+		rc = -1;
 	http_response_free(&resp);
-	return rc < 0 ? -1 : 1;
+	return rc;
 }
 
 static int
@@ -790,22 +759,11 @@ api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 			return stream_upgrade(wsi, (const char *) in);
 		case LWS_CALLBACK_ESTABLISHED:
-			s->stream = http_stream_established(wsi);
-			return s->stream ? 0 : -1;
 		case LWS_CALLBACK_RECEIVE:
-			return s->stream ? http_stream_receive(s->stream, (const char *) in, len) : -1;
 		case LWS_CALLBACK_RECEIVE_PONG:
-			if (s->stream)
-				http_stream_alive(s->stream);
-			return 0;
 		case LWS_CALLBACK_SERVER_WRITEABLE:
-			return s->stream ? http_stream_writable(s->stream) : -1;
 		case LWS_CALLBACK_CLOSED:
-			if (s && s->stream)
-				http_stream_closed(s->stream);
-			if (s)
-				s->stream = NULL;
-			return 0;
+			return s ? http_stream_callback(wsi, reason, &s->stream, in, len) : -1;
 		default:
 			return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}

@@ -66,6 +66,12 @@ static StreamRole *roles = NULL;
 static struct lws *pending_wsi = NULL;
 static StreamClient *pending = NULL;
 
+static bool client_accept(struct lws *wsi, HttpRequest *req, HttpResponse *resp);
+static StreamClient *client_established(struct lws *wsi);
+static int	client_receive(StreamClient *c, const char *in, size_t len);
+static void client_alive(StreamClient *c);
+static int	client_writable(StreamClient *c);
+static void client_closed(StreamClient *c);
 static void client_free(StreamClient *c);
 static StreamRole *role_get(const char *name, bool anonymous, HttpResponse *resp);
 static bool role_read(StreamRole *r, bool anonymous, HttpResponse *resp);
@@ -115,8 +121,8 @@ query_token(const char *query)
 	return NULL;
 }
 
-bool
-http_stream_accept(struct lws *wsi, HttpRequest *req, HttpResponse *resp)
+static bool
+client_accept(struct lws *wsi, HttpRequest *req, HttpResponse *resp)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "zvt http stream upgrade",
 											  ALLOCSET_SMALL_SIZES);
@@ -174,8 +180,8 @@ http_stream_accept(struct lws *wsi, HttpRequest *req, HttpResponse *resp)
 	return ok;
 }
 
-StreamClient *
-http_stream_established(struct lws *wsi)
+static StreamClient *
+client_established(struct lws *wsi)
 {
 	StreamClient *c = pending;
 	int			sndbuf = STREAM_SNDBUF;
@@ -196,8 +202,8 @@ http_stream_established(struct lws *wsi)
 	return c;
 }
 
-void
-http_stream_closed(StreamClient *c)
+static void
+client_closed(StreamClient *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
@@ -222,6 +228,62 @@ client_free(StreamClient *c)
 	free(c->ticker_sent);
 	free(c->rx);
 	free(c);
+}
+
+int
+http_stream_upgrade(struct lws *wsi, bool admin, const char *query,
+					const HttpHeader *headers, int nheaders, HttpResponse *resp)
+{
+	char		uri[64];
+	HttpRequest req;
+	int64		start = stream_now_us();
+
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.path = HTTP_STREAM_PATH;
+	req.query = query;
+	req.headers = headers;
+	req.nheaders = nheaders;
+	if (admin || lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+		strcmp(uri, HTTP_STREAM_PATH) != 0)
+		http_response_error(resp, 404, NULL, "only GET /stream upgrades to a WebSocket", NULL, NULL);
+	else if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) > 0)
+		http_response_error(resp, 400, NULL, "no WebSocket subprotocol is offered",
+							NULL, "Send no Sec-WebSocket-Protocol header.");
+	else if (client_accept(wsi, &req, resp))
+	{
+		http_stats_end("GET", 101, start, false);
+		return 0;
+	}
+	http_stats_end("GET", resp->status, start, false);
+	return 1;
+}
+
+int
+http_stream_callback(struct lws *wsi, int reason, StreamClient **client, void *in, size_t len)
+{
+	StreamClient *c = *client;
+
+	switch (reason)
+	{
+		case LWS_CALLBACK_ESTABLISHED:
+			*client = client_established(wsi);
+			return *client ? 0 : -1;
+		case LWS_CALLBACK_RECEIVE:
+			return c ? client_receive(c, (const char *) in, len) : -1;
+		case LWS_CALLBACK_RECEIVE_PONG:
+			if (c)
+				client_alive(c);
+			return 0;
+		case LWS_CALLBACK_SERVER_WRITEABLE:
+			return c ? client_writable(c) : -1;
+		case LWS_CALLBACK_CLOSED:
+			if (c)
+				client_closed(c);
+			*client = NULL;
+			return 0;
+	}
+	return 0;
 }
 
 /* ----------------------------------------------------------------
@@ -567,8 +629,8 @@ command(StreamClient *c, const char *text, size_t len)
 	free(cmd);
 }
 
-int
-http_stream_receive(StreamClient *c, const char *in, size_t len)
+static int
+client_receive(StreamClient *c, const char *in, size_t len)
 {
 	c->last_rx_us = stream_now_us();
 	if (c->rx_len + len > STREAM_MAX_MESSAGE)
@@ -593,8 +655,8 @@ http_stream_receive(StreamClient *c, const char *in, size_t len)
 	return 0;
 }
 
-void
-http_stream_alive(StreamClient *c)
+static void
+client_alive(StreamClient *c)
 {
 	c->last_rx_us = stream_now_us();
 }
@@ -650,8 +712,8 @@ stream_close(StreamClient *c, const char *reason)
 	lws_callback_on_writable(c->wsi);
 }
 
-int
-http_stream_writable(StreamClient *c)
+static int
+client_writable(StreamClient *c)
 {
 	int			sent = 0;
 

@@ -23,26 +23,21 @@ typedef struct StreamClient StreamClient;
 /* in stream.c */
 
 /*
- * Decide whether the upgrade request req may become a stream client
- * (token, role, ring); true and the client held for wsi until
- * http_stream_established, else false and resp holds the refusal.
+ * A request to upgrade to a WebSocket (on the admin port when admin):
+ * only GET /stream on the API port, without a subprotocol, with a token
+ * and role that may connect.  Returns 0 when lws may upgrade (the client
+ * is held for wsi until LWS_CALLBACK_ESTABLISHED), 1 when resp holds the
+ * answer (401, 404...), -1 to hang up.
  */
-extern bool http_stream_accept(struct lws *wsi, HttpRequest *req, HttpResponse *resp);
+extern int	http_stream_upgrade(struct lws *wsi, bool admin, const char *query,
+								const HttpHeader *headers, int nheaders, HttpResponse *resp);
 
-/* The client http_stream_accept held for wsi, now connected; NULL if none. */
-extern StreamClient *http_stream_established(struct lws *wsi);
-
-/* A message fragment arrived; -1 closes the connection. */
-extern int	http_stream_receive(StreamClient *c, const char *in, size_t len);
-
-/* A pong arrived (any frame counts as life). */
-extern void http_stream_alive(StreamClient *c);
-
-/* The socket can take more; -1 closes the connection. */
-extern int	http_stream_writable(StreamClient *c);
-
-/* The connection is gone: free the client. */
-extern void http_stream_closed(StreamClient *c);
+/*
+ * A WebSocket callback of the connection whose client is *client (NULL
+ * until established, NULL again once closed); -1 closes it.
+ */
+extern int	http_stream_callback(struct lws *wsi, int reason, StreamClient **client,
+								 void *in, size_t len);
 
 /*
  * Deliver what the ring holds, tickers, heartbeats and account refreshes;

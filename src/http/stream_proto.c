@@ -14,6 +14,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#define _POSIX_C_SOURCE 200809L
 #include "http/stream_proto.h"
 
 #include <jansson.h>
@@ -217,6 +218,8 @@ stream_parse_command(const char *text, size_t len, StreamCommand *cmd,
 
 			if (v == NULL)
 				ok = refuse(err, errlen, detail, detlen, "\"symbols\" must be an array of strings", NULL);
+			else if (strlen(v) >= STREAM_SYMBOL_MAX)
+				ok = refuse(err, errlen, detail, detlen, "a symbol is at most 127 bytes", NULL);
 			else if (strcmp(v, "*") != 0 &&
 					 !stream_split_symbol(v, e, sizeof(e), y, sizeof(y)))
 				ok = refuse(err, errlen, detail, detlen,

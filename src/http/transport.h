@@ -85,8 +85,8 @@ extern void http_server_timing(HttpResponse *resp, double jwt_ms, double tx_ms);
 
 /* in ui.c */
 extern void http_ui_load(void);
-extern bool http_ui_wants(const char *path);
-extern void http_ui_serve(const HttpRequest *req, HttpResponse *resp);
+extern bool http_ui_route(const HttpRequest *req, HttpResponse *resp,
+						  const HttpContext *cx);
 
 /* in stats.c */
 extern void http_stats_init(HttpShared *sh);

@@ -246,7 +246,7 @@ http_ui_load(void)
 }
 
 /* Whether path (as the transport re-encoded it) is the dashboard's. */
-bool
+static bool
 http_ui_wants(const char *path)
 {
 	return zvt_http_ui && strncmp(path, "/ui", 3) == 0 &&
@@ -276,7 +276,7 @@ header_lists(const char *value, const char *token)
 }
 
 /* Fill resp for a request http_ui_wants; the caller sends it. */
-void
+static void
 http_ui_serve(const HttpRequest *req, HttpResponse *resp)
 {
 	const char *name = req->path + 3;
@@ -331,4 +331,19 @@ http_ui_serve(const HttpRequest *req, HttpResponse *resp)
 	}
 	else
 		http_response_body(resp, f->data, f->len);
+}
+
+/*
+ * Serve req when its path is the dashboard's (filling resp and logging
+ * it, with no token read and no transaction) and return true; false
+ * leaves the request to the API (run.c).
+ */
+bool
+http_ui_route(const HttpRequest *req, HttpResponse *resp, const HttpContext *cx)
+{
+	if (!http_ui_wants(req->path))
+		return false;
+	http_ui_serve(req, resp);
+	http_access_log(req, cx, resp);
+	return true;
 }
