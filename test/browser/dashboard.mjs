@@ -160,7 +160,8 @@ try {
 	const lim = await page.evaluate(() => window.__zvt.trading.lastOrder.order_id);
 	await page.waitForSelector(`button[data-order="${lim}"]`, { timeout: 10000 });
 	await shot('trading');
-	await page.click(`button[data-order="${lim}"]`);
+	// the order table is redrawn on every refresh: find and click in one step
+	await page.evaluate((id) => document.querySelector(`button[data-order="${id}"]`).click(), lim);
 	await waitFor((id) => !document.querySelector(`button[data-order="${id}"]`), 10000, lim);
 	ok('the cancel button canceled the order', sql(`SELECT status FROM zvt.orders WHERE order_id = ${lim}`) === 'canceled');
 	checkClean('Trading');
