@@ -116,6 +116,10 @@ OBJS = \
 	src/http/limits.o \
 	src/http/run.o \
 	src/http/server.o \
+	src/http/stats.o \
+	src/http/stream.o \
+	src/http/stream_feed.o \
+	src/http/stream_proto.o \
 	src/http/worker.o \
 	src/http/grammar.o \
 	src/http/grammar_lex.o \
@@ -129,6 +133,7 @@ OBJS = \
 	src/http/rpc.o \
 	src/http/openapi.o \
 	src/http/serve_sql.o \
+	src/http/ui.o \
 	src/live/sign.o \
 	src/live/jwt.o \
 	src/live/vault.o \
@@ -238,6 +243,8 @@ http_jwt_SRC = src/http/jwt.c
 http_jwt_LIBS = -ljansson -lcrypto
 http_settings_SRC = src/http/settings.c src/http/request.c
 http_settings_LIBS = -ljansson
+http_stream_SRC = src/http/stream_proto.c src/bus/ring.c
+http_stream_LIBS = -ljansson -lm
 http_grammar_SRC = src/http/grammar.c src/http/grammar_lex.c src/http/grammar_select.c
 backtest_engine_SRC = src/backtest/engine.c
 backtest_engine_LIBS = -lm
@@ -388,6 +395,20 @@ fuzz_live_reply_LIBS = -lcrypto -ljansson
 $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_MORE)): test/fuzz/fuzz_%.bin: test/fuzz/fuzz_%.c $$(fuzz_$$*_SRC) $(ZVT_HEADERS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRC) $(fuzz_$*_LIBS)
 fuzz: $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_MORE))
+# the /stream WebSocket's client messages (src/http/stream_proto.c)
+test/fuzz/fuzz_http_stream.bin: test/fuzz/fuzz_http_stream.c $(http_stream_SRC) src/http/stream_proto.h
+	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ test/fuzz/fuzz_http_stream.c $(http_stream_SRC) -ljansson -lm
+
+.PHONY: fuzz-http-stream
+fuzz-http-stream: test/fuzz/fuzz_http_stream.bin
+	@mkdir -p test/fuzz/work/http_stream; \
+	./test/fuzz/fuzz_http_stream.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=2048 \
+		-print_final_stats=1 -artifact_prefix=test/fuzz/work/http_stream- \
+		test/fuzz/work/http_stream test/fuzz/corpus_http_stream >test/fuzz/work/http_stream.log 2>&1; r=$$?; \
+	echo "fuzz_http_stream: $$(grep -m1 number_of_executed_units test/fuzz/work/http_stream.log | sed 's/.*: *//') runs, exit $$r"; \
+	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/http_stream.log | head -5; exit 1; }
+fuzz: fuzz-http-stream
 
 zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
 	$(UNIT_CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Isrc -o $@ test/exsim/feed_parse.c $(FEED_PARSER_SRC) -ljansson -lm
@@ -409,3 +430,30 @@ DIST_ZIP ?= $(DIST_NAME).zip
 dist:
 	git -C $(srcdir) archive --format=zip --prefix=$(DIST_NAME)/ -o $(abspath $(DIST_ZIP)) HEAD
 EXTRA_CLEAN += $(DIST_NAME).zip
+
+# ------------------------------------------------------------------
+# The dashboard (ui/, docs/dashboard.md): its built files in ui/dist are
+# committed, so a fresh machine installs them as they are.  Where
+# ui/node_modules exists (`make ui` ran `npm ci`), `make` rebuilds them
+# whenever a source under ui/src changes.
+# ------------------------------------------------------------------
+UI_SRC = $(wildcard ui/src/*) ui/build.mjs ui/package-lock.json
+UI_DIR = $(DESTDIR)$(datadir)/extension/zvt/ui
+
+all: ui/dist/index.html
+ui/dist/index.html: $(UI_SRC)
+	@if [ -d ui/node_modules ]; then cd ui && node build.mjs; else touch $@; fi
+
+.PHONY: ui install-ui uninstall-ui
+ui:
+	cd ui && npm ci --no-audit --no-fund && node build.mjs
+
+install: install-ui
+install-ui:
+	$(MKDIR_P) '$(UI_DIR)'
+	rm -f '$(UI_DIR)'/*
+	$(INSTALL_DATA) $(wildcard ui/dist/*) '$(UI_DIR)/'
+
+uninstall: uninstall-ui
+uninstall-ui:
+	rm -rf '$(UI_DIR)'

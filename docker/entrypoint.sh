@@ -40,6 +40,9 @@
 #   ZVT_METRICS_PORT            zvt.metrics_port (Prometheus /metrics)
 #   ZVT_METRICS_LISTEN          zvt.metrics_listen (default 0.0.0.0 when the port is set)
 #   ZVT_REDIS_URL               zvt.redis_url (the Redis fan-out)
+#   ZVT_HTTP_PORT               zvt.http_port (the HTTP front: REST, /stream)
+#   ZVT_HTTP_ADMIN_PORT         zvt.http_admin_port (/live, /ready: zvt-healthcheck)
+#   ZVT_HTTP_LISTEN             zvt.http_listen (default 0.0.0.0 when the port is set)
 #   ZVT_START_TIMEOUT           seconds to wait for the private server (120)
 #   PG_CONFIG                   another PostgreSQL 15 (its bindir is used)
 set -eu
@@ -88,6 +91,11 @@ settings=(-p "$PGPORT" -c "unix_socket_directories=$ZVT_SOCKET_DIR" -c "zvt.data
 # Prometheus scrapes from its own container: the container's addresses by default
 [ -n "${ZVT_METRICS_PORT:-}" ] && settings+=(-c "zvt.metrics_listen=${ZVT_METRICS_LISTEN:-0.0.0.0}")
 [ -n "${ZVT_REDIS_URL:-}" ] && settings+=(-c "zvt.redis_url=$ZVT_REDIS_URL")
+[ -n "${ZVT_HTTP_PORT:-}" ] && settings+=(-c "zvt.http_port=$ZVT_HTTP_PORT")
+# clients come from outside the container: its addresses by default; the
+# admin port (the health check) listens on the same addresses
+[ -n "${ZVT_HTTP_PORT:-}" ] && settings+=(-c "zvt.http_listen=${ZVT_HTTP_LISTEN:-0.0.0.0}")
+[ -n "${ZVT_HTTP_ADMIN_PORT:-}" ] && settings+=(-c "zvt.http_admin_port=$ZVT_HTTP_ADMIN_PORT")
 
 # --- 1. initdb on the first start ------------------------------------------
 first_start=0

@@ -80,6 +80,7 @@ do_build() {
 	install -d "$share" "$bin"
 	install -m 755 "$ZVT_SRC/zvt-exsim" "$ZVT_SRC/zvt-exsim-client" "$bin/"
 	install -m 755 "$here/entrypoint.sh" "$bin/zvt-entrypoint"
+	install -m 755 "$here/healthcheck.sh" "$bin/zvt-healthcheck"
 	install -m 644 "$here/zvt.conf" "$share/zvt.conf"
 	runtime_list "$ZVT_SRC/zvt.so" "$ZVT_SRC/zvt-exsim" >"$share/runtime-packages"
 	say "installed under ${DESTDIR:-/}; run-time packages: $(tr '\n' ' ' <"$share/runtime-packages")"

@@ -12,7 +12,8 @@ if [ -n "${PG_CONFIG:-}" ]; then PGBIN=$("$PG_CONFIG" --bindir); else PGBIN=/usr
 ZVT_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
   clang-14 llvm-14 libclang-rt-14-dev libwebsockets-dev libcurl4-openssl-dev libssl-dev
-  libjansson-dev zlib1g-dev libhiredis-dev libjwt-dev redis-server python3 curl iproute2 shellcheck prometheus"
+  libjansson-dev zlib1g-dev libhiredis-dev libjwt-dev redis-server python3 curl iproute2 shellcheck prometheus
+  nodejs npm chromium"
 
 say() { printf '== %s\n' "$*"; }
 
@@ -31,6 +32,8 @@ as_pg() {
 zvt_deps() {
 	local missing="" p
 	for p in $ZVT_PACKAGES; do
+		# npm may come with another build of nodejs (its own package)
+		[ "$p" = npm ] && command -v npm >/dev/null && continue
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 	done
 	if [ -n "$missing" ]; then

@@ -84,11 +84,15 @@ char	   *zvt_http_tls_key = NULL;
 int			zvt_http_max_body = 1048576;
 int			zvt_http_max_connections = 1024;
 int			zvt_http_idle_timeout = 60;
+int			zvt_http_stream_queue = 4096;
+int			zvt_http_stream_max_subscriptions = 256;
 int			zvt_http_statement_timeout = 10000;
 int			zvt_http_rate_limit = 0;
 char	   *zvt_http_cors_origins = NULL;
 int			zvt_http_log_level = 1;
 int			zvt_http_admin_port = 0;
+bool		zvt_http_ui = true;
+char	   *zvt_http_ui_dir = NULL;
 char	   *zvt_jwt_secret = NULL;
 char	   *zvt_jwt_jwks_file = NULL;
 char	   *zvt_jwt_aud = NULL;
@@ -447,6 +451,14 @@ zvt_define_http_gucs(void)
 							"How long an idle keep-alive connection, or a client slow to send its request, is kept.",
 							NULL, &zvt_http_idle_timeout, 60, 1, 3600,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_stream_queue",
+							"Messages each /stream client may have waiting to be sent.",
+							"Past it the oldest are dropped and the client is told how many; a slow client never slows the feed or other clients.",
+							&zvt_http_stream_queue, 4096, 16, 1000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("zvt.http_stream_max_subscriptions",
+							"Most subscriptions (channel and symbol pairs) one /stream client may hold.",
+							NULL, &zvt_http_stream_max_subscriptions, 256, 1, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("zvt.http_statement_timeout",
 							"Longest an HTTP request's SQL may run (504 past it); 0 means no limit.",
 							NULL, &zvt_http_statement_timeout, 10000, 0, INT_MAX,
@@ -466,6 +478,14 @@ zvt_define_http_gucs(void)
 							"TCP port of the HTTP front's /live and /ready endpoints; 0 turns them off.",
 							"Served by the HTTP workers on zvt.http_listen, as PostgREST's admin server.",
 							&zvt_http_admin_port, 0, 0, 65535, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("zvt.http_ui",
+							 "Whether the HTTP front serves the dashboard at /ui/.",
+							 "Static files read from zvt.http_ui_dir by each HTTP worker at start and on reload.",
+							 &zvt_http_ui, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.http_ui_dir",
+							   "Directory of the dashboard's files; empty means $sharedir/extension/zvt/ui.",
+							   "Only regular files directly inside it are served, never symbolic links.",
+							   &zvt_http_ui_dir, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomStringVariable("zvt.jwt_secret",
 							   "HS256 secret that HTTP tokens are signed with (at least 32 characters).",
 							   "Visible to superusers only; zvt.jwt_sign signs with it.",

@@ -32,6 +32,9 @@
  * only by name, so request.headers carries the known ones and those in
  * extra_headers (PostgREST's and common proxies').
  *
+ * GET /stream with "Upgrade: websocket" is stream.c's (stream_upgrade
+ * hands it the headers; the WebSocket callbacks go to it).
+ *
  * A request is run synchronously in the lws callback that completes it
  * (run.c: one transaction, errors caught there), and the response, head
  * and body, is written with one lws_write; lws buffers what the socket
@@ -52,6 +55,7 @@
 #include "utils/timestamp.h"
 
 #include "core/zvt_time.h"
+#include "http/stream.h"
 #include "http/transport.h"
 #include "zvt.h"
 
@@ -82,6 +86,7 @@ typedef struct HttpSession
 	bool		too_large;		/* the body passed zvt.http_max_body */
 	char		peer[64];
 	char		version[12];
+	StreamClient *stream;		/* after a /stream upgrade (stream.c) */
 } HttpSession;
 
 /* Header names lws does not parse into tokens, read by name. */
@@ -127,11 +132,14 @@ lws_log(int level, const char *line)
 								  (int) strcspn(line, "\n"), line)));
 }
 
+/* the loop's timer: fast while /stream clients wait for the ring */
 static void
 tick_cb(lws_sorted_usec_list_t *sul)
 {
+	bool		streaming = http_stream_tick();
+
 	lws_sul_schedule(tick_ctx, 0, sul, tick_cb,
-					 HTTP_TICK_MS * LWS_US_PER_MS);
+					 (streaming ? HTTP_STREAM_TICK_MS : HTTP_TICK_MS) * LWS_US_PER_MS);
 }
 
 /* ----------------------------------------------------------------
@@ -510,9 +518,9 @@ read_method(struct lws *wsi)
  * ----------------------------------------------------------------
  */
 
-/* Write resp in one go; -1 when the connection must close. */
+/* Write resp in one go, not ending the transaction; -1 on failure. */
 static int
-respond(struct lws *wsi, const HttpResponse *resp, bool head)
+respond_write(struct lws *wsi, const HttpResponse *resp, bool head)
 {
 	size_t		hsize = 1024 + resp->nheaders * 16;
 	size_t		blen = head ? 0 : resp->body_len;
@@ -554,6 +562,15 @@ respond(struct lws *wsi, const HttpResponse *resp, bool head)
 			rc = -1;
 	}
 	free(buf);
+	return rc;
+}
+
+/* Write resp in one go; -1 when the connection must close. */
+static int
+respond(struct lws *wsi, const HttpResponse *resp, bool head)
+{
+	int			rc = respond_write(wsi, resp, head);
+
 	if (rc == 0 && lws_http_transaction_completed(wsi))
 		rc = -1;
 	return rc;
@@ -568,6 +585,7 @@ respond_error(struct lws *wsi, int status, const char *message, const char *hint
 
 	memset(&resp, 0, sizeof(resp));
 	http_response_error(&resp, status, NULL, message, NULL, hint);
+	http_stats_end(read_method(wsi), status, ZVT_TS_TO_UNIX(GetCurrentTimestamp()), false);
 	rc = respond(wsi, &resp, false);
 	http_response_free(&resp);
 	return rc;
@@ -601,7 +619,10 @@ serve(struct lws *wsi, HttpSession *s)
 	cx.start_us = ZVT_TS_TO_UNIX(GetCurrentTimestamp());
 	cx.head = strcmp(s->method, "HEAD") == 0;
 
-	http_exec(&req, &resp, &cx);
+	http_stats_begin();
+	if (!http_ui_route(&req, &resp, &cx))	/* the dashboard's files (ui.c) */
+		http_exec(&req, &resp, &cx);
+	http_stats_end(req.method, resp.status, cx.start_us, true);
 	/*
 	 * Forget the request before answering: completing the transaction
 	 * inside respond may make lws free s (the protocol is bound afresh).
@@ -661,6 +682,34 @@ api_request(struct lws *wsi, HttpSession *s, const char *uri, size_t len)
 	return serve(wsi, s);
 }
 
+/*
+ * A request to upgrade to a WebSocket: stream.c decides (0: upgrade, 1:
+ * answered in resp, -1: hang up); lws has no session data yet.
+ */
+static int
+stream_upgrade(struct lws *wsi, const char *up)
+{
+	HttpSession *s;
+	HttpResponse resp;
+	int			rc;
+
+	if (up == NULL || pg_strcasecmp(up, "websocket") != 0)
+		return 0;				/* h2c: lws's own business */
+	s = xrealloc(NULL, sizeof(HttpSession));
+	memset(s, 0, sizeof(HttpSession));
+	memset(&resp, 0, sizeof(resp));
+	s->query = read_query(wsi);
+	read_headers(wsi, s);
+	rc = http_stream_upgrade(wsi, lws_get_opaque_user_data(wsi) == &listener_admin,
+							 s->query, s->headers, s->nheaders, &resp);
+	session_reset(s);
+	free(s);
+	if (rc == 1 && respond_write(wsi, &resp, false) < 0)
+		rc = -1;
+	http_response_free(&resp);
+	return rc;
+}
+
 static int
 api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			 void *in, size_t len)
@@ -705,6 +754,16 @@ api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			if (s)
 				session_reset(s);
 			return 0;
+
+			/* the /stream WebSocket (stream.c) */
+		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+			return stream_upgrade(wsi, (const char *) in);
+		case LWS_CALLBACK_ESTABLISHED:
+		case LWS_CALLBACK_RECEIVE:
+		case LWS_CALLBACK_RECEIVE_PONG:
+		case LWS_CALLBACK_SERVER_WRITEABLE:
+		case LWS_CALLBACK_CLOSED:
+			return s ? http_stream_callback(wsi, reason, &s->stream, in, len) : -1;
 		default:
 			return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}

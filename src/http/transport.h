@@ -28,12 +28,30 @@ typedef struct HttpBucket
 	int64		at_us;			/* when tokens was last refilled, Unix us */
 } HttpBucket;
 
+/*
+ * One worker's counters (stats.c).  Only that worker writes them (plain
+ * atomic stores: no read-modify-write contention); the metrics worker
+ * reads them.  They survive a worker's restart, but the gauges, which
+ * the new worker zeroes.
+ */
+typedef struct HttpWorkerStats
+{
+	pg_atomic_uint64 requests[8][5];	/* by method, by status class */
+	pg_atomic_uint64 in_flight;
+	pg_atomic_uint64 duration[13];	/* HTTP_STATS_BOUNDS + 1 buckets */
+	pg_atomic_uint64 duration_sum_us;
+	pg_atomic_uint64 stream_clients;
+	pg_atomic_uint64 stream_sent;
+	pg_atomic_uint64 stream_dropped;
+} HttpWorkerStats;
+
 /* The transport's shared memory ("zvt http"). */
 typedef struct HttpShared
 {
 	pg_atomic_uint32 owner[64]; /* each worker slot's pid (base/claim.h) */
 	slock_t		rate_lock;		/* protects buckets only */
 	HttpBucket	buckets[HTTP_RATE_BUCKETS];
+	HttpWorkerStats stats[64];	/* per worker slot; see HttpWorkerStats */
 } HttpShared;
 
 /* What the transport knows of one request besides the HttpRequest. */
@@ -64,6 +82,20 @@ extern bool http_cors(const HttpRequest *req, HttpResponse *resp);
 extern void http_access_log(const HttpRequest *req, const HttpContext *cx,
 							const HttpResponse *resp);
 extern void http_server_timing(HttpResponse *resp, double jwt_ms, double tx_ms);
+
+/* in ui.c */
+extern void http_ui_load(void);
+extern bool http_ui_route(const HttpRequest *req, HttpResponse *resp,
+						  const HttpContext *cx);
+
+/* in stats.c */
+extern void http_stats_init(HttpShared *sh);
+extern void http_stats_worker_start(void);
+extern void http_stats_begin(void);
+extern void http_stats_end(const char *method, int status, int64 start_us, bool began);
+extern void http_stats_stream_clients(int delta);
+extern void http_stats_stream_sent(int64 n);
+extern void http_stats_stream_dropped(int64 n);
 
 /* in server.c */
 extern struct lws_context *http_server_start(void);

@@ -98,6 +98,7 @@ http_shmem_init(void)
 		for (int i = 0; i < HTTP_MAX_WORKERS; i++)
 			pg_atomic_init_u32(&http_shared->owner[i], 0);
 		SpinLockInit(&http_shared->rate_lock);
+		http_stats_init(http_shared);
 	}
 }
 
@@ -165,6 +166,7 @@ http_worker_main(Datum arg)
 		proc_exit(0);
 	before_shmem_exit(http_detach, Int32GetDatum(n));
 	http_worker_number = n;
+	http_stats_worker_start();
 
 	/* the authenticator, not the bootstrap superuser, is the session user */
 	snprintf(authenticator, sizeof(authenticator), "%s", zvt_http_authenticator);
@@ -180,6 +182,7 @@ http_worker_main(Datum arg)
 	}
 
 	http_auth_reload();
+	http_ui_load();
 	ereport(LOG, (errmsg("zvt http worker %d started as \"%s\"", n, authenticator)));
 
 	for (;;)
@@ -220,6 +223,7 @@ http_worker_main(Datum arg)
 				proc_exit(0);
 			}
 			http_auth_reload();
+			http_ui_load();
 			bound_take(&now_b);
 			if (ctx && memcmp(&now_b, &bound, sizeof(Bound)) != 0)
 			{

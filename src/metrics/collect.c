@@ -39,6 +39,7 @@
 #include "core/zvt_time.h"
 #include "feed/exchanges.h"
 #include "feed/status.h"
+#include "http/http.h"
 #include "metrics/metrics.h"
 #include "redis/redis.h"
 #include "storage/maintenance.h"
@@ -77,6 +78,7 @@ static void collect_storage(MetricsBuf *b);
 static void collect_trading(MetricsBuf *b);
 static void collect_bus(MetricsBuf *b);
 static void collect_redis(MetricsBuf *b);
+static void collect_http(MetricsBuf *b);
 static void collect_sql(MetricsBuf *b, MetricsSelf *self);
 static void collect_self(MetricsBuf *b, MetricsSelf *self);
 static void sql_read(SqlCounts *c);
@@ -102,6 +104,7 @@ metrics_collect(MetricsBuf *b, MetricsSelf *self)
 	collect_trading(b);
 	collect_bus(b);
 	collect_redis(b);
+	collect_http(b);
 	collect_sql(b, self);
 	collect_self(b, self);
 }
@@ -311,6 +314,44 @@ collect_redis(MetricsBuf *b)
 				   "Events committed and not yet acknowledged by Redis.");
 	metrics_sample_int(b, "zvt_redis_lag_events", NULL, 0,
 					   s.resume_valid && head > s.resume_next ? (int64) (head - s.resume_next) : 0);
+}
+
+/* The HTTP front's requests and /stream clients (http_stats_read). */
+static void
+collect_http(MetricsBuf *b)
+{
+	static const char *const classes[HTTP_STATS_CLASSES] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+	HttpStats	s;
+	double		bounds[HTTP_STATS_BOUNDS];
+
+	http_stats_read(&s);
+	metrics_family(b, "zvt_http_workers", METRICS_GAUGE, "HTTP front workers running.");
+	metrics_sample_int(b, "zvt_http_workers", NULL, 0, s.workers);
+	metrics_family(b, "zvt_http_requests_total", METRICS_COUNTER,
+				   "HTTP requests the API port answered, by method and status class (a /stream upgrade is a GET answered 101).");
+	for (int m = 0; m < HTTP_STATS_METHODS; m++)
+		for (int k = 0; k < HTTP_STATS_CLASSES; k++)
+		{
+			MetricsLabel l[2] = {{"method", http_stats_methods[m]}, {"status", classes[k]}};
+
+			metrics_sample_int(b, "zvt_http_requests_total", l, 2, s.requests[m][k]);
+		}
+	metrics_family(b, "zvt_http_requests_in_flight", METRICS_GAUGE, "HTTP requests being run now.");
+	metrics_sample_int(b, "zvt_http_requests_in_flight", NULL, 0, s.in_flight);
+	for (int k = 0; k < HTTP_STATS_BOUNDS; k++)
+		bounds[k] = http_stats_bounds_us[k] / 1e6;
+	metrics_family(b, "zvt_http_request_duration_seconds", METRICS_HISTOGRAM,
+				   "Time from a complete HTTP request to its response, per request.");
+	metrics_histogram(b, NULL, 0, bounds, (const int64_t *) s.duration, HTTP_STATS_BOUNDS,
+					  s.duration_sum_us / 1e6);
+	metrics_family(b, "zvt_http_stream_clients", METRICS_GAUGE, "/stream WebSocket clients connected now.");
+	metrics_sample_int(b, "zvt_http_stream_clients", NULL, 0, s.stream_clients);
+	metrics_family(b, "zvt_http_stream_messages_sent_total", METRICS_COUNTER,
+				   "Messages written to /stream clients.");
+	metrics_sample_int(b, "zvt_http_stream_messages_sent_total", NULL, 0, s.stream_sent);
+	metrics_family(b, "zvt_http_stream_messages_dropped_total", METRICS_COUNTER,
+				   "Messages /stream clients lost: dropped from a full queue, or events the ring overwrote before a worker read them (once per client).");
+	metrics_sample_int(b, "zvt_http_stream_messages_dropped_total", NULL, 0, s.stream_dropped);
 }
 
 /* ----------------------------------------------------------------

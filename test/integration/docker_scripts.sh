@@ -16,6 +16,10 @@
 #    settings on a free loopback port, creates the database and the
 #    extension, points zvt.exchanges at zvt-exsim, and a subscription's
 #    trades land in zvt.trades; TCP needs the password;
+#  - with the HTTP front on (ZVT_HTTP_PORT, ZVT_HTTP_ADMIN_PORT), the
+#    installed health check (zvt-healthcheck, what compose runs) turns
+#    healthy once /ready answers 200, and is unhealthy for a port where
+#    nothing answers and once the server is stopped;
 #  - SIGTERM stops it with a fast shutdown even with a client connected:
 #    exit 0, cluster state "shut down"; a second start makes no new
 #    cluster, keeps the rows, and stops the same way.
@@ -32,6 +36,8 @@ data=$work/data
 sock=$work/sock
 port=$(free_port 26100)
 simport=$(free_port 19800)
+hport=$(free_port 26200)
+hadmin=$(free_port $((hport + 1)))
 bindir=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 sim=""
 ep=""
@@ -60,6 +66,13 @@ metrics=$(sed -n 's|^ *ZVT_METRICS_PORT: "\([0-9]*\)"$|\1|p' "$compose")
 [ -n "$metrics" ] && grep -q "targets: \[\"zvt:$metrics\"\]" "$top/docker/prometheus.yml" ||
 	fail "prometheus.yml does not scrape zvt:$metrics, the compose file's ZVT_METRICS_PORT"
 grep -q 'network_mode: "service:zvt"' "$compose" || fail "compose: the simulator is not in zvt's network namespace"
+grep -q 'test: \["CMD", "zvt-healthcheck"\]' "$compose" || fail "compose: zvt's health check is not zvt-healthcheck"
+grep -q '^HEALTHCHECK .*CMD \["zvt-healthcheck"\]$' "$top/docker/Dockerfile" || fail "the Dockerfile has no HEALTHCHECK with zvt-healthcheck"
+http=$(sed -n 's|^ *ZVT_HTTP_PORT: "\([0-9]*\)"$|\1|p' "$compose")
+admin=$(sed -n 's|^ *ZVT_HTTP_ADMIN_PORT: "\([0-9]*\)"$|\1|p' "$compose")
+[ -n "$http" ] && [ -n "$admin" ] && [ "$http" != "$admin" ] ||
+	fail "compose: ZVT_HTTP_PORT ($http) and ZVT_HTTP_ADMIN_PORT ($admin) must be set and differ"
+grep -q "\"127.0.0.1:\${ZVT_HTTP_HOST_PORT:-3000}:$http\"" "$compose" || fail "compose: the HTTP port $http is not published"
 echo "ok the Dockerfile, compose file and prometheus.yml agree on the entrypoint and the ports"
 
 # --- install.sh -------------------------------------------------------------
@@ -70,7 +83,7 @@ pkglib=$stage$("${PG_CONFIG:-pg_config}" --pkglibdir)
 ext=$stage$("${PG_CONFIG:-pg_config}" --sharedir)/extension
 ver=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$top/zvt.control")
 for f in "$pkglib/zvt.so" "$ext/zvt.control" "$ext/zvt--$ver.sql" "$stage/usr/local/bin/zvt-exsim" \
-	"$stage/usr/local/bin/zvt-entrypoint" "$stage/usr/local/share/zvt/zvt.conf"; do
+	"$stage/usr/local/bin/zvt-entrypoint" "$stage/usr/local/bin/zvt-healthcheck" "$stage/usr/local/share/zvt/zvt.conf"; do
 	[ -s "$f" ] || fail "install.sh did not install $f"
 done
 cmp -s "$top/docker/zvt.conf" "$stage/usr/local/share/zvt/zvt.conf" || fail "the staged zvt.conf differs from docker/zvt.conf"
@@ -100,6 +113,7 @@ sim_up "$sim" "$simport"
 start_entrypoint() {
 	PGDATA=$data PGPORT=$port ZVT_SOCKET_DIR=$sock ZVT_LISTEN_ADDRESSES=127.0.0.1 \
 		POSTGRES_PASSWORD=zvt-secret POSTGRES_INITDB_ARGS=--no-sync ZVT_EXSIM_URL="ws://127.0.0.1:$simport" \
+		ZVT_HTTP_PORT=$hport ZVT_HTTP_ADMIN_PORT=$hadmin ZVT_HTTP_LISTEN=127.0.0.1 \
 		"$stage/usr/local/bin/zvt-entrypoint" -c fsync=off >"$1" 2>&1 &
 	ep=$!
 	local i
@@ -170,6 +184,15 @@ PGPASSWORD=zvt-secret "$bindir/psql" -X -qAt -h 127.0.0.1 -p "$port" -U postgres
 	fail "TCP with a wrong password accepted"
 echo "ok the entrypoint made the cluster with the image's settings, the extension and the simulator's URLs"
 
+# the health check: healthy once the HTTP front's /ready answers 200
+healthy() { ZVT_HTTP_ADMIN_PORT=$1 "$stage/usr/local/bin/zvt-healthcheck"; }
+for ((i = 0; i < 150; i++)); do healthy "$hadmin" && break; sleep 0.2; done
+healthy "$hadmin" || fail "zvt-healthcheck is not healthy with the HTTP front up"
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hadmin/ready")" = 200 ] || fail "/ready is not 200"
+[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'zvt http'")" -ge 1 ] || fail "no HTTP worker"
+! healthy "$(free_port 26300)" || fail "zvt-healthcheck is healthy for a port where nothing answers"
+echo "ok zvt-healthcheck follows the HTTP front's /ready"
+
 q -c "SELECT zvt.sync_instruments('binance')" -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades')" >/dev/null ||
 	fail "subscribe"
 poll_until "SELECT count(*) >= 5 FROM zvt.trades_v WHERE exchange = 'binance' AND symbol = 'BTC-USDT'" t 60 || {
@@ -178,7 +201,8 @@ n=$(q -c "SELECT count(*) FROM zvt.trades")
 echo "ok $n trades streamed from zvt-exsim into zvt.trades"
 
 stop_entrypoint "$work/first.log"
-echo "ok SIGTERM with a client connected: fast shutdown, exit 0, cluster shut down"
+! healthy "$hadmin" || fail "zvt-healthcheck is healthy with the server stopped"
+echo "ok SIGTERM with a client connected: fast shutdown, exit 0, cluster shut down, unhealthy"
 
 start_entrypoint "$work/second.log"
 ! grep -q "creating the cluster" "$work/second.log" || fail "the second start made a new cluster"

@@ -7,13 +7,14 @@
 # happens (a resting and a filled paper order, a bus write, maintenance
 # passes); other paths are 404, other methods 405, a malformed request
 # 400, an oversized head 431; a silent client does not hold up the
-# others; a locked table makes the SQL part time out (zvt_sql_up 0) and
+# others; the HTTP front's requests are counted by method, status class
+# and duration; a locked table makes the SQL part time out (zvt_sql_up 0) and
 # the rest is still served; a restarted launcher does not start a second
 # worker (its slot is claimed); a second cluster reports the port in use,
 # moves to another on reload, and without the extension serves
 # zvt_extension_installed 0; resetting the port stops the worker.
 set -u
-. "$(dirname "$0")/common.bash"
+. "$(dirname "$0")/http_lib.bash"
 
 command -v promtool >/dev/null || fail "promtool is missing (Debian package prometheus)"
 mport=$(free_port $((PGPORT + 300)))
@@ -23,6 +24,7 @@ cleanup() {
 	local rc=$?
 	exec 3>&- 2>/dev/null
 	q -c "ALTER SYSTEM RESET zvt.metrics_port" -c "SELECT pg_reload_conf()" >/dev/null
+	http_stop
 	# on failure, what the server said about the endpoint
 	[ "$rc" = 0 ] || grep -E 'zvt metrics|zvt launcher' "$ZVT_TEST_DIR/log" 2>/dev/null | tail -20 >&2
 }
@@ -45,7 +47,10 @@ echo "$out" | promtool check metrics || fail "promtool check metrics rejects the
 for m in 'zvt_feed_messages_total{exchange="binance"}' 'zvt_feed_state{exchange="okx",state="stopped"}' \
 	'zvt_feed_receive_to_commit_seconds_count{exchange="bybit"}' 'zvt_maintenance_passes_total' \
 	'zvt_paper_matcher_passes_total' 'zvt_bus_updates_total' 'zvt_orders{status="filled"}' \
-	'zvt_fills_total' 'zvt_backtest_runs' 'zvt_sql_up' 'zvt_launcher_up'; do
+	'zvt_fills_total' 'zvt_backtest_runs' 'zvt_sql_up' 'zvt_launcher_up' \
+	'zvt_http_requests_total{method="GET",status="2xx"}' 'zvt_http_requests_in_flight' \
+	'zvt_http_request_duration_seconds_count' 'zvt_http_stream_clients' \
+	'zvt_http_stream_messages_sent_total' 'zvt_http_stream_messages_dropped_total'; do
 	echo "$out" | grep -qF "$m " || fail "no $m in the output"
 done
 [ "$(echo "$out" | awk '$1 == "zvt_sql_up" {print $2}')" = 1 ] || fail "zvt_sql_up is not 1"
@@ -117,6 +122,26 @@ exec 3>&-
 code400=$(val 'zvt_metrics_requests_total{code="400"}')
 [ "${code400:-0}" -ge 1 ] || fail "the 400 is not counted"
 echo "ok 404, 405 with Allow, HEAD, 400, 431, a silent client"
+
+# --- the HTTP front's requests -------------------------------------------------
+http_start
+get=$(val 'zvt_http_requests_total{method="GET",status="2xx"}')
+get4=$(val 'zvt_http_requests_total{method="GET",status="4xx"}')
+post4=$(val 'zvt_http_requests_total{method="POST",status="4xx"}')
+n=$(val zvt_http_request_duration_seconds_count)
+for i in 1 2 3; do curl -sS -o /dev/null "$BASE/instruments?limit=1"; done
+curl -sS -o /dev/null "$BASE/no_such_table"
+curl -sS -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$BASE/rpc/no_such_function"
+[ "$(val 'zvt_http_requests_total{method="GET",status="2xx"}')" = $((get + 3)) ] || fail "three GETs answered 200 are not counted"
+[ "$(val 'zvt_http_requests_total{method="GET",status="4xx"}')" = $((get4 + 1)) ] || fail "a GET answered 404 is not counted"
+[ "$(val 'zvt_http_requests_total{method="POST",status="4xx"}')" = $((post4 + 1)) ] || fail "a POST answered 404 is not counted"
+[ "$(val zvt_http_request_duration_seconds_count)" = $((n + 5)) ] || fail "five requests are not five observations"
+[ "$(val 'zvt_http_request_duration_seconds_bucket{le="+Inf"}')" = $((n + 5)) ] || fail "the +Inf bucket is not the count"
+[ "$(val zvt_http_requests_in_flight)" = 0 ] || fail "requests still in flight"
+[ "$(val zvt_http_workers)" = "$(q -c "SHOW zvt.http_workers")" ] || fail "zvt_http_workers is not zvt.http_workers"
+scrape | promtool check metrics || fail "promtool rejects the output with the HTTP front on"
+http_stop
+echo "ok the HTTP front's requests are counted by method, status class and duration"
 
 # --- a stuck SQL part is bounded: zvt_sql_up 0, the rest still served -------
 q -c "SET application_name = 'metrics-lock'" -c "BEGIN" -c "LOCK TABLE zvt.orders IN ACCESS EXCLUSIVE MODE" \
