@@ -37,7 +37,9 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "access/xact.h"
 #include "catalog/pg_extension.h"
@@ -104,6 +106,7 @@ typedef struct Job
 	TimestampTz gap_from;
 	TimestampTz gap_to;
 	int32		errors;
+	double		contract_size;	/* OKX swaps; 0 when none */
 } Job;
 
 /* When each exchange may be asked again (rate limits), per exchange index. */
@@ -122,7 +125,7 @@ static void run_page(Job *job);
 static void job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error);
 static void job_fail(const Job *job, const char *error, bool count_error);
 static void job_write(const Job *job, const HistoryPage *page, int nkeep, bool done,
-					  int64 cursor_ms, bool has_next_id, int64 next_id);
+					  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms);
 
 static void
 backfill_detach(int code, Datum arg)
@@ -320,7 +323,8 @@ next_job(Job *job, long *sleep_ms, bool *any)
 							  "       j.start_ts, j.finish_ts, coalesce(j.cursor_ts, j.start_ts), "
 							  "       j.next_id, j.end_id, j.gap_id IS NOT NULL, "
 							  "       (j.next_id IS NOT NULL OR j.cursor_ts IS NOT NULL OR j.state <> 'queued'), "
-							  "       g.from_ts, g.to_ts, j.errors, j.rest_url IS DISTINCT FROM e.rest_url "
+							  "       g.from_ts, g.to_ts, j.errors, j.rest_url IS DISTINCT FROM e.rest_url, "
+							  "       i.contract_size::float8 "
 							  "  FROM zvt._backfill_jobs j "
 							  "  JOIN zvt.exchanges e ON e.name = j.exchange "
 							  "  LEFT JOIN zvt.instruments i ON i.exchange = j.exchange AND i.symbol = j.symbol "
@@ -384,6 +388,11 @@ next_job(Job *job, long *sleep_ms, bool *any)
 		job->gap_to = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 16, &isnull));
 	}
 	job->errors = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 17, &isnull));
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 19, &isnull);
+
+		job->contract_size = isnull ? 0 : DatumGetFloat8(d);
+	}
 	if (strncmp(job->channel, "candles_", 8) == 0)
 	{
 		const char *tf = job->channel + 8;
@@ -395,13 +404,25 @@ next_job(Job *job, long *sleep_ms, bool *any)
 
 /* ---- step 3: where a repair starts and ends --------------------------- */
 
+/* A stored trade id as a number; false when it is not one. */
+static bool
+id_value(const char *s, int64 *v)
+{
+	char	   *end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return *s >= '0' && *s <= '9' && *end == '\0' && errno == 0;
+}
+
 /*
  * A gap is from the last message received before a disconnection to the
  * first after, in zvt's clock; the exchange's ids and times of the rows
  * stored either side say what is missing.  Trades on an exchange whose
  * ids are contiguous (Binance): the ids strictly between the last trade
  * received before and the first after (up to the newest when none came
- * after yet); else, and for candles, the times between those rows.  Rows
+ * after yet); on exchanges paging backward by id (OKX, Coinbase) the
+ * same ids, from the newer end; else (Bybit), and for candles, the times between those rows.  Rows
  * are looked for a day either side of the gap in exchange time (a
  * simulator may run its clock ahead).  Returns false when the job must
  * wait for the feed's first row after the gap (candles).
@@ -421,6 +442,8 @@ map_repair(Job *job)
 				hi_id = 0;
 	TimestampTz lo_ts = 0,
 				hi_ts = 0;
+	bool		ordered = false;
+	HistoryKind kind = history_trades_kind(job->exchange, &ordered);
 
 	if (trades)
 		sql = "SELECT (SELECT t.trade_id FROM zvt.trades t WHERE t.instrument_id = $1 "
@@ -446,30 +469,40 @@ map_repair(Job *job)
 					   "          AND c.local_ts >= $3 ORDER BY c.ts LIMIT 1)", interval, interval);
 	if (SPI_execute_with_args(sql, 3, types, v, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not find the rows around a feed gap");
-	if (trades && strcmp(job->exchange, "binance") == 0)
+	if (trades && ordered)
 	{
 		char	   *lo = col_text(1),
 				   *hi = col_text(3);
 
-		lo_null = lo == NULL;
-		hi_null = hi == NULL;
-		if (!lo_null)
-			lo_id = pg_strtoint64(lo);
-		if (!hi_null)
-			hi_id = pg_strtoint64(hi);
+		lo_null = lo == NULL || !id_value(lo, &lo_id);
+		hi_null = hi == NULL || !id_value(hi, &hi_id);
 		if (!lo_null)
 		{
 			Oid			t3[3] = {INT8OID, INT8OID, INT8OID};
 			Datum		v3[3] = {Int64GetDatum(job->id), Int64GetDatum(lo_id + 1), Int64GetDatum(hi_id)};
 			char		n3[3] = {' ', ' ', hi_null ? 'n' : ' '};
+			const char *sql_ids;
 
-			/* ids (lo, hi): nothing between them means nothing is missing */
-			if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET next_id = $2, end_id = $3, "
-									  "  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
-									  "  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
-									  "  started_at = coalesce(started_at, now()) "
-									  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
-									  3, t3, v3, n3, false, 0) != SPI_OK_UPDATE)
+			/*
+			 * ids (lo, hi): nothing between them means nothing is missing.
+			 * Forward (Binance): from lo + 1 up to hi.  Backward (OKX,
+			 * Coinbase): older than hi (the newest first when no trade came
+			 * after yet: the range's end then moves a day on) down to lo.
+			 */
+			if (kind == HISTORY_FIRST_ID)
+				sql_ids = "UPDATE zvt._backfill_jobs SET next_id = $2, end_id = $3, "
+					"  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
+					"  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
+					"  started_at = coalesce(started_at, now()) "
+					" WHERE id = $1 AND state IN ('queued', 'running', 'waiting')";
+			else
+				sql_ids = "UPDATE zvt._backfill_jobs SET next_id = $3, end_id = $2 - 1, "
+					"  finish_ts = CASE WHEN $3 IS NULL THEN finish_ts + interval '1 day' ELSE finish_ts END, "
+					"  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
+					"  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
+					"  started_at = coalesce(started_at, now()) "
+					" WHERE id = $1 AND state IN ('queued', 'running', 'waiting')";
+			if (SPI_execute_with_args(sql_ids, 3, t3, v3, n3, false, 0) != SPI_OK_UPDATE)
 				elog(ERROR, "could not map a feed gap");
 			if (!hi_null && hi_id <= lo_id + 1 &&
 				SPI_execute_with_args("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0 "
@@ -531,6 +564,7 @@ run_page(Job *job)
 	int			exi = feed_exchange_index(job->exchange);
 	int			nkeep;
 	bool		done;
+	bool		ordered;
 
 	r.exchange = job->exchange;
 	r.base = job->rest_url;
@@ -540,7 +574,11 @@ run_page(Job *job)
 	r.from_ms = job->cursor_ms;
 	r.to_ms = job->finish_ms;
 	r.from_id = job->next_id;
-	r.kind = !trades ? HISTORY_CANDLES : job->has_next_id ? HISTORY_TRADES_BY_ID : HISTORY_FIRST_ID;
+	r.before_id = job->has_next_id ? job->next_id : -1;
+	r.contract_size = job->contract_size;
+	r.kind = !trades ? HISTORY_CANDLES : history_trades_kind(job->exchange, &ordered);
+	if (r.kind == HISTORY_FIRST_ID && job->has_next_id)
+		r.kind = HISTORY_TRADES_BY_ID;
 	if (!trades && job->interval_s <= 0)
 	{
 		job_fail(job, psprintf("unknown timeframe of channel \"%s\"", job->channel), false);
@@ -602,7 +640,7 @@ run_page(Job *job)
 		/* one window a page: the next starts where this one ends */
 		int64		window_end = history_window_end(&r);
 
-		job_write(job, &page, nkeep, window_end >= job->finish_ms, window_end, false, 0);
+		job_write(job, &page, nkeep, window_end >= job->finish_ms, window_end, false, 0, -1);
 	}
 	else if (r.kind == HISTORY_FIRST_ID)
 	{
@@ -610,11 +648,11 @@ run_page(Job *job)
 		int64		next = job->finish_ms - job->cursor_ms > window ? job->cursor_ms + window : job->finish_ms;
 
 		if (page.first_id >= 0)
-			job_write(job, &page, 0, false, job->cursor_ms, true, page.first_id);
+			job_write(job, &page, 0, false, job->cursor_ms, true, page.first_id, -1);
 		else
-			job_write(job, &page, 0, next >= job->finish_ms, next, false, 0);
+			job_write(job, &page, 0, next >= job->finish_ms, next, false, 0, -1);
 	}
-	else
+	else if (r.kind == HISTORY_TRADES_BY_ID)
 	{
 		/* by id: up to end_id, or for a backfill up to finish */
 		int64		last_ms = job->cursor_ms;
@@ -634,7 +672,55 @@ run_page(Job *job)
 			}
 			last_ms = ms;
 		}
-		job_write(job, &page, nkeep, done, last_ms, true, page.last_id + 1);
+		job_write(job, &page, nkeep, done, last_ms, true, page.last_id + 1, -1);
+	}
+	else
+	{
+		/*
+		 * Backward (OKX, Coinbase), or Bybit's one page of recent trades:
+		 * keep what is in the range (above end_id for a repair mapped on
+		 * ids, else at or after start), and for a backfill before finish.
+		 * Backward goes on older than the page's oldest id until a trade
+		 * below the range or a page that is not full (nothing older).
+		 */
+		bool		backward = r.kind == HISTORY_TRADES_BEFORE;
+		int64		hole_to = -1;
+
+		done = !backward || !page.full || page.rows == 0;
+		nkeep = 0;
+		for (int i = 0; i < page.n; i++)
+		{
+			int64		ms = page_events[i].ts / 1000;
+			int64		id = -1;
+			bool		below;
+
+			if (backward && !id_value(page_events[i].trade_id, &id))
+			{
+				job_fail(job, psprintf("%s trade id \"%s\" is not a number", job->exchange,
+									   page_events[i].trade_id), true);
+				return;
+			}
+			below = (backward && job->has_end_id) ? id <= job->end_id : ms < job->start_ms;
+			if (below)
+			{
+				done = true;
+				continue;
+			}
+			if (!job->is_repair && ms >= job->finish_ms)
+				continue;
+			page_events[nkeep++] = page_events[i];
+		}
+		if (backward && !done && job->has_next_id && page.oldest_id >= job->next_id)
+		{
+			job_fail(job, psprintf("%s page of trades older than id %lld starts at id %lld",
+								   job->exchange, (long long) job->next_id, (long long) page.oldest_id), true);
+			return;
+		}
+		/* Bybit: a full page older trades fell off; before its oldest is a hole */
+		if (!backward && page.full && page.oldest_ms > job->start_ms)
+			hole_to = page.oldest_ms;
+		job_write(job, &page, nkeep, done, page.rows > 0 ? page.oldest_ms : job->cursor_ms,
+				  backward && page.rows > 0, page.oldest_id, hole_to);
 	}
 }
 
@@ -718,13 +804,16 @@ job_fail(const Job *job, const char *error, bool count_error)
 
 /*
  * Write the first nkeep events of the page and move the job's cursor, in
- * one transaction: a restart resumes after the last page written.  Only
+ * one transaction: a restart resumes after the last page written.  A
+ * hole_to_ms >= 0 says the exchange could not serve the range before it
+ * (Bybit's recent trades): the job's hole, and a gap's repair_error or,
+ * for a backfill, a zvt.feed_gaps row that says so.  Only
  * an active job is moved on (a cancel between fetch and write keeps the
  * rows, which are history either way, and stops the job).
  */
 static void
 job_write(const Job *job, const HistoryPage *page, int nkeep, bool done,
-		  int64 cursor_ms, bool has_next_id, int64 next_id)
+		  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms)
 {
 	IngestResult res;
 	TimestampTz now = GetCurrentTimestamp();
@@ -767,6 +856,32 @@ job_write(const Job *job, const HistoryPage *page, int nkeep, bool done,
 		if (SPI_processed > 0)
 			backfill_shared->gaps_repaired++;
 		backfill_shared->jobs_done++;
+		if (hole_to_ms >= 0)
+		{
+			Oid			t3[3] = {INT8OID, TIMESTAMPTZOID, TEXTOID};
+			Datum		v3[3];
+
+			v3[0] = Int64GetDatum(job->id);
+			v3[1] = TimestampTzGetDatum(ms_ts(hole_to_ms));
+			v3[2] = CStringGetTextDatum(psprintf("%s's REST serves only its latest %d trades of %s; "
+												 "older ones are not served",
+												 job->exchange,
+												 history_trade_page_rows(job->exchange, job->symbol),
+												 job->symbol));
+			if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET hole = '[' || start_ts || ', ' || $2 || ']', "
+									  "  last_error = $3 WHERE id = $1",
+									  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE ||
+				SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = NULL, "
+									  "  repair_error = $3 || ': ' || j.hole "
+									  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
+									  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE ||
+				SPI_execute_with_args("INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason, repair_error) "
+									  "SELECT j.exchange, j.symbol, j.channel, j.start_ts, $2, "
+									  "       'backfill job ' || j.id || ': not served by REST', $3 || ': ' || j.hole "
+									  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND j.gap_id IS NULL",
+									  3, t3, v3, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "could not record a hole of a backfill job");
+		}
 	}
 	PopActiveSnapshot();
 	SPI_finish();

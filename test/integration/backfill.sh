@@ -6,7 +6,10 @@
 # and leaves every row as it was (no new row version); a job parked in a
 # 429 storm survives a kill -9 of the backfill worker (the cluster resets)
 # and a cancel, and once resumed ends with exactly the record, the storm
-# waited out, not failed.  Sizes: 30 days at one trade every 50 s of
+# waited out, not failed.  Two days of OKX and Coinbase trades (paged
+# backward by id) equal the record through a short 429 storm each, twice
+# with nothing changed; Bybit's REST serves only its latest 60 spot
+# trades: those are stored and the rest is a hole.  Sizes: 30 days at one trade every 50 s of
 # simulated past (52k trades); ZVT_BACKFILL_RATE raises the past's rate.
 set -u
 . "$(dirname "$0")/common.bash"
@@ -158,13 +161,72 @@ q -c "COPY (SELECT 't', trade_id, (extract(epoch FROM ts) * 1000)::int8, price, 
 cmp -s "$cap/first.trades" "$cap/third.trades" || fail "trades after cancel, reset and resume differ from the first backfill"
 q -c "SELECT rows_written = (SELECT count(*) FROM zvt.trades) AND pages > 3 FROM zvt.backfill_jobs WHERE id = $j5" | grep -qx t \
 	|| { q -c "SELECT * FROM zvt.backfill_jobs WHERE id = $j5"; fail "the resumed job did not go on from its cursor"; }
-# 4: trades OKX's REST does not serve: the job fails saying so, and the
-# range is recorded as an unrepairable gap
+# 4: trades of OKX (history-trades, 100 a page, backward by id) and
+# Coinbase (Exchange API trades, 1000 a page, backward by id) equal the
+# record; a short 429 storm on each is waited out; a second run writes
+# nothing and changes no row version
+q -c "DELETE FROM zvt.trades" >/dev/null
+for ex in okx coinbase; do
+	curl -s "http://127.0.0.1:$admin/fault?exchange=$ex&rest_429=3&rest_429_after=2" >/dev/null
+done
 j6=$(q -c "SELECT zvt.backfill('okx', 'BTC-USDT', 'trades', $(ts $t_from), $(ts $start_ms))")
-poll_until "SELECT state || ' ' || (hole IS NOT NULL) FROM zvt.backfill_jobs WHERE id = $j6" "failed true" 30 \
-	|| fail "an okx trade backfill did not fail with a hole"
-[ "$(q -c "SELECT count(*) FROM zvt.feed_gaps WHERE reason = 'backfill job $j6: not served by REST'
-             AND repair_error LIKE 'REST history of okx trades is not served%' AND repaired_at IS NULL")" = 1 ] \
-	|| fail "the hole is not an unrepairable gap: $(q -c 'SELECT * FROM zvt.feed_gaps')"
+j7=$(q -c "SELECT zvt.backfill('coinbase', 'BTC-USDT', 'trades', $(ts $t_from), $(ts $start_ms))")
+poll_until "SELECT string_agg(state, ',' ORDER BY id) FROM zvt.backfill_jobs WHERE id IN ($j6, $j7)" done,done 120 \
+	|| { q -c "SELECT * FROM zvt.backfill_jobs WHERE id IN ($j6, $j7)"; fail "okx or coinbase trade jobs did not finish"; }
+q -c "SELECT id, exchange, pages, rows_fetched, rows_written, pct_done, rate_waits FROM zvt.backfill_jobs WHERE id IN ($j6, $j7)"
+[ "$(q -c "SELECT bool_and(rate_waits >= 3 AND pct_done = 100 AND hole IS NULL) FROM zvt.backfill_jobs WHERE id IN ($j6, $j7)")" = t ] \
+	|| fail "the okx or coinbase storm was not waited out: $(q -c "SELECT * FROM zvt.backfill_jobs WHERE id IN ($j6, $j7)")"
+otrades() {
+	q -c "COPY (SELECT exchange, trade_id, (extract(epoch FROM ts) * 1000)::int8, price, qty, side FROM zvt.trades_v ORDER BY 1, 3, 2) TO STDOUT" >"$1"
+	q -c "SELECT sum(hashtext(xmin::text || ctid::text)) FROM zvt.trades" >"$1.versions"
+}
+otrades "$cap/other1.trades"
+python3 - "$cap" "$t_from" "$start_ms" <<'PY' || fail "okx or coinbase trades differ from the record"
+import json, sys
+from collections import Counter
+cap, t_from, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rec = {}
+for l in open(f"{cap}/record.jsonl"):
+    r = json.loads(l)
+    if r["channel"] == "trades" and r["exchange"] in ("okx", "coinbase") and t_from <= r["ts"] < end:
+        rec[(r["exchange"], r["id"])] = (r["ts"], float(r["price"]), float(r["qty"]), r["side"])
+rows = [l.rstrip("\n").split("\t") for l in open(f"{cap}/other1.trades")]
+seen = Counter((ex, tid) for ex, tid, *_ in rows)
+assert not [k for k, n in seen.items() if n > 1], "a trade stored twice"
+for ex, tid, ts, p, q, side in rows:
+    assert rec.get((ex, tid)) == (int(ts), float(p), float(q), side), (ex, tid, rec.get((ex, tid)))
+assert len(rows) == len(rec) and all(n > 0 for n in Counter(ex for ex, _ in rec).values()), \
+    f"{len(rows)} trades stored, {len(rec)} recorded"
+print(f"ok: {len(rows)} okx and coinbase trades equal the record")
+PY
+j8=$(q -c "SELECT zvt.backfill('okx', 'BTC-USDT', 'trades', $(ts $t_from), $(ts $start_ms))")
+j9=$(q -c "SELECT zvt.backfill('coinbase', 'BTC-USDT', 'trades', $(ts $t_from), $(ts $start_ms))")
+poll_until "SELECT string_agg(state || ':' || rows_written, ',' ORDER BY id) FROM zvt.backfill_jobs WHERE id IN ($j8, $j9)" done:0,done:0 120 \
+	|| fail "a second okx or coinbase trade backfill wrote rows"
+otrades "$cap/other2.trades"
+cmp -s "$cap/other1.trades" "$cap/other2.trades" && cmp -s "$cap/other1.trades.versions" "$cap/other2.trades.versions" \
+	|| fail "a second okx or coinbase trade backfill changed rows"
 
-echo "backfill: 30 days of 1m candles and $(wc -l <"$cap/first.trades") trades equal the record; a second run changes nothing; a 429 storm, a reset, a cancel and a resume lose nothing"
+# 5: Bybit's REST serves only its latest 60 spot trades: those are
+# written, the rest of the range is the job's hole and an unrepairable gap
+q -c "DELETE FROM zvt.trades" >/dev/null
+j10=$(q -c "SELECT zvt.backfill('bybit', 'BTC-USDT', 'trades', $(ts $t_from), now() + interval '1 minute')")
+poll_until "SELECT state || ' ' || (hole IS NOT NULL) || ' ' || rows_written FROM zvt.backfill_jobs WHERE id = $j10" "done true 60" 30 \
+	|| fail "a bybit trade backfill did not end with its hole: $(q -c "SELECT * FROM zvt.backfill_jobs WHERE id = $j10")"
+[ "$(q -c "SELECT count(*) FROM zvt.feed_gaps WHERE reason = 'backfill job $j10: not served by REST'
+             AND repair_error LIKE 'bybit''s REST serves only its latest 60 trades of BTC-USDT%' AND repaired_at IS NULL
+             AND to_ts = (SELECT min(ts) FROM zvt.trades)")" = 1 ] \
+	|| fail "the bybit hole is not an unrepairable gap up to the oldest trade served: $(q -c 'SELECT * FROM zvt.feed_gaps')"
+q -c "COPY (SELECT trade_id, (extract(epoch FROM ts) * 1000)::int8, price, qty, side FROM zvt.trades_v WHERE exchange = 'bybit' ORDER BY 2, 1) TO STDOUT" >"$cap/bybit.trades"
+python3 - "$cap" <<'PY' || fail "bybit's recent trades differ from the record"
+import json, sys
+cap = sys.argv[1]
+rec = [r for r in map(json.loads, open(f"{cap}/record.jsonl")) if r["channel"] == "trades" and r["exchange"] == "bybit"]
+rows = [l.rstrip("\n").split("\t") for l in open(f"{cap}/bybit.trades")]
+# the market goes on: the 60 stored are 60 trades in a row of the record
+at = [r["id"] for r in rec].index(rows[0][0])
+want = [(r["id"], r["ts"], float(r["price"]), float(r["qty"]), r["side"]) for r in rec[at:at + 60]]
+assert len(rows) == 60 and want == [(t, int(ts), float(p), float(q), s) for t, ts, p, q, s in rows], rows[:2]
+print("ok: bybit's latest 60 trades equal the record's")
+PY
+echo "backfill: 30 days of 1m candles and $(wc -l <"$cap/first.trades") trades equal the record; a second run changes nothing; a 429 storm, a reset, a cancel and a resume lose nothing; okx and coinbase trades equal the record; bybit's window is served and the rest recorded as a hole"
