@@ -73,6 +73,7 @@ OBJS = \
 	src/feed/worker.o \
 	src/feed/history.o \
 	src/feed/backfill.o \
+	src/feed/backfill_jobs.o \
 	src/feed/backfill_worker.o \
 	src/backtest/indicators.o \
 	src/backtest/indicators_sql.o \

@@ -16,11 +16,13 @@
  *	3. a repair job's first step maps its gap (local receive times) onto
  *	   the exchange's ids or times through the rows stored either side;
  *	4. one page over REST, outside any transaction (zvt.rest_timeout
- *	   bounds it); 429/418 wait Retry-After, Binance's used weight near
- *	   its limit waits for the next minute, both for every job of that
- *	   exchange; other failures back off and fail the job after ten;
- *	5. in a transaction: the page's rows through ingest_flush (the feeds'
- *	   idempotent path: a row already stored is not written again) and the
+ *	   bounds it; the next page is asked for before this one is
+ *	   written, so the exchange answers meanwhile); 429/418 wait
+ *	   Retry-After, Binance's used weight near its limit waits for the
+ *	   next minute, both for every job of that exchange; other failures
+ *	   back off and fail the job after ten;
+ *	5. (backfill_jobs.c) in a transaction: the page's rows through
+ *	   ingest_flush (the feeds' idempotent path: a row already stored is not written again) and the
  *	   job's cursor, so a restart resumes after the last page written; a
  *	   finished repair sets its gap's repaired_at and rows_repaired.
  *
@@ -62,6 +64,7 @@
 #include "base/claim.h"
 #include "core/zvt_time.h"
 #include "feed/backfill.h"
+#include "feed/backfill_private.h"
 #include "feed/exchanges.h"
 #include "feed/history.h"
 #include "feed/ingest.h"
@@ -83,37 +86,11 @@ typedef enum PassOutcome
 	PASS_IDLE					/* nothing left: exit */
 } PassOutcome;
 
-/* One job as step 2 read it. */
-typedef struct Job
-{
-	int64		id;
-	char		exchange[32];
-	char		symbol[FEED_SYMBOL_LEN];
-	char		channel[32];
-	char		raw_symbol[FEED_SYMBOL_LEN];
-	char	   *rest_url;
-	int32		instrument_id;
-	int32		interval_s;		/* candles; 0 for trades */
-	int64		start_ms;
-	int64		finish_ms;
-	int64		cursor_ms;
-	bool		has_next_id;
-	int64		next_id;
-	bool		has_end_id;
-	int64		end_id;
-	bool		is_repair;
-	bool		mapped;			/* a repair's ids or times are set */
-	TimestampTz gap_from;
-	TimestampTz gap_to;
-	int32		errors;
-	double		contract_size;	/* OKX swaps; 0 when none */
-} Job;
 
 /* When each exchange may be asked again (rate limits), per exchange index. */
 static TimestampTz exchange_not_before[FEED_EXCHANGES];
 
-static MemoryContext pass_context = NULL;
-static IngestBatch batch;
+MemoryContext backfill_pass_context = NULL;
 static FeedEvent page_events[PAGE_EVENTS];
 
 static void backfill_detach(int code, Datum arg);
@@ -122,10 +99,6 @@ static void schedule_repairs(void);
 static bool next_job(Job *job, long *sleep_ms, bool *any);
 static bool map_repair(Job *job);
 static void run_page(Job *job);
-static void job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error);
-static void job_fail(const Job *job, const char *error, bool count_error);
-static void job_write(const Job *job, const HistoryPage *page, int nkeep, bool done,
-					  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms);
 
 static void
 backfill_detach(int code, Datum arg)
@@ -163,7 +136,7 @@ backfill_worker_main(Datum arg)
 
 	backfill_mark_idle(PG_UINT64_MAX);	/* running: restart me if I stop */
 	backfill_shared->latch = MyLatch;
-	pass_context = AllocSetContextCreate(TopMemoryContext, "zvt backfill pass",
+	backfill_pass_context = AllocSetContextCreate(TopMemoryContext, "zvt backfill pass",
 										 ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
@@ -181,7 +154,7 @@ backfill_worker_main(Datum arg)
 		}
 		if (!zvt_feeds)
 			break;
-		MemoryContextReset(pass_context);
+		MemoryContextReset(backfill_pass_context);
 		outcome = backfill_pass(&sleep_ms);
 		if (outcome == PASS_IDLE)
 		{
@@ -211,7 +184,7 @@ backfill_pass(long *sleep_ms)
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	MemoryContextSwitchTo(pass_context);
+	MemoryContextSwitchTo(backfill_pass_context);
 	schedule_repairs();
 	found = next_job(&job, sleep_ms, &any);
 	if (found && job.is_repair && !job.mapped)
@@ -222,7 +195,7 @@ backfill_pass(long *sleep_ms)
 		PopActiveSnapshot();
 		SPI_finish();
 		CommitTransactionCommand();
-		MemoryContextSwitchTo(pass_context);
+		MemoryContextSwitchTo(backfill_pass_context);
 		if (!ready)
 			return PASS_WAIT;
 		return PASS_WORKED;
@@ -230,7 +203,7 @@ backfill_pass(long *sleep_ms)
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
-	MemoryContextSwitchTo(pass_context);
+	MemoryContextSwitchTo(backfill_pass_context);
 	if (!found)
 		return any ? PASS_WAIT : PASS_IDLE;
 	run_page(&job);
@@ -269,11 +242,6 @@ ts_ms(TimestampTz ts)
 	return (int64) floor((double) ZVT_TS_TO_UNIX(ts) / 1000.0);
 }
 
-static TimestampTz
-ms_ts(int64 ms)
-{
-	return ZVT_UNIX_TO_TS(ms * 1000);
-}
 
 /* Text of column col of row 0 of the last SPI result, palloc'd; NULL if null. */
 static char *
@@ -361,13 +329,13 @@ next_job(Job *job, long *sleep_ms, bool *any)
 	snprintf(job->channel, sizeof(job->channel), "%s", col_text(4));
 	if (col_text(5) == NULL)
 	{
-		job_fail(job, psprintf("unknown symbol \"%s\" on exchange \"%s\"", job->symbol, job->exchange), false);
+		backfill_job_fail(job, psprintf("unknown symbol \"%s\" on exchange \"%s\"", job->symbol, job->exchange), false);
 		return false;
 	}
 	if (strcmp(col_text(18), "t") == 0)
 	{
 		/* another source now: its ids and history are not the ones queued for */
-		job_fail(job, "the exchange's rest_url changed since the job was queued", false);
+		backfill_job_fail(job, "the exchange's rest_url changed since the job was queued", false);
 		return false;
 	}
 	job->instrument_id = (int32) pg_strtoint32(col_text(5));
@@ -524,7 +492,7 @@ map_repair(Job *job)
 		if (!trades && hi_null)
 		{
 			/* the feed is back but its first bar after the gap is not stored yet */
-			job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000), false,
+			backfill_job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000), false,
 					 "waiting for the feed's first candle after the gap");
 			return false;
 		}
@@ -550,6 +518,23 @@ map_repair(Job *job)
 }
 
 /* ---- step 4: one page ------------------------------------------------- */
+
+/*
+ * Ask for the page after this one now, so the exchange answers while this
+ * one is written (rest_ahead_start); the next pass takes it if it asks
+ * for the same URL.  Not while the exchange is to be left alone.
+ */
+static void
+prefetch(const HistoryRequest *next, int exi)
+{
+	char		url[1024];
+	char		reason[256];
+
+	if (exi >= 0 && exchange_not_before[exi] > GetCurrentTimestamp())
+		return;
+	if (history_url(next, url, sizeof(url), reason, sizeof(reason)))
+		rest_ahead_start(url);
+}
 
 static void
 run_page(Job *job)
@@ -581,16 +566,16 @@ run_page(Job *job)
 		r.kind = HISTORY_TRADES_BY_ID;
 	if (!trades && job->interval_s <= 0)
 	{
-		job_fail(job, psprintf("unknown timeframe of channel \"%s\"", job->channel), false);
+		backfill_job_fail(job, psprintf("unknown timeframe of channel \"%s\"", job->channel), false);
 		return;
 	}
 	if (!history_url(&r, url, sizeof(url), reason, sizeof(reason)))
 	{
-		job_fail(job, reason, false);
+		backfill_job_fail(job, reason, false);
 		return;
 	}
 
-	got = rest_get(url, &resp);
+	got = rest_ahead_get(url, &resp);
 	if (got && exi >= 0 && resp.used_weight >= BINANCE_WEIGHT_LIMIT - BINANCE_WEIGHT_MARGIN &&
 		strcmp(job->exchange, "binance") == 0)
 	{
@@ -607,7 +592,7 @@ run_page(Job *job)
 
 		if (exi >= 0)
 			exchange_not_before[exi] = until;
-		job_wait(job, until, true,
+		backfill_job_wait(job, until, true,
 				 psprintf("HTTP %ld from %s: waiting %d s (Retry-After)", resp.status, job->exchange, secs));
 		return;
 	}
@@ -617,19 +602,19 @@ run_page(Job *job)
 		const char *what = !got ? resp.error : psprintf("HTTP %ld", resp.status);
 
 		if (job->errors + 1 >= MAX_ERRORS)
-			job_fail(job, psprintf("%s (after %d attempts)", what, MAX_ERRORS), true);
+			backfill_job_fail(job, psprintf("%s (after %d attempts)", what, MAX_ERRORS), true);
 		else
-			job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff), false, what);
+			backfill_job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff), false, what);
 		return;
 	}
 	if (resp.status != 200)
 	{
-		job_fail(job, psprintf("HTTP %ld from %s: %.200s", resp.status, job->exchange, resp.body), false);
+		backfill_job_fail(job, psprintf("HTTP %ld from %s: %.200s", resp.status, job->exchange, resp.body), false);
 		return;
 	}
 	if (!history_parse(&r, resp.body, resp.len, page_events, PAGE_EVENTS, &page, reason, sizeof(reason)))
 	{
-		job_fail(job, reason, true);
+		backfill_job_fail(job, reason, true);
 		return;
 	}
 
@@ -639,8 +624,12 @@ run_page(Job *job)
 	{
 		/* one window a page: the next starts where this one ends */
 		int64		window_end = history_window_end(&r);
+		HistoryRequest next = r;
 
-		job_write(job, &page, nkeep, window_end >= job->finish_ms, window_end, false, 0, -1);
+		next.from_ms = window_end;
+		if (window_end < job->finish_ms)
+			prefetch(&next, exi);
+		backfill_job_write(job, page_events, &page, nkeep, window_end >= job->finish_ms, window_end, false, 0, -1);
 	}
 	else if (r.kind == HISTORY_FIRST_ID)
 	{
@@ -648,9 +637,9 @@ run_page(Job *job)
 		int64		next = job->finish_ms - job->cursor_ms > window ? job->cursor_ms + window : job->finish_ms;
 
 		if (page.first_id >= 0)
-			job_write(job, &page, 0, false, job->cursor_ms, true, page.first_id, -1);
+			backfill_job_write(job, page_events, &page, 0, false, job->cursor_ms, true, page.first_id, -1);
 		else
-			job_write(job, &page, 0, next >= job->finish_ms, next, false, 0, -1);
+			backfill_job_write(job, page_events, &page, 0, next >= job->finish_ms, next, false, 0, -1);
 	}
 	else if (r.kind == HISTORY_TRADES_BY_ID)
 	{
@@ -672,7 +661,14 @@ run_page(Job *job)
 			}
 			last_ms = ms;
 		}
-		job_write(job, &page, nkeep, done, last_ms, true, page.last_id + 1, -1);
+		if (!done)
+		{
+			HistoryRequest next = r;
+
+			next.from_id = page.last_id + 1;
+			prefetch(&next, exi);
+		}
+		backfill_job_write(job, page_events, &page, nkeep, done, last_ms, true, page.last_id + 1, -1);
 	}
 	else
 	{
@@ -696,7 +692,7 @@ run_page(Job *job)
 
 			if (backward && !id_value(page_events[i].trade_id, &id))
 			{
-				job_fail(job, psprintf("%s trade id \"%s\" is not a number", job->exchange,
+				backfill_job_fail(job, psprintf("%s trade id \"%s\" is not a number", job->exchange,
 									   page_events[i].trade_id), true);
 				return;
 			}
@@ -712,181 +708,22 @@ run_page(Job *job)
 		}
 		if (backward && !done && job->has_next_id && page.oldest_id >= job->next_id)
 		{
-			job_fail(job, psprintf("%s page of trades older than id %lld starts at id %lld",
+			backfill_job_fail(job, psprintf("%s page of trades older than id %lld starts at id %lld",
 								   job->exchange, (long long) job->next_id, (long long) page.oldest_id), true);
 			return;
+		}
+		if (backward && !done)
+		{
+			HistoryRequest next = r;
+
+			next.before_id = page.oldest_id;
+			prefetch(&next, exi);
 		}
 		/* Bybit: a full page older trades fell off; before its oldest is a hole */
 		if (!backward && page.full && page.oldest_ms > job->start_ms)
 			hole_to = page.oldest_ms;
-		job_write(job, &page, nkeep, done, page.rows > 0 ? page.oldest_ms : job->cursor_ms,
+		backfill_job_write(job, page_events, &page, nkeep, done, page.rows > 0 ? page.oldest_ms : job->cursor_ms,
 				  backward && page.rows > 0, page.oldest_id, hole_to);
 	}
 }
 
-/* ---- step 5: the page's rows and the job's progress -------------------- */
-
-static void
-job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error)
-{
-	Oid			types[5] = {INT8OID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID};
-	Datum		v[5] = {Int64GetDatum(job->id), TimestampTzGetDatum(until), BoolGetDatum(rate_limit),
-	CStringGetTextDatum(error), BoolGetDatum(!rate_limit && job->mapped)};
-	bool		own = !IsTransactionState();
-
-	if (own)
-	{
-		/* now() is the start of this transaction, not of the worker's first */
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-	}
-	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET state = 'waiting', wait_until = $2, "
-							  "  rate_waits = rate_waits + $3::int, last_error = $4, "
-							  "  errors = errors + $5::int, started_at = coalesce(started_at, now()) "
-							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
-							  5, types, v, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update a backfill job");
-	if (own)
-	{
-		PopActiveSnapshot();
-		SPI_finish();
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(pass_context);
-	}
-}
-
-/* The job failed for good; a repair's gap records why. */
-static void
-job_fail(const Job *job, const char *error, bool count_error)
-{
-	Oid			types[2] = {INT8OID, TEXTOID};
-	Datum		v[2] = {Int64GetDatum(job->id), CStringGetTextDatum(error)};
-	bool		own = !IsTransactionState();
-
-	if (own)
-	{
-		/* now() is the start of this transaction, not of the worker's first */
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-	}
-	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET state = 'failed', last_error = $2, "
-							  "  finished_at = now(), wait_until = NULL, hole = coalesce(hole, "
-							  "  CASE WHEN $2 LIKE 'REST history of % is not served%' "
-							  "       THEN '[' || coalesce(cursor_ts, start_ts) || ', ' || finish_ts || ')' END) "
-							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
-							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE ||
-		SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repair_error = $2 "
-							  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
-							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE ||
-	/* a range REST cannot serve is a hole: an unrepairable gap says so */
-		SPI_execute_with_args("INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason, repair_error) "
-							  "SELECT j.exchange, j.symbol, j.channel, coalesce(j.cursor_ts, j.start_ts), j.finish_ts, "
-							  "       'backfill job ' || j.id || ': not served by REST', $2 "
-							  "  FROM zvt._backfill_jobs j "
-							  " WHERE j.id = $1 AND j.gap_id IS NULL AND j.hole IS NOT NULL",
-							  2, types, v, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not update a backfill job");
-	if (own)
-	{
-		PopActiveSnapshot();
-		SPI_finish();
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(pass_context);
-	}
-	ereport(LOG,
-			(errmsg("zvt backfill job %lld failed", (long long) job->id),
-			 errdetail_internal("%s", error)));
-}
-
-/*
- * Write the first nkeep events of the page and move the job's cursor, in
- * one transaction: a restart resumes after the last page written.  A
- * hole_to_ms >= 0 says the exchange could not serve the range before it
- * (Bybit's recent trades): the job's hole, and a gap's repair_error or,
- * for a backfill, a zvt.feed_gaps row that says so.  Only
- * an active job is moved on (a cancel between fetch and write keeps the
- * rows, which are history either way, and stops the job).
- */
-static void
-job_write(const Job *job, const HistoryPage *page, int nkeep, bool done,
-		  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms)
-{
-	IngestResult res;
-	TimestampTz now = GetCurrentTimestamp();
-	Oid			types[6] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, BOOLOID};
-	Datum		v[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-
-	batch.n = 0;
-	for (int i = 0; i < nkeep; i++)
-		if (!ingest_add(&batch, &page_events[i], job->instrument_id, now))
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	ingest_flush(&batch, &res);
-	v[0] = Int64GetDatum(job->id);
-	v[1] = TimestampTzGetDatum(ms_ts(cursor_ms));
-	v[2] = Int64GetDatum(next_id);
-	nulls[2] = has_next_id ? ' ' : 'n';
-	v[3] = Int64GetDatum(nkeep);
-	v[4] = Int64GetDatum(res.trades + res.candles);
-	v[5] = BoolGetDatum(done);
-	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET cursor_ts = $2, next_id = $3, "
-							  "  rows_fetched = rows_fetched + $4, rows_written = rows_written + $5, "
-							  "  pages = pages + 1, errors = 0, last_error = NULL, wait_until = NULL, "
-							  "  state = CASE WHEN $6 THEN 'done' ELSE 'running' END, "
-							  "  started_at = coalesce(started_at, now()), "
-							  "  finished_at = CASE WHEN $6 THEN now() END "
-							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
-							  6, types, v, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update a backfill job");
-	if (done && SPI_processed == 1)
-	{
-		if (SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = now(), rows_repaired = j.rows_written "
-								  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
-								  1, types, v, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not mark a feed gap repaired");
-		if (SPI_processed > 0)
-			backfill_shared->gaps_repaired++;
-		backfill_shared->jobs_done++;
-		if (hole_to_ms >= 0)
-		{
-			Oid			t3[3] = {INT8OID, TIMESTAMPTZOID, TEXTOID};
-			Datum		v3[3];
-
-			v3[0] = Int64GetDatum(job->id);
-			v3[1] = TimestampTzGetDatum(ms_ts(hole_to_ms));
-			v3[2] = CStringGetTextDatum(psprintf("%s's REST serves only its latest %d trades of %s; "
-												 "older ones are not served",
-												 job->exchange,
-												 history_trade_page_rows(job->exchange, job->symbol),
-												 job->symbol));
-			if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET hole = '[' || start_ts || ', ' || $2 || ']', "
-									  "  last_error = $3 WHERE id = $1",
-									  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE ||
-				SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = NULL, "
-									  "  repair_error = $3 || ': ' || j.hole "
-									  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
-									  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE ||
-				SPI_execute_with_args("INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason, repair_error) "
-									  "SELECT j.exchange, j.symbol, j.channel, j.start_ts, $2, "
-									  "       'backfill job ' || j.id || ': not served by REST', $3 || ': ' || j.hole "
-									  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND j.gap_id IS NULL",
-									  3, t3, v3, NULL, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "could not record a hole of a backfill job");
-		}
-	}
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(pass_context);
-	backfill_shared->pages++;
-	batch.n = 0;
-}
