@@ -72,6 +72,7 @@ OBJS = \
 	src/feed/books.o \
 	src/feed/worker.o \
 	src/feed/history.o \
+	src/feed/history_fetch.o \
 	src/feed/backfill.o \
 	src/feed/backfill_jobs.o \
 	src/feed/backfill_worker.o \

@@ -28,6 +28,37 @@
 
 static IngestBatch batch;
 
+/*
+ * Run a statement of the worker's through a plan prepared once and kept
+ * (planning the job's statements again for every page cost several
+ * per cent of a backfill).  sql must be a string constant: its address
+ * is the key.  Returns SPI's code as SPI_execute_with_args does.
+ */
+int
+backfill_spi(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+			 bool read_only, long count)
+{
+	static const char *keys[16];
+	static SPIPlanPtr plans[16];
+	int			i;
+
+	for (i = 0; i < 16 && keys[i] && keys[i] != sql; i++)
+		;
+	if (i == 16)
+		return SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, count);
+	if (!keys[i])
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare a statement of the backfill worker: %s",
+				 SPI_result_code_string(SPI_result));
+		plans[i] = plan;
+		keys[i] = sql;
+	}
+	return SPI_execute_plan(plans[i], values, nulls, read_only, count);
+}
+
 TimestampTz
 backfill_ms_ts(int64 ms)
 {
@@ -148,7 +179,7 @@ backfill_job_write(const Job *job, const FeedEvent *events, const HistoryPage *p
 	v[3] = Int64GetDatum(nkeep);
 	v[4] = Int64GetDatum(res.trades + res.candles);
 	v[5] = BoolGetDatum(done);
-	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET cursor_ts = $2, next_id = $3, "
+	if (backfill_spi("UPDATE zvt._backfill_jobs SET cursor_ts = $2, next_id = $3, "
 							  "  rows_fetched = rows_fetched + $4, rows_written = rows_written + $5, "
 							  "  pages = pages + 1, errors = 0, last_error = NULL, wait_until = NULL, "
 							  "  state = CASE WHEN $6 THEN 'done' ELSE 'running' END, "

@@ -44,6 +44,8 @@ typedef struct Job
 extern MemoryContext backfill_pass_context;
 
 /* in backfill_jobs.c */
+extern int	backfill_spi(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+						 bool read_only, long count);
 extern TimestampTz backfill_ms_ts(int64 ms);
 extern void backfill_job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error);
 extern void backfill_job_fail(const Job *job, const char *error, bool count_error);

@@ -16,8 +16,8 @@
  *	3. a repair job's first step maps its gap (local receive times) onto
  *	   the exchange's ids or times through the rows stored either side;
  *	4. one page over REST, outside any transaction (zvt.rest_timeout
- *	   bounds it; the next page is asked for before this one is
- *	   written, so the exchange answers meanwhile); 429/418 wait
+ *	   bounds it; the next page is fetched and parsed on a thread,
+ *	   history_fetch.c, while this one is written); 429/418 wait
  *	   Retry-After, Binance's used weight near its limit waits for the
  *	   next minute, both for every job of that exchange; other failures
  *	   back off and fail the job after ten;
@@ -67,6 +67,7 @@
 #include "feed/backfill_private.h"
 #include "feed/exchanges.h"
 #include "feed/history.h"
+#include "feed/history_fetch.h"
 #include "feed/ingest.h"
 #include "feed/rest_client.h"
 #include "zvt.h"
@@ -216,13 +217,13 @@ static void
 schedule_repairs(void)
 {
 	/* quotes and books have no REST history: closed at once, said so */
-	if (SPI_execute("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0, "
+	if (backfill_spi("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0, "
 					"       repair_error = 'not repairable' "
 					" WHERE repaired_at IS NULL AND repair_error IS NULL "
 					"   AND channel <> 'trades' AND channel NOT LIKE 'candles\\_%'",
-					false, 0) != SPI_OK_UPDATE)
+					0, NULL, NULL, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not close the gaps of quotes");
-	if (SPI_execute("INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, gap_id, rest_url) "
+	if (backfill_spi("INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, gap_id, rest_url) "
 					"SELECT g.exchange, g.symbol, g.channel, g.from_ts, "
 					"       greatest(g.to_ts, g.from_ts + interval '1 millisecond'), g.id, e.rest_url "
 					"  FROM zvt.feed_gaps g JOIN zvt.exchanges e ON e.name = g.exchange "
@@ -230,7 +231,7 @@ schedule_repairs(void)
 					"   AND (g.channel = 'trades' OR g.channel LIKE 'candles\\_%') "
 					"   AND NOT EXISTS (SELECT 1 FROM zvt._backfill_jobs j WHERE j.gap_id = g.id) "
 					" ORDER BY g.id",
-					false, 0) != SPI_OK_INSERT)
+					0, NULL, NULL, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not queue the repairs of feed gaps");
 }
 
@@ -286,7 +287,7 @@ next_job(Job *job, long *sleep_ms, bool *any)
 				first_wait = exchange_not_before[i];
 		}
 	v[0] = CStringGetTextDatum(blocked);
-	if (SPI_execute_with_args("SELECT j.id, j.exchange, j.symbol, j.channel, "
+	if (backfill_spi("SELECT j.id, j.exchange, j.symbol, j.channel, "
 							  "       i.id, i.raw_symbol, e.rest_url, "
 							  "       j.start_ts, j.finish_ts, coalesce(j.cursor_ts, j.start_ts), "
 							  "       j.next_id, j.end_id, j.gap_id IS NOT NULL, "
@@ -520,9 +521,9 @@ map_repair(Job *job)
 /* ---- step 4: one page ------------------------------------------------- */
 
 /*
- * Ask for the page after this one now, so the exchange answers while this
- * one is written (rest_ahead_start); the next pass takes it if it asks
- * for the same URL.  Not while the exchange is to be left alone.
+ * Fetch and parse the page after this one on the fetch thread
+ * (history_fetch.c) while this one is written; the next pass takes it if
+ * it asks for the same URL.  Not while the exchange is to be left alone.
  */
 static void
 prefetch(const HistoryRequest *next, int exi)
@@ -533,7 +534,9 @@ prefetch(const HistoryRequest *next, int exi)
 	if (exi >= 0 && exchange_not_before[exi] > GetCurrentTimestamp())
 		return;
 	if (history_url(next, url, sizeof(url), reason, sizeof(reason)))
-		rest_ahead_start(url);
+		(void) history_fetch_start(url, next, rest_check_url(url, "URL"), (long) zvt_rest_timeout,
+								   zvt_ca_file && zvt_ca_file[0] ? zvt_ca_file : NULL,
+								   (volatile int *) &InterruptPending);
 }
 
 static void
@@ -550,6 +553,8 @@ run_page(Job *job)
 	int			nkeep;
 	bool		done;
 	bool		ordered;
+	HistoryFetch ahead;
+	bool		have_ahead = false;
 
 	r.exchange = job->exchange;
 	r.base = job->rest_url;
@@ -575,7 +580,23 @@ run_page(Job *job)
 		return;
 	}
 
-	got = rest_ahead_get(url, &resp);
+	if (history_fetch_take(url, &ahead))
+	{
+		/* fetched (and parsed) on the fetch thread while the last page was written */
+		memset(&resp, 0, sizeof(resp));
+		got = ahead.got;
+		resp.status = ahead.status;
+		resp.retry_after = ahead.retry_after;
+		resp.used_weight = ahead.used_weight;
+		snprintf(resp.error, sizeof(resp.error), "%s", ahead.error);
+		resp.body = pstrdup(ahead.body ? ahead.body : "");
+		resp.len = ahead.len;
+		free(ahead.body);
+		have_ahead = true;
+		CHECK_FOR_INTERRUPTS();
+	}
+	else
+		got = rest_get(url, &resp);
 	if (got && exi >= 0 && resp.used_weight >= BINANCE_WEIGHT_LIMIT - BINANCE_WEIGHT_MARGIN &&
 		strcmp(job->exchange, "binance") == 0)
 	{
@@ -612,7 +633,17 @@ run_page(Job *job)
 		backfill_job_fail(job, psprintf("HTTP %ld from %s: %.200s", resp.status, job->exchange, resp.body), false);
 		return;
 	}
-	if (!history_parse(&r, resp.body, resp.len, page_events, PAGE_EVENTS, &page, reason, sizeof(reason)))
+	if (have_ahead && ahead.parsed && ahead.page.n <= PAGE_EVENTS)
+	{
+		page = ahead.page;
+		memcpy(page_events, ahead.events, sizeof(FeedEvent) * page.n);
+	}
+	else if (have_ahead && !ahead.parsed)
+	{
+		backfill_job_fail(job, ahead.reason, true);
+		return;
+	}
+	else if (!history_parse(&r, resp.body, resp.len, page_events, PAGE_EVENTS, &page, reason, sizeof(reason)))
 	{
 		backfill_job_fail(job, reason, true);
 		return;

@@ -17,13 +17,6 @@
  * nothing.  Redirects are not followed.  zvt.rest_timeout bounds every
  * request.
  *
- * rest_ahead_start / rest_ahead_get are the backfill's pipelined GET: the
- * next page is asked for (libcurl's multi interface, one request on the
- * wire) before the current one is written, so the exchange prepares and
- * sends it while the worker writes; the bytes wait in the socket until
- * rest_ahead_get drives the transfer to its end.  One easy handle is kept
- * for the whole worker, so its connection is reused from page to page.
- *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -47,19 +40,6 @@ typedef struct Download
 } Download;
 
 static bool curl_ready = false;
-
-static void
-curl_init_once(void)
-{
-	if (!curl_ready)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not initialize libcurl")));
-		curl_ready = true;
-	}
-}
 
 static size_t
 on_data(char *ptr, size_t size, size_t nmemb, void *arg)
@@ -179,7 +159,14 @@ rest_get(const char *url, RestResponse *resp)
 
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = resp->used_weight = -1;
-	curl_init_once();
+	if (!curl_ready)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not initialize libcurl")));
+		curl_ready = true;
+	}
 	curl = curl_easy_init();
 	if (!curl)
 		ereport(ERROR,
@@ -233,146 +220,5 @@ rest_get(const char *url, RestResponse *resp)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory"),
 				 errdetail("The response of %zu bytes does not fit in memory.", d.len)));
-	return rc == CURLE_OK;
-}
-
-/* ---- the pipelined GET ---------------------------------------------- */
-
-typedef struct Ahead
-{
-	bool		active;			/* a transfer is on (or done, not taken) */
-	bool		plain;
-	char		url[2048];
-	Download	d;
-	RestResponse hdr;			/* the headers' fields as they come */
-	char		errbuf[CURL_ERROR_SIZE];
-} Ahead;
-
-static CURLM *ahead_multi = NULL;
-static CURL *ahead_easy = NULL;
-static Ahead ahead;
-
-/* Drop the transfer on, if any; the connection stays for the next. */
-void
-rest_ahead_cancel(void)
-{
-	if (ahead.active)
-		curl_multi_remove_handle(ahead_multi, ahead_easy);
-	free(ahead.d.data);
-	memset(&ahead.d, 0, sizeof(ahead.d));
-	ahead.active = false;
-}
-
-/*
- * Start a GET of url (a URL rest_check_url refuses raises 22023) and send
- * the request; rest_ahead_get(url) takes the answer.  A transfer already
- * on for another URL is dropped.
- */
-void
-rest_ahead_start(const char *url)
-{
-	int			running;
-
-	if (ahead.active && strcmp(ahead.url, url) == 0)
-		return;
-	rest_ahead_cancel();
-	if (strlen(url) >= sizeof(ahead.url))
-		return;					/* rest_ahead_get fetches it then */
-	ahead.plain = rest_check_url(url, "URL");
-	curl_init_once();
-	if (!ahead_multi && (ahead_multi = curl_multi_init()) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not create a libcurl handle")));
-	if (!ahead_easy && (ahead_easy = curl_easy_init()) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not create a libcurl handle")));
-	curl_easy_reset(ahead_easy);	/* keeps the connection cache */
-	snprintf(ahead.url, sizeof(ahead.url), "%s", url);
-	memset(&ahead.hdr, 0, sizeof(ahead.hdr));
-	ahead.hdr.retry_after = ahead.hdr.used_weight = -1;
-	ahead.errbuf[0] = '\0';
-	curl_easy_setopt(ahead_easy, CURLOPT_URL, ahead.url);
-	curl_easy_setopt(ahead_easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(ahead_easy, CURLOPT_TIMEOUT_MS, (long) zvt_rest_timeout);
-	curl_easy_setopt(ahead_easy, CURLOPT_CONNECTTIMEOUT_MS, (long) zvt_rest_timeout);
-	curl_easy_setopt(ahead_easy, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(ahead_easy, CURLOPT_WRITEDATA, &ahead.d);
-	curl_easy_setopt(ahead_easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(ahead_easy, CURLOPT_HEADERDATA, &ahead.hdr);
-	curl_easy_setopt(ahead_easy, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(ahead_easy, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(ahead_easy, CURLOPT_ERRORBUFFER, ahead.errbuf);
-	curl_easy_setopt(ahead_easy, CURLOPT_USERAGENT, "zvt/0.1");
-	curl_easy_setopt(ahead_easy, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(ahead_easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (ahead.plain)
-		curl_easy_setopt(ahead_easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-	if (zvt_ca_file && zvt_ca_file[0])
-		curl_easy_setopt(ahead_easy, CURLOPT_CAINFO, zvt_ca_file);
-	if (curl_multi_add_handle(ahead_multi, ahead_easy) != CURLM_OK)
-		return;
-	ahead.active = true;
-	/* connect and send the request now; the answer is read later */
-	curl_multi_perform(ahead_multi, &running);
-}
-
-/*
- * GET url as rest_get does (same result, same rules), taking the transfer
- * rest_ahead_start began for it, or starting one.
- */
-bool
-rest_ahead_get(const char *url, RestResponse *resp)
-{
-	CURLcode	rc = CURLE_FAILED_INIT;
-	int			running = 1;
-	CURLMsg    *msg;
-	int			left;
-
-	if (!ahead.active || strcmp(ahead.url, url) != 0)
-		rest_ahead_start(url);
-	if (!ahead.active)
-		return rest_get(url, resp);
-	while (running > 0)
-	{
-		if (curl_multi_perform(ahead_multi, &running) != CURLM_OK)
-			break;
-		if (running > 0)
-			curl_multi_poll(ahead_multi, NULL, 0, 100, NULL);
-	}
-	while ((msg = curl_multi_info_read(ahead_multi, &left)) != NULL)
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == ahead_easy)
-			rc = msg->data.result;
-	*resp = ahead.hdr;
-	curl_easy_getinfo(ahead_easy, CURLINFO_RESPONSE_CODE, &resp->status);
-	curl_multi_remove_handle(ahead_multi, ahead_easy);
-	ahead.active = false;
-
-	/* nothing malloc'd may be left when the interrupt below longjmps */
-	if (rc == CURLE_OK)
-	{
-		resp->len = ahead.d.len;
-		resp->body = palloc_extended(ahead.d.len + 1, MCXT_ALLOC_NO_OOM);
-		if (resp->body)
-		{
-			if (ahead.d.len > 0)
-				memcpy(resp->body, ahead.d.data, ahead.d.len);
-			resp->body[ahead.d.len] = '\0';
-		}
-	}
-	else
-		snprintf(resp->error, sizeof(resp->error), "%s",
-				 ahead.d.too_big ? "response larger than 64 MB" :
-				 ahead.errbuf[0] ? ahead.errbuf : curl_easy_strerror(rc));
-	free(ahead.d.data);
-	memset(&ahead.d, 0, sizeof(ahead.d));
-
-	CHECK_FOR_INTERRUPTS();
-	if (rc == CURLE_OK && resp->body == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory"),
-				 errdetail("The response does not fit in memory.")));
 	return rc == CURLE_OK;
 }

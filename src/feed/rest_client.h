@@ -22,9 +22,4 @@ typedef struct RestResponse
 extern bool rest_get(const char *url, RestResponse *resp);
 extern bool rest_check_url(const char *url, const char *what);
 
-/* one GET started ahead while the caller works, on a kept-alive connection */
-extern void rest_ahead_start(const char *url);
-extern bool rest_ahead_get(const char *url, RestResponse *resp);
-extern void rest_ahead_cancel(void);
-
 #endif
