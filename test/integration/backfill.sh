@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Backfill from the simulator's REST history (zvt-exsim --history): 30
 # days of Binance 1m candles and two days of trades (a range of contiguous
-# ids), and two days of 1m and 1h candles of Bybit, OKX and Coinbase,
+# ids), and 30 days of 1m and 1h candles of Bybit, OKX and Coinbase,
 # equal the simulator's record exactly; a second run writes nothing
 # and leaves every row as it was (no new row version); a job parked in a
 # 429 storm survives a kill -9 of the backfill worker (the cluster resets)
 # and a cancel, and once resumed ends with exactly the record, the storm
 # waited out, not failed.  Two days of OKX and Coinbase trades (paged
 # backward by id) equal the record through a short 429 storm each, twice
-# with nothing changed; Bybit's REST serves only its latest 60 spot
+# with nothing changed, and an OKX job canceled in a storm and resumed
+# ends with the same trades; Bybit's REST serves only its latest 60 spot
 # trades: those are stored and the rest is a hole.  Sizes: 30 days at one trade every 50 s of
 # simulated past (52k trades); ZVT_BACKFILL_RATE raises the past's rate.
 set -u
@@ -93,16 +94,16 @@ PY
 q -c "SELECT id, channel, pages, rows_fetched, rows_written, pct_done, rate_waits FROM zvt.backfill_jobs ORDER BY id"
 
 # 1b: candles of the other exchanges (their pages hold 1000, 100 and 300
-# bars and list the newest first), two days of 1m and of 1h
+# bars and list the newest first), 30 days of 1m and of 1h
 for ex in bybit okx coinbase; do
-	q -c "SELECT zvt.backfill('$ex', 'BTC-USDT', c, $(ts $t_from), $(ts $start_ms)) FROM unnest(ARRAY['candles_1m', 'candles_1h']) c" >/dev/null \
+	q -c "SELECT zvt.backfill('$ex', 'BTC-USDT', c, $(ts $c_from), $(ts $start_ms)) FROM unnest(ARRAY['candles_1m', 'candles_1h']) c" >/dev/null \
 		|| fail "backfill $ex candles"
 done
 poll_until "SELECT count(*) FILTER (WHERE state <> 'done') FROM zvt.backfill_jobs" 0 120 \
 	|| { q -c "SELECT * FROM zvt.backfill_jobs WHERE state <> 'done'"; fail "candle jobs of the other exchanges did not finish"; }
 q -c "COPY (SELECT exchange, extract(epoch FROM timeframe)::int * 1000, (extract(epoch FROM ts) * 1000)::int8, open, high, low, close, volume
               FROM zvt.candles_v WHERE exchange <> 'binance' AND source = 'exchange' ORDER BY 1, 2, 3) TO STDOUT" >"$cap/others.candles"
-python3 - "$cap" "$t_from" "$start_ms" <<'PY' || fail "candles of bybit, okx or coinbase differ from the record"
+python3 - "$cap" "$c_from" "$start_ms" <<'PY' || fail "candles of bybit, okx or coinbase differ from the record"
 import json, sys
 cap, t_from, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rec = {}
@@ -112,7 +113,7 @@ for l in open(f"{cap}/record.jsonl"):
             and t_from <= r["ts"] and r["ts"] + r["interval_ms"] <= end:
         rec[(r["exchange"], r["interval_ms"], r["ts"])] = r
 rows = [l.rstrip("\n").split("\t") for l in open(f"{cap}/others.candles")]
-assert len(rows) == len(rec) >= 3 * (2 * 1440 + 47), f"{len(rows)} candles stored, {len(rec)} recorded"
+assert len(rows) == len(rec) >= 3 * (30 * 1440 + 30 * 24 - 1), f"{len(rows)} candles stored, {len(rec)} recorded"
 for ex, iv, ts, o, h, lo, c, v in rows:
     k = rec[(ex, int(iv), int(ts))]
     assert (float(o), float(h), float(lo), float(c), float(v)) == \
@@ -122,10 +123,20 @@ PY
 
 # 2: the same again writes nothing and leaves every row version alone
 dump "$cap/first"
+m=$(q -c "SELECT max(id) FROM zvt.backfill_jobs")
+for ex in bybit okx coinbase; do
+	q -c "SELECT zvt.backfill('$ex', 'BTC-USDT', c, $(ts $c_from), $(ts $start_ms)) FROM unnest(ARRAY['candles_1m', 'candles_1h']) c" >/dev/null \
+		|| fail "backfill $ex candles again"
+done
 j3=$(q -c "SELECT zvt.backfill('binance', 'BTC-USDT', 'candles', $(ts $c_from), $(ts $start_ms))")
 j4=$(q -c "SELECT zvt.backfill('binance', 'BTC-USDT', 'trades', $(ts $t_from), $(ts $start_ms))")
 poll_until "SELECT string_agg(state || ':' || rows_written, ',' ORDER BY id) FROM zvt.backfill_jobs WHERE id IN ($j3, $j4)" done:0,done:0 120 \
 	|| fail "a second backfill wrote rows"
+poll_until "SELECT count(*) FILTER (WHERE state <> 'done' OR rows_written <> 0) FROM zvt.backfill_jobs WHERE id > $m" 0 120 \
+	|| { q -c "SELECT * FROM zvt.backfill_jobs WHERE id > $m"; fail "a second candle backfill of bybit, okx or coinbase wrote rows"; }
+q -c "COPY (SELECT exchange, extract(epoch FROM timeframe)::int * 1000, (extract(epoch FROM ts) * 1000)::int8, open, high, low, close, volume
+              FROM zvt.candles_v WHERE exchange <> 'binance' AND source = 'exchange' ORDER BY 1, 2, 3) TO STDOUT" >"$cap/others2.candles"
+cmp -s "$cap/others.candles" "$cap/others2.candles" || fail "a second candle backfill of bybit, okx or coinbase changed candles"
 dump "$cap/second"
 for f in candles trades versions; do
 	cmp -s "$cap/first.$f" "$cap/second.$f" || fail "a second backfill changed $f"
@@ -206,6 +217,22 @@ poll_until "SELECT string_agg(state || ':' || rows_written, ',' ORDER BY id) FRO
 otrades "$cap/other2.trades"
 cmp -s "$cap/other1.trades" "$cap/other2.trades" && cmp -s "$cap/other1.trades.versions" "$cap/other2.trades.versions" \
 	|| fail "a second okx or coinbase trade backfill changed rows"
+
+# 4b: an OKX trade job (backward by id) parked in a 429 storm after 5
+# pages, canceled and resumed, ends with exactly the same trades
+q -c "DELETE FROM zvt.trades WHERE instrument_id IN (SELECT id FROM zvt.instruments WHERE exchange = 'okx')" >/dev/null
+curl -s "http://127.0.0.1:$admin/fault?exchange=okx&rest_429=1000000&rest_429_after=5" >/dev/null
+j12=$(q -c "SELECT zvt.backfill('okx', 'BTC-USDT', 'trades', $(ts $t_from), $(ts $start_ms))")
+poll_until "SELECT state = 'waiting' AND pages = 5 AND pct_done > 0 FROM zvt.backfill_jobs WHERE id = $j12" t 60 \
+	|| { q -c "SELECT * FROM zvt.backfill_jobs WHERE id = $j12"; fail "the okx job did not wait in the storm"; }
+q -c "SELECT zvt.cancel_backfill($j12)" | grep -qx t || fail "cancel okx"
+curl -s "http://127.0.0.1:$admin/fault?exchange=okx&rest_429=0&rest_429_after=0" >/dev/null
+q -c "SELECT zvt.resume_backfill($j12)" | grep -qx t || fail "resume okx"
+poll_until "SELECT state FROM zvt.backfill_jobs WHERE id = $j12" done 60 || fail "the resumed okx job did not finish"
+otrades "$cap/other3.trades"
+cmp -s "$cap/other1.trades" "$cap/other3.trades" || fail "okx trades after a cancel and a resume differ"
+[ "$(q -c "SELECT rows_written = (SELECT count(*) FROM zvt.trades_v WHERE exchange = 'okx') AND pages > 5
+             FROM zvt.backfill_jobs WHERE id = $j12")" = t ] || fail "the resumed okx job did not go on from its cursor"
 
 # 5: Bybit's REST serves only its latest 60 spot trades: those are
 # written, the rest of the range is the job's hole and an unrepairable gap

@@ -34,7 +34,7 @@ exlist=$(IFS=,; echo "${exchanges[*]}")
 exarr="ARRAY[$(printf "'%s'," "${exchanges[@]}" | sed 's/,$//')]"
 
 "$top/zvt-exsim" --exchanges "$exlist" --port "$port" --admin-port "$admin" --symbols BTC-USDT,ETH-USDT \
-	--start "$start_ms" --rate "$rate" --count "$count" --linger 120 --drop-every "$drop" \
+	--start "$start_ms" --rate "$rate" --count "$count" --linger "$slack" --drop-every "$drop" \
 	--record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
 sim=$!
 cleanup() {
