@@ -16,6 +16,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#define _POSIX_C_SOURCE 200809L
 #include "feed/history_fetch.h"
 
 #include <curl/curl.h>
@@ -69,6 +70,7 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t		n = size * nmemb;
 	HistoryFetch *r = &f.result;
 
+	(void) arg;
 	if (r->len + n + 1 > FETCH_MAX_BODY)
 		return 0;
 	if (r->len + n + 1 > f.cap)
@@ -93,6 +95,7 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t		n = size * nmemb;
 	char		line[128];
 
+	(void) arg;
 	if (n >= sizeof(line))
 		return n;
 	memcpy(line, ptr, n);
@@ -107,12 +110,19 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
+	(void) arg;
+	(void) dltotal;
+	(void) dlnow;
+	(void) ultotal;
+	(void) ulnow;
 	return f.abort_flag && *f.abort_flag ? 1 : 0;
 }
 
 static curl_socket_t
 on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
+	(void) arg;
+	(void) purpose;
 	if (!feed_addr_is_loopback(&a->addr))
 		return CURL_SOCKET_BAD;
 	return socket(a->family, a->socktype, a->protocol);
@@ -175,6 +185,7 @@ fetch_one(void)
 static void *
 fetch_main(void *arg)
 {
+	(void) arg;
 	pthread_mutex_lock(&f.lock);
 	for (;;)
 	{
@@ -215,6 +226,9 @@ history_fetch_start(const char *url, const HistoryRequest *r, bool plain,
 			return false;
 	}
 	pthread_mutex_lock(&f.lock);
+	/* one nobody will take ends soon (the timeout bounds it): wait for it */
+	while (f.pending && f.discard)
+		pthread_cond_wait(&f.done, &f.lock);
 	if (!f.pending)
 	{
 		snprintf(f.url, sizeof(f.url), "%s", url);
@@ -249,7 +263,7 @@ history_fetch_take(const char *url, HistoryFetch *out)
 	if (!f.started)
 		return false;
 	pthread_mutex_lock(&f.lock);
-	if ((f.pending || f.ready) && strcmp(f.url, url) == 0)
+	if (((f.pending && !f.discard) || f.ready) && strcmp(f.url, url) == 0)
 	{
 		while (f.pending)
 			pthread_cond_wait(&f.done, &f.lock);
