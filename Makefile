@@ -74,7 +74,9 @@ OBJS = \
 	src/feed/books.o \
 	src/feed/worker.o \
 	src/feed/history.o \
+	src/feed/history_fetch.o \
 	src/feed/backfill.o \
+	src/feed/backfill_jobs.o \
 	src/feed/backfill_worker.o \
 	src/backtest/indicators.o \
 	src/backtest/indicators_sql.o \
@@ -223,6 +225,8 @@ history_SRC = src/feed/history.c $(FEED_PARSER_SRC)
 history_LIBS = -ljansson -lm
 url_check_SRC = src/feed/url_check.c
 url_check_LIBS = -lcurl
+history_fetch_SRC = src/feed/history_fetch.c src/feed/history.c src/feed/url_check.c $(FEED_PARSER_SRC)
+history_fetch_LIBS = -ljansson -lm -lcurl -lpthread
 instruments_SRC = src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC)
 instruments_LIBS = -ljansson -lm
 indicators_SRC = src/backtest/indicators.c
@@ -287,7 +291,7 @@ EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
 	test/exsim/ex_coinbase.c test/exsim/private.c test/exsim/priv_binance.c \
 	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c \
 	src/live/sign.c src/live/jwt.c src/core/zvt_time.c \
-	test/exsim/history.c
+	test/exsim/history.c test/exsim/rest_history.c
 EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Isrc $(shell pkg-config --cflags libwebsockets jansson)
 EXSIM_LIBS = $(shell pkg-config --libs libwebsockets jansson) -lz -lcrypto

@@ -54,6 +54,10 @@ SELECT j.id, j.exchange, j.symbol, j.channel, j.start_ts, j.finish_ts, j.gap_id,
        pg_catalog.round((100 * CASE
            WHEN j.state = 'done' THEN 1
            WHEN j.cursor_ts IS NULL THEN 0
+           -- OKX and Coinbase page trades backward: the cursor moves down from finish
+           WHEN j.channel = 'trades' AND j.exchange IN ('okx', 'coinbase') THEN least(1, greatest(0,
+                    extract(epoch FROM j.finish_ts - j.cursor_ts) /
+                    extract(epoch FROM j.finish_ts - j.start_ts)))
            ELSE least(1, greatest(0,
                     extract(epoch FROM j.cursor_ts - j.start_ts) /
                     extract(epoch FROM j.finish_ts - j.start_ts))) END)::pg_catalog.numeric, 1)

@@ -2777,3 +2777,26 @@ GRANT EXECUTE ON FUNCTION zvt_api.indicators(pg_catalog.text, pg_catalog.text, p
     pg_catalog.float8, pg_catalog.int4) TO zvt_anon, zvt_trader;
 GRANT EXECUTE ON FUNCTION zvt_api.book(pg_catalog.text, pg_catalog.text, pg_catalog.int4)
     TO zvt_anon, zvt_trader;
+
+-- ---- wt-history: trade history of OKX and Coinbase pages backward (pct_done) ----
+CREATE OR REPLACE VIEW zvt.backfill_jobs WITH (security_invoker = true) AS
+SELECT j.id, j.exchange, j.symbol, j.channel, j.start_ts, j.finish_ts, j.gap_id, j.state,
+       j.rows_fetched, j.rows_written, j.pages,
+       pg_catalog.round((100 * CASE
+           WHEN j.state = 'done' THEN 1
+           WHEN j.cursor_ts IS NULL THEN 0
+           -- OKX and Coinbase page trades backward: the cursor moves down from finish
+           WHEN j.channel = 'trades' AND j.exchange IN ('okx', 'coinbase') THEN least(1, greatest(0,
+                    extract(epoch FROM j.finish_ts - j.cursor_ts) /
+                    extract(epoch FROM j.finish_ts - j.start_ts)))
+           ELSE least(1, greatest(0,
+                    extract(epoch FROM j.cursor_ts - j.start_ts) /
+                    extract(epoch FROM j.finish_ts - j.start_ts))) END)::pg_catalog.numeric, 1)
+           AS pct_done,
+       j.cursor_ts, j.rate_waits, j.wait_until, j.last_error, j.hole,
+       j.created_at, j.started_at, j.finished_at
+  FROM zvt._backfill_jobs j;
+COMMENT ON VIEW zvt.backfill_jobs IS
+    'Backfill and gap-repair jobs: state (queued, running, waiting for a rate limit, done, failed, canceled), rows fetched and actually written, pages, % of the time range covered, waits for the exchange''s rate limits, the last error, and any part of the range the exchange''s REST cannot serve (hole).';
+-- progress is no secret
+GRANT SELECT ON zvt.backfill_jobs TO PUBLIC;

@@ -16,11 +16,13 @@
  *	3. a repair job's first step maps its gap (local receive times) onto
  *	   the exchange's ids or times through the rows stored either side;
  *	4. one page over REST, outside any transaction (zvt.rest_timeout
- *	   bounds it); 429/418 wait Retry-After, Binance's used weight near
- *	   its limit waits for the next minute, both for every job of that
- *	   exchange; other failures back off and fail the job after ten;
- *	5. in a transaction: the page's rows through ingest_flush (the feeds'
- *	   idempotent path: a row already stored is not written again) and the
+ *	   bounds it; the next page is fetched and parsed on a thread,
+ *	   history_fetch.c, while this one is written); 429/418 wait
+ *	   Retry-After, Binance's used weight near its limit waits for the
+ *	   next minute, both for every job of that exchange; other failures
+ *	   back off and fail the job after ten;
+ *	5. (backfill_jobs.c) in a transaction: the page's rows through
+ *	   ingest_flush (the feeds' idempotent path: a row already stored is not written again) and the
  *	   job's cursor, so a restart resumes after the last page written; a
  *	   finished repair sets its gap's repaired_at and rows_repaired.
  *
@@ -37,7 +39,9 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "access/xact.h"
 #include "catalog/pg_extension.h"
@@ -60,8 +64,10 @@
 #include "base/claim.h"
 #include "core/zvt_time.h"
 #include "feed/backfill.h"
+#include "feed/backfill_private.h"
 #include "feed/exchanges.h"
 #include "feed/history.h"
+#include "feed/history_fetch.h"
 #include "feed/ingest.h"
 #include "feed/rest_client.h"
 #include "zvt.h"
@@ -81,36 +87,11 @@ typedef enum PassOutcome
 	PASS_IDLE					/* nothing left: exit */
 } PassOutcome;
 
-/* One job as step 2 read it. */
-typedef struct Job
-{
-	int64		id;
-	char		exchange[32];
-	char		symbol[FEED_SYMBOL_LEN];
-	char		channel[32];
-	char		raw_symbol[FEED_SYMBOL_LEN];
-	char	   *rest_url;
-	int32		instrument_id;
-	int32		interval_s;		/* candles; 0 for trades */
-	int64		start_ms;
-	int64		finish_ms;
-	int64		cursor_ms;
-	bool		has_next_id;
-	int64		next_id;
-	bool		has_end_id;
-	int64		end_id;
-	bool		is_repair;
-	bool		mapped;			/* a repair's ids or times are set */
-	TimestampTz gap_from;
-	TimestampTz gap_to;
-	int32		errors;
-} Job;
 
 /* When each exchange may be asked again (rate limits), per exchange index. */
 static TimestampTz exchange_not_before[FEED_EXCHANGES];
 
-static MemoryContext pass_context = NULL;
-static IngestBatch batch;
+MemoryContext backfill_pass_context = NULL;
 static FeedEvent page_events[PAGE_EVENTS];
 
 static void backfill_detach(int code, Datum arg);
@@ -119,10 +100,6 @@ static void schedule_repairs(void);
 static bool next_job(Job *job, long *sleep_ms, bool *any);
 static bool map_repair(Job *job);
 static void run_page(Job *job);
-static void job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error);
-static void job_fail(const Job *job, const char *error, bool count_error);
-static void job_write(const Job *job, const HistoryPage *page, int nkeep, bool done,
-					  int64 cursor_ms, bool has_next_id, int64 next_id);
 
 static void
 backfill_detach(int code, Datum arg)
@@ -160,7 +137,7 @@ backfill_worker_main(Datum arg)
 
 	backfill_mark_idle(PG_UINT64_MAX);	/* running: restart me if I stop */
 	backfill_shared->latch = MyLatch;
-	pass_context = AllocSetContextCreate(TopMemoryContext, "zvt backfill pass",
+	backfill_pass_context = AllocSetContextCreate(TopMemoryContext, "zvt backfill pass",
 										 ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
@@ -178,7 +155,7 @@ backfill_worker_main(Datum arg)
 		}
 		if (!zvt_feeds)
 			break;
-		MemoryContextReset(pass_context);
+		MemoryContextReset(backfill_pass_context);
 		outcome = backfill_pass(&sleep_ms);
 		if (outcome == PASS_IDLE)
 		{
@@ -208,7 +185,7 @@ backfill_pass(long *sleep_ms)
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	MemoryContextSwitchTo(pass_context);
+	MemoryContextSwitchTo(backfill_pass_context);
 	schedule_repairs();
 	found = next_job(&job, sleep_ms, &any);
 	if (found && job.is_repair && !job.mapped)
@@ -219,7 +196,7 @@ backfill_pass(long *sleep_ms)
 		PopActiveSnapshot();
 		SPI_finish();
 		CommitTransactionCommand();
-		MemoryContextSwitchTo(pass_context);
+		MemoryContextSwitchTo(backfill_pass_context);
 		if (!ready)
 			return PASS_WAIT;
 		return PASS_WORKED;
@@ -227,7 +204,7 @@ backfill_pass(long *sleep_ms)
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
-	MemoryContextSwitchTo(pass_context);
+	MemoryContextSwitchTo(backfill_pass_context);
 	if (!found)
 		return any ? PASS_WAIT : PASS_IDLE;
 	run_page(&job);
@@ -240,13 +217,13 @@ static void
 schedule_repairs(void)
 {
 	/* quotes and books have no REST history: closed at once, said so */
-	if (SPI_execute("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0, "
+	if (backfill_spi("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0, "
 					"       repair_error = 'not repairable' "
 					" WHERE repaired_at IS NULL AND repair_error IS NULL "
 					"   AND channel <> 'trades' AND channel NOT LIKE 'candles\\_%'",
-					false, 0) != SPI_OK_UPDATE)
+					0, NULL, NULL, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not close the gaps of quotes");
-	if (SPI_execute("INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, gap_id, rest_url) "
+	if (backfill_spi("INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, gap_id, rest_url) "
 					"SELECT g.exchange, g.symbol, g.channel, g.from_ts, "
 					"       greatest(g.to_ts, g.from_ts + interval '1 millisecond'), g.id, e.rest_url "
 					"  FROM zvt.feed_gaps g JOIN zvt.exchanges e ON e.name = g.exchange "
@@ -254,7 +231,7 @@ schedule_repairs(void)
 					"   AND (g.channel = 'trades' OR g.channel LIKE 'candles\\_%') "
 					"   AND NOT EXISTS (SELECT 1 FROM zvt._backfill_jobs j WHERE j.gap_id = g.id) "
 					" ORDER BY g.id",
-					false, 0) != SPI_OK_INSERT)
+					0, NULL, NULL, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not queue the repairs of feed gaps");
 }
 
@@ -266,11 +243,6 @@ ts_ms(TimestampTz ts)
 	return (int64) floor((double) ZVT_TS_TO_UNIX(ts) / 1000.0);
 }
 
-static TimestampTz
-ms_ts(int64 ms)
-{
-	return ZVT_UNIX_TO_TS(ms * 1000);
-}
 
 /* Text of column col of row 0 of the last SPI result, palloc'd; NULL if null. */
 static char *
@@ -315,12 +287,13 @@ next_job(Job *job, long *sleep_ms, bool *any)
 				first_wait = exchange_not_before[i];
 		}
 	v[0] = CStringGetTextDatum(blocked);
-	if (SPI_execute_with_args("SELECT j.id, j.exchange, j.symbol, j.channel, "
+	if (backfill_spi("SELECT j.id, j.exchange, j.symbol, j.channel, "
 							  "       i.id, i.raw_symbol, e.rest_url, "
 							  "       j.start_ts, j.finish_ts, coalesce(j.cursor_ts, j.start_ts), "
 							  "       j.next_id, j.end_id, j.gap_id IS NOT NULL, "
 							  "       (j.next_id IS NOT NULL OR j.cursor_ts IS NOT NULL OR j.state <> 'queued'), "
-							  "       g.from_ts, g.to_ts, j.errors, j.rest_url IS DISTINCT FROM e.rest_url "
+							  "       g.from_ts, g.to_ts, j.errors, j.rest_url IS DISTINCT FROM e.rest_url, "
+							  "       i.contract_size::float8 "
 							  "  FROM zvt._backfill_jobs j "
 							  "  JOIN zvt.exchanges e ON e.name = j.exchange "
 							  "  LEFT JOIN zvt.instruments i ON i.exchange = j.exchange AND i.symbol = j.symbol "
@@ -357,13 +330,13 @@ next_job(Job *job, long *sleep_ms, bool *any)
 	snprintf(job->channel, sizeof(job->channel), "%s", col_text(4));
 	if (col_text(5) == NULL)
 	{
-		job_fail(job, psprintf("unknown symbol \"%s\" on exchange \"%s\"", job->symbol, job->exchange), false);
+		backfill_job_fail(job, psprintf("unknown symbol \"%s\" on exchange \"%s\"", job->symbol, job->exchange), false);
 		return false;
 	}
 	if (strcmp(col_text(18), "t") == 0)
 	{
 		/* another source now: its ids and history are not the ones queued for */
-		job_fail(job, "the exchange's rest_url changed since the job was queued", false);
+		backfill_job_fail(job, "the exchange's rest_url changed since the job was queued", false);
 		return false;
 	}
 	job->instrument_id = (int32) pg_strtoint32(col_text(5));
@@ -384,6 +357,11 @@ next_job(Job *job, long *sleep_ms, bool *any)
 		job->gap_to = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 16, &isnull));
 	}
 	job->errors = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 17, &isnull));
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 19, &isnull);
+
+		job->contract_size = isnull ? 0 : DatumGetFloat8(d);
+	}
 	if (strncmp(job->channel, "candles_", 8) == 0)
 	{
 		const char *tf = job->channel + 8;
@@ -395,13 +373,25 @@ next_job(Job *job, long *sleep_ms, bool *any)
 
 /* ---- step 3: where a repair starts and ends --------------------------- */
 
+/* A stored trade id as a number; false when it is not one. */
+static bool
+id_value(const char *s, int64 *v)
+{
+	char	   *end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return *s >= '0' && *s <= '9' && *end == '\0' && errno == 0;
+}
+
 /*
  * A gap is from the last message received before a disconnection to the
  * first after, in zvt's clock; the exchange's ids and times of the rows
  * stored either side say what is missing.  Trades on an exchange whose
  * ids are contiguous (Binance): the ids strictly between the last trade
  * received before and the first after (up to the newest when none came
- * after yet); else, and for candles, the times between those rows.  Rows
+ * after yet); on exchanges paging backward by id (OKX, Coinbase) the
+ * same ids, from the newer end; else (Bybit), and for candles, the times between those rows.  Rows
  * are looked for a day either side of the gap in exchange time (a
  * simulator may run its clock ahead).  Returns false when the job must
  * wait for the feed's first row after the gap (candles).
@@ -421,6 +411,8 @@ map_repair(Job *job)
 				hi_id = 0;
 	TimestampTz lo_ts = 0,
 				hi_ts = 0;
+	bool		ordered = false;
+	HistoryKind kind = history_trades_kind(job->exchange, &ordered);
 
 	if (trades)
 		sql = "SELECT (SELECT t.trade_id FROM zvt.trades t WHERE t.instrument_id = $1 "
@@ -446,30 +438,40 @@ map_repair(Job *job)
 					   "          AND c.local_ts >= $3 ORDER BY c.ts LIMIT 1)", interval, interval);
 	if (SPI_execute_with_args(sql, 3, types, v, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not find the rows around a feed gap");
-	if (trades && strcmp(job->exchange, "binance") == 0)
+	if (trades && ordered)
 	{
 		char	   *lo = col_text(1),
 				   *hi = col_text(3);
 
-		lo_null = lo == NULL;
-		hi_null = hi == NULL;
-		if (!lo_null)
-			lo_id = pg_strtoint64(lo);
-		if (!hi_null)
-			hi_id = pg_strtoint64(hi);
+		lo_null = lo == NULL || !id_value(lo, &lo_id);
+		hi_null = hi == NULL || !id_value(hi, &hi_id);
 		if (!lo_null)
 		{
 			Oid			t3[3] = {INT8OID, INT8OID, INT8OID};
 			Datum		v3[3] = {Int64GetDatum(job->id), Int64GetDatum(lo_id + 1), Int64GetDatum(hi_id)};
 			char		n3[3] = {' ', ' ', hi_null ? 'n' : ' '};
+			const char *sql_ids;
 
-			/* ids (lo, hi): nothing between them means nothing is missing */
-			if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET next_id = $2, end_id = $3, "
-									  "  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
-									  "  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
-									  "  started_at = coalesce(started_at, now()) "
-									  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
-									  3, t3, v3, n3, false, 0) != SPI_OK_UPDATE)
+			/*
+			 * ids (lo, hi): nothing between them means nothing is missing.
+			 * Forward (Binance): from lo + 1 up to hi.  Backward (OKX,
+			 * Coinbase): older than hi (the newest first when no trade came
+			 * after yet: the range's end then moves a day on) down to lo.
+			 */
+			if (kind == HISTORY_FIRST_ID)
+				sql_ids = "UPDATE zvt._backfill_jobs SET next_id = $2, end_id = $3, "
+					"  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
+					"  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
+					"  started_at = coalesce(started_at, now()) "
+					" WHERE id = $1 AND state IN ('queued', 'running', 'waiting')";
+			else
+				sql_ids = "UPDATE zvt._backfill_jobs SET next_id = $3, end_id = $2 - 1, "
+					"  finish_ts = CASE WHEN $3 IS NULL THEN finish_ts + interval '1 day' ELSE finish_ts END, "
+					"  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
+					"  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
+					"  started_at = coalesce(started_at, now()) "
+					" WHERE id = $1 AND state IN ('queued', 'running', 'waiting')";
+			if (SPI_execute_with_args(sql_ids, 3, t3, v3, n3, false, 0) != SPI_OK_UPDATE)
 				elog(ERROR, "could not map a feed gap");
 			if (!hi_null && hi_id <= lo_id + 1 &&
 				SPI_execute_with_args("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0 "
@@ -491,7 +493,7 @@ map_repair(Job *job)
 		if (!trades && hi_null)
 		{
 			/* the feed is back but its first bar after the gap is not stored yet */
-			job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000), false,
+			backfill_job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000), false,
 					 "waiting for the feed's first candle after the gap");
 			return false;
 		}
@@ -518,6 +520,25 @@ map_repair(Job *job)
 
 /* ---- step 4: one page ------------------------------------------------- */
 
+/*
+ * Fetch and parse the page after this one on the fetch thread
+ * (history_fetch.c) while this one is written; the next pass takes it if
+ * it asks for the same URL.  Not while the exchange is to be left alone.
+ */
+static void
+prefetch(const HistoryRequest *next, int exi)
+{
+	char		url[1024];
+	char		reason[256];
+
+	if (exi >= 0 && exchange_not_before[exi] > GetCurrentTimestamp())
+		return;
+	if (history_url(next, url, sizeof(url), reason, sizeof(reason)))
+		(void) history_fetch_start(url, next, rest_check_url(url, "URL"), (long) zvt_rest_timeout,
+								   zvt_ca_file && zvt_ca_file[0] ? zvt_ca_file : NULL,
+								   (volatile int *) &InterruptPending);
+}
+
 static void
 run_page(Job *job)
 {
@@ -531,6 +552,9 @@ run_page(Job *job)
 	int			exi = feed_exchange_index(job->exchange);
 	int			nkeep;
 	bool		done;
+	bool		ordered;
+	HistoryFetch ahead;
+	bool		have_ahead = false;
 
 	r.exchange = job->exchange;
 	r.base = job->rest_url;
@@ -540,19 +564,39 @@ run_page(Job *job)
 	r.from_ms = job->cursor_ms;
 	r.to_ms = job->finish_ms;
 	r.from_id = job->next_id;
-	r.kind = !trades ? HISTORY_CANDLES : job->has_next_id ? HISTORY_TRADES_BY_ID : HISTORY_FIRST_ID;
+	r.before_id = job->has_next_id ? job->next_id : -1;
+	r.contract_size = job->contract_size;
+	r.kind = !trades ? HISTORY_CANDLES : history_trades_kind(job->exchange, &ordered);
+	if (r.kind == HISTORY_FIRST_ID && job->has_next_id)
+		r.kind = HISTORY_TRADES_BY_ID;
 	if (!trades && job->interval_s <= 0)
 	{
-		job_fail(job, psprintf("unknown timeframe of channel \"%s\"", job->channel), false);
+		backfill_job_fail(job, psprintf("unknown timeframe of channel \"%s\"", job->channel), false);
 		return;
 	}
 	if (!history_url(&r, url, sizeof(url), reason, sizeof(reason)))
 	{
-		job_fail(job, reason, false);
+		backfill_job_fail(job, reason, false);
 		return;
 	}
 
-	got = rest_get(url, &resp);
+	if (history_fetch_take(url, &ahead))
+	{
+		/* fetched (and parsed) on the fetch thread while the last page was written */
+		memset(&resp, 0, sizeof(resp));
+		got = ahead.got;
+		resp.status = ahead.status;
+		resp.retry_after = ahead.retry_after;
+		resp.used_weight = ahead.used_weight;
+		snprintf(resp.error, sizeof(resp.error), "%s", ahead.error);
+		resp.body = pstrdup(ahead.body ? ahead.body : "");
+		resp.len = ahead.len;
+		free(ahead.body);
+		have_ahead = true;
+		CHECK_FOR_INTERRUPTS();
+	}
+	else
+		got = rest_get(url, &resp);
 	if (got && exi >= 0 && resp.used_weight >= BINANCE_WEIGHT_LIMIT - BINANCE_WEIGHT_MARGIN &&
 		strcmp(job->exchange, "binance") == 0)
 	{
@@ -569,7 +613,7 @@ run_page(Job *job)
 
 		if (exi >= 0)
 			exchange_not_before[exi] = until;
-		job_wait(job, until, true,
+		backfill_job_wait(job, until, true,
 				 psprintf("HTTP %ld from %s: waiting %d s (Retry-After)", resp.status, job->exchange, secs));
 		return;
 	}
@@ -579,19 +623,29 @@ run_page(Job *job)
 		const char *what = !got ? resp.error : psprintf("HTTP %ld", resp.status);
 
 		if (job->errors + 1 >= MAX_ERRORS)
-			job_fail(job, psprintf("%s (after %d attempts)", what, MAX_ERRORS), true);
+			backfill_job_fail(job, psprintf("%s (after %d attempts)", what, MAX_ERRORS), true);
 		else
-			job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff), false, what);
+			backfill_job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff), false, what);
 		return;
 	}
 	if (resp.status != 200)
 	{
-		job_fail(job, psprintf("HTTP %ld from %s: %.200s", resp.status, job->exchange, resp.body), false);
+		backfill_job_fail(job, psprintf("HTTP %ld from %s: %.200s", resp.status, job->exchange, resp.body), false);
 		return;
 	}
-	if (!history_parse(&r, resp.body, resp.len, page_events, PAGE_EVENTS, &page, reason, sizeof(reason)))
+	if (have_ahead && ahead.parsed && ahead.page.n <= PAGE_EVENTS)
 	{
-		job_fail(job, reason, true);
+		page = ahead.page;
+		memcpy(page_events, ahead.events, sizeof(FeedEvent) * page.n);
+	}
+	else if (have_ahead && !ahead.parsed)
+	{
+		backfill_job_fail(job, ahead.reason, true);
+		return;
+	}
+	else if (!history_parse(&r, resp.body, resp.len, page_events, PAGE_EVENTS, &page, reason, sizeof(reason)))
+	{
+		backfill_job_fail(job, reason, true);
 		return;
 	}
 
@@ -601,8 +655,12 @@ run_page(Job *job)
 	{
 		/* one window a page: the next starts where this one ends */
 		int64		window_end = history_window_end(&r);
+		HistoryRequest next = r;
 
-		job_write(job, &page, nkeep, window_end >= job->finish_ms, window_end, false, 0);
+		next.from_ms = window_end;
+		if (window_end < job->finish_ms)
+			prefetch(&next, exi);
+		backfill_job_write(job, page_events, &page, nkeep, window_end >= job->finish_ms, window_end, false, 0, -1);
 	}
 	else if (r.kind == HISTORY_FIRST_ID)
 	{
@@ -610,11 +668,11 @@ run_page(Job *job)
 		int64		next = job->finish_ms - job->cursor_ms > window ? job->cursor_ms + window : job->finish_ms;
 
 		if (page.first_id >= 0)
-			job_write(job, &page, 0, false, job->cursor_ms, true, page.first_id);
+			backfill_job_write(job, page_events, &page, 0, false, job->cursor_ms, true, page.first_id, -1);
 		else
-			job_write(job, &page, 0, next >= job->finish_ms, next, false, 0);
+			backfill_job_write(job, page_events, &page, 0, next >= job->finish_ms, next, false, 0, -1);
 	}
-	else
+	else if (r.kind == HISTORY_TRADES_BY_ID)
 	{
 		/* by id: up to end_id, or for a backfill up to finish */
 		int64		last_ms = job->cursor_ms;
@@ -634,144 +692,69 @@ run_page(Job *job)
 			}
 			last_ms = ms;
 		}
-		job_write(job, &page, nkeep, done, last_ms, true, page.last_id + 1);
+		if (!done)
+		{
+			HistoryRequest next = r;
+
+			next.from_id = page.last_id + 1;
+			prefetch(&next, exi);
+		}
+		backfill_job_write(job, page_events, &page, nkeep, done, last_ms, true, page.last_id + 1, -1);
+	}
+	else
+	{
+		/*
+		 * Backward (OKX, Coinbase), or Bybit's one page of recent trades:
+		 * keep what is in the range (above end_id for a repair mapped on
+		 * ids, else at or after start), and for a backfill before finish.
+		 * Backward goes on older than the page's oldest id until a trade
+		 * below the range or a page that is not full (nothing older).
+		 */
+		bool		backward = r.kind == HISTORY_TRADES_BEFORE;
+		int64		hole_to = -1;
+
+		done = !backward || !page.full || page.rows == 0;
+		nkeep = 0;
+		for (int i = 0; i < page.n; i++)
+		{
+			int64		ms = page_events[i].ts / 1000;
+			int64		id = -1;
+			bool		below;
+
+			if (backward && !id_value(page_events[i].trade_id, &id))
+			{
+				backfill_job_fail(job, psprintf("%s trade id \"%s\" is not a number", job->exchange,
+									   page_events[i].trade_id), true);
+				return;
+			}
+			below = (backward && job->has_end_id) ? id <= job->end_id : ms < job->start_ms;
+			if (below)
+			{
+				done = true;
+				continue;
+			}
+			if (!job->is_repair && ms >= job->finish_ms)
+				continue;
+			page_events[nkeep++] = page_events[i];
+		}
+		if (backward && !done && job->has_next_id && page.oldest_id >= job->next_id)
+		{
+			backfill_job_fail(job, psprintf("%s page of trades older than id %lld starts at id %lld",
+								   job->exchange, (long long) job->next_id, (long long) page.oldest_id), true);
+			return;
+		}
+		if (backward && !done)
+		{
+			HistoryRequest next = r;
+
+			next.before_id = page.oldest_id;
+			prefetch(&next, exi);
+		}
+		/* Bybit: a full page older trades fell off; before its oldest is a hole */
+		if (!backward && page.full && page.oldest_ms > job->start_ms)
+			hole_to = page.oldest_ms;
+		backfill_job_write(job, page_events, &page, nkeep, done, page.rows > 0 ? page.oldest_ms : job->cursor_ms,
+				  backward && page.rows > 0, page.oldest_id, hole_to);
 	}
 }
 
-/* ---- step 5: the page's rows and the job's progress -------------------- */
-
-static void
-job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error)
-{
-	Oid			types[5] = {INT8OID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID};
-	Datum		v[5] = {Int64GetDatum(job->id), TimestampTzGetDatum(until), BoolGetDatum(rate_limit),
-	CStringGetTextDatum(error), BoolGetDatum(!rate_limit && job->mapped)};
-	bool		own = !IsTransactionState();
-
-	if (own)
-	{
-		/* now() is the start of this transaction, not of the worker's first */
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-	}
-	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET state = 'waiting', wait_until = $2, "
-							  "  rate_waits = rate_waits + $3::int, last_error = $4, "
-							  "  errors = errors + $5::int, started_at = coalesce(started_at, now()) "
-							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
-							  5, types, v, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update a backfill job");
-	if (own)
-	{
-		PopActiveSnapshot();
-		SPI_finish();
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(pass_context);
-	}
-}
-
-/* The job failed for good; a repair's gap records why. */
-static void
-job_fail(const Job *job, const char *error, bool count_error)
-{
-	Oid			types[2] = {INT8OID, TEXTOID};
-	Datum		v[2] = {Int64GetDatum(job->id), CStringGetTextDatum(error)};
-	bool		own = !IsTransactionState();
-
-	if (own)
-	{
-		/* now() is the start of this transaction, not of the worker's first */
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-	}
-	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET state = 'failed', last_error = $2, "
-							  "  finished_at = now(), wait_until = NULL, hole = coalesce(hole, "
-							  "  CASE WHEN $2 LIKE 'REST history of % is not served%' "
-							  "       THEN '[' || coalesce(cursor_ts, start_ts) || ', ' || finish_ts || ')' END) "
-							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
-							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE ||
-		SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repair_error = $2 "
-							  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
-							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE ||
-	/* a range REST cannot serve is a hole: an unrepairable gap says so */
-		SPI_execute_with_args("INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason, repair_error) "
-							  "SELECT j.exchange, j.symbol, j.channel, coalesce(j.cursor_ts, j.start_ts), j.finish_ts, "
-							  "       'backfill job ' || j.id || ': not served by REST', $2 "
-							  "  FROM zvt._backfill_jobs j "
-							  " WHERE j.id = $1 AND j.gap_id IS NULL AND j.hole IS NOT NULL",
-							  2, types, v, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not update a backfill job");
-	if (own)
-	{
-		PopActiveSnapshot();
-		SPI_finish();
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(pass_context);
-	}
-	ereport(LOG,
-			(errmsg("zvt backfill job %lld failed", (long long) job->id),
-			 errdetail_internal("%s", error)));
-}
-
-/*
- * Write the first nkeep events of the page and move the job's cursor, in
- * one transaction: a restart resumes after the last page written.  Only
- * an active job is moved on (a cancel between fetch and write keeps the
- * rows, which are history either way, and stops the job).
- */
-static void
-job_write(const Job *job, const HistoryPage *page, int nkeep, bool done,
-		  int64 cursor_ms, bool has_next_id, int64 next_id)
-{
-	IngestResult res;
-	TimestampTz now = GetCurrentTimestamp();
-	Oid			types[6] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, BOOLOID};
-	Datum		v[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-
-	batch.n = 0;
-	for (int i = 0; i < nkeep; i++)
-		if (!ingest_add(&batch, &page_events[i], job->instrument_id, now))
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	ingest_flush(&batch, &res);
-	v[0] = Int64GetDatum(job->id);
-	v[1] = TimestampTzGetDatum(ms_ts(cursor_ms));
-	v[2] = Int64GetDatum(next_id);
-	nulls[2] = has_next_id ? ' ' : 'n';
-	v[3] = Int64GetDatum(nkeep);
-	v[4] = Int64GetDatum(res.trades + res.candles);
-	v[5] = BoolGetDatum(done);
-	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET cursor_ts = $2, next_id = $3, "
-							  "  rows_fetched = rows_fetched + $4, rows_written = rows_written + $5, "
-							  "  pages = pages + 1, errors = 0, last_error = NULL, wait_until = NULL, "
-							  "  state = CASE WHEN $6 THEN 'done' ELSE 'running' END, "
-							  "  started_at = coalesce(started_at, now()), "
-							  "  finished_at = CASE WHEN $6 THEN now() END "
-							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
-							  6, types, v, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update a backfill job");
-	if (done && SPI_processed == 1)
-	{
-		if (SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = now(), rows_repaired = j.rows_written "
-								  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
-								  1, types, v, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not mark a feed gap repaired");
-		if (SPI_processed > 0)
-			backfill_shared->gaps_repaired++;
-		backfill_shared->jobs_done++;
-	}
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(pass_context);
-	backfill_shared->pages++;
-	batch.n = 0;
-}

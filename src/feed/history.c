@@ -11,8 +11,11 @@
  * Binance: aggTrades to find the first trade id at a time (startTime and
  * endTime at most an hour apart), then historicalTrades by id (1000 a
  * page; ids are contiguous, so a range of ids is exactly the trades in
- * it).  Trades on Bybit (recent only), OKX and Coinbase are not served
- * yet: history_supported says so and the job or gap records why.
+ * it).  OKX history-trades and Coinbase's Exchange API trades page
+ * backward, newest first, older than a trade id (OKX: 100 a page, the
+ * first page older than a time; Coinbase: 1000, the first the newest of
+ * all); Bybit's recent-trade has no cursor at all, only its latest 60
+ * (spot) or 1000 (linear) trades, so anything older is a hole.
  * Pure C: see history.h.
  *
  *-------------------------------------------------------------------------
@@ -27,9 +30,14 @@
 #include "feed/feed_json.h"
 
 #define BINANCE_PAGE 1000
+#define OKX_TRADES_PAGE 100
+#define COINBASE_TRADES_PAGE 1000
+#define BYBIT_SPOT_TRADES 60
+#define BYBIT_LINEAR_TRADES 1000
 #define HOUR_MS INT64_C(3600000)
 
 static const char *binance_interval(int32_t s);
+static bool ends_with(const char *s, const char *tail);
 
 
 typedef enum HistoryExchange
@@ -51,19 +59,55 @@ exchange_of(const char *exchange)
 	return HX_OTHER;
 }
 
+HistoryKind
+history_trades_kind(const char *exchange, bool *ids_ordered)
+{
+	switch (exchange_of(exchange))
+	{
+		case HX_OKX:
+		case HX_COINBASE:
+			*ids_ordered = true;
+			return HISTORY_TRADES_BEFORE;
+		case HX_BYBIT:
+			/* spot ids are numbers, linear ones UUIDs */
+			*ids_ordered = false;
+			return HISTORY_RECENT_TRADES;
+		default:
+			*ids_ordered = true;
+			return HISTORY_FIRST_ID;
+	}
+}
+
 bool
 history_supported(const char *exchange, HistoryKind kind, char *reason, size_t rlen)
 {
 	HistoryExchange x = exchange_of(exchange);
+	bool		ordered;
 
-	if (x == HX_BINANCE || (x != HX_OTHER && kind == HISTORY_CANDLES))
-		return true;
 	if (x == HX_OTHER)
+	{
 		snprintf(reason, rlen, "REST history of %s is not served by this version of zvt", exchange);
-	else
-		snprintf(reason, rlen, "REST history of %s trades is not served by this version of zvt (Binance only)",
-				 exchange);
+		return false;
+	}
+	if (kind == HISTORY_CANDLES || kind == history_trades_kind(exchange, &ordered) ||
+		(x == HX_BINANCE && kind == HISTORY_TRADES_BY_ID))
+		return true;
+	snprintf(reason, rlen, "%s's REST does not page trades that way", exchange);
 	return false;
+}
+
+int
+history_trade_page_rows(const char *exchange, const char *symbol)
+{
+	switch (exchange_of(exchange))
+	{
+		case HX_BINANCE: return BINANCE_PAGE;
+		case HX_OKX: return OKX_TRADES_PAGE;
+		case HX_COINBASE: return COINBASE_TRADES_PAGE;
+		case HX_BYBIT:
+			return symbol && ends_with(symbol, "-PERP") ? BYBIT_LINEAR_TRADES : BYBIT_SPOT_TRADES;
+		default: return 0;
+	}
 }
 
 int64_t
@@ -77,6 +121,8 @@ history_page_rows(const char *exchange, HistoryKind kind)
 {
 	if (kind == HISTORY_FIRST_ID)
 		return 1;
+	if (kind != HISTORY_CANDLES)
+		return history_trade_page_rows(exchange, NULL);
 	switch (exchange_of(exchange))
 	{
 		case HX_BINANCE: return BINANCE_PAGE;
@@ -179,6 +225,39 @@ candles_url(const HistoryRequest *r, HistoryExchange x, const char *iv, char *ur
 	}
 }
 
+/*
+ * Coinbase's trades by id are its Exchange API's (api.exchange.coinbase.com,
+ * /products/{id}/trades), the host next to the Advanced Trade one that
+ * zvt.exchanges names; any other rest_url (a simulator) serves both.
+ */
+static const char *
+coinbase_trades_base(const char *base)
+{
+	if (strcmp(base, "https://api.coinbase.com:443") == 0 || strcmp(base, "https://api.coinbase.com") == 0)
+		return "https://api.exchange.coinbase.com";
+	return base;
+}
+
+/* Trades older than before_id (or to_ms), newest first; see the file head. */
+static int
+trades_before_url(const HistoryRequest *r, HistoryExchange x, char *url, size_t len)
+{
+	if (x == HX_OKX)
+	{
+		/* type 1: after is a trade id; type 2: a time (ms); both exclusive */
+		if (r->before_id >= 0)
+			return snprintf(url, len, "%s/api/v5/market/history-trades?instId=%s&type=1&after=%" PRId64
+							"&limit=%d", r->base, r->raw_symbol, r->before_id, OKX_TRADES_PAGE);
+		return snprintf(url, len, "%s/api/v5/market/history-trades?instId=%s&type=2&after=%" PRId64
+						"&limit=%d", r->base, r->raw_symbol, r->to_ms, OKX_TRADES_PAGE);
+	}
+	if (r->before_id >= 0)
+		return snprintf(url, len, "%s/products/%s/trades?limit=%d&after=%" PRId64,
+						coinbase_trades_base(r->base), r->raw_symbol, COINBASE_TRADES_PAGE, r->before_id);
+	return snprintf(url, len, "%s/products/%s/trades?limit=%d", coinbase_trades_base(r->base),
+					r->raw_symbol, COINBASE_TRADES_PAGE);
+}
+
 bool
 history_url(const HistoryRequest *r, char *url, size_t len, char *reason, size_t rlen)
 {
@@ -213,6 +292,14 @@ history_url(const HistoryRequest *r, char *url, size_t len, char *reason, size_t
 		case HISTORY_TRADES_BY_ID:
 			n = snprintf(url, len, "%s/api/v3/historicalTrades?symbol=%s&fromId=%" PRId64
 						 "&limit=%d", r->base, r->raw_symbol, r->from_id, BINANCE_PAGE);
+			break;
+		case HISTORY_TRADES_BEFORE:
+			n = trades_before_url(r, x, url, len);
+			break;
+		case HISTORY_RECENT_TRADES:
+			n = snprintf(url, len, "%s/v5/market/recent-trade?category=%s&symbol=%s&limit=%d",
+						 r->base, ends_with(r->symbol, "-PERP") ? "linear" : "spot", r->raw_symbol,
+						 history_trade_page_rows(r->exchange, r->symbol));
 			break;
 	}
 	if (n < 0 || (size_t) n >= len)
@@ -309,11 +396,18 @@ page_rows(const HistoryRequest *r, json_t *root, char *reason, size_t rlen)
 {
 	const char *msg = NULL;
 	json_t	   *rows = NULL;
+	HistoryExchange x = exchange_of(r->exchange);
 
-	switch (r->kind == HISTORY_CANDLES ? exchange_of(r->exchange) : HX_BINANCE)
+	/* Binance's trade pages and Coinbase's Exchange API's are bare arrays */
+	if (r->kind == HISTORY_FIRST_ID || r->kind == HISTORY_TRADES_BY_ID ||
+		(r->kind == HISTORY_TRADES_BEFORE && x == HX_COINBASE))
+		x = HX_BINANCE;
+	switch (x)
 	{
 		case HX_BINANCE:
 			rows = root;
+			if (!json_is_array(rows) && !fj_str(root, "msg", &msg))
+				fj_str(root, "message", &msg);
 			break;
 		case HX_BYBIT:
 			{
@@ -352,6 +446,87 @@ page_rows(const HistoryRequest *r, json_t *root, char *reason, size_t rlen)
 	return rows;
 }
 
+/* A trade id as a number, or -1 when it is not one (Bybit linear UUIDs). */
+static int64_t
+id_number(const char *s)
+{
+	int64_t		v = 0;
+
+	if (!*s || strlen(s) > 19)
+		return -1;
+	for (; *s; s++)
+	{
+		if (*s < '0' || *s > '9' || v > (INT64_MAX - (*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/*
+ * One row of a trade page read backward or of recent trades, into e:
+ * Bybit {"execId", "price", "size", "side" (taker, Buy|Sell), "time" (ms)};
+ * OKX {"tradeId", "px", "sz" (contracts for swaps), "side" (taker), "ts"};
+ * Coinbase's Exchange API {"trade_id" (a number), "price", "size", "side"
+ * (the MAKER's: buy means the taker sold), "time" (RFC 3339)}.
+ */
+static bool
+other_trade(json_t *row, const HistoryRequest *r, HistoryExchange x, FeedEvent *e, int64_t *ms)
+{
+	const char *id = NULL,
+			   *side = NULL,
+			   *time_s;
+	int64_t		n;
+	char		idbuf[24];
+
+	memset(e, 0, sizeof(*e));
+	if (!json_is_object(row))
+		return false;
+	if (x == HX_BYBIT)
+	{
+		if (!fj_str(row, "execId", &id) || !fj_decimal(row, "price", &e->price) ||
+			!fj_decimal(row, "size", &e->qty) || !fj_str(row, "side", &side) ||
+			!fj_int(row, "time", ms) || !feed_ms(*ms, &e->ts) ||
+			(strcmp(side, "Buy") != 0 && strcmp(side, "Sell") != 0))
+			return false;
+		e->taker_buy = side[0] == 'B';
+	}
+	else if (x == HX_OKX)
+	{
+		if (!fj_str(row, "tradeId", &id) || !fj_decimal(row, "px", &e->price) ||
+			!fj_decimal(row, "sz", &e->qty) || !fj_str(row, "side", &side) ||
+			!fj_int(row, "ts", ms) || !feed_ms(*ms, &e->ts) ||
+			(strcmp(side, "buy") != 0 && strcmp(side, "sell") != 0))
+			return false;
+		if (ends_with(r->raw_symbol, "-SWAP"))
+		{
+			if (!(r->contract_size > 0))
+				return false;
+			e->qty *= r->contract_size;
+		}
+		e->taker_buy = side[0] == 'b';
+	}
+	else
+	{
+		if (!fj_int(row, "trade_id", &n) || n < 0 || !fj_decimal(row, "price", &e->price) ||
+			!fj_decimal(row, "size", &e->qty) || !fj_str(row, "side", &side) ||
+			!fj_str(row, "time", &time_s) || !feed_parse_rfc3339(time_s, &e->ts) ||
+			(strcmp(side, "buy") != 0 && strcmp(side, "sell") != 0))
+			return false;
+		snprintf(idbuf, sizeof(idbuf), "%" PRId64, n);
+		id = idbuf;
+		*ms = e->ts >= 0 ? e->ts / 1000 : -((-e->ts + 999) / 1000);
+		/* the maker's side: a buy maker met a selling taker */
+		e->taker_buy = side[0] == 's';
+	}
+	if (e->price <= 0 || e->qty <= 0 || strlen(id) >= sizeof(e->trade_id) || !*id)
+		return false;
+	e->kind = FEED_TRADE;
+	snprintf(e->symbol, sizeof(e->symbol), "%s", r->symbol);
+	snprintf(e->trade_id, sizeof(e->trade_id), "%s", id);
+	return true;
+}
+
 /* One historicalTrades row: {"id", "price", "qty", "time", "isBuyerMaker"}. */
 static bool
 binance_trade(json_t *row, const HistoryRequest *r, FeedEvent *e, int64_t *id, int64_t *ms)
@@ -383,6 +558,7 @@ history_parse(const HistoryRequest *r, const char *body, size_t len,
 
 	memset(page, 0, sizeof(*page));
 	page->last_ms = page->last_id = page->first_id = -1;
+	page->oldest_ms = page->oldest_id = -1;
 	if (!root)
 	{
 		snprintf(reason, rlen, "%s page is not JSON: %s", r->exchange, jerr.text);
@@ -395,11 +571,15 @@ history_parse(const HistoryRequest *r, const char *body, size_t len,
 	}
 	rows = json_array_size(list);
 	page->rows = (int) rows;
-	page->full = (int) rows >= history_page_rows(r->exchange, r->kind);
+	page->full = (int) rows >= (r->kind == HISTORY_RECENT_TRADES ?
+								history_trade_page_rows(r->exchange, r->symbol) :
+								history_page_rows(r->exchange, r->kind));
 	for (size_t k = 0; k < rows; k++)
 	{
 		/* Bybit, OKX and Coinbase list the newest first: read them oldest first */
-		size_t		i = (r->kind == HISTORY_CANDLES && x != HX_BINANCE) ? rows - 1 - k : k;
+		size_t		i = ((r->kind == HISTORY_CANDLES && x != HX_BINANCE) ||
+						 r->kind == HISTORY_TRADES_BEFORE || r->kind == HISTORY_RECENT_TRADES) ?
+			rows - 1 - k : k;
 		json_t	   *row = json_array_get(list, i);
 		FeedEvent	e;
 		int64_t		ms,
@@ -438,6 +618,26 @@ history_parse(const HistoryRequest *r, const char *body, size_t len,
 					page->last_ms = ms;
 					page->last_id = id;
 					if (page->n < max)
+						out[page->n++] = e;
+				}
+				break;
+			case HISTORY_TRADES_BEFORE:
+			case HISTORY_RECENT_TRADES:
+				ok = other_trade(row, r, x, &e, &ms);
+				if (ok)
+				{
+					id = id_number(e.trade_id);
+					/* oldest first: the first row is the oldest */
+					if (k == 0)
+					{
+						page->oldest_ms = ms;
+						page->oldest_id = id;
+					}
+					else if (ms < page->last_ms)
+						ok = false;	/* not newest first */
+					page->last_ms = ms;
+					page->last_id = id;
+					if (ok && page->n < max)
 						out[page->n++] = e;
 				}
 				break;

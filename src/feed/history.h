@@ -27,7 +27,11 @@ typedef enum HistoryKind
 	HISTORY_CANDLES,			/* candles with open time in [from_ms,
 								 * history_window_end) that end by to_ms */
 	HISTORY_FIRST_ID,			/* the id of the first trade at or after from_ms */
-	HISTORY_TRADES_BY_ID		/* trades from from_id on */
+	HISTORY_TRADES_BY_ID,		/* trades from from_id on (Binance) */
+	HISTORY_TRADES_BEFORE,		/* the newest page of trades older than
+								 * before_id, or when it is < 0 than to_ms
+								 * (OKX) or the newest of all (Coinbase) */
+	HISTORY_RECENT_TRADES		/* the latest trades, all there is (Bybit) */
 } HistoryKind;
 
 typedef struct HistoryRequest
@@ -41,6 +45,8 @@ typedef struct HistoryRequest
 	int64_t		from_ms;
 	int64_t		to_ms;
 	int64_t		from_id;		/* HISTORY_TRADES_BY_ID */
+	int64_t		before_id;		/* HISTORY_TRADES_BEFORE; -1 when none */
+	double		contract_size;	/* OKX swaps: base units a contract; 0 = 1 */
 } HistoryRequest;
 
 typedef struct HistoryPage
@@ -51,6 +57,8 @@ typedef struct HistoryPage
 	int64_t		last_ms;		/* newest candle open / trade time, ms; -1 if none */
 	int64_t		last_id;		/* newest trade id; -1 if none */
 	int64_t		first_id;		/* HISTORY_FIRST_ID: the id, -1 if none */
+	int64_t		oldest_ms;		/* oldest trade time, ms; -1 if none */
+	int64_t		oldest_id;		/* oldest trade id; -1 if none (or not a number) */
 } HistoryPage;
 
 /*
@@ -58,6 +66,15 @@ typedef struct HistoryPage
  * job then fails, or the gap is closed, with that reason).
  */
 extern bool history_supported(const char *exchange, HistoryKind kind, char *reason, size_t rlen);
+
+/*
+ * How the exchange's REST pages trades: HISTORY_FIRST_ID then
+ * HISTORY_TRADES_BY_ID forward (Binance), HISTORY_TRADES_BEFORE backward
+ * from the newest (OKX, Coinbase), or HISTORY_RECENT_TRADES, one page of
+ * the latest (Bybit).  Whether its trade ids rise with time, so a gap's
+ * ids bound its repair, is *ids_ordered.
+ */
+extern HistoryKind history_trades_kind(const char *exchange, bool *ids_ordered);
 
 /*
  * Most time one HISTORY_FIRST_ID request may span, ms (Binance: an hour);
@@ -81,8 +98,13 @@ extern bool history_parse(const HistoryRequest *r, const char *body, size_t len,
 						  FeedEvent *out, int max, HistoryPage *page,
 						  char *reason, size_t rlen);
 
-/* Most rows one page of kind holds on the exchange. */
+/*
+ * Most rows one page of kind holds on the exchange (for Bybit's recent
+ * trades it depends on the category: pass the normalized symbol, else
+ * NULL).
+ */
 extern int	history_page_rows(const char *exchange, HistoryKind kind);
+extern int	history_trade_page_rows(const char *exchange, const char *symbol);
 
 /*
  * Where the candle page of r ends: from_ms plus as many bars as a page

@@ -627,20 +627,27 @@ by_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 	{
 		MkSymbol   *s = &ex->market.sym[si];
 		const MkTrade *rows[1000];
-		int			limit = url_arg(args, "limit", v, sizeof(v)) ? atoi(v) : 60;
+		/* Bybit's limits: spot [1, 60] (default 60), others [1, 1000] (default 500) */
+		int			most = kind == BY_SPOT ? 60 : 1000;
+		int			limit = url_arg(args, "limit", v, sizeof(v)) ? atoi(v) : kind == BY_SPOT ? 60 : 500;
 		int			n;
+		char		id[64];
 
-		if (limit < 1 || limit > 1000)
-			limit = 60;
-		n = recent_trades(ex, si, rows, limit);
+		if (limit < 1 || limit > most)
+			return by_error(c, 10001, "params error: limit invalid");
+		/* the latest, newest first, reaching into the past when the live market is young */
+		n = trades_older(ex, si, false, INT64_MAX, INT64_MIN, rows, limit);
 		by_envelope_open(&c->body);
 		buf_printf(&c->body, "{\"category\":\"%s\",\"list\":[", cat);
-		for (int i = n - 1; i >= 0; i--)
-			buf_printf(&c->body, "%s{\"execId\":\"%llu\",\"symbol\":\"%s\",\"price\":\"%s\",\"size\":\"%s\",\"side\":\"%s\","
+		for (int i = 0; i < n; i++)
+		{
+			by_trade_id(s, rows[i], id, sizeof(id));
+			buf_printf(&c->body, "%s{\"execId\":\"%s\",\"symbol\":\"%s\",\"price\":\"%s\",\"size\":\"%s\",\"side\":\"%s\","
 					   "\"time\":\"%lld\",\"isBlockTrade\":false,\"isRPITrade\":false}",
-					   i < n - 1 ? "," : "", (unsigned long long) rows[i]->id, sym, by_px(kind, s, rows[i]->px),
+					   i ? "," : "", id, sym, by_px(kind, s, rows[i]->px),
 					   fmt_qty(s, rows[i]->qty, false, 0), rows[i]->taker_buy ? "Buy" : "Sell",
 					   (long long) rows[i]->ts);
+		}
 		buf_add(&c->body, "]}", 2);
 		by_envelope_close(&c->body);
 		return 200;

@@ -479,6 +479,57 @@ cb_not_found(ExConn *c, const char *what)
 	return 404;
 }
 
+/*
+ * The Exchange API's trades (api.exchange.coinbase.com, served on the same
+ * port): GET /products/{id}/trades?limit=&after=&before=, newest first,
+ * `after` older than that trade id, `before` newer; limit 1 to 1000
+ * (default 1000); a bare array of {time, trade_id (a number), price, size,
+ * side (the maker's, lower case)}; CB-AFTER is not sent (ids are the
+ * cursor).
+ */
+static int
+cb_exchange_trades(Exchange *ex, ExConn *c, const char *path, const char *args)
+{
+	const char *rest = path + 10;
+	const char *slash = strchr(rest, '/');
+	char		product[40];
+	char		v[64];
+	char		ts[40];
+	const MkTrade *rows[1000];
+	int			si,
+				n,
+				limit = url_arg(args, "limit", v, sizeof(v)) ? atoi(v) : 1000;
+	int64_t		after = url_arg(args, "after", v, sizeof(v)) ? atoll(v) : INT64_MAX;
+	int64_t		before = url_arg(args, "before", v, sizeof(v)) ? atoll(v) : INT64_MIN;
+	MkSymbol   *s;
+
+	snprintf(product, sizeof(product), "%.*s", (int) (slash - rest), rest);
+	if ((si = cb_symbol(ex, product)) < 0)
+	{
+		buf_reset(&c->body);
+		buf_printf(&c->body, "{\"message\":\"NotFound\"}");
+		return 404;
+	}
+	if (limit < 1 || limit > 1000)
+	{
+		buf_reset(&c->body);
+		buf_printf(&c->body, "{\"message\":\"Invalid limit\"}");
+		return 400;
+	}
+	s = &ex->market.sym[si];
+	n = trades_older(ex, si, false, after, before, rows, limit);
+	buf_add(&c->body, "[", 1);
+	for (int i = 0; i < n; i++)
+	{
+		fmt_rfc3339(ts, sizeof(ts), rows[i]->ts, true);
+		buf_printf(&c->body, "%s{\"time\":\"%s\",\"trade_id\":%llu,\"price\":\"%s\",\"size\":\"%s\",\"side\":\"%s\"}",
+				   i ? "," : "", ts, (unsigned long long) rows[i]->id, fmt_px(s, rows[i]->px, false, 0),
+				   fmt_qty(s, rows[i]->qty, false, 0), rows[i]->taker_buy ? "sell" : "buy");
+	}
+	buf_add(&c->body, "]", 1);
+	return 200;
+}
+
 static int
 cb_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 {
@@ -604,6 +655,9 @@ cb_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 			return 200;
 		}
 	}
+	if (strncmp(path, "/products/", 10) == 0 && strchr(path + 10, '/') &&
+		strcmp(strchr(path + 10, '/'), "/trades") == 0)
+		return cb_exchange_trades(ex, c, path, args);
 	return cb_not_found(c, "route not found");
 }
 

@@ -580,15 +580,8 @@ okx_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 
 		if (limit < 1 || limit > 100)
 			limit = 100;
-		/* newest first: after = older than, before = newer than (ids, or ts with type=2) */
-		for (int i = ex->recent_n[si] - 1; i >= 0 && n < limit; i--)
-		{
-			const MkTrade *t = trade_at(ex, si, i);
-			int64_t		key = by_ts ? t->ts : (int64_t) t->id;
-
-			if (key < after && key > before)
-				rows[n++] = t;
-		}
+		/* newest first: after = older than, before = newer than (ids, or ts with type=2); the past too */
+		n = trades_older(ex, si, by_ts, after, before, rows, limit);
 		buf_add(&c->body, "{\"code\":\"0\",\"msg\":\"\",\"data\":[", 29);
 		for (int i = 0; i < n; i++)
 			buf_printf(&c->body, "%s{\"instId\":\"%s\",\"side\":\"%s\",\"sz\":\"%s\",\"px\":\"%s\",\"source\":\"0\","

@@ -212,6 +212,8 @@ extern int	symbol_index(Exchange *ex, const MkSymbol *s);
 extern const MkTrade *trade_at(Exchange *ex, int si, int i);
 extern int	trades_since(Exchange *ex, int si, int64_t from_id, int64_t from_ts,
 						 int64_t to_ts, const MkTrade **out, int max);
+extern int	trades_older(Exchange *ex, int si, bool by_ts, int64_t after, int64_t before,
+						 const MkTrade **out, int max);	/* rest_history.c */
 extern int	ex_klines(Exchange *ex, int si, int iv, int64_t from, int64_t to, bool newest,
 					  const MkKline **out, int max);
 

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Automatic gap repair: a Binance trade feed whose connection the
-# simulator drops every ZVT_REPAIR_DROP messages, and whose worker is
-# killed with kill -9 twice (the cluster resets; the batch in memory is
-# lost).  Every zvt.feed_gaps row is repaired from REST (trades by id:
-# Binance's are contiguous), and afterwards the stored trades equal the
+# Automatic gap repair: trade feeds of Binance, OKX and Coinbase (two
+# symbols each) whose connections the simulator drops every
+# ZVT_REPAIR_DROP messages, and whose workers are killed with kill -9
+# twice (the cluster resets; the batches in memory are lost).  Every
+# zvt.feed_gaps row is repaired from REST (trades by id: Binance's
+# forward, OKX's and Coinbase's backward from the first trade after the
+# gap), and afterwards the stored trades equal the
 # simulator's record exactly: the same count, ids, prices, sizes and
 # sides, none twice; what the simulator published before the subscription
 # comes from a zvt.backfill queued right after it.  A quotes subscription's gaps are closed as not
-# repairable.  Default: 2 x 6000 trades, a drop every 1000 messages;
-# ZVT_REPAIR_TRADES=1000000 ZVT_REPAIR_DROP=50000 runs the issue's size.
+# repairable.  Default: 6 x 3000 trades, a drop every 1000 messages;
+# ZVT_REPAIR_TRADES is the total (ZVT_REPAIR_TRADES=1000000
+# ZVT_REPAIR_DROP=50000 ZVT_REPAIR_RATE=1000 runs the issue's size: 1M
+# trades, 166,667 a symbol); ZVT_REPAIR_EXCHANGES="binance" runs one.
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -17,13 +21,20 @@ cap=$ZVT_TEST_DIR/gap_repair
 mkdir -p "$cap"
 port=$(free_port 19780)
 admin=$(free_port $((port + 10)))
-count=${ZVT_REPAIR_TRADES:-6000}
+read -r -a exchanges <<<"${ZVT_REPAIR_EXCHANGES:-binance okx coinbase}"
+nsym=$(( 2 * ${#exchanges[@]} ))
+total=${ZVT_REPAIR_TRADES:-18000}
+count=$(( (total + nsym - 1) / nsym ))	# trades a symbol
 drop=${ZVT_REPAIR_DROP:-1000}
-rate=${ZVT_REPAIR_RATE:-400}
+rate=${ZVT_REPAIR_RATE:-300}
+# a minute, and a second for every 2000 trades (a run of the issue's size takes long)
+slack=$(( 60 + nsym * count / 2000 ))
 start_ms=$(( $(date +%s) * 1000 ))
+exlist=$(IFS=,; echo "${exchanges[*]}")
+exarr="ARRAY[$(printf "'%s'," "${exchanges[@]}" | sed 's/,$//')]"
 
-"$top/zvt-exsim" --exchanges binance --port "$port" --admin-port "$admin" --symbols BTC-USDT,ETH-USDT \
-	--start "$start_ms" --rate "$rate" --count "$count" --linger 120 --drop-every "$drop" \
+"$top/zvt-exsim" --exchanges "$exlist" --port "$port" --admin-port "$admin" --symbols BTC-USDT,ETH-USDT \
+	--start "$start_ms" --rate "$rate" --count "$count" --linger "$slack" --drop-every "$drop" \
 	--record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
 sim=$!
 cleanup() {
@@ -39,27 +50,29 @@ q -c "ALTER SYSTEM SET zvt.feeds = on" -c "SELECT pg_reload_conf()" \
   -c "CREATE TABLE zvt_saved_ex_gr AS SELECT * FROM zvt.exchanges" \
   -c "DELETE FROM zvt.subscriptions" \
   -c "TRUNCATE zvt.trades, zvt.candles, zvt.quotes, zvt.feed_gaps, zvt._backfill_jobs" \
-  -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:$port', rest_url = 'http://127.0.0.1:$port' WHERE name = 'binance'" \
-  -c "SELECT zvt.sync_instruments('binance')" \
-  -c "SELECT zvt.subscribe('binance', s, 'trades') FROM unnest(ARRAY['BTC-USDT', 'ETH-USDT']) s" \
+  -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:' || ($port + o), rest_url = 'http://127.0.0.1:' || ($port + o)
+        FROM (VALUES ('binance', 0), ('bybit', 1), ('okx', 2), ('coinbase', 3)) AS p (name, o)
+       WHERE exchanges.name = p.name" \
+  -c "SELECT zvt.sync_instruments(e) FROM unnest($exarr) e" \
+  -c "SELECT zvt.subscribe(e, s, 'trades') FROM unnest($exarr) e, unnest(ARRAY['BTC-USDT', 'ETH-USDT']) s" \
   -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'quotes')" >/dev/null || fail "setup"
 # what was published before the subscription, once the feed streams (so
 # the two overlap: the first connection is no gap)
-poll_until "SELECT count(DISTINCT instrument_id) FROM zvt.trades" 2 30 || fail "the feed stored nothing"
-q -c "SELECT zvt.backfill('binance', s, 'trades', to_timestamp($start_ms / 1000.0) - interval '1 minute', now())
-        FROM unnest(ARRAY['BTC-USDT', 'ETH-USDT']) s" >/dev/null || fail "backfill"
+poll_until "SELECT count(DISTINCT instrument_id) FROM zvt.trades" $nsym 30 || fail "the feeds stored nothing"
+q -c "SELECT zvt.backfill(e, s, 'trades', to_timestamp($start_ms / 1000.0) - interval '1 minute', now())
+        FROM unnest($exarr) e, unnest(ARRAY['BTC-USDT', 'ETH-USDT']) s" >/dev/null || fail "backfill"
 
 reset_wait() {
 	sleep 1
 	for _ in $(seq 150); do psql -X -qAt -c "SELECT 1" >/dev/null 2>&1 && break; sleep 0.2; done
 }
-# two kill -9 of the feed worker, each once it has stored more trades
+# two kill -9 of the feed workers, each once they have stored more trades
 for k in 1 2; do
-	want=$(( count * k * 2 / 5 ))
-	poll_until "SELECT count(*) >= $want FROM zvt.trades" t 120 || fail "the feed stored fewer than $want trades"
-	pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")
-	[ -n "$pid" ] || fail "no binance feed pid"
-	kill -9 "$pid"
+	want=$(( nsym * count * k * 2 / 5 ))
+	poll_until "SELECT count(*) >= $want FROM zvt.trades" t $(( slack * 2 )) || fail "the feeds stored fewer than $want trades"
+	pids=$(q -c "SELECT string_agg(pid::text, ' ') FROM zvt.feed_status WHERE exchange = ANY ($exarr) AND pid IS NOT NULL")
+	[ -n "$pids" ] || fail "no feed pid"
+	kill -9 $pids
 	reset_wait
 done
 
@@ -68,29 +81,29 @@ done
 curl -s "http://127.0.0.1:$admin/reset" >/dev/null
 
 # the market ends (--count); every gap is repaired and nothing is missing
-poll_until "SELECT count(*) FROM zvt.trades" $(( 2 * count )) 60 \
+poll_until "SELECT count(*) FROM zvt.trades" $(( nsym * count )) $slack \
 	|| { q -c "SELECT * FROM zvt.backfill_jobs WHERE state <> 'done'"; fail "trades missing after repair"; }
-poll_until "SELECT count(*) FILTER (WHERE repaired_at IS NULL) FROM zvt.feed_gaps" 0 60 \
+poll_until "SELECT count(*) FILTER (WHERE repaired_at IS NULL) FROM zvt.feed_gaps" 0 $slack \
 	|| { q -c "SELECT * FROM zvt.feed_gaps WHERE repaired_at IS NULL"; fail "gaps left unrepaired"; }
-q -c "COPY (SELECT symbol, trade_id, (extract(epoch FROM ts) * 1000)::int8, price, qty, side FROM zvt.trades_v WHERE exchange = 'binance') TO STDOUT" >"$cap/db.tsv"
-q -c "COPY (SELECT channel, reason, repair_error, rows_repaired FROM zvt.feed_gaps) TO STDOUT" >"$cap/gaps.tsv"
-python3 - "$cap" "$count" <<'PY' || fail "stored trades differ from the record"
+q -c "COPY (SELECT exchange, symbol, trade_id, (extract(epoch FROM ts) * 1000)::int8, price, qty, side FROM zvt.trades_v) TO STDOUT" >"$cap/db.tsv"
+q -c "COPY (SELECT channel, reason, repair_error, rows_repaired, exchange FROM zvt.feed_gaps) TO STDOUT" >"$cap/gaps.tsv"
+python3 - "$cap" "$(( nsym * count ))" "$nsym" <<'PY' || fail "stored trades differ from the record"
 import json, sys
 from collections import Counter
-cap, count = sys.argv[1], int(sys.argv[2])
+cap, total, nsym = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rec = {}
 for l in open(f"{cap}/record.jsonl"):
     r = json.loads(l)
     if r["channel"] == "trades":
-        rec[(r["symbol"], r["id"])] = (r["ts"], float(r["price"]), float(r["qty"]), r["side"])
+        rec[(r["exchange"], r["symbol"], r["id"])] = (r["ts"], float(r["price"]), float(r["qty"]), r["side"])
 db = Counter()
 for l in open(f"{cap}/db.tsv"):
-    sym, tid, ts, p, q, side = l.rstrip("\n").split("\t")
-    key = (sym, tid)
+    ex, sym, tid, ts, p, q, side = l.rstrip("\n").split("\t")
+    key = (ex, sym, tid)
     db[key] += 1
     assert key in rec, f"{key} stored but never published"
     assert rec[key] == (int(ts), float(p), float(q), side), (key, rec[key], (ts, p, q, side))
-assert len(rec) == 2 * count, f"{len(rec)} trades in the record"
+assert len(rec) == total, f"{len(rec)} trades in the record"
 twice = [k for k, n in db.items() if n > 1]
 assert not twice, f"{len(twice)} trades stored twice"
 missing = [k for k in rec if k not in db]
@@ -99,11 +112,12 @@ gaps = [l.rstrip("\n").split("\t") for l in open(f"{cap}/gaps.tsv")]
 trade_gaps = [g for g in gaps if g[0] == "trades"]
 restarts = [g for g in trade_gaps if g[1] == "feed worker restarted"]
 repaired = sum(int(g[3]) for g in trade_gaps)
-assert len(restarts) >= 2 * 2, f"{len(restarts)} restart gaps (two kills, two symbols)"
+assert len(restarts) >= 2 * nsym, f"{len(restarts)} restart gaps (two kills, {nsym} symbols)"
 assert all(g[2] == "\\N" for g in trade_gaps), "a trade gap has a repair error"
 assert all(g[2] == "not repairable" for g in gaps if g[0] == "quotes"), "a quotes gap is not closed as not repairable"
 assert repaired > 0, "no gap needed a row"
-print(f"ok: {len(rec)} trades stored exactly once; {len(trade_gaps)} trade gaps ({len(restarts)} from restarts) "
+print(f"ok: {len(rec)} trades stored exactly once; {len(trade_gaps)} trade gaps ({len(restarts)} from restarts, "
+      f"{dict(Counter(g[4] for g in trade_gaps))}) "
       f"repaired with {repaired} rows; {len(gaps) - len(trade_gaps)} quotes gaps closed as not repairable")
 PY
 # the 1m candles built from trades count the repaired ones in their place:

@@ -1,8 +1,10 @@
 /*
  * test/unit/test_history.c
- *	  Unit tests of src/feed/history.c: Binance history page URLs and
- *	  pages parsed into events, and what a malformed page says.
+ *	  Unit tests of src/feed/history.c: history page URLs of the four
+ *	  exchanges, pages parsed into events (trade pages of Bybit, OKX and
+ *	  Coinbase from test/fixtures/exchanges), and what a malformed page says.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +52,7 @@ test_urls(void)
 	r = req(HISTORY_TRADES_BY_ID);
 	r.exchange = "okx";
 	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
-	CHECK(strstr(why, "okx trades is not served") != NULL);
+	CHECK(strstr(why, "does not page trades that way") != NULL);
 	/* candles elsewhere: one page's window of bars */
 	r = req(HISTORY_CANDLES);
 	r.exchange = "bybit";
@@ -181,12 +183,153 @@ test_trades(void)
 	CHECK(page.first_id == -1 && !page.full);
 }
 
-int
-main(void)
+static const char *fixtures = "test/fixtures/exchanges";
+
+/* Line n (from 1) of a fixture file into buf. */
+static const char *
+fixture_line(const char *file, int n, char *buf, size_t len)
 {
+	char		path[512];
+	FILE	   *f;
+
+	snprintf(path, sizeof(path), "%s/%s", fixtures, file);
+	f = fopen(path, "r");
+	buf[0] = '\0';
+	if (!f)
+	{
+		CHECK(f != NULL);
+		return buf;
+	}
+	for (int i = 0; i < n && fgets(buf, (int) len, f); i++)
+		;
+	fclose(f);
+	return buf;
+}
+
+static void
+test_trade_urls(void)
+{
+	char		url[512],
+				why[256];
+	HistoryRequest r = req(HISTORY_TRADES_BEFORE);
+	bool		ordered;
+
+	CHECK(history_trades_kind("binance", &ordered) == HISTORY_FIRST_ID && ordered);
+	CHECK(history_trades_kind("okx", &ordered) == HISTORY_TRADES_BEFORE && ordered);
+	CHECK(history_trades_kind("coinbase", &ordered) == HISTORY_TRADES_BEFORE && ordered);
+	CHECK(history_trades_kind("bybit", &ordered) == HISTORY_RECENT_TRADES && !ordered);
+	/* OKX: older than a time first, then older than the oldest id */
+	r.exchange = "okx";
+	r.raw_symbol = "BTC-USDT";
+	r.before_id = -1;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/api/v5/market/history-trades?instId=BTC-USDT&type=2&after=240000&limit=100");
+	r.before_id = 242720720;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/api/v5/market/history-trades?instId=BTC-USDT&type=1&after=242720720&limit=100");
+	/* Coinbase: the Exchange API, on its own host for the real exchange */
+	r.exchange = "coinbase";
+	r.raw_symbol = "BTC-USD";
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/products/BTC-USD/trades?limit=1000&after=242720720");
+	r.base = "https://api.coinbase.com:443";
+	r.before_id = -1;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "https://api.exchange.coinbase.com/products/BTC-USD/trades?limit=1000");
+	/* Bybit: the latest 60 on spot, 1000 on linear */
+	r = req(HISTORY_RECENT_TRADES);
+	r.exchange = "bybit";
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/v5/market/recent-trade?category=spot&symbol=BTCUSDT&limit=60");
+	r.symbol = "BTC-USDT-PERP";
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/v5/market/recent-trade?category=linear&symbol=BTCUSDT&limit=1000");
+	CHECK(history_trade_page_rows("bybit", "BTC-USDT") == 60 && history_trade_page_rows("okx", NULL) == 100);
+	/* the kinds an exchange does not page by */
+	r.kind = HISTORY_TRADES_BEFORE;
+	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
+	r = req(HISTORY_RECENT_TRADES);
+	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
+}
+
+static void
+test_other_trades(void)
+{
+	char		line[4096],
+				why[256];
+	HistoryRequest r = req(HISTORY_RECENT_TRADES);
+	FeedEvent	ev[4];
+	HistoryPage page;
+	const char *body;
+
+	/* Bybit: newest first, taker side, spot ids numbers, linear UUIDs */
+	r.exchange = "bybit";
+	body = fixture_line("bybit_rest_recent_trade.reconstructed.jsonl", 1, line, sizeof(line));
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && page.rows == 2 && !page.full);
+	CHECK_STR(ev[0].trade_id, "2100000000007764263");
+	CHECK(ev[0].ts == INT64_C(1672052955758000) && ev[0].taker_buy && ev[0].price == 16618.49 && ev[0].qty == 0.00012);
+	CHECK(!ev[1].taker_buy && ev[1].qty == 0.0015);
+	CHECK(page.oldest_ms == INT64_C(1672052955758) && page.oldest_id == INT64_C(2100000000007764263));
+	CHECK(page.last_ms == INT64_C(1672052955760));
+	r.symbol = "BTC-USDT-PERP";
+	body = fixture_line("bybit_rest_recent_trade.reconstructed.jsonl", 2, line, sizeof(line));
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 1 && page.oldest_id == -1);
+	CHECK_STR(ev[0].trade_id, "20f43950-d8dd-5b31-9112-a178eb6023af");
+	body = fixture_line("bybit_rest_recent_trade.reconstructed.jsonl", 3, line, sizeof(line));
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(strstr(why, "symbol invalid") != NULL);
+
+	/* OKX: newest first; swap sizes are contracts */
+	r = req(HISTORY_TRADES_BEFORE);
+	r.exchange = "okx";
+	r.raw_symbol = "BTC-USDT";
+	body = fixture_line("okx_rest_history_trades.reconstructed.jsonl", 1, line, sizeof(line));
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && page.oldest_id == 242720720 && page.last_id == 242720721);
+	CHECK(ev[0].taker_buy && !ev[1].taker_buy && ev[0].qty == 0.0002 && ev[1].price == 29963.2);
+	r.raw_symbol = "BTC-USDT-SWAP";
+	r.symbol = "BTC-USDT-PERP";
+	body = fixture_line("okx_rest_history_trades.reconstructed.jsonl", 2, line, sizeof(line));
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));	/* no contract size */
+	r.contract_size = 0.01;
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 1 && ev[0].qty > 0.0299999 && ev[0].qty < 0.0300001);
+	body = fixture_line("okx_rest_history_trades.reconstructed.jsonl", 3, line, sizeof(line));
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(strstr(why, "doesn't exist") != NULL);
+	/* oldest first after reversal, or the page is not what OKX sends */
+	body = "{\"code\":\"0\",\"msg\":\"\",\"data\":[{\"instId\":\"BTC-USDT\",\"side\":\"buy\",\"sz\":\"1\",\"px\":\"1\","
+		"\"tradeId\":\"1\",\"ts\":\"1\"},{\"instId\":\"BTC-USDT\",\"side\":\"buy\",\"sz\":\"1\",\"px\":\"1\",\"tradeId\":\"2\",\"ts\":\"2\"}]}";
+	r.raw_symbol = "BTC-USDT";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+
+	/* Coinbase's Exchange API: a bare array, the maker's side, RFC 3339 */
+	r = req(HISTORY_TRADES_BEFORE);
+	r.exchange = "coinbase";
+	r.raw_symbol = "BTC-USD";
+	body = fixture_line("coinbase_rest_trades.reconstructed.jsonl", 1, line, sizeof(line));
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && page.oldest_id == 74 && page.last_id == 75);
+	CHECK_STR(ev[0].trade_id, "74");
+	CHECK(ev[0].ts == INT64_C(1415398768200000) && !ev[0].taker_buy && ev[1].taker_buy);
+	CHECK(ev[1].ts == INT64_C(1415398768578544) && page.last_ms == INT64_C(1415398768578));
+	body = fixture_line("coinbase_rest_trades.reconstructed.jsonl", 2, line, sizeof(line));
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(strstr(why, "NotFound") != NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1)
+		fixtures = argv[1];
 	test_urls();
 	test_klines();
 	test_other_candles();
 	test_trades();
+	test_trade_urls();
+	test_other_trades();
 	return unit_summary("test_history");
 }

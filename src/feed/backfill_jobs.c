@@ -1,0 +1,233 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/backfill_jobs.c
+ *	  The backfill worker's writes of a job: a page's rows with the job's
+ *	  new cursor, a wait, a failure, and the holes and gaps they record.
+ *
+ * Step 5 of backfill_worker.c (see its head): each runs in its own
+ * transaction when called outside one.  Rows go through the feeds'
+ * idempotent ingest path (ingest_flush).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "core/zvt_time.h"
+#include "feed/backfill.h"
+#include "feed/backfill_private.h"
+#include "feed/ingest.h"
+#include "zvt.h"
+
+static IngestBatch batch;
+
+/*
+ * Run a statement of the worker's through a plan prepared once and kept
+ * (planning the job's statements again for every page cost several
+ * per cent of a backfill).  sql must be a string constant: its address
+ * is the key.  Returns SPI's code as SPI_execute_with_args does.
+ */
+int
+backfill_spi(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+			 bool read_only, long count)
+{
+	static const char *keys[16];
+	static SPIPlanPtr plans[16];
+	int			i;
+
+	for (i = 0; i < 16 && keys[i] && keys[i] != sql; i++)
+		;
+	if (i == 16)
+		return SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, count);
+	if (!keys[i])
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare a statement of the backfill worker: %s",
+				 SPI_result_code_string(SPI_result));
+		plans[i] = plan;
+		keys[i] = sql;
+	}
+	return SPI_execute_plan(plans[i], values, nulls, read_only, count);
+}
+
+TimestampTz
+backfill_ms_ts(int64 ms)
+{
+	return ZVT_UNIX_TO_TS(ms * 1000);
+}
+
+/* ---- step 5: the page's rows and the job's progress -------------------- */
+
+void
+backfill_job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error)
+{
+	Oid			types[5] = {INT8OID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID};
+	Datum		v[5] = {Int64GetDatum(job->id), TimestampTzGetDatum(until), BoolGetDatum(rate_limit),
+	CStringGetTextDatum(error), BoolGetDatum(!rate_limit && job->mapped)};
+	bool		own = !IsTransactionState();
+
+	if (own)
+	{
+		/* now() is the start of this transaction, not of the worker's first */
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+	}
+	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET state = 'waiting', wait_until = $2, "
+							  "  rate_waits = rate_waits + $3::int, last_error = $4, "
+							  "  errors = errors + $5::int, started_at = coalesce(started_at, now()) "
+							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
+							  5, types, v, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update a backfill job");
+	if (own)
+	{
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(backfill_pass_context);
+	}
+}
+
+/* The job failed for good; a repair's gap records why. */
+void
+backfill_job_fail(const Job *job, const char *error, bool count_error)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		v[2] = {Int64GetDatum(job->id), CStringGetTextDatum(error)};
+	bool		own = !IsTransactionState();
+
+	if (own)
+	{
+		/* now() is the start of this transaction, not of the worker's first */
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+	}
+	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET state = 'failed', last_error = $2, "
+							  "  finished_at = now(), wait_until = NULL, hole = coalesce(hole, "
+							  "  CASE WHEN $2 LIKE 'REST history of % is not served%' "
+							  "       THEN '[' || coalesce(cursor_ts, start_ts) || ', ' || finish_ts || ')' END) "
+							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
+							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repair_error = $2 "
+							  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
+							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE ||
+	/* a range REST cannot serve is a hole: an unrepairable gap says so */
+		SPI_execute_with_args("INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason, repair_error) "
+							  "SELECT j.exchange, j.symbol, j.channel, coalesce(j.cursor_ts, j.start_ts), j.finish_ts, "
+							  "       'backfill job ' || j.id || ': not served by REST', $2 "
+							  "  FROM zvt._backfill_jobs j "
+							  " WHERE j.id = $1 AND j.gap_id IS NULL AND j.hole IS NOT NULL",
+							  2, types, v, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not update a backfill job");
+	if (own)
+	{
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(backfill_pass_context);
+	}
+	ereport(LOG,
+			(errmsg("zvt backfill job %lld failed", (long long) job->id),
+			 errdetail_internal("%s", error)));
+}
+
+/*
+ * Write the first nkeep events of the page and move the job's cursor, in
+ * one transaction: a restart resumes after the last page written.  A
+ * hole_to_ms >= 0 says the exchange could not serve the range before it
+ * (Bybit's recent trades): the job's hole, and a gap's repair_error or,
+ * for a backfill, a zvt.feed_gaps row that says so.  Only
+ * an active job is moved on (a cancel between fetch and write keeps the
+ * rows, which are history either way, and stops the job).
+ */
+void
+backfill_job_write(const Job *job, const FeedEvent *events, const HistoryPage *page, int nkeep, bool done,
+		  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms)
+{
+	IngestResult res;
+	TimestampTz now = GetCurrentTimestamp();
+	Oid			types[6] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, BOOLOID};
+	Datum		v[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+	batch.n = 0;
+	for (int i = 0; i < nkeep; i++)
+		if (!ingest_add(&batch, &events[i], job->instrument_id, now))
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ingest_flush(&batch, &res);
+	v[0] = Int64GetDatum(job->id);
+	v[1] = TimestampTzGetDatum(backfill_ms_ts(cursor_ms));
+	v[2] = Int64GetDatum(next_id);
+	nulls[2] = has_next_id ? ' ' : 'n';
+	v[3] = Int64GetDatum(nkeep);
+	v[4] = Int64GetDatum(res.trades + res.candles);
+	v[5] = BoolGetDatum(done);
+	if (backfill_spi("UPDATE zvt._backfill_jobs SET cursor_ts = $2, next_id = $3, "
+							  "  rows_fetched = rows_fetched + $4, rows_written = rows_written + $5, "
+							  "  pages = pages + 1, errors = 0, last_error = NULL, wait_until = NULL, "
+							  "  state = CASE WHEN $6 THEN 'done' ELSE 'running' END, "
+							  "  started_at = coalesce(started_at, now()), "
+							  "  finished_at = CASE WHEN $6 THEN now() END "
+							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
+							  6, types, v, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update a backfill job");
+	if (done && SPI_processed == 1)
+	{
+		if (SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = now(), rows_repaired = j.rows_written "
+								  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
+								  1, types, v, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not mark a feed gap repaired");
+		if (SPI_processed > 0)
+			backfill_shared->gaps_repaired++;
+		backfill_shared->jobs_done++;
+		if (hole_to_ms >= 0)
+		{
+			Oid			t3[3] = {INT8OID, TIMESTAMPTZOID, TEXTOID};
+			Datum		v3[3];
+
+			v3[0] = Int64GetDatum(job->id);
+			v3[1] = TimestampTzGetDatum(backfill_ms_ts(hole_to_ms));
+			v3[2] = CStringGetTextDatum(psprintf("%s's REST serves only its latest %d trades of %s; "
+												 "older ones are not served",
+												 job->exchange,
+												 history_trade_page_rows(job->exchange, job->symbol),
+												 job->symbol));
+			if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET hole = '[' || start_ts || ', ' || $2 || ']', "
+									  "  last_error = $3 WHERE id = $1",
+									  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE ||
+				SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = NULL, "
+									  "  repair_error = $3 || ': ' || j.hole "
+									  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
+									  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE ||
+				SPI_execute_with_args("INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason, repair_error) "
+									  "SELECT j.exchange, j.symbol, j.channel, j.start_ts, $2, "
+									  "       'backfill job ' || j.id || ': not served by REST', $3 || ': ' || j.hole "
+									  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND j.gap_id IS NULL",
+									  3, t3, v3, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "could not record a hole of a backfill job");
+		}
+	}
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(backfill_pass_context);
+	backfill_shared->pages++;
+	batch.n = 0;
+}

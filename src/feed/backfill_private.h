@@ -1,0 +1,55 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/backfill_private.h
+ *	  What the backfill worker's files (backfill_worker.c, backfill_jobs.c)
+ *	  share; not for the rest of zvt.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZVT_BACKFILL_PRIVATE_H
+#define ZVT_BACKFILL_PRIVATE_H
+
+#include "feed/feed_event.h"
+#include "feed/history.h"
+#include "utils/palloc.h"
+#include "utils/timestamp.h"
+
+/* One job as step 2 read it. */
+typedef struct Job
+{
+	int64		id;
+	char		exchange[32];
+	char		symbol[FEED_SYMBOL_LEN];
+	char		channel[32];
+	char		raw_symbol[FEED_SYMBOL_LEN];
+	char	   *rest_url;
+	int32		instrument_id;
+	int32		interval_s;		/* candles; 0 for trades */
+	int64		start_ms;
+	int64		finish_ms;
+	int64		cursor_ms;
+	bool		has_next_id;
+	int64		next_id;
+	bool		has_end_id;
+	int64		end_id;
+	bool		is_repair;
+	bool		mapped;			/* a repair's ids or times are set */
+	TimestampTz gap_from;
+	TimestampTz gap_to;
+	int32		errors;
+	double		contract_size;	/* OKX swaps; 0 when none */
+} Job;
+
+/* reset at each pass; the writes return to it after their commit */
+extern MemoryContext backfill_pass_context;
+
+/* in backfill_jobs.c */
+extern int	backfill_spi(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+						 bool read_only, long count);
+extern TimestampTz backfill_ms_ts(int64 ms);
+extern void backfill_job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error);
+extern void backfill_job_fail(const Job *job, const char *error, bool count_error);
+extern void backfill_job_write(const Job *job, const FeedEvent *events, const HistoryPage *page, int nkeep,
+					  bool done, int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms);
+
+#endif							/* ZVT_BACKFILL_PRIVATE_H */

@@ -1,0 +1,288 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/history_fetch.c
+ *	  A thread that fetches and parses the backfill's next page.
+ *
+ * See history_fetch.h.  One thread per backfill worker, started at the
+ * first request; it holds one libcurl easy handle, so its connection to
+ * the exchange is kept alive from page to page.  The worker writes page N
+ * while the thread fetches and parses page N + 1: the REST round trip,
+ * the exchange's work and jansson's parse (about a third of the worker's
+ * time per page) overlap the ingest.  Every signal is blocked on the
+ * thread (PostgreSQL's handlers must run on the main thread); the
+ * transfer stops early when *abort_flag (InterruptPending) is set or
+ * after timeout_ms.  Plain-text URLs get a socket only to a loopback
+ * address (url_check.c), as in rest_client.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "feed/history_fetch.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "feed/url_check.h"
+
+#define FETCH_MAX_BODY	(64 * 1024 * 1024)
+#define FETCH_EVENTS	1000
+
+typedef struct Fetcher
+{
+	pthread_t	thread;
+	bool		started;
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* a request is set */
+	pthread_cond_t done;		/* the request is answered */
+	bool		pending;		/* set by start, cleared by the thread when done */
+	bool		ready;			/* a result waits for take */
+	bool		discard;		/* drop the result on the way: a take asked for another URL */
+	/* the request */
+	char		url[2048];
+	HistoryRequest req;
+	char		exchange[32];
+	char		base[512];
+	char		raw_symbol[64];
+	char		symbol[64];
+	bool		plain;
+	long		timeout_ms;
+	char		ca_file[1024];
+	volatile int *abort_flag;
+	/* the result */
+	HistoryFetch result;
+	size_t		cap;
+	FeedEvent	events[FETCH_EVENTS];
+	CURL	   *curl;
+} Fetcher;
+
+static Fetcher f = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
+.done = PTHREAD_COND_INITIALIZER};
+
+static size_t
+on_data(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	size_t		n = size * nmemb;
+	HistoryFetch *r = &f.result;
+
+	(void) arg;
+	if (r->len + n + 1 > FETCH_MAX_BODY)
+		return 0;
+	if (r->len + n + 1 > f.cap)
+	{
+		size_t		cap = (r->len + n + 1) * 2;
+		char	   *p = realloc(r->body, cap);
+
+		if (!p)
+			return 0;
+		r->body = p;
+		f.cap = cap;
+	}
+	memcpy(r->body + r->len, ptr, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return n;
+}
+
+static size_t
+on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	size_t		n = size * nmemb;
+	char		line[128];
+
+	(void) arg;
+	if (n >= sizeof(line))
+		return n;
+	memcpy(line, ptr, n);
+	line[n] = '\0';
+	if (strncasecmp(line, "Retry-After:", 12) == 0)
+		f.result.retry_after = atoi(line + 12);
+	else if (strncasecmp(line, "X-MBX-USED-WEIGHT-1M:", 21) == 0)
+		f.result.used_weight = atoi(line + 21);
+	return n;
+}
+
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void) arg;
+	(void) dltotal;
+	(void) dlnow;
+	(void) ultotal;
+	(void) ulnow;
+	return f.abort_flag && *f.abort_flag ? 1 : 0;
+}
+
+static curl_socket_t
+on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void) arg;
+	(void) purpose;
+	if (!feed_addr_is_loopback(&a->addr))
+		return CURL_SOCKET_BAD;
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Fetch and parse the request f holds (called without the lock). */
+static void
+fetch_one(void)
+{
+	HistoryFetch *r = &f.result;
+	char		errbuf[CURL_ERROR_SIZE] = "";
+	CURLcode	rc;
+
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+	f.cap = 0;
+	r->retry_after = r->used_weight = -1;
+	r->events = f.events;
+	if (!f.curl && (f.curl = curl_easy_init()) == NULL)
+	{
+		snprintf(r->error, sizeof(r->error), "could not create a libcurl handle");
+		return;
+	}
+	curl_easy_reset(f.curl);
+	curl_easy_setopt(f.curl, CURLOPT_URL, f.url);
+	curl_easy_setopt(f.curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(f.curl, CURLOPT_TIMEOUT_MS, f.timeout_ms);
+	curl_easy_setopt(f.curl, CURLOPT_CONNECTTIMEOUT_MS, f.timeout_ms);
+	curl_easy_setopt(f.curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(f.curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(f.curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(f.curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(f.curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(f.curl, CURLOPT_USERAGENT, "zvt/0.1");
+	curl_easy_setopt(f.curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(f.curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (f.plain)
+		curl_easy_setopt(f.curl, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+	if (f.ca_file[0])
+		curl_easy_setopt(f.curl, CURLOPT_CAINFO, f.ca_file);
+	rc = curl_easy_perform(f.curl);
+	curl_easy_getinfo(f.curl, CURLINFO_RESPONSE_CODE, &r->status);
+	if (rc != CURLE_OK)
+	{
+		snprintf(r->error, sizeof(r->error), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		return;
+	}
+	r->got = true;
+	if (!r->body && (r->body = calloc(1, 1)) == NULL)
+	{
+		r->got = false;
+		snprintf(r->error, sizeof(r->error), "out of memory");
+		return;
+	}
+	if (r->status == 200)
+		r->parsed = history_parse(&f.req, r->body, r->len, f.events, FETCH_EVENTS, &r->page,
+								  r->reason, sizeof(r->reason));
+}
+
+static void *
+fetch_main(void *arg)
+{
+	(void) arg;
+	pthread_mutex_lock(&f.lock);
+	for (;;)
+	{
+		while (!f.pending)
+			pthread_cond_wait(&f.work, &f.lock);
+		pthread_mutex_unlock(&f.lock);
+		fetch_one();
+		pthread_mutex_lock(&f.lock);
+		f.pending = false;
+		f.ready = !f.discard;
+		f.discard = false;
+		pthread_cond_broadcast(&f.done);
+	}
+	return NULL;
+}
+
+bool
+history_fetch_start(const char *url, const HistoryRequest *r, bool plain,
+					long timeout_ms, const char *ca_file, volatile int *abort_flag)
+{
+	bool		ok = false;
+
+	if (strlen(url) >= sizeof(f.url) || strlen(r->exchange) >= sizeof(f.exchange) ||
+		strlen(r->base) >= sizeof(f.base) || strlen(r->raw_symbol) >= sizeof(f.raw_symbol) ||
+		strlen(r->symbol) >= sizeof(f.symbol) || (ca_file && strlen(ca_file) >= sizeof(f.ca_file)))
+		return false;
+	if (!f.started)
+	{
+		sigset_t	all,
+					old;
+
+		/* the process's signal handlers must never run on this thread */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		f.started = pthread_create(&f.thread, NULL, fetch_main, NULL) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!f.started)
+			return false;
+	}
+	pthread_mutex_lock(&f.lock);
+	/* one nobody will take ends soon (the timeout bounds it): wait for it */
+	while (f.pending && f.discard)
+		pthread_cond_wait(&f.done, &f.lock);
+	if (!f.pending)
+	{
+		snprintf(f.url, sizeof(f.url), "%s", url);
+		f.req = *r;
+		snprintf(f.exchange, sizeof(f.exchange), "%s", r->exchange);
+		snprintf(f.base, sizeof(f.base), "%s", r->base);
+		snprintf(f.raw_symbol, sizeof(f.raw_symbol), "%s", r->raw_symbol);
+		snprintf(f.symbol, sizeof(f.symbol), "%s", r->symbol);
+		f.req.exchange = f.exchange;
+		f.req.base = f.base;
+		f.req.raw_symbol = f.raw_symbol;
+		f.req.symbol = f.symbol;
+		f.plain = plain;
+		f.timeout_ms = timeout_ms;
+		snprintf(f.ca_file, sizeof(f.ca_file), "%s", ca_file ? ca_file : "");
+		f.abort_flag = abort_flag;
+		f.ready = false;
+		f.discard = false;
+		f.pending = true;
+		pthread_cond_signal(&f.work);
+		ok = true;
+	}
+	pthread_mutex_unlock(&f.lock);
+	return ok;
+}
+
+bool
+history_fetch_take(const char *url, HistoryFetch *out)
+{
+	bool		ok = false;
+
+	if (!f.started)
+		return false;
+	pthread_mutex_lock(&f.lock);
+	if (((f.pending && !f.discard) || f.ready) && strcmp(f.url, url) == 0)
+	{
+		while (f.pending)
+			pthread_cond_wait(&f.done, &f.lock);
+		*out = f.result;
+		f.result.body = NULL;	/* the caller's now */
+		f.ready = false;
+		ok = true;
+	}
+	else
+	{
+		/*
+		 * The worker went elsewhere: what was fetched ahead is stale by the
+		 * time it might be asked for again (a page at the newest trades
+		 * grows), so it is never used.
+		 */
+		f.ready = false;
+		if (f.pending)
+			f.discard = true;
+	}
+	pthread_mutex_unlock(&f.lock);
+	return ok;
+}
