@@ -257,6 +257,38 @@ router_read_base(Router *r)
 	snprintf(r->host, sizeof(r->host), "%s", p ? p + 3 : r->base);
 }
 
+/*
+ * The key last opened in this pass, so that a burst of one account's
+ * orders opens it once; wiped when the pass ends (router_keys_forget).
+ */
+static int32 pass_key_account = 0;
+static bool pass_key_ok = false;
+static VaultCreds pass_key;
+static char pass_key_reason[256];
+
+static void
+router_keys_forget(void)
+{
+	vault_creds_wipe(&pass_key);
+	pass_key_account = 0;
+	pass_key_ok = false;
+}
+
+/* account's key for this pass: router_open_key, once per account and pass */
+static const VaultCreds *
+router_key(int32 account, char *reason, size_t len)
+{
+	if (pass_key_account != account)
+	{
+		router_keys_forget();
+		pass_key_ok = router_open_key(account, &pass_key, pass_key_reason, sizeof(pass_key_reason));
+		pass_key_account = account;
+	}
+	if (!pass_key_ok)
+		snprintf(reason, len, "%s", pass_key_reason);
+	return pass_key_ok ? &pass_key : NULL;
+}
+
 /* a free request slot */
 static RouterReq *
 router_slot(Router *r)
@@ -277,7 +309,7 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 {
 	LiveOrder	o;
 	LiveCreds	cr;
-	VaultCreds	creds;
+	const VaultCreds *creds;
 	LiveRequest req;
 	const char *err = NULL;
 	char		url[4096];
@@ -306,18 +338,18 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 	o.reduce_only = reduce[0] == 't';
 	o.client_id = q->client_id;
 
-	if (!router_open_key(DatumGetInt32(SPI_getbinval(t, d, 3, &isnull)), &creds, reason, len))
+	creds = router_key(DatumGetInt32(SPI_getbinval(t, d, 3, &isnull)), reason, len);
+	if (creds == NULL)
 		return false;
-	cr.api_key = creds.api_key;
-	cr.secret = creds.secret;
-	cr.passphrase = creds.has_passphrase ? creds.passphrase : NULL;
+	cr.api_key = creds->api_key;
+	cr.secret = creds->secret;
+	cr.passphrase = creds->has_passphrase ? creds->passphrase : NULL;
 	if (!pg_strong_random(rnd, sizeof(rnd)))
 		elog(ERROR, "zvt router: no random bytes");
 	for (int i = 0; i < 16; i++)
 		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
 	rc = live_build(r->ex, q->op, &cr, &o, xid, zvt_router_clock_sync ? skew_exchange_now(&r->skew, now_ms()) : now_ms(), r->host,
 					nonce, &req, &err);
-	vault_creds_wipe(&creds);
 	if (rc < 0)
 	{
 		snprintf(reason, len, "the request could not be built: %s", err ? err : "?");
@@ -419,6 +451,7 @@ router_work(Router *r, int lim)
 				nlocal++;
 			}
 		}
+		router_keys_forget();
 		SPI_finish();
 	}
 	PopActiveSnapshot();
@@ -455,41 +488,61 @@ router_work(Router *r, int lim)
  * ----------------------------------------------------------------
  */
 
-/*
- * Book one reply with zvt._router_apply in a transaction of its own.  An
- * error is logged and rolled back: the order stays as it was and is
- * queried again.
- */
+/* a reply waiting to be booked */
+typedef struct RouterReply
+{
+	int64		order_id;
+	LiveOp		op;
+	LiveReply	rep;
+} RouterReply;
+
+/* book one reply: zvt._router_apply, under SPI in the caller's transaction */
 static void
-router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *rep)
+router_apply_one(const RouterReply *x)
 {
 	Oid			types[10] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 	TEXTOID, INT4OID, INT4OID};
 	Datum		args[10];
 	char		nulls[10];
+	const LiveReply *rep = &x->rep;
 
 	memset(nulls, ' ', sizeof(nulls));
+	args[0] = Int64GetDatum(x->order_id);
+	args[1] = CStringGetTextDatum(op_names[x->op]);
+	args[2] = CStringGetTextDatum(kind_names[rep->kind]);
+	args[3] = CStringGetTextDatum(rep->status);
+	args[4] = CStringGetTextDatum(rep->exchange_id);
+	args[5] = CStringGetTextDatum(rep->filled_qty);
+	nulls[5] = rep->filled_qty[0] ? ' ' : 'n';
+	args[6] = CStringGetTextDatum(rep->filled_quote);
+	nulls[6] = rep->filled_quote[0] ? ' ' : 'n';
+	args[7] = CStringGetTextDatum(rep->reason);
+	args[8] = Int32GetDatum(zvt_router_poll_interval);
+	args[9] = Int32GetDatum(Min(zvt_router_poll_interval, 1000));
+	if (SPI_execute_with_args("SELECT zvt._router_apply($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10)",
+							  10, types, args, nulls, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zvt router: zvt._router_apply failed");
+}
+
+/*
+ * Book replies, all in one transaction (one commit for a burst of
+ * acknowledgements); false, with everything rolled back and the error
+ * logged, when one of them fails.
+ */
+static bool
+router_apply_all(const RouterReply *x, int n)
+{
+	volatile bool ok = true;
+
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "zvt router: replies");
 		SPI_connect();
-		args[0] = Int64GetDatum(order_id);
-		args[1] = CStringGetTextDatum(op_names[op]);
-		args[2] = CStringGetTextDatum(kind_names[rep->kind]);
-		args[3] = CStringGetTextDatum(rep->status);
-		args[4] = CStringGetTextDatum(rep->exchange_id);
-		args[5] = CStringGetTextDatum(rep->filled_qty);
-		nulls[5] = rep->filled_qty[0] ? ' ' : 'n';
-		args[6] = CStringGetTextDatum(rep->filled_quote);
-		nulls[6] = rep->filled_quote[0] ? ' ' : 'n';
-		args[7] = CStringGetTextDatum(rep->reason);
-		args[8] = Int32GetDatum(zvt_router_poll_interval);
-		args[9] = Int32GetDatum(Min(zvt_router_poll_interval, 1000));
-		if (SPI_execute_with_args("SELECT zvt._router_apply($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10)",
-								  10, types, args, nulls, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "zvt router: zvt._router_apply failed");
+		for (int i = 0; i < n; i++)
+			router_apply_one(&x[i]);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -501,22 +554,53 @@ router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *rep)
 		AbortOutOfAnyTransaction();
 		FlushErrorState();
 		RESUME_INTERRUPTS();
+		ok = false;
 	}
 	PG_END_TRY();
-	router_count(r->ex, 0, 1);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
 }
 
-/* Read every finished request's reply and book it. */
+/*
+ * Book replies: together, or, when that fails, one by one, so that one
+ * bad reply costs its own order only (it stays as it was and is queried
+ * again).
+ */
+static void
+router_book(Router *r, const RouterReply *x, int n)
+{
+	if (n == 0)
+		return;
+	if (!router_apply_all(x, n) && n > 1)
+		for (int i = 0; i < n; i++)
+			(void) router_apply_all(&x[i], 1);
+	router_count(r->ex, 0, n);
+}
+
+/* book one reply */
+static void
+router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *rep)
+{
+	RouterReply x;
+
+	x.order_id = order_id;
+	x.op = op;
+	x.rep = *rep;
+	router_book(r, &x, 1);
+}
+
+/* Read every finished request's reply and book them. */
 static void
 router_harvest(Router *r)
 {
+	static RouterReply done[ROUTER_MAX_INFLIGHT];
 	CURLMsg    *m;
 	int			left;
+	int			n = 0;
 
 	while ((m = curl_multi_info_read(r->multi, &left)) != NULL)
 	{
 		RouterReq  *q;
-		LiveReply	rep;
 		long		status = 0;
 		curl_off_t	retry_after = 0;
 
@@ -526,11 +610,14 @@ router_harvest(Router *r)
 		if (m->data.result == CURLE_OK)
 			curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_getinfo(q->h, CURLINFO_RETRY_AFTER, &retry_after);
+		done[n].order_id = q->order_id;
+		done[n].op = q->op;
 		live_parse_reply(r->ex, q->op, status, q->body.len ? q->body.data : NULL, q->body.len,
-						 q->client_id, &rep);
-		if (rep.kind == LR_RATE)
+						 q->client_id, &done[n].rep);
+		if (done[n].rep.kind == LR_RATE)
 			r->paused_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 														  retry_after > 0 ? retry_after * 1000 : 1000);
+		n++;
 		curl_multi_remove_handle(r->multi, q->h);
 		curl_easy_cleanup(q->h);
 		curl_slist_free_all(q->headers);
@@ -538,8 +625,10 @@ router_harvest(Router *r)
 		q->headers = NULL;
 		q->used = false;
 		r->inflight--;
-		router_apply(r, q->order_id, q->op, &rep);
+		if (n == ROUTER_MAX_INFLIGHT)
+			break;
 	}
+	router_book(r, done, n);
 }
 
 /* ----------------------------------------------------------------
