@@ -472,6 +472,15 @@ BEGIN
     PERFORM zvt._lock_account(a.account_id);
     UPDATE zvt.accounts x SET state = _set_trading_state.state
      WHERE x.account_id = a.account_id RETURNING * INTO a;
+    -- the kill switch: halting a live account cancels its open orders on
+    -- the exchange (its router sends the cancels; sql/58_router.sql)
+    IF state = 'halted' AND a.kind = 'live' THEN
+        PERFORM zvt._live_cancel(o)
+           FROM zvt.orders o
+          WHERE o.account_id = a.account_id
+            AND o.status IN ('pending_new', 'sending', 'unknown', 'new')
+          ORDER BY o.order_id;
+    END IF;
     RETURN a;
 END;
 $$;
@@ -484,7 +493,7 @@ CREATE FUNCTION zvt.set_trading_state(account pg_catalog.text, state pg_catalog.
     LANGUAGE C VOLATILE CALLED ON NULL INPUT
     AS 'MODULE_PATHNAME', 'zvt_ledger_call';
 COMMENT ON FUNCTION zvt.set_trading_state(pg_catalog.text, pg_catalog.text) IS
-    'Set an account''s trading state: active, reducing (only orders that reduce a position) or halted (every order rejected).';
+    'Set an account''s trading state: active, reducing (only orders that reduce a position) or halted (every order rejected; a live account''s open orders are canceled on its exchange).';
 
 -- An account whose owner role was dropped (DROP ROLE leaves its oid in
 -- zvt.accounts.owner: PostgreSQL records no dependency on a role for a

@@ -323,12 +323,18 @@ BEGIN
     END IF;
     PERFORM zvt._lock_account(a.account_id);
     FOR o IN SELECT * FROM zvt.orders x
-              WHERE x.account_id = a.account_id AND x.status IN ('accepted', 'partially_filled')
+              WHERE x.account_id = a.account_id
+                AND x.status IN ('accepted', 'partially_filled', 'pending_new', 'sending', 'unknown', 'new')
                 AND (iid IS NULL OR x.instrument_id = iid)
                 AND (__cancel_all.exchange IS NULL OR x.exchange = __cancel_all.exchange)
               ORDER BY x.order_id FOR UPDATE
     LOOP
-        done := done || zvt._close_order(o, 'canceled', NULL, true);
+        -- a live order: canceled if not yet sent, else its router sends the cancel
+        IF o.status IN ('accepted', 'partially_filled') THEN
+            done := done || zvt._close_order(o, 'canceled', NULL, true);
+        ELSE
+            done := done || zvt._live_cancel(o);
+        END IF;
     END LOOP;
     RETURN done;
 END;

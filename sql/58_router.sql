@@ -157,6 +157,26 @@ COMMENT ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_cata
     'Internal: the order router''s next requests: pending orders marked sending (to place), then queries and cancels due.';
 REVOKE ALL ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) FROM PUBLIC;
 
+-- A router's start: every order of its exchange it has yet to finish is
+-- due at once (those a crash left sending or unknown are queried, open
+-- ones polled, cancels sent): what the ledger holds is checked against
+-- the exchange before anything else.
+CREATE FUNCTION zvt._router_start(exchange pg_catalog.text) RETURNS pg_catalog.int4
+    LANGUAGE sql
+AS $$
+    WITH due AS (
+        UPDATE zvt._live_orders l SET next_at = NULL, tries = 0
+          FROM zvt.orders x
+         WHERE x.order_id = l.order_id AND x.exchange = _router_start.exchange
+           AND x.status IN ('sending', 'unknown', 'new', 'pending_cancel')
+        RETURNING 1
+    )
+    SELECT pg_catalog.count(*)::pg_catalog.int4 FROM due
+$$;
+COMMENT ON FUNCTION zvt._router_start(pg_catalog.text) IS
+    'Internal: at a router''s start, make every unfinished live order of its exchange due for a query or cancel now.';
+REVOKE ALL ON FUNCTION zvt._router_start(pg_catalog.text) FROM PUBLIC;
+
 -- Whether the exchange has live orders its router has yet to finish.
 CREATE FUNCTION zvt._router_busy(exchange pg_catalog.text) RETURNS pg_catalog.bool
     LANGUAGE sql STABLE

@@ -2775,7 +2775,7 @@ BEGIN
 END;
 $$;
 
--- cancel_order on a live order: its router sends the cancel
+-- cancel_order and cancel_all on a live order: its router sends the cancel
 CREATE OR REPLACE FUNCTION zvt._cancel_order(caller pg_catalog.oid, order_id pg_catalog.int8)
     RETURNS zvt.orders
     LANGUAGE plpgsql
@@ -2804,6 +2804,75 @@ BEGIN
     RETURN zvt._close_order(o, 'canceled', NULL, true);
 END;
 $$;
+
+CREATE OR REPLACE FUNCTION zvt.__cancel_all(caller pg_catalog.oid, account pg_catalog.text, exchange pg_catalog.text,
+                                 symbol pg_catalog.text)
+    RETURNS zvt.orders[]
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    a zvt.accounts := zvt._account(caller, account);
+    iid int4;
+    o zvt.orders;
+    done zvt.orders[] := '{}';
+BEGIN
+    IF symbol IS NOT NULL AND exchange IS NULL THEN
+        RAISE EXCEPTION 'symbol needs an exchange' USING ERRCODE = '22023';
+    END IF;
+    IF symbol IS NOT NULL THEN
+        iid := zvt._instrument_id(exchange, symbol);
+    ELSIF exchange IS NOT NULL THEN
+        PERFORM zvt._check_exchange(exchange);
+    END IF;
+    PERFORM zvt._lock_account(a.account_id);
+    FOR o IN SELECT * FROM zvt.orders x
+              WHERE x.account_id = a.account_id
+                AND x.status IN ('accepted', 'partially_filled', 'pending_new', 'sending', 'unknown', 'new')
+                AND (iid IS NULL OR x.instrument_id = iid)
+                AND (__cancel_all.exchange IS NULL OR x.exchange = __cancel_all.exchange)
+              ORDER BY x.order_id FOR UPDATE
+    LOOP
+        -- a live order: canceled if not yet sent, else its router sends the cancel
+        IF o.status IN ('accepted', 'partially_filled') THEN
+            done := done || zvt._close_order(o, 'canceled', NULL, true);
+        ELSE
+            done := done || zvt._live_cancel(o);
+        END IF;
+    END LOOP;
+    RETURN done;
+END;
+$$;
+
+-- the kill switch: halting a live account cancels its open orders on the exchange
+CREATE OR REPLACE FUNCTION zvt._set_trading_state(caller pg_catalog.oid, account pg_catalog.text, state pg_catalog.text)
+    RETURNS zvt.accounts
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    a zvt.accounts := zvt._account(caller, account, true);
+BEGIN
+    IF state IS NULL OR state NOT IN ('active', 'reducing', 'halted') THEN
+        RAISE EXCEPTION 'unknown trading state "%"', coalesce(state, 'NULL')
+            USING ERRCODE = '22023',
+                  HINT = 'States are active, reducing (only orders that reduce a position) and halted (no orders).';
+    END IF;
+    PERFORM zvt._lock_account(a.account_id);
+    UPDATE zvt.accounts x SET state = _set_trading_state.state
+     WHERE x.account_id = a.account_id RETURNING * INTO a;
+    -- the kill switch: halting a live account cancels its open orders on
+    -- the exchange (its router sends the cancels; sql/58_router.sql)
+    IF state = 'halted' AND a.kind = 'live' THEN
+        PERFORM zvt._live_cancel(o)
+           FROM zvt.orders o
+          WHERE o.account_id = a.account_id
+            AND o.status IN ('pending_new', 'sending', 'unknown', 'new')
+          ORDER BY o.order_id;
+    END IF;
+    RETURN a;
+END;
+$$;
+COMMENT ON FUNCTION zvt.set_trading_state(pg_catalog.text, pg_catalog.text) IS
+    'Set an account''s trading state: active, reducing (only orders that reduce a position) or halted (every order rejected; a live account''s open orders are canceled on its exchange).';
 COMMENT ON FUNCTION zvt.cancel_order(pg_catalog.int8) IS
     'Cancel an open order (accepted or partially filled; a live order not yet sent, or open on its exchange: pending_cancel, the router sends the cancel) of an account the caller may use; returns it.';
 COMMENT ON FUNCTION zvt.place_order(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
@@ -2943,6 +3012,26 @@ $$;
 COMMENT ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) IS
     'Internal: the order router''s next requests: pending orders marked sending (to place), then queries and cancels due.';
 REVOKE ALL ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) FROM PUBLIC;
+
+-- A router's start: every order of its exchange it has yet to finish is
+-- due at once (those a crash left sending or unknown are queried, open
+-- ones polled, cancels sent): what the ledger holds is checked against
+-- the exchange before anything else.
+CREATE FUNCTION zvt._router_start(exchange pg_catalog.text) RETURNS pg_catalog.int4
+    LANGUAGE sql
+AS $$
+    WITH due AS (
+        UPDATE zvt._live_orders l SET next_at = NULL, tries = 0
+          FROM zvt.orders x
+         WHERE x.order_id = l.order_id AND x.exchange = _router_start.exchange
+           AND x.status IN ('sending', 'unknown', 'new', 'pending_cancel')
+        RETURNING 1
+    )
+    SELECT pg_catalog.count(*)::pg_catalog.int4 FROM due
+$$;
+COMMENT ON FUNCTION zvt._router_start(pg_catalog.text) IS
+    'Internal: at a router''s start, make every unfinished live order of its exchange due for a query or cancel now.';
+REVOKE ALL ON FUNCTION zvt._router_start(pg_catalog.text) FROM PUBLIC;
 
 -- Whether the exchange has live orders its router has yet to finish.
 CREATE FUNCTION zvt._router_busy(exchange pg_catalog.text) RETURNS pg_catalog.bool

@@ -322,6 +322,7 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 	char	   *xid = col(t, d, 12);
 	bool		isnull;
 	int			rc;
+	int64		xnow;
 
 	q->order_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
 	q->op = strcmp(op, "place") == 0 ? LO_PLACE : strcmp(op, "cancel") == 0 ? LO_CANCEL : LO_QUERY;
@@ -348,8 +349,16 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 		elog(ERROR, "zvt router: no random bytes");
 	for (int i = 0; i < 16; i++)
 		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
-	rc = live_build(r->ex, q->op, &cr, &o, xid, zvt_router_clock_sync ? skew_exchange_now(&r->skew, now_ms()) : now_ms(), r->host,
-					nonce, &req, &err);
+	xnow = zvt_router_clock_sync ? skew_exchange_now(&r->skew, now_ms()) : now_ms();
+
+	/*
+	 * A Coinbase JWT is refused before its nbf: date it 5 s back, so that
+	 * the offset's error (half a round trip) cannot put it in the
+	 * exchange's future; it stays valid 115 s.
+	 */
+	if (r->ex == LX_COINBASE)
+		xnow -= 5000;
+	rc = live_build(r->ex, q->op, &cr, &o, xid, xnow, r->host, nonce, &req, &err);
 	if (rc < 0)
 	{
 		snprintf(reason, len, "the request could not be built: %s", err ? err : "?");
@@ -708,8 +717,14 @@ router_main(Datum arg)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (OidIsValid(get_extension_oid("zvt", true)))
 	{
+		Datum		name = CStringGetTextDatum(r.name);
+
 		SPI_connect();
 		router_read_base(&r);
+		/* what a crash or a stop left unfinished is asked about first */
+		if (SPI_execute_with_args("SELECT zvt._router_start($1)", 1, (Oid[]) {TEXTOID}, &name,
+								  NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "zvt router: zvt._router_start failed");
 		SPI_finish();
 	}
 	PopActiveSnapshot();

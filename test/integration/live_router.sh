@@ -16,6 +16,8 @@
 #   rejected with a clear reason after one request, no retry loop (and
 #   with correction on, the same 20 s offset trades fine: every order
 #   above was placed at it);
+# - the kill switch (set_trading_state 'halted') and cancel_all cancel
+#   open live orders on the exchange;
 # - the risk race: 16 sessions place 1-lot orders on a live account with
 #   max_position_qty 10: exactly 10 are accepted (pending_new or later).
 set -u
@@ -88,6 +90,7 @@ q -c "SELECT 1 FROM zvt.set_api_key('lr_binance', 'bn-key', 'bn-secret')" \
 sysid=$(q -c "SELECT lpad(to_hex(((system_identifier # (system_identifier >> 32)) & 4294967295)::bigint), 8, '0')
               FROM pg_control_system()")
 # sim EXCHANGE ORDER_ID: the simulator's view of an order, by its client order id
+# (signed 21 s back: the simulator's clock is 20 s and a launch behind ours)
 sim() {
 	local ex=$1 id=$2 base key secret pass="" sym=BTC-USDT
 	case $ex in
@@ -97,7 +100,7 @@ sim() {
 	coinbase) base=http://127.0.0.1:$((sport + 3)) key=$cbkey secret=$(printf '%b' "$pem") sym=BTC-USD ;;
 	esac
 	"$top/zvt-live-route" "$ex" "$base" "$key" "$secret" "$pass" query "$sym" buy limit 1 1 gtc 0 \
-		"zvt${sysid}o$id" "" -20000
+		"zvt${sysid}o$id" "" -21000
 }
 # place ACCOUNT ARGS...: the new order's id
 place() {
@@ -226,6 +229,30 @@ done
 n=$(q -c "SELECT count(*) FROM zvt.live_orders WHERE order_id IN ($ids) AND sends > 1
             AND error IS DISTINCT FROM 'not found on the exchange: sent again'")
 [ "$n" = 0 ] || fail "$n orders sent again without the exchange saying it lacked them"
+
+# ---- the kill switch, cancel_all ----------------------------------------
+# halting lr_okx cancels its open orders on the exchange (the 8 above and
+# one more), and it places nothing more
+extra=$(place lr_okx ", 'buy', 0.01, 'limit', price => 1000")
+poll_until "SELECT status FROM zvt.orders WHERE order_id = $extra" new 30 || fail "okx: order not acknowledged"
+q -c "SELECT zvt.set_trading_state('lr_okx', 'halted')" >/dev/null || fail "halt"
+final "$ids,$extra" 30 || fail "the kill switch's cancels did not finish"
+for id in ${ids//,/ } $extra; do
+	expect "okx halted: order $id" "$(status $id)" "canceled 0"
+	agree okx $id
+done
+expect "okx halted: a new order" "$(q -c "SELECT status FROM zvt.place_order('lr_okx', 'okx', 'BTC-USDT', 'buy', 0.01,
+                                           'limit', price => 1000)")" rejected
+a=$(place lr_binance ", 'buy', 0.01, 'limit', price => 1000")
+b=$(place lr_binance ", 'buy', 0.01, 'limit', price => 1001")
+poll_until "SELECT count(*) FROM zvt.orders WHERE order_id IN ($a, $b) AND status = 'new'" 2 30 ||
+	fail "binance: orders not acknowledged"
+q -c "SELECT zvt.cancel_all('lr_binance')" >/dev/null || fail "cancel_all"
+final "$a,$b" 30 || fail "cancel_all's cancels did not finish"
+for id in $a $b; do
+	expect "binance cancel_all: order $id" "$(status $id)" "canceled 0"
+	agree binance $id
+done
 
 # ---- the risk race on a live account ------------------------------------
 q -c "SELECT 1 FROM zvt.create_account('lr_race', 'live', 'coinbase', initial_cash => 1000000000, currency => 'USD')" \
