@@ -53,6 +53,11 @@ CREATE INDEX orders_live_idx ON zvt.orders (exchange, order_id)
 COMMENT ON INDEX zvt.orders_live_idx IS
     'Live routing: the orders of each exchange its router has yet to send, resolve, poll or cancel.';
 
+-- what is due: a pass reads the due rows only, however many orders are open
+CREATE INDEX _live_orders_due_idx ON zvt._live_orders (next_at NULLS FIRST);
+COMMENT ON INDEX zvt._live_orders_due_idx IS
+    'Live routing: the sent orders due a query or cancel (next_at NULL or past; final orders are parked at infinity).';
+
 CREATE VIEW zvt.live_orders WITH (security_invoker = true) AS
 SELECT o.order_id, o.account_id, o.exchange, o.symbol, o.status, l.exchange_id, l.sent_at, l.acked_at,
        l.sends, l.error
@@ -139,16 +144,22 @@ BEGIN
     IF n >= lim THEN
         RETURN;
     END IF;
+    -- final orders that fell due are parked, so that the due rows stay few
+    UPDATE zvt._live_orders l SET next_at = 'infinity'
+      FROM zvt.orders x
+     WHERE x.order_id = l.order_id
+       AND (l.next_at IS NULL OR l.next_at <= pg_catalog.clock_timestamp())
+       AND x.status NOT IN ('pending_new', 'sending', 'unknown', 'new', 'pending_cancel');
     RETURN QUERY
     SELECT CASE WHEN x.status = 'pending_cancel' AND l.exchange_id IS NOT NULL THEN 'cancel' ELSE 'query' END,
            x.order_id, x.account_id, x.symbol, x.side, x.type, x.qty::text, x.price::text,
            x.tif, x.post_only, x.reduce_only, l.exchange_id
-      FROM zvt.orders x JOIN zvt._live_orders l ON l.order_id = x.order_id
-     WHERE x.exchange = _router_work.exchange
+      FROM zvt._live_orders l JOIN zvt.orders x ON x.order_id = l.order_id
+     WHERE (l.next_at IS NULL OR l.next_at <= pg_catalog.clock_timestamp())
+       AND x.exchange = _router_work.exchange
        AND x.status IN ('sending', 'unknown', 'new', 'pending_cancel')
        AND x.order_id <> ALL (inflight)
        AND l.sent_at < pg_catalog.now()     -- not those just marked for sending above
-       AND (l.next_at IS NULL OR l.next_at <= pg_catalog.clock_timestamp())
      ORDER BY l.next_at NULLS FIRST, x.order_id
      LIMIT lim - n;
 END;
