@@ -6,43 +6,30 @@
  *	  the exchange's replies and books them.
  *
  * The outbox (sql/58_router.sql has the states): zvt.place_order commits
- * a live order as pending_new after its risk check.  The router's pass:
- *
- *	1. work: in one transaction, zvt._router_work marks up to as many
- *	   pending orders sending as it may send now (free request slots, the
- *	   rate limit), lists the queries and cancels due, and the requests
- *	   are built and signed (keys.c opens the account's key, route.c
- *	   builds, the clock corrected by skew.c); the transaction commits
- *	   BEFORE any request leaves, so an order is sending on disk before
- *	   the exchange can have it;
- *	2. send: libcurl's multi interface, several requests in flight, each
- *	   with a timeout (zvt.router_timeout);
- *	3. apply: each reply is booked by zvt._router_apply in a transaction
- *	   of its own, under the account's lock.
- *
- * Crash points: before (1) commits, nothing was sent and the orders are
- * still pending_new; after it, they are sending, and a router that finds
- * an order sending that it has no request out for (after a crash, a kill
- * or an immediate shutdown: the first pass of every router) queries it by
- * its client order id instead of sending it: found, it is booked; "not
- * found", it never arrived and is sent again under the same client order
- * id, which an exchange that got a late copy recognises as the same
- * order.  A reply lost or late (timeout, 5xx) leaves the order unknown,
- * queried the same way until the exchange says.  An order is thus sent
- * again only after the exchange said it does not have it.
- *
- * The client order id is live_client_order_id(system id, order id)
- * (route.c).  A refused key or timestamp (auth, clock) rejects the order
- * with the exchange's words, never retried; a 429 pauses the exchange's
- * requests for its Retry-After.  Secrets live in a VaultCreds for the
- * time of a request's signing and are wiped; neither they nor the
- * signed requests are ever logged.
+ * a live order as pending_new after its risk check.  A pass:
+ *	1. one transaction: zvt._router_work marks as many pending orders
+ *	   sending as may be sent now (free slots, the rate limit) and lists
+ *	   the queries and cancels due; the requests are signed (keys.c opens
+ *	   the key, route.c builds, skew.c corrects the clock); it commits
+ *	   BEFORE any request leaves;
+ *	2. libcurl multi sends them, several in flight (zvt.router_timeout);
+ *	3. the replies finished together are booked by zvt._router_apply,
+ *	   under each account's lock, in one transaction.
+ * Crash points: before (1) commits nothing was sent; after it the orders
+ * are sending, and a router that finds one sending without a request out
+ * for it (its first pass after a crash, a kill or an immediate shutdown)
+ * or unknown (no reply, 5xx) asks the exchange by client order id
+ * (live_client_order_id: derived from the order).  Only "not found" sends
+ * it again, under the same id, which an exchange that got a late copy
+ * refuses as a duplicate (then asked again).  A refused key or timestamp
+ * rejects the order, never retried; a 429 pauses the exchange for its
+ * Retry-After.  Secrets are held for a pass's signing and wiped; neither
+ * they nor signed requests are ever logged.
  *
  * The worker runs as the bootstrap superuser on zvt's own functions only
- * (search_path pinned, no user code: the SQL functions it calls are
- * zvt's), like the paper matcher; it serves zvt.database, stops when its
- * exchange has no live order left to finish, and the launcher starts it
- * again when one commits (router_state.c).
+ * (search_path pinned, no user code), like the paper matcher; it serves
+ * zvt.database, stops when its exchange has no live order left to finish,
+ * and the launcher starts it again when one commits (router_state.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -194,13 +181,6 @@ router_sync_clock(Router *r)
  * ----------------------------------------------------------------
  */
 
-/* a text column of the current SPI row, NULL when NULL */
-static char *
-col(HeapTuple t, TupleDesc d, int i)
-{
-	return SPI_getvalue(t, d, i);
-}
-
 /*
  * Open account's key into creds; false with reason when it has none or
  * it does not open (the error's message: keys.c never puts a secret in
@@ -252,7 +232,7 @@ router_read_base(Router *r)
 							  (Oid[]) {TEXTOID}, &arg, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		return;
-	snprintf(r->base, sizeof(r->base), "%s", col(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	snprintf(r->base, sizeof(r->base), "%s", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	p = strstr(r->base, "://");
 	snprintf(r->host, sizeof(r->host), "%s", p ? p + 3 : r->base);
 }
@@ -315,11 +295,11 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 	char		url[4096];
 	char		nonce[33];
 	unsigned char rnd[16];
-	char	   *op = col(t, d, 1);
-	char	   *side = col(t, d, 5);
-	char	   *post = col(t, d, 10);
-	char	   *reduce = col(t, d, 11);
-	char	   *xid = col(t, d, 12);
+	char	   *op = SPI_getvalue(t, d, 1);
+	char	   *side = SPI_getvalue(t, d, 5);
+	char	   *post = SPI_getvalue(t, d, 10);
+	char	   *reduce = SPI_getvalue(t, d, 11);
+	char	   *xid = SPI_getvalue(t, d, 12);
 	bool		isnull;
 	int			rc;
 	int64		xnow;
@@ -329,12 +309,12 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 	if (live_client_order_id(r->system_id, q->order_id, q->client_id, sizeof(q->client_id)) < 0)
 		elog(ERROR, "zvt router: no client order id for order " INT64_FORMAT, q->order_id);
 	memset(&o, 0, sizeof(o));
-	o.symbol = col(t, d, 4);
+	o.symbol = SPI_getvalue(t, d, 4);
 	o.buy = strcmp(side, "buy") == 0;
-	o.type = col(t, d, 6);
-	o.qty = col(t, d, 7);
-	o.price = col(t, d, 8);
-	o.tif = col(t, d, 9);
+	o.type = SPI_getvalue(t, d, 6);
+	o.qty = SPI_getvalue(t, d, 7);
+	o.price = SPI_getvalue(t, d, 8);
+	o.tif = SPI_getvalue(t, d, 9);
 	o.post_only = post[0] == 't';
 	o.reduce_only = reduce[0] == 't';
 	o.client_id = q->client_id;
@@ -781,7 +761,7 @@ router_main(Datum arg)
 				busy = SPI_execute_with_args("SELECT zvt._router_busy($1)", 1, (Oid[]) {TEXTOID},
 											 (Datum[]) {CStringGetTextDatum(r.name)}, NULL, true, 1) == SPI_OK_SELECT &&
 					SPI_processed == 1 &&
-					strcmp(col(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0;
+					strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0;
 				SPI_finish();
 				PopActiveSnapshot();
 				CommitTransactionCommand();
