@@ -748,7 +748,8 @@ router_main(Datum arg)
 					break;		/* zvt is not installed */
 				r.tokens -= n;
 			}
-			next_scan = TimestampTzPlusMilliseconds(now, ROUTER_SCAN_MS);
+			/* a full pass leaves a backlog: the next as soon as a slot frees */
+			next_scan = n >= lim && lim > 0 ? now : TimestampTzPlusMilliseconds(now, ROUTER_SCAN_MS);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(r.pass_cxt);
 			if (n == 0 && r.inflight == 0 && lim > 0)
