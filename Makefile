@@ -141,7 +141,11 @@ OBJS = \
 	src/live/vault.o \
 	src/live/keys.o \
 	src/live/keys_view.o \
-	src/live/route.o
+	src/live/route.o \
+	src/live/route_parse.o \
+	src/live/skew.o \
+	src/live/router_state.o \
+	src/live/router.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis -lcrypto -lz
 
 # The install script is every sql/NN_*.sql concatenated in name order.

@@ -76,7 +76,8 @@ CREATE TABLE zvt.orders (
     client_order_id pg_catalog.text,
     status          pg_catalog.text NOT NULL
                     CHECK (status IN ('new', 'accepted', 'partially_filled', 'filled',
-                                      'canceled', 'rejected', 'expired')),
+                                      'canceled', 'rejected', 'expired',
+                                      'pending_new', 'sending', 'unknown', 'pending_cancel')),
     filled_qty      pg_catalog.numeric NOT NULL DEFAULT 0,
     avg_fill_price  pg_catalog.numeric,
     fees            pg_catalog.numeric NOT NULL DEFAULT 0,
@@ -94,7 +95,7 @@ CREATE INDEX orders_resting_idx ON zvt.orders (instrument_id, order_id)
     WHERE status IN ('accepted', 'partially_filled');
 CREATE INDEX orders_account_time_idx ON zvt.orders (account_id, created_at);
 COMMENT ON TABLE zvt.orders IS
-    'Orders: what was asked (type, tif, prices), its status (new, accepted, partially_filled, filled, canceled, rejected, expired) and fills so far.';
+    'Orders: what was asked (type, tif, prices), its status (paper: accepted, partially_filled, filled, canceled, rejected, expired; live also pending_new, sending, unknown, new, pending_cancel) and fills so far.';
 
 CREATE TABLE zvt.order_events (
     event_id    pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -103,7 +104,7 @@ CREATE TABLE zvt.order_events (
     ts          pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     event       pg_catalog.text NOT NULL
                 CHECK (event IN ('new', 'accepted', 'rejected', 'triggered', 'fill',
-                                 'canceled', 'expired')),
+                                 'canceled', 'expired', 'sent', 'unknown', 'pending_cancel')),
     status      pg_catalog.text NOT NULL,   -- the order's status after the event
     qty         pg_catalog.numeric,
     price       pg_catalog.numeric,
@@ -471,6 +472,15 @@ BEGIN
     PERFORM zvt._lock_account(a.account_id);
     UPDATE zvt.accounts x SET state = _set_trading_state.state
      WHERE x.account_id = a.account_id RETURNING * INTO a;
+    -- the kill switch: halting a live account cancels its open orders on
+    -- the exchange (its router sends the cancels; sql/58_router.sql)
+    IF state = 'halted' AND a.kind = 'live' THEN
+        PERFORM zvt._live_cancel(o)
+           FROM zvt.orders o
+          WHERE o.account_id = a.account_id
+            AND o.status IN ('pending_new', 'sending', 'unknown', 'new')
+          ORDER BY o.order_id;
+    END IF;
     RETURN a;
 END;
 $$;
@@ -483,7 +493,7 @@ CREATE FUNCTION zvt.set_trading_state(account pg_catalog.text, state pg_catalog.
     LANGUAGE C VOLATILE CALLED ON NULL INPUT
     AS 'MODULE_PATHNAME', 'zvt_ledger_call';
 COMMENT ON FUNCTION zvt.set_trading_state(pg_catalog.text, pg_catalog.text) IS
-    'Set an account''s trading state: active, reducing (only orders that reduce a position) or halted (every order rejected).';
+    'Set an account''s trading state: active, reducing (only orders that reduce a position) or halted (every order rejected; a live account''s open orders are canceled on its exchange).';
 
 -- An account whose owner role was dropped (DROP ROLE leaves its oid in
 -- zvt.accounts.owner: PostgreSQL records no dependency on a role for a

@@ -139,7 +139,12 @@ BEGIN
                                              / (x.filled_qty + fqty), 10)),
            filled_qty = trim_scale(x.filled_qty + fqty),
            fees = trim_scale(x.fees + fee),
-           status = CASE WHEN done THEN 'filled' ELSE 'partially_filled' END,
+           -- a live order's status says where it stands with the exchange
+           -- (new, pending_cancel...) until it is filled; paper's becomes
+           -- partially_filled, which the paper matcher reads
+           status = CASE WHEN done THEN 'filled'
+                         WHEN x.status IN ('accepted', 'partially_filled') THEN 'partially_filled'
+                         ELSE x.status END,
            updated_at = pg_catalog.clock_timestamp()
      WHERE x.order_id = o.order_id
     RETURNING * INTO o;
@@ -253,7 +258,7 @@ CREATE FUNCTION zvt.place_order(account pg_catalog.text, exchange pg_catalog.tex
 COMMENT ON FUNCTION zvt.place_order(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
     pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric,
     pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool) IS
-    'Place an order on an account the caller may use: validated, risk-checked under the account''s lock, then filled, rested or rejected; returns the order. Live accounts raise 0A000.';
+    'Place an order on an account the caller may use: validated, risk-checked under the account''s lock, then filled, rested or rejected (paper), or committed as pending_new for the exchange''s router (live, with zvt.live_trading on); returns the order.';
 
 -- ---------------------------------------------------------------------
 -- Canceling
@@ -276,6 +281,10 @@ BEGIN
     END IF;
     PERFORM zvt._lock_account(acct);
     SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _cancel_order.order_id FOR UPDATE;
+    -- a live order: the router sends the cancel (sql/58_router.sql)
+    IF o.status IN ('pending_new', 'sending', 'unknown', 'new', 'pending_cancel') THEN
+        RETURN zvt._live_cancel(o);
+    END IF;
     IF o.status NOT IN ('accepted', 'partially_filled') THEN
         RAISE EXCEPTION 'order % is %', order_id, o.status
             USING ERRCODE = '55000', HINT = 'Only accepted and partially filled orders can be canceled.';
@@ -291,7 +300,7 @@ CREATE FUNCTION zvt.cancel_order(order_id pg_catalog.int8)
     LANGUAGE C VOLATILE CALLED ON NULL INPUT
     AS 'MODULE_PATHNAME', 'zvt_ledger_call';
 COMMENT ON FUNCTION zvt.cancel_order(pg_catalog.int8) IS
-    'Cancel an open order (accepted or partially filled) of an account the caller may use; returns it.';
+    'Cancel an open order (accepted or partially filled; a live order not yet sent, or open on its exchange: pending_cancel, the router sends the cancel) of an account the caller may use; returns it.';
 
 CREATE FUNCTION zvt.__cancel_all(caller pg_catalog.oid, account pg_catalog.text, exchange pg_catalog.text,
                                  symbol pg_catalog.text)
@@ -314,12 +323,18 @@ BEGIN
     END IF;
     PERFORM zvt._lock_account(a.account_id);
     FOR o IN SELECT * FROM zvt.orders x
-              WHERE x.account_id = a.account_id AND x.status IN ('accepted', 'partially_filled')
+              WHERE x.account_id = a.account_id
+                AND x.status IN ('accepted', 'partially_filled', 'pending_new', 'sending', 'unknown', 'new')
                 AND (iid IS NULL OR x.instrument_id = iid)
                 AND (__cancel_all.exchange IS NULL OR x.exchange = __cancel_all.exchange)
               ORDER BY x.order_id FOR UPDATE
     LOOP
-        done := done || zvt._close_order(o, 'canceled', NULL, true);
+        -- a live order: canceled if not yet sent, else its router sends the cancel
+        IF o.status IN ('accepted', 'partially_filled') THEN
+            done := done || zvt._close_order(o, 'canceled', NULL, true);
+        ELSE
+            done := done || zvt._live_cancel(o);
+        END IF;
     END LOOP;
     RETURN done;
 END;

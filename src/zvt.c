@@ -42,6 +42,7 @@
 #include "http/http.h"
 #include "http/jwt.h"
 #include "launcher/launcher.h"
+#include "live/router.h"
 #include "metrics/metrics.h"
 #include "redis/redis.h"
 #include "storage/maintenance.h"
@@ -65,6 +66,11 @@ bool		zvt_feed_parse_thread = true;
 int			zvt_bus_size = 4096;
 int			zvt_rest_timeout = 10000;
 bool		zvt_paper_matcher = true;
+bool		zvt_live_trading = false;
+int			zvt_router_poll_interval = 1000;
+int			zvt_router_timeout = 10000;
+int			zvt_router_rate_limit = 50;
+bool		zvt_router_clock_sync = true;
 int			zvt_metrics_port = 0;
 char	   *zvt_metrics_listen = NULL;
 int			zvt_event_ring_size = 65536;
@@ -363,6 +369,51 @@ zvt_define_gucs(void)
 							   GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("zvt.live_trading",
+							 "Whether live accounts' orders are placed and sent to their exchanges.",
+							 "Off (the default): zvt.place_order on a live account raises 0A000 and no order router runs; orders already committed wait.",
+							 &zvt_live_trading,
+							 false,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.router_poll_interval",
+							"Time between two queries of a live order open on its exchange.",
+							"The router learns fills and cancels of resting orders from these queries.",
+							&zvt_router_poll_interval,
+							1000, 10, 3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.router_timeout",
+							"Time an order router waits for an exchange's reply before the order is unknown.",
+							"An unknown order is then queried by its client order id, never sent again blindly.",
+							&zvt_router_timeout,
+							10000, 100, 600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("zvt.router_clock_sync",
+							 "Whether order routers correct their timestamps by the exchange's clock.",
+							 "The offset is measured from each exchange's time endpoint once a minute; off signs with the local clock.",
+							 &zvt_router_clock_sync,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.router_rate_limit",
+							"Requests a second an order router sends to its exchange at most.",
+							"A 429 or 418 reply also pauses the exchange's requests for its Retry-After (1 s without one).",
+							&zvt_router_rate_limit,
+							50, 1, 100000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("zvt");
 }
 
@@ -517,6 +568,7 @@ zvt_shmem_request(void)
 	RequestAddinShmemSpace(feed_shmem_size());
 	RequestAddinShmemSpace(backfill_shmem_size());
 	RequestAddinShmemSpace(matcher_shmem_size());
+	RequestAddinShmemSpace(router_shmem_size());
 	RequestAddinShmemSpace(metrics_shmem_size());
 	RequestAddinShmemSpace(bus_events_shmem_size());
 	RequestAddinShmemSpace(redis_shmem_size());
@@ -537,6 +589,7 @@ zvt_shmem_startup(void)
 	feed_shmem_init();
 	backfill_shmem_init();
 	matcher_shmem_init();
+	router_shmem_init();
 	metrics_shmem_init();
 	bus_events_shmem_init();
 	redis_shmem_init();

@@ -73,6 +73,11 @@ extern char *zvt_jwt_role_claim_key;
 extern char *zvt_http_schemas;
 extern int	zvt_book_snapshot_interval;
 extern char *zvt_key_file;
+extern bool zvt_live_trading;
+extern int	zvt_router_poll_interval;
+extern int	zvt_router_timeout;
+extern int	zvt_router_rate_limit;
+extern bool zvt_router_clock_sync;
 extern bool zvt_preloaded;
 extern void zvt_require_preload(const char *what);
 

@@ -2800,3 +2800,506 @@ COMMENT ON VIEW zvt.backfill_jobs IS
     'Backfill and gap-repair jobs: state (queued, running, waiting for a rate limit, done, failed, canceled), rows fetched and actually written, pages, % of the time range covered, waits for the exchange''s rate limits, the last error, and any part of the range the exchange''s REST cannot serve (hole).';
 -- progress is no secret
 GRANT SELECT ON zvt.backfill_jobs TO PUBLIC;
+
+
+-- ===================================================================
+-- Live trading: the order router (issue #14 item 3; sql/58_router.sql).
+-- ===================================================================
+
+-- live orders' states and events
+ALTER TABLE zvt.orders DROP CONSTRAINT orders_status_check;
+ALTER TABLE zvt.orders ADD CONSTRAINT orders_status_check
+    CHECK (status IN ('new', 'accepted', 'partially_filled', 'filled',
+                      'canceled', 'rejected', 'expired',
+                      'pending_new', 'sending', 'unknown', 'pending_cancel'));
+ALTER TABLE zvt.order_events DROP CONSTRAINT order_events_event_check;
+ALTER TABLE zvt.order_events ADD CONSTRAINT order_events_event_check
+    CHECK (event IN ('new', 'accepted', 'rejected', 'triggered', 'fill',
+                     'canceled', 'expired', 'sent', 'unknown', 'pending_cancel'));
+COMMENT ON TABLE zvt.orders IS
+    'Orders: what was asked (type, tif, prices), its status (paper: accepted, partially_filled, filled, canceled, rejected, expired; live also pending_new, sending, unknown, new, pending_cancel) and fills so far.';
+
+-- a live order's fills keep its status until it is filled
+CREATE OR REPLACE FUNCTION zvt._fill(a zvt.accounts, o zvt.orders, fqty pg_catalog.numeric, fprice pg_catalog.numeric,
+                          liquidity pg_catalog.text, price_ts pg_catalog.timestamptz,
+                          resting pg_catalog.bool)
+    RETURNS zvt.orders
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    ins zvt.instruments;
+    dir int := CASE WHEN o.side = 'buy' THEN 1 ELSE -1 END;
+    fee numeric;
+    q numeric := 0;
+    avg numeric := 0;
+    newq numeric;
+    newavg numeric;
+    realized numeric := 0;
+    done bool;
+BEGIN
+    SELECT * INTO STRICT ins FROM zvt.instruments WHERE id = o.instrument_id;
+    fee := trim_scale(fqty * fprice * CASE WHEN liquidity = 'maker' THEN a.maker_fee_bps
+                                           ELSE a.taker_fee_bps END / 10000);
+
+    -- the netting position
+    SELECT h.qty, h.avg_price INTO q, avg FROM zvt.holdings h
+     WHERE h.account_id = o.account_id AND h.instrument_id = o.instrument_id FOR UPDATE;
+    q := coalesce(q, 0);
+    avg := coalesce(avg, 0);
+    newq := trim_scale(q + dir * fqty);
+    IF q = 0 OR sign(q) = dir THEN
+        newavg := trim_scale(round((abs(q) * avg + fqty * fprice) / (abs(q) + fqty), 10));
+    ELSE
+        realized := trim_scale(least(fqty, abs(q)) * (fprice - avg) * sign(q));
+        newavg := CASE WHEN newq = 0 THEN 0 WHEN sign(newq) = sign(q) THEN avg ELSE fprice END;
+    END IF;
+    INSERT INTO zvt.holdings AS h (account_id, instrument_id, qty, avg_price, realized_pnl)
+    VALUES (o.account_id, o.instrument_id, newq, newavg, realized)
+    ON CONFLICT (account_id, instrument_id) DO UPDATE
+       SET qty = EXCLUDED.qty, avg_price = EXCLUDED.avg_price,
+           realized_pnl = trim_scale(h.realized_pnl + EXCLUDED.realized_pnl), updated_at = pg_catalog.now();
+
+    -- money: spot moves both assets; a perpetual books PnL and fees in its quote
+    IF ins.kind = 'spot' THEN
+        INSERT INTO zvt.balances AS b (account_id, asset, amount)
+        VALUES (o.account_id, ins.quote, -(dir * fqty * fprice) - fee), (o.account_id, ins.base, dir * fqty)
+        ON CONFLICT (account_id, asset) DO UPDATE
+           SET amount = trim_scale(b.amount + EXCLUDED.amount), updated_at = pg_catalog.now();
+    ELSE
+        INSERT INTO zvt.balances AS b (account_id, asset, amount)
+        VALUES (o.account_id, ins.quote, realized - fee)
+        ON CONFLICT (account_id, asset) DO UPDATE
+           SET amount = trim_scale(b.amount + EXCLUDED.amount), updated_at = pg_catalog.now();
+    END IF;
+    INSERT INTO zvt.daily_pnl AS d (account_id, day, realized, fees)
+    VALUES (o.account_id, (pg_catalog.clock_timestamp() AT TIME ZONE 'UTC')::date, realized, fee)
+    ON CONFLICT (account_id, day) DO UPDATE
+       SET realized = trim_scale(d.realized + EXCLUDED.realized), fees = trim_scale(d.fees + EXCLUDED.fees);
+
+    INSERT INTO zvt.fills (order_id, account_id, instrument_id, exchange, symbol, side, qty, price, fee,
+                           fee_asset, liquidity, realized_pnl, price_ts)
+    VALUES (o.order_id, o.account_id, o.instrument_id, o.exchange, o.symbol, o.side, fqty, fprice, fee,
+            ins.quote, liquidity, realized, price_ts);
+
+    done := o.filled_qty + fqty >= o.qty;
+    IF resting THEN
+        PERFORM zvt._exposure(o, CASE WHEN done THEN -1 ELSE 0 END, -fqty, o.reserve_price);
+    END IF;
+    UPDATE zvt.orders x
+       SET avg_fill_price = trim_scale(round((coalesce(x.avg_fill_price, 0) * x.filled_qty + fqty * fprice)
+                                             / (x.filled_qty + fqty), 10)),
+           filled_qty = trim_scale(x.filled_qty + fqty),
+           fees = trim_scale(x.fees + fee),
+           -- a live order's status says where it stands with the exchange
+           -- (new, pending_cancel...) until it is filled; paper's becomes
+           -- partially_filled, which the paper matcher reads
+           status = CASE WHEN done THEN 'filled'
+                         WHEN x.status IN ('accepted', 'partially_filled') THEN 'partially_filled'
+                         ELSE x.status END,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE x.order_id = o.order_id
+    RETURNING * INTO o;
+    INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, price)
+    VALUES (o.order_id, o.account_id, 'fill', o.status, fqty, fprice);
+    RETURN o;
+END;
+$$;
+
+-- cancel_order and cancel_all on a live order: its router sends the cancel
+CREATE OR REPLACE FUNCTION zvt._cancel_order(caller pg_catalog.oid, order_id pg_catalog.int8)
+    RETURNS zvt.orders
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    o zvt.orders;
+    acct int4;
+BEGIN
+    SELECT x.account_id INTO acct FROM zvt.orders x WHERE x.order_id = _cancel_order.order_id;
+    -- an order of an account the caller may not use is unknown to it, as
+    -- one that does not exist: the error tells nobody which orders exist
+    IF NOT FOUND OR NOT zvt._may_use(caller, acct) THEN
+        RAISE EXCEPTION 'unknown order %', coalesce(order_id::text, 'NULL')
+            USING ERRCODE = '42704', HINT = 'zvt.orders lists the orders of the accounts you may use.';
+    END IF;
+    PERFORM zvt._lock_account(acct);
+    SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _cancel_order.order_id FOR UPDATE;
+    -- a live order: the router sends the cancel (sql/58_router.sql)
+    IF o.status IN ('pending_new', 'sending', 'unknown', 'new', 'pending_cancel') THEN
+        RETURN zvt._live_cancel(o);
+    END IF;
+    IF o.status NOT IN ('accepted', 'partially_filled') THEN
+        RAISE EXCEPTION 'order % is %', order_id, o.status
+            USING ERRCODE = '55000', HINT = 'Only accepted and partially filled orders can be canceled.';
+    END IF;
+    RETURN zvt._close_order(o, 'canceled', NULL, true);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION zvt.__cancel_all(caller pg_catalog.oid, account pg_catalog.text, exchange pg_catalog.text,
+                                 symbol pg_catalog.text)
+    RETURNS zvt.orders[]
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    a zvt.accounts := zvt._account(caller, account);
+    iid int4;
+    o zvt.orders;
+    done zvt.orders[] := '{}';
+BEGIN
+    IF symbol IS NOT NULL AND exchange IS NULL THEN
+        RAISE EXCEPTION 'symbol needs an exchange' USING ERRCODE = '22023';
+    END IF;
+    IF symbol IS NOT NULL THEN
+        iid := zvt._instrument_id(exchange, symbol);
+    ELSIF exchange IS NOT NULL THEN
+        PERFORM zvt._check_exchange(exchange);
+    END IF;
+    PERFORM zvt._lock_account(a.account_id);
+    FOR o IN SELECT * FROM zvt.orders x
+              WHERE x.account_id = a.account_id
+                AND x.status IN ('accepted', 'partially_filled', 'pending_new', 'sending', 'unknown', 'new')
+                AND (iid IS NULL OR x.instrument_id = iid)
+                AND (__cancel_all.exchange IS NULL OR x.exchange = __cancel_all.exchange)
+              ORDER BY x.order_id FOR UPDATE
+    LOOP
+        -- a live order: canceled if not yet sent, else its router sends the cancel
+        IF o.status IN ('accepted', 'partially_filled') THEN
+            done := done || zvt._close_order(o, 'canceled', NULL, true);
+        ELSE
+            done := done || zvt._live_cancel(o);
+        END IF;
+    END LOOP;
+    RETURN done;
+END;
+$$;
+
+-- the kill switch: halting a live account cancels its open orders on the exchange
+CREATE OR REPLACE FUNCTION zvt._set_trading_state(caller pg_catalog.oid, account pg_catalog.text, state pg_catalog.text)
+    RETURNS zvt.accounts
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    a zvt.accounts := zvt._account(caller, account, true);
+BEGIN
+    IF state IS NULL OR state NOT IN ('active', 'reducing', 'halted') THEN
+        RAISE EXCEPTION 'unknown trading state "%"', coalesce(state, 'NULL')
+            USING ERRCODE = '22023',
+                  HINT = 'States are active, reducing (only orders that reduce a position) and halted (no orders).';
+    END IF;
+    PERFORM zvt._lock_account(a.account_id);
+    UPDATE zvt.accounts x SET state = _set_trading_state.state
+     WHERE x.account_id = a.account_id RETURNING * INTO a;
+    -- the kill switch: halting a live account cancels its open orders on
+    -- the exchange (its router sends the cancels; sql/58_router.sql)
+    IF state = 'halted' AND a.kind = 'live' THEN
+        PERFORM zvt._live_cancel(o)
+           FROM zvt.orders o
+          WHERE o.account_id = a.account_id
+            AND o.status IN ('pending_new', 'sending', 'unknown', 'new')
+          ORDER BY o.order_id;
+    END IF;
+    RETURN a;
+END;
+$$;
+COMMENT ON FUNCTION zvt.set_trading_state(pg_catalog.text, pg_catalog.text) IS
+    'Set an account''s trading state: active, reducing (only orders that reduce a position) or halted (every order rejected; a live account''s open orders are canceled on its exchange).';
+COMMENT ON FUNCTION zvt.cancel_order(pg_catalog.int8) IS
+    'Cancel an open order (accepted or partially filled; a live order not yet sent, or open on its exchange: pending_cancel, the router sends the cancel) of an account the caller may use; returns it.';
+COMMENT ON FUNCTION zvt.place_order(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool) IS
+    'Place an order on an account the caller may use: validated, risk-checked under the account''s lock, then filled, rested or rejected (paper), or committed as pending_new for the exchange''s router (live, with zvt.live_trading on); returns the order.';
+
+-- the outbox's side table, the router's functions (as sql/58_router.sql)
+
+CREATE TABLE zvt._live_orders (
+    order_id    pg_catalog.int8 PRIMARY KEY REFERENCES zvt.orders,
+    account_id  pg_catalog.int4 NOT NULL,
+    exchange_id pg_catalog.text,            -- the exchange's id, once it said
+    sent_at     pg_catalog.timestamptz,     -- when marked sending (just before the request)
+    acked_at    pg_catalog.timestamptz,     -- when the exchange's acknowledgement arrived
+    sends       pg_catalog.int4 NOT NULL DEFAULT 0,    -- place requests made (a resend follows "not found")
+    tries       pg_catalog.int4 NOT NULL DEFAULT 0,    -- failed attempts in a row (back-off)
+    next_at     pg_catalog.timestamptz,     -- not before then (back-off, polling); NULL: now
+    error       pg_catalog.text             -- the last failure, cleared by a good reply
+);
+COMMENT ON TABLE zvt._live_orders IS
+    'Internal: the router''s side of each live order sent: the exchange''s order id, when it was sent and acknowledged, retries and the last error.';
+-- written by the router and the trading functions only; each role reads its accounts' rows, as zvt.orders
+REVOKE ALL ON zvt._live_orders FROM PUBLIC;
+GRANT SELECT ON zvt._live_orders TO PUBLIC;
+ALTER TABLE zvt._live_orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY _live_orders_visible ON zvt._live_orders FOR SELECT
+    USING (account_id OPERATOR(pg_catalog.=) ANY ((SELECT zvt._my_accounts())::pg_catalog.int4[]));
+SELECT pg_catalog.pg_extension_config_dump('zvt._live_orders', '');
+
+-- the live orders not yet final, per exchange (paper orders never take these states)
+CREATE INDEX orders_live_idx ON zvt.orders (exchange, order_id)
+    WHERE status IN ('pending_new', 'sending', 'unknown', 'new', 'pending_cancel');
+COMMENT ON INDEX zvt.orders_live_idx IS
+    'Live routing: the orders of each exchange its router has yet to send, resolve, poll or cancel.';
+
+-- what is due: a pass reads the due rows only, however many orders are open
+CREATE INDEX _live_orders_due_idx ON zvt._live_orders (next_at NULLS FIRST);
+COMMENT ON INDEX zvt._live_orders_due_idx IS
+    'Live routing: the sent orders due a query or cancel (next_at NULL or past; final orders are parked at infinity).';
+
+CREATE VIEW zvt.live_orders WITH (security_invoker = true) AS
+SELECT o.order_id, o.account_id, o.exchange, o.symbol, o.status, l.exchange_id, l.sent_at, l.acked_at,
+       l.sends, l.error
+  FROM zvt.orders o JOIN zvt._live_orders l USING (order_id);
+COMMENT ON VIEW zvt.live_orders IS
+    'Live orders the router sent: the exchange''s order id, sent and acknowledged times, place requests made, the last error.';
+-- read as the caller: row security shows the orders of your accounts
+GRANT SELECT ON zvt.live_orders TO PUBLIC;
+
+-- zvt.cancel_order's live half, called under the account's lock with
+-- the order locked: an order not yet sent is canceled at once; one sent
+-- becomes pending_cancel and its router sends the cancel.
+CREATE FUNCTION zvt._live_cancel(o zvt.orders) RETURNS zvt.orders
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF o.status = 'pending_new' THEN
+        RETURN zvt._close_order(o, 'canceled', 'canceled before it was sent', true);
+    END IF;
+    IF o.status = 'pending_cancel' THEN
+        RETURN o;
+    END IF;
+    UPDATE zvt.orders x SET status = 'pending_cancel', updated_at = pg_catalog.clock_timestamp()
+     WHERE x.order_id = o.order_id
+    RETURNING * INTO o;
+    UPDATE zvt._live_orders l SET next_at = NULL WHERE l.order_id = o.order_id;
+    INSERT INTO zvt.order_events (order_id, account_id, event, status, qty)
+    VALUES (o.order_id, o.account_id, 'pending_cancel', 'pending_cancel', o.qty - o.filled_qty);
+    PERFORM zvt._router_wake(o.exchange);
+    RETURN o;
+END;
+$$;
+COMMENT ON FUNCTION zvt._live_cancel(zvt.orders) IS
+    'Internal: cancel a live order: at once if not yet sent, else pending_cancel for its router.';
+REVOKE ALL ON FUNCTION zvt._live_cancel(zvt.orders) FROM PUBLIC;
+
+CREATE FUNCTION zvt._router_wake(exchange pg_catalog.text) RETURNS void
+    LANGUAGE C VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'zvt_router_wake';
+COMMENT ON FUNCTION zvt._router_wake(pg_catalog.text) IS
+    'Internal: wake the exchange''s order router when the transaction commits.';
+REVOKE ALL ON FUNCTION zvt._router_wake(pg_catalog.text) FROM PUBLIC;
+
+-- What the router of exchange should do now, up to lim requests: first
+-- the pending orders, marked sending here (the caller commits before it
+-- sends: the outbox's "sent" mark), as op 'place'; then the orders due a
+-- query (sending or unknown, not in flight: after a crash or a lost
+-- reply; open ones every poll) or a cancel.  inflight: the orders the
+-- router has a request out for.
+CREATE FUNCTION zvt._router_work(exchange pg_catalog.text, inflight pg_catalog.int8[], lim pg_catalog.int4)
+    RETURNS TABLE (op pg_catalog.text, order_id pg_catalog.int8, account_id pg_catalog.int4,
+                   symbol pg_catalog.text, side pg_catalog.text, type pg_catalog.text,
+                   qty pg_catalog.text, price pg_catalog.text, tif pg_catalog.text,
+                   post_only pg_catalog.bool, reduce_only pg_catalog.bool, exchange_id pg_catalog.text)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n int;
+BEGIN
+    RETURN QUERY
+    WITH due AS (
+        SELECT x.order_id FROM zvt.orders x
+         WHERE x.exchange = _router_work.exchange AND x.status = 'pending_new'
+           AND x.order_id <> ALL (inflight)
+         ORDER BY x.order_id LIMIT lim
+           FOR UPDATE SKIP LOCKED
+    ), sent AS (
+        UPDATE zvt.orders x SET status = 'sending', updated_at = pg_catalog.clock_timestamp()
+          FROM due WHERE x.order_id = due.order_id AND x.status = 'pending_new'
+        RETURNING x.*
+    ), ev AS (
+        INSERT INTO zvt.order_events (order_id, account_id, event, status, qty)
+        SELECT s.order_id, s.account_id, 'sent', 'sending', s.qty FROM sent s
+    ), l AS (
+        INSERT INTO zvt._live_orders AS l (order_id, account_id, sent_at, sends)
+        SELECT s.order_id, s.account_id, pg_catalog.clock_timestamp(), 1 FROM sent s
+        ON CONFLICT ON CONSTRAINT _live_orders_pkey DO UPDATE
+           SET sent_at = EXCLUDED.sent_at, sends = l.sends + 1, next_at = NULL
+    )
+    SELECT 'place', s.order_id, s.account_id, s.symbol, s.side, s.type, s.qty::text, s.price::text,
+           s.tif, s.post_only, s.reduce_only, NULL::text
+      FROM sent s ORDER BY s.order_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n >= lim THEN
+        RETURN;
+    END IF;
+    -- final orders that fell due are parked, so that the due rows stay few
+    UPDATE zvt._live_orders l SET next_at = 'infinity'
+      FROM zvt.orders x
+     WHERE x.order_id = l.order_id
+       AND (l.next_at IS NULL OR l.next_at <= pg_catalog.clock_timestamp())
+       AND x.status NOT IN ('pending_new', 'sending', 'unknown', 'new', 'pending_cancel');
+    RETURN QUERY
+    SELECT CASE WHEN x.status = 'pending_cancel' AND l.exchange_id IS NOT NULL THEN 'cancel' ELSE 'query' END,
+           x.order_id, x.account_id, x.symbol, x.side, x.type, x.qty::text, x.price::text,
+           x.tif, x.post_only, x.reduce_only, l.exchange_id
+      FROM zvt._live_orders l JOIN zvt.orders x ON x.order_id = l.order_id
+     WHERE (l.next_at IS NULL OR l.next_at <= pg_catalog.clock_timestamp())
+       AND x.exchange = _router_work.exchange
+       AND x.status IN ('sending', 'unknown', 'new', 'pending_cancel')
+       AND x.order_id <> ALL (inflight)
+       AND l.sent_at < pg_catalog.now()     -- not those just marked for sending above
+     ORDER BY l.next_at NULLS FIRST, x.order_id
+     LIMIT lim - n;
+END;
+$$;
+COMMENT ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) IS
+    'Internal: the order router''s next requests: pending orders marked sending (to place), then queries and cancels due.';
+REVOKE ALL ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) FROM PUBLIC;
+
+-- A router's start: every order of its exchange it has yet to finish is
+-- due at once (those a crash left sending or unknown are queried, open
+-- ones polled, cancels sent): what the ledger holds is checked against
+-- the exchange before anything else.
+CREATE FUNCTION zvt._router_start(exchange pg_catalog.text) RETURNS pg_catalog.int4
+    LANGUAGE sql
+AS $$
+    WITH due AS (
+        UPDATE zvt._live_orders l SET next_at = NULL, tries = 0
+          FROM zvt.orders x
+         WHERE x.order_id = l.order_id AND x.exchange = _router_start.exchange
+           AND x.status IN ('sending', 'unknown', 'new', 'pending_cancel')
+        RETURNING 1
+    )
+    SELECT pg_catalog.count(*)::pg_catalog.int4 FROM due
+$$;
+COMMENT ON FUNCTION zvt._router_start(pg_catalog.text) IS
+    'Internal: at a router''s start, make every unfinished live order of its exchange due for a query or cancel now.';
+REVOKE ALL ON FUNCTION zvt._router_start(pg_catalog.text) FROM PUBLIC;
+
+-- Whether the exchange has live orders its router has yet to finish.
+CREATE FUNCTION zvt._router_busy(exchange pg_catalog.text) RETURNS pg_catalog.bool
+    LANGUAGE sql STABLE
+AS $$
+    SELECT EXISTS (SELECT 1 FROM zvt.orders x
+                    WHERE x.exchange = _router_busy.exchange
+                      AND x.status IN ('pending_new', 'sending', 'unknown', 'new', 'pending_cancel'))
+$$;
+COMMENT ON FUNCTION zvt._router_busy(pg_catalog.text) IS
+    'Internal: does the exchange have live orders not yet final (the router keeps running while it does)?';
+REVOKE ALL ON FUNCTION zvt._router_busy(pg_catalog.text) FROM PUBLIC;
+
+-- Book the exchange's reply to a request for live order order_id, under
+-- the account's lock.  op: place, query, cancel; kind: ok, rejected,
+-- not_found, auth, clock, rate, unknown (src/live/route.h); xstatus the
+-- order's status as the exchange gave it; filled and filled_quote its
+-- cumulative executed quantity and quote amount (a fill is what grew
+-- since the ledger last booked, so the same reply read twice books
+-- nothing twice); poll_ms when to look at an open order again, retry_ms
+-- the back-off after a failure.  Returns the order's status after.
+CREATE FUNCTION zvt._router_apply(order_id pg_catalog.int8, op pg_catalog.text, kind pg_catalog.text,
+                                  xstatus pg_catalog.text, exchange_id pg_catalog.text,
+                                  filled pg_catalog.numeric, filled_quote pg_catalog.numeric,
+                                  reason pg_catalog.text, poll_ms pg_catalog.int4, retry_ms pg_catalog.int4)
+    RETURNS pg_catalog.text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    o zvt.orders;
+    a zvt.accounts;
+    lo zvt._live_orders;
+    acct int4;
+    first bool;
+    dq numeric;
+    px numeric;
+    now timestamptz := pg_catalog.clock_timestamp();
+    backoff interval;
+BEGIN
+    SELECT x.account_id INTO acct FROM zvt.orders x WHERE x.order_id = _router_apply.order_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM zvt._lock_account(acct);
+    SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _router_apply.order_id FOR UPDATE;
+    SELECT * INTO a FROM zvt.accounts x WHERE x.account_id = acct;
+    SELECT * INTO lo FROM zvt._live_orders l WHERE l.order_id = _router_apply.order_id FOR UPDATE;
+    IF o.status NOT IN ('sending', 'unknown', 'new', 'pending_cancel') OR lo.order_id IS NULL THEN
+        RETURN o.status;        -- final already, or canceled before it was sent
+    END IF;
+    backoff := pg_catalog.make_interval(secs => least(retry_ms * 2 ^ least(lo.tries, 6), 60000) / 1000.0);
+    first := o.status IN ('sending', 'unknown');
+
+    IF kind = 'ok' THEN
+        UPDATE zvt._live_orders l
+           SET exchange_id = coalesce(nullif(_router_apply.exchange_id, ''), l.exchange_id),
+               acked_at = coalesce(l.acked_at, now), tries = 0, error = NULL,
+               next_at = CASE WHEN op = 'cancel' THEN NULL
+                              ELSE now + pg_catalog.make_interval(secs => poll_ms / 1000.0) END
+         WHERE l.order_id = o.order_id;
+        IF first AND coalesce(xstatus, '') <> 'rejected' THEN
+            UPDATE zvt.orders x SET status = 'new', updated_at = now WHERE x.order_id = o.order_id
+            RETURNING * INTO o;
+            INSERT INTO zvt.order_events (order_id, account_id, event, status, qty)
+            VALUES (o.order_id, o.account_id, 'accepted', 'new', o.qty);
+        END IF;
+        -- what was executed since the ledger last looked
+        dq := coalesce(filled, 0) - o.filled_qty;
+        IF dq > 0 AND filled_quote IS NOT NULL THEN
+            px := pg_catalog.trim_scale(pg_catalog.round(
+                (filled_quote - coalesce(o.avg_fill_price * o.filled_qty, 0)) / dq, 10));
+            o := zvt._fill(a, o, dq, px,
+                           CASE WHEN o.type = 'market' OR first THEN 'taker' ELSE 'maker' END, NULL, true);
+        END IF;
+        IF o.status <> 'filled' AND xstatus IN ('canceled', 'expired', 'rejected') THEN
+            o := zvt._close_order(o, xstatus, nullif(reason, ''), true);
+        END IF;
+        RETURN o.status;
+    END IF;
+
+    IF kind = 'rejected' AND op = 'place' AND reason ~* 'duplicat' THEN
+        -- the exchange has this client order id already: ours, sent before; ask it
+        kind := 'unknown';
+    END IF;
+    IF kind = 'rejected' AND op = 'place' OR kind IN ('auth', 'clock') AND op = 'place' THEN
+        -- the exchange refused the order, the key or the clock: final, never retried
+        UPDATE zvt._live_orders l SET error = reason WHERE l.order_id = o.order_id;
+        o := zvt._close_order(o, 'rejected', pg_catalog.format('%s %s: %s', o.exchange,
+                              CASE kind WHEN 'auth' THEN 'refused the API key'
+                                        WHEN 'clock' THEN 'refused the timestamp (clock skew past its window)'
+                                        ELSE 'rejected the order' END, reason), true);
+        RETURN o.status;
+    END IF;
+
+    IF kind = 'not_found' AND op = 'query' AND lo.acked_at IS NULL THEN
+        -- it never reached the exchange: canceled if that was asked, else sent again
+        IF o.status = 'pending_cancel' THEN
+            o := zvt._close_order(o, 'canceled', 'canceled: the exchange never received it', true);
+            RETURN o.status;
+        END IF;
+        UPDATE zvt.orders x SET status = 'pending_new', updated_at = now WHERE x.order_id = o.order_id;
+        UPDATE zvt._live_orders l SET error = 'not found on the exchange: sent again', next_at = NULL
+         WHERE l.order_id = o.order_id;
+        INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, reason)
+        VALUES (o.order_id, o.account_id, 'unknown', 'pending_new', o.qty,
+                'not found on the exchange: sending it again under the same client order id');
+        PERFORM zvt._router_wake(o.exchange);
+        RETURN 'pending_new';
+    END IF;
+
+    -- no verdict (no reply, 5xx, rate limit, a refused query or cancel):
+    -- an order whose placement has no answer is unknown until a query tells
+    UPDATE zvt._live_orders l
+       SET tries = l.tries + 1, error = pg_catalog.format('%s %s: %s', op, kind, reason),
+           next_at = now + CASE WHEN kind = 'rate' THEN greatest(backoff, interval '1 second') ELSE backoff END
+     WHERE l.order_id = o.order_id;
+    IF o.status = 'sending' AND kind <> 'rate' THEN
+        UPDATE zvt.orders x SET status = 'unknown', updated_at = now WHERE x.order_id = o.order_id
+        RETURNING * INTO o;
+        INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, reason)
+        VALUES (o.order_id, o.account_id, 'unknown', 'unknown', o.qty, pg_catalog.format('%s: %s', kind, reason));
+    END IF;
+    RETURN o.status;
+END;
+$$;
+COMMENT ON FUNCTION zvt._router_apply(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.int4, pg_catalog.int4) IS
+    'Internal: book an exchange''s reply about a live order (state, exchange id, fills by cumulative quantity) under the account''s lock.';
+REVOKE ALL ON FUNCTION zvt._router_apply(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+    pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.int4, pg_catalog.int4) FROM PUBLIC;

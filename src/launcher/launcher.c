@@ -20,6 +20,9 @@
  *	   last found no job and no gap at the current backfill generation;
  *	4. the paper matcher (trading/paper_matcher.c) unless it runs or last
  *	   found nothing resting at the current paper generation;
+ *	4b. while zvt.live_trading is on, each exchange's order router
+ *	   (live/router.c) unless it runs or last found no live order to
+ *	   finish at its exchange's current live generation;
  *	5. the metrics worker (metrics/worker.c) while zvt.metrics_port is
  *	   set, unless it runs;
  *	5b. the Redis publisher (redis/worker.c) while zvt.redis_url is set
@@ -72,6 +75,8 @@
 #include "redis/redis.h"
 #include "storage/maintenance.h"
 #include "trading/matcher.h"
+#include "live/route.h"
+#include "live/router.h"
 #include "zvt.h"
 
 PGDLLEXPORT void launcher_main(Datum arg);
@@ -80,6 +85,7 @@ static Oid	launcher_database_oid(void);
 static bool launcher_start_pass(Oid dboid, BackgroundWorkerHandle **handle);
 static void launcher_start_feeds(BackgroundWorkerHandle **handles);
 static void launcher_start_matcher(BackgroundWorkerHandle **handle);
+static void launcher_start_routers(BackgroundWorkerHandle **handles);
 static void launcher_start_backfill(BackgroundWorkerHandle **handle);
 static void launcher_start_metrics(BackgroundWorkerHandle **handle);
 static void launcher_start_redis(BackgroundWorkerHandle **handle);
@@ -130,6 +136,7 @@ launcher_main(Datum arg)
 	BackgroundWorkerHandle *handle = NULL;
 	BackgroundWorkerHandle *feeds[FEED_EXCHANGES] = {NULL};
 	BackgroundWorkerHandle *matcher = NULL;
+	BackgroundWorkerHandle *routers[ROUTER_EXCHANGES] = {NULL};
 	BackgroundWorkerHandle *metrics = NULL;
 	BackgroundWorkerHandle *redis = NULL;
 	BackgroundWorkerHandle *http[HTTP_MAX_WORKERS] = {NULL};
@@ -195,6 +202,10 @@ launcher_main(Datum arg)
 		/* step 3b: the paper matcher while paper orders rest */
 		if (have_db && zvt_paper_matcher)
 			launcher_start_matcher(&matcher);
+
+		/* step 3b': the order routers while live orders wait */
+		if (have_db && zvt_live_trading)
+			launcher_start_routers(routers);
 
 		/* step 3c: the metrics endpoint while it has a port */
 		if (have_db && zvt_metrics_port != 0)
@@ -331,6 +342,44 @@ launcher_start_matcher(BackgroundWorkerHandle **handle)
 		ereport(LOG,
 				(errmsg("zvt could not start the paper matcher"),
 				 errhint("Raise max_worker_processes.")));
+	}
+}
+
+/*
+ * Start each exchange's order router unless it runs or last found no
+ * live order to finish at its exchange's live generation (a server start
+ * starts each once: orders a crash left sending are queried).
+ */
+static void
+launcher_start_routers(BackgroundWorkerHandle **handles)
+{
+	for (int i = 0; i < ROUTER_EXCHANGES; i++)
+	{
+		BackgroundWorker worker;
+		uint64		gen = router_generation(i);
+		pid_t		pid;
+		char		name[BGW_MAXLEN];
+
+		if (handles[i] && GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
+			continue;
+		if (router_is_idle(i, gen) || router_running(i))
+			continue;
+		if (handles[i])
+			pfree(handles[i]);
+		handles[i] = NULL;
+		snprintf(name, sizeof(name), "zvt router %s", live_exchange_name((LiveExchange) i));
+		zvt_worker_init(&worker, "router_main", name, 5);
+		worker.bgw_main_arg = Int32GetDatum(i);
+		worker.bgw_notify_pid = MyProcPid;
+		router_mark_idle(i, gen);
+		if (!RegisterDynamicBackgroundWorker(&worker, &handles[i]))
+		{
+			router_mark_idle(i, PG_UINT64_MAX);
+			handles[i] = NULL;
+			ereport(LOG,
+					(errmsg("zvt could not start the %s order router", live_exchange_name((LiveExchange) i)),
+					 errhint("Raise max_worker_processes.")));
+		}
 	}
 }
 

@@ -91,6 +91,8 @@ typedef struct LiveReply
 	char		status[20];		/* new partially_filled filled canceled rejected
 								 * expired, or "" when the reply does not say */
 	char		filled_qty[40];	/* decimal text, "" when not given */
+	char		filled_quote[48];	/* cumulative quote amount executed, "" when
+									 * not given (avg price = quote / qty) */
 	char		reason[256];	/* the exchange's code and message */
 } LiveReply;
 

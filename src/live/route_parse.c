@@ -77,6 +77,7 @@ parse_binance(LiveOp op, long http, json_t *j, LiveReply *r)
 	r->kind = LR_OK;
 	set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(j, "orderId"));
 	set_json(r->filled_qty, sizeof(r->filled_qty), json_object_get(j, "executedQty"));
+	set_json(r->filled_quote, sizeof(r->filled_quote), json_object_get(j, "cummulativeQuoteQty"));
 	set(r->status, sizeof(r->status),
 		strcmp(st, "NEW") == 0 ? "new" : strcmp(st, "PARTIALLY_FILLED") == 0 ? "partially_filled" :
 		strcmp(st, "FILLED") == 0 ? "filled" : strcmp(st, "CANCELED") == 0 ? "canceled" :
@@ -139,6 +140,7 @@ parse_bybit(LiveOp op, long http, json_t *j, LiveReply *r)
 		}
 		set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(o, "orderId"));
 		set_json(r->filled_qty, sizeof(r->filled_qty), json_object_get(o, "cumExecQty"));
+		set_json(r->filled_quote, sizeof(r->filled_quote), json_object_get(o, "cumExecValue"));
 		f = r->filled_qty;
 		set(r->status, sizeof(r->status), bybit_status(json_string_value(json_object_get(o, "orderStatus")), f));
 		set(r->reason, sizeof(r->reason), json_string_value(json_object_get(o, "rejectReason")));
@@ -183,6 +185,7 @@ parse_okx(LiveOp op, long http, json_t *j, LiveReply *r)
 		r->kind = LR_OK;
 		set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(d, "ordId"));
 		set_json(r->filled_qty, sizeof(r->filled_qty), json_object_get(d, "accFillSz"));
+		set_json(r->filled_quote, sizeof(r->filled_quote), json_object_get(d, "fillNotional"));
 		set(r->status, sizeof(r->status),
 			st == NULL ? "" : strcmp(st, "live") == 0 ? "new" : strcmp(st, "partially_filled") == 0 ? "partially_filled" :
 			strcmp(st, "filled") == 0 ? "filled" : strncmp(st, "canceled", 8) == 0 || strcmp(st, "mmp_canceled") == 0 ? "canceled" : "");
@@ -213,6 +216,7 @@ coinbase_order(json_t *o, LiveReply *r)
 	r->kind = LR_OK;
 	set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(o, "order_id"));
 	set(r->filled_qty, sizeof(r->filled_qty), filled);
+	set(r->filled_quote, sizeof(r->filled_quote), json_string_value(json_object_get(o, "filled_value")));
 	set(r->status, sizeof(r->status),
 		st == NULL ? "" : strcmp(st, "OPEN") == 0 || strcmp(st, "PENDING") == 0 || strcmp(st, "QUEUED") == 0 ?
 		(some ? "partially_filled" : "new") :

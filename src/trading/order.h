@@ -118,6 +118,7 @@ typedef struct OrderRow
 	const OrderPrices *prices;	/* the bus counters seen */
 	const char *reason;			/* NULL: accepted, else rejected */
 	bool		rests;			/* counted in zvt.exposure */
+	bool		live;			/* a live order: pending_new, for its router */
 } OrderRow;
 
 /* in order_args.c */

@@ -187,17 +187,22 @@ insert_order(const Oid *oids, EState *estate, LedgerTarget *ot, const OrderRow *
 	return order_id;
 }
 
-/* its events: new, then accepted or rejected */
+/*
+ * its events: new, then accepted or rejected; a live order's one event,
+ * new, leaves it pending_new (its router writes what the exchange says)
+ */
 static void
 insert_events(const Oid *oids, EState *estate, const OrderRow *w, int64 order_id,
 			  const char *status)
 {
 	LedgerTarget et;
+	bool		pending = strcmp(status, "pending_new") == 0;
 
 	ledger_target_open(estate, oids[TR_EVENTS], &et, 1, false);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < (pending ? 1 : 2); i++)
 	{
 		const char *event = i == 0 ? "new" : status;
+		const char *after = pending ? status : event;
 		int64		event_id = nextval_internal(oids[TR_EVENTS_SEQ], false);
 		TimestampTz ts = GetCurrentTimestamp();
 
@@ -207,23 +212,23 @@ insert_events(const Oid *oids, EState *estate, const OrderRow *w, int64 order_id
 		ledger_row_set(&et, "account_id", Int32GetDatum(w->account_id), false);
 		ledger_row_set(&et, "ts", TimestampTzGetDatum(ts), false);
 		ledger_row_set_text(&et, "event", event);
-		ledger_row_set_text(&et, "status", event);
+		ledger_row_set_text(&et, "status", after);
 		ledger_row_set(&et, "qty", w->args->qty, false);
 		ledger_row_set(&et, "price", w->args->price, !w->args->has_price);
 		ledger_row_set_text(&et, "reason", i == 0 ? NULL : w->reason);
 		ledger_row_insert(estate, &et);
 		/* this path fires no trigger: queue it for the event ring here */
-		order_events_publish(event_id, order_id, w->account_id, ts, event, event,
+		order_events_publish(event_id, order_id, w->account_id, ts, event, after,
 							 w->args->qty, false, w->args->price, !w->args->has_price);
 	}
 	ledger_target_close(&et);
 }
 
 /*
- * Write the order w (accepted, or rejected with its reason), its events
- * "new" and then "accepted" or "rejected", and, when it rests, its
- * exposure; returns the order as a zvt.orders value.  oids are the
- * relations of TradingRel.
+ * Write the order w (accepted, or rejected with its reason; a live order
+ * pending_new), its events "new" and then "accepted" or "rejected" (a
+ * live order "new" only), and, when it rests, its exposure; returns the
+ * order as a zvt.orders value.  oids are the relations of TradingRel.
  */
 Datum
 order_write(const Oid *oids, const OrderRow *w)
@@ -231,7 +236,7 @@ order_write(const Oid *oids, const OrderRow *w)
 	EState	   *estate = CreateExecutorState();
 	LedgerTarget ot;
 	int64		order_id;
-	const char *status = w->reason ? "rejected" : "accepted";
+	const char *status = w->reason ? "rejected" : w->live ? "pending_new" : "accepted";
 	Datum		result;
 
 	ledger_lock_referenced(oids[TR_ACCOUNTS], (ItemPointer) &w->account_tid,

@@ -22,7 +22,9 @@
  *	   (order_write.c);
  *	8. a taker fills through the PL/pgSQL zvt._fill, a non-marketable
  *	   ioc/fok expires through zvt._close_order, anything else rests for
- *	   the paper matcher.
+ *	   the paper matcher; a live order stays pending_new (the outbox) and
+ *	   its exchange's router is woken when the transaction commits
+ *	   (src/live/router.c, sql/58_router.sql).
  *
  * An account the caller may not use is reported exactly as one that does
  * not exist (42704, "unknown account"), so that errors tell nobody which
@@ -54,10 +56,12 @@
 #include "base/locks.h"
 #include "book/walk.h"
 #include "live/route.h"
+#include "live/router.h"
 #include "trading/ledger.h"
 #include "trading/matcher.h"
 #include "trading/order.h"
 #include "trading/trading.h"
+#include "zvt.h"
 
 PG_FUNCTION_INFO_V1(zvt_place_order);
 
@@ -97,6 +101,7 @@ typedef struct PlaceAccount
 	int32		id;
 	char	   *name;
 	char	   *exchange;		/* NULL: trades anywhere */
+	bool		live;			/* a live account: the order goes to its router */
 } PlaceAccount;
 
 static PlaceCache *place_cache_current = NULL;
@@ -202,7 +207,7 @@ granted(PlaceCache *c, int32 account_id, Oid caller)
  * one the caller may not use: 42704, so that it tells nobody which
  * accounts exist.  A live account is 0A000: naming what its exchange
  * lacks when the order's type or flags have no native form there
- * (src/live/route.c), else because routing is not built yet.
+ * (src/live/route.c), or while zvt.live_trading is off.
  */
 static void
 account_find(PlaceCache *c, const OrderArgs *o, PlaceAccount *a)
@@ -211,6 +216,7 @@ account_find(PlaceCache *c, const OrderArgs *o, PlaceAccount *a)
 	bool		found = false;
 	Oid			owner;
 
+	a->live = false;
 	if (o->account != NULL)
 	{
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(o->account));
@@ -246,12 +252,14 @@ account_find(PlaceCache *c, const OrderArgs *o, PlaceAccount *a)
 					 errmsg("%s live orders do not support %s", exchange, missing),
 					 errdetail("Account \"%s\" is a live account on %s; nothing was placed.", a->name, exchange),
 					 errhint("docs/live-trading.md lists what each exchange supports.")));
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("live routing is not available yet"),
-				 errdetail("Account \"%s\" is a live account; zvt cannot send orders to exchanges yet, so nothing was placed.",
-						   a->name),
-				 errhint("Use a paper account (zvt.create_account(name, 'paper')).")));
+		if (!zvt_live_trading)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("live trading is disabled"),
+					 errdetail("Account \"%s\" is a live account and zvt.live_trading is off, so nothing was placed.",
+							   a->name),
+					 errhint("A superuser enables it with ALTER SYSTEM SET zvt.live_trading = on and a reload; docs/live-trading.md.")));
+		a->live = true;
 	}
 }
 
@@ -550,7 +558,9 @@ place_order_steps(FunctionCallInfo fcinfo)
 	price_order(&o, &ins, &p, &w);
 	marketable = order_marketable(&o, &p);
 	w.reason = order_verdict(c, &o, &a, &p, &w, marketable);
-	w.rests = w.reason == NULL && !marketable && o.tif == ORDER_GTC;
+	w.live = a.live;
+	/* a live order counts as open from its commit until the exchange closes it */
+	w.rests = w.reason == NULL && (a.live || (!marketable && o.tif == ORDER_GTC));
 
 	/* 7 */
 	order = order_write(c->oid, &w);
@@ -559,6 +569,12 @@ place_order_steps(FunctionCallInfo fcinfo)
 	/* 8 */
 	if (w.reason != NULL)
 		PG_RETURN_DATUM(order);
+	if (a.live)
+	{
+		/* the outbox: the exchange's router sends it once this commits */
+		router_wake_at_commit(ins.exchange);
+		PG_RETURN_DATUM(order);
+	}
 	if (marketable)
 		PG_RETURN_DATUM(take(c, &o, &a, &ins, &p, order));
 	if (o.tif != ORDER_GTC)

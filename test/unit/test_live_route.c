@@ -188,6 +188,7 @@ test_parse(void)
 	CHECK_STR(r.exchange_id, "28");
 	CHECK_STR(r.status, "filled");
 	CHECK_STR(r.filled_qty, "10.00000000");
+	CHECK_STR(r.filled_quote, "10.00000000");	/* cummulativeQuoteQty: the fills' price */
 	r = parse(LX_BYBIT, LO_PLACE, 200, fixture_line("bybit_rest_order.jsonl", 2), NULL);
 	CHECK(r.kind == LR_OK);
 	CHECK_STR(r.exchange_id, "1321003749386327552");
@@ -212,10 +213,11 @@ test_parse(void)
 	CHECK(parse(LX_BYBIT, LO_PLACE, 200, "{\"retCode\":10002,\"retMsg\":\"invalid request, please check your server timestamp or recv_window param\",\"result\":{}}", NULL).kind == LR_CLOCK);
 	CHECK(parse(LX_BYBIT, LO_PLACE, 200, "{\"retCode\":10004,\"retMsg\":\"Error sign\",\"result\":{}}", NULL).kind == LR_AUTH);
 	CHECK(parse(LX_BYBIT, LO_QUERY, 200, "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"list\":[]}}", NULL).kind == LR_NOT_FOUND);
-	r = parse(LX_BYBIT, LO_QUERY, 200, "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"list\":[{\"orderId\":\"9\",\"orderStatus\":\"PartiallyFilled\",\"cumExecQty\":\"0.5\"}]}}", NULL);
+	r = parse(LX_BYBIT, LO_QUERY, 200, "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"list\":[{\"orderId\":\"9\",\"orderStatus\":\"PartiallyFilled\",\"cumExecQty\":\"0.5\",\"cumExecValue\":\"30000.5\"}]}}", NULL);
 	CHECK(r.kind == LR_OK);
 	CHECK_STR(r.status, "partially_filled");
 	CHECK_STR(r.filled_qty, "0.5");
+	CHECK_STR(r.filled_quote, "30000.5");
 
 	/* OKX */
 	CHECK(parse(LX_OKX, LO_PLACE, 401, "{\"msg\":\"Invalid OK-ACCESS-PASSPHRASE\",\"code\":\"50105\"}", NULL).kind == LR_AUTH);
@@ -224,19 +226,21 @@ test_parse(void)
 	CHECK(r.kind == LR_REJECTED);
 	CHECK_STR(r.reason, "51008: Order failed. Insufficient balance.");
 	CHECK(parse(LX_OKX, LO_QUERY, 200, "{\"code\":\"51603\",\"msg\":\"Order does not exist\",\"data\":[]}", NULL).kind == LR_NOT_FOUND);
-	r = parse(LX_OKX, LO_QUERY, 200, "{\"code\":\"0\",\"msg\":\"\",\"data\":[{\"ordId\":\"5\",\"state\":\"live\",\"accFillSz\":\"0\"}]}", NULL);
+	r = parse(LX_OKX, LO_QUERY, 200, "{\"code\":\"0\",\"msg\":\"\",\"data\":[{\"ordId\":\"5\",\"state\":\"partially_filled\",\"accFillSz\":\"0.2\",\"fillNotional\":\"12000.4\"}]}", NULL);
 	CHECK(r.kind == LR_OK);
-	CHECK_STR(r.status, "new");
+	CHECK_STR(r.status, "partially_filled");
+	CHECK_STR(r.filled_quote, "12000.4");
 
 	/* Coinbase */
 	CHECK(parse(LX_COINBASE, LO_PLACE, 401, "{\"error\":\"UNAUTHORIZED\",\"code\":16,\"message\":\"Unauthorized\"}", NULL).kind == LR_AUTH);
 	r = parse(LX_COINBASE, LO_PLACE, 200, "{\"success\":false,\"failure_reason\":\"UNKNOWN_FAILURE_REASON\",\"error_response\":{\"error\":\"INSUFFICIENT_FUND\",\"message\":\"Insufficient balance in source account\"}}", NULL);
 	CHECK(r.kind == LR_REJECTED);
 	CHECK_STR(r.reason, "INSUFFICIENT_FUND: Insufficient balance in source account");
-	r = parse(LX_COINBASE, LO_QUERY, 200, "{\"orders\":[{\"order_id\":\"1\",\"client_order_id\":\"a\",\"status\":\"OPEN\",\"filled_size\":\"0\"},{\"order_id\":\"2\",\"client_order_id\":\"b\",\"status\":\"OPEN\",\"filled_size\":\"0.25\"}]}", "b");
+	r = parse(LX_COINBASE, LO_QUERY, 200, "{\"orders\":[{\"order_id\":\"1\",\"client_order_id\":\"a\",\"status\":\"OPEN\",\"filled_size\":\"0\"},{\"order_id\":\"2\",\"client_order_id\":\"b\",\"status\":\"OPEN\",\"filled_size\":\"0.25\",\"filled_value\":\"15000\"}]}", "b");
 	CHECK(r.kind == LR_OK);
 	CHECK_STR(r.exchange_id, "2");
 	CHECK_STR(r.status, "partially_filled");
+	CHECK_STR(r.filled_quote, "15000");
 	CHECK(parse(LX_COINBASE, LO_QUERY, 200, "{\"orders\":[]}", "b").kind == LR_NOT_FOUND);
 }
 

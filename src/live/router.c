@@ -1,0 +1,794 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/live/router.c
+ *	  The order router: a background worker per exchange ("zvt router
+ *	  binance"...) that sends live orders committed as pending_new, reads
+ *	  the exchange's replies and books them.
+ *
+ * The outbox (sql/58_router.sql has the states): zvt.place_order commits
+ * a live order as pending_new after its risk check.  A pass:
+ *	1. one transaction: zvt._router_work marks as many pending orders
+ *	   sending as may be sent now (free slots, the rate limit) and lists
+ *	   the queries and cancels due; the requests are signed (keys.c opens
+ *	   the key, route.c builds, skew.c corrects the clock); it commits
+ *	   BEFORE any request leaves;
+ *	2. libcurl multi sends them, several in flight (zvt.router_timeout);
+ *	3. the replies finished together are booked by zvt._router_apply,
+ *	   under each account's lock, in one transaction.
+ * Crash points: before (1) commits nothing was sent; after it the orders
+ * are sending, and a router that finds one sending without a request out
+ * for it (its first pass after a crash, a kill or an immediate shutdown)
+ * or unknown (no reply, 5xx) asks the exchange by client order id
+ * (live_client_order_id: derived from the order).  Only "not found" sends
+ * it again, under the same id, which an exchange that got a late copy
+ * refuses as a duplicate (then asked again).  A refused key or timestamp
+ * rejects the order, never retried; a 429 pauses the exchange for its
+ * Retry-After.  Secrets are held for a pass's signing and wiped; neither
+ * they nor signed requests are ever logged.
+ *
+ * The worker runs as the bootstrap superuser on zvt's own functions only
+ * (search_path pinned, no user code), like the paper matcher; it serves
+ * zvt.database, stops when its exchange has no live order left to finish,
+ * and the launcher starts it again when one commits (router_state.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+#include <sys/time.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "live/keys.h"
+#include "live/route.h"
+#include "live/router.h"
+#include "live/skew.h"
+#include "zvt.h"
+
+PGDLLEXPORT void router_main(Datum arg);
+
+/* requests in flight at most, per router */
+#define ROUTER_MAX_INFLIGHT 64
+/* how often a router looks for due work besides its wake-ups, ms */
+#define ROUTER_SCAN_MS 200
+
+/* one request out */
+typedef struct RouterReq
+{
+	CURL	   *h;
+	struct curl_slist *headers;
+	int64		order_id;
+	LiveOp		op;
+	char		client_id[40];
+	StringInfoData body;		/* the reply, in the router's long-lived context */
+	bool		used;
+} RouterReq;
+
+/* a verdict reached without a request (no key): booked after the work commits */
+typedef struct RouterLocal
+{
+	int64		order_id;
+	LiveOp		op;
+	char		reason[256];
+} RouterLocal;
+
+typedef struct Router
+{
+	LiveExchange ex;
+	const char *name;
+	CURLM	   *multi;
+	RouterReq	req[ROUTER_MAX_INFLIGHT];
+	int			inflight;
+	char		base[256];		/* rest_url of zvt.exchanges */
+	char		host[256];
+	uint64		system_id;
+	ClockSkew	skew;
+	double		tokens;			/* rate limit bucket */
+	TimestampTz tokens_at;
+	TimestampTz paused_until;	/* after a 429 */
+	MemoryContext pass_cxt;		/* reset every pass */
+} Router;
+
+static const char *const op_names[] = {"place", "query", "cancel"};
+static const char *const kind_names[] = {"ok", "rejected", "not_found", "auth", "clock", "rate", "unknown"};
+
+static int64
+now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static size_t
+on_body(char *data, size_t size, size_t n, void *arg)
+{
+	StringInfo	b = (StringInfo) arg;
+
+	if (b->len + size * n > 8 * 1024 * 1024)
+		return 0;				/* far more than any order reply: cut */
+	appendBinaryStringInfo(b, data, size * n);
+	return size * n;
+}
+
+/* ----------------------------------------------------------------
+ * the exchange's clock
+ * ----------------------------------------------------------------
+ */
+
+/* Sample the exchange's clock offset from its time endpoint (a blocking request). */
+static void
+router_sync_clock(Router *r)
+{
+	char		url[512];
+	StringInfoData b;
+	CURL	   *h;
+	int64		sent,
+				recv,
+				server;
+	long		status = 0;
+
+	if (!zvt_router_clock_sync)
+	{
+		memset(&r->skew, 0, sizeof(r->skew));
+		return;
+	}
+	initStringInfo(&b);
+	snprintf(url, sizeof(url), "%s%s", r->base, skew_time_path(r->name));
+	h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) zvt_router_timeout);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (zvt_ca_file && zvt_ca_file[0])
+		curl_easy_setopt(h, CURLOPT_CAINFO, zvt_ca_file);
+	sent = now_ms();
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	recv = now_ms();
+	curl_easy_cleanup(h);
+	if (status == 200 && skew_parse_server_time(r->name, b.data, b.len, &server) == 0)
+		(void) skew_sample(&r->skew, sent, server, recv);
+	else
+		ereport(LOG,
+				(errmsg("zvt router %s could not read the exchange's clock", r->name),
+				 errdetail_internal("GET %s: HTTP %ld", skew_time_path(r->name), status)));
+	pfree(b.data);
+}
+
+/* ----------------------------------------------------------------
+ * step 1: the work, marked sending and committed before it is sent
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Open account's key into creds; false with reason when it has none or
+ * it does not open (the error's message: keys.c never puts a secret in
+ * one).  In a subtransaction, so a refused key costs one order, not the
+ * pass.
+ */
+static bool
+router_open_key(int32 account, VaultCreds *creds, char *reason, size_t len)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = false;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		ok = keys_open(account, creds, NULL);
+		if (!ok)
+			snprintf(reason, len, "account %d has no API key (zvt.set_api_key)", account);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		snprintf(reason, len, "%s", e->message);
+		FreeErrorData(e);
+		vault_creds_wipe(creds);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/* The exchange's REST base (zvt.exchanges.rest_url) into r; under SPI. */
+static void
+router_read_base(Router *r)
+{
+	Datum		arg = CStringGetTextDatum(r->name);
+	const char *p;
+
+	if (SPI_execute_with_args("SELECT rest_url FROM zvt.exchanges WHERE name = $1", 1,
+							  (Oid[]) {TEXTOID}, &arg, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		return;
+	snprintf(r->base, sizeof(r->base), "%s", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	p = strstr(r->base, "://");
+	snprintf(r->host, sizeof(r->host), "%s", p ? p + 3 : r->base);
+}
+
+/*
+ * The key last opened in this pass, so that a burst of one account's
+ * orders opens it once; wiped when the pass ends (router_keys_forget).
+ */
+static int32 pass_key_account = 0;
+static bool pass_key_ok = false;
+static VaultCreds pass_key;
+static char pass_key_reason[256];
+
+static void
+router_keys_forget(void)
+{
+	vault_creds_wipe(&pass_key);
+	pass_key_account = 0;
+	pass_key_ok = false;
+}
+
+/* account's key for this pass: router_open_key, once per account and pass */
+static const VaultCreds *
+router_key(int32 account, char *reason, size_t len)
+{
+	if (pass_key_account != account)
+	{
+		router_keys_forget();
+		pass_key_ok = router_open_key(account, &pass_key, pass_key_reason, sizeof(pass_key_reason));
+		pass_key_account = account;
+	}
+	if (!pass_key_ok)
+		snprintf(reason, len, "%s", pass_key_reason);
+	return pass_key_ok ? &pass_key : NULL;
+}
+
+/* a free request slot */
+static RouterReq *
+router_slot(Router *r)
+{
+	for (int i = 0; i < ROUTER_MAX_INFLIGHT; i++)
+		if (!r->req[i].used)
+			return &r->req[i];
+	return NULL;
+}
+
+/*
+ * Build, sign and queue (not yet send) the request for one work row into
+ * a free slot; false with reason when the key does not open or the
+ * request cannot be built.
+ */
+static bool
+router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, size_t len)
+{
+	LiveOrder	o;
+	LiveCreds	cr;
+	const VaultCreds *creds;
+	LiveRequest req;
+	const char *err = NULL;
+	char		url[4096];
+	char		nonce[33];
+	unsigned char rnd[16];
+	char	   *op = SPI_getvalue(t, d, 1);
+	char	   *side = SPI_getvalue(t, d, 5);
+	char	   *post = SPI_getvalue(t, d, 10);
+	char	   *reduce = SPI_getvalue(t, d, 11);
+	char	   *xid = SPI_getvalue(t, d, 12);
+	bool		isnull;
+	int			rc;
+	int64		xnow;
+
+	q->order_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+	q->op = strcmp(op, "place") == 0 ? LO_PLACE : strcmp(op, "cancel") == 0 ? LO_CANCEL : LO_QUERY;
+	if (live_client_order_id(r->system_id, q->order_id, q->client_id, sizeof(q->client_id)) < 0)
+		elog(ERROR, "zvt router: no client order id for order " INT64_FORMAT, q->order_id);
+	memset(&o, 0, sizeof(o));
+	o.symbol = SPI_getvalue(t, d, 4);
+	o.buy = strcmp(side, "buy") == 0;
+	o.type = SPI_getvalue(t, d, 6);
+	o.qty = SPI_getvalue(t, d, 7);
+	o.price = SPI_getvalue(t, d, 8);
+	o.tif = SPI_getvalue(t, d, 9);
+	o.post_only = post[0] == 't';
+	o.reduce_only = reduce[0] == 't';
+	o.client_id = q->client_id;
+
+	creds = router_key(DatumGetInt32(SPI_getbinval(t, d, 3, &isnull)), reason, len);
+	if (creds == NULL)
+		return false;
+	cr.api_key = creds->api_key;
+	cr.secret = creds->secret;
+	cr.passphrase = creds->has_passphrase ? creds->passphrase : NULL;
+	if (!pg_strong_random(rnd, sizeof(rnd)))
+		elog(ERROR, "zvt router: no random bytes");
+	for (int i = 0; i < 16; i++)
+		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
+	xnow = zvt_router_clock_sync ? skew_exchange_now(&r->skew, now_ms()) : now_ms();
+
+	/*
+	 * A Coinbase JWT is refused before its nbf: date it 5 s back, so that
+	 * the offset's error (half a round trip) cannot put it in the
+	 * exchange's future; it stays valid 115 s.
+	 */
+	if (r->ex == LX_COINBASE)
+		xnow -= 5000;
+	rc = live_build(r->ex, q->op, &cr, &o, xid, xnow, r->host, nonce, &req, &err);
+	if (rc < 0)
+	{
+		snprintf(reason, len, "the request could not be built: %s", err ? err : "?");
+		explicit_bzero(&req, sizeof(req));
+		return false;
+	}
+	snprintf(url, sizeof(url), "%s%s", r->base, req.path_query);
+	q->h = curl_easy_init();
+	q->headers = NULL;
+	for (int i = 0; i < req.nheaders; i++)
+		q->headers = curl_slist_append(q->headers, req.headers[i]);
+	curl_easy_setopt(q->h, CURLOPT_URL, url);
+	curl_easy_setopt(q->h, CURLOPT_CUSTOMREQUEST, req.method);
+	if (req.body[0] || strcmp(req.method, "POST") == 0)
+		curl_easy_setopt(q->h, CURLOPT_COPYPOSTFIELDS, req.body);
+	curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, q->headers);
+	curl_easy_setopt(q->h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(q->h, CURLOPT_WRITEDATA, &q->body);
+	curl_easy_setopt(q->h, CURLOPT_TIMEOUT_MS, (long) zvt_router_timeout);
+	curl_easy_setopt(q->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(q->h, CURLOPT_PRIVATE, q);
+	if (q->op != LO_QUERY)
+	{
+		/*
+		 * libcurl sends a request again by itself when a reused connection
+		 * turns out closed: harmless for a query, a second order for a
+		 * place.  A new connection for each change is never retried.
+		 */
+		curl_easy_setopt(q->h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(q->h, CURLOPT_FORBID_REUSE, 1L);
+	}
+	if (zvt_ca_file && zvt_ca_file[0])
+		curl_easy_setopt(q->h, CURLOPT_CAINFO, zvt_ca_file);
+	explicit_bzero(&req, sizeof(req));	/* signatures, JWTs */
+	resetStringInfo(&q->body);
+	q->used = true;
+	return true;
+}
+
+static void router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *rep);
+
+/*
+ * One work pass: up to lim requests marked, built and committed, then
+ * handed to libcurl.  Returns the rows of work found (0: nothing due), or
+ * -1 when zvt is not installed.
+ */
+static int
+router_work(Router *r, int lim)
+{
+	RouterLocal *local = palloc0(sizeof(RouterLocal) * Max(lim, 1));
+	RouterReq  *queued[ROUTER_MAX_INFLIGHT];
+	int			nlocal = 0;
+	int			nqueued = 0;
+	volatile int n = 0;
+	Datum	   *ids = palloc(sizeof(Datum) * (r->inflight + 1));
+	int			nids = 0;
+	SPITupleTable *work;
+
+	for (int i = 0; i < ROUTER_MAX_INFLIGHT; i++)
+		if (r->req[i].used)
+			ids[nids++] = Int64GetDatum(r->req[i].order_id);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "zvt router: work");
+	if (!OidIsValid(get_extension_oid("zvt", true)))
+		n = -1;
+	else
+	{
+		Oid			types[3] = {TEXTOID, INT8ARRAYOID, INT4OID};
+		Datum		args[3];
+
+		SPI_connect();
+		router_read_base(r);
+		args[0] = CStringGetTextDatum(r->name);
+		args[1] = PointerGetDatum(construct_array(ids, nids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[2] = Int32GetDatum(lim);
+		if (SPI_execute_with_args("SELECT * FROM zvt._router_work($1, $2, $3)", 3, types, args,
+								  NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "zvt router: zvt._router_work failed");
+		n = (int) SPI_processed;
+		/* keys_open() runs queries of its own: keep the work's rows */
+		work = SPI_tuptable;
+		for (int i = 0; i < n; i++)
+		{
+			RouterReq  *q = router_slot(r);
+			RouterLocal *l = &local[nlocal];
+
+			if (q == NULL)
+				break;
+			if (router_build(r, work->vals[i], work->tupdesc, q, l->reason,
+							 sizeof(l->reason)))
+				queued[nqueued++] = q;
+			else
+			{
+				l->order_id = q->order_id;
+				l->op = q->op;
+				nlocal++;
+			}
+		}
+		router_keys_forget();
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	/* the "sent" mark is on disk before anything leaves */
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	for (int i = 0; i < nqueued; i++)
+	{
+		curl_multi_add_handle(r->multi, queued[i]->h);
+		r->inflight++;
+	}
+	if (nqueued > 0)
+	{
+		int			running;
+
+		curl_multi_perform(r->multi, &running);
+		router_count(r->ex, nqueued, 0);
+	}
+	for (int i = 0; i < nlocal; i++)
+	{
+		LiveReply	rep;
+
+		memset(&rep, 0, sizeof(rep));
+		rep.kind = LR_AUTH;
+		snprintf(rep.reason, sizeof(rep.reason), "%s", local[i].reason);
+		router_apply(r, local[i].order_id, local[i].op, &rep);
+	}
+	return n;
+}
+
+/* ----------------------------------------------------------------
+ * step 3: the replies, booked
+ * ----------------------------------------------------------------
+ */
+
+/* a reply waiting to be booked */
+typedef struct RouterReply
+{
+	int64		order_id;
+	LiveOp		op;
+	LiveReply	rep;
+} RouterReply;
+
+/* book one reply: zvt._router_apply, under SPI in the caller's transaction */
+static void
+router_apply_one(const RouterReply *x)
+{
+	Oid			types[10] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, INT4OID, INT4OID};
+	Datum		args[10];
+	char		nulls[10];
+	const LiveReply *rep = &x->rep;
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = Int64GetDatum(x->order_id);
+	args[1] = CStringGetTextDatum(op_names[x->op]);
+	args[2] = CStringGetTextDatum(kind_names[rep->kind]);
+	args[3] = CStringGetTextDatum(rep->status);
+	args[4] = CStringGetTextDatum(rep->exchange_id);
+	args[5] = CStringGetTextDatum(rep->filled_qty);
+	nulls[5] = rep->filled_qty[0] ? ' ' : 'n';
+	args[6] = CStringGetTextDatum(rep->filled_quote);
+	nulls[6] = rep->filled_quote[0] ? ' ' : 'n';
+	args[7] = CStringGetTextDatum(rep->reason);
+	args[8] = Int32GetDatum(zvt_router_poll_interval);
+	args[9] = Int32GetDatum(Min(zvt_router_poll_interval, 1000));
+	if (SPI_execute_with_args("SELECT zvt._router_apply($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10)",
+							  10, types, args, nulls, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zvt router: zvt._router_apply failed");
+}
+
+/*
+ * Book replies, all in one transaction (one commit for a burst of
+ * acknowledgements); false, with everything rolled back and the error
+ * logged, when one of them fails.
+ */
+static bool
+router_apply_all(const RouterReply *x, int n)
+{
+	volatile bool ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "zvt router: replies");
+		SPI_connect();
+		for (int i = 0; i < n; i++)
+			router_apply_one(&x[i]);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+		ok = false;
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/*
+ * Book replies: together, or, when that fails, one by one, so that one
+ * bad reply costs its own order only (it stays as it was and is queried
+ * again).
+ */
+static void
+router_book(Router *r, const RouterReply *x, int n)
+{
+	if (n == 0)
+		return;
+	if (!router_apply_all(x, n) && n > 1)
+		for (int i = 0; i < n; i++)
+			(void) router_apply_all(&x[i], 1);
+	router_count(r->ex, 0, n);
+}
+
+/* book one reply */
+static void
+router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *rep)
+{
+	RouterReply x;
+
+	x.order_id = order_id;
+	x.op = op;
+	x.rep = *rep;
+	router_book(r, &x, 1);
+}
+
+/* Read every finished request's reply and book them. */
+static void
+router_harvest(Router *r)
+{
+	static RouterReply done[ROUTER_MAX_INFLIGHT];
+	CURLMsg    *m;
+	int			left;
+	int			n = 0;
+
+	while ((m = curl_multi_info_read(r->multi, &left)) != NULL)
+	{
+		RouterReq  *q;
+		long		status = 0;
+		curl_off_t	retry_after = 0;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &q);
+		if (m->data.result == CURLE_OK)
+			curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(q->h, CURLINFO_RETRY_AFTER, &retry_after);
+		done[n].order_id = q->order_id;
+		done[n].op = q->op;
+		live_parse_reply(r->ex, q->op, status, q->body.len ? q->body.data : NULL, q->body.len,
+						 q->client_id, &done[n].rep);
+		if (done[n].rep.kind == LR_RATE)
+			r->paused_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														  retry_after > 0 ? retry_after * 1000 : 1000);
+		n++;
+		curl_multi_remove_handle(r->multi, q->h);
+		curl_easy_cleanup(q->h);
+		curl_slist_free_all(q->headers);
+		q->h = NULL;
+		q->headers = NULL;
+		q->used = false;
+		r->inflight--;
+		if (n == ROUTER_MAX_INFLIGHT)
+			break;
+	}
+	router_book(r, done, n);
+}
+
+/* ----------------------------------------------------------------
+ * the worker
+ * ----------------------------------------------------------------
+ */
+
+/* Requests the rate limit allows now (tokens refill at zvt.router_rate_limit a second). */
+static int
+router_allowance(Router *r, TimestampTz now)
+{
+	long		secs;
+	int			usecs;
+
+	if (now < r->paused_until)
+		return 0;
+	TimestampDifference(r->tokens_at, now, &secs, &usecs);
+	r->tokens = Min((double) zvt_router_rate_limit,
+					r->tokens + (secs + usecs / 1e6) * zvt_router_rate_limit);
+	r->tokens_at = now;
+	return (int) r->tokens;
+}
+
+static void
+router_detach(int code, Datum arg)
+{
+	router_release((int) DatumGetInt32(arg));
+}
+
+void
+router_main(Datum arg)
+{
+	static Router r;
+	int			ex = DatumGetInt32(arg);
+	uint64		gen_seen = PG_UINT64_MAX;
+	TimestampTz next_scan = 0;
+	TimestampTz next_sync;
+	char		appname[64];
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(zvt_database, NULL, 0);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+
+	memset(&r, 0, sizeof(r));
+	r.ex = (LiveExchange) ex;
+	r.name = live_exchange_name(r.ex);
+	snprintf(appname, sizeof(appname), "zvt router %s", r.name);
+	pgstat_report_appname(appname);
+	if (!router_claim(ex))
+	{
+		ereport(LOG, (errmsg("zvt router %s is already running; this one exits", r.name)));
+		proc_exit(0);
+	}
+	before_shmem_exit(router_detach, Int32GetDatum(ex));
+	router_mark_idle(ex, PG_UINT64_MAX);
+	router_set_latch(ex, MyLatch);
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		elog(ERROR, "zvt router: curl_global_init failed");
+	r.multi = curl_multi_init();
+	r.system_id = GetSystemIdentifier();
+	r.pass_cxt = AllocSetContextCreate(TopMemoryContext, "zvt router pass", ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < ROUTER_MAX_INFLIGHT; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&r.req[i].body);
+		MemoryContextSwitchTo(old);
+	}
+	r.tokens = zvt_router_rate_limit;
+	r.tokens_at = GetCurrentTimestamp();
+
+	/* the exchange's address and clock before the first request is signed */
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(get_extension_oid("zvt", true)))
+	{
+		Datum		name = CStringGetTextDatum(r.name);
+
+		SPI_connect();
+		router_read_base(&r);
+		/* what a crash or a stop left unfinished is asked about first */
+		if (SPI_execute_with_args("SELECT zvt._router_start($1)", 1, (Oid[]) {TEXTOID}, &name,
+								  NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "zvt router: zvt._router_start failed");
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	next_sync = 0;
+
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		uint64		gen = router_generation(ex);
+		int			running;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (!zvt_live_trading && r.inflight == 0)
+			break;
+
+		/* the exchange's clock, once a minute (the base URL comes with the first pass) */
+		if (r.base[0] && now >= next_sync)
+		{
+			router_sync_clock(&r);
+			next_sync = TimestampTzPlusMilliseconds(now, 60000);
+		}
+
+		/* step 1: new work when woken, and every ROUTER_SCAN_MS for what fell due */
+		if ((gen != gen_seen || now >= next_scan) && r.inflight < ROUTER_MAX_INFLIGHT)
+		{
+			int			lim = Min(ROUTER_MAX_INFLIGHT - r.inflight, router_allowance(&r, now));
+			int			n = 0;
+			MemoryContext old = MemoryContextSwitchTo(r.pass_cxt);
+
+			if (lim > 0)
+			{
+				gen_seen = gen;
+				n = router_work(&r, lim);
+				if (n < 0)
+					break;		/* zvt is not installed */
+				r.tokens -= n;
+			}
+			/* a full pass leaves a backlog: the next as soon as a slot frees */
+			next_scan = n >= lim && lim > 0 ? now : TimestampTzPlusMilliseconds(now, ROUTER_SCAN_MS);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(r.pass_cxt);
+			if (n == 0 && r.inflight == 0 && lim > 0)
+			{
+				bool		busy;
+
+				StartTransactionCommand();
+				PushActiveSnapshot(GetTransactionSnapshot());
+				SPI_connect();
+				busy = SPI_execute_with_args("SELECT zvt._router_busy($1)", 1, (Oid[]) {TEXTOID},
+											 (Datum[]) {CStringGetTextDatum(r.name)}, NULL, true, 1) == SPI_OK_SELECT &&
+					SPI_processed == 1 &&
+					strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0;
+				SPI_finish();
+				PopActiveSnapshot();
+				CommitTransactionCommand();
+				if (!busy && router_generation(ex) == gen_seen)
+				{
+					/* nothing left: the launcher starts us again when an order commits */
+					router_mark_idle(ex, gen_seen);
+					break;
+				}
+			}
+		}
+
+		/* steps 2 and 3: the requests in flight */
+		if (r.inflight > 0)
+		{
+			curl_multi_perform(r.multi, &running);
+			router_harvest(&r);
+			if (r.inflight > 0)
+				curl_multi_poll(r.multi, NULL, 0, 1, NULL);
+			curl_multi_perform(r.multi, &running);
+			router_harvest(&r);
+			continue;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 ROUTER_SCAN_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	proc_exit(0);
+}

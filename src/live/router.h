@@ -1,0 +1,33 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/live/router.h
+ *	  The order routers (one background worker per exchange with live
+ *	  orders, router.c) and their shared memory ("zvt router",
+ *	  router_state.c), as place_order, the launcher and zvt.c see them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZVT_LIVE_ROUTER_H
+#define ZVT_LIVE_ROUTER_H
+
+#include "port/atomics.h"
+#include "storage/latch.h"
+
+/* the exchanges with a router, in LiveExchange order (route.h) */
+#define ROUTER_EXCHANGES 4
+
+/* in router_state.c */
+extern Size router_shmem_size(void);
+extern void router_shmem_init(void);
+extern void router_wake_at_commit(const char *exchange);
+extern uint64 router_generation(int ex);
+extern bool router_running(int ex);
+extern bool router_is_idle(int ex, uint64 generation);
+extern void router_mark_idle(int ex, uint64 generation);
+extern bool router_claim(int ex);
+extern void router_release(int ex);
+extern void router_set_latch(int ex, Latch *latch);
+extern void router_count(int ex, int64 sent, int64 replies);
+
+
+#endif							/* ZVT_LIVE_ROUTER_H */
