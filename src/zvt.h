@@ -19,11 +19,11 @@
 /*
  * How many background workers a fully configured zvt runs (launcher,
  * maintenance, four feeds, backfill, paper matcher, two HTTP workers,
- * Redis, metrics), and the max_worker_processes below which _PG_init
- * warns (leaving room for parallel query).
+ * Redis, metrics, four live-order routers), and the max_worker_processes
+ * below which _PG_init warns (leaving room for parallel query).
  */
-#define ZVT_WORKERS_NEEDED			12
-#define ZVT_MIN_WORKER_PROCESSES	16
+#define ZVT_WORKERS_NEEDED			16
+#define ZVT_MIN_WORKER_PROCESSES	20
 
 /* in zvt.c */
 extern char *zvt_database;
