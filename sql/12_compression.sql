@@ -146,6 +146,35 @@ $$;
 COMMENT ON FUNCTION zvt._default_segment_by(pg_catalog.regclass) IS
     'Internal: the segment_by used without a compression policy.';
 
+-- Compressions of one hypertable take turns: SHARE UPDATE EXCLUSIVE on the
+-- hypertable (it conflicts with itself, not with reads or writes), taken
+-- before anything locks a chunk, then ACCESS EXCLUSIVE on the chunk, parent
+-- before partition as queries lock.  Reading a chunk's size or stats
+-- first would hold ACCESS SHARE on it, and two compressions (a manual one
+-- and the maintenance worker's) each upgrading to ACCESS EXCLUSIVE would
+-- deadlock.  Only for the hypertable's owner: anyone else is refused by
+-- zvt._rewrite_chunk, with its own message, and must not queue a lock.
+CREATE FUNCTION zvt._compression_lock(parent pg_catalog.regclass, chunk pg_catalog.regclass)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF parent IS NULL OR NOT pg_catalog.pg_has_role(
+            (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = parent), 'USAGE') THEN
+        RETURN;
+    END IF;
+    EXECUTE pg_catalog.format('LOCK TABLE ONLY %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
+    IF chunk IS NOT NULL THEN
+        EXECUTE pg_catalog.format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', chunk);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION zvt._compression_lock(pg_catalog.regclass, pg_catalog.regclass) IS
+    'Internal: the locks a compression takes first, in order (hypertable, then chunk); for the hypertable''s owner only.';
+-- it locks only what its caller owns (LOCK TABLE checks the privilege too)
+GRANT EXECUTE ON FUNCTION zvt._compression_lock(pg_catalog.regclass, pg_catalog.regclass) TO PUBLIC;
+
 CREATE FUNCTION zvt.compress_chunk(chunk pg_catalog.regclass)
     RETURNS pg_catalog.regclass
     LANGUAGE plpgsql
@@ -163,6 +192,7 @@ BEGIN
         RAISE EXCEPTION 'chunk must not be null' USING ERRCODE = '22023';
     END IF;
     SELECT i.inhparent INTO parent FROM pg_inherits i WHERE i.inhrelid = chunk;
+    PERFORM zvt._compression_lock(parent, chunk);
     SELECT * INTO s FROM zvt._compression_settings x WHERE x.relid = parent;
     seg := CASE WHEN FOUND THEN s.segment_by ELSE zvt._default_segment_by(parent) END;
     was := EXISTS (SELECT 1 FROM pg_class c JOIN pg_am am ON am.oid = c.relam
@@ -198,6 +228,7 @@ BEGIN
     IF chunk IS NULL THEN
         RAISE EXCEPTION 'chunk must not be null' USING ERRCODE = '22023';
     END IF;
+    PERFORM zvt._compression_lock((SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = chunk), chunk);
     SELECT * INTO r FROM zvt._rewrite_chunk(chunk, false, NULL, NULL);
     IF r.rows IS NULL THEN
         RAISE NOTICE 'chunk % is not compressed', chunk;
@@ -337,6 +368,9 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
+    -- one compression of this table at a time, before the stats below
+    -- lock its chunks (see zvt._compression_lock)
+    PERFORM zvt._compression_lock(rel, NULL);
     FOR c IN SELECT ch.chunk
                FROM zvt._chunks(rel) ch
                JOIN pg_class cl ON cl.oid = ch.chunk

@@ -3303,3 +3303,136 @@ COMMENT ON FUNCTION zvt._router_apply(pg_catalog.int8, pg_catalog.text, pg_catal
     'Internal: book an exchange''s reply about a live order (state, exchange id, fills by cumulative quantity) under the account''s lock.';
 REVOKE ALL ON FUNCTION zvt._router_apply(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.text,
     pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.int4, pg_catalog.int4) FROM PUBLIC;
+
+-- ===================================================================
+-- Compressions of one hypertable take turns (zvt._compression_lock): a
+-- manual compress_chunk and the maintenance worker's no longer deadlock
+-- ===================================================================
+-- Compressions of one hypertable take turns: SHARE UPDATE EXCLUSIVE on the
+-- hypertable (it conflicts with itself, not with reads or writes), taken
+-- before anything locks a chunk, then ACCESS EXCLUSIVE on the chunk, parent
+-- before partition as queries lock.  Reading a chunk's size or stats
+-- first would hold ACCESS SHARE on it, and two compressions (a manual one
+-- and the maintenance worker's) each upgrading to ACCESS EXCLUSIVE would
+-- deadlock.  Only for the hypertable's owner: anyone else is refused by
+-- zvt._rewrite_chunk, with its own message, and must not queue a lock.
+CREATE FUNCTION zvt._compression_lock(parent pg_catalog.regclass, chunk pg_catalog.regclass)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF parent IS NULL OR NOT pg_catalog.pg_has_role(
+            (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = parent), 'USAGE') THEN
+        RETURN;
+    END IF;
+    EXECUTE pg_catalog.format('LOCK TABLE ONLY %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
+    IF chunk IS NOT NULL THEN
+        EXECUTE pg_catalog.format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', chunk);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION zvt._compression_lock(pg_catalog.regclass, pg_catalog.regclass) IS
+    'Internal: the locks a compression takes first, in order (hypertable, then chunk); for the hypertable''s owner only.';
+-- it locks only what its caller owns (LOCK TABLE checks the privilege too)
+GRANT EXECUTE ON FUNCTION zvt._compression_lock(pg_catalog.regclass, pg_catalog.regclass) TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION zvt.compress_chunk(chunk pg_catalog.regclass)
+    RETURNS pg_catalog.regclass
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parent regclass;
+    s zvt._compression_settings;
+    seg name[];
+    was bool;
+    bytes_before int8;
+    r record;
+BEGIN
+    IF chunk IS NULL THEN
+        RAISE EXCEPTION 'chunk must not be null' USING ERRCODE = '22023';
+    END IF;
+    SELECT i.inhparent INTO parent FROM pg_inherits i WHERE i.inhrelid = chunk;
+    PERFORM zvt._compression_lock(parent, chunk);
+    SELECT * INTO s FROM zvt._compression_settings x WHERE x.relid = parent;
+    seg := CASE WHEN FOUND THEN s.segment_by ELSE zvt._default_segment_by(parent) END;
+    was := EXISTS (SELECT 1 FROM pg_class c JOIN pg_am am ON am.oid = c.relam
+                    WHERE c.oid = chunk AND am.amname = 'zvt_compressed');
+    IF NOT was THEN
+        bytes_before := pg_total_relation_size(chunk);
+    END IF;
+    -- checks that chunk is a chunk and the caller owns its hypertable
+    SELECT * INTO r FROM zvt._rewrite_chunk(chunk, true, seg, s.order_by);
+    IF was THEN
+        UPDATE zvt._compressed_chunks SET compressed_at = now() WHERE zvt._compressed_chunks.chunk = $1;
+    ELSE
+        INSERT INTO zvt._compressed_chunks AS c (chunk, hypertable, rows_before, bytes_before)
+        VALUES ($1, parent, r.rows, bytes_before)
+        ON CONFLICT ON CONSTRAINT _compressed_chunks_pkey DO UPDATE
+           SET hypertable = excluded.hypertable, rows_before = excluded.rows_before,
+               bytes_before = excluded.bytes_before, compressed_at = now();
+    END IF;
+    RETURN chunk;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION zvt.decompress_chunk(chunk pg_catalog.regclass)
+    RETURNS pg_catalog.regclass
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    IF chunk IS NULL THEN
+        RAISE EXCEPTION 'chunk must not be null' USING ERRCODE = '22023';
+    END IF;
+    PERFORM zvt._compression_lock((SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = chunk), chunk);
+    SELECT * INTO r FROM zvt._rewrite_chunk(chunk, false, NULL, NULL);
+    IF r.rows IS NULL THEN
+        RAISE NOTICE 'chunk % is not compressed', chunk;
+    END IF;
+    DELETE FROM zvt._compressed_chunks c WHERE c.chunk = $1;
+    RETURN chunk;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION zvt._compression_steps(rel pg_catalog.regclass)
+    RETURNS pg_catalog.int8
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s zvt._compression_settings;
+    c record;
+    n int8 := 0;
+BEGIN
+    SELECT * INTO s FROM zvt._compression_settings x WHERE x.relid = rel;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    -- one compression of this table at a time, before the stats below
+    -- lock its chunks (see zvt._compression_lock)
+    PERFORM zvt._compression_lock(rel, NULL);
+    FOR c IN SELECT ch.chunk
+               FROM zvt._chunks(rel) ch
+               JOIN pg_class cl ON cl.oid = ch.chunk
+               LEFT JOIN pg_am am ON am.oid = cl.relam
+               LEFT JOIN LATERAL zvt._compressed_stats(ch.chunk) st ON true
+              WHERE NOT ch.is_default AND ch.range_end <= now() - s.compress_after
+                AND (am.amname IS DISTINCT FROM 'zvt_compressed' OR st.late_rows * 20 >= st.rows AND st.late_rows > 0)
+              ORDER BY ch.range_start
+              LIMIT 1
+    LOOP
+        BEGIN
+            PERFORM zvt.compress_chunk(c.chunk);
+            n := n + 1;
+            RAISE LOG 'zvt maintenance of "%": compressed chunk %', rel, c.chunk;
+        EXCEPTION WHEN lock_not_available THEN
+            RAISE LOG 'zvt maintenance: chunk % is busy, compressing it at the next pass', c.chunk;
+        END;
+    END LOOP;
+    RETURN n;
+END;
+$$;

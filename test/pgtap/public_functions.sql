@@ -56,6 +56,7 @@ INSERT INTO reviewed VALUES
     ('_rewrite_chunk(regclass, boolean, name[], text)', 'compress_chunk and decompress_chunk, as the caller'),
     ('_compressed_stats(regclass)', 'the zvt.chunks view, for anyone: answers only for chunks the caller may SELECT'),
     ('_default_segment_by(regclass)', 'compress_chunk and add_compression_policy: reads the catalogs only'),
+    ('_compression_lock(regclass, regclass)', 'compress_chunk, decompress_chunk and _compression_steps: locks only for the hypertable''s owner'),
     ('compress_chunk(regclass)', 'hypertable owners (checked by _rewrite_chunk); the maintenance worker as the owner'),
     ('decompress_chunk(regclass)', 'hypertable owners (checked by _rewrite_chunk)'),
     ('_check_compression_settings(regclass, name[], text)', 'add_compression_policy, as the caller: reads the catalogs only'),

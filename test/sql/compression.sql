@@ -289,6 +289,15 @@ SELECT cz_try(format('SELECT zvt.decompress_chunk(%L)', :'cz_chunk'));
 SELECT cz_try(format('SELECT zvt._rewrite_chunk(%L, true, NULL, NULL)', :'cz_chunk'));
 SELECT cz_try($$SELECT zvt.add_compression_policy('cz_ticks', '1 day')$$);
 SELECT cz_try($$SELECT count(*) FROM zvt._compressed_batches$$);
+SELECT cz_try($$SELECT count(*) FROM zvt._compressed_deleted$$);
+-- the policy and history tables take writes only for tables one owns:
+-- no forged policy, no forged or altered history for another's table
+SELECT cz_try($$INSERT INTO zvt._compression_settings (relid, compress_after) VALUES ('cz_ticks', '1 second')$$);
+SELECT cz_try(format('INSERT INTO zvt._compressed_chunks (chunk, hypertable, rows_before, bytes_before)
+                      VALUES (%L, %L, 1, 1)', :'mk_chunk', 'cz_ticks'));
+WITH u AS (UPDATE zvt._compressed_chunks SET rows_before = 0 RETURNING 1) SELECT count(*) AS updated FROM u;
+WITH d AS (DELETE FROM zvt._compressed_chunks RETURNING 1) SELECT count(*) AS deleted FROM d;
+SELECT count(*) > 0 AS history_visible FROM zvt._compressed_chunks;
 -- it sees the chunks of the tables it may read
 SELECT count(*) AS chunks, bool_or(compressed) AS compressed FROM zvt.chunks WHERE hypertable = 'cz_ticks'::regclass;
 RESET ROLE;
