@@ -114,6 +114,7 @@ OBJS = \
 	src/http/limits.o \
 	src/http/run.o \
 	src/http/server.o \
+	src/http/balance.o \
 	src/http/worker.o \
 	src/http/grammar.o \
 	src/http/grammar_lex.o \
