@@ -115,6 +115,7 @@ OBJS = \
 	src/http/run.o \
 	src/http/server.o \
 	src/http/balance.o \
+	src/http/json_agg.o \
 	src/http/worker.o \
 	src/http/grammar.o \
 	src/http/grammar_lex.o \
