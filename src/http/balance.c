@@ -19,12 +19,15 @@
  * sent to it over a Unix datagram socket (SCM_RIGHTS) and adopted there
  * as if it had accepted it.  Least connections, as load balancers do.
  *
- * Each worker's handoff socket is an abstract Unix socket named
- * "zvt-http/<postmaster pid>/<port>/<worker>" (no file to clean up after
- * a crash).  Abstract sockets have no permissions, so the receiver asks
- * for the sender's credentials (SO_PASSCRED, set by the kernel, not the
- * sender) and closes, unused, any descriptor not sent by its own OS user
- * (the postgres account, which owns the cluster anyway).
+ * Each worker's handoff socket is a Unix socket in the data directory,
+ * "pg_stat_tmp/zvt_http.<port>.<worker>" (relative: a worker's working
+ * directory is the data directory, which only the cluster's OS user may
+ * enter, so no other user can bind the name and receive connections, or
+ * send to it; pg_stat_tmp's files are left out of base backups).  As a
+ * second wall the receiver asks for the sender's credentials
+ * (SO_PASSCRED, set by the kernel, not the sender) and closes, unused,
+ * any descriptor not sent by its own OS user.  A name left by a crash is
+ * unlinked before binding.
  *
  * Nothing depends on the handoff succeeding: when the socket cannot be
  * opened, the target's queue is full or it has gone, the accepting
@@ -52,18 +55,15 @@ static pgsocket handoff = PGINVALID_SOCKET;
 /* the vhost handed-over connections are adopted into */
 static struct lws_vhost *handoff_vhost = NULL;
 
-/* The abstract address of worker n's handoff socket; returns its length. */
+/* The address of worker n's handoff socket; returns its length. */
 static socklen_t
 handoff_addr(struct sockaddr_un *a, int n)
 {
-	int			len;
-
 	memset(a, 0, sizeof(*a));
 	a->sun_family = AF_UNIX;
-	/* sun_path[0] stays NUL: the abstract namespace */
-	len = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "zvt-http/%d/%d/%d",
-				   (int) PostmasterPid, zvt_http_port, n);
-	return (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + len);
+	snprintf(a->sun_path, sizeof(a->sun_path), "pg_stat_tmp/zvt_http.%d.%d",
+			 zvt_http_port, n);
+	return (socklen_t) sizeof(*a);
 }
 
 /*
@@ -87,6 +87,7 @@ http_balance_start(struct lws_vhost *vh)
 	 */
 	pg_atomic_write_u32(&http_shared->conns[http_worker_number], 0);
 	handoff_vhost = vh;
+	(void) unlink(a.sun_path);
 	handoff = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (handoff == PGINVALID_SOCKET ||
 		setsockopt(handoff, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
@@ -116,6 +117,13 @@ http_balance_start(struct lws_vhost *vh)
 void
 http_balance_stop(void)
 {
+	struct sockaddr_un a;
+
+	if (handoff != PGINVALID_SOCKET)
+	{
+		(void) handoff_addr(&a, http_worker_number);
+		(void) unlink(a.sun_path);
+	}
 	handoff = PGINVALID_SOCKET;
 	handoff_vhost = NULL;
 }
