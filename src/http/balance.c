@@ -68,9 +68,9 @@ handoff_addr(struct sockaddr_un *a, int n)
 
 /*
  * Open this worker's handoff socket and watch it in vh (protocol
- * "zvt-handoff", whose callback calls http_balance_receive).  Connections
- * are counted from zero: this context polls nothing yet.  On failure
- * (logged) the worker serves without handing over or receiving.
+ * "zvt-handoff", whose callback calls http_balance_receive); called once
+ * the listening sockets are open.  On failure (logged) the worker serves
+ * without handing over or receiving.
  */
 void
 http_balance_start(struct lws_vhost *vh)
@@ -81,9 +81,9 @@ http_balance_start(struct lws_vhost *vh)
 	lws_sock_file_fd_type fd;
 
 	/*
-	 * From zero, before the handoff socket: the listening sockets were
-	 * counted already, equally in every worker.  (Counts are read as signed: destroying a context
-	 * takes them below zero until the next start.)
+	 * Count from zero here: the listening sockets, counted already, are
+	 * the same in every worker.  (Counts are read as signed: destroying
+	 * a context takes them below zero until the next start.)
 	 */
 	pg_atomic_write_u32(&http_shared->conns[http_worker_number], 0);
 	handoff_vhost = vh;
