@@ -122,6 +122,8 @@ OBJS = \
 	src/http/stream.o \
 	src/http/stream_feed.o \
 	src/http/stream_proto.o \
+	src/http/balance.o \
+	src/http/json_agg.o \
 	src/http/worker.o \
 	src/http/grammar.o \
 	src/http/grammar_lex.o \

@@ -415,19 +415,21 @@ build_order(ApiCtx *ctx, Sql *sql, ApiNode *node)
 	return true;
 }
 
+/*
+ * LIMIT and OFFSET as numbers in the text, as PostgREST writes them: they
+ * are longs the grammar parsed (never text from the request), and as
+ * constants the planner knows how many rows are wanted, so the cached
+ * plan of a shape can be a generic one (exec.c).  As parameters the
+ * planner would guess 10% of the rows and the plan cache would replan
+ * every request.
+ */
 void
 build_limit(Sql *sql, long limit, long offset)
 {
 	if (limit >= 0)
-	{
-		appendStringInfoString(&sql->text, " LIMIT ");
-		sql_param_datum(sql, Int64GetDatum(limit), INT8OID);
-	}
+		appendStringInfo(&sql->text, " LIMIT %ld", limit);
 	if (offset > 0)
-	{
-		appendStringInfoString(&sql->text, " OFFSET ");
-		sql_param_datum(sql, Int64GetDatum(offset), INT8OID);
-	}
+		appendStringInfo(&sql->text, " OFFSET %ld", offset);
 }
 
 /* the level's rows: SELECT <list> FROM <rel> _tN WHERE <join> ... */

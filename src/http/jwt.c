@@ -42,6 +42,10 @@ struct JwtKeys
 {
 	unsigned char *secret;		/* the HS256 secret; NULL when none */
 	size_t		secret_len;
+	EVP_MAC_CTX *hmac;			/* HMAC-SHA256 keyed with the secret, copied
+								 * for each token (fetching the algorithm and
+								 * keying it cost more than the MAC); NULL when
+								 * no secret or it could not be made */
 	JwtKey		keys[JWT_MAX_KEYS];
 	int			nkeys;
 };
@@ -248,6 +252,25 @@ jwk_ec(json_t *jwk)
 	return pkey;
 }
 
+/* An HMAC-SHA256 context keyed with key, or NULL. */
+static EVP_MAC_CTX *
+hmac_keyed(const unsigned char *key, size_t keylen)
+{
+	EVP_MAC    *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	OSSL_PARAM	params[2];
+
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *) "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	EVP_MAC_free(mac);			/* the context keeps its own reference */
+	if (ctx && EVP_MAC_init(ctx, key, keylen, params) != 1)
+	{
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
 JwtKeys *
 jwt_keys_new(const char *secret, const char *jwks, char *err, size_t errlen)
 {
@@ -264,6 +287,7 @@ jwt_keys_new(const char *secret, const char *jwks, char *err, size_t errlen)
 	{
 		k->secret_len = strlen(secret);
 		k->secret = (unsigned char *) dup_string(secret);
+		k->hmac = hmac_keyed(k->secret, k->secret_len);
 	}
 	if (jwks == NULL)
 		return k;
@@ -315,6 +339,7 @@ jwt_keys_free(JwtKeys *keys)
 	if (keys->secret)
 		OPENSSL_cleanse(keys->secret, keys->secret_len);
 	free(keys->secret);
+	EVP_MAC_CTX_free(keys->hmac);
 	for (int i = 0; i < keys->nkeys; i++)
 	{
 		free(keys->keys[i].kid);
@@ -334,9 +359,21 @@ verify_hs256(const JwtKeys *keys, const char *input, size_t len,
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
+	EVP_MAC_CTX *ctx = keys->hmac ? EVP_MAC_CTX_dup(keys->hmac) : NULL;
 
-	if (HMAC(EVP_sha256(), keys->secret, (int) keys->secret_len,
-			 (const unsigned char *) input, len, mac, &maclen) == NULL)
+	if (ctx)
+	{
+		size_t		n = 0;
+		bool		ok = EVP_MAC_update(ctx, (const unsigned char *) input, len) == 1 &&
+			EVP_MAC_final(ctx, mac, &n, sizeof(mac)) == 1;
+
+		EVP_MAC_CTX_free(ctx);
+		if (!ok)
+			return false;
+		maclen = (unsigned int) n;
+	}
+	else if (HMAC(EVP_sha256(), keys->secret, (int) keys->secret_len,
+				  (const unsigned char *) input, len, mac, &maclen) == NULL)
 		return false;
 	return siglen == maclen && jwt_equal_ct(mac, sig, maclen);
 }

@@ -106,10 +106,13 @@ static int	admin_request(struct lws *wsi, const char *uri, size_t len);
 
 static int	listener_callback(struct lws *wsi, enum lws_callback_reasons reason,
 							  void *user, void *in, size_t len);
+static int	handoff_callback(struct lws *wsi, enum lws_callback_reasons reason,
+							 void *user, void *in, size_t len);
 
 static const struct lws_protocols protocols[] = {
 	{"http", api_callback, sizeof(HttpSession), 0, 0, NULL, 0},
 	{"zvt-listener", listener_callback, 0, 0, 0, NULL, 0},
+	{"zvt-handoff", handoff_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}
 };
 
@@ -223,15 +226,43 @@ listener_add(struct lws_vhost *vh, int port, char *kind)
 	return true;
 }
 
-/* Accept what is waiting on a listening socket; lws serves each connection. */
+/* Serve accepted connection c in vh as from a listener of kind. */
+static void
+adopt(struct lws_vhost *vh, int c, void *kind)
+{
+	lws_sock_file_fd_type fd;
+	bool		tls = kind == &listener_api && api_tls;
+	int			one = 1;
+	struct lws *conn;
+
+	/* a response lws writes in parts must not wait for a delayed ACK */
+	(void) setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fd.sockfd = c;
+	/* on failure (no descriptor left) lws closes c */
+	conn = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP |
+									  (tls ? LWS_ADOPT_ALLOW_SSL : 0),
+									  fd, NULL, NULL);
+	if (conn)
+		lws_set_opaque_user_data(conn, kind);
+}
+
+/* Serve an API connection another worker handed over (balance.c). */
+void
+http_server_adopt(struct lws_vhost *vh, int c)
+{
+	adopt(vh, c, &listener_api);
+}
+
+/*
+ * Accept what is waiting on a listening socket; lws serves each
+ * connection, here or, for the API, in a worker holding fewer
+ * (balance.c).
+ */
 static int
 listener_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				  void *in, size_t len)
 {
-	lws_sock_file_fd_type fd;
 	void	   *kind = lws_get_opaque_user_data(wsi);
-	bool		tls = kind == &listener_api && api_tls;
-	int			one = 1;
 
 	if (reason != LWS_CALLBACK_RAW_RX_FILE)
 		return 0;
@@ -239,21 +270,22 @@ listener_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	{
 		int			c = accept4(lws_get_socket_fd(wsi), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		struct lws *conn;
-
 		if (c < 0)
 			break;
-		/* a response lws writes in parts must not wait for a delayed ACK */
-		(void) setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		fd.sockfd = c;
-		/* on failure (no descriptor left) lws closes c */
-		conn = lws_adopt_descriptor_vhost(lws_get_vhost(wsi),
-										  LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP |
-										  (tls ? LWS_ADOPT_ALLOW_SSL : 0),
-										  fd, NULL, NULL);
-		if (conn)
-			lws_set_opaque_user_data(conn, kind);
+		if (kind == &listener_api && http_balance_pass(c))
+			continue;
+		adopt(lws_get_vhost(wsi), c, kind);
 	}
+	return 0;
+}
+
+/* The handoff socket (balance.c) has descriptors waiting. */
+static int
+handoff_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+				 void *in, size_t len)
+{
+	if (reason == LWS_CALLBACK_RAW_RX_FILE)
+		http_balance_receive();
 	return 0;
 }
 
@@ -309,6 +341,7 @@ http_server_start(void)
 		lws_context_destroy(ctx);
 		return NULL;
 	}
+	http_balance_start(vh);
 	memset(&tick, 0, sizeof(tick));
 	tick_ctx = ctx;
 	lws_sul_schedule(ctx, 0, &tick, tick_cb, HTTP_TICK_MS * LWS_US_PER_MS);
@@ -323,6 +356,7 @@ http_server_stop(struct lws_context *ctx)
 {
 	lws_sul_cancel(&tick);
 	lws_context_destroy(ctx);
+	http_balance_stop();
 }
 
 /* ----------------------------------------------------------------
@@ -764,6 +798,11 @@ api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		case LWS_CALLBACK_SERVER_WRITEABLE:
 		case LWS_CALLBACK_CLOSED:
 			return s ? http_stream_callback(wsi, reason, &s->stream, in, len) : -1;
+		case LWS_CALLBACK_WSI_CREATE:
+		case LWS_CALLBACK_WSI_DESTROY:
+			/* every connection (wsi) this worker holds, for balance.c */
+			http_balance_count(reason == LWS_CALLBACK_WSI_CREATE ? 1 : -1);
+			return 0;
 		default:
 			return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}

@@ -49,6 +49,8 @@ typedef struct HttpWorkerStats
 typedef struct HttpShared
 {
 	pg_atomic_uint32 owner[64]; /* each worker slot's pid (base/claim.h) */
+	pg_atomic_uint32 conns[64]; /* connections each worker holds, read as
+								 * int32 (balance.c) */
 	slock_t		rate_lock;		/* protects buckets only */
 	HttpBucket	buckets[HTTP_RATE_BUCKETS];
 	HttpWorkerStats stats[64];	/* per worker slot; see HttpWorkerStats */
@@ -98,7 +100,16 @@ extern void http_stats_stream_sent(int64 n);
 extern void http_stats_stream_dropped(int64 n);
 
 /* in server.c */
+struct lws_vhost;
 extern struct lws_context *http_server_start(void);
 extern void http_server_stop(struct lws_context *ctx);
+extern void http_server_adopt(struct lws_vhost *vh, int c);
+
+/* in balance.c */
+extern void http_balance_start(struct lws_vhost *vh);
+extern void http_balance_stop(void);
+extern void http_balance_count(int delta);
+extern bool http_balance_pass(int c);
+extern void http_balance_receive(void);
 
 #endif							/* ZVT_HTTP_TRANSPORT_H */

@@ -96,7 +96,10 @@ http_shmem_init(void)
 	{
 		memset(http_shared, 0, sizeof(HttpShared));
 		for (int i = 0; i < HTTP_MAX_WORKERS; i++)
+		{
 			pg_atomic_init_u32(&http_shared->owner[i], 0);
+			pg_atomic_init_u32(&http_shared->conns[i], 0);
+		}
 		SpinLockInit(&http_shared->rate_lock);
 		http_stats_init(http_shared);
 	}

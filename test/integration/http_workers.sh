@@ -3,7 +3,8 @@
 # on a cluster of their own, so that kill -9 resets only it.
 #
 # zvt.http_workers = 3 workers all listen on one port (SO_REUSEPORT: each
-# has its own socket) and each connects as zvt_authenticator.  A client
+# has its own socket) and each connects as zvt_authenticator; keep-alive
+# connections are spread evenly over them (balance.c).  A client
 # sending requests one after another on new connections keeps getting
 # answers while one worker is terminated (SIGTERM): the others serve,
 # and the postmaster starts the dead one again.  kill -9 of a worker
@@ -48,6 +49,34 @@ ok_count() {
 	echo "$ok"
 }
 expect "all requests served" 50 "$(ok_count 50)"
+
+# --- keep-alive connections are spread evenly (balance.c) ---------------------------
+# 12 connections opened one after another, each answered and held: the
+# kernel's hash alone gives 4/4/4 one time in 15; a worker handing a new
+# connection to one holding fewer gives it every time.
+python3 - "$hport" "$dir/held" <<'PY' &
+import socket, sys, time
+held = []
+for i in range(12):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /instruments HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.settimeout(10)
+    ok = s.recv(65536).startswith(b"HTTP/1.1 200")
+    held.append(s)
+    if not ok:
+        break
+open(sys.argv[2], "w").write(str(len(held)) if ok else "failed")
+time.sleep(60)
+PY
+loop_pid=$!
+for ((i = 0; i < 100; i++)); do [ -s "$dir/held" ] && break; sleep 0.1; done
+expect "12 keep-alive connections answered" 12 "$(cat "$dir/held" 2>/dev/null)"
+spread=$(ss -Htnp state established "sport = :$hport" | grep -o 'pid=[0-9]*' | sort | uniq -c |
+	awk '{print $1}' | sort | tr '\n' ' ')
+expect "each of the 3 workers holds 4 of the 12 connections" "4 4 4 " "$spread"
+kill "$loop_pid"
+wait "$loop_pid" 2>/dev/null
+loop_pid=
 
 # --- SIGTERM one worker: the others keep serving; it comes back -----------------
 before=$(pids)

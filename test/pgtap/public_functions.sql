@@ -102,6 +102,12 @@ INSERT INTO reviewed VALUES
     ('_backfill_channel(text)', 'backfill: validates a channel name; no state'),
     ('_backfill_stats()', 'anyone: the backfill worker''s pid and three counters (tests, monitoring)'),
 
+    -- HTTP front (sql/62_http_api.sql): json_agg's text for the API layer's
+    -- statements; the support functions take internal, like the indicators'
+    ('_http_json_agg(record)', 'every HTTP request''s role: renders the rows its statement read; reads and writes nothing else'),
+    ('_http_json_agg_step(internal, record)', 'zvt._http_json_agg only'),
+    ('_http_json_agg_final(internal)', 'zvt._http_json_agg only'),
+
     -- indicators (sql/40_indicators.sql): aggregates; the support functions
     -- take internal, which no SQL expression can produce, so nobody calls them directly
     ('ema(double precision, integer)', 'anyone: aggregate'),
