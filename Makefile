@@ -118,6 +118,7 @@ OBJS = \
 	src/http/limits.o \
 	src/http/run.o \
 	src/http/server.o \
+	src/http/listen.o \
 	src/http/stats.o \
 	src/http/stream.o \
 	src/http/stream_feed.o \

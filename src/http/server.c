@@ -13,7 +13,7 @@
  * through a socket of ours opened with SO_REUSEPORT (listen_socket): every
  * worker has its own socket on the same port and the kernel spreads new
  * connections over them.  The socket is adopted into lws as a raw
- * descriptor; when it is readable, listener_callback accepts and adopts
+ * descriptor; when it is readable, listen.c's callback accepts and adopts
  * each connection as HTTP (with TLS on the API vhost when configured).
  * The request line and headers are bounded by HTTP_MAX_HEADER_DATA (431,
  * as warp answers PostgREST's clients; past twice that lws has no room
@@ -56,6 +56,7 @@
 
 #include "core/zvt_time.h"
 #include "http/stream.h"
+#include "http/listen.h"
 #include "http/transport.h"
 #include "zvt.h"
 
@@ -67,8 +68,6 @@
 #define HTTP_MAX_REQUEST_HEADERS 128
 /* the timer that wakes the worker's loop at least this often */
 #define HTTP_TICK_MS 100
-/* the listen backlog of each worker's socket */
-#define HTTP_BACKLOG 1024
 
 /* What one connection holds for its current request (lws's per-session data). */
 typedef struct HttpSession
@@ -104,28 +103,14 @@ static int	api_callback(struct lws *wsi, enum lws_callback_reasons reason,
 						 void *user, void *in, size_t len);
 static int	admin_request(struct lws *wsi, const char *uri, size_t len);
 
-static int	listener_callback(struct lws *wsi, enum lws_callback_reasons reason,
-							  void *user, void *in, size_t len);
-static int	handoff_callback(struct lws *wsi, enum lws_callback_reasons reason,
-							 void *user, void *in, size_t len);
 
 static const struct lws_protocols protocols[] = {
 	{"http", api_callback, sizeof(HttpSession), 0, 0, NULL, 0},
-	{"zvt-listener", listener_callback, 0, 0, 0, NULL, 0},
-	{"zvt-handoff", handoff_callback, 0, 0, 0, NULL, 0},
+	{"zvt-listener", http_listener_callback, 0, 0, 0, NULL, 0},
+	{"zvt-handoff", http_handoff_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}
 };
 
-/*
- * What a listening socket serves, kept as its lws opaque data and copied
- * onto each connection it accepts: one vhost serves both, and lws would
- * pick a vhost by Host header, so the connection carries its kind.
- */
-static char listener_api;
-static char listener_admin;
-
-/* whether the API listener serves TLS */
-static bool api_tls = false;
 
 /* lws's log lines go to the server log at LOG (errors) only */
 static void
@@ -149,145 +134,6 @@ tick_cb(lws_sorted_usec_list_t *sul)
  *		Start and stop
  * ----------------------------------------------------------------
  */
-
-/*
- * A listening socket on zvt.http_listen:port with SO_REUSEPORT, so that
- * every worker has its own on the same port; PGINVALID_SOCKET (logged)
- * when it cannot be opened.
- */
-static pgsocket
-listen_socket(int port)
-{
-	struct addrinfo hints;
-	struct addrinfo *res = NULL;
-	char		service[16];
-	int			one = 1;
-	int			rc;
-	pgsocket	s = PGINVALID_SOCKET;
-
-	snprintf(service, sizeof(service), "%d", port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
-	rc = getaddrinfo(zvt_http_listen, service, &hints, &res);
-	if (rc != 0)
-	{
-		ereport(LOG,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("zvt http could not use zvt.http_listen \"%s\": %s",
-						zvt_http_listen, gai_strerror(rc))));
-		return PGINVALID_SOCKET;
-	}
-	s = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s == PGINVALID_SOCKET ||
-		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-		setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-		bind(s, res->ai_addr, res->ai_addrlen) < 0 ||
-		listen(s, HTTP_BACKLOG) < 0)
-	{
-		int			save = errno;
-
-		if (s != PGINVALID_SOCKET)
-			close(s);
-		errno = save;
-		ereport(LOG,
-				(errcode_for_socket_access(),
-				 errmsg("zvt http worker %d could not listen on %s:%d: %m",
-						http_worker_number, zvt_http_listen, port),
-				 errhint("Set a free port; zvt tries again every 5 s.")));
-		s = PGINVALID_SOCKET;
-	}
-	freeaddrinfo(res);
-	return s;
-}
-
-/*
- * Listen on port through a socket of ours (listen_socket), adopted into
- * the vhost as a raw descriptor: listener_callback accepts from it.
- */
-static bool
-listener_add(struct lws_vhost *vh, int port, char *kind)
-{
-	lws_sock_file_fd_type fd;
-	struct lws *wsi;
-
-	fd.filefd = listen_socket(port);
-	if (fd.filefd == PGINVALID_SOCKET)
-		return false;
-	wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd, "zvt-listener", NULL);
-	if (wsi == NULL)
-	{
-		ereport(LOG, (errmsg("zvt http worker %d could not watch its listening socket",
-							 http_worker_number)));
-		return false;
-	}
-	lws_set_opaque_user_data(wsi, kind);
-	return true;
-}
-
-/* Serve accepted connection c in vh as from a listener of kind. */
-static void
-adopt(struct lws_vhost *vh, int c, void *kind)
-{
-	lws_sock_file_fd_type fd;
-	bool		tls = kind == &listener_api && api_tls;
-	int			one = 1;
-	struct lws *conn;
-
-	/* a response lws writes in parts must not wait for a delayed ACK */
-	(void) setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	fd.sockfd = c;
-	/* on failure (no descriptor left) lws closes c */
-	conn = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP |
-									  (tls ? LWS_ADOPT_ALLOW_SSL : 0),
-									  fd, NULL, NULL);
-	if (conn)
-		lws_set_opaque_user_data(conn, kind);
-}
-
-/* Serve an API connection another worker handed over (balance.c). */
-void
-http_server_adopt(struct lws_vhost *vh, int c)
-{
-	adopt(vh, c, &listener_api);
-}
-
-/*
- * Accept what is waiting on a listening socket; lws serves each
- * connection, here or, for the API, in a worker holding fewer
- * (balance.c).
- */
-static int
-listener_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-				  void *in, size_t len)
-{
-	void	   *kind = lws_get_opaque_user_data(wsi);
-
-	if (reason != LWS_CALLBACK_RAW_RX_FILE)
-		return 0;
-	for (int i = 0; i < 64; i++)
-	{
-		int			c = accept4(lws_get_socket_fd(wsi), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (c < 0)
-			break;
-		if (kind == &listener_api && http_balance_pass(c))
-			continue;
-		adopt(lws_get_vhost(wsi), c, kind);
-	}
-	return 0;
-}
-
-/* The handoff socket (balance.c) has descriptors waiting. */
-static int
-handoff_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-				 void *in, size_t len)
-{
-	if (reason == LWS_CALLBACK_RAW_RX_FILE)
-		http_balance_receive();
-	return 0;
-}
 
 /*
  * The lws context with its vhosts, or NULL (logged) when a socket could
@@ -322,8 +168,8 @@ http_server_start(void)
 	v.protocols = protocols;
 	v.keepalive_timeout = zvt_http_idle_timeout;
 	v.timeout_secs = zvt_http_idle_timeout;
-	api_tls = zvt_http_tls_cert[0] && zvt_http_tls_key[0];
-	if (api_tls)
+	http_api_tls = zvt_http_tls_cert[0] && zvt_http_tls_key[0];
+	if (http_api_tls)
 	{
 		v.options |= LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX |
 			LWS_SERVER_OPTION_ALLOW_HTTP_ON_HTTPS_LISTENER;
@@ -335,8 +181,8 @@ http_server_start(void)
 		ereport(LOG,
 				(errmsg("zvt http worker %d could not set up its server", http_worker_number),
 				 errhint("Check that zvt.http_tls_cert and zvt.http_tls_key are readable PEM files.")));
-	if (vh == NULL || !listener_add(vh, zvt_http_port, &listener_api) ||
-		(zvt_http_admin_port != 0 && !listener_add(vh, zvt_http_admin_port, &listener_admin)))
+	if (vh == NULL || !http_listener_add(vh, zvt_http_port, &http_listener_api) ||
+		(zvt_http_admin_port != 0 && !http_listener_add(vh, zvt_http_admin_port, &http_listener_admin)))
 	{
 		lws_context_destroy(ctx);
 		return NULL;
@@ -734,7 +580,7 @@ stream_upgrade(struct lws *wsi, const char *up)
 	memset(&resp, 0, sizeof(resp));
 	s->query = read_query(wsi);
 	read_headers(wsi, s);
-	rc = http_stream_upgrade(wsi, lws_get_opaque_user_data(wsi) == &listener_admin,
+	rc = http_stream_upgrade(wsi, lws_get_opaque_user_data(wsi) == &http_listener_admin,
 							 s->query, s->headers, s->nheaders, &resp);
 	session_reset(s);
 	free(s);
@@ -753,7 +599,7 @@ api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	switch (reason)
 	{
 		case LWS_CALLBACK_HTTP:
-			if (lws_get_opaque_user_data(wsi) == &listener_admin)
+			if (lws_get_opaque_user_data(wsi) == &http_listener_admin)
 				return admin_request(wsi, (const char *) in, len);
 			return api_request(wsi, s, (const char *) in, len);
 		case LWS_CALLBACK_HTTP_BODY:
