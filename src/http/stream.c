@@ -130,7 +130,7 @@ client_accept(struct lws *wsi, HttpRequest *req, HttpResponse *resp)
 	char	   *token = query_token(req->query);
 	char	   *claims = NULL;
 	StreamRole *role = NULL;
-	volatile bool ok = false;
+	bool		ok = false;
 
 	if (bus_events_ring() == NULL)
 		http_response_error(resp, 503, NULL, "the live stream is off",

@@ -262,9 +262,13 @@ check(len(tick) < len(btc), "tickers are throttled (%d tickers for %d trades)" %
 text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % os.environ["METRICS_PORT"]).read().decode()
 vals = {}
 for line in text.splitlines():
-    if line.startswith("zvt_http_stream") or line.startswith('zvt_http_requests_total{method="GET",status="1xx"}'):
+    if line.startswith("zvt_http_stream") or line.startswith('zvt_http_requests_total{method="GET",status="1xx"}') \
+            or line.startswith('zvt_feed_') and '{exchange="binance"}' in line:
         k, v = line.rsplit(" ", 1)
         vals[k] = float(v)
+check(vals.get('zvt_feed_dropped_events_total{exchange="binance"}') == 0
+      and vals.get('zvt_feed_rows_written_total{exchange="binance"}', 0) >= len(rows) + quotes,
+      "metrics: the feed dropped nothing and wrote every row while the slow client lagged")
 check(vals.get("zvt_http_stream_clients") == 4, "metrics: 4 stream clients")
 check(vals.get("zvt_http_stream_messages_dropped_total", 0) >= dropped, "metrics: the drops are counted")
 check(vals.get("zvt_http_stream_messages_sent_total", 0) > len(rows), "metrics: messages sent are counted")
