@@ -24,6 +24,7 @@
 #include <math.h>
 
 #include "common/hashfn.h"
+#include "lib/stringinfo.h"
 #include "utils/timestamp.h"
 
 #include "http/transport.h"
@@ -166,6 +167,34 @@ http_cors(const HttpRequest *req, HttpResponse *resp)
  */
 
 /*
+ * query with each token= value (a JWT, as the /stream page sends it) as
+ * "redacted": tokens never reach the server log.
+ */
+static const char *
+redact_token(const char *query)
+{
+	StringInfoData out;
+	const char *p = query;
+
+	if (strstr(query, "token=") == NULL)
+		return query;
+	initStringInfo(&out);
+	while (*p)
+	{
+		size_t		n = strcspn(p, "&");
+
+		if (strncmp(p, "token=", 6) == 0)
+			appendStringInfoString(&out, "token=redacted");
+		else
+			appendBinaryStringInfo(&out, p, (int) n);
+		p += n;
+		if (*p == '&')
+			appendStringInfoChar(&out, *p++);
+	}
+	return out.data;
+}
+
+/*
  * One line per request in the server log, in the Apache combined format
  * PostgREST writes, filtered by zvt.http_log_level: crit none, error the
  * 5xx, warn the 4xx and 5xx, info and debug all.
@@ -185,7 +214,7 @@ http_access_log(const HttpRequest *req, const HttpContext *cx, const HttpRespons
 			 errmsg_internal("%s - %s \"%s %s%s%s %s\" %d %zu \"%s\" \"%s\"",
 							 cx->peer, req->role ? req->role : "-",
 							 req->method, req->path, req->query && req->query[0] ? "?" : "",
-							 req->query ? req->query : "", cx->version,
+							 req->query ? redact_token(req->query) : "", cx->version,
 							 resp->status, resp->body_len,
 							 referer ? referer : "", agent ? agent : "")));
 }

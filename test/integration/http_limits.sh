@@ -88,6 +88,15 @@ for ((i = 0; i < 50; i++)); do
 done
 [ "$i" -lt 50 ] || fail "no access log line"
 echo "ok access log line"
+# a token in the query (as the /stream page sends it) never reaches the log
+curl -s -o /dev/null -A "zvt-limits-tok-$$" "$BASE/instruments?token=sekret-$$.x.y&id=eq.-1"
+for ((i = 0; i < 50; i++)); do
+	grep -q "\"GET /instruments?token=redacted&id=eq.-1 HTTP/1.1\" [0-9]* [0-9]* \"\" \"zvt-limits-tok-$$\"" "$ZVT_TEST_DIR/log" && break
+	sleep 0.1
+done
+[ "$i" -lt 50 ] || fail "no access log line for a request with a token"
+! grep -q "sekret-$$" "$ZVT_TEST_DIR/log" || fail "a token reached the server log"
+echo "ok a query's token is redacted in the access log"
 
 # --- CORS --------------------------------------------------------------------------------
 expect "allowed origin" https://app.example \
