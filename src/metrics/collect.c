@@ -51,8 +51,16 @@ const int	metrics_statuses[6] = {200, 400, 404, 405, 408, 431};
 
 /* order statuses (zvt.orders' CHECK), each reported even at 0 */
 static const char *const order_statuses[] = {
-	"new", "accepted", "partially_filled", "filled", "canceled", "rejected", "expired"
+	"new", "accepted", "partially_filled", "filled", "canceled", "rejected", "expired",
+	"pending_new", "sending", "unknown", "pending_cancel"
 };
+
+/* the risk limits a rejection's reason starts with (src/trading/risk.c) */
+static const char *const risk_limits[] = {
+	"max_order_qty", "max_order_notional", "max_position_qty", "max_position_notional",
+	"max_open_orders", "max_daily_loss", "price_band_pct", "max_orders_per_sec"
+};
+#define NLIMITS lengthof(risk_limits)
 #define NSTATUSES lengthof(order_statuses)
 
 /* at most this many exchanges' gap counts are reported */
@@ -64,6 +72,7 @@ typedef struct SqlCounts
 	bool		installed;		/* the extension exists in zvt.database */
 	bool		ok;				/* the queries ran */
 	int64		orders[NSTATUSES];
+	int64		rejected[NLIMITS + 1];	/* by limit; the last: any other reason */
 	int64		fills;
 	int64		backtest_runs;
 	int			ngaps;
@@ -388,6 +397,22 @@ sql_queries(SqlCounts *c)
 				c->orders[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
 														   SPI_tuptable->tupdesc, 2, &isnull));
 	}
+	/* rejections by the limit their reason names (risk.c writes "limit: ...") */
+	if (SPI_execute("SELECT pg_catalog.split_part(reason, ':', 1), pg_catalog.count(*) "
+					"  FROM zvt.orders WHERE status = 'rejected' GROUP BY 1",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count rejections");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		char	   *why = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+		int			i = 0;
+
+		while (i < (int) NLIMITS && !(why && strcmp(why, risk_limits[i]) == 0))
+			i++;
+		c->rejected[i] += n;
+	}
 	c->fills = sql_count("SELECT pg_catalog.count(*) FROM zvt.fills");
 	c->backtest_runs = sql_count("SELECT pg_catalog.count(*) FROM zvt.backtest_runs");
 	if (SPI_execute("SELECT e.x, "
@@ -490,6 +515,14 @@ collect_sql(MetricsBuf *b, MetricsSelf *self)
 			MetricsLabel l[1] = {{"status", order_statuses[i]}};
 
 			metrics_sample_int(b, "zvt_orders", l, 1, c->orders[i]);
+		}
+		metrics_family(b, "zvt_orders_rejected", METRICS_GAUGE,
+					   "Rejected orders in zvt.orders by the risk limit that refused them (\"other\": any other reason).");
+		for (int i = 0; i <= (int) NLIMITS; i++)
+		{
+			MetricsLabel l[1] = {{"limit", i < (int) NLIMITS ? risk_limits[i] : "other"}};
+
+			metrics_sample_int(b, "zvt_orders_rejected", l, 1, c->rejected[i]);
 		}
 		metrics_family(b, "zvt_fills_total", METRICS_COUNTER, "Fills in zvt.fills (every account).");
 		metrics_sample_int(b, "zvt_fills_total", NULL, 0, c->fills);

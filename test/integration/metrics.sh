@@ -94,7 +94,12 @@ for i in $(seq 1 50); do [ "$(val zvt_maintenance_passes_total)" -gt "$passes" ]
 [ "$(val zvt_maintenance_passes_total)" -gt "$passes" ] || fail "zvt_maintenance_passes_total did not move"
 q -c "SELECT count(*) FROM zvt.cancel_all('mx')" >/dev/null || fail "cancel"
 [ "$(val 'zvt_orders{status="accepted"}')" = "$accepted" ] || fail "a canceled order still counts as accepted"
-echo "ok bus, orders, fills, place_order latency and maintenance counters move"
+# a rejection by a risk limit counts under that limit
+rejected=$(val 'zvt_orders_rejected{limit="max_order_qty"}')
+q -c "SELECT zvt.set_risk_limits('mx', max_order_qty => 1)" \
+  -c "SELECT status FROM zvt.place_order('mx', 'binance', 'MX-USDT', 'buy', 2, 'limit', price => 50)" >/dev/null || fail "rejected order"
+[ "$(val 'zvt_orders_rejected{limit="max_order_qty"}')" = $((rejected + 1)) ] || fail "a max_order_qty rejection was not counted"
+echo "ok bus, orders, rejections by limit, fills, place_order latency and maintenance counters move"
 
 # --- HTTP ------------------------------------------------------------------
 [ "$(code "$base/other")" = 404 ] || fail "other path is not 404"
