@@ -85,6 +85,7 @@ OBJS = \
 	src/backtest/metrics.o \
 	src/backtest/sweep.o \
 	src/backtest/params.o \
+	src/backtest/param_apply.o \
 	src/backtest/bars.o \
 	src/backtest/store.o \
 	src/backtest/read.o \
@@ -188,6 +189,28 @@ include $(PGXS)
 # `make` builds everything (the output_iso/expected rule above is not the goal)
 .DEFAULT_GOAL := all
 
+# `make SANITIZE=undefined` (address, address,undefined) builds zvt.so
+# with those sanitizers (a report aborts the process); `make
+# check-sanitize [SANITIZE=...]` runs the regress, pgTAP and integration
+# suites on it (scripts/test with ZVT_SANITIZE; ASan needs its runtime
+# preloaded into the server: docs/testing.md).  .build-flags holds the
+# last SANITIZE so that changing it rebuilds every object.
+SANITIZE ?=
+comma := ,
+ifneq ($(SANITIZE),)
+# (the instrumentation makes gcc's -Wmaybe-uninitialized guess wrong)
+$(OBJS): override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	-Wno-maybe-uninitialized
+SHLIB_LINK += -fsanitize=$(SANITIZE)
+endif
+$(shell echo '$(SANITIZE)' | cmp -s - .build-flags || echo '$(SANITIZE)' >.build-flags)
+$(OBJS): .build-flags
+EXTRA_CLEAN += .build-flags
+
+.PHONY: check-sanitize
+check-sanitize:
+	ZVT_SANITIZE=$(or $(SANITIZE),undefined) ZVT_LAYERS="$(or $(ZVT_LAYERS),regress pgtap integration)" scripts/test
+
 # PGXS tracks no header dependencies: rebuild every object when any of
 # zvt's headers or this Makefile changes (the build is quick).
 ZVT_HEADERS = $(wildcard src/*.h src/*/*.h)
@@ -257,6 +280,8 @@ http_settings_LIBS = -ljansson
 http_stream_SRC = src/http/stream_proto.c src/bus/ring.c
 http_stream_LIBS = -ljansson -lm
 http_grammar_SRC = src/http/grammar.c src/http/grammar_lex.c src/http/grammar_select.c
+backtest_params_SRC = src/backtest/param_apply.c
+backtest_params_LIBS = -lm
 backtest_engine_SRC = src/backtest/engine.c
 backtest_engine_LIBS = -lm
 backtest_strategy_SRC = src/backtest/strategy.c src/backtest/indicators.c
@@ -388,10 +413,10 @@ fuzz-http: test/fuzz/fuzz_http_grammar.bin
 fuzz: fuzz-http
 
 # the HTTP front's request headers and settings, its JWTs, the metrics
-# endpoint's HTTP parser, live trading's signing inputs and the exchanges'
-# JSON replies: each with its seed corpus test/fuzz/corpus_<name>, run by
+# endpoint's HTTP parser, live trading's signing inputs, the exchanges'
+# JSON replies and the backtest params/grid keys: each with its seed corpus test/fuzz/corpus_<name>, run by
 # the `fuzz` loop above
-FUZZ_MORE = http_request http_jwt metrics_http live_sign live_reply
+FUZZ_MORE = http_request http_jwt metrics_http live_sign live_reply backtest_params
 FUZZ_OTHERS += $(FUZZ_MORE)
 FUZZ_FLAGS = -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz_http_request_SRC = src/http/request.c src/http/settings.c
@@ -403,6 +428,9 @@ fuzz_live_sign_SRC = src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 fuzz_live_sign_LIBS = -lcrypto -ljansson
 fuzz_live_reply_SRC = $(LIVE_ROUTE_SRC) src/live/skew.c
 fuzz_live_reply_LIBS = -lcrypto -ljansson
+fuzz_backtest_params_SRC = src/backtest/param_apply.c src/backtest/strategy.c src/backtest/engine.c \
+	src/backtest/indicators.c
+fuzz_backtest_params_LIBS = -lm
 $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_MORE)): test/fuzz/fuzz_%.bin: test/fuzz/fuzz_%.c $$(fuzz_$$*_SRC) $(ZVT_HEADERS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRC) $(fuzz_$*_LIBS)
 fuzz: $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_MORE))

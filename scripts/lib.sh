@@ -69,27 +69,41 @@ port_taken() {
 	fi
 }
 
-# sim_wait PID PORT...: wait until the simulator PID (zvt-exsim) accepts
-# TCP connections on every PORT (its exchange ports, its admin port), up to
+# sim_wait PID PORT...: wait until the simulator PID (zvt-exsim) listens
+# on every PORT (its exchange ports, its admin port), up to
 # ZVT_SIM_TIMEOUT seconds (default 120: a loaded machine starts it late).
-# False, with a message on stderr, if PID exits first or time runs out.
+# The listener must be PID itself (ss -p), not another program that took
+# the port first.  False, with a message on stderr, if PID exits first
+# or time runs out.
 sim_wait() {
 	local pid=$1 p i
 	shift
 	for p in "$@"; do
 		for ((i = 0; ; i++)); do
-			(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break
+			sim_listens "$pid" "$p" && break
 			if ! kill -0 "$pid" 2>/dev/null; then
-				echo "sim_wait: simulator $pid exited before port $p answered" >&2
+				echo "sim_wait: simulator $pid exited before listening on port $p" >&2
 				return 1
 			fi
 			if [ "$i" -ge $((${ZVT_SIM_TIMEOUT:-120} * 10)) ]; then
-				echo "sim_wait: port $p of simulator $pid not answering after ${ZVT_SIM_TIMEOUT:-120}s" >&2
+				echo "sim_wait: simulator $pid not listening on port $p after ${ZVT_SIM_TIMEOUT:-120}s" >&2
 				return 1
 			fi
 			sleep 0.1
 		done
 	done
+}
+
+# sim_listens PID PORT: PID listens on 127.0.0.1:PORT (without ss, or
+# without the right to see other users' sockets: anyone answers there)
+sim_listens() {
+	local out
+	if command -v ss >/dev/null && [ "$(id -u)" = 0 ]; then
+		out=$(ss -Htlnp "sport = :$2" 2>/dev/null)
+		[[ "$out" == *"pid=$1,"* ]]
+	else
+		(exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null
+	fi
 }
 
 # cluster_start DIR PORT DBNAME [extra postgresql.conf lines...]

@@ -6,7 +6,7 @@
  *
  * Params are a jsonb object read through jsonb_each over SPI; each key is
  * applied by bt_apply_param(), which the grid also uses to check its
- * values.  A key's own range is checked as it is applied; the strategy's
+ * values, through bt_param_apply() (param_apply.c, pure C).  A key's own range is checked as it is applied; the strategy's
  * params together (fast < slow is about two of them) by
  * bt_strategy_check(), and the sizes and costs together by
  * bt_engine_check() (through bt_check_costs() and bt_check_config()), so
@@ -24,13 +24,8 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
+#include "backtest/param_apply.h"
 #include "backtest/params.h"
-
-static bool is_common(const char *key);
-
-static const char *const common_params[] = {
-	"size_pct", "qty", "allow_short", "stop_loss_pct", "take_profit_pct", "trailing_stop_pct"
-};
 
 char *
 bt_text_arg(FunctionCallInfo fcinfo, int n, const char *name)
@@ -108,86 +103,30 @@ bt_lookup_strategy(const char *strategy, bool user_kinds,
 	pn->accepted = accepted.data;
 }
 
-static bool
-is_common(const char *key)
-{
-	for (size_t i = 0; i < lengthof(common_params); i++)
-		if (strcmp(key, common_params[i]) == 0)
-			return true;
-	return false;
-}
-
 /*
- * Apply one params key: type is jsonb_typeof's name for the value, value
- * its text.  Unknown keys, wrong types and out-of-range common params are
- * 22023; the strategy's own params are checked together later
- * (bt_strategy_check), since fast < slow is about two of them.
+ * Apply one params key (bt_param_apply, param_apply.c): type is
+ * jsonb_typeof's name for the value, value its text.  Unknown keys,
+ * wrong types and out-of-range common params are 22023; the strategy's
+ * own params are checked together later (bt_strategy_check), since
+ * fast < slow is about two of them.
  */
 void
 bt_apply_param(const BtParamNames *pn, const char *key, const char *type,
 			   const char *value, BtStrategyParams *sp, BtConfig *cfg)
 {
-	bool		number = strcmp(type, "number") == 0;
-	double		num = number ? strtod(value, NULL) : NAN;
-	int			own = -1;
+	BtParamSpec spec = {pn->strategy, pn->source, pn->names, pn->nparams};
+	char		msg[BT_PARAM_MSG_LEN];
+	BtParamStatus st = bt_param_apply(&spec, key, type, value, sp, cfg, msg, sizeof(msg));
 
-	for (int i = 0; i < pn->nparams; i++)
-		if (strcmp(key, pn->names[i]) == 0)
-			own = i;
-	if (own < 0 && !is_common(key))
+	if (st == BT_PARAM_UNKNOWN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown parameter \"%s\" for strategy %s", key, pn->strategy),
+				 errmsg("%s", msg),
 				 errhint("Parameters are %s.", pn->accepted)));
-	if (strcmp(key, "allow_short") == 0)
-	{
-		if (strcmp(type, "boolean") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s.allow_short must be true or false, not %s", pn->source, value)));
-		cfg->allow_short = strcmp(value, "true") == 0;
-		sp->allow_short = cfg->allow_short;
-		return;
-	}
-	if (!number)
+	if (st != BT_PARAM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s.%s must be a number, not %s", pn->source, key, value)));
-	if (own >= 0)
-		sp->p[own] = num;
-	else if (strcmp(key, "size_pct") == 0)
-	{
-		if (!(num > 0 && num <= 100))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s.size_pct must be in (0, 100], not %s", pn->source, value)));
-		cfg->size_pct = num;
-	}
-	else if (strcmp(key, "qty") == 0)
-	{
-		if (!(num > 0 && isfinite(num)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s.qty must be a positive number, not %s", pn->source, value)));
-		cfg->qty = num;
-	}
-	else
-	{
-		/* stop_loss_pct, take_profit_pct, trailing_stop_pct */
-		bool		tp = strcmp(key, "take_profit_pct") == 0;
-
-		if (!(num > 0 && (tp ? isfinite(num) : num < 100)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s.%s must be a percentage %s, not %s", pn->source, key,
-							tp ? "> 0" : "in (0, 100)", value)));
-		if (key[0] == 's')
-			cfg->stop_loss_pct = num;
-		else if (tp)
-			cfg->take_profit_pct = num;
-		else
-			cfg->trailing_stop_pct = num;
-	}
+				 errmsg("%s", msg)));
 }
 
 /*

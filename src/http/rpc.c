@@ -59,7 +59,8 @@ keys_text(char **keys, int n)
 	StringInfoData s;
 	char	  **sorted = palloc(sizeof(char *) * (n + 1));
 
-	memcpy(sorted, keys, sizeof(char *) * n);
+	if (n > 0)					/* keys is NULL when none were given */
+		memcpy(sorted, keys, sizeof(char *) * n);
 	qsort(sorted, n, sizeof(char *), cmp_str);
 	initStringInfo(&s);
 	for (int i = 0; i < n; i++)

@@ -108,3 +108,19 @@ replies += [
     bytes([0, 9]) + b'',
 ]
 write("live_reply", replies)
+
+# strategy byte, then key, JSON type, value triples (as jsonb_each gives them)
+def triples(*t):
+    return "\0".join(t)
+write("backtest_params", [
+    "\x00" + triples("fast", "number", "3", "slow", "number", "8", "size_pct", "number", "50"),
+    "\x01" + triples("fast", "number", "12", "slow", "number", "6"),
+    "\x02" + triples("period", "number", "14", "lower", "number", "30", "upper", "number", "70",
+                     "allow_short", "boolean", "true"),
+    "\x03" + triples("stop_loss_pct", "number", "2", "take_profit_pct", "number", "5",
+                     "trailing_stop_pct", "number", "1"),
+    "\x04" + triples("qty", "number", "0.5", "entry", "number", "20", "exit", "number", "10"),
+    "\x80" + triples("speed", "number", "3"),
+    "\x00" + triples("fast", "string", "\"3\"", "size_pct", "number", "1e999"),
+    "\x05" + triples("allow_short", "number", "1"),
+])

@@ -80,7 +80,7 @@ sleep 1.5
 q -c "SELECT * FROM zvt.feed_status" >"$cap/feed_status.txt"
 q -c "COPY (SELECT exchange, symbol, trade_id, (extract(epoch FROM ts) * 1000)::int8, price, qty, side FROM zvt.trades_v) TO STDOUT" >"$cap/db_trades.tsv"
 q -c "COPY (SELECT exchange, symbol, (extract(epoch FROM ts) * 1000)::int8, extract(epoch FROM timeframe)::int8 * 1000, open, high, low, close, volume, trade_count FROM zvt.candles_v WHERE source = 'exchange' AND closed) TO STDOUT" >"$cap/db_candles.tsv"
-q -c "COPY (SELECT exchange, symbol, bid, ask FROM zvt.tickers WHERE bid IS NOT NULL) TO STDOUT" >"$cap/db_tickers.tsv"
+q -c "COPY (SELECT exchange, symbol, bid, ask FROM zvt.tickers WHERE bid IS NOT NULL AND symbol IN ('BTC-USDT', 'ETH-USDT', 'BTC-USDT-PERP')) TO STDOUT" >"$cap/db_tickers.tsv"
 
 # the 1m candles built from trades are the stored trades, minute by minute
 read -r groups missing wrong <<<"$(q -F ' ' -c "
