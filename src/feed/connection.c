@@ -157,6 +157,7 @@ endpoint_frame(Endpoint *e, const char *msg, size_t len)
 
 	e->last_rx = now;
 	feed_self.stats->messages++;
+	feed_self.stats->bytes += (int64) len;
 	feed_self.stats->last_message_at = (TimestampTz) (now - ZT_PG_EPOCH_OFFSET);
 	if (!parse_thread_submit(feed_self.parser, e->index, e->connection, &ctx, now, msg, len))
 		feed_self.stats->dropped++;

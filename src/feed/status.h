@@ -26,6 +26,7 @@ typedef struct FeedStats
 	TimestampTz connected_since;
 	TimestampTz last_message_at;
 	int64		messages;		/* frames received */
+	int64		bytes;			/* their payload bytes */
 	int64		events;			/* trades, candles and quotes parsed */
 	int64		rows_written;	/* rows actually inserted or updated */
 	int64		parse_errors;	/* malformed frames skipped */

@@ -145,6 +145,8 @@ collect_feeds(MetricsBuf *b)
 
 	feed_counter(b, "zvt_feed_messages_total", "Frames received from the exchange.",
 				 offsetof(FeedStats, messages));
+	feed_counter(b, "zvt_feed_received_bytes_total", "Payload bytes of the frames received from the exchange.",
+				 offsetof(FeedStats, bytes));
 	feed_counter(b, "zvt_feed_events_total", "Trades, quotes and candles parsed from the frames.",
 				 offsetof(FeedStats, events));
 	feed_counter(b, "zvt_feed_rows_written_total", "Rows the feed inserted or updated (duplicates are not counted).",

@@ -348,6 +348,8 @@ for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$mport/metrics" >"$ZVT_TEST_D
 # open until the backfill worker has repaired them from REST
 grep -Eq '^zvt_feed_gaps\{exchange="binance",state="(open|repaired)"\} [1-9]' "$ZVT_TEST_DIR/pitr_metrics.txt" \
 	|| fail "/metrics does not show the gaps: $(grep zvt_feed_gaps "$ZVT_TEST_DIR/pitr_metrics.txt")"
+grep -Eq '^zvt_feed_received_bytes_total\{exchange="binance"\} [1-9]' "$ZVT_TEST_DIR/pitr_metrics.txt" \
+	|| fail "/metrics counts no bytes of the streaming feed"
 echo "after the restore: the feed resumed with a gap $gap, orders place, the matcher filled the restored resting orders"
 
 # --- a restart, as for a new zvt.so (docs/operations.md, upgrades) ---------
