@@ -39,7 +39,8 @@ typedef enum BusEventKind
 	BUS_EVENT_TRADE = 1,
 	BUS_EVENT_QUOTE,
 	BUS_EVENT_CANDLE,			/* a closed candle */
-	BUS_EVENT_ORDER				/* a row of zvt.order_events */
+	BUS_EVENT_ORDER,			/* a row of zvt.order_events */
+	BUS_EVENT_BOOK				/* a live order book's top moved (u.quote) */
 } BusEventKind;
 
 /*

@@ -43,6 +43,8 @@
 #include "utils/timestamp.h"
 
 #include "book/store.h"
+#include "bus/events.h"
+#include "bus/ring.h"
 #include "core/zvt_time.h"
 #include "feed/rest_client.h"
 #include "feed/worker.h"
@@ -74,10 +76,15 @@ typedef struct FeedBook
 	int64		rest_due;		/* us */
 	bool		want_resubscribe;
 	int64		last_row;		/* us: the last zvt.book_snapshots row */
+	BookLevel	top_bid;		/* the top last sent to the event ring */
+	BookLevel	top_ask;
 } FeedBook;
 
 static FeedBook *fbooks[MAX_FEED_BOOKS];
 static int	nfbooks = 0;
+
+/* the installation the worker's rows belong to, for the event ring */
+static Oid	ring_install = InvalidOid;
 static char rest_base[256];
 
 /* Coinbase: the last sequence_num per endpoint, on which connection */
@@ -375,23 +382,76 @@ feed_books_endpoint_down(int ep)
 /* the timer step                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Publish every book that moved to shared memory (no transaction needed). */
+/* The installation the worker's rows belong to (read at each flush). */
+void
+feed_books_note_install(Oid install)
+{
+	ring_install = install;
+}
+
+/*
+ * A live book whose best bid or ask (price or size) moved since the last
+ * event: fill e with the new top (in base units) and remember it.
+ */
+static bool
+top_moved(FeedBook *b, BusEvent *e, TimestampTz ts)
+{
+	const Book *bk = &b->sync.book;
+	BookLevel	none = {0, 0, 0, 0};
+	BookLevel	bid = bk->nbids > 0 ? bk->bids[0] : none;
+	BookLevel	ask = bk->nasks > 0 ? bk->asks[0] : none;
+	double		mult = (double) b->qty_mult / (double) BOOK_SCALE;
+
+	if (bid.px == b->top_bid.px && bid.qty == b->top_bid.qty &&
+		ask.px == b->top_ask.px && ask.qty == b->top_ask.qty)
+		return false;
+	b->top_bid = bid;
+	b->top_ask = ask;
+	memset(e, 0, sizeof(BusEvent));
+	e->kind = BUS_EVENT_BOOK;
+	e->install = ring_install;
+	e->instrument_id = b->instrument_id;
+	e->ts = ts;
+	e->local_ts = b->last_us ? (TimestampTz) (b->last_us - ZT_PG_EPOCH_OFFSET) : ts;
+	e->u.quote.seq = b->sync.last;
+	e->u.quote.bid = bid.qty ? (double) bid.px / BOOK_SCALE : NAN;
+	e->u.quote.bid_qty = bid.qty ? (double) bid.qty * mult / BOOK_SCALE : NAN;
+	e->u.quote.ask = ask.qty ? (double) ask.px / BOOK_SCALE : NAN;
+	e->u.quote.ask_qty = ask.qty ? (double) ask.qty * mult / BOOK_SCALE : NAN;
+	return true;
+}
+
+/*
+ * Publish every book that moved to shared memory (no transaction needed),
+ * and each live book's top, when it moved, to the event ring (the Redis
+ * publisher's zvt:{exchange}:{symbol}:book).
+ */
 void
 feed_books_publish(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
+	BusEvent	ring[BUS_RING_BATCH];
+	int			n = 0;
 
 	for (int i = 0; i < nfbooks; i++)
 	{
 		FeedBook   *b = fbooks[i];
+		bool		live = b->sync.state == BOOK_STATE_LIVE;
 
 		if (!b->dirty || b->slot < 0)
 			continue;
-		book_store_publish(b->slot, &b->sync.book, b->qty_mult, b->sync.state == BOOK_STATE_LIVE,
+		book_store_publish(b->slot, &b->sync.book, b->qty_mult, live,
 						   b->sync.last, (int64) b->sync.applied, (int64) b->sync.level_updates, b->resyncs,
 						   b->last_us ? (TimestampTz) (b->last_us - ZT_PG_EPOCH_OFFSET) : now);
 		b->dirty = false;
+		if (live && OidIsValid(ring_install) && bus_events_ring() != NULL && top_moved(b, &ring[n], now) &&
+			++n == BUS_RING_BATCH)
+		{
+			bus_events_append(ring, n);
+			n = 0;
+		}
 	}
+	bus_events_append(ring, n);
 }
 
 /* Does the next step have database or network work? */

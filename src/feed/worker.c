@@ -401,6 +401,7 @@ tick_database(bool reload)
 	MemoryContextReset(flush_context);
 	/* committed: the rows it inserted and the candles it closed go to the event ring */
 	ingest_publish(&feed_self.batch, install);
+	feed_books_note_install(install);
 	/* the batch's events are still in its array: how long each took to commit */
 	{
 		TimestampTz committed = GetCurrentTimestamp();

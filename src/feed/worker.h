@@ -104,6 +104,7 @@ extern void feed_books_message(const FeedEvent *h, int ep, int64 rx_us);
 extern void feed_books_conn_seq(int ep, uint32 connection, int64 seq, int64 rx_us);
 extern void feed_books_endpoint_down(int ep);
 extern void feed_books_publish(void);
+extern void feed_books_note_install(Oid install);
 extern bool feed_books_due(int64 now);
 extern void feed_books_step(void);
 

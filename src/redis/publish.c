@@ -178,6 +178,8 @@ channel_name(const BusEvent *e, char *out, size_t len)
 		strlcpy(out, "trades", len);
 	else if (e->kind == BUS_EVENT_QUOTE)
 		strlcpy(out, "quotes", len);
+	else if (e->kind == BUS_EVENT_BOOK)
+		strlcpy(out, "book", len);
 	else
 	{
 		for (int i = 0; i < lengthof(tf); i++)
@@ -371,6 +373,16 @@ append_xadd(redisContext *ctx, const BusEvent *e, const InstName *nm)
 		case BUS_EVENT_QUOTE:
 			cmd_arg(c, "id");
 			cmd_argf(c, INT64_FORMAT ":" INT64_FORMAT, ZVT_TS_TO_UNIX(e->ts), e->u.quote.seq);
+			cmd_int(c, "ts", ZVT_TS_TO_UNIX(e->ts));
+			cmd_int(c, "update_id", e->u.quote.seq);
+			cmd_double(c, "bid", e->u.quote.bid);
+			cmd_double(c, "bid_qty", e->u.quote.bid_qty);
+			cmd_double(c, "ask", e->u.quote.ask);
+			cmd_double(c, "ask_qty", e->u.quote.ask_qty);
+			cmd_int(c, "local_ts", ZVT_TS_TO_UNIX(e->local_ts));
+			break;
+		case BUS_EVENT_BOOK:
+			/* a live order book's top after a move: its sequence and best levels */
 			cmd_int(c, "ts", ZVT_TS_TO_UNIX(e->ts));
 			cmd_int(c, "update_id", e->u.quote.seq);
 			cmd_double(c, "bid", e->u.quote.bid);
