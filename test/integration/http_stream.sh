@@ -2,7 +2,10 @@
 # test/integration/http_stream.sh: the /stream WebSocket of the HTTP front
 # (src/http/stream*.c) against a live feed from the simulator.
 #
-# A cluster of its own (the feeds on, zvt.http_stream_queue = 256, the
+# A cluster of its own (the feeds on, zvt.http_stream_queue = 4096: room
+# for the reading clients to fall seconds behind on a loaded machine,
+# while the one that never reads, with its socket's 128 kB, must lose
+# most of the ~12,000 events; the
 # metrics endpoint on), two traders st_a and st_b with an account each,
 # then test/http/stream_check.py (its head lists the checks: refused
 # upgrades, errors, trades in order without duplicates equal to the
@@ -30,7 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cluster_start "$dir" "$sport" "$db" "zvt.maintenance_naptime = 1" "zvt.http_stream_queue = 256" \
+cluster_start "$dir" "$sport" "$db" "zvt.maintenance_naptime = 1" "zvt.http_stream_queue = 4096" \
 	"zvt.metrics_port = $mport" >/dev/null || { tail -5 "$dir/log"; fail "cluster did not start"; }
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS zvt" \
   -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:$xport', rest_url = 'http://127.0.0.1:$xport' WHERE name = 'binance'" \
@@ -53,7 +56,7 @@ TOKEN_B=$(token '{"role": "st_b"}')
 BAD_TOKEN=$(token '{"role": "st_a", "exp": 1000}')
 export TOKEN_A TOKEN_B BAD_TOKEN
 export SIM="'$top/zvt-exsim' --port $xport --exchanges binance --symbols BTC-USDT,ETH-USDT --rate 200 \
-	--count 1500 --duration 120 --admin-port -1 --duplicate 0.05"
+	--count 3000 --duration 120 --admin-port -1 --duplicate 0.05"
 python3 "$top/test/http/stream_check.py" || fail "stream_check.py"
 
 # --- heartbeats: a client that never answers is closed --------------------------
