@@ -61,6 +61,20 @@ free_port() {
 	echo "$p"
 }
 
+# The first of N consecutive free ports at or after $1 (the simulator
+# listens on one port per exchange from its --port up).
+free_port_range() {
+	local p=$1 n=$2 k
+	while :; do
+		for ((k = 0; k < n; k++)); do
+			port_taken $((p + k)) && break
+		done
+		[ "$k" = "$n" ] && break
+		p=$((p + k + 1))
+	done
+	echo "$p"
+}
+
 port_taken() {
 	if command -v ss >/dev/null; then
 		[ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]

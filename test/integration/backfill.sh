@@ -18,7 +18,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/backfill
 mkdir -p "$cap"
-port=$(free_port 19760)
+port=$(free_port_range 19760 4)
 admin=$(free_port $((port + 10)))
 rate=${ZVT_BACKFILL_RATE:-0.02}
 # the simulated start: a whole minute, so 30 days before it is too

@@ -31,7 +31,7 @@ db=pitr
 port=$(free_port $((PGPORT + 40)))
 port2=$(free_port $((port + 1)))
 mport=$(free_port $((PGPORT + 340)))
-sport=$(free_port 19800)
+sport=$(free_port_range 19800 4)
 admin=$(free_port $((sport + 10)))
 # the archive exists before the server's first segment is ready for it
 mkdir -p "$arch" "$dir2"

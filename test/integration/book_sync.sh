@@ -14,7 +14,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/book_sync
 mkdir -p "$cap"
-port=$(free_port 19760)
+port=$(free_port_range 19760 4)
 admin=$(free_port $((port + 10)))
 exchanges="binance bybit okx coinbase"
 

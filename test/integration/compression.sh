@@ -20,7 +20,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/compression
 mkdir -p "$cap"
 chmod 777 "$cap"
-port=$(free_port 19950)
+port=$(free_port_range 19950 4)
 sim=""
 BIN=$PGBIN
 

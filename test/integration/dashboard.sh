@@ -28,7 +28,7 @@ diff -r "$top/ui/dist" "$out/dist" >/dev/null || fail "ui/dist differs from a bu
 echo "ok ui/dist equals a fresh build of ui/src"
 
 # --- a live system ------------------------------------------------------------------------
-port=$(free_port 19860)
+port=$(free_port_range 19860 4)
 "$top/zvt-exsim" --port "$port" --admin-port -1 --symbols BTC-USDT,ETH-USDT --rate 5 \
 	--history 3d --history-rate 0.05 --duration 900 >"$out/exsim.log" 2>&1 &
 sim=$!

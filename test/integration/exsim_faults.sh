@@ -11,7 +11,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/exsim_faults
 mkdir -p "$cap"
-port=$(free_port 19400)
+port=$(free_port_range 19400 4)
 admin=$(free_port $((port + 10)))
 cli="$top/zvt-exsim-client"
 sims=()

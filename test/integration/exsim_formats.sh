@@ -12,7 +12,7 @@ fixtures=${ZVT_FIXTURES:-$top/test/fixtures/exchanges}
 [ -d "$fixtures" ] || fail "no fixtures at $fixtures"
 cap=$ZVT_TEST_DIR/exsim_formats
 mkdir -p "$cap"
-port=$(free_port 19300)
+port=$(free_port_range 19300 4)
 admin=$(free_port $((port + 10)))
 
 "$top/zvt-exsim" --port "$port" --admin-port "$admin" --symbols BTC-USDT,ETH-USDT,BTC-USDT-PERP \

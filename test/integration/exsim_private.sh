@@ -15,7 +15,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=$ZVT_TEST_DIR/exsim_private
 mkdir -p "$work"
-port=$(free_port 19600)
+port=$(free_port_range 19600 4)
 admin=$(free_port $((port + 10)))
 sim_pid=
 trap '[ -n "$sim_pid" ] && kill $sim_pid 2>/dev/null' EXIT

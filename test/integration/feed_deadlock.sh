@@ -15,7 +15,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/feed_deadlock
 mkdir -p "$cap"
-port=$(free_port 19900)
+port=$(free_port_range 19900 4)
 sim=""
 
 cleanup() {

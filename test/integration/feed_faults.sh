@@ -14,7 +14,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/feed_faults
 mkdir -p "$cap"
-port=$(free_port 19700)
+port=$(free_port_range 19700 4)
 admin=$(free_port $((port + 10)))
 
 "$top/zvt-exsim" --port "$port" --admin-port "$admin" --symbols BTC-USDT,ETH-USDT \

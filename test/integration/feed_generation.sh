@@ -13,7 +13,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/feed_generation
 mkdir -p "$cap"
-port=$(free_port 19800)
+port=$(free_port_range 19800 4)
 admin=$(free_port $((port + 10)))
 log=$ZVT_TEST_DIR/log
 

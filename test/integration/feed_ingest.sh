@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/feed_ingest
 mkdir -p "$cap"
 chmod 755 "$cap"
-port=$(free_port 19600)
+port=$(free_port_range 19600 4)
 admin=$(free_port $((port + 10)))
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=zvt feed test CA" \

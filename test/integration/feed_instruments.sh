@@ -12,7 +12,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/feed_instruments
 mkdir -p "$cap"
-port=$(free_port 19700)
+port=$(free_port_range 19700 4)
 admin=$(free_port $((port + 10)))
 log=$ZVT_TEST_DIR/log
 

@@ -11,7 +11,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/feed_parse_thread
 mkdir -p "$cap"
-port=$(free_port 19800)
+port=$(free_port_range 19800 4)
 sim=""
 
 cleanup() {

@@ -19,7 +19,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/gap_repair
 mkdir -p "$cap"
-port=$(free_port 19780)
+port=$(free_port_range 19780 4)
 admin=$(free_port $((port + 10)))
 read -r -a exchanges <<<"${ZVT_REPAIR_EXCHANGES:-binance okx coinbase}"
 nsym=$(( 2 * ${#exchanges[@]} ))

@@ -15,7 +15,7 @@ shopt -s extglob
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=$ZVT_TEST_DIR/live_route
 mkdir -p "$work"
-port=$(free_port 19700)
+port=$(free_port_range 19700 4)
 admin=$(free_port $((port + 10)))
 sim_pid=
 trap '[ -n "$sim_pid" ] && kill $sim_pid 2>/dev/null' EXIT

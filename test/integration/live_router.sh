@@ -30,7 +30,7 @@ rm -rf "$dir"
 mkdir -p "$dir"
 [ "$(id -u)" = 0 ] && chown postgres: "$dir"
 # four exchanges on consecutive ports: all four free
-sport=$(free_port 19800)
+sport=$(free_port_range 19800 4)
 while port_taken $((sport + 1)) || port_taken $((sport + 2)) || port_taken $((sport + 3)); do
 	sport=$(free_port $((sport + 4)))
 done

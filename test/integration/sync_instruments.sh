@@ -11,7 +11,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cap=$ZVT_TEST_DIR/sync_instruments
 mkdir -p "$cap"
-port=$(free_port 19500)
+port=$(free_port_range 19500 4)
 admin=$(free_port $((port + 10)))
 sim=""
 start_sim() {
