@@ -62,6 +62,7 @@ OBJS = \
 	src/feed/trade_writes.o \
 	src/feed/candles.o \
 	src/feed/quotes.o \
+	src/feed/funding.o \
 	src/feed/parse_thread.o \
 	src/feed/exchanges.o \
 	src/feed/url_check.o \
@@ -208,6 +209,8 @@ FEED_PARSER_SRC = src/feed/feed_normalize.c src/feed/adapter_binance.c src/feed/
 time_SRC = src/core/zvt_time.c
 feed_parsers_SRC = $(FEED_PARSER_SRC)
 feed_parsers_LIBS = -ljansson -lm
+feed_funding_SRC = $(FEED_PARSER_SRC)
+feed_funding_LIBS = -ljansson -lm
 parse_thread_SRC = src/feed/parse_thread.c $(FEED_PARSER_SRC)
 parse_thread_LIBS = -ljansson -lm -lpthread
 market_SRC = test/exsim/market.c

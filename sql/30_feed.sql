@@ -46,7 +46,7 @@ CREATE FUNCTION zvt.channels() RETURNS SETOF pg_catalog.text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     VALUES ('trades'), ('quotes'), ('candles_1m'), ('candles_5m'), ('candles_15m'),
-           ('candles_1h'), ('candles_4h'), ('candles_1d'), ('book')
+           ('candles_1h'), ('candles_4h'), ('candles_1d'), ('book'), ('funding')
 $$;
 COMMENT ON FUNCTION zvt.channels() IS 'The channels zvt.subscribe accepts.';
 

@@ -60,20 +60,31 @@ collect(void *arg, const FeedInstrument *ins)
 	c->items[c->n++] = *ins;
 }
 
+/*
+ * The exchange's rest_url; *futures gets its futures_rest_url, or NULL
+ * when it has none.  Both palloc'd in the caller's context.
+ */
 static char *
-exchange_rest_url(const char *exchange)
+exchange_rest_url(const char *exchange, char **futures)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(exchange)};
 	char	   *url = NULL;
 	MemoryContext caller = CurrentMemoryContext;
 
+	*futures = NULL;
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT rest_url FROM zvt.exchanges WHERE name = $1",
+	if (SPI_execute_with_args("SELECT rest_url, futures_rest_url FROM zvt.exchanges WHERE name = $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read zvt.exchanges");
 	if (SPI_processed == 1)
+	{
+		char	   *f = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
 		url = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		if (f)
+			*futures = MemoryContextStrdup(caller, f);
+	}
 	SPI_finish();
 	if (!url)
 		ereport(ERROR,
@@ -88,7 +99,7 @@ static void fetch_pages(const char *exchange, const char *base, const char *path
 
 /* Fetch and parse every list of exchange into c; errors raise. */
 static void
-fetch_all(const char *exchange, const char *base, Collected *c)
+fetch_all(const char *exchange, const char *base, const char *futures, Collected *c)
 {
 	int			exi = feed_exchange_index(exchange);
 	const char *const *paths = exi >= 0 ? feed_exchanges[exi].instrument_paths : NULL;
@@ -99,8 +110,19 @@ fetch_all(const char *exchange, const char *base, Collected *c)
 				 errmsg("zvt has no adapter for exchange \"%s\"", exchange),
 				 errdetail("Instruments can be synced from binance, bybit, okx and coinbase.")));
 	rest_check_url(base, "rest_url");
+	if (futures)
+		rest_check_url(futures, "futures_rest_url");
 	for (int i = 0; paths[i]; i++)
-		fetch_pages(exchange, base, paths[i], c);
+	{
+		/* Binance USD-M futures live on their own host (exchanges.c) */
+		if (strncmp(paths[i], "/fapi/", 6) == 0)
+		{
+			if (futures)
+				fetch_pages(exchange, futures, paths[i], c);
+		}
+		else
+			fetch_pages(exchange, base, paths[i], c);
+	}
 }
 
 /*
@@ -223,13 +245,14 @@ Datum
 zvt_sync_instruments(PG_FUNCTION_ARGS)
 {
 	char	   *exchange = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *base = exchange_rest_url(exchange);
+	char	   *futures;
+	char	   *base = exchange_rest_url(exchange, &futures);
 	Collected	c = {0};
 	volatile int n = 0;
 
 	PG_TRY();
 	{
-		fetch_all(exchange, base, &c);
+		fetch_all(exchange, base, futures, &c);
 		n = upsert_all(exchange, &c);
 		/* at commit, the running feed worker reloads its symbol map */
 		feed_instruments_changed(feed_exchange_index(exchange));
