@@ -28,6 +28,7 @@ COMMENT ON TABLE zvt.funding IS
     'Perpetuals'' mark price, index price, funding rate of the next funding time, that time, and open interest (hypertable, 1-day chunks), from channel funding. Idempotent write: INSERT ... ON CONFLICT (instrument_id, ts) DO NOTHING.';
 CREATE INDEX funding_instrument_next_idx ON zvt.funding (instrument_id, next_funding_time, ts);
 SELECT zvt.create_hypertable('zvt.funding', 'ts', '1 day');
+UPDATE zvt._hypertables SET builtin = true WHERE relid = 'zvt.funding'::pg_catalog.regclass;
 
 CREATE VIEW zvt.funding_v WITH (security_invoker = true) AS
 SELECT f.ts, i.exchange, i.symbol, f.instrument_id, f.mark_price, f.index_price, f.funding_rate,

@@ -80,6 +80,7 @@ INSERT INTO reviewed VALUES
     ('_last_price(integer)', 'zvt.last_price, for anyone: reads this database''s bus'),
     ('last_price(text, text)', 'anyone'),
     ('_bus_entries()', 'the zvt.tickers view, for anyone: this database''s entries only'),
+    ('_bus_funding()', 'the zvt.funding_now view, for anyone: this database''s perpetuals only'),
     ('_bus_entry(integer)', 'place_order, the paper matcher and _mark_price: reads one entry'),
     ('_bus_counters()', 'anyone: two counters (tests, monitoring)'),
     ('_mark_price(integer)', 'zvt.positions and portfolio: reads the bus'),

@@ -7,198 +7,90 @@
 -- out by hand in the comments.
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
+
 INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind, tick_size, lot_size)
 OVERRIDING SYSTEM VALUE VALUES
-    (9301, 'binance', 'FND-USDT-PERP', 'FNDUSDT', 'FND', 'USDT', 'perp', 0.01, 0.001);
+    (9401, 'binance', 'FND-USDT-PERP', 'FNDUSDT', 'FND', 'USDT', 'perp', 0.01, 0.001);
 CREATE ROLE zvt_fund_long;
 CREATE ROLE zvt_fund_short;
 CREATE ROLE zvt_fund_other;
 SET ROLE zvt_fund_long;
 SELECT name FROM zvt.create_account('fund_long', initial_cash => 10000, taker_fee_bps => 0);
-   name    
------------
- fund_long
-(1 row)
-
 RESET ROLE;
 SET ROLE zvt_fund_short;
 SELECT name FROM zvt.create_account('fund_short', initial_cash => 10000, taker_fee_bps => 0);
-    name    
-------------
- fund_short
-(1 row)
-
 RESET ROLE;
+
 -- a long of 2 and a short of 1 at 100
 SELECT zvt.bus_publish('binance', 'FND-USDT-PERP', 100, 1, 99.99, 5, 100, 5);
- bus_publish 
--------------
- 
-(1 row)
-
 SET ROLE zvt_fund_long;
 SELECT status, avg_fill_price FROM zvt.place_order('fund_long', 'binance', 'FND-USDT-PERP', 'buy', 2);
- status | avg_fill_price 
---------+----------------
- filled |            100
-(1 row)
-
 RESET ROLE;
 SET ROLE zvt_fund_short;
 SELECT status, avg_fill_price FROM zvt.place_order('fund_short', 'binance', 'FND-USDT-PERP', 'sell', 1);
- status | avg_fill_price 
---------+----------------
- filled |          99.99
-(1 row)
-
 RESET ROLE;
+
 -- market data: nobody but zvt writes it; settling is an administrator's
 SET ROLE zvt_fund_other;
-INSERT INTO zvt.funding (ts, instrument_id) VALUES (now(), 9301);                -- 42501
-ERROR:  permission denied for table funding
+INSERT INTO zvt.funding (ts, instrument_id) VALUES (now(), 9401);                -- 42501
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SQLSTATE 42501
 SELECT zvt.settle_funding();                                                      -- 42501
-ERROR:  permission denied for function settle_funding
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SQLSTATE 42501
 RESET ROLE;
+
 -- funding rows after the fills: T1 = +1 h, T2 = +2 h, T3 = +3 h, written
 -- and settled in one transaction (the maintenance worker settles too)
-CREATE TEMP TABLE t0 AS SELECT max(ts) AS f FROM zvt.fills WHERE instrument_id = 9301;
+CREATE TEMP TABLE t0 AS SELECT max(ts) AS f FROM zvt.fills WHERE instrument_id = 9401;
 BEGIN;
 INSERT INTO zvt.funding (ts, instrument_id, mark_price, index_price, funding_rate, next_funding_time)
-SELECT t0.f + o, 9301, m, m - 0.5, r, t0.f + n
+SELECT t0.f + o, 9401, m, m - 0.5, r, t0.f + n
   FROM t0, (VALUES (interval '30 min', 100.0, 0.0001, interval '1 hour'),
                    (interval '59 min', 101.0, 0.0002, interval '1 hour'),    -- T1: mark 101, rate 0.0002
                    (interval '61 min', 102.0, -0.0003, interval '2 hours'),
                    (interval '119 min', 103.5, -0.0003, interval '2 hours'), -- T2: mark 103.5, rate -0.0003
                    (interval '121 min', 104.0, 0.0001, interval '3 hours')) AS v (o, m, r, n);
+
 -- T1 and T2 are due (rows exist at or after them); T3 is not yet
 SELECT zvt.settle_funding() AS payments;
- payments 
-----------
-        4
-(1 row)
-
 COMMIT;
 -- T1: long  -(2 x 101 x 0.0002) = -0.0404; short -(-1 x 101 x 0.0002) = 0.0202
 -- T2: long  -(2 x 103.5 x -0.0003) = 0.0621; short -(-1 x 103.5 x -0.0003) = -0.03105
 SELECT a.name, p.funding_time - t0.f AS at, p.qty, p.mark_price, p.funding_rate, p.amount, p.asset
   FROM zvt.funding_payments p JOIN zvt.accounts a USING (account_id), t0
  ORDER BY p.funding_time, a.name;
-    name    |    at     | qty | mark_price | funding_rate |  amount  | asset 
-------------+-----------+-----+------------+--------------+----------+-------
- fund_long  | @ 1 hour  |   2 |        101 |       0.0002 |  -0.0404 | USDT
- fund_short | @ 1 hour  |  -1 |        101 |       0.0002 |   0.0202 | USDT
- fund_long  | @ 2 hours |   2 |      103.5 |      -0.0003 |   0.0621 | USDT
- fund_short | @ 2 hours |  -1 |      103.5 |      -0.0003 | -0.03105 | USDT
-(4 rows)
-
 SELECT funding_time - t0.f AS at, funding_rate, mark_price, source_ts - t0.f AS source, payments
-  FROM zvt.funding_settlements, t0 WHERE instrument_id = 9301 ORDER BY funding_time;
-    at     | funding_rate | mark_price |      source      | payments 
------------+--------------+------------+------------------+----------
- @ 1 hour  |       0.0002 |        101 | @ 59 mins        |        2
- @ 2 hours |      -0.0003 |      103.5 | @ 1 hour 59 mins |        2
-(2 rows)
-
+  FROM zvt.funding_settlements, t0 WHERE instrument_id = 9401 ORDER BY funding_time;
 -- once only: a second run pays nothing
 SELECT zvt.settle_funding() AS payments;
- payments 
-----------
-        0
-(1 row)
-
 SELECT count(*) FROM zvt.funding_payments;
- count 
--------
-     4
-(1 row)
 
 -- the money: balance, the position's realized PnL, zvt.portfolio
 -- long: 10000 - 0.0404 + 0.0621 = 10000.0217; short: 10000 + 0.0202 - 0.03105 = 9999.98915
 SELECT a.name, b.amount FROM zvt.balances b JOIN zvt.accounts a USING (account_id)
  WHERE a.name LIKE 'fund_%' ORDER BY 1;
-    name    |   amount   
-------------+------------
- fund_long  | 10000.0217
- fund_short | 9999.98915
-(2 rows)
-
 SELECT account, qty, realized_pnl FROM zvt.positions WHERE symbol = 'FND-USDT-PERP' ORDER BY 1;
-  account   | qty | realized_pnl 
-------------+-----+--------------
- fund_long  |   2 |       0.0217
- fund_short |  -1 |     -0.01085
-(2 rows)
-
 SELECT cash, realized_pnl FROM zvt.portfolio('fund_long');
-    cash    | realized_pnl 
-------------+--------------
- 10000.0217 |       0.0217
-(1 row)
 
 -- T3 once data passes it: long -(2 x 104 x 0.0001) = -0.0208
 BEGIN;
 INSERT INTO zvt.funding (ts, instrument_id, mark_price, funding_rate, next_funding_time)
-SELECT t0.f + interval '181 min', 9301, 105, 0.0001, t0.f + interval '4 hours' FROM t0;
+SELECT t0.f + interval '181 min', 9401, 105, 0.0001, t0.f + interval '4 hours' FROM t0;
 SELECT zvt.settle_funding() AS payments;
- payments 
-----------
-        2
-(1 row)
-
 COMMIT;
 SELECT a.name, p.amount FROM zvt.funding_payments p JOIN zvt.accounts a USING (account_id), t0
  WHERE p.funding_time = t0.f + interval '3 hours' ORDER BY 1;
-    name    | amount  
-------------+---------
- fund_long  | -0.0208
- fund_short |  0.0104
-(2 rows)
 
 -- each role sees its own payments only
 SET ROLE zvt_fund_long;
 SELECT account_id IS NOT NULL AS mine, amount FROM zvt.funding_payments ORDER BY funding_time;
- mine | amount  
-------+---------
- t    | -0.0404
- t    |  0.0621
- t    | -0.0208
-(3 rows)
-
 RESET ROLE;
 SET ROLE zvt_fund_other;
 SELECT count(*) AS funding_rows FROM zvt.funding_v WHERE symbol = 'FND-USDT-PERP';
- funding_rows 
---------------
-            6
-(1 row)
-
 SELECT count(*) AS others_see FROM zvt.funding_payments;
- others_see 
-------------
-          0
-(1 row)
-
-SELECT count(*) AS settlements_public FROM zvt.funding_settlements WHERE instrument_id = 9301;
- settlements_public 
---------------------
-                  3
-(1 row)
-
+SELECT count(*) AS settlements_public FROM zvt.funding_settlements WHERE instrument_id = 9401;
 RESET ROLE;
+
 -- the channel
 SELECT 'funding' IN (SELECT zvt.channels()) AS funding_channel;
- funding_channel 
------------------
- t
-(1 row)
-
 SELECT name, futures_ws_url, futures_rest_url FROM zvt.exchanges WHERE futures_ws_url IS NOT NULL;
-  name   |        futures_ws_url         |       futures_rest_url       
----------+-------------------------------+------------------------------
- binance | wss://fstream.binance.com:443 | https://fapi.binance.com:443
-(1 row)
 
