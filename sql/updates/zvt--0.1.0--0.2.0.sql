@@ -2799,6 +2799,38 @@ GRANT SELECT ON zvt.funding_payments TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('zvt.funding_payments', '');
 SELECT pg_catalog.pg_extension_config_dump('zvt.funding_payments_payment_id_seq', '');
 
+-- The funding times of an instrument in [after, upto) that stored funding
+-- data has passed (a row at or after them exists), each with the rate and
+-- mark of the last row before it that announced it (else the first after
+-- it): what zvt.settle_funding() charges and backtests with params
+-- {"funding": true} charge.  mark_price is NULL where the exchange's
+-- channel has none (OKX funding-rate); the callers take a price instead.
+CREATE FUNCTION zvt._funding_events(instrument_id pg_catalog.int4, after pg_catalog.timestamptz,
+        upto pg_catalog.timestamptz,
+        OUT funding_time pg_catalog.timestamptz, OUT funding_rate pg_catalog.float8,
+        OUT mark_price pg_catalog.float8, OUT source_ts pg_catalog.timestamptz)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t.funding_time, s.funding_rate, s.mark_price, s.ts
+      FROM (SELECT DISTINCT f.next_funding_time AS funding_time FROM zvt.funding f
+             WHERE f.instrument_id = _funding_events.instrument_id
+               AND f.next_funding_time >= after AND f.next_funding_time < upto) t
+     CROSS JOIN LATERAL (
+            SELECT f.ts, f.funding_rate, f.mark_price FROM zvt.funding f
+             WHERE f.instrument_id = _funding_events.instrument_id
+               AND f.next_funding_time = t.funding_time AND f.funding_rate IS NOT NULL
+             ORDER BY f.ts <= t.funding_time DESC, abs(extract(epoch FROM f.ts - t.funding_time))
+             LIMIT 1) s
+     WHERE EXISTS (SELECT 1 FROM zvt.funding g
+                    WHERE g.instrument_id = _funding_events.instrument_id AND g.ts >= t.funding_time)
+$$;
+COMMENT ON FUNCTION zvt._funding_events(pg_catalog.int4, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
+    'Internal: an instrument''s funding times in [after, upto) that stored data has passed, with the rate and mark they settle at.';
+-- public data (zvt.funding is readable by all); zvt.backtest calls it as the caller
+GRANT EXECUTE ON FUNCTION zvt._funding_events(pg_catalog.int4, pg_catalog.timestamptz, pg_catalog.timestamptz) TO PUBLIC;
+
 -- Settle every funding time that the stored funding data has passed and
 -- that is not settled yet; returns the payments made.  One transaction:
 -- the settlement row and its payments commit together, and the unique
@@ -2809,7 +2841,6 @@ CREATE FUNCTION zvt.settle_funding() RETURNS pg_catalog.int4
 AS $$
 DECLARE
     d record;
-    src record;
     p record;
     mark numeric;
     rate numeric;
@@ -2818,36 +2849,25 @@ DECLARE
     paid int := 0;
 BEGIN
     FOR d IN
-        SELECT i.id AS instrument_id, i.quote, t.funding_time
+        SELECT i.id AS instrument_id, i.quote, e.funding_time, e.funding_rate, e.mark_price, e.source_ts
           FROM zvt.instruments i
           CROSS JOIN LATERAL (SELECT max(s.funding_time) AS done FROM zvt.funding_settlements s
                                WHERE s.instrument_id = i.id) l
-          CROSS JOIN LATERAL (SELECT DISTINCT f.next_funding_time AS funding_time FROM zvt.funding f
-                               WHERE f.instrument_id = i.id AND f.next_funding_time IS NOT NULL
-                                 AND f.next_funding_time > coalesce(l.done, '-infinity')) t
+          CROSS JOIN LATERAL zvt._funding_events(i.id, coalesce(l.done + interval '1 microsecond', '-infinity'),
+                                                 'infinity') e
          WHERE i.kind = 'perp'
-           -- due once the feed has stored data at or after it
-           AND EXISTS (SELECT 1 FROM zvt.funding g WHERE g.instrument_id = i.id AND g.ts >= t.funding_time)
          ORDER BY 1, 3
     LOOP
-        -- the last row before T announcing T (else the first after it)
-        SELECT f.ts, f.mark_price, f.funding_rate INTO src
-          FROM zvt.funding f
-         WHERE f.instrument_id = d.instrument_id AND f.next_funding_time = d.funding_time
-           AND f.funding_rate IS NOT NULL
-         ORDER BY f.ts <= d.funding_time DESC, abs(extract(epoch FROM f.ts - d.funding_time))
-         LIMIT 1;
-        CONTINUE WHEN NOT FOUND;
-        rate := src.funding_rate::numeric;
+        rate := d.funding_rate::numeric;
         -- OKX's funding-rate channel has no mark: the last trade at or before T
-        mark := coalesce(src.mark_price,
+        mark := coalesce(d.mark_price,
                          (SELECT t.price FROM zvt.trades t
                            WHERE t.instrument_id = d.instrument_id AND t.ts <= d.funding_time
                              AND t.ts > d.funding_time - interval '1 day'
                            ORDER BY t.ts DESC LIMIT 1))::numeric;
         CONTINUE WHEN mark IS NULL;
         INSERT INTO zvt.funding_settlements (instrument_id, funding_time, funding_rate, mark_price, source_ts)
-        VALUES (d.instrument_id, d.funding_time, rate, mark, src.ts)
+        VALUES (d.instrument_id, d.funding_time, rate, mark, d.source_ts)
         ON CONFLICT DO NOTHING;
         GET DIAGNOSTICS n = ROW_COUNT;
         CONTINUE WHEN n = 0;    -- another session settled it

@@ -29,7 +29,8 @@
 static bool is_common(const char *key);
 
 static const char *const common_params[] = {
-	"size_pct", "qty", "allow_short", "stop_loss_pct", "take_profit_pct", "trailing_stop_pct"
+	"size_pct", "qty", "allow_short", "stop_loss_pct", "take_profit_pct", "trailing_stop_pct",
+	"funding"
 };
 
 char *
@@ -147,6 +148,15 @@ bt_apply_param(const BtParamNames *pn, const char *key, const char *type,
 					 errmsg("%s.allow_short must be true or false, not %s", pn->source, value)));
 		cfg->allow_short = strcmp(value, "true") == 0;
 		sp->allow_short = cfg->allow_short;
+		return;
+	}
+	if (strcmp(key, "funding") == 0)
+	{
+		if (strcmp(type, "boolean") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s.funding must be true or false, not %s", pn->source, value)));
+		cfg->funding = strcmp(value, "true") == 0;
 		return;
 	}
 	if (!number)

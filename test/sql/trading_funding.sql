@@ -94,3 +94,36 @@ RESET ROLE;
 SELECT 'funding' IN (SELECT zvt.channels()) AS funding_channel;
 SELECT name, futures_ws_url, futures_rest_url FROM zvt.exchanges WHERE futures_ws_url IS NOT NULL;
 
+
+-- ------------------------------------------------------------------
+-- backtests charge the stored funding with params {"funding": true}
+-- ------------------------------------------------------------------
+-- flat 1m bars at 100 from the minute after the fills for 4 hours;
+-- buy_and_hold of 2 is in from the second bar's open, so it holds through
+-- T1, T2, T3 (T4 is announced but no data passed it): the same payments
+-- as the paper account, -0.0404 + 0.0621 - 0.0208 = 0.0009
+INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, volume, closed)
+SELECT date_trunc('minute', t0.f) + (i + 1) * interval '1 minute', 9401, '1 minute', 100, 100, 100, 100, 1, true
+  FROM t0, generate_series(0, 239) i;
+SELECT final_equity, fees_paid, trades
+  FROM zvt.backtest('buy_and_hold', 'binance', 'FND-USDT-PERP', '1 minute',
+                    (SELECT date_trunc('minute', f) + interval '1 minute' FROM t0),
+                    (SELECT date_trunc('minute', f) + interval '241 minutes' FROM t0),
+                    '{"qty": 2, "funding": true}', fee_bps => 0, store => 'trades');
+SELECT round(pnl::numeric, 10) AS pnl FROM zvt.backtest_trades WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs);
+SELECT final_equity
+  FROM zvt.backtest('buy_and_hold', 'binance', 'FND-USDT-PERP', '1 minute',
+                    (SELECT date_trunc('minute', f) + interval '1 minute' FROM t0),
+                    (SELECT date_trunc('minute', f) + interval '241 minutes' FROM t0),
+                    '{"qty": 2}', fee_bps => 0);
+SELECT final_equity
+  FROM zvt.backtest('buy_and_hold', 'binance', 'FND-USDT-PERP', '1 minute',
+                    (SELECT date_trunc('minute', f) + interval '1 minute' FROM t0),
+                    (SELECT date_trunc('minute', f) + interval '241 minutes' FROM t0),
+                    '{"qty": 2, "funding": "yes"}', fee_bps => 0);                 -- 22023
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM zvt.backtest_grid('sma_cross', 'binance', 'FND-USDT-PERP', '1 minute',
+                    (SELECT date_trunc('minute', f) + interval '1 minute' FROM t0),
+                    (SELECT date_trunc('minute', f) + interval '241 minutes' FROM t0),
+                    '{"fast": [2, 3]}', params => '{"funding": true}');              -- 0A000
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
