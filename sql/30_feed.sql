@@ -72,6 +72,11 @@ BEGIN
             USING ERRCODE = '22023',
                   HINT = 'Use BASE-QUOTE for spot or BASE-QUOTE-PERP for perpetuals, such as BTC-USDT or BTC-USDT-PERP.';
     END IF;
+    IF channel = 'funding' AND sym !~ '-PERP$' THEN
+        RAISE EXCEPTION 'channel "funding" is for perpetuals, not "%"', sym
+            USING ERRCODE = '22023',
+                  HINT = 'Subscribe the perpetual, such as BTC-USDT-PERP.';
+    END IF;
     -- once the exchange's instruments are known, the symbol must be one of them
     IF EXISTS (SELECT 1 FROM zvt.instruments i WHERE i.exchange = _check_subscription.exchange)
        AND NOT EXISTS (SELECT 1 FROM zvt.instruments i

@@ -2694,6 +2694,48 @@ AS $$
            ('candles_1h'), ('candles_4h'), ('candles_1d'), ('book'), ('funding')
 $$;
 
+-- channel funding is for perpetuals
+-- Validate a subscription's arguments; returns the normalized symbol.
+CREATE OR REPLACE FUNCTION zvt._check_subscription(exchange pg_catalog.text,
+                                        symbol pg_catalog.text,
+                                        channel pg_catalog.text)
+    RETURNS pg_catalog.text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sym text := upper(btrim(symbol));
+BEGIN
+    PERFORM zvt._check_exchange(exchange);
+    IF channel IS NULL OR channel NOT IN (SELECT zvt.channels()) THEN
+        RAISE EXCEPTION 'unknown channel "%"', channel
+            USING ERRCODE = '22023',
+                  HINT = 'Use one of: ' || (SELECT string_agg(c, ', ') FROM zvt.channels() c) || '.';
+    END IF;
+    IF sym IS NULL OR sym !~ '^[A-Z0-9]+-[A-Z0-9]+(-PERP)?$' THEN
+        RAISE EXCEPTION 'invalid symbol "%"', symbol
+            USING ERRCODE = '22023',
+                  HINT = 'Use BASE-QUOTE for spot or BASE-QUOTE-PERP for perpetuals, such as BTC-USDT or BTC-USDT-PERP.';
+    END IF;
+    IF channel = 'funding' AND sym !~ '-PERP$' THEN
+        RAISE EXCEPTION 'channel "funding" is for perpetuals, not "%"', sym
+            USING ERRCODE = '22023',
+                  HINT = 'Subscribe the perpetual, such as BTC-USDT-PERP.';
+    END IF;
+    -- once the exchange's instruments are known, the symbol must be one of them
+    IF EXISTS (SELECT 1 FROM zvt.instruments i WHERE i.exchange = _check_subscription.exchange)
+       AND NOT EXISTS (SELECT 1 FROM zvt.instruments i
+                        WHERE i.exchange = _check_subscription.exchange AND i.symbol = sym) THEN
+        RAISE EXCEPTION 'unknown symbol "%" on exchange "%"', sym, exchange
+            USING ERRCODE = '42704',
+                  HINT = 'zvt.instruments lists the exchange''s symbols.';
+    END IF;
+    RETURN sym;
+END;
+$$;
+COMMENT ON FUNCTION zvt._check_subscription(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+    'Internal: validate exchange, symbol and channel of a subscription.';
+
 -- zvt.funding, its views, settlements, payments and zvt.settle_funding: as installed
 -- ===================================================================
 -- Perpetuals: mark price and funding (zvt.funding, a hypertable the

@@ -45,6 +45,7 @@
 #include "book/store.h"
 #include "core/zvt_time.h"
 #include "feed/rest_client.h"
+#include "feed/url_check.h"
 #include "feed/worker.h"
 #include "zvt.h"
 
@@ -146,7 +147,9 @@ feed_books_load(void)
 		char	   *furl = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 
 		strlcpy(rest_base, url ? url : "", sizeof(rest_base));
-		strlcpy(futures_rest_base, furl ? furl : "", sizeof(futures_rest_base));
+		/* one source per exchange, as instruments_sync.c */
+		strlcpy(futures_rest_base, furl && url && feed_url_is_local(furl) == feed_url_is_local(url) ? furl : "",
+				sizeof(futures_rest_base));
 	}
 	if (SPI_execute_with_args("SELECT symbol, depth FROM zvt.subscriptions "
 							  "WHERE exchange = $1 AND channel = 'book' ORDER BY id",

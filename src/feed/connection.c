@@ -111,7 +111,13 @@ feed_endpoint_down(Endpoint *e, const char *reason)
 const char *
 feed_endpoint_base(int index)
 {
-	return feed_self.spec->futures[index] ? feed_self.futures_ws_url : feed_self.ws_url;
+	if (!feed_self.spec->futures[index])
+		return feed_self.ws_url;
+	/* one source per exchange: no real fstream beside a local simulator */
+	if (feed_self.futures_ws_url[0] &&
+		feed_url_is_local(feed_self.futures_ws_url) != feed_url_is_local(feed_self.ws_url))
+		return "";
+	return feed_self.futures_ws_url;
 }
 
 /* Connect the endpoint, unless its URL is not one zvt may use. */
@@ -129,9 +135,10 @@ feed_endpoint_connect(Endpoint *e)
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("zvt feed %s: futures_ws_url is not set; perpetuals are not streamed",
+				 errmsg("zvt feed %s: futures_ws_url is not set, or not local like ws_url; perpetuals are not streamed",
 						feed_self.exchange),
-				 errhint("Set zvt.exchanges.futures_ws_url of exchange \"%s\".", feed_self.exchange)));
+				 errhint("Set zvt.exchanges.futures_ws_url of exchange \"%s\" to the same kind of host as ws_url.",
+						 feed_self.exchange)));
 		e->reconnect_at = feed_now_us() + (int64) FEED_BACKOFF_MAX_MS * 1000;
 		return;
 	}

@@ -25,6 +25,7 @@
 #include "base/export.h"
 #include "feed/exchanges.h"
 #include "feed/instruments.h"
+#include "feed/url_check.h"
 #include "feed/rest_client.h"
 #include "feed/status.h"
 #include "zvt.h"
@@ -40,6 +41,7 @@ typedef struct Collected
 	FeedInstrument *items;
 	int			n;
 	int			cap;
+	bool		no_perps;		/* the perpetuals' list was skipped: leave them be */
 } Collected;
 
 static void
@@ -110,8 +112,19 @@ fetch_all(const char *exchange, const char *base, const char *futures, Collected
 				 errmsg("zvt has no adapter for exchange \"%s\"", exchange),
 				 errdetail("Instruments can be synced from binance, bybit, okx and coinbase.")));
 	rest_check_url(base, "rest_url");
+	/* one source per exchange: no real futures list beside a local simulator's spot */
+	if (futures && feed_url_is_local(futures) != feed_url_is_local(base))
+	{
+		ereport(LOG,
+				(errmsg("zvt: the perpetuals of exchange \"%s\" are not synced: futures_rest_url \"%s\" and rest_url \"%s\" are not both local or both remote",
+						exchange, futures, base)));
+		futures = NULL;
+	}
 	if (futures)
 		rest_check_url(futures, "futures_rest_url");
+	for (int i = 0; paths[i]; i++)
+		if (strncmp(paths[i], "/fapi/", 6) == 0 && !futures)
+			c->no_perps = true;
 	for (int i = 0; paths[i]; i++)
 	{
 		/* Binance USD-M futures live on their own host (exchanges.c) */
@@ -223,14 +236,15 @@ upsert_all(const char *exchange, Collected *c)
 	if (c->n > 0)
 	{
 		/* the symbols the exchange sent are a parameter, never SQL text */
-		Oid			t[2] = {TEXTOID, TEXTARRAYOID};
-		Datum		v[2] = {CStringGetTextDatum(exchange),
-		PointerGetDatum(construct_array(keep, c->n, TEXTOID, -1, false, TYPALIGN_INT))};
+		Oid			t[3] = {TEXTOID, TEXTARRAYOID, BOOLOID};
+		Datum		v[3] = {CStringGetTextDatum(exchange),
+			PointerGetDatum(construct_array(keep, c->n, TEXTOID, -1, false, TYPALIGN_INT)),
+		BoolGetDatum(c->no_perps)};
 
 		if (SPI_execute_with_args("UPDATE zvt.instruments SET status = 'delisted', updated_at = now() "
 								  " WHERE exchange = $1 AND status <> 'delisted' "
-								  "   AND symbol <> ALL ($2)",
-								  2, t, v, NULL, false, 0) != SPI_OK_UPDATE)
+								  "   AND symbol <> ALL ($2) AND NOT ($3 AND kind = 'perp')",
+								  3, t, v, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not mark delisted instruments");
 	}
 	SPI_finish();

@@ -92,6 +92,8 @@ RESET ROLE;
 
 -- the channel
 SELECT 'funding' IN (SELECT zvt.channels()) AS funding_channel;
+SELECT zvt.subscribe('binance', 'FND-USDT', 'funding');                  -- 22023
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT name, futures_ws_url, futures_rest_url FROM zvt.exchanges WHERE futures_ws_url IS NOT NULL;
 
 
