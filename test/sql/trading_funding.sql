@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 
 INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind, tick_size, lot_size)
 OVERRIDING SYSTEM VALUE VALUES
-    (9401, 'binance', 'FND-USDT-PERP', 'FNDUSDT', 'FND', 'USDT', 'perp', 0.01, 0.001);
+    (9401, 'bybit', 'FND-USDT-PERP', 'FNDUSDT', 'FND', 'USDT', 'perp', 0.01, 0.001);
 CREATE ROLE zvt_fund_long;
 CREATE ROLE zvt_fund_short;
 CREATE ROLE zvt_fund_other;
@@ -22,12 +22,12 @@ SELECT name FROM zvt.create_account('fund_short', initial_cash => 10000, taker_f
 RESET ROLE;
 
 -- a long of 2 and a short of 1 at 100
-SELECT zvt.bus_publish('binance', 'FND-USDT-PERP', 100, 1, 99.99, 5, 100, 5);
+SELECT zvt.bus_publish('bybit', 'FND-USDT-PERP', 100, 1, 99.99, 5, 100, 5);
 SET ROLE zvt_fund_long;
-SELECT status, avg_fill_price FROM zvt.place_order('fund_long', 'binance', 'FND-USDT-PERP', 'buy', 2);
+SELECT status, avg_fill_price FROM zvt.place_order('fund_long', 'bybit', 'FND-USDT-PERP', 'buy', 2);
 RESET ROLE;
 SET ROLE zvt_fund_short;
-SELECT status, avg_fill_price FROM zvt.place_order('fund_short', 'binance', 'FND-USDT-PERP', 'sell', 1);
+SELECT status, avg_fill_price FROM zvt.place_order('fund_short', 'bybit', 'FND-USDT-PERP', 'sell', 1);
 RESET ROLE;
 
 -- market data: nobody but zvt writes it; settling is an administrator's
@@ -108,23 +108,23 @@ INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, v
 SELECT date_trunc('minute', t0.f) + (i + 1) * interval '1 minute', 9401, '1 minute', 100, 100, 100, 100, 1, true
   FROM t0, generate_series(0, 239) i;
 SELECT final_equity, fees_paid, trades
-  FROM zvt.backtest('buy_and_hold', 'binance', 'FND-USDT-PERP', '1 minute',
+  FROM zvt.backtest('buy_and_hold', 'bybit', 'FND-USDT-PERP', '1 minute',
                     (SELECT date_trunc('minute', f) + interval '1 minute' FROM t0),
                     (SELECT date_trunc('minute', f) + interval '241 minutes' FROM t0),
                     '{"qty": 2, "funding": true}', fee_bps => 0, store => 'trades');
 SELECT round(pnl::numeric, 10) AS pnl FROM zvt.backtest_trades WHERE run_id = (SELECT max(run_id) FROM zvt.backtest_runs);
 SELECT final_equity
-  FROM zvt.backtest('buy_and_hold', 'binance', 'FND-USDT-PERP', '1 minute',
+  FROM zvt.backtest('buy_and_hold', 'bybit', 'FND-USDT-PERP', '1 minute',
                     (SELECT date_trunc('minute', f) + interval '1 minute' FROM t0),
                     (SELECT date_trunc('minute', f) + interval '241 minutes' FROM t0),
                     '{"qty": 2}', fee_bps => 0);
 SELECT final_equity
-  FROM zvt.backtest('buy_and_hold', 'binance', 'FND-USDT-PERP', '1 minute',
+  FROM zvt.backtest('buy_and_hold', 'bybit', 'FND-USDT-PERP', '1 minute',
                     (SELECT date_trunc('minute', f) + interval '1 minute' FROM t0),
                     (SELECT date_trunc('minute', f) + interval '241 minutes' FROM t0),
                     '{"qty": 2, "funding": "yes"}', fee_bps => 0);                 -- 22023
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM zvt.backtest_grid('sma_cross', 'binance', 'FND-USDT-PERP', '1 minute',
+SELECT count(*) FROM zvt.backtest_grid('sma_cross', 'bybit', 'FND-USDT-PERP', '1 minute',
                     (SELECT date_trunc('minute', f) + interval '1 minute' FROM t0),
                     (SELECT date_trunc('minute', f) + interval '241 minutes' FROM t0),
                     '{"fast": [2, 3]}', params => '{"funding": true}');              -- 0A000
