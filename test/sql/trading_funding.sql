@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 
 INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind, tick_size, lot_size)
 OVERRIDING SYSTEM VALUE VALUES
-    (9401, 'bybit', 'FND-USDT-PERP', 'FNDUSDT', 'FND', 'USDT', 'perp', 0.01, 0.001);
+    (9457, 'bybit', 'FND-USDT-PERP', 'FNDUSDT', 'FND', 'USDT', 'perp', 0.01, 0.001);
 CREATE ROLE zvt_fund_long;
 CREATE ROLE zvt_fund_short;
 CREATE ROLE zvt_fund_other;
@@ -32,7 +32,7 @@ RESET ROLE;
 
 -- market data: nobody but zvt writes it; settling is an administrator's
 SET ROLE zvt_fund_other;
-INSERT INTO zvt.funding (ts, instrument_id) VALUES (now(), 9401);                -- 42501
+INSERT INTO zvt.funding (ts, instrument_id) VALUES (now(), 9457);                -- 42501
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT zvt.settle_funding();                                                      -- 42501
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -40,10 +40,10 @@ RESET ROLE;
 
 -- funding rows after the fills: T1 = +1 h, T2 = +2 h, T3 = +3 h, written
 -- and settled in one transaction (the maintenance worker settles too)
-CREATE TEMP TABLE t0 AS SELECT max(ts) AS f FROM zvt.fills WHERE instrument_id = 9401;
+CREATE TEMP TABLE t0 AS SELECT max(ts) AS f FROM zvt.fills WHERE instrument_id = 9457;
 BEGIN;
 INSERT INTO zvt.funding (ts, instrument_id, mark_price, index_price, funding_rate, next_funding_time)
-SELECT t0.f + o, 9401, m, m - 0.5, r, t0.f + n
+SELECT t0.f + o, 9457, m, m - 0.5, r, t0.f + n
   FROM t0, (VALUES (interval '30 min', 100.0, 0.0001, interval '1 hour'),
                    (interval '59 min', 101.0, 0.0002, interval '1 hour'),    -- T1: mark 101, rate 0.0002
                    (interval '61 min', 102.0, -0.0003, interval '2 hours'),
@@ -59,7 +59,7 @@ SELECT a.name, p.funding_time - t0.f AS at, p.qty, p.mark_price, p.funding_rate,
   FROM zvt.funding_payments p JOIN zvt.accounts a USING (account_id), t0
  ORDER BY p.funding_time, a.name;
 SELECT funding_time - t0.f AS at, funding_rate, mark_price, source_ts - t0.f AS source, payments
-  FROM zvt.funding_settlements, t0 WHERE instrument_id = 9401 ORDER BY funding_time;
+  FROM zvt.funding_settlements, t0 WHERE instrument_id = 9457 ORDER BY funding_time;
 -- once only: a second run pays nothing
 SELECT zvt.settle_funding() AS payments;
 SELECT count(*) FROM zvt.funding_payments;
@@ -74,7 +74,7 @@ SELECT cash, realized_pnl FROM zvt.portfolio('fund_long');
 -- T3 once data passes it: long -(2 x 104 x 0.0001) = -0.0208
 BEGIN;
 INSERT INTO zvt.funding (ts, instrument_id, mark_price, funding_rate, next_funding_time)
-SELECT t0.f + interval '181 min', 9401, 105, 0.0001, t0.f + interval '4 hours' FROM t0;
+SELECT t0.f + interval '181 min', 9457, 105, 0.0001, t0.f + interval '4 hours' FROM t0;
 SELECT zvt.settle_funding() AS payments;
 COMMIT;
 SELECT a.name, p.amount FROM zvt.funding_payments p JOIN zvt.accounts a USING (account_id), t0
@@ -87,7 +87,7 @@ RESET ROLE;
 SET ROLE zvt_fund_other;
 SELECT count(*) AS funding_rows FROM zvt.funding_v WHERE symbol = 'FND-USDT-PERP';
 SELECT count(*) AS others_see FROM zvt.funding_payments;
-SELECT count(*) AS settlements_public FROM zvt.funding_settlements WHERE instrument_id = 9401;
+SELECT count(*) AS settlements_public FROM zvt.funding_settlements WHERE instrument_id = 9457;
 RESET ROLE;
 
 -- the channel
@@ -105,7 +105,7 @@ SELECT name, futures_ws_url, futures_rest_url FROM zvt.exchanges WHERE futures_w
 -- T1, T2, T3 (T4 is announced but no data passed it): the same payments
 -- as the paper account, -0.0404 + 0.0621 - 0.0208 = 0.0009
 INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, volume, closed)
-SELECT date_trunc('minute', t0.f) + (i + 1) * interval '1 minute', 9401, '1 minute', 100, 100, 100, 100, 1, true
+SELECT date_trunc('minute', t0.f) + (i + 1) * interval '1 minute', 9457, '1 minute', 100, 100, 100, 100, 1, true
   FROM t0, generate_series(0, 239) i;
 SELECT final_equity, fees_paid, trades
   FROM zvt.backtest('buy_and_hold', 'bybit', 'FND-USDT-PERP', '1 minute',
