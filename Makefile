@@ -64,6 +64,7 @@ OBJS = \
 	src/feed/trade_writes.o \
 	src/feed/candles.o \
 	src/feed/quotes.o \
+	src/feed/funding.o \
 	src/feed/parse_thread.o \
 	src/feed/exchanges.o \
 	src/feed/url_check.o \
@@ -247,6 +248,8 @@ FEED_PARSER_SRC = src/feed/feed_normalize.c src/feed/adapter_binance.c src/feed/
 time_SRC = src/core/zvt_time.c
 feed_parsers_SRC = $(FEED_PARSER_SRC)
 feed_parsers_LIBS = -ljansson -lm
+feed_funding_SRC = $(FEED_PARSER_SRC)
+feed_funding_LIBS = -ljansson -lm
 parse_thread_SRC = src/feed/parse_thread.c $(FEED_PARSER_SRC)
 parse_thread_LIBS = -ljansson -lm -lpthread
 market_SRC = test/exsim/market.c
@@ -320,7 +323,7 @@ unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
 # ------------------------------------------------------------------
 EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
-	test/exsim/ex_coinbase.c test/exsim/private.c test/exsim/priv_binance.c \
+	test/exsim/ex_coinbase.c test/exsim/ex_funding.c test/exsim/private.c test/exsim/priv_binance.c \
 	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c \
 	src/live/sign.c src/live/jwt.c src/core/zvt_time.c \
 	test/exsim/history.c test/exsim/rest_history.c

@@ -13,12 +13,17 @@ CREATE TABLE zvt.exchanges (
     name        pg_catalog.text PRIMARY KEY,
     ws_url      pg_catalog.text NOT NULL CHECK (ws_url ~ '^wss?://[^/]+$'),
     rest_url    pg_catalog.text NOT NULL CHECK (rest_url ~ '^https?://[^/]+$'),
-    enabled     pg_catalog.bool NOT NULL DEFAULT true
+    enabled     pg_catalog.bool NOT NULL DEFAULT true,
+    -- Binance USD-M perpetuals live on other hosts (fstream, fapi); NULL: none
+    futures_ws_url   pg_catalog.text CHECK (futures_ws_url ~ '^wss?://[^/]+$'),
+    futures_rest_url pg_catalog.text CHECK (futures_rest_url ~ '^https?://[^/]+$')
 );
 COMMENT ON TABLE zvt.exchanges IS
-    'Exchanges zvt connects to. ws_url and rest_url are scheme://host:port bases; each adapter appends its exchange''s real paths, so pointing them at the simulator changes nothing else.';
+    'Exchanges zvt connects to. ws_url and rest_url are scheme://host:port bases; each adapter appends its exchange''s real paths, so pointing them at the simulator changes nothing else. futures_ws_url and futures_rest_url are the bases of an exchange whose perpetuals are served elsewhere (Binance USD-M futures).';
+INSERT INTO zvt.exchanges (name, ws_url, rest_url, futures_ws_url, futures_rest_url) VALUES
+    ('binance',  'wss://stream.binance.com:9443',          'https://api.binance.com:443',
+     'wss://fstream.binance.com:443', 'https://fapi.binance.com:443');
 INSERT INTO zvt.exchanges (name, ws_url, rest_url) VALUES
-    ('binance',  'wss://stream.binance.com:9443',          'https://api.binance.com:443'),
     ('bybit',    'wss://stream.bybit.com:443',             'https://api.bybit.com:443'),
     ('okx',      'wss://ws.okx.com:8443',                  'https://www.okx.com:443'),
     ('coinbase', 'wss://advanced-trade-ws.coinbase.com:443', 'https://api.coinbase.com:443');

@@ -46,7 +46,7 @@ CREATE FUNCTION zvt.channels() RETURNS SETOF pg_catalog.text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     VALUES ('trades'), ('quotes'), ('candles_1m'), ('candles_5m'), ('candles_15m'),
-           ('candles_1h'), ('candles_4h'), ('candles_1d'), ('book')
+           ('candles_1h'), ('candles_4h'), ('candles_1d'), ('book'), ('funding')
 $$;
 COMMENT ON FUNCTION zvt.channels() IS 'The channels zvt.subscribe accepts.';
 
@@ -71,6 +71,11 @@ BEGIN
         RAISE EXCEPTION 'invalid symbol "%"', symbol
             USING ERRCODE = '22023',
                   HINT = 'Use BASE-QUOTE for spot or BASE-QUOTE-PERP for perpetuals, such as BTC-USDT or BTC-USDT-PERP.';
+    END IF;
+    IF channel = 'funding' AND sym !~ '-PERP$' THEN
+        RAISE EXCEPTION 'channel "funding" is for perpetuals, not "%"', sym
+            USING ERRCODE = '22023',
+                  HINT = 'Subscribe the perpetual, such as BTC-USDT-PERP.';
     END IF;
     -- once the exchange's instruments are known, the symbol must be one of them
     IF EXISTS (SELECT 1 FROM zvt.instruments i WHERE i.exchange = _check_subscription.exchange)

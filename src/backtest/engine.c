@@ -258,6 +258,19 @@ bt_engine_bar(BtEngine *e, const BtBar *bar, bool *in_position)
 }
 
 double
+bt_engine_funding(BtEngine *e, double mark, double rate)
+{
+	double		amount = -(e->pos * mark * rate);
+
+	if (e->pos == 0 || !isfinite(amount))
+		return 0;
+	e->cash += amount;
+	e->flow += amount;			/* the round trip's pnl includes it */
+	e->funding += amount;
+	return amount;
+}
+
+double
 bt_engine_finish(BtEngine *e)
 {
 	if (e->pos != 0)

@@ -23,6 +23,10 @@
  *				extreme, close; a stop crossed on a segment fills at its
  *				level, one passed at the open (a gap) fills at the open;
  *				after a stop the engine stays flat until the target changes
+ *	funding		bt_engine_funding() at a perpetual's funding time: the
+ *				position pays pos * mark * rate (a long pays a positive
+ *				rate, a short receives it), into cash and the open round
+ *				trip's pnl
  *	the end		bt_engine_finish() closes what is open at the last close
  *
  *-------------------------------------------------------------------------
@@ -82,6 +86,7 @@ typedef struct BtConfig
 	double		stop_loss_pct;	/* 0 = off */
 	double		take_profit_pct;
 	double		trailing_stop_pct;
+	bool		funding;		/* charge stored funding (perpetuals) */
 } BtConfig;
 
 typedef void (*BtTradeSink) (void *arg, const BtTradeRecord *trade);
@@ -101,6 +106,7 @@ typedef struct BtEngine
 	double		last_close;
 	int64_t		last_ts;
 	double		fees;			/* all fees paid */
+	double		funding;		/* all funding received (> 0) or paid (< 0) */
 
 	/* the open round trip */
 	BtTradeRecord cur;
@@ -126,6 +132,14 @@ extern bool bt_engine_target(BtEngine *e, double target);
 
 /* run one bar; returns the equity at its close, *in_position after it */
 extern double bt_engine_bar(BtEngine *e, const BtBar *bar, bool *in_position);
+
+/*
+ * A funding time: the position pays pos * mark * rate, i.e. receives
+ * -(pos * mark * rate), which is added to the cash, the total funding and
+ * the open round trip's pnl.  Returns that amount; 0 when flat or when
+ * mark or rate is not a number.
+ */
+extern double bt_engine_funding(BtEngine *e, double mark, double rate);
 
 /* close what is open at the last close; returns the final equity */
 extern double bt_engine_finish(BtEngine *e);

@@ -636,6 +636,11 @@ zvt_backtest_grid(PG_FUNCTION_ARGS)
 	SPI_connect();
 	bt_lookup_strategy(strategy, false, &sp, &pn);
 	bt_read_params(params, &pn, &sp, &cfg);
+	if (cfg.funding)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("zvt.backtest_grid does not charge funding"),
+				 errhint("Run zvt.backtest with \"funding\": true for a perpetual's funding.")));
 	keys = read_grid(grid, &pn, &sp, &cfg, &nkeys, &total);
 
 	/* the product, last key fastest; the strategy's rejects are skipped */

@@ -24,7 +24,8 @@ static BtParamStatus refuse(BtParamStatus st, char *msg, size_t msglen, const ch
 			__attribute__((format(printf, 4, 5)));
 
 static const char *const common_params[] = {
-	"size_pct", "qty", "allow_short", "stop_loss_pct", "take_profit_pct", "trailing_stop_pct"
+	"size_pct", "qty", "allow_short", "stop_loss_pct", "take_profit_pct", "trailing_stop_pct",
+	"funding"
 };
 
 static bool
@@ -69,6 +70,14 @@ bt_param_apply(const BtParamSpec *spec, const char *key, const char *type, const
 						  spec->source, value);
 		cfg->allow_short = strcmp(value, "true") == 0;
 		sp->allow_short = cfg->allow_short;
+		return BT_PARAM_OK;
+	}
+	if (strcmp(key, "funding") == 0)
+	{
+		if (strcmp(type, "boolean") != 0)
+			return refuse(BT_PARAM_BAD, msg, msglen, "%s.funding must be true or false, not %s",
+						  spec->source, value);
+		cfg->funding = strcmp(value, "true") == 0;
 		return BT_PARAM_OK;
 	}
 	if (!number)

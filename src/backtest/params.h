@@ -20,7 +20,7 @@
 
 /* the params every strategy takes, for hints */
 #define BT_COMMON_PARAMS \
-	"size_pct, qty, allow_short, stop_loss_pct, take_profit_pct, trailing_stop_pct"
+	"size_pct, qty, allow_short, stop_loss_pct, take_profit_pct, trailing_stop_pct, funding"
 
 /* a strategy's parameter names, as bt_strategy_lookup() gives them */
 typedef struct BtParamNames

@@ -76,9 +76,17 @@ typedef struct RunState
 	int64		cap;
 	double		first_close;
 	double		last_close;
+	/* params funding: the instrument's funding times in [start, finish) */
+	int64		nfunding;
+	int64		next_funding;	/* the first not yet charged */
+	int64	   *funding_ts;		/* us since the epoch, ascending */
+	double	   *funding_mark;	/* NaN: the close before it */
+	double	   *funding_rate;
 } RunState;
 
 static void keep_trade(void *arg, const BtTradeRecord *trade);
+static void load_funding(RunState *st, const BtMarket *mk);
+static void charge_funding(RunState *st, int64 upto);
 static void run_bar(RunState *st, const BtBar *bar, HeapTuple row, TupleDesc row_desc);
 static void load_signals(TargetSource *src, const char *signals);
 static void set_target(BtEngine *eng, const char *source, double target, int64_t ts);
@@ -98,6 +106,57 @@ keep_trade(void *arg, const BtTradeRecord *trade)
 }
 
 /*
+ * The funding times of mk's instrument in [start, finish), each at the
+ * rate and mark zvt.settle_funding() would use (zvt._funding_events), in
+ * the run's memory context.  Read as the caller: zvt.funding is public.
+ */
+static void
+load_funding(RunState *st, const BtMarket *mk)
+{
+	Oid			types[4] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		v[4] = {CStringGetTextDatum(mk->exchange), CStringGetTextDatum(mk->symbol),
+	TimestampTzGetDatum(mk->start), TimestampTzGetDatum(mk->finish)};
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (SPI_execute_with_args("SELECT (extract(epoch FROM e.funding_time) * 1000000)::int8, e.mark_price, e.funding_rate"
+							  "  FROM zvt._funding_events(zvt._instrument_id($1, $2), $3, $4) e"
+							  " ORDER BY e.funding_time",
+							  4, types, v, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the funding of %s %s", mk->exchange, mk->symbol);
+	st->nfunding = (int64) SPI_processed;
+	st->funding_ts = MemoryContextAlloc(cxt, sizeof(int64) * (st->nfunding + 1));
+	st->funding_mark = MemoryContextAlloc(cxt, sizeof(double) * (st->nfunding + 1));
+	st->funding_rate = MemoryContextAlloc(cxt, sizeof(double) * (st->nfunding + 1));
+	for (int64 i = 0; i < st->nfunding; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		x;
+
+		st->funding_ts[i] = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		x = SPI_getbinval(t, d, 2, &isnull);
+		st->funding_mark[i] = isnull ? NAN : DatumGetFloat8(x);
+		st->funding_rate[i] = DatumGetFloat8(SPI_getbinval(t, d, 3, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Charge the funding times at or before upto (us since the epoch). */
+static void
+charge_funding(RunState *st, int64 upto)
+{
+	for (; st->next_funding < st->nfunding && st->funding_ts[st->next_funding] <= upto; st->next_funding++)
+	{
+		double		mark = st->funding_mark[st->next_funding];
+
+		/* OKX's funding-rate channel has no mark: the last close before */
+		bt_engine_funding(&st->eng, isnan(mark) ? st->eng.last_close : mark,
+						  st->funding_rate[st->next_funding]);
+	}
+}
+
+/*
  * One bar: the engine fills at its open and walks it, its close is
  * recorded, then the target decided at that close goes to the engine for
  * the next open.  row is the bar's zvt.candles_v row for a step function.
@@ -107,8 +166,12 @@ run_bar(RunState *st, const BtBar *bar, HeapTuple row, TupleDesc row_desc)
 {
 	TargetSource *src = &st->src;
 	bool		inpos;
-	double		eq = bt_engine_bar(&st->eng, bar, &inpos);
+	double		eq;
 	double		target = 0;
+
+	/* funding times up to this open: paid by the position held through them */
+	charge_funding(st, bar->ts);
+	eq = bt_engine_bar(&st->eng, bar, &inpos);
 
 	if (st->npoints == st->cap)
 	{
@@ -307,6 +370,8 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	st->trades.cap = 64;
 	st->trades.t = palloc(sizeof(BtTradeRecord) * st->trades.cap);
 	bt_engine_init(&st->eng, &cfg, keep_trade, &st->trades);
+	if (cfg.funding)
+		load_funding(st, &mk);
 
 	/*
 	 * The bars: loaded at once for the built-ins and signals (the fastest
@@ -353,7 +418,8 @@ zvt_backtest(PG_FUNCTION_ARGS)
 	if (st->npoints == 0)
 		bt_no_bars_error(&mk);
 
-	/* close what is open at the last close; the curve ends after its costs */
+	/* funding times after the last open, then close what is open at the last close */
+	charge_funding(st, PG_INT64_MAX);
 	st->points[st->npoints - 1].equity = bt_engine_finish(&st->eng);
 	if (st->cash)
 	{

@@ -322,6 +322,8 @@ slot_claim(const BusKey *key)
 	e = &bus->slots[s];
 	e->key = *key;
 	e->last = e->last_qty = e->bid = e->bid_qty = e->ask = e->ask_qty = NAN;
+	e->mark_price = e->index_price = e->funding_rate = e->open_interest = NAN;
+	e->next_funding_ts = e->funding_ts = 0;
 	e->last_ts = e->quote_ts = 0;
 	e->updates = 0;
 	e->trades = e->quotes = bus->epoch;
@@ -475,6 +477,42 @@ bus_put_quote(int32 instrument_id, double bid, double bid_qty, double ask, doubl
 		e->quote_ts = ts;
 		e->updates++;
 		e->quotes++;
+	}
+	LWLockRelease(bus->lock);
+	bus_written(e != NULL);
+}
+
+/*
+ * Record a perpetual's mark, index, funding rate, next funding time and
+ * open interest (each NaN or 0 when not known: the entry keeps what it
+ * had), as bus_put_trade does a trade.  Neither counter moves: funding
+ * fills no paper order.
+ */
+void
+bus_put_funding(int32 instrument_id, double mark, double index, double rate,
+				TimestampTz next_funding, double open_interest, TimestampTz ts)
+{
+	BusKey		key;
+	BusEntry   *e;
+
+	bus_require();
+	if (!bus_key(instrument_id, &key))
+		return;
+	e = bus_claim(&key);
+	if (e && e->funding_ts <= ts)
+	{
+		if (!isnan(mark))
+			e->mark_price = mark;
+		if (!isnan(index))
+			e->index_price = index;
+		if (!isnan(rate))
+			e->funding_rate = rate;
+		if (next_funding != 0)
+			e->next_funding_ts = next_funding;
+		if (!isnan(open_interest))
+			e->open_interest = open_interest;
+		e->funding_ts = ts;
+		e->updates++;
 	}
 	LWLockRelease(bus->lock);
 	bus_written(e != NULL);

@@ -31,7 +31,7 @@ typedef struct BusKey
 	int32		instrument_id;	/* zvt.instruments.id */
 } BusKey;
 
-/* One instrument's latest trade and best bid/ask. */
+/* One instrument's latest trade and best bid/ask; a perpetual's funding. */
 typedef struct BusEntry
 {
 	BusKey		key;
@@ -46,6 +46,13 @@ typedef struct BusEntry
 	int64		updates;		/* trades and quotes applied */
 	int64		trades;			/* trades applied (paper matching tells new ones by it) */
 	int64		quotes;			/* quotes applied */
+	/* perpetuals (NaN / 0 until the feed's funding channel says) */
+	double		mark_price;
+	double		index_price;
+	double		funding_rate;	/* of the next funding time, a fraction */
+	TimestampTz next_funding_ts;	/* that funding time */
+	double		open_interest;	/* base units */
+	TimestampTz funding_ts;		/* exchange time of the update */
 } BusEntry;
 
 /* in bus.c */
@@ -54,6 +61,8 @@ extern void bus_shmem_init(void);
 extern void bus_put_trade(int32 instrument_id, double price, double qty, TimestampTz ts);
 extern void bus_put_quote(int32 instrument_id, double bid, double bid_qty, double ask,
 						  double ask_qty, TimestampTz ts);
+extern void bus_put_funding(int32 instrument_id, double mark, double index, double rate,
+							TimestampTz next_funding, double open_interest, TimestampTz ts);
 extern bool bus_get(int32 instrument_id, BusEntry *out);
 extern int	bus_entries(BusEntry **out);
 extern void bus_usage(int *used, int *slots);

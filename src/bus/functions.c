@@ -38,6 +38,7 @@
 
 PG_FUNCTION_INFO_V1(zvt_last_price);
 PG_FUNCTION_INFO_V1(zvt_bus_entries);
+PG_FUNCTION_INFO_V1(zvt_bus_funding);
 PG_FUNCTION_INFO_V1(zvt_bus_entry);
 PG_FUNCTION_INFO_V1(zvt_bus_publish);
 PG_FUNCTION_INFO_V1(zvt_bus_counters);
@@ -94,6 +95,42 @@ zvt_bus_entries(PG_FUNCTION_ARGS)
 		v[8] = TimestampTzGetDatum(copy[i].quote_ts);
 		nulls[8] = copy[i].quote_ts == 0;
 		v[9] = Int64GetDatum(copy[i].updates);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * zvt._bus_funding() RETURNS TABLE (instrument_id int, mark_price float8,
+ *   index_price float8, funding_rate float8, next_funding_time timestamptz,
+ *   open_interest float8, ts timestamptz)
+ *
+ * The perpetuals of this database whose funding the bus holds.
+ */
+Datum
+zvt_bus_funding(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	BusEntry   *copy;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	n = bus_entries(&copy);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		v[7];
+		bool		nulls[7] = {false};
+
+		if (copy[i].funding_ts == 0)
+			continue;
+		v[0] = Int32GetDatum(copy[i].key.instrument_id);
+		v[1] = float_or_null(copy[i].mark_price, &nulls[1]);
+		v[2] = float_or_null(copy[i].index_price, &nulls[2]);
+		v[3] = float_or_null(copy[i].funding_rate, &nulls[3]);
+		v[4] = TimestampTzGetDatum(copy[i].next_funding_ts);
+		nulls[4] = copy[i].next_funding_ts == 0;
+		v[5] = float_or_null(copy[i].open_interest, &nulls[5]);
+		v[6] = TimestampTzGetDatum(copy[i].funding_ts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
 	PG_RETURN_VOID();

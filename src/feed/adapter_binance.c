@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * src/feed/adapter_binance.c
- *	  Binance Spot frames -> FeedEvents: trade, kline, bookTicker; acks,
- *	  errors and serverShutdown.
+ *	  Binance Spot and USD-M futures frames -> FeedEvents: trade,
+ *	  aggTrade (futures), kline, bookTicker, depth, markPriceUpdate
+ *	  (futures); acks, errors and serverShutdown.
  *
  * Wire facts (test/fixtures/exchanges/binance.md): combined streams wrap
  * the payload as {"stream","data"}; prices and sizes are strings, ids and
@@ -11,6 +12,15 @@
  * worker stamps its time; kline "x" is the closed flag.  The depth stream
  * (depthUpdate, U = first and u = last update id) becomes book messages;
  * its REST snapshot (/api/v3/depth, lastUpdateId) is parsed here too.
+ *
+ * USD-M futures (fstream, the exchange's futures_ws_url; endpoint 1, the
+ * context's linear flag) send the same symbols ("BTCUSDT"), which are
+ * perpetuals there: BTC-USDT-PERP.  Trades come as aggTrade (the id is the
+ * aggregate id "a"), bookTicker carries "e" and times, depthUpdate adds
+ * "pu" (the previous message's u: the book's continuity is pu + 1 <= last
+ * u + 1), and markPriceUpdate carries mark "p", index "i", funding rate
+ * "r" and the next funding time "T" (ms).  Futures facts:
+ * test/fixtures/exchanges/binance_futures.md.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,18 +54,19 @@ binance_interval_seconds(const char *i)
 	}
 }
 
+/* trade (id "t") and, on futures, aggTrade (id "a"): the same fields else */
 static int
-parse_trade(json_t *p, FeedEvent *e, FeedFrame *frame)
+parse_trade(json_t *p, bool perp, const char *idkey, FeedEvent *e, FeedFrame *frame)
 {
 	const char *s;
 	int64_t		id,
 				t;
 	bool		m;
 
-	if (!fj_str(p, "s", &s) || !feed_split_concat(s, false, e->symbol, sizeof(e->symbol)))
+	if (!fj_str(p, "s", &s) || !feed_split_concat(s, perp, e->symbol, sizeof(e->symbol)))
 		return feed_reject(frame, "trade: bad or missing \"s\"");
-	if (!fj_int(p, "t", &id) || !fj_int(p, "T", &t) || !feed_ms(t, &e->ts))
-		return feed_reject(frame, "trade: bad or missing \"t\" or \"T\"");
+	if (!fj_int(p, idkey, &id) || !fj_int(p, "T", &t) || !feed_ms(t, &e->ts))
+		return feed_reject(frame, "trade: bad or missing \"%s\" or \"T\"", idkey);
 	if (!fj_decimal(p, "p", &e->price) || !fj_decimal(p, "q", &e->qty) || e->price <= 0 || e->qty <= 0)
 		return feed_reject(frame, "trade: bad \"p\" or \"q\"");
 	if (!fj_bool(p, "m", &m))
@@ -67,7 +78,7 @@ parse_trade(json_t *p, FeedEvent *e, FeedFrame *frame)
 }
 
 static int
-parse_kline(json_t *p, FeedEvent *e, FeedFrame *frame)
+parse_kline(json_t *p, bool perp, FeedEvent *e, FeedFrame *frame)
 {
 	json_t	   *k = json_object_get(p, "k");
 	const char *s,
@@ -78,7 +89,7 @@ parse_kline(json_t *p, FeedEvent *e, FeedFrame *frame)
 
 	if (!json_is_object(k))
 		return feed_reject(frame, "kline: missing \"k\"");
-	if (!fj_str(k, "s", &s) || !feed_split_concat(s, false, e->symbol, sizeof(e->symbol)))
+	if (!fj_str(k, "s", &s) || !feed_split_concat(s, perp, e->symbol, sizeof(e->symbol)))
 		return feed_reject(frame, "kline: bad or missing \"k.s\"");
 	if (!fj_str(k, "i", &i) || (e->interval_s = binance_interval_seconds(i)) == 0)
 		return feed_reject(frame, "kline: unsupported interval");
@@ -97,11 +108,11 @@ parse_kline(json_t *p, FeedEvent *e, FeedFrame *frame)
 }
 
 static int
-parse_book_ticker(json_t *p, FeedEvent *e, FeedFrame *frame)
+parse_book_ticker(json_t *p, bool perp, FeedEvent *e, FeedFrame *frame)
 {
 	const char *s;
 
-	if (!fj_str(p, "s", &s) || !feed_split_concat(s, false, e->symbol, sizeof(e->symbol)))
+	if (!fj_str(p, "s", &s) || !feed_split_concat(s, perp, e->symbol, sizeof(e->symbol)))
 		return feed_reject(frame, "bookTicker: bad or missing \"s\"");
 	if (!fj_int(p, "u", &e->seq))
 		return feed_reject(frame, "bookTicker: bad or missing \"u\"");
@@ -114,19 +125,27 @@ parse_book_ticker(json_t *p, FeedEvent *e, FeedFrame *frame)
 }
 
 static int
-parse_depth(json_t *p, FeedEvent *out, int max, FeedFrame *frame)
+parse_depth(json_t *p, bool perp, FeedEvent *out, int max, FeedFrame *frame)
 {
 	const char *s;
 	char		sym[FEED_SYMBOL_LEN];
 	int64_t		first,
 				last,
+				prev,
 				t;
 	int			n;
 
-	if (!fj_str(p, "s", &s) || !feed_split_concat(s, false, sym, sizeof(sym)))
+	if (!fj_str(p, "s", &s) || !feed_split_concat(s, perp, sym, sizeof(sym)))
 		return feed_reject(frame, "depthUpdate: bad or missing \"s\"");
 	if (!fj_int(p, "U", &first) || !fj_int(p, "u", &last) || first > last)
 		return feed_reject(frame, "depthUpdate: bad \"U\" or \"u\"");
+	/* futures: continuity is pu (the previous u); the rule checks first <= last u + 1 */
+	if (fj_int(p, "pu", &prev))
+	{
+		if (prev >= last)
+			return feed_reject(frame, "depthUpdate: \"pu\" not below \"u\"");
+		first = prev + 1;
+	}
 	n = feed_book_levels("depthUpdate", sym, json_object_get(p, "b"), json_object_get(p, "a"),
 						 out, max, frame);
 	if (n == 0)
@@ -136,6 +155,40 @@ parse_depth(json_t *p, FeedEvent *out, int max, FeedFrame *frame)
 	if (fj_int(p, "E", &t))
 		feed_ms(t, &out[0].ts);
 	return n;
+}
+
+/*
+ * markPriceUpdate (futures): mark "p", index "i", funding rate "r" and
+ * next funding time "T"; a delivery contract's "r" is "" and its "T" 0,
+ * which zvt does not store (it lists perpetuals only): IGNORED.
+ */
+static int
+parse_mark_price(json_t *p, FeedEvent *e, FeedFrame *frame)
+{
+	const char *s,
+			   *r;
+	int64_t		t,
+				next;
+
+	if (fj_str(p, "r", &r) && r[0] == '\0')
+	{
+		frame->kind = FEED_FRAME_IGNORED;
+		return 0;
+	}
+	if (!fj_str(p, "s", &s) || !feed_split_concat(s, true, e->symbol, sizeof(e->symbol)))
+		return feed_reject(frame, "markPriceUpdate: bad or missing \"s\"");
+	if (!fj_int(p, "E", &t) || !feed_ms(t, &e->ts))
+		return feed_reject(frame, "markPriceUpdate: bad or missing \"E\"");
+	feed_funding_init(e);
+	if (!fj_decimal(p, "p", &e->mark_price) || e->mark_price <= 0 ||
+		!fj_decimal(p, "r", &e->funding_rate))
+		return feed_reject(frame, "markPriceUpdate: bad \"p\" or \"r\"");
+	if (!fj_int(p, "T", &next) || !feed_ms(next, &e->funding_ts) || next == 0)
+		return feed_reject(frame, "markPriceUpdate: bad \"T\"");
+	if (json_object_get(p, "i") && !fj_decimal(p, "i", &e->index_price))
+		return feed_reject(frame, "markPriceUpdate: bad \"i\"");
+	e->kind = FEED_FUNDING;
+	return 1;
 }
 
 int
@@ -170,8 +223,8 @@ binance_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *ou
 	json_t	   *p;
 	const char *e;
 	int			n = 0;
+	bool		perp = ctx && ctx->linear;	/* the futures endpoint */
 
-	(void) ctx;
 	if (!root)
 		return 0;
 	p = json_object_get(root, "data");
@@ -197,11 +250,17 @@ binance_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *ou
 	else if (fj_str(p, "e", &e))
 	{
 		if (strcmp(e, "trade") == 0)
-			n = parse_trade(p, out, frame);
+			n = parse_trade(p, perp, "t", out, frame);
+		else if (strcmp(e, "aggTrade") == 0 && perp)
+			n = parse_trade(p, perp, "a", out, frame);
 		else if (strcmp(e, "kline") == 0)
-			n = parse_kline(p, out, frame);
+			n = parse_kline(p, perp, out, frame);
 		else if (strcmp(e, "depthUpdate") == 0)
-			n = parse_depth(p, out, max, frame);
+			n = parse_depth(p, perp, out, max, frame);
+		else if (strcmp(e, "bookTicker") == 0)
+			n = parse_book_ticker(p, perp, out, frame);
+		else if (strcmp(e, "markPriceUpdate") == 0)
+			n = parse_mark_price(p, out, frame);
 		else if (strcmp(e, "aggTrade") == 0 ||
 				 strcmp(e, "24hrTicker") == 0 || strcmp(e, "24hrMiniTicker") == 0)
 			frame->kind = FEED_FRAME_IGNORED;
@@ -214,7 +273,7 @@ binance_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *ou
 			feed_reject(frame, "unexpected event type \"%s\"", e);
 	}
 	else if (json_object_get(p, "u") && json_object_get(p, "b"))
-		n = parse_book_ticker(p, out, frame);
+		n = parse_book_ticker(p, perp, out, frame);
 	else if (json_object_get(p, "lastUpdateId"))
 		frame->kind = FEED_FRAME_IGNORED;	/* partial depth */
 	else
@@ -231,17 +290,18 @@ binance_topic(const char *symbol, const char *channel, int *endpoint, char *topi
 	char		raw[40];
 	size_t		o = 0;
 	int			secs = feed_channel_seconds(channel);
+	const char *perp = strstr(symbol, "-PERP");
 
-	/* BTC-USDT -> btcusdt; Binance Spot has no perpetuals */
-	if (strstr(symbol, "-PERP"))
-		return false;
-	for (const char *p = symbol; *p && o + 1 < sizeof(raw); p++)
+	/* BTC-USDT -> btcusdt; BTC-USDT-PERP -> btcusdt on the futures endpoint */
+	for (const char *p = symbol; *p && p != perp && o + 1 < sizeof(raw); p++)
 		if (*p != '-')
 			raw[o++] = (char) tolower((unsigned char) *p);
 	raw[o] = '\0';
-	*endpoint = 0;
+	*endpoint = perp ? 1 : 0;
+	if (strcmp(channel, "funding") == 0)
+		return perp && snprintf(topic, len, "%s@markPrice@1s", raw) < (int) len;
 	if (strcmp(channel, "trades") == 0)
-		return snprintf(topic, len, "%s@trade", raw) < (int) len;
+		return snprintf(topic, len, perp ? "%s@aggTrade" : "%s@trade", raw) < (int) len;
 	if (strcmp(channel, "quotes") == 0)
 		return snprintf(topic, len, "%s@bookTicker", raw) < (int) len;
 	/* any depth: the diff stream carries every level, the REST snapshot sets the depth */
@@ -278,8 +338,10 @@ binance_request(int endpoint, bool subscribe, const char *const *topics, int n, 
 
 const FeedSpec binance_spec = {
 	.exchange = "binance",
-	.nendpoints = 1,
-	.paths = {"/stream"},
+	.nendpoints = 2,
+	.paths = {"/stream", "/stream"},
+	.futures = {false, true},	/* endpoint 1 on futures_ws_url (fstream) */
+	.linear = {false, true},
 	.parse = binance_parse,
 	.topic = binance_topic,
 	.request = binance_request,

@@ -146,6 +146,75 @@ parse_bbo(const char *topic, json_t *root, json_t *data, const FeedContext *ctx,
 	return 1;
 }
 
+/*
+ * tickers.<symbol> on the linear endpoint: markPrice, indexPrice,
+ * fundingRate, nextFundingTime (ms, as a string) and openInterest (base
+ * units), a snapshot first and then deltas of the fields that changed.
+ * A field not in the message stays NaN (the ingest fills it from the
+ * symbol's last row); a delta with none of them (only the touch moved)
+ * and spot tickers (no funding) are IGNORED.
+ */
+static int
+parse_ticker(const char *topic, json_t *root, json_t *data, const FeedContext *ctx, FeedEvent *e,
+			 FeedFrame *frame)
+{
+	int64_t		ts,
+				next;
+	const char *nt;
+	bool		any = false;
+	struct
+	{
+		const char *key;
+		double	   *to;
+	}			fields[4] = {{"markPrice", &e->mark_price}, {"indexPrice", &e->index_price},
+	{"fundingRate", &e->funding_rate}, {"openInterest", &e->open_interest}};
+
+	memset(e, 0, sizeof(*e));
+	feed_funding_init(e);
+	if (!ctx || !ctx->linear)
+	{
+		frame->kind = FEED_FRAME_IGNORED;
+		return 0;
+	}
+	if (!json_is_object(data) || !symbol_of(topic, ctx, e->symbol, sizeof(e->symbol)))
+		return feed_reject(frame, "tickers: bad topic or \"data\"");
+	if (!fj_int(root, "ts", &ts) || !feed_ms(ts, &e->ts))
+		return feed_reject(frame, "tickers: bad or missing \"ts\"");
+	for (int i = 0; i < 4; i++)
+	{
+		const char *v;
+
+		if (!json_object_get(data, fields[i].key))
+			continue;
+		/* a delivery contract's funding fields are "" */
+		if (fj_str(data, fields[i].key, &v) && v[0] == '\0')
+			continue;
+		if (!fj_decimal(data, fields[i].key, fields[i].to))
+			return feed_reject(frame, "tickers: bad \"%s\"", fields[i].key);
+		any = true;
+	}
+	if (fj_str(data, "nextFundingTime", &nt) && nt[0] != '\0')
+	{
+		char	   *end;
+
+		next = strtoll(nt, &end, 10);
+		if (*end != '\0' || next <= 0 || !feed_ms(next, &e->funding_ts))
+			return feed_reject(frame, "tickers: bad \"nextFundingTime\"");
+		any = true;
+	}
+	if (!any)
+	{
+		frame->kind = FEED_FRAME_IGNORED;
+		return 0;
+	}
+	if (!isnan(e->mark_price) && e->mark_price <= 0)
+		return feed_reject(frame, "tickers: \"markPrice\" not above 0");
+	e->kind = FEED_FUNDING;
+	e->quote_volume = NAN;
+	e->trade_count = -1;
+	return 1;
+}
+
 static int
 parse_book(const char *topic, json_t *root, json_t *data, const FeedContext *ctx, FeedEvent *out,
 		   int max, FeedFrame *frame)
@@ -212,7 +281,7 @@ bybit_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
 	else if (strncmp(topic, "orderbook.", 10) == 0)
 		n = parse_book(topic, root, data, ctx, out, max, frame);
 	else if (strncmp(topic, "tickers.", 8) == 0)
-		frame->kind = FEED_FRAME_IGNORED;
+		n = parse_ticker(topic, root, data, ctx, out, frame);
 	else
 		feed_reject(frame, "unexpected topic \"%s\"", topic);
 	if (frame->kind == FEED_FRAME_MALFORMED)
@@ -242,6 +311,8 @@ bybit_topic(const char *symbol, const char *channel, int *endpoint, char *topic,
 	}
 	raw[o] = '\0';
 	*endpoint = perp ? 1 : 0;
+	if (strcmp(channel, "funding") == 0)
+		return perp && snprintf(topic, len, "tickers.%s", raw) < (int) len;
 	if (strcmp(channel, "trades") == 0)
 		return snprintf(topic, len, "publicTrade.%s", raw) < (int) len;
 	if (strcmp(channel, "quotes") == 0)

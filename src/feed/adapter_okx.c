@@ -9,6 +9,10 @@
  * is the taker side; candle rows are [ts,o,h,l,c,vol,volCcy,volCcyQuote,
  * confirm] where for swaps vol is in contracts and volCcy in base units;
  * swap sizes are contracts of ctVal base units, which the context gives.
+ * A swap's "funding" subscription is two channels under one topic:
+ * funding-rate (fundingRate for fundingTime, the coming settlement) and
+ * mark-price (markPx); each gives a FEED_FUNDING event with the fields it
+ * has, the ingest completing the rest from the symbol's last row.
  *
  *-------------------------------------------------------------------------
  */
@@ -207,6 +211,34 @@ parse_book(const char *inst, json_t *root, json_t *data, FeedEvent *out, int max
 	return n;
 }
 
+/* funding-rate and mark-price rows (one each per message) -> one FEED_FUNDING */
+static int
+parse_funding(const char *channel, const char *inst, json_t *data, FeedEvent *e, FeedFrame *frame)
+{
+	json_t	   *d = json_array_get(data, 0);
+	int64_t		ts,
+				t;
+
+	memset(e, 0, sizeof(*e));
+	feed_funding_init(e);
+	e->quote_volume = NAN;
+	e->trade_count = -1;
+	if (!json_is_object(d) || !feed_normalize_dashed(inst, e->symbol, sizeof(e->symbol)))
+		return feed_reject(frame, "%s: bad instId or \"data\"", channel);
+	if (!fj_int(d, "ts", &ts) || !feed_ms(ts, &e->ts))
+		return feed_reject(frame, "%s: bad or missing \"ts\"", channel);
+	if (strcmp(channel, "mark-price") == 0)
+	{
+		if (!fj_decimal(d, "markPx", &e->mark_price) || e->mark_price <= 0)
+			return feed_reject(frame, "mark-price: bad \"markPx\"");
+	}
+	else if (!fj_decimal(d, "fundingRate", &e->funding_rate) ||
+			 !fj_int(d, "fundingTime", &t) || t <= 0 || !feed_ms(t, &e->funding_ts))
+		return feed_reject(frame, "funding-rate: bad \"fundingRate\" or \"fundingTime\"");
+	e->kind = FEED_FUNDING;
+	return 1;
+}
+
 int
 okx_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
 		  int max, FeedFrame *frame)
@@ -262,6 +294,8 @@ okx_parse(const char *msg, size_t len, const FeedContext *ctx, FeedEvent *out,
 		n = parse_bbo(data, ctx, inst, out, frame);
 	else if (strcmp(channel, "books") == 0)
 		n = parse_book(inst, root, data, out, max, frame);
+	else if (strcmp(channel, "funding-rate") == 0 || strcmp(channel, "mark-price") == 0)
+		n = parse_funding(channel, inst, data, out, frame);
 	else if (strcmp(channel, "tickers") == 0 || strncmp(channel, "books", 5) == 0)
 		frame->kind = FEED_FRAME_IGNORED;
 	else
@@ -289,6 +323,11 @@ okx_topic(const char *symbol, const char *channel, int *endpoint, char *topic, s
 	else
 		snprintf(inst, sizeof(inst), "%s", symbol);
 	*endpoint = 0;
+	/* two args in one topic: the request lists topics comma-separated */
+	if (strcmp(channel, "funding") == 0)
+		return n > 5 && strcmp(symbol + n - 5, "-PERP") == 0 &&
+			snprintf(topic, len, "{\"channel\":\"funding-rate\",\"instId\":\"%s\"},"
+					 "{\"channel\":\"mark-price\",\"instId\":\"%s\"}", inst, inst) < (int) len;
 	if (strcmp(channel, "trades") == 0)
 		return snprintf(topic, len, "{\"channel\":\"trades\",\"instId\":\"%s\"}", inst) < (int) len;
 	if (strcmp(channel, "quotes") == 0)

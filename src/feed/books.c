@@ -47,6 +47,7 @@
 #include "bus/ring.h"
 #include "core/zvt_time.h"
 #include "feed/rest_client.h"
+#include "feed/url_check.h"
 #include "feed/worker.h"
 #include "zvt.h"
 
@@ -86,6 +87,7 @@ static int	nfbooks = 0;
 /* the installation the worker's rows belong to, for the event ring */
 static Oid	ring_install = InvalidOid;
 static char rest_base[256];
+static char futures_rest_base[256];	/* zvt.exchanges.futures_rest_url, "" = none */
 
 /* Coinbase: the last sequence_num per endpoint, on which connection */
 static int64 conn_seq_last[FEED_MAX_ENDPOINTS];
@@ -145,12 +147,16 @@ feed_books_load(void)
 		exit_registered = true;
 	}
 
-	if (SPI_execute_with_args("SELECT rest_url FROM zvt.exchanges WHERE name = $1",
+	if (SPI_execute_with_args("SELECT rest_url, futures_rest_url FROM zvt.exchanges WHERE name = $1",
 							  1, types, v, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		char	   *url = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *furl = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 
 		strlcpy(rest_base, url ? url : "", sizeof(rest_base));
+		/* one source per exchange, as instruments_sync.c */
+		strlcpy(futures_rest_base, furl && url && feed_url_is_local(furl) == feed_url_is_local(url) ? furl : "",
+				sizeof(futures_rest_base));
 	}
 	if (SPI_execute_with_args("SELECT symbol, depth FROM zvt.subscriptions "
 							  "WHERE exchange = $1 AND channel = 'book' ORDER BY id",
@@ -487,12 +493,17 @@ fetch_rest_snapshot(FeedBook *b)
 	char		raw[FEED_SYMBOL_LEN];
 	size_t		o = 0;
 	int			limit = b->depth <= 100 ? 100 : b->depth <= 500 ? 500 : 1000;
+	const char *perp = strstr(b->symbol, "-PERP");
 
-	for (const char *p = b->symbol; *p && o + 1 < sizeof(raw); p++)
+	/* BTC-USDT -> BTCUSDT; a perpetual's book is on the futures REST (fapi) */
+	for (const char *p = b->symbol; *p && p != perp && o + 1 < sizeof(raw); p++)
 		if (*p != '-')
 			raw[o++] = *p;
 	raw[o] = '\0';
-	snprintf(url, sizeof(url), "%s/api/v3/depth?symbol=%s&limit=%d", rest_base, raw, limit);
+	if (perp)
+		snprintf(url, sizeof(url), "%s/fapi/v1/depth?symbol=%s&limit=%d", futures_rest_base, raw, limit);
+	else
+		snprintf(url, sizeof(url), "%s/api/v3/depth?symbol=%s&limit=%d", rest_base, raw, limit);
 	b->want_rest = false;
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();

@@ -99,8 +99,25 @@ feed_endpoint_down(Endpoint *e, const char *reason)
 	e->reconnect_at = now + (int64) (e->backoff_ms + jitter) * 1000;
 	ereport(LOG,
 			(errmsg("zvt feed %s: connection %s%s lost (%s); reconnecting in %d ms",
-					feed_self.exchange, feed_self.ws_url, feed_self.spec->paths[e->index],
+					feed_self.exchange, feed_endpoint_base(e->index), feed_self.spec->paths[e->index],
 					reason, e->backoff_ms + jitter)));
+}
+
+/*
+ * The base URL of endpoint index: the exchange's ws_url, or its
+ * futures_ws_url for the endpoints the spec puts there (Binance USD-M
+ * futures live on another host, fstream).  "" when that is not set.
+ */
+const char *
+feed_endpoint_base(int index)
+{
+	if (!feed_self.spec->futures[index])
+		return feed_self.ws_url;
+	/* one source per exchange: no real fstream beside a local simulator */
+	if (feed_self.futures_ws_url[0] &&
+		feed_url_is_local(feed_self.futures_ws_url) != feed_url_is_local(feed_self.ws_url))
+		return "";
+	return feed_self.futures_ws_url;
 }
 
 /* Connect the endpoint, unless its URL is not one zvt may use. */
@@ -112,8 +129,20 @@ feed_endpoint_connect(Endpoint *e)
 	char		reason[256];
 	FeedUrl		u;
 	int			rc;
+	const char *base = feed_endpoint_base(e->index);
 
-	snprintf(urlbuf, sizeof(urlbuf), "%s%s", feed_self.ws_url, feed_self.spec->paths[e->index]);
+	if (base[0] == '\0')
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("zvt feed %s: futures_ws_url is not set, or not local like ws_url; perpetuals are not streamed",
+						feed_self.exchange),
+				 errhint("Set zvt.exchanges.futures_ws_url of exchange \"%s\" to the same kind of host as ws_url.",
+						 feed_self.exchange)));
+		e->reconnect_at = feed_now_us() + (int64) FEED_BACKOFF_MAX_MS * 1000;
+		return;
+	}
+	snprintf(urlbuf, sizeof(urlbuf), "%s%s", base, feed_self.spec->paths[e->index]);
 	rc = feed_url_check(urlbuf, &u, reason, sizeof(reason));
 	if (rc == FEED_URL_OK && strcmp(u.scheme, "ws") != 0 && strcmp(u.scheme, "wss") != 0)
 	{
@@ -125,7 +154,7 @@ feed_endpoint_connect(Endpoint *e)
 		ereport(WARNING,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("zvt feed %s: ws_url \"%s\" is neither wss:// nor ws:// to loopback; not connecting",
-						feed_self.exchange, feed_self.ws_url),
+						feed_self.exchange, base),
 				 errdetail_internal("%s", reason),
 				 errhint("Use wss:// for a real exchange; plain ws:// is for a simulator on 127.0.0.1.")));
 		e->reconnect_at = feed_now_us() + (int64) FEED_BACKOFF_MAX_MS * 1000;

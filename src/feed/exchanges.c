@@ -15,8 +15,12 @@
 
 #include <string.h>
 
-/* REST paths of the instrument lists; instruments.c parses each answer */
-static const char *const binance_paths[] = {"/api/v3/exchangeInfo", NULL};
+/*
+ * REST paths of the instrument lists; instruments.c parses each answer.
+ * A path under /fapi/ is Binance USD-M futures, asked of the exchange's
+ * futures_rest_url (skipped when that is NULL).
+ */
+static const char *const binance_paths[] = {"/api/v3/exchangeInfo", "/fapi/v1/exchangeInfo", NULL};
 static const char *const bybit_paths[] = {
 	"/v5/market/instruments-info?category=spot&limit=1000",
 	"/v5/market/instruments-info?category=linear&limit=1000", NULL

@@ -7,7 +7,8 @@
  * Pure C (jansson, no PostgreSQL header): the feed worker hands each
  * received text frame to its exchange's parser, which fills FeedEvents
  * (trade, candle, quote; a book message as one FEED_BOOK event followed
- * by its FEED_BOOK_LEVEL events) and says what else the frame was (an
+ * by its FEED_BOOK_LEVEL events; a perpetual's mark price and funding as
+ * FEED_FUNDING) and says what else the frame was (an
  * ack, an error reply, a reconnect notice, garbage).  One normalization path: the
  * worker never looks at exchange JSON itself.
  *
@@ -36,7 +37,8 @@ typedef enum FeedEventKind
 	FEED_CANDLE,
 	FEED_QUOTE,
 	FEED_BOOK,					/* one book message; its levels follow */
-	FEED_BOOK_LEVEL				/* one level of the FEED_BOOK before it */
+	FEED_BOOK_LEVEL,			/* one level of the FEED_BOOK before it */
+	FEED_FUNDING				/* a perpetual's mark, index, funding rate */
 } FeedEventKind;
 
 typedef struct FeedEvent
@@ -68,6 +70,12 @@ typedef struct FeedEvent
 	int32_t		book_checksum;
 	int32_t		book_levels;	/* FEED_BOOK_LEVEL events that follow */
 	BookUpdate	level;			/* FEED_BOOK_LEVEL: side, price, size as sent */
+	/* funding (NaN: the message did not carry it; 0 funding_ts: none) */
+	double		mark_price;
+	double		index_price;
+	double		funding_rate;	/* the rate of the next funding time, a fraction */
+	int64_t		funding_ts;		/* the next funding time, Unix us */
+	double		open_interest;	/* base units */
 } FeedEvent;
 
 /* What a frame was, besides its events. */
@@ -95,7 +103,7 @@ typedef struct FeedFrame
  */
 typedef struct FeedContext
 {
-	bool		linear;			/* Bybit: the /linear (perpetual) endpoint */
+	bool		linear;			/* Bybit /linear, Binance USD-M futures: perpetuals */
 	double		(*contract_size) (void *arg, const char *raw_symbol);
 	void	   *arg;
 } FeedContext;
@@ -161,5 +169,8 @@ extern bool feed_parse_rfc3339(const char *s, int64_t *us);
 
 /* Decimal text -> double; false unless the whole string is a finite number. */
 extern bool feed_parse_decimal(const char *s, double *out);
+
+/* Clear the funding fields of e (NaN, no funding time): nothing known yet. */
+extern void feed_funding_init(FeedEvent *e);
 
 #endif							/* FEED_EVENT_H */

@@ -43,6 +43,13 @@ feed_parse_decimal(const char *s, double *out)
 	return true;
 }
 
+void
+feed_funding_init(FeedEvent *e)
+{
+	e->mark_price = e->index_price = e->funding_rate = e->open_interest = NAN;
+	e->funding_ts = 0;
+}
+
 bool
 fj_str(json_t *obj, const char *key, const char **out)
 {

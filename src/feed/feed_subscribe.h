@@ -20,13 +20,15 @@
 #include "feed_event.h"
 
 #define FEED_MAX_ENDPOINTS	2
-#define FEED_TOPIC_LEN		96
+#define FEED_TOPIC_LEN		160
 
 typedef struct FeedSpec
 {
 	const char *exchange;
 	int			nendpoints;
 	const char *paths[FEED_MAX_ENDPOINTS];	/* appended to ws_url */
+	bool		futures[FEED_MAX_ENDPOINTS];	/* appended to futures_ws_url
+												 * instead (Binance fstream) */
 	bool		linear[FEED_MAX_ENDPOINTS];	/* parser context per endpoint */
 	FeedParser	parse;
 

@@ -266,6 +266,12 @@ history_url(const HistoryRequest *r, char *url, size_t len, char *reason, size_t
 
 	if (!history_supported(r->exchange, r->kind, reason, rlen))
 		return false;
+	/* Binance's perpetuals are on fapi, not the spot API this asks */
+	if (x == HX_BINANCE && r->symbol && ends_with(r->symbol, "-PERP"))
+	{
+		snprintf(reason, rlen, "REST history of binance perpetuals is not served by this version of zvt");
+		return false;
+	}
 	switch (r->kind)
 	{
 		case HISTORY_CANDLES:

@@ -112,16 +112,17 @@ typedef struct EnsuredDay
 	int64		at;				/* when ensured, GetCurrentTimestamp() */
 } EnsuredDay;
 
-static EnsuredDay ensured[3][ENSURED_SLOTS];
+static EnsuredDay ensured[4][ENSURED_SLOTS];
 
 static void
 ensure_chunks(const char *table, IngestBatch *b, FeedEventKind kind)
 {
-	static SPIPlanPtr ensure_plans[3];
+	static SPIPlanPtr ensure_plans[4];
 	TimestampTz done[16];
 	int			ndone = 0;
 	Oid			types[1] = {TIMESTAMPTZOID};
-	int			which = strcmp(table, "zvt.trades") == 0 ? 0 : strcmp(table, "zvt.candles") == 0 ? 1 : 2;
+	int			which = strcmp(table, "zvt.trades") == 0 ? 0 : strcmp(table, "zvt.candles") == 0 ? 1 :
+		strcmp(table, "zvt.quotes") == 0 ? 2 : 3;
 	TimestampTz now = GetCurrentTimestamp();
 
 	for (int i = 0; i < b->n; i++)
@@ -206,9 +207,11 @@ ingest_flush(IngestBatch *b, IngestResult *res)
 	ensure_chunks("zvt.candles", b, FEED_TRADE);	/* the 1m candles built from trades */
 	ensure_chunks("zvt.candles", b, FEED_CANDLE);
 	ensure_chunks("zvt.quotes", b, FEED_QUOTE);
+	ensure_chunks("zvt.funding", b, FEED_FUNDING);
 	res->trades = ingest_flush_trades(b);
 	res->candles = ingest_flush_candles(b);
 	res->quotes = ingest_flush_quotes(b);
+	res->funding = ingest_flush_funding(b);
 }
 
 /*

@@ -37,6 +37,7 @@ typedef struct IngestResult
 	int64		trades;			/* rows actually inserted */
 	int64		candles;
 	int64		quotes;
+	int64		funding;		/* zvt.funding rows */
 } IngestResult;
 
 /* in ingest.c */

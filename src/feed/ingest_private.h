@@ -2,7 +2,7 @@
  *
  * src/feed/ingest_private.h
  *	  What the ingest writers (ingest.c, trades.c, trade_writes.c,
- *	  candles.c, quotes.c) share; not for the rest of zvt.
+ *	  candles.c, quotes.c, funding.c) share; not for the rest of zvt.
  *
  * Every function here runs inside the flush's transaction and SPI
  * connection (ingest_flush's caller makes them) and allocates in the
@@ -42,5 +42,8 @@ extern int64 ingest_flush_candles(IngestBatch *b);
 
 /* in quotes.c */
 extern int64 ingest_flush_quotes(IngestBatch *b);
+
+/* in funding.c */
+extern int64 ingest_flush_funding(IngestBatch *b);
 
 #endif

@@ -164,9 +164,13 @@ parse_binance(json_t *root, FeedInstrumentSink sink, void *arg, char *reason, si
 	{
 		FeedInstrument ins;
 		const char *status = str(s, "status");
+		/* USD-M futures (/fapi/v1/exchangeInfo) name a contractType: perpetuals only */
+		bool		futures = json_object_get(s, "contractType") != NULL;
 
 		memset(&ins, 0, sizeof(ins));
-		if (!set_names(&ins, str(s, "symbol"), str(s, "baseAsset"), str(s, "quoteAsset"), false))
+		if (futures && strcmp(str(s, "contractType"), "PERPETUAL") != 0)
+			continue;
+		if (!set_names(&ins, str(s, "symbol"), str(s, "baseAsset"), str(s, "quoteAsset"), futures))
 			continue;
 		copy(ins.status, sizeof(ins.status),
 			 strcmp(status, "TRADING") == 0 ? "trading" :
@@ -181,7 +185,8 @@ parse_binance(json_t *root, FeedInstrumentSink sink, void *arg, char *reason, si
 			else if (strcmp(type, "LOT_SIZE") == 0)
 				copy_size(ins.lot_size, INS_DEC_LEN, str(f, "stepSize"));
 			else if (strcmp(type, "MIN_NOTIONAL") == 0 || strcmp(type, "NOTIONAL") == 0)
-				copy_size(ins.min_notional, INS_DEC_LEN, str(f, "minNotional"));
+				copy_size(ins.min_notional, INS_DEC_LEN,
+						  str(f, futures ? "notional" : "minNotional"));
 		}
 		sink(arg, &ins);
 		n++;

@@ -25,6 +25,7 @@
 #include "base/export.h"
 #include "feed/exchanges.h"
 #include "feed/instruments.h"
+#include "feed/url_check.h"
 #include "feed/rest_client.h"
 #include "feed/status.h"
 #include "zvt.h"
@@ -40,6 +41,7 @@ typedef struct Collected
 	FeedInstrument *items;
 	int			n;
 	int			cap;
+	bool		no_perps;		/* the perpetuals' list was skipped: leave them be */
 } Collected;
 
 static void
@@ -60,20 +62,31 @@ collect(void *arg, const FeedInstrument *ins)
 	c->items[c->n++] = *ins;
 }
 
+/*
+ * The exchange's rest_url; *futures gets its futures_rest_url, or NULL
+ * when it has none.  Both palloc'd in the caller's context.
+ */
 static char *
-exchange_rest_url(const char *exchange)
+exchange_rest_url(const char *exchange, char **futures)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(exchange)};
 	char	   *url = NULL;
 	MemoryContext caller = CurrentMemoryContext;
 
+	*futures = NULL;
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT rest_url FROM zvt.exchanges WHERE name = $1",
+	if (SPI_execute_with_args("SELECT rest_url, futures_rest_url FROM zvt.exchanges WHERE name = $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read zvt.exchanges");
 	if (SPI_processed == 1)
+	{
+		char	   *f = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
 		url = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		if (f)
+			*futures = MemoryContextStrdup(caller, f);
+	}
 	SPI_finish();
 	if (!url)
 		ereport(ERROR,
@@ -88,7 +101,7 @@ static void fetch_pages(const char *exchange, const char *base, const char *path
 
 /* Fetch and parse every list of exchange into c; errors raise. */
 static void
-fetch_all(const char *exchange, const char *base, Collected *c)
+fetch_all(const char *exchange, const char *base, const char *futures, Collected *c)
 {
 	int			exi = feed_exchange_index(exchange);
 	const char *const *paths = exi >= 0 ? feed_exchanges[exi].instrument_paths : NULL;
@@ -99,8 +112,30 @@ fetch_all(const char *exchange, const char *base, Collected *c)
 				 errmsg("zvt has no adapter for exchange \"%s\"", exchange),
 				 errdetail("Instruments can be synced from binance, bybit, okx and coinbase.")));
 	rest_check_url(base, "rest_url");
+	/* one source per exchange: no real futures list beside a local simulator's spot */
+	if (futures && feed_url_is_local(futures) != feed_url_is_local(base))
+	{
+		ereport(LOG,
+				(errmsg("zvt: the perpetuals of exchange \"%s\" are not synced: futures_rest_url \"%s\" and rest_url \"%s\" are not both local or both remote",
+						exchange, futures, base)));
+		futures = NULL;
+	}
+	if (futures)
+		rest_check_url(futures, "futures_rest_url");
 	for (int i = 0; paths[i]; i++)
-		fetch_pages(exchange, base, paths[i], c);
+		if (strncmp(paths[i], "/fapi/", 6) == 0 && !futures)
+			c->no_perps = true;
+	for (int i = 0; paths[i]; i++)
+	{
+		/* Binance USD-M futures live on their own host (exchanges.c) */
+		if (strncmp(paths[i], "/fapi/", 6) == 0)
+		{
+			if (futures)
+				fetch_pages(exchange, futures, paths[i], c);
+		}
+		else
+			fetch_pages(exchange, base, paths[i], c);
+	}
 }
 
 /*
@@ -201,14 +236,15 @@ upsert_all(const char *exchange, Collected *c)
 	if (c->n > 0)
 	{
 		/* the symbols the exchange sent are a parameter, never SQL text */
-		Oid			t[2] = {TEXTOID, TEXTARRAYOID};
-		Datum		v[2] = {CStringGetTextDatum(exchange),
-		PointerGetDatum(construct_array(keep, c->n, TEXTOID, -1, false, TYPALIGN_INT))};
+		Oid			t[3] = {TEXTOID, TEXTARRAYOID, BOOLOID};
+		Datum		v[3] = {CStringGetTextDatum(exchange),
+			PointerGetDatum(construct_array(keep, c->n, TEXTOID, -1, false, TYPALIGN_INT)),
+		BoolGetDatum(c->no_perps)};
 
 		if (SPI_execute_with_args("UPDATE zvt.instruments SET status = 'delisted', updated_at = now() "
 								  " WHERE exchange = $1 AND status <> 'delisted' "
-								  "   AND symbol <> ALL ($2)",
-								  2, t, v, NULL, false, 0) != SPI_OK_UPDATE)
+								  "   AND symbol <> ALL ($2) AND NOT ($3 AND kind = 'perp')",
+								  3, t, v, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not mark delisted instruments");
 	}
 	SPI_finish();
@@ -223,13 +259,14 @@ Datum
 zvt_sync_instruments(PG_FUNCTION_ARGS)
 {
 	char	   *exchange = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *base = exchange_rest_url(exchange);
+	char	   *futures;
+	char	   *base = exchange_rest_url(exchange, &futures);
 	Collected	c = {0};
 	volatile int n = 0;
 
 	PG_TRY();
 	{
-		fetch_all(exchange, base, &c);
+		fetch_all(exchange, base, futures, &c);
 		n = upsert_all(exchange, &c);
 		/* at commit, the running feed worker reloads its symbol map */
 		feed_instruments_changed(feed_exchange_index(exchange));

@@ -137,7 +137,7 @@ feed_load_subscriptions(void)
 	for (int e = 0; e < feed_self.spec->nendpoints; e++)
 		feed_self.endpoints[e].nwant = 0;
 
-	if (SPI_execute_with_args("SELECT ws_url, enabled FROM zvt.exchanges WHERE name = $1",
+	if (SPI_execute_with_args("SELECT ws_url, enabled, coalesce(futures_ws_url, '') FROM zvt.exchanges WHERE name = $1",
 							  1, types, v, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read zvt.exchanges");
 	if (SPI_processed == 1)
@@ -147,6 +147,8 @@ feed_load_subscriptions(void)
 		snprintf(feed_self.ws_url, sizeof(feed_self.ws_url), "%s",
 				 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 		enabled = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		snprintf(feed_self.futures_ws_url, sizeof(feed_self.futures_ws_url), "%s",
+				 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
 	}
 	if (!enabled)
 		return false;

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int	resolve_loopback(const char *host, char *address, size_t addrlen,
 							 char *reason, size_t reasonlen);
@@ -197,4 +198,48 @@ feed_url_check(const char *url, FeedUrl *out, char *reason, size_t reasonlen)
 	if (rc == FEED_URL_OK)
 		*out = r;
 	return rc;
+}
+
+/*
+ * true when url names a loopback host without asking DNS: "localhost" or
+ * a literal loopback address (127.x, ::1).  false otherwise, and for a
+ * URL that does not parse.  zvt uses it to keep one exchange's spot and
+ * futures bases from mixing a local simulator with a real exchange.
+ */
+bool
+feed_url_is_local(const char *url)
+{
+	CURLU	   *h = curl_url();
+	char	   *host = NULL;
+	bool		local = false;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+
+	if (h == NULL)
+		return false;
+	if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+		curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK && host != NULL)
+	{
+		size_t		n = strlen(host);
+		char		bare[256];
+
+		/* IPv6 literals come back bracketed */
+		if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(bare))
+			snprintf(bare, sizeof(bare), "%.*s", (int) (n - 2), host + 1);
+		else
+			snprintf(bare, sizeof(bare), "%s", host);
+		memset(&in4, 0, sizeof(in4));
+		memset(&in6, 0, sizeof(in6));
+		in4.sin_family = AF_INET;
+		in6.sin6_family = AF_INET6;
+		if (strcasecmp(bare, "localhost") == 0)
+			local = true;
+		else if (inet_pton(AF_INET, bare, &in4.sin_addr) == 1)
+			local = feed_addr_is_loopback((struct sockaddr *) &in4);
+		else if (inet_pton(AF_INET6, bare, &in6.sin6_addr) == 1)
+			local = feed_addr_is_loopback((struct sockaddr *) &in6);
+	}
+	curl_free(host);
+	curl_url_cleanup(h);
+	return local;
 }

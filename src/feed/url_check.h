@@ -34,5 +34,6 @@ typedef struct FeedUrl
 /* in url_check.c */
 extern int	feed_url_check(const char *url, FeedUrl *out, char *reason, size_t reasonlen);
 extern bool feed_addr_is_loopback(const struct sockaddr *sa);
+extern bool feed_url_is_local(const char *url);
 
 #endif							/* FEED_URL_CHECK_H */

@@ -231,6 +231,10 @@ publish_bus(void)
 			bus_put_trade(x->instrument_id, x->ev.price, x->ev.qty, ts);
 		else if (x->ev.kind == FEED_QUOTE)
 			bus_put_quote(x->instrument_id, x->ev.bid, x->ev.bid_qty, x->ev.ask, x->ev.ask_qty, ts);
+		else if (x->ev.kind == FEED_FUNDING)
+			bus_put_funding(x->instrument_id, x->ev.mark_price, x->ev.index_price, x->ev.funding_rate,
+							x->ev.funding_ts ? (TimestampTz) (x->ev.funding_ts - ZT_PG_EPOCH_OFFSET) : 0,
+							x->ev.open_interest, ts);
 	}
 }
 

@@ -75,6 +75,7 @@ typedef struct FeedWorker
 	const FeedSpec *spec;
 	char		exchange[32];
 	char		ws_url[256];	/* zvt.exchanges.ws_url, read with the subscriptions */
+	char		futures_ws_url[256];	/* zvt.exchanges.futures_ws_url; "" = none */
 	Endpoint	endpoints[FEED_MAX_ENDPOINTS];
 	FeedSymbolMap *symbols;		/* every instrument of the exchange */
 	IngestBatch batch;			/* events parsed since the last flush */
@@ -93,6 +94,7 @@ extern int64 feed_now_us(void);
 extern const struct lws_protocols feed_protocols[];
 extern void feed_endpoint_queue(Endpoint *e, const char *msg);
 extern void feed_endpoint_connect(Endpoint *e);
+extern const char *feed_endpoint_base(int index);
 extern void feed_endpoint_down(Endpoint *e, const char *reason);
 extern void feed_endpoints_step(int64 now, bool reload);
 extern void feed_open_restart_gaps(void);

@@ -13,7 +13,10 @@
  * error is logged with the table's name and counted), logs what was done,
  * then takes in the candle roll-ups' invalidation log and moves their
  * watermarks (zvt._refresh_candle_rollups, rollup_refresh.c, as the
- * roll-ups' owner) in a transaction of its own, and exits.  Because
+ * roll-ups' owner) in a transaction of its own, settles the perpetuals'
+ * funding times that passed (zvt.settle_funding(), sql/58_funding.sql:
+ * paper positions' funding payments, exactly once by its unique keys) in
+ * another, and exits.  Because
  * it is connected only for the length of a pass, CREATE EXTENSION, DROP
  * EXTENSION and DROP DATABASE all work while zvt runs.
  *
@@ -90,6 +93,7 @@ static List *worker_hypertables(void);
 static bool worker_maintain_one(Oid relid, int64 *created, int64 *moved,
 								int64 *dropped, char *error, size_t errorlen);
 static void worker_error_context(void *arg);
+static bool worker_settle_funding(char *error, size_t errorlen);
 static bool worker_refresh_rollups(char *error, size_t errorlen);
 
 /* ----------------------------------------------------------------
@@ -141,6 +145,9 @@ maintenance_worker_main(Datum arg)
 
 	CHECK_FOR_INTERRUPTS();
 	if (hypertables != NIL && !worker_refresh_rollups(error, sizeof(error)))
+		failed++;
+	CHECK_FOR_INTERRUPTS();
+	if (hypertables != NIL && !worker_settle_funding(error, sizeof(error)))
 		failed++;
 
 	if (created > 0 || moved > 0 || dropped > 0)
@@ -344,6 +351,55 @@ worker_refresh_rollups(char *error, size_t errorlen)
 		else
 		{
 			snprintf(error, errorlen, "candle roll-ups: %s", edata->message);
+			ok = false;
+		}
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/*
+ * The funding settlement in its own transaction, errors handled as
+ * worker_refresh_rollups's: an account lock held past lock_timeout leaves
+ * the funding time for the next pass (nothing of it was written).
+ */
+static bool
+worker_settle_funding(char *error, size_t errorlen)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "zvt funding settlement");
+	PG_TRY();
+	{
+		SPI_connect();
+		if (SPI_execute("SELECT zvt.settle_funding()", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not run zvt.settle_funding");
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+			ereport(LOG,
+					(errmsg("zvt funding settlement left for the next pass: %s", edata->message)));
+		else
+		{
+			snprintf(error, errorlen, "funding settlement: %s", edata->message);
 			ok = false;
 		}
 		FreeErrorData(edata);

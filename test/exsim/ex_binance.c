@@ -1,7 +1,14 @@
 /*
  * test/exsim/ex_binance.c
  *	  Binance Spot: /ws/<stream>, /stream?streams=..., the JSON control
- *	  protocol, server pings, and the REST market-data endpoints.
+ *	  protocol, server pings, and the REST market-data endpoints; with
+ *	  ex->futures, Binance USD-M futures (fstream/fapi) the same way.
+ *
+ * The futures exchange serves the perpetuals of the symbol list under
+ * their concatenated names (BTCUSDT), trades as aggTrade only (id a =
+ * trade id - 500000, also the record's id), bookTicker with "e" and
+ * times, depthUpdate with "pu", @markPrice[@1s] (ex_funding.c), and the
+ * REST endpoints under /fapi/v1/ (test/fixtures/exchanges/binance_futures.md).
  *
  * Facts from test/fixtures/exchanges/binance.md: prices and sizes are
  * strings with 8 decimals, ids and times numbers; "m" is "buyer is the
@@ -37,8 +44,8 @@ bn_symbol(Exchange *ex, const char *lower, size_t n)
 		MkSymbol   *s = &ex->market.sym[i];
 		char		raw[40];
 
-		if (s->perp)
-			continue;			/* Binance Spot has no perpetuals */
+		if (s->perp != ex->futures)
+			continue;			/* spot has no perpetuals, futures only them */
 		snprintf(raw, sizeof(raw), "%s%s", s->base, s->quote);
 		for (char *p = raw; *p; p++)
 			*p = (char) tolower((unsigned char) *p);
@@ -68,7 +75,7 @@ bn_stream(Exchange *ex, ExConn *c, const char *name, bool add)
 		if (!islower((unsigned char) *p) && !isdigit((unsigned char) *p))
 			return false;
 	type = at + 1;
-	if (strcmp(type, "trade") == 0)
+	if (strcmp(type, "trade") == 0 && !ex->futures)
 		bit = SUB_TRADE;
 	else if (strcmp(type, "aggTrade") == 0)
 		bit = SUB_AGGTRADE;
@@ -82,6 +89,8 @@ bn_stream(Exchange *ex, ExConn *c, const char *name, bool add)
 		depth = atoi(type + 5);
 		bit = SUB_TICKER;		/* partial book: a snapshot every 100 ms */
 	}
+	else if (ex->futures && (strcmp(type, "markPrice") == 0 || strcmp(type, "markPrice@1s") == 0))
+		bit = SUB_MARK;
 	else if (strncmp(type, "kline_", 6) == 0)
 	{
 		for (int iv = 0; iv < MK_NIV; iv++)
@@ -152,8 +161,8 @@ bn_send(Exchange *ex, ExConn *c, const char *stream, const char *payload, size_t
 	conn_send(c, ex->scratch2.data, ex->scratch2.len, true);
 }
 
-static void
-bn_lower(const MkSymbol *s, char *out, size_t len)
+void
+binance_lower(const MkSymbol *s, char *out, size_t len)
 {
 	snprintf(out, len, "%s%s", s->base, s->quote);
 	for (char *p = out; *p; p++)
@@ -166,8 +175,8 @@ bn_upper(const MkSymbol *s, char *out, size_t len)
 	snprintf(out, len, "%s%s", s->base, s->quote);
 }
 
-static void
-bn_fanout(Exchange *ex, int si, uint32_t bit, const char *stream)
+void
+binance_fanout(Exchange *ex, int si, uint32_t bit, const char *stream)
 {
 	for (ExConn *c = ex->conns; c; c = c->next)
 		if (c->sub[si] & bit)
@@ -186,7 +195,7 @@ bn_on_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 				want_bbo = false;
 	int64_t		e = t->ts + 1;
 
-	if (s->perp)
+	if (s->perp != ex->futures)
 		return;
 	for (ExConn *c = ex->conns; c; c = c->next)
 	{
@@ -194,7 +203,7 @@ bn_on_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 		want_agg |= (c->sub[si] & SUB_AGGTRADE) != 0;
 		want_bbo |= (c->sub[si] & SUB_BBO) != 0;
 	}
-	bn_lower(s, lower, sizeof(lower));
+	binance_lower(s, lower, sizeof(lower));
 	bn_upper(s, upper, sizeof(upper));
 	if (want_trade)
 	{
@@ -206,7 +215,7 @@ bn_on_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 				   fmt_px(s, t->px, true, DEC), fmt_qty(s, t->qty, true, DEC),
 				   (long long) t->ts, t->taker_buy ? "false" : "true");
 		snprintf(stream, sizeof(stream), "%s@trade", lower);
-		bn_fanout(ex, si, SUB_TRADE, stream);
+		binance_fanout(ex, si, SUB_TRADE, stream);
 	}
 	if (want_agg)
 	{
@@ -219,17 +228,23 @@ bn_on_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 				   (unsigned long long) t->id, (unsigned long long) t->id,
 				   (long long) t->ts, t->taker_buy ? "false" : "true");
 		snprintf(stream, sizeof(stream), "%s@aggTrade", lower);
-		bn_fanout(ex, si, SUB_AGGTRADE, stream);
+		binance_fanout(ex, si, SUB_AGGTRADE, stream);
 	}
 	if (want_bbo)
 	{
 		buf_reset(&ex->scratch);
-		buf_printf(&ex->scratch, "{\"u\":%llu,\"s\":\"%s\",\"b\":\"%s\",\"B\":\"%s\",\"a\":\"%s\",\"A\":\"%s\"}",
+		/* futures: with the event type and times */
+		if (ex->futures)
+			buf_printf(&ex->scratch, "{\"e\":\"bookTicker\",\"E\":%lld,\"T\":%lld,",
+					   (long long) e, (long long) t->ts);
+		else
+			buf_add(&ex->scratch, "{", 1);
+		buf_printf(&ex->scratch, "\"u\":%llu,\"s\":\"%s\",\"b\":\"%s\",\"B\":\"%s\",\"a\":\"%s\",\"A\":\"%s\"}",
 				   (unsigned long long) s->book_seq, upper,
 				   fmt_px(s, s->bid, true, DEC), fmt_qty(s, s->bid_qty, true, DEC),
 				   fmt_px(s, s->ask, true, DEC), fmt_qty(s, s->ask_qty, true, DEC));
 		snprintf(stream, sizeof(stream), "%s@bookTicker", lower);
-		bn_fanout(ex, si, SUB_BBO, stream);
+		binance_fanout(ex, si, SUB_BBO, stream);
 		record_quote(ex, s, s->book_seq);
 	}
 }
@@ -265,12 +280,12 @@ bn_push_kline(Exchange *ex, MkSymbol *s, int iv, const MkKline *k, bool closed, 
 
 	for (ExConn *c = ex->conns; c && !any; c = c->next)
 		any = (c->sub[si] & SUB_KLINE(iv)) != 0;
-	if (!any || s->perp)
+	if (!any || s->perp != ex->futures)
 		return;
 	bn_kline_json(ex, s, iv, k, closed, e);
-	bn_lower(s, lower, sizeof(lower));
+	binance_lower(s, lower, sizeof(lower));
 	snprintf(stream, sizeof(stream), "%s@kline_%s", lower, iv_names[iv]);
-	bn_fanout(ex, si, SUB_KLINE(iv), stream);
+	binance_fanout(ex, si, SUB_KLINE(iv), stream);
 }
 
 static void
@@ -306,9 +321,9 @@ bn_push_books(Exchange *ex, int64_t sim_ms)
 			want_diff |= (c->sub[si] & SUB_BOOK) != 0;
 			want_partial |= (c->sub[si] & SUB_TICKER) != 0;
 		}
-		if (s->perp || (!want_diff && !want_partial))
+		if (s->perp != ex->futures || (!want_diff && !want_partial))
 			continue;
-		bn_lower(s, lower, sizeof(lower));
+		binance_lower(s, lower, sizeof(lower));
 		bn_upper(s, upper, sizeof(upper));
 		if (want_diff)
 		{
@@ -318,15 +333,19 @@ bn_push_books(Exchange *ex, int64_t sim_ms)
 
 			ex_book_update(ex, si, MK_BOOK_DEPTH, &delta, &prev, &seq);
 			buf_reset(&ex->scratch);
-			buf_printf(&ex->scratch, "{\"e\":\"depthUpdate\",\"E\":%lld,\"s\":\"%s\",\"U\":%llu,\"u\":%llu,\"b\":",
+			buf_printf(&ex->scratch, "{\"e\":\"depthUpdate\",\"E\":%lld,\"s\":\"%s\",\"U\":%llu,\"u\":%llu,",
 					   (long long) sim_ms, upper, (unsigned long long) (prev + 1),
 					   (unsigned long long) seq);
+			/* futures: pu, the previous message's u */
+			if (ex->futures)
+				buf_printf(&ex->scratch, "\"pu\":%llu,", (unsigned long long) prev);
+			buf_add(&ex->scratch, "\"b\":", 4);
 			bn_levels(&ex->scratch, s, delta.bids, delta.nbids);
 			buf_add(&ex->scratch, ",\"a\":", 5);
 			bn_levels(&ex->scratch, s, delta.asks, delta.nasks);
 			buf_add(&ex->scratch, "}", 1);
 			snprintf(stream, sizeof(stream), "%s@depth@100ms", lower);
-			bn_fanout(ex, si, SUB_BOOK, stream);
+			binance_fanout(ex, si, SUB_BOOK, stream);
 		}
 		for (ExConn *c = ex->conns; c && want_partial; c = c->next)
 		{
@@ -351,6 +370,8 @@ bn_push_books(Exchange *ex, int64_t sim_ms)
 static void
 bn_on_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms)
 {
+	if (ex->futures)
+		funding_tick(ex, real_ms, sim_ms);
 	/* depth every 100 ms, open klines every 2 s */
 	if (ex_book_due(ex, real_ms))
 	{
@@ -471,7 +492,7 @@ bn_ws_receive(Exchange *ex, ExConn *c, const char *msg, size_t len)
 		{
 			char		lower[40];
 
-			bn_lower(&ex->market.sym[si], lower, sizeof(lower));
+			binance_lower(&ex->market.sym[si], lower, sizeof(lower));
 			if (c->sub[si] & SUB_TRADE)
 				buf_printf(&b, "%s\"%s@trade\"", b.len > 1 ? "," : "", lower);
 			if (c->sub[si] & SUB_AGGTRADE)
@@ -480,6 +501,8 @@ bn_ws_receive(Exchange *ex, ExConn *c, const char *msg, size_t len)
 				buf_printf(&b, "%s\"%s@bookTicker\"", b.len > 1 ? "," : "", lower);
 			if (c->sub[si] & SUB_BOOK)
 				buf_printf(&b, "%s\"%s@depth@100ms\"", b.len > 1 ? "," : "", lower);
+			if (c->sub[si] & SUB_MARK)
+				buf_printf(&b, "%s\"%s@markPrice@1s\"", b.len > 1 ? "," : "", lower);
 			for (int iv = 0; iv < MK_NIV; iv++)
 				if (c->sub[si] & SUB_KLINE(iv))
 					buf_printf(&b, "%s\"%s@kline_%s\"", b.len > 1 ? "," : "", lower, iv_names[iv]);
@@ -611,6 +634,24 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 {
 	char		v[64];
 	int			si;
+	char		spot_path[256];
+
+	/* futures: /fapi/v1/X answers as /api/v3/X (exchangeInfo aside) */
+	if (ex->futures && strcmp(path, "/__429") != 0)
+	{
+		if (strncmp(path, "/fapi/v1/", 9) != 0)
+		{
+			buf_printf(&c->body, "{\"code\":-1000,\"msg\":\"Unknown path %s\"}", path);
+			return 404;
+		}
+		snprintf(spot_path, sizeof(spot_path), "/api/v3/%s", path + 9);
+		path = spot_path;
+		if (strcmp(path, "/api/v3/exchangeInfo") == 0 && !bn_over_weight(ex, c, path))
+		{
+			binance_futures_info(ex, &c->body);
+			return 200;
+		}
+	}
 
 	if (strcmp(path, "/__429") == 0 || bn_over_weight(ex, c, path))
 	{
@@ -813,8 +854,16 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 	return 404;
 }
 
+/* Futures trade ids are the aggregate ids (one trade per aggregate here). */
+static void
+bn_trade_id(const MkSymbol *s, const MkTrade *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu", (unsigned long long) (s->perp ? t->id - 1000000 + 500000 : t->id));
+}
+
 const ExAdapter binance_adapter = {
 	.name = "binance",
+	.trade_id = bn_trade_id,
 	.ws_accept = bn_ws_accept,
 	.ws_receive = bn_ws_receive,
 	.on_trade = bn_on_trade,

@@ -46,6 +46,7 @@ extern void buf_free(Buf *b);
 #define SUB_TICKER		(1u << 4)
 #define SUB_KLINE(iv)	(1u << (5 + (iv)))
 #define SUB_ANY_KLINE	(((1u << MK_NIV) - 1) << 5)
+#define SUB_MARK		(1u << 11)	/* Binance futures @markPrice[@1s] */
 
 /* Faults, from the command line or the admin endpoint. */
 typedef struct Faults
@@ -140,6 +141,8 @@ typedef struct ExAdapter
 struct Exchange
 {
 	const ExAdapter *ad;
+	const char *label;			/* the name it is printed and listens under */
+	bool		futures;		/* Binance USD-M futures: the perpetuals, /fapi */
 	Market		market;
 	int			port;
 	struct lws_vhost *vhost;
@@ -163,13 +166,22 @@ struct Exchange
 	struct PrivState *priv;		/* accounts, orders, balances (private.c) */
 	long		messages;		/* data messages sent, all connections */
 	long		connections;	/* accepted so far */
+	/* funding of perpetuals (ex_funding.c): the last mark update published */
+	int64_t		next_funding_ms[MK_MAX_SYMBOLS];	/* sim ms; 0 = not started */
+	int64_t		mark_px[MK_MAX_SYMBOLS];	/* ticks */
+	int64_t		index_px[MK_MAX_SYMBOLS];	/* ticks */
+	int64_t		rate_e8[MK_MAX_SYMBOLS];	/* funding rate x 10^8 */
+	int64_t		mark_ts[MK_MAX_SYMBOLS];	/* sim ms; 0 = none published yet */
+	int64_t		last_mark_ms;	/* real ms of the last mark push */
 };
 
 /* Global simulator state (main.c). */
 typedef struct Sim
 {
-	Exchange	ex[4];
+	Exchange	ex[5];
 	int			nex;
+	int64_t		funding_interval_ms;	/* sim ms between funding times (8 h) */
+	int			mark_ms;		/* real ms between mark updates (1000) */
 	double		speed;			/* sim ms per real ms */
 	int64_t		sim_start_ms;
 	int64_t		real_start_ms;
@@ -229,6 +241,15 @@ extern bool ex_book_due(Exchange *ex, int64_t real_ms);
 /* publish the book of s: computes the diff to the last published book */
 extern bool ex_book_update(Exchange *ex, int si, int depth, MkBook *delta,
 						   uint64_t *prev_seq, uint64_t *seq);
+
+/* in ex_binance.c, for ex_funding.c */
+extern void binance_fanout(Exchange *ex, int si, uint32_t bit, const char *stream);
+extern void binance_lower(const MkSymbol *s, char *out, size_t len);
+
+/* in ex_funding.c */
+extern void funding_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms);
+extern int64_t funding_rate_e8(uint64_t seed, const MkSymbol *s, int64_t funding_ms);
+extern void binance_futures_info(Exchange *ex, Buf *body);
 
 extern const ExAdapter binance_adapter;
 extern const ExAdapter bybit_adapter;

@@ -2,7 +2,8 @@
  * test/exsim/main.c
  *	  zvt-exsim: command line of the exchange simulator.
  *
- * Serves Binance, Bybit, OKX and Coinbase on loopback, one port each,
+ * Serves Binance, Bybit, OKX and Coinbase on loopback, one port each
+ * (and, when asked for, Binance USD-M futures as "binance-futures"),
  * from a deterministic market (see market.h), until --duration or
  * --count is reached or it gets SIGINT/SIGTERM.  Prints one line per
  * exchange with its base URLs, for scripts to read.
@@ -21,8 +22,11 @@ usage(void)
 	fprintf(stderr,
 			"usage: zvt-exsim [options]\n"
 			"  --symbols LIST        normalized symbols, e.g. BTC-USDT,ETH-USDT,BTC-USDT-PERP (SYM=PRICE sets a price)\n"
-			"  --exchanges LIST      binance,bybit,okx,coinbase (default all)\n"
-			"  --port N              first port: binance N, bybit N+1, okx N+2, coinbase N+3 (0 = any)\n"
+			"  --exchanges LIST      binance,bybit,okx,coinbase (default) and binance-futures\n"
+			"  --port N              first port: binance N, bybit N+1, okx N+2, coinbase N+3,\n"
+			"                        binance-futures N+4 (0 = any)\n"
+			"  --funding-interval S  sim seconds between funding times of perpetuals (default 28800)\n"
+			"  --mark-ms N           real ms between two mark price updates (default 1000)\n"
 			"  --admin-port N        admin HTTP port (fault injection, stats); -1 = none\n"
 			"  --seed N              market seed (default 1)\n"
 			"  --rate R              trades per second per symbol; 0 = as fast as clients read (default 10)\n"
@@ -64,6 +68,31 @@ span_ms(const char *s)
 	else if (*end != 's' && *end != '\0')
 		return -1;
 	return (int64_t) (v * unit);
+}
+
+/* The -PERP entries of a symbol list (a static buffer; "" when none). */
+static const char *
+perp_symbols(const char *symbols)
+{
+	static char out[2048];
+	char	   *copy = strdup(symbols),
+			   *save = NULL;
+
+	out[0] = '\0';
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+	{
+		char	   *eq = strchr(tok, '=');
+		size_t		n = eq ? (size_t) (eq - tok) : strlen(tok);
+
+		if (n > 5 && strncmp(tok + n - 5, "-PERP", 5) == 0 && strlen(out) + strlen(tok) + 2 < sizeof(out))
+		{
+			if (out[0])
+				strcat(out, ",");
+			strcat(out, tok);
+		}
+	}
+	free(copy);
+	return out;
 }
 
 static void
@@ -143,6 +172,8 @@ main(int argc, char **argv)
 		{"record-history", no_argument, 0, 13},
 		{"weight-limit", required_argument, 0, 14},
 		{"linger", required_argument, 0, 15},
+		{"funding-interval", required_argument, 0, 16},
+		{"mark-ms", required_argument, 0, 17},
 		{"verbose", no_argument, 0, 'V'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}
@@ -161,6 +192,8 @@ main(int argc, char **argv)
 	sim.book_ms = 100;
 	sim.history_rate = 0.2;
 	sim.weight_limit = 6000;
+	sim.funding_interval_ms = INT64_C(28800000);
+	sim.mark_ms = 1000;
 	sim.real_start_ms = now_real_ms();
 	sim.sim_start_ms = sim.real_start_ms;
 	while ((o = getopt_long(argc, argv, "A:h", opts, NULL)) != -1)
@@ -203,12 +236,15 @@ main(int argc, char **argv)
 			case 13: sim.record_history = true; break;
 			case 14: sim.weight_limit = atoi(optarg); break;
 			case 15: sim.linger = atof(optarg); break;
+			case 16: sim.funding_interval_ms = (int64_t) (atof(optarg) * 1000); break;
+			case 17: sim.mark_ms = atoi(optarg); break;
 			case 'V': sim.verbose = true; break;
 			default: usage(); return o == 'h' ? 0 : 2;
 		}
 	}
 	if (sim.speed <= 0 || sim.rate < 0 || sim.book_ms < 1 || (cert && !key) || (key && !cert) ||
-		sim.history_ms < 0 || sim.history_rate <= 0)
+		sim.history_ms < 0 || sim.history_rate <= 0 || sim.funding_interval_ms < 1000 ||
+		sim.mark_ms < 1)
 	{
 		usage();
 		return 2;
@@ -219,8 +255,9 @@ main(int argc, char **argv)
 	{
 		const ExAdapter *ad = NULL;
 		Exchange   *ex;
+		bool		futures = strcmp(tok, "binance-futures") == 0;
 
-		if (strcmp(tok, "binance") == 0)
+		if (strcmp(tok, "binance") == 0 || futures)
 			ad = &binance_adapter;
 		else if (strcmp(tok, "bybit") == 0)
 			ad = &bybit_adapter;
@@ -228,15 +265,18 @@ main(int argc, char **argv)
 			ad = &okx_adapter;
 		else if (strcmp(tok, "coinbase") == 0)
 			ad = &coinbase_adapter;
-		if (!ad || sim.nex == 4)
+		if (!ad || sim.nex == 5)
 		{
 			fprintf(stderr, "zvt-exsim: unknown exchange \"%s\"\n", tok);
 			return 2;
 		}
 		ex = &sim.ex[sim.nex];
 		ex->ad = ad;
-		/* the same symbols everywhere, each exchange its own market */
-		if (!mk_init(&ex->market, symbols, sim.seed * 31 + (uint64_t) sim.nex,
+		ex->futures = futures;
+		ex->label = futures ? "binance-futures" : ad->name;
+		/* the same symbols everywhere, each exchange its own market; futures: the perpetuals */
+		if (!mk_init(&ex->market, futures ? perp_symbols(symbols) : symbols,
+					 sim.seed * 31 + (uint64_t) sim.nex,
 					 sim.sim_start_ms - sim.history_ms, &err))
 		{
 			fprintf(stderr, "zvt-exsim: %s\n", err);
@@ -248,7 +288,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 		ex->port = port ? port + (ad == &bybit_adapter) + 2 * (ad == &okx_adapter) +
-			3 * (ad == &coinbase_adapter) : 0;
+			3 * (ad == &coinbase_adapter) + 4 * futures : 0;
 		ex->faults = faults;
 		ex->rng = sim.seed * 7919 + (uint64_t) sim.nex + 1;
 		ex->priv = calloc(1, sizeof(PrivState));

@@ -792,7 +792,7 @@ admin_request(ExConn *c, const char *path, const char *args)
 	{
 		Exchange   *ex = &sim.ex[i];
 
-		if (strcmp(exname, "all") != 0 && strcmp(exname, ex->ad->name) != 0)
+		if (strcmp(exname, "all") != 0 && strcmp(exname, ex->label) != 0)
 			continue;
 		if (strcmp(path, "/fault") == 0)
 		{
@@ -872,7 +872,7 @@ admin_request(ExConn *c, const char *path, const char *args)
 			nconn++;
 		buf_printf(&c->body, "%s\"%s\":{\"port\":%d,\"connections\":%d,\"accepted\":%ld,"
 				   "\"messages\":%ld,\"trades\":%llu,\"ended\":%s}",
-				   i ? "," : "", ex->ad->name, ex->port, nconn, ex->connections, ex->messages,
+				   i ? "," : "", ex->label, ex->port, nconn, ex->connections, ex->messages,
 				   (unsigned long long) ex->market.sym[0].trades, ex->ended ? "true" : "false");
 	}
 	buf_add(&c->body, "}", 1);
@@ -1129,7 +1129,7 @@ market_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms, double dt_s)
 		{
 			/* Poisson-free but exact on average: carry the fraction */
 			double		want = sim.rate * dt_s + (ex_random(ex) - 0.5) * 0.0;
-			static double carry[4][MK_MAX_SYMBOLS];
+			static double carry[5][MK_MAX_SYMBOLS];
 			int			exi = (int) (ex - sim.ex);
 
 			carry[exi][si] += want;
@@ -1242,7 +1242,7 @@ server_run(int admin_port, const char *cert, const char *key)
 		info.port = ex->port;
 		info.iface = "127.0.0.1";
 		info.protocols = protocols;
-		info.vhost_name = ex->ad->name;
+		info.vhost_name = ex->label;
 		info.user = ex;
 		info.alpn = "http/1.1";
 		info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6 |
@@ -1256,7 +1256,7 @@ server_run(int admin_port, const char *cert, const char *key)
 		if (!ex->vhost)
 		{
 			fprintf(stderr, "zvt-exsim: could not listen on 127.0.0.1:%d for %s\n",
-					ex->port, ex->ad->name);
+					ex->port, ex->label);
 			lws_context_destroy(context);
 			return 1;
 		}
@@ -1282,7 +1282,7 @@ server_run(int admin_port, const char *cert, const char *key)
 
 	/* one line a port, for scripts to read */
 	for (int i = 0; i < sim.nex; i++)
-		printf("%s %s://127.0.0.1:%d %s://127.0.0.1:%d\n", sim.ex[i].ad->name,
+		printf("%s %s://127.0.0.1:%d %s://127.0.0.1:%d\n", sim.ex[i].label,
 			   cert ? "wss" : "ws", sim.ex[i].port, cert ? "https" : "http", sim.ex[i].port);
 	if (admin_port >= 0)
 		printf("admin http://127.0.0.1:%d\n", admin_port);

@@ -81,6 +81,8 @@ INSERT INTO reviewed VALUES
     ('_last_price(integer)', 'zvt.last_price, for anyone: reads this database''s bus'),
     ('last_price(text, text)', 'anyone'),
     ('_bus_entries()', 'the zvt.tickers view, for anyone: this database''s entries only'),
+    ('_bus_funding()', 'the zvt.funding_now view, for anyone: this database''s perpetuals only'),
+    ('_funding_events(integer, timestamp with time zone, timestamp with time zone)', 'zvt.backtest with funding, as the caller: reads the public zvt.funding'),
     ('_bus_entry(integer)', 'place_order, the paper matcher and _mark_price: reads one entry'),
     ('_bus_counters()', 'anyone: two counters (tests, monitoring)'),
     ('_mark_price(integer)', 'zvt.positions and portfolio: reads the bus'),

@@ -58,7 +58,8 @@ SELECT col_is_unique('zvt', 'instruments', ARRAY['exchange', 'symbol'], 'natural
 SELECT results_eq(
     $$SELECT relation::text, chunk_interval FROM zvt.hypertables ORDER BY 1$$,
     $$VALUES ('zvt.book_snapshots', interval '1 day'), ('zvt.candles', interval '30 days'),
-             ('zvt.quotes', interval '1 day'), ('zvt.trades', interval '1 day')$$,
+             ('zvt.funding', interval '1 day'), ('zvt.quotes', interval '1 day'),
+             ('zvt.trades', interval '1 day')$$,
     'built-in hypertables and their chunk intervals');
 SELECT is((SELECT count(*)::int FROM pg_partitioned_table p
             WHERE p.partrelid IN ('zvt.trades'::regclass, 'zvt.candles'::regclass, 'zvt.quotes'::regclass)

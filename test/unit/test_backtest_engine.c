@@ -2,8 +2,8 @@
  * test/unit/test_backtest_engine.c
  *	  The fill engine (src/backtest/engine.c): next-open fills,
  *	  fees and slippage, sizing, resizing, shorts, each stop along the
- *	  documented in-bar path, gaps, and the close at the end, on prices
- *	  worked out by hand.
+ *	  documented in-bar path, gaps, the close at the end, and funding
+ *	  payments, on prices worked out by hand.
  */
 #include "backtest/engine.h"
 #include "unit_test.h"
@@ -51,7 +51,7 @@ begin(BtEngine *e, const BtConfig *c, Trades *tr, double target)
 static BtConfig
 config(void)
 {
-	BtConfig	c = {1000, 0, 0, 100, 0, false, 0, 0, 0};
+	BtConfig	c = {1000, 0, 0, 100, 0, false, 0, 0, 0, false};
 
 	return c;
 }
@@ -238,6 +238,34 @@ main(void)
 	CHECK(NEAR(tr.t[0].exit_price, 105) && NEAR(tr.t[0].pnl, -50));
 
 	CHECK(bt_exit_name(BT_EXIT_TRAILING_STOP)[0] == 't');
+
+	/*
+	 * funding: a long of 2 at 100 pays 2 x 101 x 0.0002 = 0.0404 at a
+	 * positive rate and receives 2 x 103.5 x 0.0003 = 0.0621 at a negative
+	 * one; flat pays nothing; the round trip's pnl includes both
+	 */
+	c = config();
+	c.qty = 2;
+	begin(&e, &c, &tr, 1);
+	CHECK(bt_engine_funding(&e, 101, 0.0002) == 0);	/* still flat: fills at the next open */
+	bt_engine_bar(&e, &(BtBar) {1, 100, 100, 100, 100}, NULL);
+	CHECK(NEAR(e.pos, 2));
+	CHECK(NEAR(bt_engine_funding(&e, 101, 0.0002), -0.0404));
+	CHECK(NEAR(bt_engine_funding(&e, 103.5, -0.0003), 0.0621));
+	CHECK(NEAR(e.funding, 0.0217) && NEAR(e.cash, 1000 - 200 + 0.0217));
+	CHECK(bt_engine_funding(&e, NAN, 0.0001) == 0 && NEAR(e.funding, 0.0217));
+	CHECK(bt_engine_target(&e, 0));
+	eq = bt_engine_bar(&e, &(BtBar) {2, 100, 100, 100, 100}, NULL);
+	CHECK(tr.n == 1 && NEAR(tr.t[0].pnl, 0.0217) && NEAR(eq, 1000.0217));
+	CHECK(bt_engine_funding(&e, 100, 0.01) == 0);
+	/* a short receives a positive rate: -(-1 x 100 x 0.001) = 0.1 */
+	c = config();
+	c.qty = 1;
+	c.allow_short = true;
+	begin(&e, &c, &tr, -1);
+	bt_engine_bar(&e, &(BtBar) {1, 100, 100, 100, 100}, NULL);
+	CHECK(NEAR(bt_engine_funding(&e, 100, 0.001), 0.1));
+	CHECK(NEAR(bt_engine_finish(&e), 1000.1));
 
 	return unit_summary("test_backtest_engine");
 }

@@ -153,8 +153,8 @@ int
 main(void)
 {
 	static BtSweepCombo combos[5000];
-	BtConfig	plain = {10000, 10, 2, 100, 0, false, 0, 0, 0};
-	BtConfig	shorts_stops = {10000, 5, 1, 50, 0, true, 2, 0, 1.5};
+	BtConfig	plain = {10000, 10, 2, 100, 0, false, 0, 0, 0, false};
+	BtConfig	shorts_stops = {10000, 5, 1, 50, 0, true, 2, 0, 1.5, false};
 	unsigned	seed = 7;
 	double		px = 100;
 	size_t		n;

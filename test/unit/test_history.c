@@ -53,6 +53,11 @@ test_urls(void)
 	r.exchange = "okx";
 	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
 	CHECK(strstr(why, "does not page trades that way") != NULL);
+	/* Binance perpetuals: not from the spot API (their trades would land on the perpetual) */
+	r = req(HISTORY_TRADES_BY_ID);
+	r.symbol = "BTC-USDT-PERP";
+	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK(strstr(why, "REST history of binance perpetuals is not served") == why);
 	/* candles elsewhere: one page's window of bars */
 	r = req(HISTORY_CANDLES);
 	r.exchange = "bybit";

@@ -70,6 +70,15 @@ main(int argc, char **argv)
 	CHECK_STR(got[0].status, "trading");
 	CHECK(!got[0].perp && got[0].contract_size[0] == '\0');
 
+	/* Binance USD-M futures: the perpetual only, not the quarterly */
+	CHECK(parse_line("binance", "binance_futures_rest_exchangeinfo.jsonl", 1, reason) == 1);
+	CHECK_STR(got[0].symbol, "BLZ-USDT-PERP");
+	CHECK_STR(got[0].raw_symbol, "BLZUSDT");
+	CHECK_STR(got[0].tick_size, "0.0001");
+	CHECK_STR(got[0].lot_size, "1");
+	CHECK_STR(got[0].min_notional, "5.0");
+	CHECK(got[0].perp);
+
 	/* Bybit spot and linear */
 	CHECK(parse_line("bybit", "bybit_rest_instruments.jsonl", 1, reason) == 1);
 	CHECK_STR(got[0].symbol, "BTC-USDT");

@@ -152,5 +152,12 @@ main(void)
 	test_malformed();
 	test_allowed();
 	test_addresses();
+	/* the locality of an exchange's bases, without DNS */
+	CHECK(feed_url_is_local("ws://127.0.0.1:19100"));
+	CHECK(feed_url_is_local("https://localhost:443"));
+	CHECK(feed_url_is_local("wss://[::1]:9443"));
+	CHECK(!feed_url_is_local("wss://fstream.binance.com:443"));
+	CHECK(!feed_url_is_local("https://10.0.0.1"));
+	CHECK(!feed_url_is_local("not a url"));
 	return unit_summary("test_url_check");
 }
