@@ -48,3 +48,19 @@ restart_launcher_expect_one() {
 sim_up() {
 	sim_wait "$1" "$2" $(($2 + 1)) $(($2 + 2)) $(($2 + 3)) ${3:+"$3"} || fail "the simulator did not start"
 }
+
+# private_accounts FILE QUOTE_BALANCE BASE_BALANCE: the simulator's
+# private-API accounts (--accounts FILE), one per exchange, with the test
+# keys (Coinbase's from test/fixtures/exchanges/coinbase_test_keys.txt);
+# sets pem and cbkey, the Coinbase key's secret and name.
+private_accounts() {
+	local file=$1 quote=$2 base=$3
+	pem=$(sed -n 's/^TEST_API_SECRET = //p' "$(dirname "${BASH_SOURCE[0]}")/../fixtures/exchanges/coinbase_test_keys.txt")
+	cbkey=organizations/test-organization/apiKeys/test-api-key
+	cat >"$file" <<JSON
+{"exchange":"binance","key":"bn-key","secret":"bn-secret","balances":{"USDT":"$quote","BTC":"$base"}}
+{"exchange":"bybit","key":"by-key","secret":"by-secret","balances":{"USDT":"$quote","BTC":"$base"}}
+{"exchange":"okx","key":"okx-key","secret":"okx-secret","passphrase":"okx-pass","balances":{"USDT":"$quote","BTC":"$base"}}
+{"exchange":"coinbase","key":"$cbkey","secret":"$pem","balances":{"USD":"$quote","BTC":"$base"}}
+JSON
+}

@@ -20,14 +20,7 @@ admin=$(free_port $((port + 10)))
 sim_pid=
 trap '[ -n "$sim_pid" ] && kill $sim_pid 2>/dev/null' EXIT
 
-pem=$(sed -n 's/^TEST_API_SECRET = //p' "$top/test/fixtures/exchanges/coinbase_test_keys.txt")
-cbkey=organizations/test-organization/apiKeys/test-api-key
-cat >"$work/accounts.jsonl" <<JSON
-{"exchange":"binance","key":"bn-key","secret":"bn-secret","balances":{"USDT":"1000000","BTC":"10"}}
-{"exchange":"bybit","key":"by-key","secret":"by-secret","balances":{"USDT":"1000000","BTC":"10"}}
-{"exchange":"okx","key":"okx-key","secret":"okx-secret","passphrase":"okx-pass","balances":{"USDT":"1000000","BTC":"10"}}
-{"exchange":"coinbase","key":"$cbkey","secret":"$pem","balances":{"USD":"1000000","BTC":"10"}}
-JSON
+private_accounts "$work/accounts.jsonl" 1000000 10
 "$top/zvt-exsim" --port "$port" --admin-port "$admin" --symbols BTC-USDT,BTC-USD --rate 20 \
 	--duration 300 --accounts "$work/accounts.jsonl" >"$work/exsim.out" 2>&1 &
 sim_pid=$!

@@ -43,14 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pem=$(sed -n 's/^TEST_API_SECRET = //p' "$top/test/fixtures/exchanges/coinbase_test_keys.txt")
-cbkey=organizations/test-organization/apiKeys/test-api-key
-cat >"$dir/accounts.jsonl" <<JSON
-{"exchange":"binance","key":"bn-key","secret":"bn-secret","balances":{"USDT":"1000000","BTC":"10"}}
-{"exchange":"bybit","key":"by-key","secret":"by-secret","balances":{"USDT":"1000000","BTC":"10"}}
-{"exchange":"okx","key":"okx-key","secret":"okx-secret","passphrase":"okx-pass","balances":{"USDT":"1000000","BTC":"10"}}
-{"exchange":"coinbase","key":"$cbkey","secret":"$pem","balances":{"USD":"1000000","BTC":"10"}}
-JSON
+private_accounts "$dir/accounts.jsonl" 1000000 10
 # the exchanges' clock 20 s behind ours: the router corrects by it
 start=$(($(date +%s%3N) - 20000))
 "$top/zvt-exsim" --port "$sport" --admin-port "$admin" --symbols BTC-USDT,BTC-USD --rate 20 \
