@@ -852,6 +852,9 @@ admin_request(ExConn *c, const char *path, const char *args)
 		else if (strcmp(path, "/reset") == 0)
 		{
 			memset(&ex->faults, 0, sizeof(ex->faults));
+			/* and the drops the open connections were due: none after a reset */
+			for (ExConn *k = ex->conns; k; k = k->next)
+				k->drop_mark = 0;
 			ex->priv->drop_reply = 0;
 		}
 		else if (strcmp(path, "/book") == 0)

@@ -82,7 +82,11 @@ curl -s "http://127.0.0.1:$admin/reset" >/dev/null
 
 # the market ends (--count); every gap is repaired and nothing is missing
 poll_until "SELECT count(*) FROM zvt.trades" $(( nsym * count )) $slack \
-	|| { q -c "SELECT * FROM zvt.backfill_jobs WHERE state <> 'done'"; fail "trades missing after repair"; }
+	|| { q -c "SELECT * FROM zvt.backfill_jobs WHERE state <> 'done'"
+	     q -c "SELECT exchange, symbol, count(*), min(trade_id::numeric), max(trade_id::numeric) FROM zvt.trades_v GROUP BY 1, 2"
+	     q -c "SELECT g.exchange, g.symbol, g.from_ts, g.to_ts, g.reason, g.rows_repaired, g.repair_error FROM zvt.feed_gaps g
+	            WHERE g.channel = 'trades' ORDER BY g.exchange, g.symbol, g.from_ts"
+	     fail "trades missing after repair"; }
 poll_until "SELECT count(*) FILTER (WHERE repaired_at IS NULL) FROM zvt.feed_gaps" 0 $slack \
 	|| { q -c "SELECT * FROM zvt.feed_gaps WHERE repaired_at IS NULL"; fail "gaps left unrepaired"; }
 q -c "COPY (SELECT exchange, symbol, trade_id, (extract(epoch FROM ts) * 1000)::int8, price, qty, side FROM zvt.trades_v) TO STDOUT" >"$cap/db.tsv"
