@@ -155,9 +155,9 @@ http_status_for_sqlstate(const char *sqlstate, bool anonymous)
 		return 500;
 	if (strcmp(sqlstate, "42501") == 0)
 		return anonymous ? 401 : 403;
-	/* PostgREST's PTxyz codes: the status is the digits */
+	/* PostgREST's PTxyz codes: the status is the digits (a final status: 2xx to 5xx) */
 	if (sqlstate[0] == 'P' && sqlstate[1] == 'T' &&
-		sqlstate[2] >= '1' && sqlstate[2] <= '5' &&
+		sqlstate[2] >= '2' && sqlstate[2] <= '5' &&
 		sqlstate[3] >= '0' && sqlstate[3] <= '9' &&
 		sqlstate[4] >= '0' && sqlstate[4] <= '9')
 		return atoi(sqlstate + 2);

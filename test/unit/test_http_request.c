@@ -67,6 +67,8 @@ main(void)
 	CHECK(http_status_for_sqlstate("0P000", false) == 403);
 	CHECK(http_status_for_sqlstate("PT402", false) == 402);
 	CHECK(http_status_for_sqlstate("PT999", false) == 400);
+	/* found by fuzz_http_request: a 1xx is no final status */
+	CHECK(http_status_for_sqlstate("PT109", false) == 400);
 	CHECK(http_status_for_sqlstate("XX000", false) == 500);
 	CHECK(http_status_for_sqlstate("", false) == 500);
 
