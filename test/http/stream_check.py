@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -145,21 +146,38 @@ time.sleep(0.5)
 q("SELECT zvt.subscribe('binance', s, c) FROM unnest(ARRAY['BTC-USDT', 'ETH-USDT']) s, "
   "unnest(ARRAY['trades', 'quotes']) c")
 got = {A: [], B: [], C: []}
+
+
+def reader(ws, stop):
+    """Reads ws until stop is set, keeping the raw messages (parsed after
+    the run): each reading client on a thread of its own, so that none
+    waits for another's turn or for the JSON parser on a loaded machine."""
+    while not stop.is_set():
+        m = ws.recv(timeout=0.2)
+        if m is not None:
+            got[ws].append(m)
+        elif ws.closed:
+            break
+
+
+stop = threading.Event()
+readers = [threading.Thread(target=reader, args=(ws, stop), daemon=True) for ws in (A, B, C)]
+for t in readers:
+    t.start()
 deadline = time.time() + 180
 sim_done = None
 while time.time() < deadline:
-    for ws in (A, B, C):
-        for _ in range(200):    # a turn each: none of them may wait long
-            m = ws.recv_json(timeout=0.01)
-            if m is None:
-                break
-            got[ws].append(m)
     S.send_json({"op": "ping"})  # alive, never reading
     if sim_done is None and sim.poll() is not None:
         sim_done = time.time()
     if sim_done is not None and time.time() - sim_done > 3:
         break
-    time.sleep(0.01)
+    time.sleep(0.1)
+stop.set()
+for t in readers:
+    t.join()
+for ws in (A, B, C):
+    got[ws] = [json.loads(m) for m in got[ws]]
 check(sim.returncode == 0, "the simulator ran to its end")
 
 # --- trades: in order, no duplicates, equal the stored rows -----------------
