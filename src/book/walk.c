@@ -28,6 +28,7 @@
 #include "utils/numeric.h"
 
 #include "base/export.h"
+#include "base/side.h"
 #include "book/store.h"
 #include "book/walk.h"
 
@@ -130,14 +131,7 @@ zvt_book_fill_price(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
 	side = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (strcmp(side, "buy") == 0)
-		dir = 1;
-	else if (strcmp(side, "sell") == 0)
-		dir = -1;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("side must be buy or sell, not \"%s\"", side)));
+	dir = zvt_side_dir(side);
 	if (!book_walk_price(PG_GETARG_INT32(0), dir, PG_GETARG_DATUM(2), !PG_ARGISNULL(3),
 						 PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), &price))
 		PG_RETURN_NULL();

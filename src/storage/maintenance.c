@@ -93,8 +93,10 @@ static List *worker_hypertables(void);
 static bool worker_maintain_one(Oid relid, int64 *created, int64 *moved,
 								int64 *dropped, char *error, size_t errorlen);
 static void worker_error_context(void *arg);
-static bool worker_settle_funding(char *error, size_t errorlen);
-static bool worker_refresh_rollups(char *error, size_t errorlen);
+static bool worker_run_step(const char *what, void (*step) (void),
+							char *error, size_t errorlen);
+static void refresh_rollups_step(void);
+static void settle_funding_step(void);
 
 /* ----------------------------------------------------------------
  *		Maintenance worker
@@ -144,10 +146,12 @@ maintenance_worker_main(Datum arg)
 	}
 
 	CHECK_FOR_INTERRUPTS();
-	if (hypertables != NIL && !worker_refresh_rollups(error, sizeof(error)))
+	if (hypertables != NIL && !worker_run_step("candle roll-ups", refresh_rollups_step,
+										   error, sizeof(error)))
 		failed++;
 	CHECK_FOR_INTERRUPTS();
-	if (hypertables != NIL && !worker_settle_funding(error, sizeof(error)))
+	if (hypertables != NIL && !worker_run_step("funding settlement", settle_funding_step,
+										   error, sizeof(error)))
 		failed++;
 
 	if (created > 0 || moved > 0 || dropped > 0)
@@ -298,40 +302,29 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped,
 }
 
 /*
- * The candle roll-ups' refresh in its own transaction, errors handled as
- * worker_maintain_one's (a busy lock is left for the next pass).
+ * One database-wide step of a pass (the roll-ups' refresh, the funding
+ * settlement) in its own transaction, errors handled as
+ * worker_maintain_one's: a lock held past lock_timeout leaves the step for
+ * the next pass (nothing of it was written); any other error is logged
+ * and reported in error as "<what>: <message>".
  */
 static bool
-worker_refresh_rollups(char *error, size_t errorlen)
+worker_run_step(const char *what, void (*step) (void), char *error, size_t errorlen)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	volatile bool ok = true;
+	char		activity[64];
 
+	snprintf(activity, sizeof(activity), "zvt %s", what);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "zvt candle roll-ups refresh");
+	pgstat_report_activity(STATE_RUNNING, activity);
 	PG_TRY();
 	{
-		int64		inv = 0;
-		int64		bars = 0;
-
 		SPI_connect();
-		if (SPI_execute("SELECT invalidations, buckets FROM zvt._refresh_candle_rollups()",
-						false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not run zvt._refresh_candle_rollups");
-		if (SPI_processed == 1)
-		{
-			bool		isnull;
-
-			inv = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			bars = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		}
+		step();
 		SPI_finish();
-		if (bars > 0)
-			ereport(DEBUG1,
-					(errmsg("zvt candle roll-ups: took %lld invalidations, wrote %lld bars",
-							(long long) inv, (long long) bars)));
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -347,10 +340,10 @@ worker_refresh_rollups(char *error, size_t errorlen)
 		AbortCurrentTransaction();
 		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 			ereport(LOG,
-					(errmsg("zvt candle roll-ups left for the next pass: %s", edata->message)));
+					(errmsg("zvt %s left for the next pass: %s", what, edata->message)));
 		else
 		{
-			snprintf(error, errorlen, "candle roll-ups: %s", edata->message);
+			snprintf(error, errorlen, "%s: %s", what, edata->message);
 			ok = false;
 		}
 		FreeErrorData(edata);
@@ -360,53 +353,35 @@ worker_refresh_rollups(char *error, size_t errorlen)
 	return ok;
 }
 
-/*
- * The funding settlement in its own transaction, errors handled as
- * worker_refresh_rollups's: an account lock held past lock_timeout leaves
- * the funding time for the next pass (nothing of it was written).
- */
-static bool
-worker_settle_funding(char *error, size_t errorlen)
+/* The candle roll-ups' refresh: the invalidations taken, the bars written. */
+static void
+refresh_rollups_step(void)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile bool ok = true;
+	int64		inv = 0;
+	int64		bars = 0;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "zvt funding settlement");
-	PG_TRY();
+	if (SPI_execute("SELECT invalidations, buckets FROM zvt._refresh_candle_rollups()",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run zvt._refresh_candle_rollups");
+	if (SPI_processed == 1)
 	{
-		SPI_connect();
-		if (SPI_execute("SELECT zvt.settle_funding()", false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not run zvt.settle_funding");
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
+		bool		isnull;
 
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-			ereport(LOG,
-					(errmsg("zvt funding settlement left for the next pass: %s", edata->message)));
-		else
-		{
-			snprintf(error, errorlen, "funding settlement: %s", edata->message);
-			ok = false;
-		}
-		FreeErrorData(edata);
+		inv = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		bars = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	}
-	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
+	if (bars > 0)
+		ereport(DEBUG1,
+				(errmsg("zvt candle roll-ups: took %lld invalidations, wrote %lld bars",
+						(long long) inv, (long long) bars)));
+}
+
+/* The funding settlement of paper perpetual positions (zvt.settle_funding). */
+static void
+settle_funding_step(void)
+{
+	if (SPI_execute("SELECT zvt.settle_funding()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run zvt.settle_funding");
 }
 
 /* ----------------------------------------------------------------

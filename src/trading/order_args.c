@@ -18,6 +18,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
+#include "base/side.h"
 #include "trading/order.h"
 
 /* indexed by OrderType and OrderTif: the names SQL and the ledger use */
@@ -103,14 +104,7 @@ parse_basics(FunctionCallInfo fcinfo, OrderArgs *o)
 	char	   *type = arg_text(fcinfo, ARG_TYPE);
 	char	   *tif = arg_text(fcinfo, ARG_TIF);
 
-	if (side != NULL && strcmp(side, "buy") == 0)
-		o->dir = 1;
-	else if (side != NULL && strcmp(side, "sell") == 0)
-		o->dir = -1;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("side must be buy or sell, not \"%s\"", side ? side : "NULL")));
+	o->dir = zvt_side_dir(side);
 	if (!arg_num(fcinfo, ARG_QTY, &o->qty) || !positive_finite(o->qty))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

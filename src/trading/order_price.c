@@ -31,6 +31,7 @@
 #include "utils/memutils.h"
 
 #include "base/export.h"
+#include "base/side.h"
 #include "book/walk.h"
 #include "trading/order.h"
 
@@ -196,14 +197,7 @@ zvt_trailing_stop_price(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
 	side = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	if (strcmp(side, "buy") == 0)
-		dir = 1;
-	else if (strcmp(side, "sell") == 0)
-		dir = -1;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("side must be buy or sell, not \"%s\"", side)));
+	dir = zvt_side_dir(side);
 	PG_RETURN_DATUM(order_trailing_stop(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), dir,
 										!PG_ARGISNULL(3), PG_ARGISNULL(3) ? (Datum) 0 :
 										PG_GETARG_DATUM(3)));
