@@ -304,6 +304,16 @@ bn_levels(Buf *b, const MkSymbol *s, const MkLevel *lv, int n)
 	buf_add(b, "]", 1);
 }
 
+/* Whether a connection streams the diffs of symbol si's book. */
+static bool
+bn_book_streamed(Exchange *ex, int si)
+{
+	for (ExConn *c = ex->conns; c; c = c->next)
+		if (c->sub[si] & SUB_BOOK)
+			return true;
+	return false;
+}
+
 static void
 bn_push_books(Exchange *ex, int64_t sim_ms)
 {
@@ -723,8 +733,13 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 			buf_add(&c->body, "{\"code\":-1100,\"msg\":\"Illegal characters found in parameter 'limit'.\"}", 71);
 			return 400;
 		}
-		/* the snapshot is the last published book, in the depth stream's id space */
-		if (!ex->book_valid[si])
+		/*
+		 * The snapshot is the last published book, in the depth stream's id
+		 * space.  With no connection streaming the symbol's diffs nothing
+		 * publishes it, so it is published here: else it stayed as the
+		 * first call found it while the market moved on.
+		 */
+		if (!ex->book_valid[si] || !bn_book_streamed(ex, si))
 			ex_book_update(ex, si, MK_BOOK_DEPTH, &delta, &prev, &seq);
 		b = ex->book[si];
 		if (b.nbids > limit)

@@ -86,9 +86,16 @@ expect "binance stale timestamp" "$(call binance GET /api/v3/account "" "" -6000
 	'.code == -1021 and .msg == "Timestamp for this request is outside of the recvWindow."'
 expect "binance future timestamp" "$(call binance GET /api/v3/account "" "" 2000)" 400 '.code == -1021'
 expect "binance unknown key" "$(KEY_OVERRIDE=nope call binance GET /api/v3/account "" "")" 401 '.code == -2015'
+# with no depth stream open, REST depth is the market now, not the book
+# the first call found (the buy below was placed under a stale bid and
+# filled at once when the market had fallen since)
+u1=$(curl -s "http://127.0.0.1:$port/api/v3/depth?symbol=BTCUSDT&limit=5" | jq .lastUpdateId)
+u2=$(curl -s "http://127.0.0.1:$port/api/v3/depth?symbol=BTCUSDT&limit=5" | jq .lastUpdateId)
+[ "$u2" -gt "$u1" ] || fail "binance REST depth is republished without a depth stream ($u1, then $u2)"
+echo "ok binance REST depth is the current book without a depth stream ($u1, then $u2)"
 # a buy at the bid rests, then fills when the market trades down to it
 # (a few ticks under the bid, so that it rests; again lower if the market
-# got there first, up to 20 tries: a loaded machine may let it fall fast)
+# got there between the two calls)
 for i in $(seq 1 20); do
 	px=$(python3 -c "from decimal import Decimal as D; print(D('$(touch_price)') - D('0.05') * $i)")
 	out=$(call binance POST /api/v3/order "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=$px&newClientOrderId=bn-r$i" "")
