@@ -16,6 +16,7 @@ OBJS = \
 	src/core/candle_agg.o \
 	src/base/claim.o \
 	src/base/locks.o \
+	src/base/runs.o \
 	src/launcher/launcher.o \
 	src/storage/as_owner.o \
 	src/storage/chunk.o \

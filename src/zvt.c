@@ -32,6 +32,7 @@
 #include "utils/guc.h"
 
 #include "base/export.h"
+#include "base/runs.h"
 #include "book/store.h"
 #include "bus/bus.h"
 #include "bus/events.h"
@@ -136,6 +137,8 @@ _PG_init(void)
 		return;
 
 	zvt_preloaded = true;
+	/* worker restart counts that outlive crash restarts (base/runs.c) */
+	zvt_runs_map();
 
 	if (max_worker_processes < ZVT_MIN_WORKER_PROCESSES)
 		ereport(WARNING,
@@ -583,6 +586,7 @@ zvt_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 
+	zvt_runs_shmem_reset();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	maintenance_shmem_init();
 	bus_shmem_init();

@@ -39,6 +39,7 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "base/runs.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
@@ -168,6 +169,7 @@ http_worker_main(Datum arg)
 	if (n < 0 || n >= HTTP_MAX_WORKERS || !zvt_claim(&http_shared->owner[n]))
 		proc_exit(0);
 	before_shmem_exit(http_detach, Int32GetDatum(n));
+	zvt_run_begin(ZVT_RUN_HTTP, n);
 	http_worker_number = n;
 	http_stats_worker_start();
 

@@ -42,6 +42,7 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "base/runs.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -493,6 +494,7 @@ metrics_worker_main(Datum arg)
 		proc_exit(0);
 	}
 	before_shmem_exit(metrics_detach, 0);
+	zvt_run_begin(ZVT_RUN_METRICS, 0);
 	for (int i = 0; i < METRICS_MAX_CLIENTS; i++)
 		clients[i].sock = PGINVALID_SOCKET;
 	loop_context = AllocSetContextCreate(TopMemoryContext, "zvt metrics loop", ALLOCSET_DEFAULT_SIZES);
