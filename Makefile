@@ -122,6 +122,7 @@ OBJS = \
 	src/http/run.o \
 	src/http/server.o \
 	src/http/listen.o \
+	src/http/metrics_page.o \
 	src/http/stats.o \
 	src/http/stream.o \
 	src/http/stream_feed.o \

@@ -81,7 +81,7 @@ static void wait_for_reload(void);
 Size
 http_shmem_size(void)
 {
-	return MAXALIGN(sizeof(HttpShared));
+	return add_size(MAXALIGN(sizeof(HttpShared)), http_metrics_page_size());
 }
 
 /* Called from zvt's shmem_startup_hook under AddinShmemInitLock. */
@@ -104,6 +104,7 @@ http_shmem_init(void)
 		SpinLockInit(&http_shared->rate_lock);
 		http_stats_init(http_shared);
 	}
+	http_metrics_page_init();
 }
 
 /* Whether worker n runs (has claimed its slot). */

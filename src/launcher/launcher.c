@@ -210,7 +210,7 @@ launcher_main(Datum arg)
 			launcher_start_routers(routers);
 
 		/* step 3c: the metrics endpoint while it has a port */
-		if (have_db && zvt_metrics_port != 0)
+		if (have_db && (zvt_metrics_port != 0 || http_metrics_front_on()))
 			launcher_start_metrics(&metrics);
 
 		/* step 3d: the Redis publisher while it has a server and a ring to read */

@@ -55,6 +55,7 @@
 #include "utils/timestamp.h"
 
 #include "base/claim.h"
+#include "http/http.h"
 #include "metrics/http.h"
 #include "metrics/metrics.h"
 #include "zvt.h"
@@ -128,6 +129,7 @@ metrics_running(void)
 static void
 metrics_detach(int code, Datum arg)
 {
+	http_metrics_render_stop();
 	listener_close();
 	zvt_release(&metrics_shared->owner);
 }
@@ -449,6 +451,28 @@ wait_and_serve(long timeout_ms)
 	FreeWaitEventSet(set);
 }
 
+/*
+ * When HTTP workers wait for the exposition (GET /metrics on the front,
+ * http/metrics_page.c), render it once for all of them and publish it.
+ */
+static void
+render_for_front(void)
+{
+	uint64		wanted = http_metrics_wanted();
+	MetricsBuf *b;
+
+	if (wanted == 0)
+		return;
+	b = palloc(sizeof(MetricsBuf));
+	metrics_buf_init(b);
+	metrics_collect(b, &self);
+	if (b->failed)
+		ereport(LOG, (errmsg("zvt metrics could not write the metrics: %s", b->error)));
+	http_metrics_publish(wanted, b->data, b->failed ? 0 : b->len, !b->failed);
+	metrics_buf_free(b);
+	pfree(b);
+}
+
 /* Drop the clients whose time is up; the wait until the next deadline, ms. */
 static long
 expire_clients(long wait_ms)
@@ -495,6 +519,7 @@ metrics_worker_main(Datum arg)
 	}
 	before_shmem_exit(metrics_detach, 0);
 	zvt_run_begin(ZVT_RUN_METRICS, 0);
+	http_metrics_render_start();
 	for (int i = 0; i < METRICS_MAX_CLIENTS; i++)
 		clients[i].sock = PGINVALID_SOCKET;
 	loop_context = AllocSetContextCreate(TopMemoryContext, "zvt metrics loop", ALLOCSET_DEFAULT_SIZES);
@@ -504,15 +529,19 @@ metrics_worker_main(Datum arg)
 		long		wait_ms = 1000;
 		MemoryContext old;
 
-		/* step 1: switched off: leave (the launcher starts us when it is set again) */
-		if (zvt_metrics_port == 0)
+		/*
+		 * step 1: switched off (no port, no /metrics on the HTTP front):
+		 * leave (the launcher starts us when either is set again)
+		 */
+		if (zvt_metrics_port == 0 && !http_metrics_front_on())
 			break;
 
-		/* step 2: listen, or try again later */
+		/* step 2: listen while there is a port, or try again later */
 		if (listener != PGINVALID_SOCKET &&
 			(bound_port != zvt_metrics_port || strcmp(bound_listen, zvt_metrics_listen) != 0))
 			listener_close();
-		if (listener == PGINVALID_SOCKET && GetCurrentTimestamp() >= next_bind)
+		if (listener == PGINVALID_SOCKET && zvt_metrics_port != 0 &&
+			GetCurrentTimestamp() >= next_bind)
 		{
 			listener_open();
 			if (listener == PGINVALID_SOCKET)
@@ -523,6 +552,7 @@ metrics_worker_main(Datum arg)
 		wait_ms = expire_clients(wait_ms);
 		old = MemoryContextSwitchTo(loop_context);
 		wait_and_serve(wait_ms);
+		render_for_front();
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_context);
 		CHECK_FOR_INTERRUPTS();
@@ -536,6 +566,6 @@ metrics_worker_main(Datum arg)
 	}
 	for (int i = 0; i < METRICS_MAX_CLIENTS; i++)
 		client_close(&clients[i]);
-	ereport(LOG, (errmsg("zvt metrics stopped: zvt.metrics_port is 0")));
+	ereport(LOG, (errmsg("zvt metrics stopped: zvt.metrics_port is 0 and zvt.http_metrics is off")));
 	proc_exit(0);
 }
