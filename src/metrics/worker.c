@@ -4,9 +4,12 @@
  *	  The metrics worker ("zvt metrics"): serves GET /metrics in the
  *	  Prometheus text format on zvt.metrics_listen:zvt.metrics_port.
  *
- * The launcher starts it while zvt.metrics_port is not 0; it claims its
- * slot in shared memory ("zvt metrics", base/claim.h) so only one runs,
- * and exits 0 when the port is set back to 0.  It connects to
+ * The launcher starts it while zvt.metrics_port is not 0, or the HTTP
+ * front serves /metrics (zvt.http_metrics); it claims its slot in shared
+ * memory ("zvt metrics", base/claim.h) so only one runs, and exits 0
+ * when neither wants it any more.  For the front it renders the
+ * exposition whenever an HTTP worker waits for one and hands it over in
+ * shared memory (http/metrics_page.c); without a port it binds nothing.  It connects to
  * zvt.database for the SQL part of a scrape (collect.c), so DROP
  * DATABASE of that database needs WITH (FORCE) while it runs.
  *
