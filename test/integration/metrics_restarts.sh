@@ -11,8 +11,8 @@
 # mapped once, which the crash restart does not reset).  Then kill -9 of
 # the matcher: again one each.  SIGTERM of the matcher (an exit with an
 # error, no crash restart) moves only the matcher's counts; a clean exit
-# (the metrics worker leaving when its port is reset) is a start when it
-# comes back, not a restart.  Each scrape passes promtool check metrics.
+# (a feed worker's on SIGTERM, the metrics worker's when its port is
+# reset) is a start when it comes back, not a restart.  Each scrape passes promtool check metrics.
 set -u
 . "$(dirname "$0")/common.bash"
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -138,6 +138,13 @@ pid=$(q -c "$matcher_pid")
 q -c "SELECT pg_terminate_backend($pid)" >/dev/null
 poll_until "SELECT count(*) FROM ($matcher_pid) m WHERE pid <> $pid" 1 30 || fail "the matcher did not come back after SIGTERM"
 expect_counts "SIGTERM of the matcher" "$(plus "$c0" "2 2 3 3 2")"
+
+# SIGTERM of a feed worker: it writes its batch and exits 0; the launcher
+# starts it again: a start, not a restart
+pid=$(q -c "$feed_pid")
+q -c "SELECT pg_terminate_backend($pid)" >/dev/null
+poll_until "SELECT count(*) FROM ($feed_pid) f WHERE pid <> $pid" 1 30 || fail "the feed did not come back after SIGTERM"
+expect_counts "SIGTERM of the feed worker (a clean stop)" "$(plus "$c0" "3 2 3 3 2")"
 
 # a clean exit, then a start: not a restart
 ms() { scrape | awk -v m="zvt_worker_$1_total{kind=\"metrics\"}" '$1 == m {print $2}'; }
