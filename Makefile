@@ -17,6 +17,7 @@ OBJS = \
 	src/base/claim.o \
 	src/base/locks.o \
 	src/base/side.o \
+	src/base/runs.o \
 	src/launcher/launcher.o \
 	src/storage/as_owner.o \
 	src/storage/chunk.o \
@@ -122,6 +123,7 @@ OBJS = \
 	src/http/run.o \
 	src/http/server.o \
 	src/http/listen.o \
+	src/http/metrics_page.o \
 	src/http/stats.o \
 	src/http/stream.o \
 	src/http/stream_feed.o \

@@ -32,6 +32,7 @@
 #include "utils/guc.h"
 
 #include "base/export.h"
+#include "base/runs.h"
 #include "book/store.h"
 #include "bus/bus.h"
 #include "bus/events.h"
@@ -96,6 +97,7 @@ int			zvt_http_statement_timeout = 10000;
 int			zvt_http_rate_limit = 0;
 char	   *zvt_http_cors_origins = NULL;
 int			zvt_http_log_level = 1;
+int			zvt_http_metrics = ZVT_HTTP_METRICS_OFF;
 int			zvt_http_admin_port = 0;
 bool		zvt_http_ui = true;
 char	   *zvt_http_ui_dir = NULL;
@@ -136,6 +138,8 @@ _PG_init(void)
 		return;
 
 	zvt_preloaded = true;
+	/* worker restart counts that outlive crash restarts (base/runs.c) */
+	zvt_runs_map();
 
 	if (max_worker_processes < ZVT_MIN_WORKER_PROCESSES)
 		ereport(WARNING,
@@ -431,6 +435,14 @@ static const struct config_enum_entry http_log_levels[] = {
 	{NULL, 0, false}
 };
 
+/* zvt.http_metrics (src/http/metrics_page.c) */
+static const struct config_enum_entry http_metrics_modes[] = {
+	{"off", ZVT_HTTP_METRICS_OFF, false},
+	{"pg_monitor", ZVT_HTTP_METRICS_PG_MONITOR, false},
+	{"open", ZVT_HTTP_METRICS_OPEN, false},
+	{NULL, 0, false}
+};
+
 /* zvt.jwt_secret: empty, or at least 32 characters as PostgREST asks */
 static bool
 check_jwt_secret(char **newval, void **extra, GucSource source)
@@ -529,6 +541,10 @@ zvt_define_http_gucs(void)
 							"TCP port of the HTTP front's /live and /ready endpoints; 0 turns them off.",
 							"Served by the HTTP workers on zvt.http_listen, as PostgREST's admin server.",
 							&zvt_http_admin_port, 0, 0, 65535, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("zvt.http_metrics",
+							 "Whether the HTTP front serves GET /metrics, and to whom.",
+							 "off: /metrics is an ordinary API path; pg_monitor: served to requests whose role has the privileges of pg_monitor; open: to every request, as the metrics port.",
+							 &zvt_http_metrics, ZVT_HTTP_METRICS_OFF, http_metrics_modes, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("zvt.http_ui",
 							 "Whether the HTTP front serves the dashboard at /ui/.",
 							 "Static files read from zvt.http_ui_dir by each HTTP worker at start and on reload.",
@@ -583,6 +599,7 @@ zvt_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 
+	zvt_runs_shmem_reset();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	maintenance_shmem_init();
 	bus_shmem_init();

@@ -62,6 +62,10 @@ extern int	zvt_http_statement_timeout;
 extern int	zvt_http_rate_limit;
 extern char *zvt_http_cors_origins;
 extern int	zvt_http_log_level;
+extern int	zvt_http_metrics;		/* ZVT_HTTP_METRICS_* */
+#define ZVT_HTTP_METRICS_OFF 0
+#define ZVT_HTTP_METRICS_PG_MONITOR 1
+#define ZVT_HTTP_METRICS_OPEN 2
 extern int	zvt_http_admin_port;
 extern bool zvt_http_ui;
 extern char *zvt_http_ui_dir;

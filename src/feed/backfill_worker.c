@@ -44,6 +44,7 @@
 #include <stdlib.h>
 
 #include "access/xact.h"
+#include "base/runs.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -124,6 +125,7 @@ backfill_worker_main(Datum arg)
 		proc_exit(0);
 	}
 	before_shmem_exit(backfill_detach, 0);
+	zvt_run_begin(ZVT_RUN_BACKFILL, 0);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();

@@ -38,6 +38,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "base/runs.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -575,6 +576,7 @@ feed_worker_main(Datum arg)
 		proc_exit(0);
 	}
 	before_shmem_exit(feed_unclaim, Int32GetDatum(exi));
+	zvt_run_begin(ZVT_RUN_FEED, exi);
 
 	/* extension and subscriptions first: without them there is nothing to do */
 	StartTransactionCommand();

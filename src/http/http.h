@@ -38,6 +38,13 @@ extern const char *const http_stats_methods[HTTP_STATS_METHODS];
 extern const int64 http_stats_bounds_us[HTTP_STATS_BOUNDS];
 extern void http_stats_read(HttpStats *out);
 
+/* in metrics_page.c: the metrics worker's side of the front's /metrics */
+extern bool http_metrics_front_on(void);
+extern void http_metrics_render_start(void);
+extern void http_metrics_render_stop(void);
+extern uint64 http_metrics_wanted(void);
+extern void http_metrics_publish(uint64 wanted, const char *text, size_t len, bool ok);
+
 /* in worker.c */
 extern Size http_shmem_size(void);
 extern void http_shmem_init(void);

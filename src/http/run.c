@@ -374,7 +374,10 @@ http_exec(HttpRequest *req, HttpResponse *resp, const HttpContext *cx)
 			set_timezone(tz);
 		call_pre_request();
 		SPI_finish();
-		http_api_serve(req, resp);
+		if (http_metrics_route(req))
+			http_metrics_serve(req, resp);	/* /metrics (metrics_page.c) */
+		else
+			http_api_serve(req, resp);
 		affected = over_max_affected(req, resp);
 		if (counted)
 			hide_count(resp);

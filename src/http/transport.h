@@ -85,6 +85,12 @@ extern void http_access_log(const HttpRequest *req, const HttpContext *cx,
 							const HttpResponse *resp);
 extern void http_server_timing(HttpResponse *resp, double jwt_ms, double tx_ms);
 
+/* in metrics_page.c */
+extern Size http_metrics_page_size(void);
+extern void http_metrics_page_init(void);
+extern bool http_metrics_route(const HttpRequest *req);
+extern void http_metrics_serve(const HttpRequest *req, HttpResponse *resp);
+
 /* in ui.c */
 extern void http_ui_load(void);
 extern bool http_ui_route(const HttpRequest *req, HttpResponse *resp,

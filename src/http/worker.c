@@ -39,6 +39,7 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "base/runs.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
@@ -80,7 +81,7 @@ static void wait_for_reload(void);
 Size
 http_shmem_size(void)
 {
-	return MAXALIGN(sizeof(HttpShared));
+	return add_size(MAXALIGN(sizeof(HttpShared)), http_metrics_page_size());
 }
 
 /* Called from zvt's shmem_startup_hook under AddinShmemInitLock. */
@@ -103,6 +104,7 @@ http_shmem_init(void)
 		SpinLockInit(&http_shared->rate_lock);
 		http_stats_init(http_shared);
 	}
+	http_metrics_page_init();
 }
 
 /* Whether worker n runs (has claimed its slot). */
@@ -168,6 +170,7 @@ http_worker_main(Datum arg)
 	if (n < 0 || n >= HTTP_MAX_WORKERS || !zvt_claim(&http_shared->owner[n]))
 		proc_exit(0);
 	before_shmem_exit(http_detach, Int32GetDatum(n));
+	zvt_run_begin(ZVT_RUN_HTTP, n);
 	http_worker_number = n;
 	http_stats_worker_start();
 

@@ -51,6 +51,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "base/runs.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "miscadmin.h"
@@ -154,6 +155,7 @@ launcher_main(Datum arg)
 
 	maintenance_set_launcher(MyProcPid);
 	before_shmem_exit(launcher_detach, 0);
+	zvt_run_begin(ZVT_RUN_LAUNCHER, 0);
 
 	ereport(LOG,
 			(errmsg("zvt launcher started for database \"%s\"", zvt_database)));
@@ -208,7 +210,7 @@ launcher_main(Datum arg)
 			launcher_start_routers(routers);
 
 		/* step 3c: the metrics endpoint while it has a port */
-		if (have_db && zvt_metrics_port != 0)
+		if (have_db && (zvt_metrics_port != 0 || http_metrics_front_on()))
 			launcher_start_metrics(&metrics);
 
 		/* step 3d: the Redis publisher while it has a server and a ring to read */

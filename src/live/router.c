@@ -40,6 +40,7 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "base/runs.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -674,6 +675,7 @@ router_main(Datum arg)
 		proc_exit(0);
 	}
 	before_shmem_exit(router_detach, Int32GetDatum(ex));
+	zvt_run_begin(ZVT_RUN_ROUTER, ex);
 	router_mark_idle(ex, PG_UINT64_MAX);
 	router_set_latch(ex, MyLatch);
 

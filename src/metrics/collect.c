@@ -34,12 +34,15 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "base/runs.h"
 #include "bus/bus.h"
 #include "bus/events.h"
 #include "core/zvt_time.h"
 #include "feed/exchanges.h"
 #include "feed/status.h"
 #include "http/http.h"
+#include "live/route.h"
+#include "live/router.h"
 #include "metrics/metrics.h"
 #include "redis/redis.h"
 #include "storage/maintenance.h"
@@ -88,6 +91,7 @@ static void collect_trading(MetricsBuf *b);
 static void collect_bus(MetricsBuf *b);
 static void collect_redis(MetricsBuf *b);
 static void collect_http(MetricsBuf *b);
+static void collect_runs(MetricsBuf *b);
 static void collect_sql(MetricsBuf *b, MetricsSelf *self);
 static void collect_self(MetricsBuf *b, MetricsSelf *self);
 static void sql_read(SqlCounts *c);
@@ -114,6 +118,7 @@ metrics_collect(MetricsBuf *b, MetricsSelf *self)
 	collect_bus(b);
 	collect_redis(b);
 	collect_http(b);
+	collect_runs(b);
 	collect_sql(b, self);
 	collect_self(b, self);
 }
@@ -363,6 +368,71 @@ collect_http(MetricsBuf *b)
 	metrics_family(b, "zvt_http_stream_messages_dropped_total", METRICS_COUNTER,
 				   "Messages /stream clients lost: dropped from a full queue, or events the ring overwrote before a worker read them (once per client).");
 	metrics_sample_int(b, "zvt_http_stream_messages_dropped_total", NULL, 0, s.stream_dropped);
+}
+
+/* ----------------------------------------------------------------
+ *		Worker starts and restarts (base/runs.c)
+ * ----------------------------------------------------------------
+ */
+
+/* one sample of each family for kind/index, labelled name when given */
+static void
+run_samples(MetricsBuf *b, int pass, ZvtRunKind kind, int index, const char *name)
+{
+	MetricsLabel l[2] = {{"kind", zvt_run_kinds[kind]}, {"name", name}};
+	int64		starts;
+	int64		restarts;
+
+	(void) zvt_runs_read(kind, index, &starts, &restarts);
+	if (pass == 0)
+		metrics_sample_int(b, "zvt_worker_starts_total", l, name ? 2 : 1, starts);
+	else
+		metrics_sample_int(b, "zvt_worker_restarts_total", l, name ? 2 : 1, restarts);
+}
+
+/*
+ * Every kind of worker, each exchange's feed and router and each HTTP
+ * worker (those zvt.http_workers asks for and any that ran), even at 0.
+ */
+static void
+collect_runs(MetricsBuf *b)
+{
+	for (int pass = 0; pass < 2; pass++)
+	{
+		if (pass == 0)
+			metrics_family(b, "zvt_worker_starts_total", METRICS_COUNTER,
+						   "Worker runs started, by kind (and exchange or number), since the postmaster started.");
+		else
+			metrics_family(b, "zvt_worker_restarts_total", METRICS_COUNTER,
+						   "Worker starts whose previous run ended with an error, a signal or a crash restart of the server.");
+		for (int k = 0; k < ZVT_RUN_KINDS; k++)
+		{
+			if (k == ZVT_RUN_FEED)
+				for (int i = 0; i < FEED_EXCHANGES; i++)
+					run_samples(b, pass, k, i, feed_exchanges[i].name);
+			else if (k == ZVT_RUN_ROUTER)
+				for (int i = 0; i < ROUTER_EXCHANGES; i++)
+					run_samples(b, pass, k, i, live_exchange_name((LiveExchange) i));
+			else if (k == ZVT_RUN_HTTP)
+				for (int i = 0; i < HTTP_MAX_WORKERS; i++)
+				{
+					int64		starts;
+					int64		restarts;
+					char		num[12];
+
+					(void) zvt_runs_read(k, i, &starts, &restarts);
+					if (i >= zvt_http_workers && starts == 0)
+						continue;
+					snprintf(num, sizeof(num), "%d", i);
+					run_samples(b, pass, k, i, num);
+				}
+			else
+				run_samples(b, pass, k, 0, NULL);
+		}
+	}
+	metrics_family(b, "zvt_crash_restarts_total", METRICS_COUNTER,
+				   "Times the server restarted every process after one crashed, since the postmaster started.");
+	metrics_sample_int(b, "zvt_crash_restarts_total", NULL, 0, zvt_runs_crash_restarts());
 }
 
 /* ----------------------------------------------------------------

@@ -4,9 +4,12 @@
  *	  The metrics worker ("zvt metrics"): serves GET /metrics in the
  *	  Prometheus text format on zvt.metrics_listen:zvt.metrics_port.
  *
- * The launcher starts it while zvt.metrics_port is not 0; it claims its
- * slot in shared memory ("zvt metrics", base/claim.h) so only one runs,
- * and exits 0 when the port is set back to 0.  It connects to
+ * The launcher starts it while zvt.metrics_port is not 0, or the HTTP
+ * front serves /metrics (zvt.http_metrics); it claims its slot in shared
+ * memory ("zvt metrics", base/claim.h) so only one runs, and exits 0
+ * when neither wants it any more.  For the front it renders the
+ * exposition whenever an HTTP worker waits for one and hands it over in
+ * shared memory (http/metrics_page.c); without a port it binds nothing.  It connects to
  * zvt.database for the SQL part of a scrape (collect.c), so DROP
  * DATABASE of that database needs WITH (FORCE) while it runs.
  *
@@ -42,6 +45,7 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "base/runs.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -54,6 +58,7 @@
 #include "utils/timestamp.h"
 
 #include "base/claim.h"
+#include "http/http.h"
 #include "metrics/http.h"
 #include "metrics/metrics.h"
 #include "zvt.h"
@@ -127,6 +132,7 @@ metrics_running(void)
 static void
 metrics_detach(int code, Datum arg)
 {
+	http_metrics_render_stop();
 	listener_close();
 	zvt_release(&metrics_shared->owner);
 }
@@ -448,6 +454,28 @@ wait_and_serve(long timeout_ms)
 	FreeWaitEventSet(set);
 }
 
+/*
+ * When HTTP workers wait for the exposition (GET /metrics on the front,
+ * http/metrics_page.c), render it once for all of them and publish it.
+ */
+static void
+render_for_front(void)
+{
+	uint64		wanted = http_metrics_wanted();
+	MetricsBuf *b;
+
+	if (wanted == 0)
+		return;
+	b = palloc(sizeof(MetricsBuf));
+	metrics_buf_init(b);
+	metrics_collect(b, &self);
+	if (b->failed)
+		ereport(LOG, (errmsg("zvt metrics could not write the metrics: %s", b->error)));
+	http_metrics_publish(wanted, b->data, b->failed ? 0 : b->len, !b->failed);
+	metrics_buf_free(b);
+	pfree(b);
+}
+
 /* Drop the clients whose time is up; the wait until the next deadline, ms. */
 static long
 expire_clients(long wait_ms)
@@ -493,6 +521,8 @@ metrics_worker_main(Datum arg)
 		proc_exit(0);
 	}
 	before_shmem_exit(metrics_detach, 0);
+	zvt_run_begin(ZVT_RUN_METRICS, 0);
+	http_metrics_render_start();
 	for (int i = 0; i < METRICS_MAX_CLIENTS; i++)
 		clients[i].sock = PGINVALID_SOCKET;
 	loop_context = AllocSetContextCreate(TopMemoryContext, "zvt metrics loop", ALLOCSET_DEFAULT_SIZES);
@@ -502,15 +532,19 @@ metrics_worker_main(Datum arg)
 		long		wait_ms = 1000;
 		MemoryContext old;
 
-		/* step 1: switched off: leave (the launcher starts us when it is set again) */
-		if (zvt_metrics_port == 0)
+		/*
+		 * step 1: switched off (no port, no /metrics on the HTTP front):
+		 * leave (the launcher starts us when either is set again)
+		 */
+		if (zvt_metrics_port == 0 && !http_metrics_front_on())
 			break;
 
-		/* step 2: listen, or try again later */
+		/* step 2: listen while there is a port, or try again later */
 		if (listener != PGINVALID_SOCKET &&
 			(bound_port != zvt_metrics_port || strcmp(bound_listen, zvt_metrics_listen) != 0))
 			listener_close();
-		if (listener == PGINVALID_SOCKET && GetCurrentTimestamp() >= next_bind)
+		if (listener == PGINVALID_SOCKET && zvt_metrics_port != 0 &&
+			GetCurrentTimestamp() >= next_bind)
 		{
 			listener_open();
 			if (listener == PGINVALID_SOCKET)
@@ -521,6 +555,7 @@ metrics_worker_main(Datum arg)
 		wait_ms = expire_clients(wait_ms);
 		old = MemoryContextSwitchTo(loop_context);
 		wait_and_serve(wait_ms);
+		render_for_front();
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(loop_context);
 		CHECK_FOR_INTERRUPTS();
@@ -534,6 +569,6 @@ metrics_worker_main(Datum arg)
 	}
 	for (int i = 0; i < METRICS_MAX_CLIENTS; i++)
 		client_close(&clients[i]);
-	ereport(LOG, (errmsg("zvt metrics stopped: zvt.metrics_port is 0")));
+	ereport(LOG, (errmsg("zvt metrics stopped: zvt.metrics_port is 0 and zvt.http_metrics is off")));
 	proc_exit(0);
 }

@@ -46,6 +46,7 @@
 #include <hiredis/hiredis.h>
 
 #include "access/xact.h"
+#include "base/runs.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -329,6 +330,7 @@ redis_worker_main(Datum arg)
 		proc_exit(0);
 	}
 	before_shmem_exit(redis_detach, 0);
+	zvt_run_begin(ZVT_RUN_REDIS, 0);
 	listen_slot = bus_events_listen(MyLatch);
 
 	/* where the last publisher stopped, else what comes from now on */

@@ -35,6 +35,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "base/runs.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "commands/extension.h"
@@ -119,6 +120,7 @@ maintenance_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("zvt maintenance");
+	zvt_run_begin(ZVT_RUN_MAINTENANCE, 0);
 	/* nothing a user put on the path can capture a name; names print qualified */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 

@@ -41,6 +41,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "base/runs.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -381,6 +382,7 @@ paper_matcher_main(Datum arg)
 		proc_exit(0);
 	}
 	before_shmem_exit(matcher_detach, 0);
+	zvt_run_begin(ZVT_RUN_PAPER_MATCHER, 0);
 	matcher_mark_idle(PG_UINT64_MAX);	/* running: restart me if I stop */
 	bus_set_matcher_latch(MyLatch);
 
