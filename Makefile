@@ -114,6 +114,7 @@ OBJS = \
 	src/redis/publish.o \
 	src/redis/status.o \
 	src/redis/worker.o \
+	src/redis/tls.o \
 	src/http/request.o \
 	src/http/jwt.o \
 	src/http/jwt_sql.o \
@@ -154,7 +155,7 @@ OBJS = \
 	src/live/skew.o \
 	src/live/router_state.o \
 	src/live/router.o
-SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis -lcrypto -lz
+SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis -lssl -lcrypto -lz
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))

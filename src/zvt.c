@@ -78,6 +78,9 @@ int			zvt_event_ring_size = 65536;
 char	   *zvt_redis_url = NULL;
 int			zvt_redis_maxlen = 100000;
 bool		zvt_redis_private = false;
+char	   *zvt_redis_tls_ca_file = NULL;
+char	   *zvt_redis_tls_cert_file = NULL;
+char	   *zvt_redis_tls_key_file = NULL;
 
 /* the HTTP front's transport (src/http/; docs/http.md) */
 int			zvt_http_port = 0;
@@ -314,13 +317,39 @@ zvt_define_gucs(void)
 
 	DefineCustomStringVariable("zvt.redis_url",
 							   "Redis server the market events are published to; empty turns publishing off.",
-							   "redis://[user:password@]host[:port][/db]. A worker, \"zvt redis\", publishes "
+							   "redis[s]://[user:password@]host[:port][/db] (rediss: TLS). A worker, \"zvt redis\", publishes "
 							   "to streams zvt:{exchange}:{symbol}:{channel} and hashes zvt:last:{exchange}:{symbol}.",
 							   &zvt_redis_url,
 							   "",
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY,
 							   redis_url_check_hook, NULL, NULL);
+
+	DefineCustomStringVariable("zvt.redis_tls_ca_file",
+							   "CA certificates (PEM) that sign the Redis server's certificate, for rediss://.",
+							   "Empty: the system's trust store. The server's name or IP address in the URL "
+							   "must match its certificate.",
+							   &zvt_redis_tls_ca_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.redis_tls_cert_file",
+							   "Client certificate (PEM) zvt presents to Redis over rediss://.",
+							   "For a server with tls-auth-clients; empty presents none.",
+							   &zvt_redis_tls_cert_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("zvt.redis_tls_key_file",
+							   "Private key (PEM) of zvt.redis_tls_cert_file.",
+							   NULL,
+							   &zvt_redis_tls_key_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
 
 	DefineCustomIntVariable("zvt.redis_maxlen",
 							"Approximate length each Redis stream is trimmed to (XADD MAXLEN ~); 0 keeps everything.",

@@ -43,6 +43,9 @@ extern int	zvt_event_ring_size;
 extern char *zvt_redis_url;
 extern int	zvt_redis_maxlen;
 extern bool zvt_redis_private;
+extern char *zvt_redis_tls_ca_file;
+extern char *zvt_redis_tls_cert_file;
+extern char *zvt_redis_tls_key_file;
 
 /* the HTTP front's transport (src/http/) */
 extern int	zvt_http_port;

@@ -36,12 +36,16 @@
  *
  * hiredis is used in blocking mode with REDIS_IO_TIMEOUT_MS on connect,
  * reads and writes: a stuck Redis holds this worker, never a feed.
- * Debian 12's hiredis 0.14 has no TLS: rediss:// is refused by the GUC's
- * check hook.
+ * Debian 12's hiredis 0.14 has no TLS: for rediss:// the connection goes
+ * through a relay thread (tls.c) that speaks TLS to the server, verifying
+ * its certificate (zvt.redis_tls_ca_file) and presenting a client
+ * certificate when one is set; hiredis talks to the relay's socketpair.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -64,6 +68,7 @@
 #include "bus/events.h"
 #include "redis/publish.h"
 #include "redis/redis.h"
+#include "redis/tls.h"
 #include "redis/url.h"
 #include "zvt.h"
 
@@ -78,6 +83,8 @@ RedisShared *redis_shared = NULL;
 
 static redisContext *conn = NULL;
 static char conn_url[1024];		/* the URL conn was made with */
+static char conn_tls[3 * MAXPGPATH];	/* and the TLS files */
+static RedisTls *relay = NULL;	/* the TLS relay under conn (rediss://) */
 static int	listen_slot = -1;
 
 static void redis_detach(int code, Datum arg);
@@ -130,7 +137,7 @@ redis_counters(RedisShared *out)
 	return redis_running();
 }
 
-/* zvt.redis_url: '' or a URL redis_url_parse takes, without TLS. */
+/* zvt.redis_url: '' or a URL redis_url_parse takes. */
 bool
 redis_url_check_hook(char **newval, void **extra, GucSource source)
 {
@@ -142,14 +149,7 @@ redis_url_check_hook(char **newval, void **extra, GucSource source)
 	if (!redis_url_parse(*newval, &u, reason, sizeof(reason)))
 	{
 		GUC_check_errdetail("%s.", reason);
-		GUC_check_errhint("Use redis://[user:password@]host[:port][/db].");
-		return false;
-	}
-	if (u.tls)
-	{
-		GUC_check_errcode(ERRCODE_FEATURE_NOT_SUPPORTED);
-		GUC_check_errdetail("TLS (rediss://) is not supported: the hiredis library zvt is built with has none.");
-		GUC_check_errhint("Use redis:// on a trusted network, or a TLS tunnel (stunnel, spiped) to the server.");
+		GUC_check_errhint("Use redis[s]://[user:password@]host[:port][/db].");
 		return false;
 	}
 	return true;
@@ -188,8 +188,10 @@ static void
 disconnect(void)
 {
 	if (conn)
-		redisFree(conn);
+		redisFree(conn);		/* closes the relay's socket: it ends */
 	conn = NULL;
+	redis_tls_stop(relay);
+	relay = NULL;
 	SpinLockAcquire(&redis_shared->mutex);
 	redis_shared->connected = false;
 	SpinLockRelease(&redis_shared->mutex);
@@ -213,6 +215,55 @@ command_ok(const char *what, redisReply *reply)
 	return ok;
 }
 
+/* The TLS settings in one string: a change of any of them reconnects. */
+static void
+tls_settings(char *out, size_t len)
+{
+	snprintf(out, len, "%s\n%s\n%s", zvt_redis_tls_ca_file ? zvt_redis_tls_ca_file : "",
+			 zvt_redis_tls_cert_file ? zvt_redis_tls_cert_file : "",
+			 zvt_redis_tls_key_file ? zvt_redis_tls_key_file : "");
+}
+
+static bool
+same_tls_settings(void)
+{
+	char		now[sizeof(conn_tls)];
+
+	tls_settings(now, sizeof(now));
+	return strcmp(now, conn_tls) == 0;
+}
+
+/*
+ * A hiredis context over a TLS relay to u's server, or NULL with the
+ * error recorded.
+ */
+static redisContext *
+connect_tls(const RedisUrl *u)
+{
+	RedisTlsOptions opt;
+	char		err[REDIS_ERROR_LEN];
+	int			fd;
+	redisContext *c;
+
+	opt.ca_file = zvt_redis_tls_ca_file;
+	opt.cert_file = zvt_redis_tls_cert_file;
+	opt.key_file = zvt_redis_tls_key_file;
+	opt.timeout_ms = REDIS_IO_TIMEOUT_MS;
+	relay = redis_tls_start(u->host, u->port, &opt, &fd, err, sizeof(err));
+	if (relay == NULL)
+	{
+		redis_set_error("could not connect to %s:%d over TLS: %s", u->host, u->port, err);
+		return NULL;
+	}
+	c = redisConnectFd(fd);
+	if (c == NULL)
+	{
+		close(fd);
+		redis_set_error("could not connect to %s:%d over TLS: out of memory", u->host, u->port);
+	}
+	return c;
+}
+
 /*
  * Connect to zvt.redis_url, AUTH and SELECT; false (the error recorded
  * and logged when it differs from the last one) on failure.
@@ -232,8 +283,14 @@ connect_now(void)
 		return false;
 	}
 	strlcpy(conn_url, zvt_redis_url, sizeof(conn_url));
-	conn = redisConnectWithTimeout(u.host, u.port, tv);
-	if (conn == NULL || conn->err)
+	tls_settings(conn_tls, sizeof(conn_tls));
+	if (u.tls)
+		conn = connect_tls(&u);
+	else
+		conn = redisConnectWithTimeout(u.host, u.port, tv);
+	if (conn == NULL && u.tls)
+		;						/* connect_tls said why */
+	else if (conn == NULL || conn->err)
 		redis_set_error("could not connect to %s:%d: %s", u.host, u.port,
 						conn ? conn->errstr : "out of memory");
 	else if (redisSetTimeout(conn, tv) != REDIS_OK)
@@ -268,9 +325,11 @@ connect_now(void)
 	redis_shared->connected = true;
 	redis_shared->connected_since = GetCurrentTimestamp();
 	snprintf(redis_shared->server, sizeof(redis_shared->server),
-			 strchr(u.host, ':') ? "[%s]:%d/%d" : "%s:%d/%d", u.host, u.port, u.db);
+			 strchr(u.host, ':') ? "[%s]:%d/%d%s" : "%s:%d/%d%s", u.host, u.port, u.db,
+			 u.tls ? " (TLS)" : "");
 	SpinLockRelease(&redis_shared->mutex);
-	ereport(LOG, (errmsg("zvt redis connected to %s:%d/%d", u.host, u.port, u.db)));
+	ereport(LOG, (errmsg("zvt redis connected to %s:%d/%d%s", u.host, u.port, u.db,
+						 u.tls ? " over TLS" : "")));
 	return true;
 }
 
@@ -352,7 +411,7 @@ redis_worker_main(Datum arg)
 		/* step 1: switched off, or pointed elsewhere */
 		if (zvt_redis_url == NULL || zvt_redis_url[0] == '\0')
 			break;
-		if (conn && strcmp(conn_url, zvt_redis_url) != 0)
+		if (conn && (strcmp(conn_url, zvt_redis_url) != 0 || !same_tls_settings()))
 		{
 			disconnect();
 			next_connect = 0;
