@@ -12,7 +12,8 @@
 # (PostgreSQL treats any process killed by a signal as a crash); the
 # launcher then brings all the HTTP workers back and requests are served
 # again.  An authenticator that is a superuser is refused: the worker
-# serves nothing and says why.
+# serves nothing and says why.  Each worker waits on its connections
+# through epoll (libev), not poll() over them all.
 set -u
 . "$(dirname "$0")/http_lib.bash"
 
@@ -74,6 +75,21 @@ expect "12 keep-alive connections answered" 12 "$(cat "$dir/held" 2>/dev/null)"
 spread=$(ss -Htnp state established "sport = :$hport" | grep -o 'pid=[0-9]*' | sort | uniq -c |
 	awk '{print $1}' | sort | tr '\n' ' ')
 expect "each of the 3 workers holds 4 of the 12 connections" "4 4 4 " "$spread"
+# each worker waits in epoll (libev, server.c), not poll(): the most
+# descriptors any of its epoll sets watches covers its 4 connections and
+# its listening socket (PostgreSQL's own latch set watches 2)
+epolled=""
+for p in $(pids); do
+	most=0
+	for f in /proc/"$p"/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" = "anon_inode:[eventpoll]" ] || continue
+		n=$(grep -c '^tfd:' "/proc/$p/fdinfo/${f##*/}" 2>/dev/null)
+		[ "${n:-0}" -gt "$most" ] && most=$n
+	done
+	epolled="$epolled$([ "$most" -ge 5 ] && echo y || echo "n($most)") "
+done
+expect "each worker waits on its connections through epoll" "y y y " "$epolled"
+expect "no worker fell back to poll()" 0 "$(grep -c 'serves through poll()' "$dir/log")"
 kill "$loop_pid"
 wait "$loop_pid" 2>/dev/null
 loop_pid=
