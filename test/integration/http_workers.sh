@@ -13,7 +13,8 @@
 # launcher then brings all the HTTP workers back and requests are served
 # again.  An authenticator that is a superuser is refused: the worker
 # serves nothing and says why.  Each worker waits on its connections
-# through epoll (libev), not poll() over them all.
+# through epoll (libev), not poll() over them all, and moves to another
+# port on reload.
 set -u
 . "$(dirname "$0")/http_lib.bash"
 
@@ -133,6 +134,18 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 poll_until "$workers" 3 30 || fail "three HTTP workers not back after kill -9"
 echo "ok after kill -9 and the crash restart the front served again (${ms} ms after the kill)"
 expect "served after kill -9" 50 "$(ok_count 50)"
+
+# --- a reload with another port: the same workers serve there ---------------------
+# (server.c destroys the lws context and its event loop and makes both again)
+before=$(pids)
+hport2=$(free_port $((hport + 1)))
+q -c "ALTER SYSTEM SET zvt.http_port = $hport2" -c "SELECT pg_reload_conf()" >/dev/null
+listening() { echo "$(ss -Hltn "sport = :$hport2" | wc -l) $(ss -Hltn "sport = :$hport" | wc -l)"; }
+for ((i = 0; i < 100; i++)); do [ "$(listening)" = "3 0" ] && break; sleep 0.1; done
+expect "a reload with another port: 3 workers listen there, none on the old one" "3 0" "$(listening)"
+BASE=http://127.0.0.1:$hport2
+expect "served on the new port" 50 "$(ok_count 50)"
+expect "by the same workers" "$before" "$(pids)"
 
 # --- a superuser authenticator is refused ------------------------------------------
 q -c "ALTER SYSTEM SET zvt.http_authenticator = 'postgres'" -c "SELECT pg_reload_conf()" >/dev/null
