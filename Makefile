@@ -155,7 +155,7 @@ OBJS = \
 	src/live/skew.o \
 	src/live/router_state.o \
 	src/live/router.o
-SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis -lssl -lcrypto -lz
+SHLIB_LINK = -lcurl -ljansson -lwebsockets -lev -lpthread -lhiredis -lssl -lcrypto -lz
 
 # The install script is every sql/NN_*.sql concatenated in name order.
 SQL_PARTS = $(sort $(wildcard sql/[0-9][0-9]_*.sql))

@@ -17,12 +17,23 @@
  * whether the authenticator may become it is PostgreSQL's check, in
  * the request's transaction (run.c).
  *
+ * A token verified in the current second is not verified again in that
+ * second: jwt_verify's answer depends only on the keys, zvt.jwt_aud and
+ * zvt.jwt_role_claim_key (which change only on reload, which empties the
+ * cache), the token and the time in whole seconds, so the cached answer
+ * is the one verifying would give.  HTTP_JWT_CACHE slots, picked by a
+ * hash of the token; only tokens that verified are kept, and the token
+ * is compared in constant time (a timing difference must not tell an
+ * attacker how much of another client's token they guessed).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <openssl/crypto.h>
 #include <time.h>
 
+#include "common/hashfn.h"
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
@@ -33,7 +44,77 @@
 /* the largest JWKS file read, bytes */
 #define HTTP_MAX_JWKS 1048576
 
+/* tokens verified in the current second (a power of two) */
+#define HTTP_JWT_CACHE 64
+
+typedef struct CachedToken
+{
+	char	   *token;			/* malloc'd; NULL: an empty slot */
+	size_t		len;
+	int64_t		now;			/* the second it was verified in */
+	char	   *role;			/* malloc'd, or NULL: no role claim */
+	char	   *claims;			/* malloc'd JSON */
+} CachedToken;
+
 static JwtKeys *keys = NULL;
+static CachedToken cache[HTTP_JWT_CACHE];
+
+static void
+slot_clear(CachedToken *c)
+{
+	free(c->token);
+	free(c->role);
+	free(c->claims);
+	memset(c, 0, sizeof(*c));
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	char	   *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		elog(ERROR, "zvt http: out of memory");
+	return d;
+}
+
+/*
+ * jwt_verify with the worker's keys and settings, through the cache:
+ * claims (malloc'd JSON) and *role (malloc'd or NULL), or NULL and *e.
+ */
+static char *
+verify(const char *token, size_t len, char **role, JwtError *e)
+{
+	int64_t		now = (int64_t) time(NULL);
+	CachedToken *c = &cache[hash_bytes((const unsigned char *) token, (int) len) & (HTTP_JWT_CACHE - 1)];
+	char	   *claims;
+
+	if (c->token && c->len == len && c->now == now && CRYPTO_memcmp(c->token, token, len) == 0)
+	{
+		*role = dup_or_null(c->role);
+		return dup_or_null(c->claims);
+	}
+	claims = jwt_verify(keys, token, len, now, zvt_jwt_aud, zvt_jwt_role_claim_key, role, e);
+	if (claims == NULL)
+		return NULL;
+	/* kept only when every copy could be made */
+	slot_clear(c);
+	c->token = malloc(len);
+	c->role = *role ? strdup(*role) : NULL;
+	c->claims = strdup(claims);
+	if (c->token == NULL || (*role && c->role == NULL) || c->claims == NULL)
+		slot_clear(c);
+	else
+	{
+		memcpy(c->token, token, len);
+		c->len = len;
+		c->now = now;
+	}
+	return claims;
+}
 
 /* The JWKS file's text (palloc'd), or NULL (logged) when it cannot be read. */
 static char *
@@ -79,6 +160,9 @@ http_auth_reload(void)
 	}
 	jwt_keys_free(keys);
 	keys = k;
+	/* the keys and the settings may have changed */
+	for (int i = 0; i < HTTP_JWT_CACHE; i++)
+		slot_clear(&cache[i]);
 	if (jwks)
 		pfree(jwks);
 }
@@ -117,8 +201,7 @@ http_authenticate(HttpRequest *req, HttpResponse *resp, char **claims)
 
 		while (*token == ' ')
 			token++;
-		*claims = jwt_verify(keys, token, strlen(token), (int64_t) time(NULL),
-							 zvt_jwt_aud, zvt_jwt_role_claim_key, &role, &e);
+		*claims = verify(token, strlen(token), &role, &e);
 		if (*claims == NULL)
 		{
 			unauthorized(resp, e.code, e.message, true);

@@ -384,6 +384,18 @@ rpc_args(ApiCtx *ctx, const char *fname, bool post, char ***keys, int *nkeys, ch
 	}
 }
 
+/*
+ * Whether a function returning one row (not SETOF) gives the statement
+ * exactly that row: nothing filters it (no condition, no embedding, which
+ * may be !inner) and no range can skip it.
+ */
+static bool
+one_row(const ApiCtx *ctx, const ApiNode *root)
+{
+	return root->nconds == 0 && root->nchildren == 0 && root->range == NULL &&
+		ctx->range_limit < 0 && ctx->range_offset <= 0;
+}
+
 bool
 api_rpc(ApiCtx *ctx, const char *fname)
 {
@@ -466,11 +478,18 @@ api_rpc(ApiCtx *ctx, const char *fname)
 		}
 		else
 			appendStringInfoString(&sql.text, "NULL::pg_catalog.int8");
-		appendStringInfoString(&sql.text, ", pg_catalog.count(*), ");
-		if (!f->retset && ctx->accept == 'j')
-			appendStringInfoString(&sql.text, "coalesce((pg_catalog.json_agg(_r) -> 0)::text, 'null')");
+		if (!f->retset && ctx->accept == 'j' && one_row(ctx, root))
+			/* its one row as json_agg(_r) -> 0 writes it, without the aggregate */
+			appendStringInfoString(&sql.text, ", 1::pg_catalog.int8, "
+								   "coalesce(pg_catalog.to_json(_r)::text, 'null')");
+		else if (!f->retset && ctx->accept == 'j')
+			appendStringInfoString(&sql.text, ", pg_catalog.count(*), "
+								   "coalesce((pg_catalog.json_agg(_r) -> 0)::text, 'null')");
 		else
+		{
+			appendStringInfoString(&sql.text, ", pg_catalog.count(*), ");
 			api_body_expr(ctx, &sql.text);
+		}
 		appendStringInfoString(&sql.text, " FROM (SELECT ");
 		if (!build_select_list(ctx, &sql, root))
 			return false;

@@ -8,8 +8,9 @@
  *	  response.status / response.headers the functions set are applied
  *	  and the transaction commits (or rolls back on Prefer: tx=rollback).
  *
- * The role.  set_config('role', $1, true) is SET LOCAL ROLE with the role
- * name as a bound value: PostgreSQL checks that the session user (the
+ * The role.  set_config_option("role", ..., GUC_ACTION_LOCAL), what
+ * set_config('role', $1, true) runs, is SET LOCAL ROLE with the role name
+ * as a value, never SQL text: PostgreSQL checks that the session user (the
  * authenticator, a NOINHERIT role) is a member of it, and refuses an
  * unknown role (22023) or one not granted (42501) before anything of the
  * request runs.  As a second wall, a request whose role turns out to be
@@ -70,52 +71,39 @@ malloced(char *s)
 }
 
 /*
- * SET LOCAL ROLE and the request.* settings, every value a bound
- * parameter; the role first, so a refused role stops everything.
+ * One setting for the transaction, as pg_catalog.set_config(name, value,
+ * true) makes it (set_config_by_name: the same call, the same checks; a
+ * value is never SQL text), without a statement to run.
+ */
+static void
+set_local(const char *name, const char *value)
+{
+	(void) set_config_option(name, value, superuser() ? PGC_SUSET : PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+}
+
+/*
+ * SET LOCAL ROLE and the request.* settings; the role first, so a refused
+ * role stops everything.  The role goes through the role setting's own
+ * check (PostgreSQL's check_role: 22023 for an unknown role, 42501 when
+ * the authenticator is not a member), as SET ROLE does.
  */
 static void
 set_request(const HttpRequest *req, const char *role, const char *claims)
 {
-	static SPIPlanPtr role_plan = NULL;
-	static SPIPlanPtr settings_plan = NULL;
-	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[5];
-
-	/* both statements are planned once per worker (SPI_keepplan) */
-	if (role_plan == NULL)
-	{
-		role_plan = SPI_prepare("SELECT pg_catalog.set_config('role', $1, true)", 1, types);
-		if (role_plan == NULL || SPI_keepplan(role_plan) != 0)
-			elog(ERROR, "zvt http: could not prepare SET ROLE");
-	}
-	if (settings_plan == NULL)
-	{
-		settings_plan = SPI_prepare("SELECT pg_catalog.set_config('request.jwt.claims', $1, true),"
-									" pg_catalog.set_config('request.method', $2, true),"
-									" pg_catalog.set_config('request.path', $3, true),"
-									" pg_catalog.set_config('request.headers', $4, true),"
-									" pg_catalog.set_config('request.cookies', $5, true),"
-									" pg_catalog.set_config('response.headers', '', true),"
-									" pg_catalog.set_config('response.status', '', true)",
-									5, types);
-		if (settings_plan == NULL || SPI_keepplan(settings_plan) != 0)
-			elog(ERROR, "zvt http: could not prepare the request settings");
-	}
-	values[0] = CStringGetTextDatum(role);
-	if (SPI_execute_plan(role_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "zvt http: SET ROLE failed");
+	set_local("role", role);
 	if (superuser())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to set role \"%s\"", role),
 				 errdetail("HTTP requests never run as a superuser.")));
-	values[0] = CStringGetTextDatum(claims);
-	values[1] = CStringGetTextDatum(req->method);
-	values[2] = CStringGetTextDatum(req->path);
-	values[3] = CStringGetTextDatum(malloced(http_headers_json(req)));
-	values[4] = CStringGetTextDatum(malloced(http_cookies_json(req)));
-	if (SPI_execute_plan(settings_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "zvt http: setting request.* failed");
+	set_local("request.jwt.claims", claims);
+	set_local("request.method", req->method);
+	set_local("request.path", req->path);
+	set_local("request.headers", malloced(http_headers_json(req)));
+	set_local("request.cookies", malloced(http_cookies_json(req)));
+	set_local("response.headers", "");
+	set_local("response.status", "");
 }
 
 /*

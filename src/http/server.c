@@ -35,6 +35,18 @@
  * GET /stream with "Upgrade: websocket" is stream.c's (stream_upgrade
  * hands it the headers; the WebSocket callbacks go to it).
  *
+ * The loop is libev's over epoll (Debian's libwebsockets-evlib-ev, a
+ * dependency of libwebsockets-dev), a loop of ours that lws joins as a
+ * foreign loop: lws's own poll() loop would hand the kernel, and walk,
+ * every descriptor on each pass, so 1,000 idle keep-alive connections
+ * cost each request as much as the request itself.  Its run_pt would
+ * run the loop until broken, so http_server_service runs it once
+ * (EVRUN_ONCE) and the worker checks interrupts after each pass; a
+ * signal (SIGTERM, SIGHUP) ends epoll_wait with EINTR as it ended poll,
+ * and the loop's timer still wakes it at least every HTTP_TICK_MS.  When
+ * the plugin cannot be loaded the worker falls back to lws's poll loop
+ * (logged).
+ *
  * A request is run synchronously in the lws callback that completes it
  * (run.c: one transaction, errors caught there), and the response, head
  * and body, is written with one lws_write; lws buffers what the socket
@@ -44,6 +56,7 @@
  */
 #include "postgres.h"
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -99,6 +112,9 @@ static const char *const extra_headers[] = {
 static lws_sorted_usec_list_t tick;
 static struct lws_context *tick_ctx = NULL;
 
+/* the epoll loop lws runs in (NULL: lws's own poll loop) */
+static struct ev_loop *loop = NULL;
+
 static int	api_callback(struct lws *wsi, enum lws_callback_reasons reason,
 						 void *user, void *in, size_t len);
 static int	admin_request(struct lws *wsi, const char *uri, size_t len);
@@ -146,6 +162,7 @@ http_server_start(void)
 	struct lws_context_creation_info v;
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
+	void	   *foreign[1];
 
 	lws_set_log_level(LLL_ERR, lws_log);
 	memset(&info, 0, sizeof(info));
@@ -155,7 +172,32 @@ http_server_start(void)
 	info.max_http_header_pool = 16;
 	info.count_threads = 1;
 	info.fd_limit_per_thread = zvt_http_max_connections + 8;
-	ctx = lws_create_context(&info);
+	/* libev leaves the signal mask alone: PostgreSQL's handlers stay */
+	loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK | EVFLAG_NOENV);
+	ctx = NULL;
+	if (loop)
+	{
+		foreign[0] = loop;
+		info.foreign_loops = foreign;
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+		ctx = lws_create_context(&info);
+		if (ctx == NULL)
+		{
+			ev_loop_destroy(loop);
+			loop = NULL;
+			info.foreign_loops = NULL;
+			info.options &= ~LWS_SERVER_OPTION_LIBEV;
+		}
+	}
+	if (ctx == NULL)
+	{
+		ereport(LOG,
+				(errmsg("zvt http worker %d serves through poll(), not epoll",
+						http_worker_number),
+				 errdetail("libwebsockets could not run in a libev loop."),
+				 errhint("Install libwebsockets-evlib-ev: with poll() every idle connection adds to each request's cost.")));
+		ctx = lws_create_context(&info);
+	}
 	if (ctx == NULL)
 	{
 		ereport(LOG, (errmsg("zvt http worker %d could not create its libwebsockets context",
@@ -185,6 +227,9 @@ http_server_start(void)
 		(zvt_http_admin_port != 0 && !http_listener_add(vh, zvt_http_admin_port, &http_listener_admin)))
 	{
 		lws_context_destroy(ctx);
+		if (loop)
+			ev_loop_destroy(loop);
+		loop = NULL;
 		return NULL;
 	}
 	http_balance_start(vh);
@@ -202,7 +247,23 @@ http_server_stop(struct lws_context *ctx)
 {
 	lws_sul_cancel(&tick);
 	lws_context_destroy(ctx);
+	if (loop)
+		ev_loop_destroy(loop);
+	loop = NULL;
 	http_balance_stop();
+}
+
+/*
+ * Wait for what is ready (sockets, the timer) and serve it, once: the
+ * worker's one wait point.
+ */
+void
+http_server_service(struct lws_context *ctx)
+{
+	if (loop)
+		(void) ev_run(loop, EVRUN_ONCE);
+	else
+		(void) lws_service(ctx, 0);
 }
 
 /* ----------------------------------------------------------------

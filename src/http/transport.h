@@ -109,6 +109,7 @@ extern void http_stats_stream_dropped(int64 n);
 struct lws_vhost;
 extern struct lws_context *http_server_start(void);
 extern void http_server_stop(struct lws_context *ctx);
+extern void http_server_service(struct lws_context *ctx);
 
 /* in listen.c (its callbacks in listen.h) */
 extern void http_server_adopt(struct lws_vhost *vh, int c);

@@ -23,7 +23,8 @@
  * process attached to shared memory, after which the launcher starts the
  * workers again.
  *
- * The loop (one wait point: libwebsockets' poll, woken at least every
+ * The loop (one wait point: libev's epoll_wait that libwebsockets runs
+ * in, server.c, woken at least every
  * HTTP_TICK_MS by a timer in server.c): serve sockets; check interrupts
  * and the postmaster; on SIGHUP reload the configuration and the JWT
  * keys, rebind when the address, ports or TLS files changed, and leave
@@ -204,7 +205,7 @@ http_worker_main(Datum arg)
 
 		/* step 2: the one wait point, then serve what is ready */
 		if (ctx)
-			(void) lws_service(ctx, 0);
+			http_server_service(ctx);
 		else
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -216,4 +216,48 @@ done
 expect "anonymous access disabled" "$want" "$got"
 expect "anonymous access disabled: WWW-Authenticate" "Bearer" "$(header WWW-Authenticate "$BASE/instruments")"
 expect "a token still works" 200 "$(rpc "$alice" "$BASE/rpc/whoami" | cut -d' ' -f1)"
+
+# --- a new secret: a token verified a moment ago under the old one is refused ------
+# (auth.c keeps tokens verified in the current second; a reload must forget
+# them.)  On one keep-alive connection, so one worker: the old token,
+# verified and kept, then the reload, then the old token and one signed
+# with the new secret in turn until the new one is accepted; the old one
+# sent right after must be refused.
+secret2=zvt-test-secret-the-second-one-0123456789
+got=$(python3 - "$HTTP_PORT" "$alice" "$secret2" <<'PY'
+import base64, hashlib, hmac, socket, subprocess, sys, time
+port, old, secret = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+e = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
+msg = e(b'{"alg":"HS256","typ":"JWT"}') + b"." + e(b'{"role":"http_alice"}')
+new = (msg + b"." + e(hmac.new(secret.encode(), msg, hashlib.sha256).digest())).decode()
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(10)
+f = s.makefile("rb")
+def status(tok):
+    s.sendall(("POST /rpc/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+               "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" % tok).encode())
+    code = int(f.readline().split()[1])
+    n = 0
+    while True:
+        h = f.readline()
+        if h in (b"\r\n", b""):
+            break
+        if h.lower().startswith(b"content-length:"):
+            n = int(h.split(b":")[1])
+    f.read(n)
+    return code
+first = status(old)
+subprocess.run(["psql", "-X", "-qAt", "-o", "/dev/null", "-c",
+                "ALTER SYSTEM SET zvt.jwt_secret = '%s'" % secret, "-c", "SELECT pg_reload_conf()"], check=True)
+for i in range(2000):
+    old_code = status(old)
+    if status(new) == 200:
+        print(first, status(old))
+        break
+else:
+    print(first, "the new secret was never used")
+PY
+)
+expect "the old token before the reload" 200 "${got%% *}"
+expect "after the reload the old secret's token is refused at once" 401 "${got##* }"
 echo "http_jwt: all passed"

@@ -12,7 +12,9 @@
 # (PostgreSQL treats any process killed by a signal as a crash); the
 # launcher then brings all the HTTP workers back and requests are served
 # again.  An authenticator that is a superuser is refused: the worker
-# serves nothing and says why.
+# serves nothing and says why.  Each worker waits on its connections
+# through epoll (libev), not poll() over them all, and moves to another
+# port on reload.
 set -u
 . "$(dirname "$0")/http_lib.bash"
 
@@ -74,6 +76,21 @@ expect "12 keep-alive connections answered" 12 "$(cat "$dir/held" 2>/dev/null)"
 spread=$(ss -Htnp state established "sport = :$hport" | grep -o 'pid=[0-9]*' | sort | uniq -c |
 	awk '{print $1}' | sort | tr '\n' ' ')
 expect "each of the 3 workers holds 4 of the 12 connections" "4 4 4 " "$spread"
+# each worker waits in epoll (libev, server.c), not poll(): the most
+# descriptors any of its epoll sets watches covers its 4 connections and
+# its listening socket (PostgreSQL's own latch set watches 2)
+epolled=""
+for p in $(pids); do
+	most=0
+	for f in /proc/"$p"/fd/*; do
+		[ "$(readlink "$f" 2>/dev/null)" = "anon_inode:[eventpoll]" ] || continue
+		n=$(grep -c '^tfd:' "/proc/$p/fdinfo/${f##*/}" 2>/dev/null)
+		[ "${n:-0}" -gt "$most" ] && most=$n
+	done
+	epolled="$epolled$([ "$most" -ge 5 ] && echo y || echo "n($most)") "
+done
+expect "each worker waits on its connections through epoll" "y y y " "$epolled"
+expect "no worker fell back to poll()" 0 "$(grep -c 'serves through poll()' "$dir/log")"
 kill "$loop_pid"
 wait "$loop_pid" 2>/dev/null
 loop_pid=
@@ -117,6 +134,18 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 poll_until "$workers" 3 30 || fail "three HTTP workers not back after kill -9"
 echo "ok after kill -9 and the crash restart the front served again (${ms} ms after the kill)"
 expect "served after kill -9" 50 "$(ok_count 50)"
+
+# --- a reload with another port: the same workers serve there ---------------------
+# (server.c destroys the lws context and its event loop and makes both again)
+before=$(pids)
+hport2=$(free_port $((hport + 1)))
+q -c "ALTER SYSTEM SET zvt.http_port = $hport2" -c "SELECT pg_reload_conf()" >/dev/null
+listening() { echo "$(ss -Hltn "sport = :$hport2" | wc -l) $(ss -Hltn "sport = :$hport" | wc -l)"; }
+for ((i = 0; i < 100; i++)); do [ "$(listening)" = "3 0" ] && break; sleep 0.1; done
+expect "a reload with another port: 3 workers listen there, none on the old one" "3 0" "$(listening)"
+BASE=http://127.0.0.1:$hport2
+expect "served on the new port" 50 "$(ok_count 50)"
+expect "by the same workers" "$before" "$(pids)"
 
 # --- a superuser authenticator is refused ------------------------------------------
 q -c "ALTER SYSTEM SET zvt.http_authenticator = 'postgres'" -c "SELECT pg_reload_conf()" >/dev/null
