@@ -89,6 +89,12 @@ typedef struct ZcKeyCache
 	int64	   *lo;				/* nbatches x ncols */
 	int64	   *hi;
 	bool	   *has;			/* false: no non-NULL value in the batch */
+	/* the filter columns of the batch decoded last: dec_nrows x ncols */
+	bool		dec_have;
+	uint32		dec_seq;
+	uint32		dec_nrows;
+	int64	   *dec_vals;
+	bool	   *dec_null;
 	MemoryContext cxt;			/* all of the above */
 } ZcKeyCache;
 
@@ -125,6 +131,7 @@ static List *key_caches = NIL;
 static bool filter_type(Form_pg_attribute a);
 static ZcKeyCache *key_cache(Relation rel, ZcSide *side, int64 storage_id);
 static void load_batch(ZcProbe *p, uint32 seq);
+static void decode_filters(ZcProbe *p, uint32 seq);
 static void ensure_entry(ZcProbe *p, ZcProbeIndex *x, ItemPointer tid);
 
 /*
@@ -430,6 +437,63 @@ load_batch(ZcProbe *p, uint32 seq)
 }
 
 /*
+ * Decodes the filter columns of compressed batch seq into the cache,
+ * unless they are there: a feed's late rows tend to fall into the batch
+ * the previous one fell into, statement after statement.
+ */
+static void
+decode_filters(ZcProbe *p, uint32 seq)
+{
+	ZcKeyCache *c = p->cache;
+	CzBatch		b;
+	CzStatus	s;
+	bool	   *want;
+	uint32		n;
+
+	if (c->dec_have && c->dec_seq == seq)
+		return;
+	c->dec_have = false;
+	load_batch(p, seq);
+	want = palloc0(sizeof(bool) * Max(p->reader.batch.ncols, 1));
+	for (int k = 0; k < c->ncols; k++)
+		if ((uint32) (c->attnos[k] - 1) < p->reader.batch.ncols)
+			want[c->attnos[k] - 1] = true;
+	s = batch_decode(p->reader.raw, p->reader.rawlen, want, &b);
+	if (s != CZ_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("batch %u of compressed chunk \"%s\" is corrupt: %s",
+						seq, RelationGetRelationName(p->rel), cz_strerror(s))));
+	n = b.nrows;
+	if (c->dec_vals != NULL)
+	{
+		pfree(c->dec_vals);
+		pfree(c->dec_null);
+	}
+	c->dec_vals = MemoryContextAlloc(c->cxt, sizeof(int64) * Max(n * c->ncols, 1));
+	c->dec_null = MemoryContextAlloc(c->cxt, sizeof(bool) * Max(n * c->ncols, 1));
+	for (int k = 0; k < c->ncols; k++)
+	{
+		uint32		i = c->attnos[k] - 1;
+		CzColumnOut *col = i < b.ncols ? &b.cols[i] : NULL;
+
+		for (uint32 r = 0; r < n; r++)
+		{
+			/* a column the batch lacks (added later) is NULL */
+			bool		null = col == NULL || (col->isnull != NULL && col->isnull[r]);
+
+			c->dec_null[r * c->ncols + k] = null;
+			c->dec_vals[r * c->ncols + k] = null ? 0 : col->i64[r];
+		}
+	}
+	batch_free(&b);
+	pfree(want);
+	c->dec_nrows = n;
+	c->dec_seq = seq;
+	c->dec_have = true;
+}
+
+/*
  * Makes sure index x holds an entry for the compressed row at tid (in
  * p->bslot), with that row's own values.  A tuple lock on the chunk
  * serializes sessions adding the same row's entry.
@@ -492,9 +556,18 @@ zc_probe_row(ZcProbe *p, TupleTableSlot *slot, ItemPointer skip)
 		ZcProbeIndex *x = &p->indexes[i];
 		ZcKeyCache *c = p->cache;
 		bool		null_key = false;
+		int64		v[INDEX_MAX_KEYS];
 
 		for (int k = 0; k < x->nkeys; k++)
+		{
+			Form_pg_attribute a = TupleDescAttr(RelationGetDescr(p->rel), x->attnos[k] - 1);
+			Datum		d = slot->tts_values[x->attnos[k] - 1];
+
 			null_key |= slot->tts_isnull[x->attnos[k] - 1];
+			if (x->filter[k] >= 0 && !slot->tts_isnull[x->attnos[k] - 1])
+				v[k] = a->attlen == 8 ? DatumGetInt64(d) :
+					a->attlen == 4 ? (int64) DatumGetInt32(d) : (int64) DatumGetInt16(d);
+		}
 		if (null_key)
 			continue;			/* NULLs are distinct: no conflict possible */
 		for (int b = 0; b < c->nbatches; b++)
@@ -504,28 +577,30 @@ zc_probe_row(ZcProbe *p, TupleTableSlot *slot, ItemPointer skip)
 			for (int k = 0; may && k < x->nkeys; k++)
 			{
 				int			f = x->filter[k];
-				Form_pg_attribute a;
-				Datum		d;
-				int64		v;
 
-				if (f < 0)
-					continue;
-				a = TupleDescAttr(RelationGetDescr(p->rel), x->attnos[k] - 1);
-				d = slot->tts_values[x->attnos[k] - 1];
-				v = a->attlen == 8 ? DatumGetInt64(d) :
-					a->attlen == 4 ? (int64) DatumGetInt32(d) : (int64) DatumGetInt16(d);
-				may = c->has[b * c->ncols + f] &&
-					c->lo[b * c->ncols + f] <= v && v <= c->hi[b * c->ncols + f];
+				may = f < 0 || (c->has[b * c->ncols + f] &&
+								c->lo[b * c->ncols + f] <= v[k] && v[k] <= c->hi[b * c->ncols + f]);
 			}
 			if (!may)
 				continue;
 			CHECK_FOR_INTERRUPTS();
-			load_batch(p, c->seqs[b]);
-			for (uint32 r = 0; r < p->reader.batch.nrows; r++)
+			decode_filters(p, c->seqs[b]);
+			for (uint32 r = 0; r < c->dec_nrows; r++)
 			{
 				bool		match = true;
 				ItemPointerData tid;
 
+				/* the filter columns as integers first, then every key column */
+				for (int k = 0; match && k < x->nkeys; k++)
+				{
+					int			f = x->filter[k];
+
+					match = f < 0 || (!c->dec_null[r * c->ncols + f] &&
+									  c->dec_vals[r * c->ncols + f] == v[k]);
+				}
+				if (!match)
+					continue;
+				load_batch(p, c->seqs[b]);
 				zc_reader_store(&p->reader, p->rel, r, p->bslot);
 				for (int k = 0; match && k < x->nkeys; k++)
 				{
