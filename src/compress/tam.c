@@ -11,7 +11,9 @@
  * foreign-table partition under a table with unique indexes).  With a
  * table AM the chunk keeps its btree indexes, whose entries point at
  * (batch number, row + 1) TIDs (zc.h); docs/architecture.md tells the
- * choice.
+ * choice.  Index builds give most indexes the late rows only and the
+ * planner does not see them; the key probe keeps unique keys exact
+ * (keys.c).
  *
  * Reading: a sequential scan walks this storage's batches in the batch
  * table's key order under the scan's snapshot and decodes one batch at a

@@ -6,7 +6,8 @@
  *
  * INSERT and COPY store their rows as late batches, one batch-table row
  * per statement row or per COPY buffer (ZC_BATCH_ROWS rows at most), with
- * index entries made by the executor like any insert; INSERT ... ON
+ * index entries made by the executor like any insert, after the key probe
+ * gave a compressed row with an equal unique key its entry (keys.c); INSERT ... ON
  * CONFLICT inserts the batch row speculatively, so unique checks and
  * their waits work as on heap.
  *
