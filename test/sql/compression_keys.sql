@@ -198,5 +198,27 @@ ALTER TABLE ck_new ADD UNIQUE (k, ts);
 SELECT ck_try($$INSERT INTO ck_new VALUES ('2004-03-01 00:05', 5)$$);
 SELECT count(*) FROM ck_new;
 
+-- ===================================================================
+-- The check runs as the inserter, with a heap's answers: a role that may
+-- insert but not read learns that the key exists (23505), not the row
+-- ===================================================================
+SELECT count(zvt.compress_chunk(:'ck_chunk'));
+CREATE ROLE ck_writer;
+GRANT INSERT ON ck_trades TO ck_writer;
+SET ROLE ck_writer;
+DO $$
+DECLARE det text;
+BEGIN
+    INSERT INTO ck_trades VALUES ('2004-03-01 00:01:00', 0, '1000006', 5);
+EXCEPTION WHEN unique_violation THEN
+    GET STACKED DIAGNOSTICS det = PG_EXCEPTION_DETAIL;
+    RAISE WARNING 'unique_violation, detail: %', coalesce(nullif(det, ''), 'none');
+END $$;
+SELECT ck_try($$SELECT * FROM ck_trades LIMIT 1$$);
+RESET ROLE;
+SELECT ts, instrument, trade_id, price FROM ck_trades WHERE trade_id = '1000006';
+DROP OWNED BY ck_writer;
+DROP ROLE ck_writer;
+
 DROP TABLE ck_trades, ck_other, ck_nulls, ck_new;
 DROP FUNCTION ck_try(text), ck_sum(text), ck_explain(text), ck_indexes(regclass);
