@@ -82,7 +82,8 @@ SELECT reltuples FROM pg_class WHERE oid = :'ck_chunk'::regclass;
 -- uncompressed chunk's it does
 SET enable_seqscan = off;
 SELECT ck_explain($$SELECT * FROM ck_trades WHERE instrument = 1 AND ts = '2004-03-01 00:00:10'$$);
-SELECT ck_explain($$SELECT * FROM ck_trades WHERE instrument = 0 AND ts >= '2004-03-01 23:00'$$);
+SELECT ck_explain($$SELECT * FROM ck_trades WHERE instrument = 0 AND ts >= '2004-03-01 23:00'
+                                         AND ts < '2004-03-03'$$);
 SELECT ck_explain($$SELECT 1 FROM ck_trades WHERE instrument = 2 AND trade_id = '1000002'
                                          AND ts = '2004-03-01 00:00:20'$$);
 SELECT ck_explain($$SELECT max(ts) FROM ck_trades WHERE ts < '2004-03-02'$$);
