@@ -39,6 +39,8 @@ OBJS = \
 	src/compress/reader.o \
 	src/compress/store.o \
 	src/compress/dead.o \
+	src/compress/keys.o \
+	src/compress/plan.o \
 	src/compress/tam.o \
 	src/compress/tam_write.o \
 	src/compress/compress.o \

@@ -51,7 +51,7 @@ typedef struct ColHdr
 static CzStatus encode_column(const CzColumnIn *c, uint32_t nrows, CzBuf *hdr, CzBuf *pay);
 static CzStatus encode_bytes(const uint8_t **p, const uint32_t *l, uint32_t n,
 							 CzEncoding *enc, CzBuf *pay);
-static CzStatus parse_headers(const uint8_t *in, size_t len, uint32_t *nrows,
+static CzStatus parse_headers(const uint8_t *in, size_t len, bool prefix, uint32_t *nrows,
 							  uint32_t *ncols, ColHdr **hdrs);
 static CzStatus decode_column(const uint8_t *in, uint32_t nrows, const ColHdr *h,
 							  CzColumnOut *c);
@@ -347,10 +347,12 @@ encode_bytes(const uint8_t **p, const uint32_t *l, uint32_t n,
 /*
  * Parses the magic and every column header; *hdrs (cz_malloc'd, the
  * caller frees it) gets ncols entries with their payloads' places, all
- * checked to lie inside the input.
+ * checked to lie inside the input.  prefix: in is the start of a batch,
+ * holding at least the headers; the payloads are neither placed nor
+ * checked (stats only).
  */
 static CzStatus
-parse_headers(const uint8_t *in, size_t len, uint32_t *nrows, uint32_t *ncols,
+parse_headers(const uint8_t *in, size_t len, bool prefix, uint32_t *nrows, uint32_t *ncols,
 			  ColHdr **hdrs)
 {
 	size_t		pos = 3;
@@ -468,14 +470,14 @@ parse_headers(const uint8_t *in, size_t len, uint32_t *nrows, uint32_t *ncols,
 		if ((s = varint_get(in, len, &pos, &v)) != CZ_OK)
 			goto fail;
 		x->len = (size_t) v;
-		if (v > len)
+		if (v > len && !prefix)
 		{
 			s = CZ_ERR_TRUNCATED;
 			goto fail;
 		}
 	}
 	/* payloads follow the headers, one after another */
-	for (i = 0; i < c; i++)
+	for (i = 0; i < c && !prefix; i++)
 	{
 		if (h[i].len > len - pos)
 		{
@@ -620,7 +622,7 @@ batch_decode(const uint8_t *in, size_t len, const bool *want, CzBatch *out)
 
 	out->nrows = out->ncols = 0;
 	out->cols = NULL;
-	if ((s = parse_headers(in, len, &out->nrows, &out->ncols, &h)) != CZ_OK)
+	if ((s = parse_headers(in, len, false, &out->nrows, &out->ncols, &h)) != CZ_OK)
 		return s;
 	out->cols = cz_calloc(out->ncols, sizeof(CzColumnOut));
 	if (out->cols == NULL)
@@ -666,12 +668,23 @@ batch_free(CzBatch *b)
 CzStatus
 batch_stats(const uint8_t *in, size_t len, uint32_t col, CzStats *out)
 {
+	return batch_stats_prefix(in, len, false, col, out);
+}
+
+/*
+ * The stats of column col from the first len bytes of a batch (prefix)
+ * or from a whole batch; CZ_ERR_TRUNCATED when the bytes end before the
+ * last column header.
+ */
+CzStatus
+batch_stats_prefix(const uint8_t *in, size_t len, bool prefix, uint32_t col, CzStats *out)
+{
 	ColHdr	   *h;
 	uint32_t	nrows,
 				ncols;
 	CzStatus	s;
 
-	if ((s = parse_headers(in, len, &nrows, &ncols, &h)) != CZ_OK)
+	if ((s = parse_headers(in, len, prefix, &nrows, &ncols, &h)) != CZ_OK)
 		return s;
 	if (col >= ncols)
 		s = CZ_ERR_LIMIT;

@@ -175,5 +175,7 @@ extern CzStatus batch_decode(const uint8_t *in, size_t len, const bool *want,
 extern void batch_free(CzBatch *b);
 extern CzStatus batch_stats(const uint8_t *in, size_t len, uint32_t col,
 							CzStats *out);
+extern CzStatus batch_stats_prefix(const uint8_t *in, size_t len, bool prefix,
+								   uint32_t col, CzStats *out);
 
 #endif							/* ZVT_COMPRESS_CODEC_H */

@@ -605,10 +605,14 @@ zc_object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, 
 	}
 }
 
-/* Installs the drop hook; _PG_init calls it in every backend. */
+/*
+ * Installs the drop hook and the planner's (plan.c); _PG_init calls it in
+ * every backend.
+ */
 void
 compress_hook_init(void)
 {
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = zc_object_access;
+	zc_plan_hook_init();
 }

@@ -11,7 +11,9 @@
  * foreign-table partition under a table with unique indexes).  With a
  * table AM the chunk keeps its btree indexes, whose entries point at
  * (batch number, row + 1) TIDs (zc.h); docs/architecture.md tells the
- * choice.
+ * choice.  Index builds give most indexes the late rows only and the
+ * planner does not see them; the key probe keeps unique keys exact
+ * (keys.c).
  *
  * Reading: a sequential scan walks this storage's batches in the batch
  * table's key order under the scan's snapshot and decodes one batch at a
@@ -90,6 +92,9 @@ typedef struct ZcScan
 	uint64		ordinal;		/* of the next visible batch, in key order */
 	uint64		claimed;		/* the ordinal this participant took last */
 	bool		have_claim;
+	/* index builds of sparse indexes (keys.c): late batches only */
+	bool		late_only;
+	double		skipped_rows;	/* rows of the compressed batches passed over */
 } ZcScan;
 
 /*
@@ -229,6 +234,7 @@ start_batches(ZcScan *s)
 	s->dead_i = 0;
 	s->ordinal = 0;
 	s->have_claim = false;
+	s->skipped_rows = 0;
 }
 
 static void
@@ -282,6 +288,17 @@ next_batch(ZcScan *s)
 			}
 			if (s->claimed != k)
 				continue;		/* another participant's batch */
+		}
+		if (s->late_only)
+		{
+			bool		isnull;
+
+			if (!DatumGetBool(slot_getattr(s->sideslot, ZC_SIDE_LATE, &isnull)))
+			{
+				s->skipped_rows += DatumGetInt32(slot_getattr(s->sideslot, ZC_SIDE_NROWS,
+															  &isnull));
+				continue;
+			}
 		}
 		MemoryContextReset(s->tmpcxt);
 		old = MemoryContextSwitchTo(s->tmpcxt);
@@ -624,6 +641,13 @@ zc_index_build_range_scan(Relation table_rel, Relation index_rel, struct IndexIn
 		snapshot = RegisterSnapshot(GetLatestSnapshot());
 		scan = table_beginscan_strat(table_rel, snapshot, 0, NULL, true, false);
 	}
+
+	/*
+	 * A sparse index (keys.c) gets the late rows only; a new unique one
+	 * gets every row, so that its build proves the key unique.
+	 */
+	((ZcScan *) scan)->late_only = zc_index_sparse(table_rel, index_rel) &&
+		(!index_info->ii_Unique || ReindexIsProcessingIndex(RelationGetRelid(index_rel)));
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -634,6 +658,8 @@ zc_index_build_range_scan(Relation table_rel, Relation index_rel, struct IndexIn
 		callback(index_rel, &slot->tts_tid, values, isnull, true, callback_state);
 		reltuples += 1;
 	}
+	/* the chunk's row count (pg_class.reltuples) counts every row */
+	reltuples += ((ZcScan *) scan)->skipped_rows;
 	table_endscan(scan);
 	if (snapshot)
 		UnregisterSnapshot(snapshot);

@@ -6,7 +6,8 @@
  *
  * INSERT and COPY store their rows as late batches, one batch-table row
  * per statement row or per COPY buffer (ZC_BATCH_ROWS rows at most), with
- * index entries made by the executor like any insert; INSERT ... ON
+ * index entries made by the executor like any insert, after the key probe
+ * gave a compressed row with an equal unique key its entry (keys.c); INSERT ... ON
  * CONFLICT inserts the batch row speculatively, so unique checks and
  * their waits work as on heap.
  *
@@ -47,7 +48,7 @@
 #include "compress/tam.h"
 
 static void insert_rows(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid,
-						uint32 spec_token);
+						uint32 spec_token, ItemPointer skip);
 static TM_Result lock_row(Relation rel, ZcSide *side, int64 storage_id, ItemPointer tid,
 						  CommandId cid, LockTupleMode mode, LockWaitPolicy wait_policy,
 						  TM_FailureData *tmfd);
@@ -65,10 +66,14 @@ static ItemPointerData spec_side_tid;
 /*
  * Stores slots as late batches (ZC_BATCH_ROWS rows at most each), one
  * batch-table row each, and sets each slot's TID.  spec_token != 0: one
- * slot, inserted speculatively.
+ * slot, inserted speculatively.  First, a compressed row with the key of
+ * a slot in a unique index gets its entry there (keys.c), so that the
+ * executor's unique checks that follow find it; skip is the row an
+ * UPDATE replaces (or NULL).
  */
 static void
-insert_rows(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid, uint32 spec_token)
+insert_rows(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid, uint32 spec_token,
+			ItemPointer skip)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "zvt compressed insert",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -76,12 +81,17 @@ insert_rows(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid, uin
 	ZcBuilder	b;
 	ZcSide		side;
 	ZcMeta		meta;
+	ZcProbe    *probe;
 	int			done = 0;
 
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	zc_meta_read(rel, &meta);
 	zc_builder_init(&b, RelationGetDescr(rel), cxt);
 	zc_side_open(&side, RowExclusiveLock);
+	probe = zc_probe_begin(rel, meta.storage_id, &side);
+	for (int i = 0; probe != NULL && i < nslots; i++)
+		zc_probe_row(probe, slots[i], skip);
+	zc_probe_end(probe);
 	while (done < nslots)
 	{
 		int			n = Min(nslots - done, ZC_BATCH_ROWS);
@@ -117,14 +127,14 @@ void
 zc_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 				BulkInsertState bistate)
 {
-	insert_rows(rel, &slot, 1, cid, 0);
+	insert_rows(rel, &slot, 1, cid, 0, NULL);
 }
 
 void
 zc_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
 							int options, BulkInsertState bistate, uint32 specToken)
 {
-	insert_rows(rel, &slot, 1, cid, specToken);
+	insert_rows(rel, &slot, 1, cid, specToken, NULL);
 }
 
 void
@@ -149,7 +159,7 @@ void
 zc_multi_insert(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid,
 				int options, BulkInsertState bistate)
 {
-	insert_rows(rel, slots, nslots, cid, 0);
+	insert_rows(rel, slots, nslots, cid, 0, NULL);
 }
 
 /*
@@ -266,7 +276,7 @@ zc_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId 
 		r = TM_Updated;
 	if (r == TM_Ok)
 	{
-		insert_rows(rel, &slot, 1, cid, 0);
+		insert_rows(rel, &slot, 1, cid, 0, otid);
 		zc_dead_insert(&side, meta.storage_id, ItemPointerGetBlockNumber(otid),
 					   ItemPointerGetOffsetNumber(otid) - 1, &slot->tts_tid, cid);
 		*update_indexes = true;

@@ -165,6 +165,16 @@ extern void zc_reader_init(ZcReader *r, MemoryContext parent);
 extern void zc_reader_load(ZcReader *r, Relation rel, uint32 seq, bytea *batch);
 extern void zc_reader_store(ZcReader *r, Relation rel, uint32 row, TupleTableSlot *slot);
 
+/* in keys.c */
+typedef struct ZcProbe ZcProbe;
+extern bool zc_index_sparse(Relation heap, Relation idx);
+extern ZcProbe *zc_probe_begin(Relation rel, int64 storage_id, ZcSide *side);
+extern void zc_probe_row(ZcProbe *p, TupleTableSlot *slot, ItemPointer skip);
+extern void zc_probe_end(ZcProbe *p);
+
+/* in plan.c */
+extern void zc_plan_hook_init(void);
+
 /* in tam.c */
 extern bool zc_is_compressed(Relation rel);
 extern Oid	zc_am_oid(bool missing_ok);

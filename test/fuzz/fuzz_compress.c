@@ -4,7 +4,8 @@
  *
  * Even first byte: the rest is a batch from an attacker.  batch_decode must
  * fail cleanly or give a batch that, encoded again and decoded, is the
- * same batch value for value (bit for bit, NULLs included).
+ * same batch value for value (bit for bit, NULLs included), and
+ * batch_stats_prefix must not read past it.
  * Odd first byte: the rest is cut into rows of an INT64, a FLOAT8 and a
  * BYTES column with NULLs from its bits; the batch must round-trip.
  * Any crash, leak, out-of-bounds read, undefined behaviour or difference
@@ -155,6 +156,12 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	{
 		from_values(data + 1, size - 1);
 		return 0;
+	}
+	{
+		CzStats		st;
+
+		/* a prefix's headers: never read past the input */
+		(void) batch_stats_prefix(data + 1, size - 1, true, data[size - 1] % 8, &st);
 	}
 	if (batch_decode(data + 1, size - 1, NULL, &b) == CZ_OK)
 	{

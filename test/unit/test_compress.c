@@ -445,6 +445,18 @@ check_batch(uint32_t n)
 	CHECK(st.has_minmax && st.min_f8 == (n > 3 ? -INFINITY : 100) && st.has_nan == (n > 5));
 	CHECK(batch_stats(b.data, b.len, 5, &st) == CZ_OK && !st.has_minmax && st.nnulls == n);
 	CHECK(batch_stats(b.data, b.len, NC, &st) == CZ_ERR_LIMIT);
+	/* the same stats from a prefix that ends after the headers */
+	{
+		size_t		hl = 3;
+		CzStats		sp;
+
+		while (hl < b.len && batch_stats_prefix(b.data, hl, true, NC - 1, &sp) == CZ_ERR_TRUNCATED)
+			hl++;
+		CHECK(batch_stats_prefix(b.data, hl, true, 0, &sp) == CZ_OK);
+		CHECK(sp.has_minmax && sp.min_i64 == mn && sp.max_i64 == mx);
+		CHECK(hl == b.len || batch_stats(b.data, hl, 0, &sp) == CZ_ERR_TRUNCATED);
+		CHECK(batch_stats_prefix(b.data, 2, true, 0, &sp) == CZ_ERR_TRUNCATED);
+	}
 	/* only the wanted columns */
 	CHECK(batch_decode(b.data, b.len, want, &d) == CZ_OK);
 	CHECK(!d.cols[0].decoded && d.cols[0].i64 == NULL && d.cols[1].decoded && d.cols[4].decoded);
