@@ -75,7 +75,7 @@ REVOKE ALL ON FUNCTION zvt._reconcile_accounts(pg_catalog.text) FROM PUBLIC;
 CREATE FUNCTION zvt._reconcile_stay(exchange pg_catalog.text, interval_ms pg_catalog.int4) RETURNS pg_catalog.bool
     LANGUAGE sql STABLE
 AS $$
-    SELECT interval_ms > 0 AND EXISTS (SELECT 1 FROM zvt._reconcile_accounts(exchange))
+    SELECT _reconcile_stay.interval_ms > 0 AND EXISTS (SELECT 1 FROM zvt._reconcile_accounts(_reconcile_stay.exchange))
 $$;
 COMMENT ON FUNCTION zvt._reconcile_stay(pg_catalog.text, pg_catalog.int4) IS
     'Internal: does the exchange''s router stay for periodic reconciliation (an interval set and a live account with a key)?';
@@ -95,7 +95,8 @@ BEGIN
      WHERE r.account_id = _reconcile_begin.account_id AND r.finished_at IS NULL;
     SELECT a.exchange INTO ex FROM zvt.accounts a WHERE a.account_id = _reconcile_begin.account_id;
     INSERT INTO zvt.reconciliations (run_id, account_id, exchange, started_at, kind, details)
-    VALUES (0, account_id, ex, pg_catalog.clock_timestamp(), 'run', pg_catalog.jsonb_build_object('trigger', trigger))
+    VALUES (0, _reconcile_begin.account_id, ex, pg_catalog.clock_timestamp(), 'run',
+            pg_catalog.jsonb_build_object('trigger', _reconcile_begin.trigger))
     RETURNING recon_id INTO id;
     UPDATE zvt.reconciliations r SET run_id = id WHERE r.recon_id = id;
     RETURN id;
@@ -114,8 +115,9 @@ CREATE FUNCTION zvt._reconcile_note(run_id pg_catalog.int8, kind pg_catalog.text
 AS $$
     INSERT INTO zvt.reconciliations (run_id, account_id, exchange, started_at, kind, order_id, asset, amount,
                                      details, applied)
-    SELECT r.recon_id, r.account_id, r.exchange, r.started_at, kind, order_id, asset, amount, details, applied
-      FROM zvt.reconciliations r WHERE r.recon_id = run_id
+    SELECT r.recon_id, r.account_id, r.exchange, r.started_at, _reconcile_note.kind, _reconcile_note.order_id,
+           _reconcile_note.asset, _reconcile_note.amount, _reconcile_note.details, _reconcile_note.applied
+      FROM zvt.reconciliations r WHERE r.recon_id = _reconcile_note.run_id
 $$;
 COMMENT ON FUNCTION zvt._reconcile_note(pg_catalog.int8, pg_catalog.text, pg_catalog.int8, pg_catalog.jsonb,
     pg_catalog.bool, pg_catalog.text, pg_catalog.numeric) IS
@@ -145,7 +147,7 @@ DECLARE
     seen int8[] := '{}';
     unknown int := 0;
 BEGIN
-    SELECT r.account_id INTO STRICT acct FROM zvt.reconciliations r WHERE r.recon_id = run_id;
+    SELECT r.account_id INTO STRICT acct FROM zvt.reconciliations r WHERE r.recon_id = _reconcile_orders.run_id;
     PERFORM zvt._lock_account(acct);
     FOR x IN SELECT * FROM pg_catalog.jsonb_to_recordset(xorders)
                         AS t(order_id int8, client_id text, exchange_id text, symbol text, side text,
@@ -188,7 +190,7 @@ BEGIN
     UPDATE zvt.reconciliations r
        SET details = r.details OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
                'exchange_open_orders', pg_catalog.jsonb_array_length(xorders), 'unknown_open_orders', unknown)
-     WHERE r.recon_id = run_id;
+     WHERE r.recon_id = _reconcile_orders.run_id;
     -- open in the ledger and acknowledged, but not in the exchange's list
     RETURN QUERY
     SELECT y.order_id, y.symbol, l.exchange_id
@@ -258,7 +260,7 @@ DECLARE
     b record;
     n int := 0;
 BEGIN
-    SELECT r.account_id INTO STRICT acct FROM zvt.reconciliations r WHERE r.recon_id = run_id;
+    SELECT r.account_id INTO STRICT acct FROM zvt.reconciliations r WHERE r.recon_id = _reconcile_balances.run_id;
     PERFORM zvt._lock_account(acct);
     FOR b IN
         WITH x AS (
@@ -310,11 +312,11 @@ CREATE FUNCTION zvt._reconcile_end(run_id pg_catalog.int8, error pg_catalog.text
     LANGUAGE sql
 AS $$
     UPDATE zvt.reconciliations r SET finished_at = pg_catalog.clock_timestamp(),
-           applied = CASE WHEN r.kind = 'run' THEN error IS NULL ELSE r.applied END,
+           applied = CASE WHEN r.kind = 'run' THEN _reconcile_end.error IS NULL ELSE r.applied END,
            details = CASE WHEN r.kind <> 'run' THEN r.details
-                          ELSE r.details OPERATOR(pg_catalog.||) coalesce(stats, '{}')
+                          ELSE r.details OPERATOR(pg_catalog.||) coalesce(_reconcile_end.stats, '{}')
                                OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-                                   'error', error,
+                                   'error', _reconcile_end.error,
                                    'differences', (SELECT pg_catalog.count(*) FROM zvt.reconciliations d
                                                     WHERE d.run_id = _reconcile_end.run_id AND d.kind <> 'run')) END
      WHERE r.run_id = _reconcile_end.run_id;

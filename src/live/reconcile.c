@@ -60,7 +60,7 @@
 
 /* the router's reconciliation state (one router per process) */
 static const char *due_trigger = "start";	/* a run due now: why; NULL none */
-static TimestampTz next_periodic = 0;
+static TimestampTz last_run = 0;	/* when the last run ended */
 static bool rest_down = false;
 static bool reset_done = false;
 
@@ -119,7 +119,8 @@ reconcile_due(void)
 {
 	if (due_trigger != NULL)
 		return true;
-	if (zvt_reconcile_interval > 0 && next_periodic != 0 && GetCurrentTimestamp() >= next_periodic)
+	if (zvt_reconcile_interval > 0 &&
+		GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(last_run, zvt_reconcile_interval))
 	{
 		due_trigger = "interval";
 		return true;
@@ -693,8 +694,7 @@ reconcile_run(const ReconTarget *t)
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
-	next_periodic = zvt_reconcile_interval > 0 ?
-		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), zvt_reconcile_interval) : 0;
+	last_run = GetCurrentTimestamp();
 }
 
 /*
