@@ -56,6 +56,7 @@ ALTER TABLE zvt.reconciliations ENABLE ROW LEVEL SECURITY;
 CREATE POLICY reconciliations_visible ON zvt.reconciliations FOR SELECT
     USING (account_id OPERATOR(pg_catalog.=) ANY ((SELECT zvt._my_accounts())::pg_catalog.int4[]));
 SELECT pg_catalog.pg_extension_config_dump('zvt.reconciliations', '');
+SELECT pg_catalog.pg_extension_config_dump('zvt.reconciliations_recon_id_seq', '');
 
 -- The live accounts of exchange its router reconciles: those with an API key.
 CREATE FUNCTION zvt._reconcile_accounts(exchange pg_catalog.text) RETURNS SETOF pg_catalog.int4
