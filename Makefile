@@ -305,6 +305,8 @@ live_sign_SRC = src/live/sign.c src/live/jwt.c src/live/skew.c src/core/zvt_time
 live_sign_LIBS = -lcrypto -ljansson
 live_route_SRC = src/live/route.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 live_route_LIBS = -lcrypto -ljansson
+live_recon_SRC = src/live/reconcile_fetch.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+live_recon_LIBS = -lcrypto -ljansson
 live_vault_SRC = src/live/vault.c
 live_vault_LIBS = -lcrypto
 

@@ -50,9 +50,11 @@ int
 recon_build(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms,
 			const char *host, const char *nonce_hex, LiveRequest *out, const char **err)
 {
-	char		q[512];
+	char		q[256];
 	char		ts[40];
-	char		sig[2048];
+	char		hex[SIGN_HEX_LEN];
+	char		b64[SIGN_B64_LEN];
+	char		jwt[2048];
 	char		uri[600];
 	char		bearer[2100];
 	bool		orders = what == RL_OPEN_ORDERS;
@@ -67,29 +69,29 @@ recon_build(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms
 		case LX_BINANCE:
 			snprintf(q, sizeof(q), "%srecvWindow=5000&timestamp=%lld",
 					 orders ? "" : "omitZeroBalances=true&", (long long) now_ms);
-			if (sign_binance(cr->secret, q, "", sig, sizeof(sig)) < 0)
+			if (sign_binance(cr->secret, q, "", hex, sizeof(hex)) < 0)
 				return -1;
 			snprintf(out->path_query, sizeof(out->path_query), "%s?%s&signature=%s",
-					 orders ? "/api/v3/openOrders" : "/api/v3/account", q, sig);
+					 orders ? "/api/v3/openOrders" : "/api/v3/account", q, hex);
 			return add_header(out, "X-MBX-APIKEY", cr->api_key);
 		case LX_BYBIT:
 			snprintf(ts, sizeof(ts), "%lld", (long long) now_ms);
 			snprintf(q, sizeof(q), "%s", orders ? "category=spot&openOnly=0&limit=50" : "accountType=UNIFIED");
 			snprintf(out->path_query, sizeof(out->path_query), "%s?%s",
 					 orders ? "/v5/order/realtime" : "/v5/account/wallet-balance", q);
-			if (sign_bybit(cr->secret, ts, cr->api_key, "5000", q, sig, sizeof(sig)) < 0)
+			if (sign_bybit(cr->secret, ts, cr->api_key, "5000", q, hex, sizeof(hex)) < 0)
 				return -1;
 			if (add_header(out, "X-BAPI-API-KEY", cr->api_key) < 0 || add_header(out, "X-BAPI-TIMESTAMP", ts) < 0 ||
-				add_header(out, "X-BAPI-RECV-WINDOW", "5000") < 0 || add_header(out, "X-BAPI-SIGN", sig) < 0)
+				add_header(out, "X-BAPI-RECV-WINDOW", "5000") < 0 || add_header(out, "X-BAPI-SIGN", hex) < 0)
 				return -1;
 			return 0;
 		case LX_OKX:
 			if (cr->passphrase == NULL || sign_iso_timestamp(now_ms, ts, sizeof(ts)) < 0)
 				return -1;
 			strcpy(out->path_query, orders ? "/api/v5/trade/orders-pending?instType=SPOT" : "/api/v5/account/balance");
-			if (sign_okx(cr->secret, ts, "GET", out->path_query, "", sig, sizeof(sig)) < 0)
+			if (sign_okx(cr->secret, ts, "GET", out->path_query, "", b64, sizeof(b64)) < 0)
 				return -1;
-			if (add_header(out, "OK-ACCESS-KEY", cr->api_key) < 0 || add_header(out, "OK-ACCESS-SIGN", sig) < 0 ||
+			if (add_header(out, "OK-ACCESS-KEY", cr->api_key) < 0 || add_header(out, "OK-ACCESS-SIGN", b64) < 0 ||
 				add_header(out, "OK-ACCESS-TIMESTAMP", ts) < 0 || add_header(out, "OK-ACCESS-PASSPHRASE", cr->passphrase) < 0)
 				return -1;
 			return 0;
@@ -99,9 +101,9 @@ recon_build(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms
 			snprintf(uri, sizeof(uri), "GET %s%.*s", host ? host : "",
 					 (int) strcspn(out->path_query, "?"), out->path_query);
 			if (sign_coinbase_jwt(cr->secret, cr->api_key, nonce_hex ? nonce_hex : "00", now_ms / 1000, uri,
-								  sig, sizeof(sig)) < 0)
+								  jwt, sizeof(jwt)) < 0)
 				return -1;
-			snprintf(bearer, sizeof(bearer), "Bearer %s", sig);
+			snprintf(bearer, sizeof(bearer), "Bearer %s", jwt);
 			return add_header(out, "Authorization", bearer);
 		default:
 			return *err = "no such exchange", -1;
