@@ -41,6 +41,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -167,6 +168,7 @@ recon_send(ReconRun *run, LiveRequest *req, StringInfo b)
 	long		status = 0;
 	CURLcode	rc;
 
+	CHECK_FOR_INTERRUPTS();		/* a run may be long: a shutdown need not wait for it */
 	resetStringInfo(b);
 	snprintf(url, sizeof(url), "%s%s", run->t->base, req->path_query);
 	for (int i = 0; i < req->nheaders; i++)
