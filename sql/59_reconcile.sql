@@ -174,6 +174,8 @@ BEGIN
             END IF;
             CONTINUE;
         END IF;
+        -- a resend the router has yet to make (its "duplicate" answer is then asked about)
+        CONTINUE WHEN FOUND AND o.status = 'pending_new';
         -- not placed through zvt by this account (or final in the ledger yet open there)
         unknown := unknown + 1;
         IF NOT EXISTS (SELECT 1 FROM zvt.reconciliations r
@@ -192,11 +194,13 @@ BEGIN
        SET details = r.details OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
                'exchange_open_orders', pg_catalog.jsonb_array_length(xorders), 'unknown_open_orders', unknown)
      WHERE r.recon_id = _reconcile_orders.run_id;
-    -- open in the ledger and acknowledged, but not in the exchange's list
+    -- sent and not final in the ledger, but not in the exchange's open list
+    -- (an order whose reply was lost may have filled: asked now, before
+    -- the balances are compared)
     RETURN QUERY
     SELECT y.order_id, y.symbol, l.exchange_id
       FROM zvt.orders y JOIN zvt._live_orders l ON l.order_id = y.order_id
-     WHERE y.account_id = acct AND y.status IN ('new', 'pending_cancel') AND l.acked_at IS NOT NULL
+     WHERE y.account_id = acct AND y.status IN ('sending', 'unknown', 'new', 'pending_cancel')
        AND y.order_id <> ALL (seen)
      ORDER BY y.order_id;
 END;
@@ -207,7 +211,9 @@ REVOKE ALL ON FUNCTION zvt._reconcile_orders(pg_catalog.int8, pg_catalog.jsonb, 
 
 -- The exchange's answer to the query of order_id, an open order of the
 -- ledger its open orders no longer list: booked by zvt._router_apply
--- (arguments as there), and recorded.
+-- (arguments as there), and recorded (applied: the answer changed the
+-- order, or was one; "not found" for an order never acknowledged sends
+-- it again, as after any lost reply).
 CREATE FUNCTION zvt._reconcile_missing(run_id pg_catalog.int8, order_id pg_catalog.int8, kind pg_catalog.text,
                                        xstatus pg_catalog.text, exchange_id pg_catalog.text,
                                        filled pg_catalog.numeric, filled_quote pg_catalog.numeric,
@@ -223,10 +229,10 @@ BEGIN
     st := zvt._router_apply(order_id, 'query', kind, xstatus, exchange_id, filled, filled_quote, reason,
                             poll_ms, retry_ms);
     PERFORM zvt._reconcile_note(run_id, 'order_missing', order_id,
-        pg_catalog.jsonb_build_object('client_order_id', NULL, 'exchange_id', exchange_id,
+        pg_catalog.jsonb_build_object('exchange_id', exchange_id,
             'ledger_status', o.status, 'reply', kind, 'exchange_status', nullif(xstatus, ''),
             'exchange_filled', filled, 'status', st, 'reason', nullif(reason, '')),
-        kind = 'ok');
+        kind = 'ok' OR st IS DISTINCT FROM o.status);
     IF kind = 'ok' AND coalesce(filled, 0) > o.filled_qty THEN
         PERFORM zvt._reconcile_note(run_id, 'fill_missed', order_id,
             pg_catalog.jsonb_build_object('exchange_id', exchange_id, 'ledger_filled', o.filled_qty,
@@ -251,7 +257,8 @@ REVOKE ALL ON FUNCTION zvt._reconcile_missing(pg_catalog.int8, pg_catalog.int8, 
 -- set to the exchange's total, the row's amount being the adjustment, so
 -- that balance = initial cash + fills + applied adjustments.  An asset
 -- the ledger does not track is recorded only (again when its total
--- changes).
+-- changes).  Nothing is compared (-1) while an order of the account is
+-- in doubt (sending or unknown: it may have executed unseen).
 CREATE FUNCTION zvt._reconcile_balances(run_id pg_catalog.int8, xbalances pg_catalog.jsonb)
     RETURNS pg_catalog.int4
     LANGUAGE plpgsql
@@ -263,6 +270,12 @@ DECLARE
 BEGIN
     SELECT r.account_id INTO STRICT acct FROM zvt.reconciliations r WHERE r.recon_id = _reconcile_balances.run_id;
     PERFORM zvt._lock_account(acct);
+    IF EXISTS (SELECT 1 FROM zvt.orders y WHERE y.account_id = acct AND y.status IN ('sending', 'unknown')) THEN
+        UPDATE zvt.reconciliations r
+           SET details = r.details OPERATOR(pg_catalog.||) '{"balances_skipped": "orders in doubt (sending or unknown)"}'
+         WHERE r.recon_id = _reconcile_balances.run_id;
+        RETURN -1;
+    END IF;
     FOR b IN
         WITH x AS (
             SELECT t.asset, sum(coalesce(t.free, 0) + coalesce(t.locked, 0)) AS total

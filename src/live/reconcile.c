@@ -24,9 +24,10 @@
  *	   compared this run (so a fill between the reads is never taken for
  *	   a balance difference);
  *	3. zvt._reconcile_orders books the list's fills and returns the
- *	   ledger's open orders the exchange no longer lists; each is queried
- *	   by client order id and booked by zvt._reconcile_missing;
- *	4. zvt._reconcile_balances, then zvt._reconcile_end.
+ *	   ledger's sent, unfinished orders the exchange does not list; each
+ *	   is queried by client order id and booked by zvt._reconcile_missing;
+ *	4. zvt._reconcile_balances (not while an order is still in doubt:
+ *	   sending or unknown), then zvt._reconcile_end.
  * A failure (the key, the clock, no reply) ends the run with its error;
  * the next trigger tries again.  The key is opened for the run and wiped
  * after it; signed requests are wiped after use and never logged.
@@ -540,10 +541,14 @@ recon_apply(ReconRun *run, StringInfo b)
 	tx_begin();
 	if (run->balances_ok)
 	{
+		bool		isnull;
+
 		args[1] = CStringGetTextDatum(recon_balances_json(run));
 		if (SPI_execute_with_args("SELECT zvt._reconcile_balances($1, $2::jsonb)", 2, (Oid[]) {INT8OID, TEXTOID},
-								  args, NULL, false, 1) != SPI_OK_SELECT)
+								  args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "zvt router: zvt._reconcile_balances failed");
+		/* -1: not compared, an order of the account is in doubt */
+		run->balances_ok = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) >= 0;
 	}
 	tx_commit();
 }
