@@ -156,7 +156,9 @@ OBJS = \
 	src/live/route_parse.o \
 	src/live/skew.o \
 	src/live/router_state.o \
-	src/live/router.o
+	src/live/router.o \
+	src/live/reconcile.o \
+	src/live/reconcile_fetch.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets -lev -lpthread -lhiredis -lssl -lcrypto -lz
 
 # The install script is every sql/NN_*.sql concatenated in name order.
@@ -309,6 +311,8 @@ live_sign_SRC = src/live/sign.c src/live/jwt.c src/live/skew.c src/core/zvt_time
 live_sign_LIBS = -lcrypto -ljansson
 live_route_SRC = src/live/route.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 live_route_LIBS = -lcrypto -ljansson
+live_recon_SRC = src/live/reconcile_fetch.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+live_recon_LIBS = -lcrypto -ljansson
 live_vault_SRC = src/live/vault.c
 live_vault_LIBS = -lcrypto
 
@@ -330,7 +334,7 @@ unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
 EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
 	test/exsim/ex_coinbase.c test/exsim/ex_funding.c test/exsim/private.c test/exsim/priv_binance.c \
-	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c \
+	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c test/exsim/priv_reconcile.c \
 	src/live/sign.c src/live/jwt.c src/core/zvt_time.c \
 	test/exsim/history.c test/exsim/rest_history.c
 EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \

@@ -122,6 +122,9 @@ BEGIN
         SELECT x.order_id FROM zvt.orders x
          WHERE x.exchange = _router_work.exchange AND x.status = 'pending_new'
            AND x.order_id <> ALL (inflight)
+           -- not while the account reconciles (sql/59_reconcile.sql)
+           AND NOT EXISTS (SELECT 1 FROM zvt.reconciliations r
+                            WHERE r.account_id = x.account_id AND r.finished_at IS NULL)
          ORDER BY x.order_id LIMIT lim
            FOR UPDATE SKIP LOCKED
     ), sent AS (

@@ -69,6 +69,7 @@ int			zvt_rest_timeout = 10000;
 bool		zvt_paper_matcher = true;
 bool		zvt_live_trading = false;
 int			zvt_router_poll_interval = 1000;
+int			zvt_reconcile_interval = 60000;
 int			zvt_router_timeout = 10000;
 int			zvt_router_rate_limit = 50;
 bool		zvt_router_clock_sync = true;
@@ -416,6 +417,15 @@ zvt_define_gucs(void)
 							"The router learns fills and cancels of resting orders from these queries.",
 							&zvt_router_poll_interval,
 							1000, 10, 3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.reconcile_interval",
+							"Time between two reconciliations of each live account against its exchange.",
+							"The router also reconciles at its start and after an outage of the exchange's REST; 0: only then.",
+							&zvt_reconcile_interval,
+							60000, 0, 86400000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);

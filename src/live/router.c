@@ -59,6 +59,7 @@
 #include "utils/timestamp.h"
 
 #include "live/keys.h"
+#include "live/reconcile.h"
 #include "live/route.h"
 #include "live/router.h"
 #include "live/skew.h"
@@ -600,6 +601,7 @@ router_harvest(Router *r)
 		if (m->data.result == CURLE_OK)
 			curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_getinfo(q->h, CURLINFO_RETRY_AFTER, &retry_after);
+		reconcile_note_reply(m->data.result == CURLE_OK, status);
 		done[n].order_id = q->order_id;
 		done[n].op = q->op;
 		live_parse_reply(r->ex, q->op, status, q->body.len ? q->body.data : NULL, q->body.len,
@@ -735,8 +737,10 @@ router_main(Datum arg)
 			next_sync = TimestampTzPlusMilliseconds(now, 60000);
 		}
 
+		if (r.base[0] && reconcile_pending(r.inflight, &(ReconTarget) {r.ex, r.name, r.base, r.host, r.system_id, &r.skew}))
+			next_scan = now;
 		/* step 1: new work when woken, and every ROUTER_SCAN_MS for what fell due */
-		if ((gen != gen_seen || now >= next_scan) && r.inflight < ROUTER_MAX_INFLIGHT)
+		else if ((gen != gen_seen || now >= next_scan) && r.inflight < ROUTER_MAX_INFLIGHT)
 		{
 			int			lim = Min(ROUTER_MAX_INFLIGHT - r.inflight, router_allowance(&r, now));
 			int			n = 0;
@@ -761,10 +765,10 @@ router_main(Datum arg)
 				StartTransactionCommand();
 				PushActiveSnapshot(GetTransactionSnapshot());
 				SPI_connect();
-				busy = SPI_execute_with_args("SELECT zvt._router_busy($1)", 1, (Oid[]) {TEXTOID},
+				busy = reconcile_stays(r.name) || (SPI_execute_with_args("SELECT zvt._router_busy($1)", 1, (Oid[]) {TEXTOID},
 											 (Datum[]) {CStringGetTextDatum(r.name)}, NULL, true, 1) == SPI_OK_SELECT &&
 					SPI_processed == 1 &&
-					strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0;
+					strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0);
 				SPI_finish();
 				PopActiveSnapshot();
 				CommitTransactionCommand();

@@ -64,6 +64,10 @@ static const char *const risk_limits[] = {
 	"max_open_orders", "max_daily_loss", "price_band_pct", "max_orders_per_sec"
 };
 #define NLIMITS lengthof(risk_limits)
+
+/* the kinds of zvt.reconciliations rows (sql/59_reconcile.sql), each reported even at 0 */
+static const char *const recon_kinds[] = {"run", "order_missing", "fill_missed", "order_unknown", "balance"};
+#define NRECON lengthof(recon_kinds)
 #define NSTATUSES lengthof(order_statuses)
 
 /* at most this many exchanges' gap counts are reported */
@@ -77,6 +81,8 @@ typedef struct SqlCounts
 	int64		orders[NSTATUSES];
 	int64		rejected[NLIMITS + 1];	/* by limit; the last: any other reason */
 	int64		fills;
+	int64		recon[NRECON];	/* rows of zvt.reconciliations by kind */
+	int64		recon_failed;	/* runs that ended with an error */
 	int64		backtest_runs;
 	int			ngaps;
 	char		gap_exchange[MAX_GAP_EXCHANGES][NAMEDATALEN];
@@ -486,6 +492,20 @@ sql_queries(SqlCounts *c)
 		c->rejected[i] += n;
 	}
 	c->fills = sql_count("SELECT pg_catalog.count(*) FROM zvt.fills");
+	if (SPI_execute("SELECT kind, pg_catalog.count(*) FROM zvt.reconciliations GROUP BY kind",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count reconciliations");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		char	   *kind = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+
+		for (int i = 0; i < (int) NRECON; i++)
+			if (kind && strcmp(kind, recon_kinds[i]) == 0)
+				c->recon[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	c->recon_failed = sql_count("SELECT pg_catalog.count(*) FROM zvt.reconciliations "
+								" WHERE kind = 'run' AND finished_at IS NOT NULL AND NOT applied");
 	c->backtest_runs = sql_count("SELECT pg_catalog.count(*) FROM zvt.backtest_runs");
 	if (SPI_execute("SELECT e.x, "
 					"       pg_catalog.count(g.id) FILTER (WHERE g.repaired_at IS NULL), "
@@ -598,6 +618,17 @@ collect_sql(MetricsBuf *b, MetricsSelf *self)
 		}
 		metrics_family(b, "zvt_fills_total", METRICS_COUNTER, "Fills in zvt.fills (every account).");
 		metrics_sample_int(b, "zvt_fills_total", NULL, 0, c->fills);
+		metrics_family(b, "zvt_reconciliations_total", METRICS_COUNTER,
+					   "Rows of zvt.reconciliations by kind: runs of live accounts against their exchange, and the differences they found.");
+		for (int i = 0; i < (int) NRECON; i++)
+		{
+			MetricsLabel l[1] = {{"kind", recon_kinds[i]}};
+
+			metrics_sample_int(b, "zvt_reconciliations_total", l, 1, c->recon[i]);
+		}
+		metrics_family(b, "zvt_reconciliation_runs_failed_total", METRICS_COUNTER,
+					   "Reconciliation runs that ended with an error (the exchange unreachable, the key or clock refused).");
+		metrics_sample_int(b, "zvt_reconciliation_runs_failed_total", NULL, 0, c->recon_failed);
 		metrics_family(b, "zvt_feed_gaps", METRICS_GAUGE,
 					   "Rows of zvt.feed_gaps by exchange and state (open: not repaired yet).");
 		for (int i = 0; i < c->ngaps; i++)

@@ -41,6 +41,9 @@ money AS (
         SELECT account_id, base, dir * qty FROM signed_fills WHERE kind = 'spot'
         UNION ALL
         SELECT account_id, quote, realized_pnl - fee FROM signed_fills WHERE kind <> 'spot'
+        UNION ALL
+        -- live accounts: the adjustments reconciliation applied (sql/59_reconcile.sql)
+        SELECT account_id, asset, amount FROM zvt.reconciliations WHERE kind = 'balance' AND applied
     ) m GROUP BY account_id, asset
 ),
 positions AS (

@@ -453,6 +453,13 @@ order_fill(Exchange *ex, int oi, int64_t px, int64_t qty, bool maker)
 	}
 }
 
+/* fill qty of order oi at px (priv_reconcile.c: a fill a test makes happen) */
+void
+priv_fill(Exchange *ex, int oi, int64_t px, int64_t qty, bool maker)
+{
+	order_fill(ex, oi, px, qty, maker);
+}
+
 /* give back what a closed order still holds */
 static void
 order_release(Exchange *ex, PrivOrder *o)

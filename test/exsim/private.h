@@ -127,6 +127,12 @@ extern bool priv_take_drop(Exchange *ex);
 extern int	priv_symbol(Exchange *ex, const char *name, bool dashed);
 extern bool priv_param(const PrivRequest *r, const char *name, char *out, size_t len);
 
+extern void priv_fill(Exchange *ex, int oi, int64_t px, int64_t qty, bool maker);
+
+/* in priv_reconcile.c: test-only admin endpoints (/priv/...) and the hold fault */
+extern int	priv_admin(ExConn *c, const char *path, const char *args);
+extern bool priv_hold_take(Exchange *ex, const char *path, const char *args);
+
 /* one per exchange: 0 when the path is not a private endpoint */
 extern int	priv_binance(Exchange *ex, ExConn *c, const PrivRequest *r);
 extern int	priv_bybit(Exchange *ex, ExConn *c, const PrivRequest *r);

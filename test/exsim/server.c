@@ -787,6 +787,8 @@ admin_request(ExConn *c, const char *path, const char *args)
 	char		exname[32] = "all";
 	char		v[64];
 
+	if (strncmp(path, "/priv/", 6) == 0)
+		return priv_admin(c, path, args);	/* priv_reconcile.c */
 	url_arg(args, "exchange", exname, sizeof(exname));
 	for (int i = 0; i < sim.nex; i++)
 	{
@@ -924,12 +926,13 @@ http_dispatch(struct lws *wsi, ExConn *c, Exchange *ex)
 		buf_add(&c->body, "{\"error\":\"service unavailable\"}", 31);
 		c->status = 503;
 	}
-	else if (ex->faults.rest_partial > 0)
+	else if (ex->faults.rest_partial > 0 || priv_hold_take(ex, path, args))
 	{
 		/* 4 MB of JSON whitespace, and the last byte never comes */
 		static char pad[65536];
 
-		ex->faults.rest_partial--;
+		if (ex->faults.rest_partial > 0)
+			ex->faults.rest_partial--;
 		memset(pad, ' ', sizeof(pad));
 		buf_reset(&c->body);
 		for (int i = 0; i < 64; i++)

@@ -60,7 +60,7 @@ chmod 600 "$dir/master.key"
 [ "$(id -u)" = 0 ] && chown postgres: "$dir/master.key"
 cluster_start "$dir" "$pgport" zlr "zvt.feeds = off" "zvt.live_trading = on" \
 	"zvt.key_file = '$dir/master.key'" "zvt.router_poll_interval = 200" "zvt.router_timeout = 10000" \
-	"zvt.paper_matcher = off" >/dev/null || { tail -20 "$dir/log"; fail "cluster did not start"; }
+	"zvt.paper_matcher = off" "zvt.reconcile_interval = 0" >/dev/null || { tail -20 "$dir/log"; fail "cluster did not start"; }
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION zvt" >/dev/null || fail "CREATE EXTENSION"
 
 q -c "UPDATE zvt.exchanges SET rest_url = 'http://127.0.0.1:' || CASE name WHEN 'binance' THEN $sport

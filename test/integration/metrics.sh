@@ -47,7 +47,7 @@ echo "$out" | promtool check metrics || fail "promtool check metrics rejects the
 for m in 'zvt_feed_messages_total{exchange="binance"}' 'zvt_feed_state{exchange="okx",state="stopped"}' \
 	'zvt_feed_receive_to_commit_seconds_count{exchange="bybit"}' 'zvt_maintenance_passes_total' \
 	'zvt_paper_matcher_passes_total' 'zvt_bus_updates_total' 'zvt_orders{status="filled"}' \
-	'zvt_fills_total' 'zvt_backtest_runs' 'zvt_sql_up' 'zvt_launcher_up' \
+	'zvt_fills_total' 'zvt_reconciliations_total{kind="balance"}' 'zvt_reconciliation_runs_failed_total' 'zvt_backtest_runs' 'zvt_sql_up' 'zvt_launcher_up' \
 	'zvt_http_requests_total{method="GET",status="2xx"}' 'zvt_http_requests_in_flight' \
 	'zvt_http_request_duration_seconds_count' 'zvt_http_stream_clients' \
 	'zvt_http_stream_messages_sent_total' 'zvt_http_stream_messages_dropped_total'; do
