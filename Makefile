@@ -150,7 +150,10 @@ OBJS = \
 	src/live/route_parse.o \
 	src/live/skew.o \
 	src/live/router_state.o \
-	src/live/router.o
+	src/live/router.o \
+	src/live/router_stream.o \
+	src/live/userstream.o \
+	src/live/userstream_parse.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets -lpthread -lhiredis -lcrypto -lz
 
 # The install script is every sql/NN_*.sql concatenated in name order.
