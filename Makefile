@@ -328,6 +328,7 @@ EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
 	test/exsim/ex_coinbase.c test/exsim/ex_funding.c test/exsim/private.c test/exsim/priv_binance.c \
 	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c \
+	test/exsim/priv_stream.c test/exsim/priv_events.c \
 	src/live/sign.c src/live/jwt.c src/core/zvt_time.c \
 	test/exsim/history.c test/exsim/rest_history.c
 EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \

@@ -272,13 +272,14 @@ router_stream_step(int64 offset_ms)
 		for (int i = 0; i < n; i++)
 		{
 			if (items[i].notice)
-				ereport(LOG, (errmsg("zvt router %s, account %d: %s", stream_exchange,
-									 (int) items[i].account_id, items[i].ev.reason)));
+				ereport(LOG, (errmsg("zvt router %s (pid %d), account %d: %s", stream_exchange,
+									 MyProcPid, (int) items[i].account_id, items[i].ev.reason)));
 			else if (items[i].reconnected)
 			{
 				resync = true;
-				ereport(DEBUG1, (errmsg("zvt router %s, account %d: private stream up",
-										stream_exchange, (int) items[i].account_id)));
+				if (items[i].account_id > 0)
+					ereport(LOG, (errmsg("zvt router %s (pid %d), account %d: private stream up",
+										 stream_exchange, MyProcPid, (int) items[i].account_id)));
 			}
 			else
 				items[k++] = items[i];

@@ -100,6 +100,8 @@ struct UsStream
 	lws_sorted_usec_list_t sul;
 };
 
+static void conn_up(UsConn *c);
+
 static int64_t
 now_ms(void)
 {
@@ -367,7 +369,7 @@ conn_established(UsConn *c)
 	}
 	if (len == 0)
 	{
-		c->state = US_SUBSCRIBING;	/* Binance: the listenKey was the login */
+		conn_up(c);				/* Binance: the listenKey was the login */
 		return;
 	}
 	queue_out(c, msg);

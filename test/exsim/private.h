@@ -127,6 +127,21 @@ extern bool priv_take_drop(Exchange *ex);
 extern int	priv_symbol(Exchange *ex, const char *name, bool dashed);
 extern bool priv_param(const PrivRequest *r, const char *name, char *out, size_t len);
 
+extern __int128 priv_notional(const MkSymbol *s, int64_t px, int64_t qty);
+extern __int128 priv_base_units(const MkSymbol *s, int64_t qty);
+
+/* in priv_stream.c and priv_events.c: the private streams */
+#define PRIV_KIND	100			/* ExConn.kind of a private stream connection */
+extern bool pstream_refuse(Exchange *ex, const char *path);
+extern bool pstream_accept(Exchange *ex, ExConn *c, const char *path);
+extern void pstream_receive(Exchange *ex, ExConn *c, const char *msg, size_t len);
+extern void pstream_coinbase_user(Exchange *ex, ExConn *c, const char *jwt, bool add);
+extern int	pstream_binance_rest(Exchange *ex, ExConn *c, const PrivRequest *r);
+extern int	pstream_admin(Exchange *ex, ExConn *c, const char *args);
+extern void pstream_push(Exchange *ex, int acct, const char *msg, size_t len);
+extern void pstream_push_coinbase(Exchange *ex, int acct, const char *event, size_t len);
+extern void pstream_order(Exchange *ex, int oi, const PrivFill *f);
+
 /* one per exchange: 0 when the path is not a private endpoint */
 extern int	priv_binance(Exchange *ex, ExConn *c, const PrivRequest *r);
 extern int	priv_bybit(Exchange *ex, ExConn *c, const PrivRequest *r);
