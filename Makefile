@@ -307,6 +307,8 @@ live_sign_LIBS = -lcrypto -ljansson
 live_route_SRC = src/live/route.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 live_route_LIBS = -lcrypto -ljansson
 live_vault_SRC = src/live/vault.c
+live_userstream_SRC = src/live/userstream_parse.c src/live/route.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+live_userstream_LIBS = -lcrypto -ljansson
 live_vault_LIBS = -lcrypto
 
 .SECONDEXPANSION:
@@ -423,7 +425,7 @@ fuzz: fuzz-http
 # endpoint's HTTP parser, live trading's signing inputs, the exchanges'
 # JSON replies and the backtest params/grid keys: each with its seed corpus test/fuzz/corpus_<name>, run by
 # the `fuzz` loop above
-FUZZ_MORE = http_request http_jwt metrics_http live_sign live_reply backtest_params
+FUZZ_MORE = http_request http_jwt metrics_http live_sign live_reply backtest_params userstream
 FUZZ_OTHERS += $(FUZZ_MORE)
 FUZZ_FLAGS = -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz_http_request_SRC = src/http/request.c src/http/settings.c
@@ -435,6 +437,8 @@ fuzz_live_sign_SRC = src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 fuzz_live_sign_LIBS = -lcrypto -ljansson
 fuzz_live_reply_SRC = $(LIVE_ROUTE_SRC) src/live/skew.c
 fuzz_live_reply_LIBS = -lcrypto -ljansson
+fuzz_userstream_SRC = src/live/userstream_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+fuzz_userstream_LIBS = -lcrypto -ljansson
 fuzz_backtest_params_SRC = src/backtest/param_apply.c src/backtest/strategy.c src/backtest/engine.c \
 	src/backtest/indicators.c
 fuzz_backtest_params_LIBS = -lm
