@@ -254,6 +254,8 @@ bool
 router_stream_step(int64 offset_ms)
 {
 	static UsItem items[STREAM_BATCH];
+	int32		up[STREAM_BATCH];
+	int			nup = 0;
 	TimestampTz now = GetCurrentTimestamp();
 	bool		accounts = now >= next_accounts;
 	bool		resync = false;
@@ -277,9 +279,8 @@ router_stream_step(int64 offset_ms)
 			else if (items[i].reconnected)
 			{
 				resync = true;
-				if (items[i].account_id > 0)
-					ereport(LOG, (errmsg("zvt router %s (pid %d), account %d: private stream up",
-										 stream_exchange, MyProcPid, (int) items[i].account_id)));
+				if (items[i].account_id > 0 && nup < STREAM_BATCH)
+					up[nup++] = items[i].account_id;
 			}
 			else
 				items[k++] = items[i];
@@ -294,6 +295,11 @@ router_stream_step(int64 offset_ms)
 			if (resync)
 				(void) stream_book_all(NULL, 0, true, false);
 		}
+		/* said once the query pass it asked for is committed */
+		for (int i = 0; i < nup; i++)
+			ereport(LOG, (errmsg("zvt router %s (pid %d), account %d: private stream up",
+								 stream_exchange, MyProcPid, (int) up[i])));
+		nup = 0;
 		accounts = false;
 	} while (n == STREAM_BATCH);
 	return resync;
