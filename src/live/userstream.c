@@ -44,7 +44,7 @@
 #include "feed/url_check.h"
 
 #define US_MAX_ACCOUNTS		64
-#define US_MAX_QUEUE		100000
+#define US_MAX_QUEUE		10000
 #define US_BACKOFF_MIN_MS	250
 #define US_BACKOFF_MAX_MS	10000
 #define US_AUTH_RETRY_MS	60000
@@ -189,6 +189,8 @@ conn_down(UsConn *c, const char *why, bool auth)
 {
 	bool		was_up = c->state == US_UP;
 
+	if (c->state == US_DOWN)
+		return;					/* down already (the close after a refused login) */
 	if (was_up)
 	{
 		pthread_mutex_lock(&c->s->lock);
@@ -301,6 +303,7 @@ conn_connect(UsConn *c)
 	char		reason[256];
 	FeedUrl		u;
 
+	c->state = US_CONNECTING;
 	if (s->ex == LX_BINANCE)
 	{
 		char		body[1024];
