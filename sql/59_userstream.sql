@@ -39,13 +39,13 @@ ALTER TABLE zvt._stream_balances ENABLE ROW LEVEL SECURITY;
 CREATE POLICY _stream_balances_visible ON zvt._stream_balances FOR SELECT
     USING (account_id OPERATOR(pg_catalog.=) ANY ((SELECT zvt._my_accounts())::pg_catalog.int4[]));
 
-CREATE VIEW zvt.exchange_balances WITH (security_invoker = true) AS
+CREATE VIEW zvt.live_balances WITH (security_invoker = true) AS
 SELECT a.name AS account, a.exchange, b.asset, b.free, b.locked, b.updated_at, b.account_id
   FROM zvt._stream_balances b JOIN zvt.accounts a USING (account_id);
-COMMENT ON VIEW zvt.exchange_balances IS
+COMMENT ON VIEW zvt.live_balances IS
     'Live accounts'' balances as the exchange''s private stream last reported them (compare with zvt.balances, the ledger).';
 -- read as the caller: row security shows your accounts' rows
-GRANT SELECT ON zvt.exchange_balances TO PUBLIC;
+GRANT SELECT ON zvt.live_balances TO PUBLIC;
 
 -- Book one order update or execution of a private stream for live order
 -- order_id, under the account's lock.  An execution (trade_id) is booked

@@ -3750,7 +3750,7 @@ REVOKE ALL ON FUNCTION zvt.settle_funding() FROM PUBLIC;
 -- ===================================================================
 -- Live trading: the private streams (issue #14 item 4; sql/59_userstream.sql):
 -- zvt.fills.exchange_trade_id and fee_source, zvt._stream_balances,
--- zvt.exchange_balances, zvt._stream_apply, _stream_balance, _stream_accounts.
+-- zvt.live_balances, zvt._stream_apply, _stream_balance, _stream_accounts.
 -- ===================================================================
 
 ALTER TABLE zvt.fills ADD COLUMN exchange_trade_id pg_catalog.text;
@@ -3782,13 +3782,13 @@ ALTER TABLE zvt._stream_balances ENABLE ROW LEVEL SECURITY;
 CREATE POLICY _stream_balances_visible ON zvt._stream_balances FOR SELECT
     USING (account_id OPERATOR(pg_catalog.=) ANY ((SELECT zvt._my_accounts())::pg_catalog.int4[]));
 
-CREATE VIEW zvt.exchange_balances WITH (security_invoker = true) AS
+CREATE VIEW zvt.live_balances WITH (security_invoker = true) AS
 SELECT a.name AS account, a.exchange, b.asset, b.free, b.locked, b.updated_at, b.account_id
   FROM zvt._stream_balances b JOIN zvt.accounts a USING (account_id);
-COMMENT ON VIEW zvt.exchange_balances IS
+COMMENT ON VIEW zvt.live_balances IS
     'Live accounts'' balances as the exchange''s private stream last reported them (compare with zvt.balances, the ledger).';
 -- read as the caller: row security shows your accounts' rows
-GRANT SELECT ON zvt.exchange_balances TO PUBLIC;
+GRANT SELECT ON zvt.live_balances TO PUBLIC;
 
 -- Book one order update or execution of a private stream for live order
 -- order_id, under the account's lock.  An execution (trade_id) is booked

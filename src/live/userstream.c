@@ -240,6 +240,7 @@ binance_listen_key(UsConn *c, bool put, char *body)
 {
 	char		url[800];
 	char		hdr[600];
+	char		form[160];
 	struct curl_slist *h = NULL;
 	CURL	   *e = curl_easy_init();
 	long		status = 0;
@@ -247,16 +248,15 @@ binance_listen_key(UsConn *c, bool put, char *body)
 	if (e == NULL)
 		return 0;
 	body[0] = '\0';
-	if (put)
-		snprintf(url, sizeof(url), "%s/api/v3/userDataStream?listenKey=%s", c->s->rest_url, c->listen_key);
-	else
-		snprintf(url, sizeof(url), "%s/api/v3/userDataStream", c->s->rest_url);
+	/* the listenKey of a PUT goes in its form body, as Binance takes it */
+	snprintf(url, sizeof(url), "%s/api/v3/userDataStream", c->s->rest_url);
+	snprintf(form, sizeof(form), "%s%s", put ? "listenKey=" : "", put ? c->listen_key : "");
 	snprintf(hdr, sizeof(hdr), "X-MBX-APIKEY: %s", c->key);
 	h = curl_slist_append(h, hdr);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, put ? "PUT" : "POST");
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, body);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);

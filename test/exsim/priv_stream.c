@@ -7,7 +7,7 @@
  *
  *	 Binance   POST /api/v3/userDataStream (X-MBX-APIKEY, no signature;
  *			   -2014/-2015 HTTP 401) gives the account's listenKey (the
- *			   same while it lives, 60 min), PUT ?listenKey= keeps it
+ *			   same while it lives, 60 min), PUT with listenKey= (query or form body) keeps it
  *			   (-1125 "This listenKey does not exist."), DELETE drops it;
  *			   ws /ws/<listenKey>: executionReport (x NEW, TRADE with t, l,
  *			   L, n, N, m; CANCELED with C the original client id;

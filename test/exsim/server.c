@@ -1045,9 +1045,18 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			strcpy(c->req_method, lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 ? "POST" :
 				   lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0 ? "PUT" :
 				   lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0 ? "DELETE" : "GET");
-			/* a POST or PUT is answered once its body (even an empty one) is in */
-			if (strcmp(c->req_method, "POST") == 0 || strcmp(c->req_method, "PUT") == 0)
+			/* a POST is answered once its body (even an empty one) is in */
+			if (strcmp(c->req_method, "POST") == 0)
 				return 0;
+			/* a PUT too, but lws announces no end of an empty one */
+			if (strcmp(c->req_method, "PUT") == 0)
+			{
+				char		cl[24] = "";
+
+				lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+				if (atol(cl) > 0)
+					return 0;
+			}
 			return http_dispatch(wsi, c, ex);
 
 		case LWS_CALLBACK_HTTP_BODY:

@@ -15,7 +15,7 @@
 #   query pass books it, once;
 # - every private message delivered twice (dup=): each fill booked once;
 # - the ledger's balances moved exactly as the simulator's account, and
-#   zvt.exchange_balances (what the stream last said) equals it.
+#   zvt.live_balances (what the stream last said) equals it.
 # A bad key: the stream's login is refused with the exchange's error and
 # orders still go through REST.
 set -u
@@ -214,7 +214,7 @@ for ex in binance bybit okx coinbase; do
 		[ "$(echo "$got == $want" | bc)" = 1 ] || fail "$ex $a: ledger $got, simulator $want"
 		echo "ok $ex $a: the ledger equals the simulator's account ($got)"
 		if [ $ex != coinbase ]; then
-			st=$(q -c "SELECT trim_scale(free + locked) FROM zvt.exchange_balances WHERE account = 'ls_$ex' AND asset = '$a'")
+			st=$(q -c "SELECT trim_scale(free + locked) FROM zvt.live_balances WHERE account = 'ls_$ex' AND asset = '$a'")
 			[ "$(echo "$st == $want" | bc)" = 1 ] || fail "$ex $a: the stream's balance $st, simulator $want"
 		fi
 	done
@@ -233,5 +233,15 @@ grep -q "refused the private stream's login: 60024: Wrong passphrase" "$dir/log"
 	fail "the stream's refused login is not in the log"
 echo "ok a bad passphrase: the stream's login refused with OKX's 60024"
 grep -q "okx-secret\|bn-secret\|by-secret" "$dir/log" && fail "a secret in the server log"
+
+# ---- Binance's listenKey endpoints, as zvt's stream thread uses them ----
+# (the listenKey in the form body: as zvt's keepalive sends it)
+lk() { curl -s -m 10 -d "${3:+listenKey=$3}" -X "$1" -H "X-MBX-APIKEY: $2" "http://127.0.0.1:$sport/api/v3/userDataStream"; }
+key=$(lk POST bn-key | jq -r .listenKey)
+[ ${#key} = 60 ] || fail "no listenKey: $key"
+[ "$(lk POST bn-key | jq -r .listenKey)" = "$key" ] || fail "a second POST gave another listenKey"
+[ "$(lk PUT bn-key "$key")" = "{}" ] || fail "PUT did not keep the listenKey"
+expect "an unknown listenKey" "$(lk PUT bn-key nope | jq -c .)" '{"code":-1125,"msg":"This listenKey does not exist."}'
+expect "an unknown key" "$(lk POST nope | jq -r .code)" -2015
 
 echo "ok the private streams on all four exchanges"
