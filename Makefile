@@ -158,7 +158,10 @@ OBJS = \
 	src/live/router_state.o \
 	src/live/router.o \
 	src/live/reconcile.o \
-	src/live/reconcile_fetch.o
+	src/live/reconcile_fetch.o \
+	src/live/router_stream.o \
+	src/live/userstream.o \
+	src/live/userstream_parse.o
 SHLIB_LINK = -lcurl -ljansson -lwebsockets -lev -lpthread -lhiredis -lssl -lcrypto -lz
 
 # The install script is every sql/NN_*.sql concatenated in name order.
@@ -314,6 +317,8 @@ live_route_LIBS = -lcrypto -ljansson
 live_recon_SRC = src/live/reconcile_fetch.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 live_recon_LIBS = -lcrypto -ljansson
 live_vault_SRC = src/live/vault.c
+live_userstream_SRC = src/live/userstream_parse.c src/live/route.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+live_userstream_LIBS = -lcrypto -ljansson
 live_vault_LIBS = -lcrypto
 
 .SECONDEXPANSION:
@@ -335,6 +340,7 @@ EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
 	test/exsim/ex_coinbase.c test/exsim/ex_funding.c test/exsim/private.c test/exsim/priv_binance.c \
 	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c test/exsim/priv_reconcile.c \
+	test/exsim/priv_stream.c test/exsim/priv_events.c \
 	src/live/sign.c src/live/jwt.c src/core/zvt_time.c \
 	test/exsim/history.c test/exsim/rest_history.c
 EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -429,7 +435,7 @@ fuzz: fuzz-http
 # endpoint's HTTP parser, live trading's signing inputs, the exchanges'
 # JSON replies and the backtest params/grid keys: each with its seed corpus test/fuzz/corpus_<name>, run by
 # the `fuzz` loop above
-FUZZ_MORE = http_request http_jwt metrics_http live_sign live_reply backtest_params
+FUZZ_MORE = http_request http_jwt metrics_http live_sign live_reply backtest_params userstream
 FUZZ_OTHERS += $(FUZZ_MORE)
 FUZZ_FLAGS = -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz_http_request_SRC = src/http/request.c src/http/settings.c
@@ -441,6 +447,8 @@ fuzz_live_sign_SRC = src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 fuzz_live_sign_LIBS = -lcrypto -ljansson
 fuzz_live_reply_SRC = $(LIVE_ROUTE_SRC) src/live/skew.c
 fuzz_live_reply_LIBS = -lcrypto -ljansson
+fuzz_userstream_SRC = src/live/userstream_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+fuzz_userstream_LIBS = -lcrypto -ljansson
 fuzz_backtest_params_SRC = src/backtest/param_apply.c src/backtest/strategy.c src/backtest/engine.c \
 	src/backtest/indicators.c
 fuzz_backtest_params_LIBS = -lm

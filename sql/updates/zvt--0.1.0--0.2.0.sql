@@ -4173,3 +4173,170 @@ $$;
 COMMENT ON FUNCTION zvt._reconcile_reset(pg_catalog.text) IS
     'Internal: at a router''s start, close the reconciliation runs of its exchange a crash left unfinished.';
 REVOKE ALL ON FUNCTION zvt._reconcile_reset(pg_catalog.text) FROM PUBLIC;
+
+-- ===================================================================
+-- Live trading: the private streams (issue #14 item 4; sql/59_userstream.sql):
+-- zvt.fills.exchange_trade_id and fee_source, zvt._stream_balances,
+-- zvt.live_balances, zvt._stream_apply, _stream_balance, _stream_accounts.
+-- ===================================================================
+
+ALTER TABLE zvt.fills ADD COLUMN exchange_trade_id pg_catalog.text;
+COMMENT ON COLUMN zvt.fills.exchange_trade_id IS
+    'Live fills booked from an execution of the private stream: the exchange''s trade id (NULL for paper fills and fills learned from order queries).';
+ALTER TABLE zvt.fills ADD COLUMN fee_source pg_catalog.text NOT NULL DEFAULT 'schedule'
+    CHECK (fee_source IN ('schedule', 'exchange'));
+COMMENT ON COLUMN zvt.fills.fee_source IS
+    'Where fee comes from: schedule (the account''s maker_fee_bps/taker_fee_bps) or exchange (the fee the exchange reported with the execution).';
+CREATE UNIQUE INDEX fills_exchange_trade_idx ON zvt.fills (order_id, exchange_trade_id)
+    WHERE exchange_trade_id IS NOT NULL;
+COMMENT ON INDEX zvt.fills_exchange_trade_idx IS
+    'An execution of the exchange is booked once per order, whether the stream delivers it once or twice.';
+
+CREATE TABLE zvt._stream_balances (
+    account_id  pg_catalog.int4 NOT NULL REFERENCES zvt.accounts ON DELETE CASCADE,
+    asset       pg_catalog.text NOT NULL,
+    free        pg_catalog.numeric NOT NULL,
+    locked      pg_catalog.numeric NOT NULL,
+    updated_at  pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (account_id, asset)
+);
+COMMENT ON TABLE zvt._stream_balances IS
+    'Internal: each live account''s balances as its exchange''s private stream last reported them (free and locked).';
+-- written by the routers only; each role reads its accounts' rows
+REVOKE ALL ON zvt._stream_balances FROM PUBLIC;
+GRANT SELECT ON zvt._stream_balances TO PUBLIC;
+ALTER TABLE zvt._stream_balances ENABLE ROW LEVEL SECURITY;
+CREATE POLICY _stream_balances_visible ON zvt._stream_balances FOR SELECT
+    USING (account_id OPERATOR(pg_catalog.=) ANY ((SELECT zvt._my_accounts())::pg_catalog.int4[]));
+
+CREATE VIEW zvt.live_balances WITH (security_invoker = true) AS
+SELECT a.name AS account, a.exchange, b.asset, b.free, b.locked, b.updated_at, b.account_id
+  FROM zvt._stream_balances b JOIN zvt.accounts a USING (account_id);
+COMMENT ON VIEW zvt.live_balances IS
+    'Live accounts'' balances as the exchange''s private stream last reported them (compare with zvt.balances, the ledger).';
+-- read as the caller: row security shows your accounts' rows
+GRANT SELECT ON zvt.live_balances TO PUBLIC;
+
+-- Book one order update or execution of a private stream for live order
+-- order_id, under the account's lock.  An execution (trade_id) is booked
+-- through zvt._fill unless this order already has a fill with that trade
+-- id or the ledger's filled quantity already covers the cumulative
+-- quantity after it (filled, or the order's quantity less leaves): then
+-- a query reply booked it first.  Its fee replaces the schedule's when
+-- the exchange charged it in the quote asset (fee_source 'exchange').
+-- The rest (acknowledgement, cumulative quantity not yet booked,
+-- canceled or expired) goes through zvt._router_apply as a query reply
+-- would.  Returns the order's status after.
+CREATE FUNCTION zvt._stream_apply(order_id pg_catalog.int8, xstatus pg_catalog.text,
+                                  exchange_id pg_catalog.text, filled pg_catalog.numeric,
+                                  filled_quote pg_catalog.numeric, avg_px pg_catalog.numeric,
+                                  leaves pg_catalog.numeric, trade_id pg_catalog.text,
+                                  last_qty pg_catalog.numeric, last_px pg_catalog.numeric,
+                                  fee pg_catalog.numeric, fee_asset pg_catalog.text,
+                                  liquidity pg_catalog.text, reason pg_catalog.text,
+                                  poll_ms pg_catalog.int4)
+    RETURNS pg_catalog.text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    o zvt.orders;
+    a zvt.accounts;
+    ins zvt.instruments;
+    acct int4;
+    cum numeric;
+    dq numeric;
+    f zvt.fills;
+    d numeric;
+BEGIN
+    SELECT x.account_id INTO acct FROM zvt.orders x WHERE x.order_id = _stream_apply.order_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM zvt._lock_account(acct);
+    SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _stream_apply.order_id FOR UPDATE;
+    IF o.status NOT IN ('sending', 'unknown', 'new', 'pending_cancel')
+       OR NOT EXISTS (SELECT 1 FROM zvt._live_orders l WHERE l.order_id = o.order_id) THEN
+        RETURN o.status;
+    END IF;
+    cum := coalesce(filled, o.qty - leaves);
+    IF filled_quote IS NULL AND avg_px IS NOT NULL AND filled IS NOT NULL THEN
+        filled_quote := filled * avg_px;
+    END IF;
+
+    IF nullif(trade_id, '') IS NOT NULL AND last_qty > 0 AND last_px > 0 THEN
+        IF o.status IN ('sending', 'unknown') THEN
+            -- the first news of it: acknowledged, as a query reply saying "new" would
+            PERFORM zvt._router_apply(o.order_id, 'query', 'ok', '', exchange_id, NULL, NULL, '', poll_ms,
+                                      least(poll_ms, 1000));
+            SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _stream_apply.order_id;
+        END IF;
+        dq := least(last_qty, o.qty - o.filled_qty, coalesce(cum - o.filled_qty, last_qty));
+        IF dq > 0 AND NOT EXISTS (SELECT 1 FROM zvt.fills x WHERE x.order_id = o.order_id
+                                     AND x.exchange_trade_id = _stream_apply.trade_id) THEN
+            SELECT * INTO a FROM zvt.accounts x WHERE x.account_id = acct;
+            SELECT * INTO STRICT ins FROM zvt.instruments x WHERE x.id = o.instrument_id;
+            o := zvt._fill(a, o, dq, last_px,
+                           CASE WHEN liquidity IN ('maker', 'taker') THEN liquidity
+                                WHEN o.type = 'market' THEN 'taker' ELSE 'maker' END, NULL, true);
+            SELECT * INTO f FROM zvt.fills x WHERE x.order_id = o.order_id ORDER BY x.fill_id DESC LIMIT 1;
+            UPDATE zvt.fills x SET exchange_trade_id = _stream_apply.trade_id WHERE x.fill_id = f.fill_id;
+            IF fee IS NOT NULL AND fee_asset = ins.quote AND dq = last_qty AND ins.kind = 'spot' THEN
+                -- the exchange's fee instead of the schedule's: the fill, the order, the money, the day
+                d := pg_catalog.trim_scale(fee - f.fee);
+                UPDATE zvt.fills x SET fee = _stream_apply.fee, fee_source = 'exchange' WHERE x.fill_id = f.fill_id;
+                IF d <> 0 THEN
+                    UPDATE zvt.orders x SET fees = pg_catalog.trim_scale(x.fees + d) WHERE x.order_id = o.order_id;
+                    UPDATE zvt.balances b SET amount = pg_catalog.trim_scale(b.amount - d)
+                     WHERE b.account_id = acct AND b.asset = ins.quote;
+                    UPDATE zvt.daily_pnl p SET fees = pg_catalog.trim_scale(p.fees + d)
+                     WHERE p.account_id = acct AND p.day = (f.ts AT TIME ZONE 'UTC')::date;
+                END IF;
+            END IF;
+        END IF;
+        -- an execution says nothing of the order's cumulative quote: only its state goes on
+        IF filled_quote IS NULL THEN
+            filled := NULL;
+        END IF;
+    ELSIF filled_quote IS NULL THEN
+        filled := NULL;
+    END IF;
+    RETURN zvt._router_apply(o.order_id, 'query', 'ok', coalesce(xstatus, ''), exchange_id, filled, filled_quote,
+                             coalesce(reason, ''), poll_ms, least(poll_ms, 1000));
+END;
+$$;
+COMMENT ON FUNCTION zvt._stream_apply(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4) IS
+    'Internal: book a private stream''s order update or execution (fills deduplicated by the exchange''s trade id) under the account''s lock.';
+REVOKE ALL ON FUNCTION zvt._stream_apply(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4) FROM PUBLIC;
+
+-- A private stream's report of one asset of a live account.
+CREATE FUNCTION zvt._stream_balance(account_id pg_catalog.int4, asset pg_catalog.text,
+                                    free pg_catalog.numeric, locked pg_catalog.numeric)
+    RETURNS void
+    LANGUAGE sql
+AS $$
+    INSERT INTO zvt._stream_balances AS b (account_id, asset, free, locked)
+    SELECT _stream_balance.account_id, _stream_balance.asset, _stream_balance.free,
+           coalesce(_stream_balance.locked, 0)
+     WHERE EXISTS (SELECT 1 FROM zvt.accounts x WHERE x.account_id = _stream_balance.account_id)
+    ON CONFLICT (account_id, asset) DO UPDATE
+       SET free = EXCLUDED.free, locked = EXCLUDED.locked, updated_at = pg_catalog.clock_timestamp()
+$$;
+COMMENT ON FUNCTION zvt._stream_balance(pg_catalog.int4, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric) IS
+    'Internal: keep a live account''s balance of one asset as its exchange''s private stream reported it.';
+REVOKE ALL ON FUNCTION zvt._stream_balance(pg_catalog.int4, pg_catalog.text, pg_catalog.numeric, pg_catalog.numeric) FROM PUBLIC;
+
+-- The live accounts of an exchange with a key: the router streams each.
+CREATE FUNCTION zvt._stream_accounts(exchange pg_catalog.text) RETURNS SETOF pg_catalog.int4
+    LANGUAGE sql STABLE
+AS $$
+    SELECT a.account_id FROM zvt.accounts a JOIN zvt._api_keys k USING (account_id)
+     WHERE a.exchange = _stream_accounts.exchange AND a.kind = 'live'
+     ORDER BY a.account_id
+$$;
+COMMENT ON FUNCTION zvt._stream_accounts(pg_catalog.text) IS
+    'Internal: the live accounts of an exchange that have an API key (each gets a private stream while the router runs).';
+REVOKE ALL ON FUNCTION zvt._stream_accounts(pg_catalog.text) FROM PUBLIC;

@@ -714,6 +714,8 @@ router_main(Datum arg)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	next_sync = 0;
+	/* the private streams (router_stream.c): executions as they happen */
+	router_stream_begin(ex, r.name, r.system_id);
 
 	for (;;)
 	{
@@ -729,6 +731,9 @@ router_main(Datum arg)
 		}
 		if (!zvt_live_trading && r.inflight == 0)
 			break;
+		/* the private streams' news; a stream (re)connected makes every order due */
+		if (router_stream_step(r.skew.offset_ms))
+			next_scan = 0;
 
 		/* the exchange's clock, once a minute (the base URL comes with the first pass) */
 		if (r.base[0] && now >= next_sync)

@@ -29,5 +29,10 @@ extern void router_release(int ex);
 extern void router_set_latch(int ex, Latch *latch);
 extern void router_count(int ex, int64 sent, int64 replies);
 
+/* in router_stream.c: the private streams of the router's accounts */
+extern void router_stream_begin(int ex, const char *name, uint64 system_id);
+extern bool router_stream_step(int64 offset_ms);
+extern void router_stream_end(void);
+
 
 #endif							/* ZVT_LIVE_ROUTER_H */

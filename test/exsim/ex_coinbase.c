@@ -262,6 +262,13 @@ cb_ws_receive(Exchange *ex, ExConn *c, const char *msg, size_t len)
 		return;
 	}
 	add = type[0] == 's';
+	if (strcmp(channel, "user") == 0 && ex->priv)
+	{
+		/* the private channel: priv_stream.c checks the JWT */
+		pstream_coinbase_user(ex, c, json_string_value(json_object_get(req, "jwt")), add);
+		json_decref(req);
+		return;
+	}
 	if (strcmp(channel, "market_trades") == 0)
 		bit = SUB_TRADE;
 	else if (strcmp(channel, "ticker") == 0)

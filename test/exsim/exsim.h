@@ -116,6 +116,8 @@ typedef struct ExConn
 	char		req_args[2048];
 	Buf			req_body;
 	bool		drop_reply;		/* close without answering (a lost reply) */
+	int			priv_acct1;		/* private stream: its account + 1 (0: none) */
+	bool		priv_ready;		/* private stream: logged in and subscribed */
 } ExConn;
 
 typedef struct ExAdapter

@@ -240,6 +240,8 @@ priv_binance(Exchange *ex, ExConn *c, const PrivRequest *r)
 				oi;
 	bool		order = strcmp(r->path, "/api/v3/order") == 0;
 
+	if (strcmp(r->path, "/api/v3/userDataStream") == 0)
+		return pstream_binance_rest(ex, c, r);	/* priv_stream.c */
 	if (!order && strcmp(r->path, "/api/v3/openOrders") != 0 && strcmp(r->path, "/api/v3/account") != 0)
 		return 0;
 	if ((a = bn_auth(ex, c, r, &status)) < 0)

@@ -45,6 +45,19 @@ quote_units(const MkSymbol *s, int64_t px, int64_t qty)
 	return (__int128) px * qty * pow10_128(12 - s->px_dec - s->qty_dec);
 }
 
+/* for the private streams' events (priv_events.c) */
+__int128
+priv_notional(const MkSymbol *s, int64_t px, int64_t qty)
+{
+	return quote_units(s, px, qty);
+}
+
+__int128
+priv_base_units(const MkSymbol *s, int64_t qty)
+{
+	return base_units(s, qty);
+}
+
 static __int128
 fee_of(__int128 notional)
 {
@@ -354,11 +367,13 @@ priv_place(Exchange *ex, int acct, int si, const char *client_id, bool buy,
 	o->status = PS_NEW;
 	o->created_ms = o->updated_ms = now_sim_ms();
 	p->norders++;
+	pstream_order(ex, p->norders - 1, NULL);
 
 	if (post_only && crosses)
 	{
 		o->status = PS_CANCELED;
 		order_release(ex, o);
+		pstream_order(ex, p->norders - 1, NULL);
 	}
 	else if (crosses)
 		order_fill(ex, p->norders - 1, touch, qty, false);
@@ -366,6 +381,7 @@ priv_place(Exchange *ex, int acct, int si, const char *client_id, bool buy,
 	{
 		o->status = PS_EXPIRED;
 		order_release(ex, o);
+		pstream_order(ex, p->norders - 1, NULL);
 	}
 	return p->norders - 1;
 }
@@ -381,6 +397,7 @@ priv_cancel(Exchange *ex, int oi)
 	o->status = PS_CANCELED;
 	o->updated_ms = now_sim_ms();
 	order_release(ex, o);
+	pstream_order(ex, oi, NULL);
 	return 0;
 }
 
@@ -450,6 +467,7 @@ order_fill(Exchange *ex, int oi, int64_t px, int64_t qty, bool maker)
 		f->fee = fee;
 		f->maker = maker;
 		f->ts = o->updated_ms;
+		pstream_order(ex, oi, f);
 	}
 }
 

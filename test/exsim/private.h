@@ -132,6 +132,20 @@ extern void priv_fill(Exchange *ex, int oi, int64_t px, int64_t qty, bool maker)
 /* in priv_reconcile.c: test-only admin endpoints (/priv/...) and the hold fault */
 extern int	priv_admin(ExConn *c, const char *path, const char *args);
 extern bool priv_hold_take(Exchange *ex, const char *path, const char *args);
+extern __int128 priv_notional(const MkSymbol *s, int64_t px, int64_t qty);
+extern __int128 priv_base_units(const MkSymbol *s, int64_t qty);
+
+/* in priv_stream.c and priv_events.c: the private streams */
+#define PRIV_KIND	100			/* ExConn.kind of a private stream connection */
+extern bool pstream_refuse(Exchange *ex, const char *path);
+extern bool pstream_accept(Exchange *ex, ExConn *c, const char *path);
+extern void pstream_receive(Exchange *ex, ExConn *c, const char *msg, size_t len);
+extern void pstream_coinbase_user(Exchange *ex, ExConn *c, const char *jwt, bool add);
+extern int	pstream_binance_rest(Exchange *ex, ExConn *c, const PrivRequest *r);
+extern int	pstream_admin(Exchange *ex, ExConn *c, const char *args);
+extern void pstream_push(Exchange *ex, int acct, const char *msg, size_t len);
+extern void pstream_push_coinbase(Exchange *ex, int acct, const char *event, size_t len);
+extern void pstream_order(Exchange *ex, int oi, const PrivFill *f);
 
 /* one per exchange: 0 when the path is not a private endpoint */
 extern int	priv_binance(Exchange *ex, ExConn *c, const PrivRequest *r);

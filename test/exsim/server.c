@@ -861,6 +861,8 @@ admin_request(ExConn *c, const char *path, const char *args)
 		}
 		else if (strcmp(path, "/book") == 0)
 			return admin_book(ex, c, args);
+		else if (strcmp(path, "/private") == 0)
+			return pstream_admin(ex, c, args);	/* priv_stream.c */
 		else if (strcmp(path, "/stats") != 0)
 		{
 			buf_printf(&c->body, "{\"error\":\"unknown admin path %s\"}", path);
@@ -983,6 +985,10 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				http_args(wsi, args, sizeof(args));
 				memset(&probe, 0, sizeof(probe));
 				probe.ex = ex;
+				if (pstream_refuse(ex, path))
+					return 1;
+				if (pstream_accept(ex, &probe, path))
+					return 0;	/* a private stream (priv_stream.c) */
 				return ex->ad->ws_accept(ex, &probe, path, args) ? 0 : 1;
 			}
 
@@ -992,7 +998,7 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
 				return -1;
 			http_args(wsi, args, sizeof(args));
-			if (!ex->ad->ws_accept(ex, c, path, args))
+			if (!pstream_accept(ex, c, path) && !ex->ad->ws_accept(ex, c, path, args))
 				return -1;
 			c->wsi = wsi;
 			c->is_ws = true;
@@ -1008,7 +1014,7 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			c->next = ex->conns;
 			ex->conns = c;
 			ex->connections++;
-			if (ex->ad->ws_open)
+			if (ex->ad->ws_open && c->kind != PRIV_KIND)
 				ex->ad->ws_open(ex, c);
 			break;
 
@@ -1016,7 +1022,10 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			c->last_rx_ms = now_real_ms();
 			if (ex->faults.stall_until_ms > c->last_rx_ms)
 				break;			/* a stalled exchange ignores requests too */
-			ex->ad->ws_receive(ex, c, (const char *) in, len);
+			if (c->kind == PRIV_KIND)
+				pstream_receive(ex, c, (const char *) in, len);
+			else
+				ex->ad->ws_receive(ex, c, (const char *) in, len);
 			break;
 
 		case LWS_CALLBACK_RECEIVE_PONG:
@@ -1037,10 +1046,20 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			snprintf(c->req_path, sizeof(c->req_path), "%s", (const char *) in);
 			http_args(wsi, c->req_args, sizeof(c->req_args));
 			strcpy(c->req_method, lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 ? "POST" :
+				   lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0 ? "PUT" :
 				   lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0 ? "DELETE" : "GET");
 			/* a POST is answered once its body (even an empty one) is in */
 			if (strcmp(c->req_method, "POST") == 0)
 				return 0;
+			/* a PUT too, but lws announces no end of an empty one */
+			if (strcmp(c->req_method, "PUT") == 0)
+			{
+				char		cl[24] = "";
+
+				lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+				if (atol(cl) > 0)
+					return 0;
+			}
 			return http_dispatch(wsi, c, ex);
 
 		case LWS_CALLBACK_HTTP_BODY:
