@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -37,6 +38,7 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "base/export.h"
@@ -448,6 +450,46 @@ keys_open(int32 account_id, VaultCreds *out, char fp[VAULT_FP_LEN])
 	if (fp)
 		strlcpy(fp, row_fp, VAULT_FP_LEN);
 	return true;
+}
+
+/*
+ * keys_open in a subtransaction, for the routers: false with the reason in
+ * reason (len bytes) when the account has no key or it does not open (the
+ * error's message: nothing here puts a secret in one), so that a refused
+ * key costs its account's work, not the worker.  *out is wiped on failure.
+ */
+bool
+keys_try_open(int32 account_id, VaultCreds *out, char *reason, size_t len)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = false;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		ok = keys_open(account_id, out, NULL);
+		if (!ok)
+			snprintf(reason, len, "account %d has no API key (zvt.set_api_key)", account_id);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		snprintf(reason, len, "%s", e->message);
+		FreeErrorData(e);
+		vault_creds_wipe(out);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
 }
 
 PG_FUNCTION_INFO_V1(zvt_check_api_key);

@@ -405,40 +405,6 @@ recon_balances_json(const ReconRun *run)
 	return s.data;
 }
 
-/* open the account's key (under SPI); false with run->error when it has none or it does not open */
-static bool
-recon_open_key(ReconRun *run)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = false;
-
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		ok = keys_open(run->account, &run->creds, NULL);
-		if (!ok)
-			snprintf(run->error, sizeof(run->error), "account %d has no API key", run->account);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *e;
-
-		MemoryContextSwitchTo(cxt);
-		e = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		snprintf(run->error, sizeof(run->error), "%s", e->message);
-		FreeErrorData(e);
-		vault_creds_wipe(&run->creds);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return ok;
-}
-
 /* query the ledger's order order_id (missing from the open list) and book the answer */
 static void
 recon_query_missing(ReconRun *run, int64 order_id, const char *symbol, const char *exchange_id, StringInfo b)
@@ -592,7 +558,7 @@ recon_account(ReconRun *run, const char *trigger, StringInfo b)
 							  args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "zvt router: zvt._reconcile_begin failed");
 	run->run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	keyed = recon_open_key(run);
+	keyed = keys_try_open(run->account, &run->creds, run->error, sizeof(run->error));
 	/* the run row is on disk: the account's pending orders wait from here */
 	tx_commit();
 

@@ -183,46 +183,6 @@ router_sync_clock(Router *r)
  * ----------------------------------------------------------------
  */
 
-/*
- * Open account's key into creds; false with reason when it has none or
- * it does not open (the error's message: keys.c never puts a secret in
- * one).  In a subtransaction, so a refused key costs one order, not the
- * pass.
- */
-static bool
-router_open_key(int32 account, VaultCreds *creds, char *reason, size_t len)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = false;
-
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		ok = keys_open(account, creds, NULL);
-		if (!ok)
-			snprintf(reason, len, "account %d has no API key (zvt.set_api_key)", account);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *e;
-
-		MemoryContextSwitchTo(cxt);
-		e = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		snprintf(reason, len, "%s", e->message);
-		FreeErrorData(e);
-		vault_creds_wipe(creds);
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return ok;
-}
-
 /* The exchange's REST base (zvt.exchanges.rest_url) into r; under SPI. */
 static void
 router_read_base(Router *r)
@@ -256,14 +216,14 @@ router_keys_forget(void)
 	pass_key_ok = false;
 }
 
-/* account's key for this pass: router_open_key, once per account and pass */
+/* account's key for this pass: keys_try_open, once per account and pass */
 static const VaultCreds *
 router_key(int32 account, char *reason, size_t len)
 {
 	if (pass_key_account != account)
 	{
 		router_keys_forget();
-		pass_key_ok = router_open_key(account, &pass_key, pass_key_reason, sizeof(pass_key_reason));
+		pass_key_ok = keys_try_open(account, &pass_key, pass_key_reason, sizeof(pass_key_reason));
 		pass_key_account = account;
 	}
 	if (!pass_key_ok)

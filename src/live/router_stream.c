@@ -12,7 +12,7 @@
  * Called from router.c's loop only (router_stream_begin at the start,
  * router_stream_step every turn, router_stream_end at exit), in no
  * transaction; each step is a transaction of its own.  Keys are opened
- * as the router opens them (keys_open, in a subtransaction) and handed
+ * as the router opens them (keys_try_open, in a subtransaction) and handed
  * to the thread, which keeps its own copy for its logins and wipes it at
  * the end; the copy here is wiped at once.
  *
@@ -46,34 +46,6 @@ static const char *stream_exchange = NULL;
 static uint64 stream_system_id = 0;
 static TimestampTz next_accounts = 0;
 
-/* open account's key, in a subtransaction; false (nothing logged) if it does not open */
-static bool
-stream_open_key(int32 account, VaultCreds *creds)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = false;
-
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		ok = keys_open(account, creds, NULL);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		vault_creds_wipe(creds);
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return ok;
-}
-
 /* the accounts with keys not yet streamed: added to the thread; under SPI */
 static void
 stream_add_accounts(void)
@@ -97,10 +69,11 @@ stream_add_accounts(void)
 	{
 		VaultCreds	creds;
 		LiveCreds	cr;
+		char		reason[256];
 
 		memset(&creds, 0, sizeof(creds));
-		if (!stream_open_key(ids[i], &creds))
-			continue;
+		if (!keys_try_open(ids[i], &creds, reason, sizeof(reason)))
+			continue;			/* the order path reports a bad key */
 		cr.api_key = creds.api_key;
 		cr.secret = creds.secret;
 		cr.passphrase = creds.has_passphrase ? creds.passphrase : NULL;
