@@ -17,9 +17,13 @@
  * address, not to the name again.
  *
  * Gaps.  Going down from open opens a gap from the last data message; the
- * first data message after the reconnect closes it (worker.c), and the
- * next flush writes one zvt.feed_gaps row per subscription of that
- * endpoint.  Repairing them over REST is the backfill's job.
+ * next connection's handshake closes it, whether or not any data follows
+ * (a market that went quiet during the outage sends none, and the trades
+ * it sent before would stay unknown), and the next flush writes one
+ * zvt.feed_gaps row per subscription of that endpoint.  A drop before
+ * that flush extends the gap to the connection after.  Repairing them
+ * over REST is the backfill's job: a gap nothing was missed in is closed
+ * with rows_repaired = 0.
  *
  *-------------------------------------------------------------------------
  */
@@ -77,7 +81,9 @@ feed_endpoint_down(Endpoint *e, const char *reason)
 
 	/* the frames received before the drop count for the gap's start */
 	parse_thread_drain(feed_self.parser, -1);
-	if (e->state == EP_OPEN && e->nwant > 0 && !e->gap_open)
+	if (e->gap_open && e->gap_ready)
+		e->gap_ready = false;	/* not written yet: it goes on to the next connection */
+	else if (e->state == EP_OPEN && e->nwant > 0 && !e->gap_open)
 	{
 		e->gap_open = true;
 		e->gap_from = e->last_data ? e->last_data : now;
@@ -207,6 +213,12 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			e->backoff_ms = 0;
 			e->last_rx = e->last_keepalive = e->connected_at = feed_now_us();
 			feed_self.stats->connected_since = GetCurrentTimestamp();
+			/* streaming again from now: the gap ends here, data or not */
+			if (e->gap_open && !e->gap_ready)
+			{
+				e->gap_to = e->connected_at;
+				e->gap_ready = true;
+			}
 			if (feed_self.spec->on_connect)
 				feed_endpoint_queue(e, feed_self.spec->on_connect);
 			feed_queue_subscribes(e);
@@ -324,8 +336,8 @@ feed_endpoints_step(int64 now, bool reload)
  * At start: the feed was down since the last row it wrote (a crash, a
  * cluster reset, a stop).  Open a gap on every endpoint from the latest
  * receive time among this exchange's trades and quotes of the last day;
- * the first data after connecting closes it.  No rows, no gap.  In the
- * caller's transaction, SPI connected.
+ * connecting closes it (an endpoint already open: its connection did).
+ * No rows, no gap.  In the caller's transaction, SPI connected.
  */
 void
 feed_open_restart_gaps(void)
@@ -352,12 +364,17 @@ feed_open_restart_gaps(void)
 		e->gap_open = true;
 		e->gap_from = (int64) DatumGetTimestampTz(last) + ZT_PG_EPOCH_OFFSET;
 		snprintf(e->gap_reason, sizeof(e->gap_reason), "feed worker restarted");
+		if (e->state == EP_OPEN)
+		{
+			e->gap_to = Max(e->connected_at, e->gap_from);
+			e->gap_ready = true;
+		}
 	}
 }
 
 /*
- * Insert the feed_gaps rows of disconnections whose data resumed, one per
- * subscription of the endpoint.  In the flush's transaction.
+ * Insert the feed_gaps rows of disconnections closed by a new connection,
+ * one per subscription of the endpoint.  In the flush's transaction.
  */
 void
 feed_write_gaps(void)
