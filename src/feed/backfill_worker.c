@@ -93,7 +93,6 @@ typedef enum PassOutcome
 	PASS_IDLE					/* nothing left: exit */
 } PassOutcome;
 
-
 /* When each exchange may be asked again (rate limits), per exchange index. */
 static TimestampTz exchange_not_before[FEED_EXCHANGES];
 
@@ -252,7 +251,6 @@ ts_ms(TimestampTz ts)
 	return (int64) floor((double) ZVT_TS_TO_UNIX(ts) / 1000.0);
 }
 
-
 /* Text of column col of row 0 of the last SPI result, palloc'd; NULL if null. */
 static char *
 col_text(int col)
@@ -395,14 +393,11 @@ id_value(const char *s, int64 *v)
 
 /*
  * Whether a repair whose feed has stored nothing after its gap may be
- * mapped now.  A gap ends when the connection is back, before any data
- * (connection.c): a busy feed's first row after it comes at once and
- * bounds the repair exactly (by id often with no REST call at all), so
- * the mapping waits REPAIR_SETTLE_MS after the reconnection for it,
- * polling each second for candles.  A feed still quiet then is mapped
- * without it: from the last row before the gap to the newest the
- * exchange has, one REST call when nothing or little was missed.  False
- * (the job set waiting) while it may not.
+ * mapped now: REPAIR_SETTLE_MS after the gap's end (polled each second
+ * for candles), the feed's first row after it, which bounds the repair
+ * exactly, has had time to come; a feed still quiet is mapped without it
+ * (one REST call when little or nothing was missed).  False (the job set
+ * waiting) while it may not.
  */
 static bool
 settled(Job *job)
@@ -580,10 +575,8 @@ prefetch(const HistoryRequest *next, int exi)
 }
 
 /*
- * Read one page of job and add its rows to the pending ones
- * (backfill_job_page).  Returns true when the next page should be read at
- * once; false after a write, a wait or a failure (each written first
- * what was pending).
+ * Read one page of job into its pending rows (backfill_job_page).  True:
+ * read the next at once; false after a write, a wait or a failure.
  */
 static bool
 run_page(Job *job)
