@@ -29,17 +29,18 @@
 static IngestBatch batch;
 
 /*
- * Pages read but not yet written: their rows wait in batch, and where the
- * job stands after the last of them here.  Written together, in one
- * transaction with the job's cursor (backfill_job_flush), so what a
- * restart resumes from is exactly what was committed: pages read since
- * are read again.
+ * Pages written but not yet committed: their rows are in the open
+ * transaction, and where the job stands after the last of them is here.
+ * The transaction is committed with the job's cursor (backfill_job_flush),
+ * so what a restart resumes from is exactly what was committed: pages
+ * written since are read again.
  */
 typedef struct Pending
 {
 	int64		job_id;
-	int			pages;
+	int			pages;			/* > 0: the transaction is open */
 	int64		fetched;		/* rows kept of those pages */
+	int64		written;		/* rows they really inserted */
 	TimestampTz since;			/* when the first of them was read */
 	bool		done;
 	int64		cursor_ms;
@@ -98,11 +99,11 @@ backfill_job_wait(const Job *job, TimestampTz until, bool rate_limit, const char
 	Oid			types[5] = {INT8OID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID};
 	Datum		v[5] = {Int64GetDatum(job->id), TimestampTzGetDatum(until), BoolGetDatum(rate_limit),
 	CStringGetTextDatum(error), BoolGetDatum(!rate_limit && job->mapped)};
-	bool		own = !IsTransactionState();
+	bool		own;
 
-	/* what was read before is written first: the job's progress is kept */
-	if (own)
-		flush_pending(job);
+	/* what was read before is committed first: the job's progress is kept */
+	flush_pending(job);
+	own = !IsTransactionState();
 
 	if (own)
 	{
@@ -133,11 +134,11 @@ backfill_job_fail(const Job *job, const char *error, bool count_error)
 {
 	Oid			types[2] = {INT8OID, TEXTOID};
 	Datum		v[2] = {Int64GetDatum(job->id), CStringGetTextDatum(error)};
-	bool		own = !IsTransactionState();
+	bool		own;
 
-	/* what was read before is written first: the job's progress is kept */
-	if (own)
-		flush_pending(job);
+	/* what was read before is committed first: the job's progress is kept */
+	flush_pending(job);
+	own = !IsTransactionState();
 
 	if (own)
 	{
@@ -178,45 +179,58 @@ backfill_job_fail(const Job *job, const char *error, bool count_error)
 
 
 /*
- * Add the first nkeep events of a page to the job's pending rows and move
- * the job's cursor in memory (job: as the next page must start).  The
- * pages go to the table once BACKFILL_FLUSH_ROWS rows or
- * BACKFILL_FLUSH_MS wait, or the job is done, or it meets a hole.  A
- * hole_to_ms >= 0 says the exchange could not serve the range before it
- * (Bybit's recent trades).  Returns true when the caller should read the
- * job's next page now: not done, and nothing written yet (after a write
- * the pass looks at the jobs again: repairs first, a cancel is seen).
+ * Write the first nkeep events of a page in the job's open transaction
+ * (begun at its first page) and move the job's cursor in memory (job: as
+ * the next page must start).  Each page is written as it comes, while the
+ * fetch thread gets the next; the transaction commits with the cursor
+ * once BACKFILL_FLUSH_ROWS rows or BACKFILL_FLUSH_MS have gathered, or
+ * the job is done or meets a hole (a transaction a page cost a third of a
+ * backfill's time).  A hole_to_ms >= 0 says the exchange could not serve
+ * the range before it (Bybit's recent trades).  Returns true when the
+ * caller should read the job's next page now: not done, and not
+ * committed (after a commit the pass looks at the jobs again: repairs
+ * first, a cancel is seen).  Called outside a transaction but the job's.
  */
 bool
 backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
 				  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms)
 {
 	TimestampTz now = GetCurrentTimestamp();
+	IngestResult res;
 
 	Assert(pending.pages == 0 || pending.job_id == job->id);
+	batch.n = 0;
 	for (int i = 0; i < nkeep; i++)
 		if (!ingest_add(&batch, &events[i], job->instrument_id, now))
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	if (pending.pages == 0)
 	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
 		pending.job_id = job->id;
 		pending.since = now;
-		pending.fetched = 0;
+		pending.fetched = pending.written = 0;
 	}
+	ingest_flush(&batch, &res);
+	batch.n = 0;
+	MemoryContextSwitchTo(backfill_pass_context);
 	pending.pages++;
 	pending.fetched += nkeep;
+	pending.written += res.trades + res.candles;
 	pending.done = done;
 	pending.cursor_ms = cursor_ms;
 	pending.has_next_id = has_next_id;
 	pending.next_id = next_id;
 	pending.hole_to_ms = hole_to_ms;
-	/* the job as the table will say once these pages are written */
+	/* the job as the table will say once these pages are committed */
 	job->cursor_ms = cursor_ms;
 	job->has_next_id = has_next_id;
 	job->next_id = has_next_id ? next_id : 0;
 	job->mapped = true;
 	job->errors = 0;
-	if (done || hole_to_ms >= 0 || batch.n >= BACKFILL_FLUSH_ROWS ||
+	if (done || hole_to_ms >= 0 || pending.fetched >= BACKFILL_FLUSH_ROWS ||
 		now - pending.since >= BACKFILL_FLUSH_MS * INT64CONST(1000))
 	{
 		(void) backfill_job_flush(job);
@@ -225,7 +239,7 @@ backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
 	return true;
 }
 
-/* The pending pages of job, if any, written before its wait or failure. */
+/* The job's open transaction, if any, committed before its wait or failure. */
 static void
 flush_pending(const Job *job)
 {
@@ -234,17 +248,15 @@ flush_pending(const Job *job)
 }
 
 /*
- * Write the pending pages of job and move its cursor, in one transaction
- * (called outside one).  Only an active job is moved on (a cancel between
- * fetch and write keeps the rows, which are history either way, and stops
- * the job).  A finished repair marks its gap repaired.  Returns false when
- * the job was no longer active; true otherwise, also when nothing was
- * pending.
+ * Commit the job's open transaction, its pages' rows with the job's new
+ * cursor.  Only an active job is moved on (a cancel between fetch and
+ * write keeps the rows, which are history either way, and stops the job).
+ * A finished repair marks its gap repaired.  Returns false when the job
+ * was no longer active; true otherwise, also when nothing was pending.
  */
 bool
 backfill_job_flush(const Job *job)
 {
-	IngestResult res;
 	Oid			types[7] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, BOOLOID, INT4OID};
 	Datum		v[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
@@ -252,18 +264,13 @@ backfill_job_flush(const Job *job)
 
 	if (pending.pages == 0)
 		return true;
-	Assert(pending.job_id == job->id && !IsTransactionState());
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	ingest_flush(&batch, &res);
+	Assert(pending.job_id == job->id && IsTransactionState());
 	v[0] = Int64GetDatum(job->id);
 	v[1] = TimestampTzGetDatum(backfill_ms_ts(pending.cursor_ms));
 	v[2] = Int64GetDatum(pending.next_id);
 	nulls[2] = pending.has_next_id ? ' ' : 'n';
 	v[3] = Int64GetDatum(pending.fetched);
-	v[4] = Int64GetDatum(res.trades + res.candles);
+	v[4] = Int64GetDatum(pending.written);
 	v[5] = BoolGetDatum(pending.done);
 	v[6] = Int32GetDatum(pending.pages);
 	if (backfill_spi("UPDATE zvt._backfill_jobs SET cursor_ts = $2, next_id = $3, "
@@ -293,7 +300,6 @@ backfill_job_flush(const Job *job)
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(backfill_pass_context);
 	backfill_shared->pages += pending.pages;
-	batch.n = 0;
 	pending.pages = 0;
 	return active;
 }

@@ -16,25 +16,22 @@
  *	3. a repair job's first step maps its gap (local receive times) onto
  *	   the exchange's ids or times through the rows stored either side
  *	   (waiting a few seconds for the feed's first row after it);
- *	4. one page over REST, outside any transaction (zvt.rest_timeout
- *	   bounds it; the next page is fetched and parsed on a thread,
- *	   history_fetch.c, while this one is written); 429/418 wait
- *	   Retry-After, Binance's used weight near its limit waits for the
- *	   next minute, both for every job of that exchange; other failures
+ *	4. one page over REST (zvt.rest_timeout bounds it), fetched and
+ *	   parsed on a thread (history_fetch.c) while the last is written;
+ *	   429/418 wait Retry-After, Binance's used weight near its limit the
+ *	   next minute, both for every job of the exchange; other failures
  *	   back off and fail the job after ten;
- *	5. (backfill_jobs.c) the page's rows wait in memory with the job's
- *	   new cursor; steps 4 and 5 go on for the same job until 20,000 rows
- *	   or a second wait, the job is done, waits or fails; then in one
- *	   transaction: the rows through ingest_flush (the feeds' idempotent
- *	   path: a row already stored is not written again) and the job's
- *	   cursor, so a restart resumes after the last page written (the pages
- *	   read since are read again); a finished repair sets its gap's
- *	   repaired_at and rows_repaired.
+ *	5. (backfill_jobs.c) its rows through ingest_flush (the feeds'
+ *	   idempotent path) in the job's transaction, open while 4 and 5
+ *	   repeat: 20,000 rows or a second, or the end, a wait or a failure
+ *	   commit it with the job's cursor, so a restart resumes after the
+ *	   last page committed; a finished repair marks its gap repaired.
  *
- * A cancel (zvt.cancel_backfill) is seen at the next write: step 5 moves
- * the job only while it is still active.  The worker reads zvt.exchanges
- * and zvt.instruments, writes zvt.trades, zvt.candles, zvt.feed_gaps and
- * zvt._backfill_jobs, and holds no lock across a REST call.
+ * A cancel (zvt.cancel_backfill) is seen at the next commit, which moves
+ * only an active job.  The worker reads zvt.exchanges and
+ * zvt.instruments and writes zvt.trades, zvt.candles, zvt.feed_gaps and
+ * zvt._backfill_jobs; no REST call runs on its thread in a transaction
+ * (it may wait up to zvt.rest_timeout for the fetch thread in one).
  *
  * Wording: "cursor" is where the next page starts (a time, and for
  * trades by id the next id); a "hole" is a part of the range the
@@ -251,7 +248,7 @@ ts_ms(TimestampTz ts)
 	return (int64) floor((double) ZVT_TS_TO_UNIX(ts) / 1000.0);
 }
 
-/* Text of column col of row 0 of the last SPI result, palloc'd; NULL if null. */
+/* Text of column col of row 0 of the last SPI result, NULL if null; in SPI's memory, gone at SPI_finish. */
 static char *
 col_text(int col)
 {
@@ -348,7 +345,7 @@ next_job(Job *job, long *sleep_ms, bool *any)
 	}
 	job->instrument_id = (int32) pg_strtoint32(col_text(5));
 	snprintf(job->raw_symbol, sizeof(job->raw_symbol), "%s", col_text(6));
-	job->rest_url = col_text(7);
+	job->rest_url = MemoryContextStrdup(backfill_pass_context, col_text(7));
 	job->start_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8, &isnull)));
 	job->finish_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &isnull)));
 	job->cursor_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 10, &isnull)));
@@ -370,11 +367,7 @@ next_job(Job *job, long *sleep_ms, bool *any)
 		job->contract_size = isnull ? 0 : DatumGetFloat8(d);
 	}
 	if (strncmp(job->channel, "candles_", 8) == 0)
-	{
-		const char *tf = job->channel + 8;
-
-		job->interval_s = binance_interval_seconds(tf);
-	}
+		job->interval_s = binance_interval_seconds(job->channel + 8);
 	return true;
 }
 
@@ -618,6 +611,9 @@ run_page(Job *job)
 		backfill_job_fail(job, reason, false);
 		return false;
 	}
+	/* the exchange is to be left alone for now: the pass waits */
+	if (exi >= 0 && exchange_not_before[exi] > GetCurrentTimestamp())
+		return false;
 
 	if (history_fetch_take(url, &ahead))
 	{
@@ -635,7 +631,12 @@ run_page(Job *job)
 		CHECK_FOR_INTERRUPTS();
 	}
 	else
+	{
+		/* no REST call on this thread with the job's transaction open */
+		if (!backfill_job_flush(job))
+			return false;
 		got = rest_get(url, &resp);
+	}
 	if (got && exi >= 0 && resp.used_weight >= BINANCE_WEIGHT_LIMIT - BINANCE_WEIGHT_MARGIN &&
 		strcmp(job->exchange, "binance") == 0)
 	{
