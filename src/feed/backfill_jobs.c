@@ -179,10 +179,10 @@ backfill_job_fail(const Job *job, const char *error, bool count_error)
 
 
 /*
- * Write the first nkeep events of a page in the job's open transaction
- * (begun at its first page) and move the job's cursor in memory (job: as
- * the next page must start).  Each page is written as it comes, while the
- * fetch thread gets the next; the transaction commits with the cursor
+ * Add the first nkeep events of a page to the job's open transaction
+ * (begun at its first page; written every BACKFILL_WRITE_ROWS rows, while
+ * the fetch thread gets the next pages) and move the job's cursor in
+ * memory (job: as the next page must start); the transaction commits with the cursor
  * once BACKFILL_FLUSH_ROWS rows or BACKFILL_FLUSH_MS have gathered, or
  * the job is done or meets a hole (a transaction a page cost a third of a
  * backfill's time).  A hole_to_ms >= 0 says the exchange could not serve
@@ -199,7 +199,6 @@ backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
 	IngestResult res;
 
 	Assert(pending.pages == 0 || pending.job_id == job->id);
-	batch.n = 0;
 	for (int i = 0; i < nkeep; i++)
 		if (!ingest_add(&batch, &events[i], job->instrument_id, now))
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -213,12 +212,8 @@ backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
 		pending.since = now;
 		pending.fetched = pending.written = 0;
 	}
-	ingest_flush(&batch, &res);
-	batch.n = 0;
-	MemoryContextSwitchTo(backfill_pass_context);
 	pending.pages++;
 	pending.fetched += nkeep;
-	pending.written += res.trades + res.candles;
 	pending.done = done;
 	pending.cursor_ms = cursor_ms;
 	pending.has_next_id = has_next_id;
@@ -235,6 +230,13 @@ backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
 	{
 		(void) backfill_job_flush(job);
 		return false;
+	}
+	if (batch.n >= BACKFILL_WRITE_ROWS)
+	{
+		ingest_flush(&batch, &res);
+		batch.n = 0;
+		pending.written += res.trades + res.candles;
+		MemoryContextSwitchTo(backfill_pass_context);
 	}
 	return true;
 }
@@ -265,6 +267,14 @@ backfill_job_flush(const Job *job)
 	if (pending.pages == 0)
 		return true;
 	Assert(pending.job_id == job->id && IsTransactionState());
+	if (batch.n > 0)
+	{
+		IngestResult res;
+
+		ingest_flush(&batch, &res);
+		batch.n = 0;
+		pending.written += res.trades + res.candles;
+	}
 	v[0] = Int64GetDatum(job->id);
 	v[1] = TimestampTzGetDatum(backfill_ms_ts(pending.cursor_ms));
 	v[2] = Int64GetDatum(pending.next_id);

@@ -47,6 +47,12 @@ typedef struct Job
  */
 #define BACKFILL_FLUSH_ROWS 20000
 #define BACKFILL_FLUSH_MS	1000
+/*
+ * Inside that transaction, rows are written every this many: the writes'
+ * fixed costs (subtransaction, candles, executor setup) amortized, while
+ * the fetch thread still gets the next pages during a write.
+ */
+#define BACKFILL_WRITE_ROWS 5000
 
 /* reset at each pass; the writes return to it after their commit */
 extern MemoryContext backfill_pass_context;
