@@ -29,8 +29,9 @@
 static IngestBatch batch;
 
 /*
- * Pages written but not yet committed: their rows are in the open
- * transaction, and where the job stands after the last of them is here.
+ * Pages read but not yet committed: their rows are in the open
+ * transaction or still in batch (written every BACKFILL_WRITE_ROWS), and
+ * where the job stands after the last of them is here.
  * The transaction is committed with the job's cursor (backfill_job_flush),
  * so what a restart resumes from is exactly what was committed: pages
  * written since are read again.
@@ -40,7 +41,7 @@ typedef struct Pending
 	int64		job_id;
 	int			pages;			/* > 0: the transaction is open */
 	int64		fetched;		/* rows kept of those pages */
-	int64		written;		/* rows they really inserted */
+	int64		written;		/* rows they really inserted so far */
 	TimestampTz since;			/* when the first of them was read */
 	bool		done;
 	int64		cursor_ms;
