@@ -70,6 +70,7 @@ OBJS = \
 	src/feed/quotes.o \
 	src/feed/funding.o \
 	src/feed/parse_thread.o \
+	src/feed/json_arena.o \
 	src/feed/exchanges.o \
 	src/feed/url_check.o \
 	src/feed/status.o \
@@ -252,7 +253,7 @@ UNIT_TESTS = $(patsubst test/unit/%.c,test/unit/%.bin,$(filter-out test/unit/uni
 FIXTURES ?= $(abspath $(srcdir)/test/fixtures/exchanges)
 FEED_PARSER_SRC = src/feed/feed_normalize.c src/feed/adapter_binance.c src/feed/adapter_bybit.c \
 	src/feed/adapter_okx.c src/feed/adapter_coinbase.c src/core/zvt_time.c \
-	src/feed/book_parse.c src/book/book.c
+	src/feed/book_parse.c src/book/book.c src/feed/json_arena.c
 
 # Each test_X.c is linked with X_SRC and X_LIBS; one rule builds them all
 # (a test rebuilds when its sources or any header of the pure core change).

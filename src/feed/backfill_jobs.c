@@ -29,6 +29,33 @@
 static IngestBatch batch;
 
 /*
+ * Pages read but not yet committed: their rows are in the open
+ * transaction or still in batch (written every BACKFILL_WRITE_ROWS), and
+ * where the job stands after the last of them is here.
+ * The transaction is committed with the job's cursor (backfill_job_flush),
+ * so what a restart resumes from is exactly what was committed: pages
+ * written since are read again.
+ */
+typedef struct Pending
+{
+	int64		job_id;
+	int			pages;			/* > 0: the transaction is open */
+	int64		fetched;		/* rows kept of those pages */
+	int64		written;		/* rows they really inserted so far */
+	TimestampTz since;			/* when the first of them was read */
+	bool		done;
+	int64		cursor_ms;
+	bool		has_next_id;
+	int64		next_id;
+	int64		hole_to_ms;
+} Pending;
+
+static Pending pending;
+
+static void flush_pending(const Job *job);
+static void record_hole(const Job *job, int64 hole_to_ms);
+
+/*
  * Run a statement of the worker's through a plan prepared once and kept
  * (planning the job's statements again for every page cost several
  * per cent of a backfill).  sql must be a string constant: its address
@@ -73,7 +100,11 @@ backfill_job_wait(const Job *job, TimestampTz until, bool rate_limit, const char
 	Oid			types[5] = {INT8OID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID};
 	Datum		v[5] = {Int64GetDatum(job->id), TimestampTzGetDatum(until), BoolGetDatum(rate_limit),
 	CStringGetTextDatum(error), BoolGetDatum(!rate_limit && job->mapped)};
-	bool		own = !IsTransactionState();
+	bool		own;
+
+	/* what was read before is committed first: the job's progress is kept */
+	flush_pending(job);
+	own = !IsTransactionState();
 
 	if (own)
 	{
@@ -104,7 +135,11 @@ backfill_job_fail(const Job *job, const char *error, bool count_error)
 {
 	Oid			types[2] = {INT8OID, TEXTOID};
 	Datum		v[2] = {Int64GetDatum(job->id), CStringGetTextDatum(error)};
-	bool		own = !IsTransactionState();
+	bool		own;
+
+	/* what was read before is committed first: the job's progress is kept */
+	flush_pending(job);
+	own = !IsTransactionState();
 
 	if (own)
 	{
@@ -143,52 +178,123 @@ backfill_job_fail(const Job *job, const char *error, bool count_error)
 			 errdetail_internal("%s", error)));
 }
 
-/*
- * Write the first nkeep events of the page and move the job's cursor, in
- * one transaction: a restart resumes after the last page written.  A
- * hole_to_ms >= 0 says the exchange could not serve the range before it
- * (Bybit's recent trades): the job's hole, and a gap's repair_error or,
- * for a backfill, a zvt.feed_gaps row that says so.  Only
- * an active job is moved on (a cancel between fetch and write keeps the
- * rows, which are history either way, and stops the job).
- */
-void
-backfill_job_write(const Job *job, const FeedEvent *events, const HistoryPage *page, int nkeep, bool done,
-		  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms)
-{
-	IngestResult res;
-	TimestampTz now = GetCurrentTimestamp();
-	Oid			types[6] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, BOOLOID};
-	Datum		v[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 
-	batch.n = 0;
+/*
+ * Add the first nkeep events of a page to the job's open transaction
+ * (begun at its first page; written every BACKFILL_WRITE_ROWS rows, while
+ * the fetch thread gets the next pages) and move the job's cursor in
+ * memory (job: as the next page must start); the transaction commits with the cursor
+ * once BACKFILL_FLUSH_ROWS rows or BACKFILL_FLUSH_MS have gathered, or
+ * the job is done or meets a hole (a transaction a page cost a third of a
+ * backfill's time).  A hole_to_ms >= 0 says the exchange could not serve
+ * the range before it (Bybit's recent trades).  Returns true when the
+ * caller should read the job's next page now: not done, and not
+ * committed (after a commit the pass looks at the jobs again: repairs
+ * first, a cancel is seen).  Called outside a transaction but the job's.
+ */
+bool
+backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
+				  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	IngestResult res;
+
+	Assert(pending.pages == 0 || pending.job_id == job->id);
 	for (int i = 0; i < nkeep; i++)
 		if (!ingest_add(&batch, &events[i], job->instrument_id, now))
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (pending.pages == 0)
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pending.job_id = job->id;
+		pending.since = now;
+		pending.fetched = pending.written = 0;
+	}
+	pending.pages++;
+	pending.fetched += nkeep;
+	pending.done = done;
+	pending.cursor_ms = cursor_ms;
+	pending.has_next_id = has_next_id;
+	pending.next_id = next_id;
+	pending.hole_to_ms = hole_to_ms;
+	/* the job as the table will say once these pages are committed */
+	job->cursor_ms = cursor_ms;
+	job->has_next_id = has_next_id;
+	job->next_id = has_next_id ? next_id : 0;
+	job->mapped = true;
+	job->errors = 0;
+	if (done || hole_to_ms >= 0 || pending.fetched >= BACKFILL_FLUSH_ROWS ||
+		now - pending.since >= BACKFILL_FLUSH_MS * INT64CONST(1000))
+	{
+		(void) backfill_job_flush(job);
+		return false;
+	}
+	if (batch.n >= BACKFILL_WRITE_ROWS)
+	{
+		ingest_flush(&batch, &res);
+		batch.n = 0;
+		pending.written += res.trades + res.candles;
+		MemoryContextSwitchTo(backfill_pass_context);
+	}
+	return true;
+}
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	ingest_flush(&batch, &res);
+/* The job's open transaction, if any, committed before its wait or failure. */
+static void
+flush_pending(const Job *job)
+{
+	if (pending.pages > 0 && pending.job_id == job->id)
+		(void) backfill_job_flush(job);
+}
+
+/*
+ * Commit the job's open transaction, its pages' rows with the job's new
+ * cursor.  Only an active job is moved on (a cancel between fetch and
+ * write keeps the rows, which are history either way, and stops the job).
+ * A finished repair marks its gap repaired.  Returns false when the job
+ * was no longer active; true otherwise, also when nothing was pending.
+ */
+bool
+backfill_job_flush(const Job *job)
+{
+	Oid			types[7] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, BOOLOID, INT4OID};
+	Datum		v[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bool		active;
+
+	if (pending.pages == 0)
+		return true;
+	Assert(pending.job_id == job->id && IsTransactionState());
+	if (batch.n > 0)
+	{
+		IngestResult res;
+
+		ingest_flush(&batch, &res);
+		batch.n = 0;
+		pending.written += res.trades + res.candles;
+	}
 	v[0] = Int64GetDatum(job->id);
-	v[1] = TimestampTzGetDatum(backfill_ms_ts(cursor_ms));
-	v[2] = Int64GetDatum(next_id);
-	nulls[2] = has_next_id ? ' ' : 'n';
-	v[3] = Int64GetDatum(nkeep);
-	v[4] = Int64GetDatum(res.trades + res.candles);
-	v[5] = BoolGetDatum(done);
+	v[1] = TimestampTzGetDatum(backfill_ms_ts(pending.cursor_ms));
+	v[2] = Int64GetDatum(pending.next_id);
+	nulls[2] = pending.has_next_id ? ' ' : 'n';
+	v[3] = Int64GetDatum(pending.fetched);
+	v[4] = Int64GetDatum(pending.written);
+	v[5] = BoolGetDatum(pending.done);
+	v[6] = Int32GetDatum(pending.pages);
 	if (backfill_spi("UPDATE zvt._backfill_jobs SET cursor_ts = $2, next_id = $3, "
-							  "  rows_fetched = rows_fetched + $4, rows_written = rows_written + $5, "
-							  "  pages = pages + 1, errors = 0, last_error = NULL, wait_until = NULL, "
-							  "  state = CASE WHEN $6 THEN 'done' ELSE 'running' END, "
-							  "  started_at = coalesce(started_at, now()), "
-							  "  finished_at = CASE WHEN $6 THEN now() END "
-							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
-							  6, types, v, nulls, false, 0) != SPI_OK_UPDATE)
+					 "  rows_fetched = rows_fetched + $4, rows_written = rows_written + $5, "
+					 "  pages = pages + $7, errors = 0, last_error = NULL, wait_until = NULL, "
+					 "  state = CASE WHEN $6 THEN 'done' ELSE 'running' END, "
+					 "  started_at = coalesce(started_at, now()), "
+					 "  finished_at = CASE WHEN $6 THEN now() END "
+					 " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
+					 7, types, v, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update a backfill job");
-	if (done && SPI_processed == 1)
+	active = SPI_processed == 1;
+	if (pending.done && active)
 	{
 		if (SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = now(), rows_repaired = j.rows_written "
 								  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
@@ -197,37 +303,47 @@ backfill_job_write(const Job *job, const FeedEvent *events, const HistoryPage *p
 		if (SPI_processed > 0)
 			backfill_shared->gaps_repaired++;
 		backfill_shared->jobs_done++;
-		if (hole_to_ms >= 0)
-		{
-			Oid			t3[3] = {INT8OID, TIMESTAMPTZOID, TEXTOID};
-			Datum		v3[3];
-
-			v3[0] = Int64GetDatum(job->id);
-			v3[1] = TimestampTzGetDatum(backfill_ms_ts(hole_to_ms));
-			v3[2] = CStringGetTextDatum(psprintf("%s's REST serves only its latest %d trades of %s; "
-												 "older ones are not served",
-												 job->exchange,
-												 history_trade_page_rows(job->exchange, job->symbol),
-												 job->symbol));
-			if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET hole = '[' || start_ts || ', ' || $2 || ']', "
-									  "  last_error = $3 WHERE id = $1",
-									  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE ||
-				SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = NULL, "
-									  "  repair_error = $3 || ': ' || j.hole "
-									  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
-									  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE ||
-				SPI_execute_with_args("INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason, repair_error) "
-									  "SELECT j.exchange, j.symbol, j.channel, j.start_ts, $2, "
-									  "       'backfill job ' || j.id || ': not served by REST', $3 || ': ' || j.hole "
-									  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND j.gap_id IS NULL",
-									  3, t3, v3, NULL, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "could not record a hole of a backfill job");
-		}
+		if (pending.hole_to_ms >= 0)
+			record_hole(job, pending.hole_to_ms);
 	}
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(backfill_pass_context);
-	backfill_shared->pages++;
-	batch.n = 0;
+	backfill_shared->pages += pending.pages;
+	pending.pages = 0;
+	return active;
+}
+
+/*
+ * A finished job's range before hole_to_ms was not served: the job's
+ * hole, and a gap's repair_error or, for a backfill, a zvt.feed_gaps row
+ * that says so.  In the caller's transaction.
+ */
+static void
+record_hole(const Job *job, int64 hole_to_ms)
+{
+	Oid			t3[3] = {INT8OID, TIMESTAMPTZOID, TEXTOID};
+	Datum		v3[3];
+
+	v3[0] = Int64GetDatum(job->id);
+	v3[1] = TimestampTzGetDatum(backfill_ms_ts(hole_to_ms));
+	v3[2] = CStringGetTextDatum(psprintf("%s's REST serves only its latest %d trades of %s; "
+										 "older ones are not served",
+										 job->exchange,
+										 history_trade_page_rows(job->exchange, job->symbol),
+										 job->symbol));
+	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET hole = '[' || start_ts || ', ' || $2 || ']', "
+							  "  last_error = $3 WHERE id = $1",
+							  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = NULL, "
+							  "  repair_error = $3 || ': ' || j.hole "
+							  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
+							  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_execute_with_args("INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason, repair_error) "
+							  "SELECT j.exchange, j.symbol, j.channel, j.start_ts, $2, "
+							  "       'backfill job ' || j.id || ': not served by REST', $3 || ': ' || j.hole "
+							  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND j.gap_id IS NULL",
+							  3, t3, v3, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record a hole of a backfill job");
 }

@@ -40,6 +40,20 @@ typedef struct Job
 	double		contract_size;	/* OKX swaps; 0 when none */
 } Job;
 
+/*
+ * Pages are written together, in one transaction with the job's cursor,
+ * once this many rows or this long has passed since the first of them was
+ * read (a transaction per page cost a third of a backfill's time).
+ */
+#define BACKFILL_FLUSH_ROWS 20000
+#define BACKFILL_FLUSH_MS	1000
+/*
+ * Inside that transaction, rows are written every this many: the writes'
+ * fixed costs (subtransaction, candles, executor setup) amortized, while
+ * the fetch thread still gets the next pages during a write.
+ */
+#define BACKFILL_WRITE_ROWS 5000
+
 /* reset at each pass; the writes return to it after their commit */
 extern MemoryContext backfill_pass_context;
 
@@ -49,7 +63,8 @@ extern int	backfill_spi(const char *sql, int nargs, Oid *types, Datum *values, c
 extern TimestampTz backfill_ms_ts(int64 ms);
 extern void backfill_job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error);
 extern void backfill_job_fail(const Job *job, const char *error, bool count_error);
-extern void backfill_job_write(const Job *job, const FeedEvent *events, const HistoryPage *page, int nkeep,
-					  bool done, int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms);
+extern bool backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
+							  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms);
+extern bool backfill_job_flush(const Job *job);
 
 #endif							/* ZVT_BACKFILL_PRIVATE_H */

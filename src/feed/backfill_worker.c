@@ -14,22 +14,24 @@
  *	   some waiting for a rate limit: sleep until the first may go on;
  *	   none at all: record the idle generation and exit;
  *	3. a repair job's first step maps its gap (local receive times) onto
- *	   the exchange's ids or times through the rows stored either side;
- *	4. one page over REST, outside any transaction (zvt.rest_timeout
- *	   bounds it; the next page is fetched and parsed on a thread,
- *	   history_fetch.c, while this one is written); 429/418 wait
- *	   Retry-After, Binance's used weight near its limit waits for the
- *	   next minute, both for every job of that exchange; other failures
+ *	   the exchange's ids or times through the rows stored either side
+ *	   (waiting a few seconds for the feed's first row after it);
+ *	4. one page over REST (zvt.rest_timeout bounds it), fetched and
+ *	   parsed on a thread (history_fetch.c) while the last is written;
+ *	   429/418 wait Retry-After, Binance's used weight near its limit the
+ *	   next minute, both for every job of the exchange; other failures
  *	   back off and fail the job after ten;
- *	5. (backfill_jobs.c) in a transaction: the page's rows through
- *	   ingest_flush (the feeds' idempotent path: a row already stored is not written again) and the
- *	   job's cursor, so a restart resumes after the last page written; a
- *	   finished repair sets its gap's repaired_at and rows_repaired.
+ *	5. (backfill_jobs.c) its rows through ingest_flush (the feeds'
+ *	   idempotent path) in the job's transaction, open while 4 and 5
+ *	   repeat: 20,000 rows or a second, or the end, a wait or a failure
+ *	   commit it with the job's cursor, so a restart resumes after the
+ *	   last page committed; a finished repair marks its gap repaired.
  *
- * A cancel (zvt.cancel_backfill) is seen at the next page: step 5 writes
- * the job only while it is still active.  The worker reads zvt.exchanges
- * and zvt.instruments, writes zvt.trades, zvt.candles, zvt.feed_gaps and
- * zvt._backfill_jobs, and holds no lock across a REST call.
+ * A cancel (zvt.cancel_backfill) is seen at the next commit, which moves
+ * only an active job.  The worker reads zvt.exchanges and
+ * zvt.instruments and writes zvt.trades, zvt.candles, zvt.feed_gaps and
+ * zvt._backfill_jobs; no REST call runs on its thread in a transaction
+ * (it may wait up to zvt.rest_timeout for the fetch thread in one).
  *
  * Wording: "cursor" is where the next page starts (a time, and for
  * trades by id the next id); a "hole" is a part of the range the
@@ -79,6 +81,7 @@ PGDLLEXPORT void backfill_worker_main(Datum arg);
 #define MAX_ERRORS			10
 #define BINANCE_WEIGHT_LIMIT 6000	/* per minute, Binance's default */
 #define BINANCE_WEIGHT_MARGIN 600	/* stop this far below it */
+#define REPAIR_SETTLE_MS	5000	/* a repair waits this long for the feed's next row */
 
 /* What a pass did. */
 typedef enum PassOutcome
@@ -87,7 +90,6 @@ typedef enum PassOutcome
 	PASS_WAIT,					/* jobs wait for a rate limit: sleep */
 	PASS_IDLE					/* nothing left: exit */
 } PassOutcome;
-
 
 /* When each exchange may be asked again (rate limits), per exchange index. */
 static TimestampTz exchange_not_before[FEED_EXCHANGES];
@@ -100,7 +102,7 @@ static PassOutcome backfill_pass(long *sleep_ms);
 static void schedule_repairs(void);
 static bool next_job(Job *job, long *sleep_ms, bool *any);
 static bool map_repair(Job *job);
-static void run_page(Job *job);
+static bool run_page(Job *job);
 
 static void
 backfill_detach(int code, Datum arg)
@@ -209,7 +211,10 @@ backfill_pass(long *sleep_ms)
 	MemoryContextSwitchTo(backfill_pass_context);
 	if (!found)
 		return any ? PASS_WAIT : PASS_IDLE;
-	run_page(&job);
+	/* page after page until they are written (the pass then looks again) */
+	while (run_page(&job))
+		CHECK_FOR_INTERRUPTS();
+	(void) backfill_job_flush(&job);
 	return PASS_WORKED;
 }
 
@@ -245,8 +250,7 @@ ts_ms(TimestampTz ts)
 	return (int64) floor((double) ZVT_TS_TO_UNIX(ts) / 1000.0);
 }
 
-
-/* Text of column col of row 0 of the last SPI result, palloc'd; NULL if null. */
+/* Text of column col of row 0 of the last SPI result, NULL if null; in SPI's memory, gone at SPI_finish. */
 static char *
 col_text(int col)
 {
@@ -343,7 +347,7 @@ next_job(Job *job, long *sleep_ms, bool *any)
 	}
 	job->instrument_id = (int32) pg_strtoint32(col_text(5));
 	snprintf(job->raw_symbol, sizeof(job->raw_symbol), "%s", col_text(6));
-	job->rest_url = col_text(7);
+	job->rest_url = MemoryContextStrdup(backfill_pass_context, col_text(7));
 	job->start_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8, &isnull)));
 	job->finish_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &isnull)));
 	job->cursor_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 10, &isnull)));
@@ -365,11 +369,7 @@ next_job(Job *job, long *sleep_ms, bool *any)
 		job->contract_size = isnull ? 0 : DatumGetFloat8(d);
 	}
 	if (strncmp(job->channel, "candles_", 8) == 0)
-	{
-		const char *tf = job->channel + 8;
-
-		job->interval_s = binance_interval_seconds(tf);
-	}
+		job->interval_s = binance_interval_seconds(job->channel + 8);
 	return true;
 }
 
@@ -387,16 +387,42 @@ id_value(const char *s, int64 *v)
 }
 
 /*
+ * Whether a repair whose feed has stored nothing after its gap may be
+ * mapped now: REPAIR_SETTLE_MS after the gap's end (polled each second
+ * for candles), the feed's first row after it, which bounds the repair
+ * exactly, has had time to come; a feed still quiet is mapped without it
+ * (one REST call when little or nothing was missed).  False (the job set
+ * waiting) while it may not.
+ */
+static bool
+settled(Job *job)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz until = TimestampTzPlusMilliseconds(job->gap_to, REPAIR_SETTLE_MS);
+	bool		trades = strcmp(job->channel, "trades") == 0;
+
+	if (now >= until)
+		return true;
+	if (!trades)
+		until = Min(until, TimestampTzPlusMilliseconds(now, 1000));
+	backfill_job_wait(job, until, false,
+					  trades ? "waiting for the feed's first trade after the gap" :
+					  "waiting for the feed's first candle after the gap");
+	return false;
+}
+
+/*
  * A gap is from the last message received before a disconnection to the
- * first after, in zvt's clock; the exchange's ids and times of the rows
+ * reconnection, in zvt's clock; the exchange's ids and times of the rows
  * stored either side say what is missing.  Trades on an exchange whose
  * ids are contiguous (Binance): the ids strictly between the last trade
  * received before and the first after (up to the newest when none came
- * after yet); on exchanges paging backward by id (OKX, Coinbase) the
- * same ids, from the newer end; else (Bybit), and for candles, the times between those rows.  Rows
- * are looked for a day either side of the gap in exchange time (a
- * simulator may run its clock ahead).  Returns false when the job must
- * wait for the feed's first row after the gap (candles).
+ * after: a quiet market); on exchanges paging backward by id (OKX,
+ * Coinbase) the same ids, from the newer end; else (Bybit), and for
+ * candles, the times between those rows.  Rows are looked for a day
+ * either side of the gap in exchange time (a simulator may run its clock
+ * ahead).  Returns false when the job must wait for the feed's first row
+ * after the gap (settled()).
  */
 static bool
 map_repair(Job *job)
@@ -447,6 +473,8 @@ map_repair(Job *job)
 
 		lo_null = lo == NULL || !id_value(lo, &lo_id);
 		hi_null = hi == NULL || !id_value(hi, &hi_id);
+		if (hi_null && !settled(job))
+			return false;
 		if (!lo_null)
 		{
 			Oid			t3[3] = {INT8OID, INT8OID, INT8OID};
@@ -492,17 +520,17 @@ map_repair(Job *job)
 		Datum		v3[3];
 
 		(void) isnull;
-		if (!trades && hi_null)
-		{
-			/* the feed is back but its first bar after the gap is not stored yet */
-			backfill_job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000), false,
-					 "waiting for the feed's first candle after the gap");
+		if (hi_null && !settled(job))
 			return false;
-		}
 		lo_ts = lo_null ? job->gap_from : DatumGetTimestampTz(d2);
 		hi_ts = hi_null ? job->gap_to : DatumGetTimestampTz(d4);
-		/* the bar before may have been stored open: fetch it again, and the one after */
-		if (!trades)
+
+		/*
+		 * The bar before may have been stored open: fetch it again, and the
+		 * one after; with none after (a quiet feed), the bars ended by the
+		 * reconnection: the one open then is the feed's.
+		 */
+		if (!trades && !hi_null)
 			hi_ts += (TimestampTz) job->interval_s * USECS_PER_SEC;
 		else
 			hi_ts += 1000;
@@ -541,7 +569,11 @@ prefetch(const HistoryRequest *next, int exi)
 								   (volatile int *) &InterruptPending);
 }
 
-static void
+/*
+ * Read one page of job into its pending rows (backfill_job_page).  True:
+ * read the next at once; false after a write, a wait or a failure.
+ */
+static bool
 run_page(Job *job)
 {
 	HistoryRequest r = {0};
@@ -574,13 +606,16 @@ run_page(Job *job)
 	if (!trades && job->interval_s <= 0)
 	{
 		backfill_job_fail(job, psprintf("unknown timeframe of channel \"%s\"", job->channel), false);
-		return;
+		return false;
 	}
 	if (!history_url(&r, url, sizeof(url), reason, sizeof(reason)))
 	{
 		backfill_job_fail(job, reason, false);
-		return;
+		return false;
 	}
+	/* the exchange is to be left alone for now: the pass waits */
+	if (exi >= 0 && exchange_not_before[exi] > GetCurrentTimestamp())
+		return false;
 
 	if (history_fetch_take(url, &ahead))
 	{
@@ -598,7 +633,12 @@ run_page(Job *job)
 		CHECK_FOR_INTERRUPTS();
 	}
 	else
+	{
+		/* no REST call on this thread with the job's transaction open */
+		if (!backfill_job_flush(job))
+			return false;
 		got = rest_get(url, &resp);
+	}
 	if (got && exi >= 0 && resp.used_weight >= BINANCE_WEIGHT_LIMIT - BINANCE_WEIGHT_MARGIN &&
 		strcmp(job->exchange, "binance") == 0)
 	{
@@ -617,7 +657,7 @@ run_page(Job *job)
 			exchange_not_before[exi] = until;
 		backfill_job_wait(job, until, true,
 				 psprintf("HTTP %ld from %s: waiting %d s (Retry-After)", resp.status, job->exchange, secs));
-		return;
+		return false;
 	}
 	if (!got || resp.status >= 500)
 	{
@@ -628,12 +668,12 @@ run_page(Job *job)
 			backfill_job_fail(job, psprintf("%s (after %d attempts)", what, MAX_ERRORS), true);
 		else
 			backfill_job_wait(job, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff), false, what);
-		return;
+		return false;
 	}
 	if (resp.status != 200)
 	{
 		backfill_job_fail(job, psprintf("HTTP %ld from %s: %.200s", resp.status, job->exchange, resp.body), false);
-		return;
+		return false;
 	}
 	if (have_ahead && ahead.parsed && ahead.page.n <= PAGE_EVENTS)
 	{
@@ -643,12 +683,12 @@ run_page(Job *job)
 	else if (have_ahead && !ahead.parsed)
 	{
 		backfill_job_fail(job, ahead.reason, true);
-		return;
+		return false;
 	}
 	else if (!history_parse(&r, resp.body, resp.len, page_events, PAGE_EVENTS, &page, reason, sizeof(reason)))
 	{
 		backfill_job_fail(job, reason, true);
-		return;
+		return false;
 	}
 
 	/* what to keep of the page and where the next starts */
@@ -662,7 +702,7 @@ run_page(Job *job)
 		next.from_ms = window_end;
 		if (window_end < job->finish_ms)
 			prefetch(&next, exi);
-		backfill_job_write(job, page_events, &page, nkeep, window_end >= job->finish_ms, window_end, false, 0, -1);
+		return backfill_job_page(job, page_events, nkeep, window_end >= job->finish_ms, window_end, false, 0, -1);
 	}
 	else if (r.kind == HISTORY_FIRST_ID)
 	{
@@ -670,9 +710,9 @@ run_page(Job *job)
 		int64		next = job->finish_ms - job->cursor_ms > window ? job->cursor_ms + window : job->finish_ms;
 
 		if (page.first_id >= 0)
-			backfill_job_write(job, page_events, &page, 0, false, job->cursor_ms, true, page.first_id, -1);
+			return backfill_job_page(job, page_events, 0, false, job->cursor_ms, true, page.first_id, -1);
 		else
-			backfill_job_write(job, page_events, &page, 0, next >= job->finish_ms, next, false, 0, -1);
+			return backfill_job_page(job, page_events, 0, next >= job->finish_ms, next, false, 0, -1);
 	}
 	else if (r.kind == HISTORY_TRADES_BY_ID)
 	{
@@ -701,7 +741,7 @@ run_page(Job *job)
 			next.from_id = page.last_id + 1;
 			prefetch(&next, exi);
 		}
-		backfill_job_write(job, page_events, &page, nkeep, done, last_ms, true, page.last_id + 1, -1);
+		return backfill_job_page(job, page_events, nkeep, done, last_ms, true, page.last_id + 1, -1);
 	}
 	else
 	{
@@ -727,7 +767,7 @@ run_page(Job *job)
 			{
 				backfill_job_fail(job, psprintf("%s trade id \"%s\" is not a number", job->exchange,
 									   page_events[i].trade_id), true);
-				return;
+				return false;
 			}
 			below = (backward && job->has_end_id) ? id <= job->end_id : ms < job->start_ms;
 			if (below)
@@ -743,7 +783,7 @@ run_page(Job *job)
 		{
 			backfill_job_fail(job, psprintf("%s page of trades older than id %lld starts at id %lld",
 								   job->exchange, (long long) job->next_id, (long long) page.oldest_id), true);
-			return;
+			return false;
 		}
 		if (backward && !done)
 		{
@@ -755,7 +795,7 @@ run_page(Job *job)
 		/* Bybit: a full page older trades fell off; before its oldest is a hole */
 		if (!backward && page.full && page.oldest_ms > job->start_ms)
 			hole_to = page.oldest_ms;
-		backfill_job_write(job, page_events, &page, nkeep, done, page.rows > 0 ? page.oldest_ms : job->cursor_ms,
+		return backfill_job_page(job, page_events, nkeep, done, page.rows > 0 ? page.oldest_ms : job->cursor_ms,
 				  backward && page.rows > 0, page.oldest_id, hole_to);
 	}
 }

@@ -17,9 +17,14 @@
  * address, not to the name again.
  *
  * Gaps.  Going down from open opens a gap from the last data message; the
- * first data message after the reconnect closes it (worker.c), and the
- * next flush writes one zvt.feed_gaps row per subscription of that
- * endpoint.  Repairing them over REST is the backfill's job.
+ * first data message on the next connection closes it (worker.c), or,
+ * when none came FEED_GAP_QUIET_US after the handshake, that moment does
+ * (a market that went quiet during the outage sends nothing, and the
+ * trades it sent before would stay unknown); the next flush writes one
+ * zvt.feed_gaps row per subscription of that endpoint.  A drop before
+ * that flush extends the gap to the connection after.  Repairing them
+ * over REST is the backfill's job: a gap nothing was missed in is closed
+ * with rows_repaired = 0.
  *
  *-------------------------------------------------------------------------
  */
@@ -77,7 +82,10 @@ feed_endpoint_down(Endpoint *e, const char *reason)
 
 	/* the frames received before the drop count for the gap's start */
 	parse_thread_drain(feed_self.parser, -1);
-	if (e->state == EP_OPEN && e->nwant > 0 && !e->gap_open)
+	e->gap_quiet_at = 0;
+	if (e->gap_open && e->gap_ready)
+		e->gap_ready = false;	/* not written yet: it goes on to the next connection */
+	else if (e->state == EP_OPEN && e->nwant > 0 && !e->gap_open)
 	{
 		e->gap_open = true;
 		e->gap_from = e->last_data ? e->last_data : now;
@@ -207,6 +215,9 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			e->backoff_ms = 0;
 			e->last_rx = e->last_keepalive = e->connected_at = feed_now_us();
 			feed_self.stats->connected_since = GetCurrentTimestamp();
+			/* the gap ends at the first data, or quietly (feed_endpoints_step) */
+			if (e->gap_open && !e->gap_ready)
+				e->gap_quiet_at = e->connected_at + FEED_GAP_QUIET_US;
 			if (feed_self.spec->on_connect)
 				feed_endpoint_queue(e, feed_self.spec->on_connect);
 			feed_queue_subscribes(e);
@@ -297,6 +308,12 @@ feed_endpoints_step(int64 now, bool reload)
 		{
 			if (reload)
 				feed_queue_subscribes(e);
+			if (e->gap_open && !e->gap_ready && e->gap_quiet_at && now >= e->gap_quiet_at)
+			{
+				/* connected and subscribed, and nothing came: a quiet market */
+				e->gap_to = now;
+				e->gap_ready = true;
+			}
 			if (spec->keepalive && now - e->last_keepalive >= (int64) spec->keepalive_s * 1000000)
 			{
 				feed_endpoint_queue(e, spec->keepalive);
@@ -324,8 +341,8 @@ feed_endpoints_step(int64 now, bool reload)
  * At start: the feed was down since the last row it wrote (a crash, a
  * cluster reset, a stop).  Open a gap on every endpoint from the latest
  * receive time among this exchange's trades and quotes of the last day;
- * the first data after connecting closes it.  No rows, no gap.  In the
- * caller's transaction, SPI connected.
+ * the first data or the quiet time after connecting closes it.
+ * No rows, no gap.  In the caller's transaction, SPI connected.
  */
 void
 feed_open_restart_gaps(void)
@@ -352,12 +369,14 @@ feed_open_restart_gaps(void)
 		e->gap_open = true;
 		e->gap_from = (int64) DatumGetTimestampTz(last) + ZT_PG_EPOCH_OFFSET;
 		snprintf(e->gap_reason, sizeof(e->gap_reason), "feed worker restarted");
+		if (e->state == EP_OPEN)
+			e->gap_quiet_at = feed_now_us() + FEED_GAP_QUIET_US;
 	}
 }
 
 /*
- * Insert the feed_gaps rows of disconnections whose data resumed, one per
- * subscription of the endpoint.  In the flush's transaction.
+ * Insert the feed_gaps rows of disconnections closed by a new connection,
+ * one per subscription of the endpoint.  In the flush's transaction.
  */
 void
 feed_write_gaps(void)

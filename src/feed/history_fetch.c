@@ -8,7 +8,8 @@
  * the exchange is kept alive from page to page.  The worker writes page N
  * while the thread fetches and parses page N + 1: the REST round trip,
  * the exchange's work and jansson's parse (about a third of the worker's
- * time per page) overlap the ingest.  Every signal is blocked on the
+ * time per page) overlap the ingest; jansson's memory there is an arena
+ * reset after each page (json_arena.c), as on the feeds' parser thread.  Every signal is blocked on the
  * thread (PostgreSQL's handlers must run on the main thread); the
  * transfer stops early when *abort_flag (InterruptPending) is set or
  * after timeout_ms.  Plain-text URLs get a socket only to a loopback
@@ -28,10 +29,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "feed/json_arena.h"
 #include "feed/url_check.h"
 
 #define FETCH_MAX_BODY	(64 * 1024 * 1024)
 #define FETCH_EVENTS	1000
+#define FETCH_ARENA		(8 * 1024 * 1024)	/* jansson's memory for one page (json_arena.c) */
 
 typedef struct Fetcher
 {
@@ -178,14 +181,18 @@ fetch_one(void)
 		return;
 	}
 	if (r->status == 200)
+	{
 		r->parsed = history_parse(&f.req, r->body, r->len, f.events, FETCH_EVENTS, &r->page,
 								  r->reason, sizeof(r->reason));
+		json_arena_reset();		/* the page's JSON is freed */
+	}
 }
 
 static void *
 fetch_main(void *arg)
 {
 	(void) arg;
+	json_arena_attach(FETCH_ARENA);
 	pthread_mutex_lock(&f.lock);
 	for (;;)
 	{
@@ -217,6 +224,7 @@ history_fetch_start(const char *url, const HistoryRequest *r, bool plain,
 		sigset_t	all,
 					old;
 
+		json_arena_install();
 		/* the process's signal handlers must never run on this thread */
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);

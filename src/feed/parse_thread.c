@@ -28,7 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
+#include "feed/json_arena.h"
 
 #define PARSE_ROUND 64			/* frames the thread takes at a time */
 #define PARSE_WAKE 32			/* frames waiting before submit wakes the thread */
@@ -103,44 +103,8 @@ static void slot_trim(Slot *s);
 #define LOAD(p)			__atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define STORE(p, v)		__atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 
-/*
- * jansson's memory on the parser thread: a bump arena, reset after each
- * frame (the adapters free their JSON before returning), so parsing a
- * frame costs no malloc and no free.  Thread-local: on any other thread
- * (arena NULL) these are plain malloc and free, and jansson takes one
- * pair of functions for the whole process.  What does not fit goes to
- * malloc.
- */
+/* jansson's memory on the parser thread (json_arena.c), reset after each frame */
 #define ARENA_SIZE (256 * 1024)
-
-/* initial-exec: no __tls_get_addr call per access from this dlopen'ed library */
-static __thread char *arena __attribute__((tls_model("initial-exec")));
-static __thread size_t arena_used __attribute__((tls_model("initial-exec")));
-
-static void *
-arena_malloc(size_t n)
-{
-	if (arena)
-	{
-		n = (n + 15) & ~(size_t) 15;
-		if (n <= ARENA_SIZE - arena_used)
-		{
-			void	   *p = arena + arena_used;
-
-			arena_used += n;
-			return p;
-		}
-	}
-	return malloc(n);
-}
-
-static void
-arena_free(void *p)
-{
-	if (arena && (char *) p >= arena && (char *) p < arena + ARENA_SIZE)
-		return;
-	free(p);
-}
 
 /* Parse the frame in one slot. */
 static void
@@ -149,7 +113,7 @@ parse_one(ParseThread *t, Slot *s)
 	ParsedFrame *pf = &s->out;
 	int			n = t->parse(s->msg, s->len, &s->ctx, t->scratch, PARSE_MAX_EVENTS, &pf->frame);
 
-	arena_used = 0;				/* the frame's JSON is freed */
+	json_arena_reset();			/* the frame's JSON is freed */
 
 	pf->nevents = 0;
 	pf->events = s->inline_events;
@@ -191,7 +155,7 @@ parse_thread_main(void *arg)
 {
 	ParseThread *t = arg;
 
-	arena = malloc(ARENA_SIZE);	/* NULL: jansson just uses malloc */
+	json_arena_attach(ARENA_SIZE);
 	for (;;)
 	{
 		uint64_t	from = t->parsed;
@@ -226,8 +190,7 @@ parse_thread_main(void *arg)
 			pthread_mutex_unlock(&t->lock);
 		}
 	}
-	free(arena);
-	arena = NULL;
+	json_arena_detach();
 	return NULL;
 }
 
@@ -302,9 +265,7 @@ parse_thread_start(FeedParser parse, bool threads,
 	pthread_cond_init(&t->done, NULL);
 	if (!threads)
 		return t;
-	/* jansson picks its hash seed on first use: do it before there are two threads */
-	json_object_seed(0);
-	json_set_alloc_funcs(arena_malloc, arena_free);
+	json_arena_install();
 	/* the process's signal handlers must never run on this thread */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

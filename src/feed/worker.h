@@ -25,6 +25,8 @@
 
 #define FEED_MAX_TOPICS		1024	/* streams per endpoint (Binance's limit) */
 #define FEED_BACKOFF_MIN_MS	250
+/* a new connection with no data this long after its handshake ends its gap (us) */
+#define FEED_GAP_QUIET_US	INT64CONST(2000000)
 #define FEED_BACKOFF_MAX_MS	30000
 
 /* connection states */
@@ -67,6 +69,7 @@ typedef struct Endpoint
 	char		gap_reason[64];
 	int64		gap_to;			/* us; set when data resumes, written at flush */
 	bool		gap_ready;
+	int64		gap_quiet_at;	/* us; no data by then on the new connection: the gap ends then; 0 = none */
 } Endpoint;
 
 typedef struct FeedWorker
