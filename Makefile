@@ -84,6 +84,7 @@ OBJS = \
 	src/feed/backfill.o \
 	src/feed/backfill_jobs.o \
 	src/feed/backfill_worker.o \
+	src/feed/backfill_repair.o \
 	src/backtest/indicators.o \
 	src/backtest/indicators_sql.o \
 	src/backtest/engine.o \

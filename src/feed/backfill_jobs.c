@@ -12,6 +12,9 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
+#include <stdlib.h>
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -346,4 +349,31 @@ record_hole(const Job *job, int64 hole_to_ms)
 							  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND j.gap_id IS NULL",
 							  3, t3, v3, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record a hole of a backfill job");
+}
+
+/* Text of column col of row 0 of the last SPI result, NULL if null; in SPI's memory, gone at SPI_finish. */
+char *
+backfill_col_text(int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+}
+
+/* Column col of row 0 of the last SPI result as int8; 0 and *isnull when null. */
+int64
+backfill_col_int64(int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+
+	return *isnull ? 0 : DatumGetInt64(d);
+}
+
+/* A stored trade id as a number; false when it is not one. */
+bool
+backfill_id_value(const char *s, int64 *v)
+{
+	char	   *end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return *s >= '0' && *s <= '9' && *end == '\0' && errno == 0;
 }

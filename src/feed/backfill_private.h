@@ -66,5 +66,11 @@ extern void backfill_job_fail(const Job *job, const char *error, bool count_erro
 extern bool backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
 							  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms);
 extern bool backfill_job_flush(const Job *job);
+extern char *backfill_col_text(int col);
+extern int64 backfill_col_int64(int col, bool *isnull);
+extern bool backfill_id_value(const char *s, int64 *v);
+
+/* in backfill_repair.c */
+extern bool backfill_map_repair(Job *job);
 
 #endif							/* ZVT_BACKFILL_PRIVATE_H */

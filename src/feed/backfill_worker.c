@@ -81,7 +81,6 @@ PGDLLEXPORT void backfill_worker_main(Datum arg);
 #define MAX_ERRORS			10
 #define BINANCE_WEIGHT_LIMIT 6000	/* per minute, Binance's default */
 #define BINANCE_WEIGHT_MARGIN 600	/* stop this far below it */
-#define REPAIR_SETTLE_MS	5000	/* a repair waits this long for the feed's next row */
 
 /* What a pass did. */
 typedef enum PassOutcome
@@ -101,7 +100,6 @@ static void backfill_detach(int code, Datum arg);
 static PassOutcome backfill_pass(long *sleep_ms);
 static void schedule_repairs(void);
 static bool next_job(Job *job, long *sleep_ms, bool *any);
-static bool map_repair(Job *job);
 static bool run_page(Job *job);
 
 static void
@@ -195,7 +193,7 @@ backfill_pass(long *sleep_ms)
 	if (found && job.is_repair && !job.mapped)
 	{
 		/* the mapping is a step of its own, committed with the job */
-		bool		ready = map_repair(&job);
+		bool		ready = backfill_map_repair(&job);
 
 		PopActiveSnapshot();
 		SPI_finish();
@@ -248,21 +246,6 @@ static int64
 ts_ms(TimestampTz ts)
 {
 	return (int64) floor((double) ZVT_TS_TO_UNIX(ts) / 1000.0);
-}
-
-/* Text of column col of row 0 of the last SPI result, NULL if null; in SPI's memory, gone at SPI_finish. */
-static char *
-col_text(int col)
-{
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
-}
-
-static int64
-col_int64(int col, bool *isnull)
-{
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
-
-	return *isnull ? 0 : DatumGetInt64(d);
 }
 
 /*
@@ -330,33 +313,33 @@ next_job(Job *job, long *sleep_ms, bool *any)
 	}
 	*any = true;
 	memset(job, 0, sizeof(*job));
-	job->id = col_int64(1, &isnull);
-	snprintf(job->exchange, sizeof(job->exchange), "%s", col_text(2));
-	snprintf(job->symbol, sizeof(job->symbol), "%s", col_text(3));
-	snprintf(job->channel, sizeof(job->channel), "%s", col_text(4));
-	if (col_text(5) == NULL)
+	job->id = backfill_col_int64(1, &isnull);
+	snprintf(job->exchange, sizeof(job->exchange), "%s", backfill_col_text(2));
+	snprintf(job->symbol, sizeof(job->symbol), "%s", backfill_col_text(3));
+	snprintf(job->channel, sizeof(job->channel), "%s", backfill_col_text(4));
+	if (backfill_col_text(5) == NULL)
 	{
 		backfill_job_fail(job, psprintf("unknown symbol \"%s\" on exchange \"%s\"", job->symbol, job->exchange), false);
 		return false;
 	}
-	if (strcmp(col_text(18), "t") == 0)
+	if (strcmp(backfill_col_text(18), "t") == 0)
 	{
 		/* another source now: its ids and history are not the ones queued for */
 		backfill_job_fail(job, "the exchange's rest_url changed since the job was queued", false);
 		return false;
 	}
-	job->instrument_id = (int32) pg_strtoint32(col_text(5));
-	snprintf(job->raw_symbol, sizeof(job->raw_symbol), "%s", col_text(6));
-	job->rest_url = MemoryContextStrdup(backfill_pass_context, col_text(7));
+	job->instrument_id = (int32) pg_strtoint32(backfill_col_text(5));
+	snprintf(job->raw_symbol, sizeof(job->raw_symbol), "%s", backfill_col_text(6));
+	job->rest_url = MemoryContextStrdup(backfill_pass_context, backfill_col_text(7));
 	job->start_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8, &isnull)));
 	job->finish_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &isnull)));
 	job->cursor_ms = ts_ms(DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 10, &isnull)));
-	job->next_id = col_int64(11, &isnull);
+	job->next_id = backfill_col_int64(11, &isnull);
 	job->has_next_id = !isnull;
-	job->end_id = col_int64(12, &isnull);
+	job->end_id = backfill_col_int64(12, &isnull);
 	job->has_end_id = !isnull;
-	job->is_repair = strcmp(col_text(13), "t") == 0;
-	job->mapped = strcmp(col_text(14), "t") == 0;
+	job->is_repair = strcmp(backfill_col_text(13), "t") == 0;
+	job->mapped = strcmp(backfill_col_text(14), "t") == 0;
 	if (job->is_repair)
 	{
 		job->gap_from = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 15, &isnull));
@@ -370,181 +353,6 @@ next_job(Job *job, long *sleep_ms, bool *any)
 	}
 	if (strncmp(job->channel, "candles_", 8) == 0)
 		job->interval_s = binance_interval_seconds(job->channel + 8);
-	return true;
-}
-
-/* ---- step 3: where a repair starts and ends --------------------------- */
-
-/* A stored trade id as a number; false when it is not one. */
-static bool
-id_value(const char *s, int64 *v)
-{
-	char	   *end;
-
-	errno = 0;
-	*v = strtoll(s, &end, 10);
-	return *s >= '0' && *s <= '9' && *end == '\0' && errno == 0;
-}
-
-/*
- * Whether a repair whose feed has stored nothing after its gap may be
- * mapped now: REPAIR_SETTLE_MS after the gap's end (polled each second
- * for candles), the feed's first row after it, which bounds the repair
- * exactly, has had time to come; a feed still quiet is mapped without it
- * (one REST call when little or nothing was missed).  False (the job set
- * waiting) while it may not.
- */
-static bool
-settled(Job *job)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz until = TimestampTzPlusMilliseconds(job->gap_to, REPAIR_SETTLE_MS);
-	bool		trades = strcmp(job->channel, "trades") == 0;
-
-	if (now >= until)
-		return true;
-	if (!trades)
-		until = Min(until, TimestampTzPlusMilliseconds(now, 1000));
-	backfill_job_wait(job, until, false,
-					  trades ? "waiting for the feed's first trade after the gap" :
-					  "waiting for the feed's first candle after the gap");
-	return false;
-}
-
-/*
- * A gap is from the last message received before a disconnection to the
- * reconnection, in zvt's clock; the exchange's ids and times of the rows
- * stored either side say what is missing.  Trades on an exchange whose
- * ids are contiguous (Binance): the ids strictly between the last trade
- * received before and the first after (up to the newest when none came
- * after: a quiet market); on exchanges paging backward by id (OKX,
- * Coinbase) the same ids, from the newer end; else (Bybit), and for
- * candles, the times between those rows.  Rows are looked for a day
- * either side of the gap in exchange time (a simulator may run its clock
- * ahead).  Returns false when the job must wait for the feed's first row
- * after the gap (settled()).
- */
-static bool
-map_repair(Job *job)
-{
-	Oid			types[3] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		v[3] = {Int32GetDatum(job->instrument_id), TimestampTzGetDatum(job->gap_from),
-	TimestampTzGetDatum(job->gap_to)};
-	bool		trades = strcmp(job->channel, "trades") == 0;
-	char	   *interval = job->interval_s > 0 ? psprintf("%d seconds", job->interval_s) : NULL;
-	char	   *sql;
-	bool		lo_null,
-				hi_null;
-	int64		lo_id = 0,
-				hi_id = 0;
-	TimestampTz lo_ts = 0,
-				hi_ts = 0;
-	bool		ordered = false;
-	HistoryKind kind = history_trades_kind(job->exchange, &ordered);
-
-	if (trades)
-		sql = "SELECT (SELECT t.trade_id FROM zvt.trades t WHERE t.instrument_id = $1 "
-			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
-			"          AND t.local_ts <= $2 ORDER BY t.local_ts DESC, t.ts DESC LIMIT 1), "
-			"       (SELECT t.ts FROM zvt.trades t WHERE t.instrument_id = $1 "
-			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
-			"          AND t.local_ts <= $2 ORDER BY t.local_ts DESC, t.ts DESC LIMIT 1), "
-			"       (SELECT t.trade_id FROM zvt.trades t WHERE t.instrument_id = $1 "
-			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
-			"          AND t.local_ts >= $3 ORDER BY t.local_ts, t.ts LIMIT 1), "
-			"       (SELECT t.ts FROM zvt.trades t WHERE t.instrument_id = $1 "
-			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
-			"          AND t.local_ts >= $3 ORDER BY t.local_ts, t.ts LIMIT 1)";
-	else
-		sql = psprintf("SELECT NULL::text, (SELECT c.ts FROM zvt.candles c WHERE c.instrument_id = $1 "
-					   "          AND c.timeframe = '%s' AND c.source = 'exchange' "
-					   "          AND c.ts > $2 - interval '1 day' AND c.ts < $3 + interval '1 day' "
-					   "          AND c.local_ts <= $2 ORDER BY c.ts DESC LIMIT 1), "
-					   "       NULL::text, (SELECT c.ts FROM zvt.candles c WHERE c.instrument_id = $1 "
-					   "          AND c.timeframe = '%s' AND c.source = 'exchange' "
-					   "          AND c.ts > $2 - interval '1 day' AND c.ts < $3 + interval '1 day' "
-					   "          AND c.local_ts >= $3 ORDER BY c.ts LIMIT 1)", interval, interval);
-	if (SPI_execute_with_args(sql, 3, types, v, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not find the rows around a feed gap");
-	if (trades && ordered)
-	{
-		char	   *lo = col_text(1),
-				   *hi = col_text(3);
-
-		lo_null = lo == NULL || !id_value(lo, &lo_id);
-		hi_null = hi == NULL || !id_value(hi, &hi_id);
-		if (hi_null && !settled(job))
-			return false;
-		if (!lo_null)
-		{
-			Oid			t3[3] = {INT8OID, INT8OID, INT8OID};
-			Datum		v3[3] = {Int64GetDatum(job->id), Int64GetDatum(lo_id + 1), Int64GetDatum(hi_id)};
-			char		n3[3] = {' ', ' ', hi_null ? 'n' : ' '};
-			const char *sql_ids;
-
-			/*
-			 * ids (lo, hi): nothing between them means nothing is missing.
-			 * Forward (Binance): from lo + 1 up to hi.  Backward (OKX,
-			 * Coinbase): older than hi (the newest first when no trade came
-			 * after yet: the range's end then moves a day on) down to lo.
-			 */
-			if (kind == HISTORY_FIRST_ID)
-				sql_ids = "UPDATE zvt._backfill_jobs SET next_id = $2, end_id = $3, "
-					"  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
-					"  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
-					"  started_at = coalesce(started_at, now()) "
-					" WHERE id = $1 AND state IN ('queued', 'running', 'waiting')";
-			else
-				sql_ids = "UPDATE zvt._backfill_jobs SET next_id = $3, end_id = $2 - 1, "
-					"  finish_ts = CASE WHEN $3 IS NULL THEN finish_ts + interval '1 day' ELSE finish_ts END, "
-					"  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
-					"  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
-					"  started_at = coalesce(started_at, now()) "
-					" WHERE id = $1 AND state IN ('queued', 'running', 'waiting')";
-			if (SPI_execute_with_args(sql_ids, 3, t3, v3, n3, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "could not map a feed gap");
-			if (!hi_null && hi_id <= lo_id + 1 &&
-				SPI_execute_with_args("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0 "
-									  " WHERE id = (SELECT gap_id FROM zvt._backfill_jobs WHERE id = $1)",
-									  1, t3, v3, NULL, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "could not close a feed gap");
-			return true;
-		}
-		/* nothing stored before the gap: by time from its start */
-	}
-	{
-		bool		isnull;
-		Datum		d2 = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &lo_null);
-		Datum		d4 = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &hi_null);
-		Oid			t3[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-		Datum		v3[3];
-
-		(void) isnull;
-		if (hi_null && !settled(job))
-			return false;
-		lo_ts = lo_null ? job->gap_from : DatumGetTimestampTz(d2);
-		hi_ts = hi_null ? job->gap_to : DatumGetTimestampTz(d4);
-
-		/*
-		 * The bar before may have been stored open: fetch it again, and the
-		 * one after; with none after (a quiet feed), the bars ended by the
-		 * reconnection: the one open then is the feed's.
-		 */
-		if (!trades && !hi_null)
-			hi_ts += (TimestampTz) job->interval_s * USECS_PER_SEC;
-		else
-			hi_ts += 1000;
-		if (hi_ts <= lo_ts)
-			hi_ts = lo_ts + 1000;
-		v3[0] = Int64GetDatum(job->id);
-		v3[1] = TimestampTzGetDatum(lo_ts);
-		v3[2] = TimestampTzGetDatum(hi_ts);
-		if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET start_ts = $2, finish_ts = $3, cursor_ts = $2, "
-								  "  state = 'running', started_at = coalesce(started_at, now()) "
-								  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
-								  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not map a feed gap");
-	}
 	return true;
 }
 
@@ -763,7 +571,7 @@ run_page(Job *job)
 			int64		id = -1;
 			bool		below;
 
-			if (backward && !id_value(page_events[i].trade_id, &id))
+			if (backward && !backfill_id_value(page_events[i].trade_id, &id))
 			{
 				backfill_job_fail(job, psprintf("%s trade id \"%s\" is not a number", job->exchange,
 									   page_events[i].trade_id), true);

@@ -1,0 +1,188 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/feed/backfill_repair.c
+ *	  Step 3 of a backfill pass (backfill_worker.c): where a gap repair
+ *	  starts and ends, from the rows the feed stored on either side of the
+ *	  gap, waiting a moment for the feed's next row when none came after.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "feed/backfill.h"
+#include "feed/backfill_private.h"
+#include "feed/history.h"
+#include "zvt.h"
+
+#define REPAIR_SETTLE_MS	5000	/* a repair waits this long for the feed's next row */
+
+
+/*
+ * Whether a repair whose feed has stored nothing after its gap may be
+ * mapped now: REPAIR_SETTLE_MS after the gap's end (polled each second
+ * for candles), the feed's first row after it, which bounds the repair
+ * exactly, has had time to come; a feed still quiet is mapped without it
+ * (one REST call when little or nothing was missed).  False (the job set
+ * waiting) while it may not.
+ */
+static bool
+settled(Job *job)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz until = TimestampTzPlusMilliseconds(job->gap_to, REPAIR_SETTLE_MS);
+	bool		trades = strcmp(job->channel, "trades") == 0;
+
+	if (now >= until)
+		return true;
+	if (!trades)
+		until = Min(until, TimestampTzPlusMilliseconds(now, 1000));
+	backfill_job_wait(job, until, false,
+					  trades ? "waiting for the feed's first trade after the gap" :
+					  "waiting for the feed's first candle after the gap");
+	return false;
+}
+
+/*
+ * A gap is from the last message received before a disconnection to the
+ * reconnection, in zvt's clock; the exchange's ids and times of the rows
+ * stored either side say what is missing.  Trades on an exchange whose
+ * ids are contiguous (Binance): the ids strictly between the last trade
+ * received before and the first after (up to the newest when none came
+ * after: a quiet market); on exchanges paging backward by id (OKX,
+ * Coinbase) the same ids, from the newer end; else (Bybit), and for
+ * candles, the times between those rows.  Rows are looked for a day
+ * either side of the gap in exchange time (a simulator may run its clock
+ * ahead).  Returns false when the job must wait for the feed's first row
+ * after the gap (settled()).
+ */
+bool
+backfill_map_repair(Job *job)
+{
+	Oid			types[3] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		v[3] = {Int32GetDatum(job->instrument_id), TimestampTzGetDatum(job->gap_from),
+	TimestampTzGetDatum(job->gap_to)};
+	bool		trades = strcmp(job->channel, "trades") == 0;
+	char	   *interval = job->interval_s > 0 ? psprintf("%d seconds", job->interval_s) : NULL;
+	char	   *sql;
+	bool		lo_null,
+				hi_null;
+	int64		lo_id = 0,
+				hi_id = 0;
+	TimestampTz lo_ts = 0,
+				hi_ts = 0;
+	bool		ordered = false;
+	HistoryKind kind = history_trades_kind(job->exchange, &ordered);
+
+	if (trades)
+		sql = "SELECT (SELECT t.trade_id FROM zvt.trades t WHERE t.instrument_id = $1 "
+			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
+			"          AND t.local_ts <= $2 ORDER BY t.local_ts DESC, t.ts DESC LIMIT 1), "
+			"       (SELECT t.ts FROM zvt.trades t WHERE t.instrument_id = $1 "
+			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
+			"          AND t.local_ts <= $2 ORDER BY t.local_ts DESC, t.ts DESC LIMIT 1), "
+			"       (SELECT t.trade_id FROM zvt.trades t WHERE t.instrument_id = $1 "
+			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
+			"          AND t.local_ts >= $3 ORDER BY t.local_ts, t.ts LIMIT 1), "
+			"       (SELECT t.ts FROM zvt.trades t WHERE t.instrument_id = $1 "
+			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
+			"          AND t.local_ts >= $3 ORDER BY t.local_ts, t.ts LIMIT 1)";
+	else
+		sql = psprintf("SELECT NULL::text, (SELECT c.ts FROM zvt.candles c WHERE c.instrument_id = $1 "
+					   "          AND c.timeframe = '%s' AND c.source = 'exchange' "
+					   "          AND c.ts > $2 - interval '1 day' AND c.ts < $3 + interval '1 day' "
+					   "          AND c.local_ts <= $2 ORDER BY c.ts DESC LIMIT 1), "
+					   "       NULL::text, (SELECT c.ts FROM zvt.candles c WHERE c.instrument_id = $1 "
+					   "          AND c.timeframe = '%s' AND c.source = 'exchange' "
+					   "          AND c.ts > $2 - interval '1 day' AND c.ts < $3 + interval '1 day' "
+					   "          AND c.local_ts >= $3 ORDER BY c.ts LIMIT 1)", interval, interval);
+	if (SPI_execute_with_args(sql, 3, types, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the rows around a feed gap");
+	if (trades && ordered)
+	{
+		char	   *lo = backfill_col_text(1),
+				   *hi = backfill_col_text(3);
+
+		lo_null = lo == NULL || !backfill_id_value(lo, &lo_id);
+		hi_null = hi == NULL || !backfill_id_value(hi, &hi_id);
+		if (hi_null && !settled(job))
+			return false;
+		if (!lo_null)
+		{
+			Oid			t3[3] = {INT8OID, INT8OID, INT8OID};
+			Datum		v3[3] = {Int64GetDatum(job->id), Int64GetDatum(lo_id + 1), Int64GetDatum(hi_id)};
+			char		n3[3] = {' ', ' ', hi_null ? 'n' : ' '};
+			const char *sql_ids;
+
+			/*
+			 * ids (lo, hi): nothing between them means nothing is missing.
+			 * Forward (Binance): from lo + 1 up to hi.  Backward (OKX,
+			 * Coinbase): older than hi (the newest first when no trade came
+			 * after yet: the range's end then moves a day on) down to lo.
+			 */
+			if (kind == HISTORY_FIRST_ID)
+				sql_ids = "UPDATE zvt._backfill_jobs SET next_id = $2, end_id = $3, "
+					"  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
+					"  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
+					"  started_at = coalesce(started_at, now()) "
+					" WHERE id = $1 AND state IN ('queued', 'running', 'waiting')";
+			else
+				sql_ids = "UPDATE zvt._backfill_jobs SET next_id = $3, end_id = $2 - 1, "
+					"  finish_ts = CASE WHEN $3 IS NULL THEN finish_ts + interval '1 day' ELSE finish_ts END, "
+					"  state = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN 'done' ELSE 'running' END, "
+					"  finished_at = CASE WHEN $3 IS NOT NULL AND $3 <= $2 THEN now() END, "
+					"  started_at = coalesce(started_at, now()) "
+					" WHERE id = $1 AND state IN ('queued', 'running', 'waiting')";
+			if (SPI_execute_with_args(sql_ids, 3, t3, v3, n3, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not map a feed gap");
+			if (!hi_null && hi_id <= lo_id + 1 &&
+				SPI_execute_with_args("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0 "
+									  " WHERE id = (SELECT gap_id FROM zvt._backfill_jobs WHERE id = $1)",
+									  1, t3, v3, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not close a feed gap");
+			return true;
+		}
+		/* nothing stored before the gap: by time from its start */
+	}
+	{
+		bool		isnull;
+		Datum		d2 = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &lo_null);
+		Datum		d4 = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &hi_null);
+		Oid			t3[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		Datum		v3[3];
+
+		(void) isnull;
+		if (hi_null && !settled(job))
+			return false;
+		lo_ts = lo_null ? job->gap_from : DatumGetTimestampTz(d2);
+		hi_ts = hi_null ? job->gap_to : DatumGetTimestampTz(d4);
+
+		/*
+		 * The bar before may have been stored open: fetch it again, and the
+		 * one after; with none after (a quiet feed), the bars ended by the
+		 * reconnection: the one open then is the feed's.
+		 */
+		if (!trades && !hi_null)
+			hi_ts += (TimestampTz) job->interval_s * USECS_PER_SEC;
+		else
+			hi_ts += 1000;
+		if (hi_ts <= lo_ts)
+			hi_ts = lo_ts + 1000;
+		v3[0] = Int64GetDatum(job->id);
+		v3[1] = TimestampTzGetDatum(lo_ts);
+		v3[2] = TimestampTzGetDatum(hi_ts);
+		if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET start_ts = $2, finish_ts = $3, cursor_ts = $2, "
+								  "  state = 'running', started_at = coalesce(started_at, now()) "
+								  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
+								  3, t3, v3, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not map a feed gap");
+	}
+	return true;
+}
