@@ -50,6 +50,23 @@ sim_up() {
 }
 
 # private_accounts FILE QUOTE_BALANCE BASE_BALANCE: the simulator's
+# live_setup NAME BASE: for the live-trading tests, dir (a fresh
+# $ZVT_TEST_DIR/NAME the server may write), sport (four consecutive free
+# ports from BASE: the simulator's four exchanges), admin (its admin
+# port) and pgport (the test's own cluster).
+live_setup() {
+	dir=$ZVT_TEST_DIR/$1
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	[ "$(id -u)" = 0 ] && chown postgres: "$dir"
+	sport=$(free_port_range "$2" 4)
+	while port_taken $((sport + 1)) || port_taken $((sport + 2)) || port_taken $((sport + 3)); do
+		sport=$(free_port $((sport + 4)))
+	done
+	admin=$(free_port $((sport + 10)))
+	pgport=$(free_port $((admin + 1)))
+}
+
 # private-API accounts (--accounts FILE), one per exchange, with the test
 # keys (Coinbase's from test/fixtures/exchanges/coinbase_test_keys.txt);
 # sets pem and cbkey, the Coinbase key's secret and name.

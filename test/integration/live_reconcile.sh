@@ -19,16 +19,7 @@ set -u
 . "$(dirname "$0")/common.bash"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-dir=$ZVT_TEST_DIR/live_reconcile
-rm -rf "$dir"
-mkdir -p "$dir"
-[ "$(id -u)" = 0 ] && chown postgres: "$dir"
-sport=$(free_port_range 21800 4)
-while port_taken $((sport + 1)) || port_taken $((sport + 2)) || port_taken $((sport + 3)); do
-	sport=$(free_port $((sport + 4)))
-done
-admin=$(free_port $((sport + 10)))
-pgport=$(free_port $((admin + 1)))
+live_setup live_reconcile 21800
 sim_pid=
 cleanup() {
 	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
