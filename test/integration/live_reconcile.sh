@@ -173,10 +173,13 @@ sim hold binance n=1 >/dev/null
 q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'zvt router binance'" >/dev/null
 poll_until "SELECT count(*) FROM zvt.reconciliations WHERE account_id = $a AND kind = 'run' AND recon_id > $m
               AND finished_at IS NULL" 1 30 || fail "binance: no run under way"
+# the held run itself: the outage it ends with starts a second run (trigger
+# reconnect), and the order may go out between the two
+r1=$(q -c "SELECT min(recon_id) FROM zvt.reconciliations WHERE account_id = $a AND kind = 'run' AND recon_id > $m")
 w=$(place binance 1003)
 seen=0
 for i in $(seq 1 600); do
-	s=$(q -c "SELECT status || ' ' || EXISTS (SELECT 1 FROM zvt.reconciliations WHERE account_id = $a AND finished_at IS NULL)
+	s=$(q -c "SELECT status || ' ' || EXISTS (SELECT 1 FROM zvt.reconciliations WHERE recon_id = $r1 AND finished_at IS NULL)
 	            FROM zvt.orders WHERE order_id = $w")
 	case "$s" in
 	"pending_new true") seen=$((seen + 1)) ;;
