@@ -144,6 +144,9 @@ OBJS = \
 	src/http/embed.o \
 	src/http/build.o \
 	src/http/api.o \
+	src/http/body.o \
+	src/http/body_json.o \
+	src/http/body_csv.o \
 	src/http/write.o \
 	src/http/rpc.o \
 	src/http/openapi.o \
@@ -295,6 +298,7 @@ http_settings_SRC = src/http/settings.c src/http/request.c
 http_settings_LIBS = -ljansson
 http_stream_SRC = src/http/stream_proto.c src/bus/ring.c
 http_stream_LIBS = -ljansson -lm
+http_body_SRC = src/http/body.c src/http/body_json.c src/http/body_csv.c
 http_grammar_SRC = src/http/grammar.c src/http/grammar_lex.c src/http/grammar_select.c
 backtest_params_SRC = src/backtest/param_apply.c
 backtest_params_LIBS = -lm
@@ -433,15 +437,17 @@ fuzz-http: test/fuzz/fuzz_http_grammar.bin
 	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/http.log | head -5; exit 1; }
 fuzz: fuzz-http
 
-# the HTTP front's request headers and settings, its JWTs, the metrics
+# the HTTP front's request headers and settings, its request bodies, its JWTs, the metrics
 # endpoint's HTTP parser, live trading's signing inputs, the exchanges'
 # JSON replies and the backtest params/grid keys: each with its seed corpus test/fuzz/corpus_<name>, run by
 # the `fuzz` loop above
-FUZZ_MORE = http_request http_jwt metrics_http live_sign live_reply backtest_params userstream
+FUZZ_MORE = http_request http_body http_jwt metrics_http live_sign live_reply backtest_params userstream
 FUZZ_OTHERS += $(FUZZ_MORE)
 FUZZ_FLAGS = -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz_http_request_SRC = src/http/request.c src/http/settings.c
 fuzz_http_request_LIBS = -ljansson
+fuzz_http_body_SRC = $(http_body_SRC)
+fuzz_http_body_LIBS = -ljansson
 fuzz_http_jwt_SRC = src/http/jwt.c
 fuzz_http_jwt_LIBS = -ljansson -lcrypto
 fuzz_metrics_http_SRC = src/metrics/http.c

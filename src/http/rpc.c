@@ -35,6 +35,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "http/api_int.h"
+#include "http/body.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
@@ -303,35 +304,33 @@ rpc_args(ApiCtx *ctx, const char *fname, bool post, char ***keys, int *nkeys, ch
 	*keys = palloc(sizeof(char *) * (API_MAX_PARAMS + 1));
 	if (post)
 	{
-		json_error_t jerr;
-		json_t	   *root = NULL;
-		const char *k;
-		json_t	   *v;
-		const char *ct = http_request_header(req, "content-type");
+		HttpBodyOpts opts = {.rpc = true, .max_keys = API_MAX_PARAMS};
+		HttpBody	b;
+		bool		ok;
 
-		if (ct && strncmp(ct, "application/json", 16) != 0)
-			return api_fail(ctx, 415, "PGRST107",
-							psprintf("None of these media types are available: %s", ct), NULL, NULL);
-		if (req->body && req->body_len > 0)
+		/* body.c: {} for none, an object's keys, else the body whole */
+		ok = http_body_read(http_request_header(req, "content-type"), req->body, req->body_len,
+							&opts, &b);
+		PG_TRY();
 		{
-			root = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &jerr);
-			if (root == NULL)
-				return api_fail(ctx, 400, "PGRST102", "Empty or invalid json", NULL, NULL);
+			if (!ok)
+				api_fail(ctx, b.status, b.code, b.message, b.details, NULL);
+			else
+			{
+				for (int i = 0; i < b.nkeys; i++)
+					(*keys)[(*nkeys)++] = pstrdup(b.keys[i]);
+				*json = pnstrdup(b.json, b.json_len);
+			}
 		}
-		if (root && json_is_object(root) && json_object_size(root) > API_MAX_PARAMS)
+		PG_CATCH();
 		{
-			json_decref(root);
-			return api_fail(ctx, 400, "PGRST102", "Too many arguments",
-							psprintf("At most %d arguments are read.", API_MAX_PARAMS), NULL);
+			http_body_free(&b);
+			PG_RE_THROW();
 		}
-		if (root && json_is_object(root))
-			json_object_foreach(root, k, v)
-				(*keys)[(*nkeys)++] = pstrdup(k);
-		*json = root ? (json_is_object(root) ? pnstrdup(req->body, req->body_len) : NULL) : pstrdup("{}");
-		if (root)
-			json_decref(root);
-		if (*json == NULL)
-			*json = pnstrdup(req->body, req->body_len);
+		PG_END_TRY();
+		http_body_free(&b);
+		if (!ok)
+			return false;
 		if (!gr_parse(req->query, NULL, 0, &ctx->q, &gerr))
 			return api_fail(ctx, 400, "PGRST100", gerr.message, gerr.details, NULL);
 		return true;
@@ -407,7 +406,6 @@ api_rpc(ApiCtx *ctx, const char *fname)
 	bool		single_json;
 	const ApiFunc *f;
 	Sql			sql;
-	const char *body = ctx->req->body ? pnstrdup(ctx->req->body, ctx->req->body_len) : "{}";
 
 	if (strcmp(m, "OPTIONS") == 0)
 	{
@@ -458,7 +456,7 @@ api_rpc(ApiCtx *ctx, const char *fname)
 			/* SETOF a scalar: the values, ranged */
 			appendStringInfoString(&sql.text, "SELECT NULL::pg_catalog.int8, pg_catalog.count(*), "
 								   "coalesce(pg_catalog.json_agg(_r._t0), '[]')::text FROM (SELECT _t0 FROM ");
-			call_from(&sql, f, args, nkeys, keys, single_json, body);
+			call_from(&sql, f, args, nkeys, keys, single_json, args);
 			if (ctx->q.nranges > 0)
 				build_limit(&sql, ctx->q.ranges[0].limit, ctx->q.ranges[0].offset);
 			appendStringInfoString(&sql.text, ") _r");
@@ -471,7 +469,7 @@ api_rpc(ApiCtx *ctx, const char *fname)
 		if (ctx->prefs.count == 'e' || ctx->prefs.count == 's')
 		{
 			appendStringInfoString(&sql.text, "(SELECT pg_catalog.count(*) FROM ");
-			call_from(&sql, f, args, nkeys, keys, single_json, body);
+			call_from(&sql, f, args, nkeys, keys, single_json, args);
 			if (!build_where(ctx, &sql, root, true))
 				return false;
 			appendStringInfoString(&sql.text, ")");
@@ -494,7 +492,7 @@ api_rpc(ApiCtx *ctx, const char *fname)
 		if (!build_select_list(ctx, &sql, root))
 			return false;
 		appendStringInfoString(&sql.text, " FROM ");
-		call_from(&sql, f, args, nkeys, keys, single_json, body);
+		call_from(&sql, f, args, nkeys, keys, single_json, args);
 		if (!build_where(ctx, &sql, root, true) || !build_order(ctx, &sql, root))
 			return false;
 		if (root->range || ctx->range_limit >= 0 || ctx->range_offset > 0)
@@ -517,7 +515,7 @@ api_rpc(ApiCtx *ctx, const char *fname)
 							   ? "SELECT NULL::pg_catalog.int8, 1::pg_catalog.int8, 'null' FROM "
 							   : "SELECT NULL::pg_catalog.int8, 1::pg_catalog.int8, "
 							   "coalesce(pg_catalog.to_json(_t0)::text, 'null') FROM ");
-		call_from(&sql, f, args, nkeys, keys, single_json, body);
+		call_from(&sql, f, args, nkeys, keys, single_json, args);
 		if (!api_run_query(ctx, &sql, NULL, false))
 			return false;
 		if (f->rettype == VOIDOID)

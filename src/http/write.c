@@ -4,10 +4,12 @@
  *	  POST (insert, upsert with Prefer: resolution), PATCH, PUT and DELETE
  *	  on a table or an updatable view, as PostgREST 14 answers them.
  *
- *	  The body is validated here (jansson: JSON, or CSV turned into JSON
- *	  objects of strings; keys that are columns of the schema cache) and then bound whole as one json
- *	  parameter; PostgreSQL turns it into rows with json_populate_record
- *	  (set), so column types are the table's own.  Every statement is
+ *	  The body is read by body.c (pure C: JSON or CSV, PostgREST's shapes
+ *	  and refusals, the JSON text as the client sent it); here its keys
+ *	  must be columns of the schema cache, then it is bound whole as one
+ *	  json parameter and PostgreSQL turns it into rows with
+ *	  json_populate_record, so column types are the table's own.  Every
+ *	  statement is
  *	  	WITH _m AS (<INSERT|UPDATE|DELETE> ... RETURNING _t0.*)
  *	  	SELECT NULL, count(*), <body>, <location> FROM (SELECT <select=> FROM _m _t0) _r
  *	  so return=representation with select= and embedding is the same
@@ -17,28 +19,22 @@
  */
 #include "postgres.h"
 
-/* jansson and PostgreSQL's fmgrprotos.h both declare json_object and json_typeof */
-#define json_object pg_json_object
-#define json_typeof pg_json_typeof
-#include "utils/builtins.h"
-#undef json_object
-#undef json_typeof
-#include <jansson.h>
-/* the server exports a json_object() of its own, which would win: use json_pack */
-#define json_object() json_loads("{}", 0, NULL)
-
 #include "catalog/pg_type.h"
 #include "http/api_int.h"
+#include "http/body.h"
+#include "utils/builtins.h"
 
 /* the body's columns: columns= when given, else the first object's keys */
 typedef struct Payload
 {
-	char	   *json;			/* the body as a JSON array text */
+	char	   *json;			/* the rows as a JSON array text */
 	int		   *cols;			/* indexes into rel->cols */
 	int			ncols;
-	json_t	   *first;			/* the first object (owned by root) */
-	json_t	   *root;
 	int			nobjects;
+	bool		object;			/* the body was one object */
+	int			nkeys;
+	char	  **keys;			/* the first object's keys (body.h) */
+	char	  **values;			/* and their values */
 } Payload;
 
 static bool
@@ -55,142 +51,64 @@ column_not_found(ApiCtx *ctx, const ApiRel *rel, const char *col)
 							 col, rel->name), NULL, NULL);
 }
 
-/*
- * A text/csv body as a JSON array of objects: the first line names the
- * columns, an empty field is an empty string and an unquoted NULL is
- * null (PostgREST's rules); "..." quotes with "" for a quote.  NULL when
- * the body is not CSV of that shape.
- */
-static json_t *
-csv_to_json(const char *b, size_t len)
+/* body.c's answer in palloc'd memory: its refusal as the request's error, or its rows */
+static void
+copy_body(ApiCtx *ctx, const HttpBody *b, bool ok, Payload *p)
 {
-	json_t	   *rows = json_array();
-	json_t	   *header = json_array();
-	json_t	   *row = NULL;
-	size_t		i = 0;
-	size_t		field = 0;
-	bool		first = true;
-
-	while (i <= len)
+	if (!ok)
 	{
-		StringInfoData f;
-		bool		quoted = false;
-		bool		end_of_line;
-
-		initStringInfo(&f);
-		if (i < len && b[i] == '"')
-		{
-			quoted = true;
-			for (i++; i < len; i++)
-			{
-				if (b[i] == '"' && i + 1 < len && b[i + 1] == '"')
-					appendStringInfoChar(&f, b[i++]);
-				else if (b[i] == '"')
-					break;
-				else
-					appendStringInfoChar(&f, b[i]);
-			}
-			if (i >= len)
-				goto bad;
-			i++;
-		}
-		else
-			for (; i < len && b[i] != ',' && b[i] != '\n' && b[i] != '\r'; i++)
-				appendStringInfoChar(&f, b[i]);
-		if (i < len && b[i] == '\r')
-			i++;
-		end_of_line = i >= len || b[i] == '\n';
-		if (i < len && b[i] != ',' && b[i] != '\n')
-			goto bad;
-		i++;
-		if (first)
-			json_array_append_new(header, json_string(f.data));
-		else
-		{
-			json_t	   *key = json_array_get(header, field);
-
-			if (key == NULL)
-				goto bad;
-			if (row == NULL)
-				row = json_loads("{}", 0, NULL);
-			json_object_set_new(row, json_string_value(key),
-								!quoted && strcmp(f.data, "NULL") == 0 ? json_null() : json_string(f.data));
-		}
-		field++;
-		if (end_of_line)
-		{
-			if (!first && row)
-			{
-				if (field != json_array_size(header))
-					goto bad;
-				json_array_append_new(rows, row);
-				row = NULL;
-			}
-			first = false;
-			field = 0;
-			if (i >= len)
-				break;
-			/* a last empty line ends the body */
-			if (i == len)
-				break;
-		}
+		api_fail(ctx, b->status, b->code, b->message, b->details, NULL);
+		return;
 	}
-	json_decref(header);
-	return rows;
-bad:
-	if (row)
-		json_decref(row);
-	json_decref(header);
-	json_decref(rows);
-	return NULL;
+	p->json = pnstrdup(b->json, b->json_len);
+	p->nobjects = b->nrows;
+	p->object = b->shape == HTTP_BODY_OBJECT;
+	p->nkeys = b->nkeys;
+	p->keys = palloc(sizeof(char *) * (b->nkeys + 1));
+	p->values = palloc(sizeof(char *) * (b->nkeys + 1));
+	for (int i = 0; i < b->nkeys; i++)
+	{
+		p->keys[i] = pstrdup(b->keys[i]);
+		p->values[i] = pstrdup(b->values[i]);
+	}
 }
 
+/* copy_body, then b freed, also on an ERROR */
+static bool
+take_body(ApiCtx *ctx, HttpBody *b, bool ok, Payload *p)
+{
+	PG_TRY();
+	{
+		copy_body(ctx, b, ok, p);
+	}
+	PG_CATCH();
+	{
+		http_body_free(b);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	http_body_free(b);
+	return ok;
+}
+
+/* the body's rows (body.c) and the columns they set */
 static bool
 read_payload(ApiCtx *ctx, const ApiRel *rel, Payload *p, bool object_only)
 {
 	const HttpRequest *req = ctx->req;
-	const char *ct = http_request_header(req, "content-type");
-	json_error_t jerr;
-	json_t	   *root;
+	HttpBodyOpts opts = {.columns = ctx->q.columns != NULL};
+	HttpBody	b;
+	bool		one_in_array;
 
 	memset(p, 0, sizeof(*p));
-	if (ct && strncmp(ct, "text/csv", 8) == 0)
-	{
-		root = req->body ? csv_to_json(req->body, req->body_len) : NULL;
-		if (root == NULL)
-			return invalid_body(ctx, "Empty or invalid CSV");
-	}
-	else if (ct && strncmp(ct, "application/json", 16) != 0 &&
-			 strncmp(ct, "application/vnd.pgrst.object+json", 33) != 0)
-		return api_fail(ctx, 415, "PGRST107",
-						psprintf("None of these media types are available: %s", ct), NULL, NULL);
-	else
-		root = req->body ? json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &jerr) : NULL;
-	if (root == NULL || (!json_is_object(root) && !json_is_array(root)))
-	{
-		if (root)
-			json_decref(root);
-		return invalid_body(ctx, "Empty or invalid json");
-	}
-	p->root = root;
-	if (json_is_object(root))
-	{
-		p->first = root;
-		p->nobjects = 1;
-	}
-	else
-	{
-		size_t		i;
-		json_t	   *el;
+	if (!take_body(ctx, &b, http_body_read(http_request_header(req, "content-type"),
+										   req->body, req->body_len, &opts, &b), p))
+		return false;
+	one_in_array = b.shape == HTTP_BODY_ARRAY && p->nobjects == 1;
 
-		if (object_only && json_array_size(root) != 1)
-			return invalid_body(ctx, "Empty or invalid json");
-		json_array_foreach(root, i, el)
-			if (!json_is_object(el))
-			return invalid_body(ctx, "Empty or invalid json");
-		p->first = json_array_get(root, 0);
-		p->nobjects = json_array_size(root);
-	}
+	/* PATCH and PUT: one object (PUT also as an array of one) */
+	if (object_only && !p->object && !one_in_array)
+		return invalid_body(ctx, "Empty or invalid json");
 
 	p->cols = palloc(sizeof(int) * (rel->ncols + 1));
 	if (ctx->q.columns)
@@ -204,48 +122,17 @@ read_payload(ApiCtx *ctx, const ApiRel *rel, Payload *p, bool object_only)
 			p->cols[p->ncols++] = c;
 		}
 	}
-	else if (p->first)
-	{
-		const char *key;
-		json_t	   *v;
-		size_t		i;
-		json_t	   *el;
-
-		json_object_foreach(p->first, key, v)
+	else
+		for (int i = 0; i < p->nkeys; i++)
 		{
-			int			c = api_find_col(rel, key);
+			int			c = api_find_col(rel, p->keys[i]);
 
 			if (c < 0)
-				return column_not_found(ctx, rel, key);
+				return column_not_found(ctx, rel, p->keys[i]);
 			if (p->ncols < rel->ncols)
 				p->cols[p->ncols++] = c;
 		}
-		/* every object must have the first one's keys (without columns=) */
-		if (json_is_array(root))
-			json_array_foreach(root, i, el)
-		{
-			if (json_object_size(el) != json_object_size(p->first))
-				return invalid_body(ctx, "All object keys must match");
-			json_object_foreach(el, key, v)
-				if (json_object_get(p->first, key) == NULL)
-				return invalid_body(ctx, "All object keys must match");
-		}
-	}
-	{
-		char	   *text = json_dumps(root, JSON_COMPACT);
-
-		p->json = json_is_array(root) ? pstrdup(text) : psprintf("[%s]", text);
-		free(text);
-	}
 	return true;
-}
-
-static void
-payload_free(Payload *p)
-{
-	if (p->root)
-		json_decref(p->root);
-	p->root = NULL;
 }
 
 /* the value of column c in row _p (or its default when missing=default) */
@@ -269,13 +156,14 @@ insert_stmt(ApiCtx *ctx, Sql *sql, const ApiRel *rel, Payload *p, bool put)
 {
 	appendStringInfoString(&sql->text, "INSERT INTO ");
 	sql_rel(sql, rel);
-	appendStringInfoString(&sql->text, " AS _t0 (");
+	/* no column (an empty object, no row): every column's default */
+	appendStringInfoString(&sql->text, p->ncols ? " AS _t0 (" : " AS _t0");
 	for (int i = 0; i < p->ncols; i++)
 	{
 		appendStringInfoString(&sql->text, i ? ", " : "");
 		sql_ident(sql, rel->cols[p->cols[i]].name);
 	}
-	appendStringInfoString(&sql->text, ") SELECT ");
+	appendStringInfoString(&sql->text, p->ncols ? ") SELECT " : " SELECT ");
 	for (int i = 0; i < p->ncols; i++)
 	{
 		appendStringInfoString(&sql->text, i ? ", " : "");
@@ -372,8 +260,7 @@ put_checks(ApiCtx *ctx, const ApiRel *rel, Payload *p)
 	{
 		GrCondEntry *e = &ctx->q.conds[i];
 		int			c;
-		json_t	   *v;
-		char	   *given;
+		const char *given = NULL;
 
 		if (e->path.n || e->cond->kind != GR_COND_FILTER || e->cond->negate ||
 			e->cond->filter.op != GR_EQ || e->cond->filter.field.njson ||
@@ -382,18 +269,12 @@ put_checks(ApiCtx *ctx, const ApiRel *rel, Payload *p)
 		c = api_find_col(rel, e->cond->filter.field.name);
 		if (c < 0 || !rel->cols[c].pk)
 			goto bad;
-		v = json_object_get(p->first, rel->cols[c].name);
-		if (v == NULL)
+		/* the key's value in the body: a string's text, else its JSON */
+		for (int k = 0; k < p->nkeys; k++)
+			if (strcmp(p->keys[k], rel->cols[c].name) == 0)
+				given = p->values[k];
+		if (given == NULL)
 			return api_fail(ctx, 400, "PGRST115", "Payload values do not match URL in primary key column(s)", NULL, NULL);
-		if (json_is_string(v))
-			given = pstrdup(json_string_value(v));
-		else
-		{
-			char	   *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-			given = pstrdup(t ? t : "");
-			free(t);
-		}
 		if (strcmp(given, e->cond->filter.value) != 0)
 			return api_fail(ctx, 400, "PGRST115", "Payload values do not match URL in primary key column(s)", NULL, NULL);
 	}
@@ -429,7 +310,6 @@ api_write(ApiCtx *ctx, const ApiRel *rel)
 	Sql			sql;
 	char		range[64];
 	int64		n;
-	volatile bool ok = false;
 	char		kind = m[0] == 'P' ? (m[1] == 'O' ? 'i' : m[1] == 'A' ? 'u' : 'p') : 'd';
 	bool		upsert = kind == 'p' || (kind == 'i' && ctx->prefs.resolution);
 
@@ -437,90 +317,73 @@ api_write(ApiCtx *ctx, const ApiRel *rel)
 	if (root == NULL)
 		return false;
 	sql_init(&sql);
-	PG_TRY();
-	{
-		if (kind != 'd' && !read_payload(ctx, rel, &p, kind != 'i'))
-			goto out;
-		if (kind == 'u' && !json_is_object(p.root))
-		{
-			invalid_body(ctx, "Empty or invalid json");
-			goto out;
-		}
-		if (kind == 'p' && !put_checks(ctx, rel, &p))
-			goto out;
-
-		appendStringInfoString(&sql.text, "WITH _m AS (");
-		if (kind == 'i' || kind == 'p')
-		{
-			if (!insert_stmt(ctx, &sql, rel, &p, kind == 'p'))
-				goto out;
-		}
-		else if (kind == 'u' && p.ncols == 0)
-		{
-			appendStringInfoString(&sql.text, "SELECT _t0.* FROM ");
-			sql_rel(&sql, rel);
-			appendStringInfoString(&sql.text, " _t0 WHERE false");
-		}
-		else if (kind == 'u')
-		{
-			appendStringInfoString(&sql.text, "UPDATE ");
-			sql_rel(&sql, rel);
-			appendStringInfoString(&sql.text, " AS _t0 SET ");
-			for (int i = 0; i < p.ncols; i++)
-			{
-				const char *c = quote_identifier(rel->cols[p.cols[i]].name);
-
-				appendStringInfo(&sql.text, "%s%s = _p.%s", i ? ", " : "", c, c);
-			}
-			appendStringInfoString(&sql.text, " FROM pg_catalog.json_populate_record(NULL::");
-			sql_rel(&sql, rel);
-			appendStringInfoString(&sql.text, ", ");
-			sql_param(&sql, p.json, JSONOID);
-			appendStringInfoString(&sql.text, " -> 0) _p");
-			if (!write_where(ctx, &sql, root, rel))
-				goto out;
-		}
-		else
-		{
-			appendStringInfoString(&sql.text, "DELETE FROM ");
-			sql_rel(&sql, rel);
-			appendStringInfoString(&sql.text, " AS _t0");
-			if (!write_where(ctx, &sql, root, rel))
-				goto out;
-		}
-		if (kind == 'u' && p.ncols == 0)
-			appendStringInfoString(&sql.text, ")");
-		else if (upsert)
-			appendStringInfoString(&sql.text, " RETURNING _t0.*, (_t0.xmax = 0) AS pgrst_inserted)");
-		else
-			appendStringInfoString(&sql.text, " RETURNING _t0.*)");
-		appendStringInfoString(&sql.text, " SELECT NULL::pg_catalog.int8, pg_catalog.count(*), ");
-		if (ctx->prefs.ret == 'r')
-			api_body_expr(ctx, &sql.text);
-		else
-			appendStringInfoString(&sql.text, "''");
-		if (kind == 'i' && ctx->prefs.ret == 'h' && has_pk(rel))
-			location_expr(&sql, rel);
-		else
-			appendStringInfoString(&sql.text, ", NULL::pg_catalog.text");
-		if (upsert)
-			appendStringInfoString(&sql.text, ", (SELECT pg_catalog.count(*) FROM _m WHERE _m.pgrst_inserted)");
-		appendStringInfoString(&sql.text, " FROM (SELECT ");
-		if (!build_select_list(ctx, &sql, root))
-			goto out;
-		appendStringInfoString(&sql.text, " FROM _m _t0) _r");
-		ok = true;
-out:
-		payload_free(&p);
-	}
-	PG_CATCH();
-	{
-		payload_free(&p);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	if (!ok)
+	if (kind != 'd' && !read_payload(ctx, rel, &p, kind != 'i'))
 		return false;
+	if (kind == 'u' && !p.object)
+		return invalid_body(ctx, "Empty or invalid json");
+	if (kind == 'p' && !put_checks(ctx, rel, &p))
+		return false;
+
+	appendStringInfoString(&sql.text, "WITH _m AS (");
+	if (kind == 'i' || kind == 'p')
+	{
+		if (!insert_stmt(ctx, &sql, rel, &p, kind == 'p'))
+			return false;
+	}
+	else if (kind == 'u' && p.ncols == 0)
+	{
+		appendStringInfoString(&sql.text, "SELECT _t0.* FROM ");
+		sql_rel(&sql, rel);
+		appendStringInfoString(&sql.text, " _t0 WHERE false");
+	}
+	else if (kind == 'u')
+	{
+		appendStringInfoString(&sql.text, "UPDATE ");
+		sql_rel(&sql, rel);
+		appendStringInfoString(&sql.text, " AS _t0 SET ");
+		for (int i = 0; i < p.ncols; i++)
+		{
+			const char *c = quote_identifier(rel->cols[p.cols[i]].name);
+
+			appendStringInfo(&sql.text, "%s%s = _p.%s", i ? ", " : "", c, c);
+		}
+		appendStringInfoString(&sql.text, " FROM pg_catalog.json_populate_record(NULL::");
+		sql_rel(&sql, rel);
+		appendStringInfoString(&sql.text, ", ");
+		sql_param(&sql, p.json, JSONOID);
+		appendStringInfoString(&sql.text, " -> 0) _p");
+		if (!write_where(ctx, &sql, root, rel))
+			return false;
+	}
+	else
+	{
+		appendStringInfoString(&sql.text, "DELETE FROM ");
+		sql_rel(&sql, rel);
+		appendStringInfoString(&sql.text, " AS _t0");
+		if (!write_where(ctx, &sql, root, rel))
+			return false;
+	}
+	if (kind == 'u' && p.ncols == 0)
+		appendStringInfoString(&sql.text, ")");
+	else if (upsert)
+		appendStringInfoString(&sql.text, " RETURNING _t0.*, (_t0.xmax = 0) AS pgrst_inserted)");
+	else
+		appendStringInfoString(&sql.text, " RETURNING _t0.*)");
+	appendStringInfoString(&sql.text, " SELECT NULL::pg_catalog.int8, pg_catalog.count(*), ");
+	if (ctx->prefs.ret == 'r')
+		api_body_expr(ctx, &sql.text);
+	else
+		appendStringInfoString(&sql.text, "''");
+	if (kind == 'i' && ctx->prefs.ret == 'h' && has_pk(rel))
+		location_expr(&sql, rel);
+	else
+		appendStringInfoString(&sql.text, ", NULL::pg_catalog.text");
+	if (upsert)
+		appendStringInfoString(&sql.text, ", (SELECT pg_catalog.count(*) FROM _m WHERE _m.pgrst_inserted)");
+	appendStringInfoString(&sql.text, " FROM (SELECT ");
+	if (!build_select_list(ctx, &sql, root))
+		return false;
+	appendStringInfoString(&sql.text, " FROM _m _t0) _r");
 	if (!api_run_query(ctx, &sql, root, true))
 		return false;
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# test/fuzz/make_seeds.py: writes the seed corpora of the HTTP front, JWT,
+# test/fuzz/make_seeds.py: writes the seed corpora of the HTTP front (request
+# headers, request bodies), JWT,
 # metrics, signing and exchange-reply fuzzers (test/fuzz/corpus_<name>)
 # from the cases of their unit tests and the exchange fixtures.  Run it
 # from the top of the tree after changing a case; the corpora are checked
@@ -124,3 +125,50 @@ write("backtest_params", [
     "\x00" + triples("fast", "string", "\"3\"", "size_pct", "number", "1e999"),
     "\x05" + triples("allow_short", "number", "1"),
 ])
+
+# request bodies: a flags byte (bit 0 /rpc, bit 1 columns=, bits 2-4 the
+# Content-Type: 0 none, 1 JSON, 2 JSON with a charset, 3 CSV, 4 the singular
+# object, 5 CSV in capitals, 6 text/plain, 7 the first line; bit 5 no
+# body), then the body: the cases of test/unit/test_http_body.c and
+# test/http/cases/03_write.json, 04_rpc.json
+def body_seed(flags, body, ct=None):
+    b = body if isinstance(body, bytes) else body.encode()
+    if ct is not None:
+        return bytes([flags | (7 << 2)]) + ct.encode() + b"\n" + b
+    return bytes([flags]) + b
+J, CSV, OBJ = 1 << 2, 3 << 2, 4 << 2
+bodies = [
+    body_seed(J, '{"id":10,"body":"x"}'),
+    body_seed(0, '[{"id":13,"body":"a"},{"body":"b","id":14}]'),
+    body_seed(J, '[{"id":30,"body":"a"},{"id":31}]'),
+    body_seed(J, '[{"id": 100, "body": "xxxxx"}, 123, "xxxx", {"id": 111, "body": "xxxx"}]'),
+    body_seed(J, '[{"a":1,"b":2},{"a":1,"a":2}]'),
+    body_seed(J, '{"a":1,"b":2,"a":3}'),
+    body_seed(J, '[]'),
+    body_seed(J, '42'),
+    body_seed(J, '}{ x = 2'),
+    body_seed(J | 32, ''),
+    body_seed(2 << 2, '\t \n \r { "id": 99 } \t \n \r '),
+    body_seed(J | 2, '[{"id":15,"body":"c","extra":1},{"id":16}]'),
+    body_seed(OBJ, '[{"id":43}]'),
+    body_seed(J, '{"p":0.1,"q":123456789012345678901234567890,"r":1e400,"s":-0.0E-5,"t":[true,false,null]}'),
+    body_seed(J, '{"a\\"b\\\\c\\/\\u00e9\\ud83d\\ude00":"x\\ny","":{"n":[{"m":{}}]}}'),
+    body_seed(J, b'{"a":"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"}'),
+    body_seed(J, '{"a":"x\\u0000"}'),
+    body_seed(J, '{"a":' + '[' * 40 + ']' * 40 + '}'),
+    body_seed(CSV, 'id,body,n\n30,"a, ""quoted"" body",NULL\n31,,3\n'),
+    body_seed(5 << 2, 'a,b\r\n1,"NULL"\r\n2,x'),
+    body_seed(CSV, 'a,b\nfoo,bar\nbaz'),
+    body_seed(CSV, 'a\n"x'),
+    body_seed(6 << 2, 'id=1'),
+    body_seed(0, '{"x":1}', ct='application/json;charset=utf-8'),
+    body_seed(0, 'a,a\n1,2\n', ct='Text/CSV'),
+    body_seed(1 | J, '{"a":1,"b":2}'),
+    body_seed(1 | J, '{"x":[1,2],"y":null}'),
+    body_seed(1 | J | 32, ''),
+    body_seed(1 | J, '[1,2]'),
+    body_seed(1 | J, '{"a":1,"b":2,"c":3,"d":4,"e":5}'),
+    body_seed(1 | J, '{"a":1,"b":2,"c":3,"a":4}'),
+    body_seed(1 | CSV, 'a\n1\n'),
+]
+write("http_body", bodies)
