@@ -170,7 +170,8 @@ priv_bybit(Exchange *ex, ExConn *c, const PrivRequest *r)
 		buf_free(&res);
 		return status;
 	}
-	if (strncmp(r->path, "/v5/order/", 10) != 0 && strcmp(r->path, "/v5/account/wallet-balance") != 0)
+	if (strncmp(r->path, "/v5/order/", 10) != 0 && strcmp(r->path, "/v5/account/wallet-balance") != 0 &&
+		strcmp(r->path, "/v5/execution/list") != 0)
 		return 0;
 	if ((a = by_auth(ex, c, r, &status)) < 0)
 		return status;
@@ -210,6 +211,14 @@ priv_bybit(Exchange *ex, ExConn *c, const PrivRequest *r)
 			first = false;
 		}
 		buf_lit(&res, "]}");
+	}
+	else if (strcmp(r->path, "/v5/execution/list") == 0)
+	{
+		if (!priv_trades_bybit(ex, &res, r, a))	/* priv_trades.c */
+		{
+			buf_free(&res);
+			return by_reply(c, 10001, "Request parameter error.", NULL);
+		}
 	}
 	else if (strcmp(r->path, "/v5/account/wallet-balance") == 0)
 	{

@@ -232,6 +232,8 @@ priv_coinbase(Exchange *ex, ExConn *c, const PrivRequest *r)
 		json_decref(j);
 		return 200;
 	}
+	if (strcmp(r->path, "/api/v3/brokerage/orders/historical/fills") == 0)
+		return priv_trades_coinbase(ex, c, r, a);	/* priv_trades.c */
 	if (strcmp(r->path, "/api/v3/brokerage/orders/historical/batch") == 0)
 	{
 		char		st[16] = "";

@@ -259,6 +259,14 @@ priv_okx(Exchange *ex, ExConn *c, const PrivRequest *r)
 			}
 		buf_lit(&d, "]");
 	}
+	else if (strcmp(r->path, "/api/v5/trade/fills") == 0)
+	{
+		if (!priv_trades_okx(ex, &d, r, a))	/* priv_trades.c */
+		{
+			buf_free(&d);
+			return okx_data(c, "51000", "Parameter limit error", "[]");
+		}
+	}
 	else if (strcmp(r->path, "/api/v5/account/balance") == 0)
 	{
 		const PrivAccount *acc = &ex->priv->acct[a];
