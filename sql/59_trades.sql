@@ -303,7 +303,7 @@ AS $$
         UNION SELECT ''
     ),
     first AS (
-        SELECT (pg_catalog.extract(epoch FROM pg_catalog.min(y.created_at)) * 1000)::pg_catalog.int8 - 60000 AS ms
+        SELECT (pg_catalog.date_part('epoch', pg_catalog.min(y.created_at)) * 1000)::pg_catalog.int8 - 60000 AS ms
           FROM zvt.orders y JOIN zvt._live_orders l ON l.order_id = y.order_id, acct
          WHERE y.account_id = acct.account_id
     )

@@ -299,7 +299,7 @@ priv_find_order(Exchange *ex, int acct, int64_t id, const char *client_id)
 	{
 		PrivOrder  *o = &ex->priv->orders[i];
 
-		if (o->acct != acct)
+		if (o->acct != acct || o->forgotten)
 			continue;
 		if ((id > 0 && o->id == id) ||
 			(id <= 0 && client_id && client_id[0] && strcmp(o->client_id, client_id) == 0))

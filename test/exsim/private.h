@@ -73,6 +73,7 @@ typedef struct PrivOrder
 	PrivStatus	status;
 	int64_t		created_ms;		/* exchange (sim) clock */
 	int64_t		updated_ms;
+	bool		forgotten;		/* /priv/forget: queries no longer find it (archived) */
 } PrivOrder;
 
 typedef struct PrivFill
