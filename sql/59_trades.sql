@@ -54,11 +54,11 @@ DECLARE
     f zvt.fills;
     ins zvt.instruments;
     d numeric;
-    asset text;
+    fa text;
 BEGIN
     SELECT * INTO f FROM zvt.fills x WHERE x.fill_id = _fill_exchange_fee.fill_id FOR UPDATE;
     SELECT * INTO STRICT ins FROM zvt.instruments x WHERE x.id = f.instrument_id;
-    asset := coalesce(nullif(fee_asset, ''), ins.quote);
+    fa := coalesce(nullif(fee_asset, ''), ins.quote);
     IF fee IS NULL OR fee < 0 OR ins.kind <> 'spot' THEN
         RETURN;
     END IF;
@@ -70,14 +70,14 @@ BEGIN
         UPDATE zvt.balances b SET amount = pg_catalog.trim_scale(b.amount + f.fee), updated_at = pg_catalog.now()
          WHERE b.account_id = f.account_id AND b.asset = f.fee_asset;
     END IF;
-    IF asset = ins.quote THEN
+    IF fa = ins.quote THEN
         d := d + fee;
     ELSE
-        INSERT INTO zvt.balances AS b (account_id, asset, amount) VALUES (f.account_id, asset, -fee)
+        INSERT INTO zvt.balances AS b (account_id, asset, amount) VALUES (f.account_id, fa, -fee)
         ON CONFLICT (account_id, asset) DO UPDATE
            SET amount = pg_catalog.trim_scale(b.amount + EXCLUDED.amount), updated_at = pg_catalog.now();
     END IF;
-    UPDATE zvt.fills x SET fee = pg_catalog.trim_scale(_fill_exchange_fee.fee), fee_asset = asset,
+    UPDATE zvt.fills x SET fee = pg_catalog.trim_scale(_fill_exchange_fee.fee), fee_asset = fa,
                            fee_source = 'exchange'
      WHERE x.fill_id = f.fill_id;
     IF d <> 0 THEN
