@@ -432,7 +432,7 @@ zvt_define_gucs(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("zvt.reconcile_page_limit",
-							"Page size of the fill-history requests of reconciliation (0: each exchange's largest).",
+							"Page size of reconciliation's open-order and fill-history requests (0: each exchange's largest).",
 							"Smaller pages mean more requests; the tests use it to read a history of a few trades in several pages.",
 							&zvt_reconcile_page_limit,
 							0, 0, 1000,

@@ -76,6 +76,10 @@ extern int	recon_parse_trades(LiveExchange ex, long http, const char *body, size
 
 extern int	recon_build(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms,
 						const char *host, const char *nonce_hex, LiveRequest *out, const char **err);
+extern int	recon_build_page(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms,
+							 const char *host, const char *nonce_hex, const char *cursor, int limit,
+							 LiveRequest *out, const char **err);
+extern void recon_orders_next(LiveExchange ex, const char *body, size_t len, int limit, char *next, size_t n);
 extern int	recon_parse_orders(LiveExchange ex, long http_status, const char *body, size_t len,
 							   ReconOrder *out, int max, bool *more, LiveReply *fail);
 extern int	recon_parse_balances(LiveExchange ex, long http_status, const char *body, size_t len,

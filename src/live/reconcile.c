@@ -227,31 +227,44 @@ recon_list(ReconRun *run, ReconList what, StringInfo b)
 	LiveReply	fail;
 	const char *err = NULL;
 	char		nonce[33];
+	char		cursor[256] = "";
 	long		status;
-	int			n;
+	int			n = 0,
+				got = 0;
 	const char *label = what == RL_OPEN_ORDERS ? "open orders" : "balances";
+	ReconOrder *into = run->n1 < 0 ? run->o1 : run->o2;
 
-	recon_nonce(nonce);
-	if (recon_build(run->t->ex, what, &cr, recon_clock(run->t), run->t->host, nonce, &req, &err) < 0)
+	/* open orders: every page (Bybit's cursor, OKX after the last order, Coinbase's cursor) */
+	for (int page = 0; page < RECON_MAX_ORDERS; page++)
 	{
-		explicit_bzero(&req, sizeof(req));
-		snprintf(run->error, sizeof(run->error), "%s: the request could not be built: %s", label, err);
-		return false;
-	}
-	status = recon_send(run, &req, b);
-	if (what == RL_BALANCES)
-		n = recon_parse_balances(run->t->ex, status, b->data, b->len, run->bal, RECON_MAX_BALANCES, &fail);
-	else
-	{
-		ReconOrder *into = run->n1 < 0 ? run->o1 : run->o2;
-		bool		more;
+		bool		more = false;
 
-		n = recon_parse_orders(run->t->ex, status, b->data, b->len, into, RECON_MAX_ORDERS, &more, &fail);
-		run->more = run->more || more;
-		if (n >= 0 && run->n1 < 0)
-			run->n1 = n;
-		else if (n >= 0)
-			run->n2 = n;
+		recon_nonce(nonce);
+		if (recon_build_page(run->t->ex, what, &cr, recon_clock(run->t), run->t->host, nonce, cursor,
+							 zvt_reconcile_page_limit, &req, &err) < 0)
+		{
+			explicit_bzero(&req, sizeof(req));
+			snprintf(run->error, sizeof(run->error), "%s: the request could not be built: %s", label, err);
+			return false;
+		}
+		status = recon_send(run, &req, b);
+		if (what == RL_BALANCES)
+		{
+			n = recon_parse_balances(run->t->ex, status, b->data, b->len, run->bal, RECON_MAX_BALANCES, &fail);
+			break;
+		}
+		n = recon_parse_orders(run->t->ex, status, b->data, b->len, into + got, RECON_MAX_ORDERS - got, &more, &fail);
+		if (n < 0)
+			break;
+		got += n;
+		recon_orders_next(run->t->ex, b->data, b->len, zvt_reconcile_page_limit, cursor, sizeof(cursor));
+		if (cursor[0] == '\0')
+			break;
+		if (got >= RECON_MAX_ORDERS)
+		{
+			run->more = true;	/* the rest is not compared this run */
+			break;
+		}
 	}
 	if (n < 0)
 	{
@@ -263,6 +276,10 @@ recon_list(ReconRun *run, ReconList what, StringInfo b)
 	}
 	if (what == RL_BALANCES)
 		run->nbal = n;
+	else if (run->n1 < 0)
+		run->n1 = got;
+	else
+		run->n2 = got;
 	return true;
 }
 

@@ -297,6 +297,26 @@ test_trades(void)
 	b = "{\"error\":\"UNAUTHORIZED\"}";
 	CHECK(recon_parse_trades(LX_COINBASE, 401, b, strlen(b), 100, tr, 8, next, sizeof(next), &fail) == -1);
 	CHECK(fail.kind == LR_AUTH);
+
+	/* the open orders' pages: the cursor, OKX after the last order of a full page */
+	CHECK(recon_build_page(LX_BYBIT, RL_OPEN_ORDERS, &by, 1, "", "", "page%3A2", 2, &r, &err) == 0);
+	CHECK_STR(r.path_query, "/v5/order/realtime?category=spot&openOnly=0&limit=2&cursor=page%3A2");
+	CHECK(recon_build_page(LX_OKX, RL_OPEN_ORDERS, &okx, 1, "", "", "590908157585625111", 0, &r, &err) == 0);
+	CHECK_STR(r.path_query, "/api/v5/trade/orders-pending?instType=SPOT&after=590908157585625111");
+	CHECK(recon_build_page(LX_OKX, RL_OPEN_ORDERS, &by, 1, "", "", "x y", 0, &r, &err) == -1);
+	b = "{\"retCode\":0,\"result\":{\"nextPageCursor\":\"page%3A2\",\"list\":[]}}";
+	recon_orders_next(LX_BYBIT, b, strlen(b), 0, next, sizeof(next));
+	CHECK_STR(next, "page%3A2");
+	b = "{\"code\":\"0\",\"data\":[{\"ordId\":\"12\"},{\"ordId\":\"11\"}]}";
+	recon_orders_next(LX_OKX, b, strlen(b), 2, next, sizeof(next));
+	CHECK_STR(next, "11");
+	recon_orders_next(LX_OKX, b, strlen(b), 0, next, sizeof(next));
+	CHECK_STR(next, "");		/* a page short of 100: the last */
+	b = "{\"orders\":[],\"has_next\":true,\"cursor\":\"789\"}";
+	recon_orders_next(LX_COINBASE, b, strlen(b), 0, next, sizeof(next));
+	CHECK_STR(next, "789");
+	recon_orders_next(LX_BINANCE, "[]", 2, 0, next, sizeof(next));
+	CHECK_STR(next, "");
 }
 
 int
