@@ -17,8 +17,9 @@
  *	1. its run row is committed (zvt._reconcile_begin): from then until
  *	   zvt._reconcile_end the router sends none of the account's pending
  *	   orders (zvt._router_work skips them);
- *	2. the open orders, the balances and the open orders again are read
- *	   (blocking signed GETs, recon_fetch.h); if the two order lists
+ *	2. the fill history since the last run (reconcile_history.c), then
+ *	   the open orders (every page), the balances and the open orders
+ *	   again are read (blocking signed GETs, recon_fetch.h); if the two order lists
  *	   differ (a fill or a close in between), the balances and the second
  *	   list are read again, up to three times, else the balances are not
  *	   compared this run (so a fill between the reads is never taken for
@@ -26,6 +27,8 @@
  *	3. zvt._reconcile_orders books the list's fills and returns the
  *	   ledger's sent, unfinished orders the exchange does not list; each
  *	   is queried by client order id and booked by zvt._reconcile_missing;
+ *	   then the fill history is booked, each trade once by its trade id
+ *	   with the exchange's fee (zvt._reconcile_trades);
  *	4. zvt._reconcile_balances (not while an order is still in doubt:
  *	   sending or unknown), then zvt._reconcile_end.
  * A failure (the key, the clock, no reply) ends the run with its error;
