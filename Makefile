@@ -163,7 +163,7 @@ OBJS = \
 	src/live/router_state.o \
 	src/live/router.o \
 	src/live/reconcile.o \
-	src/live/reconcile_fetch.o \
+	src/live/reconcile_fetch.o src/live/reconcile_trades.o src/live/reconcile_history.o \
 	src/live/router_stream.o \
 	src/live/userstream.o \
 	src/live/userstream_parse.o
@@ -320,7 +320,7 @@ live_sign_SRC = src/live/sign.c src/live/jwt.c src/live/skew.c src/core/zvt_time
 live_sign_LIBS = -lcrypto -ljansson
 live_route_SRC = src/live/route.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 live_route_LIBS = -lcrypto -ljansson
-live_recon_SRC = src/live/reconcile_fetch.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
+live_recon_SRC = src/live/reconcile_fetch.c src/live/reconcile_trades.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 live_recon_LIBS = -lcrypto -ljansson
 live_vault_SRC = src/live/vault.c
 live_userstream_SRC = src/live/userstream_parse.c src/live/route.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
@@ -346,7 +346,7 @@ EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
 	test/exsim/ex_coinbase.c test/exsim/ex_funding.c test/exsim/private.c test/exsim/priv_binance.c \
 	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c test/exsim/priv_reconcile.c \
-	test/exsim/priv_stream.c test/exsim/priv_events.c \
+	test/exsim/priv_stream.c test/exsim/priv_events.c test/exsim/priv_trades.c \
 	src/live/sign.c src/live/jwt.c src/core/zvt_time.c \
 	test/exsim/history.c test/exsim/rest_history.c
 EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \

@@ -49,11 +49,12 @@ GRANT SELECT ON zvt.live_balances TO PUBLIC;
 
 -- Book one order update or execution of a private stream for live order
 -- order_id, under the account's lock.  An execution (trade_id) is booked
--- through zvt._fill unless this order already has a fill with that trade
--- id or the ledger's filled quantity already covers the cumulative
--- quantity after it (filled, or the order's quantity less leaves): then
--- a query reply booked it first.  Its fee replaces the schedule's when
--- the exchange charged it in the quote asset (fee_source 'exchange').
+-- by zvt._book_trade (sql/59_trades.sql): once per trade id; the part of
+-- it the ledger's filled quantity already covers (the cumulative quantity
+-- after it: filled, or the order's quantity less leaves) was booked by a
+-- query reply without a trade id and is identified, not booked again.
+-- Its fee replaces the schedule's, in the asset the exchange charged it
+-- in (fee_source 'exchange').
 -- The rest (acknowledgement, cumulative quantity not yet booked,
 -- canceled or expired) goes through zvt._router_apply as a query reply
 -- would.  Returns the order's status after.
@@ -70,13 +71,8 @@ CREATE FUNCTION zvt._stream_apply(order_id pg_catalog.int8, xstatus pg_catalog.t
 AS $$
 DECLARE
     o zvt.orders;
-    a zvt.accounts;
-    ins zvt.instruments;
     acct int4;
     cum numeric;
-    dq numeric;
-    f zvt.fills;
-    d numeric;
 BEGIN
     SELECT x.account_id INTO acct FROM zvt.orders x WHERE x.order_id = _stream_apply.order_id;
     IF NOT FOUND THEN
@@ -100,29 +96,11 @@ BEGIN
                                       least(poll_ms, 1000));
             SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _stream_apply.order_id;
         END IF;
-        dq := least(last_qty, o.qty - o.filled_qty, coalesce(cum - o.filled_qty, last_qty));
-        IF dq > 0 AND NOT EXISTS (SELECT 1 FROM zvt.fills x WHERE x.order_id = o.order_id
-                                     AND x.exchange_trade_id = _stream_apply.trade_id) THEN
-            SELECT * INTO a FROM zvt.accounts x WHERE x.account_id = acct;
-            SELECT * INTO STRICT ins FROM zvt.instruments x WHERE x.id = o.instrument_id;
-            o := zvt._fill(a, o, dq, last_px,
-                           CASE WHEN liquidity IN ('maker', 'taker') THEN liquidity
-                                WHEN o.type = 'market' THEN 'taker' ELSE 'maker' END, NULL, true);
-            SELECT * INTO f FROM zvt.fills x WHERE x.order_id = o.order_id ORDER BY x.fill_id DESC LIMIT 1;
-            UPDATE zvt.fills x SET exchange_trade_id = _stream_apply.trade_id WHERE x.fill_id = f.fill_id;
-            IF fee IS NOT NULL AND fee_asset = ins.quote AND dq = last_qty AND ins.kind = 'spot' THEN
-                -- the exchange's fee instead of the schedule's: the fill, the order, the money, the day
-                d := pg_catalog.trim_scale(fee - f.fee);
-                UPDATE zvt.fills x SET fee = _stream_apply.fee, fee_source = 'exchange' WHERE x.fill_id = f.fill_id;
-                IF d <> 0 THEN
-                    UPDATE zvt.orders x SET fees = pg_catalog.trim_scale(x.fees + d) WHERE x.order_id = o.order_id;
-                    UPDATE zvt.balances b SET amount = pg_catalog.trim_scale(b.amount - d)
-                     WHERE b.account_id = acct AND b.asset = ins.quote;
-                    UPDATE zvt.daily_pnl p SET fees = pg_catalog.trim_scale(p.fees + d)
-                     WHERE p.account_id = acct AND p.day = (f.ts AT TIME ZONE 'UTC')::date;
-                END IF;
-            END IF;
-        END IF;
+        -- the part of it the ledger already holds without a trade id (its
+        -- cumulative quantity says so) is identified, the rest booked
+        PERFORM zvt._book_trade(o.order_id, trade_id, last_qty, last_px, fee, fee_asset, liquidity,
+                                CASE WHEN cum IS NULL THEN 0
+                                     ELSE least(last_qty, greatest(o.filled_qty - (cum - last_qty), 0)) END);
         -- an execution says nothing of the order's cumulative quote: only its state goes on
         IF filled_quote IS NULL THEN
             filled := NULL;

@@ -70,6 +70,7 @@ bool		zvt_paper_matcher = true;
 bool		zvt_live_trading = false;
 int			zvt_router_poll_interval = 1000;
 int			zvt_reconcile_interval = 60000;
+int			zvt_reconcile_page_limit = 0;
 int			zvt_router_timeout = 10000;
 int			zvt_router_rate_limit = 50;
 bool		zvt_router_clock_sync = true;
@@ -428,6 +429,15 @@ zvt_define_gucs(void)
 							60000, 0, 86400000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zvt.reconcile_page_limit",
+							"Page size of reconciliation's open-order and fill-history requests (0: each exchange's largest).",
+							"Smaller pages mean more requests; the tests use it to read a history of a few trades in several pages.",
+							&zvt_reconcile_page_limit,
+							0, 0, 1000,
+							PGC_SIGHUP,
+							0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("zvt.router_timeout",

@@ -83,6 +83,7 @@ extern char *zvt_key_file;
 extern bool zvt_live_trading;
 extern int	zvt_router_poll_interval;
 extern int	zvt_reconcile_interval;
+extern int	zvt_reconcile_page_limit;
 extern int	zvt_router_timeout;
 extern int	zvt_router_rate_limit;
 extern bool zvt_router_clock_sync;

@@ -13,6 +13,9 @@
  *	 OKX	  GET /api/v5/trade/orders-pending, GET /api/v5/account/balance
  *	 Coinbase GET /api/v3/brokerage/orders/historical/batch?order_status=OPEN,
  *			  GET /api/v3/brokerage/accounts
+ * and the fill histories (reconcile_trades.c): Binance GET /api/v3/myTrades,
+ * Bybit GET /v5/execution/list, OKX GET /api/v5/trade/fills, Coinbase GET
+ * /api/v3/brokerage/orders/historical/fills.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,8 +49,37 @@ typedef struct ReconBalance
 	char		locked[48];
 } ReconBalance;
 
+/* one trade of the exchange's fill history (reconcile_trades.c) */
+typedef struct ReconTrade
+{
+	char		trade_id[64];
+	char		order_id[64];	/* the exchange's order id */
+	char		client_id[64];	/* "" when the history does not give it */
+	char		symbol[40];		/* as the exchange spells it */
+	char		qty[40];
+	char		px[40];
+	char		fee[48];		/* a charge, "" when unknown (a rebate) */
+	char		fee_asset[24];
+	int			maker;			/* 1 maker, 0 taker, -1 not said */
+	int64_t		ts;				/* ms */
+	int64_t		seq;			/* Binance: the trade id; OKX: the bill id */
+} ReconTrade;
+
+/* the largest page of each exchange's fill history */
+#define RECON_TRADES_LIMIT(ex) ((ex) == LX_BINANCE ? 1000 : 100)
+
+extern int	recon_build_trades(LiveExchange ex, const LiveCreds *cr, int64_t now_ms, const char *host,
+							   const char *nonce_hex, const char *symbol, const char *from, int limit,
+							   LiveRequest *out, const char **err);
+extern int	recon_parse_trades(LiveExchange ex, long http, const char *body, size_t len, int limit,
+							   ReconTrade *out, int max, char *next, size_t nextlen, LiveReply *fail);
+
 extern int	recon_build(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms,
 						const char *host, const char *nonce_hex, LiveRequest *out, const char **err);
+extern int	recon_build_page(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms,
+							 const char *host, const char *nonce_hex, const char *cursor, int limit,
+							 LiveRequest *out, const char **err);
+extern void recon_orders_next(LiveExchange ex, const char *body, size_t len, int limit, char *next, size_t n);
 extern int	recon_parse_orders(LiveExchange ex, long http_status, const char *body, size_t len,
 							   ReconOrder *out, int max, bool *more, LiveReply *fail);
 extern int	recon_parse_balances(LiveExchange ex, long http_status, const char *body, size_t len,

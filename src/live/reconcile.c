@@ -17,8 +17,9 @@
  *	1. its run row is committed (zvt._reconcile_begin): from then until
  *	   zvt._reconcile_end the router sends none of the account's pending
  *	   orders (zvt._router_work skips them);
- *	2. the open orders, the balances and the open orders again are read
- *	   (blocking signed GETs, recon_fetch.h); if the two order lists
+ *	2. the fill history since the last run (reconcile_history.c), then
+ *	   the open orders (every page), the balances and the open orders
+ *	   again are read (blocking signed GETs, recon_fetch.h); if the two order lists
  *	   differ (a fill or a close in between), the balances and the second
  *	   list are read again, up to three times, else the balances are not
  *	   compared this run (so a fill between the reads is never taken for
@@ -26,6 +27,8 @@
  *	3. zvt._reconcile_orders books the list's fills and returns the
  *	   ledger's sent, unfinished orders the exchange does not list; each
  *	   is queried by client order id and booked by zvt._reconcile_missing;
+ *	   then the fill history is booked, each trade once by its trade id
+ *	   with the exchange's fee (zvt._reconcile_trades);
  *	4. zvt._reconcile_balances (not while an order is still in doubt:
  *	   sending or unknown), then zvt._reconcile_end.
  * A failure (the key, the clock, no reply) ends the run with its error;
@@ -52,6 +55,7 @@
 
 #include "live/keys.h"
 #include "live/recon_fetch.h"
+#include "live/recon_run.h"
 #include "live/reconcile.h"
 #include "zvt.h"
 
@@ -65,26 +69,6 @@ static const char *due_trigger = "start";	/* a run due now: why; NULL none */
 static TimestampTz last_run = 0;	/* when the last run ended */
 static bool rest_down = false;
 static bool reset_done = false;
-
-/* one account's run */
-typedef struct ReconRun
-{
-	const ReconTarget *t;
-	int32		account;
-	int64		run_id;
-	VaultCreds	creds;
-	char		error[300];
-	ReconOrder *o1,
-			   *o2;
-	int			n1,
-				n2;
-	bool		more;
-	ReconBalance *bal;
-	int			nbal;
-	bool		balances_ok;
-	int			missing,
-				rereads;
-} ReconRun;
 
 static int64
 now_ms(void)
@@ -113,6 +97,17 @@ reconcile_note_reply(bool replied, long http_status)
 		if (due_trigger == NULL)
 			due_trigger = "reconnect";
 	}
+}
+
+/*
+ * A run asked for by trigger (router_stream.c: a private stream came up
+ * again, so the fill history tells what it missed, with trade ids).
+ */
+void
+reconcile_request(const char *trigger)
+{
+	if (due_trigger == NULL)
+		due_trigger = trigger;
 }
 
 /* Is a run due now?  (the start's, a reconnect's, or the interval's) */
@@ -160,7 +155,7 @@ on_body(char *data, size_t size, size_t n, void *arg)
 }
 
 /* send req (blocking, zvt.router_timeout); the HTTP status (0: no reply) and the body into b */
-static long
+long
 recon_send(ReconRun *run, LiveRequest *req, StringInfo b)
 {
 	char		url[4096];
@@ -196,7 +191,7 @@ recon_send(ReconRun *run, LiveRequest *req, StringInfo b)
 }
 
 /* the exchange's clock now (corrected), a Coinbase JWT dated 5 s back as router.c does */
-static int64
+int64
 recon_clock(const ReconTarget *t)
 {
 	int64		x = zvt_router_clock_sync ? skew_exchange_now(t->skew, now_ms()) : now_ms();
@@ -204,7 +199,7 @@ recon_clock(const ReconTarget *t)
 	return t->ex == LX_COINBASE ? x - 5000 : x;
 }
 
-static void
+void
 recon_nonce(char *nonce)
 {
 	unsigned char rnd[16];
@@ -215,7 +210,7 @@ recon_nonce(char *nonce)
 		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
 }
 
-static LiveCreds
+LiveCreds
 recon_creds(ReconRun *run)
 {
 	LiveCreds	cr;
@@ -235,31 +230,44 @@ recon_list(ReconRun *run, ReconList what, StringInfo b)
 	LiveReply	fail;
 	const char *err = NULL;
 	char		nonce[33];
+	char		cursor[256] = "";
 	long		status;
-	int			n;
+	int			n = 0,
+				got = 0;
 	const char *label = what == RL_OPEN_ORDERS ? "open orders" : "balances";
+	ReconOrder *into = run->n1 < 0 ? run->o1 : run->o2;
 
-	recon_nonce(nonce);
-	if (recon_build(run->t->ex, what, &cr, recon_clock(run->t), run->t->host, nonce, &req, &err) < 0)
+	/* open orders: every page (Bybit's cursor, OKX after the last order, Coinbase's cursor) */
+	for (int page = 0; page < RECON_MAX_ORDERS; page++)
 	{
-		explicit_bzero(&req, sizeof(req));
-		snprintf(run->error, sizeof(run->error), "%s: the request could not be built: %s", label, err);
-		return false;
-	}
-	status = recon_send(run, &req, b);
-	if (what == RL_BALANCES)
-		n = recon_parse_balances(run->t->ex, status, b->data, b->len, run->bal, RECON_MAX_BALANCES, &fail);
-	else
-	{
-		ReconOrder *into = run->n1 < 0 ? run->o1 : run->o2;
-		bool		more;
+		bool		more = false;
 
-		n = recon_parse_orders(run->t->ex, status, b->data, b->len, into, RECON_MAX_ORDERS, &more, &fail);
-		run->more = run->more || more;
-		if (n >= 0 && run->n1 < 0)
-			run->n1 = n;
-		else if (n >= 0)
-			run->n2 = n;
+		recon_nonce(nonce);
+		if (recon_build_page(run->t->ex, what, &cr, recon_clock(run->t), run->t->host, nonce, cursor,
+							 zvt_reconcile_page_limit, &req, &err) < 0)
+		{
+			explicit_bzero(&req, sizeof(req));
+			snprintf(run->error, sizeof(run->error), "%s: the request could not be built: %s", label, err);
+			return false;
+		}
+		status = recon_send(run, &req, b);
+		if (what == RL_BALANCES)
+		{
+			n = recon_parse_balances(run->t->ex, status, b->data, b->len, run->bal, RECON_MAX_BALANCES, &fail);
+			break;
+		}
+		n = recon_parse_orders(run->t->ex, status, b->data, b->len, into + got, RECON_MAX_ORDERS - got, &more, &fail);
+		if (n < 0)
+			break;
+		got += n;
+		recon_orders_next(run->t->ex, b->data, b->len, zvt_reconcile_page_limit, cursor, sizeof(cursor));
+		if (cursor[0] == '\0')
+			break;
+		if (got >= RECON_MAX_ORDERS)
+		{
+			run->more = true;	/* the rest is not compared this run */
+			break;
+		}
 	}
 	if (n < 0)
 	{
@@ -271,6 +279,10 @@ recon_list(ReconRun *run, ReconList what, StringInfo b)
 	}
 	if (what == RL_BALANCES)
 		run->nbal = n;
+	else if (run->n1 < 0)
+		run->n1 = got;
+	else
+		run->n2 = got;
 	return true;
 }
 
@@ -302,8 +314,8 @@ recon_same_lists(const ReconRun *run)
 /* the context a run allocates in, restored after each transaction */
 static MemoryContext tx_cxt;
 
-static void
-tx_begin(void)
+void
+recon_tx_begin(void)
 {
 	tx_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
@@ -312,8 +324,8 @@ tx_begin(void)
 	SPI_connect();
 }
 
-static void
-tx_commit(void)
+void
+recon_tx_commit(void)
 {
 	SPI_finish();
 	PopActiveSnapshot();
@@ -321,8 +333,8 @@ tx_commit(void)
 	MemoryContextSwitchTo(tx_cxt);
 }
 
-static void
-json_str(StringInfo s, const char *key, const char *v, bool comma)
+void
+recon_json_str(StringInfo s, const char *key, const char *v, bool comma)
 {
 	if (comma)
 		appendStringInfoChar(s, ',');
@@ -335,7 +347,7 @@ json_str(StringInfo s, const char *key, const char *v, bool comma)
 }
 
 /* zvt's order id in a client order id of this database ("zvt<sysid>o<id>"), or 0 */
-static int64
+int64
 recon_our_order(const ReconTarget *t, const char *client_id)
 {
 	char		prefix[40];
@@ -371,15 +383,15 @@ recon_orders_json(const ReconRun *run, const ReconOrder *o, int n)
 			appendStringInfo(&s, "\"order_id\":" INT64_FORMAT, id);
 		else
 			appendStringInfoString(&s, "\"order_id\":null");
-		json_str(&s, "client_id", o[i].client_id, true);
-		json_str(&s, "exchange_id", o[i].rep.exchange_id, true);
-		json_str(&s, "symbol", o[i].symbol, true);
-		json_str(&s, "side", o[i].side, true);
-		json_str(&s, "qty", o[i].qty, true);
-		json_str(&s, "price", o[i].price, true);
-		json_str(&s, "status", o[i].rep.status, true);
-		json_str(&s, "filled", o[i].rep.filled_qty, true);
-		json_str(&s, "filled_quote", o[i].rep.filled_quote, true);
+		recon_json_str(&s, "client_id", o[i].client_id, true);
+		recon_json_str(&s, "exchange_id", o[i].rep.exchange_id, true);
+		recon_json_str(&s, "symbol", o[i].symbol, true);
+		recon_json_str(&s, "side", o[i].side, true);
+		recon_json_str(&s, "qty", o[i].qty, true);
+		recon_json_str(&s, "price", o[i].price, true);
+		recon_json_str(&s, "status", o[i].rep.status, true);
+		recon_json_str(&s, "filled", o[i].rep.filled_qty, true);
+		recon_json_str(&s, "filled_quote", o[i].rep.filled_quote, true);
 		appendStringInfoChar(&s, '}');
 	}
 	appendStringInfoChar(&s, ']');
@@ -396,9 +408,9 @@ recon_balances_json(const ReconRun *run)
 	for (int i = 0; i < run->nbal; i++)
 	{
 		appendStringInfoString(&s, i ? ",{" : "{");
-		json_str(&s, "asset", run->bal[i].asset, false);
-		json_str(&s, "free", run->bal[i].free, true);
-		json_str(&s, "locked", run->bal[i].locked, true);
+		recon_json_str(&s, "asset", run->bal[i].asset, false);
+		recon_json_str(&s, "free", run->bal[i].free, true);
+		recon_json_str(&s, "locked", run->bal[i].locked, true);
 		appendStringInfoChar(&s, '}');
 	}
 	appendStringInfoChar(&s, ']');
@@ -460,11 +472,11 @@ recon_query_missing(ReconRun *run, int64 order_id, const char *symbol, const cha
 	args[7] = CStringGetTextDatum(rep.reason);
 	args[8] = Int32GetDatum(zvt_router_poll_interval);
 	args[9] = Int32GetDatum(Min(zvt_router_poll_interval, 1000));
-	tx_begin();
+	recon_tx_begin();
 	if (SPI_execute_with_args("SELECT zvt._reconcile_missing($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10)",
 							  10, types, args, nulls, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zvt router: zvt._reconcile_missing failed");
-	tx_commit();
+	recon_tx_commit();
 }
 
 /* steps 3 and 4 of a run whose lists were read */
@@ -477,7 +489,7 @@ recon_apply(ReconRun *run, StringInfo b)
 	int			n = 0;
 	Datum		args[4];
 
-	tx_begin();
+	recon_tx_begin();
 	args[0] = Int64GetDatum(run->run_id);
 	args[1] = CStringGetTextDatum(recon_orders_json(run, run->o2, run->n2));
 	args[2] = Int32GetDatum(zvt_router_poll_interval);
@@ -498,13 +510,16 @@ recon_apply(ReconRun *run, StringInfo b)
 		xids[n] = x ? pstrdup(x) : NULL;
 		MemoryContextSwitchTo(old);
 	}
-	tx_commit();
+	recon_tx_commit();
 
 	run->missing = n;
 	for (int i = 0; i < n; i++)
 		recon_query_missing(run, ids[i], syms[i], xids[i], b);
 
-	tx_begin();
+	/* the fill history: each trade once, with its id and fee (reconcile_history.c) */
+	recon_book_history(run);
+
+	recon_tx_begin();
 	if (run->balances_ok)
 	{
 		bool		isnull;
@@ -516,7 +531,7 @@ recon_apply(ReconRun *run, StringInfo b)
 		/* -1: not compared, an order of the account is in doubt */
 		run->balances_ok = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) >= 0;
 	}
-	tx_commit();
+	recon_tx_commit();
 }
 
 /* end the run: its error (NULL: completed) and counts */
@@ -529,18 +544,19 @@ recon_end(ReconRun *run)
 
 	initStringInfo(&stats);
 	appendStringInfo(&stats, "{\"ledger_open_missing\":%d,\"list_rereads\":%d,\"more_pages\":%s,"
-					 "\"balances_compared\":%s}",
+					 "\"balances_compared\":%s,\"history_pages\":%d,\"history_truncated\":%s}",
 					 run->missing, run->rereads, run->more ? "true" : "false",
-					 run->balances_ok && !run->error[0] ? "true" : "false");
+					 run->balances_ok && !run->error[0] ? "true" : "false", run->pages,
+					 run->truncated ? "true" : "false");
 	args[0] = Int64GetDatum(run->run_id);
 	args[1] = CStringGetTextDatum(run->error);
 	nulls[1] = run->error[0] ? ' ' : 'n';
 	args[2] = CStringGetTextDatum(stats.data);
-	tx_begin();
+	recon_tx_begin();
 	if (SPI_execute_with_args("SELECT zvt._reconcile_end($1, $2, $3::jsonb)", 3,
 							  (Oid[]) {INT8OID, TEXTOID, TEXTOID}, args, nulls, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "zvt router: zvt._reconcile_end failed");
-	tx_commit();
+	recon_tx_commit();
 }
 
 /* one account's run (the caller catches errors) */
@@ -551,7 +567,7 @@ recon_account(ReconRun *run, const char *trigger, StringInfo b)
 	bool		isnull;
 	bool		keyed;
 
-	tx_begin();
+	recon_tx_begin();
 	args[0] = Int32GetDatum(run->account);
 	args[1] = CStringGetTextDatum(trigger);
 	if (SPI_execute_with_args("SELECT zvt._reconcile_begin($1, $2)", 2, (Oid[]) {INT4OID, TEXTOID},
@@ -560,10 +576,11 @@ recon_account(ReconRun *run, const char *trigger, StringInfo b)
 	run->run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	keyed = keys_try_open(run->account, &run->creds, run->error, sizeof(run->error));
 	/* the run row is on disk: the account's pending orders wait from here */
-	tx_commit();
+	recon_tx_commit();
 
-	if (keyed && recon_list(run, RL_OPEN_ORDERS, b) && recon_list(run, RL_BALANCES, b) &&
-		recon_list(run, RL_OPEN_ORDERS, b))
+	/* the fill history first: it holds nothing the balances read after it do not */
+	if (keyed && recon_read_history(run, b) && recon_list(run, RL_OPEN_ORDERS, b) &&
+		recon_list(run, RL_BALANCES, b) && recon_list(run, RL_OPEN_ORDERS, b))
 	{
 		/* a fill or a close between the reads: read the balances and the orders again */
 		while (!recon_same_lists(run) && run->rereads < 3 && !run->error[0])
@@ -603,7 +620,7 @@ reconcile_run(const ReconTarget *t)
 
 	due_trigger = NULL;
 	initStringInfo(&b);
-	tx_begin();
+	recon_tx_begin();
 	if (!reset_done &&
 		SPI_execute_with_args("SELECT zvt._reconcile_reset($1)", 1, (Oid[]) {TEXTOID},
 							  (Datum[]) {CStringGetTextDatum(t->name)}, NULL, false, 1) != SPI_OK_SELECT)
@@ -618,17 +635,19 @@ reconcile_run(const ReconTarget *t)
 
 		accounts[naccounts++] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	tx_commit();
+	recon_tx_commit();
 	MemoryContextSwitchTo(cxt);
 
 	run->o1 = palloc(sizeof(ReconOrder) * RECON_MAX_ORDERS);
 	run->o2 = palloc(sizeof(ReconOrder) * RECON_MAX_ORDERS);
 	run->bal = palloc(sizeof(ReconBalance) * RECON_MAX_BALANCES);
+	run->trades = palloc(sizeof(ReconTrade) * RECON_MAX_TRADES);
 	for (int i = 0; i < naccounts; i++)
 	{
 		ReconOrder *o1 = run->o1,
 				   *o2 = run->o2;
 		ReconBalance *bal = run->bal;
+		ReconTrade *trades = run->trades;
 
 		memset(run, 0, sizeof(*run));
 		run->t = t;
@@ -636,6 +655,7 @@ reconcile_run(const ReconTarget *t)
 		run->o1 = o1;
 		run->o2 = o2;
 		run->bal = bal;
+		run->trades = trades;
 		run->n1 = run->n2 = -1;
 		PG_TRY();
 		{

@@ -27,6 +27,7 @@ typedef struct ReconTarget
 
 extern void reconcile_note_reply(bool replied, long http_status);
 extern bool reconcile_due(void);
+extern void reconcile_request(const char *trigger);
 extern bool reconcile_stays(const char *exchange);
 extern bool reconcile_pending(int inflight, const ReconTarget *t);
 

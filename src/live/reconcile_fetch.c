@@ -50,7 +50,21 @@ int
 recon_build(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms,
 			const char *host, const char *nonce_hex, LiveRequest *out, const char **err)
 {
-	char		q[256];
+	return recon_build_page(ex, what, cr, now_ms, host, nonce_hex, NULL, 0, out, err);
+}
+
+/*
+ * The same, for the page of open orders at cursor (NULL or "": the first;
+ * recon_orders_next gives the next) of limit orders (0: the exchange's
+ * largest: Bybit 50, OKX 100, Coinbase 1000; Binance lists them all).
+ */
+int
+recon_build_page(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms,
+				 const char *host, const char *nonce_hex, const char *cursor, int limit,
+				 LiveRequest *out, const char **err)
+{
+	char		more[300] = "";
+	char		q[600];
 	char		ts[40];
 	char		hex[SIGN_HEX_LEN];
 	char		b64[SIGN_B64_LEN];
@@ -63,6 +77,15 @@ recon_build(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms
 	*err = "could not sign the request (bad secret or missing passphrase)";
 	if (cr == NULL || cr->api_key == NULL || cr->secret == NULL)
 		return *err = "no credentials", -1;
+	if (cursor && cursor[0])
+	{
+		if (strlen(cursor) > 200 || strspn(cursor, "0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz-_.%")
+			!= strlen(cursor))
+			return *err = "a cursor the request cannot carry", -1;
+		snprintf(more, sizeof(more), "&%s=%s", ex == LX_OKX ? "after" : "cursor", cursor);
+	}
+	if (limit <= 0 || limit > (ex == LX_BYBIT ? 50 : ex == LX_OKX ? 100 : 1000))
+		limit = ex == LX_BYBIT ? 50 : ex == LX_OKX ? 100 : 1000;
 	strcpy(out->method, "GET");
 	switch (ex)
 	{
@@ -76,7 +99,10 @@ recon_build(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms
 			return add_header(out, "X-MBX-APIKEY", cr->api_key);
 		case LX_BYBIT:
 			snprintf(ts, sizeof(ts), "%lld", (long long) now_ms);
-			snprintf(q, sizeof(q), "%s", orders ? "category=spot&openOnly=0&limit=50" : "accountType=UNIFIED");
+			if (orders)
+				snprintf(q, sizeof(q), "category=spot&openOnly=0&limit=%d%s", limit, more);
+			else
+				snprintf(q, sizeof(q), "accountType=UNIFIED");
 			snprintf(out->path_query, sizeof(out->path_query), "%s?%s",
 					 orders ? "/v5/order/realtime" : "/v5/account/wallet-balance", q);
 			if (sign_bybit(cr->secret, ts, cr->api_key, "5000", q, hex, sizeof(hex)) < 0)
@@ -88,7 +114,13 @@ recon_build(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms
 		case LX_OKX:
 			if (cr->passphrase == NULL || sign_iso_timestamp(now_ms, ts, sizeof(ts)) < 0)
 				return -1;
-			strcpy(out->path_query, orders ? "/api/v5/trade/orders-pending?instType=SPOT" : "/api/v5/account/balance");
+			if (orders && limit != 100)
+				snprintf(out->path_query, sizeof(out->path_query), "/api/v5/trade/orders-pending?instType=SPOT&limit=%d%s",
+						 limit, more);
+			else if (orders)
+				snprintf(out->path_query, sizeof(out->path_query), "/api/v5/trade/orders-pending?instType=SPOT%s", more);
+			else
+				strcpy(out->path_query, "/api/v5/account/balance");
 			if (sign_okx(cr->secret, ts, "GET", out->path_query, "", b64, sizeof(b64)) < 0)
 				return -1;
 			if (add_header(out, "OK-ACCESS-KEY", cr->api_key) < 0 || add_header(out, "OK-ACCESS-SIGN", b64) < 0 ||
@@ -96,8 +128,11 @@ recon_build(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t now_ms
 				return -1;
 			return 0;
 		case LX_COINBASE:
-			strcpy(out->path_query, orders ? "/api/v3/brokerage/orders/historical/batch?order_status=OPEN&limit=1000"
-				   : "/api/v3/brokerage/accounts?limit=250");
+			if (orders)
+				snprintf(out->path_query, sizeof(out->path_query),
+						 "/api/v3/brokerage/orders/historical/batch?order_status=OPEN&limit=%d%s", limit, more);
+			else
+				strcpy(out->path_query, "/api/v3/brokerage/accounts?limit=250");
 			snprintf(uri, sizeof(uri), "GET %s%.*s", host ? host : "",
 					 (int) strcspn(out->path_query, "?"), out->path_query);
 			if (sign_coinbase_jwt(cr->secret, cr->api_key, nonce_hex ? nonce_hex : "00", now_ms / 1000, uri,
@@ -347,4 +382,37 @@ recon_parse_balances(LiveExchange ex, long http, const char *body, size_t len,
 	}
 	json_decref(j);
 	return n;
+}
+
+/*
+ * Where the next page of open orders starts, from a page read by
+ * recon_parse_orders: Bybit's nextPageCursor, Coinbase's cursor when
+ * has_next, OKX the last order's id when the page was full (limit, 0:
+ * 100); "" when this was the last page (and always for Binance).
+ */
+void
+recon_orders_next(LiveExchange ex, const char *body, size_t len, int limit, char *next, size_t n)
+{
+	json_t	   *j = body ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t	   *list;
+
+	next[0] = '\0';
+	switch (ex)
+	{
+		case LX_BYBIT:
+			set(next, n, json_object_get(json_object_get(j, "result"), "nextPageCursor"));
+			break;
+		case LX_OKX:
+			list = json_object_get(j, "data");
+			if (json_is_array(list) && json_array_size(list) >= (size_t) (limit > 0 ? limit : 100))
+				set(next, n, json_object_get(json_array_get(list, json_array_size(list) - 1), "ordId"));
+			break;
+		case LX_COINBASE:
+			if (json_is_true(json_object_get(j, "has_next")))
+				set(next, n, json_object_get(j, "cursor"));
+			break;
+		default:
+			break;
+	}
+	json_decref(j);
 }

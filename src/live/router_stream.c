@@ -7,7 +7,9 @@
  *	  executions by zvt._stream_apply, balances by zvt._stream_balance);
  *	  a stream that came up (first or again) runs the "query every
  *	  unfinished order" pass, zvt._router_start, so nothing that happened
- *	  while it was down is missed.
+ *	  while it was down is missed; one that came up again also makes a
+ *	  reconciliation run due (reconcile.c), whose fill history books what
+ *	  it missed with the exchange's trade ids and fees.
  *
  * Called from router.c's loop only (router_stream_begin at the start,
  * router_stream_step every turn, router_stream_end at exit), in no
@@ -33,6 +35,7 @@
 #include "utils/timestamp.h"
 
 #include "live/keys.h"
+#include "live/reconcile.h"
 #include "live/router.h"
 #include "live/userstream.h"
 #include "zvt.h"
@@ -45,6 +48,29 @@ static UsStream *stream = NULL;
 static const char *stream_exchange = NULL;
 static uint64 stream_system_id = 0;
 static TimestampTz next_accounts = 0;
+
+/* accounts whose stream came up at least once (a second time asks for a reconciliation) */
+#define STREAM_SEEN_MAX		1024
+static int32 seen_up[STREAM_SEEN_MAX];
+static int	nseen_up = 0;
+
+/*
+ * A stream of account came up: the second time and after, what it missed
+ * while down is read from the exchange's fill history by a reconciliation
+ * run (trigger "stream"), with trade ids and fees, besides the query pass.
+ */
+static void
+stream_came_up(int32 account)
+{
+	for (int i = 0; i < nseen_up; i++)
+		if (seen_up[i] == account)
+		{
+			reconcile_request("stream");
+			return;
+		}
+	if (nseen_up < STREAM_SEEN_MAX)
+		seen_up[nseen_up++] = account;
+}
 
 /* the accounts with keys not yet streamed: added to the thread; under SPI */
 static void
@@ -254,6 +280,8 @@ router_stream_step(int64 offset_ms)
 				resync = true;
 				if (items[i].account_id > 0 && nup < STREAM_BATCH)
 					up[nup++] = items[i].account_id;
+				if (items[i].account_id > 0)
+					stream_came_up(items[i].account_id);
 			}
 			else
 				items[k++] = items[i];

@@ -18,9 +18,12 @@ first_event AS (
     SELECT DISTINCT ON (e.order_id) e.order_id, e.event
       FROM zvt.order_events e ORDER BY e.order_id, e.event_id
 ),
+-- fees: an order's and a day's count those charged in the quote asset
+-- (a live fill's fee may be in another: BNB, the base a buy received)
 fill_sums AS (
-    SELECT f.order_id, sum(f.qty) AS qty, sum(f.fee) AS fee, count(*) AS n
-      FROM zvt.fills f GROUP BY f.order_id
+    SELECT f.order_id, sum(f.qty) AS qty, coalesce(sum(f.fee) FILTER (WHERE f.fee_asset = i.quote), 0) AS fee,
+           count(*) AS n
+      FROM zvt.fills f JOIN zvt.instruments i ON i.id = f.instrument_id GROUP BY f.order_id
 ),
 fill_events AS (
     SELECT e.order_id, sum(e.qty) AS qty, count(*) AS n
@@ -36,7 +39,10 @@ money AS (
     SELECT account_id, asset, sum(amount) AS amount FROM (
         SELECT a.account_id, a.currency AS asset, a.initial_cash AS amount FROM zvt.accounts a
         UNION ALL
-        SELECT account_id, quote, -(dir * qty * price) - fee FROM signed_fills WHERE kind = 'spot'
+        SELECT account_id, quote, -(dir * qty * price) - CASE WHEN fee_asset = quote THEN fee ELSE 0 END
+          FROM signed_fills WHERE kind = 'spot'
+        UNION ALL
+        SELECT account_id, fee_asset, -fee FROM signed_fills WHERE kind = 'spot' AND fee_asset <> quote
         UNION ALL
         SELECT account_id, base, dir * qty FROM signed_fills WHERE kind = 'spot'
         UNION ALL
@@ -82,9 +88,12 @@ SELECT 'fills sum to the filled quantity and the fees', count(*),
   FROM zvt.orders o LEFT JOIN fill_sums s USING (order_id)
  WHERE o.filled_qty <> coalesce(s.qty, 0) OR o.fees <> coalesce(s.fee, 0)
 UNION ALL
+-- (a live fill booked from a cumulative quantity may be split into the
+-- exchange's trades once their ids are known, sql/59_trades.sql: as many
+-- fills as events or more, never fewer, the same quantity)
 SELECT 'one fill event per fill, of the same quantity', count(*), min(coalesce(s.order_id, e.order_id)::text)
   FROM fill_sums s FULL JOIN fill_events e USING (order_id)
- WHERE s.n IS DISTINCT FROM e.n OR s.qty IS DISTINCT FROM e.qty
+ WHERE s.n < e.n OR s.n IS NULL OR e.n IS NULL OR s.qty IS DISTINCT FROM e.qty
 UNION ALL
 SELECT 'no order filled past its quantity; filled ones filled exactly', count(*), min(o.order_id::text)
   FROM zvt.orders o
@@ -107,7 +116,8 @@ SELECT 'daily PnL sums to the fills'' realized PnL and fees', count(*), min(a.ac
  WHERE (SELECT coalesce(sum(d.realized), 0) FROM zvt.daily_pnl d WHERE d.account_id = a.account_id)
        <> (SELECT coalesce(sum(f.realized_pnl), 0) FROM zvt.fills f WHERE f.account_id = a.account_id)
     OR (SELECT coalesce(sum(d.fees), 0) FROM zvt.daily_pnl d WHERE d.account_id = a.account_id)
-       <> (SELECT coalesce(sum(f.fee), 0) FROM zvt.fills f WHERE f.account_id = a.account_id)
+       <> (SELECT coalesce(sum(f.fee), 0) FROM zvt.fills f JOIN zvt.instruments i ON i.id = f.instrument_id
+            WHERE f.account_id = a.account_id AND f.fee_asset = i.quote)
 UNION ALL
 SELECT 'no position ever past max_position_qty', count(*),
        min(account_id || '/' || instrument_id || ' fill ' || fill_id || ': ' || pos || ' > ' || lim)

@@ -212,7 +212,7 @@ bn_new_order(Exchange *ex, ExConn *c, const PrivRequest *r, int a)
 			continue;
 		buf_printf(&c->body, "%s{\"price\":\"%s\",\"qty\":\"%s\",\"commission\":\"%s\",\"commissionAsset\":\"%s\",\"tradeId\":%lld}",
 				   first ? "" : ",", fmt_px(s, f->px, true, 8), fmt_qty(s, f->qty, true, 8),
-				   priv_amount(f->fee), s->quote, (long long) f->trade_id);
+				   priv_amount(f->fee), f->fee_asset, (long long) f->trade_id);
 		first = 0;
 	}
 	buf_lit(&c->body, "]}");
@@ -242,10 +242,13 @@ priv_binance(Exchange *ex, ExConn *c, const PrivRequest *r)
 
 	if (strcmp(r->path, "/api/v3/userDataStream") == 0)
 		return pstream_binance_rest(ex, c, r);	/* priv_stream.c */
-	if (!order && strcmp(r->path, "/api/v3/openOrders") != 0 && strcmp(r->path, "/api/v3/account") != 0)
+	if (!order && strcmp(r->path, "/api/v3/openOrders") != 0 && strcmp(r->path, "/api/v3/account") != 0 &&
+		strcmp(r->path, "/api/v3/myTrades") != 0)
 		return 0;
 	if ((a = bn_auth(ex, c, r, &status)) < 0)
 		return status;
+	if (strcmp(r->path, "/api/v3/myTrades") == 0)
+		return priv_trades_binance(ex, c, r, a);	/* priv_trades.c */
 	if (order && strcmp(r->method, "POST") == 0)
 		return bn_new_order(ex, c, r, a);
 	if (order && strcmp(r->method, "DELETE") == 0)

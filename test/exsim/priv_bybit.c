@@ -170,7 +170,8 @@ priv_bybit(Exchange *ex, ExConn *c, const PrivRequest *r)
 		buf_free(&res);
 		return status;
 	}
-	if (strncmp(r->path, "/v5/order/", 10) != 0 && strcmp(r->path, "/v5/account/wallet-balance") != 0)
+	if (strncmp(r->path, "/v5/order/", 10) != 0 && strcmp(r->path, "/v5/account/wallet-balance") != 0 &&
+		strcmp(r->path, "/v5/execution/list") != 0)
 		return 0;
 	if ((a = by_auth(ex, c, r, &status)) < 0)
 		return status;
@@ -194,22 +195,45 @@ priv_bybit(Exchange *ex, ExConn *c, const PrivRequest *r)
 					link[64] = "";
 		bool		first = true;
 
+		char		cur[32] = "";
+		int			lim = priv_page_limit(r, "limit", 20, 50),
+					skip,
+					n = 0;
+
 		url_arg(r->args, "orderId", id, sizeof(id));
 		url_arg(r->args, "orderLinkId", link, sizeof(link));
+		url_arg(r->args, "cursor", cur, sizeof(cur));
+		skip = atoi(cur);
+		if (lim == 0)
+			lim = 20;
 		oi = by_find(ex, a, id, link);
-		buf_lit(&res, "{\"category\":\"spot\",\"nextPageCursor\":\"\",\"list\":[");
-		for (int i = 0; i < ex->priv->norders; i++)
+		/* newest first, limit a page (default 20, at most 50), the cursor an offset */
+		buf_lit(&res, "{\"category\":\"spot\",\"list\":[");
+		for (int i = ex->priv->norders - 1; i >= 0; i--)
 		{
 			const PrivOrder *o = &ex->priv->orders[i];
 
 			if (o->acct != a || (id[0] || link[0] ? i != oi : !priv_open(o)))
+				continue;
+			if (n++ < skip || n > skip + lim)
 				continue;
 			if (!first)
 				buf_lit(&res, ",");
 			by_order_json(ex, &res, o);
 			first = false;
 		}
-		buf_lit(&res, "]}");
+		if (n > skip + lim)
+			buf_printf(&res, "],\"nextPageCursor\":\"%d\"}", skip + lim);
+		else
+			buf_lit(&res, "],\"nextPageCursor\":\"\"}");
+	}
+	else if (strcmp(r->path, "/v5/execution/list") == 0)
+	{
+		if (!priv_trades_bybit(ex, &res, r, a))	/* priv_trades.c */
+		{
+			buf_free(&res);
+			return by_reply(c, 10001, "Request parameter error.", NULL);
+		}
 	}
 	else if (strcmp(r->path, "/v5/account/wallet-balance") == 0)
 	{

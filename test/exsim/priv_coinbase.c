@@ -232,25 +232,41 @@ priv_coinbase(Exchange *ex, ExConn *c, const PrivRequest *r)
 		json_decref(j);
 		return 200;
 	}
+	if (strcmp(r->path, "/api/v3/brokerage/orders/historical/fills") == 0)
+		return priv_trades_coinbase(ex, c, r, a);	/* priv_trades.c */
 	if (strcmp(r->path, "/api/v3/brokerage/orders/historical/batch") == 0)
 	{
-		char		st[16] = "";
+		char		st[16] = "",
+					cur[32] = "";
 		bool		first = true;
+		int			lim = priv_page_limit(r, "limit", 1000, 1000),
+					skip,
+					n = 0;
 
 		url_arg(r->args, "order_status", st, sizeof(st));
+		url_arg(r->args, "cursor", cur, sizeof(cur));
+		skip = atoi(cur);
+		if (lim == 0)
+			lim = 1000;
+		/* newest first, limit a page, the cursor an offset */
 		buf_lit(&c->body, "{\"orders\":[");
-		for (int i = 0; i < ex->priv->norders; i++)
+		for (int i = ex->priv->norders - 1; i >= 0; i--)
 		{
 			const PrivOrder *o = &ex->priv->orders[i];
 
 			if (o->acct != a || (st[0] && strcmp(st, cb_status(o->status)) != 0))
+				continue;
+			if (n++ < skip || n > skip + lim)
 				continue;
 			if (!first)
 				buf_lit(&c->body, ",");
 			cb_order_json(ex, &c->body, o);
 			first = false;
 		}
-		buf_lit(&c->body, "],\"sequence\":\"0\",\"has_next\":false,\"cursor\":\"\"}");
+		if (n > skip + lim)
+			buf_printf(&c->body, "],\"sequence\":\"0\",\"has_next\":true,\"cursor\":\"%d\"}", skip + lim);
+		else
+			buf_lit(&c->body, "],\"sequence\":\"0\",\"has_next\":false,\"cursor\":\"\"}");
 		return 200;
 	}
 	if (strncmp(r->path, hist, strlen(hist)) == 0)

@@ -55,7 +55,7 @@ binance_events(Exchange *ex, const PrivOrder *o, const PrivFill *f, const char *
 	if (f)
 		buf_printf(&ev, "\"l\":\"%s\",\"z\":\"%s\",\"L\":\"%s\",\"n\":\"%s\",\"N\":\"%s\",\"T\":%lld,\"t\":%lld,",
 				   fmt_qty(s, f->qty, true, 8), fmt_qty(s, o->filled, true, 8), fmt_px(s, f->px, true, 8),
-				   priv_amount(f->fee), s->quote, (long long) f->ts, (long long) f->trade_id);
+				   priv_amount(f->fee), f->fee_asset, (long long) f->ts, (long long) f->trade_id);
 	else
 		buf_printf(&ev, "\"l\":\"0.00000000\",\"z\":\"%s\",\"L\":\"0.00000000\",\"n\":\"0\",\"N\":null,\"T\":%lld,\"t\":-1,",
 				   fmt_qty(s, o->filled, true, 8), (long long) o->updated_ms);
@@ -110,7 +110,7 @@ bybit_events(Exchange *ex, const PrivOrder *o, const PrivFill *f)
 				   fmt_qty(s, o->qty - o->filled, false, 0), (long long) o->id, o->client_id,
 				   o->market ? "0" : fmt_px(s, o->px, false, 0), fmt_qty(s, o->qty, false, 0),
 				   o->market ? "Market" : "Limit", o->buy ? "Buy" : "Sell", (long long) f->ts,
-				   f->maker ? "true" : "false", (long long) f->trade_id, s->quote);
+				   f->maker ? "true" : "false", (long long) f->trade_id, f->fee_asset);
 		pstream_push(ex, o->acct, ev.data, ev.len);
 	}
 	buf_reset(&ev);
@@ -181,7 +181,7 @@ okx_events(Exchange *ex, const PrivOrder *o, const PrivFill *f)
 	buf_printf(&ev, "\"fillPx\":\"%s\",\"tradeId\":\"%s\",\"fillSz\":\"%s\",\"fillPnl\":\"0\",\"fillTime\":\"%s\","
 			   "\"fillFee\":\"%s%s\",\"fillFeeCcy\":\"%s\",\"execType\":\"%s\",",
 			   f ? fmt_px(s, f->px, false, 0) : "", tid, f ? fmt_qty(s, f->qty, false, 0) : "0",
-			   f ? tid : "", f && f->fee ? "-" : "", f ? priv_amount(f->fee) : "0", f ? s->quote : "",
+			   f ? tid : "", f && f->fee ? "-" : "", f ? priv_amount(f->fee) : "0", f ? f->fee_asset : "",
 			   f ? (f->maker ? "M" : "T") : "");
 	buf_printf(&ev, "\"accFillSz\":\"%s\",\"fillNotionalUsd\":\"\",\"avgPx\":\"%s\",\"state\":\"%s\","
 			   "\"lever\":\"0\",\"fee\":\"%s%s\",\"feeCcy\":\"%s\",\"rebate\":\"0\",\"rebateCcy\":\"%s\","

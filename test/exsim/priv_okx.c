@@ -247,17 +247,34 @@ priv_okx(Exchange *ex, ExConn *c, const PrivRequest *r)
 	else if (strcmp(r->path, "/api/v5/trade/orders-pending") == 0)
 	{
 		bool		first = true;
+		char		after[32] = "";
+		int			lim = priv_page_limit(r, "limit", 100, 100),
+					n = 0;
 
+		/* newest first, at most limit (100), after: older than that order id */
+		url_arg(r->args, "after", after, sizeof(after));
+		if (lim == 0)
+			return okx_data(c, "51000", "Parameter limit error", "[]");
 		buf_lit(&d, "[");
-		for (int i = 0; i < ex->priv->norders; i++)
-			if (ex->priv->orders[i].acct == a && priv_open(&ex->priv->orders[i]))
+		for (int i = ex->priv->norders - 1; i >= 0 && n < lim; i--)
+			if (ex->priv->orders[i].acct == a && priv_open(&ex->priv->orders[i]) &&
+				(!after[0] || ex->priv->orders[i].id < atoll(after)))
 			{
 				if (!first)
 					buf_lit(&d, ",");
 				okx_order_json(ex, &d, &ex->priv->orders[i]);
 				first = false;
+				n++;
 			}
 		buf_lit(&d, "]");
+	}
+	else if (strcmp(r->path, "/api/v5/trade/fills") == 0)
+	{
+		if (!priv_trades_okx(ex, &d, r, a))	/* priv_trades.c */
+		{
+			buf_free(&d);
+			return okx_data(c, "51000", "Parameter limit error", "[]");
+		}
 	}
 	else if (strcmp(r->path, "/api/v5/account/balance") == 0)
 	{

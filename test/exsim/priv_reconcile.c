@@ -12,6 +12,9 @@
  *	 /priv/cancel?client_id=x	  cancel an order (zvt's or not)
  *	 /priv/fill?client_id=x[&qty=q]  fill it (all that is left, or q) at its
  *			   price as a maker, as a market trade would
+ *	 /priv/forget?client_id=x  a closed order the exchange no longer
+ *			   answers for (archived: queries say it does not exist); its
+ *			   trades stay in the fill history
  *	 /priv/balance?asset=USDT&delta=-12.5  a deposit or withdrawal
  *	 /priv/account  {"balances":{asset: total}, "orders":[{client_id,
  *			   status, filled}]}: what a test compares the ledger with
@@ -150,6 +153,14 @@ priv_admin(ExConn *c, const char *path, const char *args)
 			return admin_err(c, 400, "qty");
 		priv_fill(ex, oi, o->px, q, true);
 		buf_printf(&c->body, "{\"filled\":\"%s\"}", fmt_qty(&ex->market.sym[o->si], o->filled, false, 0));
+		return 200;
+	}
+	if (strcmp(path, "/priv/forget") == 0)
+	{
+		if (oi < 0 || priv_open(&ex->priv->orders[oi]))
+			return admin_err(c, 404, "no such closed order");
+		ex->priv->orders[oi].forgotten = true;
+		buf_lit(&c->body, "{\"ok\":true}");
 		return 200;
 	}
 	if (strcmp(path, "/priv/balance") == 0)

@@ -133,6 +133,16 @@ priv_load_accounts(const char *file, const char **err)
 			*err = "a coinbase account's secret is not a private key";
 			return -1;
 		}
+		if (json_is_string(json_object_get(j, "fees")) &&
+			strcmp(json_string_value(json_object_get(j, "fees")), "received") == 0)
+			a->fee_received = true;
+		if (json_is_string(json_object_get(j, "bnb_price")))
+		{
+			int64_t		units;
+
+			if (priv_parse_units(json_string_value(json_object_get(j, "bnb_price")), 12, &units) && units > 0)
+				a->bnb_price = units;
+		}
 		json_object_foreach(bal, asset, v)
 		{
 			int			ai = asset_index(a, asset, true);
@@ -289,7 +299,7 @@ priv_find_order(Exchange *ex, int acct, int64_t id, const char *client_id)
 	{
 		PrivOrder  *o = &ex->priv->orders[i];
 
-		if (o->acct != acct)
+		if (o->acct != acct || o->forgotten)
 			continue;
 		if ((id > 0 && o->id == id) ||
 			(id <= 0 && client_id && client_id[0] && strcmp(o->client_id, client_id) == 0))
@@ -437,7 +447,26 @@ order_fill(Exchange *ex, int oi, int64_t px, int64_t qty, bool maker)
 	int			qi = asset_index(a, s->quote, true);
 	int			bi = asset_index(a, s->base, true);
 	PrivFill   *f;
+	int			fi = -1;
+	__int128	charged = fee;
 
+	/* the fee in BNB (while the account has it), or in the asset received */
+	if (a->bnb_price > 0)
+	{
+		__int128	bnb = fee * 3 / 4 * PRIV_SCALE / a->bnb_price;
+		int			ni = asset_index(a, "BNB", true);
+
+		if (ni >= 0 && bnb > 0 && a->free[ni] >= bnb)
+		{
+			fi = ni;
+			charged = bnb;
+		}
+	}
+	else if (a->fee_received && o->buy)
+	{
+		fi = bi;
+		charged = base_units(s, qty) * 10 / 10000;
+	}
 	if (o->buy)
 	{
 		a->locked[qi] -= notional + fee;
@@ -450,9 +479,15 @@ order_fill(Exchange *ex, int oi, int64_t px, int64_t qty, bool maker)
 		o->reserved -= base_units(s, qty);
 		a->free[qi] += notional - fee;
 	}
+	if (fi >= 0)
+	{
+		a->free[qi] += fee;		/* not charged in the quote after all */
+		a->free[fi] -= charged;
+	}
+	else
+		o->fees += fee;
 	o->filled += qty;
 	o->cum_quote += notional;
-	o->fees += fee;
 	o->updated_ms = now_sim_ms();
 	o->status = o->filled == o->qty ? PS_FILLED : PS_PARTIAL;
 	if (o->status == PS_FILLED)
@@ -464,7 +499,8 @@ order_fill(Exchange *ex, int oi, int64_t px, int64_t qty, bool maker)
 		f->trade_id = ++p->next_trade_id;
 		f->px = px;
 		f->qty = qty;
-		f->fee = fee;
+		f->fee = charged;
+		snprintf(f->fee_asset, sizeof(f->fee_asset), "%s", fi >= 0 ? a->asset[fi] : s->quote);
 		f->maker = maker;
 		f->ts = o->updated_ms;
 		pstream_order(ex, oi, f);
@@ -547,4 +583,23 @@ bool
 priv_param(const PrivRequest *r, const char *name, char *out, size_t len)
 {
 	return url_arg(r->args, name, out, len) || url_arg(r->body, name, out, len);
+}
+
+/*
+ * The page size a list request asks for in parameter name: dflt when
+ * absent, at most max (the exchange's own limits); 0 when it is not a
+ * number from 1.
+ */
+int
+priv_page_limit(const PrivRequest *r, const char *name, int dflt, int max)
+{
+	char		v[32];
+	int			n;
+
+	if (!priv_param(r, name, v, sizeof(v)))
+		return dflt;
+	n = atoi(v);
+	if (n < 1)
+		return 0;
+	return n > max ? max : n;
 }

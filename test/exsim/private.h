@@ -11,7 +11,10 @@
  * of the symbol (market.h).  Spot semantics on every exchange: a buy
  * needs the quote asset, a sell the base asset, reserved while the order
  * rests.  Fees: 10 bps of the notional, in the quote asset, maker and
- * taker alike.
+ * taker alike; an account may pay them otherwise, as real accounts do:
+ * "fees":"received" in the asset the trade gives (a buy's base, as
+ * Binance without BNB, Bybit and OKX spot), "bnb_price":"600" in BNB at
+ * that price with 25% off (Binance's BNB payment) while it has the BNB.
  *
  * Matching: a market order fills at once at the touch (the best ask for
  * a buy); a limit order that crosses the touch fills at the touch as a
@@ -47,6 +50,8 @@ typedef struct PrivAccount
 	char		asset[PRIV_MAX_ASSETS][16];
 	__int128	free[PRIV_MAX_ASSETS];	/* 10^-12 units */
 	__int128	locked[PRIV_MAX_ASSETS];
+	bool		fee_received;	/* "fees":"received": a fee in the asset the trade gives */
+	__int128	bnb_price;		/* "bnb_price": pay fees in BNB at this quote price, 25% off */
 } PrivAccount;
 
 typedef struct PrivOrder
@@ -68,6 +73,7 @@ typedef struct PrivOrder
 	PrivStatus	status;
 	int64_t		created_ms;		/* exchange (sim) clock */
 	int64_t		updated_ms;
+	bool		forgotten;		/* /priv/forget: queries no longer find it (archived) */
 } PrivOrder;
 
 typedef struct PrivFill
@@ -76,7 +82,8 @@ typedef struct PrivFill
 	int64_t		trade_id;
 	int64_t		px;				/* ticks */
 	int64_t		qty;			/* lots */
-	__int128	fee;			/* 10^-12 quote units */
+	__int128	fee;			/* 10^-12 units of fee_asset */
+	char		fee_asset[16];	/* the quote unless the account pays otherwise */
 	bool		maker;
 	int64_t		ts;
 } PrivFill;
@@ -128,6 +135,7 @@ extern int	priv_symbol(Exchange *ex, const char *name, bool dashed);
 extern bool priv_param(const PrivRequest *r, const char *name, char *out, size_t len);
 
 extern void priv_fill(Exchange *ex, int oi, int64_t px, int64_t qty, bool maker);
+extern int	priv_page_limit(const PrivRequest *r, const char *name, int dflt, int max);
 
 /* in priv_reconcile.c: test-only admin endpoints (/priv/...) and the hold fault */
 extern int	priv_admin(ExConn *c, const char *path, const char *args);
@@ -146,6 +154,12 @@ extern int	pstream_admin(Exchange *ex, ExConn *c, const char *args);
 extern void pstream_push(Exchange *ex, int acct, const char *msg, size_t len);
 extern void pstream_push_coinbase(Exchange *ex, int acct, const char *event, size_t len);
 extern void pstream_order(Exchange *ex, int oi, const PrivFill *f);
+
+/* in priv_trades.c: the fill histories, after each exchange's authentication */
+extern int	priv_trades_binance(Exchange *ex, ExConn *c, const PrivRequest *r, int a);
+extern bool priv_trades_bybit(Exchange *ex, Buf *res, const PrivRequest *r, int a);
+extern bool priv_trades_okx(Exchange *ex, Buf *d, const PrivRequest *r, int a);
+extern int	priv_trades_coinbase(Exchange *ex, ExConn *c, const PrivRequest *r, int a);
 
 /* one per exchange: 0 when the path is not a private endpoint */
 extern int	priv_binance(Exchange *ex, ExConn *c, const PrivRequest *r);

@@ -1,9 +1,10 @@
 /*
  * test/unit/test_live_recon.c
- *	  Reconciliation's exchange core (src/live/reconcile_fetch.c): the
- *	  signed list requests of each exchange, byte for byte where the
- *	  signature is deterministic, and the lists (in the exchanges'
- *	  documented shapes) and error bodies read back.
+ *	  Reconciliation's exchange core (src/live/reconcile_fetch.c,
+ *	  reconcile_trades.c): the signed list and fill-history requests of
+ *	  each exchange, byte for byte where the signature is deterministic,
+ *	  and the lists, fill-history pages (in the exchanges' documented
+ *	  shapes) and error bodies read back.
  */
 #include <stdlib.h>
 
@@ -203,6 +204,121 @@ test_balances(void)
 	CHECK(fail.kind == LR_CLOCK);
 }
 
+/* the fill histories (src/live/reconcile_trades.c): requests and pages in the documented shapes */
+static void
+test_trades(void)
+{
+	static ReconTrade tr[8];
+	LiveCreds	bn = {"bn-key", "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j", NULL};
+	LiveCreds	by = {"by-key", "by-secret", NULL};
+	LiveCreds	okx = {"okx-key", "okx-secret", "okx-pass"};
+	LiveRequest r;
+	LiveReply	fail;
+	const char *err;
+	char		next[256];
+	char		sig[SIGN_HEX_LEN],
+				want[1024];
+	const char *b;
+
+	/* Binance: symbol, fromId, limit, signed like every request */
+	CHECK(recon_build_trades(LX_BINANCE, &bn, 1499827319559LL, "", "", "BTCUSDT", "28457", 1000, &r, &err) == 0);
+	sign_binance(bn.secret, "symbol=BTCUSDT&fromId=28457&limit=1000&recvWindow=5000&timestamp=1499827319559", "",
+				 sig, sizeof(sig));
+	snprintf(want, sizeof(want), "/api/v3/myTrades?symbol=BTCUSDT&fromId=28457&limit=1000&recvWindow=5000"
+			 "&timestamp=1499827319559&signature=%s", sig);
+	CHECK_STR(r.path_query, want);
+	CHECK(recon_build_trades(LX_BINANCE, &bn, 1, "", "", "", "", 1000, &r, &err) == -1);	/* a symbol it needs */
+	CHECK(recon_build_trades(LX_BINANCE, &bn, 1, "", "", "BTC&x=1", "", 1000, &r, &err) == -1);
+	/* Binance's documented reply; a full page: the next one from the last id + 1 */
+	b = "[{\"symbol\":\"BNBBTC\",\"id\":28457,\"orderId\":100234,\"orderListId\":-1,\"price\":\"4.00000100\","
+		"\"qty\":\"12.00000000\",\"quoteQty\":\"48.000012\",\"commission\":\"10.10000000\",\"commissionAsset\":\"BNB\","
+		"\"time\":1499865549590,\"isBuyer\":true,\"isMaker\":false,\"isBestMatch\":true}]";
+	CHECK(recon_parse_trades(LX_BINANCE, 200, b, strlen(b), 1, tr, 8, next, sizeof(next), &fail) == 1);
+	CHECK_STR(tr[0].trade_id, "28457");
+	CHECK_STR(tr[0].order_id, "100234");
+	CHECK_STR(tr[0].fee, "10.10000000");
+	CHECK_STR(tr[0].fee_asset, "BNB");
+	CHECK(tr[0].maker == 0 && tr[0].ts == 1499865549590LL);
+	CHECK_STR(next, "28458");
+	CHECK(recon_parse_trades(LX_BINANCE, 200, b, strlen(b), 1000, tr, 8, next, sizeof(next), &fail) == 1);
+	CHECK_STR(next, "");		/* short page: the last */
+	b = "{\"code\":-1021,\"msg\":\"Timestamp for this request is outside of the recvWindow.\"}";
+	CHECK(recon_parse_trades(LX_BINANCE, 400, b, strlen(b), 1000, tr, 8, next, sizeof(next), &fail) == -1);
+	CHECK(fail.kind == LR_CLOCK);
+
+	/* Bybit: the cursor as given; only trades (execType Trade) */
+	CHECK(recon_build_trades(LX_BYBIT, &by, 1672211918471LL, "", "", NULL, "132766%3A2%2C132766%3A2", 100, &r, &err) == 0);
+	CHECK_STR(r.path_query, "/v5/execution/list?category=spot&limit=100&cursor=132766%3A2%2C132766%3A2");
+	b = "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"nextPageCursor\":\"132766%3A2%2C132766%3A2\",\"category\":\"spot\","
+		"\"list\":[{\"symbol\":\"BTCUSDT\",\"orderType\":\"Limit\",\"orderLinkId\":\"zvt1o7\",\"side\":\"Buy\","
+		"\"orderId\":\"1\",\"leavesQty\":\"0\",\"execTime\":\"1672211918471\",\"feeCurrency\":\"BTC\",\"isMaker\":true,"
+		"\"execFee\":\"0.00001\",\"feeRate\":\"0.001\",\"execId\":\"e-1\",\"execPrice\":\"16500\",\"orderQty\":\"0.01\","
+		"\"orderPrice\":\"16500\",\"execValue\":\"165\",\"execType\":\"Trade\",\"execQty\":\"0.01\",\"seq\":1},"
+		"{\"symbol\":\"BTCUSDT\",\"orderId\":\"2\",\"execId\":\"f-1\",\"execType\":\"Funding\",\"execQty\":\"1\","
+		"\"execPrice\":\"1\"}]},\"retExtInfo\":{},\"time\":1672211918500}";
+	CHECK(recon_parse_trades(LX_BYBIT, 200, b, strlen(b), 100, tr, 8, next, sizeof(next), &fail) == 1);
+	CHECK_STR(tr[0].trade_id, "e-1");
+	CHECK_STR(tr[0].client_id, "zvt1o7");
+	CHECK_STR(tr[0].fee_asset, "BTC");
+	CHECK(tr[0].maker == 1 && tr[0].ts == 1672211918471LL);
+	CHECK_STR(next, "132766%3A2%2C132766%3A2");
+
+	/* OKX: after = a bill id; a charge is negative there, read positive; a rebate is not a fee */
+	CHECK(recon_build_trades(LX_OKX, &okx, 1597026383085LL, "", "", NULL, "389", 100, &r, &err) == 0);
+	CHECK_STR(r.path_query, "/api/v5/trade/fills?instType=SPOT&limit=100&after=389");
+	b = "{\"code\":\"0\",\"msg\":\"\",\"data\":[{\"instType\":\"SPOT\",\"instId\":\"BTC-USDT\",\"tradeId\":\"123\","
+		"\"ordId\":\"312269865356374016\",\"clOrdId\":\"b16\",\"billId\":\"1111\",\"fillPx\":\"999\",\"fillSz\":\"3\","
+		"\"side\":\"buy\",\"execType\":\"M\",\"feeCcy\":\"BTC\",\"fee\":\"-0.003\",\"ts\":\"1597026383085\"},"
+		"{\"instType\":\"SPOT\",\"instId\":\"BTC-USDT\",\"tradeId\":\"121\",\"ordId\":\"31\",\"clOrdId\":\"\",\"billId\":\"1110\","
+		"\"fillPx\":\"998\",\"fillSz\":\"1\",\"side\":\"sell\",\"execType\":\"T\",\"feeCcy\":\"USDT\",\"fee\":\"0.5\","
+		"\"ts\":\"1597026383000\"}]}";
+	CHECK(recon_parse_trades(LX_OKX, 200, b, strlen(b), 2, tr, 8, next, sizeof(next), &fail) == 2);
+	CHECK_STR(tr[0].fee, "0.003");
+	CHECK_STR(tr[0].fee_asset, "BTC");
+	CHECK(tr[0].maker == 1 && tr[0].seq == 1111);
+	CHECK_STR(tr[1].fee, "");	/* a rebate */
+	CHECK(tr[1].maker == 0);
+	CHECK_STR(next, "1110");	/* a full page: after its last bill */
+	CHECK(recon_parse_trades(LX_OKX, 200, b, strlen(b), 100, tr, 8, next, sizeof(next), &fail) == 2);
+	CHECK_STR(next, "");
+
+	/* Coinbase: the quote currency's fee, trade_time as ms, the cursor */
+	b = "{\"fills\":[{\"entry_id\":\"22222\",\"trade_id\":\"1111\",\"order_id\":\"0000-000000-000000\","
+		"\"trade_time\":\"2021-05-31T09:59:59.123456Z\",\"trade_type\":\"FILL\",\"price\":\"10000.00\",\"size\":\"0.001\","
+		"\"commission\":\"1.25\",\"product_id\":\"BTC-USD\",\"sequence_timestamp\":\"2021-05-31T09:58:59.000Z\","
+		"\"liquidity_indicator\":\"MAKER\",\"size_in_quote\":false,\"user_id\":\"3333-333333-3333333\",\"side\":\"BUY\"}],"
+		"\"cursor\":\"789100\"}";
+	CHECK(recon_parse_trades(LX_COINBASE, 200, b, strlen(b), 100, tr, 8, next, sizeof(next), &fail) == 1);
+	CHECK_STR(tr[0].fee_asset, "USD");
+	CHECK_STR(tr[0].fee, "1.25");
+	CHECK(tr[0].maker == 1);
+	CHECK(tr[0].ts == 1622455199123LL);
+	CHECK_STR(next, "789100");
+	b = "{\"error\":\"UNAUTHORIZED\"}";
+	CHECK(recon_parse_trades(LX_COINBASE, 401, b, strlen(b), 100, tr, 8, next, sizeof(next), &fail) == -1);
+	CHECK(fail.kind == LR_AUTH);
+
+	/* the open orders' pages: the cursor, OKX after the last order of a full page */
+	CHECK(recon_build_page(LX_BYBIT, RL_OPEN_ORDERS, &by, 1, "", "", "page%3A2", 2, &r, &err) == 0);
+	CHECK_STR(r.path_query, "/v5/order/realtime?category=spot&openOnly=0&limit=2&cursor=page%3A2");
+	CHECK(recon_build_page(LX_OKX, RL_OPEN_ORDERS, &okx, 1, "", "", "590908157585625111", 0, &r, &err) == 0);
+	CHECK_STR(r.path_query, "/api/v5/trade/orders-pending?instType=SPOT&after=590908157585625111");
+	CHECK(recon_build_page(LX_OKX, RL_OPEN_ORDERS, &by, 1, "", "", "x y", 0, &r, &err) == -1);
+	b = "{\"retCode\":0,\"result\":{\"nextPageCursor\":\"page%3A2\",\"list\":[]}}";
+	recon_orders_next(LX_BYBIT, b, strlen(b), 0, next, sizeof(next));
+	CHECK_STR(next, "page%3A2");
+	b = "{\"code\":\"0\",\"data\":[{\"ordId\":\"12\"},{\"ordId\":\"11\"}]}";
+	recon_orders_next(LX_OKX, b, strlen(b), 2, next, sizeof(next));
+	CHECK_STR(next, "11");
+	recon_orders_next(LX_OKX, b, strlen(b), 0, next, sizeof(next));
+	CHECK_STR(next, "");		/* a page short of 100: the last */
+	b = "{\"orders\":[],\"has_next\":true,\"cursor\":\"789\"}";
+	recon_orders_next(LX_COINBASE, b, strlen(b), 0, next, sizeof(next));
+	CHECK_STR(next, "789");
+	recon_orders_next(LX_BINANCE, "[]", 2, 0, next, sizeof(next));
+	CHECK_STR(next, "");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -239,5 +355,6 @@ main(int argc, char **argv)
 	test_build(ec_key);
 	test_orders();
 	test_balances();
+	test_trades();
 	return unit_summary("live_recon");
 }

@@ -1,0 +1,331 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/live/reconcile_trades.c
+ *	  Reconciliation's reading of the exchanges' fill histories
+ *	  (recon_fetch.h), pure C: the signed GET of one page, and the page
+ *	  read back into ReconTrade rows and the next page's position.
+ *
+ *	 Binance  GET /api/v3/myTrades?symbol=&fromId=&limit= (ascending from
+ *			  fromId, at most 1000; per symbol)
+ *	 Bybit	  GET /v5/execution/list?category=spot&limit=&cursor= (newest
+ *			  first, at most 100, nextPageCursor)
+ *	 OKX	  GET /api/v5/trade/fills?instType=SPOT&limit=&after= (newest
+ *			  first, at most 100, after = the last bill id read)
+ *	 Coinbase GET /api/v3/brokerage/orders/historical/fills?limit=&cursor=
+ *			  (newest first, cursor)
+ *
+ * Requests are signed as reconcile_fetch.c signs the lists.  Fees are
+ * read as positive charges in their asset (OKX reports a charge
+ * negative).  Never aborts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "live/recon_fetch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/zvt_time.h"
+#include "live/sign.h"
+
+static int
+add_header(LiveRequest *r, const char *name, const char *value)
+{
+	int			n;
+
+	if (r->nheaders >= LIVE_MAX_HEADERS)
+		return -1;
+	n = snprintf(r->headers[r->nheaders], sizeof(r->headers[0]), "%s: %s", name, value);
+	if (n < 0 || (size_t) n >= sizeof(r->headers[0]))
+		return -1;
+	r->nheaders++;
+	return 0;
+}
+
+/* true if s is safe in a query string unescaped (ids, symbols, cursors of the exchanges) */
+static bool
+plain(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			  *s == '-' || *s == '_' || *s == '.' || *s == '%'))
+			return false;
+	return true;
+}
+
+/*
+ * The signed GET of one page of the fill history: symbol (Binance: the
+ * exchange's symbol, required), from (Binance: fromId; Bybit, Coinbase:
+ * the cursor; OKX: after, a bill id; "" for the first page) and limit.
+ * 0, or -1 with *err.
+ */
+int
+recon_build_trades(LiveExchange ex, const LiveCreds *cr, int64_t now_ms, const char *host,
+				   const char *nonce_hex, const char *symbol, const char *from, int limit,
+				   LiveRequest *out, const char **err)
+{
+	char		q[512];
+	char		ts[40];
+	char		hex[SIGN_HEX_LEN];
+	char		b64[SIGN_B64_LEN];
+	char		jwt[2048];
+	char		uri[600];
+	char		bearer[2100];
+
+	memset(out, 0, sizeof(*out));
+	*err = "could not sign the request (bad secret or missing passphrase)";
+	if (cr == NULL || cr->api_key == NULL || cr->secret == NULL)
+		return *err = "no credentials", -1;
+	if ((symbol && !plain(symbol)) || (from && !plain(from)) || strlen(from ? from : "") > 200)
+		return *err = "a symbol or cursor the request cannot carry", -1;
+	strcpy(out->method, "GET");
+	switch (ex)
+	{
+		case LX_BINANCE:
+			if (symbol == NULL || symbol[0] == '\0')
+				return *err = "no symbol", -1;
+			snprintf(q, sizeof(q), "symbol=%s%s%s&limit=%d&recvWindow=5000&timestamp=%lld", symbol,
+					 from && from[0] ? "&fromId=" : "", from && from[0] ? from : "", limit, (long long) now_ms);
+			if (sign_binance(cr->secret, q, "", hex, sizeof(hex)) < 0)
+				return -1;
+			snprintf(out->path_query, sizeof(out->path_query), "/api/v3/myTrades?%s&signature=%s", q, hex);
+			return add_header(out, "X-MBX-APIKEY", cr->api_key);
+		case LX_BYBIT:
+			snprintf(ts, sizeof(ts), "%lld", (long long) now_ms);
+			snprintf(q, sizeof(q), "category=spot&limit=%d%s%s", limit, from && from[0] ? "&cursor=" : "",
+					 from && from[0] ? from : "");
+			snprintf(out->path_query, sizeof(out->path_query), "/v5/execution/list?%s", q);
+			if (sign_bybit(cr->secret, ts, cr->api_key, "5000", q, hex, sizeof(hex)) < 0)
+				return -1;
+			if (add_header(out, "X-BAPI-API-KEY", cr->api_key) < 0 || add_header(out, "X-BAPI-TIMESTAMP", ts) < 0 ||
+				add_header(out, "X-BAPI-RECV-WINDOW", "5000") < 0 || add_header(out, "X-BAPI-SIGN", hex) < 0)
+				return -1;
+			return 0;
+		case LX_OKX:
+			if (cr->passphrase == NULL || sign_iso_timestamp(now_ms, ts, sizeof(ts)) < 0)
+				return -1;
+			snprintf(out->path_query, sizeof(out->path_query), "/api/v5/trade/fills?instType=SPOT&limit=%d%s%s",
+					 limit, from && from[0] ? "&after=" : "", from && from[0] ? from : "");
+			if (sign_okx(cr->secret, ts, "GET", out->path_query, "", b64, sizeof(b64)) < 0)
+				return -1;
+			if (add_header(out, "OK-ACCESS-KEY", cr->api_key) < 0 || add_header(out, "OK-ACCESS-SIGN", b64) < 0 ||
+				add_header(out, "OK-ACCESS-TIMESTAMP", ts) < 0 || add_header(out, "OK-ACCESS-PASSPHRASE", cr->passphrase) < 0)
+				return -1;
+			return 0;
+		case LX_COINBASE:
+			snprintf(out->path_query, sizeof(out->path_query), "/api/v3/brokerage/orders/historical/fills?limit=%d%s%s",
+					 limit, from && from[0] ? "&cursor=" : "", from && from[0] ? from : "");
+			snprintf(uri, sizeof(uri), "GET %s%.*s", host ? host : "",
+					 (int) strcspn(out->path_query, "?"), out->path_query);
+			if (sign_coinbase_jwt(cr->secret, cr->api_key, nonce_hex ? nonce_hex : "00", now_ms / 1000, uri,
+								  jwt, sizeof(jwt)) < 0)
+				return -1;
+			snprintf(bearer, sizeof(bearer), "Bearer %s", jwt);
+			return add_header(out, "Authorization", bearer);
+		default:
+			return *err = "no such exchange", -1;
+	}
+}
+
+static void
+set(char *dst, size_t n, json_t *v)
+{
+	if (json_is_string(v))
+		snprintf(dst, n, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(dst, n, "%lld", (long long) json_integer_value(v));
+	else
+		dst[0] = '\0';
+}
+
+static int64_t
+num(json_t *v)
+{
+	if (json_is_integer(v))
+		return (int64_t) json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return 0;
+}
+
+/* 2024-01-02T03:04:05[.ffffff]Z as Unix ms; 0 if malformed */
+static int64_t
+rfc3339_ms(const char *s)
+{
+	int			y,
+				mo,
+				d,
+				h,
+				mi,
+				sec,
+				n = 0;
+	int64_t		ms = 0;
+
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+		return 0;
+	if (s[n] == '.')
+	{
+		int			k = 0;
+
+		for (n++; s[n] >= '0' && s[n] <= '9'; n++, k++)
+			if (k < 3)
+				ms = ms * 10 + (s[n] - '0');
+		for (; k < 3; k++)
+			ms *= 10;
+	}
+	return (zt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 + ms;
+}
+
+/* the fee as a positive charge: OKX's are negative, a rebate is left out ("") */
+static void
+set_fee(ReconTrade *t, json_t *v, bool negated)
+{
+	set(t->fee, sizeof(t->fee), v);
+	if (negated)
+	{
+		if (t->fee[0] == '-')
+			memmove(t->fee, t->fee + 1, strlen(t->fee));
+		else if (strspn(t->fee, "0.") != strlen(t->fee))
+			t->fee[0] = '\0';	/* a rebate: the schedule's fee stays */
+	}
+}
+
+/*
+ * One page of the fill history: up to max trades into out, the count
+ * returned; *next the next page's position for recon_build_trades
+ * ("" when this was the last: a page shorter than limit, no cursor);
+ * -1 with fail set when the reply is not the list.
+ */
+int
+recon_parse_trades(LiveExchange ex, long http, const char *body, size_t len, int limit,
+				   ReconTrade *out, int max, char *next, size_t nextlen, LiveReply *fail)
+{
+	json_t	   *j = (http == 200 && body) ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t	   *list = NULL;
+	json_t	   *x;
+	size_t		i;
+	int			n = 0;
+
+	memset(fail, 0, sizeof(*fail));
+	next[0] = '\0';
+	switch (ex)
+	{
+		case LX_BINANCE:
+			list = json_is_array(j) ? j : NULL;
+			break;
+		case LX_BYBIT:
+			if (json_is_integer(json_object_get(j, "retCode")) && json_integer_value(json_object_get(j, "retCode")) == 0)
+			{
+				list = json_object_get(json_object_get(j, "result"), "list");
+				set(next, nextlen, json_object_get(json_object_get(j, "result"), "nextPageCursor"));
+			}
+			break;
+		case LX_OKX:
+			if (json_string_value(json_object_get(j, "code")) &&
+				strcmp(json_string_value(json_object_get(j, "code")), "0") == 0)
+				list = json_object_get(j, "data");
+			break;
+		case LX_COINBASE:
+			list = json_object_get(j, "fills");
+			set(next, nextlen, json_object_get(j, "cursor"));
+			break;
+		default:
+			break;
+	}
+	if (!json_is_array(list))
+	{
+		json_decref(j);
+		next[0] = '\0';
+		live_parse_reply(ex, LO_QUERY, http, body, len, "", fail);
+		if (fail->kind == LR_OK || fail->kind == LR_NOT_FOUND)
+		{
+			fail->kind = LR_UNKNOWN;
+			snprintf(fail->reason, sizeof(fail->reason), "HTTP %ld: not the expected fill history", http);
+		}
+		return -1;
+	}
+	json_array_foreach(list, i, x)
+	{
+		ReconTrade *t = &out[n];
+		json_t	   *m;
+
+		if (n >= max)
+			break;
+		memset(t, 0, sizeof(*t));
+		switch (ex)
+		{
+			case LX_BINANCE:
+				set(t->trade_id, sizeof(t->trade_id), json_object_get(x, "id"));
+				set(t->order_id, sizeof(t->order_id), json_object_get(x, "orderId"));
+				set(t->symbol, sizeof(t->symbol), json_object_get(x, "symbol"));
+				set(t->qty, sizeof(t->qty), json_object_get(x, "qty"));
+				set(t->px, sizeof(t->px), json_object_get(x, "price"));
+				set_fee(t, json_object_get(x, "commission"), false);
+				set(t->fee_asset, sizeof(t->fee_asset), json_object_get(x, "commissionAsset"));
+				m = json_object_get(x, "isMaker");
+				t->ts = num(json_object_get(x, "time"));
+				t->seq = num(json_object_get(x, "id"));
+				break;
+			case LX_BYBIT:
+				if (json_string_value(json_object_get(x, "execType")) &&
+					strcmp(json_string_value(json_object_get(x, "execType")), "Trade") != 0)
+					continue;	/* funding, settlement...: not a trade */
+				set(t->trade_id, sizeof(t->trade_id), json_object_get(x, "execId"));
+				set(t->order_id, sizeof(t->order_id), json_object_get(x, "orderId"));
+				set(t->client_id, sizeof(t->client_id), json_object_get(x, "orderLinkId"));
+				set(t->symbol, sizeof(t->symbol), json_object_get(x, "symbol"));
+				set(t->qty, sizeof(t->qty), json_object_get(x, "execQty"));
+				set(t->px, sizeof(t->px), json_object_get(x, "execPrice"));
+				set_fee(t, json_object_get(x, "execFee"), false);
+				set(t->fee_asset, sizeof(t->fee_asset), json_object_get(x, "feeCurrency"));
+				m = json_object_get(x, "isMaker");
+				t->ts = num(json_object_get(x, "execTime"));
+				break;
+			case LX_OKX:
+				set(t->trade_id, sizeof(t->trade_id), json_object_get(x, "tradeId"));
+				set(t->order_id, sizeof(t->order_id), json_object_get(x, "ordId"));
+				set(t->client_id, sizeof(t->client_id), json_object_get(x, "clOrdId"));
+				set(t->symbol, sizeof(t->symbol), json_object_get(x, "instId"));
+				set(t->qty, sizeof(t->qty), json_object_get(x, "fillSz"));
+				set(t->px, sizeof(t->px), json_object_get(x, "fillPx"));
+				set_fee(t, json_object_get(x, "fee"), true);
+				set(t->fee_asset, sizeof(t->fee_asset), json_object_get(x, "feeCcy"));
+				m = json_object_get(x, "execType");
+				m = json_string_value(m) ? (json_string_value(m)[0] == 'M' ? json_true() : json_false()) : NULL;
+				t->ts = num(json_object_get(x, "ts"));
+				t->seq = num(json_object_get(x, "billId"));
+				break;
+			default:
+				set(t->trade_id, sizeof(t->trade_id), json_object_get(x, "trade_id"));
+				set(t->order_id, sizeof(t->order_id), json_object_get(x, "order_id"));
+				set(t->symbol, sizeof(t->symbol), json_object_get(x, "product_id"));
+				set(t->qty, sizeof(t->qty), json_object_get(x, "size"));
+				set(t->px, sizeof(t->px), json_object_get(x, "price"));
+				set_fee(t, json_object_get(x, "commission"), false);
+				/* Coinbase charges in the quote currency: the product's second half */
+				if (strchr(t->symbol, '-'))
+					snprintf(t->fee_asset, sizeof(t->fee_asset), "%s", strchr(t->symbol, '-') + 1);
+				m = json_object_get(x, "liquidity_indicator");
+				m = json_string_value(m) ? (strcmp(json_string_value(m), "MAKER") == 0 ? json_true() :
+											strcmp(json_string_value(m), "TAKER") == 0 ? json_false() : NULL) : NULL;
+				t->ts = rfc3339_ms(json_string_value(json_object_get(x, "trade_time")));
+				if (json_is_true(json_object_get(x, "size_in_quote")))
+					continue;	/* a size in quote units: not read, the order's cumulative books it */
+				break;
+		}
+		t->maker = json_is_true(m) ? 1 : json_is_false(m) ? 0 : -1;
+		if (t->trade_id[0] == '\0' || t->order_id[0] == '\0' || t->qty[0] == '\0' || t->px[0] == '\0')
+			continue;
+		n++;
+	}
+	/* the next page: Binance from the last id, OKX after the last bill; a short page is the last */
+	if (ex == LX_BINANCE && json_array_size(list) >= (size_t) limit && n > 0)
+		snprintf(next, nextlen, "%lld", (long long) (out[n - 1].seq + 1));
+	else if (ex == LX_OKX && json_array_size(list) >= (size_t) limit && n > 0)
+		snprintf(next, nextlen, "%lld", (long long) out[n - 1].seq);
+	json_decref(j);
+	return n;
+}
