@@ -569,14 +569,7 @@ conn_writeable(ExConn *c)
 				break;
 			if (len + 10 > 65536)
 			{
-				/*
-				 * Too big to batch: send it alone through lws, then let the
-				 * outer loop see whether lws kept part of it.  Writing more
-				 * behind a partly sent frame made lws_write return what it
-				 * sent of the older bytes, less than asked, and the
-				 * connection was closed (1006): Coinbase's 250 ms batches
-				 * pass 64 kB at 1250 trades/s a symbol on a loaded machine.
-				 */
+				/* too big to batch: send it alone through lws */
 				if (used > 0)
 					break;
 				c->qhead = (c->qhead + 1) % c->qcap;
@@ -587,7 +580,7 @@ conn_writeable(ExConn *c)
 					return -1;
 				}
 				free(frame);
-				break;
+				continue;
 			}
 			h[0] = 0x81;
 			if (len < 126)
