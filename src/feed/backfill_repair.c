@@ -81,19 +81,26 @@ backfill_map_repair(Job *job)
 	bool		ordered = false;
 	HistoryKind kind = history_trades_kind(job->exchange, &ordered);
 
+	/*
+	 * The last trade stored before the gap is the newest by exchange time
+	 * among those received by then, the first after it the oldest at or
+	 * after that one received since: both walk the (instrument_id, ts)
+	 * index from the gap and stop at the first match, so the cost is the
+	 * rows stored since the gap, not the day's (ordering by local_ts read
+	 * and sorted every row of the instrument's two days, seconds of a
+	 * core per gap, which grew with the table).  Within a millisecond the
+	 * highest id comes last: a frame of many trades shares its receive
+	 * time.
+	 */
 	if (trades)
-		sql = "SELECT (SELECT t.trade_id FROM zvt.trades t WHERE t.instrument_id = $1 "
-			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
-			"          AND t.local_ts <= $2 ORDER BY t.local_ts DESC, t.ts DESC LIMIT 1), "
-			"       (SELECT t.ts FROM zvt.trades t WHERE t.instrument_id = $1 "
-			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
-			"          AND t.local_ts <= $2 ORDER BY t.local_ts DESC, t.ts DESC LIMIT 1), "
-			"       (SELECT t.trade_id FROM zvt.trades t WHERE t.instrument_id = $1 "
-			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
-			"          AND t.local_ts >= $3 ORDER BY t.local_ts, t.ts LIMIT 1), "
-			"       (SELECT t.ts FROM zvt.trades t WHERE t.instrument_id = $1 "
-			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' "
-			"          AND t.local_ts >= $3 ORDER BY t.local_ts, t.ts LIMIT 1)";
+		sql = "SELECT lo.trade_id, lo.ts, hi.trade_id, hi.ts FROM (SELECT 1) x "
+			"  LEFT JOIN LATERAL (SELECT t.trade_id, t.ts FROM zvt.trades t WHERE t.instrument_id = $1 "
+			"          AND t.ts > $2 - interval '1 day' AND t.ts < $3 + interval '1 day' AND t.local_ts <= $2 "
+			"        ORDER BY t.ts DESC, length(t.trade_id) DESC, t.trade_id DESC LIMIT 1) lo ON true "
+			"  LEFT JOIN LATERAL (SELECT t.trade_id, t.ts FROM zvt.trades t WHERE t.instrument_id = $1 "
+			"          AND t.ts >= coalesce(lo.ts, $2 - interval '1 day') AND t.ts < $3 + interval '1 day' "
+			"          AND t.local_ts >= $3 "
+			"        ORDER BY t.ts, length(t.trade_id), t.trade_id LIMIT 1) hi ON true";
 	else
 		sql = psprintf("SELECT NULL::text, (SELECT c.ts FROM zvt.candles c WHERE c.instrument_id = $1 "
 					   "          AND c.timeframe = '%s' AND c.source = 'exchange' "

@@ -117,6 +117,13 @@ backfill_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(zvt_database, NULL, 0);
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	/*
+	 * A background repair keeps to its one process: no parallel workers
+	 * (they took the cores orders and feeds run on) and no JIT (compiled
+	 * for each statement, and its memory stayed with the worker).
+	 */
+	SetConfigOption("max_parallel_workers_per_gather", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("zvt backfill");
 
 	if (!zvt_claim(&backfill_shared->owner))

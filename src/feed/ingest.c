@@ -66,6 +66,31 @@ ingest_add(IngestBatch *b, const FeedEvent *ev, int32 instrument_id, TimestampTz
 	return true;
 }
 
+/*
+ * After a flush: an empty batch whose array grew far beyond what this
+ * flush needed (a burst after a stall, flushes slowed by a loaded
+ * machine) gives it back, so the worker's memory returns to what its
+ * steady load needs instead of keeping its largest batch for good.
+ * used is how many events the flush had.
+ */
+void
+ingest_batch_trim(IngestBatch *b, int used)
+{
+	int			cap = 1024;
+	IngestEvent *p;
+
+	if (b->n != 0 || b->cap <= INGEST_KEEP_EVENTS || used > b->cap / 4)
+		return;
+	while (cap < used * 2)
+		cap *= 2;
+	p = malloc(sizeof(IngestEvent) * cap);
+	if (p == NULL)
+		return;					/* keep the big one */
+	free(b->events);
+	b->events = p;
+	b->cap = cap;
+}
+
 /* Event time as TimestampTz; the receive time when the exchange gave none. */
 TimestampTz
 ingest_event_ts(const IngestEvent *e)

@@ -42,6 +42,10 @@ typedef struct IngestResult
 
 /* in ingest.c */
 extern bool ingest_add(IngestBatch *b, const FeedEvent *ev, int32 instrument_id, TimestampTz local_ts);
+/* a batch's array is given back once it is this many events and four times what a flush used */
+#define INGEST_KEEP_EVENTS 8192
+
+extern void ingest_batch_trim(IngestBatch *b, int used);
 extern void ingest_flush(IngestBatch *b, IngestResult *res);
 extern void ingest_flush_failed(void);
 extern void ingest_close_trade_candles(IngestBatch *b);

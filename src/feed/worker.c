@@ -415,6 +415,7 @@ tick_database(bool reload)
 			feed_record_latency(feed_self.stats, committed - feed_self.batch.events[i].local_ts);
 	}
 	feed_self.batch.n = 0;
+	ingest_batch_trim(&feed_self.batch, nevents);
 	feed_self.stats->rows_written += res.trades + res.candles + res.quotes;
 	feed_self.stats->events += nevents;
 	return want;
