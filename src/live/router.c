@@ -6,15 +6,19 @@
  *	  the exchange's replies and books them.
  *
  * The outbox (sql/58_router.sql has the states): zvt.place_order commits
- * a live order as pending_new after its risk check.  A pass:
- *	1. one transaction: zvt._router_work marks as many pending orders
- *	   sending as may be sent now (free slots, the rate limit) and lists
- *	   the queries and cancels due; the requests are signed (keys.c opens
- *	   the key, route.c builds, skew.c corrects the clock); it commits
- *	   BEFORE any request leaves;
+ * a live order as pending_new after its risk check.  A turn:
+ *	1. one transaction: zvt._router_claim (woken by a commit) marks as
+ *	   many pending orders sending as may be sent now (free slots, the
+ *	   rate limit), zvt._router_work (every ROUTER_SCAN_MS) also lists the
+ *	   queries and cancels due; the requests are signed (keys.c opens the
+ *	   key, route.c builds, skew.c corrects the clock); it commits BEFORE
+ *	   any request leaves;
  *	2. libcurl multi sends them, several in flight (zvt.router_timeout);
- *	3. the replies finished together are booked by zvt._router_apply,
- *	   under each account's lock, in one transaction.
+ *	3. the replies are read as they finish and booked by zvt._router_apply
+ *	   (router_book.c), up to ROUTER_BOOK_BATCH in one transaction, only
+ *	   when no committed order waits to be sent: sends never queue behind
+ *	   bookings.  The one wait (router_wait.c) is on the latch and the
+ *	   requests' sockets together.
  * Crash points: before (1) commits nothing was sent; after it the orders
  * are sending, and a router that finds one sending without a request out
  * for it (its first pass after a crash, a kill or an immediate shutdown)
@@ -784,10 +788,8 @@ router_main(Datum arg)
 			TimestampDifference(now, next_scan, &secs, &usecs);
 			wait_ms = Min(wait_ms, secs * 1000 + (usecs + 999) / 1000);
 		}
-		else if (!recon)
-			wait_ms = 0;
-		if (router_generation(ex) != gen_seen && room > 0 && wait_ms > 1)
-			wait_ms = 0;
+		else if (room > 0 && !recon)
+			wait_ms = 0;		/* a scan is due and may run */
 		(void) router_wait(r.multi, r.inflight, wait_ms);
 	}
 	proc_exit(0);
