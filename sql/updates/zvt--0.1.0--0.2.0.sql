@@ -4715,3 +4715,102 @@ BEGIN
                              coalesce(reason, ''), poll_ms, least(poll_ms, 1000));
 END;
 $$;
+-- The router's send path apart (zvt._router_claim) and its outbox index;
+-- zvt._router_work reads the due index with one clock reading.
+-- the live orders waiting to be sent, per exchange: a claim reads these
+-- rows only, however many orders rest open on the exchange
+CREATE INDEX orders_live_pending_idx ON zvt.orders (exchange, order_id) WHERE status = 'pending_new';
+COMMENT ON INDEX zvt.orders_live_pending_idx IS
+    'Live routing: the outbox, the orders of each exchange committed and not yet sent.';
+
+-- The router's send path: up to lim pending orders of exchange marked
+-- sending (the caller commits before it sends: the outbox's "sent"
+-- mark), as op 'place'.  inflight: the orders the router has a request
+-- out for.  Orders of an account under reconciliation wait.
+CREATE FUNCTION zvt._router_claim(exchange pg_catalog.text, inflight pg_catalog.int8[], lim pg_catalog.int4)
+    RETURNS TABLE (op pg_catalog.text, order_id pg_catalog.int8, account_id pg_catalog.int4,
+                   symbol pg_catalog.text, side pg_catalog.text, type pg_catalog.text,
+                   qty pg_catalog.text, price pg_catalog.text, tif pg_catalog.text,
+                   post_only pg_catalog.bool, reduce_only pg_catalog.bool, exchange_id pg_catalog.text)
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- PL/pgSQL: its plan is kept from one call to the next
+    RETURN QUERY
+    WITH due AS (
+        SELECT x.order_id FROM zvt.orders x
+         WHERE x.exchange = _router_claim.exchange AND x.status = 'pending_new'
+           AND x.order_id <> ALL (inflight)
+           -- not while the account reconciles (sql/59_reconcile.sql)
+           AND NOT EXISTS (SELECT 1 FROM zvt.reconciliations r
+                            WHERE r.account_id = x.account_id AND r.finished_at IS NULL)
+         ORDER BY x.order_id LIMIT lim
+           FOR UPDATE SKIP LOCKED
+    ), sent AS (
+        UPDATE zvt.orders x SET status = 'sending', updated_at = pg_catalog.clock_timestamp()
+          FROM due WHERE x.order_id = due.order_id AND x.status = 'pending_new'
+        RETURNING x.*
+    ), ev AS (
+        INSERT INTO zvt.order_events (order_id, account_id, event, status, qty)
+        SELECT s.order_id, s.account_id, 'sent', 'sending', s.qty FROM sent s
+    ), l AS (
+        INSERT INTO zvt._live_orders AS l (order_id, account_id, sent_at, sends)
+        SELECT s.order_id, s.account_id, pg_catalog.clock_timestamp(), 1 FROM sent s
+        ON CONFLICT ON CONSTRAINT _live_orders_pkey DO UPDATE
+           SET sent_at = EXCLUDED.sent_at, sends = l.sends + 1, next_at = NULL
+    )
+    SELECT 'place', s.order_id, s.account_id, s.symbol, s.side, s.type, s.qty::text, s.price::text,
+           s.tif, s.post_only, s.reduce_only, NULL::text
+      FROM sent s ORDER BY s.order_id;
+END;
+$$;
+COMMENT ON FUNCTION zvt._router_claim(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) IS
+    'Internal: the order router''s send path: up to lim pending orders marked sending (to place).';
+REVOKE ALL ON FUNCTION zvt._router_claim(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) FROM PUBLIC;
+
+-- What the router of exchange should do now, up to lim requests: first
+-- the pending orders, marked sending by zvt._router_claim; then the
+-- orders due a query (sending or unknown, not in flight: after a crash
+-- or a lost reply; open ones every poll) or a cancel.  inflight: the
+-- orders the router has a request out for.  "Due" is compared with one
+-- clock reading, so that both statements read the due index.
+CREATE OR REPLACE FUNCTION zvt._router_work(exchange pg_catalog.text, inflight pg_catalog.int8[], lim pg_catalog.int4)
+    RETURNS TABLE (op pg_catalog.text, order_id pg_catalog.int8, account_id pg_catalog.int4,
+                   symbol pg_catalog.text, side pg_catalog.text, type pg_catalog.text,
+                   qty pg_catalog.text, price pg_catalog.text, tif pg_catalog.text,
+                   post_only pg_catalog.bool, reduce_only pg_catalog.bool, exchange_id pg_catalog.text)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n int;
+    t timestamptz;
+BEGIN
+    RETURN QUERY SELECT * FROM zvt._router_claim(exchange, inflight, lim);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n >= lim THEN
+        RETURN;
+    END IF;
+    t := pg_catalog.clock_timestamp();
+    -- final orders that fell due are parked, so that the due rows stay few
+    UPDATE zvt._live_orders l SET next_at = 'infinity'
+      FROM zvt.orders x
+     WHERE x.order_id = l.order_id
+       AND (l.next_at IS NULL OR l.next_at <= t)
+       AND x.status NOT IN ('pending_new', 'sending', 'unknown', 'new', 'pending_cancel');
+    RETURN QUERY
+    SELECT CASE WHEN x.status = 'pending_cancel' AND l.exchange_id IS NOT NULL THEN 'cancel' ELSE 'query' END,
+           x.order_id, x.account_id, x.symbol, x.side, x.type, x.qty::text, x.price::text,
+           x.tif, x.post_only, x.reduce_only, l.exchange_id
+      FROM zvt._live_orders l JOIN zvt.orders x ON x.order_id = l.order_id
+     WHERE (l.next_at IS NULL OR l.next_at <= t)
+       AND x.exchange = _router_work.exchange
+       AND x.status IN ('sending', 'unknown', 'new', 'pending_cancel')
+       AND x.order_id <> ALL (inflight)
+       AND l.sent_at < pg_catalog.now()     -- not those just marked for sending above
+     ORDER BY l.next_at NULLS FIRST, x.order_id
+     LIMIT lim - n;
+END;
+$$;
+COMMENT ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) IS
+    'Internal: the order router''s next requests: pending orders marked sending (to place), then queries and cancels due.';
+REVOKE ALL ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) FROM PUBLIC;

@@ -178,6 +178,8 @@ recon_send(ReconRun *run, LiveRequest *req, StringInfo b)
 	if (zvt_ca_file && zvt_ca_file[0])
 		curl_easy_setopt(h, CURLOPT_CAINFO, zvt_ca_file);
 	pgstat_report_activity(STATE_RUNNING, "zvt router: reconciling");
+	/* a run may ask about many orders: a stop does not wait for them all */
+	CHECK_FOR_INTERRUPTS();
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

@@ -6,15 +6,19 @@
  *	  the exchange's replies and books them.
  *
  * The outbox (sql/58_router.sql has the states): zvt.place_order commits
- * a live order as pending_new after its risk check.  A pass:
- *	1. one transaction: zvt._router_work marks as many pending orders
- *	   sending as may be sent now (free slots, the rate limit) and lists
- *	   the queries and cancels due; the requests are signed (keys.c opens
- *	   the key, route.c builds, skew.c corrects the clock); it commits
- *	   BEFORE any request leaves;
+ * a live order as pending_new after its risk check.  A turn:
+ *	1. one transaction: zvt._router_claim (woken by a commit) marks as
+ *	   many pending orders sending as may be sent now (free slots, the
+ *	   rate limit), zvt._router_work (every ROUTER_SCAN_MS) also lists the
+ *	   queries and cancels due; the requests are signed (keys.c opens the
+ *	   key, route.c builds, skew.c corrects the clock); it commits BEFORE
+ *	   any request leaves;
  *	2. libcurl multi sends them, several in flight (zvt.router_timeout);
- *	3. the replies finished together are booked by zvt._router_apply,
- *	   under each account's lock, in one transaction.
+ *	3. the replies are read as they finish and booked by zvt._router_apply
+ *	   (router_book.c), up to ROUTER_BOOK_BATCH in one transaction, only
+ *	   when no committed order waits to be sent: sends never queue behind
+ *	   bookings.  The one wait (router_wait.c) is on the latch and the
+ *	   requests' sockets together.
  * Crash points: before (1) commits nothing was sent; after it the orders
  * are sending, and a router that finds one sending without a request out
  * for it (its first pass after a crash, a kill or an immediate shutdown)
@@ -62,6 +66,7 @@
 #include "live/reconcile.h"
 #include "live/route.h"
 #include "live/router.h"
+#include "live/router_book.h"
 #include "live/skew.h"
 #include "zvt.h"
 
@@ -71,6 +76,8 @@ PGDLLEXPORT void router_main(Datum arg);
 #define ROUTER_MAX_INFLIGHT 64
 /* how often a router looks for due work besides its wake-ups, ms */
 #define ROUTER_SCAN_MS 200
+/* replies booked in one transaction at most, between two sends */
+#define ROUTER_BOOK_BATCH 16
 
 /* one request out */
 typedef struct RouterReq
@@ -107,10 +114,21 @@ typedef struct Router
 	TimestampTz tokens_at;
 	TimestampTz paused_until;	/* after a 429 */
 	MemoryContext pass_cxt;		/* reset every pass */
+	RouterReply done[ROUTER_MAX_INFLIGHT];	/* replies read, not yet booked */
+	int			ndone;
 } Router;
 
-static const char *const op_names[] = {"place", "query", "cancel"};
-static const char *const kind_names[] = {"ok", "rejected", "not_found", "auth", "clock", "rate", "unknown"};
+/* the router's statements, planned once (SPI_keepplan) */
+typedef enum RouterPlan
+{
+	RP_BASE,
+	RP_CLAIM,
+	RP_WORK,
+	RP_COUNT
+} RouterPlan;
+
+static SPIPlanPtr router_plans[RP_COUNT];
+
 
 static int64
 now_ms(void)
@@ -130,6 +148,37 @@ on_body(char *data, size_t size, size_t n, void *arg)
 		return 0;				/* far more than any order reply: cut */
 	appendBinaryStringInfo(b, data, size * n);
 	return size * n;
+}
+
+/*
+ * One of the router's statements, prepared and kept at its first use
+ * (the plan cache replans it after DDL); under SPI.
+ */
+static SPIPlanPtr
+router_plan(RouterPlan which)
+{
+	static const char *const sql[RP_COUNT] = {
+		"SELECT rest_url FROM zvt.exchanges WHERE name = $1",
+		"SELECT * FROM zvt._router_claim($1, $2, $3)",
+		"SELECT * FROM zvt._router_work($1, $2, $3)",
+	};
+	static const int nargs[RP_COUNT] = {1, 3, 3};
+	static Oid	types[RP_COUNT][3] = {
+		{TEXTOID},
+		{TEXTOID, INT8ARRAYOID, INT4OID},
+		{TEXTOID, INT8ARRAYOID, INT4OID},
+	};
+
+	if (router_plans[which] == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql[which], nargs[which], types[which]);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "zvt router: could not prepare \"%s\": %s", sql[which],
+				 SPI_result_code_string(SPI_result));
+		router_plans[which] = p;
+	}
+	return router_plans[which];
 }
 
 /* ----------------------------------------------------------------
@@ -190,8 +239,7 @@ router_read_base(Router *r)
 	Datum		arg = CStringGetTextDatum(r->name);
 	const char *p;
 
-	if (SPI_execute_with_args("SELECT rest_url FROM zvt.exchanges WHERE name = $1", 1,
-							  (Oid[]) {TEXTOID}, &arg, NULL, true, 1) != SPI_OK_SELECT ||
+	if (SPI_execute_plan(router_plan(RP_BASE), &arg, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		return;
 	snprintf(r->base, sizeof(r->base), "%s", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
@@ -344,24 +392,29 @@ static void router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *
 
 /*
  * One work pass: up to lim requests marked, built and committed, then
- * handed to libcurl.  Returns the rows of work found (0: nothing due), or
- * -1 when zvt is not installed.
+ * handed to libcurl.  claim: the send path only (zvt._router_claim, the
+ * pending orders), else every request due (zvt._router_work).  Returns
+ * the rows of work found (0: nothing due), or -1 when zvt is not
+ * installed.
  */
 static int
-router_work(Router *r, int lim)
+router_work(Router *r, int lim, bool claim)
 {
 	RouterLocal *local = palloc0(sizeof(RouterLocal) * Max(lim, 1));
 	RouterReq  *queued[ROUTER_MAX_INFLIGHT];
 	int			nlocal = 0;
 	int			nqueued = 0;
 	volatile int n = 0;
-	Datum	   *ids = palloc(sizeof(Datum) * (r->inflight + 1));
+	Datum	   *ids = palloc(sizeof(Datum) * (r->inflight + r->ndone + 1));
 	int			nids = 0;
 	SPITupleTable *work;
 
+	/* in flight, or answered and not yet booked: not due */
 	for (int i = 0; i < ROUTER_MAX_INFLIGHT; i++)
 		if (r->req[i].used)
 			ids[nids++] = Int64GetDatum(r->req[i].order_id);
+	for (int i = 0; i < r->ndone; i++)
+		ids[nids++] = Int64GetDatum(r->done[i].order_id);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -371,7 +424,6 @@ router_work(Router *r, int lim)
 		n = -1;
 	else
 	{
-		Oid			types[3] = {TEXTOID, INT8ARRAYOID, INT4OID};
 		Datum		args[3];
 
 		SPI_connect();
@@ -379,8 +431,7 @@ router_work(Router *r, int lim)
 		args[0] = CStringGetTextDatum(r->name);
 		args[1] = PointerGetDatum(construct_array(ids, nids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		args[2] = Int32GetDatum(lim);
-		if (SPI_execute_with_args("SELECT * FROM zvt._router_work($1, $2, $3)", 3, types, args,
-								  NULL, false, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(router_plan(claim ? RP_CLAIM : RP_WORK), args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "zvt router: zvt._router_work failed");
 		n = (int) SPI_processed;
 		/* keys_open() runs queries of its own: keep the work's rows */
@@ -435,98 +486,9 @@ router_work(Router *r, int lim)
 }
 
 /* ----------------------------------------------------------------
- * step 3: the replies, booked
+ * step 3: the replies, read and booked (router_book.c)
  * ----------------------------------------------------------------
  */
-
-/* a reply waiting to be booked */
-typedef struct RouterReply
-{
-	int64		order_id;
-	LiveOp		op;
-	LiveReply	rep;
-} RouterReply;
-
-/* book one reply: zvt._router_apply, under SPI in the caller's transaction */
-static void
-router_apply_one(const RouterReply *x)
-{
-	Oid			types[10] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, INT4OID, INT4OID};
-	Datum		args[10];
-	char		nulls[10];
-	const LiveReply *rep = &x->rep;
-
-	memset(nulls, ' ', sizeof(nulls));
-	args[0] = Int64GetDatum(x->order_id);
-	args[1] = CStringGetTextDatum(op_names[x->op]);
-	args[2] = CStringGetTextDatum(kind_names[rep->kind]);
-	args[3] = CStringGetTextDatum(rep->status);
-	args[4] = CStringGetTextDatum(rep->exchange_id);
-	args[5] = CStringGetTextDatum(rep->filled_qty);
-	nulls[5] = rep->filled_qty[0] ? ' ' : 'n';
-	args[6] = CStringGetTextDatum(rep->filled_quote);
-	nulls[6] = rep->filled_quote[0] ? ' ' : 'n';
-	args[7] = CStringGetTextDatum(rep->reason);
-	args[8] = Int32GetDatum(zvt_router_poll_interval);
-	args[9] = Int32GetDatum(Min(zvt_router_poll_interval, 1000));
-	if (SPI_execute_with_args("SELECT zvt._router_apply($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10)",
-							  10, types, args, nulls, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "zvt router: zvt._router_apply failed");
-}
-
-/*
- * Book replies, all in one transaction (one commit for a burst of
- * acknowledgements); false, with everything rolled back and the error
- * logged, when one of them fails.
- */
-static bool
-router_apply_all(const RouterReply *x, int n)
-{
-	volatile bool ok = true;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PG_TRY();
-	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "zvt router: replies");
-		SPI_connect();
-		for (int i = 0; i < n; i++)
-			router_apply_one(&x[i]);
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		AbortOutOfAnyTransaction();
-		FlushErrorState();
-		RESUME_INTERRUPTS();
-		ok = false;
-	}
-	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
-}
-
-/*
- * Book replies: together, or, when that fails, one by one, so that one
- * bad reply costs its own order only (it stays as it was and is queried
- * again).
- */
-static void
-router_book(Router *r, const RouterReply *x, int n)
-{
-	if (n == 0)
-		return;
-	if (!router_apply_all(x, n) && n > 1)
-		for (int i = 0; i < n; i++)
-			(void) router_apply_all(&x[i], 1);
-	router_count(r->ex, 0, n);
-}
 
 /* book one reply */
 static void
@@ -537,19 +499,22 @@ router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *rep)
 	x.order_id = order_id;
 	x.op = op;
 	x.rep = *rep;
-	router_book(r, &x, 1);
+	router_book(r->ex, &x, 1);
 }
 
-/* Read every finished request's reply and book them. */
+/*
+ * Read every finished request's reply into r->done, to be booked by
+ * router_flush: reading never waits for a transaction.
+ */
 static void
 router_harvest(Router *r)
 {
-	static RouterReply done[ROUTER_MAX_INFLIGHT];
+	RouterReply *done = r->done;
 	CURLMsg    *m;
 	int			left;
-	int			n = 0;
+	int			n = r->ndone;
 
-	while ((m = curl_multi_info_read(r->multi, &left)) != NULL)
+	while (n < ROUTER_MAX_INFLIGHT && (m = curl_multi_info_read(r->multi, &left)) != NULL)
 	{
 		RouterReq  *q;
 		long		status = 0;
@@ -577,10 +542,24 @@ router_harvest(Router *r)
 		q->headers = NULL;
 		q->used = false;
 		r->inflight--;
-		if (n == ROUTER_MAX_INFLIGHT)
-			break;
 	}
-	router_book(r, done, n);
+	r->ndone = n;
+}
+
+/*
+ * Book up to ROUTER_BOOK_BATCH of the replies read, in one transaction
+ * (one commit for the lot); the rest wait for the next turn, after any
+ * order committed meanwhile was sent.
+ */
+static void
+router_flush(Router *r)
+{
+	int			n = Min(r->ndone, ROUTER_BOOK_BATCH);
+
+	router_book(r->ex, r->done, n);
+	r->ndone -= n;
+	if (r->ndone > 0)
+		memmove(r->done, r->done + n, sizeof(RouterReply) * r->ndone);
 }
 
 /* ----------------------------------------------------------------
@@ -604,6 +583,34 @@ router_allowance(Router *r, TimestampTz now)
 	return (int) r->tokens;
 }
 
+/* Whether the exchange has live orders not final (zvt._router_busy) or a periodic reconciliation keeps us. */
+static bool
+router_busy(Router *r)
+{
+	bool		busy;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	busy = reconcile_stays(r->name) || (SPI_execute_with_args("SELECT zvt._router_busy($1)", 1, (Oid[]) {TEXTOID},
+																(Datum[]) {CStringGetTextDatum(r->name)}, NULL, true, 1) == SPI_OK_SELECT &&
+										SPI_processed == 1 &&
+										strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return busy;
+}
+
+/* Is an order waiting to be sent that may go now (a commit seen, room, a token)? */
+static bool
+router_send_waiting(Router *r, uint64 gen_seen, bool backlog)
+{
+	return (router_generation(r->ex) != gen_seen || backlog) &&
+		r->inflight + r->ndone < ROUTER_MAX_INFLIGHT &&
+		router_allowance(r, GetCurrentTimestamp()) > 0;
+}
+
 static void
 router_detach(int code, Datum arg)
 {
@@ -616,6 +623,7 @@ router_main(Datum arg)
 	static Router r;
 	int			ex = DatumGetInt32(arg);
 	uint64		gen_seen = PG_UINT64_MAX;
+	bool		backlog = false;
 	TimestampTz next_scan = 0;
 	TimestampTz next_sync;
 	char		appname[64];
@@ -682,6 +690,9 @@ router_main(Datum arg)
 		TimestampTz now = GetCurrentTimestamp();
 		uint64		gen = router_generation(ex);
 		int			running;
+		int			room = ROUTER_MAX_INFLIGHT - r.inflight - r.ndone;
+		long		wait_ms = ROUTER_SCAN_MS;
+		bool		recon = false;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -689,7 +700,7 @@ router_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (!zvt_live_trading && r.inflight == 0)
+		if (!zvt_live_trading && r.inflight == 0 && r.ndone == 0)
 			break;
 		/* the private streams' news; a stream (re)connected makes every order due */
 		if (router_stream_step(r.skew.offset_ms))
@@ -702,42 +713,47 @@ router_main(Datum arg)
 			next_sync = TimestampTzPlusMilliseconds(now, 60000);
 		}
 
-		if (r.base[0] && reconcile_pending(r.inflight, &(ReconTarget) {r.ex, r.name, r.base, r.host, r.system_id, &r.skew}))
-			next_scan = now;
-		/* step 1: new work when woken, and every ROUTER_SCAN_MS for what fell due */
-		else if ((gen != gen_seen || now >= next_scan) && r.inflight < ROUTER_MAX_INFLIGHT)
+		if (r.base[0] && reconcile_pending(r.inflight + r.ndone, &(ReconTarget) {r.ex, r.name, r.base, r.host, r.system_id, &r.skew}))
 		{
-			int			lim = Min(ROUTER_MAX_INFLIGHT - r.inflight, router_allowance(&r, now));
+			next_scan = now;
+			recon = true;
+		}
+
+		/*
+		 * step 1: when woken by a commit, the send path alone (the pending
+		 * orders); every ROUTER_SCAN_MS, everything due
+		 */
+		else if (room > 0 && (gen != gen_seen || backlog || now >= next_scan))
+		{
+			bool		full = now >= next_scan;
+			int			lim = Min(room, router_allowance(&r, now));
 			int			n = 0;
 			MemoryContext old = MemoryContextSwitchTo(r.pass_cxt);
 
 			if (lim > 0)
 			{
 				gen_seen = gen;
-				n = router_work(&r, lim);
+				n = router_work(&r, lim, !full);
 				if (n < 0)
 					break;		/* zvt is not installed */
 				r.tokens -= n;
+				/* a full pass leaves a backlog: the next as soon as a slot frees */
+				backlog = !full && n >= lim;
+				if (full)
+					next_scan = n >= lim ? now : TimestampTzPlusMilliseconds(now, ROUTER_SCAN_MS);
 			}
-			/* a full pass leaves a backlog: the next as soon as a slot frees */
-			next_scan = n >= lim && lim > 0 ? now : TimestampTzPlusMilliseconds(now, ROUTER_SCAN_MS);
+			else
+			{
+				/* the rate limit: again when a token is back */
+				wait_ms = Max(1, 1000 / Max(zvt_router_rate_limit, 1));
+				if (full)
+					next_scan = TimestampTzPlusMilliseconds(now, ROUTER_SCAN_MS);
+			}
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(r.pass_cxt);
-			if (n == 0 && r.inflight == 0 && lim > 0)
+			if (full && n == 0 && r.inflight == 0 && r.ndone == 0 && lim > 0 && !router_busy(&r))
 			{
-				bool		busy;
-
-				StartTransactionCommand();
-				PushActiveSnapshot(GetTransactionSnapshot());
-				SPI_connect();
-				busy = reconcile_stays(r.name) || (SPI_execute_with_args("SELECT zvt._router_busy($1)", 1, (Oid[]) {TEXTOID},
-											 (Datum[]) {CStringGetTextDatum(r.name)}, NULL, true, 1) == SPI_OK_SELECT &&
-					SPI_processed == 1 &&
-					strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0);
-				SPI_finish();
-				PopActiveSnapshot();
-				CommitTransactionCommand();
-				if (!busy && router_generation(ex) == gen_seen)
+				if (router_generation(ex) == gen_seen)
 				{
 					/* nothing left: the launcher starts us again when an order commits */
 					router_mark_idle(ex, gen_seen);
@@ -746,20 +762,35 @@ router_main(Datum arg)
 			}
 		}
 
-		/* steps 2 and 3: the requests in flight */
+		/* steps 2 and 3: what finished is read at once, without waiting */
 		if (r.inflight > 0)
 		{
 			curl_multi_perform(r.multi, &running);
 			router_harvest(&r);
-			if (r.inflight > 0)
-				curl_multi_poll(r.multi, NULL, 0, 1, NULL);
-			curl_multi_perform(r.multi, &running);
-			router_harvest(&r);
+		}
+
+		/*
+		 * Sends first: an order committed meanwhile goes out before the
+		 * replies read are booked (unless there is no room or no token for
+		 * it, or a reconciliation waits for the bookings).
+		 */
+		if (r.ndone > 0)
+		{
+			if (recon || !router_send_waiting(&r, gen_seen, backlog))
+				router_flush(&r);
 			continue;
 		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 ROUTER_SCAN_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		if (next_scan > now)
+		{
+			long		secs;
+			int			usecs;
+
+			TimestampDifference(now, next_scan, &secs, &usecs);
+			wait_ms = Min(wait_ms, secs * 1000 + (usecs + 999) / 1000);
+		}
+		else if (room > 0 && !recon)
+			wait_ms = 0;		/* a scan is due and may run */
+		(void) router_wait(r.multi, r.inflight, wait_ms);
 	}
 	proc_exit(0);
 }

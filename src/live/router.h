@@ -34,5 +34,8 @@ extern void router_stream_begin(int ex, const char *name, uint64 system_id);
 extern bool router_stream_step(int64 offset_ms);
 extern void router_stream_end(void);
 
+/* in router_wait.c: the latch and the sockets of the requests in flight (a CURLM) */
+extern bool router_wait(void *multi, int inflight, long timeout_ms);
+
 
 #endif							/* ZVT_LIVE_ROUTER_H */

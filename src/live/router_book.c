@@ -1,0 +1,126 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/live/router_book.c
+ *	  The order router's bookings: the exchange's replies booked by
+ *	  zvt._router_apply (sql/58_router.sql), under each account's lock,
+ *	  a batch per transaction.
+ *
+ * router.c reads the replies as they arrive and hands them here in
+ * batches, between its sends (an order committed meanwhile goes out
+ * first).  A batch is one transaction, one commit for the lot; when one
+ * reply of it fails, the batch is rolled back and its replies are booked
+ * one by one, so that a bad reply costs its own order only (it stays as
+ * it was and is queried again).  The statement is planned once and kept.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+
+#include "live/route.h"
+#include "live/router.h"
+#include "live/router_book.h"
+#include "zvt.h"
+
+#define APPLY_SQL "SELECT zvt._router_apply($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10)"
+
+static const char *const op_names[] = {"place", "query", "cancel"};
+static const char *const kind_names[] = {"ok", "rejected", "not_found", "auth", "clock", "rate", "unknown"};
+
+/* zvt._router_apply's statement, planned at its first use */
+static SPIPlanPtr apply_plan = NULL;
+
+/* book one reply: zvt._router_apply, under SPI in the caller's transaction */
+static void
+router_apply_one(const RouterReply *x)
+{
+	Datum		args[10];
+	char		nulls[10];
+	const LiveReply *rep = &x->rep;
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = Int64GetDatum(x->order_id);
+	args[1] = CStringGetTextDatum(op_names[x->op]);
+	args[2] = CStringGetTextDatum(kind_names[rep->kind]);
+	args[3] = CStringGetTextDatum(rep->status);
+	args[4] = CStringGetTextDatum(rep->exchange_id);
+	args[5] = CStringGetTextDatum(rep->filled_qty);
+	nulls[5] = rep->filled_qty[0] ? ' ' : 'n';
+	args[6] = CStringGetTextDatum(rep->filled_quote);
+	nulls[6] = rep->filled_quote[0] ? ' ' : 'n';
+	args[7] = CStringGetTextDatum(rep->reason);
+	args[8] = Int32GetDatum(zvt_router_poll_interval);
+	args[9] = Int32GetDatum(Min(zvt_router_poll_interval, 1000));
+	if (apply_plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(APPLY_SQL, 10, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+			TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID});
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "zvt router: could not prepare zvt._router_apply: %s",
+				 SPI_result_code_string(SPI_result));
+		apply_plan = p;
+	}
+	if (SPI_execute_plan(apply_plan, args, nulls, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "zvt router: zvt._router_apply failed");
+}
+
+/*
+ * Book replies, all in one transaction (one commit for a burst of
+ * acknowledgements); false, with everything rolled back and the error
+ * logged, when one of them fails.
+ */
+static bool
+router_apply_all(const RouterReply *x, int n)
+{
+	volatile bool ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "zvt router: replies");
+		SPI_connect();
+		for (int i = 0; i < n; i++)
+			router_apply_one(&x[i]);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+		ok = false;
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/*
+ * Book replies: together, or, when that fails, one by one, so that one
+ * bad reply costs its own order only (it stays as it was and is queried
+ * again).
+ */
+void
+router_book(int ex, const RouterReply *x, int n)
+{
+	if (n == 0)
+		return;
+	if (!router_apply_all(x, n) && n > 1)
+		for (int i = 0; i < n; i++)
+			(void) router_apply_all(&x[i], 1);
+	router_count(ex, 0, n);
+}

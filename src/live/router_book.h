@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/live/router_book.h
+ *	  The order router's replies as read (router.c) and booked
+ *	  (router_book.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZVT_LIVE_ROUTER_BOOK_H
+#define ZVT_LIVE_ROUTER_BOOK_H
+
+#include "live/route.h"
+
+/* a reply read, waiting to be booked */
+typedef struct RouterReply
+{
+	int64		order_id;
+	LiveOp		op;
+	LiveReply	rep;
+} RouterReply;
+
+/* book n replies of exchange ex: one transaction, one by one if it fails */
+extern void router_book(int ex, const RouterReply *x, int n);
+
+#endif							/* ZVT_LIVE_ROUTER_BOOK_H */
