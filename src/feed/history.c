@@ -453,8 +453,8 @@ page_rows(const HistoryRequest *r, json_t *root, char *reason, size_t rlen)
 }
 
 /* A trade id as a number, or -1 when it is not one (Bybit linear UUIDs). */
-static int64_t
-id_number(const char *s)
+int64_t
+history_id_number(const char *s)
 {
 	int64_t		v = 0;
 
@@ -556,6 +556,16 @@ bool
 history_parse(const HistoryRequest *r, const char *body, size_t len,
 			  FeedEvent *out, int max, HistoryPage *page, char *reason, size_t rlen)
 {
+	/* the usual page without jansson (history_scan.c); the rest, and every error, with it */
+	if (history_scan(r, body, len, out, max, page))
+		return true;
+	return history_parse_json(r, body, len, out, max, page, reason, rlen);
+}
+
+bool
+history_parse_json(const HistoryRequest *r, const char *body, size_t len,
+				   FeedEvent *out, int max, HistoryPage *page, char *reason, size_t rlen)
+{
 	json_error_t jerr;
 	json_t	   *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	json_t	   *list;
@@ -632,7 +642,7 @@ history_parse(const HistoryRequest *r, const char *body, size_t len,
 				ok = other_trade(row, r, x, &e, &ms);
 				if (ok)
 				{
-					id = id_number(e.trade_id);
+					id = history_id_number(e.trade_id);
 					/* oldest first: the first row is the oldest */
 					if (k == 0)
 					{
