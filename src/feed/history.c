@@ -141,6 +141,29 @@ history_window_end(const HistoryRequest *r)
 	return r->to_ms - r->from_ms > span ? r->from_ms + span : r->to_ms;
 }
 
+bool
+history_next(const HistoryRequest *r, const HistoryPage *page, HistoryRequest *next)
+{
+	*next = *r;
+	if (r->kind == HISTORY_TRADES_BY_ID)
+	{
+		if (!page->full || page->last_id < 0 || page->last_ms >= r->to_ms)
+			return false;
+		next->from_id = page->last_id + 1;
+		return true;
+	}
+	if (r->kind == HISTORY_CANDLES)
+	{
+		int64_t		end = history_window_end(r);
+
+		if (end >= r->to_ms)
+			return false;
+		next->from_ms = end;
+		return true;
+	}
+	return false;
+}
+
 /* An interval in seconds as each exchange names it; NULL when it has none. */
 static const char *
 interval_name(HistoryExchange x, int32_t s)

@@ -123,6 +123,14 @@ extern int	history_page_rows(const char *exchange, HistoryKind kind);
 extern int	history_trade_page_rows(const char *exchange, const char *symbol);
 
 /*
+ * The request of the page after page (read for r) when the pages go
+ * forward and more of r's range is left: trades by id after a full page
+ * whose last trade is before to_ms, candles when the window ended before
+ * to_ms.  False otherwise (backward paging, the end).
+ */
+extern bool history_next(const HistoryRequest *r, const HistoryPage *page, HistoryRequest *next);
+
+/*
  * Where the candle page of r ends: from_ms plus as many bars as a page
  * holds, or to_ms when that is sooner.  The next page starts there.
  */
