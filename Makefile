@@ -80,6 +80,8 @@ OBJS = \
 	src/feed/books.o \
 	src/feed/worker.o \
 	src/feed/history.o \
+	src/feed/history_scan.o \
+	src/feed/json_scan.o \
 	src/feed/history_fetch.o \
 	src/feed/backfill.o \
 	src/feed/backfill_jobs.o \
@@ -272,11 +274,14 @@ parse_thread_SRC = src/feed/parse_thread.c $(FEED_PARSER_SRC)
 parse_thread_LIBS = -ljansson -lm -lpthread
 market_SRC = test/exsim/market.c
 exsim_history_SRC = test/exsim/market.c test/exsim/history.c
-history_SRC = src/feed/history.c $(FEED_PARSER_SRC)
+HISTORY_SRC = src/feed/history.c src/feed/history_scan.c src/feed/json_scan.c
+history_SRC = $(HISTORY_SRC) $(FEED_PARSER_SRC)
 history_LIBS = -ljansson -lm
+history_scan_SRC = $(history_SRC)
+history_scan_LIBS = -ljansson -lm
 url_check_SRC = src/feed/url_check.c
 url_check_LIBS = -lcurl
-history_fetch_SRC = src/feed/history_fetch.c src/feed/history.c src/feed/url_check.c $(FEED_PARSER_SRC)
+history_fetch_SRC = src/feed/history_fetch.c $(HISTORY_SRC) src/feed/url_check.c $(FEED_PARSER_SRC)
 history_fetch_LIBS = -ljansson -lm -lcurl -lpthread
 instruments_SRC = src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC)
 instruments_LIBS = -ljansson -lm
@@ -443,7 +448,7 @@ fuzz: fuzz-http
 # endpoint's HTTP parser, live trading's signing inputs, the exchanges'
 # JSON replies and the backtest params/grid keys: each with its seed corpus test/fuzz/corpus_<name>, run by
 # the `fuzz` loop above
-FUZZ_MORE = http_request http_body http_jwt metrics_http live_sign live_reply backtest_params userstream
+FUZZ_MORE = http_request http_body http_jwt metrics_http live_sign live_reply backtest_params userstream history
 FUZZ_OTHERS += $(FUZZ_MORE)
 FUZZ_FLAGS = -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz_http_request_SRC = src/http/request.c src/http/settings.c
@@ -457,6 +462,8 @@ fuzz_live_sign_SRC = src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 fuzz_live_sign_LIBS = -lcrypto -ljansson
 fuzz_live_reply_SRC = $(LIVE_ROUTE_SRC) src/live/skew.c
 fuzz_live_reply_LIBS = -lcrypto -ljansson
+fuzz_history_SRC = $(HISTORY_SRC) $(FEED_PARSER_SRC)
+fuzz_history_LIBS = -ljansson -lm
 fuzz_userstream_SRC = src/live/userstream_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
 fuzz_userstream_LIBS = -lcrypto -ljansson
 fuzz_backtest_params_SRC = src/backtest/param_apply.c src/backtest/strategy.c src/backtest/engine.c \

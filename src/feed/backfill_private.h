@@ -53,6 +53,12 @@ typedef struct Job
  * the fetch thread still gets the next pages during a write.
  */
 #define BACKFILL_WRITE_ROWS 5000
+/*
+ * Pages the fetch thread reads ahead of a backfill going forward (Binance
+ * trades by id, candles), so that REST round trips go on during a write
+ * of BACKFILL_WRITE_ROWS; at most HISTORY_FETCH_AHEAD_MAX.
+ */
+#define BACKFILL_AHEAD_PAGES 8
 
 /* reset at each pass; the writes return to it after their commit */
 extern MemoryContext backfill_pass_context;

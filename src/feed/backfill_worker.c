@@ -17,7 +17,8 @@
  *	   the exchange's ids or times through the rows stored either side
  *	   (waiting a few seconds for the feed's first row after it);
  *	4. one page over REST (zvt.rest_timeout bounds it), fetched and
- *	   parsed on a thread (history_fetch.c) while the last is written;
+ *	   parsed on a thread (history_fetch.c) while the last is written
+ *	   (a backfill going forward: up to 8 pages ahead);
  *	   429/418 wait Retry-After, Binance's used weight near its limit the
  *	   next minute, both for every job of the exchange; other failures
  *	   back off and fail the job after ten;
@@ -367,21 +368,28 @@ next_job(Job *job, long *sleep_ms, bool *any)
 
 /*
  * Fetch and parse the page after this one on the fetch thread
- * (history_fetch.c) while this one is written; the next pass takes it if
- * it asks for the same URL.  Not while the exchange is to be left alone.
+ * (history_fetch.c) while this one is written, and for a backfill going
+ * forward the pages after it too (up to BACKFILL_AHEAD_PAGES waiting; the
+ * thread stops at Binance's weight limit, an error or the range's end);
+ * the next pass takes it if it asks for the same URL.  Not while the
+ * exchange is to be left alone.
  */
 static void
-prefetch(const HistoryRequest *next, int exi)
+prefetch(const Job *job, const HistoryRequest *next, int exi)
 {
 	char		url[1024];
 	char		reason[256];
+	bool		binance = strcmp(job->exchange, "binance") == 0;
 
 	if (exi >= 0 && exchange_not_before[exi] > GetCurrentTimestamp())
 		return;
+	/* a backfill's pages run ahead; a repair's few stop at its end id, so not */
 	if (history_url(next, url, sizeof(url), reason, sizeof(reason)))
 		(void) history_fetch_start(url, next, rest_check_url(url, "URL"), (long) zvt_rest_timeout,
 								   zvt_ca_file && zvt_ca_file[0] ? zvt_ca_file : NULL,
-								   (volatile int *) &InterruptPending);
+								   (volatile int *) &InterruptPending,
+								   job->is_repair ? 0 : BACKFILL_AHEAD_PAGES,
+								   binance ? BINANCE_WEIGHT_LIMIT - BINANCE_WEIGHT_MARGIN : -1);
 }
 
 /*
@@ -516,7 +524,7 @@ run_page(Job *job)
 
 		next.from_ms = window_end;
 		if (window_end < job->finish_ms)
-			prefetch(&next, exi);
+			prefetch(job, &next, exi);
 		return backfill_job_page(job, page_events, nkeep, window_end >= job->finish_ms, window_end, false, 0, -1);
 	}
 	else if (r.kind == HISTORY_FIRST_ID)
@@ -554,7 +562,7 @@ run_page(Job *job)
 			HistoryRequest next = r;
 
 			next.from_id = page.last_id + 1;
-			prefetch(&next, exi);
+			prefetch(job, &next, exi);
 		}
 		return backfill_job_page(job, page_events, nkeep, done, last_ms, true, page.last_id + 1, -1);
 	}
@@ -605,7 +613,7 @@ run_page(Job *job)
 			HistoryRequest next = r;
 
 			next.before_id = page.oldest_id;
-			prefetch(&next, exi);
+			prefetch(job, &next, exi);
 		}
 		/* Bybit: a full page older trades fell off; before its oldest is a hole */
 		if (!backward && page.full && page.oldest_ms > job->start_ms)

@@ -141,6 +141,29 @@ history_window_end(const HistoryRequest *r)
 	return r->to_ms - r->from_ms > span ? r->from_ms + span : r->to_ms;
 }
 
+bool
+history_next(const HistoryRequest *r, const HistoryPage *page, HistoryRequest *next)
+{
+	*next = *r;
+	if (r->kind == HISTORY_TRADES_BY_ID)
+	{
+		if (!page->full || page->last_id < 0 || page->last_ms >= r->to_ms)
+			return false;
+		next->from_id = page->last_id + 1;
+		return true;
+	}
+	if (r->kind == HISTORY_CANDLES)
+	{
+		int64_t		end = history_window_end(r);
+
+		if (end >= r->to_ms)
+			return false;
+		next->from_ms = end;
+		return true;
+	}
+	return false;
+}
+
 /* An interval in seconds as each exchange names it; NULL when it has none. */
 static const char *
 interval_name(HistoryExchange x, int32_t s)
@@ -453,8 +476,8 @@ page_rows(const HistoryRequest *r, json_t *root, char *reason, size_t rlen)
 }
 
 /* A trade id as a number, or -1 when it is not one (Bybit linear UUIDs). */
-static int64_t
-id_number(const char *s)
+int64_t
+history_id_number(const char *s)
 {
 	int64_t		v = 0;
 
@@ -556,6 +579,16 @@ bool
 history_parse(const HistoryRequest *r, const char *body, size_t len,
 			  FeedEvent *out, int max, HistoryPage *page, char *reason, size_t rlen)
 {
+	/* the usual page without jansson (history_scan.c); the rest, and every error, with it */
+	if (history_scan(r, body, len, out, max, page))
+		return true;
+	return history_parse_json(r, body, len, out, max, page, reason, rlen);
+}
+
+bool
+history_parse_json(const HistoryRequest *r, const char *body, size_t len,
+				   FeedEvent *out, int max, HistoryPage *page, char *reason, size_t rlen)
+{
 	json_error_t jerr;
 	json_t	   *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	json_t	   *list;
@@ -632,7 +665,7 @@ history_parse(const HistoryRequest *r, const char *body, size_t len,
 				ok = other_trade(row, r, x, &e, &ms);
 				if (ok)
 				{
-					id = id_number(e.trade_id);
+					id = history_id_number(e.trade_id);
 					/* oldest first: the first row is the oldest */
 					if (k == 0)
 					{

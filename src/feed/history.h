@@ -99,12 +99,36 @@ extern bool history_parse(const HistoryRequest *r, const char *body, size_t len,
 						  char *reason, size_t rlen);
 
 /*
+ * history_parse's two paths: history_scan reads the usual pages of trades
+ * and candles without jansson (history_scan.c) and returns false, having
+ * decided nothing, for any page it does not read exactly as
+ * history_parse_json (jansson) would; history_parse_json reads any page
+ * and words what is wrong with it.
+ */
+extern bool history_scan(const HistoryRequest *r, const char *body, size_t len,
+						 FeedEvent *out, int max, HistoryPage *page);
+extern bool history_parse_json(const HistoryRequest *r, const char *body, size_t len,
+							   FeedEvent *out, int max, HistoryPage *page,
+							   char *reason, size_t rlen);
+
+/* A trade id as a number, or -1 when it is not one (Bybit linear UUIDs). */
+extern int64_t history_id_number(const char *s);
+
+/*
  * Most rows one page of kind holds on the exchange (for Bybit's recent
  * trades it depends on the category: pass the normalized symbol, else
  * NULL).
  */
 extern int	history_page_rows(const char *exchange, HistoryKind kind);
 extern int	history_trade_page_rows(const char *exchange, const char *symbol);
+
+/*
+ * The request of the page after page (read for r) when the pages go
+ * forward and more of r's range is left: trades by id after a full page
+ * whose last trade is before to_ms, candles when the window ended before
+ * to_ms.  False otherwise (backward paging, the end).
+ */
+extern bool history_next(const HistoryRequest *r, const HistoryPage *page, HistoryRequest *next);
 
 /*
  * Where the candle page of r ends: from_ms plus as many bars as a page

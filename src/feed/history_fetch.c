@@ -34,21 +34,43 @@
 
 #define FETCH_MAX_BODY	(64 * 1024 * 1024)
 #define FETCH_EVENTS	1000
+#define FETCH_SLOTS		(HISTORY_FETCH_AHEAD_MAX + 2)
 #define FETCH_ARENA		(8 * 1024 * 1024)	/* jansson's memory for one page (json_arena.c) */
 
+/* One page: its URL and what the thread got for it. */
+typedef struct Slot
+{
+	char		url[2048];
+	HistoryFetch result;
+	FeedEvent	events[FETCH_EVENTS];
+} Slot;
+
+/*
+ * The ring: slots head .. head + ready - 1 are fetched, in the order the
+ * job reads them; the thread fetches slot head + ready (busy) or will
+ * (want, next_url).  It never writes the slot taken last (head - 1),
+ * whose events the caller may still be copying, so at most
+ * FETCH_SLOTS - 2 wait.  A reset (the worker asked for another URL)
+ * bumps gen: what the thread is fetching for an older gen is dropped.
+ */
 typedef struct Fetcher
 {
 	pthread_t	thread;
 	bool		started;
 	pthread_mutex_t lock;
-	pthread_cond_t work;		/* a request is set */
-	pthread_cond_t done;		/* the request is answered */
-	bool		pending;		/* set by start, cleared by the thread when done */
-	bool		ready;			/* a result waits for take */
-	bool		discard;		/* drop the result on the way: a take asked for another URL */
-	/* the request */
-	char		url[2048];
-	HistoryRequest req;
+	pthread_cond_t work;		/* something to fetch, or room for it */
+	pthread_cond_t done;		/* a fetch ended */
+	Slot		slots[FETCH_SLOTS];
+	int			head;
+	int			ready;
+	bool		busy;
+	uint64_t	busy_gen;
+	bool		want;
+	char		next_url[2048];
+	HistoryRequest next;		/* its strings are the four below */
+	int			ahead_left;		/* pages the thread may fetch unasked after next */
+	int			weight_stop;	/* used weight at which it stops; -1: none */
+	uint64_t	gen;
 	char		exchange[32];
 	char		base[512];
 	char		raw_symbol[64];
@@ -57,10 +79,9 @@ typedef struct Fetcher
 	long		timeout_ms;
 	char		ca_file[1024];
 	volatile int *abort_flag;
-	/* the result */
-	HistoryFetch result;
+	/* the thread's own: the slot it fills, its connection */
+	HistoryFetch *result;
 	size_t		cap;
-	FeedEvent	events[FETCH_EVENTS];
 	CURL	   *curl;
 } Fetcher;
 
@@ -71,7 +92,7 @@ static size_t
 on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	size_t		n = size * nmemb;
-	HistoryFetch *r = &f.result;
+	HistoryFetch *r = f.result;
 
 	(void) arg;
 	if (r->len + n + 1 > FETCH_MAX_BODY)
@@ -104,9 +125,9 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 	memcpy(line, ptr, n);
 	line[n] = '\0';
 	if (strncasecmp(line, "Retry-After:", 12) == 0)
-		f.result.retry_after = atoi(line + 12);
+		f.result->retry_after = atoi(line + 12);
 	else if (strncasecmp(line, "X-MBX-USED-WEIGHT-1M:", 21) == 0)
-		f.result.used_weight = atoi(line + 21);
+		f.result->used_weight = atoi(line + 21);
 	return n;
 }
 
@@ -131,29 +152,31 @@ on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	return socket(a->family, a->socktype, a->protocol);
 }
 
-/* Fetch and parse the request f holds (called without the lock). */
+/* Fetch url and parse it as request req into slot (called without the lock). */
 static void
-fetch_one(void)
+fetch_one(Slot *slot, const char *url, const HistoryRequest *req, bool plain, long timeout_ms,
+		  const char *ca_file)
 {
-	HistoryFetch *r = &f.result;
+	HistoryFetch *r = &slot->result;
 	char		errbuf[CURL_ERROR_SIZE] = "";
 	CURLcode	rc;
 
 	free(r->body);
 	memset(r, 0, sizeof(*r));
+	f.result = r;
 	f.cap = 0;
 	r->retry_after = r->used_weight = -1;
-	r->events = f.events;
+	r->events = slot->events;
 	if (!f.curl && (f.curl = curl_easy_init()) == NULL)
 	{
 		snprintf(r->error, sizeof(r->error), "could not create a libcurl handle");
 		return;
 	}
 	curl_easy_reset(f.curl);
-	curl_easy_setopt(f.curl, CURLOPT_URL, f.url);
+	curl_easy_setopt(f.curl, CURLOPT_URL, url);
 	curl_easy_setopt(f.curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(f.curl, CURLOPT_TIMEOUT_MS, f.timeout_ms);
-	curl_easy_setopt(f.curl, CURLOPT_CONNECTTIMEOUT_MS, f.timeout_ms);
+	curl_easy_setopt(f.curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(f.curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(f.curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(f.curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(f.curl, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -162,10 +185,10 @@ fetch_one(void)
 	curl_easy_setopt(f.curl, CURLOPT_USERAGENT, "zvt/0.1");
 	curl_easy_setopt(f.curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(f.curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (f.plain)
+	if (plain)
 		curl_easy_setopt(f.curl, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-	if (f.ca_file[0])
-		curl_easy_setopt(f.curl, CURLOPT_CAINFO, f.ca_file);
+	if (ca_file[0])
+		curl_easy_setopt(f.curl, CURLOPT_CAINFO, ca_file);
 	rc = curl_easy_perform(f.curl);
 	curl_easy_getinfo(f.curl, CURLINFO_RESPONSE_CODE, &r->status);
 	if (rc != CURLE_OK)
@@ -182,10 +205,31 @@ fetch_one(void)
 	}
 	if (r->status == 200)
 	{
-		r->parsed = history_parse(&f.req, r->body, r->len, f.events, FETCH_EVENTS, &r->page,
+		r->parsed = history_parse(req, r->body, r->len, slot->events, FETCH_EVENTS, &r->page,
 								  r->reason, sizeof(r->reason));
 		json_arena_reset();		/* the page's JSON is freed */
 	}
+}
+
+/*
+ * The page after the one just fetched into slot, when the thread may go
+ * on unasked: a good page, not at the weight limit, more to read.
+ */
+static bool
+chain_next(const Slot *slot, const HistoryRequest *req)
+{
+	const HistoryFetch *r = &slot->result;
+	HistoryRequest next;
+	char		reason[256];
+
+	if (f.ahead_left <= 0 || !r->got || r->status != 200 || !r->parsed ||
+		(f.weight_stop >= 0 && r->used_weight >= f.weight_stop) ||
+		(f.abort_flag && *f.abort_flag) || !history_next(req, &r->page, &next) ||
+		!history_url(&next, f.next_url, sizeof(f.next_url), reason, sizeof(reason)))
+		return false;
+	f.next = next;
+	f.ahead_left--;
+	return true;
 }
 
 static void *
@@ -196,26 +240,84 @@ fetch_main(void *arg)
 	pthread_mutex_lock(&f.lock);
 	for (;;)
 	{
-		while (!f.pending)
+		Slot	   *slot;
+		HistoryRequest req;
+		char		exchange[32],
+					base[512],
+					raw_symbol[64],
+					symbol[64],
+					ca_file[1024];
+		bool		plain;
+		long		timeout_ms;
+
+		while (!f.want || f.ready >= FETCH_SLOTS - 2)
 			pthread_cond_wait(&f.work, &f.lock);
+		/* the request, copied: a reset may change f's while this runs */
+		slot = &f.slots[(f.head + f.ready) % FETCH_SLOTS];
+		snprintf(slot->url, sizeof(slot->url), "%s", f.next_url);
+		req = f.next;
+		memcpy(exchange, f.exchange, sizeof(exchange));
+		memcpy(base, f.base, sizeof(base));
+		memcpy(raw_symbol, f.raw_symbol, sizeof(raw_symbol));
+		memcpy(symbol, f.symbol, sizeof(symbol));
+		memcpy(ca_file, f.ca_file, sizeof(ca_file));
+		req.exchange = exchange;
+		req.base = base;
+		req.raw_symbol = raw_symbol;
+		req.symbol = symbol;
+		plain = f.plain;
+		timeout_ms = f.timeout_ms;
+		f.want = false;
+		f.busy = true;
+		f.busy_gen = f.gen;
 		pthread_mutex_unlock(&f.lock);
-		fetch_one();
+		fetch_one(slot, slot->url, &req, plain, timeout_ms, ca_file);
 		pthread_mutex_lock(&f.lock);
-		f.pending = false;
-		f.ready = !f.discard;
-		f.discard = false;
+		f.busy = false;
+		if (f.busy_gen == f.gen)
+		{
+			f.ready++;
+			f.want = chain_next(slot, &req);
+		}
 		pthread_cond_broadcast(&f.done);
 	}
 	return NULL;
 }
 
-bool
-history_fetch_start(const char *url, const HistoryRequest *r, bool plain,
-					long timeout_ms, const char *ca_file, volatile int *abort_flag)
+/* Drop what was fetched ahead and stop the chain (with the lock). */
+static void
+reset(void)
 {
-	bool		ok = false;
+	for (int i = 0; i < f.ready; i++)
+	{
+		Slot	   *s = &f.slots[(f.head + i) % FETCH_SLOTS];
 
-	if (strlen(url) >= sizeof(f.url) || strlen(r->exchange) >= sizeof(f.exchange) ||
+		free(s->result.body);
+		s->result.body = NULL;
+	}
+	f.ready = 0;
+	f.want = false;
+	f.ahead_left = 0;
+	f.gen++;
+}
+
+/* Is url fetched, being fetched or next, for the current gen? (with the lock) */
+static bool
+coming(const char *url)
+{
+	for (int i = 0; i < f.ready; i++)
+		if (strcmp(f.slots[(f.head + i) % FETCH_SLOTS].url, url) == 0)
+			return true;
+	return (f.busy && f.busy_gen == f.gen &&
+			strcmp(f.slots[(f.head + f.ready) % FETCH_SLOTS].url, url) == 0) ||
+		(f.want && strcmp(f.next_url, url) == 0);
+}
+
+bool
+history_fetch_start(const char *url, const HistoryRequest *r, bool plain, long timeout_ms,
+					const char *ca_file, volatile int *abort_flag, int ahead, int weight_stop)
+{
+	if (strlen(url) >= sizeof(f.next_url) || strlen(r->exchange) >= sizeof(f.exchange) ||
 		strlen(r->base) >= sizeof(f.base) || strlen(r->raw_symbol) >= sizeof(f.raw_symbol) ||
 		strlen(r->symbol) >= sizeof(f.symbol) || (ca_file && strlen(ca_file) >= sizeof(f.ca_file)))
 		return false;
@@ -234,33 +336,26 @@ history_fetch_start(const char *url, const HistoryRequest *r, bool plain,
 			return false;
 	}
 	pthread_mutex_lock(&f.lock);
-	/* one nobody will take ends soon (the timeout bounds it): wait for it */
-	while (f.pending && f.discard)
-		pthread_cond_wait(&f.done, &f.lock);
-	if (!f.pending)
+	if (!coming(url))
 	{
-		snprintf(f.url, sizeof(f.url), "%s", url);
-		f.req = *r;
+		reset();
+		snprintf(f.next_url, sizeof(f.next_url), "%s", url);
+		f.next = *r;
 		snprintf(f.exchange, sizeof(f.exchange), "%s", r->exchange);
 		snprintf(f.base, sizeof(f.base), "%s", r->base);
 		snprintf(f.raw_symbol, sizeof(f.raw_symbol), "%s", r->raw_symbol);
 		snprintf(f.symbol, sizeof(f.symbol), "%s", r->symbol);
-		f.req.exchange = f.exchange;
-		f.req.base = f.base;
-		f.req.raw_symbol = f.raw_symbol;
-		f.req.symbol = f.symbol;
 		f.plain = plain;
 		f.timeout_ms = timeout_ms;
 		snprintf(f.ca_file, sizeof(f.ca_file), "%s", ca_file ? ca_file : "");
 		f.abort_flag = abort_flag;
-		f.ready = false;
-		f.discard = false;
-		f.pending = true;
+		f.ahead_left = ahead < 0 ? 0 : ahead > HISTORY_FETCH_AHEAD_MAX ? HISTORY_FETCH_AHEAD_MAX : ahead;
+		f.weight_stop = weight_stop;
+		f.want = true;
 		pthread_cond_signal(&f.work);
-		ok = true;
 	}
 	pthread_mutex_unlock(&f.lock);
-	return ok;
+	return true;
 }
 
 bool
@@ -271,25 +366,33 @@ history_fetch_take(const char *url, HistoryFetch *out)
 	if (!f.started)
 		return false;
 	pthread_mutex_lock(&f.lock);
-	if (((f.pending && !f.discard) || f.ready) && strcmp(f.url, url) == 0)
+	for (;;)
 	{
-		while (f.pending)
+		Slot	   *s = &f.slots[f.head];
+
+		if (f.ready > 0 && strcmp(s->url, url) == 0)
+		{
+			*out = s->result;
+			s->result.body = NULL;	/* the caller's now */
+			f.head = (f.head + 1) % FETCH_SLOTS;
+			f.ready--;
+			pthread_cond_signal(&f.work);	/* room for one more */
+			ok = true;
+			break;
+		}
+		if (f.ready == 0 && coming(url))
+		{
 			pthread_cond_wait(&f.done, &f.lock);
-		*out = f.result;
-		f.result.body = NULL;	/* the caller's now */
-		f.ready = false;
-		ok = true;
-	}
-	else
-	{
+			continue;
+		}
+
 		/*
 		 * The worker went elsewhere: what was fetched ahead is stale by the
 		 * time it might be asked for again (a page at the newest trades
 		 * grows), so it is never used.
 		 */
-		f.ready = false;
-		if (f.pending)
-			f.discard = true;
+		reset();
+		break;
 	}
 	pthread_mutex_unlock(&f.lock);
 	return ok;

@@ -172,3 +172,27 @@ bodies = [
     body_seed(1 | CSV, 'a\n1\n'),
 ]
 write("http_body", bodies)
+# REST history pages (test/fuzz/fuzz_history.c): kind byte (binance trades,
+# binance klines, bybit trades, bybit klines, okx trades, okx candles,
+# coinbase trades, coinbase candles; +8 swap symbol, +32 contract size),
+# room byte, then the page
+def binance_trades(n, first):
+    return json.dumps([{"id": first + i, "price": "%d.%08d" % (60000 + i, i * 7919 % 10**8),
+                        "qty": "0.%08d" % (1 + i * 104729 % 99999999), "quoteQty": "48.000004",
+                        "time": 1700000000000 + i // 3, "isBuyerMaker": i % 3 == 0, "isBestMatch": True}
+                       for i in range(n)], separators=(",", ":"))
+history = [bytes([0, 250]) + binance_trades(20, 1000).encode(),
+           bytes([0, 1]) + binance_trades(3, 5).encode(),
+           bytes([0, 250]) + b'{"code":-1121,"msg":"Invalid symbol."}',
+           bytes([0, 250]) + b'[{"id":1,"price":"1","qty":"1","time":1,"isBuyerMaker":true,"x":{"a":[1e5,-0.5E-3,null]}}]']
+for kind, name in ((1, "binance_rest_klines.jsonl"), (3, "bybit_rest_kline.jsonl"),
+                   (5, "okx_rest_candles.jsonl"), (2, "bybit_rest_recent_trade.reconstructed.jsonl"),
+                   (4, "okx_rest_history_trades.reconstructed.jsonl"),
+                   (6, "coinbase_rest_trades.reconstructed.jsonl")):
+    for l in fixture_lines(name):
+        history.append(bytes([kind, 250]) + l.encode())
+        if kind in (4, 5):
+            history.append(bytes([kind + 8 + 32, 250]) + l.encode())
+history.append(bytes([7, 250]) + b'{"candles":[{"start":"120","low":"1","high":"2","open":"1","close":"2","volume":"7"},'
+               b'{"start":"60","low":"1","high":"1","open":"1","close":"1","volume":"0"}]}')
+write("history", history)
