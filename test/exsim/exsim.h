@@ -110,11 +110,14 @@ typedef struct ExConn
 	bool		partial;		/* the body is one byte short of its length */
 	size_t		body_sent;
 	char		conn_id[40];
-	/* HTTP request, kept while a POST body arrives */
+	/* HTTP request, kept while its body arrives */
 	char		req_method[8];
 	char		req_path[256];
 	char		req_args[2048];
 	Buf			req_body;
+	bool		await_body;		/* answer once the body is in (Content-Length > 0) */
+	int			refuse;			/* answer this error once the body is in (413) */
+	bool		close_after;	/* close the connection after the answer */
 	bool		drop_reply;		/* close without answering (a lost reply) */
 	int			priv_acct1;		/* private stream: its account + 1 (0: none) */
 	bool		priv_ready;		/* private stream: logged in and subscribed */
@@ -138,6 +141,8 @@ typedef struct ExAdapter
 	void		(*shutdown_notice) (Exchange *ex, ExConn *c);
 	/* signed private endpoints (private.h): the status, or 0 if not one */
 	int			(*private_rest) (Exchange *ex, ExConn *c, const struct PrivRequest *r);
+	/* the exchange's error body for a request refused before its API (%s: the message) */
+	const char *http_error;
 } ExAdapter;
 
 struct Exchange

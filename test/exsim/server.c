@@ -25,6 +25,7 @@
 #define QUEUE_MAX		200000	/* frames; a slower client is cut off */
 #define HIGH_WATER		16384	/* rate 0: keep this many frames queued */
 #define TICK_MS			5
+#define BODY_MAX		(1024 * 1024)	/* bytes of a request body */
 
 Sim			sim;
 
@@ -660,7 +661,29 @@ ex_book_due(Exchange *ex, int64_t real_ms)
 /* ------------------------------------------------------------------ */
 
 static int
-http_respond(struct lws *wsi, ExConn *c)
+http_write_body(struct lws *wsi, ExConn *c)
+{
+	unsigned char *frame = malloc(LWS_PRE + c->body.len + 1);
+	int			rc;
+
+	memcpy(frame + LWS_PRE, c->body.data ? c->body.data : "", c->body.len);
+	rc = lws_write(wsi, frame + LWS_PRE, c->body.len, LWS_WRITE_HTTP_FINAL);
+	free(frame);
+	buf_free(&c->body);
+	buf_free(&c->req_body);
+	if (rc < 0 || c->close_after)
+		return -1;
+	if (lws_http_transaction_completed(wsi))
+		return -1;
+	return 0;
+}
+
+/*
+ * Send the head of c's answer; the body follows on the next writeable
+ * callback, or at once when now (see LWS_CALLBACK_HTTP_BODY_COMPLETION).
+ */
+static int
+http_respond(struct lws *wsi, ExConn *c, bool now)
 {
 	unsigned char hdr[LWS_PRE + 1024];
 	unsigned char *start = hdr + LWS_PRE,
@@ -678,6 +701,10 @@ http_respond(struct lws *wsi, ExConn *c)
 										(const unsigned char *) ra, (int) strlen(ra), &p, end))
 			return -1;
 	}
+	if (c->close_after &&
+		lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *) "close",
+									 5, &p, end))
+		return -1;
 	if (c->used_weight > 0)
 	{
 		snprintf(ra, sizeof(ra), "%d", c->used_weight);
@@ -688,24 +715,9 @@ http_respond(struct lws *wsi, ExConn *c)
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	c->body_sent = 0;
+	if (now)
+		return http_write_body(wsi, c);
 	lws_callback_on_writable(wsi);
-	return 0;
-}
-
-static int
-http_write_body(struct lws *wsi, ExConn *c)
-{
-	unsigned char *frame = malloc(LWS_PRE + c->body.len + 1);
-	int			rc;
-
-	memcpy(frame + LWS_PRE, c->body.data ? c->body.data : "", c->body.len);
-	rc = lws_write(wsi, frame + LWS_PRE, c->body.len, LWS_WRITE_HTTP_FINAL);
-	free(frame);
-	buf_free(&c->body);
-	if (rc < 0)
-		return -1;
-	if (lws_http_transaction_completed(wsi))
-		return -1;
 	return 0;
 }
 
@@ -904,11 +916,38 @@ conn_unlink(ExConn *c)
 }
 
 /*
+ * An error in the exchange's own format (its adapter's http_error) for a
+ * request its API does not take: 404 for a path none of its methods has,
+ * 411 for a chunked body, 413 for a body over BODY_MAX.
+ */
+static void
+http_error_body(ExConn *c, Exchange *ex, int status)
+{
+	const char *msg = status == 413 ? "Request body too large." :
+		status == 411 ? "Length required: a request body needs a Content-Length." :
+		"Not found.";
+
+	buf_reset(&c->body);
+	if (ex && ex->ad->http_error)
+		buf_printf(&c->body, ex->ad->http_error, msg);
+	else
+		buf_printf(&c->body, "{\"error\":\"%s\"}", msg);
+	c->status = status;
+}
+
+static int
+http_refuse(struct lws *wsi, ExConn *c, Exchange *ex, int status, bool now)
+{
+	http_error_body(c, ex, status);
+	return http_respond(wsi, c, now);
+}
+
+/*
  * Answer the request c holds: the faults first, then the exchange's
  * private (signed) endpoints, then its public ones (GET only).
  */
 static int
-http_dispatch(struct lws *wsi, ExConn *c, Exchange *ex)
+http_dispatch(struct lws *wsi, ExConn *c, Exchange *ex, bool now)
 {
 	const char *path = c->req_path;
 	const char *args = c->req_args;
@@ -952,16 +991,70 @@ http_dispatch(struct lws *wsi, ExConn *c, Exchange *ex)
 		r.body = c->req_body.data;
 		c->status = ex->ad->private_rest ? ex->ad->private_rest(ex, c, &r) : 0;
 		if (c->status == 0 && strcmp(c->req_method, "GET") != 0)
-		{
-			buf_add(&c->body, "{\"error\":\"not found\"}", 21);
-			c->status = 404;
-		}
+			http_error_body(c, ex, 404);
 		else if (c->status == 0)
 			c->status = ex->ad->rest(ex, c, path, args);
 		if (c->drop_reply)
 			return -1;			/* the exchange acted; its answer is lost */
 	}
-	return http_respond(wsi, c);
+	return http_respond(wsi, c, now);
+}
+
+static const char *
+http_method(struct lws *wsi)
+{
+	static const struct
+	{
+		enum lws_token_indexes tok;
+		const char *name;
+	}			methods[] = {
+		{WSI_TOKEN_POST_URI, "POST"},
+		{WSI_TOKEN_PUT_URI, "PUT"},
+		{WSI_TOKEN_DELETE_URI, "DELETE"},
+		{WSI_TOKEN_PATCH_URI, "PATCH"},
+		{WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+	};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (lws_hdr_total_length(wsi, methods[i].tok) > 0)
+			return methods[i].name;
+	return "GET";
+}
+
+/*
+ * A new HTTP request (any method): answered at once when it has no body,
+ * else once its Content-Length bytes are in (LWS_CALLBACK_HTTP_BODY_COMPLETION),
+ * so that a request is answered exactly once.  lws reads no chunked body
+ * (a GET's or DELETE's chunks as the next request, a POST's without an
+ * end), so Transfer-Encoding is refused with 411 and the connection
+ * closed; a body over BODY_MAX is read to its end, dropped, and refused
+ * with 413.
+ */
+static int
+http_request(struct lws *wsi, ExConn *c, Exchange *ex, const char *uri)
+{
+	char		cl[24] = "";
+	long long	len;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->req_path, sizeof(c->req_path), "%s", uri);
+	http_args(wsi, c->req_args, sizeof(c->req_args));
+	snprintf(c->req_method, sizeof(c->req_method), "%s", http_method(wsi));
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+	{
+		c->close_after = true;
+		return http_refuse(wsi, c, ex, 411, false);
+	}
+	lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	len = strtoll(cl, NULL, 10);
+	if (len > 0)
+	{
+		c->await_body = true;
+		if (len > BODY_MAX)
+			c->refuse = 413;
+		return 0;
+	}
+	return http_dispatch(wsi, c, ex, false);
 }
 
 static int
@@ -1042,34 +1135,37 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			break;
 
 		case LWS_CALLBACK_HTTP:
-			memset(c, 0, sizeof(*c));
-			snprintf(c->req_path, sizeof(c->req_path), "%s", (const char *) in);
-			http_args(wsi, c->req_args, sizeof(c->req_args));
-			strcpy(c->req_method, lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 ? "POST" :
-				   lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0 ? "PUT" :
-				   lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0 ? "DELETE" : "GET");
-			/* a POST is answered once its body (even an empty one) is in */
-			if (strcmp(c->req_method, "POST") == 0)
-				return 0;
-			/* a PUT too, but lws announces no end of an empty one */
-			if (strcmp(c->req_method, "PUT") == 0)
-			{
-				char		cl[24] = "";
-
-				lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
-				if (atol(cl) > 0)
-					return 0;
-			}
-			return http_dispatch(wsi, c, ex);
+			return http_request(wsi, c, ex, (const char *) in);
 
 		case LWS_CALLBACK_HTTP_BODY:
-			if (c->req_body.len + len > 1024 * 1024)
-				return -1;
+			/* a body nobody waits for (a dispatched request's) is dropped */
+			if (!c->await_body || c->refuse || len == 0)
+				return 0;
+			if (c->req_body.len + len > BODY_MAX)
+			{
+				c->refuse = 413;
+				buf_free(&c->req_body);
+				return 0;
+			}
 			buf_add(&c->req_body, (const char *) in, len);
 			return 0;
 
 		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-			return http_dispatch(wsi, c, ex);
+			if (!c->await_body)
+				return 0;
+			c->await_body = false;
+
+			/*
+			 * Answer now and close: until the transaction ends lws stays in
+			 * its body state and, with a pipelined request already read,
+			 * calls this again and again without servicing anything else;
+			 * ended here, it loops on that request the same way (lws
+			 * 4.1).  A client sends what follows on a new connection.
+			 */
+			c->close_after = true;
+			if (c->refuse)
+				return http_refuse(wsi, c, ex, c->refuse, true);
+			return http_dispatch(wsi, c, ex, true);
 
 		case LWS_CALLBACK_HTTP_WRITEABLE:
 			return http_write_body(wsi, c);
