@@ -338,7 +338,8 @@ unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
 # ------------------------------------------------------------------
 # zvt-exsim: the exchange simulator (test/exsim).
 # ------------------------------------------------------------------
-EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
+EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/conn.c test/exsim/http.c \
+	test/exsim/admin.c test/exsim/format.c test/exsim/recent.c test/exsim/record.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
 	test/exsim/ex_coinbase.c test/exsim/ex_funding.c test/exsim/private.c test/exsim/priv_binance.c \
 	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c test/exsim/priv_reconcile.c \
@@ -349,7 +350,7 @@ EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Isrc $(shell pkg-config --cflags libwebsockets jansson)
 EXSIM_LIBS = $(shell pkg-config --libs libwebsockets jansson) -lz -lcrypto
 
-zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h test/exsim/history.h test/exsim/private.h src/live/sign.h
+zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/server.h test/exsim/market.h test/exsim/history.h test/exsim/private.h src/live/sign.h
 	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ $(EXSIM_SRC) $(EXSIM_LIBS)
 
 all: zvt-exsim

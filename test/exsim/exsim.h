@@ -212,7 +212,9 @@ typedef struct Sim
 
 extern Sim	sim;
 
-/* in server.c */
+/* in the server: format.c (clocks, random, url_arg), conn.c (conn_*),
+ * server.c (server_run), record.c (record_*), recent.c (kept trades,
+ * klines, books) */
 extern int64_t now_real_ms(void);
 extern int64_t now_sim_ms(void);
 extern void conn_send(ExConn *c, const char *data, size_t len, bool data_msg);
@@ -236,7 +238,7 @@ extern int	trades_older(Exchange *ex, int si, bool by_ts, int64_t after, int64_t
 extern int	ex_klines(Exchange *ex, int si, int iv, int64_t from, int64_t to, bool newest,
 					  const MkKline **out, int max);
 
-/* formatting helpers shared by the adapters (server.c) */
+/* formatting helpers shared by the adapters (format.c) */
 extern const char *fmt_px(const MkSymbol *s, int64_t px, bool pad, int pad_to);
 extern const char *fmt_qty(const MkSymbol *s, int64_t qty, bool pad, int pad_to);
 extern const char *fmt_quote_vol(const MkSymbol *s, __int128 v, bool pad, int pad_to);
