@@ -73,6 +73,7 @@ OBJS = \
 	src/feed/json_arena.o \
 	src/feed/exchanges.o \
 	src/feed/url_check.o \
+	src/feed/ws_client.o \
 	src/feed/status.o \
 	src/feed/symbols.o \
 	src/feed/connection.o \
@@ -271,6 +272,8 @@ history_SRC = src/feed/history.c $(FEED_PARSER_SRC)
 history_LIBS = -ljansson -lm
 url_check_SRC = src/feed/url_check.c
 url_check_LIBS = -lcurl
+ws_client_SRC = src/feed/ws_client.c src/feed/url_check.c
+ws_client_LIBS = -lwebsockets -lcurl -lcrypto
 history_fetch_SRC = src/feed/history_fetch.c src/feed/history.c src/feed/url_check.c $(FEED_PARSER_SRC)
 history_fetch_LIBS = -ljansson -lm -lcurl -lpthread
 instruments_SRC = src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC)
