@@ -366,8 +366,8 @@ all: zvt-exsim-client
 EXTRA_CLEAN += zvt-exsim-client
 
 # one signed private-API request, signed by src/live (exsim_private.sh)
-zvt-exsim-private: test/exsim/private_client.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c src/live/sign.h
-	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/private_client.c src/live/sign.c src/live/jwt.c \
+zvt-exsim-private: test/exsim/private_client.c test/exsim/curl_call.c test/exsim/curl_call.h src/live/sign.c src/live/jwt.c src/core/zvt_time.c src/live/sign.h
+	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/private_client.c test/exsim/curl_call.c src/live/sign.c src/live/jwt.c \
 		src/core/zvt_time.c -lcurl -lcrypto
 
 all: zvt-exsim-private
@@ -375,8 +375,8 @@ EXTRA_CLEAN += zvt-exsim-private
 
 # one order operation built and read by the router's core (live_route.sh)
 LIVE_ROUTE_SRC = src/live/route.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
-zvt-live-route: test/exsim/route_client.c $(LIVE_ROUTE_SRC) src/live/route.h src/live/sign.h
-	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/route_client.c $(LIVE_ROUTE_SRC) -lcurl -lcrypto -ljansson
+zvt-live-route: test/exsim/route_client.c test/exsim/curl_call.c test/exsim/curl_call.h $(LIVE_ROUTE_SRC) src/live/route.h src/live/sign.h
+	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/route_client.c test/exsim/curl_call.c $(LIVE_ROUTE_SRC) -lcurl -lcrypto -ljansson
 
 all: zvt-live-route
 EXTRA_CLEAN += zvt-live-route
