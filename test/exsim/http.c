@@ -166,6 +166,9 @@ http_dispatch(struct lws *wsi, ExConn *c, Exchange *ex, bool now)
 			buf_add(&c->body, pad, sizeof(pad));
 		c->partial = true;
 		c->status = 200;
+		/* it keeps its connection, even after a body: the client must time out */
+		c->close_after = false;
+		now = false;
 	}
 	else
 	{
@@ -272,7 +275,8 @@ http_body_complete(struct lws *wsi, ExConn *c, Exchange *ex)
 	 * body state and, with a pipelined request already read, calls this
 	 * again and again without servicing anything else; ended here, it
 	 * loops on that request the same way (lws 4.1).  A client sends what
-	 * follows on a new connection.
+	 * follows on a new connection.  (A reply that never ends, the
+	 * rest_partial and hold faults, is the exception: http_dispatch.)
 	 */
 	c->close_after = true;
 	if (c->refuse)
