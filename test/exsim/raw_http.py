@@ -8,7 +8,8 @@ Each REQUEST is METHOD|PATH[|HEADER: VALUE]...[|--body|TEXT | |--bytes|N |
 |--chunked|TEXT], e.g. "DELETE|/api/v3/order|--body|symbol=BTCUSDT".  The
 requests of a connection go out on it one after the other (each after
 the previous answer, or all at once with --pipeline), the last with
-"Connection: close" (so the server closes once it has answered), with
+"Connection: close" (so the server closes once it has answered) unless it
+names a Connection of its own, with
 Content-Length set for --body and --bytes (N bytes of "x"); --chunked sends
 TEXT as one chunk and the last chunk.  Connections run one after the
 other, each until the server closes it or SECONDS pass.  Prints one JSON
@@ -25,7 +26,9 @@ import time
 
 
 def build(spec, host, last):
-    parts = spec.split("|") + (["Connection: close"] if last else [])
+    parts = spec.split("|")
+    if last and not any(p.lower().startswith("connection:") for p in parts):
+        parts.append("Connection: close")
     method, path, rest = parts[0], parts[1], parts[2:]
     headers, body, chunked = [], None, None
     i = 0
