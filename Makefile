@@ -73,6 +73,7 @@ OBJS = \
 	src/feed/json_arena.o \
 	src/feed/exchanges.o \
 	src/feed/url_check.o \
+	src/feed/ws_client.o \
 	src/feed/status.o \
 	src/feed/symbols.o \
 	src/feed/connection.o \
@@ -281,6 +282,8 @@ history_scan_SRC = $(history_SRC)
 history_scan_LIBS = -ljansson -lm
 url_check_SRC = src/feed/url_check.c
 url_check_LIBS = -lcurl
+ws_client_SRC = src/feed/ws_client.c src/feed/url_check.c
+ws_client_LIBS = -lwebsockets -lcurl -lcrypto
 history_fetch_SRC = src/feed/history_fetch.c $(HISTORY_SRC) src/feed/url_check.c $(FEED_PARSER_SRC)
 history_fetch_LIBS = -ljansson -lm -lcurl -lpthread
 instruments_SRC = src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC)
@@ -349,7 +352,8 @@ unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
 # ------------------------------------------------------------------
 # zvt-exsim: the exchange simulator (test/exsim).
 # ------------------------------------------------------------------
-EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/market.c \
+EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/conn.c test/exsim/http.c \
+	test/exsim/admin.c test/exsim/format.c test/exsim/recent.c test/exsim/record.c test/exsim/market.c \
 	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
 	test/exsim/ex_coinbase.c test/exsim/ex_funding.c test/exsim/private.c test/exsim/priv_binance.c \
 	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c test/exsim/priv_reconcile.c \
@@ -360,7 +364,7 @@ EXSIM_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Isrc $(shell pkg-config --cflags libwebsockets jansson)
 EXSIM_LIBS = $(shell pkg-config --libs libwebsockets jansson) -lz -lcrypto
 
-zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/market.h test/exsim/history.h test/exsim/private.h src/live/sign.h
+zvt-exsim: $(EXSIM_SRC) test/exsim/exsim.h test/exsim/server.h test/exsim/market.h test/exsim/history.h test/exsim/private.h src/live/sign.h
 	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ $(EXSIM_SRC) $(EXSIM_LIBS)
 
 all: zvt-exsim
@@ -373,8 +377,8 @@ all: zvt-exsim-client
 EXTRA_CLEAN += zvt-exsim-client
 
 # one signed private-API request, signed by src/live (exsim_private.sh)
-zvt-exsim-private: test/exsim/private_client.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c src/live/sign.h
-	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/private_client.c src/live/sign.c src/live/jwt.c \
+zvt-exsim-private: test/exsim/private_client.c test/exsim/curl_call.c test/exsim/curl_call.h src/live/sign.c src/live/jwt.c src/core/zvt_time.c src/live/sign.h
+	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/private_client.c test/exsim/curl_call.c src/live/sign.c src/live/jwt.c \
 		src/core/zvt_time.c -lcurl -lcrypto
 
 all: zvt-exsim-private
@@ -382,8 +386,8 @@ EXTRA_CLEAN += zvt-exsim-private
 
 # one order operation built and read by the router's core (live_route.sh)
 LIVE_ROUTE_SRC = src/live/route.c src/live/route_parse.c src/live/sign.c src/live/jwt.c src/core/zvt_time.c
-zvt-live-route: test/exsim/route_client.c $(LIVE_ROUTE_SRC) src/live/route.h src/live/sign.h
-	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/route_client.c $(LIVE_ROUTE_SRC) -lcurl -lcrypto -ljansson
+zvt-live-route: test/exsim/route_client.c test/exsim/curl_call.c test/exsim/curl_call.h $(LIVE_ROUTE_SRC) src/live/route.h src/live/sign.h
+	$(UNIT_CC) $(EXSIM_CFLAGS) -o $@ test/exsim/route_client.c test/exsim/curl_call.c $(LIVE_ROUTE_SRC) -lcurl -lcrypto -ljansson
 
 all: zvt-live-route
 EXTRA_CLEAN += zvt-live-route

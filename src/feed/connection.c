@@ -39,6 +39,7 @@
 #include "feed/backfill.h"
 #include "feed/url_check.h"
 #include "feed/worker.h"
+#include "feed/ws_client.h"
 #include "zvt.h"
 
 static void endpoint_frame(Endpoint *e, const char *msg, size_t len);
@@ -132,10 +133,8 @@ feed_endpoint_base(int index)
 void
 feed_endpoint_connect(Endpoint *e)
 {
-	struct lws_client_connect_info cc;
 	char		urlbuf[512];
 	char		reason[256];
-	FeedUrl		u;
 	int			rc;
 	const char *base = feed_endpoint_base(e->index);
 
@@ -151,14 +150,12 @@ feed_endpoint_connect(Endpoint *e)
 		return;
 	}
 	snprintf(urlbuf, sizeof(urlbuf), "%s%s", base, feed_self.spec->paths[e->index]);
-	rc = feed_url_check(urlbuf, &u, reason, sizeof(reason));
-	if (rc == FEED_URL_OK && strcmp(u.scheme, "ws") != 0 && strcmp(u.scheme, "wss") != 0)
+	e->state = EP_CONNECTING;
+	e->reconnect_at = 0;
+	rc = ws_client_connect(feed_self.context, urlbuf, e, &e->wsi, reason, sizeof(reason));
+	if (rc == WS_CLIENT_BAD_URL)
 	{
-		rc = FEED_URL_BAD;
-		snprintf(reason, sizeof(reason), "scheme \"%s\" is not ws or wss", u.scheme);
-	}
-	if (rc != FEED_URL_OK)
-	{
+		e->state = EP_DOWN;
 		ereport(WARNING,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("zvt feed %s: ws_url \"%s\" is neither wss:// nor ws:// to loopback; not connecting",
@@ -166,23 +163,9 @@ feed_endpoint_connect(Endpoint *e)
 				 errdetail_internal("%s", reason),
 				 errhint("Use wss:// for a real exchange; plain ws:// is for a simulator on 127.0.0.1.")));
 		e->reconnect_at = feed_now_us() + (int64) FEED_BACKOFF_MAX_MS * 1000;
-		return;
 	}
-	memset(&cc, 0, sizeof(cc));
-	cc.context = feed_self.context;
-	/* plain text: to the address that was checked, not to the name again */
-	cc.address = u.tls ? u.host : u.address;
-	cc.port = u.port;
-	cc.path = u.path;
-	cc.host = u.host;
-	cc.origin = u.host;
-	cc.ssl_connection = u.tls ? LCCSCF_USE_SSL : 0;
-	cc.opaque_user_data = e;
-	cc.pwsi = &e->wsi;
-	e->state = EP_CONNECTING;
-	e->reconnect_at = 0;
-	if (!lws_client_connect_via_info(&cc))
-		feed_endpoint_down(e, "connect failed");
+	else if (rc != WS_CLIENT_OK)
+		feed_endpoint_down(e, reason);
 }
 
 /* A complete frame from the exchange: to the parser thread. */
@@ -249,18 +232,12 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		case LWS_CALLBACK_CLIENT_WRITEABLE:
 			if (e->noutq > 0)
 			{
-				size_t		n = strlen(e->outq[0]);
-				unsigned char *buf = malloc(LWS_PRE + n);
-
-				if (buf == NULL)
+				if (!ws_client_send_text(wsi, e->outq[0], false))
 				{
 					/* out of memory: try again on the next writeable callback */
 					lws_callback_on_writable(wsi);
 					break;
 				}
-				memcpy(buf + LWS_PRE, e->outq[0], n);
-				lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
-				free(buf);
 				free(e->outq[0]);
 				memmove(e->outq, e->outq + 1, sizeof(char *) * (e->noutq - 1));
 				e->noutq--;

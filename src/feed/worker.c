@@ -59,6 +59,7 @@
 #include "bus/bus.h"
 #include "core/zvt_time.h"
 #include "feed/worker.h"
+#include "feed/ws_client.h"
 #include "zvt.h"
 
 PGDLLEXPORT void feed_worker_main(Datum arg);
@@ -510,19 +511,11 @@ stop_parser(int code, Datum arg)
 static void
 run_contexts(void)
 {
-	struct lws_context_creation_info info;
-
 	do
 	{
 		restart_context = false;
 		snprintf(context_ca_file, sizeof(context_ca_file), "%s", zvt_ca_file ? zvt_ca_file : "");
-		memset(&info, 0, sizeof(info));
-		info.port = CONTEXT_PORT_NO_LISTEN;
-		info.protocols = feed_protocols;
-		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-		if (context_ca_file[0])
-			info.client_ssl_ca_filepath = context_ca_file;
-		feed_self.context = lws_create_context(&info);
+		feed_self.context = ws_client_context(feed_protocols, context_ca_file);
 		if (!feed_self.context)
 			ereport(FATAL, (errmsg("zvt feed %s: could not create a libwebsockets context", feed_self.exchange)));
 		lws_sul_schedule(feed_self.context, 0, &tick_sul, feed_tick, 1);

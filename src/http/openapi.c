@@ -11,6 +11,10 @@
  *	  writes them.  Built with jansson from the schema cache; privileges
  *	  are asked of PostgreSQL's ACL checks under the current role.
  *
+ * With zvt.http_metrics on, /metrics is the front's (metrics_page.c): a
+ * relation named metrics is not served, so not listed, and /metrics is
+ * listed as the Prometheus exposition to a role that would be served it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -26,6 +30,7 @@
 #define json_object() json_loads("{}", 0, NULL)
 
 #include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "http/api.h"
@@ -33,6 +38,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "zvt.h"
 
 static json_t *
 type_schema(Oid typid, const char *typname)
@@ -286,6 +292,26 @@ add_func(json_t *paths, const ApiFunc *f, Oid role)
 	json_object_set_new(paths, key, path);
 }
 
+/*
+ * /metrics, when the front serves it (zvt.http_metrics) to this role:
+ * open, or pg_monitor and the role has its privileges (as metrics_page.c
+ * decides).
+ */
+static void
+add_metrics(json_t *paths, Oid role)
+{
+	if (zvt_http_metrics != ZVT_HTTP_METRICS_OPEN &&
+		!(zvt_http_metrics == ZVT_HTTP_METRICS_PG_MONITOR &&
+		  has_privs_of_role(role, ROLE_PG_MONITOR)))
+		return;
+	json_object_set_new(paths, "/metrics",
+						json_pack("{s:{s:[s], s:{s:{s:s}}, s:s, s:[s]}}", "get",
+								  "produces", "text/plain; version=0.0.4",
+								  "responses", "200", "description", "OK",
+								  "summary", "Prometheus exposition (zvt.http_metrics)",
+								  "tags", "Metrics"));
+}
+
 static json_t *
 common_parameters(void)
 {
@@ -348,12 +374,15 @@ http_api_openapi(const HttpRequest *req, HttpResponse *resp)
 	if (pg_namespace_aclcheck(get_namespace_oid(schema, true), role, ACL_USAGE) == ACLCHECK_OK)
 	{
 		for (int i = 0; i < s->nrels; i++)
-			if (strcmp(s->rels[i]->schema, schema) == 0)
+			if (strcmp(s->rels[i]->schema, schema) == 0 &&
+				!(zvt_http_metrics != ZVT_HTTP_METRICS_OFF &&
+				  strcmp(s->rels[i]->name, "metrics") == 0))
 				add_rel(paths, defs, params, s->rels[i], role);
 		for (int i = 0; i < s->nfuncs; i++)
 			if (strcmp(s->funcs[i].schema, schema) == 0)
 				add_func(paths, &s->funcs[i], role);
 	}
+	add_metrics(paths, role);
 	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:[s], s:[s,s,s], s:[s,s,s], s:o, s:o, s:o}",
 					"swagger", "2.0",
 					"info", "title", "zvt", "description",

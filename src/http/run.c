@@ -83,13 +83,15 @@ set_local(const char *name, const char *value)
 }
 
 /*
- * SET LOCAL ROLE and the request.* settings; the role first, so a refused
- * role stops everything.  The role goes through the role setting's own
- * check (PostgreSQL's check_role: 22023 for an unknown role, 42501 when
- * the authenticator is not a member), as SET ROLE does.
+ * SET LOCAL ROLE role for the current transaction, the role name a value
+ * (never SQL text) that goes through the role setting's own check
+ * (PostgreSQL's check_role: 22023 for an unknown role, 42501 when the
+ * authenticator is not a member), as SET ROLE does; then a superuser is
+ * refused (42501).  For a request (below) and a /stream client's
+ * accounts (stream.c).
  */
-static void
-set_request(const HttpRequest *req, const char *role, const char *claims)
+void
+http_set_role(const char *role)
 {
 	set_local("role", role);
 	if (superuser())
@@ -97,6 +99,16 @@ set_request(const HttpRequest *req, const char *role, const char *claims)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to set role \"%s\"", role),
 				 errdetail("HTTP requests never run as a superuser.")));
+}
+
+/*
+ * SET LOCAL ROLE and the request.* settings; the role first, so a refused
+ * role stops everything.
+ */
+static void
+set_request(const HttpRequest *req, const char *role, const char *claims)
+{
+	http_set_role(role);
 	set_local("request.jwt.claims", claims);
 	set_local("request.method", req->method);
 	set_local("request.path", req->path);

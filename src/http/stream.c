@@ -10,8 +10,9 @@
  * Authorization header's, else the query's ?token= (a browser cannot set
  * headers on a WebSocket); auth.c decides the role exactly as for a
  * request, and a bad token gets PostgREST's 401 before any upgrade.  Then
- * one transaction as that role (set_config('role', $1, true): PostgreSQL's
- * membership check, as run.c) reads zvt._my_accounts(), the accounts the
+ * one transaction as that role (http_set_role, run.c's SET LOCAL ROLE by
+ * set_config_option: the name a value, never SQL text, through
+ * PostgreSQL's membership check) reads zvt._my_accounts(), the accounts the
  * row-level security policies show the role; a role that cannot be set
  * (unknown, not granted, a superuser) is answered as run.c answers it.
  * The accounts are kept per role (StreamRole, shared by its clients) and
@@ -349,19 +350,10 @@ role_read(StreamRole *r, bool anonymous, HttpResponse *resp)
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		Oid			type = TEXTOID;
-		Datum		v = CStringGetTextDatum(r->name);
-
+		/* the role is a setting's value, never SQL text (run.c) */
+		http_set_role(r->name);
 		PushActiveSnapshot(GetTransactionSnapshot());
 		SPI_connect();
-		if (SPI_execute_with_args("SELECT pg_catalog.set_config('role', $1, true)", 1, &type,
-								  &v, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "zvt http: SET ROLE failed");
-		if (superuser())
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to set role \"%s\"", r->name),
-					 errdetail("HTTP requests never run as a superuser.")));
 		if (!anonymous)
 		{
 			bool		isnull;

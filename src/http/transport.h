@@ -72,6 +72,7 @@ extern int	http_worker_number;
 /* in run.c */
 extern void http_exec(HttpRequest *req, HttpResponse *resp, const HttpContext *cx);
 extern bool http_ready(void);
+extern void http_set_role(const char *role);
 
 /* in auth.c */
 extern void http_auth_reload(void);

@@ -41,7 +41,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "feed/url_check.h"
+#include "feed/ws_client.h"
 
 #define US_MAX_ACCOUNTS		64
 #define US_MAX_QUEUE		10000
@@ -298,10 +298,8 @@ static void
 conn_connect(UsConn *c)
 {
 	UsStream   *s = c->s;
-	struct lws_client_connect_info cc;
 	char		url[1200];
 	char		reason[256];
-	FeedUrl		u;
 
 	c->state = US_CONNECTING;
 	if (s->ex == LX_BINANCE)
@@ -320,26 +318,19 @@ conn_connect(UsConn *c)
 	}
 	snprintf(url, sizeof(url), "%s%s%s", s->ws_url, us_ws_path(s->ex),
 			 s->ex == LX_BINANCE ? c->listen_key : "");
-	if (feed_url_check(url, &u, reason, sizeof(reason)) != FEED_URL_OK ||
-		(strcmp(u.scheme, "ws") != 0 && strcmp(u.scheme, "wss") != 0))
-	{
-		conn_down(c, "ws_url is neither wss:// nor ws:// to loopback", false);
-		c->reconnect_at = now_ms() + US_AUTH_RETRY_MS;
-		return;
-	}
-	memset(&cc, 0, sizeof(cc));
-	cc.context = s->ctx;
-	cc.address = u.tls ? u.host : u.address;
-	cc.port = u.port;
-	cc.path = u.path;
-	cc.host = u.host;
-	cc.origin = u.host;
-	cc.ssl_connection = u.tls ? LCCSCF_USE_SSL : 0;
-	cc.opaque_user_data = c;
-	cc.pwsi = &c->wsi;
 	c->state = US_CONNECTING;
-	if (!lws_client_connect_via_info(&cc))
-		conn_down(c, "connect failed", false);
+	switch (ws_client_connect(s->ctx, url, c, &c->wsi, reason, sizeof(reason)))
+	{
+		case WS_CLIENT_OK:
+			break;
+		case WS_CLIENT_BAD_URL:
+			conn_down(c, "ws_url is neither wss:// nor ws:// to loopback", false);
+			c->reconnect_at = now_ms() + US_AUTH_RETRY_MS;
+			break;
+		default:
+			conn_down(c, reason, false);
+			break;
+	}
 }
 
 static void
@@ -490,19 +481,12 @@ us_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 		case LWS_CALLBACK_CLIENT_WRITEABLE:
 			if (c->nout > 0)
 			{
-				size_t		n = strlen(c->out[0]);
-				unsigned char *buf = malloc(LWS_PRE + n);
-
-				if (buf == NULL)
+				if (!ws_client_send_text(wsi, c->out[0], true))
 				{
 					lws_callback_on_writable(wsi);
 					break;
 				}
-				memcpy(buf + LWS_PRE, c->out[0], n);
-				lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
-				OPENSSL_cleanse(buf, LWS_PRE + n);
-				free(buf);
-				OPENSSL_cleanse(c->out[0], n);
+				OPENSSL_cleanse(c->out[0], strlen(c->out[0]));
 				free(c->out[0]);
 				memmove(c->out, c->out + 1, sizeof(char *) * (c->nout - 1));
 				c->nout--;
@@ -577,15 +561,8 @@ static void *
 us_main(void *arg)
 {
 	UsStream   *s = arg;
-	struct lws_context_creation_info info;
 
-	memset(&info, 0, sizeof(info));
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = us_protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	if (s->ca_file[0])
-		info.client_ssl_ca_filepath = s->ca_file;
-	s->ctx = lws_create_context(&info);
+	s->ctx = ws_client_context(us_protocols, s->ca_file);
 	if (s->ctx == NULL)
 	{
 		UsItem		it;

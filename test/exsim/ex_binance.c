@@ -885,6 +885,7 @@ const ExAdapter binance_adapter = {
 	.on_kline_closed = bn_on_kline_closed,
 	.on_tick = bn_on_tick,
 	.rest = bn_rest,
+	.http_error = "{\"code\":-1000,\"msg\":\"%s\"}",
 	.private_rest = priv_binance,
 	.shutdown_notice = bn_shutdown_notice,
 };

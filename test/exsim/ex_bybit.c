@@ -665,6 +665,7 @@ const ExAdapter bybit_adapter = {
 	.on_kline_closed = by_on_kline_closed,
 	.on_tick = by_on_tick,
 	.rest = by_rest,
+	.http_error = "{\"retCode\":10001,\"retMsg\":\"%s\",\"result\":{},\"retExtInfo\":{}}",
 	.private_rest = priv_bybit,
 	.trade_id = by_trade_id,
 };

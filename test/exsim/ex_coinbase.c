@@ -676,5 +676,6 @@ const ExAdapter coinbase_adapter = {
 	.on_kline_closed = cb_on_kline_closed,
 	.on_tick = cb_on_tick,
 	.rest = cb_rest,
+	.http_error = "{\"error\":\"INVALID_ARGUMENT\",\"message\":\"%s\"}",
 	.private_rest = priv_coinbase,
 };

@@ -623,6 +623,7 @@ const ExAdapter okx_adapter = {
 	.on_kline_closed = okx_on_kline_closed,
 	.on_tick = okx_on_tick,
 	.rest = okx_rest,
+	.http_error = "{\"code\":\"50000\",\"data\":[],\"msg\":\"%s\"}",
 	.private_rest = priv_okx,
 	.shutdown_notice = okx_shutdown_notice,
 };

@@ -110,11 +110,14 @@ typedef struct ExConn
 	bool		partial;		/* the body is one byte short of its length */
 	size_t		body_sent;
 	char		conn_id[40];
-	/* HTTP request, kept while a POST body arrives */
+	/* HTTP request, kept while its body arrives */
 	char		req_method[8];
 	char		req_path[256];
 	char		req_args[2048];
 	Buf			req_body;
+	bool		await_body;		/* answer once the body is in (Content-Length > 0) */
+	int			refuse;			/* answer this error once the body is in (413) */
+	bool		close_after;	/* close the connection after the answer */
 	bool		drop_reply;		/* close without answering (a lost reply) */
 	int			priv_acct1;		/* private stream: its account + 1 (0: none) */
 	bool		priv_ready;		/* private stream: logged in and subscribed */
@@ -138,6 +141,8 @@ typedef struct ExAdapter
 	void		(*shutdown_notice) (Exchange *ex, ExConn *c);
 	/* signed private endpoints (private.h): the status, or 0 if not one */
 	int			(*private_rest) (Exchange *ex, ExConn *c, const struct PrivRequest *r);
+	/* the exchange's error body for a request refused before its API (%s: the message) */
+	const char *http_error;
 } ExAdapter;
 
 struct Exchange
@@ -207,7 +212,9 @@ typedef struct Sim
 
 extern Sim	sim;
 
-/* in server.c */
+/* in the server: format.c (clocks, random, url_arg), conn.c (conn_*),
+ * server.c (server_run), record.c (record_*), recent.c (kept trades,
+ * klines, books) */
 extern int64_t now_real_ms(void);
 extern int64_t now_sim_ms(void);
 extern void conn_send(ExConn *c, const char *data, size_t len, bool data_msg);
@@ -231,7 +238,7 @@ extern int	trades_older(Exchange *ex, int si, bool by_ts, int64_t after, int64_t
 extern int	ex_klines(Exchange *ex, int si, int iv, int64_t from, int64_t to, bool newest,
 					  const MkKline **out, int max);
 
-/* formatting helpers shared by the adapters (server.c) */
+/* formatting helpers shared by the adapters (format.c) */
 extern const char *fmt_px(const MkSymbol *s, int64_t px, bool pad, int pad_to);
 extern const char *fmt_qty(const MkSymbol *s, int64_t qty, bool pad, int pad_to);
 extern const char *fmt_quote_vol(const MkSymbol *s, __int128 v, bool pad, int pad_to);

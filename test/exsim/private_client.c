@@ -16,27 +16,8 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include <curl/curl.h>
-
+#include "curl_call.h"
 #include "live/sign.h"
-
-typedef struct Reply
-{
-	char	   *data;
-	size_t		len;
-} Reply;
-
-static size_t
-on_data(char *p, size_t size, size_t n, void *arg)
-{
-	Reply	   *r = arg;
-
-	r->data = realloc(r->data, r->len + size * n + 1);
-	memcpy(r->data + r->len, p, size * n);
-	r->len += size * n;
-	r->data[r->len] = '\0';
-	return size * n;
-}
 
 static int64_t
 now_ms(void)
@@ -63,8 +44,7 @@ main(int argc, char **argv)
 	int64_t		ts;
 	char		url[4096], sig[2048], tsbuf[64], pq[4096], host[256];
 	struct curl_slist *h = NULL;
-	CURL	   *curl;
-	Reply		reply = {NULL, 0};
+	CurlReply	reply = {NULL, 0};
 	long		status = 0;
 	CURLcode	rc;
 
@@ -141,18 +121,7 @@ main(int argc, char **argv)
 	else
 		return 2;
 
-	curl = curl_easy_init();
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	if (strcmp(method, "POST") == 0)
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-	rc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(curl);
+	rc = curl_call(method, url, h, body, &reply, &status);
 	curl_slist_free_all(h);
 	if (rc != CURLE_OK)
 	{

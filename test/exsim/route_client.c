@@ -15,27 +15,8 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include <curl/curl.h>
-
+#include "curl_call.h"
 #include "live/route.h"
-
-typedef struct Reply
-{
-	char	   *data;
-	size_t		len;
-} Reply;
-
-static size_t
-on_data(char *p, size_t size, size_t n, void *arg)
-{
-	Reply	   *r = arg;
-
-	r->data = realloc(r->data, r->len + size * n + 1);
-	memcpy(r->data + r->len, p, size * n);
-	r->len += size * n;
-	r->data[r->len] = '\0';
-	return size * n;
-}
 
 int
 main(int argc, char **argv)
@@ -56,8 +37,7 @@ main(int argc, char **argv)
 	struct timeval tv;
 	int64_t		now;
 	struct curl_slist *h = NULL;
-	CURL	   *curl;
-	Reply		reply = {NULL, 0};
+	CurlReply	reply = {NULL, 0};
 	long		status = 0;
 
 	if (argc < 15)
@@ -93,20 +73,7 @@ main(int argc, char **argv)
 	snprintf(url, sizeof(url), "%s%s", base, req.path_query);
 	for (int i = 0; i < req.nheaders; i++)
 		h = curl_slist_append(h, req.headers[i]);
-	curl = curl_easy_init();
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method);
-	if (strcmp(req.method, "POST") == 0)
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.body);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-	if (curl_easy_perform(curl) != CURLE_OK)
-		status = 0;
-	else
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(curl);
+	curl_call(req.method, url, h, req.body, &reply, &status);
 	curl_slist_free_all(h);
 	live_parse_reply(ex, op, status, reply.data, reply.len, o.client_id, &rep);
 	printf("%s %s %s %s | %s\n", kinds[rep.kind], rep.status[0] ? rep.status : "-",

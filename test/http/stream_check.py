@@ -3,7 +3,10 @@
 simulator command, and reads the verdict from the exit status).
 
 Environment: HTTP_PORT, TOKEN_A, TOKEN_B (traders A and B), BAD_TOKEN
-(expired), ACCT_A, ACCT_B (their account names), SIM (the simulator's
+(expired), TOKEN_QUOTED (a granted role named with quotes and a
+semicolon), TOKEN_NOBODY (an unknown role named so), TOKEN_STRANGER (a
+role not granted to the authenticator), TOKEN_SUPER (postgres), QUOTED
+and NOBODY (those two names), ACCT_A, ACCT_B (their account names), SIM (the simulator's
 command line), METRICS_PORT, CAP (a directory for what is kept), and
 PG* for psql.
 
@@ -13,6 +16,11 @@ header), C (anonymous: trades, quotes, candles:1m, tickers) and S
 Checks, each printed "ok ...":
   - refused upgrades: a bad token (header and query) gets PostgREST's
     401 with WWW-Authenticate; another path gets 404;
+  - the role claim is a value, never SQL: a granted role named with
+    quotes and a semicolon connects and may subscribe to orders, an
+    unknown one so named gets PostgREST's 400 22023, a role the
+    authenticator may not become or a superuser 403 42501, and none of
+    the SQL in the names ran;
   - bad messages get {"op":"error"} and the connection goes on;
   - A's trades arrive in seq order, with no duplicate, and per symbol
     equal the stored rows (zvt.trades, the simulator repeats 5% of its
@@ -98,6 +106,28 @@ check(r is not None and r.status == 401 and json.loads(r.body)["code"] == "PGRST
       "a malformed token gets 401 PGRST301")
 r = refused("/candles")
 check(r is not None and r.status == 404, "an upgrade on another path gets 404")
+
+# --- the role claim: a value, never SQL --------------------------------------
+def role_refused(env, status, code, message, what):
+    r = refused("/stream", {"Authorization": "Bearer " + os.environ[env]})
+    check(r is not None and r.status == status and
+          json.loads(r.body) == {"code": code, "details": None, "hint": None, "message": message},
+          "%s gets %s %s (%s)" % (what, status, code, r and (r.status, r.body)))
+
+
+role_refused("TOKEN_NOBODY", 400, "22023", 'role "%s" does not exist' % os.environ["NOBODY"],
+             "an unknown role named with quotes and a semicolon")
+role_refused("TOKEN_STRANGER", 403, "42501", 'permission denied to set role "st_stranger"',
+             "a role the authenticator may not become")
+role_refused("TOKEN_SUPER", 403, "42501", 'permission denied to set role "postgres"', "a superuser's role")
+Q = connect("/stream?token=" + os.environ["TOKEN_QUOTED"])
+Q.kept = []
+Q.send_json({"op": "subscribe", "channels": ["orders"]})
+expect_op(Q, "subscribed")
+Q.close()
+ok("a granted role named %s connects and subscribes to its orders" % os.environ["QUOTED"])
+check(q("SELECT to_regclass('public.stream_pwned') IS NULL AND to_regclass('public.stream_pwned2') IS NULL") == "t",
+      "the SQL in the role names never ran")
 
 # --- clients ---------------------------------------------------------------
 A = connect("/stream?token=" + os.environ["TOKEN_A"])

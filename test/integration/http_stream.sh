@@ -11,6 +11,8 @@
 # upgrades, errors, trades in order without duplicates equal to the
 # stored rows, a slow client told what it lost while the feed and the
 # other clients lose nothing, each trader only its own order events,
+# role claims with quotes and semicolons as values, never SQL; refused
+# roles with PostgREST's errors,
 # anonymous none, tickers, metrics).  Then the heartbeat: with
 # zvt.http_idle_timeout = 2, a client that never answers is closed.
 set -u
@@ -43,8 +45,13 @@ q -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS zvt"
   -c "DO \$\$ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'st_a') THEN CREATE ROLE st_a NOLOGIN; END IF;
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'st_b') THEN CREATE ROLE st_b NOLOGIN; END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'st_stranger') THEN CREATE ROLE st_stranger NOLOGIN; END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = \$r\$st_q'\"; CREATE TABLE public.stream_pwned(); --\$r\$) THEN
+          CREATE ROLE \"st_q'\"\"; CREATE TABLE public.stream_pwned(); --\" NOLOGIN;
+        END IF;
       END \$\$" \
-  -c "GRANT zvt_trader TO st_a, st_b" -c "GRANT st_a, st_b TO zvt_authenticator" \
+  -c "GRANT zvt_trader TO st_a, st_b, st_stranger, \"st_q'\"\"; CREATE TABLE public.stream_pwned(); --\"" \
+  -c "GRANT st_a, st_b, \"st_q'\"\"; CREATE TABLE public.stream_pwned(); --\" TO zvt_authenticator" \
   -c "SET ROLE st_a" -c "SELECT zvt.create_account('st_a_acct', initial_cash => 1000000)" -c "RESET ROLE" \
   -c "SET ROLE st_b" -c "SELECT zvt.create_account('st_b_acct', initial_cash => 1000000)" -c "RESET ROLE" \
   >/dev/null || fail "setup"
@@ -54,7 +61,16 @@ export HTTP_PORT METRICS_PORT=$mport CAP=$cap ACCT_A=st_a_acct ACCT_B=st_b_acct
 TOKEN_A=$(token '{"role": "st_a"}')
 TOKEN_B=$(token '{"role": "st_b"}')
 BAD_TOKEN=$(token '{"role": "st_a", "exp": 1000}')
-export TOKEN_A TOKEN_B BAD_TOKEN
+# role claims with quotes and semicolons, as an attacker writes them (jsonb
+# from a dollar-quoted literal: the names reach the token unchanged)
+QUOTED="st_q'\"; CREATE TABLE public.stream_pwned(); --"
+NOBODY="st_nobody'); CREATE TABLE public.stream_pwned2(); --"
+dq_token() { q -c "SELECT zvt.jwt_sign(jsonb_build_object('role', \$n\$$1\$n\$::text))"; }
+TOKEN_QUOTED=$(dq_token "$QUOTED")
+TOKEN_NOBODY=$(dq_token "$NOBODY")
+TOKEN_STRANGER=$(token '{"role": "st_stranger"}')
+TOKEN_SUPER=$(token '{"role": "postgres"}')
+export TOKEN_A TOKEN_B BAD_TOKEN QUOTED NOBODY TOKEN_QUOTED TOKEN_NOBODY TOKEN_STRANGER TOKEN_SUPER
 export SIM="'$top/zvt-exsim' --port $xport --exchanges binance --symbols BTC-USDT,ETH-USDT --rate 200 \
 	--count 3000 --duration 120 --admin-port -1 --duplicate 0.05"
 python3 "$top/test/http/stream_check.py" || fail "stream_check.py"

@@ -60,6 +60,16 @@ monitor=$(token '{"role": "mfront_monitor"}')
 # --- off: /metrics is an API path -----------------------------------------------
 expect "off: /metrics is the view" '200 [{"what":"the table"}]' "$(hit "$BASE/metrics")"
 expect "off: no metrics worker beyond the port's" 1 "$(q -c "$running")"
+# openapi WHAT JQ-FILTER [CURL ARGS]: the filter holds for the OpenAPI document at /
+openapi() {
+	local out
+	out=$(curl -sS --max-time 10 "${@:3}" "$BASE/")
+	expect "$1" true "$(jq -c "$2" <<<"$out" 2>&1)"
+}
+view_listed='(.paths["/metrics"].get.tags == ["metrics"]) and (.definitions.metrics.properties | has("what"))'
+exposition='.paths["/metrics"].get.produces == ["text/plain; version=0.0.4"] and (.definitions | has("metrics") | not)'
+nothing='(.paths | has("/metrics") | not) and (.definitions | has("metrics") | not)'
+openapi "off: OpenAPI lists the view at /metrics" "$view_listed"
 
 # --- pg_monitor -----------------------------------------------------------------
 q -c "ALTER SYSTEM SET zvt.http_metrics = pg_monitor" -c "SELECT pg_reload_conf()" >/dev/null
@@ -80,6 +90,10 @@ for role in mfront_stranger postgres; do
 	case "$out" in *zvt_*) fail "a token naming $role got metrics" ;; esac
 done
 echo "ok pg_monitor: anonymous 401, trader 403, forged 401, a monitor not granted to the authenticator and a superuser refused"
+openapi "pg_monitor: OpenAPI for anonymous has neither the shadowed view nor /metrics" "$nothing"
+openapi "pg_monitor: OpenAPI for the trader has neither" "$nothing" -H "Authorization: Bearer $trader"
+openapi "pg_monitor: OpenAPI for the monitor lists /metrics as the exposition, not the view" "$exposition" \
+	-H "Authorization: Bearer $monitor"
 
 get=$(curl -sS "http://127.0.0.1:$mport/metrics" | awk '$1 == "zvt_http_requests_total{method=\"GET\",status=\"2xx\"}" {print $2}')
 front() { curl -sS --max-time 10 -H "Authorization: Bearer $monitor" "$@"; }
@@ -132,6 +146,8 @@ done
 labels=$(echo "$anon_out$trader_out" | grep -v '^#' | grep -o '[{,][a-z_]*=' | tr -d '{,=' | sort -u | tr '\n' ' ')
 expect "open: only these labels" "code exchange kind le limit method name state status " "$labels"
 expect "open: a forged token still 401" 401 "$(hit -H "Authorization: Bearer $forged" "$BASE/metrics" | cut -d' ' -f1)"
+openapi "open: OpenAPI for anonymous lists /metrics as the exposition, not the view" "$exposition"
+openapi "open: OpenAPI for the trader too" "$exposition" -H "Authorization: Bearer $trader"
 
 # --- no metrics port: the worker runs for the front alone ------------------------
 q -c "ALTER SYSTEM RESET zvt.metrics_port" -c "SELECT pg_reload_conf()" >/dev/null
