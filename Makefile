@@ -80,6 +80,7 @@ OBJS = \
 	src/feed/books.o \
 	src/feed/worker.o \
 	src/feed/history.o \
+	src/feed/history_funding.o \
 	src/feed/history_fetch.o \
 	src/feed/backfill.o \
 	src/feed/backfill_jobs.o \
@@ -267,11 +268,11 @@ parse_thread_SRC = src/feed/parse_thread.c $(FEED_PARSER_SRC)
 parse_thread_LIBS = -ljansson -lm -lpthread
 market_SRC = test/exsim/market.c
 exsim_history_SRC = test/exsim/market.c test/exsim/history.c
-history_SRC = src/feed/history.c $(FEED_PARSER_SRC)
+history_SRC = src/feed/history.c src/feed/history_funding.c $(FEED_PARSER_SRC)
 history_LIBS = -ljansson -lm
 url_check_SRC = src/feed/url_check.c
 url_check_LIBS = -lcurl
-history_fetch_SRC = src/feed/history_fetch.c src/feed/history.c src/feed/url_check.c $(FEED_PARSER_SRC)
+history_fetch_SRC = src/feed/history_fetch.c src/feed/history.c src/feed/history_funding.c src/feed/url_check.c $(FEED_PARSER_SRC)
 history_fetch_LIBS = -ljansson -lm -lcurl -lpthread
 instruments_SRC = src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC)
 instruments_LIBS = -ljansson -lm
