@@ -23,12 +23,14 @@
  *				   newer than, both exclusive): data [{"instId","fundingRate",
  *				   "realizedRate","fundingTime", ...}]
  *
- * A row becomes the event zvt.funding stores for it: at the funding time
- * T, the rate settled at T (OKX: realizedRate, the actual one, where it
- * is a number, else fundingRate) announced for T, and the mark where the
- * exchange gives one (Binance; "" in its oldest rows).  zvt settles T at
- * the row with next_funding_time T nearest at or before T (58_funding.sql),
- * which is then this one: what the exchange settled.
+ * A row becomes the event zvt.funding stores for it: 1 ms before the
+ * funding time T, the rate settled at T (OKX: realizedRate, the actual
+ * one, where it is a number, else fundingRate) announced for T, and the
+ * mark where the exchange gives one (Binance; "" in its oldest rows).  zvt
+ * settles T at the row with next_funding_time T nearest at or before T
+ * (58_funding.sql), which is then this one: what the exchange settled.
+ * (Not at T itself: a streamed row at T, which announces the next funding
+ * time, would take its key.)
  *
  * Pure C (jansson), called by history.c.
  *
@@ -123,6 +125,7 @@ history_funding_row(json_t *row, const HistoryRequest *r, FeedEvent *e, int64_t 
 		return false;
 	e->kind = FEED_FUNDING;
 	e->funding_ts = e->ts;
+	e->ts -= 1000;
 	snprintf(e->symbol, sizeof(e->symbol), "%s", r->symbol);
 	return true;
 }

@@ -391,7 +391,7 @@ test_funding(void)
 	r.from_ms = 1698796800000;
 	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
 	CHECK(page.n == 2 && ev[0].kind == FEED_FUNDING && strcmp(ev[0].symbol, "BTC-USDT-PERP") == 0);
-	CHECK(ev[0].ts == INT64_C(1698796800000000) && ev[0].funding_ts == ev[0].ts);
+	CHECK(ev[0].funding_ts == INT64_C(1698796800000000) && ev[0].ts == ev[0].funding_ts - 1000);
 	CHECK(fabs(ev[0].funding_rate - 0.0001) < 1e-15 && fabs(ev[0].mark_price - 34287.54619963) < 1e-8);
 	CHECK(isnan(ev[1].mark_price) && fabs(ev[1].funding_rate + 0.0000375) < 1e-15 && isnan(ev[1].index_price));
 	/* not full: the next window starts where this one ends */
@@ -412,7 +412,7 @@ test_funding(void)
 		"{\"symbol\":\"BTCUSDT\",\"fundingRate\":\"-0.0002\",\"fundingRateTimestamp\":\"0\"}]}}";
 	r.from_ms = 0;
 	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
-	CHECK(page.n == 2 && ev[0].ts == 0 && ev[1].ts == INT64_C(28800000000) && isnan(ev[0].mark_price));
+	CHECK(page.n == 2 && ev[0].funding_ts == 0 && ev[1].funding_ts == INT64_C(28800000000) && isnan(ev[0].mark_price));
 	CHECK(fabs(ev[0].funding_rate + 0.0002) < 1e-15);
 
 	/* OKX: newest first, 100 a page; the realized rate where given */
@@ -425,7 +425,7 @@ test_funding(void)
 		"\"fundingRate\":\"0.0002\",\"realizedRate\":\"0.00019\",\"fundingTime\":\"57600000\",\"method\":\"current_period\"}]}";
 	r.from_ms = 0;
 	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
-	CHECK(page.n == 1 && fabs(ev[0].funding_rate - 0.00019) < 1e-15 && ev[0].ts == INT64_C(57600000000));
+	CHECK(page.n == 1 && fabs(ev[0].funding_rate - 0.00019) < 1e-15 && ev[0].funding_ts == INT64_C(57600000000));
 
 	/* Coinbase has no perpetuals */
 	r.exchange = "coinbase";
