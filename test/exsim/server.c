@@ -359,12 +359,24 @@ symbol_index(Exchange *ex, const MkSymbol *s)
 /* record                                                              */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Binance's spot exchange carries the -PERP symbols of the list in its
+ * market too (so every exchange's market is seeded alike) but serves
+ * none of them: those are binance-futures'.  Their trades and klines are
+ * not recorded, so "binance" BTC-USDT-PERP in the record is fapi's.
+ */
+static bool
+unserved(const Exchange *ex, const MkSymbol *s)
+{
+	return ex->ad == &binance_adapter && s->perp != ex->futures;
+}
+
 void
 record_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 {
 	char		id[64];
 
-	if (!sim.record)
+	if (!sim.record || unserved(ex, s))
 		return;
 	if (ex->ad->trade_id)
 		ex->ad->trade_id(s, t, id, sizeof(id));
@@ -381,7 +393,7 @@ record_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 void
 record_kline(Exchange *ex, MkSymbol *s, int iv, const MkKline *k)
 {
-	if (!sim.record)
+	if (!sim.record || unserved(ex, s))
 		return;
 	fprintf(sim.record,
 			"{\"exchange\":\"%s\",\"symbol\":\"%s\",\"channel\":\"candles\",\"interval_ms\":%lld,"
