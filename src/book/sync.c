@@ -189,7 +189,7 @@ futures_check(BookSync *s, const BookMsg *m, char *reason, size_t len)
 		s->fresh = false;
 		return BOOK_APPLIED;
 	}
-	if (m->prev != s->last)
+	if (s->last != m->prev)
 		return resync(s, reason, len, "sequence gap: pu %lld, the last u was %lld",
 					  (long long) m->prev, (long long) s->last);
 	return BOOK_APPLIED;

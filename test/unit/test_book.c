@@ -382,6 +382,14 @@ test_sync_futures(void)
 	m = msg(true, 80, 80, 0, snap, 2);
 	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_STALE && s.last == 70);
 	book_sync_free(&s);
+
+	/* right after the snapshot, starting past it and not chained to it by pu: a gap */
+	CHECK(book_sync_init(&s, BOOK_RULE_BINANCE_FUTURES, 50));
+	m = msg(true, 50, 50, 0, snap, 2);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_APPLIED);
+	m = msg(false, 51, 55, 49, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_RESYNC);
+	book_sync_free(&s);
 }
 
 int
