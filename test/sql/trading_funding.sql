@@ -116,7 +116,7 @@ SELECT name, futures_ws_url, futures_rest_url FROM zvt.exchanges WHERE futures_w
 -- flat 1m bars at 100 from the minute after the fills for 4 hours;
 -- buy_and_hold of 2 is in from the second bar's open, so it holds through
 -- T1, T2, T3 (T4 is announced but no data passed it): the same payments
--- as the paper account, -0.0404 + 0.0621 - 0.0208 = 0.0009
+-- as the paper account, -0.0404 + 0.0621 - 0.0424 = -0.0207
 INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, volume, closed)
 SELECT date_trunc('minute', t0.f) + (i + 1) * interval '1 minute', 9457, '1 minute', 100, 100, 100, 100, 1, true
   FROM t0, generate_series(0, 239) i;
