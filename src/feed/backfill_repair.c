@@ -60,11 +60,11 @@ settled(Job *job)
  * received before and the first after (up to the newest when none came
  * after: a quiet market); on exchanges paging backward by id (OKX,
  * Coinbase) the same ids, from the newer end; else (Bybit), and for
- * candles and funding, the times between those rows (funding: the funding
- * times in between, at most a second past the first row after).  Rows are looked for a day
- * either side of the gap in exchange time (a simulator may run its clock
- * ahead).  Returns false when the job must wait for the feed's first row
- * after the gap (settled()).
+ * candles and funding, the times between those rows (funding: the
+ * funding times from the last row before to the first after).  Rows are
+ * looked for a day either side of the gap in exchange time (a simulator
+ * may run its clock ahead).  Returns false when the job must wait for
+ * the feed's first row after the gap (settled()).
  */
 bool
 backfill_map_repair(Job *job)
