@@ -83,6 +83,7 @@ OBJS = \
 	src/feed/history.o \
 	src/feed/history_scan.o \
 	src/feed/json_scan.o \
+	src/feed/history_funding.o \
 	src/feed/history_fetch.o \
 	src/feed/backfill.o \
 	src/feed/backfill_jobs.o \
@@ -275,7 +276,7 @@ parse_thread_SRC = src/feed/parse_thread.c $(FEED_PARSER_SRC)
 parse_thread_LIBS = -ljansson -lm -lpthread
 market_SRC = test/exsim/market.c
 exsim_history_SRC = test/exsim/market.c test/exsim/history.c
-HISTORY_SRC = src/feed/history.c src/feed/history_scan.c src/feed/json_scan.c
+HISTORY_SRC = src/feed/history.c src/feed/history_funding.c src/feed/history_scan.c src/feed/json_scan.c
 history_SRC = $(HISTORY_SRC) $(FEED_PARSER_SRC)
 history_LIBS = -ljansson -lm
 history_scan_SRC = $(history_SRC)

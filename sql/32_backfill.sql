@@ -78,7 +78,7 @@ COMMENT ON FUNCTION zvt._backfill_wake() IS
     'Internal: have the launcher start the backfill worker when this transaction commits.';
 REVOKE ALL ON FUNCTION zvt._backfill_wake() FROM PUBLIC;
 
--- The channels a backfill can load: trades and exchange candles.
+-- The channels a backfill can load: trades, exchange candles and funding.
 CREATE FUNCTION zvt._backfill_channel(channel pg_catalog.text) RETURNS pg_catalog.text
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
@@ -86,12 +86,12 @@ AS $$
 BEGIN
     IF channel = 'candles' THEN
         RETURN 'candles_1m';
-    ELSIF channel = 'trades' OR channel LIKE 'candles\_%' AND channel IN (SELECT zvt.channels()) THEN
+    ELSIF channel IN ('trades', 'funding') OR channel LIKE 'candles\_%' AND channel IN (SELECT zvt.channels()) THEN
         RETURN channel;
     END IF;
     RAISE EXCEPTION 'cannot backfill channel "%"', channel
         USING ERRCODE = '22023',
-              HINT = 'Backfill trades or candles (candles_1m ... candles_1d); quotes and books have no REST history.';
+              HINT = 'Backfill trades, candles (candles_1m ... candles_1d) or funding; quotes and books have no REST history.';
 END;
 $$;
 COMMENT ON FUNCTION zvt._backfill_channel(pg_catalog.text) IS
@@ -122,15 +122,18 @@ BEGIN
                   HINT = 'Run zvt.sync_instruments first: a backfill writes rows of a known instrument.';
     END IF;
     PERFORM zvt._backfill_wake();
+    -- a perpetual's history is on futures_rest_url where the exchange has one (Binance fapi)
     INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, rest_url)
-    SELECT backfill.exchange, sym, ch, start, finish, e.rest_url
+    SELECT backfill.exchange, sym, ch, start, finish,
+           CASE WHEN sym LIKE '%-PERP' AND e.futures_rest_url IS NOT NULL
+                THEN e.futures_rest_url ELSE e.rest_url END
       FROM zvt.exchanges e WHERE e.name = backfill.exchange
     RETURNING id INTO job;
     RETURN job;
 END;
 $$;
 COMMENT ON FUNCTION zvt.backfill(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
-    'Queue a backfill of trades or candles of a symbol over [start, finish) from the exchange''s REST API and return its job id at once; the backfill worker loads it page by page through the feeds'' idempotent path, within the exchange''s rate limits (zvt.backfill_jobs shows progress).';
+    'Queue a backfill of trades, candles or funding of a symbol over [start, finish) from the exchange''s REST API and return its job id at once; the backfill worker loads it page by page through the feeds'' idempotent path, within the exchange''s rate limits (zvt.backfill_jobs shows progress).';
 -- an admin call: the worker writes zvt.trades and zvt.candles, which only zvt's owner may
 REVOKE ALL ON FUNCTION zvt.backfill(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz) FROM PUBLIC;
 
@@ -156,7 +159,9 @@ AS $$
 BEGIN
     PERFORM zvt._backfill_wake();
     UPDATE zvt._backfill_jobs j SET state = 'queued', finished_at = NULL, errors = 0,
-           rest_url = (SELECT e.rest_url FROM zvt.exchanges e WHERE e.name = j.exchange)
+           rest_url = (SELECT CASE WHEN j.symbol LIKE '%-PERP' AND e.futures_rest_url IS NOT NULL
+                                   THEN e.futures_rest_url ELSE e.rest_url END
+                         FROM zvt.exchanges e WHERE e.name = j.exchange)
      WHERE j.id = job AND j.state IN ('canceled', 'failed');
     RETURN FOUND;
 END;

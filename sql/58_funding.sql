@@ -159,6 +159,14 @@ BEGIN
           CROSS JOIN LATERAL zvt._funding_events(i.id, coalesce(l.done + interval '1 microsecond', '-infinity'),
                                                  'infinity') e
          WHERE i.kind = 'perp'
+           -- a funding gap not repaired yet may hide the rows T settles at:
+           -- T and the times after it wait for the repair (a minute's slack
+           -- between the gap's receive times and the exchange's)
+           AND NOT EXISTS (SELECT 1 FROM zvt.feed_gaps g
+                            WHERE g.exchange = i.exchange AND g.symbol = i.symbol
+                              AND g.channel = 'funding' AND g.repaired_at IS NULL
+                              AND g.repair_error IS NULL
+                              AND e.funding_time >= g.from_ts - interval '1 minute')
          ORDER BY 1, 3
     LOOP
         rate := d.funding_rate::numeric;

@@ -4814,3 +4814,156 @@ $$;
 COMMENT ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) IS
     'Internal: the order router''s next requests: pending orders marked sending (to place), then queries and cancels due.';
 REVOKE ALL ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) FROM PUBLIC;
+-- Binance -PERP history from futures_rest_url; funding backfills and repairs;
+-- settlements wait for the repair of a funding gap (issue 13)
+CREATE OR REPLACE FUNCTION zvt._backfill_channel(channel pg_catalog.text) RETURNS pg_catalog.text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF channel = 'candles' THEN
+        RETURN 'candles_1m';
+    ELSIF channel IN ('trades', 'funding') OR channel LIKE 'candles\_%' AND channel IN (SELECT zvt.channels()) THEN
+        RETURN channel;
+    END IF;
+    RAISE EXCEPTION 'cannot backfill channel "%"', channel
+        USING ERRCODE = '22023',
+              HINT = 'Backfill trades, candles (candles_1m ... candles_1d) or funding; quotes and books have no REST history.';
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION zvt.backfill(exchange pg_catalog.text, symbol pg_catalog.text,
+                             channel pg_catalog.text, start pg_catalog.timestamptz,
+                             finish pg_catalog.timestamptz DEFAULT pg_catalog.now())
+    RETURNS pg_catalog.int8
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ch text := zvt._backfill_channel(channel);
+    sym text := zvt._check_subscription(exchange, symbol, ch);
+    job bigint;
+BEGIN
+    PERFORM zvt._require_preload('zvt.backfill');
+    IF start IS NULL OR finish IS NULL OR finish <= start THEN
+        RAISE EXCEPTION 'invalid backfill range [%, %)', start, finish
+            USING ERRCODE = '22023',
+                  HINT = 'start must be before finish.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM zvt.instruments i
+                    WHERE i.exchange = backfill.exchange AND i.symbol = sym) THEN
+        RAISE EXCEPTION 'unknown symbol "%" on exchange "%"', sym, exchange
+            USING ERRCODE = '42704',
+                  HINT = 'Run zvt.sync_instruments first: a backfill writes rows of a known instrument.';
+    END IF;
+    PERFORM zvt._backfill_wake();
+    -- a perpetual's history is on futures_rest_url where the exchange has one (Binance fapi)
+    INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, rest_url)
+    SELECT backfill.exchange, sym, ch, start, finish,
+           CASE WHEN sym LIKE '%-PERP' AND e.futures_rest_url IS NOT NULL
+                THEN e.futures_rest_url ELSE e.rest_url END
+      FROM zvt.exchanges e WHERE e.name = backfill.exchange
+    RETURNING id INTO job;
+    RETURN job;
+END;
+$$;
+
+COMMENT ON FUNCTION zvt.backfill(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
+    'Queue a backfill of trades, candles or funding of a symbol over [start, finish) from the exchange''s REST API and return its job id at once; the backfill worker loads it page by page through the feeds'' idempotent path, within the exchange''s rate limits (zvt.backfill_jobs shows progress).';
+
+CREATE OR REPLACE FUNCTION zvt.resume_backfill(job pg_catalog.int8) RETURNS pg_catalog.bool
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM zvt._backfill_wake();
+    UPDATE zvt._backfill_jobs j SET state = 'queued', finished_at = NULL, errors = 0,
+           rest_url = (SELECT CASE WHEN j.symbol LIKE '%-PERP' AND e.futures_rest_url IS NOT NULL
+                                   THEN e.futures_rest_url ELSE e.rest_url END
+                         FROM zvt.exchanges e WHERE e.name = j.exchange)
+     WHERE j.id = job AND j.state IN ('canceled', 'failed');
+    RETURN FOUND;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION zvt.settle_funding() RETURNS pg_catalog.int4
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d record;
+    p record;
+    mark numeric;
+    rate numeric;
+    amount numeric;
+    n int;
+    paid int := 0;
+BEGIN
+    FOR d IN
+        SELECT i.id AS instrument_id, i.quote, e.funding_time, e.funding_rate, e.mark_price, e.source_ts
+          FROM zvt.instruments i
+          CROSS JOIN LATERAL (SELECT max(s.funding_time) AS done FROM zvt.funding_settlements s
+                               WHERE s.instrument_id = i.id) l
+          CROSS JOIN LATERAL zvt._funding_events(i.id, coalesce(l.done + interval '1 microsecond', '-infinity'),
+                                                 'infinity') e
+         WHERE i.kind = 'perp'
+           -- a funding gap not repaired yet may hide the rows T settles at:
+           -- T and the times after it wait for the repair (a minute's slack
+           -- between the gap's receive times and the exchange's)
+           AND NOT EXISTS (SELECT 1 FROM zvt.feed_gaps g
+                            WHERE g.exchange = i.exchange AND g.symbol = i.symbol
+                              AND g.channel = 'funding' AND g.repaired_at IS NULL
+                              AND g.repair_error IS NULL
+                              AND e.funding_time >= g.from_ts - interval '1 minute')
+         ORDER BY 1, 3
+    LOOP
+        rate := d.funding_rate::numeric;
+        -- OKX's funding-rate channel has no mark: the last trade at or before T
+        mark := coalesce(d.mark_price,
+                         (SELECT t.price FROM zvt.trades t
+                           WHERE t.instrument_id = d.instrument_id AND t.ts <= d.funding_time
+                             AND t.ts > d.funding_time - interval '1 day'
+                           ORDER BY t.ts DESC LIMIT 1))::numeric;
+        CONTINUE WHEN mark IS NULL;
+        INSERT INTO zvt.funding_settlements (instrument_id, funding_time, funding_rate, mark_price, source_ts)
+        VALUES (d.instrument_id, d.funding_time, rate, mark, d.source_ts)
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        CONTINUE WHEN n = 0;    -- another session settled it
+        n := 0;
+        -- paper positions at T, from their fills up to T, in account order (the lock order)
+        FOR p IN
+            SELECT f.account_id, sum(CASE WHEN f.side = 'buy' THEN f.qty ELSE -f.qty END) AS qty
+              FROM zvt.fills f
+              JOIN zvt.accounts a ON a.account_id = f.account_id AND a.kind = 'paper'
+             WHERE f.instrument_id = d.instrument_id AND f.ts <= d.funding_time
+             GROUP BY f.account_id
+            HAVING sum(CASE WHEN f.side = 'buy' THEN f.qty ELSE -f.qty END) <> 0
+             ORDER BY f.account_id
+        LOOP
+            PERFORM zvt._lock_account(p.account_id);
+            amount := trim_scale(-(p.qty * mark * rate));
+            INSERT INTO zvt.funding_payments (account_id, instrument_id, funding_time, qty, mark_price,
+                                              funding_rate, amount, asset)
+            VALUES (p.account_id, d.instrument_id, d.funding_time, p.qty, mark, rate, amount, d.quote)
+            ON CONFLICT DO NOTHING;
+            CONTINUE WHEN NOT FOUND;
+            INSERT INTO zvt.balances AS b (account_id, asset, amount)
+            VALUES (p.account_id, d.quote, amount)
+            ON CONFLICT (account_id, asset) DO UPDATE
+               SET amount = trim_scale(b.amount + EXCLUDED.amount), updated_at = pg_catalog.now();
+            UPDATE zvt.holdings h SET realized_pnl = trim_scale(h.realized_pnl + amount), updated_at = pg_catalog.now()
+             WHERE h.account_id = p.account_id AND h.instrument_id = d.instrument_id;
+            INSERT INTO zvt.daily_pnl AS x (account_id, day, realized, fees)
+            VALUES (p.account_id, (d.funding_time AT TIME ZONE 'UTC')::date, amount, 0)
+            ON CONFLICT (account_id, day) DO UPDATE SET realized = trim_scale(x.realized + EXCLUDED.realized);
+            n := n + 1;
+        END LOOP;
+        UPDATE zvt.funding_settlements s SET payments = n
+         WHERE s.instrument_id = d.instrument_id AND s.funding_time = d.funding_time;
+        paid := paid + n;
+    END LOOP;
+    RETURN paid;
+END;
+$$;
+

@@ -110,16 +110,22 @@ typedef enum BookRule
 	BOOK_RULE_BINANCE,			/* REST snapshot (lastUpdateId) + diffs U..u */
 	BOOK_RULE_BYBIT,			/* snapshot then deltas with u = previous u + 1 */
 	BOOK_RULE_OKX,				/* prevSeqId = previous seqId, CRC32 checksum */
-	BOOK_RULE_COINBASE			/* snapshot then updates; the connection's
+	BOOK_RULE_COINBASE,			/* snapshot then updates; the connection's
 								 * sequence_num is checked by the caller */
+	BOOK_RULE_BINANCE_FUTURES	/* REST snapshot + diffs U..u with pu = the
+								 * previous diff's u */
 } BookRule;
+
+/* Rules whose snapshot comes from REST, diffs buffered meanwhile (Binance). */
+#define BOOK_RULE_REST(r)	((r) == BOOK_RULE_BINANCE || (r) == BOOK_RULE_BINANCE_FUTURES)
 
 typedef struct BookMsg
 {
 	bool		snapshot;
 	int64_t		first;			/* Binance U; else = last */
 	int64_t		last;			/* Binance u, Bybit u, OKX seqId; 0 when none */
-	int64_t		prev;			/* OKX prevSeqId (-1 on a snapshot) */
+	int64_t		prev;			/* OKX prevSeqId (-1 on a snapshot); Binance
+								 * futures pu */
 	bool		has_checksum;	/* OKX sent a checksum other than 0 */
 	int32_t		checksum;
 	int			n;
@@ -156,6 +162,8 @@ typedef struct BookSync
 	int			nbuffered;
 	BookMsg		buffered[BOOK_BUFFER_MAX];
 	bool		overflow;		/* the buffer filled up: start again */
+	bool		fresh;			/* Binance futures: no diff applied since the
+								 * snapshot yet */
 } BookSync;
 
 extern bool book_sync_init(BookSync *s, BookRule rule, int cap);

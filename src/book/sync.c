@@ -11,6 +11,10 @@
  *			  buffered until the REST snapshot's lastUpdateId L arrives;
  *			  diffs with u <= L are dropped, and from then on a diff with
  *			  u <= last is stale and one with U > last + 1 is a gap.
+ *	Binance USD-M futures: the same buffer and snapshot; diffs with u < L
+ *			  are dropped; the first applied must have U <= L <= u (or pu =
+ *			  L: it follows the snapshot exactly); from then on each diff's
+ *			  pu must equal the previous diff's u, else it is a gap.
  *	Bybit	  a snapshot loads the book (and any later snapshot resets it);
  *			  a delta's u must be the previous u + 1.
  *	OKX		  a snapshot has prevSeqId -1; an update's prevSeqId must be the
@@ -37,6 +41,7 @@ static void drop_buffer(BookSync *s);
 static bool buffer_msg(BookSync *s, const BookMsg *m);
 static BookVerdict load_snapshot(BookSync *s, const BookMsg *m, char *reason, size_t len);
 static BookVerdict apply_checked(BookSync *s, const BookMsg *m, char *reason, size_t len);
+static BookVerdict futures_check(BookSync *s, const BookMsg *m, char *reason, size_t len);
 
 bool
 book_sync_init(BookSync *s, BookRule rule, int cap)
@@ -129,14 +134,26 @@ load_snapshot(BookSync *s, const BookMsg *m, char *reason, size_t len)
 	book_clear(&s->book);
 	s->state = BOOK_STATE_LIVE;
 	v = apply_checked(s, m, reason, len);
-	if (v != BOOK_APPLIED || s->rule != BOOK_RULE_BINANCE)
+	if (v != BOOK_APPLIED || !BOOK_RULE_REST(s->rule))
 		return v;
+	s->fresh = true;
 
 	/* Binance: replay the diffs that arrived while the snapshot was fetched */
 	for (int i = 0; i < s->nbuffered && v == BOOK_APPLIED; i++)
 	{
 		const BookMsg *d = &s->buffered[i];
 
+		if (s->rule == BOOK_RULE_BINANCE_FUTURES)
+		{
+			v = futures_check(s, d, reason, len);
+			if (v == BOOK_STALE)
+				v = BOOK_APPLIED;	/* dropped; the next may apply */
+			else if (v == BOOK_APPLIED)
+				v = apply_checked(s, d, reason, len);
+			if (v == BOOK_RESYNC)
+				drop_buffer(s);
+			continue;
+		}
 		if (d->last <= s->last)
 			continue;
 		if (d->first > s->last + 1)
@@ -153,19 +170,46 @@ load_snapshot(BookSync *s, const BookMsg *m, char *reason, size_t len)
 	return v;
 }
 
+/*
+ * Binance futures' continuity of diff m (U = first, u = last, pu = prev):
+ * BOOK_APPLIED when it applies, BOOK_STALE when it is older than the
+ * snapshot, BOOK_RESYNC (the book reset) on a gap.
+ */
+static BookVerdict
+futures_check(BookSync *s, const BookMsg *m, char *reason, size_t len)
+{
+	if (s->fresh)
+	{
+		/* the first diff after the snapshot L: U <= L <= u, or pu = L */
+		if (m->last < s->last)
+			return BOOK_STALE;
+		if (m->first > s->last && m->prev != s->last)
+			return resync(s, reason, len, "sequence gap: the first diff after snapshot %lld starts at %lld",
+						  (long long) s->last, (long long) m->first);
+		s->fresh = false;
+		return BOOK_APPLIED;
+	}
+	if (s->last != m->prev)
+		return resync(s, reason, len, "sequence gap: pu %lld, the last u was %lld",
+					  (long long) m->prev, (long long) s->last);
+	return BOOK_APPLIED;
+}
+
 BookVerdict
 book_sync_feed(BookSync *s, const BookMsg *m, char *reason, size_t len)
 {
+	BookVerdict v;
+
 	reason[0] = '\0';
 	if (m->snapshot)
 	{
-		if (s->rule == BOOK_RULE_BINANCE && s->state == BOOK_STATE_LIVE)
+		if (BOOK_RULE_REST(s->rule) && s->state == BOOK_STATE_LIVE)
 			return BOOK_STALE;	/* a late REST answer: the book is already live */
 		return load_snapshot(s, m, reason, len);
 	}
 	if (s->state == BOOK_STATE_WAITING)
 	{
-		if (s->rule != BOOK_RULE_BINANCE)
+		if (!BOOK_RULE_REST(s->rule))
 			return BOOK_WAITING;
 		if (!buffer_msg(s, m))
 		{
@@ -196,6 +240,10 @@ book_sync_feed(BookSync *s, const BookMsg *m, char *reason, size_t len)
 			if (m->prev != s->last)
 				return resync(s, reason, len, "sequence gap: prevSeqId %lld, the last seqId was %lld",
 							  (long long) m->prev, (long long) s->last);
+			break;
+		case BOOK_RULE_BINANCE_FUTURES:
+			if ((v = futures_check(s, m, reason, len)) != BOOK_APPLIED)
+				return v;
 			break;
 		case BOOK_RULE_COINBASE:
 			break;

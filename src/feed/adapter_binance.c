@@ -17,8 +17,8 @@
  * context's linear flag) send the same symbols ("BTCUSDT"), which are
  * perpetuals there: BTC-USDT-PERP.  Trades come as aggTrade (the id is the
  * aggregate id "a"), bookTicker carries "e" and times, depthUpdate adds
- * "pu" (the previous message's u: the book's continuity is pu + 1 <= last
- * u + 1), and markPriceUpdate carries mark "p", index "i", funding rate
+ * "pu" (the previous message's u: each diff's pu must be the last u,
+ * BOOK_RULE_BINANCE_FUTURES), and markPriceUpdate carries mark "p", index "i", funding rate
  * "r" and the next funding time "T" (ms).  Futures facts:
  * test/fixtures/exchanges/binance_futures.md.
  *
@@ -139,18 +139,16 @@ parse_depth(json_t *p, bool perp, FeedEvent *out, int max, FeedFrame *frame)
 		return feed_reject(frame, "depthUpdate: bad or missing \"s\"");
 	if (!fj_int(p, "U", &first) || !fj_int(p, "u", &last) || first > last)
 		return feed_reject(frame, "depthUpdate: bad \"U\" or \"u\"");
-	/* futures: continuity is pu (the previous u); the rule checks first <= last u + 1 */
-	if (fj_int(p, "pu", &prev))
-	{
-		if (prev >= last)
-			return feed_reject(frame, "depthUpdate: \"pu\" not below \"u\"");
-		first = prev + 1;
-	}
+	/* futures: continuity is pu, the previous diff's u (BOOK_RULE_BINANCE_FUTURES) */
+	prev = 0;
+	if (fj_int(p, "pu", &prev) && prev >= last)
+		return feed_reject(frame, "depthUpdate: \"pu\" not below \"u\"");
 	n = feed_book_levels("depthUpdate", sym, json_object_get(p, "b"), json_object_get(p, "a"),
 						 out, max, frame);
 	if (n == 0)
 		return 0;
 	out[0].book_first = first;
+	out[0].book_prev = prev;
 	out[0].seq = last;
 	if (fj_int(p, "E", &t))
 		feed_ms(t, &out[0].ts);

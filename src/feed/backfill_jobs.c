@@ -260,7 +260,7 @@ backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
 	{
 		ingest_flush(&batch, &res);
 		batch.n = 0;
-		pending.written += res.trades + res.candles;
+		pending.written += res.trades + res.candles + res.funding;
 		MemoryContextSwitchTo(backfill_pass_context);
 	}
 	return true;
@@ -298,7 +298,7 @@ backfill_job_flush(const Job *job)
 
 		ingest_flush(&batch, &res);
 		batch.n = 0;
-		pending.written += res.trades + res.candles;
+		pending.written += res.trades + res.candles + res.funding;
 	}
 	v[0] = Int64GetDatum(job->id);
 	v[1] = TimestampTzGetDatum(backfill_ms_ts(pending.cursor_ms));

@@ -46,6 +46,8 @@ settled(Job *job)
 		until = Min(until, TimestampTzPlusMilliseconds(now, 1000));
 	backfill_job_wait(job, until, false,
 					  trades ? "waiting for the feed's first trade after the gap" :
+					  strcmp(job->channel, "funding") == 0 ?
+					  "waiting for the feed's first funding row after the gap" :
 					  "waiting for the feed's first candle after the gap");
 	return false;
 }
@@ -58,10 +60,11 @@ settled(Job *job)
  * received before and the first after (up to the newest when none came
  * after: a quiet market); on exchanges paging backward by id (OKX,
  * Coinbase) the same ids, from the newer end; else (Bybit), and for
- * candles, the times between those rows.  Rows are looked for a day
- * either side of the gap in exchange time (a simulator may run its clock
- * ahead).  Returns false when the job must wait for the feed's first row
- * after the gap (settled()).
+ * candles and funding, the times between those rows (funding: the
+ * funding times from the last row before to the first after).  Rows are
+ * looked for a day either side of the gap in exchange time (a simulator
+ * may run its clock ahead).  Returns false when the job must wait for
+ * the feed's first row after the gap (settled()).
  */
 bool
 backfill_map_repair(Job *job)
@@ -101,6 +104,13 @@ backfill_map_repair(Job *job)
 			"          AND t.ts >= coalesce(lo.ts, $2 - interval '1 day') AND t.ts < $3 + interval '1 day' "
 			"          AND t.local_ts >= $3 "
 			"        ORDER BY t.ts, length(t.trade_id), t.trade_id LIMIT 1) hi ON true";
+	else if (strcmp(job->channel, "funding") == 0)
+		sql = "SELECT NULL::text, (SELECT f.ts FROM zvt.funding f WHERE f.instrument_id = $1 "
+			"          AND f.ts > $2 - interval '1 day' AND f.ts < $3 + interval '1 day' "
+			"          AND f.local_ts <= $2 ORDER BY f.ts DESC LIMIT 1), "
+			"       NULL::text, (SELECT f.ts FROM zvt.funding f WHERE f.instrument_id = $1 "
+			"          AND f.ts > $2 - interval '1 day' AND f.ts < $3 + interval '1 day' "
+			"          AND f.local_ts >= $3 ORDER BY f.ts LIMIT 1)";
 	else
 		sql = psprintf("SELECT NULL::text, (SELECT c.ts FROM zvt.candles c WHERE c.instrument_id = $1 "
 					   "          AND c.timeframe = '%s' AND c.source = 'exchange' "
@@ -176,7 +186,7 @@ backfill_map_repair(Job *job)
 		 * one after; with none after (a quiet feed), the bars ended by the
 		 * reconnection: the one open then is the feed's.
 		 */
-		if (!trades && !hi_null)
+		if (!trades && !hi_null && job->interval_s > 0)
 			hi_ts += (TimestampTz) job->interval_s * USECS_PER_SEC;
 		else
 			hi_ts += 1000;

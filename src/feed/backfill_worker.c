@@ -80,8 +80,14 @@ PGDLLEXPORT void backfill_worker_main(Datum arg);
 
 #define PAGE_EVENTS			1000
 #define MAX_ERRORS			10
-#define BINANCE_WEIGHT_LIMIT 6000	/* per minute, Binance's default */
-#define BINANCE_WEIGHT_MARGIN 600	/* stop this far below it */
+
+/*
+ * The REST base of a job's symbol: a perpetual's is futures_rest_url
+ * where the exchange has one (Binance USD-M, fapi), else rest_url.
+ */
+#define JOB_REST_URL(sym) \
+	"CASE WHEN " sym " LIKE '%-PERP' AND e.futures_rest_url IS NOT NULL " \
+	"     THEN e.futures_rest_url ELSE e.rest_url END"
 
 /* What a pass did. */
 typedef enum PassOutcome
@@ -233,15 +239,16 @@ schedule_repairs(void)
 	if (backfill_spi("UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 0, "
 					"       repair_error = 'not repairable' "
 					" WHERE repaired_at IS NULL AND repair_error IS NULL "
-					"   AND channel <> 'trades' AND channel NOT LIKE 'candles\\_%'",
+					"   AND channel NOT IN ('trades', 'funding') AND channel NOT LIKE 'candles\\_%'",
 					0, NULL, NULL, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not close the gaps of quotes");
 	if (backfill_spi("INSERT INTO zvt._backfill_jobs (exchange, symbol, channel, start_ts, finish_ts, gap_id, rest_url) "
 					"SELECT g.exchange, g.symbol, g.channel, g.from_ts, "
-					"       greatest(g.to_ts, g.from_ts + interval '1 millisecond'), g.id, e.rest_url "
+					"       greatest(g.to_ts, g.from_ts + interval '1 millisecond'), g.id, "
+					JOB_REST_URL("g.symbol")
 					"  FROM zvt.feed_gaps g JOIN zvt.exchanges e ON e.name = g.exchange "
 					" WHERE g.repaired_at IS NULL AND g.repair_error IS NULL AND g.to_ts IS NOT NULL "
-					"   AND (g.channel = 'trades' OR g.channel LIKE 'candles\\_%') "
+					"   AND (g.channel IN ('trades', 'funding') OR g.channel LIKE 'candles\\_%') "
 					"   AND NOT EXISTS (SELECT 1 FROM zvt._backfill_jobs j WHERE j.gap_id = g.id) "
 					" ORDER BY g.id",
 					0, NULL, NULL, NULL, false, 0) != SPI_OK_INSERT)
@@ -285,11 +292,11 @@ next_job(Job *job, long *sleep_ms, bool *any)
 		}
 	v[0] = CStringGetTextDatum(blocked);
 	if (backfill_spi("SELECT j.id, j.exchange, j.symbol, j.channel, "
-							  "       i.id, i.raw_symbol, e.rest_url, "
+							  "       i.id, i.raw_symbol, " JOB_REST_URL("j.symbol") ", "
 							  "       j.start_ts, j.finish_ts, coalesce(j.cursor_ts, j.start_ts), "
 							  "       j.next_id, j.end_id, j.gap_id IS NOT NULL, "
 							  "       (j.next_id IS NOT NULL OR j.cursor_ts IS NOT NULL OR j.state <> 'queued'), "
-							  "       g.from_ts, g.to_ts, j.errors, j.rest_url IS DISTINCT FROM e.rest_url, "
+							  "       g.from_ts, g.to_ts, j.errors, j.rest_url IS DISTINCT FROM " JOB_REST_URL("j.symbol") ", "
 							  "       i.contract_size::float8 "
 							  "  FROM zvt._backfill_jobs j "
 							  "  JOIN zvt.exchanges e ON e.name = j.exchange "
@@ -405,6 +412,8 @@ run_page(Job *job)
 	char		url[1024];
 	char		reason[256];
 	bool		trades = strcmp(job->channel, "trades") == 0;
+	bool		funding = strcmp(job->channel, "funding") == 0;
+	int			weight_stop = history_weight_stop(job->exchange, job->symbol);
 	bool		got;
 	int			exi = feed_exchange_index(job->exchange);
 	int			nkeep;
@@ -423,10 +432,11 @@ run_page(Job *job)
 	r.from_id = job->next_id;
 	r.before_id = job->has_next_id ? job->next_id : -1;
 	r.contract_size = job->contract_size;
-	r.kind = !trades ? HISTORY_CANDLES : history_trades_kind(job->exchange, &ordered);
+	r.kind = funding ? HISTORY_FUNDING :
+		!trades ? HISTORY_CANDLES : history_trades_kind(job->exchange, &ordered);
 	if (r.kind == HISTORY_FIRST_ID && job->has_next_id)
 		r.kind = HISTORY_TRADES_BY_ID;
-	if (!trades && job->interval_s <= 0)
+	if (!trades && !funding && job->interval_s <= 0)
 	{
 		backfill_job_fail(job, psprintf("unknown timeframe of channel \"%s\"", job->channel), false);
 		return false;
@@ -462,8 +472,7 @@ run_page(Job *job)
 			return false;
 		got = rest_get(url, &resp);
 	}
-	if (got && exi >= 0 && resp.used_weight >= BINANCE_WEIGHT_LIMIT - BINANCE_WEIGHT_MARGIN &&
-		strcmp(job->exchange, "binance") == 0)
+	if (got && exi >= 0 && weight_stop > 0 && resp.used_weight >= weight_stop)
 	{
 		/* near the weight limit: this page counts, the next waits a minute */
 		TimestampTz now = GetCurrentTimestamp();
@@ -526,6 +535,17 @@ run_page(Job *job)
 		if (window_end < job->finish_ms)
 			prefetch(job, &next, exi);
 		return backfill_job_page(job, page_events, nkeep, window_end >= job->finish_ms, window_end, false, 0, -1);
+	}
+	else if (r.kind == HISTORY_FUNDING)
+	{
+		/* one window a page, as candles (history_funding.c) */
+		int64		next_from = history_funding_next(&r, &page);
+		HistoryRequest next = r;
+
+		next.from_ms = next_from;
+		if (next_from < job->finish_ms)
+			prefetch(&next, exi);
+		return backfill_job_page(job, page_events, nkeep, next_from >= job->finish_ms, next_from, false, 0, -1);
 	}
 	else if (r.kind == HISTORY_FIRST_ID)
 	{

@@ -94,7 +94,7 @@ static int64 conn_seq_last[FEED_MAX_ENDPOINTS];
 static uint32 conn_seq_connection[FEED_MAX_ENDPOINTS];
 static bool conn_seq_known[FEED_MAX_ENDPOINTS];
 
-static BookRule exchange_rule(void);
+static BookRule exchange_rule(const char *symbol);
 static void book_break(FeedBook *b, const char *reason, int64 now);
 static void fetch_rest_snapshot(FeedBook *b);
 static void queue_resubscribe(FeedBook *b);
@@ -102,8 +102,13 @@ static void write_snapshot_row(FeedBook *b, TimestampTz ts);
 static void books_at_exit(int code, Datum arg);
 
 static BookRule
-exchange_rule(void)
+exchange_rule(const char *symbol)
 {
+	size_t		n = strlen(symbol);
+
+	/* USD-M futures (fstream) chain their diffs by pu */
+	if (strcmp(feed_self.exchange, "binance") == 0 && n > 5 && strcmp(symbol + n - 5, "-PERP") == 0)
+		return BOOK_RULE_BINANCE_FUTURES;
 	if (strcmp(feed_self.exchange, "binance") == 0)
 		return BOOK_RULE_BINANCE;
 	if (strcmp(feed_self.exchange, "bybit") == 0)
@@ -179,7 +184,7 @@ feed_books_load(void)
 			if (nfbooks == MAX_FEED_BOOKS)
 				continue;
 			b = calloc(1, sizeof(FeedBook));
-			if (!b || !book_sync_init(&b->sync, exchange_rule(), BOOK_MAX_DEPTH))
+			if (!b || !book_sync_init(&b->sync, exchange_rule(sym), BOOK_MAX_DEPTH))
 			{
 				free(b);
 				ereport(WARNING,
@@ -258,7 +263,7 @@ book_break(FeedBook *b, const char *reason, int64 now)
 		strlcpy(b->gap_reason, reason, sizeof(b->gap_reason));
 	}
 	b->dirty = true;
-	if (b->sync.rule == BOOK_RULE_BINANCE)
+	if (BOOK_RULE_REST(b->sync.rule))
 	{
 		b->want_rest = true;
 		b->rest_due = 0;
@@ -319,7 +324,7 @@ feed_books_message(const FeedEvent *h, int ep, int64 rx_us)
 				b->gap_to = rx_us;	/* live again: the gap is closed */
 			break;
 		case BOOK_RESYNC:
-			if (h->book_snapshot && b->sync.rule == BOOK_RULE_BINANCE)
+			if (h->book_snapshot && BOOK_RULE_REST(b->sync.rule))
 			{
 				/* a REST snapshot older than the diffs buffered: nothing lost, fetch a newer one */
 				b->want_rest = true;

@@ -65,7 +65,7 @@ typedef struct FeedEvent
 	/* book: seq is the last update id (Binance u, Bybit u, OKX seqId) */
 	bool		book_snapshot;
 	int64_t		book_first;		/* Binance U; else = seq */
-	int64_t		book_prev;		/* OKX prevSeqId (-1 on a snapshot); else 0 */
+	int64_t		book_prev;		/* OKX prevSeqId (-1 on a snapshot); Binance futures pu; else 0 */
 	bool		book_has_checksum;	/* OKX sent a checksum other than 0 */
 	int32_t		book_checksum;
 	int32_t		book_levels;	/* FEED_BOOK_LEVEL events that follow */

@@ -16,7 +16,12 @@
  * first page older than a time; Coinbase: 1000, the first the newest of
  * all); Bybit's recent-trade has no cursor at all, only its latest 60
  * (spot) or 1000 (linear) trades, so anything older is a hole.
- * Pure C: see history.h.
+ * Binance's USD-M perpetuals (-PERP) are on fapi (futures_rest_url):
+ * /fapi/v1/klines, 1500 a page, and /fapi/v1/aggTrades, whose aggregate
+ * id is the trade id zvt stores for them (the stream's `a`): the first
+ * id at a time with startTime and endTime (at most an hour apart), then
+ * fromId 1000 a page (aggregate ids are contiguous too).  Funding history
+ * is history_funding.c's.  Pure C: see history.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,8 +33,10 @@
 #include <string.h>
 
 #include "feed/feed_json.h"
+#include "feed/history_private.h"
 
 #define BINANCE_PAGE 1000
+#define BINANCE_PERP_KLINES 1500
 #define OKX_TRADES_PAGE 100
 #define COINBASE_TRADES_PAGE 1000
 #define BYBIT_SPOT_TRADES 60
@@ -38,6 +45,7 @@
 
 static const char *binance_interval(int32_t s);
 static bool ends_with(const char *s, const char *tail);
+static bool binance_perp(const HistoryRequest *r);
 
 
 typedef enum HistoryExchange
@@ -89,6 +97,13 @@ history_supported(const char *exchange, HistoryKind kind, char *reason, size_t r
 		snprintf(reason, rlen, "REST history of %s is not served by this version of zvt", exchange);
 		return false;
 	}
+	if (kind == HISTORY_FUNDING)
+	{
+		if (history_funding_page_rows(exchange) > 0)
+			return true;
+		snprintf(reason, rlen, "%s has no perpetuals: no funding history", exchange);
+		return false;
+	}
 	if (kind == HISTORY_CANDLES || kind == history_trades_kind(exchange, &ordered) ||
 		(x == HX_BINANCE && kind == HISTORY_TRADES_BY_ID))
 		return true;
@@ -133,10 +148,19 @@ history_page_rows(const char *exchange, HistoryKind kind)
 	}
 }
 
+int
+history_weight_stop(const char *exchange, const char *symbol)
+{
+	if (exchange_of(exchange) != HX_BINANCE)
+		return 0;
+	return symbol && ends_with(symbol, "-PERP") ? 2400 - 240 : 6000 - 600;
+}
+
 int64_t
 history_window_end(const HistoryRequest *r)
 {
-	int64_t		span = (int64_t) history_page_rows(r->exchange, HISTORY_CANDLES) * r->interval_s * 1000;
+	int			rows = binance_perp(r) ? BINANCE_PERP_KLINES : history_page_rows(r->exchange, HISTORY_CANDLES);
+	int64_t		span = (int64_t) rows * r->interval_s * 1000;
 
 	return r->to_ms - r->from_ms > span ? r->from_ms + span : r->to_ms;
 }
@@ -193,6 +217,13 @@ ends_with(const char *s, const char *tail)
 	return n >= t && strcmp(s + n - t, tail) == 0;
 }
 
+/* A Binance USD-M perpetual: its history is fapi's */
+static bool
+binance_perp(const HistoryRequest *r)
+{
+	return exchange_of(r->exchange) == HX_BINANCE && r->symbol && ends_with(r->symbol, "-PERP");
+}
+
 /* "1m" "5m" "15m" "1h" "4h" "1d" for a Binance interval in seconds. */
 static const char *
 binance_interval(int32_t s)
@@ -227,9 +258,10 @@ candles_url(const HistoryRequest *r, HistoryExchange x, const char *iv, char *ur
 	switch (x)
 	{
 		case HX_BINANCE:
-			return snprintf(url, len, "%s/api/v3/klines?symbol=%s&interval=%s&startTime=%" PRId64
-							"&endTime=%" PRId64 "&limit=%d", r->base, r->raw_symbol, iv,
-							from, to - 1, BINANCE_PAGE);
+			return snprintf(url, len, "%s%s?symbol=%s&interval=%s&startTime=%" PRId64
+							"&endTime=%" PRId64 "&limit=%d", r->base,
+							binance_perp(r) ? "/fapi/v1/klines" : "/api/v3/klines", r->raw_symbol, iv,
+							from, to - 1, binance_perp(r) ? BINANCE_PERP_KLINES : BINANCE_PAGE);
 		case HX_BYBIT:
 			return snprintf(url, len, "%s/v5/market/kline?category=%s&symbol=%s&interval=%s&start=%" PRId64
 							"&end=%" PRId64 "&limit=1000", r->base,
@@ -289,12 +321,6 @@ history_url(const HistoryRequest *r, char *url, size_t len, char *reason, size_t
 
 	if (!history_supported(r->exchange, r->kind, reason, rlen))
 		return false;
-	/* Binance's perpetuals are on fapi, not the spot API this asks */
-	if (x == HX_BINANCE && r->symbol && ends_with(r->symbol, "-PERP"))
-	{
-		snprintf(reason, rlen, "REST history of binance perpetuals is not served by this version of zvt");
-		return false;
-	}
 	switch (r->kind)
 	{
 		case HISTORY_CANDLES:
@@ -313,14 +339,20 @@ history_url(const HistoryRequest *r, char *url, size_t len, char *reason, size_t
 			{
 				int64_t		to = r->to_ms - r->from_ms > HOUR_MS ? r->from_ms + HOUR_MS : r->to_ms;
 
-				n = snprintf(url, len, "%s/api/v3/aggTrades?symbol=%s&startTime=%" PRId64
-							 "&endTime=%" PRId64 "&limit=1", r->base, r->raw_symbol,
-							 r->from_ms, to - 1);
+				n = snprintf(url, len, "%s%s?symbol=%s&startTime=%" PRId64
+							 "&endTime=%" PRId64 "&limit=1", r->base,
+							 binance_perp(r) ? "/fapi/v1/aggTrades" : "/api/v3/aggTrades",
+							 r->raw_symbol, r->from_ms, to - 1);
 				break;
 			}
 		case HISTORY_TRADES_BY_ID:
-			n = snprintf(url, len, "%s/api/v3/historicalTrades?symbol=%s&fromId=%" PRId64
-						 "&limit=%d", r->base, r->raw_symbol, r->from_id, BINANCE_PAGE);
+			n = snprintf(url, len, "%s%s?symbol=%s&fromId=%" PRId64
+						 "&limit=%d", r->base,
+						 binance_perp(r) ? "/fapi/v1/aggTrades" : "/api/v3/historicalTrades",
+						 r->raw_symbol, r->from_id, BINANCE_PAGE);
+			break;
+		case HISTORY_FUNDING:
+			n = history_funding_url(r, url, len);
 			break;
 		case HISTORY_TRADES_BEFORE:
 			n = trades_before_url(r, x, url, len);
@@ -556,17 +588,21 @@ other_trade(json_t *row, const HistoryRequest *r, HistoryExchange x, FeedEvent *
 	return true;
 }
 
-/* One historicalTrades row: {"id", "price", "qty", "time", "isBuyerMaker"}. */
+/*
+ * One historicalTrades row: {"id", "price", "qty", "time", "isBuyerMaker"};
+ * of a perpetual, one aggTrades row: {"a", "p", "q", "f", "l", "T", "m"}.
+ */
 static bool
 binance_trade(json_t *row, const HistoryRequest *r, FeedEvent *e, int64_t *id, int64_t *ms)
 {
 	bool		m;
+	bool		agg = binance_perp(r);
 
 	memset(e, 0, sizeof(*e));
-	if (!json_is_object(row) || !fj_int(row, "id", id) || !fj_int(row, "time", ms) ||
-		!feed_ms(*ms, &e->ts) || !fj_decimal(row, "price", &e->price) ||
-		!fj_decimal(row, "qty", &e->qty) || e->price <= 0 || e->qty <= 0 ||
-		!fj_bool(row, "isBuyerMaker", &m))
+	if (!json_is_object(row) || !fj_int(row, agg ? "a" : "id", id) || !fj_int(row, agg ? "T" : "time", ms) ||
+		!feed_ms(*ms, &e->ts) || !fj_decimal(row, agg ? "p" : "price", &e->price) ||
+		!fj_decimal(row, agg ? "q" : "qty", &e->qty) || e->price <= 0 || e->qty <= 0 ||
+		!fj_bool(row, agg ? "m" : "isBuyerMaker", &m))
 		return false;
 	e->kind = FEED_TRADE;
 	snprintf(e->symbol, sizeof(e->symbol), "%s", r->symbol);
@@ -612,11 +648,12 @@ history_parse_json(const HistoryRequest *r, const char *body, size_t len,
 	page->rows = (int) rows;
 	page->full = (int) rows >= (r->kind == HISTORY_RECENT_TRADES ?
 								history_trade_page_rows(r->exchange, r->symbol) :
+								r->kind == HISTORY_FUNDING ? history_funding_page_rows(r->exchange) :
 								history_page_rows(r->exchange, r->kind));
 	for (size_t k = 0; k < rows; k++)
 	{
 		/* Bybit, OKX and Coinbase list the newest first: read them oldest first */
-		size_t		i = ((r->kind == HISTORY_CANDLES && x != HX_BINANCE) ||
+		size_t		i = (((r->kind == HISTORY_CANDLES || r->kind == HISTORY_FUNDING) && x != HX_BINANCE) ||
 						 r->kind == HISTORY_TRADES_BEFORE || r->kind == HISTORY_RECENT_TRADES) ?
 			rows - 1 - k : k;
 		json_t	   *row = json_array_get(list, i);
@@ -646,7 +683,8 @@ history_parse_json(const HistoryRequest *r, const char *body, size_t len,
 				}
 				break;
 			case HISTORY_FIRST_ID:
-				ok = json_is_object(row) && fj_int(row, "f", &id);
+				/* spot: the first trade id of the aggregate; perpetuals: its id */
+				ok = json_is_object(row) && fj_int(row, binance_perp(r) ? "a" : "f", &id);
 				if (ok && page->first_id < 0)
 					page->first_id = id;
 				break;
@@ -657,6 +695,17 @@ history_parse_json(const HistoryRequest *r, const char *body, size_t len,
 					page->last_ms = ms;
 					page->last_id = id;
 					if (page->n < max)
+						out[page->n++] = e;
+				}
+				break;
+			case HISTORY_FUNDING:
+				ok = history_funding_row(row, r, &e, &ms) && ms >= page->last_ms;
+				if (ok)
+				{
+					page->last_ms = ms;
+					if (page->oldest_ms < 0)
+						page->oldest_ms = ms;
+					if (ms >= r->from_ms && ms < history_funding_window_end(r) && page->n < max)
 						out[page->n++] = e;
 				}
 				break;

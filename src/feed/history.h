@@ -31,14 +31,17 @@ typedef enum HistoryKind
 	HISTORY_TRADES_BEFORE,		/* the newest page of trades older than
 								 * before_id, or when it is < 0 than to_ms
 								 * (OKX) or the newest of all (Coinbase) */
-	HISTORY_RECENT_TRADES		/* the latest trades, all there is (Bybit) */
+	HISTORY_RECENT_TRADES,		/* the latest trades, all there is (Bybit) */
+	HISTORY_FUNDING				/* funding times in [from_ms,
+								 * history_funding_window_end) with their
+								 * settled rate (history_funding.c) */
 } HistoryKind;
 
 typedef struct HistoryRequest
 {
 	HistoryKind kind;
 	const char *exchange;		/* "binance", ... */
-	const char *base;			/* rest_url: scheme://host:port */
+	const char *base;			/* rest_url (Binance -PERP: futures_rest_url) */
 	const char *raw_symbol;		/* the exchange's name: BTCUSDT */
 	const char *symbol;			/* normalized: BTC-USDT */
 	int32_t		interval_s;		/* candles */
@@ -135,5 +138,21 @@ extern bool history_next(const HistoryRequest *r, const HistoryPage *page, Histo
  * holds, or to_ms when that is sooner.  The next page starts there.
  */
 extern int64_t history_window_end(const HistoryRequest *r);
+
+/*
+ * Binance's used weight a minute (X-MBX-USED-WEIGHT-1M) past which the
+ * next request waits for the next minute: 6000 less a tenth on spot, 2400
+ * less a tenth on USD-M futures (the symbol's -PERP; another host, another
+ * budget); 0 for exchanges zvt does not count weight on.
+ */
+extern int	history_weight_stop(const char *exchange, const char *symbol);
+
+/*
+ * Funding history (history_funding.c): where the page of r ends (from_ms
+ * plus an hour a row of a page, or to_ms when sooner), and where the next
+ * page starts after page (Binance: after a full page's last row).
+ */
+extern int64_t history_funding_window_end(const HistoryRequest *r);
+extern int64_t history_funding_next(const HistoryRequest *r, const HistoryPage *page);
 
 #endif							/* FEED_HISTORY_H */

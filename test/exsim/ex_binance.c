@@ -596,10 +596,27 @@ bn_rest_symbol(Exchange *ex, ExConn *c, const char *args)
 	return si;
 }
 
-/* Request weight of an endpoint, as Binance documents them. */
+/*
+ * Request weight of an endpoint, as Binance documents them; USD-M futures
+ * (fapi) weigh klines and depth by their limit, trades 20.
+ */
 static int
-bn_weight(const char *path)
+bn_weight(Exchange *ex, const char *path, const char *args)
 {
+	char		v[16];
+	int			limit = url_arg(args, "limit", v, sizeof(v)) ? atoi(v) : 500;
+
+	if (ex->futures)
+	{
+		if (strcmp(path, "/api/v3/klines") == 0)
+			return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
+		if (strcmp(path, "/api/v3/depth") == 0)
+			return limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20;
+		if (strcmp(path, "/api/v3/aggTrades") == 0 || strcmp(path, "/api/v3/historicalTrades") == 0 ||
+			strcmp(path, "/api/v3/trades") == 0)
+			return 20;
+		return 1;
+	}
 	if (strcmp(path, "/api/v3/historicalTrades") == 0 || strcmp(path, "/api/v3/trades") == 0)
 		return 25;
 	if (strcmp(path, "/api/v3/exchangeInfo") == 0)
@@ -619,9 +636,11 @@ bn_weight(const char *path)
  * ends, as Binance answers.  Every response says the minute's weight.
  */
 static bool
-bn_over_weight(Exchange *ex, ExConn *c, const char *path)
+bn_over_weight(Exchange *ex, ExConn *c, const char *path, const char *args)
 {
 	int64_t		now = now_real_ms();
+	/* futures: 2400 a minute where spot has 6000 (2/5 of --weight-limit) */
+	int			limit = ex->futures ? sim.weight_limit * 2 / 5 : sim.weight_limit;
 
 	if (now - ex->weight_window_ms >= 60000)
 	{
@@ -631,9 +650,9 @@ bn_over_weight(Exchange *ex, ExConn *c, const char *path)
 	/* --weight-limit 0: no limit, and no header to pace a client by */
 	if (sim.weight_limit <= 0)
 		return false;
-	ex->weight_used += bn_weight(path);
+	ex->weight_used += bn_weight(ex, path, args);
 	c->used_weight = ex->weight_used;
-	if (ex->weight_used <= sim.weight_limit)
+	if (ex->weight_used <= limit)
 		return false;
 	c->retry_after = (int) ((ex->weight_window_ms + 60000 - now + 999) / 1000);
 	return true;
@@ -656,19 +675,26 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 		}
 		snprintf(spot_path, sizeof(spot_path), "/api/v3/%s", path + 9);
 		path = spot_path;
-		if (strcmp(path, "/api/v3/exchangeInfo") == 0 && !bn_over_weight(ex, c, path))
+		if (strcmp(path, "/api/v3/exchangeInfo") == 0 && !bn_over_weight(ex, c, path, args))
 		{
 			binance_futures_info(ex, &c->body);
 			return 200;
 		}
 	}
 
-	if (strcmp(path, "/__429") == 0 || bn_over_weight(ex, c, path))
+	if (strcmp(path, "/__429") == 0 || bn_over_weight(ex, c, path, args))
 	{
 		buf_reset(&c->body);
 		buf_printf(&c->body, "{\"code\":-1003,\"msg\":\"Too many requests; current limit of IP(127.0.0.1) is %d requests per minute. Please use the websocket for live updates to avoid polling the API.\"}",
-				   sim.weight_limit);
+				   ex->futures ? sim.weight_limit * 2 / 5 : sim.weight_limit);
 		return 429;
+	}
+	if (ex->futures && strcmp(path, "/api/v3/fundingRate") == 0)
+	{
+		if ((si = bn_rest_symbol(ex, c, args)) < 0)
+			return 400;
+		binance_funding_history(ex, si, args, &c->body);
+		return 200;
 	}
 	if (strcmp(path, "/api/v3/ping") == 0)
 	{
@@ -757,7 +783,7 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 		int			limit = url_arg(args, "limit", v, sizeof(v)) ? atoi(v) : 500;
 		int64_t		start = url_arg(args, "startTime", v, sizeof(v)) ? atoll(v) : 0;
 		int64_t		end = url_arg(args, "endTime", v, sizeof(v)) ? atoll(v) : INT64_MAX;
-		const MkKline *rows[1001];
+		const MkKline *rows[1501];
 		int			n;
 		MkSymbol   *s;
 
@@ -776,12 +802,13 @@ bn_rest(Exchange *ex, ExConn *c, const char *path, const char *args)
 		}
 		if (limit < 1)
 			limit = 500;
-		if (limit > 1000)
-			limit = 1000;
+		/* spot pages 1000 bars at most, USD-M futures 1500 */
+		if (limit > (ex->futures ? 1500 : 1000))
+			limit = ex->futures ? 1500 : 1000;
 		/* with startTime: the first `limit`; without: the latest */
 		n = ex_klines(ex, si, iv, start, end, start <= 0, rows, limit);
 		/* the open bucket counts too */
-		if (s->cur[iv].open_ts >= start && s->cur[iv].open_ts <= end && n < 1001)
+		if (s->cur[iv].open_ts >= start && s->cur[iv].open_ts <= end && n < 1501)
 			rows[n++] = &s->cur[iv];
 		{
 			int			from = start > 0 ? 0 : (n > limit ? n - limit : 0);

@@ -18,6 +18,10 @@
  * funding time, one {"channel":"funding_settlement"} line with the rate
  * and mark of the last update published before it: what a position held
  * across that time pays (longs pay qty x mark x rate when positive).
+ * The same settlements, the last FUNDING_KEPT of each symbol, are
+ * GET /fapi/v1/fundingRate's history (fundingTime, fundingRate,
+ * markPrice), as Binance serves it (startTime/endTime inclusive, oldest
+ * first, limit default 100, at most 1000).
  */
 #include "exsim.h"
 
@@ -25,6 +29,14 @@
 #include <string.h>
 
 #define DEC 8
+#define FUNDING_KEPT 8192
+
+typedef struct FundingSettled
+{
+	int64_t		funding_ms;
+	int64_t		rate_e8;
+	int64_t		mark_px;		/* ticks */
+} FundingSettled;
 
 /* splitmix64: a well-mixed hash of one 64-bit word */
 static uint64_t
@@ -95,8 +107,21 @@ settle(Exchange *ex, int si)
 	MkSymbol   *s = &ex->market.sym[si];
 	char		rate[32];
 
-	if (ex->mark_ts[si] == 0 || !sim.record)
+	if (ex->mark_ts[si] == 0)
 		return;					/* nothing was published for T */
+	if (!ex->settled[si])
+		ex->settled[si] = calloc(FUNDING_KEPT, sizeof(FundingSettled));
+	if (ex->settled[si])
+	{
+		FundingSettled *f = &ex->settled[si][ex->settled_n[si] % FUNDING_KEPT];
+
+		f->funding_ms = ex->next_funding_ms[si];
+		f->rate_e8 = ex->rate_e8[si];
+		f->mark_px = ex->mark_px[si];
+		ex->settled_n[si]++;
+	}
+	if (!sim.record)
+		return;
 	fprintf(sim.record,
 			"{\"exchange\":\"%s\",\"symbol\":\"%s\",\"channel\":\"funding_settlement\","
 			"\"funding_time\":%lld,\"rate\":\"%s\",\"mark\":\"%s\",\"source_ts\":%lld}\n",
@@ -161,4 +186,53 @@ binance_futures_info(Exchange *ex, Buf *body)
 		first = false;
 	}
 	buf_add(body, "]}", 2);
+}
+
+/*
+ * GET /fapi/v1/fundingRate?symbol&startTime&endTime&limit: the funding
+ * times of si settled in [startTime, endTime], oldest first, at most
+ * limit; without startTime the latest limit up to endTime.
+ */
+void
+binance_funding_history(Exchange *ex, int si, const char *args, Buf *body)
+{
+	MkSymbol   *s = &ex->market.sym[si];
+	char		v[32],
+				rate[32],
+				upper[40];
+	int64_t		from = url_arg(args, "startTime", v, sizeof(v)) ? atoll(v) : INT64_MIN;
+	int64_t		to = url_arg(args, "endTime", v, sizeof(v)) ? atoll(v) : INT64_MAX;
+	int			limit = url_arg(args, "limit", v, sizeof(v)) ? atoi(v) : 100;
+	int			n = ex->settled_n[si];
+	int			lo = n > FUNDING_KEPT ? n - FUNDING_KEPT : 0;
+	int			first = -1,
+				last = -1,
+				out = 0;
+
+	if (limit < 1 || limit > 1000)
+		limit = limit < 1 ? 100 : 1000;
+	for (int k = lo; k < n; k++)
+	{
+		const FundingSettled *f = &ex->settled[si][k % FUNDING_KEPT];
+
+		if (f->funding_ms < from || f->funding_ms > to)
+			continue;
+		if (first < 0)
+			first = k;
+		last = k;
+	}
+	snprintf(upper, sizeof(upper), "%s%s", s->base, s->quote);
+	buf_add(body, "[", 1);
+	if (first >= 0 && from == INT64_MIN && last - first + 1 > limit)
+		first = last - limit + 1;
+	for (int k = first; first >= 0 && k <= last && out < limit; k++)
+	{
+		const FundingSettled *f = &ex->settled[si][k % FUNDING_KEPT];
+
+		buf_printf(body, "%s{\"symbol\":\"%s\",\"fundingTime\":%lld,\"fundingRate\":\"%s\",\"markPrice\":\"%s\"}",
+				   out ? "," : "", upper, (long long) f->funding_ms,
+				   fmt_rate(f->rate_e8, rate, sizeof(rate)), fmt_px(s, f->mark_px, true, DEC));
+		out++;
+	}
+	buf_add(body, "]", 1);
 }

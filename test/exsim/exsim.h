@@ -180,6 +180,9 @@ struct Exchange
 	int64_t		rate_e8[MK_MAX_SYMBOLS];	/* funding rate x 10^8 */
 	int64_t		mark_ts[MK_MAX_SYMBOLS];	/* sim ms; 0 = none published yet */
 	int64_t		last_mark_ms;	/* real ms of the last mark push */
+	/* the funding times settled, for /fapi/v1/fundingRate: a ring each */
+	struct FundingSettled *settled[MK_MAX_SYMBOLS];
+	int			settled_n[MK_MAX_SYMBOLS];
 };
 
 /* Global simulator state (main.c). */
@@ -258,6 +261,7 @@ extern void binance_lower(const MkSymbol *s, char *out, size_t len);
 /* in ex_funding.c */
 extern void funding_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms);
 extern int64_t funding_rate_e8(uint64_t seed, const MkSymbol *s, int64_t funding_ms);
+extern void binance_funding_history(Exchange *ex, int si, const char *args, Buf *body);
 extern void binance_futures_info(Exchange *ex, Buf *body);
 
 extern const ExAdapter binance_adapter;

@@ -80,7 +80,7 @@ trades_since(Exchange *ex, int si, int64_t from_id, int64_t from_ts, int64_t to_
 
 /*
  * Closed klines of interval iv of symbol si with open time in [from, to],
- * oldest first, at most max (<= 1000): the first max of the range, or the
+ * oldest first, at most max (<= 1500): the first max of the range, or the
  * last max when newest.  The past's come from history.c (into a buffer
  * valid until the next call), the rest from the live ring.
  */
@@ -88,7 +88,7 @@ int
 ex_klines(Exchange *ex, int si, int iv, int64_t from, int64_t to, bool newest,
 		  const MkKline **out, int max)
 {
-	static MkKline pastbuf[1000];
+	static MkKline pastbuf[1500];
 	static const MkKline *ring[MK_HISTORY];
 	const MkHistory *h = ex->past[si];
 	const MkSymbol *s = &ex->market.sym[si];
@@ -99,8 +99,8 @@ ex_klines(Exchange *ex, int si, int iv, int64_t from, int64_t to, bool newest,
 				n = 0,
 				all;
 
-	if (max > 1000)
-		max = 1000;
+	if (max > 1500)
+		max = 1500;
 	all = mk_history(s, iv, from, to, ring, MK_HISTORY);
 	for (int i = 0; i < all; i++)
 		if (!h || ring[i]->open_ts + ivms > past_end)

@@ -8,12 +8,24 @@
 
 #include <stdio.h>
 
+/*
+ * Binance's spot exchange carries the -PERP symbols of the list in its
+ * market too (so every exchange's market is seeded alike) but serves
+ * none of them: those are binance-futures'.  Their trades and klines are
+ * not recorded, so "binance" BTC-USDT-PERP in the record is fapi's.
+ */
+static bool
+unserved(const Exchange *ex, const MkSymbol *s)
+{
+	return ex->ad == &binance_adapter && s->perp != ex->futures;
+}
+
 void
 record_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 {
 	char		id[64];
 
-	if (!sim.record)
+	if (!sim.record || unserved(ex, s))
 		return;
 	if (ex->ad->trade_id)
 		ex->ad->trade_id(s, t, id, sizeof(id));
@@ -30,7 +42,7 @@ record_trade(Exchange *ex, MkSymbol *s, const MkTrade *t)
 void
 record_kline(Exchange *ex, MkSymbol *s, int iv, const MkKline *k)
 {
-	if (!sim.record)
+	if (!sim.record || unserved(ex, s))
 		return;
 	fprintf(sim.record,
 			"{\"exchange\":\"%s\",\"symbol\":\"%s\",\"channel\":\"candles\",\"interval_ms\":%lld,"

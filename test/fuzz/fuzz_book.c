@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	if (!book_sync_init(&s, (BookRule) (data[0] % 4), 16))
+	if (!book_sync_init(&s, (BookRule) (data[0] % 5), 16))
 		return 0;
 	for (size_t o = 1; o + 8 <= size; o += 8)
 	{

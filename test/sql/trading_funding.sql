@@ -71,12 +71,25 @@ SELECT a.name, b.amount FROM zvt.balances b JOIN zvt.accounts a USING (account_i
 SELECT account, qty, realized_pnl FROM zvt.positions WHERE symbol = 'FND-USDT-PERP' ORDER BY 1;
 SELECT cash, realized_pnl FROM zvt.portfolio('fund_long');
 
--- T3 once data passes it: long -(2 x 104 x 0.0001) = -0.0208
+-- T3 once data passes it, but the feed lost funding messages across it (a
+-- funding gap not repaired yet): T3 waits for the repair, which stores the
+-- rate and mark the exchange settled at 1 ms before T3 (mark 106, rate
+-- 0.0002): long -(2 x 106 x 0.0002) = -0.0424, not the 104 x 0.0001 seen
+-- before the gap
 BEGIN;
+INSERT INTO zvt.feed_gaps (exchange, symbol, channel, from_ts, to_ts, reason)
+SELECT 'bybit', 'FND-USDT-PERP', 'funding', t0.f + interval '150 min', t0.f + interval '185 min', 'test' FROM t0;
 INSERT INTO zvt.funding (ts, instrument_id, mark_price, funding_rate, next_funding_time)
 SELECT t0.f + interval '181 min', 9457, 105, 0.0001, t0.f + interval '4 hours' FROM t0;
 SELECT zvt.settle_funding() AS payments;
 COMMIT;
+BEGIN;
+INSERT INTO zvt.funding (ts, instrument_id, mark_price, funding_rate, next_funding_time)
+SELECT t0.f + interval '3 hours' - interval '1 millisecond', 9457, 106, 0.0002, t0.f + interval '3 hours' FROM t0;
+UPDATE zvt.feed_gaps SET repaired_at = now(), rows_repaired = 1 WHERE symbol = 'FND-USDT-PERP' AND channel = 'funding';
+SELECT zvt.settle_funding() AS payments;
+COMMIT;
+DELETE FROM zvt.feed_gaps WHERE symbol = 'FND-USDT-PERP';
 SELECT a.name, p.amount FROM zvt.funding_payments p JOIN zvt.accounts a USING (account_id), t0
  WHERE p.funding_time = t0.f + interval '3 hours' ORDER BY 1;
 
@@ -103,7 +116,7 @@ SELECT name, futures_ws_url, futures_rest_url FROM zvt.exchanges WHERE futures_w
 -- flat 1m bars at 100 from the minute after the fills for 4 hours;
 -- buy_and_hold of 2 is in from the second bar's open, so it holds through
 -- T1, T2, T3 (T4 is announced but no data passed it): the same payments
--- as the paper account, -0.0404 + 0.0621 - 0.0208 = 0.0009
+-- as the paper account, -0.0404 + 0.0621 - 0.0424 = -0.0207
 INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, volume, closed)
 SELECT date_trunc('minute', t0.f) + (i + 1) * interval '1 minute', 9457, '1 minute', 100, 100, 100, 100, 1, true
   FROM t0, generate_series(0, 239) i;

@@ -312,6 +312,86 @@ test_sync_rules(void)
 	book_sync_free(&s);
 }
 
+/*
+ * Binance USD-M futures: the documented rule (binance_futures.md): diffs
+ * with u < lastUpdateId L dropped, the first applied with U <= L <= u (or
+ * pu = L), then each diff's pu equal to the previous diff's u.  The spot
+ * rule (U <= last u + 1) would take every case below marked RESYNC.
+ */
+static void
+test_sync_futures(void)
+{
+	BookSync	s;
+	char		why[256];
+	BookUpdate	snap[2] = {{true, lv("100", "1")}, {false, lv("101", "1")}};
+	BookUpdate	d1[1] = {{true, lv("100", "2")}};
+	BookUpdate	d2[1] = {{true, lv("100", "3")}};
+	BookMsg		m;
+
+	CHECK(book_sync_init(&s, BOOK_RULE_BINANCE_FUTURES, 50));
+	/* buffered: u < L dropped; U <= L <= u first; then pu = last u */
+	m = msg(false, 90, 95, 89, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_BUFFERED);
+	m = msg(false, 96, 104, 95, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_BUFFERED);
+	m = msg(false, 105, 110, 104, d2, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_BUFFERED);
+	m = msg(true, 100, 100, 0, snap, 2);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_APPLIED);
+	CHECK(s.last == 110 && s.book.bids[0].qty == 3 * BOOK_SCALE && s.state == BOOK_STATE_LIVE);
+	m = msg(false, 111, 120, 110, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_APPLIED && s.last == 120);
+	/* overlapping ranges but pu is not the last u: a gap (spot would apply it) */
+	m = msg(false, 118, 125, 117, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_RESYNC);
+	CHECK(strstr(why, "pu 117, the last u was 120") != NULL);
+	CHECK(s.state == BOOK_STATE_WAITING && s.book.nbids == 0);
+	book_sync_free(&s);
+
+	/* a repeat of the last diff is a break too: its pu is not the last u */
+	CHECK(book_sync_init(&s, BOOK_RULE_BINANCE_FUTURES, 50));
+	m = msg(true, 50, 50, 0, snap, 2);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_APPLIED);
+	/* no diff buffered: the first live one follows the snapshot by pu */
+	m = msg(false, 51, 55, 50, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_APPLIED && s.last == 55);
+	m = msg(false, 51, 55, 50, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_RESYNC);
+	book_sync_free(&s);
+
+	/* the first diff after the snapshot starts past it: a gap */
+	CHECK(book_sync_init(&s, BOOK_RULE_BINANCE_FUTURES, 50));
+	m = msg(true, 50, 50, 0, snap, 2);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_APPLIED);
+	m = msg(false, 40, 49, 39, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_STALE && s.last == 50);
+	m = msg(false, 53, 55, 52, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_RESYNC);
+	CHECK(strstr(why, "after snapshot 50 starts at 53") != NULL);
+	/* buffered diffs the snapshot is older than: a gap at once */
+	m = msg(false, 60, 65, 59, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_BUFFERED);
+	m = msg(true, 55, 55, 0, snap, 2);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_RESYNC);
+	CHECK(s.nbuffered == 0 && s.state == BOOK_STATE_WAITING);
+	/* a REST answer once live is stale */
+	m = msg(false, 66, 70, 65, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_BUFFERED);
+	m = msg(true, 67, 67, 0, snap, 2);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_APPLIED && s.last == 70);
+	m = msg(true, 80, 80, 0, snap, 2);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_STALE && s.last == 70);
+	book_sync_free(&s);
+
+	/* right after the snapshot, starting past it and not chained to it by pu: a gap */
+	CHECK(book_sync_init(&s, BOOK_RULE_BINANCE_FUTURES, 50));
+	m = msg(true, 50, 50, 0, snap, 2);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_APPLIED);
+	m = msg(false, 51, 55, 49, d1, 1);
+	CHECK(book_sync_feed(&s, &m, why, sizeof(why)) == BOOK_RESYNC);
+	book_sync_free(&s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -322,5 +402,6 @@ main(int argc, char **argv)
 	test_model();
 	test_checksum_vectors(dir);
 	test_sync_rules();
+	test_sync_futures();
 	return unit_summary("test_book");
 }

@@ -104,7 +104,7 @@ test_binance_futures(void)
 
 	n = parse_fixture(binance_parse, "binance_futures_stream.jsonl", 4, &fut);
 	CHECK(n == 3 && ev[0].kind == FEED_BOOK && strcmp(ev[0].symbol, "BTC-USDT-PERP") == 0);
-	CHECK(ev[0].seq == 160 && ev[0].book_first == 150);	/* pu + 1 */
+	CHECK(ev[0].seq == 160 && ev[0].book_first == 157 && ev[0].book_prev == 149);	/* U, pu */
 
 	n = parse_fixture(binance_parse, "binance_futures_stream.jsonl", 5, &fut);
 	CHECK(n == 1 && ev[0].kind == FEED_CANDLE && strcmp(ev[0].symbol, "BTC-USDT-PERP") == 0);

@@ -4,6 +4,7 @@
  *	  exchanges, pages parsed into events (trade pages of Bybit, OKX and
  *	  Coinbase from test/fixtures/exchanges), and what a malformed page says.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,11 +54,25 @@ test_urls(void)
 	r.exchange = "okx";
 	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
 	CHECK(strstr(why, "does not page trades that way") != NULL);
-	/* Binance perpetuals: not from the spot API (their trades would land on the perpetual) */
+	/* Binance perpetuals: fapi, aggregate ids (the stream's trade id), klines 1500 a page */
 	r = req(HISTORY_TRADES_BY_ID);
 	r.symbol = "BTC-USDT-PERP";
-	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
-	CHECK(strstr(why, "REST history of binance perpetuals is not served") == why);
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/fapi/v1/aggTrades?symbol=BTCUSDT&fromId=42&limit=1000");
+	r = req(HISTORY_FIRST_ID);
+	r.symbol = "BTC-USDT-PERP";
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/fapi/v1/aggTrades?symbol=BTCUSDT&startTime=60000&endTime=239999&limit=1");
+	r = req(HISTORY_CANDLES);
+	r.symbol = "BTC-USDT-PERP";
+	r.to_ms = 1000000000;
+	CHECK(history_window_end(&r) == 60000 + 1500 * 60000);
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/fapi/v1/klines?symbol=BTCUSDT&interval=1m&startTime=60000&endTime=90059999&limit=1500");
+	/* the weight budgets: spot 6000, fapi 2400, each stopped a tenth short */
+	CHECK(history_weight_stop("binance", "BTC-USDT") == 5400);
+	CHECK(history_weight_stop("binance", "BTC-USDT-PERP") == 2160);
+	CHECK(history_weight_stop("okx", "BTC-USDT-PERP") == 0);
 	/* candles elsewhere: one page's window of bars */
 	r = req(HISTORY_CANDLES);
 	r.exchange = "bybit";
@@ -325,6 +340,99 @@ test_other_trades(void)
 	CHECK(strstr(why, "NotFound") != NULL);
 }
 
+/* Binance perpetual trades: aggTrades rows, the id is "a" */
+static void
+test_perp_trades(void)
+{
+	HistoryRequest r = req(HISTORY_TRADES_BY_ID);
+	HistoryPage page;
+	FeedEvent	ev[4];
+	char		why[256];
+	const char *body = "[{\"a\":26129,\"p\":\"0.01633102\",\"q\":\"4.70443515\",\"f\":27781,\"l\":27781,"
+		"\"T\":1498793709153,\"m\":true},{\"a\":26130,\"p\":\"0.01633103\",\"q\":\"1\",\"f\":27782,"
+		"\"l\":27783,\"T\":1498793709160,\"m\":false}]";
+
+	r.symbol = "BTC-USDT-PERP";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && page.last_id == 26130 && page.last_ms == INT64_C(1498793709160) && !page.full);
+	CHECK_STR(ev[0].trade_id, "26129");
+	CHECK(strcmp(ev[0].symbol, "BTC-USDT-PERP") == 0 && !ev[0].taker_buy && ev[1].taker_buy);
+	CHECK(fabs(ev[0].qty - 4.70443515) < 1e-12 && ev[0].ts == INT64_C(1498793709153000));
+	/* a spot historicalTrades row is not an aggregate */
+	body = "[{\"id\":1,\"price\":\"1\",\"qty\":\"1\",\"time\":1,\"isBuyerMaker\":true}]";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	/* the first id at a time: the aggregate's own id */
+	r = req(HISTORY_FIRST_ID);
+	r.symbol = "BTC-USDT-PERP";
+	body = "[{\"a\":500,\"p\":\"1\",\"q\":\"1\",\"f\":9000,\"l\":9001,\"T\":1,\"m\":true}]";
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)) && page.first_id == 500);
+}
+
+/* Funding history of the three venues (history_funding.c). */
+static void
+test_funding(void)
+{
+	HistoryRequest r = req(HISTORY_FUNDING);
+	HistoryPage page;
+	FeedEvent	ev[4];
+	char		url[512],
+				why[256];
+	const char *body;
+
+	r.symbol = "BTC-USDT-PERP";
+	r.from_ms = 1000;
+	r.to_ms = 2000000000000;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	/* 1000 rows a page: a window of 1000 hours */
+	CHECK_STR(url, "http://127.0.0.1:1/fapi/v1/fundingRate?symbol=BTCUSDT&startTime=1000&endTime=3600000999&limit=1000");
+	body = "[{\"symbol\":\"BTCUSDT\",\"fundingTime\":1698796800000,\"fundingRate\":\"0.00010000\","
+		"\"markPrice\":\"34287.54619963\"},{\"symbol\":\"BTCUSDT\",\"fundingTime\":1698825600000,"
+		"\"fundingRate\":\"-0.00003750\",\"markPrice\":\"\"}]";
+	r.from_ms = 1698796800000;
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && ev[0].kind == FEED_FUNDING && strcmp(ev[0].symbol, "BTC-USDT-PERP") == 0);
+	CHECK(ev[0].funding_ts == INT64_C(1698796800000000) && ev[0].ts == ev[0].funding_ts - 1000);
+	CHECK(fabs(ev[0].funding_rate - 0.0001) < 1e-15 && fabs(ev[0].mark_price - 34287.54619963) < 1e-8);
+	CHECK(isnan(ev[1].mark_price) && fabs(ev[1].funding_rate + 0.0000375) < 1e-15 && isnan(ev[1].index_price));
+	/* not full: the next window starts where this one ends */
+	CHECK(history_funding_next(&r, &page) == history_funding_window_end(&r));
+	/* out of order, or a rate that is not a number: not Binance's page */
+	body = "[{\"fundingTime\":1698825600000,\"fundingRate\":\"0.1\"},{\"fundingTime\":1698796800000,\"fundingRate\":\"0.1\"}]";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	body = "[{\"fundingTime\":1698825600000,\"fundingRate\":\"x\"}]";
+	CHECK(!history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+
+	/* Bybit: newest first, 200 a page, no mark */
+	r.exchange = "bybit";
+	r.from_ms = 1000;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/v5/market/funding/history?category=linear&symbol=BTCUSDT&startTime=1000&endTime=720000999&limit=200");
+	body = "{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"category\":\"linear\",\"list\":["
+		"{\"symbol\":\"BTCUSDT\",\"fundingRate\":\"0.0001\",\"fundingRateTimestamp\":\"28800000\"},"
+		"{\"symbol\":\"BTCUSDT\",\"fundingRate\":\"-0.0002\",\"fundingRateTimestamp\":\"0\"}]}}";
+	r.from_ms = 0;
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 2 && ev[0].funding_ts == 0 && ev[1].funding_ts == INT64_C(28800000000) && isnan(ev[0].mark_price));
+	CHECK(fabs(ev[0].funding_rate + 0.0002) < 1e-15);
+
+	/* OKX: newest first, 100 a page; the realized rate where given */
+	r.exchange = "okx";
+	r.raw_symbol = "BTC-USDT-SWAP";
+	r.from_ms = 1000;
+	CHECK(history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK_STR(url, "http://127.0.0.1:1/api/v5/public/funding-rate-history?instId=BTC-USDT-SWAP&before=999&after=360001000&limit=100");
+	body = "{\"code\":\"0\",\"msg\":\"\",\"data\":[{\"instId\":\"BTC-USDT-SWAP\",\"instType\":\"SWAP\","
+		"\"fundingRate\":\"0.0002\",\"realizedRate\":\"0.00019\",\"fundingTime\":\"57600000\",\"method\":\"current_period\"}]}";
+	r.from_ms = 0;
+	CHECK(history_parse(&r, body, strlen(body), ev, 4, &page, why, sizeof(why)));
+	CHECK(page.n == 1 && fabs(ev[0].funding_rate - 0.00019) < 1e-15 && ev[0].funding_ts == INT64_C(57600000000));
+
+	/* Coinbase has no perpetuals */
+	r.exchange = "coinbase";
+	CHECK(!history_url(&r, url, sizeof(url), why, sizeof(why)));
+	CHECK(strstr(why, "no funding history") != NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -336,5 +444,7 @@ main(int argc, char **argv)
 	test_trades();
 	test_trade_urls();
 	test_other_trades();
+	test_perp_trades();
+	test_funding();
 	return unit_summary("test_history");
 }
