@@ -386,7 +386,7 @@ prefetch(const Job *job, const HistoryRequest *next, int exi)
 {
 	char		url[1024];
 	char		reason[256];
-	bool		binance = strcmp(job->exchange, "binance") == 0;
+	int			weight_stop = history_weight_stop(job->exchange, job->symbol);
 
 	if (exi >= 0 && exchange_not_before[exi] > GetCurrentTimestamp())
 		return;
@@ -396,7 +396,7 @@ prefetch(const Job *job, const HistoryRequest *next, int exi)
 								   zvt_ca_file && zvt_ca_file[0] ? zvt_ca_file : NULL,
 								   (volatile int *) &InterruptPending,
 								   job->is_repair ? 0 : BACKFILL_AHEAD_PAGES,
-								   binance ? BINANCE_WEIGHT_LIMIT - BINANCE_WEIGHT_MARGIN : -1);
+								   weight_stop > 0 ? weight_stop : -1);
 }
 
 /*
@@ -544,7 +544,7 @@ run_page(Job *job)
 
 		next.from_ms = next_from;
 		if (next_from < job->finish_ms)
-			prefetch(&next, exi);
+			prefetch(job, &next, exi);
 		return backfill_job_page(job, page_events, nkeep, next_from >= job->finish_ms, next_from, false, 0, -1);
 	}
 	else if (r.kind == HISTORY_FIRST_ID)
