@@ -218,7 +218,10 @@ $(OBJS): override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fn
 	-Wno-maybe-uninitialized
 SHLIB_LINK += -fsanitize=$(SANITIZE)
 endif
+# (not for check-sanitize itself: scripts/test may pick another PG_CONFIG)
+ifeq ($(filter check-sanitize,$(MAKECMDGOALS)),)
 $(shell echo '$(SANITIZE) $(PG_CONFIG)' | cmp -s - .build-flags || echo '$(SANITIZE) $(PG_CONFIG)' >.build-flags)
+endif
 $(OBJS): .build-flags
 EXTRA_CLEAN += .build-flags
 
