@@ -215,9 +215,10 @@ include $(PGXS)
 # `make SANITIZE=undefined` (address, address,undefined) builds zvt.so
 # with those sanitizers (a report aborts the process); `make
 # check-sanitize [SANITIZE=...]` runs the regress, pgTAP and integration
-# suites on it (scripts/test with ZVT_SANITIZE; ASan needs its runtime
-# preloaded into the server: docs/testing.md).  .build-flags holds the
-# last SANITIZE so that changing it rebuilds every object.
+# suites on it (scripts/test with ZVT_SANITIZE; with address on a
+# PostgreSQL built with ASan, test/sanitize/build-postgres:
+# docs/testing.md).  .build-flags holds the last SANITIZE and PG_CONFIG
+# so that changing either rebuilds every object.
 SANITIZE ?=
 comma := ,
 ifneq ($(SANITIZE),)
@@ -226,7 +227,10 @@ $(OBJS): override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fn
 	-Wno-maybe-uninitialized
 SHLIB_LINK += -fsanitize=$(SANITIZE)
 endif
-$(shell echo '$(SANITIZE)' | cmp -s - .build-flags || echo '$(SANITIZE)' >.build-flags)
+# (not for check-sanitize itself: scripts/test may pick another PG_CONFIG)
+ifeq ($(filter check-sanitize,$(MAKECMDGOALS)),)
+$(shell echo '$(SANITIZE) $(PG_CONFIG)' | cmp -s - .build-flags || echo '$(SANITIZE) $(PG_CONFIG)' >.build-flags)
+endif
 $(OBJS): .build-flags
 EXTRA_CLEAN += .build-flags
 

@@ -17,6 +17,12 @@ ZVT_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
 
 say() { printf '== %s\n' "$*"; }
 
+# $PGBIN/postgres links the AddressSanitizer runtime (built with
+# -fsanitize=address, as test/sanitize/build-postgres does)
+pg_has_asan() {
+	ldd "$PGBIN/postgres" 2>/dev/null | grep -q 'libasan\.so'
+}
+
 # Run as root: directly when we are root, else through sudo.
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
