@@ -226,7 +226,8 @@ ex_random(Exchange *ex)
 	return (double) ((x * UINT64_C(2685821657736338717)) >> 11) / 9007199254740992.0;
 }
 
-#define RECENT_MAX	50000	/* trades kept per symbol for REST backfills */
+/* trades kept per symbol for REST backfills: --recent (50000) */
+#define RECENT_MAX	sim.recent_max
 
 void
 remember_trade(Exchange *ex, int si, const MkTrade *t)
