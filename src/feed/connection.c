@@ -288,6 +288,15 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		case LWS_CALLBACK_CLIENT_CLOSED:
 			feed_endpoint_down(e, "closed");
 			break;
+		case LWS_CALLBACK_WSI_DESTROY:
+			/* freed without a close or error callback: never keep a dangling wsi */
+			if (e->wsi == wsi)
+			{
+				e->wsi = NULL;
+				if (e->state != EP_DOWN)
+					feed_endpoint_down(e, "connection freed");
+			}
+			break;
 		default:
 			break;
 	}
