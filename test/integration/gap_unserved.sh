@@ -44,15 +44,18 @@ for k in 1 2 3; do
 	poll_until "SELECT count(*) > $n + 100 FROM zvt.trades" t 30 || fail "no trades after drop $k"
 	curl -s "http://127.0.0.1:$admin/drop" >/dev/null || fail "drop"
 done
-poll_until "SELECT count(DISTINCT exchange) FROM zvt.feed_gaps WHERE channel = 'trades' AND to_ts IS NOT NULL" 2 60 \
-	|| fail "no gaps recorded on both exchanges"
+# each drop's gap row is written once data resumes: three on each exchange
+poll_until "SELECT count(*) FILTER (WHERE exchange = 'okx') >= 3 AND count(*) FILTER (WHERE exchange = 'coinbase') >= 3
+              FROM zvt.feed_gaps WHERE channel = 'trades' AND to_ts IS NOT NULL" t 60 \
+	|| fail "the drops' gaps were not recorded on both exchanges"
 poll_until "SELECT count(*) FROM zvt.feed_gaps WHERE channel = 'trades' AND repaired_at IS NULL AND repair_error IS NULL" \
 	0 90 || fail "gap repairs did not finish"
 
+q -c "SELECT exchange, id, from_ts, to_ts, repaired_at, rows_repaired, repair_error FROM zvt.feed_gaps ORDER BY id" >"$cap/gaps.txt"
 q -c "COPY (SELECT exchange, trade_id FROM zvt.trades_v WHERE symbol = 'BTC-USDT') TO STDOUT" >"$cap/ids.tsv"
 q -c "COPY (SELECT exchange, id, repaired_at IS NOT NULL, coalesce(rows_repaired, -1), coalesce(repair_error, '')
             FROM zvt.feed_gaps WHERE channel = 'trades') TO STDOUT" >"$cap/gaps.tsv"
-python3 - "$cap" <<'PY' || fail "trades the exchange no longer serves were not recorded as a hole"
+python3 - "$cap" <<'PY' || { cat "$cap/gaps.txt" >&2; fail "trades the exchange no longer serves were not recorded as a hole"; }
 import re, sys
 from collections import defaultdict
 cap = sys.argv[1]
