@@ -55,6 +55,9 @@ typedef struct Pending
 
 static Pending pending;
 
+/* a repair's ids the exchange did not serve: repair_error when it finishes; "" = none */
+static char id_hole[320];
+
 static void flush_pending(const Job *job);
 static void record_hole(const Job *job, int64 hole_to_ms);
 
@@ -329,6 +332,19 @@ backfill_job_flush(const Job *job)
 		backfill_shared->jobs_done++;
 		if (pending.hole_to_ms >= 0)
 			record_hole(job, pending.hole_to_ms);
+		if (id_hole[0])
+		{
+			Oid			t2[2] = {INT8OID, TEXTOID};
+			Datum		v2[2] = {Int64GetDatum(job->id), CStringGetTextDatum(id_hole)};
+
+			if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET last_error = $2 WHERE id = $1",
+									  2, t2, v2, NULL, false, 0) != SPI_OK_UPDATE ||
+				SPI_execute_with_args("UPDATE zvt.feed_gaps g SET repaired_at = NULL, repair_error = $2 "
+									  "  FROM zvt._backfill_jobs j WHERE j.id = $1 AND g.id = j.gap_id",
+									  2, t2, v2, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not record a hole of a gap repair");
+			ereport(LOG, (errmsg("zvt backfill job %lld: %s", (long long) job->id, id_hole)));
+		}
 	}
 	PopActiveSnapshot();
 	SPI_finish();
@@ -336,7 +352,32 @@ backfill_job_flush(const Job *job)
 	MemoryContextSwitchTo(backfill_pass_context);
 	backfill_shared->pages += pending.pages;
 	pending.pages = 0;
+	id_hole[0] = '\0';
 	return active;
+}
+
+/*
+ * The page the caller writes next ends a repair paging backward by id
+ * (OKX, Coinbase) without reaching the trade stored before the gap: the
+ * exchange no longer serves ids from_id..to_id (to_id < 0: any above
+ * from_id - 1), the oldest it served being at oldest_ms (-1: none).  Those
+ * trades are lost, not "nothing missed": the gap keeps repair_error
+ * saying so instead of repaired_at (backfill_job_flush).
+ */
+void
+backfill_job_id_hole(const Job *job, int64 from_id, int64 to_id, int64 oldest_ms)
+{
+	if (to_id < 0)
+		snprintf(id_hole, sizeof(id_hole),
+				 "%s's REST serves no trades of %s with ids from %lld on; they were not repaired",
+				 job->exchange, job->symbol, (long long) from_id);
+	else
+		snprintf(id_hole, sizeof(id_hole),
+				 "%s's REST no longer serves trades of %s with ids %lld to %lld (older than id %lld%s%s); "
+				 "they were not repaired",
+				 job->exchange, job->symbol, (long long) from_id, (long long) to_id,
+				 (long long) to_id + 1, oldest_ms >= 0 ? " of " : "",
+				 oldest_ms >= 0 ? timestamptz_to_str(backfill_ms_ts(oldest_ms)) : "");
 }
 
 /*

@@ -72,6 +72,7 @@ extern void backfill_job_fail(const Job *job, const char *error, bool count_erro
 extern bool backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
 							  int64 cursor_ms, bool has_next_id, int64 next_id, int64 hole_to_ms);
 extern bool backfill_job_flush(const Job *job);
+extern void backfill_job_id_hole(const Job *job, int64 from_id, int64 to_id, int64 oldest_ms);
 extern char *backfill_col_text(int col);
 extern int64 backfill_col_int64(int col, bool *isnull);
 extern bool backfill_id_value(const char *s, int64 *v);

@@ -596,6 +596,7 @@ run_page(Job *job)
 		 * below the range or a page that is not full (nothing older).
 		 */
 		bool		backward = r.kind == HISTORY_TRADES_BEFORE;
+		bool		reached = false;	/* a trade at or below the range */
 		int64		hole_to = -1;
 
 		done = !backward || !page.full || page.rows == 0;
@@ -616,6 +617,7 @@ run_page(Job *job)
 			if (below)
 			{
 				done = true;
+				reached = true;
 				continue;
 			}
 			if (!job->is_repair && ms >= job->finish_ms)
@@ -634,6 +636,20 @@ run_page(Job *job)
 
 			next.before_id = page.oldest_id;
 			prefetch(job, &next, exi);
+		}
+		/*
+		 * A repair by id that ends before the trade stored before its gap:
+		 * the ids between that one and the oldest served (or the page's
+		 * cursor, for an empty page) are not served any more.  Only ids
+		 * lo + 1 >= hi prove nothing missing, and those never page.
+		 */
+		if (backward && done && !reached && job->has_end_id)
+		{
+			int64		top = page.rows > 0 ? page.oldest_id : r.before_id;
+
+			if (top < 0 || top > job->end_id + 1)
+				backfill_job_id_hole(job, job->end_id + 1, top < 0 ? -1 : top - 1,
+									 page.rows > 0 ? page.oldest_ms : -1);
 		}
 		/* Bybit: a full page older trades fell off; before its oldest is a hole */
 		if (!backward && page.full && page.oldest_ms > job->start_ms)

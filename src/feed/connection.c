@@ -5,7 +5,11 @@
  *	  keepalive, the silence watchdog, reconnect with backoff, and the
  *	  zvt.feed_gaps rows disconnections leave.
  *
- * Connection states: down -> connecting -> open -> down.  libwebsockets
+ * Connection states: down -> connecting -> open -> down.  A connect
+ * attempt (TCP, TLS, WebSocket upgrade) not open within zvt.feed_watchdog
+ * is abandoned like a silent connection: counted, logged and retried with
+ * the backoff (an endpoint that accepts TCP and then says nothing must not
+ * leave the feed `connecting` for good).  libwebsockets
  * calls feed_callback on the main thread; nothing there may longjmp, so
  * memory is malloc'd and errors become state changes and LOG lines.  A
  * complete frame goes to the parser thread (parse_thread.c) with its
@@ -152,6 +156,7 @@ feed_endpoint_connect(Endpoint *e)
 	snprintf(urlbuf, sizeof(urlbuf), "%s%s", base, feed_self.spec->paths[e->index]);
 	e->state = EP_CONNECTING;
 	e->reconnect_at = 0;
+	e->connect_started = feed_now_us();
 	rc = ws_client_connect(feed_self.context, urlbuf, e, &e->wsi, reason, sizeof(reason));
 	if (rc == WS_CLIENT_BAD_URL)
 	{
@@ -190,9 +195,18 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 
 	if (!e)
 		e = (Endpoint *) user;
+	if (!e)
+	{
+		/* an attempt abandoned at its connect timeout: close it if it lives on */
+		if (reason == LWS_CALLBACK_CLIENT_ESTABLISHED || reason == LWS_CALLBACK_CLIENT_RECEIVE ||
+			reason == LWS_CALLBACK_CLIENT_WRITEABLE)
+			return -1;
+		return 0;
+	}
 	switch (reason)
 	{
 		case LWS_CALLBACK_CLIENT_ESTABLISHED:
+			e->wsi = wsi;
 			e->state = EP_OPEN;
 			e->connection++;
 			e->backoff_ms = 0;
@@ -251,6 +265,15 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		case LWS_CALLBACK_CLIENT_CLOSED:
 			feed_endpoint_down(e, "closed");
 			break;
+		case LWS_CALLBACK_WSI_DESTROY:
+			/* freed without a close or error callback: never keep a dangling wsi */
+			if (e->wsi == wsi)
+			{
+				e->wsi = NULL;
+				if (e->state != EP_DOWN)
+					feed_endpoint_down(e, "connection freed");
+			}
+			break;
 		default:
 			break;
 	}
@@ -259,9 +282,10 @@ feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 
 /*
  * The timer step's connection part: connect endpoints that are due (at
- * once after a subscription change), send subscriptions and keepalives on
- * open ones, and drop a connection that has been silent for
- * zvt.feed_watchdog or is 23 hours old (Binance cuts at 24 h: leave first,
+ * once after a subscription change), abandon connect attempts older than
+ * zvt.feed_watchdog, send subscriptions and keepalives on open ones, and
+ * drop a connection that has been silent for zvt.feed_watchdog or is 23
+ * hours old (Binance cuts at 24 h: leave first,
  * at a moment of our choosing).
  */
 void
@@ -281,6 +305,25 @@ feed_endpoints_step(int64 now, bool reload)
 		}
 		if (e->nwant > 0 && e->state == EP_DOWN && e->reconnect_at <= now)
 			feed_endpoint_connect(e);
+		else if (e->state == EP_CONNECTING &&
+				 now - e->connect_started > (int64) zvt_feed_watchdog * 1000)
+		{
+			/*
+			 * Not open in time (TCP, TLS or the upgrade hangs): abandon the
+			 * attempt.  Its wsi is detached first, so that whatever
+			 * libwebsockets still says about it is not about this endpoint.
+			 */
+			char		why[64];
+
+			if (e->wsi)
+			{
+				lws_set_opaque_user_data(e->wsi, NULL);
+				lws_set_timeout(e->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			}
+			feed_self.stats->reconnects++;
+			snprintf(why, sizeof(why), "connect timed out after %d ms", zvt_feed_watchdog);
+			feed_endpoint_down(e, why);
+		}
 		else if (e->state == EP_OPEN)
 		{
 			if (reload)

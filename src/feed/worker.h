@@ -61,6 +61,7 @@ typedef struct Endpoint
 	int64		last_data;		/* us, last market data frame */
 	int64		last_keepalive; /* us */
 	int64		connected_at;	/* us, when the connection opened */
+	int64		connect_started;	/* us, when the current connect attempt began */
 	int64		reconnect_at;	/* us; 0 = now */
 	int			backoff_ms;
 	/* a disconnection waiting for its first message after reconnect */

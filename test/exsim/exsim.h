@@ -209,6 +209,7 @@ typedef struct Sim
 	double		history_rate;	/* trades per second per symbol in the past */
 	bool		record_history; /* write the past to the record too */
 	int			weight_limit;	/* Binance request weight per minute (6000) */
+	int			recent_max;		/* live trades kept per symbol for REST (50000) */
 	double		linger;			/* --count: serve this many seconds more, s */
 	int64_t		linger_until_ms;	/* real ms, 0 until --count is reached */
 } Sim;

@@ -40,6 +40,7 @@ usage(void)
 			"  --history-rate R      trades per second per symbol in the past (default 0.2)\n"
 			"  --record-history      write the past's trades and klines to the record too\n"
 			"  --weight-limit N      Binance request weight per minute before 429 (default 6000; 0 = none)\n"
+			"  --recent N            live trades per symbol REST still serves (default 50000)\n"
 			"  --accounts FILE       private API accounts, one JSON object a line (test/exsim/README.md)\n"
 			"  --tls-cert F --tls-key F   serve wss:// and https://\n"
 			"  --ping S --pong-timeout S --idle S   keepalive timings (20, 60, 30)\n"
@@ -174,6 +175,7 @@ main(int argc, char **argv)
 		{"linger", required_argument, 0, 15},
 		{"funding-interval", required_argument, 0, 16},
 		{"mark-ms", required_argument, 0, 17},
+		{"recent", required_argument, 0, 18},
 		{"verbose", no_argument, 0, 'V'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}
@@ -192,6 +194,7 @@ main(int argc, char **argv)
 	sim.book_ms = 100;
 	sim.history_rate = 0.2;
 	sim.weight_limit = 6000;
+	sim.recent_max = 50000;
 	sim.funding_interval_ms = INT64_C(28800000);
 	sim.mark_ms = 1000;
 	sim.real_start_ms = now_real_ms();
@@ -238,13 +241,14 @@ main(int argc, char **argv)
 			case 15: sim.linger = atof(optarg); break;
 			case 16: sim.funding_interval_ms = (int64_t) (atof(optarg) * 1000); break;
 			case 17: sim.mark_ms = atoi(optarg); break;
+			case 18: sim.recent_max = atoi(optarg); break;
 			case 'V': sim.verbose = true; break;
 			default: usage(); return o == 'h' ? 0 : 2;
 		}
 	}
 	if (sim.speed <= 0 || sim.rate < 0 || sim.book_ms < 1 || (cert && !key) || (key && !cert) ||
 		sim.history_ms < 0 || sim.history_rate <= 0 || sim.funding_interval_ms < 1000 ||
-		sim.mark_ms < 1)
+		sim.mark_ms < 1 || sim.recent_max < 1)
 	{
 		usage();
 		return 2;

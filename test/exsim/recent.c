@@ -9,7 +9,8 @@
 
 #include <stdlib.h>
 
-#define RECENT_MAX	50000	/* trades kept per symbol for REST backfills */
+/* trades kept per symbol for REST backfills: --recent (50000) */
+#define RECENT_MAX	sim.recent_max
 
 void
 remember_trade(Exchange *ex, int si, const MkTrade *t)
