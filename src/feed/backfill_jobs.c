@@ -186,27 +186,6 @@ backfill_job_fail(const Job *job, const char *error, bool count_error)
 
 
 /*
- * The receive time (local_ts) of a row from REST history.  It was not
- * received live, so it takes the time it became final on the exchange: a
- * trade's time, a bar's close (never later than now).  A backfill that
- * writes while a feed is down then never looks like the feed's first rows
- * after the gap (or its last before it): gap repairs map by local_ts
- * (backfill_repair.c) and a restart's gap starts at the newest local_ts
- * (connection.c), and a row stamped with the backfill's own time there
- * shrank a repair to nothing.
- */
-static TimestampTz
-history_local_ts(const Job *job, const FeedEvent *ev, TimestampTz now)
-{
-	TimestampTz final;
-
-	if (ev->ts == 0)
-		return now;
-	final = (TimestampTz) (ev->ts - ZT_PG_EPOCH_OFFSET) + (TimestampTz) job->interval_s * USECS_PER_SEC;
-	return Min(final, now);
-}
-
-/*
  * Add the first nkeep events of a page to the job's open transaction
  * (begun at its first page; written every BACKFILL_WRITE_ROWS rows, while
  * the fetch thread gets the next pages) and move the job's cursor in
@@ -228,7 +207,7 @@ backfill_job_page(Job *job, const FeedEvent *events, int nkeep, bool done,
 
 	Assert(pending.pages == 0 || pending.job_id == job->id);
 	for (int i = 0; i < nkeep; i++)
-		if (!ingest_add(&batch, &events[i], job->instrument_id, history_local_ts(job, &events[i], now)))
+		if (!ingest_add(&batch, &events[i], job->instrument_id, now))
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	if (pending.pages == 0)
 	{

@@ -329,7 +329,13 @@ history_scan(const HistoryRequest *r, const char *body, size_t len,
 		c.x = SX_COINBASE;
 	else
 		return false;
-	/* the pages history_url asks for; the first id's has one row: jansson's is as good */
+	/*
+	 * the pages history_url asks for; the first id's has one row: jansson's
+	 * is as good, and so for a Binance perpetual's aggTrades rows
+	 */
+	if (c.x == SX_BINANCE && r->kind != HISTORY_CANDLES && r->symbol &&
+		strlen(r->symbol) >= 5 && strcmp(r->symbol + strlen(r->symbol) - 5, "-PERP") == 0)
+		return false;
 	if (!(r->kind == HISTORY_CANDLES ||
 		  (r->kind == HISTORY_TRADES_BY_ID && c.x == SX_BINANCE) ||
 		  (r->kind == HISTORY_TRADES_BEFORE && (c.x == SX_OKX || c.x == SX_COINBASE)) ||
