@@ -295,7 +295,7 @@ next_job(Job *job, long *sleep_ms, bool *any)
 							  "       i.id, i.raw_symbol, " JOB_REST_URL("j.symbol") ", "
 							  "       j.start_ts, j.finish_ts, coalesce(j.cursor_ts, j.start_ts), "
 							  "       j.next_id, j.end_id, j.gap_id IS NOT NULL, "
-							  "       (j.next_id IS NOT NULL OR j.cursor_ts IS NOT NULL OR j.state <> 'queued'), "
+							  "       (j.next_id IS NOT NULL OR j.cursor_ts IS NOT NULL OR j.end_id IS NOT NULL), "
 							  "       g.from_ts, g.to_ts, j.errors, j.rest_url IS DISTINCT FROM " JOB_REST_URL("j.symbol") ", "
 							  "       i.contract_size::float8 "
 							  "  FROM zvt._backfill_jobs j "
@@ -354,6 +354,13 @@ next_job(Job *job, long *sleep_ms, bool *any)
 	job->end_id = backfill_col_int64(12, &isnull);
 	job->has_end_id = !isnull;
 	job->is_repair = strcmp(backfill_col_text(13), "t") == 0;
+	/*
+	 * A repair is mapped once its range is set (next_id, end_id or
+	 * cursor_ts): not by its state, as one waiting for the feed's first row
+	 * after the gap (backfill_repair.c) is 'waiting' and still unmapped;
+	 * taken as mapped, it ran by time from the gap's start in zvt's clock
+	 * and lost the trades the exchange stamped before it.
+	 */
 	job->mapped = strcmp(backfill_col_text(14), "t") == 0;
 	if (job->is_repair)
 	{

@@ -29,12 +29,15 @@ drop=${ZVT_REPAIR_DROP:-1000}
 rate=${ZVT_REPAIR_RATE:-300}
 # a minute, and a second for every 2000 trades (a run of the issue's size takes long)
 slack=$(( 60 + nsym * count / 2000 ))
+# the simulator serves REST well past the waits below (its linger ends it
+# if the test dies; cleanup kills it): the feeds' 30-s watchdog reconnects
+# after the market's end are gaps repaired from REST too
 start_ms=$(( $(date +%s) * 1000 ))
 exlist=$(IFS=,; echo "${exchanges[*]}")
 exarr="ARRAY[$(printf "'%s'," "${exchanges[@]}" | sed 's/,$//')]"
 
 "$top/zvt-exsim" --exchanges "$exlist" --port "$port" --admin-port "$admin" --symbols BTC-USDT,ETH-USDT \
-	--start "$start_ms" --rate "$rate" --count "$count" --linger "$slack" --drop-every "$drop" \
+	--start "$start_ms" --rate "$rate" --count "$count" --linger $(( slack * 4 )) --drop-every "$drop" \
 	--record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
 sim=$!
 cleanup() {
