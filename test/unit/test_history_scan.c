@@ -289,6 +289,19 @@ test_left_to_jansson(void)
 	/* a kind the exchange does not page that way: jansson's */
 	r = req("binance", HISTORY_TRADES_BEFORE);
 	CHECK(both(&r, "[]", 1000) == 0);
+	/*
+	 * A Binance perpetual's trade pages are aggTrades, read by jansson
+	 * alone: spot rows for a -PERP symbol were read by the scanner and
+	 * refused by jansson (found by fuzz_history; its input is in
+	 * test/fuzz/corpus_history/seed-perp-spot-rows)
+	 */
+	r = req("binance", HISTORY_TRADES_BY_ID);
+	r.symbol = "BTC-USDT-PERP";
+	{
+		const char *row = "[{\"id\":1,\"price\":\"1\",\"qty\":\"1\",\"time\":1,\"isBuyerMaker\":true}]";
+
+		CHECK(!history_scan(&r, row, strlen(row), ev_scan, 1000, &page));
+	}
 }
 
 int
