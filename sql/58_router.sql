@@ -175,18 +175,24 @@ BEGIN
         RETURN;
     END IF;
     t := pg_catalog.clock_timestamp();
+    -- Both statements start from the due rows (the due index) and look
+    -- each one's order up by its key, whatever the statistics say: a
+    -- join the planner may turn around walks every open order, every
+    -- pass (milliseconds with thousands resting, a delay for any order
+    -- committed meanwhile).  "> '-infinity'" makes "due" a range, which
+    -- a generic plan estimates as few rows.
     -- final orders that fell due are parked, so that the due rows stay few
     UPDATE zvt._live_orders l SET next_at = 'infinity'
-      FROM zvt.orders x
-     WHERE x.order_id = l.order_id
-       AND (l.next_at IS NULL OR l.next_at <= t)
-       AND x.status NOT IN ('pending_new', 'sending', 'unknown', 'new', 'pending_cancel');
+     WHERE (l.next_at IS NULL OR l.next_at > '-infinity' AND l.next_at <= t)
+       AND (SELECT x.status FROM zvt.orders x WHERE x.order_id = l.order_id)
+           NOT IN ('pending_new', 'sending', 'unknown', 'new', 'pending_cancel');
     RETURN QUERY
     SELECT CASE WHEN x.status = 'pending_cancel' AND l.exchange_id IS NOT NULL THEN 'cancel' ELSE 'query' END,
            x.order_id, x.account_id, x.symbol, x.side, x.type, x.qty::text, x.price::text,
            x.tif, x.post_only, x.reduce_only, l.exchange_id
-      FROM zvt._live_orders l JOIN zvt.orders x ON x.order_id = l.order_id
-     WHERE (l.next_at IS NULL OR l.next_at <= t)
+      FROM zvt._live_orders l
+     CROSS JOIN LATERAL (SELECT * FROM zvt.orders x WHERE x.order_id = l.order_id OFFSET 0) x
+     WHERE (l.next_at IS NULL OR l.next_at > '-infinity' AND l.next_at <= t)
        AND x.exchange = _router_work.exchange
        AND x.status IN ('sending', 'unknown', 'new', 'pending_cancel')
        AND x.order_id <> ALL (inflight)

@@ -4967,3 +4967,52 @@ BEGIN
 END;
 $$;
 
+
+-- zvt._router_work: its due statements start from the due rows and look
+-- each order up by its key (no plan walks every open order each pass)
+CREATE OR REPLACE FUNCTION zvt._router_work(exchange pg_catalog.text, inflight pg_catalog.int8[], lim pg_catalog.int4)
+    RETURNS TABLE (op pg_catalog.text, order_id pg_catalog.int8, account_id pg_catalog.int4,
+                   symbol pg_catalog.text, side pg_catalog.text, type pg_catalog.text,
+                   qty pg_catalog.text, price pg_catalog.text, tif pg_catalog.text,
+                   post_only pg_catalog.bool, reduce_only pg_catalog.bool, exchange_id pg_catalog.text)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n int;
+    t timestamptz;
+BEGIN
+    RETURN QUERY SELECT * FROM zvt._router_claim(exchange, inflight, lim);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n >= lim THEN
+        RETURN;
+    END IF;
+    t := pg_catalog.clock_timestamp();
+    -- Both statements start from the due rows (the due index) and look
+    -- each one's order up by its key, whatever the statistics say: a
+    -- join the planner may turn around walks every open order, every
+    -- pass (milliseconds with thousands resting, a delay for any order
+    -- committed meanwhile).  "> '-infinity'" makes "due" a range, which
+    -- a generic plan estimates as few rows.
+    -- final orders that fell due are parked, so that the due rows stay few
+    UPDATE zvt._live_orders l SET next_at = 'infinity'
+     WHERE (l.next_at IS NULL OR l.next_at > '-infinity' AND l.next_at <= t)
+       AND (SELECT x.status FROM zvt.orders x WHERE x.order_id = l.order_id)
+           NOT IN ('pending_new', 'sending', 'unknown', 'new', 'pending_cancel');
+    RETURN QUERY
+    SELECT CASE WHEN x.status = 'pending_cancel' AND l.exchange_id IS NOT NULL THEN 'cancel' ELSE 'query' END,
+           x.order_id, x.account_id, x.symbol, x.side, x.type, x.qty::text, x.price::text,
+           x.tif, x.post_only, x.reduce_only, l.exchange_id
+      FROM zvt._live_orders l
+     CROSS JOIN LATERAL (SELECT * FROM zvt.orders x WHERE x.order_id = l.order_id OFFSET 0) x
+     WHERE (l.next_at IS NULL OR l.next_at > '-infinity' AND l.next_at <= t)
+       AND x.exchange = _router_work.exchange
+       AND x.status IN ('sending', 'unknown', 'new', 'pending_cancel')
+       AND x.order_id <> ALL (inflight)
+       AND l.sent_at < pg_catalog.now()     -- not those just marked for sending above
+     ORDER BY l.next_at NULLS FIRST, x.order_id
+     LIMIT lim - n;
+END;
+$$;
+COMMENT ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) IS
+    'Internal: the order router''s next requests: pending orders marked sending (to place), then queries and cancels due.';
+REVOKE ALL ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) FROM PUBLIC;
