@@ -17,7 +17,7 @@
 #   live_accounts                    the exchanges' REST addresses, the
 #       instruments BTC-USDT (BTC-USD on Coinbase) at 60000 on the bus,
 #       accounts PREFIX_<exchange> (live, 1000000 of the quote) and their
-#       keys; sets sysid (the client order ids' database part).
+#       keys (live_keys, common.bash: sets sysid).
 
 . "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 
@@ -70,13 +70,7 @@ live_accounts() {
 		                                       currency => '$(quote_of "$ex")')" \
 		  >/dev/null || fail "setup $ex"
 	done
-	q -c "SELECT 1 FROM zvt.set_api_key('${p}_binance', 'bn-key', 'bn-secret')" \
-	  -c "SELECT 1 FROM zvt.set_api_key('${p}_bybit', 'by-key', 'by-secret')" \
-	  -c "SELECT 1 FROM zvt.set_api_key('${p}_okx', 'okx-key', 'okx-secret', 'okx-pass')" \
-	  -c "SELECT 1 FROM zvt.set_api_key('${p}_coinbase', '$cbkey', E'$(printf '%s' "$pem" | sed "s/'/''/g")')" \
-	  >/dev/null || fail "set_api_key"
-	sysid=$(q -c "SELECT lpad(to_hex(((system_identifier # (system_identifier >> 32)) & 4294967295)::bigint), 8, '0')
-	              FROM pg_control_system()")
+	live_keys "$p"
 }
 
 # sim PATH EXCHANGE [ARGS]: a test-only admin request of the private API (priv_reconcile.c)
