@@ -132,9 +132,9 @@ for ex in $exchanges; do
 	[ "$got" = "$feeasset" ] || fail "$ex: fee assets [$got], want [$feeasset]"
 	# the position: 0.07 bought, 0.02 sold, less the fees charged in BTC
 	# (0.1% of each buy on Bybit and OKX), as the account holds
-	case $ex in bybit | okx) want=0.04993 ;; *) want=0.05 ;; esac
+	case $ex in bybit | okx) pos=0.04993 ;; *) pos=0.05 ;; esac
 	got=$(q -c "SELECT trim_scale(qty) FROM zvt.holdings WHERE account_id = $a")
-	[ "$got" = "$want" ] || fail "$ex: position [$got], want [$want]"
+	[ "$got" = "$pos" ] || fail "$ex: position [$got], want [$pos]"
 	# the trade ids are the simulator's own, as its fill history lists them
 	ids=$(q -c "SELECT string_agg(exchange_trade_id, ',' ORDER BY exchange_trade_id) FROM zvt.fills WHERE account_id = $a")
 	[ "$ids" = "$(sim_trade_ids "$ex")" ] || fail "$ex: trade ids [$ids], the exchange's [$(sim_trade_ids "$ex")]"
@@ -144,7 +144,7 @@ for ex in $exchanges; do
 	              FROM zvt.reconciliations WHERE account_id = $a AND kind = 'balance' AND applied")
 	case $ex in binance) want="BNB 5,BTC 10" ;; *) want="BTC 10" ;; esac
 	[ "$adj" = "$want" ] || fail "$ex: balance adjustments [$adj], want [$want] (the starting holdings only)"
-	echo "ok $ex: the fill history recovered every trade with its id and fee (in $feeasset, as the exchange charged it), the ledger and its position $want equal the exchange"
+	echo "ok $ex: the fill history recovered every trade with its id and fee (in $feeasset, as the exchange charged it), the ledger and its position $pos equal the exchange"
 done
 invariants
 echo "ok the ledger's invariants hold"
