@@ -13,7 +13,8 @@ rather than the kernel) and subscribe to market_trades for PRODUCTS
 read: reads for SECONDS (or until SIGTERM), stopping reading for PAUSE seconds at AT seconds
 after the subscribe (each AT:PAUSE pair), and checks every trade of every
 market_trades message: per product, each trade id is the one after the
-last (from the snapshot on), so every trade arrives exactly once and in
+last (from the snapshot on, which lists the latest trades newest
+first), so every trade arrives exactly once and in
 order.  Prints one line of JSON: frames, the largest frame, the frames
 over 64 kB, trades, how the connection ended ("open" when it was still up
 at the end, else "eof" or "close CODE REASON") and the errors found
@@ -150,7 +151,11 @@ def read_mode(port, products, secs, pauses):
             if msg.get("channel") != "market_trades":
                 continue
             for ev in msg["events"]:
-                for t in ev["trades"]:
+                # a snapshot lists the latest trades newest first
+                trades = ev["trades"]
+                if ev.get("type") == "snapshot":
+                    trades = sorted(trades, key=lambda t: int(t["trade_id"]))
+                for t in trades:
                     p, tid = t["product_id"], int(t["trade_id"])
                     if p in last and tid != last[p] + 1:
                         error(f"{p}: trade {tid} after {last[p]}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The simulator's Coinbase frames over its 64 kB write batch (market_trades
-# in 250 ms batches at 3,000 trades/s a symbol: ~140 kB each) reach a
+# in 250 ms batches at 6,000 trades/s a symbol: ~200 kB each) reach a
 # client that stops reading for seconds at a time, all of them: the
 # connection stays up and every trade id arrives once, in order (it was
 # cut, 1006, when lws kept part of a big frame and the simulator wrote
@@ -24,7 +24,7 @@ trap 'kill ${sims[@]} ${clients[@]} 2>/dev/null' EXIT
 
 start_sim() {
 	"$top/zvt-exsim" --exchanges coinbase --port "$port" --admin-port "$admin" \
-		--symbols BTC-USDT,ETH-USDT --rate 3000 --duration 300 "$@" >"$cap/exsim.out" 2>&1 &
+		--symbols BTC-USDT,ETH-USDT --rate 6000 --duration 300 "$@" >"$cap/exsim.out" 2>&1 &
 	sims+=($!)
 	sim_wait "${sims[-1]}" "$cb" "$admin" || fail "the simulator did not start"
 }
@@ -37,7 +37,7 @@ field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$o
 
 # --- a slow reader: two pauses, the default bound (64 MB) ------------
 start_sim
-$slow read "$cb" BTC-USDT,ETH-USDT 16 3:4 10:3 >"$cap/read.json" 2>"$cap/read.err" &
+$slow read "$cb" BTC-USDT,ETH-USDT 16 3:5 10:4 >"$cap/read.json" 2>"$cap/read.err" &
 clients+=($!)
 # the largest backlog seen while it pauses (for the record)
 peak=0
