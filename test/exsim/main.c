@@ -41,7 +41,7 @@ usage(void)
 			"  --record-history      write the past's trades and klines to the record too\n"
 			"  --weight-limit N      Binance request weight per minute before 429 (default 6000; 0 = none)\n"
 			"  --recent N            live trades per symbol REST still serves (default 50000)\n"
-			"  --queue-max MB        unsent bytes a connection may hold before it is cut (default 64)\n"
+			"  --queue-max MB        unsent bytes a connection may hold before it is cut (default 256)\n"
 			"  --accounts FILE       private API accounts, one JSON object a line (test/exsim/README.md)\n"
 			"  --tls-cert F --tls-key F   serve wss:// and https://\n"
 			"  --ping S --pong-timeout S --idle S   keepalive timings (20, 60, 30)\n"
@@ -197,7 +197,7 @@ main(int argc, char **argv)
 	sim.history_rate = 0.2;
 	sim.weight_limit = 6000;
 	sim.recent_max = 50000;
-	sim.queue_max = (size_t) 64 << 20;
+	sim.queue_max = (size_t) 256 << 20;
 	sim.funding_interval_ms = INT64_C(28800000);
 	sim.mark_ms = 1000;
 	sim.real_start_ms = now_real_ms();

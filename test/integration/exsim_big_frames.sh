@@ -35,7 +35,7 @@ stat() {
 # field NAME: from the reader's summary line
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$out"; }
 
-# --- a slow reader: two pauses, the default bound (64 MB) ------------
+# --- a slow reader: two pauses, the default bound (256 MB) -----------
 start_sim
 $slow read "$cb" BTC-USDT,ETH-USDT 16 3:5 10:4 >"$cap/read.json" 2>"$cap/read.err" &
 clients+=($!)
