@@ -149,13 +149,20 @@ admin_request(ExConn *c, const char *path, const char *args)
 	{
 		Exchange   *ex = &sim.ex[i];
 		int			nconn = 0;
+		size_t		backlog = 0;
 
 		for (ExConn *k = ex->conns; k; k = k->next)
+		{
 			nconn++;
+			if (k->is_ws && k->qbytes > backlog)
+				backlog = k->qbytes;
+		}
 		buf_printf(&c->body, "%s\"%s\":{\"port\":%d,\"connections\":%d,\"accepted\":%ld,"
-				   "\"messages\":%ld,\"trades\":%llu,\"ended\":%s}",
+				   "\"messages\":%ld,\"trades\":%llu,\"ended\":%s,\"slow_closed\":%ld,"
+				   "\"backlog\":%zu}",
 				   i ? "," : "", ex->label, ex->port, nconn, ex->connections, ex->messages,
-				   (unsigned long long) ex->market.sym[0].trades, ex->ended ? "true" : "false");
+				   (unsigned long long) ex->market.sym[0].trades, ex->ended ? "true" : "false",
+				   ex->slow_closed, backlog);
 	}
 	buf_add(&c->body, "}", 1);
 	return 200;

@@ -102,6 +102,9 @@ typedef struct ExConn
 	char	  **q;
 	size_t	   *qlen;
 	int			qhead, qcount, qcap;
+	size_t		qbytes;			/* what the ring holds, bounded by sim.queue_max */
+	int64_t		drained_ms;		/* real ms the ring was last empty */
+	bool		too_slow;		/* cut for falling too far behind (1008) */
 	/* HTTP response */
 	Buf			body;
 	int			status;
@@ -173,6 +176,7 @@ struct Exchange
 	struct PrivState *priv;		/* accounts, orders, balances (private.c) */
 	long		messages;		/* data messages sent, all connections */
 	long		connections;	/* accepted so far */
+	long		slow_closed;	/* connections cut for reading too slowly */
 	/* funding of perpetuals (ex_funding.c): the last mark update published */
 	int64_t		next_funding_ms[MK_MAX_SYMBOLS];	/* sim ms; 0 = not started */
 	int64_t		mark_px[MK_MAX_SYMBOLS];	/* ticks */
@@ -210,6 +214,7 @@ typedef struct Sim
 	bool		record_history; /* write the past to the record too */
 	int			weight_limit;	/* Binance request weight per minute (6000) */
 	int			recent_max;		/* live trades kept per symbol for REST (50000) */
+	size_t		queue_max;		/* bytes queued to one connection before it is cut */
 	double		linger;			/* --count: serve this many seconds more, s */
 	int64_t		linger_until_ms;	/* real ms, 0 until --count is reached */
 } Sim;

@@ -41,6 +41,7 @@ usage(void)
 			"  --record-history      write the past's trades and klines to the record too\n"
 			"  --weight-limit N      Binance request weight per minute before 429 (default 6000; 0 = none)\n"
 			"  --recent N            live trades per symbol REST still serves (default 50000)\n"
+			"  --queue-max MB        unsent bytes a connection may hold before it is cut (default 256)\n"
 			"  --accounts FILE       private API accounts, one JSON object a line (test/exsim/README.md)\n"
 			"  --tls-cert F --tls-key F   serve wss:// and https://\n"
 			"  --ping S --pong-timeout S --idle S   keepalive timings (20, 60, 30)\n"
@@ -176,6 +177,7 @@ main(int argc, char **argv)
 		{"funding-interval", required_argument, 0, 16},
 		{"mark-ms", required_argument, 0, 17},
 		{"recent", required_argument, 0, 18},
+		{"queue-max", required_argument, 0, 19},
 		{"verbose", no_argument, 0, 'V'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}
@@ -195,6 +197,7 @@ main(int argc, char **argv)
 	sim.history_rate = 0.2;
 	sim.weight_limit = 6000;
 	sim.recent_max = 50000;
+	sim.queue_max = (size_t) 256 << 20;
 	sim.funding_interval_ms = INT64_C(28800000);
 	sim.mark_ms = 1000;
 	sim.real_start_ms = now_real_ms();
@@ -242,13 +245,14 @@ main(int argc, char **argv)
 			case 16: sim.funding_interval_ms = (int64_t) (atof(optarg) * 1000); break;
 			case 17: sim.mark_ms = atoi(optarg); break;
 			case 18: sim.recent_max = atoi(optarg); break;
+			case 19: sim.queue_max = (size_t) (atof(optarg) * 1048576.0); break;
 			case 'V': sim.verbose = true; break;
 			default: usage(); return o == 'h' ? 0 : 2;
 		}
 	}
 	if (sim.speed <= 0 || sim.rate < 0 || sim.book_ms < 1 || (cert && !key) || (key && !cert) ||
 		sim.history_ms < 0 || sim.history_rate <= 0 || sim.funding_interval_ms < 1000 ||
-		sim.mark_ms < 1 || sim.recent_max < 1)
+		sim.mark_ms < 1 || sim.recent_max < 1 || sim.queue_max < 65536)
 	{
 		usage();
 		return 2;

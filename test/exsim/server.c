@@ -19,6 +19,7 @@
 #include "server.h"
 
 #include <libwebsockets.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,7 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			c->wsi = wsi;
 			c->is_ws = true;
 			c->connected_ms = c->last_rx_ms = c->last_tx_ms = c->last_pong_ms = now_real_ms();
-			c->last_ping_ms = c->connected_ms;
+			c->last_ping_ms = c->drained_ms = c->connected_ms;
 			snprintf(c->conn_id, sizeof(c->conn_id), "%08llx-%04x",
 					 (unsigned long long) (ex_random(ex) * 4294967295.0),
 					 (unsigned) (ex_random(ex) * 65535));
@@ -189,7 +190,7 @@ sink_kline(void *arg, MkSymbol *s, int iv, const MkKline *k)
 static int
 min_queue(Exchange *ex, int si, bool *any)
 {
-	int			m = QUEUE_MAX;
+	int			m = INT_MAX;
 
 	*any = false;
 	for (ExConn *c = ex->conns; c; c = c->next)

@@ -10,7 +10,6 @@
 
 #include "exsim.h"
 
-#define QUEUE_MAX		200000	/* frames; a slower client is cut off */
 #define BODY_MAX		(1024 * 1024)	/* bytes of a request body */
 
 /* conn.c */
