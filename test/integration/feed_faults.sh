@@ -50,7 +50,7 @@ q -c "CREATE TABLE public.zvt_trigger_seen (trade_id text)" \
         \$\$BEGIN INSERT INTO public.zvt_trigger_seen VALUES (NEW.trade_id); RETURN NULL; END\$\$" \
   -c "CREATE TRIGGER zvt_trigger_seen AFTER INSERT ON zvt.trades FOR EACH ROW EXECUTE FUNCTION public.zvt_trigger_seen_f()" \
   >/dev/null || fail "trigger setup"
-sleep 2
+poll_until "SELECT count(*) > 0 FROM public.zvt_trigger_seen" t 120 || fail "the trigger on zvt.trades saw no feed rows"
 q -c "DROP TRIGGER zvt_trigger_seen ON zvt.trades" >/dev/null || fail "drop trigger"
 seen=$(q -c "SELECT count(*) FROM public.zvt_trigger_seen")
 [ "$seen" -gt 0 ] || fail "the trigger on zvt.trades saw no feed rows"
@@ -66,13 +66,13 @@ sleep 2
 for _ in $(seq 100); do psql -X -qAt -c "SELECT 1" >/dev/null 2>&1 && break; sleep 0.2; done
 poll_until "SELECT state FROM zvt.feed_status WHERE exchange = 'okx'" connected 30 || fail "okx feed not back after kill -9"
 before=$(q -c "SELECT count(*) FROM zvt.trades_v WHERE exchange = 'okx'")
-sleep 2
-after=$(q -c "SELECT count(*) FROM zvt.trades_v WHERE exchange = 'okx'")
-[ "$after" -gt "$before" ] || fail "no okx data after the reset ($before -> $after)"
+poll_until "SELECT count(*) > $before FROM zvt.trades_v WHERE exchange = 'okx'" t 120 ||
+	fail "no okx data after the reset (still $before rows)"
 
 # 2: malformed and duplicated frames, and an exchange error reply
 curl -s "http://127.0.0.1:$admin/fault?exchange=all&malformed=0.02&duplicate=0.05" >/dev/null
 sleep 3
+poll_until "SELECT sum(parse_errors) > 0 FROM zvt.feed_status" t 120 || fail "malformed frames were not counted"
 curl -s "http://127.0.0.1:$admin/reset" >/dev/null
 parse_errors=$(q -c "SELECT sum(parse_errors) FROM zvt.feed_status")
 [ "$parse_errors" -gt 0 ] || fail "malformed frames were not counted"
@@ -91,7 +91,14 @@ sleep 6
 
 # the market ends; compare
 for _ in $(seq 300); do kill -0 $sim 2>/dev/null || break; sleep 0.1; done
-sleep 1.5
+# the feeds' last flushes: wait until the stored count stops moving
+n=-1
+for _ in $(seq 60); do
+	sleep 1.5
+	m=$(q -c "SELECT count(*) FROM zvt.trades")
+	[ "$m" = "$n" ] && break
+	n=$m
+done
 q -c "SELECT * FROM zvt.feed_status" >"$cap/status.txt"
 q -c "COPY (SELECT exchange, symbol, trade_id, (extract(epoch FROM ts) * 1000)::int8 FROM zvt.trades_v) TO STDOUT" >"$cap/db.tsv"
 q -c "COPY (SELECT exchange, parse_errors FROM zvt.feed_status) TO STDOUT" >"$cap/errors.tsv"
