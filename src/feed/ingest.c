@@ -31,6 +31,9 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -89,6 +92,16 @@ ingest_batch_trim(IngestBatch *b, int used)
 	free(b->events);
 	b->events = p;
 	b->cap = cap;
+#ifdef __GLIBC__
+
+	/*
+	 * glibc keeps what free() got back in its heap when an earlier burst
+	 * raised its mmap threshold (the array's smaller predecessors and the
+	 * flush's large pallocs then came from the heap): give the free pages
+	 * back to the system, as this happens only after a burst.
+	 */
+	malloc_trim(0);
+#endif
 }
 
 /* Event time as TimestampTz; the receive time when the exchange gave none. */
