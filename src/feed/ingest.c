@@ -31,6 +31,9 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -89,6 +92,16 @@ ingest_batch_trim(IngestBatch *b, int used)
 	free(b->events);
 	b->events = p;
 	b->cap = cap;
+#ifdef __GLIBC__
+
+	/*
+	 * glibc keeps what free() got back in its heap when an earlier burst
+	 * raised its mmap threshold (the array's smaller predecessors and the
+	 * flush's large pallocs then came from the heap): give the free pages
+	 * back to the system, as this happens only after a burst.
+	 */
+	malloc_trim(0);
+#endif
 }
 
 /* Event time as TimestampTz; the receive time when the exchange gave none. */
@@ -254,14 +267,31 @@ ingest_flush_failed(void)
 /*
  * Mark trade-built 1m candles closed once their minute is over; the rows
  * it closes are published after the commit (b->closed).
+ *
+ * The statement closes every exchange's candles (so that those of an
+ * exchange whose feed stopped are closed too), at the end of a flush that
+ * holds its own candles' rows: it must never wait for a row.  It used to
+ * (issue 16): after a stall, feeds flushing late batches each upserted
+ * open candles of past minutes and then waited in this UPDATE for the
+ * others' rows, a cycle the deadlock detector broke by rolling back
+ * 200,000-event flushes one after another.  So the rows are locked with
+ * SKIP LOCKED first: a candle another transaction is writing is left for
+ * the next pass, a second later (test/integration/feed_candle_close.sh).
  */
 void
 ingest_close_trade_candles(IngestBatch *b)
 {
-	if (SPI_execute("UPDATE zvt.candles SET closed = true "
-					" WHERE source = 'trades' AND timeframe = '1 minute' AND NOT closed "
-					"   AND ts >= now() - interval '1 day' "
-					"   AND ts < zvt.time_bucket('1 minute', now() - interval '2 seconds') "
+	if (SPI_execute("WITH l AS MATERIALIZED ("
+					"  SELECT l.instrument_id AS lid, l.ts AS lts FROM zvt.candles l "
+					"   WHERE l.source = 'trades' AND l.timeframe = '1 minute' AND NOT l.closed "
+					"     AND l.ts >= now() - interval '1 day' "
+					"     AND l.ts < zvt.time_bucket('1 minute', now() - interval '2 seconds') "
+					"     FOR UPDATE SKIP LOCKED) "
+					"UPDATE zvt.candles c SET closed = true FROM l "
+					" WHERE c.instrument_id = l.lid AND c.ts = l.lts AND c.source = 'trades' "
+					"   AND c.timeframe = '1 minute' AND NOT c.closed "
+					"   AND c.ts >= now() - interval '1 day' "
+					"   AND c.ts < zvt.time_bucket('1 minute', now() - interval '2 seconds') "
 					"RETURNING true, " INGEST_CLOSED_COLUMNS,
 					false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not close trade candles");

@@ -66,6 +66,7 @@ PGDLLEXPORT void feed_worker_main(Datum arg);
 
 #define SYNC_EVERY_US		(INT64CONST(86400) * 1000000)
 #define UNMAPPED_LOG_US		(INT64CONST(10) * 1000000)
+#define RETRY_LOG_US		(INT64CONST(10) * 1000000)
 
 FeedWorker feed_self;
 
@@ -86,6 +87,10 @@ static int64 unmapped_unlogged = 0;
 static int64 unmapped_logged_at = 0;	/* us */
 static char unmapped_example[FEED_SYMBOL_LEN];
 
+/* flush retries since the last LOG line about one */
+static int64 retries_unlogged = 0;
+static int64 retry_logged_at = 0;	/* us */
+
 static void feed_sigterm(SIGNAL_ARGS);
 static void frame_parsed(const ParsedFrame *pf, void *arg);
 static void note_unmapped(const char *symbol, bool flush_log);
@@ -93,6 +98,7 @@ static void publish_bus(void);
 static void sync_instruments_now(void);
 static bool tick_transaction(bool reload, IngestResult *res, Oid *install);
 static bool flush_retryable(int sqlerrcode);
+static void log_retry(ErrorData *err, int nevents);
 static bool tick_database(bool reload);
 static void feed_tick(lws_sorted_usec_list_t *sul);
 static void stop_parser(int code, Datum arg);
@@ -346,6 +352,45 @@ flush_retryable(int sqlerrcode)
 }
 
 /*
+ * Say in the log that a flush failed for a transient reason and is
+ * retried, with the error's detail (a deadlock's names the processes and
+ * the locks each waits for), hint and context (the statement, the
+ * relation): at once the first time, then at most every 10 s, counting
+ * the retries in between, as a storm of them would flood the log.
+ */
+static void
+log_retry(ErrorData *err, int nevents)
+{
+	int64		now = feed_now_us();
+	int64		skipped = retries_unlogged;
+
+	if (retry_logged_at != 0 && now - retry_logged_at < RETRY_LOG_US)
+	{
+		retries_unlogged++;
+		return;
+	}
+	retries_unlogged = 0;
+	retry_logged_at = now;
+
+	/*
+	 * detail_log is the longer detail meant for the server log (a
+	 * deadlock's adds each process's query); the hint then points at it.
+	 */
+	ereport(LOG,
+			(errcode(err->sqlerrcode),
+			 skipped > 0 ?
+			 errmsg("zvt feed %s: could not write %d events, retrying at the next flush "
+					"(%lld more retries since the last such line): %s",
+					feed_self.exchange, nevents, (long long) skipped, err->message) :
+			 errmsg("zvt feed %s: could not write %d events, retrying at the next flush: %s",
+					feed_self.exchange, nevents, err->message),
+			 err->detail_log ? errdetail_internal("%s", err->detail_log) :
+			 err->detail ? errdetail_internal("%s", err->detail) : 0,
+			 err->hint && !err->detail_log ? errhint("%s", err->hint) : 0,
+			 err->context ? (errcontext("%s", err->context)) : 0));
+}
+
+/*
  * Run tick_transaction; when it fails for a transient reason
  * (flush_retryable), roll back, keep the batch and every gap still to
  * write, count a retry, and return as if nothing was streamed this tick.
@@ -395,9 +440,7 @@ tick_database(bool reload)
 		if (reload)
 			seen_subscriptions = seen_instruments = PG_UINT64_MAX;	/* reload again */
 		feed_self.stats->flush_retries++;
-		ereport(LOG,
-				(errmsg("zvt feed %s: could not write %d events, retrying at the next flush: %s",
-						feed_self.exchange, nevents, err->message)));
+		log_retry(err, nevents);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(flush_context);
 		return want;

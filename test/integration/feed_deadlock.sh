@@ -83,6 +83,11 @@ SQL
 done
 [ "$victim" = yes ] || fail "the feed's flush was never the deadlock victim"
 grep -q "deadlock detected" "$ZVT_TEST_DIR/log" || fail "no deadlock in the server log"
+# the feed's LOG line carries the deadlock's detail: who waited for what
+grep -A8 "zvt feed binance: could not write .*deadlock detected" "$ZVT_TEST_DIR/log" >"$cap/retry.log"
+grep -q "DETAIL:  Process [0-9]* waits for .* blocked by process [0-9]*" "$cap/retry.log" ||
+	{ cat "$cap/retry.log"; fail "the feed's retry line lacks the deadlock's detail"; }
+grep -q "CONTEXT:" "$cap/retry.log" || { cat "$cap/retry.log"; fail "the feed's retry line lacks the error's context"; }
 
 # the simulator leaves once every trade is sent; the last batches land
 for _ in $(seq 900); do kill -0 "$sim" 2>/dev/null || break; sleep 0.1; done
