@@ -15,7 +15,7 @@
 SET client_min_messages = warning;
 
 INSERT INTO zvt.instruments (id, exchange, symbol, raw_symbol, base, quote, kind, tick_size, lot_size)
-OVERRIDING SYSTEM VALUE VALUES (9301, 'binance', 'CST-USDT', 'CSTUSDT', 'CST', 'USDT', 'spot', 0.01, 0.001);
+OVERRIDING SYSTEM VALUE VALUES (9701, 'binance', 'CST-USDT', 'CSTUSDT', 'CST', 'USDT', 'spot', 0.01, 0.001);
 SELECT a.name FROM generate_series(1, 3) i, zvt.create_account('cost' || i, initial_cash => 1e9) a ORDER BY i;
 SELECT zvt.bus_publish('binance', 'CST-USDT', 100, 1, 99.9, 1, 100.1, 1) IS NULL AS published;
 -- base to sell
@@ -74,7 +74,7 @@ BEGIN
         PERFORM zvt.place_order('cost1', 'binance', 'CST-USDT', 'buy', 1, 'limit', price => 99.5)
           FROM generate_series(1, 2);
         PERFORM zvt.bus_publish('binance', 'CST-USDT', 99.4, 10);
-        b := pg_temp.buffers('SELECT * FROM zvt._paper_match(9301, true)');
+        b := pg_temp.buffers('SELECT * FROM zvt._paper_match(9701, true)');
         INSERT INTO cost VALUES (run, 'matcher pass', b);
         PERFORM zvt.bus_publish('binance', 'CST-USDT', 100, 1);
         b := pg_temp.buffers('SELECT * FROM zvt._paper_instruments(0)');
@@ -91,8 +91,8 @@ SELECT pg_temp.rest('cost1', 4950), pg_temp.rest('cost2', 4950);
 SELECT pg_temp.rest('cost3', 10000);
 SELECT count(*) FROM zvt.cancel_all('cost3');
 SELECT pg_temp.measure('many');
-SELECT count(*) AS resting FROM zvt.orders WHERE instrument_id = 9301 AND status = 'accepted';
-SELECT count(*) AS matched FROM zvt.orders WHERE instrument_id = 9301 AND price = 99.5 AND status = 'filled';
+SELECT count(*) AS resting FROM zvt.orders WHERE instrument_id = 9701 AND status = 'accepted';
+SELECT count(*) AS matched FROM zvt.orders WHERE instrument_id = 9701 AND price = 99.5 AND status = 'filled';
 
 SELECT f.what, CASE WHEN m.b - f.b < 100 THEN 'ok'
                     ELSE format('%s buffers with 100 resting, %s with 10,000', f.b, m.b) END AS cost
@@ -102,4 +102,4 @@ SELECT f.what, CASE WHEN m.b - f.b < 100 THEN 'ok'
 
 -- nothing left resting
 SELECT count(*) > 0 AS canceled FROM generate_series(1, 3) i, zvt.cancel_all('cost' || i) o;
-SELECT count(*) AS open FROM zvt.orders WHERE instrument_id = 9301 AND status IN ('accepted', 'partially_filled');
+SELECT count(*) AS open FROM zvt.orders WHERE instrument_id = 9701 AND status IN ('accepted', 'partially_filled');
