@@ -66,9 +66,57 @@ REVOKE ALL ON FUNCTION zvt._exposure(zvt.orders, pg_catalog.int4, pg_catalog.num
 -- Fills
 -- ---------------------------------------------------------------------
 
+-- Move account acct's netting position in instrument iid by dq (> 0
+-- bought, < 0 sold) at px: on the position's side (or from flat) the
+-- average price moves; against it min(|dq|, |q|) x (px - avg) x sign(q) is
+-- realized, and past zero the rest opens at px.  charge (a cost of the
+-- move, e.g. a fee paid in the base asset it took) is realized as a loss
+-- with it.  Returns the PnL realized, which is also added to the
+-- position's realized_pnl.  Every change of a position goes through here:
+-- fills (zvt._fill) and a live fill's fee charged in the base asset
+-- (zvt._fill_exchange_fee, sql/59_trades.sql).  Under the account's lock.
+CREATE FUNCTION zvt._hold(acct pg_catalog.int4, iid pg_catalog.int4, dq pg_catalog.numeric,
+                          px pg_catalog.numeric, charge pg_catalog.numeric)
+    RETURNS pg_catalog.numeric
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    q numeric;
+    avg numeric;
+    newq numeric;
+    newavg numeric;
+    realized numeric := 0;
+BEGIN
+    SELECT h.qty, h.avg_price INTO q, avg FROM zvt.holdings h
+     WHERE h.account_id = acct AND h.instrument_id = iid FOR UPDATE;
+    q := coalesce(q, 0);
+    avg := coalesce(avg, 0);
+    newq := trim_scale(q + dq);
+    IF q = 0 OR sign(q) = sign(dq) THEN
+        newavg := trim_scale(round((abs(q) * avg + abs(dq) * px) / (abs(q) + abs(dq)), 10));
+    ELSE
+        realized := trim_scale(least(abs(dq), abs(q)) * (px - avg) * sign(q));
+        newavg := CASE WHEN newq = 0 THEN 0 WHEN sign(newq) = sign(q) THEN avg ELSE px END;
+    END IF;
+    realized := trim_scale(realized - charge);
+    INSERT INTO zvt.holdings AS h (account_id, instrument_id, qty, avg_price, realized_pnl)
+    VALUES (acct, iid, newq, newavg, realized)
+    ON CONFLICT (account_id, instrument_id) DO UPDATE
+       SET qty = EXCLUDED.qty, avg_price = EXCLUDED.avg_price,
+           realized_pnl = trim_scale(h.realized_pnl + EXCLUDED.realized_pnl), updated_at = pg_catalog.now();
+    RETURN realized;
+END;
+$$;
+COMMENT ON FUNCTION zvt._hold(pg_catalog.int4, pg_catalog.int4, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.numeric) IS
+    'Internal: move a netting position by a signed quantity at a price (average price, realized PnL, flips); returns the PnL realized.';
+REVOKE ALL ON FUNCTION zvt._hold(pg_catalog.int4, pg_catalog.int4, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.numeric) FROM PUBLIC;
+
 -- Execute fqty of order o at fprice: the fill row, the order's progress
--- and event, the netting position (realized PnL on reductions and flips),
--- balances and daily PnL.  resting: o was counted in zvt.exposure.
+-- and event, the netting position (zvt._hold: realized PnL on reductions
+-- and flips), balances and daily PnL.  resting: o was counted in
+-- zvt.exposure.
 CREATE FUNCTION zvt._fill(a zvt.accounts, o zvt.orders, fqty pg_catalog.numeric, fprice pg_catalog.numeric,
                           liquidity pg_catalog.text, price_ts pg_catalog.timestamptz,
                           resting pg_catalog.bool)
@@ -79,11 +127,7 @@ DECLARE
     ins zvt.instruments;
     dir int := CASE WHEN o.side = 'buy' THEN 1 ELSE -1 END;
     fee numeric;
-    q numeric := 0;
-    avg numeric := 0;
-    newq numeric;
-    newavg numeric;
-    realized numeric := 0;
+    realized numeric;
     done bool;
 BEGIN
     SELECT * INTO STRICT ins FROM zvt.instruments WHERE id = o.instrument_id;
@@ -91,22 +135,7 @@ BEGIN
                                            ELSE a.taker_fee_bps END / 10000);
 
     -- the netting position
-    SELECT h.qty, h.avg_price INTO q, avg FROM zvt.holdings h
-     WHERE h.account_id = o.account_id AND h.instrument_id = o.instrument_id FOR UPDATE;
-    q := coalesce(q, 0);
-    avg := coalesce(avg, 0);
-    newq := trim_scale(q + dir * fqty);
-    IF q = 0 OR sign(q) = dir THEN
-        newavg := trim_scale(round((abs(q) * avg + fqty * fprice) / (abs(q) + fqty), 10));
-    ELSE
-        realized := trim_scale(least(fqty, abs(q)) * (fprice - avg) * sign(q));
-        newavg := CASE WHEN newq = 0 THEN 0 WHEN sign(newq) = sign(q) THEN avg ELSE fprice END;
-    END IF;
-    INSERT INTO zvt.holdings AS h (account_id, instrument_id, qty, avg_price, realized_pnl)
-    VALUES (o.account_id, o.instrument_id, newq, newavg, realized)
-    ON CONFLICT (account_id, instrument_id) DO UPDATE
-       SET qty = EXCLUDED.qty, avg_price = EXCLUDED.avg_price,
-           realized_pnl = trim_scale(h.realized_pnl + EXCLUDED.realized_pnl), updated_at = pg_catalog.now();
+    realized := zvt._hold(o.account_id, o.instrument_id, dir * fqty, fprice, 0);
 
     -- money: spot moves both assets; a perpetual books PnL and fees in its quote
     IF ins.kind = 'spot' THEN

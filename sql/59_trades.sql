@@ -17,7 +17,8 @@
 --     the price difference;
 --   - the rest (what the ledger never booked) is booked through zvt._fill;
 --   - the exchange's fee then replaces the schedule's, in whatever asset
---     the exchange charged it (zvt._fill_exchange_fee).
+--     the exchange charged it (zvt._fill_exchange_fee); a fee in the base
+--     asset also leaves the position (the account holds that much less).
 -- Which anonymous quantity a trade may claim: an order's cumulative
 -- quantity grows trade by trade, so its anonymous fills cover the
 -- earliest of its trades the ledger has no trade id for.  The history is
@@ -39,13 +40,20 @@ COMMENT ON TABLE zvt._recon_marks IS
     'Internal: how far reconciliation read each live account''s fill history (Binance: the last trade id per symbol; OKX: the last bill id; Bybit, Coinbase: a time in ms).';
 REVOKE ALL ON zvt._recon_marks FROM PUBLIC;
 
--- The fee of fill fill_id becomes the exchange's: fee in fee_asset.  In
--- the quote asset it replaces the schedule's in the fill, the order's
--- fees, the quote balance and the day's fees; in another asset (Binance's
--- BNB, the base asset a buy received) the schedule's fee is given back
--- to the quote balance, the order and the day, and the fee is taken from
+-- The fee of fill fill_id becomes the exchange's: fee in fee_asset, once
+-- (a fill whose fee is the exchange's already keeps it).  In the quote
+-- asset it replaces the schedule's in the fill, the order's fees, the
+-- quote balance and the day's fees; in another asset (Binance's BNB, the
+-- base asset a buy received) the schedule's fee is given back to the
+-- quote balance, the order and the day, and the fee is taken from
 -- fee_asset's balance (zvt.orders.fees and zvt.daily_pnl.fees count the
--- fees charged in the quote asset).  Under the account's lock.
+-- fees charged in the quote asset).  A fee in the instrument's base asset
+-- also takes that quantity from the position (zvt._hold), as a sale at the
+-- fill's price whose proceeds are the fee: against a long position its
+-- cost, fee x the average price, is realized as a loss (in the fill's,
+-- the position's and the day's realized PnL), the average price stays.
+-- A fee in a third asset (BNB) moves no position.  Under the account's
+-- lock.
 CREATE FUNCTION zvt._fill_exchange_fee(fill_id pg_catalog.int8, fee pg_catalog.numeric, fee_asset pg_catalog.text)
     RETURNS void
     LANGUAGE plpgsql
@@ -55,27 +63,30 @@ DECLARE
     ins zvt.instruments;
     d numeric;
     fa text;
+    r numeric;
 BEGIN
     SELECT * INTO f FROM zvt.fills x WHERE x.fill_id = _fill_exchange_fee.fill_id FOR UPDATE;
     SELECT * INTO STRICT ins FROM zvt.instruments x WHERE x.id = f.instrument_id;
     fa := coalesce(nullif(fee_asset, ''), ins.quote);
-    IF fee IS NULL OR fee < 0 OR ins.kind <> 'spot' THEN
+    IF fee IS NULL OR fee < 0 OR ins.kind <> 'spot' OR f.fee_source = 'exchange' THEN
         RETURN;
     END IF;
-    -- undo the fee the fill carries now (quote: the order, the day, the balance; other: that balance)
-    IF f.fee_asset = ins.quote THEN
-        d := -f.fee;
-    ELSE
-        d := 0;
-        UPDATE zvt.balances b SET amount = pg_catalog.trim_scale(b.amount + f.fee), updated_at = pg_catalog.now()
-         WHERE b.account_id = f.account_id AND b.asset = f.fee_asset;
-    END IF;
+    -- undo the schedule's fee, in the quote: the order, the day, the balance
+    d := -f.fee;
     IF fa = ins.quote THEN
         d := d + fee;
     ELSE
         INSERT INTO zvt.balances AS b (account_id, asset, amount) VALUES (f.account_id, fa, -fee)
         ON CONFLICT (account_id, asset) DO UPDATE
            SET amount = pg_catalog.trim_scale(b.amount + EXCLUDED.amount), updated_at = pg_catalog.now();
+    END IF;
+    IF fa = ins.base AND fee > 0 THEN
+        -- the base the fee took leaves the position too
+        r := zvt._hold(f.account_id, f.instrument_id, -fee, f.price, fee * f.price);
+        UPDATE zvt.fills x SET realized_pnl = pg_catalog.trim_scale(x.realized_pnl + r) WHERE x.fill_id = f.fill_id;
+        INSERT INTO zvt.daily_pnl AS p (account_id, day, realized, fees)
+        VALUES (f.account_id, (f.ts AT TIME ZONE 'UTC')::date, r, 0)
+        ON CONFLICT (account_id, day) DO UPDATE SET realized = pg_catalog.trim_scale(p.realized + EXCLUDED.realized);
     END IF;
     UPDATE zvt.fills x SET fee = pg_catalog.trim_scale(_fill_exchange_fee.fee), fee_asset = fa,
                            fee_source = 'exchange'

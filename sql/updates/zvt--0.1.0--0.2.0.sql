@@ -5017,6 +5017,169 @@ COMMENT ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_cata
     'Internal: the order router''s next requests: pending orders marked sending (to place), then queries and cancels due.';
 REVOKE ALL ON FUNCTION zvt._router_work(pg_catalog.text, pg_catalog.int8[], pg_catalog.int4) FROM PUBLIC;
 
+
+-- ---- wt-h2: a live fill's fee charged in the base asset leaves the position ----
+-- zvt._hold: the netting arithmetic of zvt._fill, which zvt._fill_exchange_fee
+-- also moves a position with (sql/55_orders.sql, sql/59_trades.sql)
+CREATE FUNCTION zvt._hold(acct pg_catalog.int4, iid pg_catalog.int4, dq pg_catalog.numeric,
+                          px pg_catalog.numeric, charge pg_catalog.numeric)
+    RETURNS pg_catalog.numeric
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    q numeric;
+    avg numeric;
+    newq numeric;
+    newavg numeric;
+    realized numeric := 0;
+BEGIN
+    SELECT h.qty, h.avg_price INTO q, avg FROM zvt.holdings h
+     WHERE h.account_id = acct AND h.instrument_id = iid FOR UPDATE;
+    q := coalesce(q, 0);
+    avg := coalesce(avg, 0);
+    newq := trim_scale(q + dq);
+    IF q = 0 OR sign(q) = sign(dq) THEN
+        newavg := trim_scale(round((abs(q) * avg + abs(dq) * px) / (abs(q) + abs(dq)), 10));
+    ELSE
+        realized := trim_scale(least(abs(dq), abs(q)) * (px - avg) * sign(q));
+        newavg := CASE WHEN newq = 0 THEN 0 WHEN sign(newq) = sign(q) THEN avg ELSE px END;
+    END IF;
+    realized := trim_scale(realized - charge);
+    INSERT INTO zvt.holdings AS h (account_id, instrument_id, qty, avg_price, realized_pnl)
+    VALUES (acct, iid, newq, newavg, realized)
+    ON CONFLICT (account_id, instrument_id) DO UPDATE
+       SET qty = EXCLUDED.qty, avg_price = EXCLUDED.avg_price,
+           realized_pnl = trim_scale(h.realized_pnl + EXCLUDED.realized_pnl), updated_at = pg_catalog.now();
+    RETURN realized;
+END;
+$$;
+COMMENT ON FUNCTION zvt._hold(pg_catalog.int4, pg_catalog.int4, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.numeric) IS
+    'Internal: move a netting position by a signed quantity at a price (average price, realized PnL, flips); returns the PnL realized.';
+REVOKE ALL ON FUNCTION zvt._hold(pg_catalog.int4, pg_catalog.int4, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.numeric) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION zvt._fill(a zvt.accounts, o zvt.orders, fqty pg_catalog.numeric, fprice pg_catalog.numeric,
+                          liquidity pg_catalog.text, price_ts pg_catalog.timestamptz,
+                          resting pg_catalog.bool)
+    RETURNS zvt.orders
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    ins zvt.instruments;
+    dir int := CASE WHEN o.side = 'buy' THEN 1 ELSE -1 END;
+    fee numeric;
+    realized numeric;
+    done bool;
+BEGIN
+    SELECT * INTO STRICT ins FROM zvt.instruments WHERE id = o.instrument_id;
+    fee := trim_scale(fqty * fprice * CASE WHEN liquidity = 'maker' THEN a.maker_fee_bps
+                                           ELSE a.taker_fee_bps END / 10000);
+
+    -- the netting position
+    realized := zvt._hold(o.account_id, o.instrument_id, dir * fqty, fprice, 0);
+
+    -- money: spot moves both assets; a perpetual books PnL and fees in its quote
+    IF ins.kind = 'spot' THEN
+        INSERT INTO zvt.balances AS b (account_id, asset, amount)
+        VALUES (o.account_id, ins.quote, -(dir * fqty * fprice) - fee), (o.account_id, ins.base, dir * fqty)
+        ON CONFLICT (account_id, asset) DO UPDATE
+           SET amount = trim_scale(b.amount + EXCLUDED.amount), updated_at = pg_catalog.now();
+    ELSE
+        INSERT INTO zvt.balances AS b (account_id, asset, amount)
+        VALUES (o.account_id, ins.quote, realized - fee)
+        ON CONFLICT (account_id, asset) DO UPDATE
+           SET amount = trim_scale(b.amount + EXCLUDED.amount), updated_at = pg_catalog.now();
+    END IF;
+    INSERT INTO zvt.daily_pnl AS d (account_id, day, realized, fees)
+    VALUES (o.account_id, (pg_catalog.clock_timestamp() AT TIME ZONE 'UTC')::date, realized, fee)
+    ON CONFLICT (account_id, day) DO UPDATE
+       SET realized = trim_scale(d.realized + EXCLUDED.realized), fees = trim_scale(d.fees + EXCLUDED.fees);
+
+    INSERT INTO zvt.fills (order_id, account_id, instrument_id, exchange, symbol, side, qty, price, fee,
+                           fee_asset, liquidity, realized_pnl, price_ts)
+    VALUES (o.order_id, o.account_id, o.instrument_id, o.exchange, o.symbol, o.side, fqty, fprice, fee,
+            ins.quote, liquidity, realized, price_ts);
+
+    done := o.filled_qty + fqty >= o.qty;
+    IF resting THEN
+        PERFORM zvt._exposure(o, CASE WHEN done THEN -1 ELSE 0 END, -fqty, o.reserve_price);
+    END IF;
+    UPDATE zvt.orders x
+       SET avg_fill_price = trim_scale(round((coalesce(x.avg_fill_price, 0) * x.filled_qty + fqty * fprice)
+                                             / (x.filled_qty + fqty), 10)),
+           filled_qty = trim_scale(x.filled_qty + fqty),
+           fees = trim_scale(x.fees + fee),
+           -- a live order's status says where it stands with the exchange
+           -- (new, pending_cancel...) until it is filled; paper's becomes
+           -- partially_filled, which the paper matcher reads
+           status = CASE WHEN done THEN 'filled'
+                         WHEN x.status IN ('accepted', 'partially_filled') THEN 'partially_filled'
+                         ELSE x.status END,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE x.order_id = o.order_id
+    RETURNING * INTO o;
+    INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, price)
+    VALUES (o.order_id, o.account_id, 'fill', o.status, fqty, fprice);
+    RETURN o;
+END;
+$$;
+COMMENT ON FUNCTION zvt._fill(zvt.accounts, zvt.orders, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.text, pg_catalog.timestamptz, pg_catalog.bool) IS
+    'Internal: execute part of an order: fill row, order progress and event, netting position, balances, daily PnL.';
+REVOKE ALL ON FUNCTION zvt._fill(zvt.accounts, zvt.orders, pg_catalog.numeric, pg_catalog.numeric,
+    pg_catalog.text, pg_catalog.timestamptz, pg_catalog.bool) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION zvt._fill_exchange_fee(fill_id pg_catalog.int8, fee pg_catalog.numeric, fee_asset pg_catalog.text)
+    RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f zvt.fills;
+    ins zvt.instruments;
+    d numeric;
+    fa text;
+    r numeric;
+BEGIN
+    SELECT * INTO f FROM zvt.fills x WHERE x.fill_id = _fill_exchange_fee.fill_id FOR UPDATE;
+    SELECT * INTO STRICT ins FROM zvt.instruments x WHERE x.id = f.instrument_id;
+    fa := coalesce(nullif(fee_asset, ''), ins.quote);
+    IF fee IS NULL OR fee < 0 OR ins.kind <> 'spot' OR f.fee_source = 'exchange' THEN
+        RETURN;
+    END IF;
+    -- undo the schedule's fee, in the quote: the order, the day, the balance
+    d := -f.fee;
+    IF fa = ins.quote THEN
+        d := d + fee;
+    ELSE
+        INSERT INTO zvt.balances AS b (account_id, asset, amount) VALUES (f.account_id, fa, -fee)
+        ON CONFLICT (account_id, asset) DO UPDATE
+           SET amount = pg_catalog.trim_scale(b.amount + EXCLUDED.amount), updated_at = pg_catalog.now();
+    END IF;
+    IF fa = ins.base AND fee > 0 THEN
+        -- the base the fee took leaves the position too
+        r := zvt._hold(f.account_id, f.instrument_id, -fee, f.price, fee * f.price);
+        UPDATE zvt.fills x SET realized_pnl = pg_catalog.trim_scale(x.realized_pnl + r) WHERE x.fill_id = f.fill_id;
+        INSERT INTO zvt.daily_pnl AS p (account_id, day, realized, fees)
+        VALUES (f.account_id, (f.ts AT TIME ZONE 'UTC')::date, r, 0)
+        ON CONFLICT (account_id, day) DO UPDATE SET realized = pg_catalog.trim_scale(p.realized + EXCLUDED.realized);
+    END IF;
+    UPDATE zvt.fills x SET fee = pg_catalog.trim_scale(_fill_exchange_fee.fee), fee_asset = fa,
+                           fee_source = 'exchange'
+     WHERE x.fill_id = f.fill_id;
+    IF d <> 0 THEN
+        UPDATE zvt.orders x SET fees = pg_catalog.trim_scale(x.fees + d) WHERE x.order_id = f.order_id;
+        UPDATE zvt.balances b SET amount = pg_catalog.trim_scale(b.amount - d), updated_at = pg_catalog.now()
+         WHERE b.account_id = f.account_id AND b.asset = ins.quote;
+        UPDATE zvt.daily_pnl p SET fees = pg_catalog.trim_scale(p.fees + d)
+         WHERE p.account_id = f.account_id AND p.day = (f.ts AT TIME ZONE 'UTC')::date;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION zvt._fill_exchange_fee(pg_catalog.int8, pg_catalog.numeric, pg_catalog.text) IS
+    'Internal: a live fill''s fee becomes the exchange''s, in the asset it was charged in (the balances, the order and the day follow).';
+REVOKE ALL ON FUNCTION zvt._fill_exchange_fee(pg_catalog.int8, pg_catalog.numeric, pg_catalog.text) FROM PUBLIC;
+
 -- An account's open orders by order_id (bench/soak: finding an account's
 -- oldest open order read every order before it, so each cancel cost more
 -- the longer the soak ran; zvt.cancel_all read the account's history)

@@ -5,15 +5,15 @@
  *	  that list an account's open orders and balances, and their replies
  *	  read back.
  *
- * Requests are signed exactly as route.c signs an order query (the same
- * headers; Binance's signature= last; Bybit signs the query string; OKX
- * the path with its query; Coinbase a JWT whose uri has no query).  Each
- * listed order is read by route_parse.c's own reader (live_parse_reply on
- * the element wrapped as a query's reply), so a list and a query can
- * never disagree about a status or a filled quantity.  A reply that is
- * not the list (an error body, 5xx, no reply) is classified by
- * live_parse_reply too: auth, clock, rate, unknown.  Pure C (jansson);
- * never aborts.
+ * Requests are signed by route.c's live_build_get, as an order query is
+ * (the same headers; Binance's signature= last; Bybit signs the query
+ * string; OKX the path with its query; Coinbase a JWT whose uri has no
+ * query).  Each listed order is read by route_parse.c's own reader
+ * (live_parse_reply on the element wrapped as a query's reply), so a
+ * list and a query can never disagree about a status or a filled
+ * quantity.  A reply that is not the list (an error body, 5xx, no reply)
+ * is classified by live_parse_reply too: auth, clock, rate, unknown.
+ * Pure C (jansson); never aborts.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,22 +24,6 @@
 #include <string.h>
 
 #include <jansson.h>
-
-#include "live/sign.h"
-
-static int
-add_header(LiveRequest *r, const char *name, const char *value)
-{
-	int			n;
-
-	if (r->nheaders >= LIVE_MAX_HEADERS)
-		return -1;
-	n = snprintf(r->headers[r->nheaders], sizeof(r->headers[0]), "%s: %s", name, value);
-	if (n < 0 || (size_t) n >= sizeof(r->headers[0]))
-		return -1;
-	r->nheaders++;
-	return 0;
-}
 
 /*
  * The signed GET request listing what (open orders or balances) of the
@@ -65,16 +49,10 @@ recon_build_page(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t n
 {
 	char		more[300] = "";
 	char		q[600];
-	char		ts[40];
-	char		hex[SIGN_HEX_LEN];
-	char		b64[SIGN_B64_LEN];
-	char		jwt[2048];
-	char		uri[600];
-	char		bearer[2100];
+	const char *path;
 	bool		orders = what == RL_OPEN_ORDERS;
 
 	memset(out, 0, sizeof(*out));
-	*err = "could not sign the request (bad secret or missing passphrase)";
 	if (cr == NULL || cr->api_key == NULL || cr->secret == NULL)
 		return *err = "no credentials", -1;
 	if (cursor && cursor[0])
@@ -86,63 +64,39 @@ recon_build_page(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t n
 	}
 	if (limit <= 0 || limit > (ex == LX_BYBIT ? 50 : ex == LX_OKX ? 100 : 1000))
 		limit = ex == LX_BYBIT ? 50 : ex == LX_OKX ? 100 : 1000;
-	strcpy(out->method, "GET");
 	switch (ex)
 	{
 		case LX_BINANCE:
-			snprintf(q, sizeof(q), "%srecvWindow=5000&timestamp=%lld",
-					 orders ? "" : "omitZeroBalances=true&", (long long) now_ms);
-			if (sign_binance(cr->secret, q, "", hex, sizeof(hex)) < 0)
-				return -1;
-			snprintf(out->path_query, sizeof(out->path_query), "%s?%s&signature=%s",
-					 orders ? "/api/v3/openOrders" : "/api/v3/account", q, hex);
-			return add_header(out, "X-MBX-APIKEY", cr->api_key);
+			path = orders ? "/api/v3/openOrders" : "/api/v3/account";
+			snprintf(q, sizeof(q), "%s", orders ? "" : "omitZeroBalances=true");
+			break;
 		case LX_BYBIT:
-			snprintf(ts, sizeof(ts), "%lld", (long long) now_ms);
+			path = orders ? "/v5/order/realtime" : "/v5/account/wallet-balance";
 			if (orders)
 				snprintf(q, sizeof(q), "category=spot&openOnly=0&limit=%d%s", limit, more);
 			else
 				snprintf(q, sizeof(q), "accountType=UNIFIED");
-			snprintf(out->path_query, sizeof(out->path_query), "%s?%s",
-					 orders ? "/v5/order/realtime" : "/v5/account/wallet-balance", q);
-			if (sign_bybit(cr->secret, ts, cr->api_key, "5000", q, hex, sizeof(hex)) < 0)
-				return -1;
-			if (add_header(out, "X-BAPI-API-KEY", cr->api_key) < 0 || add_header(out, "X-BAPI-TIMESTAMP", ts) < 0 ||
-				add_header(out, "X-BAPI-RECV-WINDOW", "5000") < 0 || add_header(out, "X-BAPI-SIGN", hex) < 0)
-				return -1;
-			return 0;
+			break;
 		case LX_OKX:
-			if (cr->passphrase == NULL || sign_iso_timestamp(now_ms, ts, sizeof(ts)) < 0)
-				return -1;
+			path = orders ? "/api/v5/trade/orders-pending" : "/api/v5/account/balance";
 			if (orders && limit != 100)
-				snprintf(out->path_query, sizeof(out->path_query), "/api/v5/trade/orders-pending?instType=SPOT&limit=%d%s",
-						 limit, more);
+				snprintf(q, sizeof(q), "instType=SPOT&limit=%d%s", limit, more);
 			else if (orders)
-				snprintf(out->path_query, sizeof(out->path_query), "/api/v5/trade/orders-pending?instType=SPOT%s", more);
+				snprintf(q, sizeof(q), "instType=SPOT%s", more);
 			else
-				strcpy(out->path_query, "/api/v5/account/balance");
-			if (sign_okx(cr->secret, ts, "GET", out->path_query, "", b64, sizeof(b64)) < 0)
-				return -1;
-			if (add_header(out, "OK-ACCESS-KEY", cr->api_key) < 0 || add_header(out, "OK-ACCESS-SIGN", b64) < 0 ||
-				add_header(out, "OK-ACCESS-TIMESTAMP", ts) < 0 || add_header(out, "OK-ACCESS-PASSPHRASE", cr->passphrase) < 0)
-				return -1;
-			return 0;
+				q[0] = '\0';
+			break;
 		case LX_COINBASE:
+			path = orders ? "/api/v3/brokerage/orders/historical/batch" : "/api/v3/brokerage/accounts";
 			if (orders)
-				snprintf(out->path_query, sizeof(out->path_query),
-						 "/api/v3/brokerage/orders/historical/batch?order_status=OPEN&limit=%d%s", limit, more);
+				snprintf(q, sizeof(q), "order_status=OPEN&limit=%d%s", limit, more);
 			else
-				strcpy(out->path_query, "/api/v3/brokerage/accounts?limit=250");
-			snprintf(uri, sizeof(uri), "GET %s%.*s", host ? host : "",
-					 (int) strcspn(out->path_query, "?"), out->path_query);
-			if (sign_coinbase_jwt(cr->secret, cr->api_key, nonce_hex ? nonce_hex : "00", now_ms / 1000, uri,
-								  jwt, sizeof(jwt)) < 0)
-				return -1;
-			snprintf(bearer, sizeof(bearer), "Bearer %s", jwt);
-			return add_header(out, "Authorization", bearer);
+				snprintf(q, sizeof(q), "limit=250");
+			break;
 		default:
 			return *err = "no such exchange", -1;
 	}
+	return live_build_get(ex, cr, path, q, now_ms, host, nonce_hex, out, err);
 }
 
 /* ----------------------------------------------------------------

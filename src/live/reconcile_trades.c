@@ -14,7 +14,7 @@
  *	 Coinbase GET /api/v3/brokerage/orders/historical/fills?limit=&cursor=
  *			  (newest first, cursor)
  *
- * Requests are signed as reconcile_fetch.c signs the lists.  Fees are
+ * Requests are signed by route.c's live_build_get, as the lists are.  Fees are
  * read as positive charges in their asset (OKX reports a charge
  * negative).  Never aborts.
  *
@@ -29,21 +29,6 @@
 #include <jansson.h>
 
 #include "core/zvt_time.h"
-#include "live/sign.h"
-
-static int
-add_header(LiveRequest *r, const char *name, const char *value)
-{
-	int			n;
-
-	if (r->nheaders >= LIVE_MAX_HEADERS)
-		return -1;
-	n = snprintf(r->headers[r->nheaders], sizeof(r->headers[0]), "%s: %s", name, value);
-	if (n < 0 || (size_t) n >= sizeof(r->headers[0]))
-		return -1;
-	r->nheaders++;
-	return 0;
-}
 
 /* true if s is safe in a query string unescaped (ids, symbols, cursors of the exchanges) */
 static bool
@@ -68,66 +53,38 @@ recon_build_trades(LiveExchange ex, const LiveCreds *cr, int64_t now_ms, const c
 				   LiveRequest *out, const char **err)
 {
 	char		q[512];
-	char		ts[40];
-	char		hex[SIGN_HEX_LEN];
-	char		b64[SIGN_B64_LEN];
-	char		jwt[2048];
-	char		uri[600];
-	char		bearer[2100];
+	const char *path;
+	const char *cur = from && from[0] ? from : "";
 
 	memset(out, 0, sizeof(*out));
-	*err = "could not sign the request (bad secret or missing passphrase)";
 	if (cr == NULL || cr->api_key == NULL || cr->secret == NULL)
 		return *err = "no credentials", -1;
-	if ((symbol && !plain(symbol)) || (from && !plain(from)) || strlen(from ? from : "") > 200)
+	if ((symbol && !plain(symbol)) || !plain(cur) || strlen(cur) > 200)
 		return *err = "a symbol or cursor the request cannot carry", -1;
-	strcpy(out->method, "GET");
 	switch (ex)
 	{
 		case LX_BINANCE:
 			if (symbol == NULL || symbol[0] == '\0')
 				return *err = "no symbol", -1;
-			snprintf(q, sizeof(q), "symbol=%s%s%s&limit=%d&recvWindow=5000&timestamp=%lld", symbol,
-					 from && from[0] ? "&fromId=" : "", from && from[0] ? from : "", limit, (long long) now_ms);
-			if (sign_binance(cr->secret, q, "", hex, sizeof(hex)) < 0)
-				return -1;
-			snprintf(out->path_query, sizeof(out->path_query), "/api/v3/myTrades?%s&signature=%s", q, hex);
-			return add_header(out, "X-MBX-APIKEY", cr->api_key);
+			path = "/api/v3/myTrades";
+			snprintf(q, sizeof(q), "symbol=%s%s%s&limit=%d", symbol, cur[0] ? "&fromId=" : "", cur, limit);
+			break;
 		case LX_BYBIT:
-			snprintf(ts, sizeof(ts), "%lld", (long long) now_ms);
-			snprintf(q, sizeof(q), "category=spot&limit=%d%s%s", limit, from && from[0] ? "&cursor=" : "",
-					 from && from[0] ? from : "");
-			snprintf(out->path_query, sizeof(out->path_query), "/v5/execution/list?%s", q);
-			if (sign_bybit(cr->secret, ts, cr->api_key, "5000", q, hex, sizeof(hex)) < 0)
-				return -1;
-			if (add_header(out, "X-BAPI-API-KEY", cr->api_key) < 0 || add_header(out, "X-BAPI-TIMESTAMP", ts) < 0 ||
-				add_header(out, "X-BAPI-RECV-WINDOW", "5000") < 0 || add_header(out, "X-BAPI-SIGN", hex) < 0)
-				return -1;
-			return 0;
+			path = "/v5/execution/list";
+			snprintf(q, sizeof(q), "category=spot&limit=%d%s%s", limit, cur[0] ? "&cursor=" : "", cur);
+			break;
 		case LX_OKX:
-			if (cr->passphrase == NULL || sign_iso_timestamp(now_ms, ts, sizeof(ts)) < 0)
-				return -1;
-			snprintf(out->path_query, sizeof(out->path_query), "/api/v5/trade/fills?instType=SPOT&limit=%d%s%s",
-					 limit, from && from[0] ? "&after=" : "", from && from[0] ? from : "");
-			if (sign_okx(cr->secret, ts, "GET", out->path_query, "", b64, sizeof(b64)) < 0)
-				return -1;
-			if (add_header(out, "OK-ACCESS-KEY", cr->api_key) < 0 || add_header(out, "OK-ACCESS-SIGN", b64) < 0 ||
-				add_header(out, "OK-ACCESS-TIMESTAMP", ts) < 0 || add_header(out, "OK-ACCESS-PASSPHRASE", cr->passphrase) < 0)
-				return -1;
-			return 0;
+			path = "/api/v5/trade/fills";
+			snprintf(q, sizeof(q), "instType=SPOT&limit=%d%s%s", limit, cur[0] ? "&after=" : "", cur);
+			break;
 		case LX_COINBASE:
-			snprintf(out->path_query, sizeof(out->path_query), "/api/v3/brokerage/orders/historical/fills?limit=%d%s%s",
-					 limit, from && from[0] ? "&cursor=" : "", from && from[0] ? from : "");
-			snprintf(uri, sizeof(uri), "GET %s%.*s", host ? host : "",
-					 (int) strcspn(out->path_query, "?"), out->path_query);
-			if (sign_coinbase_jwt(cr->secret, cr->api_key, nonce_hex ? nonce_hex : "00", now_ms / 1000, uri,
-								  jwt, sizeof(jwt)) < 0)
-				return -1;
-			snprintf(bearer, sizeof(bearer), "Bearer %s", jwt);
-			return add_header(out, "Authorization", bearer);
+			path = "/api/v3/brokerage/orders/historical/fills";
+			snprintf(q, sizeof(q), "limit=%d%s%s", limit, cur[0] ? "&cursor=" : "", cur);
+			break;
 		default:
 			return *err = "no such exchange", -1;
 	}
+	return live_build_get(ex, cr, path, q, now_ms, host, nonce_hex, out, err);
 }
 
 static void

@@ -4,7 +4,8 @@
  *	  The order router's exchange-specific core, pure C: what each
  *	  exchange supports, the deterministic client order id, the signed
  *	  HTTP requests that place, query (by client order id) and cancel an
- *	  order, and the replies read back into one normalized result.
+ *	  order (and any signed GET, for reconciliation), and the replies read
+ *	  back into one normalized result.
  *
  * Nothing here talks to the network or to PostgreSQL: a caller builds a
  * LiveRequest, sends it however it likes (libcurl multi in the router)
@@ -104,6 +105,9 @@ extern int	live_client_order_id(uint64_t system_id, int64_t order_id, char *out,
 extern int	live_build(LiveExchange ex, LiveOp op, const LiveCreds *cr, const LiveOrder *o,
 					   const char *exchange_id, int64_t now_ms, const char *host,
 					   const char *nonce_hex, LiveRequest *out, const char **err);
+extern int	live_build_get(LiveExchange ex, const LiveCreds *cr, const char *path, const char *query,
+						   int64_t now_ms, const char *host, const char *nonce_hex, LiveRequest *out,
+						   const char **err);
 extern void live_parse_reply(LiveExchange ex, LiveOp op, long http_status,
 							 const char *body, size_t len, const char *client_id,
 							 LiveReply *out);

@@ -11,6 +11,8 @@
  * reply of it fails, the batch is rolled back and its replies are booked
  * one by one, so that a bad reply costs its own order only (it stays as
  * it was and is queried again).  The statement is planned once and kept.
+ * router_xact is the transaction every booking of the router runs in
+ * (these, and the private streams' events in router_stream.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -73,12 +75,14 @@ router_apply_one(const RouterReply *x)
 }
 
 /*
- * Book replies, all in one transaction (one commit for a burst of
- * acknowledgements); false, with everything rolled back and the error
- * logged, when one of them fails.
+ * Run fn(arg) in a transaction of its own, under SPI, with activity shown
+ * in pg_stat_activity: true once committed; false, with everything rolled
+ * back and the error logged, when it raised.  The router's bookings (the
+ * replies here, the private streams' events in router_stream.c) go
+ * through it.
  */
-static bool
-router_apply_all(const RouterReply *x, int n)
+bool
+router_xact(const char *activity, void (*fn) (void *arg), void *arg)
 {
 	volatile bool ok = true;
 
@@ -87,10 +91,9 @@ router_apply_all(const RouterReply *x, int n)
 	PG_TRY();
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "zvt router: replies");
+		pgstat_report_activity(STATE_RUNNING, activity);
 		SPI_connect();
-		for (int i = 0; i < n; i++)
-			router_apply_one(&x[i]);
+		fn(arg);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -107,6 +110,35 @@ router_apply_all(const RouterReply *x, int n)
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return ok;
+}
+
+/* replies to book in one transaction */
+typedef struct ReplyBatch
+{
+	const RouterReply *x;
+	int			n;
+} ReplyBatch;
+
+static void
+router_apply_batch(void *arg)
+{
+	const ReplyBatch *b = arg;
+
+	for (int i = 0; i < b->n; i++)
+		router_apply_one(&b->x[i]);
+}
+
+/*
+ * Book replies, all in one transaction (one commit for a burst of
+ * acknowledgements); false, with everything rolled back and the error
+ * logged, when one of them fails.
+ */
+static bool
+router_apply_all(const RouterReply *x, int n)
+{
+	ReplyBatch	b = {x, n};
+
+	return router_xact("zvt router: replies", router_apply_batch, &b);
 }
 
 /*

@@ -2,7 +2,7 @@
  *
  * src/live/router_book.h
  *	  The order router's replies as read (router.c) and booked
- *	  (router_book.c).
+ *	  (router_book.c), and the transaction every booking runs in.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,5 +21,8 @@ typedef struct RouterReply
 
 /* book n replies of exchange ex: one transaction, one by one if it fails */
 extern void router_book(int ex, const RouterReply *x, int n);
+
+/* run fn(arg) under SPI in a transaction of its own: false (rolled back, logged) if it raised */
+extern bool router_xact(const char *activity, void (*fn) (void *arg), void *arg);
 
 #endif							/* ZVT_LIVE_ROUTER_BOOK_H */

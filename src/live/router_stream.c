@@ -37,6 +37,7 @@
 #include "live/keys.h"
 #include "live/reconcile.h"
 #include "live/router.h"
+#include "live/router_book.h"
 #include "live/userstream.h"
 #include "zvt.h"
 
@@ -200,47 +201,41 @@ stream_book(const UsItem *it)
 	}
 }
 
+/* what one transaction of the stream's bookings does */
+typedef struct StreamBatch
+{
+	const UsItem *items;
+	int			n;
+	bool		resync;
+	bool		accounts;
+} StreamBatch;
+
+static void
+stream_book_batch(void *arg)
+{
+	const StreamBatch *b = arg;
+
+	if (b->accounts)
+		stream_add_accounts();
+	for (int i = 0; i < b->n; i++)
+		stream_book(&b->items[i]);
+	if (b->resync)
+	{
+		Datum		name = CStringGetTextDatum(stream_exchange);
+
+		if (SPI_execute_with_args("SELECT zvt._router_start($1)", 1, (Oid[]) {TEXTOID}, &name,
+								  NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "zvt router: zvt._router_start failed");
+	}
+}
+
 /* book items in one transaction; false (rolled back, error logged) if one fails */
 static bool
 stream_book_all(const UsItem *items, int n, bool resync, bool accounts)
 {
-	volatile bool ok = true;
+	StreamBatch b = {items, n, resync, accounts};
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PG_TRY();
-	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "zvt router: private stream");
-		SPI_connect();
-		if (accounts)
-			stream_add_accounts();
-		for (int i = 0; i < n; i++)
-			stream_book(&items[i]);
-		if (resync)
-		{
-			Datum		arg = CStringGetTextDatum(stream_exchange);
-
-			if (SPI_execute_with_args("SELECT zvt._router_start($1)", 1, (Oid[]) {TEXTOID}, &arg,
-									  NULL, false, 1) != SPI_OK_SELECT)
-				elog(ERROR, "zvt router: zvt._router_start failed");
-		}
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		AbortOutOfAnyTransaction();
-		FlushErrorState();
-		RESUME_INTERRUPTS();
-		ok = false;
-	}
-	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
+	return router_xact("zvt router: private stream", stream_book_batch, &b);
 }
 
 /*

@@ -29,9 +29,14 @@ fill_events AS (
     SELECT e.order_id, sum(e.qty) AS qty, count(*) AS n
       FROM zvt.order_events e WHERE e.event = 'fill' GROUP BY e.order_id
 ),
+-- dq: what the fill moved the position by: its quantity, less a fee the
+-- exchange charged in the base asset (sql/59_trades.sql: the account
+-- holds that much less)
 signed_fills AS (
     SELECT f.*, i.kind, i.base, i.quote,
-           CASE f.side WHEN 'buy' THEN 1 ELSE -1 END AS dir
+           CASE f.side WHEN 'buy' THEN 1 ELSE -1 END AS dir,
+           CASE f.side WHEN 'buy' THEN f.qty ELSE -f.qty END
+           - CASE WHEN i.kind = 'spot' AND f.fee_asset = i.base THEN f.fee ELSE 0 END AS dq
       FROM zvt.fills f JOIN zvt.instruments i ON i.id = f.instrument_id
 ),
 -- every balance as a replay of the fills from the initial cash
@@ -53,13 +58,13 @@ money AS (
     ) m GROUP BY account_id, asset
 ),
 positions AS (
-    SELECT account_id, instrument_id, sum(dir * qty) AS qty, sum(realized_pnl) AS realized
+    SELECT account_id, instrument_id, sum(dq) AS qty, sum(realized_pnl) AS realized
       FROM signed_fills GROUP BY account_id, instrument_id
 ),
 -- the position after each fill, in fill order
 running AS (
     SELECT f.account_id, f.instrument_id, f.fill_id,
-           sum(f.dir * f.qty) OVER (PARTITION BY f.account_id, f.instrument_id ORDER BY f.fill_id) AS pos
+           sum(f.dq) OVER (PARTITION BY f.account_id, f.instrument_id ORDER BY f.fill_id) AS pos
       FROM signed_fills f
 ),
 position_limit AS (

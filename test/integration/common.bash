@@ -81,3 +81,18 @@ private_accounts() {
 {"exchange":"coinbase","key":"$cbkey","secret":"$pem","balances":{"USD":"$quote","BTC":"$base"}}
 JSON
 }
+
+# live_keys PREFIX: the simulator's keys (private_accounts) as the API keys
+# of zvt's accounts PREFIX_binance, PREFIX_bybit, PREFIX_okx and
+# PREFIX_coinbase; sets sysid, the database's part of zvt's client order
+# ids (zvt<sysid>o<order id>).
+live_keys() {
+	local p=$1
+	q -c "SELECT 1 FROM zvt.set_api_key('${p}_binance', 'bn-key', 'bn-secret')" \
+	  -c "SELECT 1 FROM zvt.set_api_key('${p}_bybit', 'by-key', 'by-secret')" \
+	  -c "SELECT 1 FROM zvt.set_api_key('${p}_okx', 'okx-key', 'okx-secret', 'okx-pass')" \
+	  -c "SELECT 1 FROM zvt.set_api_key('${p}_coinbase', '$cbkey', E'$(printf '%s' "$pem" | sed "s/'/''/g")')" \
+	  >/dev/null || fail "set_api_key"
+	sysid=$(q -c "SELECT lpad(to_hex(((system_identifier # (system_identifier >> 32)) & 4294967295)::bigint), 8, '0')
+	              FROM pg_control_system()")
+}

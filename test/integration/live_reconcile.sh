@@ -7,8 +7,8 @@
 #   zvt, an order is placed outside zvt, and the quote balance changes
 #   (a deposit); at the routers' start each appears in
 #   zvt.reconciliations (order_missing, fill_missed, order_unknown,
-#   balance), the ledger's orders and balances equal the simulator's
-#   account, and the chaos invariants (balances = initial cash + fills +
+#   balance), the ledger's orders, balances and positions equal the
+#   simulator's account, and the chaos invariants (balances = initial cash + fills +
 #   applied adjustments) hold;
 # - while an account reconciles (its open-orders list held by the
 #   simulator until the router times out), a new order commits as
@@ -16,91 +16,23 @@
 #   REST outage makes a second run (trigger reconnect) that completes;
 # - zvt.reconcile_interval: a running router reconciles again by itself.
 set -u
-. "$(dirname "$0")/common.bash"
+. "$(dirname "$0")/live_lib.bash"
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-live_setup live_reconcile 21800
-sim_pid=
-cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
-	[ -n "${ZLC_KEEP:-}" ] || cluster_stop "$dir"
-}
-trap cleanup EXIT
-
-private_accounts "$dir/accounts.jsonl" 1000000 10
-"$top/zvt-exsim" --port "$sport" --admin-port "$admin" --symbols BTC-USDT,BTC-USD --rate 20 \
-	--duration 600 --accounts "$dir/accounts.jsonl" >"$dir/exsim.out" 2>&1 &
-sim_pid=$!
-sim_up "$sim_pid" "$sport" "$admin"
-# sim PATH EXCHANGE [ARGS]: a test-only admin request of the private API (priv_reconcile.c)
-sim() { curl -sf "http://127.0.0.1:$admin/priv/$1?exchange=$2${3:+&$3}" || fail "simulator: /priv/$1 $2 $3"; }
-
-openssl rand -hex 32 >"$dir/master.key"
-chmod 600 "$dir/master.key"
-[ "$(id -u)" = 0 ] && chown postgres: "$dir/master.key"
-cluster_start "$dir" "$pgport" zlc "zvt.feeds = off" "zvt.live_trading = on" \
-	"zvt.key_file = '$dir/master.key'" "zvt.router_poll_interval = 200" "zvt.router_timeout = 10000" \
-	"zvt.reconcile_interval = 0" "zvt.paper_matcher = off" >/dev/null || { tail -20 "$dir/log"; fail "cluster did not start"; }
-q -c "SET client_min_messages = warning" -c "CREATE EXTENSION zvt" >/dev/null || fail "CREATE EXTENSION"
-setting() { as_pg psql -X -q -c "ALTER SYSTEM SET zvt.$1 = $2" -c "SELECT pg_reload_conf()" >/dev/null; }
-
-q -c "UPDATE zvt.exchanges SET rest_url = 'http://127.0.0.1:' || CASE name WHEN 'binance' THEN $sport
-        WHEN 'bybit' THEN $sport + 1 WHEN 'okx' THEN $sport + 2 ELSE $sport + 3 END" >/dev/null
-exchanges="binance bybit okx coinbase"
-for ex in $exchanges; do
-	sym=BTC-USDT quote=USDT
-	[ $ex = coinbase ] && sym=BTC-USD quote=USD
-	q -c "INSERT INTO zvt.instruments (exchange, symbol, raw_symbol, base, quote, kind)
-	      VALUES ('$ex', '$sym', replace('$sym', '-', ''), 'BTC', '$quote', 'spot') ON CONFLICT DO NOTHING" \
-	  -c "SELECT zvt.bus_publish('$ex', '$sym', price => 60000, qty => 1, bid => 59999, ask => 60001)" \
-	  -c "SELECT 1 FROM zvt.create_account('rc_$ex', 'live', '$ex', initial_cash => 1000000, currency => '$quote')" \
-	  >/dev/null || fail "setup $ex"
-done
-q -c "SELECT 1 FROM zvt.set_api_key('rc_binance', 'bn-key', 'bn-secret')" \
-  -c "SELECT 1 FROM zvt.set_api_key('rc_bybit', 'by-key', 'by-secret')" \
-  -c "SELECT 1 FROM zvt.set_api_key('rc_okx', 'okx-key', 'okx-secret', 'okx-pass')" \
-  -c "SELECT 1 FROM zvt.set_api_key('rc_coinbase', '$cbkey', E'$(printf '%s' "$pem" | sed "s/'/''/g")')" \
-  >/dev/null || fail "set_api_key"
-sysid=$(q -c "SELECT lpad(to_hex(((system_identifier # (system_identifier >> 32)) & 4294967295)::bigint), 8, '0')
-              FROM pg_control_system()")
-
-sym_of() { [ "$1" = coinbase ] && echo BTC-USD || echo BTC-USDT; }
-quote_of() { [ "$1" = coinbase ] && echo USD || echo USDT; }
-place() { q -c "SELECT order_id FROM zvt.place_order('rc_$1', '$1', '$(sym_of "$1")', 'buy', 0.01, 'limit', price => $2)"; }
-acct() { q -c "SELECT account_id FROM zvt.accounts WHERE name = 'rc_$1'"; }
+live_begin live_reconcile 21800 zlc rc
+live_sim_start
+live_cluster_start
+live_accounts
 runs_done_after() { # EXCHANGE MARK: runs of rc_EXCHANGE finished after recon_id MARK
 	q -c "SELECT count(*) FROM zvt.reconciliations WHERE account_id = $(acct "$1") AND kind = 'run'
 	        AND recon_id > $2 AND finished_at IS NOT NULL"
-}
-mark() { q -c "SELECT coalesce(max(recon_id), 0) FROM zvt.reconciliations"; }
-routers() { q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'zvt router%'"; }
-# agree EXCHANGE: the ledger's orders and balances of rc_EXCHANGE equal the simulator's account
-agree() {
-	local ex=$1 json bad
-	json=$(sim account "$ex" account=0)
-	bad=$(q -c "WITH x AS (SELECT '$json'::jsonb AS j), a AS (SELECT $(acct "$ex") AS id),
-	  xb AS (SELECT key AS asset, value::numeric AS amount FROM x, jsonb_each_text(x.j->'balances')),
-	  lb AS (SELECT asset, amount FROM zvt.balances, a WHERE account_id = a.id),
-	  xo AS (SELECT o->>'client_id' AS cid, CASE o->>'status' WHEN 'partially_filled' THEN 'new' ELSE o->>'status' END AS status,
-	                (o->>'filled')::numeric AS filled FROM x, jsonb_array_elements(x.j->'orders') o),
-	  lo AS (SELECT 'zvt${sysid}o' || order_id AS cid, status, filled_qty AS filled FROM zvt.orders, a
-	          WHERE account_id = a.id AND status NOT IN ('rejected', 'pending_new'))
-	  SELECT string_agg(d, '; ') FROM (
-	    SELECT 'balance ' || coalesce(xb.asset, lb.asset) || ': exchange ' || coalesce(xb.amount, 0) || ' ledger ' || coalesce(lb.amount, 0) AS d
-	      FROM xb FULL JOIN lb USING (asset) WHERE coalesce(xb.amount, 0) <> coalesce(lb.amount, 0)
-	    UNION ALL
-	    SELECT 'order ' || lo.cid || ': exchange ' || coalesce(xo.status || ' ' || xo.filled, 'none') || ' ledger ' || lo.status || ' ' || lo.filled
-	      FROM lo LEFT JOIN xo USING (cid) WHERE xo.status IS DISTINCT FROM lo.status OR xo.filled <> lo.filled) s")
-	[ -z "$bad" ] || fail "$ex: the ledger differs from the exchange: $bad"
-	echo "ok $ex: the ledger's orders and balances equal the exchange's account"
 }
 
 # ---- three resting orders per exchange; the first runs ------------------
 declare -A o1 o2 o3
 for ex in $exchanges; do
-	o1[$ex]=$(place "$ex" 1000)
-	o2[$ex]=$(place "$ex" 1001)
-	o3[$ex]=$(place "$ex" 1002)
+	o1[$ex]=$(place "$ex" 0.01 1000)
+	o2[$ex]=$(place "$ex" 0.01 1001)
+	o3[$ex]=$(place "$ex" 0.01 1002)
 done
 for ex in $exchanges; do
 	poll_until "SELECT count(*) FROM zvt.orders WHERE order_id IN (${o1[$ex]}, ${o2[$ex]}, ${o3[$ex]}) AND status = 'new'" \
@@ -157,8 +89,7 @@ for ex in $exchanges; do
 	echo "ok $ex: missed fill, part fill, cancel outside zvt, unknown order and deposit reconciled"
 done
 # the ledger explains itself: balances = initial cash + fills + applied adjustments
-bad=$(q -f "$top/test/chaos/invariants.sql" | awk -F'|' '$2 != 0')
-[ -z "$bad" ] || fail "ledger invariants broken: $bad"
+invariants
 echo "ok the ledger's invariants hold, reconciliation's adjustments included"
 
 # ---- an account's new orders wait while it reconciles ---------------------
@@ -176,7 +107,7 @@ poll_until "SELECT count(*) FROM zvt.reconciliations WHERE account_id = $a AND k
 # the held run itself: the outage it ends with starts a second run (trigger
 # reconnect), and the order may go out between the two
 r1=$(q -c "SELECT min(recon_id) FROM zvt.reconciliations WHERE account_id = $a AND kind = 'run' AND recon_id > $m")
-w=$(place binance 1003)
+w=$(place binance 0.01 1003)
 seen=0
 for i in $(seq 1 600); do
 	s=$(q -c "SELECT status || ' ' || EXISTS (SELECT 1 FROM zvt.reconciliations WHERE recon_id = $r1 AND finished_at IS NULL)

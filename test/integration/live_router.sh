@@ -64,14 +64,7 @@ for ex in binance bybit okx coinbase; do
 	  -c "SELECT 1 FROM zvt.create_account('lr_$ex', 'live', '$ex', initial_cash => 1000000000, currency => '$quote')" \
 	  >/dev/null || fail "setup $ex"
 done
-q -c "SELECT 1 FROM zvt.set_api_key('lr_binance', 'bn-key', 'bn-secret')" \
-  -c "SELECT 1 FROM zvt.set_api_key('lr_bybit', 'by-key', 'by-secret')" \
-  -c "SELECT 1 FROM zvt.set_api_key('lr_okx', 'okx-key', 'okx-secret', 'okx-pass')" \
-  -c "SELECT 1 FROM zvt.set_api_key('lr_coinbase', '$cbkey', E'$(printf '%s' "$pem" | sed "s/'/''/g")')" \
-  >/dev/null || fail "set_api_key"
-
-sysid=$(q -c "SELECT lpad(to_hex(((system_identifier # (system_identifier >> 32)) & 4294967295)::bigint), 8, '0')
-              FROM pg_control_system()")
+live_keys lr
 # sim EXCHANGE ORDER_ID: the simulator's view of an order, by its client order id
 # (signed 21 s back: the simulator's clock is 20 s and a launch behind ours)
 sim() {

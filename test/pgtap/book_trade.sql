@@ -73,8 +73,8 @@ SELECT is((SELECT fees FROM zvt.orders WHERE order_id = (SELECT id FROM o)), 0.0
           'the order''s fees count the quote''s');
 SELECT is((SELECT sum(fees) FROM zvt.daily_pnl WHERE account_id = (SELECT acct FROM o)), 0.05::numeric,
           'and so do the day''s');
-SELECT is((SELECT qty FROM zvt.holdings WHERE account_id = (SELECT acct FROM o)), 3::numeric,
-          'the position is the quantity traded');
+SELECT is((SELECT qty FROM zvt.holdings WHERE account_id = (SELECT acct FROM o)), pg_temp.bal('TAPB'),
+          'the position is what the account holds: the quantity traded less the fee charged in the base');
 
 -- as the attacker (the account's owner included)
 SET ROLE zvt_tap_bt;
