@@ -94,6 +94,13 @@ CREATE TABLE zvt.orders (
 CREATE INDEX orders_resting_idx ON zvt.orders (instrument_id, order_id)
     WHERE status IN ('accepted', 'partially_filled');
 CREATE INDEX orders_account_time_idx ON zvt.orders (account_id, created_at);
+-- An account's open orders (paper and live), oldest first: zvt.cancel_all
+-- and a client listing them read these, not the account's whole history
+-- (test/sql/trading_cost.sql).
+CREATE INDEX orders_open_idx ON zvt.orders (account_id, order_id)
+    WHERE status IN ('accepted', 'partially_filled', 'pending_new', 'sending', 'unknown', 'new', 'pending_cancel');
+COMMENT ON INDEX zvt.orders_open_idx IS
+    'An account''s open orders (paper and live) by order_id, so that listing or canceling them does not read its closed ones.';
 COMMENT ON TABLE zvt.orders IS
     'Orders: what was asked (type, tif, prices), its status (paper: accepted, partially_filled, filled, canceled, rejected, expired; live also pending_new, sending, unknown, new, pending_cancel) and fills so far.';
 
