@@ -97,6 +97,8 @@ stream_add_accounts(void)
 		LiveCreds	cr;
 		char		reason[256];
 
+		if (us_has_account(stream, ids[i]))
+			continue;			/* streamed already: its key is not opened again */
 		memset(&creds, 0, sizeof(creds));
 		if (!keys_try_open(ids[i], &creds, reason, sizeof(reason)))
 			continue;			/* the order path reports a bad key */
@@ -152,6 +154,9 @@ router_stream_begin(int ex, const char *name, uint64 system_id)
 							 name)));
 }
 
+/* zvt._stream_apply's statement, planned at its first use and kept */
+static SPIPlanPtr apply_plan = NULL;
+
 /* book one item of the thread's; under SPI */
 static void
 stream_book(const UsItem *it)
@@ -180,9 +185,18 @@ stream_book(const UsItem *it)
 				nulls[i + 1] = 'n';
 		}
 		args[14] = Int32GetDatum(zvt_router_poll_interval);
-		if (SPI_execute_with_args("SELECT zvt._stream_apply($1, $2, $3, $4::numeric, $5::numeric, $6::numeric, "
-								  "$7::numeric, $8, $9::numeric, $10::numeric, $11::numeric, $12, $13, $14, $15)",
-								  15, types, args, nulls, false, 1) != SPI_OK_SELECT)
+		if (apply_plan == NULL)
+		{
+			SPIPlanPtr	p = SPI_prepare("SELECT zvt._stream_apply($1, $2, $3, $4::numeric, $5::numeric, $6::numeric, "
+										"$7::numeric, $8, $9::numeric, $10::numeric, $11::numeric, $12, $13, $14, $15)",
+										15, types);
+
+			if (p == NULL || SPI_keepplan(p) != 0)
+				elog(ERROR, "zvt router: could not prepare zvt._stream_apply: %s",
+					 SPI_result_code_string(SPI_result));
+			apply_plan = p;
+		}
+		if (SPI_execute_plan(apply_plan, args, nulls, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "zvt router: zvt._stream_apply failed");
 	}
 	else if (e->kind == UE_BALANCE && e->free[0])
@@ -304,6 +318,13 @@ router_stream_step(int64 offset_ms)
 		accounts = false;
 	} while (n == STREAM_BATCH);
 	return resync;
+}
+
+/* readable when the thread queued something: the router's wait includes it (-1: none) */
+int
+router_stream_fd(void)
+{
+	return us_wake_fd(stream);
 }
 
 /* Stop the thread (the router is leaving); wipes the keys it held. */
