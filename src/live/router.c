@@ -423,7 +423,7 @@ router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *rep)
 	x.order_id = order_id;
 	x.op = op;
 	x.rep = *rep;
-	router_book(r->ex, &x, 1);
+	(void) router_book(r->ex, &x, 1, 0);
 }
 
 /*
@@ -478,15 +478,15 @@ router_harvest(Router *r)
 
 /*
  * Book up to ROUTER_BOOK_BATCH of the replies read, in one transaction
- * (one commit for the lot); the rest wait for the next turn, after any
- * order committed meanwhile was sent.
+ * (one commit for the lot), fewer when an order commits meanwhile (the
+ * generation moves from gen); the rest wait for the next turn, after it
+ * was sent.
  */
 static void
-router_flush(Router *r)
+router_flush(Router *r, uint64 gen)
 {
-	int			n = Min(r->ndone, ROUTER_BOOK_BATCH);
+	int			n = router_book(r->ex, r->done, Min(r->ndone, ROUTER_BOOK_BATCH), gen);
 
-	router_book(r->ex, r->done, n);
 	r->ndone -= n;
 	if (r->ndone > 0)
 		memmove(r->done, r->done + n, sizeof(RouterReply) * r->ndone);
@@ -705,7 +705,8 @@ router_main(Datum arg)
 		 * the private streams' news, after the sends, as the bookings; a
 		 * stream (re)connected makes every order due
 		 */
-		if (!router_send_waiting(&r, gen_seen, backlog) && router_stream_step(r.clock.skew.offset_ms))
+		if ((recon || !router_send_waiting(&r, gen_seen, backlog)) &&
+			router_stream_step(r.clock.skew.offset_ms, recon ? 0 : gen_seen))
 			next_scan = 0;
 
 		/*
@@ -716,7 +717,7 @@ router_main(Datum arg)
 		if (r.ndone > 0)
 		{
 			if (recon || !router_send_waiting(&r, gen_seen, backlog))
-				router_flush(&r);
+				router_flush(&r, recon ? 0 : gen_seen);
 			continue;
 		}
 		if (next_scan > now)

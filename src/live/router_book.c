@@ -7,7 +7,8 @@
  *
  * router.c reads the replies as they arrive and hands them here in
  * batches, between its sends (an order committed meanwhile goes out
- * first).  A batch is one transaction, one commit for the lot; when one
+ * first, even in the middle of a batch: the batch commits what it booked
+ * and leaves the rest).  A batch is one transaction, one commit; when one
  * reply of it fails, the batch is rolled back and its replies are booked
  * one by one, so that a bad reply costs its own order only (it stays as
  * it was and is queried again).  The statement is planned once and kept.
@@ -73,14 +74,17 @@ router_apply_one(const RouterReply *x)
 }
 
 /*
- * Book replies, all in one transaction (one commit for a burst of
- * acknowledgements); false, with everything rolled back and the error
+ * Book replies in one transaction (one commit for a burst of
+ * acknowledgements), the first always, the next ones while the
+ * exchange's live generation is still gen (0: all of them): an order
+ * committed meanwhile is sent before the rest are booked.  Returns how
+ * many were booked, or -1, with everything rolled back and the error
  * logged, when one of them fails.
  */
-static bool
-router_apply_all(const RouterReply *x, int n)
+static int
+router_apply_all(int ex, const RouterReply *x, int n, uint64 gen)
 {
-	volatile bool ok = true;
+	volatile int done = 0;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -90,7 +94,12 @@ router_apply_all(const RouterReply *x, int n)
 		pgstat_report_activity(STATE_RUNNING, "zvt router: replies");
 		SPI_connect();
 		for (int i = 0; i < n; i++)
+		{
+			if (i > 0 && gen != 0 && router_generation(ex) != gen)
+				break;
 			router_apply_one(&x[i]);
+			done = i + 1;
+		}
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -102,25 +111,33 @@ router_apply_all(const RouterReply *x, int n)
 		AbortOutOfAnyTransaction();
 		FlushErrorState();
 		RESUME_INTERRUPTS();
-		ok = false;
+		done = -1;
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
+	return done;
 }
 
 /*
- * Book replies: together, or, when that fails, one by one, so that one
- * bad reply costs its own order only (it stays as it was and is queried
- * again).
+ * Book replies: together (the first ones, while the generation is still
+ * gen: see router_apply_all), or, when that fails, one by one, so that
+ * one bad reply costs its own order only (it stays as it was and is
+ * queried again).  Returns how many of x were done with.
  */
-void
-router_book(int ex, const RouterReply *x, int n)
+int
+router_book(int ex, const RouterReply *x, int n, uint64 gen)
 {
+	int			done;
+
 	if (n == 0)
-		return;
-	if (!router_apply_all(x, n) && n > 1)
+		return 0;
+	done = router_apply_all(ex, x, n, gen);
+	if (done < 0)
+	{
 		for (int i = 0; i < n; i++)
-			(void) router_apply_all(&x[i], 1);
-	router_count(ex, 0, n);
+			(void) router_apply_all(ex, &x[i], 1, 0);
+		done = n;
+	}
+	router_count(ex, 0, done);
+	return done;
 }

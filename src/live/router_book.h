@@ -19,7 +19,11 @@ typedef struct RouterReply
 	LiveReply	rep;
 } RouterReply;
 
-/* book n replies of exchange ex: one transaction, one by one if it fails */
-extern void router_book(int ex, const RouterReply *x, int n);
+/*
+ * book replies of exchange ex: one transaction, one by one if it fails;
+ * stops early (at least one) once the live generation moves from gen (0:
+ * never); returns how many were booked
+ */
+extern int	router_book(int ex, const RouterReply *x, int n, uint64 gen);
 
 #endif							/* ZVT_LIVE_ROUTER_BOOK_H */

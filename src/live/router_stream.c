@@ -40,12 +40,13 @@
 #include "live/userstream.h"
 #include "zvt.h"
 
-#define STREAM_BATCH		256
+#define STREAM_BATCH		32
 /* how often the accounts with keys are looked for again, ms */
 #define STREAM_ACCOUNTS_MS	5000
 
 static UsStream *stream = NULL;
 static const char *stream_exchange = NULL;
+static int	stream_ex = 0;
 static uint64 stream_system_id = 0;
 static TimestampTz next_accounts = 0;
 
@@ -130,6 +131,7 @@ router_stream_begin(int ex, const char *name, uint64 system_id)
 	char	   *rest = NULL;
 
 	stream_exchange = name;
+	stream_ex = ex;
 	stream_system_id = system_id;
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -260,11 +262,14 @@ stream_book_all(const UsItem *items, int n, bool resync, bool accounts)
 /*
  * One turn of the router's loop: new accounts with keys every few
  * seconds, the clock offset for signed logins, and what the thread
- * queued, booked.  Returns true when a stream came up (the orders of the
- * exchange are all due a query now: the caller scans at once).
+ * queued, booked, STREAM_BATCH a transaction, until an order commits
+ * (the exchange's live generation moves from gen, unless gen is 0: it is
+ * sent first, the rest waits for the next turn).  Returns true when a stream came up
+ * (the orders of the exchange are all due a query now: the caller scans
+ * at once).
  */
 bool
-router_stream_step(int64 offset_ms)
+router_stream_step(int64 offset_ms, uint64 gen)
 {
 	static UsItem items[STREAM_BATCH];
 	int32		up[STREAM_BATCH];
@@ -316,7 +321,7 @@ router_stream_step(int64 offset_ms)
 								 stream_exchange, MyProcPid, (int) up[i])));
 		nup = 0;
 		accounts = false;
-	} while (n == STREAM_BATCH);
+	} while (n == STREAM_BATCH && (gen == 0 || router_generation(stream_ex) == gen));
 	return resync;
 }
 
