@@ -352,15 +352,16 @@ router_work(Router *r, int lim, bool claim)
 		Datum		args[3];
 
 		SPI_connect();
-		router_read_base(r);
 		args[0] = CStringGetTextDatum(r->name);
 		args[1] = PointerGetDatum(construct_array(ids, nids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		args[2] = Int32GetDatum(lim);
 		if (SPI_execute_plan(router_plan(claim ? RP_CLAIM : RP_WORK), args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "zvt router: zvt._router_work failed");
 		n = (int) SPI_processed;
-		/* keys_open() runs queries of its own: keep the work's rows */
+		/* the key checks and router_read_base run queries of their own: keep the work's rows */
 		work = SPI_tuptable;
+		if (n > 0 || !claim)
+			router_read_base(r);	/* after the claim: its orders are marked first */
 		for (int i = 0; i < n; i++)
 		{
 			RouterReq  *q = router_slot(r);
