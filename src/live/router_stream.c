@@ -13,10 +13,11 @@
  *
  * Called from router.c's loop only (router_stream_begin at the start,
  * router_stream_step every turn, router_stream_end at exit), in no
- * transaction; each step is a transaction of its own.  Keys are opened
- * as the router opens them (keys_try_open, in a subtransaction) and handed
- * to the thread, which keeps its own copy for its logins and wipes it at
- * the end; the copy here is wiped at once.
+ * transaction; each step is a transaction of its own.  Keys come from
+ * the router's kept ones (router_keys.c), opened once for the orders and
+ * the streams, and are handed to the thread, which keeps its own copy for
+ * its logins and wipes it at the end.  An account already streamed is
+ * not looked at again.
  *
  *-------------------------------------------------------------------------
  */
@@ -94,20 +95,19 @@ stream_add_accounts(void)
 	}
 	for (int i = 0; i < n; i++)
 	{
-		VaultCreds	creds;
+		const VaultCreds *creds;
 		LiveCreds	cr;
 		char		reason[256];
 
 		if (us_has_account(stream, ids[i]))
 			continue;			/* streamed already: its key is not opened again */
-		memset(&creds, 0, sizeof(creds));
-		if (!keys_try_open(ids[i], &creds, reason, sizeof(reason)))
+		/* the router's kept key (router_keys.c): opened once for both */
+		if ((creds = router_key(ids[i], reason, sizeof(reason))) == NULL)
 			continue;			/* the order path reports a bad key */
-		cr.api_key = creds.api_key;
-		cr.secret = creds.secret;
-		cr.passphrase = creds.has_passphrase ? creds.passphrase : NULL;
+		cr.api_key = creds->api_key;
+		cr.secret = creds->secret;
+		cr.passphrase = creds->has_passphrase ? creds->passphrase : NULL;
 		(void) us_add_account(stream, ids[i], &cr);
-		vault_creds_wipe(&creds);
 	}
 	pfree(ids);
 }
