@@ -542,6 +542,22 @@ router_send_waiting(Router *r, uint64 gen_seen, bool backlog)
 		router_allowance(r, GetCurrentTimestamp()) > 0;
 }
 
+/*
+ * The generation at which bookings stop early for an order committed
+ * meanwhile (router_book, router_stream_step): gen_seen when it could be
+ * sent then, 0 (never stop) when it could not anyway (no room: the
+ * bookings make it; no token; a reconciliation waits for them), so that
+ * a backlog is booked and sent in batches, not one of each a turn.
+ */
+static uint64
+router_yield_gen(Router *r, uint64 gen_seen, bool recon)
+{
+	if (recon || r->inflight + r->ndone >= ROUTER_MAX_INFLIGHT ||
+		router_allowance(r, GetCurrentTimestamp()) <= 0)
+		return 0;
+	return gen_seen;
+}
+
 static void
 router_detach(int code, Datum arg)
 {
@@ -707,7 +723,7 @@ router_main(Datum arg)
 		 * stream (re)connected makes every order due
 		 */
 		if ((recon || !router_send_waiting(&r, gen_seen, backlog)) &&
-			router_stream_step(r.clock.skew.offset_ms, recon ? 0 : gen_seen))
+			router_stream_step(r.clock.skew.offset_ms, router_yield_gen(&r, gen_seen, recon)))
 			next_scan = 0;
 
 		/*
@@ -718,7 +734,7 @@ router_main(Datum arg)
 		if (r.ndone > 0)
 		{
 			if (recon || !router_send_waiting(&r, gen_seen, backlog))
-				router_flush(&r, recon ? 0 : gen_seen);
+				router_flush(&r, router_yield_gen(&r, gen_seen, recon));
 			continue;
 		}
 		if (next_scan > now)
