@@ -32,6 +32,13 @@
 
 #define APPLY_SQL "SELECT zvt._router_apply($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10)"
 
+/*
+ * replies booked at least before a batch yields to an order committed
+ * meanwhile: the wait it bounds (a few bookings, not 16) against a
+ * transaction a reply when orders commit without a pause
+ */
+#define BOOK_BEFORE_YIELD 4
+
 static const char *const op_names[] = {"place", "query", "cancel"};
 static const char *const kind_names[] = {"ok", "rejected", "not_found", "auth", "clock", "rate", "unknown"};
 
@@ -75,7 +82,7 @@ router_apply_one(const RouterReply *x)
 
 /*
  * Book replies in one transaction (one commit for a burst of
- * acknowledgements), the first always, the next ones while the
+ * acknowledgements), BOOK_BEFORE_YIELD always, the next ones while the
  * exchange's live generation is still gen (0: all of them): an order
  * committed meanwhile is sent before the rest are booked.  Returns how
  * many were booked, or -1, with everything rolled back and the error
@@ -95,7 +102,7 @@ router_apply_all(int ex, const RouterReply *x, int n, uint64 gen)
 		SPI_connect();
 		for (int i = 0; i < n; i++)
 		{
-			if (i > 0 && gen != 0 && router_generation(ex) != gen)
+			if (i >= BOOK_BEFORE_YIELD && gen != 0 && router_generation(ex) != gen)
 				break;
 			router_apply_one(&x[i]);
 			done = i + 1;

@@ -21,7 +21,7 @@ typedef struct RouterReply
 
 /*
  * book replies of exchange ex: one transaction, one by one if it fails;
- * stops early (at least one) once the live generation moves from gen (0:
+ * stops early (after a few) once the live generation moves from gen (0:
  * never); returns how many were booked
  */
 extern int	router_book(int ex, const RouterReply *x, int n, uint64 gen);
