@@ -168,6 +168,8 @@ OBJS = \
 	src/live/router.o \
 	src/live/router_wait.o \
 	src/live/router_book.o \
+	src/live/router_keys.o \
+	src/live/router_clock.o \
 	src/live/reconcile.o \
 	src/live/reconcile_fetch.o src/live/reconcile_trades.o src/live/reconcile_history.o \
 	src/live/router_stream.o \

@@ -78,6 +78,20 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
+    -- An update that says no more than the ledger holds (the stream's
+    -- copy of the acknowledgement of an order booked new, unfilled, from
+    -- the place's reply: one per order) is passed over without a lock or
+    -- a write; booked, it would only move the order's next poll.  Read
+    -- without the lock: whatever changes meanwhile, it still says nothing.
+    IF xstatus = 'new' AND nullif(trade_id, '') IS NULL
+       AND EXISTS (SELECT 1 FROM zvt.orders x JOIN zvt._live_orders l ON l.order_id = x.order_id
+                    WHERE x.order_id = _stream_apply.order_id AND x.status = 'new'
+                      AND coalesce(filled, x.qty - leaves, 0) <= x.filled_qty
+                      AND l.acked_at IS NOT NULL AND l.tries = 0 AND l.error IS NULL
+                      AND l.exchange_id IS NOT DISTINCT FROM
+                          coalesce(nullif(_stream_apply.exchange_id, ''), l.exchange_id)) THEN
+        RETURN 'new';
+    END IF;
     PERFORM zvt._lock_account(acct);
     SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _stream_apply.order_id FOR UPDATE;
     IF o.status NOT IN ('sending', 'unknown', 'new', 'pending_cancel')

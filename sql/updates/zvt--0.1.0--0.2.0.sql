@@ -5187,3 +5187,80 @@ CREATE INDEX orders_open_idx ON zvt.orders (account_id, order_id)
     WHERE status IN ('accepted', 'partially_filled', 'pending_new', 'sending', 'unknown', 'new', 'pending_cancel');
 COMMENT ON INDEX zvt.orders_open_idx IS
     'An account''s open orders (paper and live) by order_id, so that listing or canceling them does not read its closed ones.';
+-- zvt._stream_apply: the stream's copy of an acknowledgement already booked
+-- (order new, unfilled) is passed over without a lock or a write
+CREATE OR REPLACE FUNCTION zvt._stream_apply(order_id pg_catalog.int8, xstatus pg_catalog.text,
+                                  exchange_id pg_catalog.text, filled pg_catalog.numeric,
+                                  filled_quote pg_catalog.numeric, avg_px pg_catalog.numeric,
+                                  leaves pg_catalog.numeric, trade_id pg_catalog.text,
+                                  last_qty pg_catalog.numeric, last_px pg_catalog.numeric,
+                                  fee pg_catalog.numeric, fee_asset pg_catalog.text,
+                                  liquidity pg_catalog.text, reason pg_catalog.text,
+                                  poll_ms pg_catalog.int4)
+    RETURNS pg_catalog.text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    o zvt.orders;
+    acct int4;
+    cum numeric;
+BEGIN
+    SELECT x.account_id INTO acct FROM zvt.orders x WHERE x.order_id = _stream_apply.order_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    -- An update that says no more than the ledger holds (the stream's
+    -- copy of the acknowledgement of an order booked new, unfilled, from
+    -- the place's reply: one per order) is passed over without a lock or
+    -- a write; booked, it would only move the order's next poll.  Read
+    -- without the lock: whatever changes meanwhile, it still says nothing.
+    IF xstatus = 'new' AND nullif(trade_id, '') IS NULL
+       AND EXISTS (SELECT 1 FROM zvt.orders x JOIN zvt._live_orders l ON l.order_id = x.order_id
+                    WHERE x.order_id = _stream_apply.order_id AND x.status = 'new'
+                      AND coalesce(filled, x.qty - leaves, 0) <= x.filled_qty
+                      AND l.acked_at IS NOT NULL AND l.tries = 0 AND l.error IS NULL
+                      AND l.exchange_id IS NOT DISTINCT FROM
+                          coalesce(nullif(_stream_apply.exchange_id, ''), l.exchange_id)) THEN
+        RETURN 'new';
+    END IF;
+    PERFORM zvt._lock_account(acct);
+    SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _stream_apply.order_id FOR UPDATE;
+    IF o.status NOT IN ('sending', 'unknown', 'new', 'pending_cancel')
+       OR NOT EXISTS (SELECT 1 FROM zvt._live_orders l WHERE l.order_id = o.order_id) THEN
+        RETURN o.status;
+    END IF;
+    cum := coalesce(filled, o.qty - leaves);
+    IF filled_quote IS NULL AND avg_px IS NOT NULL AND filled IS NOT NULL THEN
+        filled_quote := filled * avg_px;
+    END IF;
+
+    IF nullif(trade_id, '') IS NOT NULL AND last_qty > 0 AND last_px > 0 THEN
+        IF o.status IN ('sending', 'unknown') THEN
+            -- the first news of it: acknowledged, as a query reply saying "new" would
+            PERFORM zvt._router_apply(o.order_id, 'query', 'ok', '', exchange_id, NULL, NULL, '', poll_ms,
+                                      least(poll_ms, 1000));
+            SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _stream_apply.order_id;
+        END IF;
+        -- the part of it the ledger already holds without a trade id (its
+        -- cumulative quantity says so) is identified, the rest booked
+        PERFORM zvt._book_trade(o.order_id, trade_id, last_qty, last_px, fee, fee_asset, liquidity,
+                                CASE WHEN cum IS NULL THEN 0
+                                     ELSE least(last_qty, greatest(o.filled_qty - (cum - last_qty), 0)) END);
+        -- an execution says nothing of the order's cumulative quote: only its state goes on
+        IF filled_quote IS NULL THEN
+            filled := NULL;
+        END IF;
+    ELSIF filled_quote IS NULL THEN
+        filled := NULL;
+    END IF;
+    RETURN zvt._router_apply(o.order_id, 'query', 'ok', coalesce(xstatus, ''), exchange_id, filled, filled_quote,
+                             coalesce(reason, ''), poll_ms, least(poll_ms, 1000));
+END;
+$$;
+COMMENT ON FUNCTION zvt._stream_apply(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4) IS
+    'Internal: book a private stream''s order update or execution (fills deduplicated by the exchange''s trade id) under the account''s lock.';
+REVOKE ALL ON FUNCTION zvt._stream_apply(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric,
+    pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4) FROM PUBLIC;

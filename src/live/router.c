@@ -10,15 +10,16 @@
  *	1. one transaction: zvt._router_claim (woken by a commit) marks as
  *	   many pending orders sending as may be sent now (free slots, the
  *	   rate limit), zvt._router_work (every ROUTER_SCAN_MS) also lists the
- *	   queries and cancels due; the requests are signed (keys.c opens the
- *	   key, route.c builds, skew.c corrects the clock); it commits BEFORE
- *	   any request leaves;
+ *	   queries and cancels due; the requests are signed (router_keys.c
+ *	   keeps each account's opened key, route.c builds, router_clock.c
+ *	   corrects the clock); it commits BEFORE any request leaves;
  *	2. libcurl multi sends them, several in flight (zvt.router_timeout);
  *	3. the replies are read as they finish and booked by zvt._router_apply
  *	   (router_book.c), up to ROUTER_BOOK_BATCH in one transaction, only
  *	   when no committed order waits to be sent: sends never queue behind
- *	   bookings.  The one wait (router_wait.c) is on the latch and the
- *	   requests' sockets together.
+ *	   bookings; so are the private streams' events (router_stream.c).
+ *	   The one wait (router_wait.c) is on the latch, the requests' sockets
+ *	   and the stream thread's pipe together.
  * Crash points: before (1) commits nothing was sent; after it the orders
  * are sending, and a router that finds one sending without a request out
  * for it (its first pass after a crash, a kill or an immediate shutdown)
@@ -27,8 +28,9 @@
  * it again, under the same id, which an exchange that got a late copy
  * refuses as a duplicate (then asked again).  A refused key or timestamp
  * rejects the order, never retried; a 429 pauses the exchange for its
- * Retry-After.  Secrets are held for a pass's signing and wiped; neither
- * they nor signed requests are ever logged.
+ * Retry-After.  The opened keys are kept while the router runs (checked
+ * against their sealed rows before each use, wiped at a reload and at
+ * exit); neither they nor signed requests are ever logged.
  *
  * The worker runs as the bootstrap superuser on zvt's own functions only
  * (search_path pinned, no user code), like the paper matcher; it serves
@@ -67,6 +69,7 @@
 #include "live/route.h"
 #include "live/router.h"
 #include "live/router_book.h"
+#include "live/router_clock.h"
 #include "live/skew.h"
 #include "zvt.h"
 
@@ -109,7 +112,7 @@ typedef struct Router
 	char		base[256];		/* rest_url of zvt.exchanges */
 	char		host[256];
 	uint64		system_id;
-	ClockSkew	skew;
+	RouterClock clock;			/* the exchange's clock (router_clock.c) */
 	double		tokens;			/* rate limit bucket */
 	TimestampTz tokens_at;
 	TimestampTz paused_until;	/* after a 429 */
@@ -182,52 +185,6 @@ router_plan(RouterPlan which)
 }
 
 /* ----------------------------------------------------------------
- * the exchange's clock
- * ----------------------------------------------------------------
- */
-
-/* Sample the exchange's clock offset from its time endpoint (a blocking request). */
-static void
-router_sync_clock(Router *r)
-{
-	char		url[512];
-	StringInfoData b;
-	CURL	   *h;
-	int64		sent,
-				recv,
-				server;
-	long		status = 0;
-
-	if (!zvt_router_clock_sync)
-	{
-		memset(&r->skew, 0, sizeof(r->skew));
-		return;
-	}
-	initStringInfo(&b);
-	snprintf(url, sizeof(url), "%s%s", r->base, skew_time_path(r->name));
-	h = curl_easy_init();
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) zvt_router_timeout);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	if (zvt_ca_file && zvt_ca_file[0])
-		curl_easy_setopt(h, CURLOPT_CAINFO, zvt_ca_file);
-	sent = now_ms();
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	recv = now_ms();
-	curl_easy_cleanup(h);
-	if (status == 200 && skew_parse_server_time(r->name, b.data, b.len, &server) == 0)
-		(void) skew_sample(&r->skew, sent, server, recv);
-	else
-		ereport(LOG,
-				(errmsg("zvt router %s could not read the exchange's clock", r->name),
-				 errdetail_internal("GET %s: HTTP %ld", skew_time_path(r->name), status)));
-	pfree(b.data);
-}
-
-/* ----------------------------------------------------------------
  * step 1: the work, marked sending and committed before it is sent
  * ----------------------------------------------------------------
  */
@@ -245,38 +202,6 @@ router_read_base(Router *r)
 	snprintf(r->base, sizeof(r->base), "%s", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	p = strstr(r->base, "://");
 	snprintf(r->host, sizeof(r->host), "%s", p ? p + 3 : r->base);
-}
-
-/*
- * The key last opened in this pass, so that a burst of one account's
- * orders opens it once; wiped when the pass ends (router_keys_forget).
- */
-static int32 pass_key_account = 0;
-static bool pass_key_ok = false;
-static VaultCreds pass_key;
-static char pass_key_reason[256];
-
-static void
-router_keys_forget(void)
-{
-	vault_creds_wipe(&pass_key);
-	pass_key_account = 0;
-	pass_key_ok = false;
-}
-
-/* account's key for this pass: keys_try_open, once per account and pass */
-static const VaultCreds *
-router_key(int32 account, char *reason, size_t len)
-{
-	if (pass_key_account != account)
-	{
-		router_keys_forget();
-		pass_key_ok = keys_try_open(account, &pass_key, pass_key_reason, sizeof(pass_key_reason));
-		pass_key_account = account;
-	}
-	if (!pass_key_ok)
-		snprintf(reason, len, "%s", pass_key_reason);
-	return pass_key_ok ? &pass_key : NULL;
 }
 
 /* a free request slot */
@@ -339,7 +264,7 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 		elog(ERROR, "zvt router: no random bytes");
 	for (int i = 0; i < 16; i++)
 		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
-	xnow = zvt_router_clock_sync ? skew_exchange_now(&r->skew, now_ms()) : now_ms();
+	xnow = zvt_router_clock_sync ? skew_exchange_now(&r->clock.skew, now_ms()) : now_ms();
 
 	/*
 	 * A Coinbase JWT is refused before its nbf: date it 5 s back, so that
@@ -427,15 +352,16 @@ router_work(Router *r, int lim, bool claim)
 		Datum		args[3];
 
 		SPI_connect();
-		router_read_base(r);
 		args[0] = CStringGetTextDatum(r->name);
 		args[1] = PointerGetDatum(construct_array(ids, nids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		args[2] = Int32GetDatum(lim);
 		if (SPI_execute_plan(router_plan(claim ? RP_CLAIM : RP_WORK), args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "zvt router: zvt._router_work failed");
 		n = (int) SPI_processed;
-		/* keys_open() runs queries of its own: keep the work's rows */
+		/* the key checks and router_read_base run queries of their own: keep the work's rows */
 		work = SPI_tuptable;
+		if (n > 0 || !claim)
+			router_read_base(r);	/* after the claim: its orders are marked first */
 		for (int i = 0; i < n; i++)
 		{
 			RouterReq  *q = router_slot(r);
@@ -453,7 +379,6 @@ router_work(Router *r, int lim, bool claim)
 				nlocal++;
 			}
 		}
-		router_keys_forget();
 		SPI_finish();
 	}
 	PopActiveSnapshot();
@@ -499,7 +424,7 @@ router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *rep)
 	x.order_id = order_id;
 	x.op = op;
 	x.rep = *rep;
-	router_book(r->ex, &x, 1);
+	(void) router_book(r->ex, &x, 1, 0);
 }
 
 /*
@@ -522,6 +447,12 @@ router_harvest(Router *r)
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
+		if (m->easy_handle == r->clock.h)
+		{
+			curl_multi_remove_handle(r->multi, r->clock.h);
+			router_clock_done(&r->clock, m->data.result);
+			continue;
+		}
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &q);
 		if (m->data.result == CURLE_OK)
 			curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
@@ -548,15 +479,15 @@ router_harvest(Router *r)
 
 /*
  * Book up to ROUTER_BOOK_BATCH of the replies read, in one transaction
- * (one commit for the lot); the rest wait for the next turn, after any
- * order committed meanwhile was sent.
+ * (one commit for the lot), fewer when an order commits meanwhile (the
+ * generation moves from gen); the rest wait for the next turn, after it
+ * was sent.
  */
 static void
-router_flush(Router *r)
+router_flush(Router *r, uint64 gen)
 {
-	int			n = Min(r->ndone, ROUTER_BOOK_BATCH);
+	int			n = router_book(r->ex, r->done, Min(r->ndone, ROUTER_BOOK_BATCH), gen);
 
-	router_book(r->ex, r->done, n);
 	r->ndone -= n;
 	if (r->ndone > 0)
 		memmove(r->done, r->done + n, sizeof(RouterReply) * r->ndone);
@@ -611,9 +542,26 @@ router_send_waiting(Router *r, uint64 gen_seen, bool backlog)
 		router_allowance(r, GetCurrentTimestamp()) > 0;
 }
 
+/*
+ * The generation at which bookings stop early for an order committed
+ * meanwhile (router_book, router_stream_step): gen_seen when it could be
+ * sent then, 0 (never stop) when it could not anyway (no room: the
+ * bookings make it; no token; a reconciliation waits for them), so that
+ * a backlog is booked and sent in batches, not one of each a turn.
+ */
+static uint64
+router_yield_gen(Router *r, uint64 gen_seen, bool recon)
+{
+	if (recon || r->inflight + r->ndone >= ROUTER_MAX_INFLIGHT ||
+		router_allowance(r, GetCurrentTimestamp()) <= 0)
+		return 0;
+	return gen_seen;
+}
+
 static void
 router_detach(int code, Datum arg)
 {
+	router_keys_forget();
 	router_release((int) DatumGetInt32(arg));
 }
 
@@ -637,6 +585,7 @@ router_main(Datum arg)
 	memset(&r, 0, sizeof(r));
 	r.ex = (LiveExchange) ex;
 	r.name = live_exchange_name(r.ex);
+	r.clock.name = r.name;
 	snprintf(appname, sizeof(appname), "zvt router %s", r.name);
 	pgstat_report_appname(appname);
 	if (!router_claim(ex))
@@ -654,11 +603,11 @@ router_main(Datum arg)
 	r.multi = curl_multi_init();
 	r.system_id = GetSystemIdentifier();
 	r.pass_cxt = AllocSetContextCreate(TopMemoryContext, "zvt router pass", ALLOCSET_DEFAULT_SIZES);
-	for (int i = 0; i < ROUTER_MAX_INFLIGHT; i++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
-		initStringInfo(&r.req[i].body);
+		for (int i = 0; i < ROUTER_MAX_INFLIGHT; i++)
+			initStringInfo(&r.req[i].body);
 		MemoryContextSwitchTo(old);
 	}
 	r.tokens = zvt_router_rate_limit;
@@ -699,21 +648,21 @@ router_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			router_keys_forget();	/* zvt.key_file may name another master key */
 		}
 		if (!zvt_live_trading && r.inflight == 0 && r.ndone == 0)
 			break;
-		/* the private streams' news; a stream (re)connected makes every order due */
-		if (router_stream_step(r.skew.offset_ms))
-			next_scan = 0;
-
-		/* the exchange's clock, once a minute (the base URL comes with the first pass) */
+		/*
+		 * the exchange's clock, once a minute: the first time at once (the
+		 * base URL was read at the start), then beside the requests
+		 */
 		if (r.base[0] && now >= next_sync)
 		{
-			router_sync_clock(&r);
+			router_clock_sync(&r.clock, r.multi, r.base, next_sync == 0);
 			next_sync = TimestampTzPlusMilliseconds(now, 60000);
 		}
 
-		if (r.base[0] && reconcile_pending(r.inflight + r.ndone, &(ReconTarget) {r.ex, r.name, r.base, r.host, r.system_id, &r.skew}))
+		if (r.base[0] && reconcile_pending(r.inflight + r.ndone + (r.clock.h != NULL), &(ReconTarget) {r.ex, r.name, r.base, r.host, r.system_id, &r.clock.skew}))
 		{
 			next_scan = now;
 			recon = true;
@@ -763,11 +712,19 @@ router_main(Datum arg)
 		}
 
 		/* steps 2 and 3: what finished is read at once, without waiting */
-		if (r.inflight > 0)
+		if (r.inflight > 0 || r.clock.h)
 		{
 			curl_multi_perform(r.multi, &running);
 			router_harvest(&r);
 		}
+
+		/*
+		 * the private streams' news, after the sends, as the bookings; a
+		 * stream (re)connected makes every order due
+		 */
+		if ((recon || !router_send_waiting(&r, gen_seen, backlog)) &&
+			router_stream_step(r.clock.skew.offset_ms, router_yield_gen(&r, gen_seen, recon)))
+			next_scan = 0;
 
 		/*
 		 * Sends first: an order committed meanwhile goes out before the
@@ -777,7 +734,7 @@ router_main(Datum arg)
 		if (r.ndone > 0)
 		{
 			if (recon || !router_send_waiting(&r, gen_seen, backlog))
-				router_flush(&r);
+				router_flush(&r, router_yield_gen(&r, gen_seen, recon));
 			continue;
 		}
 		if (next_scan > now)
@@ -790,7 +747,7 @@ router_main(Datum arg)
 		}
 		else if (room > 0 && !recon)
 			wait_ms = 0;		/* a scan is due and may run */
-		(void) router_wait(r.multi, r.inflight, wait_ms);
+		(void) router_wait(r.multi, r.inflight + (r.clock.h != NULL), wait_ms, router_stream_fd());
 	}
 	proc_exit(0);
 }

@@ -31,11 +31,17 @@ extern void router_count(int ex, int64 sent, int64 replies);
 
 /* in router_stream.c: the private streams of the router's accounts */
 extern void router_stream_begin(int ex, const char *name, uint64 system_id);
-extern bool router_stream_step(int64 offset_ms);
+extern bool router_stream_step(int64 offset_ms, uint64 gen);
 extern void router_stream_end(void);
+extern int	router_stream_fd(void);
 
-/* in router_wait.c: the latch and the sockets of the requests in flight (a CURLM) */
-extern bool router_wait(void *multi, int inflight, long timeout_ms);
+/* in router_keys.c: the accounts' keys, opened once and kept while the router runs */
+struct VaultCreds;
+extern const struct VaultCreds *router_key(int32 account, char *reason, size_t len);
+extern void router_keys_forget(void);
+
+/* in router_wait.c: the latch, the sockets of the requests in flight (a CURLM), the stream's pipe */
+extern bool router_wait(void *multi, int inflight, long timeout_ms, int stream_fd);
 
 
 #endif							/* ZVT_LIVE_ROUTER_H */

@@ -7,7 +7,8 @@
  *
  * router.c reads the replies as they arrive and hands them here in
  * batches, between its sends (an order committed meanwhile goes out
- * first).  A batch is one transaction, one commit for the lot; when one
+ * first, even in the middle of a batch: the batch commits what it booked
+ * and leaves the rest).  A batch is one transaction, one commit; when one
  * reply of it fails, the batch is rolled back and its replies are booked
  * one by one, so that a bad reply costs its own order only (it stays as
  * it was and is queried again).  The statement is planned once and kept.
@@ -32,6 +33,13 @@
 #include "zvt.h"
 
 #define APPLY_SQL "SELECT zvt._router_apply($1, $2, $3, $4, $5, $6::numeric, $7::numeric, $8, $9, $10)"
+
+/*
+ * replies booked at least before a batch yields to an order committed
+ * meanwhile: the wait it bounds (a few bookings, not 16) against a
+ * transaction a reply when orders commit without a pause
+ */
+#define BOOK_BEFORE_YIELD 4
 
 static const char *const op_names[] = {"place", "query", "cancel"};
 static const char *const kind_names[] = {"ok", "rejected", "not_found", "auth", "clock", "rate", "unknown"};
@@ -112,47 +120,67 @@ router_xact(const char *activity, void (*fn) (void *arg), void *arg)
 	return ok;
 }
 
-/* replies to book in one transaction */
+/* replies to book in one transaction, and how many of them it booked */
 typedef struct ReplyBatch
 {
+	int			ex;
 	const RouterReply *x;
 	int			n;
+	uint64		gen;
+	int			done;
 } ReplyBatch;
 
 static void
 router_apply_batch(void *arg)
 {
-	const ReplyBatch *b = arg;
+	ReplyBatch *b = arg;
 
 	for (int i = 0; i < b->n; i++)
+	{
+		if (i >= BOOK_BEFORE_YIELD && b->gen != 0 &&
+			router_generation(b->ex) != b->gen)
+			break;
 		router_apply_one(&b->x[i]);
+		b->done = i + 1;
+	}
 }
 
 /*
- * Book replies, all in one transaction (one commit for a burst of
- * acknowledgements); false, with everything rolled back and the error
+ * Book replies in one transaction (one commit for a burst of
+ * acknowledgements), BOOK_BEFORE_YIELD always, the next ones while the
+ * exchange's live generation is still gen (0: all of them): an order
+ * committed meanwhile is sent before the rest are booked.  Returns how
+ * many were booked, or -1, with everything rolled back and the error
  * logged, when one of them fails.
  */
-static bool
-router_apply_all(const RouterReply *x, int n)
+static int
+router_apply_all(int ex, const RouterReply *x, int n, uint64 gen)
 {
-	ReplyBatch	b = {x, n};
+	ReplyBatch	b = {ex, x, n, gen, 0};
 
-	return router_xact("zvt router: replies", router_apply_batch, &b);
+	return router_xact("zvt router: replies", router_apply_batch, &b) ? b.done : -1;
 }
 
 /*
- * Book replies: together, or, when that fails, one by one, so that one
- * bad reply costs its own order only (it stays as it was and is queried
- * again).
+ * Book replies: together (the first ones, while the generation is still
+ * gen: see router_apply_all), or, when that fails, one by one, so that
+ * one bad reply costs its own order only (it stays as it was and is
+ * queried again).  Returns how many of x were done with.
  */
-void
-router_book(int ex, const RouterReply *x, int n)
+int
+router_book(int ex, const RouterReply *x, int n, uint64 gen)
 {
+	int			done;
+
 	if (n == 0)
-		return;
-	if (!router_apply_all(x, n) && n > 1)
+		return 0;
+	done = router_apply_all(ex, x, n, gen);
+	if (done < 0)
+	{
 		for (int i = 0; i < n; i++)
-			(void) router_apply_all(&x[i], 1);
-	router_count(ex, 0, n);
+			(void) router_apply_all(ex, &x[i], 1, 0);
+		done = n;
+	}
+	router_count(ex, 0, done);
+	return done;
 }

@@ -19,8 +19,12 @@ typedef struct RouterReply
 	LiveReply	rep;
 } RouterReply;
 
-/* book n replies of exchange ex: one transaction, one by one if it fails */
-extern void router_book(int ex, const RouterReply *x, int n);
+/*
+ * book replies of exchange ex: one transaction, one by one if it fails;
+ * stops early (after a few) once the live generation moves from gen (0:
+ * never); returns how many were booked
+ */
+extern int	router_book(int ex, const RouterReply *x, int n, uint64 gen);
 
 /* run fn(arg) under SPI in a transaction of its own: false (rolled back, logged) if it raised */
 extern bool router_xact(const char *activity, void (*fn) (void *arg), void *arg);

@@ -13,10 +13,11 @@
  *
  * Called from router.c's loop only (router_stream_begin at the start,
  * router_stream_step every turn, router_stream_end at exit), in no
- * transaction; each step is a transaction of its own.  Keys are opened
- * as the router opens them (keys_try_open, in a subtransaction) and handed
- * to the thread, which keeps its own copy for its logins and wipes it at
- * the end; the copy here is wiped at once.
+ * transaction; each step is a transaction of its own.  Keys come from
+ * the router's kept ones (router_keys.c), opened once for the orders and
+ * the streams, and are handed to the thread, which keeps its own copy for
+ * its logins and wipes it at the end.  An account already streamed is
+ * not looked at again.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,12 +42,13 @@
 #include "live/userstream.h"
 #include "zvt.h"
 
-#define STREAM_BATCH		256
+#define STREAM_BATCH		32
 /* how often the accounts with keys are looked for again, ms */
 #define STREAM_ACCOUNTS_MS	5000
 
 static UsStream *stream = NULL;
 static const char *stream_exchange = NULL;
+static int	stream_ex = 0;
 static uint64 stream_system_id = 0;
 static TimestampTz next_accounts = 0;
 
@@ -94,18 +96,19 @@ stream_add_accounts(void)
 	}
 	for (int i = 0; i < n; i++)
 	{
-		VaultCreds	creds;
+		const VaultCreds *creds;
 		LiveCreds	cr;
 		char		reason[256];
 
-		memset(&creds, 0, sizeof(creds));
-		if (!keys_try_open(ids[i], &creds, reason, sizeof(reason)))
+		if (us_has_account(stream, ids[i]))
+			continue;			/* streamed already: its key is not opened again */
+		/* the router's kept key (router_keys.c): opened once for both */
+		if ((creds = router_key(ids[i], reason, sizeof(reason))) == NULL)
 			continue;			/* the order path reports a bad key */
-		cr.api_key = creds.api_key;
-		cr.secret = creds.secret;
-		cr.passphrase = creds.has_passphrase ? creds.passphrase : NULL;
+		cr.api_key = creds->api_key;
+		cr.secret = creds->secret;
+		cr.passphrase = creds->has_passphrase ? creds->passphrase : NULL;
 		(void) us_add_account(stream, ids[i], &cr);
-		vault_creds_wipe(&creds);
 	}
 	pfree(ids);
 }
@@ -129,6 +132,7 @@ router_stream_begin(int ex, const char *name, uint64 system_id)
 	char	   *rest = NULL;
 
 	stream_exchange = name;
+	stream_ex = ex;
 	stream_system_id = system_id;
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -152,6 +156,9 @@ router_stream_begin(int ex, const char *name, uint64 system_id)
 		ereport(LOG, (errmsg("zvt router %s could not start its private stream thread; fills come from queries only",
 							 name)));
 }
+
+/* zvt._stream_apply's statement, planned at its first use and kept */
+static SPIPlanPtr apply_plan = NULL;
 
 /* book one item of the thread's; under SPI */
 static void
@@ -181,9 +188,18 @@ stream_book(const UsItem *it)
 				nulls[i + 1] = 'n';
 		}
 		args[14] = Int32GetDatum(zvt_router_poll_interval);
-		if (SPI_execute_with_args("SELECT zvt._stream_apply($1, $2, $3, $4::numeric, $5::numeric, $6::numeric, "
-								  "$7::numeric, $8, $9::numeric, $10::numeric, $11::numeric, $12, $13, $14, $15)",
-								  15, types, args, nulls, false, 1) != SPI_OK_SELECT)
+		if (apply_plan == NULL)
+		{
+			SPIPlanPtr	p = SPI_prepare("SELECT zvt._stream_apply($1, $2, $3, $4::numeric, $5::numeric, $6::numeric, "
+										"$7::numeric, $8, $9::numeric, $10::numeric, $11::numeric, $12, $13, $14, $15)",
+										15, types);
+
+			if (p == NULL || SPI_keepplan(p) != 0)
+				elog(ERROR, "zvt router: could not prepare zvt._stream_apply: %s",
+					 SPI_result_code_string(SPI_result));
+			apply_plan = p;
+		}
+		if (SPI_execute_plan(apply_plan, args, nulls, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "zvt router: zvt._stream_apply failed");
 	}
 	else if (e->kind == UE_BALANCE && e->free[0])
@@ -241,11 +257,14 @@ stream_book_all(const UsItem *items, int n, bool resync, bool accounts)
 /*
  * One turn of the router's loop: new accounts with keys every few
  * seconds, the clock offset for signed logins, and what the thread
- * queued, booked.  Returns true when a stream came up (the orders of the
- * exchange are all due a query now: the caller scans at once).
+ * queued, booked, STREAM_BATCH a transaction, until an order commits
+ * (the exchange's live generation moves from gen, unless gen is 0: it is
+ * sent first, the rest waits for the next turn).  Returns true when a stream came up
+ * (the orders of the exchange are all due a query now: the caller scans
+ * at once).
  */
 bool
-router_stream_step(int64 offset_ms)
+router_stream_step(int64 offset_ms, uint64 gen)
 {
 	static UsItem items[STREAM_BATCH];
 	int32		up[STREAM_BATCH];
@@ -297,8 +316,15 @@ router_stream_step(int64 offset_ms)
 								 stream_exchange, MyProcPid, (int) up[i])));
 		nup = 0;
 		accounts = false;
-	} while (n == STREAM_BATCH);
+	} while (n == STREAM_BATCH && (gen == 0 || router_generation(stream_ex) == gen));
 	return resync;
+}
+
+/* readable when the thread queued something: the router's wait includes it (-1: none) */
+int
+router_stream_fd(void)
+{
+	return us_wake_fd(stream);
 }
 
 /* Stop the thread (the router is leaving); wipes the keys it held. */

@@ -2,9 +2,10 @@
  *
  * src/live/router_wait.c
  *	  The order router's one wait point: its latch (an order committed,
- *	  a reload, a stop), the postmaster's death and the sockets of its
- *	  requests in flight, together, so that neither a new order nor a
- *	  reply waits for a timer.
+ *	  a reload, a stop), the postmaster's death, the sockets of its
+ *	  requests in flight and the stream thread's wake pipe, together, so
+ *	  that neither a new order, a reply nor a stream's event waits for a
+ *	  timer.
  *
  * libcurl 7.88 has no curl_multi_waitfds: curl_multi_fdset lists the
  * sockets a request in flight waits on (few, loopback or not, each below
@@ -29,12 +30,13 @@
 #include "live/router.h"
 
 /*
- * Wait until the latch is set, a socket of multi is ready, libcurl's own
+ * Wait until the latch is set, a socket of multi is ready, the stream
+ * thread queued an event (stream_fd readable; -1: none), libcurl's own
  * timeout or timeout_ms passes, whichever comes first.  Resets the latch
  * when it was set; returns whether it was.
  */
 bool
-router_wait(void *multi, int inflight, long timeout_ms)
+router_wait(void *multi, int inflight, long timeout_ms, int stream_fd)
 {
 	WaitEventSet *set;
 	WaitEvent	events[8];
@@ -61,9 +63,11 @@ router_wait(void *multi, int inflight, long timeout_ms)
 	}
 	if (timeout_ms < 0)
 		timeout_ms = 0;
-	set = CreateWaitEventSet(CurrentMemoryContext, 2 + (maxfd + 1));
+	set = CreateWaitEventSet(CurrentMemoryContext, 3 + (maxfd + 1));
 	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	if (stream_fd >= 0)
+		AddWaitEventToSet(set, WL_SOCKET_READABLE, stream_fd, NULL, NULL);
 	for (int fd = 0; fd <= maxfd; fd++)
 	{
 		uint32		ev = 0;

@@ -31,6 +31,7 @@
 #include "live/userstream.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -91,6 +92,7 @@ struct UsStream
 	int			qn;
 	int			qcap;
 	bool		overflow;
+	int			wake[2];		/* a pipe: a byte when the queue stops being empty */
 	volatile bool stop;
 	int64_t		offset_ms;
 	int			nconn;
@@ -116,6 +118,16 @@ now_ms(void)
  * ----------------------------------------------------------------
  */
 static void
+us_close_wake(UsStream *s)
+{
+	if (s->wake[0] >= 0)
+		close(s->wake[0]);
+	if (s->wake[1] >= 0)
+		close(s->wake[1]);
+	s->wake[0] = s->wake[1] = -1;
+}
+
+static void
 push(UsStream *s, const UsItem *it)
 {
 	pthread_mutex_lock(&s->lock);
@@ -130,6 +142,8 @@ push(UsStream *s, const UsItem *it)
 			s->qcap = cap;
 		}
 	}
+	if (s->qn == 0 && s->wake[1] >= 0)
+		(void) !write(s->wake[1], "", 1);	/* the router waits on it: wakes */
 	if (s->qn < s->qcap)
 		s->q[s->qn++] = *it;
 	else
@@ -605,6 +619,8 @@ us_start(LiveExchange ex, const char *ws_url, const char *rest_url, const char *
 	snprintf(s->rest_url, sizeof(s->rest_url), "%s", rest_url);
 	snprintf(s->ca_file, sizeof(s->ca_file), "%s", ca_file ? ca_file : "");
 	pthread_mutex_init(&s->lock, NULL);
+	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) != 0)
+		s->wake[0] = s->wake[1] = -1;	/* then the router finds items at its next turn */
 	/* signals are the backend's: the thread takes none */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -612,11 +628,19 @@ us_start(LiveExchange ex, const char *ws_url, const char *rest_url, const char *
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!s->started)
 	{
+		us_close_wake(s);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
 	}
 	return s;
+}
+
+/* The pipe that becomes readable when items are queued (-1: none), for the router's wait. */
+int
+us_wake_fd(UsStream *s)
+{
+	return s ? s->wake[0] : -1;
 }
 
 /* Stream account_id's private events, logged in with cr; false if full or too long. */
@@ -656,6 +680,19 @@ us_add_account(UsStream *s, int32_t account_id, const LiveCreds *cr)
 	return ok;
 }
 
+/* Is account_id streamed already? */
+bool
+us_has_account(UsStream *s, int32_t account_id)
+{
+	bool		found = false;
+
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < s->nconn && !found; i++)
+		found = s->conn[i].account_id == account_id;
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
 /* The exchange's clock minus ours (the router's skew), for signed logins. */
 void
 us_set_offset(UsStream *s, int64_t offset_ms)
@@ -675,10 +712,19 @@ us_take(UsStream *s, UsItem *out, int max)
 	int			n;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->wake[0] >= 0)
+	{
+		char		buf[64];
+
+		while (read(s->wake[0], buf, sizeof(buf)) > 0)
+			;
+	}
 	n = s->qn < max ? s->qn : max;
 	memcpy(out, s->q, sizeof(UsItem) * n);
 	memmove(s->q, s->q + n, sizeof(UsItem) * (s->qn - n));
 	s->qn -= n;
+	if (s->qn > 0 && s->wake[1] >= 0)
+		(void) !write(s->wake[1], "", 1);	/* readable while items are left */
 	if (s->overflow && n < max && s->qn == 0)
 	{
 		memset(&out[n], 0, sizeof(UsItem));
@@ -724,6 +770,7 @@ us_stop(UsStream *s)
 	}
 	OPENSSL_cleanse(s->conn, sizeof(s->conn));
 	free(s->q);
+	us_close_wake(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

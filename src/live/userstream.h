@@ -91,8 +91,12 @@ typedef struct UsItem
 extern UsStream *us_start(LiveExchange ex, const char *ws_url, const char *rest_url,
 						  const char *ca_file);
 extern bool us_add_account(UsStream *s, int32_t account_id, const LiveCreds *cr);
+/* whether account_id is streamed already (its key need not be opened again) */
+extern bool us_has_account(UsStream *s, int32_t account_id);
 extern void us_set_offset(UsStream *s, int64_t offset_ms);
 extern int	us_take(UsStream *s, UsItem *out, int max);
+/* readable while items wait to be taken (-1: none) */
+extern int	us_wake_fd(UsStream *s);
 extern void us_stop(UsStream *s);
 extern int	us_connected(UsStream *s);
 

@@ -12,6 +12,8 @@
 #   pg_ctl stop -m immediate with orders pending: after the restart every
 #   order is known, on the exchange once (the simulator's client order id
 #   lookup agrees with the ledger), none sent again blindly;
+# - a key replaced (set_api_key, both ways) and re-sealed (rotate_key_file)
+#   under a running router: the next order uses the new one;
 # - a bad key, and a clock 20 s off with clock correction turned off:
 #   rejected with a clear reason after one request, no retry loop (and
 #   with correction on, the same 20 s offset trades fine: every order
@@ -34,6 +36,9 @@ cleanup() {
 trap cleanup EXIT
 
 private_accounts "$dir/accounts.jsonl" 1000000 10
+# a second Bybit account, for the key replaced under a running router
+echo '{"exchange":"bybit","key":"by-key2","secret":"by-secret2","balances":{"USDT":"1000000","BTC":"10"}}' \
+	>>"$dir/accounts.jsonl"
 # the exchanges' clock 20 s behind ours: the router corrects by it
 start=$(($(date +%s%3N) - 20000))
 "$top/zvt-exsim" --port "$sport" --admin-port "$admin" --symbols BTC-USDT,BTC-USD --rate 20 \
@@ -149,6 +154,44 @@ q -c "SELECT 1 FROM zvt.create_account('lr_badkey', 'live', 'bybit', initial_cas
 id=$(q -c "SELECT order_id FROM zvt.place_order('lr_badkey', 'bybit', 'BTC-USDT', 'buy', 0.01, 'limit', price => 1000)")
 poll_until "SELECT status FROM zvt.orders WHERE order_id = $id" rejected 30 || fail "bad key not rejected"
 expect "bad key" "$(q -c "SELECT reason FROM zvt.orders WHERE order_id = $id")" "bybit refused the API key: 10003*"
+
+# ---- a key replaced or re-sealed under a running router -----------------
+# The router keeps each account's opened key; the next request after
+# set_api_key uses the new one, in both directions, and after
+# rotate_key_file and the reload every key opens under the new master key.
+# (A resting order keeps the bybit router running throughout: one process.)
+keep=$(place lr_bybit ", 'buy', 0.01, 'limit', price => 1000")
+poll_until "SELECT status FROM zvt.orders WHERE order_id = $keep" new 30 || fail "bybit: order not acknowledged"
+rpid=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'zvt router bybit'")
+rekey() {
+	q -c "SELECT 1 FROM zvt.set_api_key('lr_badkey', '$1', '$2')" >/dev/null || fail "set_api_key $1"
+	id=$(q -c "SELECT order_id FROM zvt.place_order('lr_badkey', 'bybit', 'BTC-USDT', 'buy', 0.01, 'limit',
+	                                                price => 1000, tif => 'ioc')")
+	poll_until "SELECT status NOT IN ('pending_new', 'sending', 'unknown') FROM zvt.orders WHERE order_id = $id" t 30 ||
+		fail "key $1: order not answered"
+}
+rekey nope nope
+expect "the wrong key, under the running router" "$(q -c "SELECT reason FROM zvt.orders WHERE order_id = $id")" \
+	"bybit refused the API key: 10003*"
+rekey by-key2 by-secret2
+expect "replaced by a good key: the new key is used" "$(status $id)" "@(new|expired|canceled) 0"
+rekey nope nope
+expect "replaced by the wrong key again" "$(q -c "SELECT reason FROM zvt.orders WHERE order_id = $id")" \
+	"bybit refused the API key: 10003*"
+openssl rand -hex 32 >"$dir/master2.key"
+chmod 600 "$dir/master2.key"
+[ "$(id -u)" = 0 ] && chown postgres: "$dir/master2.key"
+as_pg psql -X -q -c "SELECT zvt.rotate_key_file('$dir/master2.key')" \
+	-c "ALTER SYSTEM SET zvt.key_file = '$dir/master2.key'" -c "SELECT pg_reload_conf()" >/dev/null || fail "rotation"
+sleep 1
+id=$(place lr_bybit ", 'buy', 0.01, 'limit', price => 1000, tif => 'ioc'")
+final "$id" || fail "after the rotation: order not answered"
+expect "after rotate_key_file and the reload" "$(status $id)" "@(new|expired|canceled) 0"
+expect "one bybit router throughout" "$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'zvt router bybit'")" \
+	"$rpid"
+q -c "SELECT zvt.cancel_order($keep)" >/dev/null || fail "cancel $keep"
+final "$keep" || fail "bybit: cancel"
+
 as_pg psql -X -q -c "ALTER SYSTEM SET zvt.router_clock_sync = off" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 id=$(place lr_binance ", 'buy', 0.01, 'limit', price => 1000")
