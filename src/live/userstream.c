@@ -676,9 +676,12 @@ us_take(UsStream *s, UsItem *out, int max)
 
 	pthread_mutex_lock(&s->lock);
 	n = s->qn < max ? s->qn : max;
-	memcpy(out, s->q, sizeof(UsItem) * n);
-	memmove(s->q, s->q + n, sizeof(UsItem) * (s->qn - n));
-	s->qn -= n;
+	if (n > 0)					/* s->q is NULL until the first item: no memcpy from NULL */
+	{
+		memcpy(out, s->q, sizeof(UsItem) * n);
+		memmove(s->q, s->q + n, sizeof(UsItem) * (s->qn - n));
+		s->qn -= n;
+	}
 	if (s->overflow && n < max && s->qn == 0)
 	{
 		memset(&out[n], 0, sizeof(UsItem));
