@@ -496,7 +496,9 @@ apply(StreamClient *c, const StreamCommand *cmd, const int32 *ids)
 
 	if (subs == NULL)
 		elog(FATAL, "zvt http: out of memory");
-	memcpy(subs, c->subs, sizeof(StreamSub) * c->nsubs);
+	/* (a client's first subscribe has no c->subs: memcpy from NULL is UB) */
+	if (c->nsubs > 0)
+		memcpy(subs, c->subs, sizeof(StreamSub) * c->nsubs);
 	for (int i = 0; i < cmd->nchannels; i++)
 	{
 		const StreamChannel *ch = &cmd->channels[i];

@@ -720,9 +720,12 @@ us_take(UsStream *s, UsItem *out, int max)
 			;
 	}
 	n = s->qn < max ? s->qn : max;
-	memcpy(out, s->q, sizeof(UsItem) * n);
-	memmove(s->q, s->q + n, sizeof(UsItem) * (s->qn - n));
-	s->qn -= n;
+	if (n > 0)					/* s->q is NULL until the first item: no memcpy from NULL */
+	{
+		memcpy(out, s->q, sizeof(UsItem) * n);
+		memmove(s->q, s->q + n, sizeof(UsItem) * (s->qn - n));
+		s->qn -= n;
+	}
 	if (s->qn > 0 && s->wake[1] >= 0)
 		(void) !write(s->wake[1], "", 1);	/* readable while items are left */
 	if (s->overflow && n < max && s->qn == 0)

@@ -92,8 +92,14 @@ SQL
 rss_before=$(echo "$out" | sed -n 's/^before //p')
 rss_after=$(echo "$out" | sed -n 's/^after //p')
 [ -n "$rss_before" ] && [ -n "$rss_after" ] || fail "no RssAnon: $out"
-[ $((rss_after - rss_before)) -lt 20480 ] || fail "ten cancelled syncs grew the backend by $((rss_after - rss_before)) kB"
-echo "ok ten syncs cancelled after 4 MB each grew the backend by $((rss_after - rss_before)) kB"
+if pg_has_asan; then
+	# ASan keeps freed memory in its quarantine (256 MB) and adds redzones:
+	# RSS says nothing there (docs/testing.md)
+	echo "ok ten syncs cancelled (RSS bound not checked under ASan: grew $((rss_after - rss_before)) kB)"
+else
+	[ $((rss_after - rss_before)) -lt 20480 ] || fail "ten cancelled syncs grew the backend by $((rss_after - rss_before)) kB"
+	echo "ok ten syncs cancelled after 4 MB each grew the backend by $((rss_after - rss_before)) kB"
+fi
 
 # errors write nothing
 before=$(q -c "SELECT count(*) || '/' || max(updated_at) FROM zvt.instruments")
