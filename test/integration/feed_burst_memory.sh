@@ -48,8 +48,14 @@ loglines=$(wc -l <"$ZVT_TEST_DIR/log")
 sim=$!
 sim_wait "$sim" "$port" || fail "the simulator did not start"
 q -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades')" >/dev/null || fail "subscribe"
-poll_until "SELECT count(*) > 0 FROM zvt.trades" t 20 || fail "no trades"
+# earlier scripts leave trades and a stopped feed's row behind: wait for
+# this feed's own connection and for rows from it
+poll_until "SELECT count(*) FROM zvt.feed_status WHERE exchange = 'binance' AND pid <> 0 AND state = 'connected'" 1 60 ||
+	fail "the binance feed did not connect"
 pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")
+[ -n "$pid" ] && [ -r "/proc/$pid/status" ] || fail "no binance feed process (pid '$pid')"
+n0=$(q -c "SELECT count(*) FROM zvt.trades")
+poll_until "SELECT count(*) > $n0 FROM zvt.trades" t 60 || fail "no trades"
 sleep 5
 before=$(rss "$pid")
 
