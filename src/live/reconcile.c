@@ -40,7 +40,6 @@
 #include "postgres.h"
 
 #include <curl/curl.h>
-#include <sys/time.h>
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -57,6 +56,7 @@
 #include "live/recon_fetch.h"
 #include "live/recon_run.h"
 #include "live/reconcile.h"
+#include "live/skew.h"
 #include "zvt.h"
 
 /* orders a list is read up to (a longer list: the rest is not compared, noted) */
@@ -69,15 +69,6 @@ static const char *due_trigger = "start";	/* a run due now: why; NULL none */
 static TimestampTz last_run = 0;	/* when the last run ended */
 static bool rest_down = false;
 static bool reset_done = false;
-
-static int64
-now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 /*
  * A reply (or its absence) to any request of the router: no reply or a
@@ -196,7 +187,7 @@ recon_send(ReconRun *run, LiveRequest *req, StringInfo b)
 int64
 recon_clock(const ReconTarget *t)
 {
-	int64		x = zvt_router_clock_sync ? skew_exchange_now(t->skew, now_ms()) : now_ms();
+	int64		x = zvt_router_clock_sync ? skew_exchange_now(t->skew, skew_local_ms()) : skew_local_ms();
 
 	return t->ex == LX_COINBASE ? x - 5000 : x;
 }

@@ -42,7 +42,6 @@
 #include "postgres.h"
 
 #include <curl/curl.h>
-#include <sys/time.h>
 
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -132,15 +131,6 @@ typedef enum RouterPlan
 
 static SPIPlanPtr router_plans[RP_COUNT];
 
-
-static int64
-now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static size_t
 on_body(char *data, size_t size, size_t n, void *arg)
@@ -264,7 +254,7 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 		elog(ERROR, "zvt router: no random bytes");
 	for (int i = 0; i < 16; i++)
 		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
-	xnow = zvt_router_clock_sync ? skew_exchange_now(&r->clock.skew, now_ms()) : now_ms();
+	xnow = zvt_router_clock_sync ? skew_exchange_now(&r->clock.skew, skew_local_ms()) : skew_local_ms();
 
 	/*
 	 * A Coinbase JWT is refused before its nbf: date it 5 s back, so that

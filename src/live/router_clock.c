@@ -16,21 +16,10 @@
  */
 #include "postgres.h"
 
-#include <sys/time.h>
-
 #include "utils/memutils.h"
 
 #include "live/router_clock.h"
 #include "zvt.h"
-
-static int64
-clock_now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static size_t
 clock_body(char *data, size_t size, size_t n, void *arg)
@@ -47,7 +36,7 @@ clock_body(char *data, size_t size, size_t n, void *arg)
 void
 router_clock_done(RouterClock *c, CURLcode res)
 {
-	int64		recv = clock_now_ms();
+	int64		recv = skew_local_ms();
 	int64		server;
 	long		status = 0;
 
@@ -98,7 +87,7 @@ router_clock_sync(RouterClock *c, CURLM *multi, const char *base, bool block)
 	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
 	if (zvt_ca_file && zvt_ca_file[0])
 		curl_easy_setopt(c->h, CURLOPT_CAINFO, zvt_ca_file);
-	c->sent = clock_now_ms();
+	c->sent = skew_local_ms();
 	if (block)
 		router_clock_done(c, curl_easy_perform(c->h));
 	else

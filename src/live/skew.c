@@ -19,8 +19,23 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <jansson.h>
+
+/*
+ * Our clock: the wall clock in Unix ms, what a sample's sent and received
+ * times and skew_exchange_now's local_ms are.  Thread-safe (the stream
+ * thread reads it too).
+ */
+int64_t
+skew_local_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
 
 /* The time endpoint's path on the exchange's REST base, or NULL. */
 const char *

@@ -10,6 +10,8 @@
  * time endpoint, notes when it sent and received, and takes the offset
  * server - midpoint; every timestamp it signs is local + offset.  The
  * error is at most half the round trip, which is kept beside the offset.
+ * Our clock is skew_local_ms (the wall clock, Unix ms), which the router,
+ * reconciliation and the stream thread all read.
  * Pure C (jansson for the replies); test/unit/test_live_sign.c.
  *
  *-------------------------------------------------------------------------
@@ -28,6 +30,7 @@ typedef struct ClockSkew
 } ClockSkew;
 
 /* in skew.c */
+extern int64_t skew_local_ms(void);
 extern const char *skew_time_path(const char *exchange);
 extern int	skew_parse_server_time(const char *exchange, const char *body,
 								   size_t len, int64_t *server_ms);

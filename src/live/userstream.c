@@ -39,10 +39,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "feed/ws_client.h"
+#include "live/skew.h"
 
 #define US_MAX_ACCOUNTS		64
 #define US_MAX_QUEUE		10000
@@ -103,15 +103,6 @@ struct UsStream
 };
 
 static void conn_up(UsConn *c);
-
-static int64_t
-now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 /* ----------------------------------------------------------------
  * the queue to the router
@@ -183,7 +174,7 @@ exchange_now(UsStream *s)
 	pthread_mutex_lock(&s->lock);
 	off = s->offset_ms;
 	pthread_mutex_unlock(&s->lock);
-	return now_ms() + off;
+	return skew_local_ms() + off;
 }
 
 static void
@@ -225,7 +216,7 @@ conn_down(UsConn *c, const char *why, bool auth)
 	else
 		c->backoff_ms = c->backoff_ms ? (c->backoff_ms * 2 > US_BACKOFF_MAX_MS ? US_BACKOFF_MAX_MS : c->backoff_ms * 2)
 			: US_BACKOFF_MIN_MS;
-	c->reconnect_at = now_ms() + c->backoff_ms;
+	c->reconnect_at = skew_local_ms() + c->backoff_ms;
 	if (was_up || auth)
 		notice(c, auth ? "the exchange refused the private stream's login: %s" : "private stream down: %s", why);
 }
@@ -328,7 +319,7 @@ conn_connect(UsConn *c)
 			conn_down(c, reason, st == 401 || st == 400);
 			return;
 		}
-		c->last_keepalive = now_ms();
+		c->last_keepalive = skew_local_ms();
 	}
 	snprintf(url, sizeof(url), "%s%s%s", s->ws_url, us_ws_path(s->ex),
 			 s->ex == LX_BINANCE ? c->listen_key : "");
@@ -339,7 +330,7 @@ conn_connect(UsConn *c)
 			break;
 		case WS_CLIENT_BAD_URL:
 			conn_down(c, "ws_url is neither wss:// nor ws:// to loopback", false);
-			c->reconnect_at = now_ms() + US_AUTH_RETRY_MS;
+			c->reconnect_at = skew_local_ms() + US_AUTH_RETRY_MS;
 			break;
 		default:
 			conn_down(c, reason, false);
@@ -368,7 +359,7 @@ conn_established(UsConn *c)
 
 	nonce(n);
 	len = us_login_message(c->s->ex, &cr, exchange_now(c->s), n, msg, sizeof(msg));
-	c->last_ping = now_ms();
+	c->last_ping = skew_local_ms();
 	if (len < 0)
 	{
 		notice(c, "could not build the private stream's login%s", "");
@@ -530,7 +521,7 @@ static void
 us_tick(lws_sorted_usec_list_t *sul)
 {
 	UsStream   *s = lws_container_of(sul, UsStream, sul);
-	int64_t		now = now_ms();
+	int64_t		now = skew_local_ms();
 	int			n;
 
 	if (s->stop)

@@ -12,6 +12,7 @@
  * test key).  ES256 is randomized, so it is checked by verifying.
  */
 #include <stdlib.h>
+#include <time.h>
 
 #include "live/sign.h"
 #include "live/skew.h"
@@ -265,6 +266,18 @@ test_skew(void)
 	CHECK(skew_sample(&s, 50, 1, 40) == -1);
 }
 
+/* our clock is the wall clock in Unix ms (not seconds, not monotonic) */
+static void
+test_local_clock(void)
+{
+	time_t		before = time(NULL);
+	int64_t		ms = skew_local_ms();
+	time_t		after = time(NULL);
+
+	CHECK(ms >= (int64_t) before * 1000);
+	CHECK(ms < ((int64_t) after + 1) * 1000);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -283,5 +296,6 @@ main(int argc, char **argv)
 	test_coinbase_exchange();
 	test_coinbase_jwt();
 	test_skew();
+	test_local_clock();
 	return unit_summary("live_sign");
 }
