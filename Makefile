@@ -170,6 +170,7 @@ OBJS = \
 	src/live/router_book.o \
 	src/live/router_keys.o \
 	src/live/router_clock.o \
+	src/live/reply_body.o \
 	src/live/reconcile.o \
 	src/live/reconcile_fetch.o src/live/reconcile_trades.o src/live/reconcile_history.o \
 	src/live/router_stream.o \

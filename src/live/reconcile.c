@@ -56,6 +56,7 @@
 #include "live/recon_fetch.h"
 #include "live/recon_run.h"
 #include "live/reconcile.h"
+#include "live/reply_body.h"
 #include "live/skew.h"
 #include "zvt.h"
 
@@ -134,17 +135,6 @@ reconcile_stays(const char *exchange)
  * ----------------------------------------------------------------
  */
 
-static size_t
-on_body(char *data, size_t size, size_t n, void *arg)
-{
-	StringInfo	b = (StringInfo) arg;
-
-	if (b->len + size * n > 16 * 1024 * 1024)
-		return 0;
-	appendBinaryStringInfo(b, data, size * n);
-	return size * n;
-}
-
 /* send req (blocking, zvt.router_timeout); the HTTP status (0: no reply) and the body into b */
 long
 recon_send(ReconRun *run, LiveRequest *req, StringInfo b)
@@ -152,6 +142,7 @@ recon_send(ReconRun *run, LiveRequest *req, StringInfo b)
 	char		url[4096];
 	struct curl_slist *headers = NULL;
 	CURL	   *h = curl_easy_init();
+	ReplyBody	sink;
 	long		status = 0;
 	CURLcode	rc;
 
@@ -162,8 +153,7 @@ recon_send(ReconRun *run, LiveRequest *req, StringInfo b)
 		headers = curl_slist_append(headers, req->headers[i]);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+	reply_body_attach(h, &sink, b, 16 * 1024 * 1024);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) zvt_router_timeout);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	if (zvt_ca_file && zvt_ca_file[0])

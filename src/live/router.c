@@ -65,6 +65,7 @@
 
 #include "live/keys.h"
 #include "live/reconcile.h"
+#include "live/reply_body.h"
 #include "live/route.h"
 #include "live/router.h"
 #include "live/router_book.h"
@@ -90,6 +91,7 @@ typedef struct RouterReq
 	LiveOp		op;
 	char		client_id[40];
 	StringInfoData body;		/* the reply, in the router's long-lived context */
+	ReplyBody	sink;			/* writes body (reply_body.c) */
 	bool		used;
 } RouterReq;
 
@@ -131,17 +133,6 @@ typedef enum RouterPlan
 
 static SPIPlanPtr router_plans[RP_COUNT];
 
-
-static size_t
-on_body(char *data, size_t size, size_t n, void *arg)
-{
-	StringInfo	b = (StringInfo) arg;
-
-	if (b->len + size * n > 8 * 1024 * 1024)
-		return 0;				/* far more than any order reply: cut */
-	appendBinaryStringInfo(b, data, size * n);
-	return size * n;
-}
 
 /*
  * One of the router's statements, prepared and kept at its first use
@@ -280,8 +271,8 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 	if (req.body[0] || strcmp(req.method, "POST") == 0)
 		curl_easy_setopt(q->h, CURLOPT_COPYPOSTFIELDS, req.body);
 	curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, q->headers);
-	curl_easy_setopt(q->h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(q->h, CURLOPT_WRITEDATA, &q->body);
+	/* far more than any order reply: cut */
+	reply_body_attach(q->h, &q->sink, &q->body, 8 * 1024 * 1024);
 	curl_easy_setopt(q->h, CURLOPT_TIMEOUT_MS, (long) zvt_router_timeout);
 	curl_easy_setopt(q->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(q->h, CURLOPT_PRIVATE, q);

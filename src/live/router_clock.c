@@ -18,19 +18,9 @@
 
 #include "utils/memutils.h"
 
+#include "live/reply_body.h"
 #include "live/router_clock.h"
 #include "zvt.h"
-
-static size_t
-clock_body(char *data, size_t size, size_t n, void *arg)
-{
-	StringInfo	b = (StringInfo) arg;
-
-	if (b->len + size * n > 64 * 1024)
-		return 0;				/* far more than a time reply: cut */
-	appendBinaryStringInfo(b, data, size * n);
-	return size * n;
-}
 
 /* The clock request's reply: the offset sampled, or a line in the log. */
 void
@@ -81,8 +71,8 @@ router_clock_sync(RouterClock *c, CURLM *multi, const char *base, bool block)
 	snprintf(url, sizeof(url), "%s%s", base, skew_time_path(c->name));
 	c->h = curl_easy_init();
 	curl_easy_setopt(c->h, CURLOPT_URL, url);
-	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, clock_body);
-	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, &c->body);
+	/* far more than a time reply: cut */
+	reply_body_attach(c->h, &c->sink, &c->body, 64 * 1024);
 	curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, (long) zvt_router_timeout);
 	curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
 	if (zvt_ca_file && zvt_ca_file[0])

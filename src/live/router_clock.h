@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "lib/stringinfo.h"
+#include "live/reply_body.h"
 #include "live/skew.h"
 
 typedef struct RouterClock
@@ -20,6 +21,7 @@ typedef struct RouterClock
 	ClockSkew	skew;			/* the offset sampled last */
 	CURL	   *h;				/* the request out, if one is */
 	StringInfoData body;
+	ReplyBody	sink;			/* writes body (reply_body.c) */
 	int64		sent;
 } RouterClock;
 
