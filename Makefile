@@ -362,7 +362,7 @@ unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
 # ------------------------------------------------------------------
 EXSIM_SRC = test/exsim/main.c test/exsim/server.c test/exsim/conn.c test/exsim/http.c \
 	test/exsim/admin.c test/exsim/format.c test/exsim/recent.c test/exsim/record.c test/exsim/market.c \
-	test/exsim/ex_binance.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
+	test/exsim/ex_binance.c test/exsim/ex_binance_rest.c test/exsim/ex_bybit.c test/exsim/ex_okx.c \
 	test/exsim/ex_coinbase.c test/exsim/ex_funding.c test/exsim/private.c test/exsim/priv_binance.c \
 	test/exsim/priv_bybit.c test/exsim/priv_okx.c test/exsim/priv_coinbase.c test/exsim/priv_reconcile.c \
 	test/exsim/priv_stream.c test/exsim/priv_events.c test/exsim/priv_trades.c \

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEC 8
 #define FUNDING_KEPT 8192
 
 typedef struct FundingSettled
@@ -87,8 +86,8 @@ publish_mark(Exchange *ex, int si, int64_t sim_ms)
 	buf_printf(&ex->scratch,
 			   "{\"e\":\"markPriceUpdate\",\"E\":%lld,\"s\":\"%s\",\"p\":\"%s\",\"i\":\"%s\","
 			   "\"P\":\"%s\",\"r\":\"%s\",\"T\":%lld}",
-			   (long long) sim_ms, upper, fmt_px(s, ex->mark_px[si], true, DEC),
-			   fmt_px(s, ex->index_px[si], true, DEC), fmt_px(s, ex->index_px[si], true, DEC),
+			   (long long) sim_ms, upper, fmt_px(s, ex->mark_px[si], true, BINANCE_DEC),
+			   fmt_px(s, ex->index_px[si], true, BINANCE_DEC), fmt_px(s, ex->index_px[si], true, BINANCE_DEC),
 			   rate, (long long) ex->next_funding_ms[si]);
 	snprintf(stream, sizeof(stream), "%s@markPrice@1s", lower);
 	binance_fanout(ex, si, SUB_MARK, stream);
@@ -231,7 +230,7 @@ binance_funding_history(Exchange *ex, int si, const char *args, Buf *body)
 
 		buf_printf(body, "%s{\"symbol\":\"%s\",\"fundingTime\":%lld,\"fundingRate\":\"%s\",\"markPrice\":\"%s\"}",
 				   out ? "," : "", upper, (long long) f->funding_ms,
-				   fmt_rate(f->rate_e8, rate, sizeof(rate)), fmt_px(s, f->mark_px, true, DEC));
+				   fmt_rate(f->rate_e8, rate, sizeof(rate)), fmt_px(s, f->mark_px, true, BINANCE_DEC));
 		out++;
 	}
 	buf_add(body, "]", 1);

@@ -260,9 +260,20 @@ extern bool ex_book_due(Exchange *ex, int64_t real_ms);
 extern bool ex_book_update(Exchange *ex, int si, int depth, MkBook *delta,
 						   uint64_t *prev_seq, uint64_t *seq);
 
-/* in ex_binance.c, for ex_funding.c */
+/* Binance pads prices and sizes to 8 decimals */
+#define BINANCE_DEC 8
+
+/* in ex_binance.c, for ex_binance_rest.c and ex_funding.c */
+extern const char *const binance_iv_names[MK_NIV];
+extern int	binance_symbol(Exchange *ex, const char *lower, size_t n);
 extern void binance_fanout(Exchange *ex, int si, uint32_t bit, const char *stream);
 extern void binance_lower(const MkSymbol *s, char *out, size_t len);
+extern void binance_upper(const MkSymbol *s, char *out, size_t len);
+extern void binance_levels(Buf *b, const MkSymbol *s, const MkLevel *lv, int n);
+extern bool binance_book_streamed(Exchange *ex, int si);
+
+/* in ex_binance_rest.c */
+extern int	binance_rest(Exchange *ex, ExConn *c, const char *path, const char *args);
 
 /* in ex_funding.c */
 extern void funding_tick(Exchange *ex, int64_t real_ms, int64_t sim_ms);
