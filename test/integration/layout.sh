@@ -7,7 +7,8 @@
 #  - headers leave postgres.h to the .c files, and every .c file of the
 #    glue includes postgres.h first;
 #  - every source file opens with a comment saying what it is for;
-#  - no source file is longer than 800 lines.
+#  - no source file is longer than 800 lines;
+#  - the last two for the simulator's C too (test/exsim).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/test/integration/common.bash"
@@ -37,4 +38,9 @@ for f in *.[ch] */*.[ch]; do
 	n=$(wc -l <"$f")
 	[ "$n" -le 800 ] || fail "$f has $n lines (split it along its concerns)"
 done
-echo "ok parts depend one way ($(echo "$edges" | wc -l) edges), headers without postgres.h, every file headed and under 800 lines"
+for f in "$top"/test/exsim/*.[ch]; do
+	head -1 "$f" | grep -q '^/\*' || fail "${f#"$top"/} does not open with a comment"
+	n=$(wc -l <"$f")
+	[ "$n" -le 800 ] || fail "${f#"$top"/} has $n lines (split it along its concerns)"
+done
+echo "ok parts depend one way ($(echo "$edges" | wc -l) edges), headers without postgres.h, every file (src/, test/exsim/) headed and under 800 lines"
