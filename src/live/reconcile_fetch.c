@@ -25,6 +25,8 @@
 
 #include <jansson.h>
 
+#include "live/json_text.h"
+
 /*
  * The signed GET request listing what (open orders or balances) of the
  * account whose credentials are cr, at the exchange's clock now_ms.  host
@@ -104,17 +106,14 @@ recon_build_page(LiveExchange ex, ReconList what, const LiveCreds *cr, int64_t n
  * ----------------------------------------------------------------
  */
 
+/* live_json_text, or a JSON real's text */
 static void
 set(char *dst, size_t n, json_t *v)
 {
-	if (json_is_string(v))
-		snprintf(dst, n, "%s", json_string_value(v));
-	else if (json_is_integer(v))
-		snprintf(dst, n, "%lld", (long long) json_integer_value(v));
-	else if (json_is_real(v))
+	if (json_is_real(v))
 		snprintf(dst, n, "%.12g", json_real_value(v));
 	else
-		dst[0] = '\0';
+		live_json_text(dst, n, v);
 }
 
 /* the reply is not the list: why, in fail */

@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "core/zvt_time.h"
+#include "live/json_text.h"
 
 /* true if s is safe in a query string unescaped (ids, symbols, cursors of the exchanges) */
 static bool
@@ -87,17 +88,6 @@ recon_build_trades(LiveExchange ex, const LiveCreds *cr, int64_t now_ms, const c
 	return live_build_get(ex, cr, path, q, now_ms, host, nonce_hex, out, err);
 }
 
-static void
-set(char *dst, size_t n, json_t *v)
-{
-	if (json_is_string(v))
-		snprintf(dst, n, "%s", json_string_value(v));
-	else if (json_is_integer(v))
-		snprintf(dst, n, "%lld", (long long) json_integer_value(v));
-	else
-		dst[0] = '\0';
-}
-
 static int64_t
 num(json_t *v)
 {
@@ -140,7 +130,7 @@ rfc3339_ms(const char *s)
 static void
 set_fee(ReconTrade *t, json_t *v, bool negated)
 {
-	set(t->fee, sizeof(t->fee), v);
+	live_json_text(t->fee, sizeof(t->fee), v);
 	if (negated)
 	{
 		if (t->fee[0] == '-')
@@ -177,7 +167,7 @@ recon_parse_trades(LiveExchange ex, long http, const char *body, size_t len, int
 			if (json_is_integer(json_object_get(j, "retCode")) && json_integer_value(json_object_get(j, "retCode")) == 0)
 			{
 				list = json_object_get(json_object_get(j, "result"), "list");
-				set(next, nextlen, json_object_get(json_object_get(j, "result"), "nextPageCursor"));
+				live_json_text(next, nextlen, json_object_get(json_object_get(j, "result"), "nextPageCursor"));
 			}
 			break;
 		case LX_OKX:
@@ -187,7 +177,7 @@ recon_parse_trades(LiveExchange ex, long http, const char *body, size_t len, int
 			break;
 		case LX_COINBASE:
 			list = json_object_get(j, "fills");
-			set(next, nextlen, json_object_get(j, "cursor"));
+			live_json_text(next, nextlen, json_object_get(j, "cursor"));
 			break;
 		default:
 			break;
@@ -215,13 +205,13 @@ recon_parse_trades(LiveExchange ex, long http, const char *body, size_t len, int
 		switch (ex)
 		{
 			case LX_BINANCE:
-				set(t->trade_id, sizeof(t->trade_id), json_object_get(x, "id"));
-				set(t->order_id, sizeof(t->order_id), json_object_get(x, "orderId"));
-				set(t->symbol, sizeof(t->symbol), json_object_get(x, "symbol"));
-				set(t->qty, sizeof(t->qty), json_object_get(x, "qty"));
-				set(t->px, sizeof(t->px), json_object_get(x, "price"));
+				live_json_text(t->trade_id, sizeof(t->trade_id), json_object_get(x, "id"));
+				live_json_text(t->order_id, sizeof(t->order_id), json_object_get(x, "orderId"));
+				live_json_text(t->symbol, sizeof(t->symbol), json_object_get(x, "symbol"));
+				live_json_text(t->qty, sizeof(t->qty), json_object_get(x, "qty"));
+				live_json_text(t->px, sizeof(t->px), json_object_get(x, "price"));
 				set_fee(t, json_object_get(x, "commission"), false);
-				set(t->fee_asset, sizeof(t->fee_asset), json_object_get(x, "commissionAsset"));
+				live_json_text(t->fee_asset, sizeof(t->fee_asset), json_object_get(x, "commissionAsset"));
 				m = json_object_get(x, "isMaker");
 				t->ts = num(json_object_get(x, "time"));
 				t->seq = num(json_object_get(x, "id"));
@@ -230,37 +220,37 @@ recon_parse_trades(LiveExchange ex, long http, const char *body, size_t len, int
 				if (json_string_value(json_object_get(x, "execType")) &&
 					strcmp(json_string_value(json_object_get(x, "execType")), "Trade") != 0)
 					continue;	/* funding, settlement...: not a trade */
-				set(t->trade_id, sizeof(t->trade_id), json_object_get(x, "execId"));
-				set(t->order_id, sizeof(t->order_id), json_object_get(x, "orderId"));
-				set(t->client_id, sizeof(t->client_id), json_object_get(x, "orderLinkId"));
-				set(t->symbol, sizeof(t->symbol), json_object_get(x, "symbol"));
-				set(t->qty, sizeof(t->qty), json_object_get(x, "execQty"));
-				set(t->px, sizeof(t->px), json_object_get(x, "execPrice"));
+				live_json_text(t->trade_id, sizeof(t->trade_id), json_object_get(x, "execId"));
+				live_json_text(t->order_id, sizeof(t->order_id), json_object_get(x, "orderId"));
+				live_json_text(t->client_id, sizeof(t->client_id), json_object_get(x, "orderLinkId"));
+				live_json_text(t->symbol, sizeof(t->symbol), json_object_get(x, "symbol"));
+				live_json_text(t->qty, sizeof(t->qty), json_object_get(x, "execQty"));
+				live_json_text(t->px, sizeof(t->px), json_object_get(x, "execPrice"));
 				set_fee(t, json_object_get(x, "execFee"), false);
-				set(t->fee_asset, sizeof(t->fee_asset), json_object_get(x, "feeCurrency"));
+				live_json_text(t->fee_asset, sizeof(t->fee_asset), json_object_get(x, "feeCurrency"));
 				m = json_object_get(x, "isMaker");
 				t->ts = num(json_object_get(x, "execTime"));
 				break;
 			case LX_OKX:
-				set(t->trade_id, sizeof(t->trade_id), json_object_get(x, "tradeId"));
-				set(t->order_id, sizeof(t->order_id), json_object_get(x, "ordId"));
-				set(t->client_id, sizeof(t->client_id), json_object_get(x, "clOrdId"));
-				set(t->symbol, sizeof(t->symbol), json_object_get(x, "instId"));
-				set(t->qty, sizeof(t->qty), json_object_get(x, "fillSz"));
-				set(t->px, sizeof(t->px), json_object_get(x, "fillPx"));
+				live_json_text(t->trade_id, sizeof(t->trade_id), json_object_get(x, "tradeId"));
+				live_json_text(t->order_id, sizeof(t->order_id), json_object_get(x, "ordId"));
+				live_json_text(t->client_id, sizeof(t->client_id), json_object_get(x, "clOrdId"));
+				live_json_text(t->symbol, sizeof(t->symbol), json_object_get(x, "instId"));
+				live_json_text(t->qty, sizeof(t->qty), json_object_get(x, "fillSz"));
+				live_json_text(t->px, sizeof(t->px), json_object_get(x, "fillPx"));
 				set_fee(t, json_object_get(x, "fee"), true);
-				set(t->fee_asset, sizeof(t->fee_asset), json_object_get(x, "feeCcy"));
+				live_json_text(t->fee_asset, sizeof(t->fee_asset), json_object_get(x, "feeCcy"));
 				m = json_object_get(x, "execType");
 				m = json_string_value(m) ? (json_string_value(m)[0] == 'M' ? json_true() : json_false()) : NULL;
 				t->ts = num(json_object_get(x, "ts"));
 				t->seq = num(json_object_get(x, "billId"));
 				break;
 			default:
-				set(t->trade_id, sizeof(t->trade_id), json_object_get(x, "trade_id"));
-				set(t->order_id, sizeof(t->order_id), json_object_get(x, "order_id"));
-				set(t->symbol, sizeof(t->symbol), json_object_get(x, "product_id"));
-				set(t->qty, sizeof(t->qty), json_object_get(x, "size"));
-				set(t->px, sizeof(t->px), json_object_get(x, "price"));
+				live_json_text(t->trade_id, sizeof(t->trade_id), json_object_get(x, "trade_id"));
+				live_json_text(t->order_id, sizeof(t->order_id), json_object_get(x, "order_id"));
+				live_json_text(t->symbol, sizeof(t->symbol), json_object_get(x, "product_id"));
+				live_json_text(t->qty, sizeof(t->qty), json_object_get(x, "size"));
+				live_json_text(t->px, sizeof(t->px), json_object_get(x, "price"));
 				set_fee(t, json_object_get(x, "commission"), false);
 				/* Coinbase charges in the quote currency: the product's second half */
 				if (strchr(t->symbol, '-'))

@@ -26,23 +26,14 @@
 
 #include <jansson.h>
 
+#include "live/json_text.h"
+
 static void
 set(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
-/* a JSON string or integer as text */
-static void
-set_json(char *dst, size_t n, json_t *v)
-{
-	if (json_is_string(v))
-		set(dst, n, json_string_value(v));
-	else if (json_is_integer(v))
-		snprintf(dst, n, "%lld", (long long) json_integer_value(v));
-	else
-		dst[0] = '\0';
-}
 
 static void
 reason(LiveReply *r, const char *code, const char *msg)
@@ -75,9 +66,9 @@ parse_binance(LiveOp op, long http, json_t *j, LiveReply *r)
 	if (http != 200 || st == NULL)
 		return;
 	r->kind = LR_OK;
-	set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(j, "orderId"));
-	set_json(r->filled_qty, sizeof(r->filled_qty), json_object_get(j, "executedQty"));
-	set_json(r->filled_quote, sizeof(r->filled_quote), json_object_get(j, "cummulativeQuoteQty"));
+	live_json_text(r->exchange_id, sizeof(r->exchange_id), json_object_get(j, "orderId"));
+	live_json_text(r->filled_qty, sizeof(r->filled_qty), json_object_get(j, "executedQty"));
+	live_json_text(r->filled_quote, sizeof(r->filled_quote), json_object_get(j, "cummulativeQuoteQty"));
 	set(r->status, sizeof(r->status),
 		strcmp(st, "NEW") == 0 ? "new" : strcmp(st, "PARTIALLY_FILLED") == 0 ? "partially_filled" :
 		strcmp(st, "FILLED") == 0 ? "filled" : strcmp(st, "CANCELED") == 0 ? "canceled" :
@@ -138,9 +129,9 @@ parse_bybit(LiveOp op, long http, json_t *j, LiveReply *r)
 			r->kind = LR_NOT_FOUND;
 			return;
 		}
-		set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(o, "orderId"));
-		set_json(r->filled_qty, sizeof(r->filled_qty), json_object_get(o, "cumExecQty"));
-		set_json(r->filled_quote, sizeof(r->filled_quote), json_object_get(o, "cumExecValue"));
+		live_json_text(r->exchange_id, sizeof(r->exchange_id), json_object_get(o, "orderId"));
+		live_json_text(r->filled_qty, sizeof(r->filled_qty), json_object_get(o, "cumExecQty"));
+		live_json_text(r->filled_quote, sizeof(r->filled_quote), json_object_get(o, "cumExecValue"));
 		f = r->filled_qty;
 		set(r->status, sizeof(r->status), bybit_status(json_string_value(json_object_get(o, "orderStatus")), f));
 		set(r->reason, sizeof(r->reason), json_string_value(json_object_get(o, "rejectReason")));
@@ -149,7 +140,7 @@ parse_bybit(LiveOp op, long http, json_t *j, LiveReply *r)
 	}
 	/* create and cancel answer with ids only */
 	r->kind = LR_OK;
-	set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(res, "orderId"));
+	live_json_text(r->exchange_id, sizeof(r->exchange_id), json_object_get(res, "orderId"));
 	set(r->status, sizeof(r->status), op == LO_CANCEL ? "canceled" : "");
 }
 
@@ -183,9 +174,9 @@ parse_okx(LiveOp op, long http, json_t *j, LiveReply *r)
 		const char *st = json_string_value(json_object_get(d, "state"));
 
 		r->kind = LR_OK;
-		set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(d, "ordId"));
-		set_json(r->filled_qty, sizeof(r->filled_qty), json_object_get(d, "accFillSz"));
-		set_json(r->filled_quote, sizeof(r->filled_quote), json_object_get(d, "fillNotional"));
+		live_json_text(r->exchange_id, sizeof(r->exchange_id), json_object_get(d, "ordId"));
+		live_json_text(r->filled_qty, sizeof(r->filled_qty), json_object_get(d, "accFillSz"));
+		live_json_text(r->filled_quote, sizeof(r->filled_quote), json_object_get(d, "fillNotional"));
 		set(r->status, sizeof(r->status),
 			st == NULL ? "" : strcmp(st, "live") == 0 ? "new" : strcmp(st, "partially_filled") == 0 ? "partially_filled" :
 			strcmp(st, "filled") == 0 ? "filled" : strncmp(st, "canceled", 8) == 0 || strcmp(st, "mmp_canceled") == 0 ? "canceled" : "");
@@ -198,7 +189,7 @@ parse_okx(LiveOp op, long http, json_t *j, LiveReply *r)
 		return;
 	}
 	r->kind = LR_OK;
-	set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(d, "ordId"));
+	live_json_text(r->exchange_id, sizeof(r->exchange_id), json_object_get(d, "ordId"));
 	set(r->status, sizeof(r->status), op == LO_CANCEL ? "canceled" : "");
 }
 
@@ -214,7 +205,7 @@ coinbase_order(json_t *o, LiveReply *r)
 	bool		some = filled && strspn(filled, "0.") != strlen(filled);
 
 	r->kind = LR_OK;
-	set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(o, "order_id"));
+	live_json_text(r->exchange_id, sizeof(r->exchange_id), json_object_get(o, "order_id"));
 	set(r->filled_qty, sizeof(r->filled_qty), filled);
 	set(r->filled_quote, sizeof(r->filled_quote), json_string_value(json_object_get(o, "filled_value")));
 	set(r->status, sizeof(r->status),
@@ -238,7 +229,7 @@ parse_coinbase(LiveOp op, long http, json_t *j, const char *client_id, LiveReply
 		if (json_is_true(json_object_get(j, "success")))
 		{
 			r->kind = LR_OK;
-			set_json(r->exchange_id, sizeof(r->exchange_id),
+			live_json_text(r->exchange_id, sizeof(r->exchange_id),
 					 json_object_get(json_object_get(j, "success_response"), "order_id"));
 		}
 		else
@@ -256,7 +247,7 @@ parse_coinbase(LiveOp op, long http, json_t *j, const char *client_id, LiveReply
 
 		if (res == NULL)
 			return;
-		set_json(r->exchange_id, sizeof(r->exchange_id), json_object_get(res, "order_id"));
+		live_json_text(r->exchange_id, sizeof(r->exchange_id), json_object_get(res, "order_id"));
 		if (json_is_true(json_object_get(res, "success")))
 		{
 			r->kind = LR_OK;

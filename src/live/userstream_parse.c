@@ -34,6 +34,7 @@
 
 #include <jansson.h>
 
+#include "live/json_text.h"
 #include "live/sign.h"
 
 static void
@@ -42,17 +43,6 @@ set(char *dst, size_t n, const char *src)
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
-/* a JSON string, integer or real as text ("" otherwise) */
-static void
-set_json(char *dst, size_t n, json_t *v)
-{
-	if (json_is_string(v))
-		set(dst, n, json_string_value(v));
-	else if (json_is_integer(v))
-		snprintf(dst, n, "%" PRId64, (int64_t) json_integer_value(v));
-	else
-		dst[0] = '\0';
-}
 
 static const char *
 str(json_t *o, const char *key)
@@ -148,17 +138,17 @@ parse_binance(json_t *j, UsEvent *out, int max)
 			return n;
 		ev->kind = UE_ORDER;
 		set(ev->client_id, sizeof(ev->client_id), orig && orig[0] ? orig : str(j, "c"));
-		set_json(ev->exchange_id, sizeof(ev->exchange_id), json_object_get(j, "i"));
+		live_json_text(ev->exchange_id, sizeof(ev->exchange_id), json_object_get(j, "i"));
 		set(ev->status, sizeof(ev->status), binance_status(str(j, "X")));
-		set_json(ev->filled_qty, sizeof(ev->filled_qty), json_object_get(j, "z"));
-		set_json(ev->filled_quote, sizeof(ev->filled_quote), json_object_get(j, "Z"));
+		live_json_text(ev->filled_qty, sizeof(ev->filled_qty), json_object_get(j, "z"));
+		live_json_text(ev->filled_quote, sizeof(ev->filled_quote), json_object_get(j, "Z"));
 		if (is(str(j, "x"), "TRADE"))
 		{
-			set_json(ev->trade_id, sizeof(ev->trade_id), json_object_get(j, "t"));
-			set_json(ev->last_qty, sizeof(ev->last_qty), json_object_get(j, "l"));
-			set_json(ev->last_px, sizeof(ev->last_px), json_object_get(j, "L"));
-			set_json(ev->fee, sizeof(ev->fee), json_object_get(j, "n"));
-			set_json(ev->fee_asset, sizeof(ev->fee_asset), json_object_get(j, "N"));
+			live_json_text(ev->trade_id, sizeof(ev->trade_id), json_object_get(j, "t"));
+			live_json_text(ev->last_qty, sizeof(ev->last_qty), json_object_get(j, "l"));
+			live_json_text(ev->last_px, sizeof(ev->last_px), json_object_get(j, "L"));
+			live_json_text(ev->fee, sizeof(ev->fee), json_object_get(j, "n"));
+			live_json_text(ev->fee_asset, sizeof(ev->fee_asset), json_object_get(j, "N"));
 			set(ev->liquidity, sizeof(ev->liquidity),
 				json_is_true(json_object_get(j, "m")) ? "maker" : "taker");
 		}
@@ -175,8 +165,8 @@ parse_binance(json_t *j, UsEvent *out, int max)
 				break;
 			ev->kind = UE_BALANCE;
 			set(ev->asset, sizeof(ev->asset), str(b, "a"));
-			set_json(ev->free, sizeof(ev->free), json_object_get(b, "f"));
-			set_json(ev->locked, sizeof(ev->locked), json_object_get(b, "l"));
+			live_json_text(ev->free, sizeof(ev->free), json_object_get(b, "f"));
+			live_json_text(ev->locked, sizeof(ev->locked), json_object_get(b, "l"));
 			if (!ev->asset[0])
 				n--;
 		}
@@ -253,8 +243,8 @@ parse_bybit(json_t *j, UsEvent *out, int max)
 			set(ev->client_id, sizeof(ev->client_id), str(d, "orderLinkId"));
 			set(ev->exchange_id, sizeof(ev->exchange_id), str(d, "orderId"));
 			set(ev->status, sizeof(ev->status), bybit_status(str(d, "orderStatus")));
-			set_json(ev->filled_qty, sizeof(ev->filled_qty), json_object_get(d, "cumExecQty"));
-			set_json(ev->filled_quote, sizeof(ev->filled_quote), json_object_get(d, "cumExecValue"));
+			live_json_text(ev->filled_qty, sizeof(ev->filled_qty), json_object_get(d, "cumExecQty"));
+			live_json_text(ev->filled_quote, sizeof(ev->filled_quote), json_object_get(d, "cumExecValue"));
 			if (!is(str(d, "rejectReason"), "EC_NoError"))
 				set(ev->reason, sizeof(ev->reason), str(d, "rejectReason"));
 		}
