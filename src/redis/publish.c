@@ -100,6 +100,7 @@ static void cmd_arg(Cmd *c, const char *s);
 static void cmd_argf(Cmd *c, const char *fmt,...) pg_attribute_printf(2, 3);
 static void cmd_double(Cmd *c, const char *field, double v);
 static void cmd_int(Cmd *c, const char *field, int64 v);
+static void cmd_xadd(Cmd *c, const char *key, uint64 seq);
 static void channel_name(const BusEvent *e, char *out, size_t len);
 static bool names_reload(void);
 static bool name_unknown(const BusEvent *e);
@@ -162,6 +163,27 @@ cmd_int(Cmd *c, const char *field, int64 v)
 {
 	cmd_arg(c, field);
 	cmd_argf(c, INT64_FORMAT, v);
+}
+
+/*
+ * Start an XADD to stream key (kept until the command is appended),
+ * trimmed to about zvt.redis_maxlen entries when set, its first field the
+ * event's ring sequence number.
+ */
+static void
+cmd_xadd(Cmd *c, const char *key, uint64 seq)
+{
+	cmd_start(c);
+	cmd_arg(c, "XADD");
+	cmd_arg(c, key);
+	if (zvt_redis_maxlen > 0)
+	{
+		cmd_arg(c, "MAXLEN");
+		cmd_arg(c, "~");
+		cmd_argf(c, "%d", zvt_redis_maxlen);
+	}
+	cmd_arg(c, "*");
+	cmd_int(c, "seq", (int64) seq);
 }
 
 /* The stream's channel: trades, quotes, candles_1m ... (the names zvt.subscribe takes) */
@@ -347,17 +369,7 @@ append_xadd(redisContext *ctx, const BusEvent *e, const InstName *nm)
 	char		channel[32];
 
 	channel_name(e, channel, sizeof(channel));
-	cmd_start(c);
-	cmd_arg(c, "XADD");
-	cmd_arg(c, psprintf("zvt:%s:%s:%s", nm->exchange, nm->symbol, channel));
-	if (zvt_redis_maxlen > 0)
-	{
-		cmd_arg(c, "MAXLEN");
-		cmd_arg(c, "~");
-		cmd_argf(c, "%d", zvt_redis_maxlen);
-	}
-	cmd_arg(c, "*");
-	cmd_int(c, "seq", (int64) e->seq);
+	cmd_xadd(c, psprintf("zvt:%s:%s:%s", nm->exchange, nm->symbol, channel), e->seq);
 	switch (e->kind)
 	{
 		case BUS_EVENT_TRADE:
@@ -517,17 +529,7 @@ append_order(redisContext *ctx, const BusEvent *e, const OrderInfo *o)
 {
 	Cmd		   *c = &cmd;
 
-	cmd_start(c);
-	cmd_arg(c, "XADD");
-	cmd_arg(c, psprintf("zvt:account:%s:orders", o->account));
-	if (zvt_redis_maxlen > 0)
-	{
-		cmd_arg(c, "MAXLEN");
-		cmd_arg(c, "~");
-		cmd_argf(c, "%d", zvt_redis_maxlen);
-	}
-	cmd_arg(c, "*");
-	cmd_int(c, "seq", (int64) e->seq);
+	cmd_xadd(c, psprintf("zvt:account:%s:orders", o->account), e->seq);
 	cmd_int(c, "id", e->u.order.event_id);
 	cmd_int(c, "order_id", e->u.order.order_id);
 	cmd_int(c, "ts", ZVT_TS_TO_UNIX(e->ts));
