@@ -94,6 +94,8 @@ static List *worker_hypertables(void);
 static bool worker_maintain_one(Oid relid, int64 *created, int64 *moved,
 								int64 *dropped, char *error, size_t errorlen);
 static void worker_error_context(void *arg);
+static bool worker_catch(MemoryContext oldcxt, const char *what, const char *name,
+						 char *error, size_t errorlen);
 static bool worker_run_step(const char *what, void (*step) (void),
 							char *error, size_t errorlen);
 static void refresh_rollups_step(void);
@@ -208,6 +210,39 @@ worker_error_context(void *arg)
 }
 
 /*
+ * The PG_CATCH of a maintenance step in its own transaction (oldcxt: the
+ * context before it): the transaction rolled back and the error classed.
+ * A lock held past lock_timeout is busy, not broken: logged as "zvt
+ * <what> left for the next pass", not a failure, the next pass tries
+ * again.  Any other error is reported, written to error as "<name>:
+ * <message>", and false returned.
+ */
+static bool
+worker_catch(MemoryContext oldcxt, const char *what, const char *name,
+			 char *error, size_t errorlen)
+{
+	ErrorData  *edata;
+	bool		ok = true;
+
+	MemoryContextSwitchTo(oldcxt);
+	edata = CopyErrorData();
+	if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+		EmitErrorReport();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		ereport(LOG,
+				(errmsg("zvt %s left for the next pass: %s", what, edata->message)));
+	else
+	{
+		snprintf(error, errorlen, "%s: %s", name, edata->message);
+		ok = false;
+	}
+	FreeErrorData(edata);
+	return ok;
+}
+
+/*
  * One hypertable's pass in its own transaction.  An error is logged (with
  * the table's name as its context), the transaction rolled back, "<table>:
  * <message>" written to error (errorlen bytes), and false returned so the
@@ -277,26 +312,10 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped,
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		char		what[2 * NAMEDATALEN + 32];
 
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-		{
-			/* busy, not broken: not a failure, the next pass tries again */
-			ereport(LOG,
-					(errmsg("zvt maintenance of \"%s\" left for the next pass: %s", name, edata->message)));
-		}
-		else
-		{
-			snprintf(error, errorlen, "%s: %s", name, edata->message);
-			ok = false;
-		}
-		FreeErrorData(edata);
+		snprintf(what, sizeof(what), "maintenance of \"%s\"", name);
+		ok = worker_catch(oldcxt, what, name, error, errorlen);
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
@@ -332,23 +351,7 @@ worker_run_step(const char *what, void (*step) (void), char *error, size_t error
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-			ereport(LOG,
-					(errmsg("zvt %s left for the next pass: %s", what, edata->message)));
-		else
-		{
-			snprintf(error, errorlen, "%s: %s", what, edata->message);
-			ok = false;
-		}
-		FreeErrorData(edata);
+		ok = worker_catch(oldcxt, what, what, error, errorlen);
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
