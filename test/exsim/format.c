@@ -73,16 +73,6 @@ fmt_slot(void)
 	return slots[next++ & 15];
 }
 
-static int64_t
-pow10i(int n)
-{
-	int64_t		r = 1;
-
-	while (n-- > 0)
-		r *= 10;
-	return r;
-}
-
 /* Units at dec decimals, shown with pad_to decimals (> dec pads zeros). */
 static const char *
 fmt_units(__int128 units, int dec, bool pad, int pad_to)
@@ -91,7 +81,7 @@ fmt_units(__int128 units, int dec, bool pad, int pad_to)
 
 	if (pad && pad_to > dec)
 	{
-		units *= pow10i(pad_to - dec);
+		units *= mk_pow10(pad_to - dec);
 		dec = pad_to;
 	}
 	mk_fmt_units(out, 64, units, dec, pad);

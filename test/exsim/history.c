@@ -17,13 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t		q = a / b;
-
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
+#include "core/zvt_time.h"
 
 int64_t
 hist_trade_ts(const MkHistory *h, int64_t i)
@@ -103,7 +97,7 @@ restore(const MkHistory *h, int64_t c, MkSymbol *s)
 		MkKline    *k = &s->cur[iv];
 
 		memset(k, 0, sizeof(*k));
-		k->open_ts = floor_div(ts, mk_interval_ms[iv]) * mk_interval_ms[iv];
+		k->open_ts = zt_floor_div(ts, mk_interval_ms[iv]) * mk_interval_ms[iv];
 		k->o = k->h = k->l = k->c = s->last_px;
 		k->first_id = k->last_id = -1;
 	}
@@ -174,8 +168,8 @@ hist_klines(const MkHistory *h, int iv, int64_t from_ms, int64_t to_ms,
 			MkKline *out, int max)
 {
 	int64_t		ivms = mk_interval_ms[iv];
-	int64_t		first = floor_div(h->start_ms, ivms) * ivms;
-	int64_t		from_al = -floor_div(-from_ms, ivms) * ivms;
+	int64_t		first = zt_floor_div(h->start_ms, ivms) * ivms;
+	int64_t		from_al = -zt_floor_div(-from_ms, ivms) * ivms;
 	int64_t		stop;
 	KlineOut	o = {iv, 0, to_ms, out, 0, max};
 	MkSink		sink = {&o, NULL, take_kline};
@@ -188,7 +182,7 @@ hist_klines(const MkHistory *h, int iv, int64_t from_ms, int64_t to_ms,
 	if (from_al > to_ms || from_al + ivms > h->end_ms || max <= 0 || h->ck == NULL)
 		return 0;
 	/* the bucket of to_ms ends here, and nothing of the past after end_ms */
-	stop = floor_div(to_ms, ivms) * ivms + ivms;
+	stop = zt_floor_div(to_ms, ivms) * ivms + ivms;
 	if (stop > h->end_ms)
 		stop = h->end_ms;
 	i = hist_index_at(h, from_al) / HIST_CHECKPOINT * HIST_CHECKPOINT;

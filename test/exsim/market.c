@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/zvt_time.h"
+
 const int64_t mk_interval_ms[MK_NIV] = {
 	60000, 300000, 900000, 3600000, 14400000, 86400000
 };
@@ -50,16 +52,9 @@ hash_str(const char *s)
 	return h;
 }
 
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t		q = a / b;
-
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t
-pow10i(int n)
+/* 10^n, n >= 0 small enough to fit */
+int64_t
+mk_pow10(int n)
 {
 	int64_t		r = 1;
 
@@ -126,7 +121,7 @@ symbol_init(MkSymbol *s, const char *spec, uint64_t seed, int64_t start_ms)
 	s->qty_dec = base_px >= 10000 ? 5 : base_px >= 1000 ? 4 : base_px >= 100 ? 3 : 2;
 	s->min_qty = 1;
 	s->rng = hash64(seed ^ hash_str(s->name)) | 1;
-	s->last_px = (int64_t) (base_px * (double) pow10i(s->px_dec) + 0.5);
+	s->last_px = (int64_t) (base_px * (double) mk_pow10(s->px_dec) + 0.5);
 	s->bid = s->last_px;
 	s->ask = s->last_px + 1;
 	s->bid_qty = s->ask_qty = 100;
@@ -134,7 +129,7 @@ symbol_init(MkSymbol *s, const char *spec, uint64_t seed, int64_t start_ms)
 	s->book_seq = 100000000 + (hash64(s->rng + 1) % 100000000);
 	for (int iv = 0; iv < MK_NIV; iv++)
 	{
-		kline_open_empty(&s->cur[iv], floor_div(start_ms, mk_interval_ms[iv]) * mk_interval_ms[iv],
+		kline_open_empty(&s->cur[iv], zt_floor_div(start_ms, mk_interval_ms[iv]) * mk_interval_ms[iv],
 						 s->last_px);
 		s->hist[iv] = calloc(MK_HISTORY, sizeof(MkKline));
 		if (!s->hist[iv])
@@ -224,7 +219,7 @@ mk_advance(MkSymbol *s, int64_t ts, const MkSink *sink)
 		/* a long silence emits at most one history's worth of empty klines */
 		if (ts - s->cur[iv].open_ts > mk_interval_ms[iv] * MK_HISTORY)
 			kline_open_empty(&s->cur[iv],
-							 floor_div(ts, mk_interval_ms[iv]) * mk_interval_ms[iv] -
+							 zt_floor_div(ts, mk_interval_ms[iv]) * mk_interval_ms[iv] -
 							 mk_interval_ms[iv], s->last_px);
 		while (s->cur[iv].open_ts + mk_interval_ms[iv] <= ts)
 			kline_close(s, iv, sink);
@@ -324,13 +319,13 @@ mk_book(const MkSymbol *s, int depth, MkBook *out)
 	out->asks[0].px = s->ask;
 	out->asks[0].qty = s->ask_qty;
 	/* deeper levels on a grid of gap ticks, so most survive a small move */
-	px = floor_div(s->bid - 1, gap) * gap;
+	px = zt_floor_div(s->bid - 1, gap) * gap;
 	for (int i = 1; i < depth; i++, px -= gap)
 	{
 		out->bids[i].px = px;
 		out->bids[i].qty = level_qty(s, px, 0);
 	}
-	px = (floor_div(s->ask, gap) + 1) * gap;
+	px = (zt_floor_div(s->ask, gap) + 1) * gap;
 	for (int i = 1; i < depth; i++, px += gap)
 	{
 		out->asks[i].px = px;

@@ -138,4 +138,7 @@ extern int	mk_history(const MkSymbol *s, int iv, int64_t from_ms, int64_t to_ms,
  */
 extern int	mk_fmt_units(char *buf, size_t len, __int128 units, int dec, bool pad);
 
+/* 10^n (n >= 0, small enough to fit) */
+extern int64_t mk_pow10(int n);
+
 #endif
