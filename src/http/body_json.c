@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
+
 void *
 http_body_xrealloc(void *p, size_t n)
 {
@@ -136,17 +138,11 @@ hex4(const char *p)
 
 	for (int i = 0; i < 4; i++)
 	{
-		int			c = (unsigned char) p[i];
+		int			d = hex_digit_value((unsigned char) p[i]);
 
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
+		if (d < 0)
 			return -1;
+		v = (v << 4) | d;
 	}
 	return v;
 }

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
+
 /* ----------------------------------------------------------------
  * arena
  * ---------------------------------------------------------------- */
@@ -74,18 +76,6 @@ gr_arena_push(GrQuery *q, void **arr, int *n, size_t elem)
  * decoding
  * ---------------------------------------------------------------- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* percent-decode s[0..n) (and '+' as a space, as form encoding does) */
 char *
 gr_decode(GrQuery *q, const char *s, size_t n)
@@ -96,9 +86,9 @@ gr_decode(GrQuery *q, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 	{
 		if (s[i] == '%' && i + 2 < n &&
-			hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0)
+			hex_digit_value(s[i + 1]) >= 0 && hex_digit_value(s[i + 2]) >= 0)
 		{
-			r[o++] = (char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			r[o++] = (char) (hex_digit_value(s[i + 1]) * 16 + hex_digit_value(s[i + 2]));
 			i += 2;
 		}
 		else if (s[i] == '+')

@@ -21,6 +21,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "core/hex.h"
+
 static int	pack(const char *api_key, const char *secret, const char *passphrase,
 				 unsigned char *out, size_t outsz);
 static int	field(const unsigned char *in, size_t len, size_t *pos, char *out,
@@ -48,16 +50,9 @@ vault_parse_master(const char *text, size_t len, unsigned char key[VAULT_KEY_LEN
 		i++;
 	for (; i < len && n < 2 * VAULT_KEY_LEN; i++, n++)
 	{
-		char		c = text[i];
-		int			v;
+		int			v = hex_digit_value((unsigned char) text[i]);
 
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v = c - 'A' + 10;
-		else
+		if (v < 0)
 			break;
 		if (n % 2 == 0)
 			key[n / 2] = (unsigned char) (v << 4);

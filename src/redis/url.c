@@ -20,20 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
+
 static bool copy_decoded(const char *s, size_t len, char *out, size_t outlen);
 static bool parse_number(const char *s, size_t len, long min, long max, long *out);
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* s[0..len) percent-decoded into out; false if malformed or too long. */
 static bool
@@ -52,8 +42,8 @@ copy_decoded(const char *s, size_t len, char *out, size_t outlen)
 
 			if (i + 2 >= len)
 				return false;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = hex_digit_value(s[i + 1]);
+			lo = hex_digit_value(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return false;
 			c = (char) (hi * 16 + lo);
