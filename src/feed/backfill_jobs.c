@@ -59,6 +59,8 @@ static Pending pending;
 static char id_hole[320];
 
 static void flush_pending(const Job *job);
+static bool job_update_begin(const Job *job);
+static void job_update_end(bool own);
 static void record_hole(const Job *job, int64 hole_to_ms);
 
 /*
@@ -100,6 +102,36 @@ backfill_ms_ts(int64 ms)
 
 /* ---- step 5: the page's rows and the job's progress -------------------- */
 
+/*
+ * Before a job's row changes state: what was read before is committed
+ * first (the job's progress is kept), then, outside a transaction, one is
+ * begun for the change (true: job_update_end commits it).
+ */
+static bool
+job_update_begin(const Job *job)
+{
+	flush_pending(job);
+	if (IsTransactionState())
+		return false;
+	/* now() is the start of this transaction, not of the worker's first */
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	return true;
+}
+
+static void
+job_update_end(bool own)
+{
+	if (!own)
+		return;
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(backfill_pass_context);
+}
+
 void
 backfill_job_wait(const Job *job, TimestampTz until, bool rate_limit, const char *error)
 {
@@ -108,31 +140,14 @@ backfill_job_wait(const Job *job, TimestampTz until, bool rate_limit, const char
 	CStringGetTextDatum(error), BoolGetDatum(!rate_limit && job->mapped)};
 	bool		own;
 
-	/* what was read before is committed first: the job's progress is kept */
-	flush_pending(job);
-	own = !IsTransactionState();
-
-	if (own)
-	{
-		/* now() is the start of this transaction, not of the worker's first */
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-	}
+	own = job_update_begin(job);
 	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET state = 'waiting', wait_until = $2, "
 							  "  rate_waits = rate_waits + $3::int, last_error = $4, "
 							  "  errors = errors + $5::int, started_at = coalesce(started_at, now()) "
 							  " WHERE id = $1 AND state IN ('queued', 'running', 'waiting')",
 							  5, types, v, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update a backfill job");
-	if (own)
-	{
-		PopActiveSnapshot();
-		SPI_finish();
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(backfill_pass_context);
-	}
+	job_update_end(own);
 }
 
 /* The job failed for good; a repair's gap records why. */
@@ -143,18 +158,7 @@ backfill_job_fail(const Job *job, const char *error, bool count_error)
 	Datum		v[2] = {Int64GetDatum(job->id), CStringGetTextDatum(error)};
 	bool		own;
 
-	/* what was read before is committed first: the job's progress is kept */
-	flush_pending(job);
-	own = !IsTransactionState();
-
-	if (own)
-	{
-		/* now() is the start of this transaction, not of the worker's first */
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-	}
+	own = job_update_begin(job);
 	if (SPI_execute_with_args("UPDATE zvt._backfill_jobs SET state = 'failed', last_error = $2, "
 							  "  finished_at = now(), wait_until = NULL, hole = coalesce(hole, "
 							  "  CASE WHEN $2 LIKE 'REST history of % is not served%' "
@@ -172,13 +176,7 @@ backfill_job_fail(const Job *job, const char *error, bool count_error)
 							  " WHERE j.id = $1 AND j.gap_id IS NULL AND j.hole IS NOT NULL",
 							  2, types, v, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not update a backfill job");
-	if (own)
-	{
-		PopActiveSnapshot();
-		SPI_finish();
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(backfill_pass_context);
-	}
+	job_update_end(own);
 	ereport(LOG,
 			(errmsg("zvt backfill job %lld failed", (long long) job->id),
 			 errdetail_internal("%s", error)));
