@@ -209,19 +209,26 @@ lock_row(Relation rel, ZcSide *side, int64 storage_id, ItemPointer tid, CommandI
 	return ItemPointerIsValid(&info.forward) ? TM_Updated : TM_Deleted;
 }
 
-/* the crosscheck snapshot of heap_delete and heap_update: TM_Updated when it misses the row */
-static bool
-crosscheck_ok(Relation rel, ItemPointer tid, Snapshot crosscheck)
+/*
+ * Row tid locked EXCLUSIVE for a delete or an update (lock_row's answer),
+ * then checked against the crosscheck snapshot of heap_delete and
+ * heap_update: TM_Updated when it misses the row.
+ */
+static TM_Result
+lock_for_change(Relation rel, ZcSide *side, int64 storage_id, ItemPointer tid, CommandId cid,
+				Snapshot crosscheck, bool wait, TM_FailureData *tmfd)
 {
+	TM_Result	r = lock_row(rel, side, storage_id, tid, cid, LockTupleExclusive,
+							 wait ? LockWaitBlock : LockWaitError, tmfd);
 	TupleTableSlot *tmp;
 	bool		ok;
 
-	if (crosscheck == InvalidSnapshot)
-		return true;
+	if (r != TM_Ok || crosscheck == InvalidSnapshot)
+		return r;
 	tmp = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
 	ok = table_tuple_fetch_row_version(rel, tid, crosscheck, tmp);
 	ExecDropSingleTupleTableSlot(tmp);
-	return ok;
+	return ok ? TM_Ok : TM_Updated;
 }
 
 TM_Result
@@ -235,10 +242,7 @@ zc_tuple_delete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	zc_meta_read(rel, &meta);
 	zc_side_open(&side, RowExclusiveLock);
-	r = lock_row(rel, &side, meta.storage_id, tid, cid, LockTupleExclusive,
-				 wait ? LockWaitBlock : LockWaitError, tmfd);
-	if (r == TM_Ok && !crosscheck_ok(rel, tid, crosscheck))
-		r = TM_Updated;
+	r = lock_for_change(rel, &side, meta.storage_id, tid, cid, crosscheck, wait, tmfd);
 	if (r == TM_Ok)
 	{
 		ItemPointerData moved;
@@ -270,10 +274,7 @@ zc_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId 
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
 	zc_meta_read(rel, &meta);
 	zc_side_open(&side, RowExclusiveLock);
-	r = lock_row(rel, &side, meta.storage_id, otid, cid, LockTupleExclusive,
-				 wait ? LockWaitBlock : LockWaitError, tmfd);
-	if (r == TM_Ok && !crosscheck_ok(rel, otid, crosscheck))
-		r = TM_Updated;
+	r = lock_for_change(rel, &side, meta.storage_id, otid, cid, crosscheck, wait, tmfd);
 	if (r == TM_Ok)
 	{
 		insert_rows(rel, &slot, 1, cid, 0, otid);
