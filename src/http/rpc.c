@@ -134,6 +134,16 @@ arg_named(const ApiFunc *f, const char *key)
 	return false;
 }
 
+/* is name among the request's keys? */
+static bool
+key_given(char **keys, int nkeys, const char *name)
+{
+	for (int j = 0; j < nkeys; j++)
+		if (strcmp(keys[j], name) == 0)
+			return true;
+	return false;
+}
+
 /* f takes exactly these keys: each is an argument, each argument without default is given */
 static bool
 fits(const ApiFunc *f, char **keys, int nkeys)
@@ -142,16 +152,8 @@ fits(const ApiFunc *f, char **keys, int nkeys)
 		if (!arg_named(f, keys[i]))
 			return false;
 	for (int i = 0; i < f->nargs; i++)
-	{
-		bool		given = false;
-
-		if (f->args[i].has_default)
-			continue;
-		for (int j = 0; j < nkeys; j++)
-			given = given || strcmp(f->args[i].name, keys[j]) == 0;
-		if (!given)
+		if (!f->args[i].has_default && !key_given(keys, nkeys, f->args[i].name))
 			return false;
-	}
 	return true;
 }
 
@@ -264,11 +266,7 @@ call_from(Sql *sql, const ApiFunc *f, const char *args_json, int nkeys, char **k
 		appendStringInfoString(&sql->text, ") AS _a(");
 		for (int i = 0; i < f->nargs; i++)
 		{
-			bool		given = false;
-
-			for (int j = 0; j < nkeys; j++)
-				given = given || strcmp(keys[j], f->args[i].name) == 0;
-			if (!given)
+			if (!key_given(keys, nkeys, f->args[i].name))
 				continue;
 			appendStringInfo(&sql->text, "%s%s %s", first ? "" : ", ",
 							 quote_identifier(f->args[i].name), f->args[i].typname);
@@ -280,11 +278,7 @@ call_from(Sql *sql, const ApiFunc *f, const char *args_json, int nkeys, char **k
 	first = true;
 	for (int i = 0; i < f->nargs; i++)
 	{
-		bool		given = false;
-
-		for (int j = 0; j < nkeys; j++)
-			given = given || strcmp(keys[j], f->args[i].name) == 0;
-		if (!given)
+		if (!key_given(keys, nkeys, f->args[i].name))
 			continue;
 		appendStringInfo(&sql->text, "%s%s => _a.%s", first ? "" : ", ",
 						 quote_identifier(f->args[i].name), quote_identifier(f->args[i].name));
