@@ -73,6 +73,7 @@ OBJS = \
 	src/feed/json_arena.o \
 	src/feed/exchanges.o \
 	src/feed/url_check.o \
+	src/feed/curl_common.o \
 	src/feed/ws_client.o \
 	src/feed/status.o \
 	src/feed/symbols.o \
@@ -289,10 +290,12 @@ history_LIBS = -ljansson -lm
 history_scan_SRC = $(history_SRC)
 history_scan_LIBS = -ljansson -lm
 url_check_SRC = src/feed/url_check.c
+curl_common_SRC = src/feed/curl_common.c src/feed/url_check.c
+curl_common_LIBS = -lcurl
 url_check_LIBS = -lcurl
 ws_client_SRC = src/feed/ws_client.c src/feed/url_check.c
 ws_client_LIBS = -lwebsockets -lcurl -lcrypto
-history_fetch_SRC = src/feed/history_fetch.c $(HISTORY_SRC) src/feed/url_check.c $(FEED_PARSER_SRC)
+history_fetch_SRC = src/feed/history_fetch.c src/feed/curl_common.c $(HISTORY_SRC) src/feed/url_check.c $(FEED_PARSER_SRC)
 history_fetch_LIBS = -ljansson -lm -lcurl -lpthread
 instruments_SRC = src/feed/instruments.c src/feed/exchanges.c $(FEED_PARSER_SRC)
 instruments_LIBS = -ljansson -lm

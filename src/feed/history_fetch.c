@@ -13,7 +13,8 @@
  * thread (PostgreSQL's handlers must run on the main thread); the
  * transfer stops early when *abort_flag (InterruptPending) is set or
  * after timeout_ms.  Plain-text URLs get a socket only to a loopback
- * address (url_check.c), as in rest_client.c.
+ * address, the body and the rate-limit headers are read as in
+ * rest_client.c (curl_common.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,11 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 
+#include "feed/curl_common.h"
 #include "feed/json_arena.h"
-#include "feed/url_check.h"
 
 #define FETCH_MAX_BODY	(64 * 1024 * 1024)
 #define FETCH_EVENTS	1000
@@ -95,40 +94,15 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	HistoryFetch *r = f.result;
 
 	(void) arg;
-	if (r->len + n + 1 > FETCH_MAX_BODY)
-		return 0;
-	if (r->len + n + 1 > f.cap)
-	{
-		size_t		cap = (r->len + n + 1) * 2;
-		char	   *p = realloc(r->body, cap);
-
-		if (!p)
-			return 0;
-		r->body = p;
-		f.cap = cap;
-	}
-	memcpy(r->body + r->len, ptr, n);
-	r->len += n;
-	r->body[r->len] = '\0';
-	return n;
+	return feed_curl_append(&r->body, &r->len, &f.cap, ptr, n, FETCH_MAX_BODY) == 1 ? n : 0;
 }
 
 static size_t
 on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	size_t		n = size * nmemb;
-	char		line[128];
-
 	(void) arg;
-	if (n >= sizeof(line))
-		return n;
-	memcpy(line, ptr, n);
-	line[n] = '\0';
-	if (strncasecmp(line, "Retry-After:", 12) == 0)
-		f.result->retry_after = atoi(line + 12);
-	else if (strncasecmp(line, "X-MBX-USED-WEIGHT-1M:", 21) == 0)
-		f.result->used_weight = atoi(line + 21);
-	return n;
+	feed_curl_rate_header(ptr, size * nmemb, &f.result->retry_after, &f.result->used_weight);
+	return size * nmemb;
 }
 
 static int
@@ -140,16 +114,6 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	(void) ultotal;
 	(void) ulnow;
 	return f.abort_flag && *f.abort_flag ? 1 : 0;
-}
-
-static curl_socket_t
-on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	(void) arg;
-	(void) purpose;
-	if (!feed_addr_is_loopback(&a->addr))
-		return CURL_SOCKET_BAD;
-	return socket(a->family, a->socktype, a->protocol);
 }
 
 /* Fetch url and parse it as request req into slot (called without the lock). */
@@ -186,7 +150,7 @@ fetch_one(Slot *slot, const char *url, const HistoryRequest *req, bool plain, lo
 	curl_easy_setopt(f.curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(f.curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (plain)
-		curl_easy_setopt(f.curl, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+		curl_easy_setopt(f.curl, CURLOPT_OPENSOCKETFUNCTION, feed_curl_loopback_socket);
 	if (ca_file[0])
 		curl_easy_setopt(f.curl, CURLOPT_CAINFO, ca_file);
 	rc = curl_easy_perform(f.curl);

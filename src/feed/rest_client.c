@@ -25,6 +25,7 @@
 
 #include "miscadmin.h"
 
+#include "feed/curl_common.h"
 #include "feed/rest_client.h"
 #include "feed/url_check.h"
 #include "zvt.h"
@@ -47,24 +48,14 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	Download   *d = arg;
 	size_t		n = size * nmemb;
 
-	if (d->len + n + 1 > REST_MAX_BODY)
+	switch (feed_curl_append(&d->data, &d->len, &d->cap, ptr, n, REST_MAX_BODY))
 	{
-		d->too_big = true;
-		return 0;				/* aborts the transfer */
-	}
-	if (d->len + n + 1 > d->cap)
-	{
-		size_t		cap = (d->len + n + 1) * 2;
-		char	   *p = realloc(d->data, cap);
-
-		if (!p)
+		case -1:
+			d->too_big = true;
+			return 0;			/* aborts the transfer */
+		case 0:
 			return 0;
-		d->data = p;
-		d->cap = cap;
 	}
-	memcpy(d->data + d->len, ptr, n);
-	d->len += n;
-	d->data[d->len] = '\0';
 	return n;
 }
 
@@ -76,18 +67,9 @@ static size_t
 on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	RestResponse *resp = arg;
-	size_t		n = size * nmemb;
-	char		line[128];
 
-	if (n >= sizeof(line))
-		return n;
-	memcpy(line, ptr, n);
-	line[n] = '\0';
-	if (pg_strncasecmp(line, "Retry-After:", 12) == 0)
-		resp->retry_after = atoi(line + 12);
-	else if (pg_strncasecmp(line, "X-MBX-USED-WEIGHT-1M:", 21) == 0)
-		resp->used_weight = atoi(line + 21);
-	return n;
+	feed_curl_rate_header(ptr, size * nmemb, &resp->retry_after, &resp->used_weight);
+	return size * nmemb;
 }
 
 static int
@@ -95,18 +77,6 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 {
 	/* a pending cancel or terminate stops the transfer; raised afterwards */
 	return InterruptPending ? 1 : 0;
-}
-
-/*
- * A socket for a plain-text request: only to a loopback address (the URL
- * was checked, but its name is resolved again by curl).
- */
-static curl_socket_t
-on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	if (!feed_addr_is_loopback(&a->addr))
-		return CURL_SOCKET_BAD;
-	return socket(a->family, a->socktype, a->protocol);
 }
 
 /*
@@ -188,7 +158,7 @@ rest_get(const char *url, RestResponse *resp)
 	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (plain)
-		curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+		curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, feed_curl_loopback_socket);
 	if (zvt_ca_file && zvt_ca_file[0])
 		curl_easy_setopt(curl, CURLOPT_CAINFO, zvt_ca_file);
 
