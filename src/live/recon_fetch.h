@@ -84,5 +84,7 @@ extern int	recon_parse_orders(LiveExchange ex, long http_status, const char *bod
 							   ReconOrder *out, int max, bool *more, LiveReply *fail);
 extern int	recon_parse_balances(LiveExchange ex, long http_status, const char *body, size_t len,
 								 ReconBalance *out, int max, LiveReply *fail);
+extern int	recon_not_a_list(LiveExchange ex, long http_status, const char *body, size_t len,
+							 const char *what, LiveReply *fail);
 
 #endif							/* LIVE_RECON_FETCH_H */

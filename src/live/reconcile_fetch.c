@@ -116,15 +116,20 @@ set(char *dst, size_t n, json_t *v)
 		live_json_text(dst, n, v);
 }
 
-/* the reply is not the list: why, in fail */
-static int
-not_a_list(LiveExchange ex, long http, const char *body, size_t len, LiveReply *fail)
+/*
+ * The reply is not the list expected (what: "list", "fill history"):
+ * why, in fail (the exchange's error as a query's, else "not the
+ * expected <what>"); returns -1.
+ */
+int
+recon_not_a_list(LiveExchange ex, long http, const char *body, size_t len, const char *what,
+				 LiveReply *fail)
 {
 	live_parse_reply(ex, LO_QUERY, http, body, len, "", fail);
 	if (fail->kind == LR_OK || fail->kind == LR_NOT_FOUND)
 	{
 		fail->kind = LR_UNKNOWN;
-		snprintf(fail->reason, sizeof(fail->reason), "HTTP %ld: not the expected list", http);
+		snprintf(fail->reason, sizeof(fail->reason), "HTTP %ld: not the expected %s", http, what);
 	}
 	return -1;
 }
@@ -240,7 +245,7 @@ recon_parse_orders(LiveExchange ex, long http, const char *body, size_t len,
 	if (!json_is_array(list))
 	{
 		json_decref(j);
-		return not_a_list(ex, http, body, len, fail);
+		return recon_not_a_list(ex, http, body, len, "list", fail);
 	}
 	json_array_foreach(list, i, o)
 	{
@@ -295,7 +300,7 @@ recon_parse_balances(LiveExchange ex, long http, const char *body, size_t len,
 	if (!json_is_array(list))
 	{
 		json_decref(j);
-		return not_a_list(ex, http, body, len, fail);
+		return recon_not_a_list(ex, http, body, len, "list", fail);
 	}
 	json_array_foreach(list, i, b)
 	{

@@ -186,13 +186,7 @@ recon_parse_trades(LiveExchange ex, long http, const char *body, size_t len, int
 	{
 		json_decref(j);
 		next[0] = '\0';
-		live_parse_reply(ex, LO_QUERY, http, body, len, "", fail);
-		if (fail->kind == LR_OK || fail->kind == LR_NOT_FOUND)
-		{
-			fail->kind = LR_UNKNOWN;
-			snprintf(fail->reason, sizeof(fail->reason), "HTTP %ld: not the expected fill history", http);
-		}
-		return -1;
+		return recon_not_a_list(ex, http, body, len, "fill history", fail);
 	}
 	json_array_foreach(list, i, x)
 	{
