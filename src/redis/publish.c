@@ -101,6 +101,7 @@ static void cmd_argf(Cmd *c, const char *fmt,...) pg_attribute_printf(2, 3);
 static void cmd_double(Cmd *c, const char *field, double v);
 static void cmd_int(Cmd *c, const char *field, int64 v);
 static void cmd_xadd(Cmd *c, const char *key, uint64 seq);
+static void cmd_quote_fields(Cmd *c, const BusEvent *e);
 static void channel_name(const BusEvent *e, char *out, size_t len);
 static bool names_reload(void);
 static bool name_unknown(const BusEvent *e);
@@ -184,6 +185,19 @@ cmd_xadd(Cmd *c, const char *key, uint64 seq)
 	}
 	cmd_arg(c, "*");
 	cmd_int(c, "seq", (int64) seq);
+}
+
+/* a quote's or a book top's fields: ts, update_id, the best levels, local_ts */
+static void
+cmd_quote_fields(Cmd *c, const BusEvent *e)
+{
+	cmd_int(c, "ts", ZVT_TS_TO_UNIX(e->ts));
+	cmd_int(c, "update_id", e->u.quote.seq);
+	cmd_double(c, "bid", e->u.quote.bid);
+	cmd_double(c, "bid_qty", e->u.quote.bid_qty);
+	cmd_double(c, "ask", e->u.quote.ask);
+	cmd_double(c, "ask_qty", e->u.quote.ask_qty);
+	cmd_int(c, "local_ts", ZVT_TS_TO_UNIX(e->local_ts));
 }
 
 /* The stream's channel: trades, quotes, candles_1m ... (the names zvt.subscribe takes) */
@@ -385,23 +399,11 @@ append_xadd(redisContext *ctx, const BusEvent *e, const InstName *nm)
 		case BUS_EVENT_QUOTE:
 			cmd_arg(c, "id");
 			cmd_argf(c, INT64_FORMAT ":" INT64_FORMAT, ZVT_TS_TO_UNIX(e->ts), e->u.quote.seq);
-			cmd_int(c, "ts", ZVT_TS_TO_UNIX(e->ts));
-			cmd_int(c, "update_id", e->u.quote.seq);
-			cmd_double(c, "bid", e->u.quote.bid);
-			cmd_double(c, "bid_qty", e->u.quote.bid_qty);
-			cmd_double(c, "ask", e->u.quote.ask);
-			cmd_double(c, "ask_qty", e->u.quote.ask_qty);
-			cmd_int(c, "local_ts", ZVT_TS_TO_UNIX(e->local_ts));
+			cmd_quote_fields(c, e);
 			break;
 		case BUS_EVENT_BOOK:
 			/* a live order book's top after a move: its sequence and best levels */
-			cmd_int(c, "ts", ZVT_TS_TO_UNIX(e->ts));
-			cmd_int(c, "update_id", e->u.quote.seq);
-			cmd_double(c, "bid", e->u.quote.bid);
-			cmd_double(c, "bid_qty", e->u.quote.bid_qty);
-			cmd_double(c, "ask", e->u.quote.ask);
-			cmd_double(c, "ask_qty", e->u.quote.ask_qty);
-			cmd_int(c, "local_ts", ZVT_TS_TO_UNIX(e->local_ts));
+			cmd_quote_fields(c, e);
 			break;
 		default:
 			cmd_arg(c, "id");
