@@ -101,6 +101,7 @@ static void cmd_argf(Cmd *c, const char *fmt,...) pg_attribute_printf(2, 3);
 static void cmd_double(Cmd *c, const char *field, double v);
 static void cmd_int(Cmd *c, const char *field, int64 v);
 static void cmd_xadd(Cmd *c, const char *key, uint64 seq);
+static void cmd_best_levels(Cmd *c, const BusEvent *e);
 static void cmd_quote_fields(Cmd *c, const BusEvent *e);
 static void channel_name(const BusEvent *e, char *out, size_t len);
 static bool names_reload(void);
@@ -187,16 +188,23 @@ cmd_xadd(Cmd *c, const char *key, uint64 seq)
 	cmd_int(c, "seq", (int64) seq);
 }
 
-/* a quote's or a book top's fields: ts, update_id, the best levels, local_ts */
+/* a quote's best levels: bid, bid_qty, ask, ask_qty (each left out when NaN) */
+static void
+cmd_best_levels(Cmd *c, const BusEvent *e)
+{
+	cmd_double(c, "bid", e->u.quote.bid);
+	cmd_double(c, "bid_qty", e->u.quote.bid_qty);
+	cmd_double(c, "ask", e->u.quote.ask);
+	cmd_double(c, "ask_qty", e->u.quote.ask_qty);
+}
+
+/* a quote's or a book top's stream fields: ts, update_id, the best levels, local_ts */
 static void
 cmd_quote_fields(Cmd *c, const BusEvent *e)
 {
 	cmd_int(c, "ts", ZVT_TS_TO_UNIX(e->ts));
 	cmd_int(c, "update_id", e->u.quote.seq);
-	cmd_double(c, "bid", e->u.quote.bid);
-	cmd_double(c, "bid_qty", e->u.quote.bid_qty);
-	cmd_double(c, "ask", e->u.quote.ask);
-	cmd_double(c, "ask_qty", e->u.quote.ask_qty);
+	cmd_best_levels(c, e);
 	cmd_int(c, "local_ts", ZVT_TS_TO_UNIX(e->local_ts));
 }
 
@@ -447,10 +455,7 @@ append_last(redisContext *ctx, const BusEvent *e, const InstName *nm)
 	}
 	else
 	{
-		cmd_double(c, "bid", e->u.quote.bid);
-		cmd_double(c, "bid_qty", e->u.quote.bid_qty);
-		cmd_double(c, "ask", e->u.quote.ask);
-		cmd_double(c, "ask_qty", e->u.quote.ask_qty);
+		cmd_best_levels(c, e);
 		cmd_int(c, "quote_ts", ZVT_TS_TO_UNIX(e->ts));
 	}
 	if (c->argc > 2)
