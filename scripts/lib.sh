@@ -166,10 +166,23 @@ CONF
 	psql -q -d postgres -c "CREATE DATABASE \"$db\"" >/dev/null
 }
 
+# cluster_stop DIR: a fast shutdown of DIR's cluster.  Under a sanitizer
+# run (scripts/test sets ZVT_SAN_KEPT and ZVT_SAN_PATTERN) it then keeps
+# the sanitizer report lines of DIR/log, as `DIR/log:LINE:text` like
+# scripts/test's own scan of the logs, in ZVT_SAN_KEPT, and a copy of the
+# log beside it: a script may remove DIR (or make it outside
+# $ZVT_TEST_DIR) before scripts/test reads the logs.
 cluster_stop() {
-	local dir=$1
+	local dir=$1 hits
 	if [ -d "$dir/data" ]; then
 		as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+	if [ -n "${ZVT_SAN_KEPT:-}" ] && [ -f "$dir/log" ]; then
+		hits=$(grep -H -n -E "$ZVT_SAN_PATTERN" "$dir/log" 2>/dev/null)
+		if [ -n "$hits" ]; then
+			echo "$hits" >>"$ZVT_SAN_KEPT"
+			cp "$dir/log" "$ZVT_SAN_KEPT.$(basename "$dir").$$.$RANDOM" 2>/dev/null
+		fi
 	fi
 	return 0
 }

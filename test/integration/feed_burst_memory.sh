@@ -82,8 +82,14 @@ done
 after=$(rss "$pid")
 echo "feed RssAnon: $before MB before, $peak MB at the burst's peak, $after MB after"
 [ $((peak - before)) -ge 20 ] || fail "no burst: the batch grew by only $((peak - before)) MB"
-[ $((after - before)) -le $(((peak - before) / 4)) ] ||
-	fail "the burst's memory was not given back: $before -> $peak -> $after MB"
+if pg_has_asan; then
+	# ASan's allocator keeps freed memory in its quarantine (256 MB) and
+	# malloc_trim does not reach it: RSS says nothing there (docs/testing.md)
+	echo "ok (memory given back not checked under ASan)"
+else
+	[ $((after - before)) -le $(((peak - before) / 4)) ] ||
+		fail "the burst's memory was not given back: $before -> $peak -> $after MB"
+fi
 
 now_pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")
 [ "$now_pid" = "$pid" ] || fail "the feed worker was replaced ($pid -> $now_pid)"
@@ -98,4 +104,4 @@ grep -q "more retries since the last such line" "$cap/retries.log" ||
 read -r stored distinct < <(q -F ' ' -c "SELECT count(*), count(DISTINCT (instrument_id, trade_id)) FROM zvt.trades WHERE local_ts >= '$t0'")
 [ "$stored" -gt 0 ] || fail "no trades stored by this run"
 [ "$stored" = "$distinct" ] || fail "$stored trades stored, $distinct distinct"
-echo "feed_burst_memory: $retries retries in $lines LOG lines; the burst's memory given back"
+echo "feed_burst_memory: $retries retries in $lines LOG lines$(pg_has_asan || echo "; the burst's memory given back")"
