@@ -430,39 +430,21 @@ test/fuzz/fuzz_book.bin: test/fuzz/fuzz_book.c src/book/book.c src/book/sync.c s
 	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ test/fuzz/fuzz_book.c src/book/book.c src/book/sync.c
 
-# each harness gets FUZZ_SECONDS/4 from its seed corpus
-.PHONY: fuzz
-fuzz: $(FUZZ_BINS)
-	@mkdir -p test/fuzz/work; rc=0; for a in $(FUZZ_ADAPTERS) $(FUZZ_OTHERS); do \
-		mkdir -p test/fuzz/work/$$a; c=test/fuzz/corpus; [ -d test/fuzz/corpus_$$a ] && c=test/fuzz/corpus_$$a; \
-		./test/fuzz/fuzz_$$a.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=4096 \
-			-print_final_stats=1 -artifact_prefix=test/fuzz/work/$$a- \
-			test/fuzz/work/$$a $$c >test/fuzz/work/$$a.log 2>&1; r=$$?; \
-		echo "fuzz_$$a: $$(grep -m1 number_of_executed_units test/fuzz/work/$$a.log | sed 's/.*: *//') runs, exit $$r"; \
-		[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/$$a.log | head -5; rc=1; }; \
-	done; exit $$rc
 EXTRA_CLEAN += test/fuzz/*.bin test/fuzz/work
 
 # PostgREST's query-string grammar (src/http/grammar.c), seeded from
-# test/fuzz/corpus_http; runs as part of `make fuzz`
+# test/fuzz/corpus_http; runs as part of `make fuzz` (alone: `make fuzz-http`)
 test/fuzz/fuzz_http_grammar.bin: test/fuzz/fuzz_http_grammar.c $(http_grammar_SRC) src/http/grammar.h src/http/grammar_int.h
 	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ test/fuzz/fuzz_http_grammar.c $(http_grammar_SRC)
 
 .PHONY: fuzz-http
-fuzz-http: test/fuzz/fuzz_http_grammar.bin
-	@mkdir -p test/fuzz/work/http; \
-	./test/fuzz/fuzz_http_grammar.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=2048 \
-		-print_final_stats=1 -artifact_prefix=test/fuzz/work/http- \
-		test/fuzz/work/http test/fuzz/corpus_http >test/fuzz/work/http.log 2>&1; r=$$?; \
-	echo "fuzz_http_grammar: $$(grep -m1 number_of_executed_units test/fuzz/work/http.log | sed 's/.*: *//') runs, exit $$r"; \
-	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/http.log | head -5; exit 1; }
-fuzz: fuzz-http
+fuzz-http: fuzz-run-http
 
 # the HTTP front's request headers and settings, its request bodies, its JWTs, the metrics
 # endpoint's HTTP parser, live trading's signing inputs, the exchanges'
 # JSON replies and the backtest params/grid keys: each with its seed corpus test/fuzz/corpus_<name>, run by
-# the `fuzz` loop above
+# `make fuzz` (below)
 FUZZ_MORE = http_request http_body http_jwt metrics_http live_sign live_reply backtest_params userstream history
 FUZZ_OTHERS += $(FUZZ_MORE)
 FUZZ_FLAGS = -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -486,21 +468,33 @@ fuzz_backtest_params_SRC = src/backtest/param_apply.c src/backtest/strategy.c sr
 fuzz_backtest_params_LIBS = -lm
 $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_MORE)): test/fuzz/fuzz_%.bin: test/fuzz/fuzz_%.c $$(fuzz_$$*_SRC) $(ZVT_HEADERS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(fuzz_$*_SRC) $(fuzz_$*_LIBS)
-fuzz: $(patsubst %,test/fuzz/fuzz_%.bin,$(FUZZ_MORE))
 # the /stream WebSocket's client messages (src/http/stream_proto.c)
 test/fuzz/fuzz_http_stream.bin: test/fuzz/fuzz_http_stream.c $(http_stream_SRC) src/http/stream_proto.h
 	$(FUZZ_CC) -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ test/fuzz/fuzz_http_stream.c $(http_stream_SRC) -ljansson -lm
 
 .PHONY: fuzz-http-stream
-fuzz-http-stream: test/fuzz/fuzz_http_stream.bin
-	@mkdir -p test/fuzz/work/http_stream; \
-	./test/fuzz/fuzz_http_stream.bin -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=2048 \
-		-print_final_stats=1 -artifact_prefix=test/fuzz/work/http_stream- \
-		test/fuzz/work/http_stream test/fuzz/corpus_http_stream >test/fuzz/work/http_stream.log 2>&1; r=$$?; \
-	echo "fuzz_http_stream: $$(grep -m1 number_of_executed_units test/fuzz/work/http_stream.log | sed 's/.*: *//') runs, exit $$r"; \
-	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/http_stream.log | head -5; exit 1; }
-fuzz: fuzz-http-stream
+fuzz-http-stream: fuzz-run-http_stream
+
+# `make fuzz`: every harness for FUZZ_SECONDS/4 + 1 seconds from its seed
+# corpus (test/fuzz/corpus_<name>, else test/fuzz/corpus), what it finds
+# kept in test/fuzz/work/<name>.  One phony target a harness,
+# fuzz-run-<name>, so that `make -j2 -k fuzz` runs two at a time, each on
+# a core of its own, and all of them even when one fails (scripts/test
+# does; plain `make fuzz` runs them one after another).
+FUZZ_RUNS = $(FUZZ_ADAPTERS) $(FUZZ_OTHERS) http http_stream
+fuzz_bin = test/fuzz/fuzz_$(if $(filter http,$1),http_grammar,$1).bin
+fuzz_corpus = $(if $(wildcard test/fuzz/corpus_$1),test/fuzz/corpus_$1,test/fuzz/corpus)
+fuzz_maxlen = $(if $(filter http http_stream,$1),2048,4096)
+.PHONY: fuzz $(patsubst %,fuzz-run-%,$(FUZZ_RUNS))
+fuzz: $(patsubst %,fuzz-run-%,$(FUZZ_RUNS))
+$(patsubst %,fuzz-run-%,$(FUZZ_RUNS)): fuzz-run-%: $$(call fuzz_bin,$$*)
+	@mkdir -p test/fuzz/work/$*; \
+	./$(call fuzz_bin,$*) -max_total_time=$$(( $(FUZZ_SECONDS) / 4 + 1 )) -max_len=$(call fuzz_maxlen,$*) \
+		-print_final_stats=1 -artifact_prefix=test/fuzz/work/$*- \
+		test/fuzz/work/$* $(call fuzz_corpus,$*) >test/fuzz/work/$*.log 2>&1; r=$$?; \
+	echo "$(basename $(notdir $(call fuzz_bin,$*))): $$(grep -m1 number_of_executed_units test/fuzz/work/$*.log | sed 's/.*: *//') runs, exit $$r"; \
+	[ $$r = 0 ] || { grep -E 'ERROR|SUMMARY|runtime error' test/fuzz/work/$*.log | head -5; exit 1; }
 
 zvt-feed-parse: test/exsim/feed_parse.c $(FEED_PARSER_SRC) src/feed/feed_event.h
 	$(UNIT_CC) -std=c11 -O2 -g -Wall -Wextra -Werror -Isrc -o $@ test/exsim/feed_parse.c $(FEED_PARSER_SRC) -ljansson -lm

@@ -96,3 +96,77 @@ live_keys() {
 	sysid=$(q -c "SELECT lpad(to_hex(((system_identifier # (system_identifier >> 32)) & 4294967295)::bigint), 8, '0')
 	              FROM pg_control_system()")
 }
+
+# --- the shared cluster's Binance feed from a simulator of the script's own
+# (feed_deadlock.sh, feed_candle_close.sh, feed_burst_memory.sh)
+#
+# binance_sim_setup NAME BASE SYMBOLS [SETTING...]: sets cap (a new
+# $ZVT_TEST_DIR/NAME) and port (four free ports from BASE); keeps
+# zvt.exchanges in zvt_saved_NAME, points Binance at the port, lists the
+# SYMBOLS (comma-separated, e.g. BTC-USDT,ETH-USDT: Binance spot), drops
+# every subscription, turns the feeds on with each SETTING ("name =
+# value", by ALTER SYSTEM), and waits until no Binance feed runs.  The EXIT
+# trap binance_sim_cleanup undoes all that and stops the simulator (a
+# script with more to undo calls it from its own trap).
+binance_sim_setup() {
+	local name=$1 s
+	sim_name=$name
+	sim_settings=()
+	shift
+	port=$(free_port_range "$1" 4)
+	local symbols=$2
+	shift 2
+	cap=$ZVT_TEST_DIR/$name
+	mkdir -p "$cap"
+	sim=""
+	trap binance_sim_cleanup EXIT
+	local set=(-c "ALTER SYSTEM SET zvt.feeds = on")
+	for s in "$@"; do
+		sim_settings+=("${s%% *}")
+		set+=(-c "ALTER SYSTEM SET $s")
+	done
+	q -c "CREATE TABLE zvt_saved_$name AS SELECT * FROM zvt.exchanges" \
+	  -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:$port', rest_url = 'http://127.0.0.1:$port' WHERE name = 'binance'" \
+	  -c "INSERT INTO zvt.instruments (exchange, symbol, raw_symbol, base, quote, kind)
+	      SELECT 'binance', s, replace(s, '-', ''), split_part(s, '-', 1), split_part(s, '-', 2), 'spot'
+	        FROM unnest(string_to_array('$symbols', ',')) s ON CONFLICT DO NOTHING" \
+	  -c "SELECT zvt.unsubscribe(exchange, symbol, channel) FROM zvt.subscriptions" \
+	  "${set[@]}" -c "SELECT pg_reload_conf()" >/dev/null || fail "setup"
+	poll_until "SELECT count(*) FROM zvt.feed_status WHERE exchange = 'binance' AND pid <> 0" 0 20 ||
+		fail "the binance feed did not stop"
+}
+
+binance_sim_cleanup() {
+	local s reset=()
+	[ -n "${sim:-}" ] && kill "$sim" 2>/dev/null
+	for s in "${sim_settings[@]}"; do reset+=(-c "ALTER SYSTEM RESET $s"); done
+	q -c "DELETE FROM zvt.subscriptions" \
+	  -c "UPDATE zvt.exchanges e SET ws_url = s.ws_url, rest_url = s.rest_url FROM zvt_saved_$sim_name s WHERE s.name = e.name" \
+	  -c "DROP TABLE IF EXISTS zvt_saved_$sim_name" -c "ALTER SYSTEM RESET zvt.feeds" \
+	  "${reset[@]}" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
+	return 0
+}
+
+# binance_sim_start ARG...: zvt-exsim serving Binance on $port with ARGs
+# (its output in $cap/exsim.out); sets sim to its pid once it listens.
+binance_sim_start() {
+	local top
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	"$top/zvt-exsim" --port "$port" --exchanges binance "$@" >"$cap/exsim.out" 2>&1 &
+	sim=$!
+	sim_wait "$sim" "$port" || fail "the simulator did not start"
+}
+
+# binance_sim_subscribe SYMBOL: subscribes SYMBOL's trades and waits for
+# this feed's own connection (earlier scripts leave a stopped feed's row
+# behind) and for new rows from it; sets pid to the feed worker's pid.
+binance_sim_subscribe() {
+	local n0
+	n0=$(q -c "SELECT count(*) FROM zvt.trades")
+	q -c "SELECT zvt.subscribe('binance', '$1', 'trades')" >/dev/null || fail "subscribe"
+	poll_until "SELECT count(*) FROM zvt.feed_status WHERE exchange = 'binance' AND pid <> 0 AND state = 'connected'" 1 60 ||
+		fail "the binance feed did not connect"
+	pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")
+	[ -n "$pid" ] && [ -r "/proc/$pid/status" ] || fail "no binance feed process (pid '$pid')"
+	poll_until "SELECT count(*) > $n0 FROM zvt.trades" t 60 || fail "no trades"
+}

@@ -21,6 +21,7 @@ cap=$ZVT_TEST_DIR/compression
 mkdir -p "$cap"
 chmod 777 "$cap"
 port=$(free_port_range 19950 4)
+admin=$(free_port $((port + 10)))
 sim=""
 BIN=$PGBIN
 
@@ -53,10 +54,11 @@ SELECT date_trunc('day', now()) - interval '4 days' + i * interval '13 seconds',
   FROM generate_series(0, 19000) i;
 SQL
 q -c "ALTER SYSTEM SET zvt.feeds = on" -c "SELECT pg_reload_conf()" >/dev/null
-"$top/zvt-exsim" --port "$port" --exchanges binance --symbols BTC-USDT --rate 100 \
-	--count 3000 --duration 90 --record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
+# the market streams until the policy runs below are over (GET /end)
+"$top/zvt-exsim" --port "$port" --admin-port "$admin" --exchanges binance --symbols BTC-USDT --rate 100 \
+	--duration 300 --record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
 sim=$!
-sim_wait "$sim" "$port" || fail "the simulator did not start"
+sim_wait "$sim" "$port" "$admin" || fail "the simulator did not start"
 q -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades')" >/dev/null || fail "subscribe"
 poll_until "SELECT count(*) > 0 FROM zvt.trades WHERE ts > now() - interval '1 hour'" t 20 || fail "no trades from the feed"
 pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")
@@ -81,10 +83,10 @@ q -c "INSERT INTO zvt.trades (ts, instrument_id, trade_id, price, qty, side)
       ON CONFLICT (instrument_id, trade_id, ts) DO NOTHING" >/dev/null || fail "more late trades"
 poll_until "SELECT sum(late_rows) FROM zvt.chunks WHERE $old" 0 60 || fail "the worker did not merge the late rows"
 
-# the simulator leaves once every trade is sent; the last batches land
-for _ in $(seq 900); do kill -0 "$sim" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$sim" 2>/dev/null && fail "the simulator did not finish"
-sim=""
+# the policy runs are over: the market ends (the simulator streamed all
+# along), the last batches land, then the simulator goes
+kill -0 "$sim" 2>/dev/null || fail "the simulator stopped before the policy runs were over"
+curl -fs "http://127.0.0.1:$admin/end?exchange=all" >/dev/null || fail "end the market"
 stored=-1
 for _ in $(seq 50); do
 	n=$(q -c "SELECT count(*) FROM zvt.trades WHERE ts > now() - interval '1 day'")
@@ -92,6 +94,9 @@ for _ in $(seq 50); do
 	stored=$n
 	sleep 0.3
 done
+kill "$sim"
+wait "$sim" 2>/dev/null
+sim=""
 now_pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")
 [ "$now_pid" = "$pid" ] || fail "the feed worker was replaced ($pid -> $now_pid)"
 now_retries=$(q -c "SELECT flush_retries FROM zvt.feed_status WHERE exchange = 'binance'")

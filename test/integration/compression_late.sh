@@ -56,10 +56,11 @@ q -c "SELECT count(*) FILTER (WHERE compressed) FROM zvt.chunks WHERE $late" | g
 
 log_from=$(($(wc -c <"$ZVT_TEST_DIR/log") + 1))
 q -c "ALTER SYSTEM SET zvt.feeds = on" -c "SELECT pg_reload_conf()" >/dev/null
-"$top/zvt-exsim" --port "$port" --exchanges binance --symbols BTC-USDT --rate 40 --speed 20 \
+# 1200 trades over 10 simulated minutes (2 a simulated second) in 15 s
+"$top/zvt-exsim" --port "$port" --exchanges binance --symbols BTC-USDT --rate 80 --speed 40 \
 	--start "$start_ms" --count 1200 --duration 120 --record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
 sim=$!
-sleep 0.5
+sim_wait "$sim" "$port" || fail "the simulator did not start"
 q -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades')" \
   -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'candles_1m')" >/dev/null || fail "subscribe"
 poll_until "SELECT count(*) > 0 FROM zvt.trades WHERE trade_id NOT LIKE 'old-%'" t 20 || {

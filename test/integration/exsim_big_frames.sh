@@ -37,7 +37,7 @@ field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$o
 
 # --- a slow reader: two pauses, the default bound (256 MB) -----------
 start_sim
-$slow read "$cb" BTC-USDT,ETH-USDT 16 3:5 10:4 >"$cap/read.json" 2>"$cap/read.err" &
+$slow read "$cb" BTC-USDT,ETH-USDT 10 2:3 6:3 >"$cap/read.json" 2>"$cap/read.err" &
 clients+=($!)
 # the largest backlog seen while it pauses (for the record)
 peak=0

@@ -133,26 +133,38 @@ stop_sim
 
 # --- keepalives ----------------------------------------------------------
 start_sim --rate 5 --ping 1 --pong-timeout 3 --idle 2
-out=$(python3 "$top/test/exsim/raw_ws.py" 127.0.0.1 "$port" /ws/btcusdt@trade 8)
+# four clients at once, each on a connection of its own: one that never
+# pongs, one that does, an idle OKX one, a Coinbase one that subscribes to
+# nothing
+python3 "$top/test/exsim/raw_ws.py" 127.0.0.1 "$port" /ws/btcusdt@trade 8 >"$cap/ka_silent" &
+k1=$!
+summary "$BN" --duration 5 >"$cap/ka_pong" &
+k2=$!
+summary "ws://127.0.0.1:$((port + 2))/ws/v5/public" --duration 60 >"$cap/ka_okx" &
+k3=$!
+summary "ws://127.0.0.1:$((port + 3))/" --duration 60 >"$cap/ka_coinbase" &
+k4=$!
+wait $k1 $k2 $k3 $k4
+out=$(cat "$cap/ka_silent")
 pings=$(echo "$out" | grep -c '^ping')
 [ "$pings" -ge 2 ] || fail "Binance pings: $out"
 echo "$out" | grep -q '^eof' || fail "Binance kept a client that never pongs: $out"
 echo "Binance: $pings pings, then the silent client is dropped ($(echo "$out" | grep '^eof'))"
-out=$(summary "$BN" --duration 5)
+out=$(cat "$cap/ka_pong")
 case "$out" in *"closed 0") ;; *"closed 1006"*) fail "a ponging client was dropped: $out" ;; esac
 
 # the cut comes from the server (its close code), never before the idle
 # time (the client's clock starts before it connects); no upper bound, as
 # a loaded machine may serve the cut late
 at_least() { awk -v s="$(echo "$1" | sed -n 's/.* seconds \([0-9.]*\) .*/\1/p')" -v m="$2" 'BEGIN { exit !(s != "" && s >= m) }'; }
-out=$(summary "ws://127.0.0.1:$((port + 2))/ws/v5/public" --duration 60)
+out=$(cat "$cap/ka_okx")
 case "$out" in *"closed 4004") ;; *) fail "OKX idle cutoff: $out" ;; esac
 at_least "$out" 2 || fail "OKX idle cutoff before 2 s: $out"
 out=$("$cli" "ws://127.0.0.1:$((port + 2))/ws/v5/public" --send ping --count 1 --print 2>/dev/null)
 [ "$out" = pong ] || fail "OKX ping: $out"
 echo "OKX: idle connection cut after ~2 s; text ping answered pong"
 
-out=$(summary "ws://127.0.0.1:$((port + 3))/" --duration 60)
+out=$(cat "$cap/ka_coinbase")
 case "$out" in *"closed 1008") ;; *) fail "Coinbase subscribe deadline: $out" ;; esac
 at_least "$out" 5 || fail "Coinbase subscribe deadline before 5 s: $out"
 echo "Coinbase: no subscribe within 5 s, disconnected"

@@ -6,60 +6,44 @@
 # upserted open candles of past minutes and then waited in that UPDATE for
 # the others' rows: the deadlock detector rolled the flushes back one
 # after another (bench/soak, 2026-12-04 20:34).  Here a session plays the
-# other feed: it holds the row of one open candle of another instrument
-# (FOR UPDATE) while the Binance feed's close comes round; a second open
-# candle of the same minute is free.  The close must close the free one
-# and leave the held one, without waiting; once the session commits, the
-# next close takes it.  Should the feed wait for the session's row (the
-# bug), the session asks for zvt.candles, which the flush holds: the
-# deadlock of the soak, whose victim is the flush (the shorter
-# deadlock_timeout), and the test fails.
+# other feed: it holds the row of one open candle of a past minute of
+# another instrument (FOR UPDATE) when the Binance feed's close comes
+# round; a second open candle of that minute is free.  (Meanwhile the
+# feed's flush waits for zvt.trades behind a third session, so that the
+# candles are in and the row locked before any close; the session then
+# ends that wait.)  The close must close the free one and leave the held
+# one, without waiting; once the session commits, the next close takes
+# it.  Should the feed wait for the session's row (the bug), the session
+# asks for zvt.candles, which the flush holds: the deadlock of the soak,
+# whose victim is the flush (the shorter deadlock_timeout), and the test
+# fails.
 set -u
 . "$(dirname "$0")/common.bash"
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cap=$ZVT_TEST_DIR/feed_candle_close
-mkdir -p "$cap"
-port=$(free_port_range 19920 4)
-sim=""
-
+blocker=zvt_candle_close_blocker
 cleanup() {
-	[ -n "$sim" ] && kill "$sim" 2>/dev/null
-	q -c "DELETE FROM zvt.subscriptions" \
-	  -c "UPDATE zvt.exchanges e SET ws_url = s.ws_url, rest_url = s.rest_url FROM zvt_saved_ex5 s WHERE s.name = e.name" \
-	  -c "DROP TABLE IF EXISTS zvt_saved_ex5" -c "ALTER SYSTEM RESET zvt.feeds" \
-	  -c "ALTER SYSTEM RESET deadlock_timeout" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
+	q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$blocker'" >/dev/null 2>&1
+	binance_sim_cleanup
 }
+binance_sim_setup feed_candle_close 19920 BTC-USDT,ETH-USDT,SOL-USDT "deadlock_timeout = '200ms'"
 trap cleanup EXIT
-
-q -c "CREATE TABLE zvt_saved_ex5 AS SELECT * FROM zvt.exchanges" \
-  -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:$port', rest_url = 'http://127.0.0.1:$port' WHERE name = 'binance'" \
-  -c "INSERT INTO zvt.instruments (exchange, symbol, raw_symbol, base, quote, kind)
-      VALUES ('binance', 'BTC-USDT', 'BTCUSDT', 'BTC', 'USDT', 'spot'),
-             ('binance', 'ETH-USDT', 'ETHUSDT', 'ETH', 'USDT', 'spot'),
-             ('binance', 'SOL-USDT', 'SOLUSDT', 'SOL', 'USDT', 'spot') ON CONFLICT DO NOTHING" \
-  -c "SELECT zvt.unsubscribe(exchange, symbol, channel) FROM zvt.subscriptions" \
-  -c "TRUNCATE zvt.trades, zvt.candles" \
-  -c "ALTER SYSTEM SET zvt.feeds = on" -c "ALTER SYSTEM SET deadlock_timeout = '200ms'" \
-  -c "SELECT pg_reload_conf()" >/dev/null || fail "setup"
-poll_until "SELECT count(*) FROM zvt.feed_status WHERE exchange = 'binance' AND pid <> 0" 0 20 ||
-	fail "the binance feed did not stop"
-
-"$top/zvt-exsim" --port "$port" --exchanges binance --symbols BTC-USDT --rate 200 \
-	--duration 300 >"$cap/exsim.out" 2>&1 &
-sim=$!
-sim_wait "$sim" "$port" || fail "the simulator did not start"
-q -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades')" >/dev/null || fail "subscribe"
-poll_until "SELECT count(*) > 0 FROM zvt.trades" t 20 || fail "no trades"
-pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")
+q -c "TRUNCATE zvt.trades, zvt.candles" >/dev/null || fail "truncate"
+binance_sim_start --symbols BTC-USDT --rate 200 --duration 300
+binance_sim_subscribe BTC-USDT
 retries=$(q -c "SELECT flush_retries FROM zvt.feed_status WHERE exchange = 'binance'")
 loglines=$(wc -l <"$ZVT_TEST_DIR/log")
 
-# two open trade candles of this minute, of instruments nobody streams:
-# the feed may close them only once that minute is over, 10 to 70 s on
+# hold the feed's next flush up: a session holds zvt.trades until the one
+# below ends it (pg_sleep bounds it), and the flush waits to write trades
+PGAPPNAME=$blocker q -c "BEGIN" -c "LOCK TABLE zvt.trades IN SHARE MODE" -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
+poll_until "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$blocker'
+              AND pid = ANY (pg_blocking_pids($pid))" 1 30 ||
+	fail "the feed's flush did not wait for zvt.trades"
+# two open trade candles of a past minute, of instruments nobody streams:
+# the feed's next close takes them
 q -c "INSERT INTO zvt.candles (ts, instrument_id, timeframe, open, high, low, close, volume,
                                quote_volume, trade_count, closed, source)
-      SELECT zvt.time_bucket('1 minute', now() + interval '10 seconds'), id, '1 minute', 1, 1, 1, 1, 1, 1, 1, false, 'trades'
+      SELECT zvt.time_bucket('1 minute', now() - interval '3 minutes'), id, '1 minute', 1, 1, 1, 1, 1, 1, 1, false, 'trades'
         FROM zvt.instruments WHERE exchange = 'binance' AND symbol IN ('ETH-USDT', 'SOL-USDT')" \
 	>/dev/null || fail "insert the open candles"
 held="instrument_id = (SELECT id FROM zvt.instruments WHERE exchange = 'binance' AND symbol = 'ETH-USDT')"
@@ -69,6 +53,8 @@ q >"$cap/session.out" 2>&1 <<SQL
 BEGIN;
 SET LOCAL deadlock_timeout = '10min';
 SELECT 1 FROM zvt.candles WHERE $held AND source = 'trades' FOR UPDATE;
+-- the flush goes on: its close comes round with this row held
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$blocker';
 DO \$\$
 BEGIN
     FOR i IN 1 .. 9000 LOOP

@@ -12,40 +12,11 @@
 set -u
 . "$(dirname "$0")/common.bash"
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cap=$ZVT_TEST_DIR/feed_deadlock
-mkdir -p "$cap"
-port=$(free_port_range 19900 4)
-sim=""
-
-cleanup() {
-	[ -n "$sim" ] && kill "$sim" 2>/dev/null
-	q -c "DELETE FROM zvt.subscriptions" \
-	  -c "UPDATE zvt.exchanges e SET ws_url = s.ws_url, rest_url = s.rest_url FROM zvt_saved_ex4 s WHERE s.name = e.name" \
-	  -c "DROP TABLE IF EXISTS zvt_saved_ex4" -c "ALTER SYSTEM RESET zvt.feeds" \
-	  -c "ALTER SYSTEM RESET deadlock_timeout" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
-}
-trap cleanup EXIT
-
 # the feed finds the deadlock (2 s), not the test's session (10 min)
-q -c "CREATE TABLE zvt_saved_ex4 AS SELECT * FROM zvt.exchanges" \
-  -c "UPDATE zvt.exchanges SET ws_url = 'ws://127.0.0.1:$port', rest_url = 'http://127.0.0.1:$port' WHERE name = 'binance'" \
-  -c "INSERT INTO zvt.instruments (exchange, symbol, raw_symbol, base, quote, kind)
-      VALUES ('binance', 'BTC-USDT', 'BTCUSDT', 'BTC', 'USDT', 'spot') ON CONFLICT DO NOTHING" \
-  -c "SELECT zvt.unsubscribe(exchange, symbol, channel) FROM zvt.subscriptions" \
-  -c "TRUNCATE zvt.trades, zvt.candles" \
-  -c "ALTER SYSTEM SET zvt.feeds = on" -c "ALTER SYSTEM SET deadlock_timeout = '2s'" \
-  -c "SELECT pg_reload_conf()" >/dev/null || fail "setup"
-poll_until "SELECT count(*) FROM zvt.feed_status WHERE exchange = 'binance' AND pid <> 0" 0 20 ||
-	fail "the binance feed did not stop"
-
-"$top/zvt-exsim" --port "$port" --exchanges binance --symbols BTC-USDT --rate 200 \
-	--count 3000 --duration 90 --record "$cap/record.jsonl" >"$cap/exsim.out" 2>&1 &
-sim=$!
-sim_wait "$sim" "$port" || fail "the simulator did not start"
-q -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'trades')" >/dev/null || fail "subscribe"
-poll_until "SELECT count(*) > 0 FROM zvt.trades" t 20 || fail "no trades"
-pid=$(q -c "SELECT pid FROM zvt.feed_status WHERE exchange = 'binance'")
+binance_sim_setup feed_deadlock 19900 BTC-USDT "deadlock_timeout = '2s'"
+q -c "TRUNCATE zvt.trades, zvt.candles" >/dev/null || fail "truncate"
+binance_sim_start --symbols BTC-USDT --rate 200 --count 3000 --duration 90 --record "$cap/record.jsonl"
+binance_sim_subscribe BTC-USDT
 retries=$(q -c "SELECT flush_retries FROM zvt.feed_status WHERE exchange = 'binance'")
 
 # the cycle: this session holds candles, the flush holds trades and waits

@@ -10,7 +10,8 @@
 # Each run subscribes trades (two symbols) and quotes, lets entries flow,
 # pauses Redis's writes, reads every stream, kills redis-server with
 # SIGKILL while the feed goes on, starts it again (empty: no persistence)
-# and waits for the publisher to catch up.  Then, with the feed stopped:
+# and waits for the publisher to catch up; entries flow on, then the
+# market ends (the simulator's GET /end).  Then, with the feed stopped:
 #   big ring:   per stream, the entries before the kill followed by those
 #               after it, deduplicated by their "id", equal the stored rows
 #               (zvt.trades, zvt.quotes, closed zvt.candles) in order, and
@@ -38,6 +39,7 @@ sport=$(free_port 21700)
 rport=$(free_port $((sport + 10)))
 xport=$(free_port $((rport + 10)))
 mport=$(free_port $((xport + 10)))
+aport=$(free_port $((mport + 10)))
 sim=""
 redis_pid=""
 
@@ -208,10 +210,11 @@ run() {
 	poll_until "SELECT connected AND ring_size = $ring FROM zvt.redis_status" t 30 || {
 		q -c "SELECT * FROM zvt.redis_status"; fail "the publisher did not connect"; }
 
+	# the market streams until the test ends it (GET /end, below)
 	"$top/zvt-exsim" --port "$xport" --exchanges binance --symbols BTC-USDT,ETH-USDT --rate 150 \
-		--count 2500 --duration 120 --admin-port -1 --duplicate 0.05 >"$cap/exsim.$tag.out" 2>&1 &
+		--duration 120 --admin-port "$aport" --duplicate 0.05 >"$cap/exsim.$tag.out" 2>&1 &
 	sim=$!
-	sim_wait "$sim" "$xport" || fail "the simulator did not start"
+	sim_wait "$sim" "$xport" "$aport" || fail "the simulator did not start"
 	q -c "SELECT zvt.subscribe('binance', s, 'trades') FROM unnest(ARRAY['BTC-USDT', 'ETH-USDT']) s" \
 	  -c "SELECT zvt.subscribe('binance', 'BTC-USDT', 'quotes')" >/dev/null || fail "subscribe"
 	poll_until "SELECT events_sent > 300 FROM zvt.redis_status" t 30 || {
@@ -231,11 +234,16 @@ run() {
 	poll_until "SELECT connected AND reconnects >= 1 AND last_error IS NOT NULL FROM zvt.redis_status" t 30 || {
 		q -c "SELECT * FROM zvt.redis_status"; fail "the publisher did not reconnect"; }
 
-	# the market ends; stop the feed, let the publisher catch up
-	for _ in $(seq 600); do kill -0 "$sim" 2>/dev/null || break; sleep 0.1; done
-	kill "$sim" 2>/dev/null
-	sim=""
+	# entries flow on after the reconnect; then the market ends, the last
+	# frames land, the simulator goes; stop the feed, let the publisher catch up
+	head=$(q -c "SELECT ring_head FROM zvt.redis_status")
+	poll_until "SELECT ring_head > $head + 300 FROM zvt.redis_status" t 60 ||
+		fail "the feed did not go on after the reconnect"
+	curl -fs "http://127.0.0.1:$aport/end?exchange=all" >/dev/null || fail "end the market"
 	sleep 1
+	kill "$sim" 2>/dev/null
+	wait "$sim" 2>/dev/null
+	sim=""
 	q -c "ALTER SYSTEM SET zvt.feeds = off" -c "SELECT pg_reload_conf()" >/dev/null
 	poll_until "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'zvt feed%'" 0 30 || fail "the feed did not stop"
 	poll_until "SELECT lag_events FROM zvt.redis_status" 0 30 || {
