@@ -70,6 +70,7 @@
 #include "live/router.h"
 #include "live/router_book.h"
 #include "live/router_clock.h"
+#include "live/router_trace.h"
 #include "live/skew.h"
 #include "zvt.h"
 
@@ -333,7 +334,9 @@ router_work(Router *r, int lim, bool claim)
 	Datum	   *ids = palloc(sizeof(Datum) * (r->inflight + r->ndone + 1));
 	int			nids = 0;
 	SPITupleTable *work;
+	RT_VAR(t0);
 
+	RT_MARK(t0);
 	/* in flight, or answered and not yet booked: not due */
 	for (int i = 0; i < ROUTER_MAX_INFLIGHT; i++)
 		if (r->req[i].used)
@@ -358,6 +361,8 @@ router_work(Router *r, int lim, bool claim)
 		if (SPI_execute_plan(router_plan(claim ? RP_CLAIM : RP_WORK), args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "zvt router: zvt._router_work failed");
 		n = (int) SPI_processed;
+		RT_END(claim ? 'q' : 'f', t0, n);
+		RT_MARK(t0);
 		/* the key checks and router_read_base run queries of their own: keep the work's rows */
 		work = SPI_tuptable;
 		if (n > 0 || !claim)
@@ -385,6 +390,8 @@ router_work(Router *r, int lim, bool claim)
 	/* the "sent" mark is on disk before anything leaves */
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	RT_END('k', t0, nqueued);
+	RT_MARK(t0);
 
 	for (int i = 0; i < nqueued; i++)
 	{
@@ -397,6 +404,7 @@ router_work(Router *r, int lim, bool claim)
 
 		curl_multi_perform(r->multi, &running);
 		router_count(r->ex, nqueued, 0);
+		RT_END('x', t0, nqueued);
 	}
 	for (int i = 0; i < nlocal; i++)
 	{
@@ -563,6 +571,7 @@ router_detach(int code, Datum arg)
 {
 	router_keys_forget();
 	router_release((int) DatumGetInt32(arg));
+	RT_FLUSH();
 }
 
 void
@@ -642,6 +651,7 @@ router_main(Datum arg)
 		int			room = ROUTER_MAX_INFLIGHT - r.inflight - r.ndone;
 		long		wait_ms = ROUTER_SCAN_MS;
 		bool		recon = false;
+		RT_VAR(t0);
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -714,17 +724,21 @@ router_main(Datum arg)
 		/* steps 2 and 3: what finished is read at once, without waiting */
 		if (r.inflight > 0 || r.clock.h)
 		{
+			RT_MARK(t0);
 			curl_multi_perform(r.multi, &running);
 			router_harvest(&r);
+			RT_END('P', t0, r.ndone);
 		}
 
 		/*
 		 * the private streams' news, after the sends, as the bookings; a
 		 * stream (re)connected makes every order due
 		 */
+		RT_MARK(t0);
 		if ((recon || !router_send_waiting(&r, gen_seen, backlog)) &&
 			router_stream_step(r.clock.skew.offset_ms, router_yield_gen(&r, gen_seen, recon)))
 			next_scan = 0;
+		RT_END('S', t0, 0);
 
 		/*
 		 * Sends first: an order committed meanwhile goes out before the
@@ -734,7 +748,11 @@ router_main(Datum arg)
 		if (r.ndone > 0)
 		{
 			if (recon || !router_send_waiting(&r, gen_seen, backlog))
+			{
+				RT_MARK(t0);
 				router_flush(&r, router_yield_gen(&r, gen_seen, recon));
+				RT_END('B', t0, r.ndone);
+			}
 			continue;
 		}
 		if (next_scan > now)
@@ -747,7 +765,9 @@ router_main(Datum arg)
 		}
 		else if (room > 0 && !recon)
 			wait_ms = 0;		/* a scan is due and may run */
+		RT_MARK(t0);
 		(void) router_wait(r.multi, r.inflight + (r.clock.h != NULL), wait_ms, router_stream_fd());
+		RT_END('W', t0, (int) wait_ms);
 	}
 	proc_exit(0);
 }
