@@ -8,8 +8,8 @@
  *	  with its start and end in microseconds of the wall clock, and writes
  *	  them to /tmp/zvt-router-trace.<pid> when its buffer fills and at
  *	  exit, one "phase start_us end_us n" line each.  bench/live
- *	  (ZVT_BENCH_LIVE_TRACE) lays the orders' commit and sent times over
- *	  them, to say what the router was doing while an order waited.
+ *	  (ZVT_BENCH_LIVE_ORDERS) writes the orders' commit and sent times, to
+ *	  lay over them: what the router was doing while an order waited.
  *
  *	  Without ZVT_ROUTER_TRACE every macro is empty and nothing is kept.
  *
