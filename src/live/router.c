@@ -92,6 +92,7 @@ typedef struct RouterReq
 	LiveOp		op;
 	char		client_id[40];
 	StringInfoData body;		/* the reply, in the router's long-lived context */
+	int			attempts;		/* times libcurl was about to send it (on_prereq) */
 	bool		used;
 } RouterReq;
 
@@ -152,6 +153,26 @@ on_body(char *data, size_t size, size_t n, void *arg)
 		return 0;				/* far more than any order reply: cut */
 	appendBinaryStringInfo(b, data, size * n);
 	return size * n;
+}
+
+/*
+ * libcurl's pre-request callback (CURLOPT_PREREQFUNCTION), called each
+ * time a request is about to leave on a connection, new or reused.  A
+ * place or cancel leaves once: libcurl sends a request again by itself,
+ * on a new connection, when a reused one turns out closed before any byte
+ * of the reply came (7.88's Curl_retry_request, whatever the method),
+ * and the exchange may have acted on the first copy.  The second call
+ * aborts the transfer (CURLE_ABORTED_BY_CALLBACK) before anything is
+ * written: the order is unknown, asked about by its client order id as
+ * after any lost reply, and sent again only if the exchange has not got
+ * it.  So places and cancels may reuse the connections kept open.
+ */
+static int
+on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	RouterReq  *q = (RouterReq *) arg;
+
+	return q->attempts++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
 }
 
 /*
@@ -296,15 +317,16 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 	curl_easy_setopt(q->h, CURLOPT_TIMEOUT_MS, (long) zvt_router_timeout);
 	curl_easy_setopt(q->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(q->h, CURLOPT_PRIVATE, q);
+	q->attempts = 0;
 	if (q->op != LO_QUERY)
 	{
 		/*
-		 * libcurl sends a request again by itself when a reused connection
-		 * turns out closed: harmless for a query, a second order for a
-		 * place.  A new connection for each change is never retried.
+		 * a connection kept open is reused, but the request leaves once:
+		 * libcurl's own resend on a reused connection found closed is
+		 * aborted (on_prereq); a query may be repeated, harmless
 		 */
-		curl_easy_setopt(q->h, CURLOPT_FRESH_CONNECT, 1L);
-		curl_easy_setopt(q->h, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(q->h, CURLOPT_PREREQFUNCTION, on_prereq);
+		curl_easy_setopt(q->h, CURLOPT_PREREQDATA, q);
 	}
 	if (zvt_ca_file && zvt_ca_file[0])
 		curl_easy_setopt(q->h, CURLOPT_CAINFO, zvt_ca_file);
@@ -365,8 +387,9 @@ router_work(Router *r, int lim, bool claim)
 		RT_MARK(t0);
 		/* the key checks and router_read_base run queries of their own: keep the work's rows */
 		work = SPI_tuptable;
-		if (n > 0 || !claim)
-			router_read_base(r);	/* after the claim: its orders are marked first */
+		/* the address: every full pass (a claim's orders go out first) */
+		if (!claim || (n > 0 && r->base[0] == '\0'))
+			router_read_base(r);
 		for (int i = 0; i < n; i++)
 		{
 			RouterReq  *q = router_slot(r);
