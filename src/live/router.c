@@ -89,6 +89,7 @@ typedef struct RouterReq
 	CURL	   *h;
 	struct curl_slist *headers;
 	int64		order_id;
+	int32		account_id;
 	LiveOp		op;
 	char		client_id[40];
 	StringInfoData body;		/* the reply, in the router's long-lived context */
@@ -276,7 +277,8 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 	o.reduce_only = reduce[0] == 't';
 	o.client_id = q->client_id;
 
-	creds = router_key(DatumGetInt32(SPI_getbinval(t, d, 3, &isnull)), reason, len);
+	q->account_id = DatumGetInt32(SPI_getbinval(t, d, 3, &isnull));
+	creds = router_key(q->account_id, reason, len);
 	if (creds == NULL)
 		return false;
 	cr.api_key = creds->api_key;
@@ -453,6 +455,7 @@ router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *rep)
 	RouterReply x;
 
 	x.order_id = order_id;
+	x.account_id = 0;
 	x.op = op;
 	x.rep = *rep;
 	(void) router_book(r->ex, &x, 1, 0);
@@ -490,6 +493,7 @@ router_harvest(Router *r)
 		curl_easy_getinfo(q->h, CURLINFO_RETRY_AFTER, &retry_after);
 		reconcile_note_reply(m->data.result == CURLE_OK, status);
 		done[n].order_id = q->order_id;
+		done[n].account_id = q->account_id;
 		done[n].op = q->op;
 		live_parse_reply(r->ex, q->op, status, q->body.len ? q->body.data : NULL, q->body.len,
 						 q->client_id, &done[n].rep);
