@@ -737,7 +737,7 @@ router_main(Datum arg)
 			}
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(r.pass_cxt);
-			if (full && n == 0 && r.inflight == 0 && r.ndone == 0 && lim > 0 && !router_busy(&r))
+			if (full && n == 0 && r.inflight == 0 && r.ndone == 0 && lim > 0 && !router_stream_left() && !router_busy(&r))
 			{
 				if (router_generation(ex) == gen_seen)
 				{
@@ -761,11 +761,9 @@ router_main(Datum arg)
 		 * the private streams' news, after the sends, as the bookings; a
 		 * stream (re)connected makes every order due
 		 */
-		RT_MARK(t0);
 		if ((recon || !router_send_waiting(&r, gen_seen, backlog)) &&
 			router_stream_step(r.clock.skew.offset_ms, router_yield_gen(&r, gen_seen, recon)))
 			next_scan = 0;
-		RT_END('S', t0, 0);
 
 		/*
 		 * Sends first: an order committed meanwhile goes out before the
@@ -792,6 +790,8 @@ router_main(Datum arg)
 		}
 		else if (room > 0 && !recon)
 			wait_ms = 0;		/* a scan is due and may run */
+		if (router_stream_left())
+			wait_ms = 0;		/* a stream step yielded: the rest next */
 		RT_MARK(t0);
 		(void) router_wait(r.multi, r.inflight + (r.clock.h != NULL), wait_ms, router_stream_fd());
 		RT_END('W', t0, (int) wait_ms);
