@@ -160,14 +160,14 @@ done
 # order unknown, asked by its client order id, new; the simulator saw one
 # place request for it and no duplicate.
 stat() { curl -s "http://127.0.0.1:$admin/stats" | python3 -c "import json, sys; print(json.load(sys.stdin)['binance']['$1'])"; }
-c0=$(stat accepted)
+c0=$(stat tcp_accepted)
 ids=""
 for i in 1 2 3 4 5 6; do
 	id=$(place lr_binance ", 'buy', 0.01, 'limit', price => 1000")
 	poll_until "SELECT status FROM zvt.orders WHERE order_id = $id" new 30 || fail "binance: order $id not acknowledged"
 	ids="$ids${ids:+,}$id"
 done
-c1=$(stat accepted)
+c1=$(stat tcp_accepted)
 [ $((c1 - c0)) -lt 6 ] || fail "6 places one after another opened $((c1 - c0)) connections: none reused"
 echo "ok 6 binance places one after another: $((c1 - c0)) new connections"
 for i in 1 2 3; do
