@@ -37,12 +37,16 @@
 
 /*
  * replies booked at least before a batch yields to an order committed
- * meanwhile: 1, so that such an order waits for one booking at most (the
- * router calls router_book only when no order waits; the generation, a
- * shared-memory counter, is read before each further reply).  With 4 an
- * order committed as a batch began waited for 4 bookings.
+ * meanwhile: 1 while few wait (up to BOOK_FEW), so that such an order
+ * waits for one booking (the router calls router_book only when no order
+ * waits; the generation, a shared-memory counter, is read before each
+ * further reply); 4, as before, when more wait, so that a backlog drains
+ * in batches rather than one reply a turn (a transaction each, while the
+ * request slots fill and new orders wait for one).
  */
 #define BOOK_BEFORE_YIELD 1
+#define BOOK_FEW 4
+#define BOOK_BEFORE_YIELD_BACKLOG 4
 
 static const char *const op_names[] = {"place", "query", "cancel"};
 static const char *const kind_names[] = {"ok", "rejected", "not_found", "auth", "clock", "rate", "unknown"};
@@ -147,11 +151,12 @@ static void
 router_apply_batch(void *arg)
 {
 	ReplyBatch *b = arg;
+	int			least = b->n > BOOK_FEW ? BOOK_BEFORE_YIELD_BACKLOG : BOOK_BEFORE_YIELD;
 	int			i;
 
 	for (i = 0; i < b->n; i++)
 	{
-		if (i >= BOOK_BEFORE_YIELD && b->gen != 0 &&
+		if (i >= least && b->gen != 0 &&
 			router_generation(b->ex) != b->gen)
 			break;
 		if (b->x[i].account_id > 0 && !zvt_try_lock_account(b->x[i].account_id))
