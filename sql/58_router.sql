@@ -269,12 +269,10 @@ BEGIN
     END IF;
     PERFORM zvt._lock_account(acct);
     SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _router_apply.order_id FOR UPDATE;
-    SELECT * INTO a FROM zvt.accounts x WHERE x.account_id = acct;
     SELECT * INTO lo FROM zvt._live_orders l WHERE l.order_id = _router_apply.order_id FOR UPDATE;
     IF o.status NOT IN ('sending', 'unknown', 'new', 'pending_cancel') OR lo.order_id IS NULL THEN
         RETURN o.status;        -- final already, or canceled before it was sent
     END IF;
-    backoff := pg_catalog.make_interval(secs => least(retry_ms * 2 ^ least(lo.tries, 6), 60000) / 1000.0);
     first := o.status IN ('sending', 'unknown');
 
     IF kind = 'ok' THEN
@@ -293,6 +291,8 @@ BEGIN
         -- what was executed since the ledger last looked
         dq := coalesce(filled, 0) - o.filled_qty;
         IF dq > 0 AND filled_quote IS NOT NULL THEN
+            -- (the account is read only for a fill: an acknowledgement needs it not)
+            SELECT * INTO a FROM zvt.accounts x WHERE x.account_id = acct;
             px := pg_catalog.trim_scale(pg_catalog.round(
                 (filled_quote - coalesce(o.avg_fill_price * o.filled_qty, 0)) / dq, 10));
             o := zvt._fill(a, o, dq, px,
@@ -336,6 +336,7 @@ BEGIN
 
     -- no verdict (no reply, 5xx, rate limit, a refused query or cancel):
     -- an order whose placement has no answer is unknown until a query tells
+    backoff := pg_catalog.make_interval(secs => least(retry_ms * 2 ^ least(lo.tries, 6), 60000) / 1000.0);
     UPDATE zvt._live_orders l
        SET tries = l.tries + 1, error = pg_catalog.format('%s %s: %s', op, kind, reason),
            next_at = now + CASE WHEN kind = 'rate' THEN greatest(backoff, interval '1 second') ELSE backoff END

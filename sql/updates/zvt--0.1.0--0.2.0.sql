@@ -5264,3 +5264,111 @@ COMMENT ON FUNCTION zvt._stream_apply(pg_catalog.int8, pg_catalog.text, pg_catal
 REVOKE ALL ON FUNCTION zvt._stream_apply(pg_catalog.int8, pg_catalog.text, pg_catalog.text, pg_catalog.numeric,
     pg_catalog.numeric, pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.numeric,
     pg_catalog.numeric, pg_catalog.numeric, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.int4) FROM PUBLIC;
+
+-- zvt._router_apply reads the account only for a fill, and computes the
+-- back-off only when there is no verdict (a cheaper acknowledgement)
+CREATE OR REPLACE FUNCTION zvt._router_apply(order_id pg_catalog.int8, op pg_catalog.text, kind pg_catalog.text,
+                                  xstatus pg_catalog.text, exchange_id pg_catalog.text,
+                                  filled pg_catalog.numeric, filled_quote pg_catalog.numeric,
+                                  reason pg_catalog.text, poll_ms pg_catalog.int4, retry_ms pg_catalog.int4)
+    RETURNS pg_catalog.text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    o zvt.orders;
+    a zvt.accounts;
+    lo zvt._live_orders;
+    acct int4;
+    first bool;
+    dq numeric;
+    px numeric;
+    now timestamptz := pg_catalog.clock_timestamp();
+    backoff interval;
+BEGIN
+    SELECT x.account_id INTO acct FROM zvt.orders x WHERE x.order_id = _router_apply.order_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM zvt._lock_account(acct);
+    SELECT * INTO o FROM zvt.orders x WHERE x.order_id = _router_apply.order_id FOR UPDATE;
+    SELECT * INTO lo FROM zvt._live_orders l WHERE l.order_id = _router_apply.order_id FOR UPDATE;
+    IF o.status NOT IN ('sending', 'unknown', 'new', 'pending_cancel') OR lo.order_id IS NULL THEN
+        RETURN o.status;        -- final already, or canceled before it was sent
+    END IF;
+    first := o.status IN ('sending', 'unknown');
+
+    IF kind = 'ok' THEN
+        UPDATE zvt._live_orders l
+           SET exchange_id = coalesce(nullif(_router_apply.exchange_id, ''), l.exchange_id),
+               acked_at = coalesce(l.acked_at, now), tries = 0, error = NULL,
+               next_at = CASE WHEN op = 'cancel' THEN NULL
+                              ELSE now + pg_catalog.make_interval(secs => poll_ms / 1000.0) END
+         WHERE l.order_id = o.order_id;
+        IF first AND coalesce(xstatus, '') <> 'rejected' THEN
+            UPDATE zvt.orders x SET status = 'new', updated_at = now WHERE x.order_id = o.order_id
+            RETURNING * INTO o;
+            INSERT INTO zvt.order_events (order_id, account_id, event, status, qty)
+            VALUES (o.order_id, o.account_id, 'accepted', 'new', o.qty);
+        END IF;
+        -- what was executed since the ledger last looked
+        dq := coalesce(filled, 0) - o.filled_qty;
+        IF dq > 0 AND filled_quote IS NOT NULL THEN
+            -- (the account is read only for a fill: an acknowledgement needs it not)
+            SELECT * INTO a FROM zvt.accounts x WHERE x.account_id = acct;
+            px := pg_catalog.trim_scale(pg_catalog.round(
+                (filled_quote - coalesce(o.avg_fill_price * o.filled_qty, 0)) / dq, 10));
+            o := zvt._fill(a, o, dq, px,
+                           CASE WHEN o.type = 'market' OR first THEN 'taker' ELSE 'maker' END, NULL, true);
+        END IF;
+        IF o.status <> 'filled' AND xstatus IN ('canceled', 'expired', 'rejected') THEN
+            o := zvt._close_order(o, xstatus, nullif(reason, ''), true);
+        END IF;
+        RETURN o.status;
+    END IF;
+
+    IF kind = 'rejected' AND op = 'place' AND reason ~* 'duplicat' THEN
+        -- the exchange has this client order id already: ours, sent before; ask it
+        kind := 'unknown';
+    END IF;
+    IF kind = 'rejected' AND op = 'place' OR kind IN ('auth', 'clock') AND op = 'place' THEN
+        -- the exchange refused the order, the key or the clock: final, never retried
+        UPDATE zvt._live_orders l SET error = reason WHERE l.order_id = o.order_id;
+        o := zvt._close_order(o, 'rejected', pg_catalog.format('%s %s: %s', o.exchange,
+                              CASE kind WHEN 'auth' THEN 'refused the API key'
+                                        WHEN 'clock' THEN 'refused the timestamp (clock skew past its window)'
+                                        ELSE 'rejected the order' END, reason), true);
+        RETURN o.status;
+    END IF;
+
+    IF kind = 'not_found' AND op = 'query' AND lo.acked_at IS NULL THEN
+        -- it never reached the exchange: canceled if that was asked, else sent again
+        IF o.status = 'pending_cancel' THEN
+            o := zvt._close_order(o, 'canceled', 'canceled: the exchange never received it', true);
+            RETURN o.status;
+        END IF;
+        UPDATE zvt.orders x SET status = 'pending_new', updated_at = now WHERE x.order_id = o.order_id;
+        UPDATE zvt._live_orders l SET error = 'not found on the exchange: sent again', next_at = NULL
+         WHERE l.order_id = o.order_id;
+        INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, reason)
+        VALUES (o.order_id, o.account_id, 'unknown', 'pending_new', o.qty,
+                'not found on the exchange: sending it again under the same client order id');
+        PERFORM zvt._router_wake(o.exchange);
+        RETURN 'pending_new';
+    END IF;
+
+    -- no verdict (no reply, 5xx, rate limit, a refused query or cancel):
+    -- an order whose placement has no answer is unknown until a query tells
+    backoff := pg_catalog.make_interval(secs => least(retry_ms * 2 ^ least(lo.tries, 6), 60000) / 1000.0);
+    UPDATE zvt._live_orders l
+       SET tries = l.tries + 1, error = pg_catalog.format('%s %s: %s', op, kind, reason),
+           next_at = now + CASE WHEN kind = 'rate' THEN greatest(backoff, interval '1 second') ELSE backoff END
+     WHERE l.order_id = o.order_id;
+    IF o.status = 'sending' AND kind <> 'rate' THEN
+        UPDATE zvt.orders x SET status = 'unknown', updated_at = now WHERE x.order_id = o.order_id
+        RETURNING * INTO o;
+        INSERT INTO zvt.order_events (order_id, account_id, event, status, qty, reason)
+        VALUES (o.order_id, o.account_id, 'unknown', 'unknown', o.qty, pg_catalog.format('%s: %s', kind, reason));
+    END IF;
+    RETURN o.status;
+END;
+$$;

@@ -70,6 +70,7 @@
 #include "live/router.h"
 #include "live/router_book.h"
 #include "live/router_clock.h"
+#include "live/router_trace.h"
 #include "live/skew.h"
 #include "zvt.h"
 
@@ -88,10 +89,12 @@ typedef struct RouterReq
 	CURL	   *h;
 	struct curl_slist *headers;
 	int64		order_id;
+	int32		account_id;
 	LiveOp		op;
 	char		client_id[40];
 	StringInfoData body;		/* the reply, in the router's long-lived context */
 	ReplyBody	sink;			/* writes body (reply_body.c) */
+	int			attempts;		/* times libcurl was about to send it (on_prereq) */
 	bool		used;
 } RouterReq;
 
@@ -133,6 +136,26 @@ typedef enum RouterPlan
 
 static SPIPlanPtr router_plans[RP_COUNT];
 
+
+/*
+ * libcurl's pre-request callback (CURLOPT_PREREQFUNCTION), called each
+ * time a request is about to leave on a connection, new or reused.  A
+ * place or cancel leaves once: libcurl sends a request again by itself,
+ * on a new connection, when a reused one turns out closed before any byte
+ * of the reply came (7.88's Curl_retry_request, whatever the method),
+ * and the exchange may have acted on the first copy.  The second call
+ * aborts the transfer (CURLE_ABORTED_BY_CALLBACK) before anything is
+ * written: the order is unknown, asked about by its client order id as
+ * after any lost reply, and sent again only if the exchange has not got
+ * it.  So places and cancels may reuse the connections kept open.
+ */
+static int
+on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	RouterReq  *q = (RouterReq *) arg;
+
+	return q->attempts++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
 
 /*
  * One of the router's statements, prepared and kept at its first use
@@ -235,7 +258,8 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 	o.reduce_only = reduce[0] == 't';
 	o.client_id = q->client_id;
 
-	creds = router_key(DatumGetInt32(SPI_getbinval(t, d, 3, &isnull)), reason, len);
+	q->account_id = DatumGetInt32(SPI_getbinval(t, d, 3, &isnull));
+	creds = router_key(q->account_id, reason, len);
 	if (creds == NULL)
 		return false;
 	cr.api_key = creds->api_key;
@@ -276,15 +300,16 @@ router_build(Router *r, HeapTuple t, TupleDesc d, RouterReq *q, char *reason, si
 	curl_easy_setopt(q->h, CURLOPT_TIMEOUT_MS, (long) zvt_router_timeout);
 	curl_easy_setopt(q->h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(q->h, CURLOPT_PRIVATE, q);
+	q->attempts = 0;
 	if (q->op != LO_QUERY)
 	{
 		/*
-		 * libcurl sends a request again by itself when a reused connection
-		 * turns out closed: harmless for a query, a second order for a
-		 * place.  A new connection for each change is never retried.
+		 * a connection kept open is reused, but the request leaves once:
+		 * libcurl's own resend on a reused connection found closed is
+		 * aborted (on_prereq); a query may be repeated, harmless
 		 */
-		curl_easy_setopt(q->h, CURLOPT_FRESH_CONNECT, 1L);
-		curl_easy_setopt(q->h, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(q->h, CURLOPT_PREREQFUNCTION, on_prereq);
+		curl_easy_setopt(q->h, CURLOPT_PREREQDATA, q);
 	}
 	if (zvt_ca_file && zvt_ca_file[0])
 		curl_easy_setopt(q->h, CURLOPT_CAINFO, zvt_ca_file);
@@ -314,7 +339,9 @@ router_work(Router *r, int lim, bool claim)
 	Datum	   *ids = palloc(sizeof(Datum) * (r->inflight + r->ndone + 1));
 	int			nids = 0;
 	SPITupleTable *work;
+	RT_VAR(t0);
 
+	RT_MARK(t0);
 	/* in flight, or answered and not yet booked: not due */
 	for (int i = 0; i < ROUTER_MAX_INFLIGHT; i++)
 		if (r->req[i].used)
@@ -339,10 +366,13 @@ router_work(Router *r, int lim, bool claim)
 		if (SPI_execute_plan(router_plan(claim ? RP_CLAIM : RP_WORK), args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "zvt router: zvt._router_work failed");
 		n = (int) SPI_processed;
+		RT_END(claim ? 'q' : 'f', t0, n);
+		RT_MARK(t0);
 		/* the key checks and router_read_base run queries of their own: keep the work's rows */
 		work = SPI_tuptable;
-		if (n > 0 || !claim)
-			router_read_base(r);	/* after the claim: its orders are marked first */
+		/* the address: every full pass (a claim's orders go out first) */
+		if (!claim || (n > 0 && r->base[0] == '\0'))
+			router_read_base(r);
 		for (int i = 0; i < n; i++)
 		{
 			RouterReq  *q = router_slot(r);
@@ -366,6 +396,8 @@ router_work(Router *r, int lim, bool claim)
 	/* the "sent" mark is on disk before anything leaves */
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	RT_END('k', t0, nqueued);
+	RT_MARK(t0);
 
 	for (int i = 0; i < nqueued; i++)
 	{
@@ -378,6 +410,7 @@ router_work(Router *r, int lim, bool claim)
 
 		curl_multi_perform(r->multi, &running);
 		router_count(r->ex, nqueued, 0);
+		RT_END('x', t0, nqueued);
 	}
 	for (int i = 0; i < nlocal; i++)
 	{
@@ -403,6 +436,7 @@ router_apply(Router *r, int64 order_id, LiveOp op, const LiveReply *rep)
 	RouterReply x;
 
 	x.order_id = order_id;
+	x.account_id = 0;
 	x.op = op;
 	x.rep = *rep;
 	(void) router_book(r->ex, &x, 1, 0);
@@ -440,6 +474,7 @@ router_harvest(Router *r)
 		curl_easy_getinfo(q->h, CURLINFO_RETRY_AFTER, &retry_after);
 		reconcile_note_reply(m->data.result == CURLE_OK, status);
 		done[n].order_id = q->order_id;
+		done[n].account_id = q->account_id;
 		done[n].op = q->op;
 		live_parse_reply(r->ex, q->op, status, q->body.len ? q->body.data : NULL, q->body.len,
 						 q->client_id, &done[n].rep);
@@ -544,6 +579,7 @@ router_detach(int code, Datum arg)
 {
 	router_keys_forget();
 	router_release((int) DatumGetInt32(arg));
+	RT_FLUSH();
 }
 
 void
@@ -623,6 +659,7 @@ router_main(Datum arg)
 		int			room = ROUTER_MAX_INFLIGHT - r.inflight - r.ndone;
 		long		wait_ms = ROUTER_SCAN_MS;
 		bool		recon = false;
+		RT_VAR(t0);
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -681,7 +718,7 @@ router_main(Datum arg)
 			}
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(r.pass_cxt);
-			if (full && n == 0 && r.inflight == 0 && r.ndone == 0 && lim > 0 && !router_busy(&r))
+			if (full && n == 0 && r.inflight == 0 && r.ndone == 0 && lim > 0 && !router_stream_left() && !router_busy(&r))
 			{
 				if (router_generation(ex) == gen_seen)
 				{
@@ -695,8 +732,10 @@ router_main(Datum arg)
 		/* steps 2 and 3: what finished is read at once, without waiting */
 		if (r.inflight > 0 || r.clock.h)
 		{
+			RT_MARK(t0);
 			curl_multi_perform(r.multi, &running);
 			router_harvest(&r);
+			RT_END('P', t0, r.ndone);
 		}
 
 		/*
@@ -715,7 +754,11 @@ router_main(Datum arg)
 		if (r.ndone > 0)
 		{
 			if (recon || !router_send_waiting(&r, gen_seen, backlog))
+			{
+				RT_MARK(t0);
 				router_flush(&r, router_yield_gen(&r, gen_seen, recon));
+				RT_END('B', t0, r.ndone);
+			}
 			continue;
 		}
 		if (next_scan > now)
@@ -728,7 +771,11 @@ router_main(Datum arg)
 		}
 		else if (room > 0 && !recon)
 			wait_ms = 0;		/* a scan is due and may run */
+		if (router_stream_left())
+			wait_ms = 0;		/* a stream step yielded: the rest next */
+		RT_MARK(t0);
 		(void) router_wait(r.multi, r.inflight + (r.clock.h != NULL), wait_ms, router_stream_fd());
+		RT_END('W', t0, (int) wait_ms);
 	}
 	proc_exit(0);
 }

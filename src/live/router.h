@@ -32,6 +32,7 @@ extern void router_count(int ex, int64 sent, int64 replies);
 /* in router_stream.c: the private streams of the router's accounts */
 extern void router_stream_begin(int ex, const char *name, uint64 system_id);
 extern bool router_stream_step(int64 offset_ms, uint64 gen);
+extern bool router_stream_left(void);
 extern void router_stream_end(void);
 extern int	router_stream_fd(void);
 

@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 
+#include "base/locks.h"
 #include "live/route.h"
 #include "live/router.h"
 #include "live/router_book.h"
@@ -36,10 +37,16 @@
 
 /*
  * replies booked at least before a batch yields to an order committed
- * meanwhile: the wait it bounds (a few bookings, not 16) against a
- * transaction a reply when orders commit without a pause
+ * meanwhile: 1 while few wait (up to BOOK_FEW), so that such an order
+ * waits for one booking (the router calls router_book only when no order
+ * waits; the generation, a shared-memory counter, is read before each
+ * further reply); 4, as before, when more wait, so that a backlog drains
+ * in batches rather than one reply a turn (a transaction each, while the
+ * request slots fill and new orders wait for one).
  */
-#define BOOK_BEFORE_YIELD 4
+#define BOOK_BEFORE_YIELD 1
+#define BOOK_FEW 4
+#define BOOK_BEFORE_YIELD_BACKLOG 4
 
 static const char *const op_names[] = {"place", "query", "cancel"};
 static const char *const kind_names[] = {"ok", "rejected", "not_found", "auth", "clock", "rate", "unknown"};
@@ -120,28 +127,49 @@ router_xact(const char *activity, void (*fn) (void *arg), void *arg)
 	return ok;
 }
 
-/* replies to book in one transaction, and how many of them it booked */
+/* replies to book in one transaction, and which of them it booked */
 typedef struct ReplyBatch
 {
 	int			ex;
 	const RouterReply *x;
 	int			n;
 	uint64		gen;
+	bool	   *booked;			/* n flags */
 	int			done;
 } ReplyBatch;
 
+/*
+ * A reply whose account another transaction holds (a place_order of it
+ * committing, a user's cancel) is passed over, for the next batch: the
+ * router does not wait on a lock while an order may commit and wait for
+ * it.  The account's lock is taken here without waiting, and again,
+ * already held, by zvt._router_apply.  When every reply was passed over
+ * (and no order waits), the first is booked waiting for its lock, as
+ * before: the router never spins on a lock held long.
+ */
 static void
 router_apply_batch(void *arg)
 {
 	ReplyBatch *b = arg;
+	int			least = b->n > BOOK_FEW ? BOOK_BEFORE_YIELD_BACKLOG : BOOK_BEFORE_YIELD;
+	int			i;
 
-	for (int i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++)
 	{
-		if (i >= BOOK_BEFORE_YIELD && b->gen != 0 &&
+		if (i >= least && b->gen != 0 &&
 			router_generation(b->ex) != b->gen)
 			break;
+		if (b->x[i].account_id > 0 && !zvt_try_lock_account(b->x[i].account_id))
+			continue;
 		router_apply_one(&b->x[i]);
-		b->done = i + 1;
+		b->booked[i] = true;
+		b->done++;
+	}
+	if (b->done == 0 && i == b->n && b->n > 0)
+	{
+		router_apply_one(&b->x[0]);
+		b->booked[0] = true;
+		b->done = 1;
 	}
 }
 
@@ -154,10 +182,11 @@ router_apply_batch(void *arg)
  * logged, when one of them fails.
  */
 static int
-router_apply_all(int ex, const RouterReply *x, int n, uint64 gen)
+router_apply_all(int ex, const RouterReply *x, int n, uint64 gen, bool *booked)
 {
-	ReplyBatch	b = {ex, x, n, gen, 0};
+	ReplyBatch	b = {ex, x, n, gen, booked, 0};
 
+	memset(booked, 0, sizeof(bool) * n);
 	return router_xact("zvt router: replies", router_apply_batch, &b) ? b.done : -1;
 }
 
@@ -168,19 +197,41 @@ router_apply_all(int ex, const RouterReply *x, int n, uint64 gen)
  * queried again).  Returns how many of x were done with.
  */
 int
-router_book(int ex, const RouterReply *x, int n, uint64 gen)
+router_book(int ex, RouterReply *x, int n, uint64 gen)
 {
 	int			done;
+	bool	   *booked;
 
 	if (n == 0)
 		return 0;
-	done = router_apply_all(ex, x, n, gen);
+	booked = palloc(sizeof(bool) * n);
+	done = router_apply_all(ex, x, n, gen, booked);
 	if (done < 0)
 	{
+		bool		one;
+
 		for (int i = 0; i < n; i++)
-			(void) router_apply_all(ex, &x[i], 1, 0);
+			(void) router_apply_all(ex, &x[i], 1, 0, &one);
 		done = n;
 	}
+	else if (done < n)
+	{
+		/* the booked ones to the front, the others after them in their order */
+		RouterReply *rest = palloc(sizeof(RouterReply) * (n - done));
+		int			k = 0,
+					m = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			if (booked[i])
+				x[k++] = x[i];
+			else
+				rest[m++] = x[i];
+		}
+		memcpy(x + k, rest, sizeof(RouterReply) * m);
+		pfree(rest);
+	}
+	pfree(booked);
 	router_count(ex, 0, done);
 	return done;
 }

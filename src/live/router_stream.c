@@ -217,24 +217,31 @@ stream_book(const UsItem *it)
 	}
 }
 
-/* what one transaction of the stream's bookings does */
+/* what one transaction of the stream's bookings does, and how many it booked */
 typedef struct StreamBatch
 {
 	const UsItem *items;
 	int			n;
 	bool		resync;
 	bool		accounts;
+	uint64		gen;			/* stop after one once the generation moves (0: never) */
+	int			done;
 } StreamBatch;
 
 static void
 stream_book_batch(void *arg)
 {
-	const StreamBatch *b = arg;
+	StreamBatch *b = arg;
 
 	if (b->accounts)
 		stream_add_accounts();
 	for (int i = 0; i < b->n; i++)
+	{
+		if (i >= 1 && b->gen != 0 && router_generation(stream_ex) != b->gen)
+			break;				/* an order committed: it goes out first */
 		stream_book(&b->items[i]);
+		b->done++;
+	}
 	if (b->resync)
 	{
 		Datum		name = CStringGetTextDatum(stream_exchange);
@@ -245,13 +252,28 @@ stream_book_batch(void *arg)
 	}
 }
 
-/* book items in one transaction; false (rolled back, error logged) if one fails */
-static bool
-stream_book_all(const UsItem *items, int n, bool resync, bool accounts)
+/*
+ * book items in one transaction, stopping after one once the generation
+ * moves from gen (0: never): how many were booked; -1 (rolled back, error
+ * logged) if one fails
+ */
+static int
+stream_book_all(const UsItem *items, int n, bool resync, bool accounts, uint64 gen)
 {
-	StreamBatch b = {items, n, resync, accounts};
+	StreamBatch b = {items, n, resync, accounts, gen, 0};
 
-	return router_xact("zvt router: private stream", stream_book_batch, &b);
+	return router_xact("zvt router: private stream", stream_book_batch, &b) ? b.done : -1;
+}
+
+/* items taken from the thread's queue, not yet booked: a step yielded to an order */
+static UsItem left[STREAM_BATCH];
+static int	nleft = 0;
+
+/* Did a step leave items to book?  (the router then does not sleep) */
+bool
+router_stream_left(void)
+{
+	return nleft > 0;
 }
 
 /*
@@ -259,7 +281,8 @@ stream_book_all(const UsItem *items, int n, bool resync, bool accounts)
  * seconds, the clock offset for signed logins, and what the thread
  * queued, booked, STREAM_BATCH a transaction, until an order commits
  * (the exchange's live generation moves from gen, unless gen is 0: it is
- * sent first, the rest waits for the next turn).  Returns true when a stream came up
+ * sent first, after the event in progress; the rest, kept in left, waits
+ * for the next turn).  Returns true when a stream came up
  * (the orders of the exchange are all due a query now: the caller scans
  * at once).
  */
@@ -272,7 +295,7 @@ router_stream_step(int64 offset_ms, uint64 gen)
 	TimestampTz now = GetCurrentTimestamp();
 	bool		accounts = now >= next_accounts;
 	bool		resync = false;
-	int			n;
+	bool		more;
 
 	if (stream == NULL)
 		return false;
@@ -281,10 +304,19 @@ router_stream_step(int64 offset_ms, uint64 gen)
 		next_accounts = TimestampTzPlusMilliseconds(now, STREAM_ACCOUNTS_MS);
 	do
 	{
-		int			k = 0;
+		int			k = nleft;
+		int			want = STREAM_BATCH - nleft;
+		int			n,
+					end,
+					booked;
 
-		n = us_take(stream, items, STREAM_BATCH);
-		for (int i = 0; i < n; i++)
+		/* what the last step left (sorted already), then the queue */
+		memcpy(items, left, sizeof(UsItem) * nleft);
+		nleft = 0;
+		n = want > 0 ? us_take(stream, items + k, want) : 0;
+		more = n == want;
+		end = k + n;
+		for (int i = k; i < end; i++)
 		{
 			if (items[i].notice)
 				ereport(LOG, (errmsg("zvt router %s (pid %d), account %d: %s", stream_exchange,
@@ -302,13 +334,19 @@ router_stream_step(int64 offset_ms, uint64 gen)
 		}
 		if (k == 0 && !resync && !accounts)
 			continue;
-		if (!stream_book_all(items, k, resync, accounts) && k > 1)
+		booked = stream_book_all(items, k, resync, accounts, gen);
+		if (booked < 0 && k > 1)
 		{
 			/* one bad event costs its own order only (the next query books it) */
 			for (int i = 0; i < k; i++)
-				(void) stream_book_all(&items[i], 1, false, false);
+				(void) stream_book_all(&items[i], 1, false, false, 0);
 			if (resync)
-				(void) stream_book_all(NULL, 0, true, false);
+				(void) stream_book_all(NULL, 0, true, false, 0);
+		}
+		else if (booked >= 0 && booked < k)
+		{
+			nleft = k - booked;
+			memcpy(left, items + booked, sizeof(UsItem) * nleft);
 		}
 		/* said once the query pass it asked for is committed */
 		for (int i = 0; i < nup; i++)
@@ -316,7 +354,7 @@ router_stream_step(int64 offset_ms, uint64 gen)
 								 stream_exchange, MyProcPid, (int) up[i])));
 		nup = 0;
 		accounts = false;
-	} while (n == STREAM_BATCH && (gen == 0 || router_generation(stream_ex) == gen));
+	} while (nleft == 0 && more && (gen == 0 || router_generation(stream_ex) == gen));
 	return resync;
 }
 

@@ -159,10 +159,11 @@ admin_request(ExConn *c, const char *path, const char *args)
 		}
 		buf_printf(&c->body, "%s\"%s\":{\"port\":%d,\"connections\":%d,\"accepted\":%ld,"
 				   "\"messages\":%ld,\"trades\":%llu,\"ended\":%s,\"slow_closed\":%ld,"
-				   "\"backlog\":%zu}",
+				   "\"backlog\":%zu,\"places\":%ld,\"duplicates\":%ld,\"tcp_accepted\":%ld}",
 				   i ? "," : "", ex->label, ex->port, nconn, ex->connections, ex->messages,
 				   (unsigned long long) ex->market.sym[0].trades, ex->ended ? "true" : "false",
-				   ex->slow_closed, backlog);
+				   ex->slow_closed, backlog, ex->priv ? ex->priv->places : 0,
+				   ex->priv ? ex->priv->duplicates : 0, ex->tcp_accepted);
 	}
 	buf_add(&c->body, "}", 1);
 	return 200;

@@ -176,6 +176,7 @@ struct Exchange
 	struct PrivState *priv;		/* accounts, orders, balances (private.c) */
 	long		messages;		/* data messages sent, all connections */
 	long		connections;	/* accepted so far */
+	long		tcp_accepted;	/* TCP connections accepted so far, HTTP ones too */
 	long		slow_closed;	/* connections cut for reading too slowly */
 	/* funding of perpetuals (ex_funding.c): the last mark update published */
 	int64_t		next_funding_ms[MK_MAX_SYMBOLS];	/* sim ms; 0 = not started */

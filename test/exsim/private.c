@@ -330,12 +330,16 @@ priv_place(Exchange *ex, int acct, int si, const char *client_id, bool buy,
 	int			ai;
 	__int128	need;
 
+	p->places++;
 	if (qty <= 0 || qty < s->min_qty)
 		return *err = "qty", -1;
 	if (!market && px <= 0)
 		return *err = "price", -1;
 	if (client_id && client_id[0] && priv_find_order(ex, acct, 0, client_id) >= 0)
+	{
+		p->duplicates++;
 		return *err = "duplicate", -1;
+	}
 	if (touch <= 0)
 		return *err = "liquidity", -1;
 	crosses = market || (buy ? px >= touch : px <= touch);

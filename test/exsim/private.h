@@ -99,6 +99,8 @@ typedef struct PrivState
 	int64_t		next_order_id;
 	int64_t		next_trade_id;
 	int			drop_reply;		/* fault: apply the next N orders, answer none */
+	long		places;			/* place requests that reached priv_place */
+	long		duplicates;		/* of them, refused: the client order id was taken */
 } PrivState;
 
 /* what one signed request looks like to an exchange's private endpoints */

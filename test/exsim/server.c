@@ -64,6 +64,12 @@ callback_exsim(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 	switch (reason)
 	{
+		case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+			/* on the listening socket's wsi: its vhost is the exchange's */
+			if (ex)
+				ex->tcp_accepted++;
+			return 0;
+
 		case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 			{
 				ExConn		probe;
