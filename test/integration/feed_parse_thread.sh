@@ -32,7 +32,7 @@ q -c "CREATE TABLE zvt_saved_ex3 AS SELECT * FROM zvt.exchanges" \
 # run MODE COUNT RATE: one simulator run of COUNT trades at RATE (0: full
 # speed) with zvt.feed_parse_thread = MODE; checks threads and the rows
 run() {
-	local mode=$1 count=$2 rate=$3 pid threads stored distinct n candle_trades
+	local mode=$1 count=$2 rate=$3 pid threads stored distinct want candle_trades
 	q -c "SELECT zvt.unsubscribe(exchange, symbol, channel) FROM zvt.subscriptions" -c "TRUNCATE zvt.trades, zvt.candles" \
 	  -c "ALTER SYSTEM SET zvt.feeds = on" -c "ALTER SYSTEM SET zvt.feed_parse_thread = $mode" \
 	  -c "SELECT pg_reload_conf()" >/dev/null || fail "settings"
@@ -57,14 +57,16 @@ run() {
 	for _ in $(seq 600); do kill -0 "$sim" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "$sim" 2>/dev/null && fail "$mode: the simulator did not finish"
 	sim=""
-	# the last batches land; then the rows stop changing
-	stored=-1
-	for _ in $(seq 50); do
-		n=$(q -c "SELECT count(*) FROM zvt.trades")
-		[ "$n" = "$stored" ] && break
-		stored=$n
-		sleep 0.3
-	done
+	# every recorded trade from the first one stored on lands (a loaded
+	# machine can stall the feed for seconds: wait for the count, not for
+	# the rows to look still)
+	want=$(python3 - "$cap/record.jsonl" "$(q -c "SELECT min(trade_id) FROM zvt.trades")" <<'PY'
+import json, sys
+first = int(sys.argv[2])
+print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["channel"] == "trades" and int(json.loads(l)["id"]) >= first))
+PY
+)
+	poll_until "SELECT count(*) >= $want FROM zvt.trades" t 120 || fail "$mode: fewer than the $want recorded trades stored"
 	read -r stored distinct < <(q -F ' ' -c "SELECT count(*), count(DISTINCT trade_id) FROM zvt.trades")
 	[ "$stored" = "$distinct" ] || fail "$mode: $stored trades stored, $distinct distinct"
 	q -c "COPY (SELECT trade_id FROM zvt.trades) TO STDOUT" >"$cap/db.txt"
