@@ -38,6 +38,7 @@
 
 #include <libwebsockets.h>
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "base/runs.h"
@@ -140,6 +141,24 @@ worker_wanted(const char *authenticator)
 		strcmp(authenticator, zvt_http_authenticator) == 0;
 }
 
+/*
+ * Whether the session user is a superuser, read in a transaction of its
+ * own: superuser() may have to look the role up again (a change to any
+ * role, such as CREATE EXTENSION zvt's, resets its cache), and a catalog
+ * lookup outside a transaction has no resource owner to keep the relation
+ * in (a crash, found by ASan in docker_scripts.sh).
+ */
+static bool
+authenticator_is_superuser(void)
+{
+	bool		result;
+
+	StartTransactionCommand();
+	result = superuser();
+	CommitTransactionCommand();
+	return result;
+}
+
 /* Serve nothing until a reload; then exit so the launcher starts afresh. */
 static void
 wait_for_reload(void)
@@ -178,7 +197,7 @@ http_worker_main(Datum arg)
 	/* the authenticator, not the bootstrap superuser, is the session user */
 	snprintf(authenticator, sizeof(authenticator), "%s", zvt_http_authenticator);
 	BackgroundWorkerInitializeConnection(zvt_database, authenticator, 0);
-	if (superuser())
+	if (authenticator_is_superuser())
 	{
 		ereport(LOG,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
