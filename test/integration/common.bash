@@ -132,7 +132,7 @@ binance_sim_setup() {
 	        FROM unnest(string_to_array('$symbols', ',')) s ON CONFLICT DO NOTHING" \
 	  -c "SELECT zvt.unsubscribe(exchange, symbol, channel) FROM zvt.subscriptions" \
 	  "${set[@]}" -c "SELECT pg_reload_conf()" >/dev/null || fail "setup"
-	poll_until "SELECT count(*) FROM zvt.feed_status WHERE exchange = 'binance' AND pid <> 0" 0 20 ||
+	poll_until "SELECT count(*) FROM zvt.feed_status WHERE exchange = 'binance' AND pid <> 0" 0 60 ||
 		fail "the binance feed did not stop"
 }
 
