@@ -23,6 +23,7 @@ OBJS = \
 	src/storage/chunk.o \
 	src/storage/chunk_list.o \
 	src/storage/maintenance.o \
+	src/storage/pass_lock.o \
 	src/storage/restore.o \
 	src/storage/time_bucket.o \
 	src/storage/rollup.o \

@@ -533,10 +533,35 @@ GRANT EXECUTE ON FUNCTION zvt.set_chunk_interval(pg_catalog.regclass, pg_catalog
 -- Maintenance
 -- -------------------------------------------------------------------
 
--- One hypertable's pass: chunks ahead of now, retention, then rows waiting
--- in the default partition moved into chunks.  It runs as its caller;
--- zvt._maintain_hypertable calls it as the table's owner.  Rows no chunk
--- can hold (zvt._chunk_start is NULL) stay in the default partition.
+-- The locks of one pass (src/storage/pass_lock.c), taken before the pass
+-- touches a chunk: ACCESS EXCLUSIVE after the chunk lock when a chunk is
+-- missing up to horizon, ends at or before drop_before, or is owed rows
+-- by the default partition; else SHARE UPDATE EXCLUSIVE when compress;
+-- else none (NULL).  Never a weaker lock first: a pass that listed its
+-- chunks and then locked the hypertable for retention or compression
+-- deadlocked with compressions and readers (issue 16).
+CREATE FUNCTION zvt._maintenance_lock(rel pg_catalog.regclass,
+                                      horizon pg_catalog.timestamptz,
+                                      drop_before pg_catalog.timestamptz,
+                                      compress pg_catalog.bool)
+    RETURNS pg_catalog.text
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'zvt_maintenance_lock';
+COMMENT ON FUNCTION zvt._maintenance_lock(pg_catalog.regclass, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.bool) IS
+    'Internal: lock a hypertable for one maintenance pass, in the strongest mode the pass needs, before any of its chunks; the lock mode taken, or NULL when the pass has nothing to do.';
+-- it checks that the caller has the owner's privileges itself
+GRANT EXECUTE ON FUNCTION zvt._maintenance_lock(pg_catalog.regclass, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.bool) TO PUBLIC;
+
+-- One hypertable's pass: chunks ahead of now, retention, the compression
+-- policy, then rows waiting in the default partition moved into chunks.
+-- zvt._maintenance_lock locks the hypertable first, before any chunk, in
+-- the strongest mode the pass needs: ACCESS EXCLUSIVE (after the chunk
+-- lock) when a chunk is to be made, dropped or filled, else SHARE UPDATE
+-- EXCLUSIVE for the compression policy alone; no step takes a stronger
+-- lock on it later (docs/architecture.md, "Locks and their order").  It
+-- runs as its caller; zvt._maintain_hypertable calls it as the table's
+-- owner.  Rows no chunk can hold (zvt._chunk_start is NULL) stay in the
+-- default partition.
 CREATE FUNCTION zvt._maintenance_steps(rel pg_catalog.regclass,
         OUT chunks_created pg_catalog.int8,
         OUT rows_moved pg_catalog.int8,
@@ -553,6 +578,7 @@ DECLARE
     deflt regclass;
     t timestamptz;
     horizon timestamptz;
+    mode text;
     r record;
 BEGIN
     chunks_created := 0;
@@ -567,11 +593,22 @@ BEGIN
     -- a timestamp column's values are read as UTC, like its chunk bounds
     tcol := CASE WHEN is_tz THEN quote_ident(h.time_column)
                  ELSE format('(%I AT TIME ZONE ''UTC'')', h.time_column) END;
+    horizon := COALESCE(zvt._chunk_start(now(), h.chunk_interval, ahead + 1), 'infinity');
+
+    mode := zvt._maintenance_lock(rel, horizon, now() - h.retention,
+                                  EXISTS (SELECT 1 FROM zvt._compression_settings s
+                                           WHERE s.relid = rel));
+    IF mode IS NULL THEN
+        RETURN;
+    ELSIF mode = 'SHARE UPDATE EXCLUSIVE' THEN
+        -- nothing to make, drop or fill: the compression policy alone
+        PERFORM zvt._compression_steps(rel);
+        RETURN;
+    END IF;
 
     -- chunks from now to the end of the grid cell `ahead` cells on, chunk
     -- after chunk (after zvt.set_chunk_interval a cell may hold a chunk
     -- of the old interval and a new chunk cut to fit beside it)
-    horizon := COALESCE(zvt._chunk_start(now(), h.chunk_interval, ahead + 1), 'infinity');
     t := now();
     WHILE t < horizon LOOP
         SELECT * INTO r FROM zvt._ensure_chunk(rel, t);
@@ -613,7 +650,7 @@ END;
 $$;
 COMMENT ON FUNCTION zvt._maintenance_steps(pg_catalog.regclass) IS
     'Internal: one maintenance pass over one hypertable, as the caller; use zvt._maintain_hypertable.';
--- it does only what its caller may do (_ensure_chunk and drop_chunks check)
+-- it does only what its caller may do (_maintenance_lock checks ownership)
 GRANT EXECUTE ON FUNCTION zvt._maintenance_steps(pg_catalog.regclass) TO PUBLIC;
 
 CREATE FUNCTION zvt._maintain_hypertable(rel pg_catalog.regclass,

@@ -5,7 +5,8 @@
  *	  names and bound literals, and running code as a table's owner.
  *
  * chunk.c finds and creates chunks, chunk_list.c lists and drops them,
- * as_owner.c switches to a hypertable's owner for its maintenance.
+ * as_owner.c switches to a hypertable's owner for its maintenance,
+ * pass_lock.c takes the locks of one maintenance pass.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,6 +44,8 @@ extern bool chunk_lock_hypertable(Oid relid);
 /* in chunk_list.c */
 extern bool chunk_holds_nolock(Oid chunk, int64 ts);
 extern Oid	chunk_holding_nolock(Oid relid, int64 ts);
+extern bool chunk_end_nolock(Oid chunk, int64 *end);
+extern bool chunk_expired_nolock(Oid relid, int64 older);
 
 /* in as_owner.c */
 extern void storage_run_as(Oid role, StorageUserSave *save);

@@ -211,6 +211,50 @@ chunk_holding_nolock(Oid relid, int64 ts)
 }
 
 /*
+ * The upper bound of partition chunk, read without a lock; false for a
+ * default partition, an open end (MAXVALUE) or one that is gone.  The
+ * maintenance pass walks its chunks ahead of now with it before it locks
+ * anything (pass_lock.c).
+ */
+bool
+chunk_end_nolock(Oid chunk, int64 *end)
+{
+	ChunkBounds cb;
+
+	if (!bounds_of(chunk, &cb) || cb.is_default || !cb.has_end)
+		return false;
+	*end = cb.end;
+	return true;
+}
+
+/*
+ * Whether drop_chunks(relid, older_than => older) would drop a chunk
+ * (chunks_selected's rule), from pg_inherits and the bounds read without
+ * a lock: the maintenance pass asks before it locks anything.
+ */
+bool
+chunk_expired_nolock(Oid relid, int64 older)
+{
+	List	   *children = find_inheritance_children(relid, NoLock);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, children)
+	{
+		ChunkBounds cb;
+
+		if (bounds_of(lfirst_oid(lc), &cb) && !cb.is_default &&
+			cb.has_start && cb.has_end && cb.end <= older)
+		{
+			found = true;
+			break;
+		}
+	}
+	list_free(children);
+	return found;
+}
+
+/*
  * Whether the caller may lock relid ACCESS SHARE anyway (LOCK TABLE's
  * rule: SELECT, INSERT, UPDATE, DELETE or TRUNCATE on it).  Listing a
  * table's chunks locks it to the end of the transaction, which holds off

@@ -2,7 +2,7 @@
 -- owner who is not a superuser sees it, and maintenance as an attacker
 -- who owns a hypertable would like it to run.
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 
 CREATE ROLE zvt_tap_owner LOGIN;
 GRANT CREATE ON SCHEMA public TO zvt_tap_owner;
@@ -49,6 +49,8 @@ SELECT throws_ok($$SELECT zvt._maintain_hypertable('public.tap_ticks')$$, '42501
                  'only the owner (or a superuser) runs its maintenance');
 SELECT throws_ok($$SELECT zvt._maintenance_steps('public.tap_ticks')$$, '42501', NULL,
                  'the pass''s steps, called directly, do only what the caller may');
+SELECT throws_ok($$SELECT zvt._maintenance_lock('public.tap_ticks', 'infinity', now(), true)$$, '42501', NULL,
+                 'nor may it lock the table for a pass');
 SELECT is((SELECT count(*)::int FROM zvt.hypertables WHERE relation = 'public.tap_ticks'::regclass),
           1, 'but everyone sees the catalog');
 RESET ROLE;

@@ -44,6 +44,10 @@ INSERT INTO reviewed VALUES
     ('_maintain_hypertable(regclass)', 'run_maintenance and the maintenance worker'),
     -- does only what its caller may do: _ensure_chunk and drop_chunks check
     ('_maintenance_steps(regclass)', '_maintain_hypertable, as the table''s owner'),
+    -- takes the chunk lock and ACCESS EXCLUSIVE or SHARE UPDATE EXCLUSIVE on
+    -- the table: checks that the caller has the owner's privileges (42501)
+    ('_maintenance_lock(regclass, timestamp with time zone, timestamp with time zone, boolean)',
+     '_maintenance_steps, as the table''s owner'),
     ('_chunk_start(timestamp with time zone, interval, integer)', 'anyone: arithmetic only'),
     ('run_maintenance()', 'anyone, for the hypertables it owns (all of them for a superuser)'),
     -- last_error may carry another role's table name or error text (reported)
