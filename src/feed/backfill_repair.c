@@ -53,6 +53,44 @@ settled(Job *job)
 }
 
 /*
+ * The lowest trade id of the run of consecutive ids stored for the
+ * instrument that ends at the highest id stored since from_ts (the last
+ * trade before the gap) within a day after to_ts: everything from it on
+ * is stored.  The feed's rows after a gap start such a run (one
+ * connection's trades, every id), so any hole the gap left lies below
+ * it, whatever a backfill wrote into the gap after it ended (those rows,
+ * stamped with the time they were written, look received after the gap
+ * too).  False when no numeric id is stored there.
+ */
+static bool
+top_run_first(int32 instrument_id, TimestampTz from_ts, TimestampTz to_ts, int64 *first)
+{
+	Oid			types[3] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		v[3] = {Int32GetDatum(instrument_id), TimestampTzGetDatum(from_ts), TimestampTzGetDatum(to_ts)};
+	bool		isnull;
+	Datum		d;
+
+	/*
+	 * Ids in descending order: the run from the top is where id equals
+	 * the highest id + 1 - its rank; after the first missing id it never
+	 * does again.
+	 */
+	if (SPI_execute_with_args("SELECT min(r.id) FROM ("
+							  "  SELECT d.id, max(d.id) OVER () + 1 - row_number() OVER (ORDER BY d.id DESC) AS want "
+							  "    FROM (SELECT DISTINCT t.trade_id::int8 AS id FROM zvt.trades t "
+							  "           WHERE t.instrument_id = $1 AND t.ts >= $2 AND t.ts < $3 + interval '1 day' "
+							  "             AND t.trade_id ~ '^[0-9]{1,18}$') d) r "
+							  " WHERE r.id = r.want",
+							  3, types, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the trades stored after a feed gap");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return false;
+	*first = DatumGetInt64(d);
+	return true;
+}
+
+/*
  * A gap is from the last message received before a disconnection to the
  * reconnection, in zvt's clock; the exchange's ids and times of the rows
  * stored either side say what is missing.  Trades on an exchange whose
@@ -126,10 +164,20 @@ backfill_map_repair(Job *job)
 	{
 		char	   *lo = backfill_col_text(1),
 				   *hi = backfill_col_text(3);
+		bool		isnull;
 
 		lo_null = lo == NULL || !backfill_id_value(lo, &lo_id);
 		hi_null = hi == NULL || !backfill_id_value(hi, &hi_id);
-		if (hi_null && !settled(job))
+		if (!lo_null)
+			lo_ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+		/*
+		 * Mapped REPAIR_SETTLE_MS after the gap's end even when a row came
+		 * after it: that row may be a backfill's, and the feed's own first
+		 * rows after the gap (which show where the hole ends) have had the
+		 * time to be stored by then.
+		 */
+		if (!settled(job))
 			return false;
 		if (!lo_null)
 		{
@@ -137,6 +185,24 @@ backfill_map_repair(Job *job)
 			Datum		v3[3] = {Int64GetDatum(job->id), Int64GetDatum(lo_id + 1), Int64GetDatum(hi_id)};
 			char		n3[3] = {' ', ' ', hi_null ? 'n' : ' '};
 			const char *sql_ids;
+			int64		run_first;
+
+			/*
+			 * The first row after the gap by receive time need not be the
+			 * feed's: a backfill (or another gap's repair) that wrote the
+			 * trades just after lo once the gap had ended put its rows
+			 * there, and a range ending at them left the trades between
+			 * its last row and the feed's first after the gap unrepaired
+			 * for good (issue 16).  The range ends where the stored ids
+			 * run without a hole to the newest instead: every id from lo
+			 * up to there is repaired (those stored already are not
+			 * written twice), and no hole at all means nothing is missing.
+			 */
+			if (!hi_null && top_run_first(job->instrument_id, lo_ts, job->gap_to, &run_first))
+			{
+				hi_id = Max(run_first, lo_id + 1);
+				v3[2] = Int64GetDatum(hi_id);
+			}
 
 			/*
 			 * ids (lo, hi): nothing between them means nothing is missing.
