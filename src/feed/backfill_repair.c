@@ -26,12 +26,12 @@
 
 
 /*
- * Whether a repair whose feed has stored nothing after its gap may be
- * mapped now: REPAIR_SETTLE_MS after the gap's end (polled each second
- * for candles), the feed's first row after it, which bounds the repair
- * exactly, has had time to come; a feed still quiet is mapped without it
- * (one REST call when little or nothing was missed).  False (the job set
- * waiting) while it may not.
+ * Whether a repair whose feed has stored nothing after its gap (or any
+ * repair of trades by id) may be mapped now: REPAIR_SETTLE_MS after the
+ * gap's end (polled each second for candles), the feed's first row after
+ * it, which bounds the repair, has had time to come; a feed still quiet
+ * is mapped without it (one REST call when little or nothing was
+ * missed).  False (the job set waiting) while it may not.
  */
 static bool
 settled(Job *job)
@@ -54,34 +54,46 @@ settled(Job *job)
 
 /*
  * The lowest trade id of the run of consecutive ids stored for the
- * instrument that ends at the highest id stored since from_ts (the last
- * trade before the gap) within a day after to_ts: everything from it on
- * is stored.  The feed's rows after a gap start such a run (one
- * connection's trades, every id), so any hole the gap left lies below
- * it, whatever a backfill wrote into the gap after it ended (those rows,
- * stamped with the time they were written, look received after the gap
- * too).  False when no numeric id is stored there.
+ * instrument that ends at the highest id stored since lo_ts (the exchange
+ * time of the last trade before the gap) until a day after the gap's end,
+ * among the rows received before the symbol's next gap began (a later
+ * gap's hole is its own repair's): everything from it up to there is
+ * stored.  The feed's rows after a gap start such a run (one connection's
+ * trades, every id), so any hole the gap left lies below it, whatever a
+ * backfill wrote into the gap after it ended (those rows, stamped with
+ * the time they were written, look received after the gap too).  False
+ * when no numeric id is stored there.
  */
 static bool
-top_run_first(int32 instrument_id, TimestampTz from_ts, TimestampTz to_ts, int64 *first)
+top_run_first(Job *job, TimestampTz lo_ts, int64 *first)
 {
-	Oid			types[3] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		v[3] = {Int32GetDatum(instrument_id), TimestampTzGetDatum(from_ts), TimestampTzGetDatum(to_ts)};
+	Oid			types[7] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		v[7] = {Int32GetDatum(job->instrument_id), TimestampTzGetDatum(lo_ts),
+		TimestampTzGetDatum(job->gap_to), CStringGetTextDatum(job->exchange),
+		CStringGetTextDatum(job->symbol), CStringGetTextDatum(job->channel),
+	Int64GetDatum(job->id)};
 	bool		isnull;
 	Datum		d;
 
 	/*
 	 * Ids in descending order: the run from the top is where id equals
 	 * the highest id + 1 - its rank; after the first missing id it never
-	 * does again.
+	 * does again.  The next gap's start is the receive time of the last
+	 * message before it: the feed's rows before it are at or before.
 	 */
 	if (SPI_execute_with_args("SELECT min(r.id) FROM ("
 							  "  SELECT d.id, max(d.id) OVER () + 1 - row_number() OVER (ORDER BY d.id DESC) AS want "
 							  "    FROM (SELECT DISTINCT t.trade_id::int8 AS id FROM zvt.trades t "
 							  "           WHERE t.instrument_id = $1 AND t.ts >= $2 AND t.ts < $3 + interval '1 day' "
-							  "             AND t.trade_id ~ '^[0-9]{1,18}$') d) r "
+							  "             AND t.trade_id ~ '^[0-9]{1,18}$' "
+							  "             AND t.local_ts <= coalesce((SELECT min(g.from_ts) FROM zvt.feed_gaps g "
+							  "                                          WHERE g.exchange = $4 AND g.symbol = $5 "
+							  "                                            AND g.channel = $6 AND g.from_ts >= $3 "
+							  "                                            AND g.id IS DISTINCT FROM "
+							  "                                                (SELECT j.gap_id FROM zvt._backfill_jobs j WHERE j.id = $7)), "
+							  "                                        'infinity')) d) r "
 							  " WHERE r.id = r.want",
-							  3, types, v, NULL, true, 1) != SPI_OK_SELECT)
+							  7, types, v, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not find the trades stored after a feed gap");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
@@ -95,9 +107,10 @@ top_run_first(int32 instrument_id, TimestampTz from_ts, TimestampTz to_ts, int64
  * reconnection, in zvt's clock; the exchange's ids and times of the rows
  * stored either side say what is missing.  Trades on an exchange whose
  * ids are contiguous (Binance): the ids strictly between the last trade
- * received before and the first after (up to the newest when none came
- * after: a quiet market); on exchanges paging backward by id (OKX,
- * Coinbase) the same ids, from the newer end; else (Bybit), and for
+ * received before and the first of the feed's after (top_run_first(): a
+ * row received after the gap may be a backfill's; up to the newest when
+ * none came after: a quiet market); on exchanges paging backward by id
+ * (OKX, Coinbase) the same ids, from the newer end; else (Bybit), and for
  * candles and funding, the times between those rows (funding: the
  * funding times from the last row before to the first after).  Rows are
  * looked for a day either side of the gap in exchange time (a simulator
@@ -198,7 +211,7 @@ backfill_map_repair(Job *job)
 			 * up to there is repaired (those stored already are not
 			 * written twice), and no hole at all means nothing is missing.
 			 */
-			if (!hi_null && top_run_first(job->instrument_id, lo_ts, job->gap_to, &run_first))
+			if (!hi_null && top_run_first(job, lo_ts, &run_first))
 			{
 				hi_id = Max(run_first, lo_id + 1);
 				v3[2] = Int64GetDatum(hi_id);
