@@ -26,12 +26,12 @@
 
 
 /*
- * Whether a repair whose feed has stored nothing after its gap may be
- * mapped now: REPAIR_SETTLE_MS after the gap's end (polled each second
- * for candles), the feed's first row after it, which bounds the repair
- * exactly, has had time to come; a feed still quiet is mapped without it
- * (one REST call when little or nothing was missed).  False (the job set
- * waiting) while it may not.
+ * Whether a repair whose feed has stored nothing after its gap (or any
+ * repair of trades by id) may be mapped now: REPAIR_SETTLE_MS after the
+ * gap's end (polled each second for candles), the feed's first row after
+ * it, which bounds the repair, has had time to come; a feed still quiet
+ * is mapped without it (one REST call when little or nothing was
+ * missed).  False (the job set waiting) while it may not.
  */
 static bool
 settled(Job *job)
@@ -53,13 +53,64 @@ settled(Job *job)
 }
 
 /*
+ * The lowest trade id of the run of consecutive ids stored for the
+ * instrument that ends at the highest id stored since lo_ts (the exchange
+ * time of the last trade before the gap) until a day after the gap's end,
+ * among the rows received before the symbol's next gap began (a later
+ * gap's hole is its own repair's): everything from it up to there is
+ * stored.  The feed's rows after a gap start such a run (one connection's
+ * trades, every id), so any hole the gap left lies below it, whatever a
+ * backfill wrote into the gap after it ended (those rows, stamped with
+ * the time they were written, look received after the gap too).  False
+ * when no numeric id is stored there.
+ */
+static bool
+top_run_first(Job *job, TimestampTz lo_ts, int64 *first)
+{
+	Oid			types[7] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		v[7] = {Int32GetDatum(job->instrument_id), TimestampTzGetDatum(lo_ts),
+		TimestampTzGetDatum(job->gap_to), CStringGetTextDatum(job->exchange),
+		CStringGetTextDatum(job->symbol), CStringGetTextDatum(job->channel),
+	Int64GetDatum(job->id)};
+	bool		isnull;
+	Datum		d;
+
+	/*
+	 * Ids in descending order: the run from the top is where id equals
+	 * the highest id + 1 - its rank; after the first missing id it never
+	 * does again.  The next gap's start is the receive time of the last
+	 * message before it: the feed's rows before it are at or before.
+	 */
+	if (SPI_execute_with_args("SELECT min(r.id) FROM ("
+							  "  SELECT d.id, max(d.id) OVER () + 1 - row_number() OVER (ORDER BY d.id DESC) AS want "
+							  "    FROM (SELECT DISTINCT t.trade_id::int8 AS id FROM zvt.trades t "
+							  "           WHERE t.instrument_id = $1 AND t.ts >= $2 AND t.ts < $3 + interval '1 day' "
+							  "             AND t.trade_id ~ '^[0-9]{1,18}$' "
+							  "             AND t.local_ts <= coalesce((SELECT min(g.from_ts) FROM zvt.feed_gaps g "
+							  "                                          WHERE g.exchange = $4 AND g.symbol = $5 "
+							  "                                            AND g.channel = $6 AND g.from_ts >= $3 "
+							  "                                            AND g.id IS DISTINCT FROM "
+							  "                                                (SELECT j.gap_id FROM zvt._backfill_jobs j WHERE j.id = $7)), "
+							  "                                        'infinity')) d) r "
+							  " WHERE r.id = r.want",
+							  7, types, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the trades stored after a feed gap");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return false;
+	*first = DatumGetInt64(d);
+	return true;
+}
+
+/*
  * A gap is from the last message received before a disconnection to the
  * reconnection, in zvt's clock; the exchange's ids and times of the rows
  * stored either side say what is missing.  Trades on an exchange whose
  * ids are contiguous (Binance): the ids strictly between the last trade
- * received before and the first after (up to the newest when none came
- * after: a quiet market); on exchanges paging backward by id (OKX,
- * Coinbase) the same ids, from the newer end; else (Bybit), and for
+ * received before and the first of the feed's after (top_run_first(): a
+ * row received after the gap may be a backfill's; up to the newest when
+ * none came after: a quiet market); on exchanges paging backward by id
+ * (OKX, Coinbase) the same ids, from the newer end; else (Bybit), and for
  * candles and funding, the times between those rows (funding: the
  * funding times from the last row before to the first after).  Rows are
  * looked for a day either side of the gap in exchange time (a simulator
@@ -126,10 +177,20 @@ backfill_map_repair(Job *job)
 	{
 		char	   *lo = backfill_col_text(1),
 				   *hi = backfill_col_text(3);
+		bool		isnull;
 
 		lo_null = lo == NULL || !backfill_id_value(lo, &lo_id);
 		hi_null = hi == NULL || !backfill_id_value(hi, &hi_id);
-		if (hi_null && !settled(job))
+		if (!lo_null)
+			lo_ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+		/*
+		 * Mapped REPAIR_SETTLE_MS after the gap's end even when a row came
+		 * after it: that row may be a backfill's, and the feed's own first
+		 * rows after the gap (which show where the hole ends) have had the
+		 * time to be stored by then.
+		 */
+		if (!settled(job))
 			return false;
 		if (!lo_null)
 		{
@@ -137,6 +198,24 @@ backfill_map_repair(Job *job)
 			Datum		v3[3] = {Int64GetDatum(job->id), Int64GetDatum(lo_id + 1), Int64GetDatum(hi_id)};
 			char		n3[3] = {' ', ' ', hi_null ? 'n' : ' '};
 			const char *sql_ids;
+			int64		run_first;
+
+			/*
+			 * The first row after the gap by receive time need not be the
+			 * feed's: a backfill (or another gap's repair) that wrote the
+			 * trades just after lo once the gap had ended put its rows
+			 * there, and a range ending at them left the trades between
+			 * its last row and the feed's first after the gap unrepaired
+			 * for good (issue 16).  The range ends where the stored ids
+			 * run without a hole to the newest instead: every id from lo
+			 * up to there is repaired (those stored already are not
+			 * written twice), and no hole at all means nothing is missing.
+			 */
+			if (!hi_null && top_run_first(job, lo_ts, &run_first))
+			{
+				hi_id = Max(run_first, lo_id + 1);
+				v3[2] = Int64GetDatum(hi_id);
+			}
 
 			/*
 			 * ids (lo, hi): nothing between them means nothing is missing.

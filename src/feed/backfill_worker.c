@@ -133,6 +133,13 @@ backfill_worker_main(Datum arg)
 	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("zvt backfill");
 
+	/*
+	 * A repair's trades newer than the last this worker wrote may still be
+	 * older than the feed's of their minute: the plain path would set the
+	 * minute's close to this page's last trade (ingest.h).
+	 */
+	ingest_trades_in_order = false;
+
 	if (!zvt_claim(&backfill_shared->owner))
 	{
 		ereport(LOG, (errmsg("zvt backfill is already running; this one exits")));

@@ -52,4 +52,13 @@ extern void ingest_close_trade_candles(IngestBatch *b);
 extern void ingest_publish_reset(IngestBatch *b);
 extern void ingest_publish(IngestBatch *b, Oid install);
 
+/*
+ * in trades.c: whether this process's trades arrive in time order (a
+ * feed), so a trade newer than the newest it stored sets its 1m candle's
+ * close.  The backfill worker clears it: the feed may have stored newer
+ * trades of the minute, so after every write the candles' open and close
+ * are taken again from the minute's stored trades.
+ */
+extern bool ingest_trades_in_order;
+
 #endif

@@ -36,6 +36,7 @@
 static uint32 trade_key_hash(int32 instrument_id, TimestampTz ts, const char *trade_id);
 static bool duplicate_in_batch(IngestBatch *b, int i, int *table, int size);
 static void mark_inserted_trades(IngestBatch *b, const bool *pick);
+static void reorder_trade_candles(IngestBatch *b, const bool *pick);
 
 /* ---- the high-water mark ------------------------------------------------ */
 
@@ -64,6 +65,8 @@ typedef struct Hwm
 } Hwm;
 
 static Hwm hwm[HWM_SLOTS];
+
+bool		ingest_trades_in_order = true;
 
 static Hwm *
 hwm_slot(int32 id)
@@ -300,6 +303,54 @@ upsert_trade_candles(IngestBatch *b, const bool *pick)
 /* ---- writing ------------------------------------------------------------ */
 
 /*
+ * Take the open and close of the 1m candles of the picked trades again
+ * from the minute's stored trades (which this statement sees, unlike an
+ * INSERT's CTE): a trade written out of time order (a gap repair, a
+ * backfill) set the close to its own, or the open, whatever was stored.
+ */
+static void
+reorder_trade_candles(IngestBatch *b, const bool *pick)
+{
+	static SPIPlanPtr reorder_plan;
+	Datum	   *ts = palloc(sizeof(Datum) * b->n),
+			   *id = palloc(sizeof(Datum) * b->n);
+	Oid			types[2] = {TIMESTAMPTZARRAYOID, INT4ARRAYOID};
+	Datum		args[2];
+	int			n = 0;
+
+	for (int i = 0; i < b->n; i++)
+	{
+		IngestEvent *e = &b->events[i];
+
+		if (e->ev.kind != FEED_TRADE || !pick[i])
+			continue;
+		ts[n] = TimestampTzGetDatum(ingest_event_ts(e));
+		id[n] = Int32GetDatum(e->instrument_id);
+		n++;
+	}
+	if (n == 0)
+		return;
+	args[0] = ingest_array(ts, n, TIMESTAMPTZOID);
+	args[1] = ingest_array(id, n, INT4OID);
+	if (ingest_run_kept(&reorder_plan,
+						"UPDATE zvt.candles c SET open = f.o, close = f.cl "
+						"  FROM (SELECT m.id, m.m, "
+						"               (SELECT t.price FROM zvt.trades t WHERE t.instrument_id = m.id "
+						"                   AND t.ts >= m.m AND t.ts < m.m + interval '1 minute' "
+						"                 ORDER BY t.ts, t.trade_id LIMIT 1) AS o, "
+						"               (SELECT t.price FROM zvt.trades t WHERE t.instrument_id = m.id "
+						"                   AND t.ts >= m.m AND t.ts < m.m + interval '1 minute' "
+						"                 ORDER BY t.ts DESC, t.trade_id DESC LIMIT 1) AS cl "
+						"          FROM (SELECT DISTINCT u.id, zvt.time_bucket('1 minute', u.ts) AS m "
+						"                  FROM unnest($1, $2) AS u (ts, id)) m) f "
+						" WHERE c.instrument_id = f.id AND c.ts = f.m AND c.timeframe = '1 minute' "
+						"   AND c.source = 'trades' AND (c.open, c.close) IS DISTINCT FROM (f.o, f.cl)",
+						2, types, args) != SPI_OK_UPDATE)
+		elog(ERROR, "could not reorder the candles of trades");
+}
+
+
+/*
  * The rows of SPI_tuptable (instrument_id, trade_id, ts) are the picked
  * trades an INSERT ... ON CONFLICT DO NOTHING really inserted: mark each
  * one's first occurrence among the picked events stored (a repeat within
@@ -353,7 +404,6 @@ static int64
 insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 {
 	static SPIPlanPtr conflict_plan;
-	static SPIPlanPtr reorder_plan;
 	int64		inserted;
 	int			n = 0;
 	Datum	   *ts = palloc(sizeof(Datum) * b->n),
@@ -375,6 +425,9 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 			rows = ingest_copy_trades(b, pick);
 
 		upsert_trade_candles(b, pick);
+		/* a backfill's trades may be older than the feed's of their minute */
+		if (!ingest_trades_in_order)
+			reorder_trade_candles(b, pick);
 		/* all or nothing: were one a duplicate, the writer would have raised */
 		for (int i = 0; i < b->n; i++)
 			if (pick[i])
@@ -434,25 +487,10 @@ insert_trades(IngestBatch *b, const bool *pick, bool on_conflict)
 	/*
 	 * Rows inserted here may be older than trades already stored in their
 	 * minute (a gap repair, a backfill): the candle's open and close are
-	 * then taken again from the minute's stored trades, which this
-	 * statement, unlike the one above, sees.
+	 * then taken again from the minute's stored trades.
 	 */
-	if (inserted > 0 &&
-		ingest_run_kept(&reorder_plan,
-						"UPDATE zvt.candles c SET open = f.o, close = f.cl "
-						"  FROM (SELECT m.id, m.m, "
-						"               (SELECT t.price FROM zvt.trades t WHERE t.instrument_id = m.id "
-						"                   AND t.ts >= m.m AND t.ts < m.m + interval '1 minute' "
-						"                 ORDER BY t.ts, t.trade_id LIMIT 1) AS o, "
-						"               (SELECT t.price FROM zvt.trades t WHERE t.instrument_id = m.id "
-						"                   AND t.ts >= m.m AND t.ts < m.m + interval '1 minute' "
-						"                 ORDER BY t.ts DESC, t.trade_id DESC LIMIT 1) AS cl "
-						"          FROM (SELECT DISTINCT u.id, zvt.time_bucket('1 minute', u.ts) AS m "
-						"                  FROM unnest($1, $2) AS u (ts, id)) m) f "
-						" WHERE c.instrument_id = f.id AND c.ts = f.m AND c.timeframe = '1 minute' "
-						"   AND c.source = 'trades' AND (c.open, c.close) IS DISTINCT FROM (f.o, f.cl)",
-						2, types, args) != SPI_OK_UPDATE)
-		elog(ERROR, "could not reorder the candles of trades");
+	if (inserted > 0)
+		reorder_trade_candles(b, pick);
 	return inserted;
 }
 
