@@ -17,6 +17,9 @@
 # included (their settlement waits for the repair).
 #
 # Own cluster (it is restarted), maintenance every second.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/common.bash"
 
