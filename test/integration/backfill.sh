@@ -69,7 +69,7 @@ cap, c_from, t_from, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(
 kl, tr = {}, {}
 for l in open(f"{cap}/record.jsonl"):
     # the record is 85 MB: only the lines that can match are parsed
-    if '"exchange":"binance"' not in l:
+    if '"exchange":"binance"' not in l or not ('"channel":"trades"' in l or '"interval_ms":60000,' in l):
         continue
     r = json.loads(l)
     if r["exchange"] != "binance":
@@ -111,7 +111,8 @@ import json, sys
 cap, t_from, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rec = {}
 for l in open(f"{cap}/record.jsonl"):
-    if '"channel":"candles"' not in l or '"exchange":"binance"' in l:
+    if '"channel":"candles"' not in l or '"exchange":"binance"' in l or \
+            not ('"interval_ms":60000,' in l or '"interval_ms":3600000,' in l):
         continue
     r = json.loads(l)
     if r["channel"] == "candles" and r["exchange"] != "binance" and r["interval_ms"] in (60000, 3600000) \
