@@ -357,9 +357,15 @@ test/unit/test_%.bin: test/unit/test_%.c $$($$*_SRC) $(ZVT_HEADERS) test/exsim/m
 test/unit/tsan_parse_thread.bin: test/unit/test_parse_thread.c $(parse_thread_SRC) $(ZVT_HEADERS) test/unit/unit_test.h
 	$(UNIT_CC) -std=c11 -g -O1 -Wall -Wextra -Werror -Isrc -fsanitize=thread -o $@ $< $(parse_thread_SRC) $(parse_thread_LIBS)
 
-.PHONY: unit
-unit: $(UNIT_TESTS) test/unit/tsan_parse_thread.bin
-	@set -e; for t in $(UNIT_TESTS) test/unit/tsan_parse_thread.bin; do echo "== $$t"; ./$$t $(FIXTURES); done
+# each test program is a target of its own (unit-run-NAME), run once it is
+# built: `make -j2 -Otarget unit` (what scripts/test runs) builds and runs
+# two at a time, each one's output in one piece; -k runs all of them even
+# when one fails
+UNIT_RUNS = $(patsubst test/unit/%.bin,unit-run-%,$(UNIT_TESTS) test/unit/tsan_parse_thread.bin)
+.PHONY: unit $(UNIT_RUNS)
+unit: $(UNIT_RUNS)
+$(UNIT_RUNS): unit-run-%: test/unit/%.bin
+	@echo "== test/unit/$*.bin"; ./test/unit/$*.bin $(FIXTURES)
 
 # ------------------------------------------------------------------
 # zvt-exsim: the exchange simulator (test/exsim).

@@ -61,8 +61,20 @@ zvt_build() {
 # any state has it as its local port: a port an outgoing connection took
 # from the ephemeral range (32768-60999 on Linux) accepts no connection,
 # yet a listener cannot bind it.  Callers pick bases below that range.
+#
+# The side lane of scripts/test's integration layer (ZVT_PORT_LANE=side)
+# runs beside the main lane: there a base at or above 19000 (every script
+# names its bases in 19000-28000) is moved 17000 down, to 2000-11000, so
+# that the two lanes never look for a port from the same base at once.
+# A port found from another found port (port + 10) is below 19000 already
+# and stays where it is.
+lane_port() {
+	if [ "${ZVT_PORT_LANE:-}" = side ] && [ "$1" -ge 19000 ]; then echo $(($1 - 17000)); else echo "$1"; fi
+}
+
 free_port() {
-	local p=$1
+	local p
+	p=$(lane_port "$1")
 	while port_taken "$p"; do p=$((p + 1)); done
 	echo "$p"
 }
@@ -70,7 +82,8 @@ free_port() {
 # The first of N consecutive free ports at or after $1 (the simulator
 # listens on one port per exchange from its --port up).
 free_port_range() {
-	local p=$1 n=$2 k
+	local p n=$2 k
+	p=$(lane_port "$1")
 	while :; do
 		for ((k = 0; k < n; k++)); do
 			port_taken $((p + k)) && break

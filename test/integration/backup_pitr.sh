@@ -20,6 +20,9 @@
 # restored resting orders; maintenance passes run; /metrics answers.  A
 # fast restart (what a new zvt.so needs) then costs the feed a reconnect
 # and one more gap row per subscription, and leaves the ledger consistent.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/common.bash"
 

@@ -9,6 +9,9 @@
 # bus reclaims the entries of the dropped installation and, once it is
 # dropped, of the other database.  On a cluster of its own, since it drops
 # the extension under the workers.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/common.bash"
 

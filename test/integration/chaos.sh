@@ -6,6 +6,9 @@
 # cluster of its own; every ledger invariant after each recovery, stored
 # trades equal to the simulator's record after repair, no row left in a
 # default partition.  bench/chaos runs it for as long as asked.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/common.bash"
 "$(dirname "$0")/../chaos/run" 2 1 || fail "chaos"

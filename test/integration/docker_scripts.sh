@@ -23,6 +23,9 @@
 #  - SIGTERM stops it with a fast shutdown even with a client connected:
 #    exit 0, cluster state "shut down"; a second start makes no new
 #    cluster, keeps the rows, and stops the same way.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/common.bash"
 

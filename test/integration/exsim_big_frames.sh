@@ -7,6 +7,9 @@
 # behind it).  A client that reads nothing at all is disconnected once its
 # queue passes --queue-max (1008, a log line, /stats slow_closed), while
 # one reading along on the same simulator is not.
+#
+# lane: side (scripts/test runs it beside the others: no cluster, the
+# simulator or the tree only)
 set -u
 . "$(dirname "$0")/common.bash"
 

@@ -5,6 +5,9 @@
 # shutdown notices, Binance pings and its drop of a client without pong,
 # the OKX idle cutoff and text ping, the Coinbase 5 s subscribe deadline,
 # Bybit's 10-arg spot limit, and wss:// with a private CA.
+#
+# lane: side (scripts/test runs it beside the others: no cluster, the
+# simulator or the tree only)
 set -u
 . "$(dirname "$0")/common.bash"
 

@@ -4,6 +4,9 @@
 # endpoints, and compare everything with the fixture samples field by
 # field (check_formats.py); then check the market's own rules and the
 # exchanges' sequencing rules (check_market.py).
+#
+# lane: side (scripts/test runs it beside the others: no cluster, the
+# simulator or the tree only)
 set -u
 . "$(dirname "$0")/common.bash"
 

@@ -10,6 +10,9 @@
 # connection closed, and the simulator serves on.  (Before: a DELETE's
 # body was answered twice, the second answer written into the first;
 # chunked bodies and POSTs without a length were never answered.)
+#
+# lane: side (scripts/test runs it beside the others: no cluster, the
+# simulator or the tree only)
 set -u
 . "$(dirname "$0")/common.bash"
 

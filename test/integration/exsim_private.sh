@@ -9,6 +9,9 @@
 # found by client id); and the exchange's own refusals of a bad
 # signature, a stale timestamp, an unknown key and (OKX) a wrong
 # passphrase.
+#
+# lane: side (scripts/test runs it beside the others: no cluster, the
+# simulator or the tree only)
 set -u
 . "$(dirname "$0")/common.bash"
 

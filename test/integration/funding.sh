@@ -17,6 +17,9 @@
 # included (their settlement waits for the repair).
 #
 # Own cluster (it is restarted), maintenance every second.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/common.bash"
 
@@ -121,7 +124,10 @@ for _ in $(seq 3); do q -c "SELECT zvt.settle_funding()" >/dev/null || fail "set
 poll_until "SELECT count(*) >= 2 FROM zvt.funding_payments WHERE funding_time > '$back'" t 40 ||
 	fail "no payments after the restart"
 q -c "SELECT zvt.unsubscribe('binance', 'BTC-USDT-PERP', 'funding')" >/dev/null
-sleep 2.5 # two maintenance passes: the last funding times settle
+# two maintenance passes begun after this (the count is of passes ended):
+# the last funding times settle
+passes=$(q -c "SELECT passes FROM zvt.maintenance_status()")
+poll_until "SELECT passes > $passes + 2 FROM zvt.maintenance_status()" t 30 || fail "no maintenance passes"
 echo "ok payments went on after a restart"
 
 q -c "COPY (SELECT (extract(epoch FROM ts) * 1000)::int8, mark_price, index_price, funding_rate,

@@ -15,6 +15,9 @@
 # roles with PostgREST's errors,
 # anonymous none, tickers, metrics).  Then the heartbeat: with
 # zvt.http_idle_timeout = 2, a client that never answers is closed.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/http_lib.bash"
 

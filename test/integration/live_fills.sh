@@ -24,6 +24,9 @@
 #   in BTC (sql/59_trades.sql), as the account holds; the ledger's
 #   invariants hold (positions a replay of the fills and their fees);
 # - more runs (the history read again): nothing booked twice.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/live_lib.bash"
 

@@ -15,6 +15,9 @@
 #   pending_new and is not sent; it goes out once the run ended, and the
 #   REST outage makes a second run (trigger reconnect) that completes;
 # - zvt.reconcile_interval: a running router reconciles again by itself.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/live_lib.bash"
 

@@ -24,6 +24,9 @@
 #   open live orders on the exchange;
 # - the risk race: 16 sessions place 1-lot orders on a live account with
 #   max_position_qty 10: exactly 10 are accepted (pending_new or later).
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 shopt -s extglob
 . "$(dirname "$0")/common.bash"

@@ -20,6 +20,9 @@
 #   zvt.live_balances (what the stream last said) equals it.
 # A bad key: the stream's login is refused with the exchange's error and
 # orders still go through REST.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/common.bash"
 

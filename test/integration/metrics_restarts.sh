@@ -13,6 +13,9 @@
 # error, no crash restart) moves only the matcher's counts; a clean exit
 # (a feed worker's on SIGTERM, the metrics worker's when its port is
 # reset) is a start when it comes back, not a restart.  Each scrape passes promtool check metrics.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/common.bash"
 top=$(cd "$(dirname "$0")/../.." && pwd)

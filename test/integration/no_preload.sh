@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Without shared_preload_libraries the extension installs and its storage
 # functions work, and what needs the workers says so with 55000 and a hint.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/common.bash"
 

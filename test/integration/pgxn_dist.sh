@@ -9,6 +9,9 @@
 #    holding every committed file (META.json, zvt.control, Makefile, sql/,
 #    src/ among them) and no build product, and its META.json is valid
 #    with the files it names inside the archive.
+#
+# lane: side (scripts/test runs it beside the others: no cluster, the
+# simulator or the tree only)
 set -u
 . "$(dirname "$0")/common.bash"
 

@@ -3,6 +3,9 @@
 # absent, created, given the extension, having it dropped and re-created,
 # and being dropped itself while zvt runs; it is restarted after being
 # killed; and _PG_init warns when max_worker_processes is too low.
+#
+# lane: side (scripts/test runs it beside the others: a cluster of its own,
+# nothing of the shared cluster's)
 set -u
 . "$(dirname "$0")/common.bash"
 
