@@ -22,6 +22,18 @@ poll_until() {
 	return 1
 }
 
+# reload_conf: pg_reload_conf(), then wait until a new session has the
+# settings the postmaster read (its pg_conf_load_time() is later than
+# before).  By then the postmaster has signalled every process, and each
+# zvt worker reads the files at the top of its next step: whatever a
+# worker does after the caller's next commit uses the new settings.
+reload_conf() {
+	local t
+	t=$(q -c "SELECT pg_conf_load_time()") || fail "pg_conf_load_time"
+	q -c "SELECT pg_reload_conf()" >/dev/null || fail "pg_reload_conf"
+	poll_until "SELECT pg_conf_load_time() > '$t'" t 30 || fail "the postmaster did not read the settings"
+}
+
 # restart_launcher_expect_one SQL WHAT: kill the launcher, wait until its
 # successor has been round its loop (a pass it started has ended), then
 # check, ten times over a second, that SQL (a count of workers) is 1: a

@@ -79,7 +79,9 @@ export SIM="'$top/zvt-exsim' --port $xport --exchanges binance --symbols BTC-USD
 python3 "$top/test/http/stream_check.py" || fail "stream_check.py"
 
 # --- heartbeats: a client that never answers is closed --------------------------
-q -c "ALTER SYSTEM SET zvt.http_idle_timeout = 2" -c "SELECT pg_reload_conf()" >/dev/null
+q -c "ALTER SYSTEM SET zvt.http_idle_timeout = 2" >/dev/null || fail "set zvt.http_idle_timeout"
+reload_conf
+# the workers read it at their loop's next turn (every 100 ms)
 sleep 1
 python3 - "$top/test/http" <<'PY' || fail "idle client"
 import os, socket, sys, time

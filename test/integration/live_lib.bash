@@ -76,7 +76,8 @@ live_accounts() {
 # sim PATH EXCHANGE [ARGS]: a test-only admin request of the private API (priv_reconcile.c)
 sim() { curl -sf "http://127.0.0.1:$admin/priv/$1?exchange=$2${3:+&$3}" || fail "simulator: /priv/$1 $2 $3"; }
 # setting NAME VALUE: ALTER SYSTEM SET zvt.NAME, reloaded
-setting() { as_pg psql -X -q -c "ALTER SYSTEM SET zvt.$1 = $2" -c "SELECT pg_reload_conf()" >/dev/null; }
+# setting NAME VALUE: ALTER SYSTEM SET zvt.NAME, read by every worker before its next step
+setting() { as_pg psql -X -q -c "ALTER SYSTEM SET zvt.$1 = $2" >/dev/null || fail "set zvt.$1"; reload_conf; }
 sym_of() { [ "$1" = coinbase ] && echo BTC-USD || echo BTC-USDT; }
 quote_of() { [ "$1" = coinbase ] && echo USD || echo USDT; }
 # place EXCHANGE QTY PRICE [SIDE]: a limit order of PREFIX_EXCHANGE (a buy by default); its id

@@ -100,7 +100,6 @@ echo "ok the ledger's invariants hold, reconciliation's adjustments included"
 # is held by the simulator until zvt.router_timeout: an order placed
 # meanwhile stays pending_new until the run has ended
 setting router_timeout 8000
-sleep 1
 m=$(mark)
 a=$(acct binance)
 sim hold binance n=1 >/dev/null

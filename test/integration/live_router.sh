@@ -228,8 +228,8 @@ openssl rand -hex 32 >"$dir/master2.key"
 chmod 600 "$dir/master2.key"
 [ "$(id -u)" = 0 ] && chown postgres: "$dir/master2.key"
 as_pg psql -X -q -c "SELECT zvt.rotate_key_file('$dir/master2.key')" \
-	-c "ALTER SYSTEM SET zvt.key_file = '$dir/master2.key'" -c "SELECT pg_reload_conf()" >/dev/null || fail "rotation"
-sleep 1
+	-c "ALTER SYSTEM SET zvt.key_file = '$dir/master2.key'" >/dev/null || fail "rotation"
+reload_conf
 id=$(place lr_bybit ", 'buy', 0.01, 'limit', price => 1000, tif => 'ioc'")
 final "$id" || fail "after the rotation: order not answered"
 expect "after rotate_key_file and the reload" "$(status $id)" "@(new|expired|canceled) 0"
@@ -238,16 +238,16 @@ expect "one bybit router throughout" "$(q -c "SELECT pid FROM pg_stat_activity W
 q -c "SELECT zvt.cancel_order($keep)" >/dev/null || fail "cancel $keep"
 final "$keep" || fail "bybit: cancel"
 
-as_pg psql -X -q -c "ALTER SYSTEM SET zvt.router_clock_sync = off" -c "SELECT pg_reload_conf()" >/dev/null
-sleep 1
+as_pg psql -X -q -c "ALTER SYSTEM SET zvt.router_clock_sync = off" >/dev/null || fail "zvt.router_clock_sync = off"
+reload_conf
 id=$(place lr_binance ", 'buy', 0.01, 'limit', price => 1000")
 poll_until "SELECT status FROM zvt.orders WHERE order_id = $id" rejected 30 || fail "skew not rejected"
 expect "clock 20 s off, uncorrected" "$(q -c "SELECT reason FROM zvt.orders WHERE order_id = $id")" \
 	"binance refused the timestamp*-1021*"
 sleep 1
 expect "no retry loop" "$(q -c "SELECT sends FROM zvt.live_orders WHERE order_id = $id")" 1
-as_pg psql -X -q -c "ALTER SYSTEM SET zvt.router_clock_sync = on" -c "SELECT pg_reload_conf()" >/dev/null
-sleep 1
+as_pg psql -X -q -c "ALTER SYSTEM SET zvt.router_clock_sync = on" >/dev/null || fail "zvt.router_clock_sync = on"
+reload_conf
 
 # ---- kill -9 of the router with requests out ----------------------------
 # the exchange answers the next 3 requests with a reply that never ends
@@ -255,8 +255,8 @@ sleep 1
 # router dies; its successor asks, hears "not found", sends them again
 # (first a resting order, so the router runs and has read the clock, and
 # polls rare, so that only the three orders meet the fault)
-as_pg psql -X -q -c "ALTER SYSTEM SET zvt.router_poll_interval = '60s'" -c "SELECT pg_reload_conf()" >/dev/null
-sleep 1
+as_pg psql -X -q -c "ALTER SYSTEM SET zvt.router_poll_interval = '60s'" >/dev/null || fail "zvt.router_poll_interval = 60s"
+reload_conf
 keep=$(place lr_bybit ", 'buy', 0.01, 'limit', price => 1000")
 poll_until "SELECT status FROM zvt.orders WHERE order_id = $keep" new 30 || fail "bybit: order not acknowledged"
 fault bybit rest_partial=3
