@@ -104,7 +104,8 @@ poll_until "SELECT count(*) >= 2 FROM zvt.funding_payments" t 30 || fail "no sec
 # a stall of the futures exchange across two funding times: the watchdog
 # reconnects; the trades and funding published meanwhile are repaired from REST
 g0=$(q -c "SELECT coalesce(max(id), 0) FROM zvt.feed_gaps")
-q -c "ALTER SYSTEM SET zvt.feed_watchdog = '1s'" -c "SELECT pg_reload_conf()" >/dev/null
+q -c "ALTER SYSTEM SET zvt.feed_watchdog = '1s'" >/dev/null || fail "set zvt.feed_watchdog"
+reload_conf
 curl -s "http://127.0.0.1:$admin/fault?exchange=binance-futures&stall=9" >/dev/null
 sleep 9
 q -c "ALTER SYSTEM RESET zvt.feed_watchdog" -c "SELECT pg_reload_conf()" >/dev/null

@@ -103,7 +103,8 @@ for _ in $(seq 150); do
 done
 [ "$(compare missed)" -ge 10 ] || fail "the simulator published no trades in the stall"
 # no more drops by the watchdog: the market is about to be silent
-q -c "ALTER SYSTEM SET zvt.feed_watchdog = '1h'" -c "SELECT pg_reload_conf()" >/dev/null
+q -c "ALTER SYSTEM SET zvt.feed_watchdog = '1h'" >/dev/null || fail "set zvt.feed_watchdog"
+reload_conf
 curl -s "http://127.0.0.1:$admin/end?exchange=all" >/dev/null
 curl -s "http://127.0.0.1:$admin/reset" >/dev/null
 missed=$(compare missed)
