@@ -5494,3 +5494,38 @@ COMMENT ON FUNCTION zvt._maintenance_steps(pg_catalog.regclass) IS
     'Internal: one maintenance pass over one hypertable, as the caller; use zvt._maintain_hypertable.';
 -- it does only what its caller may do (_maintenance_lock checks ownership)
 GRANT EXECUTE ON FUNCTION zvt._maintenance_steps(pg_catalog.regclass) TO PUBLIC;
+
+-- Any statement that changes zvt.subscriptions wakes the feed workers of
+-- the exchanges whose rows it changed, not only zvt.subscribe and
+-- zvt.unsubscribe: a worker told nothing kept streaming what its owner
+-- had deleted by hand.  Statement triggers, with the rows each changed;
+-- zvt._subscriptions_changed checks the caller may change the table.
+CREATE FUNCTION zvt._subscriptions_dml() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        PERFORM zvt._subscriptions_changed(e.name) FROM zvt.exchanges e;
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM zvt._subscriptions_changed(o.exchange) FROM (SELECT DISTINCT exchange FROM old_rows) o;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM zvt._subscriptions_changed(n.exchange) FROM (SELECT DISTINCT exchange FROM new_rows) n;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION zvt._subscriptions_dml() IS
+    'Internal: the triggers on zvt.subscriptions; wakes the feed workers of the exchanges whose subscriptions a statement changed.';
+REVOKE ALL ON FUNCTION zvt._subscriptions_dml() FROM PUBLIC;
+CREATE TRIGGER subscriptions_inserted AFTER INSERT ON zvt.subscriptions
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION zvt._subscriptions_dml();
+CREATE TRIGGER subscriptions_updated AFTER UPDATE ON zvt.subscriptions
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION zvt._subscriptions_dml();
+CREATE TRIGGER subscriptions_deleted AFTER DELETE ON zvt.subscriptions
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION zvt._subscriptions_dml();
+CREATE TRIGGER subscriptions_truncated AFTER TRUNCATE ON zvt.subscriptions
+    FOR EACH STATEMENT EXECUTE FUNCTION zvt._subscriptions_dml();

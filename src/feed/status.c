@@ -243,8 +243,9 @@ feed_is_idle(int exchange, uint64 generation)
  *
  * Each flag wakes that exchange's worker, which may start and fetch the
  * exchange's instrument list: only a role that may change
- * zvt.subscriptions (INSERT or DELETE on it, as zvt.subscribe and
- * zvt.unsubscribe need) may raise it, else 42501.
+ * zvt.subscriptions (INSERT, UPDATE, DELETE or TRUNCATE on it, as
+ * zvt.subscribe, zvt.unsubscribe and the table's triggers need) may
+ * raise it, else 42501.
  */
 Datum
 zvt_feed_subscriptions_changed(PG_FUNCTION_ARGS)
@@ -254,11 +255,11 @@ zvt_feed_subscriptions_changed(PG_FUNCTION_ARGS)
 	Oid			rel = get_relname_relid("subscriptions", nsp);
 
 	if (!OidIsValid(rel) ||
-		pg_class_aclmask(rel, GetUserId(), ACL_INSERT | ACL_DELETE, ACLMASK_ANY) == 0)
+		pg_class_aclmask(rel, GetUserId(), ACL_INSERT | ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE, ACLMASK_ANY) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to signal a change of subscriptions"),
-				 errdetail("Only roles that may insert into or delete from zvt.subscriptions may wake the feed workers.")));
+				 errdetail("Only roles that may change zvt.subscriptions may wake the feed workers.")));
 
 	feed_subscriptions_changed(feed_exchange_index(exchange));
 	bus_subscriptions_changed();

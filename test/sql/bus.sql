@@ -55,6 +55,19 @@ SELECT channel FROM zvt.subscribe('binance', 'BTC-USDT', 'trades');
 SELECT subscriptions - :before AS after_commit FROM zvt._bus_counters();
 SELECT zvt.unsubscribe('binance', 'BTC-USDT', 'trades');
 SELECT subscriptions - :before AS after_unsubscribe FROM zvt._bus_counters();
+-- and so does any statement that changes zvt.subscriptions; one that
+-- changes no row does not
+INSERT INTO zvt.subscriptions (exchange, symbol, channel) VALUES ('binance', 'BTC-USDT', 'trades');
+SELECT subscriptions - :before AS after_insert FROM zvt._bus_counters();
+UPDATE zvt.subscriptions SET symbol = 'ETH-USDT' WHERE exchange = 'binance' AND symbol = 'BTC-USDT';
+SELECT subscriptions - :before AS after_update FROM zvt._bus_counters();
+DELETE FROM zvt.subscriptions WHERE exchange = 'nowhere';
+SELECT subscriptions - :before AS after_no_row FROM zvt._bus_counters();
+DELETE FROM zvt.subscriptions WHERE exchange = 'binance' AND symbol = 'ETH-USDT';
+SELECT subscriptions - :before AS after_delete FROM zvt._bus_counters();
+INSERT INTO zvt.subscriptions (exchange, symbol, channel) VALUES ('binance', 'BTC-USDT', 'trades');
+TRUNCATE zvt.subscriptions;
+SELECT subscriptions - :before AS after_truncate FROM zvt._bus_counters();
 
 -- only roles that may change subscriptions may wake the feed workers
 CREATE ROLE zvt_bus_waker;
