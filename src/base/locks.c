@@ -14,8 +14,11 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 
 #include "base/export.h"
@@ -96,4 +99,25 @@ Datum
 zvt_try_lock_account_sql(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(zvt_try_lock_account(PG_GETARG_INT32(0)));
+}
+
+/*
+ * Share-lock the zvt extension for the rest of this transaction; false
+ * when it is not installed (or was dropped while this waited).  DROP
+ * EXTENSION takes that lock exclusively before it drops anything, so a
+ * worker transaction that starts with this runs wholly before or wholly
+ * after a DROP EXTENSION.  Interleaved, they deadlocked: the DROP locks
+ * zvt's objects one by one in its own order while a maintenance pass
+ * locks them in the pass's.
+ */
+bool
+zvt_lock_extension(void)
+{
+	Oid			ext = get_extension_oid("zvt", true);
+
+	if (!OidIsValid(ext))
+		return false;
+	LockDatabaseObject(ExtensionRelationId, ext, 0, AccessShareLock);
+	/* the lock's wait took the invalidations in: is it still the same? */
+	return get_extension_oid("zvt", true) == ext;
 }

@@ -14,6 +14,10 @@
  * another (the paper matcher may hold several, but only ever tries them:
  * zvt_try_lock_account never waits, so it cannot deadlock).
  *
+ * A worker's transaction that uses zvt's objects share-locks the zvt
+ * extension first (zvt_lock_extension), which DROP EXTENSION takes
+ * exclusively before anything else.
+ *
  * A hypertable's locks go: its chunk lock, then the hypertable itself
  * (ACCESS EXCLUSIVE to create or drop chunks), then its partitions, as
  * queries lock a parent before its partitions.  A transaction that
@@ -36,5 +40,6 @@ extern void zvt_lock_account(int32 account_id);
 extern bool zvt_try_lock_account(int32 account_id);
 extern bool zvt_lock_chunks(Oid hypertable, bool dont_wait);
 extern bool zvt_relation_locked_by_me(Oid relid);
+extern bool zvt_lock_extension(void);
 
 #endif							/* ZVT_LOCKS_H */

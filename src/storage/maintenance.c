@@ -35,6 +35,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "base/locks.h"
 #include "base/runs.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
@@ -283,11 +284,14 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped,
 		error_context_stack = &errcallback;
 
 		SPI_connect();
-		if (SPI_execute_with_args("SELECT chunks_created, rows_moved, chunks_dropped "
-								  "  FROM zvt._maintain_hypertable($1)",
-								  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		/* before or after a DROP EXTENSION, never during (base/locks.c) */
+		if (!zvt_lock_extension())
+			;					/* dropped since the list was read: nothing to do */
+		else if (SPI_execute_with_args("SELECT chunks_created, rows_moved, chunks_dropped "
+									   "  FROM zvt._maintain_hypertable($1)",
+									   1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not run zvt._maintain_hypertable");
-		if (SPI_processed == 1)
+		else if (SPI_processed == 1)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[0];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -344,7 +348,9 @@ worker_run_step(const char *what, void (*step) (void), char *error, size_t error
 	PG_TRY();
 	{
 		SPI_connect();
-		step();
+		/* before or after a DROP EXTENSION, never during (base/locks.c) */
+		if (zvt_lock_extension())
+			step();
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
