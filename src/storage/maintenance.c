@@ -94,6 +94,8 @@ static MaintenanceShared *maint_shared = NULL;
 static List *worker_hypertables(void);
 static bool worker_maintain_one(Oid relid, int64 *created, int64 *moved,
 								int64 *dropped, char *error, size_t errorlen);
+static void maintain_hypertable(Oid relid, int64 *created, int64 *moved,
+								int64 *dropped);
 static void worker_error_context(void *arg);
 static bool worker_catch(MemoryContext oldcxt, const char *what, const char *name,
 						 char *error, size_t errorlen);
@@ -244,6 +246,32 @@ worker_catch(MemoryContext oldcxt, const char *what, const char *name,
 }
 
 /*
+ * Runs zvt._maintain_hypertable on relid (SPI connected, in the caller's
+ * transaction) and reads back its three counts.
+ */
+static void
+maintain_hypertable(Oid relid, int64 *created, int64 *moved, int64 *dropped)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT chunks_created, rows_moved, chunks_dropped "
+							  "  FROM zvt._maintain_hypertable($1)",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run zvt._maintain_hypertable");
+	if (SPI_processed != 1)
+		return;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	*created = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	*moved = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	*dropped = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+}
+
+/*
  * One hypertable's pass in its own transaction.  An error is logged (with
  * the table's name as its context), the transaction rolled back, "<table>:
  * <message>" written to error (errorlen bytes), and false returned so the
@@ -271,8 +299,6 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped,
 	}
 	PG_TRY();
 	{
-		Oid			argtypes[1] = {OIDOID};
-		Datum		values[1] = {ObjectIdGetDatum(relid)};
 		int64		c = 0;
 		int64		m = 0;
 		int64		d = 0;
@@ -285,22 +311,8 @@ worker_maintain_one(Oid relid, int64 *created, int64 *moved, int64 *dropped,
 
 		SPI_connect();
 		/* before or after a DROP EXTENSION, never during (base/locks.c) */
-		if (!zvt_lock_extension())
-			;					/* dropped since the list was read: nothing to do */
-		else if (SPI_execute_with_args("SELECT chunks_created, rows_moved, chunks_dropped "
-									   "  FROM zvt._maintain_hypertable($1)",
-									   1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not run zvt._maintain_hypertable");
-		else if (SPI_processed == 1)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-
-			c = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-			m = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-			d = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-		}
+		if (zvt_lock_extension())
+			maintain_hypertable(relid, &c, &m, &d);
 		SPI_finish();
 		error_context_stack = errcallback.previous;
 
