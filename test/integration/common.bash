@@ -25,6 +25,18 @@ poll_until() {
 	return 1
 }
 
+# wait_log FILE TEXT SECONDS: true once the server log FILE has a line
+# containing TEXT (a fixed string); the bound is scaled as poll_until's.
+wait_log() {
+	local file=$1 text=$2 secs=$(($3 * ${ZVT_WAIT_SCALE:-1})) i
+	for ((i = 0; i < secs * 5; i++)); do
+		grep -qF -- "$text" "$file" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	echo "waited ${secs}s for [$text] in $file" >&2
+	return 1
+}
+
 # reload_conf: pg_reload_conf(), then wait until a new session has the
 # settings the postmaster read (its pg_conf_load_time() is later than
 # before).  By then the postmaster has signalled every process, and each

@@ -184,8 +184,7 @@ mport2=$(free_port $((mport + 1)))
 	cluster_start "$dir" "$sport" metrics_db "zvt.metrics_port = $mport" "zvt.maintenance_naptime = 1"
 ) >/dev/null || fail "scratch cluster did not start"
 trap 'cluster_stop "$dir"; cleanup' EXIT
-for i in $(seq 1 100); do grep -q "zvt metrics could not listen on 127.0.0.1:$mport" "$dir/log" && break; sleep 0.2; done
-grep -q "zvt metrics could not listen on 127.0.0.1:$mport: Address already in use" "$dir/log" \
+wait_log "$dir/log" "zvt metrics could not listen on 127.0.0.1:$mport: Address already in use" 20 \
 	|| fail "the second cluster did not report the port in use"
 [ "$(code "$base/metrics")" = 200 ] || fail "the first cluster's endpoint is disturbed"
 PGHOST=$dir/sock PGPORT=$sport PGDATABASE=metrics_db \

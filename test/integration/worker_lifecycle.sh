@@ -23,8 +23,8 @@ grep -q 'WARNING:  max_worker_processes is 8, too low for zvt' "$log" || fail "n
 
 # cluster_start created the database; drop it so the launcher waits for it
 q -c "DROP DATABASE lifecycle_db WITH (FORCE)" || fail "drop initial database"
-sleep 1.5
-grep -q 'zvt database "lifecycle_db" does not exist; waiting for it' "$log" || fail "launcher did not report the missing database"
+wait_log "$log" 'zvt database "lifecycle_db" does not exist; waiting for it' 20 ||
+	fail "launcher did not report the missing database"
 
 # database without the extension: passes start and end quietly
 q -c "CREATE DATABASE lifecycle_db"
