@@ -54,13 +54,14 @@ for _ in $(seq 100); do [ "$(rcli XLEN "$key")" -ge 20 ] 2>/dev/null && break; s
 
 # the simulator's book stops; the last entry is zvt.book's top
 curl -fs "http://127.0.0.1:$admin/fault?exchange=binance&book_pause=1" >/dev/null || fail "pause the book"
-sleep 1
-want=$(q -F ' ' -c "SELECT string_agg(price::float8::text || ' ' || size::float8::text, ' ' ORDER BY side)
-                     FROM zvt.book('binance', 'BTC-USDT', 1)")
-[ -n "$want" ] || fail "zvt.book has no top"
-expect=$(echo "$want" | python3 -c "import sys; print(' '.join(str(float(x)) for x in sys.stdin.read().split()))")
-got=""
-for _ in $(seq 50); do
+# (both read again each time: an update already on its way when the book
+# paused moves both)
+got="" expect=""
+for _ in $(seq $((100 * ${ZVT_WAIT_SCALE:-1}))); do
+	want=$(q -F ' ' -c "SELECT string_agg(price::float8::text || ' ' || size::float8::text, ' ' ORDER BY side)
+	                     FROM zvt.book('binance', 'BTC-USDT', 1)")
+	[ -n "$want" ] || fail "zvt.book has no top"
+	expect=$(echo "$want" | python3 -c "import sys; print(' '.join(str(float(x)) for x in sys.stdin.read().split()))")
 	got=$(rcli --raw XREVRANGE "$key" + - COUNT 1 | python3 -c "
 import sys
 l = [x.strip() for x in sys.stdin if x.strip()]
