@@ -262,8 +262,13 @@ poll_until "SELECT status FROM zvt.orders WHERE order_id = $keep" new 30 || fail
 fault bybit rest_partial=3
 ids=""
 for i in 1 2 3; do ids="$ids${ids:+,}$(place lr_bybit ", 'buy', 0.01, 'limit', price => 100$i")"; done
-poll_until "SELECT count(*) FROM zvt.orders WHERE order_id IN ($ids) AND status = 'sending'" 3 8 ||
-	fail "bybit orders not sending"
+poll_until "SELECT count(*) FROM zvt.orders WHERE order_id IN ($ids) AND status = 'sending'" 3 8 || {
+	q -c "SELECT o.order_id, o.status, o.reason, l.* FROM zvt.orders o LEFT JOIN zvt.live_orders l USING (order_id)
+	       WHERE o.order_id IN ($keep, $ids) ORDER BY 1" \
+	  -c "SELECT pid, backend_type, state, wait_event_type, wait_event, query FROM pg_stat_activity WHERE backend_type LIKE 'zvt%'"
+	curl -s "http://127.0.0.1:$admin/stats"; echo
+	tail -30 "$dir/log"
+	fail "bybit orders not sending"; }
 pid=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'zvt router bybit'")
 [ -n "$pid" ] || fail "no bybit router"
 kill -9 "$pid"
